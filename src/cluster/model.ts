@@ -1,0 +1,161 @@
+/**
+ * The one validated cluster model that every importer (src/cluster/importers) feeds and the VFP
+ * compiler (src/vfp) reads. Plain data, no behaviour. Addresses are strings as users write them
+ * (IPv4 dotted, IPv6 RFC 5952); CIDRs as `a.b.c.d/len`. MACs are lower-case `aa:bb:cc:dd:ee:ff`.
+ *
+ * Facts a user did not give are derived the way HNS and the plugins derive them (see
+ * ../shared/reference/domain.md) by `finalizeCluster` in src/cluster/merge.ts, and every such
+ * derivation is recorded in `derived` so `vfp-emu rules` can say where a value came from.
+ */
+
+export type NetworkMode = 'l2bridge' | 'overlay';
+
+export interface Diagnostic {
+  /** A reason code from the CONTRACT table (e.g. `host-network-unsupported`) or a config code (`config-*`). */
+  code: string;
+  message: string;
+  /** The file and field path (or object `ns/name`) the diagnostic is about. */
+  source: string;
+}
+
+/** The HNS network the Windows nodes' pods attach to (one per cluster in this model). */
+export interface NetworkModel {
+  /** HNS network name (`cbr0`, `vxlan0`, `flannel.4096`, ...). */
+  name: string;
+  mode: NetworkMode;
+  /** Cluster pod CIDR(s) (flannel Network / FLANNEL_NETWORK). */
+  clusterCidrs: string[];
+  /** Service CIDR when known (from an ExceptionList/ROUTE entry or the scenario). */
+  serviceCidr: string | null;
+  /** VXLAN network identifier (overlay only; flannel requires >= 4096 on Windows). */
+  vni: number;
+  /** VXLAN UDP destination port (overlay only; flannel requires exactly 4789 on Windows). */
+  vxlanPort: number;
+  /** Union of every OutBoundNAT policy's ExceptionList / Settings.Exceptions. */
+  outboundNatExceptions: string[];
+  /** True when at least one OutBoundNAT policy exists (no policy: no SNAT at all). */
+  outboundNat: boolean;
+  /** ROUTE / SDNRoute endpoint policies. */
+  routes: { destinationPrefix: string; needEncap: boolean; nextHop?: string }[];
+  /** win-bridge `loopbackDSR`. */
+  loopbackDSR: boolean;
+  /** win-overlay MAC prefix for local endpoints (default `0E-2A`), as `0e:2a`. */
+  endpointMacPrefix: string;
+  /** win-overlay `ipMasq` / flannel `FLANNEL_IPMASQ`. */
+  ipMasq: boolean;
+  /** win-bridge `ipMasqNetwork`. */
+  ipMasqNetwork: string | null;
+  /** MTU (flannel: interface MTU - 50). */
+  mtu: number;
+  /** DNS suffix search list given to pods (first entry is the one Windows uses). */
+  dnsSearch: string[];
+  dnsServers: string[];
+  /** Which CNI plugin programs the endpoints. */
+  plugin: 'win-bridge' | 'win-overlay' | 'flannel' | 'unknown';
+}
+
+export interface NodeModel {
+  name: string;
+  /** `kubernetes.io/os: windows`. Only Windows nodes are emulated; Linux nodes are peers on the wire. */
+  windows: boolean;
+  /** InternalIP: the node's management IP (and the overlay provider address). */
+  internalIP: string;
+  /** Pod subnet of the node (spec.podCIDR, FLANNEL_SUBNET network, or RemoteSubnetRoute prefix). */
+  podCIDR: string | null;
+  /** Host NIC MAC. */
+  mac: string;
+  /** Overlay distributed-router MAC (VtepMAC / DrMacAddress). */
+  drMac: string;
+  /** Overlay provider address (PA); equals internalIP unless a ProviderAddress policy says otherwise. */
+  providerAddress: string;
+  /** kube-proxy `--source-vip` of this node (overlay), or null. */
+  sourceVip: string | null;
+  /** MAC spoofing on the VM adapter (l2bridge needs it on; the page's troubleshooting item 1). */
+  macSpoofing: boolean;
+  /** OutboundNAT dynamic port range [start, start+count). Windows default 49152..65535. */
+  dynamicPortStart: number;
+  dynamicPortCount: number;
+}
+
+export interface PodModel {
+  namespace: string;
+  name: string;
+  ip: string;
+  /** Extra addresses (dual stack). */
+  ips: string[];
+  node: string;
+  hostNetwork: boolean;
+  /** Endpoint MAC (derived: 0E-2A-<ip> on win-overlay; HNS pool on win-bridge). */
+  mac: string;
+}
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface ServicePortModel {
+  name: string;
+  protocol: Protocol;
+  port: number;
+  /** Numeric target port, or a port name resolved against the endpoints. */
+  targetPort: number | string;
+  nodePort: number | null;
+}
+
+export interface EndpointModel {
+  ip: string;
+  /** Node the endpoint runs on (EndpointSlice nodeName), null when unknown / external. */
+  node: string | null;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  /** Port number by port name (EndpointSlice ports), '' for an unnamed port. */
+  ports: Record<string, number>;
+  /** `ns/name` of the pod when known (targetRef). */
+  pod: string | null;
+}
+
+export interface ServiceModel {
+  namespace: string;
+  name: string;
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  /** null for headless (`None`) or ExternalName. */
+  clusterIP: string | null;
+  ports: ServicePortModel[];
+  externalIPs: string[];
+  /** status.loadBalancer.ingress[].ip (hostname-only entries skipped, as kube-proxy does). */
+  ingressIPs: string[];
+  sessionAffinity: 'None' | 'ClientIP';
+  /** sessionAffinityConfig.clientIP.timeoutSeconds when set (Windows ignores it). */
+  affinityTimeoutSeconds: number | null;
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  internalTrafficPolicy: 'Cluster' | 'Local';
+  /** Annotation `preserve-destination: "true"`. */
+  preserveDestination: boolean;
+  endpoints: EndpointModel[];
+}
+
+/** kube-proxy winkernel settings (KubeProxyConfiguration). */
+export interface ProxyModel {
+  enableDSR: boolean;
+  featureGates: { WinDSR: boolean; WinOverlay: boolean };
+  /** winkernel.sourceVip (a node-level override lives on NodeModel.sourceVip). */
+  sourceVip: string | null;
+  networkName: string | null;
+  /** Health check port (healthzBindAddress port), default 10256. */
+  healthzPort: number;
+}
+
+export interface Cluster {
+  network: NetworkModel;
+  nodes: NodeModel[];
+  pods: PodModel[];
+  services: ServiceModel[];
+  proxy: ProxyModel;
+  /** Cluster DNS domain (default `cluster.local`). */
+  clusterDomain: string;
+  /** What the config implies (hostNetwork pods, ETP Local without DSR, ...), in input order. */
+  diagnostics: Diagnostic[];
+  /** Values the user did not give, with how they were derived: `nodes[win-1].mac <- 00:15:5d:...(derived from InternalIP)`. */
+  derived: string[];
+  /** The files merged into this model, in order. */
+  sources: string[];
+}
