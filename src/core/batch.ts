@@ -38,6 +38,7 @@ export const PF = {
   INNER_PORTS: 1 << 10, // innerSport/innerDport valid
   ICMP_ERROR: 1 << 11, // ICMP error with an embedded header (icmpInnerOff valid)
   GENEVE: 1 << 12, // the tunnel is GENEVE (else VXLAN)
+  BAD_CHECKSUM: 1 << 13, // DecodeOptions.verifyChecksums: an IPv4 header or TCP/UDP/ICMP checksum of the outermost packet is wrong
 } as const;
 
 export interface BatchOptions {

@@ -1,0 +1,143 @@
+/**
+ * `vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]...`: one line per packet with its decoded
+ * fields (columns: DESIGN.md CONTRACT; text forms: decode/format.ts).
+ *
+ * Uses:  io/reader.ts (openCapture: pcap or pcapng, `-` for stdin) into one reused Batch,
+ *        decode/decoder.ts, decode/format.ts.
+ * Sets:  writes the rows to `out`, buffered, waiting for 'drain' so memory stays flat on any trace size.
+ * Exit:  0 done; 2 bad input: every packet read before the fault is written first, then the reader's
+ *        message (it names the file and the byte offset) goes to `err`.
+ *
+ * `main` lets it run without the CLI: `node dist/src/commands/decode.js TRACE --format tsv`.
+ */
+
+import { Batch } from '../core/batch';
+import { InputError, UsageError } from '../core/errors';
+import { decodeBatch, DecodeOptions } from '../decode/decoder';
+import { formatJsonRow, formatTsvRow, TSV_HEADER } from '../decode/format';
+import { openCapture } from '../io/reader';
+
+export interface DecodeArgs {
+  trace: string;
+  format: 'tsv' | 'jsonl';
+  /** UDP ports that carry VXLAN besides 4789. */
+  vxlanPorts: number[];
+}
+
+/** Output is handed to the stream in chunks of about this many characters. */
+const CHUNK = 1 << 18;
+
+/** Writes `s`, resolving once the stream can take more (so a slow reader of stdout bounds our memory). */
+function writeChunk(out: NodeJS.WritableStream, s: string): Promise<void> | undefined {
+  if (out.write(s)) return undefined;
+  return new Promise((resolve) => out.once('drain', () => resolve()));
+}
+
+/**
+ * Decodes `args.trace` and writes one row per packet to `out`; resolves to the exit status (0, or 2 when
+ * the input is bad, after writing every packet read before the fault and the message to `err`).
+ */
+export async function runDecode(
+  args: DecodeArgs,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const opts: DecodeOptions = { vxlanPorts: args.vxlanPorts };
+  const tsv = args.format === 'tsv';
+  let reader;
+  try {
+    reader = openCapture(args.trace);
+  } catch (e) {
+    if (e instanceof InputError) {
+      err.write(e.message + '\n');
+      return 2;
+    }
+    throw e;
+  }
+  const batch = new Batch();
+  let buf = tsv ? TSV_HEADER : '';
+  try {
+    for (;;) {
+      const n = reader.next(batch);
+      if (n === 0) break;
+      decodeBatch(batch, opts);
+      const first = batch.firstNumber;
+      for (let i = 0; i < batch.count; i++) {
+        buf += tsv ? formatTsvRow(batch, i, first + i) : formatJsonRow(batch, i, first + i, opts);
+        if (buf.length >= CHUNK) {
+          const wait = writeChunk(out, buf);
+          buf = '';
+          if (wait !== undefined) await wait;
+        }
+      }
+    }
+  } finally {
+    reader.close();
+  }
+  if (buf.length > 0) {
+    const wait = writeChunk(out, buf);
+    if (wait !== undefined) await wait;
+  }
+  if (reader.error !== null) {
+    err.write(reader.error.message + '\n');
+    return 2;
+  }
+  return 0;
+}
+
+/** Parses `TRACE [--format tsv|jsonl] [--vxlan-port P]...` (the arguments after `decode`). */
+export function parseDecodeArgs(argv: readonly string[]): DecodeArgs {
+  let trace: string | undefined;
+  let format: 'tsv' | 'jsonl' = 'tsv';
+  const vxlanPorts: number[] = [];
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k];
+    if (a === '--format') {
+      const v = argv[++k];
+      if (v !== 'tsv' && v !== 'jsonl') throw new UsageError(`--format takes tsv or jsonl, not ${v === undefined ? 'nothing' : `'${v}'`}`);
+      format = v;
+    } else if (a === '--vxlan-port') {
+      const v = argv[++k];
+      const p = Number(v);
+      if (v === undefined || !/^\d+$/.test(v) || p < 1 || p > 65535) {
+        throw new UsageError(`--vxlan-port takes a UDP port 1..65535, not ${v === undefined ? 'nothing' : `'${v}'`}`);
+      }
+      vxlanPorts.push(p);
+    } else if (a.startsWith('--')) {
+      throw new UsageError(`decode: unknown option ${a}`);
+    } else if (trace === undefined) {
+      trace = a;
+    } else {
+      throw new UsageError(`decode takes one TRACE, got '${trace}' and '${a}'`);
+    }
+  }
+  if (trace === undefined) throw new UsageError('usage: vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]...');
+  return { trace, format, vxlanPorts };
+}
+
+/** Runs `decode` from command-line arguments; resolves to the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: DecodeArgs;
+  try {
+    args = parseDecodeArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(e.message + '\n');
+      return 2;
+    }
+    throw e;
+  }
+  return runDecode(args);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
