@@ -1,0 +1,496 @@
+/**
+ * Capture writers: classic pcap (microsecond or nanosecond magic) and pcapng (one section, IDBs, EPBs
+ * with opt_comment / epb_flags / epb_packetid / epb_verdict, SPBs for packets that have no timestamp),
+ * in little- or big-endian byte order. Output is readable by tshark, tcpdump and Wireshark.
+ *
+ * Uses: the reader columns of a Batch (`off`, `caplen`, `wirelen`, `tsHi`, `tsLo`, `ts`, `iface`,
+ * `linktype`, `options`) and, optionally, the reader's interface table to interpret the raw timestamps
+ * and copy interface descriptions. It writes `caplen` bytes from `off`, so a packet whose `off` was moved
+ * back into the headroom (encapsulated) is written whole. Sets nothing in the batch.
+ *
+ * Output is collected in one buffer and written with a few large writes (no syscall per packet); a
+ * target given as a file descriptor is not closed by `close()`.
+ *
+ * Timestamps: with `readerInterfaces`, `tsHi`/`tsLo` are read in the packet's input interface units and
+ * converted when the output's differ; without, they are taken as raw values of the output (pcap: seconds
+ * and fraction; pcapng: 64-bit ticks of the packet's writer interface).
+ */
+import * as fs from 'node:fs';
+import type { Batch, PacketOptions } from '../core/batch';
+import { UsageError } from '../core/errors';
+import type { InterfaceInfo } from './reader';
+import { secFracToTicks, ticksToSecFrac, tsResult, unitsFromTsresol } from './timestamps';
+
+export type WriteFormat = 'pcap' | 'pcapng';
+
+export interface WriterOptions {
+  /** Write big-endian (default little-endian). */
+  bigEndian?: boolean;
+  /** pcap: nanosecond magic. Default: nanosecond when the first packet's input interface has more than microsecond resolution. */
+  nanosecond?: boolean;
+  /** pcap: link type of the file header. Default: the first packet's link type (1 when there is none). */
+  linkType?: number;
+  /** pcap: snaplen of the file header. Default: the first packet's input snaplen, else 262144. */
+  snapLen?: number;
+  /** pcapng: shb_userappl option (default "vfp-emu"). */
+  userAppl?: string;
+  /** Output buffer size: data is written when it fills (default 4 MiB). */
+  bufferBytes?: number;
+}
+
+/** A pcapng interface of the output. */
+export interface InterfaceSpec {
+  linkType: number;
+  /** Snapshot length (default 262144). */
+  snapLen?: number;
+  /** if_tsresol byte (default 6 = microseconds; 9 = nanoseconds; 0x80|n = 2^-n). */
+  tsresol?: number;
+  name?: string;
+  description?: string;
+  /** if_tsoffset in seconds (default 0). */
+  tsOffset?: number;
+}
+
+/** One packet for `writePacket`; timestamps are raw values of the output (see the module comment). */
+export interface PacketMeta {
+  tsHi: number;
+  tsLo: number;
+  /** Length on the wire (default: the data length). */
+  wirelen?: number;
+  /** pcapng: writer interface index (default 0). */
+  iface?: number;
+  /** pcapng options (ignored for pcap). */
+  options?: PacketOptions;
+  /** pcapng: write a Simple Packet Block (no timestamp) when the packet allows it. */
+  noTimestamp?: boolean;
+  /** pcap: link type of the packet (must equal the file's; default the file's). */
+  linkType?: number;
+}
+
+export interface CaptureWriter {
+  readonly format: WriteFormat;
+  readonly packetsWritten: number;
+  /** pcapng: add an output interface; returns its index. pcap: throws UsageError. */
+  addInterface(spec: InterfaceSpec): number;
+  /** Write every packet of the batch, in order. */
+  writeBatch(batch: Batch, readerInterfaces?: readonly InterfaceInfo[]): void;
+  /** Write one packet. */
+  writePacket(data: Uint8Array, meta: PacketMeta): void;
+  /** Write out what is buffered. */
+  flush(): void;
+  /** Flush, and close the file if the writer opened it. */
+  close(): void;
+}
+
+export const DEFAULT_SNAPLEN = 262144;
+const utf8 = new TextEncoder();
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Create a writer on a path (created or truncated) or an open file descriptor (e.g. 1 for stdout). */
+export function createWriter(target: string | number, format: WriteFormat, opts: WriterOptions = {}): CaptureWriter {
+  if (format !== 'pcap' && format !== 'pcapng') throw new UsageError(`unknown capture format '${String(format)}' (pcap or pcapng)`);
+  const fd = typeof target === 'number' ? target : fs.openSync(target, 'w');
+  return format === 'pcap' ? new PcapWriter(fd, typeof target !== 'number', opts) : new PcapngWriter(fd, typeof target !== 'number', opts);
+}
+
+/** An InterfaceInfo describing classic-pcap timestamps (tsHi = seconds, tsLo = micro- or nanoseconds). */
+export function pcapInterface(linkType = 1, nanosecond = false, snapLen = DEFAULT_SNAPLEN): InterfaceInfo {
+  return {
+    linkType,
+    snapLen,
+    tsUnitsPerSec: nanosecond ? 1e9 : 1e6,
+    tsresolRaw: nanosecond ? 9 : 6,
+    tsOffset: 0,
+    tsKind: 'sec-frac',
+    section: 0,
+  };
+}
+
+abstract class WriterBase implements CaptureWriter {
+  abstract readonly format: WriteFormat;
+  packetsWritten = 0;
+  protected out: Uint8Array;
+  protected view: DataView;
+  protected pos = 0;
+  protected readonly le: boolean;
+  private fd: number;
+  private readonly ownsFd: boolean;
+
+  constructor(fd: number, ownsFd: boolean, opts: WriterOptions) {
+    this.fd = fd;
+    this.ownsFd = ownsFd;
+    this.le = !opts.bigEndian;
+    this.out = new Uint8Array(Math.max(64 * 1024, opts.bufferBytes ?? 4 << 20));
+    this.view = new DataView(this.out.buffer);
+  }
+
+  abstract addInterface(spec: InterfaceSpec): number;
+  abstract writeBatch(batch: Batch, readerInterfaces?: readonly InterfaceInfo[]): void;
+  abstract writePacket(data: Uint8Array, meta: PacketMeta): void;
+
+  /** Make room for `n` more bytes at `pos` (flushing first, growing only for a record larger than the buffer). */
+  protected reserve(n: number): void {
+    if (this.pos + n <= this.out.length) return;
+    this.flush();
+    if (n > this.out.length) {
+      this.out = new Uint8Array(n);
+      this.view = new DataView(this.out.buffer);
+    }
+  }
+
+  flush(): void {
+    let done = 0;
+    while (done < this.pos) {
+      try {
+        done += fs.writeSync(this.fd, this.out, done, this.pos - done);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          Atomics.wait(sleepCell, 0, 0, 2); // non-blocking stdout that is full: wait for the reader
+          continue;
+        }
+        throw e;
+      }
+    }
+    this.pos = 0;
+  }
+
+  protected beforeClose(): void {}
+
+  close(): void {
+    if (this.fd < 0) return;
+    this.beforeClose();
+    this.flush();
+    if (this.ownsFd) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+class PcapWriter extends WriterBase {
+  readonly format: WriteFormat = 'pcap';
+  private headerWritten = false;
+  private linkType = -1;
+  private units = 1e6;
+  private readonly opts: WriterOptions;
+
+  constructor(fd: number, ownsFd: boolean, opts: WriterOptions) {
+    super(fd, ownsFd, opts);
+    this.opts = opts;
+  }
+
+  addInterface(): number {
+    throw new UsageError('a pcap file has exactly one interface; write pcapng to describe interfaces');
+  }
+
+  private writeHeader(linkType: number, snapLen: number, nanosecond: boolean): void {
+    this.linkType = linkType;
+    this.units = nanosecond ? 1e9 : 1e6;
+    this.reserve(24);
+    const v = this.view;
+    const p = this.pos;
+    const le = this.le;
+    v.setUint32(p, nanosecond ? 0xa1b23c4d : 0xa1b2c3d4, le);
+    v.setUint16(p + 4, 2, le);
+    v.setUint16(p + 6, 4, le);
+    v.setInt32(p + 8, 0, le);
+    v.setUint32(p + 12, 0, le);
+    v.setUint32(p + 16, snapLen, le);
+    v.setUint32(p + 20, linkType, le);
+    this.pos += 24;
+    this.headerWritten = true;
+  }
+
+  /** Write the header from the options, or the first packet's link type and interface. */
+  private ensureHeader(linkType: number, ifc: InterfaceInfo | undefined): void {
+    if (this.headerWritten) return;
+    const o = this.opts;
+    this.writeHeader(
+      o.linkType ?? linkType,
+      o.snapLen ?? (ifc !== undefined && ifc.snapLen > 0 ? ifc.snapLen : DEFAULT_SNAPLEN),
+      o.nanosecond ?? (ifc !== undefined && ifc.tsUnitsPerSec > 1e6),
+    );
+  }
+
+  private checkLinkType(lt: number, n: number): void {
+    if (lt !== this.linkType) {
+      throw new UsageError(
+        `pcap output holds one link type: packet ${n} has link type ${lt} but the file has ${this.linkType}; write pcapng instead`,
+      );
+    }
+  }
+
+  private record(sec: number, frac: number, caplen: number, wirelen: number): number {
+    this.reserve(16 + caplen);
+    const v = this.view;
+    const p = this.pos;
+    const le = this.le;
+    v.setUint32(p, sec, le);
+    v.setUint32(p + 4, frac, le);
+    v.setUint32(p + 8, caplen, le);
+    v.setUint32(p + 12, wirelen, le);
+    this.pos = p + 16 + caplen;
+    this.packetsWritten++;
+    return p + 16;
+  }
+
+  writeBatch(b: Batch, ifs?: readonly InterfaceInfo[]): void {
+    const n = b.count;
+    if (n === 0) return;
+    this.ensureHeader(b.linktype[0], ifs?.[b.iface[0]]);
+    const units = this.units;
+    const arena = b.arena;
+    for (let i = 0; i < n; i++) {
+      if (b.linktype[i] !== this.linkType) this.checkLinkType(b.linktype[i], b.firstNumber + i);
+      let sec = b.tsHi[i];
+      let frac = b.tsLo[i];
+      if (ifs !== undefined) {
+        const ifc = ifs[b.iface[i]];
+        if (Number.isNaN(b.ts[i])) {
+          sec = 0;
+          frac = 0;
+        } else if (ifc.tsKind === 'sec-frac') {
+          if (ifc.tsUnitsPerSec !== units || ifc.tsOffset !== 0) {
+            secFracToTicks(sec, frac, ifc.tsUnitsPerSec, ifc.tsUnitsPerSec);
+            ticksToSecFrac(tsResult[0], tsResult[1], ifc.tsUnitsPerSec, units);
+            sec = tsResult[0] + ifc.tsOffset;
+            frac = tsResult[1];
+          }
+        } else {
+          ticksToSecFrac(sec, frac, ifc.tsUnitsPerSec, units);
+          sec = tsResult[0] + ifc.tsOffset;
+          frac = tsResult[1];
+        }
+      }
+      const caplen = b.caplen[i];
+      const off = b.off[i];
+      const at = this.record(sec >>> 0, frac >>> 0, caplen, b.wirelen[i]);
+      this.out.set(arena.subarray(off, off + caplen), at);
+    }
+  }
+
+  writePacket(data: Uint8Array, meta: PacketMeta): void {
+    this.ensureHeader(meta.linkType ?? this.opts.linkType ?? 1, undefined);
+    if (meta.linkType !== undefined) this.checkLinkType(meta.linkType, this.packetsWritten + 1);
+    const at = this.record(meta.tsHi >>> 0, meta.tsLo >>> 0, data.length, meta.wirelen ?? data.length);
+    this.out.set(data, at);
+  }
+
+  protected override beforeClose(): void {
+    if (!this.headerWritten) this.writeHeader(this.opts.linkType ?? 1, this.opts.snapLen ?? DEFAULT_SNAPLEN, this.opts.nanosecond ?? false);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+interface OutInterface {
+  snapLen: number;
+  units: number;
+}
+
+class PcapngWriter extends WriterBase {
+  readonly format: WriteFormat = 'pcapng';
+  private readonly ifaces: OutInterface[] = [];
+  /** Output interface index per input interface index, per reader interface table. */
+  private readonly ifaceMaps = new WeakMap<readonly InterfaceInfo[], number[]>();
+
+  constructor(fd: number, ownsFd: boolean, opts: WriterOptions) {
+    super(fd, ownsFd, opts);
+    this.sectionHeader(opts.userAppl ?? 'vfp-emu');
+  }
+
+  private static optLen(valueBytes: number): number {
+    return 4 + ((valueBytes + 3) & ~3);
+  }
+
+  /** Write one option header and value (padded with zeros); returns the position after it. */
+  private putOption(p: number, code: number, value: Uint8Array): number {
+    const v = this.view;
+    v.setUint16(p, code, this.le);
+    v.setUint16(p + 2, value.length, this.le);
+    this.out.set(value, p + 4);
+    const end = p + PcapngWriter.optLen(value.length);
+    this.out.fill(0, p + 4 + value.length, end);
+    return end;
+  }
+
+  /** Start a block of `len` bytes at `pos` (len includes both length fields). Returns the block start. */
+  private startBlock(type: number, len: number): number {
+    this.reserve(len);
+    const p = this.pos;
+    this.view.setUint32(p, type, this.le);
+    this.view.setUint32(p + 4, len, this.le);
+    this.view.setUint32(p + len - 4, len, this.le);
+    this.pos = p + len;
+    return p;
+  }
+
+  private sectionHeader(userAppl: string): void {
+    const appl = utf8.encode(userAppl);
+    const len = 28 + PcapngWriter.optLen(appl.length) + 4;
+    const p = this.startBlock(0x0a0d0d0a, len);
+    const v = this.view;
+    v.setUint32(p + 8, 0x1a2b3c4d, this.le);
+    v.setUint16(p + 12, 1, this.le);
+    v.setUint16(p + 14, 0, this.le);
+    v.setInt32(p + 16, -1, this.le); // section length unknown (-1 as 64 bits)
+    v.setInt32(p + 20, -1, this.le);
+    const o = this.putOption(p + 24, 4, appl);
+    v.setUint32(o, 0, this.le); // opt_endofopt
+  }
+
+  addInterface(spec: InterfaceSpec): number {
+    const tsresol = spec.tsresol ?? 6;
+    const units = unitsFromTsresol(tsresol);
+    if (units === null) throw new UsageError(`if_tsresol 0x${tsresol.toString(16)} is out of range`);
+    const name = spec.name !== undefined ? utf8.encode(spec.name) : null;
+    const desc = spec.description !== undefined ? utf8.encode(spec.description) : null;
+    const tsOffset = spec.tsOffset ?? 0;
+    let optBytes = 0;
+    if (name) optBytes += PcapngWriter.optLen(name.length);
+    if (desc) optBytes += PcapngWriter.optLen(desc.length);
+    if (tsresol !== 6) optBytes += 8;
+    if (tsOffset !== 0) optBytes += 12;
+    if (optBytes > 0) optBytes += 4;
+    const len = 20 + optBytes;
+    const p = this.startBlock(1, len);
+    const v = this.view;
+    const le = this.le;
+    const snapLen = spec.snapLen ?? DEFAULT_SNAPLEN;
+    v.setUint16(p + 8, spec.linkType, le);
+    v.setUint16(p + 10, 0, le);
+    v.setUint32(p + 12, snapLen, le);
+    let o = p + 16;
+    if (name) o = this.putOption(o, 2, name);
+    if (desc) o = this.putOption(o, 3, desc);
+    if (tsresol !== 6) o = this.putOption(o, 9, Uint8Array.of(tsresol));
+    if (tsOffset !== 0) {
+      v.setUint16(o, 14, le);
+      v.setUint16(o + 2, 8, le);
+      v.setBigInt64(o + 4, BigInt(tsOffset), le);
+      o += 12;
+    }
+    if (optBytes > 0) v.setUint32(o, 0, le);
+    this.ifaces.push({ snapLen, units });
+    return this.ifaces.length - 1;
+  }
+
+  /** Output interface for input interface `gi` of `ifs`, created on first use. */
+  private mapInterface(ifs: readonly InterfaceInfo[], map: number[], gi: number): number {
+    const ifc = ifs[gi];
+    if (ifc === undefined) throw new UsageError(`packet refers to input interface ${gi}, which the interface table does not have`);
+    const spec: InterfaceSpec = {
+      linkType: ifc.linkType,
+      snapLen: ifc.snapLen,
+      tsresol: ifc.tsKind === 'sec-frac' ? (ifc.tsUnitsPerSec === 1e9 ? 9 : 6) : ifc.tsresolRaw,
+      tsOffset: ifc.tsOffset,
+    };
+    if (ifc.name !== undefined) spec.name = ifc.name;
+    if (ifc.description !== undefined) spec.description = ifc.description;
+    const out = this.addInterface(spec);
+    map[gi] = out;
+    return out;
+  }
+
+  /** Bytes the options take in an EPB (0 when none). */
+  private static optionsLength(o: PacketOptions | undefined): number {
+    if (o === undefined) return 0;
+    let n = 0;
+    if (o.comments) for (const c of o.comments) n += PcapngWriter.optLen(utf8.encode(c).length);
+    if (o.flags !== undefined) n += 8;
+    if (o.packetId !== undefined) n += 12;
+    if (o.verdicts) for (const vd of o.verdicts) n += PcapngWriter.optLen(vd.length);
+    return n === 0 ? 0 : n + 4;
+  }
+
+  private writeOptions(p: number, o: PacketOptions): void {
+    const v = this.view;
+    const le = this.le;
+    if (o.comments) for (const c of o.comments) p = this.putOption(p, 1, utf8.encode(c));
+    if (o.flags !== undefined) {
+      v.setUint16(p, 2, le);
+      v.setUint16(p + 2, 4, le);
+      v.setUint32(p + 4, o.flags, le);
+      p += 8;
+    }
+    if (o.packetId !== undefined) {
+      v.setUint16(p, 5, le);
+      v.setUint16(p + 2, 8, le);
+      v.setBigUint64(p + 4, o.packetId, le);
+      p += 12;
+    }
+    if (o.verdicts) for (const vd of o.verdicts) p = this.putOption(p, 7, vd);
+    v.setUint32(p, 0, le);
+  }
+
+  /**
+   * Write one packet block; returns where its data goes. A packet without timestamp on interface 0,
+   * without options, whose caplen is what a Simple Packet Block implies, becomes an SPB; others an EPB.
+   */
+  private packetBlock(outIface: number, hi: number, lo: number, noTs: boolean, caplen: number, wirelen: number, o: PacketOptions | undefined): number {
+    const ifc = this.ifaces[outIface];
+    if (ifc === undefined) throw new UsageError(`packet refers to output interface ${outIface}, which was not added`);
+    const padded = (caplen + 3) & ~3;
+    const le = this.le;
+    if (noTs && outIface === 0 && o === undefined && caplen === (ifc.snapLen !== 0 ? Math.min(wirelen, ifc.snapLen) : wirelen)) {
+      const p = this.startBlock(3, 16 + padded);
+      this.view.setUint32(p + 8, wirelen, le);
+      this.out.fill(0, p + 12 + caplen, p + 12 + padded);
+      this.packetsWritten++;
+      return p + 12;
+    }
+    const optLen = PcapngWriter.optionsLength(o);
+    const p = this.startBlock(6, 32 + padded + optLen);
+    const v = this.view;
+    v.setUint32(p + 8, outIface, le);
+    v.setUint32(p + 12, hi, le);
+    v.setUint32(p + 16, lo, le);
+    v.setUint32(p + 20, caplen, le);
+    v.setUint32(p + 24, wirelen, le);
+    this.out.fill(0, p + 28 + caplen, p + 28 + padded);
+    if (optLen > 0) this.writeOptions(p + 28 + padded, o as PacketOptions);
+    this.packetsWritten++;
+    return p + 28;
+  }
+
+  writeBatch(b: Batch, ifs?: readonly InterfaceInfo[]): void {
+    const n = b.count;
+    let map: number[] | undefined;
+    if (ifs !== undefined) {
+      map = this.ifaceMaps.get(ifs);
+      if (map === undefined) this.ifaceMaps.set(ifs, (map = []));
+    }
+    const hasOptions = b.options.size > 0;
+    const arena = b.arena;
+    for (let i = 0; i < n; i++) {
+      const gi = b.iface[i];
+      let outIface = gi;
+      let hi = b.tsHi[i];
+      let lo = b.tsLo[i];
+      const noTs = Number.isNaN(b.ts[i]);
+      if (ifs !== undefined) {
+        outIface = (map as number[])[gi] ?? this.mapInterface(ifs, map as number[], gi);
+        const ifc = ifs[gi];
+        if (noTs) {
+          hi = 0;
+          lo = 0;
+        } else if (ifc.tsKind === 'sec-frac') {
+          secFracToTicks(hi, lo, ifc.tsUnitsPerSec, ifc.tsUnitsPerSec);
+          hi = tsResult[0];
+          lo = tsResult[1];
+        }
+      }
+      const caplen = b.caplen[i];
+      const off = b.off[i];
+      const at = this.packetBlock(outIface, hi, lo, noTs, caplen, b.wirelen[i], hasOptions ? b.options.get(i) : undefined);
+      this.out.set(arena.subarray(off, off + caplen), at);
+    }
+  }
+
+  writePacket(data: Uint8Array, meta: PacketMeta): void {
+    const at = this.packetBlock(meta.iface ?? 0, meta.tsHi >>> 0, meta.tsLo >>> 0, meta.noTimestamp ?? false, data.length, meta.wirelen ?? data.length, meta.options);
+    this.out.set(data, at);
+  }
+}
