@@ -1,0 +1,154 @@
+/**
+ * Command-line parsing for `vfp-emu` (DESIGN.md, CONTRACT: command line). No dependency: the grammar is
+ * small, and every error must be a UsageError naming the flag (exit status 2).
+ *
+ * Flags take their value as the next word or after `=` (`--workers 2`, `--workers=2`). Flags that may
+ * repeat collect into arrays. Unknown flags are errors, never silently ignored.
+ */
+import { UsageError } from './core/errors';
+
+export type Command = 'replay' | 'decode' | 'explain' | 'rules' | 'help' | 'version';
+
+interface FlagSpec {
+  /** Takes a value (else a boolean switch). */
+  value: boolean;
+  repeat?: boolean;
+  /** Allowed values, when closed. */
+  oneOf?: readonly string[];
+  /** Value must be an integer in [min, max]. */
+  int?: [number, number];
+}
+
+const COMMON: Record<string, FlagSpec> = {
+  '--vxlan-port': { value: true, repeat: true, int: [1, 65535] },
+};
+
+const SPECS: Record<Exclude<Command, 'help' | 'version'>, Record<string, FlagSpec>> = {
+  replay: {
+    ...COMMON,
+    '--cluster': { value: true, repeat: true },
+    '--verdicts': { value: true },
+    '--out': { value: true },
+    '--report': { value: true },
+    '--summary': { value: true, oneOf: ['text', 'json'] },
+    '--workers': { value: true, int: [1, 256] },
+    '--windows': { value: true },
+    '--seed': { value: true, int: [0, 2 ** 32 - 1] },
+    '--view': { value: true, oneOf: ['pod', 'wire'] },
+    '--fail-on': { value: true, repeat: true },
+    '--out-dir': { value: true },
+    '--progress': { value: false },
+    '--no-progress': { value: false },
+  },
+  decode: {
+    ...COMMON,
+    '--format': { value: true, oneOf: ['tsv', 'jsonl'] },
+  },
+  explain: {
+    ...COMMON,
+    '--cluster': { value: true, repeat: true },
+    '--packet': { value: true, int: [1, 2 ** 53 - 1] },
+    '--windows': { value: true },
+    '--seed': { value: true, int: [0, 2 ** 32 - 1] },
+    '--view': { value: true, oneOf: ['pod', 'wire'] },
+  },
+  rules: {
+    '--cluster': { value: true, repeat: true },
+    '--node': { value: true },
+    '--windows': { value: true },
+  },
+};
+
+export interface ParsedArgs {
+  command: Command;
+  positional: string[];
+  /** Single-valued flags by name without the dashes (`workers`), repeated ones as arrays. */
+  flags: Map<string, string | string[] | true>;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    return { command: 'help', positional: [], flags: new Map() };
+  }
+  if (first === '--version' || first === 'version') return { command: 'version', positional: [], flags: new Map() };
+  if (!(first in SPECS)) throw new UsageError(`unknown command '${first}' (expected replay, decode, explain or rules; see vfp-emu help)`);
+  const command = first as keyof typeof SPECS;
+  const specs = SPECS[command];
+  const flags = new Map<string, string | string[] | true>();
+  const positional: string[] = [];
+  for (let k = 0; k < rest.length; k++) {
+    const word = rest[k];
+    if (word === '-' || !word.startsWith('--')) {
+      positional.push(word);
+      continue;
+    }
+    if (word === '--help') return { command: 'help', positional: [command], flags: new Map() };
+    const eq = word.indexOf('=');
+    const name = eq < 0 ? word : word.slice(0, eq);
+    const spec = specs[name];
+    if (spec === undefined) throw new UsageError(`${command}: unknown flag ${name} (see vfp-emu help)`);
+    const key = name.slice(2);
+    if (!spec.value) {
+      if (eq >= 0) throw new UsageError(`${command}: ${name} takes no value`);
+      flags.set(key, true);
+      continue;
+    }
+    let value: string | undefined;
+    if (eq >= 0) value = word.slice(eq + 1);
+    else value = rest[++k];
+    if (value === undefined) throw new UsageError(`${command}: ${name} needs a value`);
+    if (spec.oneOf && !spec.oneOf.includes(value)) {
+      throw new UsageError(`${command}: ${name} must be one of ${spec.oneOf.join(', ')} (got '${value}')`);
+    }
+    if (spec.int) {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < spec.int[0] || n > spec.int[1]) {
+        throw new UsageError(`${command}: ${name} must be an integer from ${spec.int[0]} to ${spec.int[1]} (got '${value}')`);
+      }
+    }
+    if (spec.repeat) {
+      const prev = flags.get(key);
+      if (Array.isArray(prev)) prev.push(value);
+      else flags.set(key, [value]);
+    } else {
+      if (flags.has(key)) throw new UsageError(`${command}: ${name} given twice`);
+      flags.set(key, value);
+    }
+  }
+  return { command, positional, flags };
+}
+
+/** Value of a single-valued flag, or undefined. */
+export function flagString(a: ParsedArgs, key: string): string | undefined {
+  const v = a.flags.get(key);
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function flagList(a: ParsedArgs, key: string): string[] {
+  const v = a.flags.get(key);
+  return Array.isArray(v) ? v : [];
+}
+
+export function flagInt(a: ParsedArgs, key: string, dflt: number): number {
+  const v = flagString(a, key);
+  return v === undefined ? dflt : Number(v);
+}
+
+export const HELP = `vfp-emu: replay packet traces through an emulation of the Windows VFP data plane
+
+Usage:
+  vfp-emu replay [TRACE] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
+                 [--summary text|json] [--workers N] [--windows PROFILE] [--seed N]
+                 [--view pod|wire] [--fail-on REASON|dropped]... [--vxlan-port P]...
+  vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]...
+  vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
+  vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE]
+
+replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
+external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or pcapng from stdin.
+--cluster may repeat; each file's kind (kubectl List or objects, CNI config, flannel net-conf.json or
+subnet.env, KubeProxyConfiguration, HNS JSON, scenario YAML) is detected from its content.
+
+Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input.
+`;

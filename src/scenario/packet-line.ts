@@ -1,0 +1,179 @@
+/**
+ * The one-line packet notation of scenario files (traces/<name>/scenario.yaml, `packets[].send`).
+ *
+ *   <proto> <src>[:port] > <dst>[:port] [FLAGS] [key=value]...  [| <inner packet>]
+ *
+ * proto: tcp | udp | icmp (IPv4 or ICMPv6 by address family) | dns (UDP, a DNS query) | vxlan (UDP
+ * to port 4789 by default, wrapping the packet after `|`). IPv6 addresses with a port are written
+ * `[fd00::1]:80`. FLAGS for tcp are letters (S, SA, A, PA, FA, R). Keys:
+ *   seq= ack= (tcp), len= (payload bytes, default 0; tcp/udp), id= seq= (icmp echo),
+ *   type=echo|echo-reply|<number> code=<n> (icmp), q=<name> qtype=A|AAAA|<n> qid=<n> (dns),
+ *   vni=<n> (vxlan), ttl=<n>, smac= dmac= (Ethernet addresses), vlan=<id>.
+ * Examples:
+ *   icmp 10.244.1.5 > 203.0.113.10 type=echo id=1 seq=1
+ *   tcp 10.244.1.5:40000 > 203.0.113.10:80 S seq=1000
+ *   dns 10.244.1.5:53000 > 10.96.0.10:53 q=kubernetes.default
+ *   vxlan 10.127.130.10:49200 > 10.127.130.11 vni=4097 | tcp 10.244.0.3:80 > 10.244.1.5:40000 SA
+ *
+ * Ethernet addresses default to locally administered MACs derived from the IP addresses
+ * (02:00 + the low 4 bytes), so a line never needs them; a scenario that cares gives smac/dmac.
+ */
+import { buildFrame, buildVxlanFrame, dnsQuery, DNS_TYPE, type FrameSpec, type L4Spec } from '../packet/build';
+
+export class PacketLineError extends Error {}
+
+interface Endpoint {
+  ip: string;
+  v6: boolean;
+  port: number | null;
+}
+
+function parseEndpoint(word: string): Endpoint {
+  let ip: string;
+  let port: string | undefined;
+  if (word.startsWith('[')) {
+    const close = word.indexOf(']');
+    if (close < 0) throw new PacketLineError(`'${word}': missing ']'`);
+    ip = word.slice(1, close);
+    const rest = word.slice(close + 1);
+    if (rest.startsWith(':')) port = rest.slice(1);
+    else if (rest !== '') throw new PacketLineError(`'${word}': expected ':port' after ']'`);
+  } else if (word.split(':').length > 2) {
+    ip = word; // bare IPv6, no port
+  } else {
+    const c = word.indexOf(':');
+    ip = c < 0 ? word : word.slice(0, c);
+    port = c < 0 ? undefined : word.slice(c + 1);
+  }
+  const v6 = ip.includes(':');
+  if (!v6 && !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new PacketLineError(`'${ip}' is not an IPv4 or IPv6 address`);
+  let p: number | null = null;
+  if (port !== undefined) {
+    p = Number(port);
+    if (!/^\d+$/.test(port) || p > 65535) throw new PacketLineError(`'${word}': bad port '${port}'`);
+  }
+  return { ip, v6, port: p };
+}
+
+function macFor(ip: string, v6: boolean): string {
+  let b: number[];
+  if (!v6) b = ip.split('.').map(Number);
+  else {
+    const h = ip.replace(/[^0-9a-f]/gi, '').padStart(8, '0').slice(-8);
+    b = [0, 2, 4, 6].map((k) => parseInt(h.slice(k, k + 2), 16));
+  }
+  return ['02', '00', ...b.map((x) => x.toString(16).padStart(2, '0'))].join(':');
+}
+
+const ICMP_TYPES: Record<string, [number, number]> = {
+  // name: [ICMPv4 type, ICMPv6 type]
+  echo: [8, 128],
+  'echo-request': [8, 128],
+  'echo-reply': [0, 129],
+  unreachable: [3, 1],
+  'time-exceeded': [11, 3],
+};
+
+/** Parse one packet line into a frame spec (throws PacketLineError with the reason). */
+export function parsePacketLine(line: string): FrameSpec & { outer?: { sport: number; dport: number; vni: number } } {
+  const bar = line.indexOf('|');
+  if (bar >= 0) {
+    const outer = parsePacketLine(line.slice(0, bar));
+    const inner = parsePacketLine(line.slice(bar + 1));
+    if (outer.outer === undefined) throw new PacketLineError(`only vxlan may wrap another packet (before '|')`);
+    (outer as { inner?: FrameSpec }).inner = inner;
+    return outer;
+  }
+  const words = line.trim().split(/\s+/);
+  if (words.length < 4 || words[2] !== '>') {
+    throw new PacketLineError(`expected '<proto> <src> > <dst> ...', got '${line.trim()}'`);
+  }
+  const proto = words[0].toLowerCase();
+  const src = parseEndpoint(words[1]);
+  const dst = parseEndpoint(words[3]);
+  if (src.v6 !== dst.v6) throw new PacketLineError('source and destination are of different address families');
+  const keys = new Map<string, string>();
+  let flags = '';
+  for (const w of words.slice(4)) {
+    const eq = w.indexOf('=');
+    if (eq > 0) keys.set(w.slice(0, eq).toLowerCase(), w.slice(eq + 1));
+    else if (/^[SAFRPUEC]+$/.test(w)) flags = w;
+    else throw new PacketLineError(`unknown word '${w}' (flags are letters like SA, options are key=value)`);
+  }
+  const num = (k: string, dflt: number): number => {
+    const v = keys.get(k);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new PacketLineError(`${k}=${v}: not a non-negative integer`);
+    return n;
+  };
+  const payload = new Uint8Array(num('len', 0));
+  const needPorts = (): [number, number] => {
+    if (src.port === null || dst.port === null) throw new PacketLineError(`${proto} needs ports on both ends`);
+    return [src.port, dst.port];
+  };
+  let l4: L4Spec;
+  let outer: { sport: number; dport: number; vni: number } | undefined;
+  switch (proto) {
+    case 'tcp': {
+      const [sport, dport] = needPorts();
+      l4 = { proto: 'tcp', sport, dport, flags, seq: num('seq', 1000), ack: num('ack', flags.includes('A') ? 2000 : 0), payload };
+      break;
+    }
+    case 'udp': {
+      const [sport, dport] = needPorts();
+      l4 = { proto: 'udp', sport, dport, payload };
+      break;
+    }
+    case 'dns': {
+      const [sport, dport] = needPorts();
+      const q = keys.get('q');
+      if (q === undefined) throw new PacketLineError('dns needs q=<name>');
+      const qt = keys.get('qtype') ?? 'A';
+      const qtype = qt in DNS_TYPE ? DNS_TYPE[qt as keyof typeof DNS_TYPE] : Number(qt);
+      if (!Number.isInteger(qtype)) throw new PacketLineError(`qtype=${qt}: unknown type`);
+      l4 = { proto: 'udp', sport, dport, payload: dnsQuery(num('qid', 1), q, qtype) };
+      break;
+    }
+    case 'icmp': {
+      const t = keys.get('type') ?? 'echo';
+      const pair = ICMP_TYPES[t];
+      const type = pair !== undefined ? pair[src.v6 ? 1 : 0] : Number(t);
+      if (!Number.isInteger(type) || type < 0 || type > 255) throw new PacketLineError(`type=${t}: unknown ICMP type`);
+      l4 = { proto: 'icmp', type, code: num('code', 0), id: num('id', 1), seq: num('seq', 1), payload: new Uint8Array(num('len', 32)) };
+      break;
+    }
+    case 'vxlan': {
+      if (src.port === null) throw new PacketLineError('vxlan needs the outer UDP source port (src:port)');
+      outer = { sport: src.port, dport: dst.port ?? 4789, vni: num('vni', 4096) };
+      l4 = { proto: 'udp', sport: outer.sport, dport: outer.dport };
+      break;
+    }
+    default:
+      throw new PacketLineError(`unknown protocol '${proto}' (tcp, udp, icmp, dns, vxlan)`);
+  }
+  const vlan = keys.get('vlan');
+  const spec: FrameSpec & { outer?: { sport: number; dport: number; vni: number } } = {
+    eth: {
+      src: keys.get('smac') ?? macFor(src.ip, src.v6),
+      dst: keys.get('dmac') ?? macFor(dst.ip, dst.v6),
+      vlans: vlan === undefined ? undefined : [{ id: Number(vlan) }],
+    },
+    ip: src.v6
+      ? { version: 6, src: src.ip, dst: dst.ip, hopLimit: num('ttl', 64) }
+      : { version: 4, src: src.ip, dst: dst.ip, ttl: num('ttl', 64), df: proto === 'tcp' },
+    l4,
+  };
+  if (outer) spec.outer = outer;
+  return spec;
+}
+
+/** Build the bytes of one packet line. */
+export function buildPacketLine(line: string): Uint8Array {
+  const spec = parsePacketLine(line) as FrameSpec & { outer?: { sport: number; dport: number; vni: number }; inner?: FrameSpec };
+  if (spec.outer) {
+    if (spec.inner === undefined) throw new PacketLineError("vxlan needs the inner packet after '|'");
+    return buildVxlanFrame({ eth: spec.eth, ip: spec.ip, sport: spec.outer.sport, dport: spec.outer.dport, vni: spec.outer.vni, inner: spec.inner });
+  }
+  return buildFrame(spec);
+}
