@@ -257,6 +257,13 @@ describe('decoder: header stacks', () => {
       [],
     );
     assert.equal(row(later).proto, '17');
+    // the UDP length of a first fragment counts the whole datagram: not malformed, DNS read from the part present
+    const part = decodeOne(eth(0x0800, ipv4({ proto: 17, frag: 0x2000, payload: udp(40000, 53, dnsQuery('big.example'), 3000) })));
+    assert.ok(!has(part, PF.MALFORMED));
+    assert.equal(row(part).dns_qname, 'big.example');
+    const part6 = decodeOne(eth(0x86dd, ipv6({ nh: 44, payload: frag6(17, 0, true, udp(5353, 53, dnsQuery('v6.example'), 1500)) })));
+    assert.ok(!has(part6, PF.MALFORMED));
+    assert.equal(row(part6).dns_qname, 'v6.example');
     // DF alone is not a fragment
     const df = decodeOne(eth(0x0800, ipv4({ proto: 6, frag: 0x4000, payload: tcp(1, 2) })));
     assert.ok(!has(df, PF.FRAGMENT));
@@ -480,6 +487,8 @@ describe('decoder: link types', () => {
       const l = decodeOne({ bytes: [af, 0, 0, 0, ...ip6Pkt], linktype: 0 });
       assert.equal(l.ipVer[0], 6, `AF ${af} little-endian`);
     }
+    const ethertype = decodeOne({ bytes: [0x0f, 0, 0x08, 0, ...ipPkt], linktype: 0 });
+    assert.equal(ethertype.ipVer[0], 4, 'an IPv4 EtherType in the header instead of a family');
     const other = decodeOne({ bytes: [7, 0, 0, 0, ...ipPkt], linktype: 0 });
     assert.equal(other.l3Off[0], -1);
     assert.equal(other.flags[0], 0);

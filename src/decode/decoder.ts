@@ -282,6 +282,7 @@ function decodeRawIp(p: number, cap: number): void {
 /**
  * BSD loopback: a 4-byte address family in the byte order of the host that wrote the file (LOOP: network
  * order). AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD/OpenBSD), 28 (FreeBSD) or 30 (macOS), or 10 (Linux).
+ * A header that holds no family but the EtherType 0x0800 / 0x86dd in one of its halves is taken as that.
  */
 function decodeNull(p: number, cap: number): void {
   const a = A;
@@ -289,10 +290,17 @@ function decodeNull(p: number, cap: number): void {
     FL |= PF.TRUNCATED;
     return;
   }
-  let af: number;
+  let af = -1;
   if (a[p + 1] === 0 && a[p + 2] === 0 && a[p + 3] === 0) af = a[p];
   else if (a[p] === 0 && a[p + 1] === 0 && a[p + 2] === 0) af = a[p + 3];
-  else return; // not a family we know: no L3
+  else {
+    // Some writers put an EtherType in one half instead of a family (as tshark also accepts).
+    const lo = (a[p + 2] << 8) | a[p + 3];
+    const hi = (a[p] << 8) | a[p + 1];
+    const t = lo === 0x0800 || lo === 0x86dd ? lo : hi === 0x0800 || hi === 0x86dd ? hi : 0;
+    if (t === 0x0800) af = 2;
+    else if (t === 0x86dd) af = 10;
+  }
   if (af === 2) {
     B.ethType[I] = 0x0800;
     decodeIp4(p + 4, cap, WIRE, 0);
@@ -393,7 +401,7 @@ function decodeIp4(p: number, cap: number, rep: number, level: number): void {
     if (!verifyIpv4HeaderChecksum(a, p)) FL |= PF.BAD_CHECKSUM;
     if (frag === 0 && end <= cap && end > p + hl) verifyL4(4, p, p + hl, end, proto);
   }
-  decodeL4(proto, p + hl, capEnd, end, level, 4);
+  decodeL4(proto, p + hl, capEnd, end, level, 4, frag !== 0);
 }
 
 function decodeIp6(p: number, cap: number, rep: number, level: number): void {
@@ -426,6 +434,7 @@ function decodeIp6(p: number, cap: number, rep: number, level: number): void {
   }
   const capEnd = end < cap ? end : cap;
   let q = p + 40;
+  let firstFragment = false;
   for (;;) {
     if (nh === 0 || nh === 43 || nh === 60) {
       if (!need(q, 8, capEnd, end, MAL.IP6_EXT_HEADER_SHORT)) break;
@@ -455,11 +464,12 @@ function decodeIp6(p: number, cap: number, rep: number, level: number): void {
           setIp6Proto(level, nh);
           return; // a non-first fragment has no L4 header
         }
+        firstFragment = true;
       }
     } else {
       setIp6Proto(level, nh);
       if (VERIFY && level === 0 && (FL & PF.FRAGMENT) === 0 && end <= cap && end > q) verifyL4(6, p, q, end, nh);
-      decodeL4(nh, q, capEnd, end, level, 6);
+      decodeL4(nh, q, capEnd, end, level, 6, firstFragment);
       return;
     }
   }
@@ -481,13 +491,14 @@ function verifyL4(ipVer: number, l3: number, l4: number, end: number, proto: num
 
 // ---- L4 ----------------------------------------------------------------------------------------
 
-function decodeL4(proto: number, p: number, cap: number, rep: number, level: number, ipVer: number): void {
+/** The upper-layer header at `p`; `fragment`: the IP packet is a first fragment (its payload is a part only). */
+function decodeL4(proto: number, p: number, cap: number, rep: number, level: number, ipVer: number, fragment: boolean): void {
   switch (proto) {
     case 6:
       decodeTcp(p, cap, rep, level);
       break;
     case 17:
-      decodeUdp(p, cap, rep, level, ipVer);
+      decodeUdp(p, cap, rep, level, ipVer, fragment);
       break;
     case 1:
       if (ipVer === 4) decodeIcmp(p, cap, rep, level, 4);
@@ -553,7 +564,7 @@ function decodeTcp(p: number, cap: number, rep: number, level: number): void {
   }
 }
 
-function decodeUdp(p: number, cap: number, rep: number, level: number, ipVer: number): void {
+function decodeUdp(p: number, cap: number, rep: number, level: number, ipVer: number, fragment: boolean): void {
   const a = A;
   if (!need(p, 4, cap, rep, MAL.UDP_HEADER_SHORT)) return;
   setPorts(p, level);
@@ -563,7 +574,8 @@ function decodeUdp(p: number, cap: number, rep: number, level: number, ipVer: nu
   if (ulen >= 8) {
     end = p + ulen;
     if (end > rep) {
-      setMalformed(MAL.UDP_LENGTH_LONG, ulen, rep - p);
+      // in a first fragment the UDP length counts the whole datagram: the rest comes in later fragments
+      if (!fragment) setMalformed(MAL.UDP_LENGTH_LONG, ulen, rep - p);
       end = rep;
     }
   } else if (ulen === 0 && ipVer === 6 && rep - p > 65535) {
