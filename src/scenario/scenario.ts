@@ -20,6 +20,9 @@
  *       warn: [dns-pqdn-unresolvable]    # warnings the record must carry (optional)
  *       check: {egress: wire, out.src: 10.127.130.11}   # verdict-record fields, dotted paths (optional)
  *       why: the sentence of the reference that says so
+ *   diagnostics: [host-network-unsupported]   # codes the summary's diagnostics must hold (optional)
+ *
+ * A `check` value '@N' means "the same as packet N's record has" (session affinity: same backend).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -48,6 +51,8 @@ export interface Scenario {
   windows: string | undefined;
   seed: number;
   packets: ScenarioPacket[];
+  /** Diagnostic codes the summary must list (`diagnostics:` in scenario.yaml). */
+  diagnostics: string[];
 }
 
 const VERDICTS = new Set(['delivered', 'forwarded', 'no-return', 'dropped', 'ignored']);
@@ -116,6 +121,7 @@ export function loadScenario(dir: string): Scenario {
     windows: typeof doc.windows === 'string' ? doc.windows : undefined,
     seed: num('seed', 1),
     packets,
+    diagnostics: Array.isArray(doc.diagnostics) ? doc.diagnostics.map(String) : [],
   };
 }
 
