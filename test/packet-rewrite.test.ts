@@ -19,6 +19,8 @@ import {
 } from '../src/packet/rewrite';
 import { l4Checksum } from '../src/packet/checksum';
 import { Prng } from '../src/gen/prng';
+import { decodeBatch } from '../src/decode/decoder';
+import { dnsQuery } from '../src/packet/build';
 
 const g16 = (a: Uint8Array, o: number) => (a[o] << 8) | a[o + 1];
 const g32 = (a: Uint8Array, o: number) => ((a[o] << 24) | (a[o + 1] << 16) | (a[o + 2] << 8) | a[o + 3]) >>> 0;
@@ -392,3 +394,67 @@ describe('packet/rewrite', () => {
     });
   });
 });
+
+describe('packet/rewrite against the real decoder (src/decode)', () => {
+  // The columns each primitive promises to keep as the decoder would set them for the rewritten packet.
+  const COLS = ['flags', 'l2Off', 'l3Off', 'l4Off', 'payOff', 'ethType', 'vlan', 'ipVer', 'proto', 'src4', 'dst4', 'sport', 'dport', 'tcpFlags', 'icmpType', 'icmpCode', 'vni', 'innerL2Off', 'innerL3Off', 'innerL4Off', 'innerIpVer', 'innerProto', 'innerSrc4', 'innerDst4', 'innerSport', 'innerDport', 'icmpInnerOff', 'dnsOff', 'dnsQtype'] as const;
+  const eth = { src: '0e:2a:0a:f4:01:05', dst: '00:15:5d:00:00:01' };
+  const frames: { name: string; spec: FrameSpec }[] = [
+    { name: 'TCP', spec: { eth, ip: { version: 4, src: POD, dst: VIP }, l4: tcp(40000, 80, 'GET /') } },
+    { name: 'UDP DNS query', spec: { eth, ip: { version: 4, src: POD, dst: '10.96.0.10' }, l4: { proto: 'udp', sport: 50000, dport: 53, payload: dnsQuery(1, 'web.default', 1) } } },
+    { name: 'ICMP echo', spec: { eth, ip: { version: 4, src: POD, dst: EXT }, l4: { proto: 'icmp', id: 3, seq: 4, payload: 'abcd' } } },
+    { name: 'ICMP error quoting a header', spec: { eth, ip: { version: 4, src: EXT, dst: POD }, l4: { proto: 'icmp', type: 3, code: 4, rest: 1400, payload: buildFrame({ ip: { version: 4, src: POD, dst: EXT }, l4: tcp(1, 2) }).subarray(14) } } },
+    { name: 'IPv4 first fragment', spec: { eth, ip: { version: 4, src: POD, dst: EXT, mf: true }, l4: { proto: 'udp', sport: 7, dport: 9, payload: 'part' } } },
+    { name: 'VLAN-tagged UDP', spec: { eth: { ...eth, vlans: [{ id: 12 }] }, ip: { version: 4, src: POD, dst: EXT }, l4: { proto: 'udp', sport: 1, dport: 2, payload: 'x' } } },
+  ];
+  const decoded = (frame: Uint8Array): Batch => {
+    const d = new Batch({ capacity: 1, arenaBytes: 1 << 19 });
+    d.reset(1);
+    const i = d.alloc(frame.length);
+    d.arena.set(frame, d.off[i]);
+    d.wirelen[i] = frame.length;
+    d.linktype[i] = 1;
+    decodeBatch(d);
+    return d;
+  };
+  const sameColumns = (b: Batch, i: number, frame: Uint8Array, what: string): void => {
+    assert.equal(bytesOf(b, i), hex(frame), `${what}: bytes`);
+    const d = decoded(frame);
+    for (const c of COLS) {
+      // src/decode sets innerL4Off for inner TCP/UDP only; encapVxlan records it for inner ICMP as well.
+      if (c === 'innerL4Off' && d.innerProto[0] === 1 && d.innerL4Off[0] === -1) continue;
+      assert.equal(b[c][i], d[c][0], `${what}: column ${c}`);
+    }
+  };
+
+  for (const { name, spec } of frames) {
+    it(`${name}: SNAT, DNAT, VXLAN encap and decap leave the columns the decoder gives the result`, () => {
+      const b = decoded(buildFrame(spec));
+      if (b.proto[0] !== 1 && (b.flags[0] & PF.HAS_PORTS) === 0) throw new Error('decoder found no ports');
+      assert.ok(snat4(b, 0, ipv4ToU32(NODE), 49200));
+      sameColumns(b, 0, buildFrame({ ...spec, ip: { ...spec.ip, src: NODE } as FrameSpec['ip'], l4: withPort(spec.l4!, 'src', 49200) }), 'snat');
+      // DNS keeps port 53 (the decoder only finds DNS on port 53).
+      const dport = b.dport[0] === 53 ? 53 : 8080;
+      assert.ok(dnat4(b, 0, ipv4ToU32(BACKEND), dport));
+      const natted: FrameSpec = { ...spec, ip: { ...spec.ip, src: NODE, dst: BACKEND } as FrameSpec['ip'], l4: withPort(withPort(spec.l4!, 'src', 49200), 'dst', dport) };
+      sameColumns(b, 0, buildFrame(natted), 'dnat');
+      const tmpl = makeVxlanTemplate({ srcMac: '00:15:5d:00:00:11', dstMac: '00:15:5d:00:00:12', srcIp: NODE, dstIp: '10.127.130.12', vni: 4096 });
+      assert.ok(encapVxlan(b, 0, tmpl, 50000));
+      const outer = buildVxlanFrame({ eth: { src: '00:15:5d:00:00:11', dst: '00:15:5d:00:00:12' }, ip: { version: 4, src: NODE, dst: '10.127.130.12' }, sport: 50000, vni: 4096, inner: buildFrame(natted) });
+      sameColumns(b, 0, outer, 'encap');
+      assert.equal(decapVxlan(b, 0), 4096);
+      sameColumns(b, 0, buildFrame(natted), 'decap');
+      // Decapsulating a packet as the decoder left it (not as encapVxlan did).
+      const fresh = decoded(outer);
+      assert.equal(decapVxlan(fresh, 0), 4096);
+      sameColumns(fresh, 0, buildFrame(natted), 'decap after decode');
+    });
+  }
+});
+
+/** The L4 spec with its source or destination port (ICMP: the identifier) replaced. */
+function withPort(l4: L4Spec, side: 'src' | 'dst', port: number): L4Spec {
+  if (l4.proto === 'icmp') return { ...l4, id: port };
+  if (l4.proto === 'tcp' || l4.proto === 'udp') return side === 'src' ? { ...l4, sport: port } : { ...l4, dport: port };
+  return l4;
+}

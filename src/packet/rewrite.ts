@@ -30,9 +30,12 @@ const ICMP_ECHO_REQUEST = 8;
 const ICMP_TIMESTAMP = 13;
 const ICMP_TIMESTAMP_REPLY = 14;
 
-/** Packet flags that describe the outermost headers (cleared when encapsulation puts new ones in front). */
-const OUTER_FLAGS =
-  PF.FRAGMENT | PF.NONFIRST_FRAGMENT | PF.HAS_VLAN | PF.HAS_PORTS | PF.HAS_ICMP | PF.TUNNEL | PF.DNS | PF.INNER_PORTS | PF.ICMP_ERROR | PF.GENEVE;
+/**
+ * Packet flags that only the outermost headers can set (src/decode): encapsulation clears them (new outer
+ * headers), decapsulation recomputes them from the inner headers. HAS_ICMP, ICMP_ERROR and DNS are not
+ * among them: the decoder takes those from the first ICMP header / DNS question it finds, inner included.
+ */
+const OUTER_ONLY_FLAGS = PF.FRAGMENT | PF.NONFIRST_FRAGMENT | PF.HAS_VLAN | PF.HAS_PORTS | PF.TUNNEL | PF.INNER_PORTS | PF.GENEVE;
 
 /** True for ICMP (v4) query messages whose identifier NAT treats as the port (RFC 5508 §3.1). */
 function isIcmpQuery(type: number): boolean {
@@ -333,8 +336,10 @@ export function makeVxlanTemplate(spec: VxlanTemplateSpec): VxlanTemplate {
  * Sets: off -= 50, caplen += 50, wirelen += 50; the inner* columns from the packet's former outer columns
  * (innerL2Off, innerL3Off, innerL4Off, innerIpVer, innerProto, innerSrc4, innerDst4, innerSport,
  * innerDport, INNER_PORTS); the outer columns as the decoder would set them for the new packet (l2Off 0,
- * l3Off 14, l4Off 34, payOff 42, ethType 0x0800, ipVer 4, proto 17, src4, dst4, sport, dport, vni, tcpFlags
- * 0, flags TUNNEL | HAS_PORTS; TRUNCATED and MALFORMED are kept).
+ * l3Off 14, l4Off 34, payOff 42, ethType 0x0800, vlan 0, ipVer 4, proto 17, src4, dst4, sport, dport, vni,
+ * tcpFlags 0, flags TUNNEL | HAS_PORTS); icmp*, dnsOff and dnsQtype keep describing the (now inner) ICMP
+ * header or DNS question, with their offsets moved by 50, as the decoder reports them; TRUNCATED,
+ * MALFORMED and BAD_CHECKSUM are kept.
  * Returns false (unchanged) when the packet has no Ethernet header or there is no room in front of it.
  * Each packet slot has HEADROOM (128) bytes, so a packet can be encapsulated twice at most.
  */
@@ -375,7 +380,7 @@ export function encapVxlan(b: Batch, i: number, tmpl: VxlanTemplate, srcPort: nu
   b.innerDst4[i] = b.dst4[i];
   b.innerSport[i] = b.sport[i];
   b.innerDport[i] = b.dport[i];
-  b.flags[i] = (f & ~OUTER_FLAGS) | PF.TUNNEL | PF.HAS_PORTS | ((f & PF.HAS_PORTS) !== 0 ? PF.INNER_PORTS : 0);
+  b.flags[i] = (f & ~OUTER_ONLY_FLAGS) | PF.TUNNEL | PF.HAS_PORTS | ((f & PF.HAS_PORTS) !== 0 ? PF.INNER_PORTS : 0);
   b.l2Off[i] = 0;
   b.l3Off[i] = 14;
   b.l4Off[i] = 34;
@@ -389,10 +394,8 @@ export function encapVxlan(b: Batch, i: number, tmpl: VxlanTemplate, srcPort: nu
   b.sport[i] = srcPort;
   b.dport[i] = tmpl.dstPort;
   b.tcpFlags[i] = 0;
-  b.icmpType[i] = 0;
-  b.icmpCode[i] = 0;
-  b.icmpInnerOff[i] = -1;
-  b.dnsOff[i] = -1;
+  if (b.icmpInnerOff[i] >= 0) b.icmpInnerOff[i] += VXLAN_OUTER_LEN;
+  if (b.dnsOff[i] >= 0) b.dnsOff[i] += VXLAN_OUTER_LEN;
   b.vni[i] = tmpl.vni;
   return true;
 }
@@ -403,11 +406,10 @@ export function encapVxlan(b: Batch, i: number, tmpl: VxlanTemplate, srcPort: nu
  * well-formed VXLAN packet whose inner Ethernet header is captured. The UDP port is not checked here:
  * the caller compares it (and the VNI) with the network's (vni-mismatch).
  *
- * Sets: off += outer length, caplen and wirelen -= it; the outer columns from the inner* columns (l2Off
- * 0, l3Off, l4Off, ipVer, proto, src4, dst4, sport, dport, HAS_PORTS) and, read from the inner bytes,
- * ethType, payOff, tcpFlags, icmpType and icmpCode; clears TUNNEL, INNER_PORTS, HAS_VLAN, DNS,
- * ICMP_ERROR and the fragment flags (the decoder does not keep those for inner packets: decode the packet
- * again if they matter).
+ * Sets: off += outer length, caplen and wirelen -= it; the columns as the decoder would set them for the
+ * inner frame: l2Off 0, l3Off, l4Off, ipVer, proto, src4, dst4, sport, dport and HAS_PORTS from the inner*
+ * columns; ethType, vlan / HAS_VLAN, FRAGMENT / NONFIRST_FRAGMENT (IPv4), tcpFlags and payOff read from
+ * the inner headers; icmp*, dnsOff (offsets moved back) kept; the inner* columns and vni cleared.
  */
 export function decapVxlan(b: Batch, i: number): number {
   const f = b.flags[i];
@@ -424,18 +426,23 @@ export function decapVxlan(b: Batch, i: number): number {
   b.off[i] = nb;
   b.caplen[i] -= outer;
   b.wirelen[i] = b.wirelen[i] > outer ? b.wirelen[i] - outer : 0;
+  const end = nb + b.caplen[i];
   const il3 = b.innerL3Off[i];
   const il4 = b.innerL4Off[i];
   const l3n = il3 < 0 ? -1 : il3 - outer;
-  const l4n = il4 < 0 ? -1 : il4 - outer;
-  const end = nb + b.caplen[i];
+  let l4n = il4 < 0 ? -1 : il4 - outer;
   const proto = b.innerProto[i];
+  const ipVer = b.innerIpVer[i];
+  if (l4n < 0 && ipVer === 4 && l3n >= 0 && nb + l3n + 20 <= end && (((a[nb + l3n + 6] << 8) | a[nb + l3n + 7]) & 0x1fff) === 0) {
+    // The decoder records innerL4Off for TCP/UDP only; an inner ICMP header follows the IPv4 header.
+    l4n = l3n + ((a[nb + l3n] & 0x0f) << 2);
+  }
+  let nf = (f & ~OUTER_ONLY_FLAGS) | ((f & PF.INNER_PORTS) !== 0 ? PF.HAS_PORTS : 0);
+
   b.l2Off[i] = 0;
   b.l3Off[i] = l3n;
   b.l4Off[i] = l4n;
-  b.ethType[i] = l3n >= 2 ? (a[nb + l3n - 2] << 8) | a[nb + l3n - 1] : 0;
-  b.vlan[i] = 0;
-  b.ipVer[i] = b.innerIpVer[i];
+  b.ipVer[i] = ipVer;
   b.proto[i] = proto;
   b.src4[i] = b.innerSrc4[i];
   b.dst4[i] = b.innerDst4[i];
@@ -443,24 +450,38 @@ export function decapVxlan(b: Batch, i: number): number {
   b.dport[i] = b.innerDport[i];
   b.vni[i] = 0;
   b.tcpFlags[i] = 0;
-  b.icmpType[i] = 0;
-  b.icmpCode[i] = 0;
   b.payOff[i] = -1;
-  b.icmpInnerOff[i] = -1;
-  b.dnsOff[i] = -1;
-  let nf = (f & ~OUTER_FLAGS) | ((f & PF.INNER_PORTS) !== 0 ? PF.HAS_PORTS : 0);
+  if (b.icmpInnerOff[i] >= 0) b.icmpInnerOff[i] -= outer;
+  if (b.dnsOff[i] >= 0) b.dnsOff[i] -= outer;
+  b.innerL2Off[i] = -1;
+  b.innerL3Off[i] = -1;
+  b.innerL4Off[i] = -1;
+  b.innerIpVer[i] = 0;
+  b.innerProto[i] = 0;
+  b.innerSrc4[i] = 0;
+  b.innerDst4[i] = 0;
+  b.innerSport[i] = 0;
+  b.innerDport[i] = 0;
+
+  // Inner Ethernet: the outermost VLAN tag and the EtherType after the tags.
+  const t = (a[nb + 12] << 8) | a[nb + 13];
+  b.vlan[i] = 0;
+  if ((t === 0x8100 || t === 0x88a8 || t === 0x9100) && nb + 18 <= end) {
+    b.vlan[i] = ((a[nb + 14] << 8) | a[nb + 15]) & 0x0fff;
+    nf |= PF.HAS_VLAN;
+  }
+  b.ethType[i] = l3n >= 2 ? (a[nb + l3n - 2] << 8) | a[nb + l3n - 1] : 0;
+  if (ipVer === 4 && l3n >= 0 && nb + l3n + 8 <= end) {
+    const frag = ((a[nb + l3n + 6] << 8) | a[nb + l3n + 7]) & 0x3fff;
+    if (frag !== 0) nf |= PF.FRAGMENT | ((frag & 0x1fff) !== 0 ? PF.NONFIRST_FRAGMENT : 0);
+  }
   if (l4n >= 0) {
     const p = nb + l4n;
     if (proto === 6 && p + 14 <= end) {
       b.tcpFlags[i] = a[p + 13];
       b.payOff[i] = l4n + ((a[p + 12] >>> 4) << 2);
-    } else if (proto === 17) {
+    } else if ((proto === 17 || proto === 1 || proto === 58) && p + 8 <= end) {
       b.payOff[i] = l4n + 8;
-    } else if ((proto === 1 || proto === 58) && p + 2 <= end) {
-      b.icmpType[i] = a[p];
-      b.icmpCode[i] = a[p + 1];
-      b.payOff[i] = l4n + 8;
-      nf |= PF.HAS_ICMP;
     }
   }
   b.flags[i] = nf;
