@@ -117,7 +117,7 @@ export function openCapture(path: string, opts: ReaderOptions = {}): CaptureRead
     src = ByteSource.open(path, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new InputError(path, {}, `cannot open: ${err.code ?? ''} ${err.message}`.trim());
+    throw new InputError(path, {}, `cannot open: ${err.message}`);
   }
   try {
     if (!src.ensure(4)) {

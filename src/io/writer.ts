@@ -1,7 +1,8 @@
 /**
- * Capture writers: classic pcap (microsecond or nanosecond magic) and pcapng (one section, IDBs, EPBs
- * with opt_comment / epb_flags / epb_packetid / epb_verdict, SPBs for packets that have no timestamp),
- * in little- or big-endian byte order. Output is readable by tshark, tcpdump and Wireshark.
+ * Capture writers: classic pcap (microsecond or nanosecond magic) and pcapng (SHB with shb_userappl,
+ * IDBs, EPBs with opt_comment / epb_flags / epb_packetid / epb_verdict, SPBs for packets that have no
+ * timestamp; a new section when the input's packets move to a later input section), in little- or
+ * big-endian byte order. Output is readable by tshark, tcpdump and Wireshark.
  *
  * Uses: the reader columns of a Batch (`off`, `caplen`, `wirelen`, `tsHi`, `tsLo`, `ts`, `iface`,
  * `linktype`, `options`) and, optionally, the reader's interface table to interpret the raw timestamps
@@ -34,7 +35,7 @@ export interface WriterOptions {
   snapLen?: number;
   /** pcapng: shb_userappl option (default "vfp-emu"). */
   userAppl?: string;
-  /** Output buffer size: data is written when it fills (default 4 MiB). */
+  /** Output buffer size: data is written when it fills (default 1 MiB). */
   bufferBytes?: number;
 }
 
@@ -121,7 +122,7 @@ abstract class WriterBase implements CaptureWriter {
     this.fd = fd;
     this.ownsFd = ownsFd;
     this.le = !opts.bigEndian;
-    this.out = new Uint8Array(Math.max(64 * 1024, opts.bufferBytes ?? 4 << 20));
+    this.out = new Uint8Array(Math.max(64 * 1024, opts.bufferBytes ?? 1 << 20));
     this.view = new DataView(this.out.buffer);
   }
 
@@ -264,11 +265,16 @@ class PcapWriter extends WriterBase {
           frac = tsResult[1];
         }
       }
+      if (sec < 0 || sec > 0xffffffff) this.secondsOutOfRange(sec, b.firstNumber + i);
       const caplen = b.caplen[i];
       const off = b.off[i];
-      const at = this.record(sec >>> 0, frac >>> 0, caplen, b.wirelen[i]);
+      const at = this.record(sec, frac, caplen, b.wirelen[i]);
       this.out.set(arena.subarray(off, off + caplen), at);
     }
+  }
+
+  private secondsOutOfRange(sec: number, n: number): never {
+    throw new UsageError(`packet ${n}: time ${sec} s is outside what a pcap file holds (0 to 4294967295 s since 1970); write pcapng instead`);
   }
 
   writePacket(data: Uint8Array, meta: PacketMeta): void {
@@ -290,15 +296,30 @@ interface OutInterface {
   units: number;
 }
 
+/** How the packets of one reader's interface table map to the output. */
+interface InputMapping {
+  /** Output interface (in the current output section) per input interface index. */
+  map: number[];
+  /** Input section of the last packet written through this table (-1 before the first). */
+  section: number;
+  /** Output section `map` belongs to. */
+  outSection: number;
+}
+
 class PcapngWriter extends WriterBase {
   readonly format: WriteFormat = 'pcapng';
-  private readonly ifaces: OutInterface[] = [];
-  /** Output interface index per input interface index, per reader interface table. */
-  private readonly ifaceMaps = new WeakMap<readonly InterfaceInfo[], number[]>();
+  /** Interfaces of the current output section. */
+  private ifaces: OutInterface[] = [];
+  /** Output sections started (the first is written at creation). */
+  private outSection = 0;
+  private readonly userAppl: string;
+  /** Per reader interface table: how its interfaces map to the output. */
+  private readonly inputs = new WeakMap<readonly InterfaceInfo[], InputMapping>();
 
   constructor(fd: number, ownsFd: boolean, opts: WriterOptions) {
     super(fd, ownsFd, opts);
-    this.sectionHeader(opts.userAppl ?? 'vfp-emu');
+    this.userAppl = opts.userAppl ?? 'vfp-emu';
+    this.sectionHeader(this.userAppl);
   }
 
   private static optLen(valueBytes: number): number {
@@ -377,21 +398,45 @@ class PcapngWriter extends WriterBase {
     return this.ifaces.length - 1;
   }
 
-  /** Output interface for input interface `gi` of `ifs`, created on first use. */
-  private mapInterface(ifs: readonly InterfaceInfo[], map: number[], gi: number): number {
+  /**
+   * Output interface for input interface `gi` of `ifs`. The output mirrors the input's structure: a
+   * packet from a later input section starts a new output section, and the interfaces of a section are
+   * copied in input order up to the one needed, so that a pcapng read and written back has the same
+   * sections (with packets), interface indices and Simple Packet Blocks.
+   */
+  private outputInterface(ifs: readonly InterfaceInfo[], st: InputMapping, gi: number): number {
     const ifc = ifs[gi];
     if (ifc === undefined) throw new UsageError(`packet refers to input interface ${gi}, which the interface table does not have`);
-    const spec: InterfaceSpec = {
-      linkType: ifc.linkType,
-      snapLen: ifc.snapLen,
-      tsresol: ifc.tsKind === 'sec-frac' ? (ifc.tsUnitsPerSec === 1e9 ? 9 : 6) : ifc.tsresolRaw,
-      tsOffset: ifc.tsOffset,
-    };
-    if (ifc.name !== undefined) spec.name = ifc.name;
-    if (ifc.description !== undefined) spec.description = ifc.description;
-    const out = this.addInterface(spec);
-    map[gi] = out;
-    return out;
+    if (ifc.section !== st.section) {
+      if (st.section !== -1 && ifc.section > st.section) {
+        this.sectionHeader(this.userAppl);
+        this.ifaces = [];
+        this.outSection++;
+      }
+      st.section = ifc.section;
+    }
+    if (st.outSection !== this.outSection) {
+      st.map = [];
+      st.outSection = this.outSection;
+    }
+    const mapped = st.map[gi];
+    if (mapped !== undefined) return mapped;
+    let first = gi;
+    while (first > 0 && ifs[first - 1].section === ifc.section) first--;
+    for (let j = first; j <= gi; j++) {
+      if (st.map[j] !== undefined) continue;
+      const src = ifs[j];
+      const spec: InterfaceSpec = {
+        linkType: src.linkType,
+        snapLen: src.snapLen,
+        tsresol: src.tsKind === 'sec-frac' ? (src.tsUnitsPerSec === 1e9 ? 9 : 6) : src.tsresolRaw,
+        tsOffset: src.tsOffset,
+      };
+      if (src.name !== undefined) spec.name = src.name;
+      if (src.description !== undefined) spec.description = src.description;
+      st.map[j] = this.addInterface(spec);
+    }
+    return st.map[gi] as number;
   }
 
   /** Bytes the options take in an EPB (0 when none). */
@@ -457,10 +502,10 @@ class PcapngWriter extends WriterBase {
 
   writeBatch(b: Batch, ifs?: readonly InterfaceInfo[]): void {
     const n = b.count;
-    let map: number[] | undefined;
+    let st: InputMapping | undefined;
     if (ifs !== undefined) {
-      map = this.ifaceMaps.get(ifs);
-      if (map === undefined) this.ifaceMaps.set(ifs, (map = []));
+      st = this.inputs.get(ifs);
+      if (st === undefined) this.inputs.set(ifs, (st = { map: [], section: -1, outSection: this.outSection }));
     }
     const hasOptions = b.options.size > 0;
     const arena = b.arena;
@@ -471,8 +516,9 @@ class PcapngWriter extends WriterBase {
       let lo = b.tsLo[i];
       const noTs = Number.isNaN(b.ts[i]);
       if (ifs !== undefined) {
-        outIface = (map as number[])[gi] ?? this.mapInterface(ifs, map as number[], gi);
+        const s = st as InputMapping;
         const ifc = ifs[gi];
+        outIface = ifc !== undefined && ifc.section === s.section && s.outSection === this.outSection ? s.map[gi] ?? this.outputInterface(ifs, s, gi) : this.outputInterface(ifs, s, gi);
         if (noTs) {
           hi = 0;
           lo = 0;
