@@ -16,6 +16,28 @@ export interface Diagnostic {
   message: string;
   /** The file and field path (or object `ns/name`) the diagnostic is about. */
   source: string;
+  /**
+   * (Additive.) `error`: Windows fails this (no load balancer, unsupported mode); `warning`: it works
+   * differently than on Linux; `info`: a note (a default used, an object skipped).
+   */
+  severity?: 'error' | 'warning' | 'info';
+}
+
+/** (Additive.) An HNS ACL endpoint policy (v1 `{"Type":"ACL",...}` or v2 `{"Type":"ACL","Settings":{...}}`). */
+export interface AclModel {
+  action: 'Allow' | 'Block' | 'Pass';
+  direction: 'In' | 'Out';
+  /** IP protocol numbers; empty means any (HNS writes 256 for any). */
+  protocols: number[];
+  /** CIDRs; empty means any. */
+  localAddresses: string[];
+  remoteAddresses: string[];
+  /** Inclusive port ranges; empty means any. */
+  localPorts: [number, number][];
+  remotePorts: [number, number][];
+  priority: number;
+  /** `Switch` = a VFP rule, `Host` = a WFP rule. */
+  ruleType: 'Switch' | 'Host';
 }
 
 /** The HNS network the Windows nodes' pods attach to (one per cluster in this model). */
@@ -52,6 +74,8 @@ export interface NetworkModel {
   dnsServers: string[];
   /** Which CNI plugin programs the endpoints. */
   plugin: 'win-bridge' | 'win-overlay' | 'flannel' | 'unknown';
+  /** (Additive.) HNS ACL endpoint policies from the CNI config or the endpoint dumps, in input order. */
+  acls?: AclModel[];
 }
 
 export interface NodeModel {
@@ -75,6 +99,13 @@ export interface NodeModel {
   /** OutboundNAT dynamic port range [start, start+count). Windows default 49152..65535. */
   dynamicPortStart: number;
   dynamicPortCount: number;
+  /**
+   * (Additive.) OutBoundNAT exceptions that apply to this node's endpoints only, on top of
+   * `network.outboundNatExceptions`: win-overlay with `ipMasq` adds the node's own pod subnet.
+   */
+  outboundNatExceptions?: string[];
+  /** (Additive.) First MAC of the node's HNS MacPool (win-bridge endpoint MACs come from it). */
+  macPoolStart?: string;
 }
 
 export interface PodModel {
@@ -87,6 +118,11 @@ export interface PodModel {
   hostNetwork: boolean;
   /** Endpoint MAC (derived: 0E-2A-<ip> on win-overlay; HNS pool on win-bridge). */
   mac: string;
+  /**
+   * (Additive.) DNS search list as kubelet hands it to the CNI: `<ns>.svc.<domain>`, `svc.<domain>`,
+   * `<domain>`. A Windows pod uses only the first (the page: one DNS suffix per pod).
+   */
+  dnsSearch?: string[];
 }
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -131,6 +167,8 @@ export interface ServiceModel {
   /** Annotation `preserve-destination: "true"`. */
   preserveDestination: boolean;
   endpoints: EndpointModel[];
+  /** (Additive.) spec.healthCheckNodePort (ETP Local LoadBalancer), null when not set. */
+  healthCheckNodePort?: number | null;
 }
 
 /** kube-proxy winkernel settings (KubeProxyConfiguration). */
@@ -158,4 +196,8 @@ export interface Cluster {
   derived: string[];
   /** The files merged into this model, in order. */
   sources: string[];
+  /** (Additive.) Windows profile name a scenario asks for (`profile:`), null when none. */
+  profile?: string | null;
+  /** (Additive.) How the trace was captured, when a scenario says (`view: pod|wire`), null when none. */
+  view?: 'pod' | 'wire' | null;
 }

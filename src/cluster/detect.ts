@@ -1,0 +1,85 @@
+/**
+ * Which kind of cluster input a file is, told from its content (never from its name), and the dispatch to
+ * the importer of that kind. A file may hold several documents (`---`); each is detected on its own.
+ * Order matters where shapes overlap: scenario and KubeProxyConfiguration (by apiVersion/kind) before other
+ * Kubernetes objects, CNI configs (cniVersion / plugin type) before net-conf.json (Network / Backend),
+ * HNS objects last. subnet.env is recognised from the raw text (KEY=VALUE lines with FLANNEL_ keys).
+ */
+
+import type { Draft } from './draft';
+import { importCni, looksLikeCni } from './importers/cni';
+import { importNetConf, importSubnetEnv, looksLikeNetConf, looksLikeSubnetEnv } from './importers/flannel';
+import { importHns, looksLikeHns } from './importers/hns';
+import { importKubectl, looksLikeKubectl } from './importers/kubectl';
+import { importKubeProxy, looksLikeKubeProxy } from './importers/kubeproxy';
+import { importScenario, looksLikeScenario } from './importers/scenario';
+import { InputError } from '../core/errors';
+import { parseDocuments, type SourceDoc } from './source';
+
+export type InputKind = 'scenario' | 'kube-proxy' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
+
+/** The kinds, in words, for the "cannot tell" error. */
+export const KIND_NAMES =
+  'kubectl output (a List or single Node, Pod, Service, EndpointSlice, Endpoints, ConfigMap; JSON or YAML), ' +
+  'a CNI config (win-bridge, win-overlay, flannel; .conf or .conflist), flannel net-conf.json, flannel subnet.env, ' +
+  'a KubeProxyConfiguration, HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, a list of endpoint policies), ' +
+  'or a vfp-emu scenario (apiVersion: vfp-emu/v1, kind: Scenario)';
+
+/** The kind of one parsed document, or null. */
+export function detectKind(doc: SourceDoc): InputKind | null {
+  const exact = doc.root(false);
+  const loose = doc.root(true);
+  if (looksLikeScenario(exact)) return 'scenario';
+  if (looksLikeKubeProxy(exact)) return 'kube-proxy';
+  if (looksLikeKubectl(exact)) return 'kubectl';
+  if (looksLikeCni(loose)) return 'cni';
+  if (looksLikeNetConf(loose)) return 'flannel-net-conf';
+  if (looksLikeHns(loose)) return 'hns';
+  return null;
+}
+
+/** Imports one document; returns its kind, or null (nothing imported) when the kind is not recognised. */
+export function importDocument(doc: SourceDoc, draft: Draft): InputKind | null {
+  const kind = detectKind(doc);
+  switch (kind) {
+    case 'scenario':
+      importScenario(doc.root(false), draft);
+      break;
+    case 'kube-proxy':
+      importKubeProxy(doc.root(false), draft);
+      break;
+    case 'kubectl':
+      importKubectl(doc.root(false), draft, (inner, d) => importDocument(inner, d) !== null);
+      break;
+    case 'cni':
+      importCni(doc.root(true), draft);
+      break;
+    case 'flannel-net-conf':
+      importNetConf(doc.root(true), draft);
+      break;
+    case 'hns':
+      importHns(doc.root(true), draft);
+      break;
+    default:
+      break;
+  }
+  return kind;
+}
+
+/** Detects and imports every document of one file's text; returns the kinds found, in order. */
+export function importText(file: string, text: string, draft: Draft): InputKind[] {
+  draft.sources.push(file);
+  if (looksLikeSubnetEnv(text)) {
+    importSubnetEnv(file, text, draft);
+    return ['flannel-subnet-env'];
+  }
+  const docs = parseDocuments(file, text);
+  if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);
+  const kinds: InputKind[] = [];
+  for (const doc of docs) {
+    const kind = importDocument(doc, draft);
+    if (kind === null) return doc.root().fail(`cannot tell what kind of cluster input this is; expected one of: ${KIND_NAMES}`);
+    kinds.push(kind);
+  }
+  return kinds;
+}

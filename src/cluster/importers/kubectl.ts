@@ -1,0 +1,324 @@
+/**
+ * Kubernetes objects as `kubectl get -o json|yaml` prints them: a `List` (or `NodeList`, `PodList`, ...) or
+ * single objects, of Nodes, Pods, Services, EndpointSlices, legacy Endpoints, and ConfigMaps that carry a
+ * flannel net-conf.json / cni-conf.json or a kube-proxy config.conf (those are imported as their own kind).
+ * Other kinds are skipped with an info diagnostic. Keys are case-sensitive, as the API server decodes them.
+ *
+ * Node annotations read: flannel's `flannel.alpha.coreos.com/backend-data` ({"VNI":4096,"VtepMAC":...}: the
+ * node's DR MAC), `.../public-ip` (its provider address), `.../backend-type` (vxlan -> overlay, host-gw ->
+ * l2bridge), and the emulator's own `vfp-emu/mac` (host NIC MAC), `vfp-emu/mac-spoofing` ("false" when the
+ * VM adapter has MAC spoofing off) and `vfp-emu/source-vip` (kube-proxy --source-vip of that node).
+ */
+
+import * as YAML from 'yaml';
+import type { Draft, EndpointFacts } from '../draft';
+import type { EndpointModel, Protocol } from '../model';
+import type { Field, SourceDoc } from '../source';
+
+/** Imports a document found inside another (ConfigMap data); returns false when its kind is not recognised. */
+export type EmbeddedImporter = (doc: SourceDoc, draft: Draft) => boolean;
+
+const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
+
+export function looksLikeKubectl(root: Field): boolean {
+  if (!root.isObject()) return false;
+  const kind = root.get('kind').value;
+  const apiVersion = root.get('apiVersion').value;
+  if (typeof kind !== 'string') return false;
+  if (kind.endsWith('List') && Array.isArray(root.get('items').value)) return true;
+  return typeof apiVersion === 'string' && root.get('metadata').isObject();
+}
+
+export function importKubectl(root: Field, draft: Draft, embed: EmbeddedImporter): void {
+  const kind = root.get('kind').string();
+  if (kind === 'List' || (kind.endsWith('List') && !root.get('items').absent)) {
+    for (const item of root.get('items').items()) {
+      item.object();
+      const k = item.get('kind');
+      // Typed lists (PodList) omit the items' kind; take it from the list.
+      const itemKind = k.absent && kind !== 'List' ? kind.slice(0, -4) : k.required('kind').string();
+      importObject(item, itemKind, draft, embed);
+    }
+    return;
+  }
+  importObject(root, kind, draft, embed);
+}
+
+function importObject(obj: Field, kind: string, draft: Draft, embed: EmbeddedImporter): void {
+  switch (kind) {
+    case 'Node':
+      return importNode(obj, draft);
+    case 'Pod':
+      return importPod(obj, draft);
+    case 'Service':
+      return importService(obj, draft);
+    case 'EndpointSlice':
+      return importEndpointSlice(obj, draft);
+    case 'Endpoints':
+      return importEndpoints(obj, draft);
+    case 'ConfigMap':
+      return importConfigMap(obj, draft, embed);
+    default:
+      draft.note('config-ignored', 'info', `${kind} objects do not affect the data plane; skipped`, obj.where);
+  }
+}
+
+function metaName(obj: Field): { namespace: string; name: string; meta: Field } {
+  const meta = obj.get('metadata').required('metadata').object();
+  const name = meta.get('name').required('metadata.name').name();
+  const ns = meta.get('namespace');
+  return { namespace: ns.absent ? 'default' : ns.name(), name, meta };
+}
+
+function annotation(meta: Field, key: string): Field {
+  const a = meta.get('annotations');
+  return a.absent ? a : a.object().get(key);
+}
+
+function label(meta: Field, key: string): Field {
+  const l = meta.get('labels');
+  return l.absent ? l : l.object().get(key);
+}
+
+function importNode(obj: Field, draft: Draft): void {
+  const { name, meta } = metaName(obj);
+  const node = draft.node({ by: 'name', name }, obj.where);
+  const f = node.facts;
+  const osLabel = [label(meta, 'kubernetes.io/os'), label(meta, 'beta.kubernetes.io/os'), obj.at('status', 'nodeInfo', 'operatingSystem')].find((x) => !x.absent);
+  f.put('windows', osLabel ? osLabel.string().toLowerCase() === 'windows' : false, osLabel ? osLabel.where : obj.where, !osLabel);
+
+  const addresses = obj.at('status', 'addresses').optItems();
+  const internal = addresses.filter((a) => a.object().get('type').value === 'InternalIP').map((a) => a.get('address').required('address'));
+  const v4 = internal.find((a) => typeof a.value === 'string' && a.value.includes('.')) ?? internal[0];
+  if (v4) f.put('internalIP', v4.ip(), v4.where);
+
+  const spec = obj.get('spec');
+  const podCIDR = spec.absent ? spec : spec.get('podCIDR');
+  if (!podCIDR.absent && podCIDR.value !== '') f.put('podCIDR', podCIDR.cidr(), podCIDR.where);
+  else if (!spec.absent) {
+    const first = spec.get('podCIDRs').optItems().find((c) => typeof c.value === 'string' && c.value.includes('.'));
+    if (first) f.put('podCIDR', first.cidr(), first.where);
+  }
+
+  const backendData = annotation(meta, 'flannel.alpha.coreos.com/backend-data');
+  if (!backendData.absent && backendData.value !== 'null' && backendData.value !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(backendData.string());
+    } catch (e) {
+      backendData.fail(`not valid JSON: ${(e as Error).message}`);
+    }
+    const data = backendData.withValue(parsed);
+    if (data.isObject()) {
+      const vtep = data.get('VtepMAC');
+      if (!vtep.absent && vtep.value !== '') f.put('drMac', vtep.withValue(vtep.value).mac(), backendData.where);
+      const vni = data.get('VNI');
+      if (!vni.absent) f.put('flannelVni', vni.int(0, 0xffffff), backendData.where);
+    }
+  }
+  const publicIp = annotation(meta, 'flannel.alpha.coreos.com/public-ip');
+  if (!publicIp.absent && publicIp.value !== '') f.put('providerAddress', publicIp.ip(), publicIp.where);
+  const backendType = annotation(meta, 'flannel.alpha.coreos.com/backend-type');
+  if (!backendType.absent && backendType.value !== '') {
+    const t = backendType.string();
+    if (t === 'vxlan' || t === 'host-gw') {
+      draft.settings.put('network.mode', t === 'vxlan' ? 'overlay' : 'l2bridge', backendType.where, true);
+      draft.settings.put('network.plugin', 'flannel', backendType.where, true);
+    }
+  }
+  const mac = annotation(meta, 'vfp-emu/mac');
+  if (!mac.absent) f.put('mac', mac.mac(), mac.where);
+  const spoof = annotation(meta, 'vfp-emu/mac-spoofing');
+  if (!spoof.absent) f.put('macSpoofing', spoof.bool(true), spoof.where);
+  const vip = annotation(meta, 'vfp-emu/source-vip');
+  if (!vip.absent && vip.value !== '') f.put('sourceVip', vip.ip(), vip.where);
+}
+
+function importPod(obj: Field, draft: Draft): void {
+  const { namespace, name } = metaName(obj);
+  const status = obj.get('status');
+  const phase = status.absent ? undefined : status.get('phase').optString();
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    draft.note('config-ignored', 'info', `pod ${namespace}/${name} has finished (${phase}); its IP may be reused, so it is skipped`, obj.where);
+    return;
+  }
+  const podIP = status.absent ? status : status.get('podIP');
+  if (podIP.absent || podIP.value === '') {
+    draft.note('config-ignored', 'info', `pod ${namespace}/${name} has no IP yet (status.podIP is empty); skipped`, obj.where);
+    return;
+  }
+  const pod = draft.pod(namespace, name, obj.where);
+  const ip = podIP.ip();
+  pod.facts.put('ip', ip, podIP.where);
+  const ips = status.get('podIPs').optItems().map((x) => x.object().get('ip').required('ip').ip()).filter((x) => x !== ip);
+  if (ips.length > 0) pod.facts.put('ips', ips, status.get('podIPs').where);
+  const spec = obj.get('spec');
+  if (!spec.absent) {
+    const node = spec.get('nodeName');
+    if (!node.absent && node.value !== '') pod.facts.put('node', node.name(), node.where);
+    const host = spec.get('hostNetwork');
+    if (!host.absent) pod.facts.put('hostNetwork', host.bool(), host.where);
+  }
+}
+
+function importService(obj: Field, draft: Draft): void {
+  const { namespace, name, meta } = metaName(obj);
+  const svc = draft.service(namespace, name, obj.where);
+  const f = svc.facts;
+  const spec = obj.get('spec').required('spec').object();
+  const typeField = spec.get('type');
+  const type = typeField.absent ? 'ClusterIP' : typeField.oneOf(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const);
+  f.put('type', type, typeField.absent ? spec.where : typeField.where);
+  const cip = spec.get('clusterIP');
+  if (type === 'ExternalName' || cip.absent || cip.value === '' || cip.value === 'None') f.put('clusterIP', null, cip.where);
+  else f.put('clusterIP', cip.ip(), cip.where);
+
+  const ports = spec.get('ports').optItems().map((p) => {
+    p.object();
+    const port = p.get('port').required('port').int(1, 65535);
+    const proto = p.get('protocol');
+    const target = p.get('targetPort');
+    let targetPort: number | string = port;
+    if (!target.absent) targetPort = typeof target.value === 'string' && !/^\d+$/.test(target.value) ? target.name() : target.int(1, 65535, true);
+    const nodePort = p.get('nodePort');
+    return {
+      name: p.get('name').optString() ?? '',
+      protocol: proto.absent ? ('TCP' as Protocol) : proto.oneOf(PROTOCOLS),
+      port,
+      targetPort,
+      nodePort: nodePort.absent || nodePort.value === 0 ? null : nodePort.int(1, 65535),
+      where: p.where,
+    };
+  });
+  f.put('ports', ports, spec.get('ports').where);
+  f.put('externalIPs', spec.get('externalIPs').optItems().map((x) => x.ip()), spec.get('externalIPs').where);
+
+  const ingress: string[] = [];
+  for (const ing of obj.at('status', 'loadBalancer', 'ingress').optItems()) {
+    const ip = ing.object().get('ip');
+    if (ip.absent || ip.value === '') {
+      draft.note('config-ignored', 'info', `service ${namespace}/${name}: load balancer ingress without an IP (hostname only) is skipped, as kube-proxy does`, ing.where);
+      continue;
+    }
+    ingress.push(ip.ip());
+  }
+  f.put('ingressIPs', ingress, obj.at('status', 'loadBalancer', 'ingress').where);
+
+  const aff = spec.get('sessionAffinity');
+  f.put('sessionAffinity', aff.absent ? 'None' : aff.oneOf(['None', 'ClientIP'] as const), aff.where);
+  const timeout = spec.at('sessionAffinityConfig', 'clientIP', 'timeoutSeconds');
+  f.put('affinityTimeoutSeconds', timeout.absent ? null : timeout.int(1, 86400), timeout.where);
+  const etp = spec.get('externalTrafficPolicy');
+  f.put('externalTrafficPolicy', etp.absent ? 'Cluster' : etp.oneOf(['Cluster', 'Local'] as const), etp.where);
+  const itp = spec.get('internalTrafficPolicy');
+  f.put('internalTrafficPolicy', itp.absent ? 'Cluster' : itp.oneOf(['Cluster', 'Local'] as const), itp.where);
+  const hc = spec.get('healthCheckNodePort');
+  f.put('healthCheckNodePort', hc.absent ? null : hc.int(1, 65535), hc.where);
+  const pd = annotation(meta, 'preserve-destination');
+  f.put('preserveDestination', !pd.absent && pd.value === 'true', pd.where);
+}
+
+function podRef(ref: Field): string | null {
+  if (ref.absent) return null;
+  ref.object();
+  if (ref.get('kind').value !== 'Pod') return null;
+  const ns = ref.get('namespace');
+  return `${ns.absent ? 'default' : ns.name()}/${ref.get('name').required('name').name()}`;
+}
+
+function importEndpointSlice(obj: Field, draft: Draft): void {
+  const { namespace, name, meta } = metaName(obj);
+  const svcLabel = label(meta, 'kubernetes.io/service-name');
+  if (svcLabel.absent) {
+    draft.note('config-ignored', 'info', `EndpointSlice ${namespace}/${name} has no kubernetes.io/service-name label, so it belongs to no Service; skipped`, obj.where);
+    return;
+  }
+  const addressType = obj.get('addressType');
+  const at = addressType.absent ? 'IPv4' : addressType.oneOf(['IPv4', 'IPv6', 'FQDN'] as const);
+  if (at === 'FQDN') {
+    draft.note('config-ignored', 'info', `EndpointSlice ${namespace}/${name} has FQDN addresses, which kube-proxy does not program; skipped`, addressType.where);
+    return;
+  }
+  const ports: Record<string, number> = {};
+  for (const p of obj.get('ports').optItems()) {
+    p.object();
+    const port = p.get('port');
+    if (port.absent) continue;
+    ports[p.get('name').optString() ?? ''] = port.int(1, 65535);
+  }
+  const endpoints: EndpointFacts[] = [];
+  for (const e of obj.get('endpoints').optItems()) {
+    e.object();
+    const addr = e.get('addresses').required('addresses').items();
+    if (addr.length === 0) e.get('addresses').fail('an endpoint needs at least one address');
+    const cond = e.get('conditions');
+    // API semantics: a nil `ready` means ready; nil `serving` follows `ready`; nil `terminating` means false.
+    const ready = cond.absent ? true : cond.get('ready').optBool() ?? true;
+    const serving = cond.absent ? ready : cond.get('serving').optBool() ?? ready;
+    const terminating = cond.absent ? false : cond.get('terminating').optBool() ?? false;
+    const node = e.get('nodeName');
+    endpoints.push({
+      ip: addr[0].ip(),
+      node: node.absent || node.value === '' ? null : node.name(),
+      ready,
+      serving,
+      terminating,
+      ports: { ...ports },
+      pod: podRef(e.get('targetRef')),
+      where: e.where,
+    });
+  }
+  draft.slices.push({ namespace, service: svcLabel.name(), legacy: false, where: obj.where, endpoints });
+}
+
+function importEndpoints(obj: Field, draft: Draft): void {
+  const { namespace, name } = metaName(obj);
+  const endpoints: EndpointFacts[] = [];
+  for (const subset of obj.get('subsets').optItems()) {
+    subset.object();
+    const ports: Record<string, number> = {};
+    for (const p of subset.get('ports').optItems()) ports[p.object().get('name').optString() ?? ''] = p.get('port').required('port').int(1, 65535);
+    const add = (list: Field, ready: boolean) => {
+      for (const a of list.optItems()) {
+        a.object();
+        const node = a.get('nodeName');
+        const e: Partial<EndpointModel> & { where: typeof a.where } = {
+          ip: a.get('ip').required('ip').ip(),
+          node: node.absent ? null : node.name(),
+          ready,
+          serving: ready,
+          terminating: false,
+          ports: { ...ports },
+          pod: podRef(a.get('targetRef')),
+          where: a.where,
+        };
+        endpoints.push(e);
+      }
+    };
+    add(subset.get('addresses'), true);
+    add(subset.get('notReadyAddresses'), false);
+  }
+  draft.slices.push({ namespace, service: name, legacy: true, where: obj.where, endpoints });
+}
+
+/** ConfigMap keys whose text may be a cluster input of its own (kube-flannel-cfg, kube-proxy's config.conf). */
+function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): void {
+  const { namespace, name } = metaName(obj);
+  const data = obj.get('data');
+  let used = false;
+  for (const key of data.keys()) {
+    const f = data.get(key);
+    if (typeof f.value !== 'string') continue;
+    const isJson = key.endsWith('.json');
+    if (!isJson && !key.endsWith('.conf') && !key.endsWith('.yaml')) continue;
+    let parsed: unknown;
+    try {
+      parsed = isJson ? JSON.parse(f.value) : YAML.parse(f.value);
+    } catch (e) {
+      if (isJson) f.fail(`not valid JSON: ${(e as Error).message}`);
+      continue;
+    }
+    if (embed(f.doc.embedded(f.path, parsed), draft)) used = true;
+  }
+  if (!used) draft.note('config-ignored', 'info', `ConfigMap ${namespace}/${name} holds no flannel, CNI or kube-proxy config; skipped`, obj.where);
+}

@@ -1,0 +1,62 @@
+/**
+ * KubeProxyConfiguration (apiVersion kubeproxy.config.k8s.io/v1alpha1), the Windows parts (domain.md 1.2):
+ * mode (kernelspace is the only Windows proxier), winkernel.{enableDSR, sourceVip, networkName,
+ * rootHnsEndpointName, forwardHealthCheckVip}, featureGates WinDSR / WinOverlay, healthzBindAddress's port,
+ * clusterCIDR (a weak hint for the cluster CIDR), hostnameOverride (which node a sourceVip belongs to).
+ * Keys are case-sensitive, as Kubernetes decodes them.
+ * Sets: proxy.{enableDSR, WinDSR, WinOverlay, sourceVip, networkName, healthzPort, hostname}, network.clusterCidrs (weak).
+ */
+
+import type { Draft } from '../draft';
+import type { Field } from '../source';
+
+export function looksLikeKubeProxy(root: Field): boolean {
+  return root.isObject() && root.get('kind').value === 'KubeProxyConfiguration';
+}
+
+export function importKubeProxy(root: Field, draft: Draft): void {
+  const s = draft.settings;
+  const mode = root.get('mode');
+  if (!mode.absent && mode.string() !== '' && mode.string() !== 'kernelspace') {
+    draft.note('config-kube-proxy-mode', 'warning', `kube-proxy mode ${JSON.stringify(mode.value)} does not exist on Windows; Windows nodes run the kernelspace (winkernel) proxier, which is what is emulated`, mode.where);
+  }
+  const wk = root.get('winkernel');
+  if (!wk.absent) {
+    wk.object();
+    const dsr = wk.get('enableDSR');
+    if (!dsr.absent) s.put('proxy.enableDSR', dsr.bool(), dsr.where);
+    const vip = wk.get('sourceVip');
+    if (!vip.absent && vip.value !== '') s.put('proxy.sourceVip', vip.ip(), vip.where);
+    const net = wk.get('networkName');
+    if (!net.absent && net.value !== '') s.put('proxy.networkName', net.name(), net.where);
+    const root = wk.get('rootHnsEndpointName');
+    if (!root.absent && root.value !== '') s.put('proxy.rootHnsEndpointName', root.name(), root.where);
+    const fwd = wk.get('forwardHealthCheckVip');
+    if (!fwd.absent) s.put('proxy.forwardHealthCheckVip', fwd.bool(), fwd.where);
+  }
+  const gates = root.get('featureGates');
+  if (!gates.absent) {
+    gates.object();
+    for (const g of ['WinDSR', 'WinOverlay']) {
+      const f = gates.get(g);
+      if (!f.absent) s.put(`proxy.${g}`, f.bool(), f.where);
+    }
+  }
+  const healthz = root.get('healthzBindAddress');
+  if (!healthz.absent && healthz.value !== '') {
+    const m = /:(\d+)$/.exec(healthz.string());
+    const port = m ? Number(m[1]) : NaN;
+    if (!m || port < 1 || port > 65535) healthz.fail(`${JSON.stringify(healthz.value)} is not host:port (like 0.0.0.0:10256)`);
+    s.put('proxy.healthzPort', port, healthz.where);
+  }
+  const cidr = root.get('clusterCIDR');
+  if (!cidr.absent && cidr.value !== '') {
+    const list = cidr
+      .string()
+      .split(',')
+      .map((x) => cidr.withValue(x.trim()).cidr());
+    s.put('network.clusterCidrs', list.filter((c) => c.includes('.')), cidr.where, true);
+  }
+  const host = root.get('hostnameOverride');
+  if (!host.absent && host.value !== '') s.put('proxy.hostname', host.name(), host.where);
+}

@@ -1,0 +1,35 @@
+/**
+ * Cluster inputs from texts: the file-system-free entry point (the browser page hands texts in; loadCluster
+ * in load.ts reads files and calls this). Each text's kind is detected from its content (detect.ts), all
+ * are merged into one Draft in order, and finalizeCluster (merge.ts) derives, validates and diagnoses.
+ */
+
+import { importText, type InputKind } from './detect';
+import { Draft } from './draft';
+import { finalizeCluster, type FinalizeOptions } from './merge';
+import type { Cluster } from './model';
+
+export type LoadOptions = FinalizeOptions;
+
+export interface ClusterText {
+  /** Name used in errors and `sources` (a file path, or a label the caller chose). */
+  name: string;
+  text: string;
+}
+
+/** Merges several texts (later ones add objects; a different scalar setting replaces an earlier one). */
+export function parseClusterTexts(inputs: readonly ClusterText[], opts: LoadOptions = {}): Cluster {
+  const draft = new Draft();
+  for (const input of inputs) importText(input.name, input.text, draft);
+  return finalizeCluster(draft, opts);
+}
+
+/** One text to a Cluster. */
+export function parseClusterText(name: string, text: string, opts: LoadOptions = {}): Cluster {
+  return parseClusterTexts([{ name, text }], opts);
+}
+
+/** The kinds of each document of a text, without merging (for `vfp-emu rules` and tests). */
+export function detectClusterText(name: string, text: string): InputKind[] {
+  return importText(name, text, new Draft());
+}

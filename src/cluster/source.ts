@@ -1,0 +1,365 @@
+/**
+ * Reading cluster input files: text -> documents -> `Field`s that know their file and field path.
+ *
+ * JSON text is parsed with JSON.parse (fast, for large kubectl dumps); YAML (also multi-document `---`)
+ * with the `yaml` package. Positions are computed only when an error is reported: the YAML document
+ * (re-parsed lazily for JSON) maps a field path to a line and column. Every accessor on `Field`
+ * checks the type and throws InputError(file, {fieldPath}, detail) naming the path, e.g.
+ * `items[3].spec.ports[0].port`, and the line when it is known.
+ */
+
+import * as YAML from 'yaml';
+import { InputError } from '../core/errors';
+import { normalizeIp, tryParseCidr, formatCidr, tryParseIPv4, type Cidr } from '../core/ip';
+import { parseMac } from './mac';
+
+export type PathSeg = string | number;
+
+/** Where a fact came from: a file and a field path in it. */
+export interface Where {
+  file: string;
+  path: string;
+}
+
+/** `file:path` (or just `file` for the whole document), the form used in diagnostics' `source`. */
+export function whereText(w: Where): string {
+  return w.path ? `${w.file}:${w.path}` : w.file;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** Formats a path as `items[3].spec.ports[0].port`; keys that are not identifiers as `annotations["a.b/c"]`. */
+export function formatPath(path: readonly PathSeg[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (IDENT.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** One parsed document of a file (a file with `---` holds several). */
+export class SourceDoc {
+  /** Path prefix inside the file: `documents[1]` for the second YAML document, `data["net-conf.json"]` for embedded JSON. */
+  readonly prefix: PathSeg[];
+  private readonly locate: (path: PathSeg[]) => { line: number; col: number } | null;
+
+  constructor(
+    readonly file: string,
+    readonly value: unknown,
+    prefix: PathSeg[],
+    locate: (path: PathSeg[]) => { line: number; col: number } | null,
+  ) {
+    this.prefix = prefix;
+    this.locate = locate;
+  }
+
+  /** Line and column (1-based) of the node at `path` (relative to this document), when known. */
+  position(path: PathSeg[]): { line: number; col: number } | null {
+    try {
+      return this.locate(path);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The root of this document, as a Field. `ci` makes key lookups case-insensitive (Go's encoding/json). */
+  root(ci = false): Field {
+    return new Field(this, [], this.value, ci);
+  }
+
+  /** A document parsed from a string value inside this one (a ConfigMap's `data["net-conf.json"]`). */
+  embedded(at: PathSeg[], value: unknown): SourceDoc {
+    const outer = this.position(at);
+    return new SourceDoc(this.file, value, [...this.prefix, ...at], () => outer);
+  }
+}
+
+/** A value at a path in a document, with typed accessors that fail with the file and the path. */
+export class Field {
+  constructor(
+    readonly doc: SourceDoc,
+    readonly path: PathSeg[],
+    readonly value: unknown,
+    /** Case-insensitive key lookup (Go-decoded formats: CNI, net-conf, HNS). */
+    readonly ci: boolean,
+  ) {}
+
+  /** The field path in the file, e.g. `items[3].spec.ports[0].port`. */
+  get pathText(): string {
+    return formatPath([...this.doc.prefix, ...this.path]);
+  }
+
+  get where(): Where {
+    return { file: this.doc.file, path: this.pathText };
+  }
+
+  /** Throws InputError naming this field (and its line when known). */
+  fail(detail: string): never {
+    const pos = this.doc.position(this.path);
+    throw new InputError(this.doc.file, { fieldPath: this.pathText || '(document)' }, pos ? `${detail} (line ${pos.line}, column ${pos.col})` : detail);
+  }
+
+  /** True when the value is absent or null. */
+  get absent(): boolean {
+    return this.value === undefined || this.value === null;
+  }
+
+  isObject(): boolean {
+    return typeof this.value === 'object' && this.value !== null && !Array.isArray(this.value);
+  }
+
+  /** The actual key in this object matching `key` (case-insensitively when `ci`), or undefined. */
+  keyOf(key: string): string | undefined {
+    if (!this.isObject()) return undefined;
+    const obj = this.value as Record<string, unknown>;
+    if (Object.prototype.hasOwnProperty.call(obj, key)) return key;
+    if (!this.ci) return undefined;
+    const lower = key.toLowerCase();
+    for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) return k;
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    const k = this.keyOf(key);
+    return k !== undefined && (this.value as Record<string, unknown>)[k] != null;
+  }
+
+  /** The child at `key` (absent when missing). Fails when this is not an object. */
+  get(key: string): Field {
+    if (!this.isObject()) this.fail(`expected an object, found ${describe(this.value)}`);
+    const k = this.keyOf(key);
+    const v = k === undefined ? undefined : (this.value as Record<string, unknown>)[k];
+    return new Field(this.doc, [...this.path, k ?? key], v, this.ci);
+  }
+
+  /** Walks several keys: `f.at('spec', 'ports')`. Absent parents give an absent child. */
+  at(...keys: string[]): Field {
+    let f: Field = this;
+    for (const k of keys) {
+      if (f.absent) return new Field(this.doc, [...f.path, k], undefined, this.ci);
+      f = f.get(k);
+    }
+    return f;
+  }
+
+  /** The same path holding another value (one piece of a comma-separated string, an env value). */
+  withValue(value: unknown): Field {
+    return new Field(this.doc, this.path, value, this.ci);
+  }
+
+  /** Fails when this is absent. */
+  required(what = 'this field'): Field {
+    if (this.absent) this.fail(`${what} is required`);
+    return this;
+  }
+
+  object(): Field {
+    if (!this.isObject()) this.fail(`expected an object, found ${describe(this.value)}`);
+    return this;
+  }
+
+  keys(): string[] {
+    return this.isObject() ? Object.keys(this.value as object) : [];
+  }
+
+  /** Array elements; fails on a non-array. */
+  items(): Field[] {
+    if (!Array.isArray(this.value)) this.fail(`expected a list, found ${describe(this.value)}`);
+    return (this.value as unknown[]).map((v, i) => new Field(this.doc, [...this.path, i], v, this.ci));
+  }
+
+  /** Array elements, or [] when absent. */
+  optItems(): Field[] {
+    return this.absent ? [] : this.items();
+  }
+
+  string(): string {
+    if (typeof this.value !== 'string') this.fail(`expected a string, found ${describe(this.value)}`);
+    return this.value as string;
+  }
+
+  optString(): string | undefined {
+    return this.absent ? undefined : this.string();
+  }
+
+  /** A non-empty string. */
+  name(): string {
+    const s = this.string();
+    if (s.trim() === '') this.fail('must not be empty');
+    return s;
+  }
+
+  /** An integer in [min, max]; numeric strings are accepted only when `fromString` (annotations, env files). */
+  int(min: number, max: number, fromString = false): number {
+    let v = this.value;
+    if (fromString && typeof v === 'string' && /^-?[0-9]+$/.test(v.trim())) v = Number(v.trim());
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(`expected an integer, found ${describe(this.value)}`);
+    const n = v as number;
+    if (n < min || n > max) this.fail(`${n} is out of range ${min}..${max}`);
+    return n;
+  }
+
+  optInt(min: number, max: number, fromString = false): number | undefined {
+    return this.absent ? undefined : this.int(min, max, fromString);
+  }
+
+  /** A boolean; `"true"`/`"false"` strings are accepted only when `fromString` (annotations, env files). */
+  bool(fromString = false): boolean {
+    if (typeof this.value === 'boolean') return this.value;
+    if (fromString && typeof this.value === 'string') {
+      const s = this.value.trim().toLowerCase();
+      if (s === 'true' || s === '1') return true;
+      if (s === 'false' || s === '0') return false;
+    }
+    return this.fail(`expected true or false, found ${describe(this.value)}`);
+  }
+
+  optBool(fromString = false): boolean | undefined {
+    return this.absent ? undefined : this.bool(fromString);
+  }
+
+  /** One of the given strings (exact; or case-insensitive when `ci`); returns the canonical spelling. */
+  oneOf<T extends string>(choices: readonly T[]): T {
+    const s = this.string();
+    const hit = choices.find((c) => c === s || (this.ci && c.toLowerCase() === s.toLowerCase()));
+    if (hit === undefined) this.fail(`${JSON.stringify(s)} is not one of ${choices.join(', ')}`);
+    return hit as T;
+  }
+
+  /** An IPv4 or IPv6 address, normalised. */
+  ip(): string {
+    const s = this.string().trim();
+    const n = normalizeIp(s);
+    if (n === null) this.fail(`${JSON.stringify(s)} is not an IP address`);
+    return n as string;
+  }
+
+  ipv4(): string {
+    const s = this.string().trim();
+    if (tryParseIPv4(s) < 0) this.fail(`${JSON.stringify(s)} is not an IPv4 address`);
+    return normalizeIp(s) as string;
+  }
+
+  optIp(): string | undefined {
+    return this.absent || this.value === '' ? undefined : this.ip();
+  }
+
+  /** A CIDR, normalised to its network (`10.244.4.1/24` -> `10.244.4.0/24`). A bare address is taken as /32 (/128) when `bareOk`. */
+  cidr(bareOk = false): string {
+    return formatCidr(this.parsedCidr(bareOk));
+  }
+
+  parsedCidr(bareOk = false): Cidr {
+    const s = this.string().trim();
+    let c = tryParseCidr(s);
+    if (!c && bareOk) {
+      const ip = normalizeIp(s);
+      if (ip) c = tryParseCidr(`${ip}/${ip.includes(':') ? 128 : 32}`);
+    }
+    if (!c) this.fail(`${JSON.stringify(s)} is not a CIDR (address/prefix-length)`);
+    return c as Cidr;
+  }
+
+  /** A MAC in any of the usual forms, normalised to `aa:bb:cc:dd:ee:ff`. */
+  mac(): string {
+    const s = this.string();
+    const m = parseMac(s);
+    if (m === null) this.fail(`${JSON.stringify(s)} is not a MAC address`);
+    return m as string;
+  }
+
+  optMac(): string | undefined {
+    return this.absent || this.value === '' ? undefined : this.mac();
+  }
+}
+
+/** A short description of a JSON value for error messages. */
+export function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Line and column (1-based) of a character index in `text`. */
+export function lineColOf(text: string, index: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < index && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, col: index - lineStart + 1 };
+}
+
+/** A locator over one YAML document. */
+function yamlLocator(doc: YAML.Document, lc: YAML.LineCounter): (path: PathSeg[]) => { line: number; col: number } | null {
+  return (path) => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (node && node.range) return lc.linePos(node.range[0]);
+    }
+    return null;
+  };
+}
+
+/**
+ * Parses a JSON or YAML text into documents. JSON is tried first when the text starts with `{` or `[`;
+ * YAML handles the rest (including `---` separated documents). Empty documents are dropped.
+ */
+export function parseDocuments(file: string, text: string): SourceDoc[] {
+  const body = text.replace(/^\uFEFF/, '');
+  const first = body.trimStart()[0];
+  if (first === '{' || first === '[') {
+    let value: unknown;
+    let jsonError: Error | null = null;
+    try {
+      value = JSON.parse(body);
+    } catch (e) {
+      jsonError = e as Error;
+    }
+    if (!jsonError) {
+      let lazy: ((p: PathSeg[]) => { line: number; col: number } | null) | null = null;
+      const locate = (p: PathSeg[]) => {
+        if (!lazy) {
+          const lc = new YAML.LineCounter();
+          const doc = YAML.parseDocument(body, { lineCounter: lc });
+          lazy = yamlLocator(doc, lc);
+        }
+        return lazy(p);
+      };
+      return [new SourceDoc(file, value, [], locate)];
+    }
+    const m = /position (\d+)/.exec(jsonError.message);
+    if (m) {
+      const pos = Number(m[1]);
+      const lc = lineColOf(body, pos);
+      throw new InputError(file, { offset: Buffer.byteLength(body.slice(0, pos)) }, `not valid JSON: ${jsonError.message} (line ${lc.line}, column ${lc.col})`);
+    }
+    throw new InputError(file, {}, `not valid JSON: ${jsonError.message}`);
+  }
+  const lc = new YAML.LineCounter();
+  const docs = YAML.parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [];
+  const out: SourceDoc[] = [];
+  const nonEmpty = list.filter((d) => d.contents !== null);
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i];
+    if (d.errors.length > 0) {
+      const err = d.errors[0];
+      const pos = lc.linePos(err.pos[0]);
+      throw new InputError(file, { offset: Buffer.byteLength(body.slice(0, err.pos[0])) }, `not valid YAML: ${err.message.split('\n')[0]} (line ${pos.line}, column ${pos.col})`);
+    }
+    if (d.contents === null) continue;
+    const value = d.toJS({ maxAliasCount: 1000 });
+    const prefix: PathSeg[] = nonEmpty.length > 1 ? ['documents', out.length] : [];
+    out.push(new SourceDoc(file, value, prefix, yamlLocator(d, lc)));
+  }
+  return out;
+}
