@@ -468,6 +468,9 @@ describe('decoder: link types', () => {
     }
     const v4 = decodeOne({ bytes: ipPkt, linktype: 228 });
     assert.equal(v4.l3Off[0], 0);
+    assert.equal(v4.ethType[0], 0x0800);
+    assert.equal(decodeOne({ bytes: ip6Pkt, linktype: 101 }).ethType[0], 0x86dd);
+    assert.equal(decodeOne({ bytes: ip6Pkt, linktype: 229 }).ethType[0], 0x86dd);
     assert.equal(v4.sport[0], 7);
     assert.equal(decodeOne({ bytes: ip6Pkt, linktype: 229 }).proto[0], 6);
     const bad = decodeOne({ bytes: ip6Pkt, linktype: 228 });

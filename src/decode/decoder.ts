@@ -6,6 +6,8 @@
  *        dport, tcpFlags, icmpType, icmpCode, icmpInnerOff, vni, inner*, dnsOff, dnsQtype
  *        (see core/batch.ts; offsets are relative to `off[i]`, -1 when absent).
  * Next:  classify / VFP read the columns; `decode --format` (decode/format.ts) prints them.
+ *        l2Off is the Ethernet header only (-1 behind SLL, NULL and raw IP link types); ethType is the
+ *        EtherType of the L3 header whatever the link type (0x0800 / 0x86dd also for raw IP and NULL).
  *
  * Layers (one plain function each, called in header order, decoding in place):
  *   link:  Ethernet (1), Linux SLL (113), SLL2 (276), raw IP (101, and the DLT_RAW values 12 and 14),
@@ -273,9 +275,11 @@ function decodePacket(i: number): void {
       decodeRawIp(base, cap);
       break;
     case Link.Ipv4:
+      b.ethType[i] = 0x0800;
       decodeIp4(base, cap, WIRE, 0);
       break;
     case Link.Ipv6:
+      b.ethType[i] = 0x86dd;
       decodeIp6(base, cap, WIRE, 0);
       break;
     case Link.Null:
@@ -296,9 +300,13 @@ function decodeRawIp(p: number, cap: number): void {
     return;
   }
   const v = A[p] >> 4;
-  if (v === 4) decodeIp4(p, cap, WIRE, 0);
-  else if (v === 6) decodeIp6(p, cap, WIRE, 0);
-  else setMalformed(MAL.IP_VERSION_UNKNOWN, v, 0);
+  if (v === 4) {
+    B.ethType[I] = 0x0800;
+    decodeIp4(p, cap, WIRE, 0);
+  } else if (v === 6) {
+    B.ethType[I] = 0x86dd;
+    decodeIp6(p, cap, WIRE, 0);
+  } else setMalformed(MAL.IP_VERSION_UNKNOWN, v, 0);
 }
 
 /**
