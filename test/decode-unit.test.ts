@@ -8,6 +8,7 @@ import { Batch, PF } from '../src/core/batch';
 import { decodeBatch, DecodeOptions, malformedMessage } from '../src/decode/decoder';
 import { MAL, MALFORMED_REASONS, malformedName } from '../src/decode/errors';
 import { formatJsonRow, formatTsvRow, ipv6Text, readDnsName, TSV_HEADER } from '../src/decode/format';
+import { Prng } from '../src/gen/prng';
 import { setIpv4HeaderChecksum, setL4Checksum } from '../src/packet/checksum';
 
 // ---- a small frame builder (bytes as number arrays) ---------------------------------------------
@@ -768,5 +769,51 @@ describe('format helpers', () => {
     assert.equal(t(labels([0xc3, 0xa9, 0x74, 0xc3, 0xa9])), 'été');
     assert.equal(t(Uint8Array.from([0])), '<Root>');
     assert.equal(t(Uint8Array.from([64, ...new Array<number>(64).fill(0x61), 0])), undefined, 'label type 0x40');
+  });
+});
+
+describe('decoder: hostile bytes', () => {
+  it('never throws, keeps every offset inside the captured bytes, and decodes the same way twice (seeded fuzz)', () => {
+    const rng = new Prng(20240607);
+    const inner = eth(0x0800, ipv4({ proto: 17, payload: udp(1, 53, dnsQuery('a.b.example')) }));
+    const seeds: Bytes[] = [
+      eth(0x0800, ipv4({ proto: 6, options: [1, 1, 1, 0], payload: tcp(1, 53, [0, 20, ...dnsQuery('x.y')]) })),
+      ethTagged([tag(0x88a8, 1), tag(0x8100, 2)], 0x86dd, ipv6({ nh: 0, payload: ext6(44, 1, frag6(17, 0, true, udp(1, 53, dnsQuery('q.r')))) })),
+      eth(0x0800, ipv4({ proto: 17, payload: udp(1, 4789, vxlan(9, inner)) })),
+      eth(0x0800, ipv4({ proto: 17, payload: udp(1, 6081, geneve(9, 0x6558, [0, 1, 0x80, 1, 0, 0, 0, 0], inner)) })),
+      eth(0x0800, ipv4({ proto: 1, payload: icmp(3, 3, [0, 0, 0, 0], ipv4({ proto: 17, payload: udp(1, 2) })) })),
+      eth(0x86dd, ipv6({ nh: 58, payload: icmp(1, 0, [0, 0, 0, 0], ipv6({ nh: 6, payload: tcp(1, 2) })) })),
+    ];
+    const linktypes = [1, 1, 1, 1, 113, 276, 101, 0, 228, 229, 147];
+    const offsetCols = (b: Batch) => [b.l2Off, b.l3Off, b.l4Off, b.innerL2Off, b.innerL3Off, b.innerL4Off, b.icmpInnerOff, b.dnsOff];
+    for (let round = 0; round < 300; round++) {
+      const pkts: Pkt[] = [];
+      for (let k = 0; k < 64; k++) {
+        let bytes: Bytes;
+        if (rng.below(8) === 0) {
+          bytes = Array.from(rng.fill(new Uint8Array(rng.below(200))));
+        } else {
+          bytes = seeds[rng.below(seeds.length)].slice();
+          const flips = 1 + rng.below(4);
+          for (let f = 0; f < flips; f++) bytes[rng.below(bytes.length)] = rng.below(256);
+        }
+        const caplen = rng.below(3) === 0 ? rng.below(bytes.length + 1) : bytes.length;
+        pkts.push({ bytes, caplen, wirelen: bytes.length + (rng.below(4) === 0 ? rng.below(100) : 0), linktype: linktypes[rng.below(linktypes.length)] });
+      }
+      const b = batchOf(pkts);
+      decodeBatch(b, { vxlanPorts: [8472], verifyChecksums: round % 2 === 0 });
+      const first = offsetCols(b).map((c) => Array.from(c.subarray(0, b.count)));
+      const flags = Array.from(b.flags.subarray(0, b.count));
+      for (let i = 0; i < b.count; i++) {
+        for (const col of offsetCols(b)) assert.ok(col[i] === -1 || (col[i] >= 0 && col[i] < b.caplen[i]), `offset ${col[i]} of caplen ${b.caplen[i]}`);
+        assert.ok(b.payOff[i] === -1 || (b.payOff[i] >= 0 && b.payOff[i] <= b.caplen[i]));
+        formatTsvRow(b, i, i + 1);
+        formatJsonRow(b, i, i + 1, { vxlanPorts: [8472] });
+        if (b.flags[i] & PF.MALFORMED) assert.notEqual(malformedMessage(b, i, { vxlanPorts: [8472] }), '');
+      }
+      decodeBatch(b, { vxlanPorts: [8472], verifyChecksums: round % 2 === 0 });
+      assert.deepEqual(offsetCols(b).map((c) => Array.from(c.subarray(0, b.count))), first);
+      assert.deepEqual(Array.from(b.flags.subarray(0, b.count)), flags);
+    }
   });
 });

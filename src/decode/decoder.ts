@@ -636,9 +636,9 @@ function decodeIcmp(p: number, cap: number, rep: number, level: number, ipVer: n
   const a = A;
   const b = B;
   const i = I;
+  if (!need(p, 4, cap, rep, MAL.ICMP_HEADER_SHORT)) return;
   if (level === 0) b.l4Off[i] = p - BASE;
   if ((FL & PF.HAS_ICMP) !== 0) return;
-  if (!need(p, 4, cap, rep, MAL.ICMP_HEADER_SHORT)) return;
   const type = a[p];
   b.icmpType[i] = type;
   b.icmpCode[i] = a[p + 1];
