@@ -408,7 +408,7 @@ class PcapngReader extends ReaderBase {
     const len = v.getUint32(p + 4, le);
     const lenErr = this.checkBlockLength(at, PCAPNG_SHB, len, 28);
     if (lenErr) return new InputError(this.path, { offset: at }, lenErr);
-    if (!src.ensure(len)) return new InputError(this.path, { offset: at }, this.pastEnd(PCAPNG_SHB, len));
+    if (!src.ensure(len)) return new InputError(this.path, { offset: at }, this.pastEnd(PCAPNG_SHB, len, src.available()));
     p = src.start;
     v = src.view;
     const major = v.getUint16(p + 12, le);
@@ -453,13 +453,13 @@ class PcapngReader extends ReaderBase {
     if (len < min) return `${name} length ${len} is too small (minimum ${min})`;
     if (len % 4 !== 0) return `${name} length ${len} is not a multiple of 4`;
     const rem = this.src.isRegularFile ? this.src.size - at : Infinity;
-    if (len > rem) return this.pastEnd(type, len);
+    if (len > rem) return this.pastEnd(type, len, rem);
     return null;
   }
 
-  private pastEnd(type: number, len: number): string {
-    const rem = this.src.isRegularFile ? this.src.size - this.src.offset : this.src.available();
-    return `${this.blockName(type)} length ${len} runs past the end of the ${this.src.isRegularFile ? 'file' : 'input'} (${rem} bytes left)`;
+  /** Message for a block of `len` bytes of which only `left` remain in the input. */
+  private pastEnd(type: number, len: number, left: number): string {
+    return `${this.blockName(type)} length ${len} runs past the end of the ${this.src.isRegularFile ? 'file' : 'input'} (${left} bytes left)`;
   }
 
   private trailMismatch(type: number, len: number, trail: number): string {
@@ -589,8 +589,9 @@ class PcapngReader extends ReaderBase {
       }
       if (!isPacket && type !== BT_IDB) {
         // NRB, ISB, DSB, custom, unknown: skip, but still check the trailing length.
-        if (src.skip(len - 4) !== len - 4 || !src.ensure(4)) {
-          this.fail(at, this.pastEnd(type, len));
+        const skipped = src.skip(len - 4);
+        if (skipped !== len - 4 || !src.ensure(4)) {
+          this.fail(at, this.pastEnd(type, len, skipped + src.available()));
           break;
         }
         const trail = src.view.getUint32(src.start, le);
@@ -607,7 +608,7 @@ class PcapngReader extends ReaderBase {
       }
       if (src.end - p < len) {
         if (!src.ensure(len)) {
-          this.fail(at, this.pastEnd(type, len));
+          this.fail(at, this.pastEnd(type, len, src.available()));
           break;
         }
         p = src.start;

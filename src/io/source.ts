@@ -17,6 +17,12 @@ export const DEFAULT_BUFFER_BYTES = 1 << 20;
 /** Largest pcapng block the reader accepts to hold in memory (packet, interface and section blocks). */
 export const MAX_BUFFERED_BLOCK = 16 << 20;
 
+/** Process-wide counters (for tests and diagnostics). */
+export const sourceStats = {
+  /** Times a read found a non-blocking stdin empty (EAGAIN) and waited. */
+  eagainWaits: 0,
+};
+
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Block the thread for `ms` milliseconds (used when a non-blocking stdin has no data yet). */
 function sleepMs(ms: number): void {
@@ -176,6 +182,7 @@ export class ByteSource {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          sourceStats.eagainWaits++;
           sleepMs(2); // non-blocking stdin with nothing to read yet
           continue;
         }
