@@ -133,6 +133,20 @@ describe('vfp-emu decode (command)', () => {
     assert.equal(lines[9000].split('\t')[9], String(40000 + (8999 % 20000)));
   });
 
+  it('stops quietly when the reader of its output goes away (EPIPE)', async () => {
+    const file = path.join(dir, 'many.pcap');
+    let writes = 0;
+    const gone = new Writable({
+      highWaterMark: 1024,
+      write(_chunk, _enc, cb) {
+        writes++;
+        cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, gone, new Collect()), 0);
+    assert.equal(writes, 1, 'nothing more is written after the pipe closed');
+  });
+
   it('bad input: the packets before the fault, then the message (file, byte offset) and status 2', async () => {
     const whole = pcapBytes(frames);
     const cut = whole.subarray(0, whole.length - 10); // the third record loses its last 10 bytes

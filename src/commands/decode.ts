@@ -27,10 +27,39 @@ export interface DecodeArgs {
 /** Output is handed to the stream in chunks of about this many characters. */
 const CHUNK = 1 << 18;
 
-/** Writes `s`, resolving once the stream can take more (so a slow reader of stdout bounds our memory). */
-function writeChunk(out: NodeJS.WritableStream, s: string): Promise<void> | undefined {
-  if (out.write(s)) return undefined;
-  return new Promise((resolve) => out.once('drain', () => resolve()));
+/**
+ * The output stream with back-pressure: `write` returns a promise to await when the stream is full (so a
+ * slow reader of stdout bounds our memory). A reader that goes away (EPIPE, as `| head` does) ends the
+ * output quietly: `closed` turns true and later writes are dropped. Other stream errors are kept in `error`.
+ */
+class Output {
+  closed = false;
+  error: Error | null = null;
+  private readonly onError = (e: NodeJS.ErrnoException): void => {
+    this.closed = true;
+    if (e.code !== 'EPIPE') this.error = e;
+  };
+
+  constructor(private readonly out: NodeJS.WritableStream) {
+    // Stays attached after the run: an EPIPE from the last write is emitted on a later tick.
+    out.on('error', this.onError);
+  }
+
+  write(s: string): Promise<void> | undefined {
+    if (this.closed) return undefined;
+    if (this.out.write(s)) return undefined;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.out.removeListener('drain', done);
+        this.out.removeListener('error', done);
+        this.out.removeListener('close', done);
+        resolve();
+      };
+      this.out.once('drain', done);
+      this.out.once('error', done);
+      this.out.once('close', done);
+    });
+  }
 }
 
 /**
@@ -55,9 +84,10 @@ export async function runDecode(
     throw e;
   }
   const batch = new Batch();
+  const sink = new Output(out);
   let buf = tsv ? TSV_HEADER : '';
   try {
-    for (;;) {
+    while (!sink.closed) {
       const n = reader.next(batch);
       if (n === 0) break;
       decodeBatch(batch, opts);
@@ -65,19 +95,20 @@ export async function runDecode(
       for (let i = 0; i < batch.count; i++) {
         buf += tsv ? formatTsvRow(batch, i, first + i) : formatJsonRow(batch, i, first + i, opts);
         if (buf.length >= CHUNK) {
-          const wait = writeChunk(out, buf);
+          const wait = sink.write(buf);
           buf = '';
           if (wait !== undefined) await wait;
         }
       }
     }
+    if (buf.length > 0) {
+      const wait = sink.write(buf);
+      if (wait !== undefined) await wait;
+    }
   } finally {
     reader.close();
   }
-  if (buf.length > 0) {
-    const wait = writeChunk(out, buf);
-    if (wait !== undefined) await wait;
-  }
+  if (sink.error !== null) throw sink.error;
   if (reader.error !== null) {
     err.write(reader.error.message + '\n');
     return 2;
