@@ -175,6 +175,12 @@ describe('vfp-emu decode (command)', () => {
     assert.ok(err.text.includes('byte offset 0'), err.text);
   });
 
+  it('refuses a bad format or VXLAN port given by a caller (UsageError)', async () => {
+    const file = path.join(dir, 'three.pcap');
+    await assert.rejects(runDecode({ trace: file, format: 'xml' as 'tsv', vxlanPorts: [] }, new Collect(), new Collect()), UsageError);
+    await assert.rejects(runDecode({ trace: file, format: 'tsv', vxlanPorts: [NaN] }, new Collect(), new Collect()), UsageError);
+  });
+
   it('parses its arguments and refuses bad ones', () => {
     assert.deepEqual(parseDecodeArgs(['t.pcap']), { trace: 't.pcap', format: 'tsv', vxlanPorts: [] });
     assert.deepEqual(parseDecodeArgs(['--format', 'jsonl', 't.pcap', '--vxlan-port', '8472', '--vxlan-port', '4790']), {

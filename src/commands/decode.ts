@@ -65,12 +65,17 @@ class Output {
 /**
  * Decodes `args.trace` and writes one row per packet to `out`; resolves to the exit status (0, or 2 when
  * the input is bad, after writing every packet read before the fault and the message to `err`).
+ * Throws UsageError for a bad format or port (the CLI prints it and exits 2).
  */
 export async function runDecode(
   args: DecodeArgs,
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
+  if (args.format !== 'tsv' && args.format !== 'jsonl') throw new UsageError(`--format takes tsv or jsonl, not '${String(args.format)}'`);
+  for (const p of args.vxlanPorts) {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError(`--vxlan-port takes a UDP port 1..65535, not '${String(p)}'`);
+  }
   const opts: DecodeOptions = { vxlanPorts: args.vxlanPorts };
   const tsv = args.format === 'tsv';
   let reader;
