@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Batch } from '../src/core/batch';
 import { InterfaceInfo } from '../src/io/reader';
 import { corpusDir, corpusPresent, readAll, readTsv, repoRoot } from './io-helpers';
 
@@ -114,6 +115,20 @@ describe('io: readers against the tshark oracle on the real-capture corpus', fun
       assert.ok(got.error, `${file}: no error`);
       assert.match(got.error.message, re, file);
       assert.equal(got.packets.length, delivered[file] ?? 0, `${file}: packets before the fault`);
+    }
+  });
+
+  it('reads every file the same with a 4 KiB read buffer (refills and growth at every block)', function () {
+    for (const file of status.keys()) {
+      const a = readAll(path.join(corpusDir, file));
+      const b = readAll(path.join(corpusDir, file), { bufferBytes: 4096 }, new Batch({ capacity: 3, arenaBytes: 1 }));
+      assert.equal(b.error?.message, a.error?.message, file);
+      assert.equal(b.packets.length, a.packets.length, file);
+      a.packets.forEach((p, k) => {
+        const q = b.packets[k];
+        assert.ok(p.bytes.equals(q.bytes), `${file} packet ${k + 1}`);
+        assert.deepEqual([q.epoch, q.iface, q.wirelen, q.options], [p.epoch, p.iface, p.wirelen, p.options], `${file} packet ${k + 1}`);
+      });
     }
   });
 

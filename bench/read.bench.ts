@@ -1,0 +1,87 @@
+/**
+ * Read throughput of the capture readers (no decoding): the same generated trace (src/gen, IMIX sizes)
+ * as pcap and pcapng, read whole by our reader, by pcap-parser (pcap only) and by
+ * `tcpdump -r FILE -w /dev/null` when tcpdump is installed; packets/s side by side, best of 3 runs.
+ *
+ *   npm run build && node dist/bench/read.bench.js [PACKETS]     (default 1000000)
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as pcapParser from 'pcap-parser';
+import { Batch } from '../src/core/batch';
+import { writeTraceFile } from '../src/gen/trace';
+import { openCapture } from '../src/io/reader';
+
+function ours(file: string): number {
+  const r = openCapture(file);
+  const b = new Batch();
+  let n = 0;
+  let bytes = 0;
+  while (r.next(b) > 0) {
+    n += b.count;
+    for (let i = 0; i < b.count; i++) bytes += b.caplen[i];
+  }
+  r.close();
+  if (r.error) throw r.error;
+  if (bytes === 0) throw new Error('no bytes');
+  return n;
+}
+
+function viaPcapParser(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const p = pcapParser.parse(file);
+    p.on('packetData', () => n++);
+    p.on('error', reject);
+    p.on('end', () => resolve(n));
+  });
+}
+
+function viaTcpdump(file: string): number | null {
+  const r = spawnSync('tcpdump', ['-r', file, '-w', '/dev/null'], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return null;
+  return -1; // tcpdump does not print a count with -w; the caller knows it
+}
+
+async function best<T>(runs: number, f: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
+  let ms = Infinity;
+  let value!: T;
+  for (let k = 0; k < runs; k++) {
+    const t0 = process.hrtime.bigint();
+    value = await f();
+    ms = Math.min(ms, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return { ms, value };
+}
+
+async function main(): Promise<void> {
+  const packets = Number(process.argv[2] ?? 1000000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-read-bench-'));
+  try {
+    console.log(`machine: ${os.cpus()[0]?.model ?? '?'} x${os.cpus().length}, node ${process.version}`);
+    for (const format of ['pcap', 'pcapng'] as const) {
+      const file = path.join(dir, `trace.${format}`);
+      const gen = writeTraceFile(file, format, { packets, seed: 1 });
+      const mb = gen.bytes / 1e6;
+      console.log(`\n${format}: ${packets} packets, ${mb.toFixed(1)} MB (generated in ${gen.elapsedMs.toFixed(0)} ms)`);
+      const a = await best(3, () => ours(file));
+      if (a.value !== packets) throw new Error(`read ${a.value} packets`);
+      const pps = (n: number, ms: number) => (n / (ms / 1000) / 1e6).toFixed(2) + ' Mpkt/s';
+      console.log(`  vfp-emu reader   ${a.ms.toFixed(0).padStart(6)} ms  ${pps(packets, a.ms)}  ${(mb / (a.ms / 1000)).toFixed(0)} MB/s`);
+      if (format === 'pcap') {
+        const p = await best(3, () => viaPcapParser(file));
+        if (p.value !== packets) throw new Error(`pcap-parser read ${p.value}`);
+        console.log(`  pcap-parser      ${p.ms.toFixed(0).padStart(6)} ms  ${pps(packets, p.ms)}  (ours ${(p.ms / a.ms).toFixed(1)}x faster)`);
+      }
+      const t = await best(3, () => viaTcpdump(file));
+      if (t.value === null) console.log('  tcpdump -r -w /dev/null: not installed');
+      else console.log(`  tcpdump -w null  ${t.ms.toFixed(0).padStart(6)} ms  ${pps(packets, t.ms)}  (ours ${(t.ms / a.ms).toFixed(2)}x its speed)`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
