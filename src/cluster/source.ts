@@ -298,6 +298,103 @@ export function lineColOf(text: string, index: number): { line: number; col: num
   return { line, col: index - lineStart + 1 };
 }
 
+/**
+ * Index of the first JSON syntax error in `text` (JSON.parse does not always say where, on Node 20).
+ * A recursive-descent scan of RFC 8259 grammar; returns text.length when the error is at the end.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const str = () => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < n && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) fail();
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail();
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (i >= n) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    }
+    if (c === '"') return str();
+    const m = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += (m as RegExpExecArray)[0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < n) fail();
+  } catch (at) {
+    if (typeof at === 'number') return Math.min(at, n);
+    throw at;
+  }
+  return n;
+}
+
 /** A locator over one YAML document. */
 function yamlLocator(doc: YAML.Document, lc: YAML.LineCounter): (path: PathSeg[]) => { line: number; col: number } | null {
   return (path) => {
@@ -336,13 +433,10 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
       };
       return [new SourceDoc(file, value, [], locate)];
     }
-    const m = /position (\d+)/.exec(jsonError.message);
-    if (m) {
-      const pos = Number(m[1]);
-      const lc = lineColOf(body, pos);
-      throw new InputError(file, { offset: Buffer.byteLength(body.slice(0, pos)) }, `not valid JSON: ${jsonError.message} (line ${lc.line}, column ${lc.col})`);
-    }
-    throw new InputError(file, {}, `not valid JSON: ${jsonError.message}`);
+    const pos = jsonErrorOffset(body);
+    const lc = lineColOf(body, pos);
+    const why = jsonError.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    throw new InputError(file, { offset: Buffer.byteLength(body.slice(0, pos)) }, `not valid JSON: ${why} (line ${lc.line}, column ${lc.col})`);
   }
   const lc = new YAML.LineCounter();
   const docs = YAML.parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
