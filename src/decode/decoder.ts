@@ -256,7 +256,6 @@ function decodePacket(i: number): void {
   BASE = base;
   WIRE = base + (wirelen > caplen ? wirelen : caplen);
 
-
   switch (LINK[b.linktype[i]]) {
     case Link.Ethernet:
       decodeEthernet(base, cap, WIRE, 0);
@@ -465,8 +464,10 @@ function decodeIp6(p: number, cap: number, rep: number, level: number): void {
   const capEnd = end < cap ? end : cap;
   let q = p + 40;
   let firstFragment = false;
+  let routed = false; // a routing header: the checksum's pseudo header uses its final address, not checked here
   for (;;) {
     if (nh === 0 || nh === 43 || nh === 60) {
+      if (nh === 43) routed = true;
       if (!need(q, 8, capEnd, end, MAL.IP6_EXT_HEADER_SHORT)) break;
       const len = (a[q + 1] + 1) << 3;
       if (q + len > end) {
@@ -498,7 +499,7 @@ function decodeIp6(p: number, cap: number, rep: number, level: number): void {
       }
     } else {
       setIp6Proto(level, nh);
-      if (VERIFY && level === 0 && (FL & PF.FRAGMENT) === 0 && end <= cap && end > q) verifyL4(6, p, q, end, nh);
+      if (VERIFY && level === 0 && !routed && (FL & PF.FRAGMENT) === 0 && end <= cap && end > q) verifyL4(6, p, q, end, nh);
       decodeL4(nh, q, capEnd, end, level, 6, firstFragment);
       return;
     }
