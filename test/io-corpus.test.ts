@@ -33,6 +33,7 @@ function localIds(ifaces: InterfaceInfo[]): number[] {
 }
 
 describe('io: readers against the tshark oracle on the real-capture corpus', function () {
+  this.timeout(120000);
   if (!corpusPresent()) {
     it('needs ../shared/corpus/real', function () {
       this.skip(); // the corpus folder is absent: nothing to compare with

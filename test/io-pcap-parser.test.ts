@@ -52,6 +52,7 @@ function isMicrosecondPcap(file: string): boolean {
 }
 
 describe('io: classic pcap reader against pcap-parser on the corpus', function () {
+  this.timeout(120000);
   if (!corpusPresent()) {
     it('needs ../shared/corpus/real', function () {
       this.skip(); // the corpus folder is absent

@@ -214,6 +214,7 @@ describe('io: writers and round trips', function () {
   });
 
   describe('corpus files: read -> write -> read', function () {
+    this.timeout(120000);
     if (!corpusPresent()) {
       it('needs ../shared/corpus/real', function () {
         this.skip(); // the corpus folder is absent
@@ -313,6 +314,7 @@ describe('io: writers and round trips', function () {
   });
 
   describe('other tools read what we write', function () {
+    this.timeout(60000);
     const written: { file: string; format: WriteFormat; bigEndian: boolean }[] = [];
     before(function () {
       for (const format of ['pcap', 'pcapng'] as const) {
@@ -361,5 +363,65 @@ describe('io: writers and round trips', function () {
         assert.equal(out.split('\n').filter((l) => l.length > 0).length, 30, file);
       }
     });
+  });
+});
+
+/** A classic pcap with `hdrLen`-byte record headers (extra header bytes from `extra`), as bytes. */
+function handmadePcap(opts: { magic: number; minor: number; hdrLen: number; swapLengths?: boolean; extra?: (k: number) => number[] }, sizes: number[]): Buffer {
+  const parts: Buffer[] = [];
+  const h = Buffer.alloc(24);
+  h.writeUInt32LE(opts.magic, 0);
+  h.writeUInt16LE(2, 4);
+  h.writeUInt16LE(opts.minor, 6);
+  h.writeUInt32LE(65535, 16);
+  h.writeUInt32LE(1, 20);
+  parts.push(h);
+  sizes.forEach((len, k) => {
+    const r = Buffer.alloc(opts.hdrLen + len);
+    r.writeUInt32LE(1600000000 + k, 0);
+    r.writeUInt32LE(k * 1000, 4);
+    r.writeUInt32LE(opts.swapLengths ? len + 10 : len, 8);
+    r.writeUInt32LE(opts.swapLengths ? len : len + 10, 12);
+    Buffer.from(opts.extra?.(k) ?? []).copy(r, 16);
+    for (let j = 0; j < len; j++) r[opts.hdrLen + j] = (k + j) & 0xff;
+    parts.push(r);
+  });
+  return Buffer.concat(parts);
+}
+
+describe('io: classic pcap variants', function () {
+  const sizes = [60, 1000, 75, 300];
+  const check = (file: string, variant: string, format = 'pcap') => {
+    const got = readAll(file);
+    assert.equal(got.error, null, got.error?.message);
+    assert.equal(got.reader?.pcapVariant, variant);
+    assert.equal(got.reader?.format, format);
+    assert.deepEqual(got.packets.map((p) => [p.caplen, p.wirelen, p.bytes[0], p.tsHi]), sizes.map((len, k) => [len, len + 10, k, 1600000000 + k]));
+  };
+
+  it('reads caplen/len swapped in versions 2.0-2.2, and in 2.3 when caplen > len', function () {
+    for (const minor of [0, 2, 3]) {
+      const file = tmpFile(`v2.${minor}.pcap`);
+      fs.writeFileSync(file, handmadePcap({ magic: 0xa1b2c3d4, minor, hdrLen: 16, swapLengths: true }, sizes));
+      check(file, 'standard');
+    }
+    const file = tmpFile('v2.3-straight.pcap');
+    fs.writeFileSync(file, handmadePcap({ magic: 0xa1b2c3d4, minor: 3, hdrLen: 16 }, sizes));
+    check(file, 'standard');
+  });
+
+  it('recognises 24-byte (SS990417), 20-byte (Nokia) and, with the modified magic, 24/28-byte record headers', function () {
+    const ss = (k: number) => [2 + k, 0, 0, 0, 0x00, 0x08, 0, 0, 0, 0, 0, 0]; // ifindex, protocol 0x0800, pkt_type 0
+    const cases: [string, number, number, string, string][] = [
+      ['ss990417', 0xa1b2c3d4, 24, 'ss990417', 'pcap'],
+      ['nokia', 0xa1b2c3d4, 20, 'nokia', 'pcap'],
+      ['ss991029', 0xa1b2cd34, 24, 'ss991029', 'pcap-modified'],
+      ['ss990915', 0xa1b2cd34, 28, 'ss990915', 'pcap-modified'],
+    ];
+    for (const [name, magic, hdrLen, variant, format] of cases) {
+      const file = tmpFile(`${name}.pcap`);
+      fs.writeFileSync(file, handmadePcap({ magic, minor: 4, hdrLen, extra: ss }, sizes));
+      check(file, variant, format);
+    }
   });
 });

@@ -331,11 +331,10 @@ class PcapReader extends ReaderBase {
         this.fail(src.offset, `record ${this.packetsRead + b.count + 1}: caplen ${caplen} is larger than the maximum of ${MAX_CAPLEN}`);
         break;
       }
-      if (snapLen !== 0 && caplen > snapLen) {
-        if (this.strictSnaplen) {
-          this.fail(src.offset, `record ${this.packetsRead + b.count + 1}: caplen ${caplen} is larger than the file's snaplen ${snapLen}`);
-          break;
-        }
+      const overSnap = snapLen !== 0 && caplen > snapLen;
+      if (overSnap && this.strictSnaplen) {
+        this.fail(src.offset, `record ${this.packetsRead + b.count + 1}: caplen ${caplen} is larger than the file's snaplen ${snapLen}`);
+        break;
       }
       if (!b.fits(caplen)) break;
       const need = hl + caplen;
@@ -349,7 +348,7 @@ class PcapReader extends ReaderBase {
         }
         p = src.start;
       }
-      if (snapLen !== 0 && caplen > snapLen) this.overSnaplenPackets++;
+      if (overSnap) this.overSnaplenPackets++;
       const i = b.alloc(caplen);
       arena.set(src.buf.subarray(p + hl, p + need), b.off[i]);
       b.wirelen[i] = wirelen;
