@@ -83,12 +83,15 @@ export function normaliseOptions(o: object): unknown {
 }
 
 let tmpSeq = 0;
-/** A fresh path in a per-process tmp folder. */
+const tmpDir = path.join(os.tmpdir(), `vfp-io-test-${process.pid}`);
+/** A fresh path in a per-process tmp folder (removed when the test run ends). */
 export function tmpFile(name: string): string {
-  const dir = path.join(os.tmpdir(), `vfp-io-test-${process.pid}`);
-  fs.mkdirSync(dir, { recursive: true });
-  return path.join(dir, `${tmpSeq++}-${name}`);
+  fs.mkdirSync(tmpDir, { recursive: true });
+  return path.join(tmpDir, `${tmpSeq++}-${name}`);
 }
+
+// Root-level hook (this module is loaded with the test files): remove the tmp folder at the end.
+after(() => fs.rmSync(tmpDir, { recursive: true, force: true }));
 
 /** Is a command on PATH? */
 export function haveCommand(cmd: string): boolean {
