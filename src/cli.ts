@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * `vfp-emu` entry point: parses the command line (cli-args.ts) and hands over to src/commands/*.
+ * Exit status (CONTRACT): 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input.
+ * Bad input is an InputError whose message names the file and the byte offset or field path.
+ */
+import { InputError, UsageError } from './core/errors';
+import { HELP, parseArgs, flagList, flagString, type ParsedArgs } from './cli-args';
+import { runDecode } from './commands/decode';
+
+async function run(a: ParsedArgs): Promise<number> {
+  switch (a.command) {
+    case 'help':
+      process.stdout.write(HELP);
+      return 0;
+    case 'version':
+      process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
+      return 0;
+    case 'decode': {
+      if (a.positional.length !== 1) throw new UsageError('decode takes exactly one TRACE (a file, or - for stdin)');
+      const format = (flagString(a, 'format') ?? 'tsv') as 'tsv' | 'jsonl';
+      return runDecode({ trace: a.positional[0], format, vxlanPorts: flagList(a, 'vxlan-port').map(Number) });
+    }
+    case 'replay':
+      return (await import('./commands/replay')).runReplayCommand(a);
+    case 'explain':
+      return (await import('./commands/explain')).runExplainCommand(a);
+    case 'rules':
+      return (await import('./commands/rules')).runRulesCommand(a);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(parseArgs(argv));
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof InputError) {
+      process.stderr.write(`vfp-emu: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`vfp-emu: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

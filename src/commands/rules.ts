@@ -1,0 +1,20 @@
+/**
+ * `vfp-emu rules --cluster FILE... [--node NAME]`: the VFP ports, layers, groups and rules HNS would
+ * program on each emulated Windows node for this cluster, printed like `vfpctrl /list-rule`, followed by
+ * the config diagnostics.
+ */
+import { UsageError } from '../core/errors';
+import { flagList, flagString, type ParsedArgs } from '../cli-args';
+import { prepareDataplane } from './replay';
+
+export async function runRulesCommand(a: ParsedArgs): Promise<number> {
+  if (a.positional.length > 0) throw new UsageError(`rules takes no positional argument (got '${a.positional[0]}')`);
+  const { dataplane, cluster } = prepareDataplane(flagList(a, 'cluster'), { windows: flagString(a, 'windows'), seed: 1, view: 'pod' });
+  const node = flagString(a, 'node');
+  if (node !== undefined && !cluster.nodes.some((n) => n.name === node && n.windows)) {
+    const names = cluster.nodes.filter((n) => n.windows).map((n) => n.name);
+    throw new UsageError(`--node ${node}: no such Windows node (Windows nodes: ${names.join(', ') || 'none'})`);
+  }
+  process.stdout.write(dataplane.rulesText(node));
+  return 0;
+}

@@ -1,0 +1,104 @@
+/**
+ * The output trace of `replay --out`: every input packet as it finally leaves (forwarded, no-return), as it
+ * reaches the pod or host (delivered), or as it arrived (dropped, ignored), in input order, as pcapng.
+ *
+ * One interface per egress point, named `<node> <egress>` (`win-1 wire`, `win-1 pod/default/client-0`,
+ * `win-1 host`), plus `<node> drop` for the packets a node dropped and `not emulated` for ignored ones.
+ * Each packet carries, as etl2pcapng does for pktmon captures: a comment `packet N: <verdict> [<reason>:
+ * <sentence>]`, epb_flags direction (1 inbound = delivered, 2 outbound = forwarded/no-return), and for drops
+ * epb_verdict type 2 value 1 (dropped by the OS), so Wireshark can filter `frame.verdict`.
+ *
+ * Uses: the batch after the engine ran (bytes rewritten in place), Results, the Dataplane's names.
+ * Timestamps keep the input's units (the first interface's resolution; other units are converted exactly).
+ */
+import type { Batch } from '../core/batch';
+import { createWriter, type CaptureWriter } from '../io/writer';
+import type { InterfaceInfo } from '../io/reader';
+import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits } from '../io/timestamps';
+import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
+import type { Results } from '../vfp/results';
+import type { Dataplane } from '../vfp/engine';
+
+const DROP_VERDICT = new Uint8Array([2, 1]); // epb_verdict type 2 (Linux eBPF XDP style, as etl2pcapng), value 1 = dropped
+
+export class OutTrace {
+  private readonly w: CaptureWriter;
+  private readonly ifaceByKey = new Map<string, number>();
+  private outUnits = 0;
+  private outResol = 6;
+
+  constructor(
+    file: string,
+    private readonly dp: Dataplane,
+  ) {
+    this.w = createWriter(file, 'pcapng');
+  }
+
+  private iface(key: string): number {
+    let k = this.ifaceByKey.get(key);
+    if (k === undefined) {
+      k = this.w.addInterface({ linkType: 1, tsresol: this.outResol, name: key, description: `vfp-emu egress point ${key}` });
+      this.ifaceByKey.set(key, k);
+    }
+    return k;
+  }
+
+  /** Write the batch's packets (after the engine ran on it). */
+  writeBatch(b: Batch, r: Results, inIfaces: readonly InterfaceInfo[]): void {
+    if (this.outUnits === 0) {
+      const first = inIfaces[b.iface[0]] ?? inIfaces[0];
+      const units = first?.tsUnitsPerSec ?? 1e6;
+      const resol = tsresolFromUnits(units);
+      this.outUnits = resol !== null && units <= 1e9 ? units : 1e9;
+      this.outResol = tsresolFromUnits(this.outUnits) ?? 9;
+    }
+    for (let i = 0; i < b.count; i++) {
+      const n = b.firstNumber + i;
+      const verdict = r.verdict[i];
+      const node = r.node[i] >= 0 ? this.dp.nodeName(r.node[i]) : '';
+      let key: string;
+      if (verdict === V.IGNORED) key = 'not emulated';
+      else if (verdict === V.DROPPED) key = `${node} drop`;
+      else key = `${node} ${r.egress[i] >= 0 ? this.dp.endpointName(r.egress[i]) : 'wire'}`;
+      let comment = `packet ${n}: ${VERDICT_NAMES[verdict]}`;
+      if (r.reason[i] !== 0) comment += ` ${reasonCode(r.reason[i])}: ${reasonSentence(r.reason[i])}`;
+      this.timestamp(b, i, inIfaces);
+      const dropped = verdict === V.DROPPED;
+      this.w.writePacket(b.arena.subarray(b.off[i], b.off[i] + b.caplen[i]), {
+        tsHi: tsResult[0],
+        tsLo: tsResult[1],
+        wirelen: b.wirelen[i],
+        iface: this.iface(key),
+        noTimestamp: Number.isNaN(b.ts[i]),
+        options: {
+          comments: [comment],
+          flags: verdict === V.DELIVERED ? 1 : verdict === V.FORWARDED || verdict === V.NO_RETURN ? 2 : 0,
+          verdicts: dropped ? [DROP_VERDICT] : undefined,
+        },
+      });
+    }
+  }
+
+  /** Packet i's timestamp in the output units, into tsResult. */
+  private timestamp(b: Batch, i: number, inIfaces: readonly InterfaceInfo[]): void {
+    const info = inIfaces[b.iface[i]];
+    if (info === undefined || Number.isNaN(b.ts[i])) {
+      tsResult[0] = 0;
+      tsResult[1] = 0;
+      return;
+    }
+    if (info.tsKind === 'sec-frac') {
+      secFracToTicks(b.tsHi[i], b.tsLo[i], info.tsUnitsPerSec, this.outUnits);
+    } else if (info.tsUnitsPerSec === this.outUnits) {
+      tsResult[0] = b.tsHi[i];
+      tsResult[1] = b.tsLo[i];
+    } else {
+      ticksToSecFrac(b.tsHi[i], b.tsLo[i], info.tsUnitsPerSec, this.outUnits);
+      secFracToTicks(tsResult[0], tsResult[1], this.outUnits, this.outUnits);
+    }
+  }
+
+  close(): void {
+    this.w.close();
+  }
+}
