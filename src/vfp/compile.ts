@@ -1,0 +1,839 @@
+/**
+ * The VFP compiler: Cluster + Windows profile -> per emulated Windows node, the VFP ports, layers, groups and
+ * rules HNS programs (named as domain.md §4.7 names them), the HNS load balancers kube-proxy creates, the
+ * routes to remote pod subnets, the OutboundNAT port ranges, and the lookup tables the engine's hot path
+ * reads (addresses, MACs). Runs once; everything it returns is read-only afterwards.
+ *
+ * Per node (a Windows node of the cluster):
+ *   pod port (one per local, non-hostNetwork pod), OUT order:
+ *     ACL_ENDPOINT_LAYER   ACL_ENDPOINT_GROUP_IPv4_OUT / _IN   HNS ACL policies (Switch rules)            [if any]
+ *     LB_DSR               LB_DSR_IPv4_OUT                     LB_DSR_<id>_<mgmtIP>_<VIP>_<ext>_<int>_<proto> [DSR LBs]
+ *     SLB_NAT_LAYER        SLB_GROUP_NAT_IPv4_OUT              OUTBOUNDNAT_EXCEPTION_*, SNAT_TCP_OUTBOUNDNAT_*,
+ *                                                              SNAT_UDP_OUTBOUNDNAT_* (TCP and UDP only: this is
+ *                                                              why ICMP is not transposed)            [OutBoundNAT]
+ *     VNET                 VNET_GROUP_PA_ROUTE_IPV4_OUT        PA_ROUTE_<prefix> (overlay, encap, terminating)
+ *                          VNET_GROUP_L2_ROUTE_IPV4_OUT        L2_ROUTE_<prefix> (l2bridge routes)
+ *                          VNET_GROUP_SDN_ROUTE_IPV4_OUT       SDN_ROUTE_<prefix> (ROUTE/SDNRoute NeedEncap -> host)
+ *   host vNIC port:
+ *     LB                   LB_OUT                              LB_HOST_* (non-DSR LB with a remote backend),
+ *                                                              LB_* (DSR: externalTrafficPolicy Local)
+ *     SLB_LB_LAYER         SLB_GROUP_LB_IPv4_OUT               NAT_* (one local backend) / LB_* (several)
+ *     VNET                 (as the pod ports')
+ *   external port:
+ *     VNET                 VNET_GROUP_DECAP_IPV4_IN            VNET_DECAP_<vni> (overlay)
+ *
+ * Names the emulator had to invent (no Microsoft source shows them) are the ACL, L2_ROUTE, SDN_ROUTE, DECAP
+ * and OUTBOUNDNAT_EXCEPTION ones; the `<id>` segment HNS fills with an opaque id is a stable hash here.
+ */
+
+import type { Cluster, NodeModel, PodModel, ServiceModel, EndpointModel, AclModel, Diagnostic } from '../cluster/model';
+import { tryParseIPv4, tryParseCidr, parseIPv6, u32ToIpv4 } from '../core/ip';
+import { macBytes } from '../cluster/mac';
+import { Ip6Map, U32Map } from './addr-map';
+import type { WindowsProfile } from './profile';
+import { R, warningBit, reasonSentence } from './reasons';
+import type { LbBackend, LbKind, NodeLb, NoLb } from './lb';
+import { lbSalt } from './lb';
+import type { NatRange } from './snat';
+import {
+  DIR_IN,
+  DIR_OUT,
+  FROM_ANY,
+  FROM_HOST,
+  FROM_POD,
+  FROM_WIRE,
+  RULE_TERMINATING,
+  anyConditions,
+  vipKey,
+  type Action,
+  type Conditions,
+  type Direction,
+  type Group,
+  type Layer,
+  type Port,
+  type Prefix,
+  type Rule,
+} from './objects';
+
+/** Endpoint ids (Results.ingress / egress; Dataplane.endpointName). Pods start at EP_POD0. */
+export const EP_EXTERNAL = 0;
+export const EP_WIRE = 1;
+export const EP_HOST = 2;
+export const EP_POD0 = 3;
+
+/** Address kinds (bits of `addrKind`). */
+export const AK_POD = 1;
+export const AK_NODE = 2;
+export const AK_PA = 4;
+export const AK_SOURCE_VIP = 8;
+export const AK_CLUSTER_IP = 16;
+export const AK_EXTERNAL_VIP = 32;
+
+export interface CompileOptions {
+  profile: WindowsProfile;
+  seed: number;
+  view: 'pod' | 'wire';
+}
+
+export interface CompiledPod {
+  /** Index in `pods`. */
+  index: number;
+  endpoint: number;
+  model: PodModel;
+  /** `pod/NS/NAME`. */
+  name: string;
+  ip: number;
+  mac: number;
+  node: number;
+  port: Port;
+  /** NAT owner index on its node (snat.ts; 0 is the host). */
+  owner: number;
+  /** FNV-1a of the namespace name (DNS suffix check). */
+  nsHash: number;
+}
+
+/** A route to another node's pod subnet (or a user route). */
+export interface RemoteSubnet {
+  prefix: Prefix;
+  /** Node that owns the subnet ('' for a user route without a known node). */
+  nodeName: string;
+  /** Emulated node id that owns it, or -1 (a Linux node, or not emulated). */
+  emulated: number;
+  /** Underlay address of the next hop: the remote PA (overlay) or node IP / route next hop (l2bridge). */
+  nextHop: number;
+  /** MAC table index of the remote DR MAC (overlay inner destination MAC), -1 when none. */
+  drMac: number;
+  /** MAC table index of the next hop's NIC (underlay destination MAC), -1 when unknown. */
+  hopMac: number;
+  rule: Rule;
+}
+
+export interface CompiledNode {
+  id: number;
+  name: string;
+  model: NodeModel;
+  ip: number;
+  pa: number;
+  mac: number;
+  drMac: number;
+  /** SNAT address of non-DSR LB flows (see lb.ts); the node IP when none. */
+  sourceVip: number;
+  host: Port;
+  ext: Port;
+  pods: CompiledPod[];
+  podSubnet: Prefix | null;
+  /** OutboundNAT exceptions (network + node). */
+  exceptions: Prefix[];
+  lbs: NodeLb[];
+  /** vipKey -> index in `lbs`. */
+  lbByKey: Map<number, number>;
+  /** vipKey -> why the VIP has no LB on this node. */
+  noLb: Map<number, NoLb>;
+  /** Remote pod subnets, longest prefix first. */
+  routes: RemoteSubnet[];
+  /** The VNET layer all ports of the node share. */
+  vnet: Layer;
+  nat: NatRange;
+  macSpoofing: boolean;
+}
+
+export interface CompiledDataplane {
+  mode: 'l2bridge' | 'overlay';
+  plugin: Cluster['network']['plugin'];
+  vni: number;
+  vxlanPort: number;
+  outboundNat: boolean;
+  profile: WindowsProfile;
+  seed: number;
+  view: 'pod' | 'wire';
+  nodes: CompiledNode[];
+  nodeByName: Map<string, number>;
+  pods: CompiledPod[];
+  ports: Port[];
+  rules: Rule[];
+  /** `ns/name` by service id. */
+  services: string[];
+  /** `ip:port` by backend id. */
+  backends: string[];
+  /** 6 bytes per MAC; names in `macNames`. */
+  macs: Uint8Array;
+  macNames: string[];
+  /** IPv4 -> address entry. */
+  addr: U32Map;
+  addrKind: Uint8Array;
+  addrNode: Int32Array;
+  addrPod: Int32Array;
+  /** IPv6 pod addresses -> pod index. */
+  ip6: Ip6Map;
+  clusterCidrs: Prefix[];
+  serviceCidr: Prefix | null;
+  /** FNV-1a hashes of the namespace names the cluster knows (DNS check). */
+  namespaces: Set<number>;
+  /** Cluster domain labels (`cluster.local` -> ['cluster', 'local']). */
+  domainLabels: string[];
+  diagnostics: Diagnostic[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// small helpers
+
+/** FNV-1a of a string (namespace names; label bytes hash the same way in dns.ts). */
+export function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < s.length; k++) h = Math.imul(h ^ (s.charCodeAt(k) & 0xff), 0x01000193);
+  return h >>> 0;
+}
+
+function hex8(s: string): string {
+  return fnv1a(s).toString(16).padStart(8, '0');
+}
+
+/** IPv4 prefix of CIDR text (or of an address: /32), null for IPv6 or junk. */
+export function prefixOf(text: string): Prefix | null {
+  const c = tryParseCidr(text.includes('/') ? text : `${text}/32`);
+  if (!c || c.family !== 4) return null;
+  return { base: c.base, mask: c.mask, text: `${u32ToIpv4(c.base)}/${c.len}` };
+}
+
+function prefixLen(p: Prefix): number {
+  let n = 0;
+  for (let m = p.mask; m !== 0; m = (m << 1) | 0) n++;
+  return n;
+}
+
+function ip4(text: string | null | undefined): number {
+  if (!text) return -1;
+  return tryParseIPv4(text);
+}
+
+function cond(partial: Partial<Conditions>): Conditions {
+  return { ...anyConditions(), ...partial };
+}
+
+const PROTO_NUM: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
+
+// ---------------------------------------------------------------------------------------------------
+// compile
+
+class Builder {
+  readonly macNames: string[] = [];
+  private macIdx = new Map<string, number>();
+  readonly rules: Rule[] = [];
+  readonly ports: Port[] = [];
+  readonly backends: string[] = [];
+  private backendIdx = new Map<string, number>();
+  readonly diagnostics: Diagnostic[] = [];
+
+  mac(text: string): number {
+    const t = text.toLowerCase().replace(/-/g, ':');
+    let k = this.macIdx.get(t);
+    if (k === undefined) {
+      k = this.macNames.length;
+      this.macNames.push(t);
+      this.macIdx.set(t, k);
+    }
+    return k;
+  }
+
+  backend(ip: string, port: number): number {
+    const key = `${ip}:${port}`;
+    let k = this.backendIdx.get(key);
+    if (k === undefined) {
+      k = this.backends.length;
+      this.backends.push(key);
+      this.backendIdx.set(key, k);
+    }
+    return k;
+  }
+
+  rule(name: string, priority: number, flags: number, type: string, c: Conditions, action: Action, data = '', ttl = 0): Rule {
+    const r: Rule = { id: this.rules.length, name, priority, flags, type, cond: c, action, ttl, data };
+    this.rules.push(r);
+    return r;
+  }
+
+  port(node: number, kind: Port['kind'], name: string, endpoint: number, mac: string, ip: number, layers: Layer[]): Port {
+    const p: Port = { id: this.ports.length, node, kind, name, endpoint, mac, ip, layers };
+    this.ports.push(p);
+    return p;
+  }
+}
+
+function group(name: string, priority: number, dir: Direction, rules: Rule[], indexed = false): Group {
+  const g: Group = { name, priority, dir, family: 'IPv4', rules: [], byVip: indexed ? new Map() : null };
+  for (const r of rules) addRule(g, r);
+  return g;
+}
+
+/** Adds `r` to `g`: into the exact VIP index when the group has one and the rule names one destination. */
+function addRule(g: Group, r: Rule): void {
+  const c = r.cond;
+  if (g.byVip !== null && c.dst !== null && c.dst.length === 1 && c.dst[0].mask === 0xffffffff && c.protocols?.length === 1 && c.dstPorts?.length === 1 && c.dstPorts[0][0] === c.dstPorts[0][1]) {
+    const key = vipKey(c.protocols[0], c.dst[0].base, c.dstPorts[0][0]);
+    const list = g.byVip.get(key);
+    if (list) list.push(r);
+    else g.byVip.set(key, [r]);
+  } else {
+    g.rules.push(r);
+  }
+  // keep the scan list in priority order (stable)
+  g.rules.sort((a, b) => a.priority - b.priority);
+}
+
+/** Compiles `cluster` for `opts.profile`. Throws nothing for odd input: what cannot be used becomes a diagnostic. */
+export function compileCluster(cluster: Cluster, opts: CompileOptions): CompiledDataplane {
+  const b = new Builder();
+  const profile = opts.profile;
+  const net = cluster.network;
+  const overlay = net.mode === 'overlay';
+
+  const clusterCidrs = net.clusterCidrs.map(prefixOf).filter((p): p is Prefix => p !== null);
+  const serviceCidr = net.serviceCidr ? prefixOf(net.serviceCidr) : null;
+  const nodeModels = cluster.nodes;
+  const winNodes = nodeModels.filter((n) => n.windows && ip4(n.internalIP) >= 0);
+  const nodeByName = new Map<string, number>(winNodes.map((n, k) => [n.name, k]));
+  const nodeIpToModel = new Map<number, NodeModel>();
+  for (const n of nodeModels) {
+    const v = ip4(n.internalIP);
+    if (v >= 0) nodeIpToModel.set(v, n);
+  }
+
+  // ---- services and namespaces
+  const services = cluster.services.map((s) => `${s.namespace}/${s.name}`);
+  const namespaces = new Set<number>();
+  for (const s of cluster.services) namespaces.add(fnv1a(s.namespace));
+  for (const p of cluster.pods) namespaces.add(fnv1a(p.namespace));
+
+  // ---- DSR availability (lb.ts module comment)
+  const gateDsr = cluster.proxy.enableDSR && cluster.proxy.featureGates.WinDSR;
+  const clusterDsr = gateDsr && profile.dsr;
+  const etpDsrOk = profile.dsr && (!profile.etpLocalNeedsEnableDsr || gateDsr);
+  if (gateDsr && !profile.dsr) {
+    b.diagnostics.push({ code: 'dsr-unsupported', message: reasonSentence(R.DSR_UNSUPPORTED), source: `--windows ${profile.name}`, severity: 'warning' });
+  }
+
+  // ---- pods of emulated nodes (endpoint ids in node order, then pod order)
+  const podsByNode: PodModel[][] = winNodes.map(() => []);
+  for (const p of cluster.pods) {
+    const k = nodeByName.get(p.node);
+    if (k === undefined || p.hostNetwork || ip4(p.ip) < 0) continue;
+    podsByNode[k].push(p);
+  }
+
+  const addr = new U32Map(64);
+  const addrKind: number[] = [];
+  const addrNode: number[] = [];
+  const addrPod: number[] = [];
+  const entry = (ip: number): number => {
+    let e = addr.get(ip);
+    if (e < 0) {
+      e = addrKind.length;
+      addrKind.push(0);
+      addrNode.push(-1);
+      addrPod.push(-1);
+      addr.set(ip, e);
+    }
+    return e;
+  };
+  const ip6 = new Ip6Map();
+
+  const nodes: CompiledNode[] = [];
+  const pods: CompiledPod[] = [];
+
+  // remote subnets known to the cluster: every node with an IPv4 podCIDR
+  const subnetOwners = nodeModels
+    .map((n) => ({ n, p: n.podCIDR ? prefixOf(n.podCIDR) : null }))
+    .filter((x): x is { n: NodeModel; p: Prefix } => x.p !== null);
+
+  for (let id = 0; id < winNodes.length; id++) {
+    const m = winNodes[id];
+    const ip = ip4(m.internalIP);
+    const pa = ip4(m.providerAddress) >= 0 ? ip4(m.providerAddress) : ip;
+    const mac = b.mac(m.mac);
+    const drMac = b.mac(m.drMac);
+    let sourceVip = ip;
+    if (overlay) {
+      const sv = ip4(m.sourceVip);
+      if (sv >= 0) sourceVip = sv;
+      else
+        b.diagnostics.push({ code: 'source-vip-missing', message: `node ${m.name}: ${reasonSentence(R.SOURCE_VIP_MISSING)}`, source: `nodes[${m.name}].sourceVip`, severity: 'warning' });
+    }
+    const podSubnet = m.podCIDR ? prefixOf(m.podCIDR) : null;
+    const exceptions = [...net.outboundNatExceptions, ...(m.outboundNatExceptions ?? [])].map(prefixOf).filter((p): p is Prefix => p !== null);
+
+    // address entries of the node
+    const en = entry(ip);
+    addrKind[en] |= AK_NODE;
+    addrNode[en] = id;
+    if (pa !== ip) {
+      const ep = entry(pa);
+      addrKind[ep] |= AK_PA;
+      addrNode[ep] = id;
+    } else addrKind[en] |= AK_PA;
+    if (overlay && sourceVip !== ip) {
+      const es = entry(sourceVip);
+      addrKind[es] |= AK_SOURCE_VIP;
+      addrNode[es] = id;
+    }
+
+    // routes to the other nodes' pod subnets
+    const routes: RemoteSubnet[] = [];
+    const vnetGroups: Group[] = [];
+    const routeRules: Rule[] = [];
+    const useNodeSubnets = overlay || net.plugin !== 'win-bridge';
+    if (useNodeSubnets) {
+      for (const { n, p } of subnetOwners) {
+        if (n.name === m.name) continue;
+        const remotePa = ip4(n.providerAddress) >= 0 ? ip4(n.providerAddress) : ip4(n.internalIP);
+        const emulated = nodeByName.get(n.name) ?? -1;
+        const idx = routes.length;
+        const r = overlay
+          ? b.rule(
+              `PA_ROUTE_${p.text.replace(/[./]/g, '_')}`,
+              100 + (32 - prefixLen(p)),
+              RULE_TERMINATING,
+              'paroute',
+              cond({ dst: [p] }),
+              { kind: 'paroute', route: idx },
+              `encap VXLAN VNI ${net.vni} UDP ${net.vxlanPort} to PA ${u32ToIpv4(remotePa)} (node ${n.name}), inner dst MAC ${n.drMac}`,
+            )
+          : b.rule(
+              `L2_ROUTE_${p.text.replace(/[./]/g, '_')}`,
+              100 + (32 - prefixLen(p)),
+              RULE_TERMINATING,
+              'route',
+              cond({ dst: [p] }),
+              { kind: 'l2route', route: idx },
+              `next hop ${n.internalIP} (node ${n.name}, ${net.plugin === 'flannel' ? 'flannel host-gw route' : 'route to its podCIDR'}), src MAC -> host MAC`,
+            );
+        routes.push({ prefix: p, nodeName: n.name, emulated, nextHop: remotePa, drMac: b.mac(n.drMac), hopMac: b.mac(n.mac), rule: r });
+        routeRules.push(r);
+      }
+    }
+    if (!overlay) {
+      // user routes (UDR) given as non-encap ROUTE entries
+      for (const rt of net.routes) {
+        if (rt.needEncap) continue;
+        const p = prefixOf(rt.destinationPrefix);
+        if (!p) continue;
+        const hop = rt.nextHop ? ip4(rt.nextHop) : -1;
+        const owner = hop >= 0 ? nodeIpToModel.get(hop) : subnetOwners.find((x) => x.n.podCIDR && x.p.base === p.base && x.p.mask === p.mask)?.n;
+        const idx = routes.length;
+        const r = b.rule(
+          `L2_ROUTE_${p.text.replace(/[./]/g, '_')}`,
+          100 + (32 - prefixLen(p)),
+          RULE_TERMINATING,
+          'route',
+          cond({ dst: [p] }),
+          { kind: 'l2route', route: idx },
+          `user-defined route${rt.nextHop ? ` via ${rt.nextHop}` : ''}, src MAC -> host MAC`,
+        );
+        routes.push({
+          prefix: p,
+          nodeName: owner?.name ?? '',
+          emulated: owner ? (nodeByName.get(owner.name) ?? -1) : -1,
+          nextHop: hop >= 0 ? hop : owner ? ip4(owner.internalIP) : 0,
+          drMac: -1,
+          hopMac: owner ? b.mac(owner.mac) : -1,
+          rule: r,
+        });
+        routeRules.push(r);
+      }
+    }
+    // longest prefix first: the engine takes the first route that contains the destination
+    const order = routes.map((r, k) => k).sort((x, y) => prefixLen(routes[y].prefix) - prefixLen(routes[x].prefix) || x - y);
+    const sortedRoutes = order.map((k) => routes[k]);
+    sortedRoutes.forEach((r, k) => {
+      if (r.rule.action.kind === 'paroute' || r.rule.action.kind === 'l2route') (r.rule.action as { route: number }).route = k;
+    });
+    vnetGroups.push(group(overlay ? 'VNET_GROUP_PA_ROUTE_IPV4_OUT' : 'VNET_GROUP_L2_ROUTE_IPV4_OUT', 200, DIR_OUT, routeRules));
+    const sdnRules = net.routes
+      .filter((rt) => rt.needEncap)
+      .map((rt) => prefixOf(rt.destinationPrefix))
+      .filter((p): p is Prefix => p !== null)
+      .map((p) =>
+        b.rule(`SDN_ROUTE_${p.text.replace(/[./]/g, '_')}`, 100 + (32 - prefixLen(p)), RULE_TERMINATING, 'route', cond({ dst: [p] }), { kind: 'to-host' }, 'NeedEncap: steered to the host vNIC (load balancers)'),
+      );
+    if (sdnRules.length > 0) vnetGroups.push(group('VNET_GROUP_SDN_ROUTE_IPV4_OUT', 100, DIR_OUT, sdnRules));
+    const vnet: Layer = { name: 'VNET', priority: 500, groups: vnetGroups, defaultAction: 'allow' };
+
+    const nat: NatRange = {
+      start: m.dynamicPortStart,
+      count: m.dynamicPortCount,
+      blockSize: profile.snatBlockSize,
+      owners: 1 + podsByNode[id].length,
+      ownerBase: 0, // set below
+    };
+
+    const hostEndpoint = EP_HOST;
+    const node: CompiledNode = {
+      id,
+      name: m.name,
+      model: m,
+      ip,
+      pa,
+      mac,
+      drMac,
+      sourceVip,
+      host: null as unknown as Port,
+      ext: null as unknown as Port,
+      pods: [],
+      podSubnet,
+      exceptions,
+      lbs: [],
+      lbByKey: new Map(),
+      noLb: new Map(),
+      routes: sortedRoutes,
+      vnet,
+      nat,
+      macSpoofing: m.macSpoofing,
+    };
+    nodes.push(node);
+
+    // pods of the node
+    for (const p of podsByNode[id]) {
+      const index = pods.length;
+      const cp: CompiledPod = {
+        index,
+        endpoint: EP_POD0 + index,
+        model: p,
+        name: `pod/${p.namespace}/${p.name}`,
+        ip: ip4(p.ip),
+        mac: b.mac(p.mac),
+        node: id,
+        port: null as unknown as Port,
+        owner: node.pods.length + 1,
+        nsHash: fnv1a(p.namespace),
+      };
+      pods.push(cp);
+      node.pods.push(cp);
+      const e = entry(cp.ip);
+      addrKind[e] |= AK_POD;
+      addrNode[e] = id;
+      addrPod[e] = index;
+      for (const extra of p.ips) {
+        const v6 = extra.includes(':') ? parseIPv6(extra) : null;
+        if (v6) ip6.set(v6, index);
+      }
+    }
+    void hostEndpoint;
+  }
+
+  // NAT owner bases (global pool numbering)
+  let ownerBase = 0;
+  for (const n of nodes) {
+    n.nat.ownerBase = ownerBase;
+    ownerBase += n.nat.owners;
+  }
+
+  // ---- VIP address entries
+  for (let s = 0; s < cluster.services.length; s++) {
+    const svc = cluster.services[s];
+    const cip = ip4(svc.clusterIP);
+    if (cip >= 0) addrKind[entry(cip)] |= AK_CLUSTER_IP;
+    for (const x of [...svc.externalIPs, ...svc.ingressIPs]) {
+      const v = ip4(x);
+      if (v >= 0) addrKind[entry(v)] |= AK_EXTERNAL_VIP;
+    }
+  }
+
+  // ---- load balancers, layers and ports per node
+  const acls = (net.acls ?? []).filter((a) => a.ruleType === 'Switch');
+  for (const node of nodes) {
+    buildNodeLbs(b, cluster, profile, node, nodes, { clusterDsr, etpDsrOk, overlay, clusterCidrs, nodeIpToModel });
+
+    const aclLayer = acls.length > 0 ? buildAclLayer(b, acls) : null;
+
+    // LB_DSR on pod ports
+    const dsrRules = node.lbs.filter((lb) => lb.dsrRule !== null).map((lb) => lb.dsrRule as Rule);
+    const dsrLayer: Layer | null =
+      dsrRules.length > 0 ? { name: 'LB_DSR', priority: 200, groups: [group('LB_DSR_IPv4_OUT', 100, DIR_OUT, dsrRules, true)], defaultAction: 'allow' } : null;
+
+    // host vNIC LB layers
+    const lbOut: Rule[] = [];
+    const slbOut: Rule[] = [];
+    for (const lb of node.lbs) {
+      if (!lb.hostRule) continue;
+      if (lb.hostRule.name.startsWith('NAT_') || (lb.hostRule.name.startsWith('LB_') && !lb.dsr && lb.backends.every((x) => x.local))) slbOut.push(lb.hostRule);
+      else lbOut.push(lb.hostRule);
+    }
+    const hostLayers: Layer[] = [];
+    if (aclLayer) hostLayers.push(aclLayer);
+    hostLayers.push({ name: 'LB', priority: 300, groups: [group('LB_OUT', 100, DIR_OUT, lbOut, true)], defaultAction: 'allow' });
+    hostLayers.push({ name: 'SLB_LB_LAYER', priority: 310, groups: [group('SLB_GROUP_LB_IPv4_OUT', 100, DIR_OUT, slbOut, true)], defaultAction: 'allow' });
+    hostLayers.push(node.vnet);
+    node.host = b.port(node.id, 'host', 'host', EP_HOST, node.model.mac, node.ip, hostLayers);
+
+    const extLayers: Layer[] = [];
+    if (overlay) {
+      const decap = b.rule(
+        `VNET_DECAP_${net.vni}`,
+        100,
+        RULE_TERMINATING,
+        'decap',
+        cond({ protocols: [17], dst: [{ base: node.pa, mask: 0xffffffff, text: `${u32ToIpv4(node.pa)}/32` }], dstPorts: [[net.vxlanPort, net.vxlanPort]], from: FROM_WIRE }),
+        { kind: 'decap', vni: net.vni, port: net.vxlanPort },
+        `VXLAN VNI ${net.vni} UDP ${net.vxlanPort} to PA ${u32ToIpv4(node.pa)}`,
+      );
+      extLayers.push({ name: 'VNET', priority: 500, groups: [group('VNET_GROUP_DECAP_IPV4_IN', 100, DIR_IN, [decap])], defaultAction: 'allow' });
+    }
+    node.ext = b.port(node.id, 'external', 'external', EP_WIRE, node.model.mac, 0, extLayers);
+
+    for (const cp of node.pods) {
+      const layers: Layer[] = [];
+      if (aclLayer) layers.push(aclLayer);
+      if (dsrLayer) layers.push(dsrLayer);
+      if (net.outboundNat) layers.push(buildNatLayer(b, cluster, profile, node, cp));
+      layers.push(node.vnet);
+      cp.port = b.port(node.id, 'pod', cp.name, cp.endpoint, cp.model.mac, cp.ip, layers);
+    }
+  }
+
+  const macs = new Uint8Array(b.macNames.length * 6);
+  b.macNames.forEach((t, k) => macs.set(macBytes(t), k * 6));
+
+  return {
+    mode: net.mode,
+    plugin: net.plugin,
+    vni: net.vni,
+    vxlanPort: net.vxlanPort,
+    outboundNat: net.outboundNat,
+    profile,
+    seed: opts.seed >>> 0,
+    view: opts.view,
+    nodes,
+    nodeByName,
+    pods,
+    ports: b.ports,
+    rules: b.rules,
+    services,
+    backends: b.backends,
+    macs,
+    macNames: b.macNames,
+    addr,
+    addrKind: Uint8Array.from(addrKind),
+    addrNode: Int32Array.from(addrNode),
+    addrPod: Int32Array.from(addrPod),
+    ip6,
+    clusterCidrs,
+    serviceCidr,
+    namespaces,
+    domainLabels: cluster.clusterDomain.split('.').filter((x) => x !== ''),
+    diagnostics: b.diagnostics,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// ACL
+
+function aclPrefixes(list: string[]): Prefix[] | null {
+  if (list.length === 0) return null;
+  const ps = list.map(prefixOf).filter((p): p is Prefix => p !== null);
+  return ps.length > 0 ? ps : null;
+}
+
+function buildAclLayer(b: Builder, acls: AclModel[]): Layer {
+  const outRules: Rule[] = [];
+  const inRules: Rule[] = [];
+  acls.forEach((a, k) => {
+    if (a.action === 'Pass') return;
+    const out = a.direction === 'Out';
+    const local = aclPrefixes(a.localAddresses);
+    const remote = aclPrefixes(a.remoteAddresses);
+    const lp = a.localPorts.length ? a.localPorts : null;
+    const rp = a.remotePorts.length ? a.remotePorts : null;
+    const protocols = a.protocols.length === 0 || a.protocols.includes(256) ? null : a.protocols;
+    const c = cond(
+      out ? { protocols, src: local, dst: remote, srcPorts: lp, dstPorts: rp } : { protocols, src: remote, dst: local, srcPorts: rp, dstPorts: lp },
+    );
+    const r = b.rule(
+      `ACL_${a.action.toUpperCase()}_${a.direction.toUpperCase()}_${a.priority}_${k}`,
+      a.priority,
+      RULE_TERMINATING,
+      a.action === 'Block' ? 'block' : 'allow',
+      c,
+      a.action === 'Block' ? { kind: 'block' } : { kind: 'allow' },
+      `HNS ACL policy ${k}: ${a.action} ${a.direction}`,
+    );
+    (out ? outRules : inRules).push(r);
+  });
+  return {
+    name: 'ACL_ENDPOINT_LAYER',
+    priority: 100,
+    groups: [group('ACL_ENDPOINT_GROUP_IPv4_OUT', 100, DIR_OUT, outRules), group('ACL_ENDPOINT_GROUP_IPv4_IN', 100, DIR_IN, inRules)],
+    defaultAction: 'allow',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// OutboundNAT
+
+function buildNatLayer(b: Builder, cluster: Cluster, profile: WindowsProfile, node: CompiledNode, pod: CompiledPod): Layer {
+  const id = hex8(pod.name);
+  const rules: Rule[] = node.exceptions.map((p, k) =>
+    b.rule(`OUTBOUNDNAT_EXCEPTION_${k}_${p.text.replace(/[./]/g, '_')}`, 100 + k, RULE_TERMINATING, 'allow', cond({ dst: [p], from: FROM_POD }), { kind: 'pass' }, `ExceptionList ${p.text}: no NAT`),
+  );
+  const snat = (proto: number, word: string): Rule =>
+    b.rule(
+      `SNAT_${word}_OUTBOUNDNAT_${id}`,
+      1000,
+      0,
+      'nat',
+      cond({ protocols: [proto], from: FROM_POD }),
+      { kind: 'snat', ip: node.ip },
+      `SNAT ${pod.model.ip} -> ${node.model.internalIP}, ports from the endpoint's ${profile.snatBlockSize}-port blocks of ${node.nat.start}-${node.nat.start + node.nat.count - 1}`,
+    );
+  rules.push(snat(6, 'TCP'), snat(17, 'UDP'));
+  if (profile.icmpSnat) rules.push(snat(1, 'ICMP'));
+  void cluster;
+  return { name: 'SLB_NAT_LAYER', priority: 300, groups: [group('SLB_GROUP_NAT_IPv4_OUT', 100, DIR_OUT, rules)], defaultAction: 'allow' };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Load balancers (lb.ts describes the rules)
+
+interface LbEnv {
+  clusterDsr: boolean;
+  etpDsrOk: boolean;
+  overlay: boolean;
+  clusterCidrs: Prefix[];
+  nodeIpToModel: Map<number, NodeModel>;
+}
+
+function usableEndpoints(svc: ServiceModel): EndpointModel[] {
+  const ready = svc.endpoints.filter((e) => e.ready);
+  if (ready.length > 0) return ready;
+  return svc.endpoints.filter((e) => e.serving && e.terminating);
+}
+
+function buildNodeLbs(b: Builder, cluster: Cluster, profile: WindowsProfile, node: CompiledNode, nodes: CompiledNode[], env: LbEnv): void {
+  void nodes;
+  const inCluster = (v: number) => env.clusterCidrs.some((p) => ((v & p.mask) >>> 0) === p.base);
+  const localPodIps = new Set(node.pods.map((p) => p.ip));
+  const isLocal = (e: EndpointModel, v: number) => e.node === node.name || localPodIps.has(v);
+
+  cluster.services.forEach((svc, sid) => {
+    if (svc.type === 'ExternalName') return;
+    const ref = `${svc.namespace}/${svc.name}`;
+    const usable = usableEndpoints(svc);
+    const etpLocal = svc.externalTrafficPolicy === 'Local';
+    const localTrafficDsr = etpLocal && env.etpDsrOk;
+    const preserveDip = svc.preserveDestination && env.etpDsrOk;
+    let affinity = svc.sessionAffinity === 'ClientIP';
+    let warnAll = 0;
+    if (svc.affinityTimeoutSeconds !== null) warnAll |= warningBit(R.AFFINITY_TIMEOUT_IGNORED);
+    if (affinity && !profile.sessionAffinity) {
+      affinity = false;
+      warnAll |= warningBit(R.SESSION_AFFINITY_UNSUPPORTED);
+    }
+    const etpWarn = etpLocal && !env.etpDsrOk ? warningBit(R.LOCAL_POLICY_REQUIRES_DSR) : 0;
+
+    svc.ports.forEach((sp, pi) => {
+      const proto = PROTO_NUM[sp.protocol] ?? 0;
+      // kube-proxy: the internal port is the first endpoint's (hcsshim takes one port per LB)
+      const portOf = (e: EndpointModel): number | null => e.ports[sp.name] ?? e.ports[''] ?? (typeof sp.targetPort === 'number' ? sp.targetPort : null);
+      const eps = usable.filter((e) => ip4(e.ip) >= 0 && portOf(e) !== null);
+      const intPort = eps.length > 0 ? (portOf(eps[0]) as number) : typeof sp.targetPort === 'number' ? sp.targetPort : sp.port;
+      const uniqueIps = new Set(eps.map((e) => e.ip)).size;
+      const salt = lbSalt(sid, pi);
+
+      const make = (kind: LbKind, vipText: string, extPort: number, localOnly: boolean, dsr: boolean, preserve: boolean, hostAccess: boolean, warn: number) => {
+        const vip = ip4(vipText);
+        if (vip < 0) return;
+        const key = vipKey(proto, vip, extPort);
+        const chosen = localOnly ? eps.filter((e) => isLocal(e, ip4(e.ip))) : eps;
+        const svcDetail = `${ref} ${kind} ${vipText}:${extPort}/${sp.protocol}`;
+        if (eps.length === 0) {
+          node.noLb.set(key, { reason: R.NO_ENDPOINTS, service: sid, kind, detail: `${svcDetail}: no usable endpoint` });
+          return;
+        }
+        if (uniqueIps > profile.maxLbDestinations) {
+          node.noLb.set(key, {
+            reason: R.LB_TOO_MANY_DESTINATIONS,
+            service: sid,
+            kind,
+            detail: `${svcDetail}: ${uniqueIps} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`,
+          });
+          return;
+        }
+        if (chosen.length === 0) {
+          node.noLb.set(key, { reason: R.NO_LOCAL_ENDPOINT, service: sid, kind, detail: `${svcDetail}: no endpoint on ${node.name}` });
+          return;
+        }
+        const backends: LbBackend[] = chosen.map((e) => {
+          const v = ip4(e.ip);
+          const port = portOf(eps[0]) === null ? intPort : intPort;
+          return { ip: v, ipText: e.ip, port, id: b.backend(e.ip, port), local: isLocal(e, v) };
+        });
+        // SourceVIP (domain.md §1.6)
+        let sourceVip = node.ip;
+        if (env.overlay) {
+          const outside = backends.some((x) => !x.local && (!inCluster(x.ip) || env.nodeIpToModel.has(x.ip)));
+          sourceVip = outside ? node.ip : node.sourceVip;
+        }
+        const index = node.lbs.length;
+        const lb: NodeLb = {
+          index,
+          service: sid,
+          kind,
+          proto,
+          vip,
+          vipText,
+          extPort,
+          intPort,
+          dsr,
+          preserveDip: preserve,
+          affinity,
+          hostAccess,
+          sourceVip,
+          backends,
+          warn: warnAll | warn,
+          salt,
+          hostRule: null,
+          dsrRule: null,
+        };
+        const id = hex8(`${ref}/${sp.name}/${kind}/${vipText}`);
+        const allLocal = backends.every((x) => x.local);
+        const hostName = dsr
+          ? `LB_${id}_${vipText}_${extPort}_${intPort}_${proto}`
+          : allLocal
+            ? `${backends.length === 1 ? 'NAT' : 'LB'}_${id}_${vipText}_${extPort}_${extPort}_${proto}`
+            : `LB_HOST_${id}_${vipText}_${extPort}_${intPort}_${proto}`;
+        const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
+        const data = `${ref}: ${backends.map((x) => `${x.ipText}:${x.port}${x.local ? ' (local)' : ''}`).join(', ')}; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
+        const c: Conditions = cond({
+          protocols: [proto],
+          dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }],
+          dstPorts: [[extPort, extPort]],
+          from: FROM_POD | FROM_WIRE | (hostAccess ? FROM_HOST : 0),
+        });
+        lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
+        if (dsr) {
+          lb.dsrRule = b.rule(
+            `LB_DSR_${id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
+            100,
+            RULE_TERMINATING,
+            'lb',
+            cond({ protocols: [proto], dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }], dstPorts: [[extPort, extPort]], from: FROM_POD }),
+            { kind: 'lb', lb: index },
+            data,
+          );
+        }
+        node.lbs.push(lb);
+        node.lbByKey.set(key, index);
+      };
+
+      if (svc.clusterIP) {
+        const itpLocal = svc.internalTrafficPolicy === 'Local';
+        make('ClusterIP', svc.clusterIP, sp.port, itpLocal, env.clusterDsr, false, profile.nodeToClusterIp, 0);
+      }
+      if (sp.nodePort && sp.nodePort > 0 && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
+        make('NodePort', node.model.internalIP, sp.nodePort, preserveDip || localTrafficDsr, localTrafficDsr, false, profile.localNodePortAccess, etpWarn);
+      }
+      for (const x of svc.externalIPs) make('ExternalIP', x, sp.port, localTrafficDsr, localTrafficDsr, false, false, etpWarn);
+      for (const x of svc.ingressIPs) make('Ingress', x, sp.port, preserveDip || localTrafficDsr, preserveDip || localTrafficDsr, preserveDip, false, etpWarn);
+    });
+  });
+  void FROM_ANY;
+  void DIR_IN;
+}

@@ -1,0 +1,102 @@
+/**
+ * The explain trace: a tree of words recorded while one packet goes through the engine, printed like Open
+ * vSwitch's `ofproto/trace` (style.md §3): nodes, ports, layers and groups can hold children; rules,
+ * actions, details, warnings and errors are leaves. The engine records only when a Trace is attached
+ * (`if (T !== null)` around every call), so processing without explain costs one null test per step.
+ *
+ * Printed form:
+ *   node("win-1")              a node the packet visits, underlined
+ *   port ... / layer ... / group ...   indented two spaces per level
+ *     rule NAME (priority, type)       the rule that matched
+ *     -> detail                        something the engine looked at
+ *     >> warning                       a warning reason
+ *     >>>> error <<<<                  what dropped it
+ * and it always ends with `Final packet:`, `Unified flow:` and `Actions:` lines (engine.ts fills them).
+ */
+
+export const T_NODE = 0;
+export const T_PORT = 1;
+export const T_LAYER = 2;
+export const T_GROUP = 3;
+export const T_RULE = 4;
+export const T_ACTION = 5;
+export const T_DETAIL = 6;
+export const T_WARN = 7;
+export const T_ERROR = 8;
+
+interface Line {
+  depth: number;
+  kind: number;
+  text: string;
+}
+
+export class Trace {
+  private lines: Line[] = [];
+  private depth = 0;
+  /** Closing lines (Final packet, Unified flow, Actions, Dropped at). */
+  tail: string[] = [];
+
+  /** Opens a node that can hold children (T_NODE, T_PORT, T_LAYER, T_GROUP). */
+  open(kind: number, text: string): void {
+    this.lines.push({ depth: this.depth, kind, text });
+    this.depth++;
+  }
+
+  close(): void {
+    if (this.depth > 0) this.depth--;
+  }
+
+  /** Closes back to depth `d` (after an early return inside nested nodes). */
+  closeTo(d: number): void {
+    this.depth = Math.min(this.depth, d);
+  }
+
+  get level(): number {
+    return this.depth;
+  }
+
+  /** Adds a leaf (T_RULE, T_ACTION, T_DETAIL, T_WARN, T_ERROR). */
+  leaf(kind: number, text: string): void {
+    this.lines.push({ depth: this.depth, kind, text });
+  }
+
+  format(): string {
+    const out: string[] = [];
+    for (const l of this.lines) {
+      if (l.kind === T_NODE) {
+        if (out.length > 0) out.push('');
+        const head = `node("${l.text}")`;
+        out.push(head, '-'.repeat(head.length));
+        continue;
+      }
+      const pad = '  '.repeat(Math.max(0, l.depth - 1));
+      switch (l.kind) {
+        case T_PORT:
+          out.push(`${pad}port ${l.text}`);
+          break;
+        case T_LAYER:
+          out.push(`${pad}layer ${l.text}`);
+          break;
+        case T_GROUP:
+          out.push(`${pad}group ${l.text}`);
+          break;
+        case T_RULE:
+          out.push(`${pad}rule ${l.text}`);
+          break;
+        case T_ACTION:
+          out.push(`${pad}action: ${l.text}`);
+          break;
+        case T_DETAIL:
+          out.push(`${pad} -> ${l.text}`);
+          break;
+        case T_WARN:
+          out.push(`${pad} >> ${l.text}`);
+          break;
+        default:
+          out.push(`${pad} >>>> ${l.text} <<<<`);
+      }
+    }
+    out.push('', ...this.tail);
+    return out.join('\n') + '\n';
+  }
+}

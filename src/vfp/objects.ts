@@ -1,0 +1,171 @@
+/**
+ * The VFP objects, as HNS programs them and `vfpctrl` lists them (domain.md §4.2, §4.7):
+ *
+ *   Port   one per local pod endpoint, the host vNIC and the external NIC of an emulated node;
+ *   Layer  a match-action table of a port (ACL, LB_DSR, SLB_NAT_LAYER, LB, VNET, ...); layers run in array
+ *          order for OUT (leaving the endpoint) and in reverse order for IN (towards it);
+ *   Group  a set of rules of one direction inside a layer, processed in priority order; within a group the
+ *          best (lowest priority number) matching rule is selected; the last group that matched decides,
+ *          unless a rule is terminating, which stops at once;
+ *   Rule   conditions (protocol, addresses, ports, where the packet came from) and one action.
+ *
+ * These are built once by compile.ts and only read afterwards (the slow path walks them; rules-print.ts
+ * prints them). Small and plain: no behaviour beyond matching.
+ */
+
+/** Direction relative to a port's endpoint: IN = towards the pod/host (or from the wire, on the external port), OUT = from it. */
+export const DIR_IN = 0;
+export const DIR_OUT = 1;
+export type Direction = typeof DIR_IN | typeof DIR_OUT;
+
+/** Rule flag: apply at once, do not look at later groups (vfpctrl "Flags : 1 terminating"). */
+export const RULE_TERMINATING = 1;
+
+/** Where a packet entered the node, for rule conditions (LocalRoutedVIP limits host access to VIPs). */
+export const FROM_POD = 1;
+export const FROM_HOST = 2;
+export const FROM_WIRE = 4;
+export const FROM_ANY = FROM_POD | FROM_HOST | FROM_WIRE;
+
+/** An IPv4 prefix, as numbers for matching and as text for printing. */
+export interface Prefix {
+  base: number;
+  mask: number;
+  text: string;
+}
+
+export interface Conditions {
+  /** IP protocol numbers; null = any. */
+  protocols: number[] | null;
+  /** Source prefixes; null = any. */
+  src: Prefix[] | null;
+  /** Destination prefixes; null = any. */
+  dst: Prefix[] | null;
+  /** Inclusive source port ranges; null = any. */
+  srcPorts: [number, number][] | null;
+  /** Inclusive destination port ranges; null = any. */
+  dstPorts: [number, number][] | null;
+  /** FROM_* bits: which ingress kinds the rule applies to. */
+  from: number;
+}
+
+/** What a rule does when selected (its part of the header transposition, or a verdict). */
+export type Action =
+  /** ACL allow, or a layer's default. */
+  | { kind: 'allow' }
+  /** ACL block: drop with acl-blocked. */
+  | { kind: 'block' }
+  /** OutboundNAT exception: the destination is inside the ExceptionList; no transposition. */
+  | { kind: 'pass' }
+  /** OutboundNAT: SNAT to `ip` with a port from the endpoint's 64-port blocks. */
+  | { kind: 'snat'; ip: number }
+  /** Load balance to a backend of node LB `lb` (compile.ts NodeLb index). */
+  | { kind: 'lb'; lb: number }
+  /** Overlay PA route: VXLAN-encapsulate towards remote subnet `route` (CompiledNode.routes index). */
+  | { kind: 'paroute'; route: number }
+  /** L2bridge route to a remote pod subnet `route` (next hop on the underlay). */
+  | { kind: 'l2route'; route: number }
+  /** Overlay decapsulation of VXLAN addressed to this node's PA (checks VNI and UDP port). */
+  | { kind: 'decap'; vni: number; port: number }
+  /** SDNRoute / ROUTE with NeedEncap: steer to the host vNIC (service CIDR, management IP). */
+  | { kind: 'to-host' };
+
+export interface Rule {
+  /** Global id (counter index). */
+  id: number;
+  /** Friendly name, as HNS names it (SNAT_TCP_OUTBOUNDNAT_..., LB_DSR_..., PA_ROUTE_...). */
+  name: string;
+  /** Lower wins inside a group. */
+  priority: number;
+  /** RULE_TERMINATING or 0. */
+  flags: number;
+  /** vfpctrl rule type word (allow, block, nat, lb, encap, decap, paroute, route). */
+  type: string;
+  cond: Conditions;
+  action: Action;
+  /** Flow TTL in seconds shown by rules-print (0: the profile's protocol timeout). */
+  ttl: number;
+  /** Free text for "Rule Data" (backends, PA, VNI, ...). */
+  data: string;
+}
+
+export interface Group {
+  name: string;
+  priority: number;
+  dir: Direction;
+  family: 'IPv4' | 'IPv6';
+  rules: Rule[];
+  /**
+   * Exact-match index of rules that match one destination address, port and protocol (LB rules),
+   * keyed by `vipKey`; those rules are not in the linear scan. Keeps the first packet of a flow O(1)
+   * in the number of Services.
+   */
+  byVip: Map<number, Rule[]> | null;
+}
+
+export interface Layer {
+  name: string;
+  priority: number;
+  groups: Group[];
+  /** What happens when no rule of the layer matches. */
+  defaultAction: 'allow' | 'block';
+}
+
+export type PortKind = 'pod' | 'host' | 'external';
+
+export interface Port {
+  /** Global port id. */
+  id: number;
+  node: number;
+  kind: PortKind;
+  /** Friendly port name: `pod/NS/NAME`, `host` (vEthernet), `external` (the NIC). */
+  name: string;
+  /** Global endpoint id (see compile.ts EP_*). */
+  endpoint: number;
+  /** MAC of the endpoint (lower-case text). */
+  mac: string;
+  /** IPv4 of the endpoint, 0 for the external port. */
+  ip: number;
+  /** Layers, in OUT order. */
+  layers: Layer[];
+}
+
+/** Key of an exact (protocol, destination IPv4, destination port) match: fits in 49 bits, exact as a JS number. */
+export function vipKey(proto: number, ip: number, port: number): number {
+  return ((ip >>> 0) * 512 + (proto & 0x1ff)) * 65536 + (port & 0xffff);
+}
+
+/** A condition set that matches everything from every ingress. */
+export function anyConditions(): Conditions {
+  return { protocols: null, src: null, dst: null, srcPorts: null, dstPorts: null, from: FROM_ANY };
+}
+
+function inPrefixes(ps: Prefix[], a: number): boolean {
+  for (let k = 0; k < ps.length; k++) if (((a & ps[k].mask) >>> 0) === ps[k].base) return true;
+  return false;
+}
+
+function inPorts(rs: [number, number][], p: number): boolean {
+  for (let k = 0; k < rs.length; k++) if (p >= rs[k][0] && p <= rs[k][1]) return true;
+  return false;
+}
+
+/** True when `c` matches the packet header (`from` is a FROM_* bit). Ports are ignored for portless protocols. */
+export function conditionsMatch(
+  c: Conditions,
+  proto: number,
+  src: number,
+  dst: number,
+  sport: number,
+  dport: number,
+  hasPorts: boolean,
+  from: number,
+): boolean {
+  if ((c.from & from) === 0) return false;
+  if (c.protocols !== null && c.protocols.indexOf(proto) < 0) return false;
+  if (c.src !== null && !inPrefixes(c.src, src)) return false;
+  if (c.dst !== null && !inPrefixes(c.dst, dst)) return false;
+  if (c.srcPorts !== null && (!hasPorts || !inPorts(c.srcPorts, sport))) return false;
+  if (c.dstPorts !== null && (!hasPorts || !inPorts(c.dstPorts, dport))) return false;
+  return true;
+}

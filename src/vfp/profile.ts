@@ -1,0 +1,174 @@
+/**
+ * Windows profiles (`--windows NAME`): what differs between Windows builds in how the VFP data plane
+ * treats a packet. The default profile, `ws2022`, follows the Kubernetes page (reference/windows-networking.md)
+ * wherever the page says something; facts domain.md marks UNCONFIRMED are settings here, with the page's
+ * behaviour as their default, and each such field says so.
+ *
+ * Used by: compile.ts (which rules exist), lb.ts (destinations limit, affinity), snat.ts (block size),
+ * engine.ts (limits on host traffic, flow timeouts). A profile is plain data; `resolveProfile` also accepts
+ * `name:key=value,key=value` overrides so a user can try one setting without a new profile.
+ */
+
+import { UsageError } from '../core/errors';
+
+export interface FlowTimeouts {
+  /** Idle seconds before an established TCP connection expires. UNCONFIRMED (VFP's value is not public); 240 s (4 minutes). */
+  tcpEstablished: number;
+  /** Idle seconds before a TCP connection that saw only a SYN expires ("TCP Half Open Timeouts"). UNCONFIRMED; 30 s. */
+  tcpHalfOpen: number;
+  /** Seconds a TCP connection lingers after FIN in both directions or RST. UNCONFIRMED; 5 s. */
+  tcpClosed: number;
+  /** Idle seconds before a UDP flow expires. UNCONFIRMED; 60 s. */
+  udp: number;
+  /** Idle seconds before an ICMP (or other protocol) flow expires. UNCONFIRMED; 30 s. */
+  icmp: number;
+}
+
+export interface WindowsProfile {
+  name: string;
+  /** One line shown by `--windows help` and in the summary. */
+  description: string;
+  /**
+   * Most unique destinations in one VFP load balancer rule; a Service with more backends gets no load
+   * balancer (lb-too-many-destinations). 64 per the page; raised to 1024 on newer builds (which build is
+   * UNCONFIRMED, domain.md §1.9).
+   */
+  maxLbDestinations: number;
+  /** HNS supports sessionAffinity ClientIP (HNS >= 12.0, Windows Server 2022 per the page). */
+  sessionAffinity: boolean;
+  /** HNS supports DSR load balancers (Windows Server 2019 with the 2020-08 update and later). */
+  dsr: boolean;
+  /**
+   * OutboundNAT also transposes ICMP queries (echo id as the port). False per the page ("VFP doesn't support
+   * ICMP packet transpositions"); which builds changed it is UNCONFIRMED (Windows-Containers#625 hints that some did).
+   */
+  icmpSnat: boolean;
+  /**
+   * The node (host vNIC) can reach Services by ClusterIP. False per the page's troubleshooting ("My Windows
+   * node cannot access my services using the service IP"); current builds are UNCONFIRMED (domain.md §5d).
+   */
+  nodeToClusterIp: boolean;
+  /** NodePort works from the node itself. False per the page ("Local NodePort access from the node itself"). */
+  localNodePortAccess: boolean;
+  /**
+   * externalTrafficPolicy Local is honoured (DSR, local endpoints, client IP kept) only when kube-proxy runs
+   * with `--enable-dsr` and `WinDSR`, as the page's "Client IP preservation" row says. kube-proxy's code turns
+   * DSR on for ETP Local whatever `--enable-dsr` says when HNS supports DSR (domain.md §1.7): set this false
+   * for that reading. Otherwise ETP Local is treated as Cluster with the warning local-policy-requires-dsr.
+   */
+  etpLocalNeedsEnableDsr: boolean;
+  /** IPv6 between pods on an overlay network works. False per the page. */
+  overlayIpv6: boolean;
+  /**
+   * flannel VXLAN: the node reaches pods on other nodes. False per the page ("Node-pod connectivity isn't
+   * possible by design. It's only possible for local pods with Flannel v0.12.0").
+   */
+  flannelNodeToRemotePod: boolean;
+  /** Ports per OutboundNAT block reserved from the dynamic range ("64 per pod", domain.md §5h). */
+  snatBlockSize: number;
+  /** Flow idle timeouts, on trace time. */
+  timeouts: FlowTimeouts;
+}
+
+const DEFAULT_TIMEOUTS: FlowTimeouts = { tcpEstablished: 240, tcpHalfOpen: 30, tcpClosed: 5, udp: 60, icmp: 30 };
+
+/** The page's behaviour: the default profile. */
+const WS2022: WindowsProfile = {
+  name: 'ws2022',
+  description: 'Windows Server 2022 as the Kubernetes page describes it (the default): 64 destinations per LB, session affinity, DSR, no ICMP SNAT, no node->ClusterIP, no local NodePort',
+  maxLbDestinations: 64,
+  sessionAffinity: true,
+  dsr: true,
+  icmpSnat: false,
+  nodeToClusterIp: false,
+  localNodePortAccess: false,
+  etpLocalNeedsEnableDsr: true,
+  overlayIpv6: false,
+  flannelNodeToRemotePod: false,
+  snatBlockSize: 64,
+  timeouts: DEFAULT_TIMEOUTS,
+};
+
+/** Built-in profiles by name. */
+export const PROFILES: Readonly<Record<string, WindowsProfile>> = {
+  ws2019: {
+    ...WS2022,
+    name: 'ws2019',
+    description: 'Windows Server 2019 (with KB4489899 and the 2020-08 DSR update): as ws2022, but sessionAffinity ClientIP is not supported (HNS < 12.0)',
+    sessionAffinity: false,
+  },
+  ws2022: WS2022,
+  ws2025: {
+    ...WS2022,
+    name: 'ws2025',
+    description:
+      'Windows Server 2025 / newer builds: as ws2022 with 1024 destinations per LB rule (the raised limit reported in kubernetes#135518; the exact build is UNCONFIRMED)',
+    maxLbDestinations: 1024,
+  },
+  future: {
+    ...WS2022,
+    name: 'future',
+    description:
+      'What the page\'s limitations look like lifted (UNCONFIRMED on any build): 1024 destinations, ICMP SNAT, node->ClusterIP and local NodePort access work',
+    maxLbDestinations: 1024,
+    icmpSnat: true,
+    nodeToClusterIp: true,
+    localNodePortAccess: true,
+  },
+};
+
+export const DEFAULT_PROFILE = 'ws2022';
+
+const NUMERIC_KEYS = new Set(['maxLbDestinations', 'snatBlockSize']);
+const TIMEOUT_KEYS = new Set(Object.keys(DEFAULT_TIMEOUTS));
+const BOOLEAN_KEYS = new Set(
+  Object.entries(WS2022)
+    .filter(([, v]) => typeof v === 'boolean')
+    .map(([k]) => k),
+);
+
+/**
+ * The profile named by `spec`: a profile name, optionally followed by `:key=value,...` overrides of its
+ * fields (`ws2022:icmpSnat=true,maxLbDestinations=128`, `ws2022:timeouts.udp=120`). Throws a UsageError
+ * naming the flag for an unknown name, key or value.
+ */
+export function resolveProfile(spec: string | undefined | null): WindowsProfile {
+  const text = spec ?? DEFAULT_PROFILE;
+  const colon = text.indexOf(':');
+  const name = colon < 0 ? text : text.slice(0, colon);
+  const base = PROFILES[name];
+  if (!base) throw new UsageError(`--windows: unknown profile '${name}' (known: ${Object.keys(PROFILES).join(', ')})`);
+  if (colon < 0) return base;
+  const p: WindowsProfile = { ...base, timeouts: { ...base.timeouts } };
+  for (const part of text.slice(colon + 1).split(',')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new UsageError(`--windows: '${part}' is not key=value`);
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    const num = (min: number): number => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n < min) throw new UsageError(`--windows: ${key} must be a number >= ${min}, got '${value}'`);
+      return n;
+    };
+    if (key.startsWith('timeouts.') && TIMEOUT_KEYS.has(key.slice(9))) {
+      (p.timeouts as unknown as Record<string, number>)[key.slice(9)] = num(0);
+    } else if (NUMERIC_KEYS.has(key)) {
+      (p as unknown as Record<string, number>)[key] = Math.floor(num(1));
+    } else if (BOOLEAN_KEYS.has(key)) {
+      if (value !== 'true' && value !== 'false') throw new UsageError(`--windows: ${key} must be true or false, got '${value}'`);
+      (p as unknown as Record<string, boolean>)[key] = value === 'true';
+    } else {
+      throw new UsageError(`--windows: unknown setting '${key}'`);
+    }
+  }
+  p.name = text;
+  return p;
+}
+
+/** One line per profile, for `--windows help` and the docs. */
+export function describeProfiles(): string {
+  return Object.values(PROFILES)
+    .map((p) => `${p.name.padEnd(8)} ${p.description}`)
+    .join('\n');
+}

@@ -1,0 +1,106 @@
+/**
+ * `vfp-emu rules`: the compiled VFP objects printed the way `vfpctrl /port <id> /list-rule` lists them
+ * (domain.md §4.2: Friendly name, Priority, Flags, Type, Conditions, Flow TTL, Rule Data), per node and
+ * port, layer by layer, group by group. Plus, per node, the HNS load balancers and the VIPs that have none
+ * (and why), which is what `Get-HnsPolicyList` / kube-proxy's log would tell an admin.
+ */
+
+import { u32ToIpv4 } from '../core/ip';
+import type { CompiledDataplane, CompiledNode } from './compile';
+import { DIR_OUT, FROM_HOST, FROM_POD, FROM_WIRE, RULE_TERMINATING, type Conditions, type Group, type Layer, type Port, type Rule } from './objects';
+import { reasonCode } from './reasons';
+
+function ranges(rs: [number, number][]): string {
+  return rs.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ');
+}
+
+function conditionLines(c: Conditions): string[] {
+  const out: string[] = [];
+  if (c.protocols !== null) out.push(`Protocols : ${c.protocols.join(', ')}`);
+  if (c.src !== null) out.push(`Source IP : ${c.src.map((p) => p.text).join(', ')}`);
+  if (c.dst !== null) out.push(`Destination IP : ${c.dst.map((p) => p.text).join(', ')}`);
+  if (c.srcPorts !== null) out.push(`Source ports : ${ranges(c.srcPorts)}`);
+  if (c.dstPorts !== null) out.push(`Destination ports : ${ranges(c.dstPorts)}`);
+  if (c.from !== (FROM_POD | FROM_HOST | FROM_WIRE)) {
+    const f = [(c.from & FROM_POD) !== 0 ? 'pods' : '', (c.from & FROM_HOST) !== 0 ? 'host' : '', (c.from & FROM_WIRE) !== 0 ? 'wire' : ''].filter((x) => x);
+    out.push(`Traffic from : ${f.join(', ')}`);
+  }
+  if (out.length === 0) out.push('<none>');
+  return out;
+}
+
+function groupRules(g: Group): Rule[] {
+  const all = [...g.rules];
+  if (g.byVip !== null) for (const list of g.byVip.values()) all.push(...list);
+  return all.sort((a, b) => a.priority - b.priority || a.id - b.id);
+}
+
+function printRule(out: string[], r: Rule, ttl: string): void {
+  out.push(`      RULE : ${r.name}`);
+  out.push(`        Friendly name : ${r.name}`);
+  out.push(`        Priority : ${r.priority}`);
+  out.push(`        Flags : ${(r.flags & RULE_TERMINATING) !== 0 ? '1 terminating' : '0'}`);
+  out.push(`        Type : ${r.type}`);
+  out.push('        Conditions:');
+  for (const l of conditionLines(r.cond)) out.push(`          ${l}`);
+  out.push(`        Flow TTL : ${r.ttl > 0 ? r.ttl : ttl}`);
+  if (r.data) out.push(`        Rule Data : ${r.data}`);
+}
+
+function printLayer(out: string[], layer: Layer, ttl: string): void {
+  out.push(`  LAYER : ${layer.name}`);
+  out.push(`    Priority : ${layer.priority}, default action : ${layer.defaultAction}`);
+  for (const g of layer.groups) {
+    out.push(`    GROUP : ${g.name}`);
+    out.push(`      Friendly name : ${g.name}, Priority : ${g.priority}, Direction : ${g.dir === DIR_OUT ? 'OUT' : 'IN'}, Type : ${g.family}, Match type : Priority-based match`);
+    const rules = groupRules(g);
+    if (rules.length === 0) out.push('      <no rules>');
+    for (const r of rules) printRule(out, r, ttl);
+  }
+}
+
+function printPort(out: string[], p: Port, ttl: string): void {
+  out.push(`PORT : ${p.name}`);
+  out.push(`  MAC : ${p.mac}${p.ip ? `, IP : ${u32ToIpv4(p.ip)}` : ''}, layers (OUT order; IN runs them in reverse) : ${p.layers.map((l) => l.name).join(', ') || '<none>'}`);
+  for (const l of p.layers) printLayer(out, l, ttl);
+  out.push('');
+}
+
+function printNode(out: string[], c: CompiledDataplane, n: CompiledNode): void {
+  const t = c.profile.timeouts;
+  const ttl = `TCP ${t.tcpEstablished} s (half-open ${t.tcpHalfOpen} s, closed ${t.tcpClosed} s), UDP ${t.udp} s, other ${t.icmp} s (profile ${c.profile.name})`;
+  const head = `NODE : ${n.name}  (${n.model.internalIP}, ${c.mode}, ${c.plugin}, profile ${c.profile.name})`;
+  out.push(head, '='.repeat(head.length));
+  out.push(
+    `  host MAC ${c.macNames[n.mac]}${c.mode === 'overlay' ? `, PA ${u32ToIpv4(n.pa)}, DR MAC ${c.macNames[n.drMac]}, SourceVIP ${u32ToIpv4(n.sourceVip)}, VNI ${c.vni}, VXLAN UDP ${c.vxlanPort}` : ''}`,
+  );
+  out.push(`  OutboundNAT: ${c.outboundNat ? `exceptions ${n.exceptions.map((p) => p.text).join(', ') || '<none>'}` : 'no OutBoundNAT policy'}; dynamic ports ${n.nat.start}-${n.nat.start + n.nat.count - 1} in ${n.nat.blockSize}-port blocks, ${n.nat.owners} NAT owners (host + ${n.nat.owners - 1} endpoints)`);
+  out.push('');
+  out.push('  HNS LOAD BALANCERS');
+  if (n.lbs.length === 0) out.push('    <none>');
+  for (const lb of n.lbs) {
+    out.push(
+      `    ${c.services[lb.service]} ${lb.kind} ${lb.vipText}:${lb.extPort} -> ${lb.intPort}/${lb.proto}: ${lb.backends.length} backend(s)${lb.dsr ? ', DSR' : ''}${lb.preserveDip ? ', PreserveDIP' : ''}${lb.affinity ? ', SourceIP affinity' : ''}${!lb.dsr ? `, SourceVIP ${u32ToIpv4(lb.sourceVip)}` : ''}`,
+    );
+  }
+  if (n.noLb.size > 0) {
+    out.push('  VIPS WITHOUT A LOAD BALANCER');
+    for (const no of n.noLb.values()) out.push(`    ${no.detail} [${reasonCode(no.reason)}]`);
+  }
+  out.push('');
+  printPort(out, n.ext, ttl);
+  printPort(out, n.host, ttl);
+  for (const p of n.pods) printPort(out, p.port, ttl);
+}
+
+/** The listing for node `nodeName`, or for every emulated node. Throws when the node is not emulated. */
+export function formatRules(c: CompiledDataplane, nodeName?: string): string {
+  const out: string[] = [];
+  const nodes = nodeName === undefined ? c.nodes : c.nodes.filter((n) => n.name === nodeName);
+  if (nodeName !== undefined && nodes.length === 0) {
+    throw new Error(`node '${nodeName}' is not an emulated Windows node (known: ${c.nodes.map((n) => n.name).join(', ') || 'none'})`);
+  }
+  if (nodes.length === 0) out.push('No Windows node in the cluster: nothing is emulated.');
+  for (const n of nodes) printNode(out, c, n);
+  return out.join('\n') + '\n';
+}

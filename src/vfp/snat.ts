@@ -1,0 +1,170 @@
+/**
+ * OutboundNAT port blocks (domain.md §5h): "HNS consumes dynamic ports for NAT purposes (64 per pod)";
+ * HNS reserves them from the node's dynamic port range in 64-port blocks.
+ *
+ * Model (inference, documented in the summary of each choice):
+ *  - The node's range [start, start + count) is cut into B = floor(count / blockSize) blocks.
+ *  - NAT owners of a node: owner 0 is the host (external clients of NodePorts, host-originated flows),
+ *    owners 1..E-1 are its local pod endpoints in pod order. A flow's NAT port comes from its *client*
+ *    endpoint's blocks, whichever address it is NATed to (the node IP for OutboundNAT, the SourceVIP for a
+ *    non-DSR load balancer).
+ *  - Owner o's j-th block is block j * E + o: each owner draws from a fixed stripe of the range. HNS hands
+ *    blocks out first come first served; the stripe keeps one owner's ports independent of every other
+ *    owner's traffic, so the state of one endpoint can live on its own shard (issue 4) and a reply to
+ *    `nodeIP:port` names its owner without any shared state (`ownerOfPort`). An owner's first block is
+ *    its "64 per pod" reservation; more are taken when it has more concurrent NATed flows, until its
+ *    stripe is used up: then the flow is dropped with snat-ports-exhausted.
+ *  - TCP, UDP and ICMP (when the profile SNATs ICMP) are separate port spaces.
+ *  - Within an owner's blocks, ports are handed out by a rotating cursor (deterministic); a port whose
+ *    connection has expired on trace time is taken back (its connection is freed first).
+ *
+ * All of it is mutable state of one DataplaneState (one shard); nothing is shared.
+ */
+
+/** Protocol slots of a pool. */
+export const NAT_TCP = 0;
+export const NAT_UDP = 1;
+export const NAT_ICMP = 2;
+const SLOTS = 3;
+
+/** The port-space slot of IP protocol `proto`, -1 when it has no NAT pool. */
+export function natSlot(proto: number): number {
+  return proto === 6 ? NAT_TCP : proto === 17 ? NAT_UDP : proto === 1 ? NAT_ICMP : -1;
+}
+
+/** The static layout of one node's range (from compile.ts). */
+export interface NatRange {
+  start: number;
+  count: number;
+  blockSize: number;
+  /** Number of NAT owners on the node (host + local endpoints). */
+  owners: number;
+  /** Global pool index of owner 0 of this node (pools of owner o: (base + o) * 3 + slot). */
+  ownerBase: number;
+}
+
+/** Blocks an owner can ever hold: |{ j : j * E + o < B }|. */
+export function stripeBlocks(r: NatRange, owner: number): number {
+  const b = Math.floor(r.count / r.blockSize);
+  return owner < b ? Math.floor((b - 1 - owner) / r.owners) + 1 : 0;
+}
+
+/** First port of owner `owner`'s `j`-th block. */
+export function blockStart(r: NatRange, owner: number, j: number): number {
+  return r.start + (j * r.owners + owner) * r.blockSize;
+}
+
+/**
+ * The owner and the index inside the owner's pool of NAT port `port` of a node, or null when the port is
+ * outside the node's blocks. Stateless: the stripe layout alone decides.
+ */
+export function ownerOfPort(r: NatRange, port: number): { owner: number; index: number } | null {
+  const rel = port - r.start;
+  if (rel < 0 || rel >= Math.floor(r.count / r.blockSize) * r.blockSize) return null;
+  const block = Math.floor(rel / r.blockSize);
+  const owner = block % r.owners;
+  const j = Math.floor(block / r.owners);
+  return { owner, index: j * r.blockSize + (rel % r.blockSize) };
+}
+
+/**
+ * The port pools of one state: per (global owner, protocol slot) the connection using each port of the
+ * blocks held so far (-1 free).
+ */
+export class SnatPools {
+  /** Connection by port index, per pool; grows one block at a time. */
+  private conns: (Int32Array | null)[] = [];
+  /** Rotating cursor per pool. */
+  private cursor: number[] = [];
+  /** Ports in use per pool. */
+  private inUse: number[] = [];
+
+  /**
+   * A free port of `owner` (node-local index) on node range `r` for protocol slot `slot`, bound to
+   * connection `conn`; -1 when the owner's stripe is exhausted. A port held by a connection for which
+   * `expired(c)` is true is taken back: `reclaim(c)` must free that connection (and with it the port).
+   */
+  allocate(
+    r: NatRange,
+    owner: number,
+    slot: number,
+    conn: number,
+    expired: (c: number) => boolean,
+    reclaim: (c: number) => void,
+  ): number {
+    const pool = (r.ownerBase + owner) * SLOTS + slot;
+    while (this.conns.length <= pool) {
+      this.conns.push(null);
+      this.cursor.push(0);
+      this.inUse.push(0);
+    }
+    let arr = this.conns[pool];
+    const held = arr === null ? 0 : arr.length;
+    if (arr !== null) {
+      const n = arr.length;
+      let k = this.cursor[pool] % n;
+      for (let step = 0; step < n; step++, k = k + 1 === n ? 0 : k + 1) {
+        let c = arr[k];
+        if (c >= 0 && expired(c)) {
+          reclaim(c); // frees the port through `release`
+          c = arr[k];
+        }
+        if (c < 0) {
+          arr[k] = conn;
+          this.cursor[pool] = k + 1;
+          this.inUse[pool]++;
+          return this.portAt(r, owner, k);
+        }
+      }
+    }
+    // Every held port is busy: take the next block of the owner's stripe.
+    const j = held / r.blockSize;
+    if (j >= stripeBlocks(r, owner)) return -1;
+    const grown = new Int32Array(held + r.blockSize).fill(-1);
+    if (arr !== null) grown.set(arr);
+    arr = grown;
+    this.conns[pool] = arr;
+    arr[held] = conn;
+    this.cursor[pool] = held + 1;
+    this.inUse[pool]++;
+    return this.portAt(r, owner, held);
+  }
+
+  /** Frees `port` of `owner` if it is bound to `conn`. */
+  release(r: NatRange, owner: number, slot: number, port: number, conn: number): void {
+    const pool = (r.ownerBase + owner) * SLOTS + slot;
+    const arr = this.conns[pool];
+    if (!arr) return;
+    const at = ownerOfPort(r, port);
+    if (at === null || at.owner !== owner || at.index >= arr.length) return;
+    if (arr[at.index] === conn) {
+      arr[at.index] = -1;
+      this.inUse[pool]--;
+    }
+  }
+
+  /** The connection bound to NAT port `port` of node range `r` (any owner), or -1. */
+  connectionOfPort(r: NatRange, slot: number, port: number): number {
+    const at = ownerOfPort(r, port);
+    if (at === null) return -1;
+    const arr = this.conns[(r.ownerBase + at.owner) * SLOTS + slot];
+    return arr && at.index < arr.length ? arr[at.index] : -1;
+  }
+
+  /** Live connections using `owner`'s pool (for mismatch checks by pod port; slow path). */
+  connectionsOf(r: NatRange, owner: number, slot: number): Int32Array | null {
+    return this.conns[(r.ownerBase + owner) * SLOTS + slot] ?? null;
+  }
+
+  /** Ports in use and blocks held by `owner` (tests, explain). */
+  usage(r: NatRange, owner: number, slot: number): { inUse: number; blocks: number } {
+    const pool = (r.ownerBase + owner) * SLOTS + slot;
+    const arr = this.conns[pool];
+    return { inUse: this.inUse[pool] ?? 0, blocks: arr ? arr.length / r.blockSize : 0 };
+  }
+
+  private portAt(r: NatRange, owner: number, index: number): number {
+    const j = Math.floor(index / r.blockSize);
+    return blockStart(r, owner, j) + (index % r.blockSize);
+  }
+}
