@@ -3,7 +3,8 @@
  * ../shared/reference/domain.md §2.6 and §3 and the Kubernetes API), and kind detection from content.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { detectClusterText, loadCluster, parseClusterText, parseClusterTexts } from '../src/cluster';
 import type { Cluster, ServiceModel } from '../src/cluster/model';
@@ -59,6 +60,19 @@ describe('cluster: kind detection from content', () => {
     const c = parseClusterText('net-conf.yaml', asYaml);
     assert.equal(c.network.vni, 4097);
     assert.equal(c.network.name, 'flannel.4097');
+  });
+
+  it('reads a PowerShell 5.1 dump saved as UTF-16LE with a byte-order mark', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vfp-emu-cluster-'));
+    try {
+      const file = path.join(dir, 'hns.json');
+      writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text('hns-network-v1-overlay.json'), 'utf16le')]));
+      const c = loadCluster([file]);
+      assert.equal(c.network.name, 'vxlan0');
+      assert.equal(c.nodes[0].drMac, '00:15:5d:04:9e:fc');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says what it expected when it cannot tell', () => {

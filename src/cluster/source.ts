@@ -285,6 +285,11 @@ export function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/** UTF-8 byte length of a string (no Buffer: this module also runs in the browser page). */
+function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
 /** Line and column (1-based) of a character index in `text`. */
 export function lineColOf(text: string, index: number): { line: number; col: number } {
   let line = 1;
@@ -436,7 +441,7 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
     const pos = jsonErrorOffset(body);
     const lc = lineColOf(body, pos);
     const why = jsonError.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
-    throw new InputError(file, { offset: Buffer.byteLength(body.slice(0, pos)) }, `not valid JSON: ${why} (line ${lc.line}, column ${lc.col})`);
+    throw new InputError(file, { offset: utf8Length(body.slice(0, pos)) }, `not valid JSON: ${why} (line ${lc.line}, column ${lc.col})`);
   }
   const lc = new YAML.LineCounter();
   const docs = YAML.parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
@@ -448,7 +453,7 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
     if (d.errors.length > 0) {
       const err = d.errors[0];
       const pos = lc.linePos(err.pos[0]);
-      throw new InputError(file, { offset: Buffer.byteLength(body.slice(0, err.pos[0])) }, `not valid YAML: ${err.message.split('\n')[0]} (line ${pos.line}, column ${pos.col})`);
+      throw new InputError(file, { offset: utf8Length(body.slice(0, err.pos[0])) }, `not valid YAML: ${err.message.split('\n')[0]} (line ${pos.line}, column ${pos.col})`);
     }
     if (d.contents === null) continue;
     const value = d.toJS({ maxAliasCount: 1000 });

@@ -247,6 +247,9 @@ function importEndpointSlice(obj: Field, draft: Draft): void {
     ports[p.get('name').optString() ?? ''] = port.int(1, 65535);
   }
   const endpoints: EndpointFacts[] = [];
+  // One Where per slice (not per endpoint): slices can hold thousands of endpoints, and errors about them
+  // are raised here, where the field is at hand.
+  const sliceWhere = obj.where;
   for (const e of obj.get('endpoints').optItems()) {
     e.object();
     const addr = e.get('addresses').required('addresses').items();
@@ -265,7 +268,7 @@ function importEndpointSlice(obj: Field, draft: Draft): void {
       terminating,
       ports: { ...ports },
       pod: podRef(e.get('targetRef')),
-      where: e.where,
+      where: sliceWhere,
     });
   }
   draft.slices.push({ namespace, service: svcLabel.name(), legacy: false, where: obj.where, endpoints });
