@@ -182,6 +182,14 @@ services:
     assert.equal(k.services[0].ports[0].nodePort, 30001, '30000 is taken');
   });
 
+  it('loadCluster defaults fill only what no input says', () => {
+    const opts = { defaults: { mode: 'overlay' as const, clusterDomain: 'lab.local', dynamicPortStart: 1025, dynamicPortCount: 64511 } };
+    const k = parseClusterText('s.yaml', scenario('nodes: [{name: w, ip: 10.0.0.1, podCIDR: 10.244.1.0/24}]\n'), opts);
+    assert.deepEqual([k.network.mode, k.clusterDomain, k.nodes[0].dynamicPortStart, k.nodes[0].dynamicPortCount], ['overlay', 'lab.local', 1025, 64511]);
+    const given = parseClusterText('s.yaml', scenario('network: {mode: l2bridge, clusterDomain: cluster.local}\nnodes: [{name: w, ip: 10.0.0.1}]\n'), opts);
+    assert.deepEqual([given.network.mode, given.clusterDomain], ['l2bridge', 'cluster.local']);
+  });
+
   it('cluster and service CIDRs from what the inputs imply', () => {
     assert.deepEqual(loadCluster([fx('hns-network-v1-overlay.json')]).network.clusterCidrs, ['10.244.0.0/23']);
     assert.equal(loadCluster([fx('win-bridge-sample.conf')]).network.serviceCidr, '11.0.0.0/8');
