@@ -117,6 +117,27 @@ function fmtEnd(ip: number, port: number, ports: boolean): string {
   return ports ? `${u32ToIpv4(ip)}:${port}` : u32ToIpv4(ip);
 }
 
+const ICMP_TYPES: Record<number, string> = { 0: 'echo-reply', 3: 'unreachable', 8: 'echo', 11: 'time-exceeded', 13: 'timestamp', 14: 'timestamp-reply' };
+
+/** `tcp 10.0.0.1:4000 > 10.0.0.2:80`, `icmp 10.0.0.1 > 10.0.0.2 echo id 7`. */
+function fmtTuple(proto: number, src: number, dst: number, sport: number, dport: number, ports: boolean, icmpType: number): string {
+  if (proto === 1) {
+    const t = icmpType >= 0 ? ` ${ICMP_TYPES[icmpType] ?? `type ${icmpType}`}` : '';
+    return `icmp ${u32ToIpv4(src)} > ${u32ToIpv4(dst)}${t}${ports ? ` id ${sport}` : ''}`;
+  }
+  return `${protoName(proto)} ${fmtEnd(src, sport, ports)} > ${fmtEnd(dst, dport, ports)}`;
+}
+
+/** A rule's conditions in a few words (explain, for rules that did not match). */
+function condSummary(r: Rule): string {
+  const c = r.cond;
+  const parts: string[] = [];
+  if (c.protocols !== null) parts.push(`proto ${c.protocols.join('/')}`);
+  if (c.dst !== null) parts.push(`dst ${c.dst.map((p) => p.text).join(',')}`);
+  if (c.dstPorts !== null) parts.push(`dport ${c.dstPorts.map(([a, b]) => (a === b ? a : `${a}-${b}`)).join(',')}`);
+  return parts.length > 0 ? parts.join(' ') : 'any';
+}
+
 export class Dataplane {
   readonly c: CompiledDataplane;
   /** The state `process` uses (one shard). */
@@ -861,7 +882,9 @@ export class Dataplane {
       if (T !== null) {
         T.open(T_GROUP, g.name);
         if (best !== null) T.leaf(T_RULE, `${best.name} (priority ${best.priority}, ${best.type}${(best.flags & RULE_TERMINATING) !== 0 ? ', terminating' : ''})`);
-        else T.leaf(T_DETAIL, `no rule matched (${g.rules.length + (g.byVip?.size ?? 0)} rules)`);
+        else if (g.rules.length <= 8 && (g.byVip === null || g.byVip.size === 0)) {
+          T.leaf(T_DETAIL, `no rule matched: ${g.rules.map((x) => `${x.name} [${condSummary(x)}]`).join(', ') || 'the group is empty'}`);
+        } else T.leaf(T_DETAIL, `no rule matched (${g.rules.length + (g.byVip?.size ?? 0)} rules)`);
         T.close();
       }
       if (best !== null) {
@@ -916,7 +939,7 @@ export class Dataplane {
     if (T !== null) {
       T.open(T_NODE, node.name);
       T.open(T_PORT, `${port.name} (${dirIn ? 'IN, from the wire' : 'OUT, from the endpoint'})`);
-      T.leaf(T_DETAIL, `${protoName(proto)} ${fmtEnd(oSrc, oSport, ports)} > ${fmtEnd(oDst, oDport, ports)}: unified flow table miss, walking the layers`);
+      T.leaf(T_DETAIL, `${fmtTuple(proto, oSrc, oDst, oSport, oDport, ports, this.pIcmpType)}: unified flow table miss, walking the layers`);
     }
     const slot = natSlot(proto);
 
@@ -1096,19 +1119,23 @@ export class Dataplane {
             x.setDmac(p.mac);
             egress = p.endpoint;
             verdict = V.DELIVERED;
-            if (T !== null) T.leaf(T_ACTION, `deliver to ${p.name} (destination MAC ${c.macNames[p.mac]})`);
+            if (T !== null) T.leaf(T_DETAIL, `switch: deliver to ${p.name} (destination MAC ${c.macNames[p.mac]})`);
           }
           if (T !== null) T.close();
         }
       } else if ((k & (AK_NODE | AK_PA | AK_SOURCE_VIP)) !== 0 && en === node.id) {
         egress = EP_HOST;
         verdict = V.DELIVERED;
-        if (T !== null) T.leaf(T_ACTION, `deliver to the host (${u32ToIpv4(dst)} is ${(k & AK_SOURCE_VIP) !== 0 ? 'the SourceVIP' : 'the node address'})`);
+        if (T !== null) T.leaf(T_DETAIL, `switch: deliver to the host vNIC (${u32ToIpv4(dst)} is ${(k & AK_SOURCE_VIP) !== 0 ? 'the SourceVIP' : 'the node address'})`);
       } else {
         // ---- leaving the node
         const local = node.podSubnet !== null && ((dst & node.podSubnet.mask) >>> 0) === node.podSubnet.base;
         const remotePod = this.inCluster(dst) && !local;
-        if (from === FROM_HOST && c.mode === 'overlay' && c.plugin === 'flannel' && !c.profile.flannelNodeToRemotePod && remotePod) {
+        if (local && (k & AK_SOURCE_VIP) === 0) {
+          verdict = V.DROPPED;
+          reason = R.NO_ROUTE;
+          if (T !== null) T.leaf(T_ERROR, `${u32ToIpv4(dst)} is in ${node.name}'s pod subnet ${node.podSubnet!.text} but no endpoint holds it`);
+        } else if (from === FROM_HOST && c.mode === 'overlay' && c.plugin === 'flannel' && !c.profile.flannelNodeToRemotePod && remotePod) {
           verdict = V.DROPPED;
           reason = R.FLANNEL_NODE_TO_REMOTE_POD;
           if (T !== null) T.leaf(T_ERROR, `flannel VXLAN: the node has no path to ${u32ToIpv4(dst)} on another node (only its own pods, HostRoute)`);
@@ -1146,7 +1173,10 @@ export class Dataplane {
               verdict = V.NO_RETURN;
               reason = proto === 1 || proto === 58 ? R.ICMP_NOT_TRANSPOSED : R.PROTOCOL_NOT_TRANSPOSED;
             } else verdict = V.FORWARDED;
-            if (T !== null) T.leaf(T_ACTION, `output to the wire${c.mode === 'l2bridge' ? ' (L2Bridge: source MAC rewritten to the host MAC)' : ri >= 0 ? ' (VXLAN)' : ' (native, host MAC)'}`);
+            if (T !== null) {
+              const how = c.mode === 'l2bridge' ? 'L2Bridge: the source MAC is rewritten to the host MAC' : ri >= 0 ? 'VXLAN-encapsulated' : 'not encapsulated, host MAC';
+              T.leaf(T_DETAIL, `switch: out through the external port to the wire (${how})${next >= 0 ? `; ${u32ToIpv4(dst)} is on emulated node ${c.nodes[next].name}` : ''}`);
+            }
           }
         }
       }
@@ -1411,7 +1441,8 @@ export class Dataplane {
     const ver = b.ipVer[i];
     if (ver === 4) {
       const ports = (b.flags[i] & PF.HAS_PORTS) !== 0;
-      let s = `${protoName(b.proto[i])} ${fmtEnd(b.src4[i], b.sport[i], ports)} > ${fmtEnd(b.dst4[i], b.dport[i], ports)}`;
+      const icmp = (b.flags[i] & PF.HAS_ICMP) !== 0 && b.proto[i] === 1;
+      let s = icmp ? fmtTuple(1, b.src4[i], b.dst4[i], 0, 0, false, b.icmpType[i]) : `${protoName(b.proto[i])} ${fmtEnd(b.src4[i], b.sport[i], ports)} > ${fmtEnd(b.dst4[i], b.dport[i], ports)}`;
       if ((b.flags[i] & PF.TUNNEL) !== 0 && b.innerIpVer[i] === 4) {
         const ip = (b.flags[i] & PF.INNER_PORTS) !== 0;
         s += ` vni ${b.vni[i]} | ${protoName(b.innerProto[i])} ${fmtEnd(b.innerSrc4[i], b.innerSport[i], ip)} > ${fmtEnd(b.innerDst4[i], b.innerDport[i], ip)}`;
@@ -1438,7 +1469,7 @@ export class Dataplane {
       const inner = r.encap[i] === 1 ? base + VXLAN_OUTER_LEN : base;
       const l2 = b.l2Off[i] >= 0 || r.encap[i] === 1;
       if (l2) s += `eth ${this.mac(a, inner + 6)} > ${this.mac(a, inner)}, `;
-      s += `${protoName(this.pProto)} ${fmtEnd(this.pSrc, this.pSport, this.pPorts)} > ${fmtEnd(this.pDst, this.pDport, this.pPorts)}`;
+      s += fmtTuple(this.pProto, this.pSrc, this.pDst, this.pSport, this.pDport, this.pPorts, this.pIcmpType);
       out.push(`Final packet: ${s}`);
     }
     const f = r.flow[i];
@@ -1450,8 +1481,9 @@ export class Dataplane {
       const k3 = ft.fkey[o + 3];
       const scopeText = scope === SCOPE_ENTRY ? 'entry' : scope === SCOPE_ALIAS ? 'alias' : `hop(${this.c.nodes[scope - 1].name})`;
       const cn = f >> 1;
+      const portsText = (k0 & 0xff) === 1 ? `id=${k3 >>> 16}` : `sport=${k3 >>> 16},dport=${k3 & 0xffff}`;
       out.push(
-        `Unified flow: node=${this.c.nodes[ft.node[cn]].name},scope=${scopeText},proto=${k0 & 0xff},src=${u32ToIpv4(ft.fkey[o + 1])},dst=${u32ToIpv4(ft.fkey[o + 2])},sport=${k3 >>> 16},dport=${k3 & 0xffff} (${(f & 1) === 0 ? 'forward' : 'reverse'}; connection #${cn}, created by packet ${ft.firstPacket[cn]}${ft.natOwner[cn] >= 0 ? `, NAT port ${ft.natPort[cn]}` : ''})`,
+        `Unified flow: node=${this.c.nodes[ft.node[cn]].name},scope=${scopeText},proto=${k0 & 0xff},src=${u32ToIpv4(ft.fkey[o + 1])},dst=${u32ToIpv4(ft.fkey[o + 2])},${portsText} (${(f & 1) === 0 ? 'forward' : 'reverse'}; connection #${cn}, created by packet ${ft.firstPacket[cn]}${ft.natOwner[cn] >= 0 ? `, NAT port ${ft.natPort[cn]}` : ''})`,
       );
       out.push(`Actions: ${this.describeActions(ft, f)}`);
     } else {

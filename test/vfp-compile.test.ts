@@ -1,0 +1,180 @@
+import { strict as assert } from 'node:assert';
+import { DIR_IN, DIR_OUT, type Layer, type Port } from '../src/vfp/objects';
+import { R } from '../src/vfp/reasons';
+import { CLIENT, WEB0, cluster, dataplane, ep, service } from './vfp-fixtures.test';
+
+function layerNames(p: Port): string[] {
+  return p.layers.map((l) => l.name);
+}
+
+function allRules(l: Layer): string[] {
+  const out: string[] = [];
+  for (const g of l.groups) {
+    out.push(...g.rules.map((r) => r.name));
+    if (g.byVip) for (const list of g.byVip.values()) out.push(...list.map((r) => r.name));
+  }
+  return out;
+}
+
+describe('vfp compiler: ports, layers, groups and rules named as HNS names them', () => {
+  it('gives each Windows node a host vNIC port, an external port and one port per local pod', () => {
+    const dp = dataplane(cluster());
+    const win1 = dp.c.nodes[0];
+    assert.equal(win1.host.kind, 'host');
+    assert.equal(win1.ext.kind, 'external');
+    assert.deepEqual(
+      win1.pods.map((p) => p.port.name),
+      ['pod/default/client-0', 'pod/default/web-1'],
+    );
+  });
+
+  it('pod ports: SLB_NAT_LAYER with the ExceptionList and SNAT_TCP/UDP_OUTBOUNDNAT rules only, then VNET PA routes (overlay)', () => {
+    const dp = dataplane(cluster());
+    const port = dp.c.nodes[0].pods[0].port;
+    assert.deepEqual(layerNames(port), ['SLB_NAT_LAYER', 'VNET']);
+    const nat = port.layers[0];
+    assert.equal(nat.groups[0].name, 'SLB_GROUP_NAT_IPv4_OUT');
+    assert.equal(nat.groups[0].dir, DIR_OUT);
+    const names = allRules(nat);
+    assert.ok(names.some((n) => /^SNAT_TCP_OUTBOUNDNAT_\w+$/.test(n)));
+    assert.ok(names.some((n) => /^SNAT_UDP_OUTBOUNDNAT_\w+$/.test(n)));
+    assert.ok(!names.some((n) => n.includes('ICMP')), 'no ICMP SNAT rule on the page\'s profile');
+    assert.deepEqual(
+      nat.groups[0].rules.filter((r) => r.action.kind === 'pass').map((r) => r.cond.dst![0].text),
+      ['10.244.0.0/16', '10.96.0.0/12', '10.127.130.0/24'],
+    );
+    const vnet = port.layers[1];
+    assert.equal(vnet.groups[0].name, 'VNET_GROUP_PA_ROUTE_IPV4_OUT');
+    const pa = vnet.groups[0].rules.map((r) => `${r.name}/${r.type}/${r.flags}`);
+    assert.deepEqual(pa.sort(), ['PA_ROUTE_10_244_0_0_24/paroute/1', 'PA_ROUTE_10_244_2_0_24/paroute/1']);
+  });
+
+  it('adds SNAT_ICMP_OUTBOUNDNAT only on a profile that transposes ICMP', () => {
+    const dp = dataplane(cluster(), { profile: 'future' });
+    assert.ok(allRules(dp.c.nodes[0].pods[0].port.layers[0]).some((n) => n.startsWith('SNAT_ICMP_OUTBOUNDNAT_')));
+  });
+
+  it('DSR: LB_DSR / LB_DSR_IPv4_OUT on every pod port, rules LB_DSR_<id>_<mgmtIP>_<VIP>_<ext>_<int>_<proto>', () => {
+    const dp = dataplane(cluster({ enableDSR: true }));
+    const port = dp.c.nodes[0].pods[0].port;
+    assert.deepEqual(layerNames(port), ['LB_DSR', 'SLB_NAT_LAYER', 'VNET']);
+    assert.equal(port.layers[0].groups[0].name, 'LB_DSR_IPv4_OUT');
+    const names = allRules(port.layers[0]);
+    assert.ok(names.some((n) => /^LB_DSR_[0-9a-f]{8}_10\.127\.130\.11_10\.96\.0\.20_80_8080_6$/.test(n)), names.join(' '));
+  });
+
+  it('host vNIC: LB / LB_OUT holds LB_HOST_ rules for load balancers with a remote backend', () => {
+    const dp = dataplane(cluster());
+    const host = dp.c.nodes[0].host;
+    assert.deepEqual(layerNames(host), ['LB', 'SLB_LB_LAYER', 'VNET']);
+    assert.equal(host.layers[0].groups[0].name, 'LB_OUT');
+    assert.ok(allRules(host.layers[0]).some((n) => /^LB_HOST_[0-9a-f]{8}_10\.96\.0\.20_80_8080_6$/.test(n)));
+  });
+
+  it('external port of an overlay node: VNET_GROUP_DECAP_IPV4_IN decapsulates VNI 4096 on UDP 4789', () => {
+    const dp = dataplane(cluster());
+    const ext = dp.c.nodes[0].ext;
+    assert.equal(ext.layers[0].groups[0].name, 'VNET_GROUP_DECAP_IPV4_IN');
+    assert.equal(ext.layers[0].groups[0].dir, DIR_IN);
+    assert.deepEqual(ext.layers[0].groups[0].rules[0].action, { kind: 'decap', vni: 4096, port: 4789 });
+  });
+
+  it('l2bridge with flannel: L2 routes to every other node\'s pod subnet; win-bridge alone needs user routes', () => {
+    const flannel = dataplane(cluster({ mode: 'l2bridge' }));
+    assert.deepEqual(
+      flannel.c.nodes[0].routes.map((r) => r.prefix.text).sort(),
+      ['10.244.0.0/24', '10.244.2.0/24'],
+    );
+    const bridge = dataplane(cluster({ mode: 'l2bridge', plugin: 'win-bridge' }));
+    assert.deepEqual(bridge.c.nodes[0].routes, []);
+    const udr = dataplane(cluster({ mode: 'l2bridge', plugin: 'win-bridge', routes: [{ destinationPrefix: '10.244.2.0/24', needEncap: false, nextHop: '10.127.130.12' }] }));
+    assert.equal(udr.c.nodes[0].routes[0].nodeName, 'win-2');
+  });
+
+  it('ACL policies become ACL_ENDPOINT_LAYER rules, Switch rules only', () => {
+    const dp = dataplane(
+      cluster({
+        acls: [
+          { action: 'Block', direction: 'Out', protocols: [6], localAddresses: [], remoteAddresses: ['198.51.100.0/24'], localPorts: [], remotePorts: [[443, 443]], priority: 200, ruleType: 'Switch' },
+          { action: 'Block', direction: 'In', protocols: [], localAddresses: [], remoteAddresses: [], localPorts: [], remotePorts: [], priority: 300, ruleType: 'Host' },
+        ],
+      }),
+    );
+    const acl = dp.c.nodes[0].pods[0].port.layers[0];
+    assert.equal(acl.name, 'ACL_ENDPOINT_LAYER');
+    assert.deepEqual(allRules(acl), ['ACL_BLOCK_OUT_200_0']);
+  });
+
+  describe('HNS load balancers per node (kube-proxy winkernel)', () => {
+    it('one per frontend: ClusterIP, NodePort (node address), externalIPs, ingress IPs', () => {
+      const svc = service('default', 'shop', {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.30',
+        externalIPs: ['10.127.130.200'],
+        ingressIPs: ['20.0.0.50'],
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30081 }],
+        endpoints: [ep(WEB0.ip, 'win-2', 8080)],
+      });
+      const dp = dataplane(cluster({ services: [svc] }));
+      const lbs = dp.c.nodes[0].lbs.map((l) => `${l.kind} ${l.vipText}:${l.extPort}->${l.intPort}`);
+      assert.deepEqual(lbs, ['ClusterIP 10.96.0.30:80->8080', 'NodePort 10.127.130.11:30081->8080', 'ExternalIP 10.127.130.200:80->8080', 'Ingress 20.0.0.50:80->8080']);
+    });
+
+    it('no load balancer for more unique destinations than the profile allows: 64 on ws2022, 1024 on ws2025', () => {
+      const endpoints = Array.from({ length: 65 }, (_, k) => ep(`10.244.2.${10 + k}`, 'win-2', 8080));
+      const big = () => service('default', 'big', { clusterIP: '10.96.0.40', ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: null }], endpoints });
+      const ws2022 = dataplane(cluster({ services: [big()] }));
+      assert.equal(ws2022.c.nodes[0].lbs.length, 0);
+      assert.equal([...ws2022.c.nodes[0].noLb.values()][0].reason, R.LB_TOO_MANY_DESTINATIONS);
+      const ws2025 = dataplane(cluster({ services: [big()] }), { profile: 'ws2025' });
+      assert.equal(ws2025.c.nodes[0].lbs[0].backends.length, 65);
+    });
+
+    it('no load balancer without a usable endpoint (no-endpoints)', () => {
+      const dp = dataplane(cluster({ services: [service('default', 'empty', { clusterIP: '10.96.0.50', ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: null }] })] }));
+      assert.equal([...dp.c.nodes[0].noLb.values()][0].reason, R.NO_ENDPOINTS);
+    });
+
+    it('externalTrafficPolicy Local with DSR: local endpoints only, DSR, none on a node without one (no-local-endpoint)', () => {
+      const svc = service('default', 'local', {
+        type: 'NodePort',
+        clusterIP: '10.96.0.60',
+        externalTrafficPolicy: 'Local',
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30090 }],
+        endpoints: [ep(WEB0.ip, 'win-2', 8080)],
+      });
+      const dp = dataplane(cluster({ services: [svc], enableDSR: true }));
+      const win1NodePort = [...dp.c.nodes[0].noLb.values()].find((n) => n.kind === 'NodePort');
+      assert.equal(win1NodePort?.reason, R.NO_LOCAL_ENDPOINT);
+      const win2 = dp.c.nodes[1].lbs.find((l) => l.kind === 'NodePort')!;
+      assert.equal(win2.dsr, true);
+      assert.deepEqual(
+        win2.backends.map((b) => b.ipText),
+        [WEB0.ip],
+      );
+      // without DSR: treated as Cluster, every endpoint, with the warning
+      const noDsr = dataplane(cluster({ services: [svc] }));
+      const lb = noDsr.c.nodes[0].lbs.find((l) => l.kind === 'NodePort')!;
+      assert.equal(lb.dsr, false);
+      assert.notEqual(lb.warn, 0);
+    });
+
+    it('SourceVIP: the node\'s --source-vip on overlay, the node IP on l2bridge', () => {
+      const overlay = dataplane(cluster());
+      assert.equal(overlay.c.nodes[0].lbs[0].sourceVip, 0x0af40102);
+      const l2 = dataplane(cluster({ mode: 'l2bridge' }));
+      assert.equal(l2.c.nodes[0].lbs[0].sourceVip, 0x0a7f820b);
+    });
+  });
+
+  it('rulesText lists ports, layers, groups and rules like vfpctrl /list-rule, per node', () => {
+    const dp = dataplane(cluster({ enableDSR: true }));
+    const text = dp.rulesText('win-1');
+    for (const s of ['NODE : win-1', 'PORT : pod/default/client-0', 'LAYER : SLB_NAT_LAYER', 'GROUP : SLB_GROUP_NAT_IPv4_OUT', 'Friendly name : SNAT_TCP_OUTBOUNDNAT_', 'Flags : 1 terminating', 'LAYER : LB_DSR', 'RULE : PA_ROUTE_10_244_2_0_24', 'HNS LOAD BALANCERS']) {
+      assert.ok(text.includes(s), `missing '${s}'`);
+    }
+    assert.ok(!text.includes('NODE : win-2'));
+    assert.throws(() => dp.rulesText('linux-1'), /not an emulated Windows node/);
+    void CLIENT;
+  });
+});

@@ -1,0 +1,139 @@
+import { strict as assert } from 'node:assert';
+import { CF, FlowTable, SCOPE_ALIAS, SCOPE_ENTRY, key0, key3, scopeHop } from '../src/vfp/flow-table';
+import { Prng } from '../src/gen/prng';
+
+describe('vfp flow table (typed-array unified flow table)', () => {
+  it('keys a connection\'s forward and reverse flows; f ^ 1 is the partner', () => {
+    const ft = new FlowTable(16);
+    const c = ft.allocConnection(0);
+    assert.ok(ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 6), 0x0af40105, 0xcb00710a, key3(40000, 80)));
+    assert.ok(ft.keyFlow(2 * c + 1, key0(SCOPE_ENTRY, 6), 0xcb00710a, 0x0a7f820b, key3(80, 49216)));
+    assert.equal(ft.lookup(key0(SCOPE_ENTRY, 6), 0x0af40105, 0xcb00710a, key3(40000, 80)), 2 * c);
+    const rev = ft.lookup(key0(SCOPE_ENTRY, 6), 0xcb00710a, 0x0a7f820b, key3(80, 49216));
+    assert.equal(rev, 2 * c + 1);
+    assert.equal(rev ^ 1, 2 * c);
+    // a different scope, protocol or port is another key
+    assert.equal(ft.lookup(key0(scopeHop(0), 6), 0x0af40105, 0xcb00710a, key3(40000, 80)), -1);
+    assert.equal(ft.lookup(key0(SCOPE_ENTRY, 17), 0x0af40105, 0xcb00710a, key3(40000, 80)), -1);
+    assert.equal(ft.lookup(key0(SCOPE_ENTRY, 6), 0x0af40105, 0xcb00710a, key3(40001, 80)), -1);
+  });
+
+  it('refuses a second flow with a key that is already live, and keeps the first', () => {
+    const ft = new FlowTable(16);
+    const a = ft.allocConnection(0);
+    const b = ft.allocConnection(0);
+    assert.ok(ft.keyFlow(2 * a, 1, 2, 3, 4));
+    assert.equal(ft.keyFlow(2 * b, 1, 2, 3, 4), false);
+    assert.equal(ft.lookup(1, 2, 3, 4), 2 * a);
+    // freeing b (never keyed) must not remove a's key
+    ft.freeConnection(b);
+    assert.equal(ft.lookup(1, 2, 3, 4), 2 * a);
+  });
+
+  it('adds the pod-view alias: the exact reverse of the forward tuple, mapped to the reverse flow', () => {
+    const ft = new FlowTable(16);
+    const c = ft.allocConnection(0);
+    ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 6), 10, 20, key3(1000, 80));
+    assert.ok(ft.aliasKey(c));
+    assert.equal(ft.lookup(key0(SCOPE_ALIAS, 6), 20, 10, key3(80, 1000)), 2 * c + 1);
+    ft.freeConnection(c);
+    assert.equal(ft.lookup(key0(SCOPE_ALIAS, 6), 20, 10, key3(80, 1000)), -1);
+    assert.equal(ft.lookup(key0(SCOPE_ENTRY, 6), 10, 20, key3(1000, 80)), -1);
+  });
+
+  it('agrees with a Map under random inserts and deletes (backward-shift deletion keeps probe runs intact)', () => {
+    const ft = new FlowTable(16);
+    const ref = new Map<string, number>();
+    const live: number[] = [];
+    const prng = new Prng(7);
+    const rnd = () => prng.float();
+    for (let step = 0; step < 20000; step++) {
+      if (live.length === 0 || rnd() < 0.6) {
+        const c = ft.allocConnection(0);
+        // few distinct values so that hashes collide and probe runs get long
+        const k1 = Math.floor(rnd() * 50);
+        const k2 = Math.floor(rnd() * 50);
+        const ok = ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 6), k1, k2, step);
+        assert.ok(ok);
+        ref.set(`${k1},${k2},${step}`, 2 * c);
+        live.push(c);
+      } else {
+        const at = Math.floor(rnd() * live.length);
+        const c = live[at];
+        live.splice(at, 1);
+        const o = (2 * c) << 2;
+        ref.delete(`${ft.fkey[o + 1]},${ft.fkey[o + 2]},${ft.fkey[o + 3]}`);
+        ft.freeConnection(c);
+      }
+    }
+    assert.equal(ft.keyCount, ref.size);
+    for (const [k, f] of ref) {
+      const [k1, k2, k3] = k.split(',').map(Number);
+      assert.equal(ft.lookup(key0(SCOPE_ENTRY, 6), k1, k2, k3), f);
+    }
+    assert.equal(ft.live, live.length);
+  });
+
+  it('expires on trace time: NaN never expires, the sweep frees only connections past their time', () => {
+    const ft = new FlowTable(16);
+    const freed: number[] = [];
+    ft.onFree = (c) => freed.push(c);
+    const a = ft.allocConnection(100);
+    const b = ft.allocConnection(100);
+    const n = ft.allocConnection(100);
+    ft.keyFlow(2 * a, 1, 1, 1, 1);
+    ft.keyFlow(2 * b, 1, 2, 2, 2);
+    ft.keyFlow(2 * n, 1, 3, 3, 3);
+    ft.expiresAt[a] = 130;
+    ft.expiresAt[b] = 400;
+    ft.expiresAt[n] = NaN;
+    assert.equal(ft.expired(a, 129), false);
+    assert.equal(ft.expired(a, 131), true);
+    assert.equal(ft.expired(n, 1e12), false);
+    assert.equal(ft.sweep(200), 1);
+    assert.deepEqual(freed, [a]);
+    assert.equal(ft.lookup(1, 1, 1, 1), -1);
+    assert.equal(ft.lookup(1, 2, 2, 2), 2 * b);
+    assert.equal(ft.isLive(a), false);
+    assert.equal(ft.sweep(NaN), 0);
+  });
+
+  it('grows past its initial capacity, first reusing expired connections', () => {
+    const ft = new FlowTable(16);
+    const cap0 = ft.capacity;
+    for (let k = 0; k < cap0; k++) {
+      const c = ft.allocConnection(0);
+      ft.keyFlow(2 * c, 1, k, 0, 0);
+      ft.expiresAt[c] = 10;
+    }
+    // all expired at t=20: the next allocation reuses instead of growing
+    const c = ft.allocConnection(20);
+    assert.equal(ft.capacity, cap0);
+    ft.keyFlow(2 * c, 1, 999, 0, 0);
+    ft.expiresAt[c] = 1000;
+    for (let k = 0; k < 3 * cap0; k++) {
+      const x = ft.allocConnection(20);
+      ft.keyFlow(2 * x, 2, k, 0, 0);
+      ft.expiresAt[x] = 1000;
+    }
+    assert.ok(ft.capacity > cap0);
+    for (let k = 0; k < 3 * cap0; k++) assert.ok(ft.lookup(2, k, 0, 0) >= 0);
+    assert.equal(ft.lookup(1, 999, 0, 0), 2 * c);
+    assert.equal(ft.live, 1 + 3 * cap0);
+  });
+
+  it('costs at most 256 bytes per connection (both flows and their keys) when full', () => {
+    const ft = new FlowTable(1 << 16);
+    assert.ok(ft.bytesPerConnection() <= 256, `${ft.bytesPerConnection()} bytes per connection`);
+  });
+
+  it('marks live slots and clears them on free', () => {
+    const ft = new FlowTable(16);
+    const c = ft.allocConnection(0);
+    assert.ok((ft.cflags[c] & CF.LIVE) !== 0);
+    ft.freeConnection(c);
+    assert.equal(ft.isLive(c), false);
+    ft.freeConnection(c); // twice is harmless
+    assert.equal(ft.live, 0);
+  });
+});
