@@ -567,11 +567,16 @@ export class Dataplane {
         if (this.pIngress < 0) this.pIngress = ft.ingress[f];
         if (T !== null) {
           T.open(T_NODE, node.name);
+          const ing = ft.ingress[f];
+          T.open(T_PORT, ing === EP_EXTERNAL ? 'external (IN, from the wire)' : `${this.endpointName(ing)} (OUT, from the endpoint)`);
           T.leaf(
             T_DETAIL,
             `unified flow table hit: ${(f & 1) === 0 ? 'forward' : 'reverse'} flow of connection #${cn} (created by packet ${ft.firstPacket[cn]}, whose first packet walked the layers)${alias ? '; matched through the pod-view reply alias (the reply as the pod sees it)' : ''}`,
           );
           if (alias) this.traceAliasWire(ft, f);
+          if ((f & 1) === 1 && ft.verdict[f] === V.DROPPED && ft.verdict[f ^ 1] === V.NO_RETURN) {
+            T.leaf(T_DETAIL, `its request (packet ${ft.firstPacket[cn]}) left without a transposition, so the flow pair has nothing to translate this reply back with: the reverse flow drops it`);
+          }
         }
       } else {
         // slow path: where does the packet enter?
@@ -610,13 +615,7 @@ export class Dataplane {
       if ((xf & FX.DNS_CHECK) !== 0) this.dnsCheck(b, i, ft, f);
       if (ft.rule[f] >= 0) this.pRule = ft.rule[f];
       const verdict = ft.verdict[f];
-      if (verdict === V.DROPPED) {
-        if (T !== null) {
-          T.leaf(T_ERROR, `${reasonCode(ft.reason[f])}: ${reasonSentence(ft.reason[f])}`);
-          T.closeTo(0);
-        }
-        return this.stop(st, b, i, r, V.DROPPED, ft.reason[f], ft.node[cn]);
-      }
+      if (verdict === V.DROPPED) return this.stop(st, b, i, r, V.DROPPED, ft.reason[f], ft.node[cn]);
       this.applyBytes(b, i, ft, f);
       if ((xf & FX.NEXT_NODE) !== 0) {
         const next = ft.next[f];
@@ -1185,8 +1184,7 @@ export class Dataplane {
       verdict = V.DROPPED;
       reason = R.NO_RULE;
     }
-    if (T !== null && verdict === V.DROPPED) T.leaf(T_ERROR, `${reasonCode(reason)}: ${reasonSentence(reason)}`);
-    if (T !== null && verdict === V.NO_RETURN) T.leaf(T_WARN, `${reasonCode(reason)}: ${reasonSentence(reason)}`);
+    if (T !== null && verdict === V.NO_RETURN) T.leaf(T_WARN, `${reasonCode(reason)}: the request leaves, but its reply cannot come back`);
 
     // ---- 3. the connection: forward + reverse flows
     const fwd = 2 * cn;
@@ -1423,6 +1421,7 @@ export class Dataplane {
     const c = this.c;
     const xf = ft.xflags[f];
     const parts: string[] = [];
+    if (ft.verdict[f] === V.DROPPED) return 'drop';
     if ((xf & FX.SET_SMAC) !== 0) parts.push(`set_smac(${c.macNames[ft.smac[f]]})`);
     if ((xf & FX.SET_DMAC) !== 0) parts.push(`set_dmac(${c.macNames[ft.dmac[f]]})`);
     if ((xf & FX.SNAT) !== 0) parts.push(`snat(${u32ToIpv4(ft.snatIp[f])}:${ft.snatPort[f]})`);
@@ -1497,6 +1496,7 @@ export class Dataplane {
     }
     const w = warningCodes(r.warnings[i]);
     if (w.length > 0) out.push(`Warnings: ${w.join(', ')}`);
+    if (r.service[i] >= 0) out.push(`Service: ${this.serviceName(r.service[i])} -> backend ${this.backendName(r.backend[i])}`);
     return out;
   }
 
