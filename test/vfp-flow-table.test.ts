@@ -2,6 +2,12 @@ import { strict as assert } from 'node:assert';
 import { CF, FlowTable, SCOPE_ALIAS, SCOPE_ENTRY, key0, key3, scopeHop } from '../src/vfp/flow-table';
 import { Prng } from '../src/gen/prng';
 
+/** Sets both directions of connection `c` to expire at `t`. */
+function expireAt(ft: FlowTable, c: number, t: number): void {
+  ft.setExpiresAt(2 * c, t);
+  ft.setExpiresAt(2 * c + 1, t);
+}
+
 describe('vfp flow table (typed-array unified flow table)', () => {
   it('keys a connection\'s forward and reverse flows; f ^ 1 is the partner', () => {
     const ft = new FlowTable(16);
@@ -84,12 +90,15 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     ft.keyFlow(2 * a, 1, 1, 1, 1);
     ft.keyFlow(2 * b, 1, 2, 2, 2);
     ft.keyFlow(2 * n, 1, 3, 3, 3);
-    ft.expiresAt[a] = 130;
-    ft.expiresAt[b] = 400;
-    ft.expiresAt[n] = NaN;
+    expireAt(ft, a, 130);
+    expireAt(ft, b, 400);
+    expireAt(ft, n, NaN);
     assert.equal(ft.expired(a, 129), false);
     assert.equal(ft.expired(a, 131), true);
     assert.equal(ft.expired(n, 1e12), false);
+    // one direction still active keeps the connection
+    ft.setExpiresAt(2 * b + 1, 100);
+    assert.equal(ft.expired(b, 300), false);
     assert.equal(ft.sweep(200), 1);
     assert.deepEqual(freed, [a]);
     assert.equal(ft.lookup(1, 1, 1, 1), -1);
@@ -104,17 +113,17 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     for (let k = 0; k < cap0; k++) {
       const c = ft.allocConnection(0);
       ft.keyFlow(2 * c, 1, k, 0, 0);
-      ft.expiresAt[c] = 10;
+      expireAt(ft, c, 10);
     }
     // all expired at t=20: the next allocation reuses instead of growing
     const c = ft.allocConnection(20);
     assert.equal(ft.capacity, cap0);
     ft.keyFlow(2 * c, 1, 999, 0, 0);
-    ft.expiresAt[c] = 1000;
+    expireAt(ft, c, 1000);
     for (let k = 0; k < 3 * cap0; k++) {
       const x = ft.allocConnection(20);
       ft.keyFlow(2 * x, 2, k, 0, 0);
-      ft.expiresAt[x] = 1000;
+      expireAt(ft, x, 1000);
     }
     assert.ok(ft.capacity > cap0);
     for (let k = 0; k < 3 * cap0; k++) assert.ok(ft.lookup(2, k, 0, 0) >= 0);
@@ -125,6 +134,22 @@ describe('vfp flow table (typed-array unified flow table)', () => {
   it('costs at most 256 bytes per connection (both flows and their keys) when full', () => {
     const ft = new FlowTable(1 << 16);
     assert.ok(ft.bytesPerConnection() <= 256, `${ft.bytesPerConnection()} bytes per connection`);
+  });
+
+  it('keeps each direction\'s transposition in its own 64-byte record', () => {
+    const ft = new FlowTable(16);
+    const c = ft.allocConnection(0);
+    ft.setX(2 * c, 0x15, 1, 7);
+    ft.setNat(2 * c, 0x0a7f820b, 49216, 0, 0);
+    ft.setEndpoints(2 * c, 3, 1);
+    ft.setService(c, 4, 9);
+    ft.setTcp(c, 2);
+    assert.deepEqual([ft.xflags(2 * c), ft.verdict(2 * c), ft.reason(2 * c)], [0x15, 1, 7]);
+    assert.deepEqual([ft.snatIp(2 * c), ft.snatPort(2 * c), ft.ingress(2 * c), ft.egress(2 * c)], [0x0a7f820b, 49216, 3, 1]);
+    assert.deepEqual([ft.service(2 * c + 1), ft.backend(2 * c + 1), ft.tcp(2 * c + 1)], [4, 9, 2]);
+    assert.deepEqual([ft.xflags(2 * c + 1), ft.service(2 * c)], [0, 4]);
+    const d = ft.allocConnection(0);
+    assert.equal(ft.service(2 * d), -1, 'a new connection starts clean');
   });
 
   it('marks live slots and clears them on free', () => {

@@ -563,18 +563,18 @@ export class Dataplane {
       if (f >= 0) {
         st.fastPath++;
         const cn = f >> 1;
-        const node = this.c.nodes[ft.node[cn]];
-        if (this.pIngress < 0) this.pIngress = ft.ingress[f];
+        const node = this.c.nodes[ft.node(f)];
+        if (this.pIngress < 0) this.pIngress = ft.ingress(f);
         if (T !== null) {
           T.open(T_NODE, node.name);
-          const ing = ft.ingress[f];
+          const ing = ft.ingress(f);
           T.open(T_PORT, ing === EP_EXTERNAL ? 'external (IN, from the wire)' : `${this.endpointName(ing)} (OUT, from the endpoint)`);
           T.leaf(
             T_DETAIL,
             `unified flow table hit: ${(f & 1) === 0 ? 'forward' : 'reverse'} flow of connection #${cn} (created by packet ${ft.firstPacket[cn]}, whose first packet walked the layers)${alias ? '; matched through the pod-view reply alias (the reply as the pod sees it)' : ''}`,
           );
           if (alias) this.traceAliasWire(ft, f);
-          if ((f & 1) === 1 && ft.verdict[f] === V.DROPPED && ft.verdict[f ^ 1] === V.NO_RETURN) {
+          if ((f & 1) === 1 && ft.verdict(f) === V.DROPPED && ft.verdict(f ^ 1) === V.NO_RETURN) {
             T.leaf(T_DETAIL, `its request (packet ${ft.firstPacket[cn]}) left without a transposition, so the flow pair has nothing to translate this reply back with: the reverse flow drops it`);
           }
         }
@@ -605,20 +605,21 @@ export class Dataplane {
       // ---- apply the flow
       this.pFlow = f;
       const cn = f >> 1;
-      this.tcpUpdate(ft, cn, f & 1);
-      const xf = ft.xflags[f];
-      if (ft.service[cn] >= 0 && this.pService < 0) {
-        this.pService = ft.service[cn];
-        this.pBackend = ft.backend[cn];
+      this.tcpUpdate(ft, f);
+      const xf = ft.xflags(f);
+      if (this.pService < 0) {
+        this.pService = ft.service(f);
+        this.pBackend = ft.backend(f);
       }
-      this.pWarn |= ft.warn[f];
+      this.pWarn |= ft.warn(f);
       if ((xf & FX.DNS_CHECK) !== 0) this.dnsCheck(b, i, ft, f);
-      if (ft.rule[f] >= 0) this.pRule = ft.rule[f];
-      const verdict = ft.verdict[f];
-      if (verdict === V.DROPPED) return this.stop(st, b, i, r, V.DROPPED, ft.reason[f], ft.node[cn]);
+      const rule = ft.rule(f);
+      if (rule >= 0) this.pRule = rule;
+      const verdict = ft.verdict(f);
+      if (verdict === V.DROPPED) return this.stop(st, b, i, r, V.DROPPED, ft.reason(f), ft.node(f));
       this.applyBytes(b, i, ft, f);
       if ((xf & FX.NEXT_NODE) !== 0) {
-        const next = ft.next[f];
+        const next = ft.next(f);
         if (T !== null) {
           T.leaf(T_ACTION, `continue at node ${this.c.nodes[next].name} (its external port)`);
           T.closeTo(0);
@@ -628,7 +629,7 @@ export class Dataplane {
         continue;
       }
       if (T !== null) T.closeTo(0);
-      this.finish(st, r, i, verdict, ft.reason[f], ft.node[cn], ft.egress[f]);
+      this.finish(st, r, i, verdict, ft.reason(f), ft.node(f), ft.egress(f));
       if (this.pEncapTpl >= 0) {
         const t = this.templates[this.pEncapTpl];
         r.encap[i] = 1;
@@ -645,67 +646,71 @@ export class Dataplane {
   /** False (and the connection freed) when flow `f`'s connection has expired or a new SYN restarts it. */
   private flowUsable(ft: FlowTable, f: number): boolean {
     const cn = f >> 1;
-    if (ft.expired(cn, this.pTs)) {
+    // this direction's time first: its record is the one the packet reads anyway
+    if (this.pTs > ft.expiresAt(f) && ft.expired(cn, this.pTs)) {
       ft.freeConnection(cn);
       return false;
     }
-    if (this.pProto === 6 && (f & 1) === 0 && (this.pTcp & (TCP_SYN_BIT | TCP_ACK_BIT)) === TCP_SYN_BIT && ft.tcp[cn] >= TCP_FIN) {
+    if (this.pProto === 6 && (f & 1) === 0 && (this.pTcp & (TCP_SYN_BIT | TCP_ACK_BIT)) === TCP_SYN_BIT && ft.tcp(f) >= TCP_FIN) {
       ft.freeConnection(cn); // "TCP Connections Reset by SYN": a new connection on a closed tuple
       return false;
     }
     return true;
   }
 
-  /** TCP state and the connection's expiry time on trace time. */
-  private tcpUpdate(ft: FlowTable, cn: number, reverse: number): void {
+  /** TCP state (both directions) and this direction's expiry time, on trace time. */
+  private tcpUpdate(ft: FlowTable, f: number): void {
     const t = this.c.profile.timeouts;
     let timeout: number;
     if (this.pProto === 6) {
       const fl = this.pTcp;
-      let s = ft.tcp[cn];
+      const old = ft.tcp(f);
+      let s = old;
       if ((fl & TCP_RST_BIT) !== 0) s = TCP_CLOSED;
       else if ((fl & TCP_FIN_BIT) !== 0) {
-        ft.cflags[cn] |= reverse ? CF.FIN_REV : CF.FIN_FWD;
+        const cn = f >> 1;
+        ft.cflags[cn] |= (f & 1) !== 0 ? CF.FIN_REV : CF.FIN_FWD;
         s = (ft.cflags[cn] & (CF.FIN_FWD | CF.FIN_REV)) === (CF.FIN_FWD | CF.FIN_REV) ? TCP_CLOSED : TCP_FIN;
       } else if (s === TCP_NONE) s = (fl & (TCP_SYN_BIT | TCP_ACK_BIT)) === TCP_SYN_BIT ? TCP_SYN : TCP_ESTABLISHED;
-      else if (s === TCP_SYN && reverse !== 0) s = TCP_ESTABLISHED;
-      ft.tcp[cn] = s;
+      else if (s === TCP_SYN && (f & 1) !== 0) s = TCP_ESTABLISHED;
+      if (s !== old) ft.setTcp(f >> 1, s);
       timeout = s === TCP_SYN ? t.tcpHalfOpen : s === TCP_CLOSED ? t.tcpClosed : t.tcpEstablished;
     } else timeout = this.pProto === 17 ? t.udp : t.icmp;
-    if (reverse !== 0) ft.cflags[cn] |= CF.REPLIED;
-    ft.expiresAt[cn] = this.pTs + timeout;
+    ft.setExpiresAt(f, this.pTs + timeout);
   }
 
   /** Applies flow `f`'s transposition to the packet bytes and to the tracked tuple. */
   private applyBytes(b: Batch, i: number, ft: FlowTable, f: number): void {
-    const xf = ft.xflags[f];
+    const xf = ft.xflags(f);
     const a = b.arena;
     const macs = this.c.macs;
     const T = this.T;
-    if ((xf & FX.SET_SMAC) !== 0 && this.pL2 >= 0) writeMac(a, this.pL2 + 6, macs, ft.smac[f]);
-    if ((xf & FX.SET_DMAC) !== 0 && this.pL2 >= 0) writeMac(a, this.pL2, macs, ft.dmac[f]);
+    if ((xf & FX.SET_SMAC) !== 0 && this.pL2 >= 0) writeMac(a, this.pL2 + 6, macs, ft.smac(f));
+    if ((xf & FX.SET_DMAC) !== 0 && this.pL2 >= 0) writeMac(a, this.pL2, macs, ft.dmac(f));
     if ((xf & FX.SNAT) !== 0) {
-      const port = ft.snatPort[f];
-      nat4At(a, this.pL3, this.pL4, this.pEnd, this.pProto, false, ft.snatIp[f], this.pPorts ? port : -1);
-      this.pSrc = ft.snatIp[f];
+      const port = ft.snatPort(f);
+      const ip = ft.snatIp(f);
+      nat4At(a, this.pL3, this.pL4, this.pEnd, this.pProto, false, ip, this.pPorts ? port : -1);
+      this.pSrc = ip;
       if (this.pPorts) {
         this.pSport = port;
         if (this.pProto === 1) this.pDport = port;
       }
     }
     if ((xf & FX.DNAT) !== 0) {
-      const port = ft.dnatPort[f];
-      nat4At(a, this.pL3, this.pL4, this.pEnd, this.pProto, true, ft.dnatIp[f], this.pPorts ? port : -1);
-      this.pDst = ft.dnatIp[f];
+      const port = ft.dnatPort(f);
+      const ip = ft.dnatIp(f);
+      nat4At(a, this.pL3, this.pL4, this.pEnd, this.pProto, true, ip, this.pPorts ? port : -1);
+      this.pDst = ip;
       if (this.pPorts) {
         this.pDport = port;
         if (this.pProto === 1) this.pSport = port;
       }
     }
     if ((xf & FX.ENCAP) !== 0 && (xf & FX.NEXT_NODE) === 0) {
-      const tpl = ft.tpl[f];
+      const tpl = ft.tpl(f);
       this.pEncapTpl = tpl;
-      if (this.pL2 === this.pBase) vxlanPrepend(b, i, this.templates[tpl], ft.outerSport[f]);
+      if (this.pL2 === this.pBase) vxlanPrepend(b, i, this.templates[tpl], ft.outerSport(f));
     }
     if (T !== null) T.leaf(T_ACTION, this.describeActions(ft, f));
   }
@@ -914,7 +919,6 @@ export class Dataplane {
     // the connection is taken first so that a NAT port can be bound to it; freed again if not cached
     const cn = ft.allocConnection(this.pTs);
     this.curConn = cn;
-    ft.node[cn] = node.id;
     const proto = this.pProto;
     const oSrc = this.pSrc;
     const oDst = this.pDst;
@@ -1190,16 +1194,12 @@ export class Dataplane {
     const fwd = 2 * cn;
     const rev = fwd + 1;
     ft.firstPacket[cn] = b.firstNumber + i;
-    ft.service[cn] = service;
-    ft.backend[cn] = backend;
-    x.store(ft, fwd);
-    ft.verdict[fwd] = verdict;
-    ft.reason[fwd] = reason;
-    ft.warn[fwd] = warn;
-    ft.ingress[fwd] = port.kind === 'external' ? EP_EXTERNAL : port.endpoint;
-    ft.egress[fwd] = egress;
-    ft.rule[fwd] = rule;
-    if (from === FROM_POD && (oDport === 53 || this.pDport === 53) && (proto === 17 || proto === 6)) ft.xflags[fwd] |= FX.DNS_CHECK;
+    ft.setService(cn, service, backend);
+    x.store(ft, fwd, verdict, reason, node.id);
+    ft.setWarn(fwd, warn);
+    ft.setEndpoints(fwd, port.kind === 'external' ? EP_EXTERNAL : port.endpoint, egress < 0 ? 0xffff : egress);
+    ft.setRule(fwd, rule);
+    if (from === FROM_POD && (oDport === 53 || this.pDport === 53) && (proto === 17 || proto === 6)) ft.orXflags(fwd, FX.DNS_CHECK);
     if (rule >= 0) st.ruleFlows[rule]++;
     ft.keyFlow(fwd, key0(scope, proto), oSrc, oDst, key3(oSport, oDport));
 
@@ -1246,18 +1246,15 @@ export class Dataplane {
       rVerdict = V.DROPPED;
       rReason = reason;
     }
-    y.store(ft, rev);
-    ft.verdict[rev] = rVerdict;
-    ft.reason[rev] = rReason;
-    ft.warn[rev] = warn & ~warningBit(R.LOCAL_POLICY_REQUIRES_DSR);
-    ft.ingress[rev] = egress === EP_WIRE || egress < 0 ? EP_EXTERNAL : egress;
-    ft.egress[rev] = rEgress;
-    ft.rule[rev] = rule;
+    y.store(ft, rev, rVerdict, rReason, node.id);
+    ft.setWarn(rev, warn & ~warningBit(R.LOCAL_POLICY_REQUIRES_DSR));
+    ft.setEndpoints(rev, egress === EP_WIRE || egress < 0 ? EP_EXTERNAL : egress, rEgress);
+    ft.setRule(rev, rule);
     // a reply from a local pod or the host starts here; one from the wire starts where its addresses lead
     const rScope = egress !== EP_WIRE || this.entryNodeOf(rSrc, rDst) === node.id ? SCOPE_ENTRY : scopeHop(node.id);
     ft.keyFlow(rev, key0(rScope, proto), rSrc, rDst, key3(rSport, rDport));
     if (c.view === 'pod' && (x.flags & (FX.SNAT | FX.DNAT)) !== 0) ft.aliasKey(cn);
-    ft.expiresAt[cn] = this.pTs; // refreshed by tcpUpdate for this packet
+    ft.setExpiresAt(rev, this.pTs); // the forward direction's is set by tcpUpdate for this packet
 
     // the tracked tuple goes back to the packet's own values: applyBytes moves it forward
     this.pSrc = oSrc;
@@ -1398,7 +1395,7 @@ export class Dataplane {
     const a = b.arena;
     const base = this.pOrigOff;
     if ((a[base + off - 10] & 0x80) !== 0) return; // QR: a response
-    const ing = ft.ingress[f];
+    const ing = ft.ingress(f);
     if (ing < EP_POD0) return;
     const pod = this.c.pods[ing - EP_POD0];
     if (pqdnUnresolvable(a, base + off, b.off[i] + b.caplen[i], pod.nsHash, this.c.namespaces, this.domain)) {
@@ -1419,20 +1416,19 @@ export class Dataplane {
 
   private describeActions(ft: FlowTable, f: number): string {
     const c = this.c;
-    const xf = ft.xflags[f];
+    const xf = ft.xflags(f);
     const parts: string[] = [];
-    if (ft.verdict[f] === V.DROPPED) return 'drop';
-    if ((xf & FX.SET_SMAC) !== 0) parts.push(`set_smac(${c.macNames[ft.smac[f]]})`);
-    if ((xf & FX.SET_DMAC) !== 0) parts.push(`set_dmac(${c.macNames[ft.dmac[f]]})`);
-    if ((xf & FX.SNAT) !== 0) parts.push(`snat(${u32ToIpv4(ft.snatIp[f])}:${ft.snatPort[f]})`);
-    if ((xf & FX.DNAT) !== 0) parts.push(`dnat(${u32ToIpv4(ft.dnatIp[f])}:${ft.dnatPort[f]})`);
-    if ((xf & FX.ENCAP) !== 0 && ft.tpl[f] !== NONE16) {
-      const t = this.templates[ft.tpl[f]];
-      parts.push(`encap_vxlan(${u32ToIpv4(t.srcIp)} > ${u32ToIpv4(t.dstIp)}, udp ${ft.outerSport[f]} > ${t.dstPort}, vni ${t.vni})`);
+    if (ft.verdict(f) === V.DROPPED) return 'drop';
+    if ((xf & FX.SET_SMAC) !== 0) parts.push(`set_smac(${c.macNames[ft.smac(f)]})`);
+    if ((xf & FX.SET_DMAC) !== 0) parts.push(`set_dmac(${c.macNames[ft.dmac(f)]})`);
+    if ((xf & FX.SNAT) !== 0) parts.push(`snat(${u32ToIpv4(ft.snatIp(f))}:${ft.snatPort(f)})`);
+    if ((xf & FX.DNAT) !== 0) parts.push(`dnat(${u32ToIpv4(ft.dnatIp(f))}:${ft.dnatPort(f)})`);
+    if ((xf & FX.ENCAP) !== 0 && ft.tpl(f) !== NONE16) {
+      const t = this.templates[ft.tpl(f)];
+      parts.push(`encap_vxlan(${u32ToIpv4(t.srcIp)} > ${u32ToIpv4(t.dstIp)}, udp ${ft.outerSport(f)} > ${t.dstPort}, vni ${t.vni})`);
     }
-    if ((xf & FX.NEXT_NODE) !== 0) parts.push(`output(wire -> ${c.nodes[ft.next[f]].name})`);
-    else if (ft.verdict[f] === V.DROPPED) parts.push('drop');
-    else parts.push(`output(${this.endpointName(ft.egress[f])})`);
+    if ((xf & FX.NEXT_NODE) !== 0) parts.push(`output(wire -> ${c.nodes[ft.next(f)].name})`);
+    else parts.push(`output(${this.endpointName(ft.egress(f))})`);
     return parts.join(', ');
   }
 
@@ -1482,7 +1478,7 @@ export class Dataplane {
       const cn = f >> 1;
       const portsText = (k0 & 0xff) === 1 ? `id=${k3 >>> 16}` : `sport=${k3 >>> 16},dport=${k3 & 0xffff}`;
       out.push(
-        `Unified flow: node=${this.c.nodes[ft.node[cn]].name},scope=${scopeText},proto=${k0 & 0xff},src=${u32ToIpv4(ft.fkey[o + 1])},dst=${u32ToIpv4(ft.fkey[o + 2])},${portsText} (${(f & 1) === 0 ? 'forward' : 'reverse'}; connection #${cn}, created by packet ${ft.firstPacket[cn]}${ft.natOwner[cn] >= 0 ? `, NAT port ${ft.natPort[cn]}` : ''})`,
+        `Unified flow: node=${this.c.nodes[ft.node(f)].name},scope=${scopeText},proto=${k0 & 0xff},src=${u32ToIpv4(ft.fkey[o + 1])},dst=${u32ToIpv4(ft.fkey[o + 2])},${portsText} (${(f & 1) === 0 ? 'forward' : 'reverse'}; connection #${cn}, created by packet ${ft.firstPacket[cn]}${ft.natOwner[cn] >= 0 ? `, NAT port ${ft.natPort[cn]}` : ''})`,
       );
       out.push(`Actions: ${this.describeActions(ft, f)}`);
     } else {

@@ -2,26 +2,31 @@
  * The unified flow table (VFP's UFT, domain.md §4.5): the cached result of the slow path for each flow,
  * so later packets and replies take the fast path.
  *
- * Layout (typed arrays only; no Map, no object per flow):
+ * Layout (typed arrays only; no Map, no object per flow), chosen so that a fast-path hit touches about
+ * three cache lines whatever the table size (measured: a column per field cost ~20 cache misses per packet):
  *  - A *connection* `c` owns two flows created together: `2c` (forward, the first packet's direction) and
- *    `2c + 1` (reverse, its replies); `f ^ 1` is a flow's partner. Connection columns hold what both
- *    directions share (expiry time, TCP state, NAT port, service, backend).
- *  - Flow columns hold one direction's composed header transposition and its verdict (see `FX` and the
- *    column docs below).
- *  - A key index (open addressing, linear probing, keys stored inline: 4 words + the flow index per slot)
- *    maps a key to a flow. Keys are `(scope, proto, src, dst, sport, dport)`:
+ *    `2c + 1` (reverse, its replies); `f ^ 1` is a flow's partner.
+ *  - Hot record: 16 words (64 bytes) per flow in one Uint32Array (`rec`), everything the fast path reads:
+ *    the composed header transposition (FX flags and values), the verdict, reason, warnings, endpoints,
+ *    service and backend, the TCP state and the direction's expiry time (a float64 over words 12-13).
+ *  - Cold columns per connection (SoA): the flows' keys (to delete them, to print them), NAT port and owner,
+ *    the trace number of the first packet, the connection flags.
+ *  - Key index: open addressing with linear probing, each slot 5 words in one Uint32Array (the 4 key
+ *    words, then flow + 1; 0 = empty), so a probe reads one cache line. Keys are
+ *    `(scope, proto, src, dst, sport, dport)`:
  *      k0 = scope * 256 + proto, k1 = src, k2 = dst, k3 = sport << 16 | dport.
  *    `scope` says where the packet meets the flow: SCOPE_ENTRY (the first emulated node the packet
  *    enters, a function of its addresses), `scopeHop(node)` (it arrives at `node`'s external port from
  *    another emulated node or encapsulated from the wire), SCOPE_ALIAS (a reply as a pod-side capture
  *    shows it, see engine.ts "views").
  *
- * Expiry runs on trace time: each connection has `expiresAt` (seconds), refreshed by every packet; a
- * lookup that finds an expired connection treats it as absent (the engine frees it). When the table is
- * full it first frees connections expired at the current packet's time, then grows by half. Growth copies
- * columns (rare, amortised); nothing is allocated per packet.
+ * Expiry runs on trace time: each direction's record holds its expiry time (last packet + the timeout of
+ * the connection's state), so a packet updates only its own record; a connection is expired when both
+ * directions are. A lookup that finds an expired connection treats it as absent (the engine frees it).
+ * When the table is full it first frees connections expired at the current packet's time, then grows by
+ * half. Growth copies the arrays (rare, amortised); nothing is allocated per packet.
  *
- * Memory: about 210-250 bytes per live connection (both directions and their 2-3 keys), see
+ * Memory: about 220-250 bytes per connection (both records, cold columns, 2-3 key slots), see
  * `bytesPerConnection`.
  */
 
@@ -54,38 +59,53 @@ export const FX = {
   DNAT: 1 << 3,
   /** VXLAN-encapsulate with template `tpl` and outer source port `outerSport`. */
   ENCAP: 1 << 4,
-  /** The packet continues at emulated node `next` (its external port, scope HOP). */
+  /** The packet continues at emulated node `next` (its external port). */
   NEXT_NODE: 1 << 5,
   /** Check DNS questions of this flow for partially qualified names (flow from a Windows pod to port 53). */
   DNS_CHECK: 1 << 6,
-  /** The port is kept by the NAT (ICMP id / TCP-UDP port unchanged): set when SNAT keeps the port. */
-  KEEP_PORT: 1 << 7,
 } as const;
 
-/** TCP connection states (connection column `tcp`). */
+/** TCP connection states (kept in both records of a connection). */
 export const TCP_NONE = 0;
 export const TCP_SYN = 1;
 export const TCP_ESTABLISHED = 2;
 export const TCP_FIN = 3;
 export const TCP_CLOSED = 4;
 
-/** Connection flag bits (`cflags`). */
+/** Connection flag bits (`cflags`, cold). */
 export const CF = {
   FWD_KEYED: 1,
   REV_KEYED: 2,
   ALIAS_KEYED: 4,
-  /** Forward flow saw a FIN. */
+  /** Forward direction saw a FIN. */
   FIN_FWD: 8,
-  /** Reverse flow saw a FIN. */
+  /** Reverse direction saw a FIN. */
   FIN_REV: 16,
-  /** Reverse direction seen (for TCP: SYN-ACK or any reply). */
-  REPLIED: 32,
   /** The slot holds a connection (set by allocConnection, cleared by freeConnection). */
   LIVE: 64,
 } as const;
 
-/** Sentinel for "no MAC" in smac/dmac and "no template" in tpl. */
+/** Sentinel for "no MAC" and "no template". */
 export const NONE16 = 0xffff;
+
+/** Words per flow record and the word offsets inside it. */
+export const W = 16;
+const W_X = 0; //        xflags (bits 0-15) | verdict (16-23) | reason (24-31)
+const W_MACS = 1; //     smac (0-15) | dmac (16-31)
+const W_SNAT_IP = 2;
+const W_DNAT_IP = 3;
+const W_PORTS = 4; //    snatPort (0-15) | dnatPort (16-31)
+const W_TPL = 5; //      tpl (0-15) | outerSport (16-31)
+const W_WARN = 6;
+const W_EPS = 7; //      ingress (0-15) | egress (16-31)
+const W_NODE = 8; //     next (0-15) | node (16-31)
+const W_RULE = 9; //     rule id + 1 (0 = none)
+const W_SERVICE = 10; // service id + 1
+const W_BACKEND = 11; // backend id + 1
+const W_EXP = 12; //     float64 expiry time over words 12-13 (Float64Array index f * 8 + 6)
+const W_TCP = 14; //     TCP state
+const F64_EXP = W_EXP / 2;
+const SLOT = 5; //       key slot: k0, k1, k2, k3, flow + 1
 
 function mixKey(k0: number, k1: number, k2: number, k3: number): number {
   let h = Math.imul(k0 ^ 0x9e3779b9, 0x85ebca6b);
@@ -98,13 +118,12 @@ function mixKey(k0: number, k1: number, k2: number, k3: number): number {
 
 export class FlowTable {
   // ---- key index ----
-  private slotKey: Uint32Array;
-  private slotVal: Int32Array;
+  private slots: Uint32Array;
   private slotMask: number;
   /** Keys in the index. */
   keyCount = 0;
 
-  // ---- connections ----
+  // ---- records ----
   /** Connection capacity (flows = 2x). */
   capacity: number;
   /** Live connections. */
@@ -113,92 +132,45 @@ export class FlowTable {
   private freeTop = 0;
   /** Highest connection index ever handed out + 1 (for sweeps). */
   private highWater = 0;
+  /** Hot records, W words per flow. */
+  private rec: Uint32Array;
+  /** The same memory as float64 (expiry times). */
+  private recF: Float64Array;
 
-  /** Trace time (s) after which the connection is expired (NaN: never; 0 in a free slot). */
-  expiresAt: Float64Array;
-  /** TCP_* state. */
-  tcp: Uint8Array;
-  /** CF_* bits. */
+  // ---- cold columns (per connection, or per flow for keys) ----
+  /** CF bits. */
   cflags: Uint8Array;
-  /** SNAT owner (snat.ts pool index) of the connection's NAT port, -1 none. */
+  /** SNAT owner (snat.ts, node-local owner index) of the connection's NAT port, -1 none. */
   natOwner: Int32Array;
-  /** The NAT port (in the owner's pool) and its protocol slot (0 TCP, 1 UDP, 2 ICMP). */
+  /** The NAT port and its protocol slot (0 TCP, 1 UDP, 2 ICMP). */
   natPort: Uint16Array;
   natProto: Uint8Array;
-  /** Service / backend ids (compile.ts), -1 none. */
-  service: Int32Array;
-  backend: Int32Array;
-  /** 1-based trace number of the packet that created the connection (for explain). */
+  /** 1-based trace number of the packet that created the connection (explain). */
   firstPacket: Uint32Array;
-  /** Node whose flows these are. */
-  node: Uint16Array;
-
-  // ---- flows (2 per connection) ----
-  /** The flow's own key (4 words), to delete it and to print it. */
+  /** Each flow's own key (4 words), to delete it and to print it. */
   fkey: Uint32Array;
-  xflags: Uint16Array;
-  /** MAC table indexes (compile.ts macs), NONE16 for none. */
-  smac: Uint16Array;
-  dmac: Uint16Array;
-  snatIp: Uint32Array;
-  snatPort: Uint16Array;
-  dnatIp: Uint32Array;
-  dnatPort: Uint16Array;
-  /** VXLAN template id, NONE16 for none; outer UDP source port. */
-  tpl: Uint16Array;
-  outerSport: Uint16Array;
-  verdict: Uint8Array;
-  reason: Uint8Array;
-  /** Warning bits (reasons.ts warningBit). */
-  warn: Uint32Array;
-  /** Endpoint ids (compile.ts EP_*). */
-  ingress: Uint16Array;
-  egress: Uint16Array;
-  /** Next emulated node (FX.NEXT_NODE). */
-  next: Uint16Array;
-  /** The rule that decided the flow (counters), -1 none. */
-  rule: Int32Array;
 
-  /** Called before a connection's slot is reused or freed (the state frees its NAT port). */
+  /** Called before a connection's slot is freed (the state frees its NAT port). */
   onFree: ((c: number) => void) | null = null;
 
   constructor(initialConnections = 1024) {
     let cap = 16;
     while (cap < initialConnections) cap <<= 1;
     this.capacity = cap;
-    const slots = cap * 4; // 2 flows + alias per connection, at load <= 0.75
-    this.slotKey = new Uint32Array(slots * 4);
-    this.slotVal = new Int32Array(slots).fill(-1);
+    let slots = 16;
+    while (slots < cap * 2) slots <<= 1;
+    this.slots = new Uint32Array(slots * SLOT);
     this.slotMask = slots - 1;
     this.freeList = new Int32Array(cap);
-    this.expiresAt = new Float64Array(cap);
-    this.tcp = new Uint8Array(cap);
+    const buf = new ArrayBuffer(cap * 2 * W * 4);
+    this.rec = new Uint32Array(buf);
+    this.recF = new Float64Array(buf);
     this.cflags = new Uint8Array(cap);
     this.natOwner = new Int32Array(cap).fill(-1);
     this.natPort = new Uint16Array(cap);
     this.natProto = new Uint8Array(cap);
-    this.service = new Int32Array(cap).fill(-1);
-    this.backend = new Int32Array(cap).fill(-1);
     this.firstPacket = new Uint32Array(cap);
-    this.node = new Uint16Array(cap);
-    const f = cap * 2;
-    this.fkey = new Uint32Array(f * 4);
-    this.xflags = new Uint16Array(f);
-    this.smac = new Uint16Array(f).fill(NONE16);
-    this.dmac = new Uint16Array(f).fill(NONE16);
-    this.snatIp = new Uint32Array(f);
-    this.snatPort = new Uint16Array(f);
-    this.dnatIp = new Uint32Array(f);
-    this.dnatPort = new Uint16Array(f);
-    this.tpl = new Uint16Array(f).fill(NONE16);
-    this.outerSport = new Uint16Array(f);
-    this.verdict = new Uint8Array(f);
-    this.reason = new Uint8Array(f);
-    this.warn = new Uint32Array(f);
-    this.ingress = new Uint16Array(f);
-    this.egress = new Uint16Array(f);
-    this.next = new Uint16Array(f);
-    this.rule = new Int32Array(f).fill(-1);
+    this.fkey = new Uint32Array(cap * 2 * 4);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -206,54 +178,51 @@ export class FlowTable {
 
   /** The flow a key maps to, or -1. Does not look at expiry. */
   lookup(k0: number, k1: number, k2: number, k3: number): number {
-    const sk = this.slotKey;
-    const sv = this.slotVal;
+    const sl = this.slots;
     const m = this.slotMask;
     let s = mixKey(k0, k1, k2, k3) & m;
     for (;;) {
-      const v = sv[s];
-      if (v < 0) return -1;
-      const o = s << 2;
-      if (sk[o] === k0 && sk[o + 1] === k1 && sk[o + 2] === k2 && sk[o + 3] === k3) return v;
+      const o = s * SLOT;
+      const v = sl[o + 4];
+      if (v === 0) return -1;
+      if (sl[o] === k0 && sl[o + 1] === k1 && sl[o + 2] === k2 && sl[o + 3] === k3) return v - 1;
       s = (s + 1) & m;
     }
   }
 
   /** Adds a key for `flow`; returns false (and changes nothing) when the key is already present. */
   addKey(k0: number, k1: number, k2: number, k3: number, flow: number): boolean {
-    if ((this.keyCount + 1) * 4 > this.slotVal.length * 3) this.growKeys();
-    const sk = this.slotKey;
-    const sv = this.slotVal;
+    if ((this.keyCount + 1) * 5 > (this.slotMask + 1) * 4) this.growKeys(); // load <= 0.8
+    const sl = this.slots;
     const m = this.slotMask;
     let s = mixKey(k0, k1, k2, k3) & m;
     for (;;) {
-      if (sv[s] < 0) break;
-      const o = s << 2;
-      if (sk[o] === k0 && sk[o + 1] === k1 && sk[o + 2] === k2 && sk[o + 3] === k3) return false;
+      const o = s * SLOT;
+      if (sl[o + 4] === 0) break;
+      if (sl[o] === k0 && sl[o + 1] === k1 && sl[o + 2] === k2 && sl[o + 3] === k3) return false;
       s = (s + 1) & m;
     }
-    const o = s << 2;
-    sk[o] = k0;
-    sk[o + 1] = k1;
-    sk[o + 2] = k2;
-    sk[o + 3] = k3;
-    sv[s] = flow;
+    const o = s * SLOT;
+    sl[o] = k0;
+    sl[o + 1] = k1;
+    sl[o + 2] = k2;
+    sl[o + 3] = k3;
+    sl[o + 4] = flow + 1;
     this.keyCount++;
     return true;
   }
 
   /** Removes a key if it maps to `flow` (backward-shift deletion, no tombstones). */
   deleteKey(k0: number, k1: number, k2: number, k3: number, flow: number): boolean {
-    const sk = this.slotKey;
-    const sv = this.slotVal;
+    const sl = this.slots;
     const m = this.slotMask;
     let s = mixKey(k0, k1, k2, k3) & m;
     for (;;) {
-      const v = sv[s];
-      if (v < 0) return false;
-      const o = s << 2;
-      if (sk[o] === k0 && sk[o + 1] === k1 && sk[o + 2] === k2 && sk[o + 3] === k3) {
-        if (v !== flow) return false;
+      const o = s * SLOT;
+      const v = sl[o + 4];
+      if (v === 0) return false;
+      if (sl[o] === k0 && sl[o + 1] === k1 && sl[o + 2] === k2 && sl[o + 3] === k3) {
+        if (v !== flow + 1) return false;
         break;
       }
       s = (s + 1) & m;
@@ -263,47 +232,164 @@ export class FlowTable {
     let j = s;
     for (;;) {
       j = (j + 1) & m;
-      if (sv[j] < 0) break;
-      const o = j << 2;
-      const home = mixKey(sk[o], sk[o + 1], sk[o + 2], sk[o + 3]) & m;
+      const o = j * SLOT;
+      if (sl[o + 4] === 0) break;
+      const home = mixKey(sl[o], sl[o + 1], sl[o + 2], sl[o + 3]) & m;
       // The entry at j may move to `hole` unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (stays) continue;
-      const h = hole << 2;
-      sk[h] = sk[o];
-      sk[h + 1] = sk[o + 1];
-      sk[h + 2] = sk[o + 2];
-      sk[h + 3] = sk[o + 3];
-      sv[hole] = sv[j];
+      const h = hole * SLOT;
+      sl[h] = sl[o];
+      sl[h + 1] = sl[o + 1];
+      sl[h + 2] = sl[o + 2];
+      sl[h + 3] = sl[o + 3];
+      sl[h + 4] = sl[o + 4];
       hole = j;
     }
-    sv[hole] = -1;
+    sl[hole * SLOT + 4] = 0;
     this.keyCount--;
     return true;
   }
 
   private growKeys(): void {
-    const oldK = this.slotKey;
-    const oldV = this.slotVal;
-    const slots = oldV.length * 2;
-    this.slotKey = new Uint32Array(slots * 4);
-    this.slotVal = new Int32Array(slots).fill(-1);
-    this.slotMask = slots - 1;
+    const old = this.slots;
+    const n = this.slotMask + 1;
+    this.slots = new Uint32Array(n * 2 * SLOT);
+    this.slotMask = n * 2 - 1;
     this.keyCount = 0;
-    for (let s = 0; s < oldV.length; s++) {
-      if (oldV[s] >= 0) {
-        const o = s << 2;
-        this.addKey(oldK[o], oldK[o + 1], oldK[o + 2], oldK[o + 3], oldV[s]);
-      }
+    for (let s = 0; s < n; s++) {
+      const o = s * SLOT;
+      if (old[o + 4] !== 0) this.addKey(old[o], old[o + 1], old[o + 2], old[o + 3], old[o + 4] - 1);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // hot record accessors (small: V8 inlines them)
+
+  xflags(f: number): number {
+    return this.rec[f * W + W_X] & 0xffff;
+  }
+  verdict(f: number): number {
+    return (this.rec[f * W + W_X] >>> 16) & 0xff;
+  }
+  reason(f: number): number {
+    return this.rec[f * W + W_X] >>> 24;
+  }
+  smac(f: number): number {
+    return this.rec[f * W + W_MACS] & 0xffff;
+  }
+  dmac(f: number): number {
+    return this.rec[f * W + W_MACS] >>> 16;
+  }
+  snatIp(f: number): number {
+    return this.rec[f * W + W_SNAT_IP];
+  }
+  dnatIp(f: number): number {
+    return this.rec[f * W + W_DNAT_IP];
+  }
+  snatPort(f: number): number {
+    return this.rec[f * W + W_PORTS] & 0xffff;
+  }
+  dnatPort(f: number): number {
+    return this.rec[f * W + W_PORTS] >>> 16;
+  }
+  tpl(f: number): number {
+    return this.rec[f * W + W_TPL] & 0xffff;
+  }
+  outerSport(f: number): number {
+    return this.rec[f * W + W_TPL] >>> 16;
+  }
+  warn(f: number): number {
+    return this.rec[f * W + W_WARN];
+  }
+  ingress(f: number): number {
+    return this.rec[f * W + W_EPS] & 0xffff;
+  }
+  egress(f: number): number {
+    return this.rec[f * W + W_EPS] >>> 16;
+  }
+  next(f: number): number {
+    return this.rec[f * W + W_NODE] & 0xffff;
+  }
+  /** The emulated node the flow belongs to. */
+  node(f: number): number {
+    return this.rec[f * W + W_NODE] >>> 16;
+  }
+  /** Deciding rule id, -1 none. */
+  rule(f: number): number {
+    return this.rec[f * W + W_RULE] - 1;
+  }
+  /** Service id, -1 none (same in both flows of a connection). */
+  service(f: number): number {
+    return this.rec[f * W + W_SERVICE] - 1;
+  }
+  backend(f: number): number {
+    return this.rec[f * W + W_BACKEND] - 1;
+  }
+  /** TCP state (same in both flows of a connection). */
+  tcp(f: number): number {
+    return this.rec[f * W + W_TCP];
+  }
+  /** This direction's expiry time. */
+  expiresAt(f: number): number {
+    return this.recF[f * (W / 2) + F64_EXP];
+  }
+
+  // ---- writers (slow path, and the per-packet expiry / TCP updates) ----
+
+  setX(f: number, xflags: number, verdict: number, reason: number): void {
+    this.rec[f * W + W_X] = ((xflags & 0xffff) | ((verdict & 0xff) << 16) | ((reason & 0xff) << 24)) >>> 0;
+  }
+  orXflags(f: number, bits: number): void {
+    this.rec[f * W + W_X] |= bits & 0xffff;
+  }
+  setMacs(f: number, smac: number, dmac: number): void {
+    this.rec[f * W + W_MACS] = ((smac & 0xffff) | ((dmac & 0xffff) << 16)) >>> 0;
+  }
+  setNat(f: number, snatIp: number, snatPort: number, dnatIp: number, dnatPort: number): void {
+    const o = f * W;
+    this.rec[o + W_SNAT_IP] = snatIp >>> 0;
+    this.rec[o + W_DNAT_IP] = dnatIp >>> 0;
+    this.rec[o + W_PORTS] = ((snatPort & 0xffff) | ((dnatPort & 0xffff) << 16)) >>> 0;
+  }
+  setEncap(f: number, tpl: number, outerSport: number): void {
+    this.rec[f * W + W_TPL] = ((tpl & 0xffff) | ((outerSport & 0xffff) << 16)) >>> 0;
+  }
+  setWarn(f: number, warn: number): void {
+    this.rec[f * W + W_WARN] = warn >>> 0;
+  }
+  setEndpoints(f: number, ingress: number, egress: number): void {
+    this.rec[f * W + W_EPS] = ((ingress & 0xffff) | ((egress & 0xffff) << 16)) >>> 0;
+  }
+  setNode(f: number, node: number, next: number): void {
+    this.rec[f * W + W_NODE] = ((next & 0xffff) | ((node & 0xffff) << 16)) >>> 0;
+  }
+  setRule(f: number, rule: number): void {
+    this.rec[f * W + W_RULE] = rule + 1;
+  }
+  /** Service and backend of connection `c` (both flows). */
+  setService(c: number, service: number, backend: number): void {
+    for (let f = 2 * c; f <= 2 * c + 1; f++) {
+      this.rec[f * W + W_SERVICE] = service + 1;
+      this.rec[f * W + W_BACKEND] = backend + 1;
+    }
+  }
+  /** TCP state of connection `c` (both flows). */
+  setTcp(c: number, state: number): void {
+    this.rec[2 * c * W + W_TCP] = state;
+    this.rec[(2 * c + 1) * W + W_TCP] = state;
+  }
+  setExpiresAt(f: number, t: number): void {
+    this.recF[f * (W / 2) + F64_EXP] = t;
   }
 
   // ---------------------------------------------------------------------------------------------
   // connections
 
   /**
-   * A free connection index, its columns reset. When none is free, connections expired at `now` are freed
-   * first; if that frees less than a quarter of the table, the table grows by half.
+   * A free connection index, its records reset (both directions expire at NaN: never, until a packet
+   * sets them). When none is free, connections expired at `now` are freed first; if that frees less than a
+   * quarter of the table, the table grows by half.
    */
   allocConnection(now: number): number {
     if (this.freeTop === 0 && this.highWater === this.capacity) {
@@ -312,34 +398,19 @@ export class FlowTable {
     }
     const c = this.freeTop > 0 ? this.freeList[--this.freeTop] : this.highWater++;
     this.live++;
-    this.expiresAt[c] = NaN;
-    this.tcp[c] = TCP_NONE;
     this.cflags[c] = CF.LIVE;
     this.natOwner[c] = -1;
     this.natPort[c] = 0;
     this.natProto[c] = 0;
-    this.service[c] = -1;
-    this.backend[c] = -1;
     this.firstPacket[c] = 0;
-    this.node[c] = 0;
-    for (let f = 2 * c; f <= 2 * c + 1; f++) {
-      this.xflags[f] = 0;
-      this.smac[f] = NONE16;
-      this.dmac[f] = NONE16;
-      this.snatIp[f] = 0;
-      this.snatPort[f] = 0;
-      this.dnatIp[f] = 0;
-      this.dnatPort[f] = 0;
-      this.tpl[f] = NONE16;
-      this.outerSport[f] = 0;
-      this.verdict[f] = 0;
-      this.reason[f] = 0;
-      this.warn[f] = 0;
-      this.ingress[f] = 0;
-      this.egress[f] = 0;
-      this.next[f] = 0;
-      this.rule[f] = -1;
-    }
+    const o = 2 * c * W;
+    this.rec.fill(0, o, o + 2 * W);
+    this.setMacs(2 * c, NONE16, NONE16);
+    this.setMacs(2 * c + 1, NONE16, NONE16);
+    this.setEncap(2 * c, NONE16, 0);
+    this.setEncap(2 * c + 1, NONE16, 0);
+    this.setExpiresAt(2 * c, NaN);
+    this.setExpiresAt(2 * c + 1, NaN);
     return c;
   }
 
@@ -370,9 +441,9 @@ export class FlowTable {
 
   /** Frees connection `c`: its keys go, `onFree` runs, the index is reused later. */
   freeConnection(c: number): void {
-    if ((this.cflags[c] & CF.LIVE) === 0) return;
-    if (this.onFree !== null) this.onFree(c);
     const fl = this.cflags[c];
+    if ((fl & CF.LIVE) === 0) return;
+    if (this.onFree !== null) this.onFree(c);
     const fk = this.fkey;
     if ((fl & CF.FWD_KEYED) !== 0) {
       const o = (2 * c) << 2;
@@ -388,15 +459,14 @@ export class FlowTable {
       this.deleteKey(key0(SCOPE_ALIAS, fk[o] & 0xff), fk[o + 2], fk[o + 1], ((k3 & 0xffff) << 16) | (k3 >>> 16), 2 * c + 1);
     }
     this.cflags[c] = 0;
-    this.expiresAt[c] = 0;
     this.natOwner[c] = -1;
     this.freeList[this.freeTop++] = c;
     this.live--;
   }
 
-  /** True when connection `c` is expired at trace time `now` (NaN times never expire). */
+  /** True when connection `c` is expired at trace time `now`: both directions past their time (NaN never expires). */
   expired(c: number, now: number): boolean {
-    return now > this.expiresAt[c];
+    return now > this.expiresAt(2 * c) && now > this.expiresAt(2 * c + 1);
   }
 
   /** True when index `c` holds a live connection. */
@@ -409,7 +479,7 @@ export class FlowTable {
     if (!(now === now)) return 0; // NaN: no clock
     let n = 0;
     for (let c = 0; c < this.highWater; c++) {
-      if (this.isLive(c) && now > this.expiresAt[c]) {
+      if (this.isLive(c) && this.expired(c, now)) {
         this.freeConnection(c);
         n++;
       }
@@ -420,72 +490,41 @@ export class FlowTable {
   private grow(): void {
     // x1.5 keeps the slack (memory per live connection) below a third after a growth.
     const cap = Math.ceil((this.capacity * 3) / 2);
-    const f = cap * 2;
-    const g32 = (a: Uint32Array, n: number) => {
-      const x = new Uint32Array(n);
+    const buf = new ArrayBuffer(cap * 2 * W * 4);
+    const rec = new Uint32Array(buf);
+    rec.set(this.rec);
+    this.rec = rec;
+    this.recF = new Float64Array(buf);
+    const g = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, n: number, fill: number): T => {
+      const x = new (a.constructor as new (n: number) => T)(n);
+      if (fill !== 0) x.fill(fill);
       x.set(a);
       return x;
     };
-    const gi32 = (a: Int32Array, n: number, fill: number) => {
-      const x = new Int32Array(n).fill(fill);
-      x.set(a);
-      return x;
-    };
-    const g16 = (a: Uint16Array, n: number, fill = 0) => {
-      const x = new Uint16Array(n).fill(fill);
-      x.set(a);
-      return x;
-    };
-    const g8 = (a: Uint8Array, n: number) => {
-      const x = new Uint8Array(n);
-      x.set(a);
-      return x;
-    };
-    const f64 = new Float64Array(cap);
-    f64.set(this.expiresAt);
-    this.expiresAt = f64;
-    this.tcp = g8(this.tcp, cap);
-    this.cflags = g8(this.cflags, cap);
-    this.natOwner = gi32(this.natOwner, cap, -1);
-    this.natPort = g16(this.natPort, cap);
-    this.natProto = g8(this.natProto, cap);
-    this.service = gi32(this.service, cap, -1);
-    this.backend = gi32(this.backend, cap, -1);
-    this.firstPacket = g32(this.firstPacket, cap);
-    this.node = g16(this.node, cap);
+    this.cflags = g(this.cflags, cap, 0);
+    this.natOwner = g(this.natOwner, cap, -1);
+    this.natPort = g(this.natPort, cap, 0);
+    this.natProto = g(this.natProto, cap, 0);
+    this.firstPacket = g(this.firstPacket, cap, 0);
+    this.fkey = g(this.fkey, cap * 2 * 4, 0);
     const fl = new Int32Array(cap);
     fl.set(this.freeList.subarray(0, this.freeTop));
     this.freeList = fl;
-    this.fkey = g32(this.fkey, f * 4);
-    this.xflags = g16(this.xflags, f);
-    this.smac = g16(this.smac, f, NONE16);
-    this.dmac = g16(this.dmac, f, NONE16);
-    this.snatIp = g32(this.snatIp, f);
-    this.snatPort = g16(this.snatPort, f);
-    this.dnatIp = g32(this.dnatIp, f);
-    this.dnatPort = g16(this.dnatPort, f);
-    this.tpl = g16(this.tpl, f, NONE16);
-    this.outerSport = g16(this.outerSport, f);
-    this.verdict = g8(this.verdict, f);
-    this.reason = g8(this.reason, f);
-    this.warn = g32(this.warn, f);
-    this.ingress = g16(this.ingress, f);
-    this.egress = g16(this.egress, f);
-    this.next = g16(this.next, f);
-    this.rule = gi32(this.rule, f, -1);
     this.capacity = cap;
   }
 
-  /** Bytes of typed-array memory per connection slot at the current capacity (both flows + key slots). */
+  /** Bytes of typed-array memory per connection slot at the current capacity (records, cold columns, key slots). */
   bytesPerConnection(): number {
-    let bytes = this.slotKey.byteLength + this.slotVal.byteLength + this.freeList.byteLength;
-    for (const a of [
-      this.expiresAt, this.tcp, this.cflags, this.natOwner, this.natPort, this.natProto, this.service, this.backend, this.firstPacket,
-      this.node, this.fkey, this.xflags, this.smac, this.dmac, this.snatIp, this.snatPort, this.dnatIp, this.dnatPort, this.tpl,
-      this.outerSport, this.verdict, this.reason, this.warn, this.ingress, this.egress, this.next, this.rule,
-    ]) {
-      bytes += a.byteLength;
-    }
+    const bytes =
+      this.slots.byteLength +
+      this.freeList.byteLength +
+      this.rec.byteLength +
+      this.cflags.byteLength +
+      this.natOwner.byteLength +
+      this.natPort.byteLength +
+      this.natProto.byteLength +
+      this.firstPacket.byteLength +
+      this.fkey.byteLength;
     return bytes / this.capacity;
   }
 }

@@ -40,7 +40,7 @@ export class DataplaneState {
     const snat = this.snat;
     ft.onFree = (conn: number) => {
       const owner = ft.natOwner[conn];
-      if (owner >= 0) snat.release(c.nodes[ft.node[conn]].nat, owner, ft.natProto[conn], ft.natPort[conn], conn);
+      if (owner >= 0) snat.release(c.nodes[ft.node(2 * conn)].nat, owner, ft.natProto[conn], ft.natPort[conn], conn);
     };
     this.isExpired = (conn: number) => ft.isLive(conn) && ft.expired(conn, this.now);
     this.reclaim = (conn: number) => ft.freeConnection(conn);

@@ -82,18 +82,13 @@ export class Transposition {
     this.next = node;
   }
 
-  /** Writes this transposition into flow `f` of `ft`. */
-  store(ft: FlowTable, f: number): void {
-    ft.xflags[f] = (ft.xflags[f] & FX.DNS_CHECK) | this.flags;
-    ft.smac[f] = this.smac;
-    ft.dmac[f] = this.dmac;
-    ft.snatIp[f] = this.snatIp;
-    ft.snatPort[f] = this.snatPort;
-    ft.dnatIp[f] = this.dnatIp;
-    ft.dnatPort[f] = this.dnatPort;
-    ft.tpl[f] = this.tpl;
-    ft.outerSport[f] = this.outerSport;
-    ft.next[f] = this.next;
+  /** Writes this transposition into flow `f` of `ft`, with the flow's verdict, reason and node. */
+  store(ft: FlowTable, f: number, verdict: number, reason: number, node: number): void {
+    ft.setX(f, this.flags, verdict, reason);
+    ft.setMacs(f, this.smac, this.dmac);
+    ft.setNat(f, this.snatIp, this.snatPort, this.dnatIp, this.dnatPort);
+    ft.setEncap(f, this.tpl, this.outerSport);
+    ft.setNode(f, node, this.next);
   }
 }
 
