@@ -193,6 +193,19 @@ export function decodeBatch(b: Batch, opts: DecodeOptions = {}): void {
   for (let i = 0; i < n; i++) decodePacket(i);
 }
 
+/**
+ * Decodes packets [from, to) of `b` only (each packet's columns reset first); the other packets' columns
+ * are not touched. For pipelines that split a batch between threads (src/pipeline).
+ */
+export function decodeRange(b: Batch, from: number, to: number, opts: DecodeOptions = {}): void {
+  B = b;
+  A = b.arena;
+  UDP = udpTableFor(opts);
+  VERIFY = opts.verifyChecksums === true;
+  resetColumns(b, from, to);
+  for (let i = from; i < to; i++) decodePacket(i);
+}
+
 /** Resets the decoded columns of packets [from, to): offsets -1, everything else 0 (typed-array fills). */
 function resetColumns(b: Batch, from: number, to: number): void {
   b.l2Off.fill(-1, from, to);
