@@ -1,0 +1,299 @@
+/**
+ * The output trace of `replay --out` as bytes: pcapng blocks written straight into a Uint8Array for a
+ * range of packets of a batch, so the pipeline's workers serialise their share of a batch in parallel
+ * and the main thread only writes the bytes out.
+ *
+ * The file is byte for byte the one src/output/out-trace.ts (`OutTrace`, the reference that
+ * test/pipeline-determinism.test.ts checks against) writes through src/io/writer.ts: one Section Header
+ * Block (shb_userappl "vfp-emu"), one Interface Description Block per egress point (`<node> <egress>`,
+ * `<node> drop`, `not emulated`) written just before the first packet that uses it, and one Enhanced
+ * Packet Block per input packet with the comment `packet N: <verdict> [<reason>: <sentence>]`, epb_flags
+ * direction (1 delivered, 2 forwarded / no-return) and, for drops, epb_verdict [2, 1]. Little-endian.
+ *
+ * Interface numbers depend on the order in which egress points first appear in the whole output, so
+ * every thread runs `encodeRange` on every batch, in order: it numbers the egress points of all the
+ * batch's packets (a few array reads per packet) and writes blocks only for its own range. Every thread
+ * therefore numbers them the same way.
+ *
+ * Uses: the batch after the engine ran (bytes rewritten, off/caplen/wirelen moved), Results, the input
+ * interfaces' timestamp units, the Dataplane's names. Sets nothing.
+ */
+import type { Batch } from '../core/batch';
+import { DEFAULT_SNAPLEN } from '../io/writer';
+import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnits } from '../io/timestamps';
+import type { Dataplane } from '../vfp/engine';
+import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
+import type { Results } from '../vfp/results';
+import { putBytes, putU16le, putU32le, putUint, utf8 } from './bytes';
+
+/** Bytes of a pcapng option holding `n` value bytes (header + value padded to 4). */
+function optLen(n: number): number {
+  return 4 + ((n + 3) & ~3);
+}
+
+/** Writes option `code` with `value` at `out[p]` (zero padded); returns the position after it. */
+function putOption(out: Uint8Array, p: number, code: number, value: Uint8Array): number {
+  putU16le(out, p, code);
+  putU16le(out, p + 2, value.length);
+  putBytes(out, p + 4, value);
+  const end = p + optLen(value.length);
+  for (let k = p + 4 + value.length; k < end; k++) out[k] = 0;
+  return end;
+}
+
+/** The Section Header Block the writer starts a pcapng file with (src/io/writer.ts `sectionHeader`). */
+export function sectionHeaderBlock(userAppl = 'vfp-emu'): Uint8Array {
+  const appl = utf8(userAppl);
+  const len = 28 + optLen(appl.length) + 4;
+  const out = new Uint8Array(len);
+  putU32le(out, 0, 0x0a0d0d0a);
+  putU32le(out, 4, len);
+  putU32le(out, 8, 0x1a2b3c4d);
+  putU16le(out, 12, 1);
+  putU16le(out, 14, 0);
+  putU32le(out, 16, 0xffffffff); // section length unknown: -1 as 64 bits
+  putU32le(out, 20, 0xffffffff);
+  const o = putOption(out, 24, 4, appl);
+  putU32le(out, o, 0);
+  putU32le(out, len - 4, len);
+  return out;
+}
+
+const PACKET = utf8('packet ');
+const DROP_VERDICT = new Uint8Array([2, 1]);
+
+/** Encodes the output trace (see the module comment). One per thread. */
+export class OutTraceEncoder {
+  private readonly dp: Dataplane;
+  private readonly nodes: number;
+  private readonly endpoints: number;
+  /** Output timestamp units and if_tsresol, fixed by the first packet (0 until then). */
+  private outUnits = 0;
+  private outResol = 6;
+  /** Egress-point text id per numeric key (-1: not seen yet), or a Map when the key space is large. */
+  private readonly textOfKey: Int32Array | null;
+  private readonly textOfKeyMap = new Map<number, number>();
+  private readonly textIds = new Map<string, number>();
+  private readonly texts: string[] = [];
+  /** Output interface per text id (-1: not written yet), and its IDB bytes. */
+  private readonly ifaceOfText: number[] = [];
+  private readonly idbs: (Uint8Array | undefined)[] = [];
+  private nextIface = 0;
+  /** `: <verdict>[ <code>: <sentence>]` per verdict * 256 + reason (built on first use). */
+  private readonly suffix = new Map<number, Uint8Array>();
+  /** Most bytes of options plus an IDB one packet can add besides its data (see `blockBound`). */
+  private readonly overhead: number;
+
+  constructor(dp: Dataplane) {
+    this.dp = dp;
+    const c = dp.c;
+    this.nodes = c.nodes.length;
+    this.endpoints = 3 + c.pods.length;
+    const size = this.nodes + 2 + (this.nodes + 1) * (this.endpoints + 1);
+    this.textOfKey = size <= 1 << 22 ? new Int32Array(size).fill(-1) : null;
+    // bound: the longest comment and interface texts
+    let name = 12;
+    for (let n = -1; n < this.nodes; n++) {
+      const node = n >= 0 ? String(dp.nodeName(n)) : '';
+      name = Math.max(name, utf8(`${node} drop`).length, utf8(`${node} wire`).length);
+      for (let e = 0; e < this.endpoints; e++) name = Math.max(name, utf8(`${node} ${dp.endpointName(e)}`).length);
+    }
+    let sentence = 0;
+    for (let id = 1; id < 256; id++) sentence = Math.max(sentence, utf8(` ${reasonCode(id)}: ${reasonSentence(id)}`).length);
+    const comment = optLen(7 + 16 + 2 + 12 + sentence);
+    const idb = 20 + optLen(name) + optLen(name + 22) + 8 + 4;
+    this.overhead = 32 + comment + 8 + 8 + 4 + idb + 4;
+  }
+
+  /** Most bytes the blocks of a packet of `caplen` bytes can take (its EPB and at most one IDB). */
+  blockBound(caplen: number): number {
+    return this.overhead + caplen;
+  }
+
+  /** The output's units, from the first packet's input interface (as OutTrace does on its first batch). */
+  private initUnits(b: Batch, ifs: readonly TsUnits[]): void {
+    const first = ifs[b.iface[0]] ?? ifs[0];
+    const units = first?.tsUnitsPerSec ?? 1e6;
+    const resol = tsresolFromUnits(units);
+    this.outUnits = resol !== null && units <= 1e9 ? units : 1e9;
+    this.outResol = tsresolFromUnits(this.outUnits) ?? 9;
+  }
+
+  /** The numeric key of packet `i`'s egress point: verdict kind, node and egress endpoint. */
+  private keyOf(r: Results, i: number): number {
+    const v = r.verdict[i];
+    if (v === V.IGNORED) return 0;
+    const node = r.node[i];
+    if (v === V.DROPPED) return node < this.nodes ? 2 + node : -1;
+    const e = r.egress[i];
+    if (node >= this.nodes || e >= this.endpoints) return -1;
+    return this.nodes + 2 + (node + 1) * (this.endpoints + 1) + (e + 1);
+  }
+
+  /** The egress point's text, as OutTrace names the interface. */
+  private textOf(r: Results, i: number): string {
+    const verdict = r.verdict[i];
+    const node = r.node[i] >= 0 ? this.dp.nodeName(r.node[i]) : '';
+    if (verdict === V.IGNORED) return 'not emulated';
+    if (verdict === V.DROPPED) return `${node} drop`;
+    return `${node} ${r.egress[i] >= 0 ? this.dp.endpointName(r.egress[i]) : 'wire'}`;
+  }
+
+  private textIdOf(r: Results, i: number): number {
+    const key = this.keyOf(r, i);
+    const table = this.textOfKey;
+    if (table !== null && key >= 0) {
+      const t = table[key];
+      if (t >= 0) return t;
+    } else if (key >= 0) {
+      const t = this.textOfKeyMap.get(key);
+      if (t !== undefined) return t;
+    }
+    const text = this.textOf(r, i);
+    let id = this.textIds.get(text);
+    if (id === undefined) {
+      id = this.texts.length;
+      this.texts.push(text);
+      this.textIds.set(text, id);
+      this.ifaceOfText.push(-1);
+    }
+    if (key >= 0) {
+      if (table !== null) table[key] = id;
+      else this.textOfKeyMap.set(key, id);
+    }
+    return id;
+  }
+
+  /** The IDB of text `t` (src/io/writer.ts addInterface with linkType 1, tsresol, name, description). */
+  private idb(t: number): Uint8Array {
+    let block = this.idbs[t];
+    if (block !== undefined) return block;
+    const name = utf8(this.texts[t]);
+    const desc = utf8(`vfp-emu egress point ${this.texts[t]}`);
+    const tsresol = this.outResol;
+    let optBytes = optLen(name.length) + optLen(desc.length);
+    if (tsresol !== 6) optBytes += 8;
+    optBytes += 4;
+    const len = 20 + optBytes;
+    block = new Uint8Array(len);
+    putU32le(block, 0, 1);
+    putU32le(block, 4, len);
+    putU16le(block, 8, 1);
+    putU16le(block, 10, 0);
+    putU32le(block, 12, DEFAULT_SNAPLEN);
+    let o = putOption(block, 16, 2, name);
+    o = putOption(block, o, 3, desc);
+    if (tsresol !== 6) o = putOption(block, o, 9, Uint8Array.of(tsresol));
+    putU32le(block, o, 0);
+    putU32le(block, len - 4, len);
+    this.idbs[t] = block;
+    return block;
+  }
+
+  private commentSuffix(verdict: number, reason: number): Uint8Array {
+    const k = verdict * 256 + reason;
+    let s = this.suffix.get(k);
+    if (s === undefined) {
+      let text = `: ${VERDICT_NAMES[verdict]}`;
+      if (reason !== 0) text += ` ${reasonCode(reason)}: ${reasonSentence(reason)}`;
+      s = utf8(text);
+      this.suffix.set(k, s);
+    }
+    return s;
+  }
+
+  /** Set by `ifaceOf`: the packet's egress point was new (its IDB goes first), and its text id. */
+  private fresh = false;
+  private lastText = -1;
+
+  /** The interface of packet `i`, numbering its egress point if it is new (see `fresh`). */
+  private ifaceOf(r: Results, i: number): number {
+    const t = this.textIdOf(r, i);
+    this.lastText = t;
+    const f = this.ifaceOfText[t];
+    if (f >= 0) {
+      this.fresh = false;
+      return f;
+    }
+    this.fresh = true;
+    this.ifaceOfText[t] = this.nextIface;
+    return this.nextIface++;
+  }
+
+  /**
+   * Numbers the egress points of packets 0..count-1 (see the module comment) and writes the blocks of
+   * packets [from, to) at `out[pos..]`; returns the position after them. `out` must have
+   * `blockBound(caplen)` free per packet of the range. `ifs`: the input interfaces' timestamp units.
+   */
+  encodeRange(b: Batch, r: Results, ifs: readonly TsUnits[], from: number, to: number, out: Uint8Array, pos: number): number {
+    const n = b.count;
+    if (n === 0) return pos;
+    if (this.outUnits === 0) this.initUnits(b, ifs);
+    for (let i = 0; i < from; i++) this.ifaceOf(r, i);
+    let p = pos;
+    const arena = b.arena;
+    for (let i = from; i < to; i++) {
+      const iface = this.ifaceOf(r, i);
+      if (this.fresh) p = putBytes(out, p, this.idb(this.lastText));
+      const verdict = r.verdict[i];
+      const suffix = this.commentSuffix(verdict, r.reason[i]);
+      const caplen = b.caplen[i];
+      const padded = (caplen + 3) & ~3;
+      // the comment's digits: written in place, then the length is known
+      const dropped = verdict === V.DROPPED;
+      const dataAt = p + 28;
+      const optAt = dataAt + padded;
+      let c = putBytes(out, optAt + 4, PACKET);
+      c = putUint(out, c, b.firstNumber + i);
+      c = putBytes(out, c, suffix);
+      const commentLen = c - optAt - 4;
+      const commentEnd = optAt + optLen(commentLen);
+      for (let k = c; k < commentEnd; k++) out[k] = 0;
+      putU16le(out, optAt, 1);
+      putU16le(out, optAt + 2, commentLen);
+      let o = commentEnd;
+      putU16le(out, o, 2);
+      putU16le(out, o + 2, 4);
+      putU32le(out, o + 4, verdict === V.DELIVERED ? 1 : verdict === V.FORWARDED || verdict === V.NO_RETURN ? 2 : 0);
+      o += 8;
+      if (dropped) o = putOption(out, o, 7, DROP_VERDICT);
+      putU32le(out, o, 0);
+      o += 4;
+      const len = o + 4 - p;
+      this.timestamp(b, i, ifs);
+      putU32le(out, p, 6);
+      putU32le(out, p + 4, len);
+      putU32le(out, p + 8, iface);
+      putU32le(out, p + 12, tsResult[0] >>> 0);
+      putU32le(out, p + 16, tsResult[1] >>> 0);
+      putU32le(out, p + 20, caplen);
+      putU32le(out, p + 24, b.wirelen[i]);
+      const off = b.off[i];
+      out.set(arena.subarray(off, off + caplen), dataAt);
+      for (let k = dataAt + caplen; k < optAt; k++) out[k] = 0;
+      putU32le(out, o, len);
+      p = o + 4;
+    }
+    for (let i = to; i < n; i++) this.ifaceOf(r, i);
+    return p;
+  }
+
+  /** Packet i's timestamp in the output units, into tsResult (OutTrace.timestamp). */
+  private timestamp(b: Batch, i: number, ifs: readonly TsUnits[]): void {
+    const info = ifs[b.iface[i]];
+    if (info === undefined || Number.isNaN(b.ts[i])) {
+      tsResult[0] = 0;
+      tsResult[1] = 0;
+      return;
+    }
+    if (info.tsKind === 'sec-frac') {
+      secFracToTicks(b.tsHi[i], b.tsLo[i], info.tsUnitsPerSec, this.outUnits);
+    } else if (info.tsUnitsPerSec === this.outUnits) {
+      tsResult[0] = b.tsHi[i];
+      tsResult[1] = b.tsLo[i];
+    } else {
+      ticksToSecFrac(b.tsHi[i], b.tsLo[i], info.tsUnitsPerSec, this.outUnits);
+      secFracToTicks(tsResult[0], tsResult[1], this.outUnits, this.outUnits);
+    }
+  }
+}
