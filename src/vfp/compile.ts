@@ -153,8 +153,9 @@ export interface CompiledDataplane {
   rules: Rule[];
   /** `ns/name` by service id. */
   services: string[];
-  /** `ip:port` by backend id. */
+  /** Address text and port by backend id (Dataplane.backendName joins them). */
   backends: string[];
+  backendPorts: number[];
   /** 6 bytes per MAC; names in `macNames`. */
   macs: Uint8Array;
   macNames: string[];
@@ -221,7 +222,8 @@ class Builder {
   readonly rules: Rule[] = [];
   readonly ports: Port[] = [];
   readonly backends: string[] = [];
-  private backendIdx = new Map<string, number>();
+  readonly backendPorts: number[] = [];
+  private backendIdx = new Map<number, number>();
   readonly diagnostics: Diagnostic[] = [];
 
   mac(text: string): number {
@@ -235,12 +237,14 @@ class Builder {
     return k;
   }
 
-  backend(ip: string, port: number): number {
-    const key = `${ip}:${port}`;
+  /** The id of backend `ip:port` (`ip` its text, `v` its number); the `ip:port` name is built on demand. */
+  backend(ip: string, v: number, port: number): number {
+    const key = v * 65536 + port;
     let k = this.backendIdx.get(key);
     if (k === undefined) {
       k = this.backends.length;
-      this.backends.push(key);
+      this.backends.push(ip);
+      this.backendPorts.push(port);
       this.backendIdx.set(key, k);
     }
     return k;
@@ -262,6 +266,7 @@ class Builder {
 function group(name: string, priority: number, dir: Direction, rules: Rule[], indexed = false): Group {
   const g: Group = { name, priority, dir, family: 'IPv4', rules: [], byVip: indexed ? new Map() : null };
   for (const r of rules) addRule(g, r);
+  g.rules.sort((a, b) => a.priority - b.priority); // the scan list in priority order (stable)
   return g;
 }
 
@@ -276,8 +281,6 @@ function addRule(g: Group, r: Rule): void {
   } else {
     g.rules.push(r);
   }
-  // keep the scan list in priority order (stable)
-  g.rules.sort((a, b) => a.priority - b.priority);
 }
 
 /** Compiles `cluster` for `opts.profile`. Throws nothing for odd input: what cannot be used becomes a diagnostic. */
@@ -539,8 +542,10 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
 
   // ---- load balancers, layers and ports per node
   const acls = (net.acls ?? []).filter((a) => a.ruleType === 'Switch');
+  const lbEnv: LbEnv = { clusterDsr, etpDsrOk, overlay, clusterCidrs, nodeIpToModel };
+  const plans = planServices(b, cluster, profile, lbEnv);
   for (const node of nodes) {
-    buildNodeLbs(b, cluster, profile, node, nodes, { clusterDsr, etpDsrOk, overlay, clusterCidrs, nodeIpToModel });
+    buildNodeLbs(b, profile, node, plans, lbEnv);
 
     const aclLayer = acls.length > 0 ? buildAclLayer(b, acls) : null;
 
@@ -554,7 +559,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     const slbOut: Rule[] = [];
     for (const lb of node.lbs) {
       if (!lb.hostRule) continue;
-      if (lb.hostRule.name.startsWith('NAT_') || (lb.hostRule.name.startsWith('LB_') && !lb.dsr && lb.backends.every((x) => x.local))) slbOut.push(lb.hostRule);
+      if (!lb.dsr && lb.localCount === lb.backends.length) slbOut.push(lb.hostRule);
       else lbOut.push(lb.hostRule);
     }
     const hostLayers: Layer[] = [];
@@ -608,6 +613,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     rules: b.rules,
     services,
     backends: b.backends,
+    backendPorts: b.backendPorts,
     macs,
     macNames: b.macNames,
     addr,
@@ -706,19 +712,35 @@ function usableEndpoints(svc: ServiceModel): EndpointModel[] {
   return svc.endpoints.filter((e) => e.serving && e.terminating);
 }
 
-function buildNodeLbs(b: Builder, cluster: Cluster, profile: WindowsProfile, node: CompiledNode, nodes: CompiledNode[], env: LbEnv): void {
-  void nodes;
-  const inCluster = (v: number) => env.clusterCidrs.some((p) => ((v & p.mask) >>> 0) === p.base);
-  const localPodIps = new Set(node.pods.map((p) => p.ip));
-  const isLocal = (e: EndpointModel, v: number) => e.node === node.name || localPodIps.has(v);
+/** What one Service port gives every node's load balancers (computed once, shared: 10k Services x nodes stay cheap). */
+interface PortPlan {
+  sid: number;
+  ref: string;
+  proto: number;
+  protocolText: string;
+  port: number;
+  nodePort: number | null;
+  intPort: number;
+  /** All usable backends (node-independent objects, shared by the LBs that take them all). */
+  backends: LbBackend[];
+  uniqueIps: number;
+  salt: number;
+  affinity: boolean;
+  warnAll: number;
+  etpWarn: number;
+  localTrafficDsr: boolean;
+  preserveDip: boolean;
+  svc: ServiceModel;
+  id: string;
+}
 
+function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env: LbEnv): PortPlan[] {
+  const plans: PortPlan[] = [];
   cluster.services.forEach((svc, sid) => {
     if (svc.type === 'ExternalName') return;
     const ref = `${svc.namespace}/${svc.name}`;
     const usable = usableEndpoints(svc);
     const etpLocal = svc.externalTrafficPolicy === 'Local';
-    const localTrafficDsr = etpLocal && env.etpDsrOk;
-    const preserveDip = svc.preserveDestination && env.etpDsrOk;
     let affinity = svc.sessionAffinity === 'ClientIP';
     let warnAll = 0;
     if (svc.affinityTimeoutSeconds !== null) warnAll |= warningBit(R.AFFINITY_TIMEOUT_IGNORED);
@@ -726,114 +748,139 @@ function buildNodeLbs(b: Builder, cluster: Cluster, profile: WindowsProfile, nod
       affinity = false;
       warnAll |= warningBit(R.SESSION_AFFINITY_UNSUPPORTED);
     }
-    const etpWarn = etpLocal && !env.etpDsrOk ? warningBit(R.LOCAL_POLICY_REQUIRES_DSR) : 0;
-
     svc.ports.forEach((sp, pi) => {
-      const proto = PROTO_NUM[sp.protocol] ?? 0;
       // kube-proxy: the internal port is the first endpoint's (hcsshim takes one port per LB)
       const portOf = (e: EndpointModel): number | null => e.ports[sp.name] ?? e.ports[''] ?? (typeof sp.targetPort === 'number' ? sp.targetPort : null);
-      const eps = usable.filter((e) => ip4(e.ip) >= 0 && portOf(e) !== null);
+      const eps: EndpointModel[] = [];
+      const ips: number[] = [];
+      for (const e of usable) {
+        const v = ip4(e.ip);
+        if (v >= 0 && portOf(e) !== null) {
+          eps.push(e);
+          ips.push(v);
+        }
+      }
       const intPort = eps.length > 0 ? (portOf(eps[0]) as number) : typeof sp.targetPort === 'number' ? sp.targetPort : sp.port;
-      const uniqueIps = new Set(eps.map((e) => e.ip)).size;
-      const salt = lbSalt(sid, pi);
-
-      const make = (kind: LbKind, vipText: string, extPort: number, localOnly: boolean, dsr: boolean, preserve: boolean, hostAccess: boolean, warn: number) => {
-        const vip = ip4(vipText);
-        if (vip < 0) return;
-        const key = vipKey(proto, vip, extPort);
-        const chosen = localOnly ? eps.filter((e) => isLocal(e, ip4(e.ip))) : eps;
-        const svcDetail = `${ref} ${kind} ${vipText}:${extPort}/${sp.protocol}`;
-        if (eps.length === 0) {
-          node.noLb.set(key, { reason: R.NO_ENDPOINTS, service: sid, kind, detail: `${svcDetail}: no usable endpoint` });
-          return;
-        }
-        if (uniqueIps > profile.maxLbDestinations) {
-          node.noLb.set(key, {
-            reason: R.LB_TOO_MANY_DESTINATIONS,
-            service: sid,
-            kind,
-            detail: `${svcDetail}: ${uniqueIps} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`,
-          });
-          return;
-        }
-        if (chosen.length === 0) {
-          node.noLb.set(key, { reason: R.NO_LOCAL_ENDPOINT, service: sid, kind, detail: `${svcDetail}: no endpoint on ${node.name}` });
-          return;
-        }
-        const backends: LbBackend[] = chosen.map((e) => {
-          const v = ip4(e.ip);
-          const port = portOf(eps[0]) === null ? intPort : intPort;
-          return { ip: v, ipText: e.ip, port, id: b.backend(e.ip, port), local: isLocal(e, v) };
-        });
-        // SourceVIP (domain.md §1.6)
-        let sourceVip = node.ip;
-        if (env.overlay) {
-          const outside = backends.some((x) => !x.local && (!inCluster(x.ip) || env.nodeIpToModel.has(x.ip)));
-          sourceVip = outside ? node.ip : node.sourceVip;
-        }
-        const index = node.lbs.length;
-        const lb: NodeLb = {
-          index,
-          service: sid,
-          kind,
-          proto,
-          vip,
-          vipText,
-          extPort,
-          intPort,
-          dsr,
-          preserveDip: preserve,
-          affinity,
-          hostAccess,
-          sourceVip,
-          backends,
-          warn: warnAll | warn,
-          salt,
-          hostRule: null,
-          dsrRule: null,
-        };
-        const id = hex8(`${ref}/${sp.name}/${kind}/${vipText}`);
-        const allLocal = backends.every((x) => x.local);
-        const hostName = dsr
-          ? `LB_${id}_${vipText}_${extPort}_${intPort}_${proto}`
-          : allLocal
-            ? `${backends.length === 1 ? 'NAT' : 'LB'}_${id}_${vipText}_${extPort}_${extPort}_${proto}`
-            : `LB_HOST_${id}_${vipText}_${extPort}_${intPort}_${proto}`;
-        const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
-        const data = `${ref}: ${backends.map((x) => `${x.ipText}:${x.port}${x.local ? ' (local)' : ''}`).join(', ')}; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
-        const c: Conditions = cond({
-          protocols: [proto],
-          dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }],
-          dstPorts: [[extPort, extPort]],
-          from: FROM_POD | FROM_WIRE | (hostAccess ? FROM_HOST : 0),
-        });
-        lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
-        if (dsr) {
-          lb.dsrRule = b.rule(
-            `LB_DSR_${id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
-            100,
-            RULE_TERMINATING,
-            'lb',
-            cond({ protocols: [proto], dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }], dstPorts: [[extPort, extPort]], from: FROM_POD }),
-            { kind: 'lb', lb: index },
-            data,
-          );
-        }
-        node.lbs.push(lb);
-        node.lbByKey.set(key, index);
-      };
-
-      if (svc.clusterIP) {
-        const itpLocal = svc.internalTrafficPolicy === 'Local';
-        make('ClusterIP', svc.clusterIP, sp.port, itpLocal, env.clusterDsr, false, profile.nodeToClusterIp, 0);
-      }
-      if (sp.nodePort && sp.nodePort > 0 && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
-        make('NodePort', node.model.internalIP, sp.nodePort, preserveDip || localTrafficDsr, localTrafficDsr, false, profile.localNodePortAccess, etpWarn);
-      }
-      for (const x of svc.externalIPs) make('ExternalIP', x, sp.port, localTrafficDsr, localTrafficDsr, false, false, etpWarn);
-      for (const x of svc.ingressIPs) make('Ingress', x, sp.port, preserveDip || localTrafficDsr, preserveDip || localTrafficDsr, preserveDip, false, etpWarn);
+      const backends: LbBackend[] = eps.map((e, k) => ({ ip: ips[k], ipText: e.ip, port: intPort, id: b.backend(e.ip, ips[k], intPort), node: e.node }));
+      plans.push({
+        sid,
+        ref,
+        proto: PROTO_NUM[sp.protocol] ?? 0,
+        protocolText: sp.protocol,
+        port: sp.port,
+        nodePort: sp.nodePort && sp.nodePort > 0 && (svc.type === 'NodePort' || svc.type === 'LoadBalancer') ? sp.nodePort : null,
+        intPort,
+        backends,
+        uniqueIps: new Set(ips).size,
+        salt: lbSalt(sid, pi),
+        affinity,
+        warnAll,
+        etpWarn: etpLocal && !env.etpDsrOk ? warningBit(R.LOCAL_POLICY_REQUIRES_DSR) : 0,
+        localTrafficDsr: etpLocal && env.etpDsrOk,
+        preserveDip: svc.preserveDestination && env.etpDsrOk,
+        svc,
+        id: hex8(`${ref}/${sp.name}`),
+      });
     });
   });
-  void FROM_ANY;
-  void DIR_IN;
+  return plans;
+}
+
+function buildNodeLbs(b: Builder, profile: WindowsProfile, node: CompiledNode, plans: PortPlan[], env: LbEnv): void {
+  const inCluster = (v: number) => env.clusterCidrs.some((p) => ((v & p.mask) >>> 0) === p.base);
+  const localPodIps = new Set(node.pods.map((p) => p.ip));
+  const isLocal = (x: LbBackend) => x.node === node.name || localPodIps.has(x.ip);
+
+  for (const plan of plans) {
+    const { sid, ref, proto, intPort, salt } = plan;
+    const make = (kind: LbKind, vipText: string, extPort: number, localOnly: boolean, dsr: boolean, preserve: boolean, hostAccess: boolean, warn: number) => {
+      const vip = ip4(vipText);
+      if (vip < 0) return;
+      const key = vipKey(proto, vip, extPort);
+      const svcDetail = `${ref} ${kind} ${vipText}:${extPort}/${plan.protocolText}`;
+      if (plan.backends.length === 0) {
+        node.noLb.set(key, { reason: R.NO_ENDPOINTS, service: sid, kind, detail: `${svcDetail}: no usable endpoint` });
+        return;
+      }
+      if (plan.uniqueIps > profile.maxLbDestinations) {
+        node.noLb.set(key, {
+          reason: R.LB_TOO_MANY_DESTINATIONS,
+          service: sid,
+          kind,
+          detail: `${svcDetail}: ${plan.uniqueIps} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`,
+        });
+        return;
+      }
+      const backends = localOnly ? plan.backends.filter(isLocal) : plan.backends;
+      if (backends.length === 0) {
+        node.noLb.set(key, { reason: R.NO_LOCAL_ENDPOINT, service: sid, kind, detail: `${svcDetail}: no endpoint on ${node.name}` });
+        return;
+      }
+      let localCount = 0;
+      let outside = false;
+      for (const x of backends) {
+        if (isLocal(x)) localCount++;
+        else if (!inCluster(x.ip) || env.nodeIpToModel.has(x.ip)) outside = true;
+      }
+      // SourceVIP (domain.md §1.6): the node IP on l2bridge, and on overlay when a remote backend is outside the cluster or a node
+      const sourceVip = env.overlay && !outside ? node.sourceVip : node.ip;
+      const index = node.lbs.length;
+      const lb: NodeLb = {
+        index,
+        service: sid,
+        kind,
+        proto,
+        vip,
+        vipText,
+        extPort,
+        intPort,
+        dsr,
+        preserveDip: preserve,
+        affinity: plan.affinity,
+        hostAccess,
+        sourceVip,
+        backends,
+        localCount,
+        warn: plan.warnAll | warn,
+        salt,
+        hostRule: null,
+        dsrRule: null,
+      };
+      const allLocal = localCount === backends.length;
+      const hostName = dsr
+        ? `LB_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`
+        : allLocal
+          ? `${backends.length === 1 ? 'NAT' : 'LB'}_${plan.id}_${vipText}_${extPort}_${extPort}_${proto}`
+          : `LB_HOST_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`;
+      const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', plan.affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
+      const data = `${ref} ${kind}: ${backends.length} backend(s), ${localCount} local; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
+      const dst: Prefix[] = [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }];
+      const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (hostAccess ? FROM_HOST : 0) });
+      lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
+      if (dsr) {
+        lb.dsrRule = b.rule(
+          `LB_DSR_${plan.id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
+          100,
+          RULE_TERMINATING,
+          'lb',
+          cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD }),
+          { kind: 'lb', lb: index },
+          data,
+        );
+      }
+      node.lbs.push(lb);
+      node.lbByKey.set(key, index);
+    };
+
+    const svc = plan.svc;
+    if (svc.clusterIP) make('ClusterIP', svc.clusterIP, plan.port, svc.internalTrafficPolicy === 'Local', env.clusterDsr, false, profile.nodeToClusterIp, 0);
+    if (plan.nodePort !== null) {
+      make('NodePort', node.model.internalIP, plan.nodePort, plan.preserveDip || plan.localTrafficDsr, plan.localTrafficDsr, false, profile.localNodePortAccess, plan.etpWarn);
+    }
+    for (const x of svc.externalIPs) make('ExternalIP', x, plan.port, plan.localTrafficDsr, plan.localTrafficDsr, false, false, plan.etpWarn);
+    for (const x of svc.ingressIPs) {
+      const dsrIn = plan.preserveDip || plan.localTrafficDsr;
+      make('Ingress', x, plan.port, dsrIn, dsrIn, plan.preserveDip, false, plan.etpWarn);
+    }
+  }
 }

@@ -225,8 +225,15 @@ export class Dataplane {
 
   /** `ip:port`, null for -1. */
   backendName(id: number): string | null {
-    return id >= 0 ? (this.c.backends[id] ?? null) : null;
+    if (id < 0 || id >= this.c.backends.length) return null;
+    let name = this.backendNames[id];
+    if (name === undefined) {
+      name = `${this.c.backends[id]}:${this.c.backendPorts[id]}`;
+      this.backendNames[id] = name;
+    }
+    return name;
   }
+  private readonly backendNames: string[] = [];
 
   ruleName(id: number): string | null {
     return id >= 0 ? (this.c.rules[id]?.name ?? null) : null;
@@ -1295,7 +1302,7 @@ export class Dataplane {
     if (T !== null) {
       T.leaf(
         T_DETAIL,
-        `${this.c.services[lb.service]} ${lb.kind} ${lb.vipText}:${lb.extPort}: ${lb.backends.length} backend(s), ${lb.affinity ? 'DistributionType SourceIP (sessionAffinity ClientIP): hash of the client IP' : 'DistributionType None: hash of the 5-tuple'} (seed ${this.c.seed}) -> ${be.ipText}:${be.port}${be.local ? ' (local)' : ''}`,
+        `${this.c.services[lb.service]} ${lb.kind} ${lb.vipText}:${lb.extPort}: ${lb.backends.length} backend(s), ${lb.affinity ? 'DistributionType SourceIP (sessionAffinity ClientIP): hash of the client IP' : 'DistributionType None: hash of the 5-tuple'} (seed ${this.c.seed}) -> ${be.ipText}:${be.port}${this.isLocalPod(node, be.ip) ? ' (local)' : ''}`,
       );
       for (const w of warningCodes(lb.warn)) T.leaf(T_WARN, `${w}: ${reasonSentence(REASON_TABLE.findIndex((row) => row.code === w) + 1)}`);
     }
@@ -1312,7 +1319,7 @@ export class Dataplane {
     this.pDport = be.port;
     if (lb.dsr) return 0;
     const hairpin = from === FROM_POD && this.pSrc === be.ip;
-    if (be.local && !hairpin) return 0;
+    if (this.isLocalPod(node, be.ip) && !hairpin) return 0;
     // non-DSR to a remote backend (or back to the client itself): SNAT to the SourceVIP so the reply returns here
     let port = natPort;
     if (natOwner < 0) {
@@ -1328,6 +1335,12 @@ export class Dataplane {
     this.pSport = port;
     void oldDst;
     return natOwner < 0 ? port : 0;
+  }
+
+  /** True when `ip` is a pod endpoint on `node` (a backend's locality). */
+  private isLocalPod(node: CompiledNode, ip: number): boolean {
+    const e = this.c.addr.get(ip);
+    return e >= 0 && (this.c.addrKind[e] & AK_POD) !== 0 && this.c.addrNode[e] === node.id;
   }
 
   /** Ends a packet decided in the slow path without caching a flow. */

@@ -30,14 +30,15 @@ import type { Rule } from './objects';
 
 export type LbKind = 'ClusterIP' | 'NodePort' | 'ExternalIP' | 'Ingress';
 
+/** One destination of a load balancer; node-independent, so one array serves every node's LB of a Service port. */
 export interface LbBackend {
   ip: number;
   ipText: string;
   port: number;
   /** Global backend id (Dataplane.backendName). */
   id: number;
-  /** On this node. */
-  local: boolean;
+  /** EndpointSlice nodeName, null when unknown (whether it is local is the node's question: `isLocalBackend`). */
+  node: string | null;
 }
 
 export interface NodeLb {
@@ -66,6 +67,8 @@ export interface NodeLb {
   warn: number;
   /** Hash salt: the Service port, so ClusterIP and NodePort of one port agree for a client. */
   salt: number;
+  /** How many backends run on this node. */
+  localCount: number;
   /** The host-port rule and, for DSR, the pod-port rule (set by compile.ts). */
   hostRule: Rule | null;
   dsrRule: Rule | null;

@@ -82,6 +82,7 @@ function printNode(out: string[], c: CompiledDataplane, n: CompiledNode): void {
     out.push(
       `    ${c.services[lb.service]} ${lb.kind} ${lb.vipText}:${lb.extPort} -> ${lb.intPort}/${lb.proto}: ${lb.backends.length} backend(s)${lb.dsr ? ', DSR' : ''}${lb.preserveDip ? ', PreserveDIP' : ''}${lb.affinity ? ', SourceIP affinity' : ''}${!lb.dsr ? `, SourceVIP ${u32ToIpv4(lb.sourceVip)}` : ''}`,
     );
+    out.push(`      backends: ${lb.backends.map((x) => `${x.ipText}:${x.port}${x.node === n.name ? ' (local)' : ''}`).join(', ')}`);
   }
   if (n.noLb.size > 0) {
     out.push('  VIPS WITHOUT A LOAD BALANCER');
