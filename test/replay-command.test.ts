@@ -1,0 +1,143 @@
+/**
+ * `vfp-emu replay`, `explain` and `rules` as a user runs them: the embedded default, the outputs the
+ * contract names, exit statuses, and a bad trace that still gets everything before the fault judged.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Batch } from '../src/core/batch';
+import { openCapture } from '../src/io/reader';
+
+const repo = path.resolve(__dirname, '..', '..');
+const cli = path.join(repo, 'dist', 'src', 'cli.js');
+const lesson = path.join(repo, 'traces', '04-icmp-lesson');
+const lessonCluster = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(repo, 'traces', '_clusters', 'l2bridge', f)]);
+
+function run(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('vfp-emu replay (command line)', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-replay-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('with no TRACE runs the ICMP lesson, says why ping fails, and writes vfp-out/', () => {
+    const r = run(['replay'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /icmp-not-transposed \(2\): VFP does not transpose ICMP/);
+    assert.match(r.stdout, /no-return 1, dropped 1/);
+    for (const f of ['verdicts.jsonl', 'out.pcapng', 'report.txt']) assert.ok(fs.existsSync(path.join(tmp, 'vfp-out', f)), f);
+    const lines = fs.readFileSync(path.join(tmp, 'vfp-out', 'verdicts.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 10);
+    const first = JSON.parse(lines[0]);
+    assert.deepEqual(Object.keys(first), ['packet', 'verdict', 'reason', 'warnings', 'node', 'ingress', 'egress', 'flow', 'out', 'service', 'backend']);
+    assert.equal(first.verdict, 'no-return');
+  });
+
+  it('--summary json: verdict counts add up to the packets, reasons and diagnostics are listed', () => {
+    const r = run(['replay', path.join(lesson, 'trace.pcapng'), ...lessonCluster, '--summary', 'json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.packets, 10);
+    const total = Object.values(s.verdicts as Record<string, number>).reduce((a, b) => a + b, 0);
+    assert.equal(total, 10);
+    assert.equal(s.reasons['icmp-not-transposed'], 2);
+    assert.ok(Array.isArray(s.diagnostics));
+    assert.ok(s.pps > 0 && s.elapsed_s >= 0);
+  });
+
+  it('--out: one interface per egress point, a comment per packet, drops marked as etl2pcapng does', () => {
+    const out = path.join(tmp, 'out.pcapng');
+    const r = run(['replay', path.join(lesson, 'trace.pcapng'), ...lessonCluster, '--out', out], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const rd = openCapture(out);
+    const b = new Batch();
+    const n = rd.next(b);
+    assert.equal(n, 10);
+    const names = rd.interfaces.map((f) => f.name);
+    assert.ok(names.includes('win-1 wire'), names.join(','));
+    assert.ok(names.includes('win-1 drop'));
+    assert.ok(names.includes('win-1 pod/default/client-0'));
+    // packet 2 is the echo reply the node drops
+    const o2 = b.options.get(1);
+    assert.match(o2?.comments?.[0] ?? '', /^packet 2: dropped icmp-not-transposed: /);
+    assert.deepEqual([...(o2?.verdicts?.[0] ?? [])], [2, 1]);
+    assert.equal(rd.interfaces[b.iface[1]].name, 'win-1 drop');
+    // packet 3 leaves SNATed: source IP 10.127.130.11 at bytes 26..29 of the Ethernet frame
+    const p3 = b.packet(2);
+    assert.deepEqual([...p3.subarray(26, 30)], [10, 127, 130, 11]);
+    assert.equal(b.options.get(2)?.flags, 2); // outbound
+  });
+
+  it('--fail-on: exit 1 when a packet has that reason or verdict, 0 otherwise', () => {
+    const base = ['replay', path.join(lesson, 'trace.pcapng'), ...lessonCluster, '--summary', 'json'];
+    assert.equal(run([...base, '--fail-on', 'icmp-not-transposed'], tmp).status, 1);
+    assert.equal(run([...base, '--fail-on', 'dropped'], tmp).status, 1);
+    assert.equal(run([...base, '--fail-on', 'snat-ports-exhausted'], tmp).status, 0);
+    const bad = run([...base, '--fail-on', 'nonsense'], tmp);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--fail-on nonsense/);
+  });
+
+  it('a trace cut inside packet 5: packets 1-4 are judged and written, the error names the file and offset, exit 2', () => {
+    const whole = fs.readFileSync(path.join(lesson, 'trace.pcapng'));
+    // find the start of the 5th EPB (block type 6) and cut 20 bytes into it
+    let off = 0;
+    let epb = 0;
+    let cut = -1;
+    while (off < whole.length) {
+      const type = whole.readUInt32LE(off);
+      const len = whole.readUInt32LE(off + 4);
+      if (type === 6 && ++epb === 5) {
+        cut = off;
+        break;
+      }
+      off += len;
+    }
+    assert.ok(cut > 0);
+    const trace = path.join(tmp, 'cut.pcapng');
+    fs.writeFileSync(trace, whole.subarray(0, cut + 20));
+    const verdicts = path.join(tmp, 'v.jsonl');
+    const r = run(['replay', trace, ...lessonCluster, '--verdicts', verdicts, '--summary', 'json'], tmp);
+    assert.equal(r.status, 2);
+    assert.ok(r.stderr.includes(trace), r.stderr);
+    assert.ok(r.stderr.includes(`byte offset ${cut}`), r.stderr);
+    assert.equal(fs.readFileSync(verdicts, 'utf8').trim().split('\n').length, 4);
+    assert.equal(JSON.parse(r.stdout).packets, 4);
+  });
+
+  it('bad usage and bad cluster input exit 2 with a message naming the flag or the file and field', () => {
+    const u = run(['replay', '--workers', 'zero'], tmp);
+    assert.equal(u.status, 2);
+    assert.match(u.stderr, /--workers must be an integer/);
+    const cfg = path.join(tmp, 'bad.yaml');
+    fs.writeFileSync(cfg, 'apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {clusterIP: 10.96.0.9, ports: [{port: notaport}]}\n');
+    const c = run(['replay', path.join(lesson, 'trace.pcapng'), '--cluster', cfg], tmp);
+    assert.equal(c.status, 2);
+    assert.ok(c.stderr.includes(cfg), c.stderr);
+    assert.match(c.stderr, /spec\.ports\[0\]\.port/);
+  });
+
+  it('explain walks packet 1 of the lesson through the layers and ends with the final packet and the verdict', () => {
+    const r = run(['explain', path.join(lesson, 'trace.pcapng'), ...lessonCluster, '--packet', '1'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /SLB_NAT_LAYER/);
+    assert.match(r.stdout, /Final packet:/);
+    assert.match(r.stdout, /icmp-not-transposed/);
+  });
+
+  it('rules prints the OutboundNAT SNAT rules for TCP and UDP only, per pod port', () => {
+    const r = run(['rules', ...lessonCluster, '--node', 'win-1'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /SNAT_TCP_OUTBOUNDNAT/);
+    assert.match(r.stdout, /SNAT_UDP_OUTBOUNDNAT/);
+    assert.doesNotMatch(r.stdout, /SNAT_ICMP/);
+    assert.equal(run(['rules', ...lessonCluster, '--node', 'linux-1'], tmp).status, 2);
+  });
+});
