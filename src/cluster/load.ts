@@ -7,14 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../core/errors';
 import type { Cluster } from './model';
-import { parseClusterTexts, type ClusterText, type LoadOptions } from './parse';
+import { decodeClusterFile, parseClusterTexts, type ClusterText, type LoadOptions } from './parse';
 
-/** Text of a file's bytes: UTF-16LE/BE when a BOM says so, else UTF-8 (a UTF-8 BOM is dropped later). */
-export function decodeClusterFile(bytes: Uint8Array): string {
-  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
-  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
-  return new TextDecoder('utf-8').decode(bytes);
-}
+export { decodeClusterFile };
 
 export function loadCluster(files: readonly string[], opts: LoadOptions = {}): Cluster {
   const texts: ClusterText[] = files.map((file) => {

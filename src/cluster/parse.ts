@@ -1,7 +1,8 @@
 /**
- * Cluster inputs from texts: the file-system-free entry point (the browser page hands texts in; loadCluster
- * in load.ts reads files and calls this). Each text's kind is detected from its content (detect.ts), all
- * are merged into one Draft in order, and finalizeCluster (merge.ts) derives, validates and diagnoses.
+ * Cluster inputs from texts: the file-system-free entry point (the browser page hands texts in, decoded
+ * from a file's bytes with decodeClusterFile; loadCluster in load.ts reads files and calls this). Each
+ * text's kind is detected from its content (detect.ts), all are merged into one Draft in order, and
+ * finalizeCluster (merge.ts) derives, validates and diagnoses.
  */
 
 import { importText, type InputKind } from './detect';
@@ -15,6 +16,13 @@ export interface ClusterText {
   /** Name used in errors and `sources` (a file path, or a label the caller chose). */
   name: string;
   text: string;
+}
+
+/** Text of a file's bytes: UTF-16LE/BE when a BOM says so, else UTF-8 (a UTF-8 BOM is dropped later). */
+export function decodeClusterFile(bytes: Uint8Array): string {
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  return new TextDecoder('utf-8').decode(bytes);
 }
 
 /** Merges several texts (later ones add objects; a different scalar setting replaces an earlier one). */

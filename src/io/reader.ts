@@ -1,7 +1,8 @@
 /**
  * Capture readers: classic pcap (all byte orders, microsecond and nanosecond magic, the old Linux
  * "modified" variants) and pcapng (several sections in either byte order, SHB/IDB/EPB/SPB/PB; NRB,
- * ISB, DSB, custom and unknown blocks skipped), streamed from a file or stdin into Batches.
+ * ISB, DSB, custom and unknown blocks skipped), streamed from a file or stdin (`openCapture`) or read from
+ * bytes in memory (`openCaptureBytes`, no file system: the browser page) into Batches.
  *
  * Uses: a ByteSource (io/source.ts) with one bounded read buffer. Sets, per packet, the reader columns
  * of the Batch (core/batch.ts): `off`/`caplen` (bytes copied once into the arena), `wirelen`, raw
@@ -119,6 +120,21 @@ export function openCapture(path: string, opts: ReaderOptions = {}): CaptureRead
     const err = e as NodeJS.ErrnoException;
     throw new InputError(path, {}, `cannot open: ${err.message}`);
   }
+  return openSource(src, opts);
+}
+
+/**
+ * Read a capture that is already in memory (a browser page's File bytes), as `openCapture` reads a file;
+ * `name` stands for the file in error messages. `bytes` is read in place and never modified. Uses no
+ * file system.
+ */
+export function openCaptureBytes(name: string, bytes: Uint8Array, opts: ReaderOptions = {}): CaptureReader {
+  return openSource(ByteSource.fromBytes(name, bytes, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES), opts);
+}
+
+/** Detect the format from the magic number and start the reader (closes `src` when it throws). */
+function openSource(src: ByteSource, opts: ReaderOptions): CaptureReader {
+  const path = src.name;
   try {
     if (!src.ensure(4)) {
       const n = src.available();

@@ -1,6 +1,7 @@
 /**
- * ByteSource: a synchronous, pull-based byte stream over one file descriptor (a capture file, or `-` =
- * stdin, which may be a pipe such as `tcpdump -w - | vfp-emu decode -`).
+ * ByteSource: a synchronous, pull-based byte stream over a ByteInput: a file descriptor (a capture file,
+ * or `-` = stdin, which may be a pipe such as `tcpdump -w - | vfp-emu decode -`), or bytes already in
+ * memory (a file a browser page read, see `openCaptureBytes` in reader.ts).
  *
  * Uses: one fixed read buffer (1 MiB by default) that is compacted and refilled; it grows only when a
  * single structure the reader must hold whole (a pcapng packet block) is larger, and the reader caps that
@@ -9,8 +10,11 @@
  *
  * Hostile lengths: callers compare a length field with `remaining()` (regular files: exact, from the file
  * size) before asking for it, so nothing is ever allocated from a length the input cannot hold.
+ *
+ * node:fs is loaded on first use by the descriptor input only, so the in-memory path runs where there is
+ * no file system (the browser page of native-free/).
  */
-import * as fs from 'node:fs';
+import type * as NodeFs from 'node:fs';
 
 /** Default size of the read buffer. */
 export const DEFAULT_BUFFER_BYTES = 1 << 20;
@@ -23,10 +27,88 @@ export const sourceStats = {
   eagainWaits: 0,
 };
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+let fsModule: typeof NodeFs | null = null;
+/** node:fs, required when a descriptor is first used (never on the in-memory path). */
+function fs(): typeof NodeFs {
+  return (fsModule ??= require('node:fs') as typeof NodeFs);
+}
+
+let sleepCell: Int32Array | null = null;
 /** Block the thread for `ms` milliseconds (used when a non-blocking stdin has no data yet). */
 function sleepMs(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
+  Atomics.wait((sleepCell ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, ms);
+}
+
+/** Where a ByteSource's bytes come from. */
+export interface ByteInput {
+  /** True when the size is known and reads may be positional (a regular file, bytes in memory). */
+  readonly isRegularFile: boolean;
+  /** Size in bytes, or -1 when unknown (pipe, terminal, socket). */
+  readonly size: number;
+  /**
+   * Read up to `length` bytes into `into[at..]`, from input offset `position` (sized inputs) or from the
+   * stream's current position (`null`). Returns the bytes read, 0 at the end of the input.
+   */
+  read(into: Uint8Array, at: number, length: number, position: number | null): number;
+  close(): void;
+}
+
+/** A file descriptor: a regular file (positional reads) or a stream (stdin, a pipe). */
+class FdInput implements ByteInput {
+  readonly isRegularFile: boolean;
+  readonly size: number;
+
+  constructor(
+    private fd: number,
+    private readonly ownsFd: boolean,
+  ) {
+    const st = fs().fstatSync(fd);
+    // stdin is always read as a stream: its current position may not be 0 and it may be replaced.
+    this.isRegularFile = ownsFd && st.isFile();
+    this.size = this.isRegularFile ? st.size : -1;
+  }
+
+  read(into: Uint8Array, at: number, length: number, position: number | null): number {
+    for (;;) {
+      try {
+        return fs().readSync(this.fd, into, at, length, position);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          sourceStats.eagainWaits++;
+          sleepMs(2); // non-blocking stdin with nothing to read yet
+          continue;
+        }
+        if (code === 'EOF') return 0; // Windows pipes report the end this way
+        throw e;
+      }
+    }
+  }
+
+  /** Close the descriptor (never fd 0). */
+  close(): void {
+    if (this.ownsFd && this.fd >= 0) fs().closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Bytes in memory, read in place (never modified). */
+class MemoryInput implements ByteInput {
+  readonly isRegularFile = true;
+  readonly size: number;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.size = bytes.length;
+  }
+
+  read(into: Uint8Array, at: number, length: number, position: number | null): number {
+    const from = position ?? 0;
+    const n = Math.max(0, Math.min(length, this.size - from));
+    into.set(this.bytes.subarray(from, from + n), at);
+    return n;
+  }
+
+  close(): void {}
 }
 
 export class ByteSource {
@@ -47,40 +129,44 @@ export class ByteSource {
   end = 0;
   /** Input offset of `buf[start]`. */
   offset = 0;
-  private fd: number;
-  private readonly ownsFd: boolean;
+  private readonly input: ByteInput;
   /** Input offset of `buf[end]` (next positional read). */
   private readPos = 0;
   private eof = false;
 
-  private constructor(name: string, fd: number, ownsFd: boolean, bufferBytes: number) {
+  constructor(name: string, input: ByteInput, bufferBytes = DEFAULT_BUFFER_BYTES) {
     this.name = name;
-    this.fd = fd;
-    this.ownsFd = ownsFd;
-    const st = fs.fstatSync(fd);
-    // stdin is always read as a stream: its current position may not be 0 and it may be replaced.
-    this.isRegularFile = ownsFd && st.isFile();
-    this.size = this.isRegularFile ? st.size : -1;
+    this.input = input;
+    this.isRegularFile = input.isRegularFile;
+    this.size = input.size;
     this.buf = new Uint8Array(Math.max(4096, bufferBytes));
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** Open a path (`-` = stdin, fd 0). Throws the fs error (ENOENT, EISDIR, ...) as is. */
   static open(path: string, bufferBytes = DEFAULT_BUFFER_BYTES): ByteSource {
-    if (path === '-') return new ByteSource('-', 0, false, bufferBytes);
-    const fd = fs.openSync(path, 'r');
+    if (path === '-') return new ByteSource('-', new FdInput(0, false), bufferBytes);
+    const fd = fs().openSync(path, 'r');
     try {
-      const st = fs.fstatSync(fd);
+      const st = fs().fstatSync(fd);
       if (st.isDirectory()) {
         const e = new Error(`EISDIR: illegal operation on a directory, read`) as NodeJS.ErrnoException;
         e.code = 'EISDIR';
         throw e;
       }
-      return new ByteSource(path, fd, true, bufferBytes);
+      return new ByteSource(path, new FdInput(fd, true), bufferBytes);
     } catch (e) {
-      fs.closeSync(fd);
+      fs().closeSync(fd);
       throw e;
     }
+  }
+
+  /**
+   * Read `bytes` (not copied, never modified) as a sized input named `name` (used in error messages). The
+   * read buffer is no larger than the input needs.
+   */
+  static fromBytes(name: string, bytes: Uint8Array, bufferBytes = DEFAULT_BUFFER_BYTES): ByteSource {
+    return new ByteSource(name, new MemoryInput(bytes), Math.min(bufferBytes, bytes.length));
   }
 
   /** Unread bytes in the buffer. */
@@ -166,7 +252,7 @@ export class ByteSource {
     if (!this.isRegularFile) return 0;
     let done = 0;
     while (done < length) {
-      const got = fs.readSync(this.fd, into, done, length - done, position + done);
+      const got = this.input.read(into, done, length - done, position + done);
       if (got === 0) break;
       done += got;
     }
@@ -174,27 +260,13 @@ export class ByteSource {
   }
 
   private read(into: Uint8Array, at: number, length: number): number {
-    for (;;) {
-      try {
-        const got = fs.readSync(this.fd, into, at, length, this.isRegularFile ? this.readPos : null);
-        this.readPos += got;
-        return got;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
-          sourceStats.eagainWaits++;
-          sleepMs(2); // non-blocking stdin with nothing to read yet
-          continue;
-        }
-        if (code === 'EOF') return 0; // Windows pipes report the end this way
-        throw e;
-      }
-    }
+    const got = this.input.read(into, at, length, this.isRegularFile ? this.readPos : null);
+    this.readPos += got;
+    return got;
   }
 
-  /** Close the descriptor (never fd 0). */
+  /** Close the input (a descriptor this source opened; never fd 0). */
   close(): void {
-    if (this.ownsFd && this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
+    this.input.close();
   }
 }

@@ -9,14 +9,15 @@
  * and copy interface descriptions. It writes `caplen` bytes from `off`, so a packet whose `off` was moved
  * back into the headroom (encapsulated) is written whole. Sets nothing in the batch.
  *
- * Output is collected in one buffer and written with a few large writes (no syscall per packet); a
- * target given as a file descriptor is not closed by `close()`.
+ * Output is collected in one buffer and written with a few large writes (no syscall per packet) to a
+ * ByteSink: a path or file descriptor (a descriptor given by the caller is not closed by `close()`), or a
+ * MemorySink that keeps the bytes (the browser page; node:fs is loaded only by descriptor sinks).
  *
  * Timestamps: with `readerInterfaces`, `tsHi`/`tsLo` are read in the packet's input interface units and
  * converted when the output's differ; without, they are taken as raw values of the output (pcap: seconds
  * and fraction; pcapng: 64-bit ticks of the packet's writer interface).
  */
-import * as fs from 'node:fs';
+import type * as NodeFs from 'node:fs';
 import type { Batch, PacketOptions } from '../core/batch';
 import { UsageError } from '../core/errors';
 import type { InterfaceInfo } from './reader';
@@ -86,13 +87,87 @@ export interface CaptureWriter {
 export const DEFAULT_SNAPLEN = 262144;
 const utf8 = new TextEncoder();
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+let fsModule: typeof NodeFs | null = null;
+/** node:fs, required when a descriptor sink is first made (never for a MemorySink). */
+function fs(): typeof NodeFs {
+  return (fsModule ??= require('node:fs') as typeof NodeFs);
+}
 
-/** Create a writer on a path (created or truncated) or an open file descriptor (e.g. 1 for stdout). */
-export function createWriter(target: string | number, format: WriteFormat, opts: WriterOptions = {}): CaptureWriter {
+let sleepCell: Int32Array | null = null;
+
+/** Where a writer's bytes go. */
+export interface ByteSink {
+  /** Take `data[0..length)`; the writer reuses `data` afterwards. */
+  write(data: Uint8Array, length: number): void;
+  close(): void;
+}
+
+/** A file descriptor; closed by `close()` only when `owns` (the writer opened the path). */
+class FdSink implements ByteSink {
+  constructor(
+    private fd: number,
+    private readonly owns: boolean,
+  ) {}
+
+  write(data: Uint8Array, length: number): void {
+    let done = 0;
+    while (done < length) {
+      try {
+        done += fs().writeSync(this.fd, data, done, length - done);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          // non-blocking stdout that is full: wait for the reader
+          Atomics.wait((sleepCell ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, 2);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.owns && this.fd >= 0) fs().closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Keeps everything written, in memory; `bytes()` is the whole output (after the writer's `close()`). */
+export class MemorySink implements ByteSink {
+  private chunks: Uint8Array[] = [];
+  private length = 0;
+
+  write(data: Uint8Array, length: number): void {
+    this.chunks.push(data.slice(0, length));
+    this.length += length;
+  }
+
+  /** The bytes written so far, as one array. */
+  bytes(): Uint8Array {
+    if (this.chunks.length !== 1) {
+      const all = new Uint8Array(this.length);
+      let at = 0;
+      for (const c of this.chunks) {
+        all.set(c, at);
+        at += c.length;
+      }
+      this.chunks = [all];
+    }
+    return this.chunks[0] ?? new Uint8Array(0);
+  }
+
+  close(): void {}
+}
+
+/**
+ * Create a writer on a path (created or truncated), an open file descriptor (e.g. 1 for stdout), or a
+ * ByteSink such as a MemorySink.
+ */
+export function createWriter(target: string | number | ByteSink, format: WriteFormat, opts: WriterOptions = {}): CaptureWriter {
   if (format !== 'pcap' && format !== 'pcapng') throw new UsageError(`unknown capture format '${String(format)}' (pcap or pcapng)`);
-  const fd = typeof target === 'number' ? target : fs.openSync(target, 'w');
-  return format === 'pcap' ? new PcapWriter(fd, typeof target !== 'number', opts) : new PcapngWriter(fd, typeof target !== 'number', opts);
+  const sink =
+    typeof target === 'number' ? new FdSink(target, false) : typeof target === 'string' ? new FdSink(fs().openSync(target, 'w'), true) : target;
+  return format === 'pcap' ? new PcapWriter(sink, opts) : new PcapngWriter(sink, opts);
 }
 
 /** An InterfaceInfo describing classic-pcap timestamps (tsHi = seconds, tsLo = micro- or nanoseconds). */
@@ -115,12 +190,10 @@ abstract class WriterBase implements CaptureWriter {
   protected view: DataView;
   protected pos = 0;
   protected readonly le: boolean;
-  private fd: number;
-  private readonly ownsFd: boolean;
+  private sink: ByteSink | null;
 
-  constructor(fd: number, ownsFd: boolean, opts: WriterOptions) {
-    this.fd = fd;
-    this.ownsFd = ownsFd;
+  constructor(sink: ByteSink, opts: WriterOptions) {
+    this.sink = sink;
     this.le = !opts.bigEndian;
     this.out = new Uint8Array(Math.max(64 * 1024, opts.bufferBytes ?? 1 << 20));
     this.view = new DataView(this.out.buffer);
@@ -141,30 +214,20 @@ abstract class WriterBase implements CaptureWriter {
   }
 
   flush(): void {
-    let done = 0;
-    while (done < this.pos) {
-      try {
-        done += fs.writeSync(this.fd, this.out, done, this.pos - done);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
-          Atomics.wait(sleepCell, 0, 0, 2); // non-blocking stdout that is full: wait for the reader
-          continue;
-        }
-        throw e;
-      }
-    }
+    if (this.pos === 0) return;
+    if (this.sink === null) throw new UsageError('the capture writer is closed');
+    this.sink.write(this.out, this.pos);
     this.pos = 0;
   }
 
   protected beforeClose(): void {}
 
   close(): void {
-    if (this.fd < 0) return;
+    if (this.sink === null) return;
     this.beforeClose();
     this.flush();
-    if (this.ownsFd) fs.closeSync(this.fd);
-    this.fd = -1;
+    this.sink.close();
+    this.sink = null;
   }
 }
 
@@ -177,8 +240,8 @@ class PcapWriter extends WriterBase {
   private units = 1e6;
   private readonly opts: WriterOptions;
 
-  constructor(fd: number, ownsFd: boolean, opts: WriterOptions) {
-    super(fd, ownsFd, opts);
+  constructor(sink: ByteSink, opts: WriterOptions) {
+    super(sink, opts);
     this.opts = opts;
   }
 
@@ -316,8 +379,8 @@ class PcapngWriter extends WriterBase {
   /** Per reader interface table: how its interfaces map to the output. */
   private readonly inputs = new WeakMap<readonly InterfaceInfo[], InputMapping>();
 
-  constructor(fd: number, ownsFd: boolean, opts: WriterOptions) {
-    super(fd, ownsFd, opts);
+  constructor(sink: ByteSink, opts: WriterOptions) {
+    super(sink, opts);
     this.userAppl = opts.userAppl ?? 'vfp-emu';
     this.sectionHeader(this.userAppl);
   }

@@ -12,7 +12,7 @@
  * Timestamps keep the input's units (the first interface's resolution; other units are converted exactly).
  */
 import type { Batch } from '../core/batch';
-import { createWriter, type CaptureWriter } from '../io/writer';
+import { createWriter, type ByteSink, type CaptureWriter } from '../io/writer';
 import type { InterfaceInfo } from '../io/reader';
 import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits } from '../io/timestamps';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
@@ -27,8 +27,9 @@ export class OutTrace {
   private outUnits = 0;
   private outResol = 6;
 
+  /** `file`: a path, or a ByteSink (a MemorySink: the browser page builds the file in memory). */
   constructor(
-    file: string,
+    file: string | ByteSink,
     private readonly dp: Dataplane,
   ) {
     this.w = createWriter(file, 'pcapng');

@@ -1,0 +1,329 @@
+/**
+ * The teaching page (native-free/): the bundle is built from the sources into a temporary folder, then
+ *  (a) run in a bare JavaScript context (node:vm with only TextEncoder/TextDecoder: no require, no process,
+ *      no fs), where the ICMP lesson and a user's own files are replayed and explained and compared with
+ *      what the CLI (`vfp-emu replay`, `vfp-emu explain`) gives for the same inputs;
+ *  (b) opened from file:// in headless Chromium (when /usr/bin/chromium is installed; skipped otherwise),
+ *      where the rendered table must hold the lesson's verdicts, and a capture and cluster files handed to
+ *      the file input must replay as the CLI replays them.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+import { bundleText, buildPage, readLesson } from '../native-free/build';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'src', 'cli.js');
+const traces = path.join(root, 'traces');
+const CHROMIUM = '/usr/bin/chromium';
+
+/** The page API as the bundle exposes it on globalThis.vfpEmuPage (the exports of native-free/core.ts). */
+interface PageApi {
+  lesson: { id: string; packets: { send: string; expect: string; why: string }[] };
+  Session: new (input: unknown) => {
+    replay(): {
+      rows: { record: Record<string, unknown> & { packet: number; verdict: string; reason: string | null }; words: string; outWords: string | null; reasonSentence: string | null }[];
+      packets: number;
+      verdicts: Record<string, number>;
+      reasons: { code: string; packets: number; sentence: string }[];
+      error: string | null;
+      outPcapng: Uint8Array;
+    };
+    explain(n: number): string;
+  };
+  lessonInput(lesson: unknown): unknown;
+  decodeClusterFile(bytes: Uint8Array): string;
+  errorMessage(e: unknown): string;
+}
+
+/** The CLI's outputs for a trace and cluster files: verdict records (as text lines) and the out pcapng. */
+function cliReplay(dir: string, trace: string, cluster: string[], view = 'pod'): { lines: string[]; out: Buffer } {
+  const verdicts = path.join(dir, `cli-${path.basename(path.dirname(trace))}.jsonl`);
+  const out = path.join(dir, `cli-${path.basename(path.dirname(trace))}.pcapng`);
+  execFileSync(process.execPath, [cli, 'replay', trace, ...cluster.flatMap((c) => ['--cluster', c]), '--view', view, '--verdicts', verdicts, '--out', out, '--summary', 'json']);
+  return { lines: fs.readFileSync(verdicts, 'utf8').trimEnd().split('\n'), out: fs.readFileSync(out) };
+}
+
+function cliExplain(trace: string, cluster: string[], n: number): string {
+  return execFileSync(process.execPath, [cli, 'explain', trace, ...cluster.flatMap((c) => ['--cluster', c]), '--packet', String(n)], { encoding: 'utf8' });
+}
+
+/** A scenario's cluster file paths (scenario.yaml `cluster:`). */
+function scenarioCluster(id: string): string[] {
+  const yaml = fs.readFileSync(path.join(traces, id, 'scenario.yaml'), 'utf8');
+  const m = /^cluster: \[(.*)\]$/m.exec(yaml);
+  assert.ok(m, `${id}/scenario.yaml has a one-line cluster list`);
+  return m[1].split(',').map((s) => path.join(traces, id, s.trim()));
+}
+
+/** UTF-16LE with a byte-order mark: what Windows PowerShell 5.1's `> file` writes. */
+function utf16le(text: string): Uint8Array {
+  const body = Buffer.from(text, 'utf16le');
+  return new Uint8Array(Buffer.concat([Buffer.from([0xff, 0xfe]), body]));
+}
+
+describe('native-free: the teaching page', function () {
+  this.timeout(180000);
+  let tmp = '';
+  let site = '';
+  let bundle = '';
+
+  before(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-native-free-'));
+    site = path.join(tmp, 'site');
+    fs.mkdirSync(site);
+    for (const f of ['index.html', 'style.css']) fs.copyFileSync(path.join(root, 'native-free', f), path.join(site, f));
+    // Type errors outside native-free/ are the project build's to report (tsc), not this test's.
+    const file = buildPage({ root, out: path.join(site, 'dist', 'vfp-emu-page.js'), warn: () => {} });
+    bundle = fs.readFileSync(file, 'utf8');
+  });
+
+  after(function () {
+    if (tmp !== '') fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('builds one self-contained file, the same bytes every time', function () {
+    assert.equal(bundleText(root, () => {}), bundle, 'a second build differs');
+    assert.match(bundle, /"native-free\/core\.js": \[function/);
+    assert.match(bundle, /"node_modules\/yaml\/dist\/index\.js": \[function/);
+    assert.doesNotMatch(bundle, /\bfetch\(|XMLHttpRequest|import\(/, 'the page must not fetch anything (it opens from file://)');
+    const lesson = readLesson(root);
+    assert.equal(lesson.id, '04-icmp-lesson');
+    assert.deepEqual(
+      lesson.cluster.map((c) => c.name),
+      ['_clusters/l2bridge/kubectl.yaml', '_clusters/l2bridge/cni.conf', '_clusters/l2bridge/net-conf.json'],
+    );
+    assert.ok(bundle.includes(fs.readFileSync(path.join(traces, '04-icmp-lesson', 'trace.pcapng')).toString('base64')), 'the lesson trace is embedded');
+  });
+
+  describe('(a) the core in a bare JavaScript context: no require, process or fs', function () {
+    let page: PageApi;
+    let context: vm.Context;
+
+    before(function () {
+      context = vm.createContext({ TextEncoder, TextDecoder });
+      vm.runInContext(bundle, context, { filename: 'vfp-emu-page.js' });
+      assert.equal(vm.runInContext('typeof require + typeof process + typeof document', context), 'undefinedundefinedundefined');
+      page = (context as { vfpEmuPage: PageApi }).vfpEmuPage;
+      assert.ok(page !== undefined, 'the bundle sets globalThis.vfpEmuPage');
+    });
+
+    it('replays the ICMP lesson: the ping leaves with no way back, its reply is dropped, curl is forwarded', function () {
+      const s = new page.Session(page.lessonInput(page.lesson));
+      const r = s.replay();
+      const [p1, p2, p3] = r.rows;
+      assert.equal(p1.words, 'icmp echo 10.244.1.5 → 203.0.113.10');
+      assert.deepEqual([p1.record.verdict, p1.record.reason], ['no-return', 'icmp-not-transposed']);
+      assert.deepEqual([p2.record.verdict, p2.record.reason], ['dropped', 'icmp-not-transposed']);
+      assert.deepEqual([p3.record.verdict, p3.record.reason], ['forwarded', null]);
+      assert.equal(p3.outWords, `${(p3.record.out as { src: string }).src}:${(p3.record.out as { sport: number }).sport} → 203.0.113.10:80`);
+      assert.equal((p3.record.out as { src: string }).src, '10.127.130.11', 'curl is SNATed to the node IP');
+      assert.match(p1.reasonSentence ?? '', /VFP does not transpose ICMP/);
+      assert.equal(r.packets, page.lesson.packets.length);
+      r.rows.forEach((row, k) => assert.equal([row.record.verdict, row.record.reason].filter((x) => x !== null).join(' '), page.lesson.packets[k].expect, `packet ${k + 1}`));
+      assert.deepEqual(
+        Array.from(r.reasons, (x) => [x.code, x.packets]),
+        [['icmp-not-transposed', 2]],
+      );
+      assert.equal(r.error, null);
+    });
+
+    it('gives the verdict records, output pcapng and explanations the CLI gives for the lesson', function () {
+      const id = '04-icmp-lesson';
+      const trace = path.join(traces, id, 'trace.pcapng');
+      const cluster = scenarioCluster(id);
+      const want = cliReplay(tmp, trace, cluster);
+      const s = new page.Session(page.lessonInput(page.lesson));
+      const r = s.replay();
+      assert.deepEqual(
+        Array.from(r.rows, (row) => JSON.stringify(row.record)),
+        want.lines,
+      );
+      assert.ok(Buffer.from(r.outPcapng).equals(want.out), 'the downloadable out trace equals `replay --out`');
+      for (const n of [1, 2, 3]) {
+        const text = s.explain(n);
+        assert.equal(text.endsWith('\n') ? text : text + '\n', cliExplain(trace, cluster, n), `explain packet ${n}`); // the CLI ends it with one newline
+      }
+      assert.match(s.explain(2), /reverse flow of connection #0[\s\S]*Verdict: dropped \(icmp-not-transposed\)/);
+    });
+
+    it("replays a user's own files from bytes (a UTF-16 PowerShell-style file too) as the CLI does", function () {
+      const id = '05-services';
+      const trace = path.join(traces, id, 'trace.pcapng');
+      const cluster = scenarioCluster(id);
+      const want = cliReplay(tmp, trace, cluster);
+      const s = new page.Session({
+        trace: { name: 'trace.pcapng', bytes: new Uint8Array(fs.readFileSync(trace)) },
+        cluster: cluster.map((f, k) => {
+          const text = fs.readFileSync(f, 'utf8');
+          const bytes = k === cluster.length - 1 ? utf16le(text) : new Uint8Array(fs.readFileSync(f));
+          return { name: path.basename(f), text: page.decodeClusterFile(bytes) };
+        }),
+        view: 'pod',
+        seed: 1,
+      });
+      const r = s.replay();
+      assert.deepEqual(
+        Array.from(r.rows, (row) => JSON.stringify(row.record)),
+        want.lines,
+      );
+      assert.ok(Buffer.from(r.outPcapng).equals(want.out), 'out pcapng');
+      assert.ok(r.rows.some((row) => row.record.service !== null), 'the scenario reaches a Service');
+    });
+
+    it('reports bad inputs with the file and byte offset or field path, keeping what came before', function () {
+      const lessonTrace = fs.readFileSync(path.join(traces, '04-icmp-lesson', 'trace.pcapng'));
+      const lessonCluster = (page.lessonInput(page.lesson) as { cluster: unknown }).cluster;
+      const cut = new Uint8Array(lessonTrace.subarray(0, lessonTrace.length - 20));
+      const r = new page.Session({ trace: { name: 'cut.pcapng', bytes: cut }, cluster: lessonCluster }).replay();
+      assert.equal(r.packets, 9, 'the nine whole packets are replayed');
+      assert.match(r.error ?? '', /^cut\.pcapng at byte offset \d+: /);
+      assert.deepEqual([r.rows[0].record.verdict, r.rows[1].record.verdict], ['no-return', 'dropped']);
+
+      assert.throws(
+        () => new page.Session({ trace: { name: 'notes.txt', bytes: new TextEncoder().encode('hello, world') }, cluster: lessonCluster }).replay(),
+        (e: Error) => e.name === 'InputError' && /^notes\.txt at byte offset 0: not a pcap or pcapng file/.test(e.message),
+      );
+      assert.throws(
+        () => new page.Session({ trace: { name: 't', bytes: cut }, cluster: [{ name: 'net-conf.json', text: '{"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan", "VNI": 1}}' }] }),
+        (e: Error) => e.name === 'InputError' && e.message.startsWith('net-conf.json') && /VNI/.test(e.message) && page.errorMessage(e) === e.message,
+      );
+      assert.match(page.errorMessage(vm.runInContext("new TypeError('x is undefined')", context)), /^vfp-emu failed \(a bug, please report it with the input\): x is undefined$/);
+    });
+  });
+
+  describe('(b) in headless Chromium, opened from file://', function () {
+    before(function () {
+      if (!fs.existsSync(CHROMIUM)) {
+        console.log(`      skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
+        this.skip();
+      }
+    });
+
+    /** The page's DOM after the scripts ran (virtual time lets timers and promises finish). */
+    function dumpDom(html: string): string {
+      const profile = fs.mkdtempSync(path.join(tmp, 'chromium-'));
+      return execFileSync(
+        CHROMIUM,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          `--user-data-dir=${profile}`,
+          '--virtual-time-budget=5000',
+          '--dump-dom',
+          `file://${html}`,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120000, maxBuffer: 64 << 20 },
+      );
+    }
+
+    /**
+     * index.html plus what a user does: choose `files` (the input's FileList, as a drop would give), then
+     * click Replay once the page has read them. Returns the page's path.
+     */
+    function pageWithFiles(name: string, files: { name: string; base64: string }[]): string {
+      const harness = `<script>
+(function () {
+  var files = ${JSON.stringify(files)};
+  var dt = new DataTransfer();
+  files.forEach(function (f) {
+    var s = atob(f.base64), a = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) a[i] = s.charCodeAt(i);
+    dt.items.add(new File([a], f.name));
+  });
+  var input = document.getElementById('file-input');
+  input.files = dt.files;
+  input.dispatchEvent(new Event('change'));
+  var tries = 0;
+  (function waitThenReplay() {
+    var button = document.getElementById('replay-mine');
+    if (!button.disabled) { button.click(); return; }
+    if (++tries < 500) setTimeout(waitThenReplay, 10);
+  })();
+})();
+</script>
+</body>`;
+      const file = path.join(site, name);
+      fs.writeFileSync(file, fs.readFileSync(path.join(site, 'index.html'), 'utf8').replace('</body>', harness));
+      return file;
+    }
+
+    /** [packet, verdict, reason] of each rendered table row. */
+    function renderedRows(dom: string): [number, string, string][] {
+      const rows: [number, string, string][] = [];
+      for (const m of dom.matchAll(/<tr class="packet[^"]*"[^>]*>/g)) {
+        const attr = (name: string): string => new RegExp(`${name}="([^"]*)"`).exec(m[0])?.[1] ?? '?';
+        rows.push([Number(attr('data-packet')), attr('data-verdict'), attr('data-reason')]);
+      }
+      return rows;
+    }
+
+    it('shows the lesson: one row per packet with its verdict, the reasons, and packet 1 explained', function () {
+      const dom = dumpDom(path.join(site, 'index.html'));
+      const rows = renderedRows(dom);
+      assert.equal(rows.length, 10, 'ten packet rows');
+      assert.deepEqual(rows[0], [1, 'no-return', 'icmp-not-transposed']);
+      assert.deepEqual(rows[1], [2, 'dropped', 'icmp-not-transposed']);
+      assert.deepEqual(rows[2], [3, 'forwarded', '']);
+      const lesson = readLesson(root);
+      rows.forEach(([n, v, reason], k) => assert.equal([v, reason].filter((x) => x !== '').join(' '), lesson.packets[k].expect, `row ${n}`));
+      assert.match(dom, /<h2 id="scenario-name">Lesson: A pod's ping to an external host gets no reply/);
+      assert.match(dom, /<div id="why" class="why">[\s\S]*icmp-not-transposed[\s\S]*VFP does not transpose ICMP/);
+      assert.match(dom, /<pre class="explain-text">Packet 1: icmp 10\.244\.1\.5 &gt; 203\.0\.113\.10 echo/);
+      assert.doesNotMatch(dom, /<p id="error" class="error" role="alert">/, 'no error shown');
+    });
+
+    it('explains the packet whose row is clicked, and steps to the next one with the arrow key', function () {
+      const harness = `<script>
+document.getElementById('packet-2').click();
+document.getElementById('packet-2').dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
+</script>
+</body>`;
+      const file = path.join(site, 'click.html');
+      fs.writeFileSync(file, fs.readFileSync(path.join(site, 'index.html'), 'utf8').replace('</body>', harness));
+      const dom = dumpDom(file);
+      const explained = [...dom.matchAll(/<pre class="explain-text">Packet (\d+): ([^\n]*)/g)].map((m) => [m[1], m[2]]);
+      assert.deepEqual(explained, [['3', 'tcp 10.244.1.5:49800 &gt; 203.0.113.10:80']], 'one explanation open: packet 3');
+      assert.match(dom, /<tr class="packet open" id="packet-3"/);
+      assert.match(dom, /Unified flow: node=win-1,scope=entry,proto=6,src=10\.244\.1\.5,dst=203\.0\.113\.10,sport=49800,dport=80 \(forward; connection #1, created by packet 3/);
+    });
+
+    it('replays a capture and cluster files handed to the file input, as the CLI does', function () {
+      const id = '05-services';
+      const trace = path.join(traces, id, 'trace.pcapng');
+      const cluster = scenarioCluster(id);
+      const want = cliReplay(tmp, trace, cluster).lines.map((l) => JSON.parse(l) as { packet: number; verdict: string; reason: string | null });
+      const files = [trace, ...cluster].map((f, k) => ({
+        name: path.basename(f),
+        base64: Buffer.from(k === cluster.length ? utf16le(fs.readFileSync(f, 'utf8')) : fs.readFileSync(f)).toString('base64'),
+      }));
+      const dom = dumpDom(pageWithFiles('mine.html', files));
+      assert.match(dom, /<h2 id="scenario-name">Your capture: trace\.pcapng<\/h2>/);
+      assert.deepEqual(
+        renderedRows(dom),
+        want.map((r) => [r.packet, r.verdict, r.reason ?? '']),
+      );
+      assert.match(dom, /<span class="kind">cluster<\/span><span class="name">services\.yaml<\/span>/);
+      assert.match(dom, /<body class="">/, 'the busy cursor is gone');
+    });
+
+    it('says which file is bad and keeps the lesson on screen', function () {
+      const files = [
+        { name: 'trace.pcapng', base64: fs.readFileSync(path.join(traces, '05-services', 'trace.pcapng')).toString('base64') },
+        { name: 'net-conf.json', base64: Buffer.from('{"Network": "10.244.0.0/16", "Backend": {"Type": "vxlan", "VNI": 1}}').toString('base64') },
+      ];
+      const dom = dumpDom(pageWithFiles('bad.html', files));
+      assert.match(dom, /<p id="error" class="error" role="alert">net-conf\.json at [^<]*VNI[^<]*<\/p>/);
+      assert.match(dom, /<h2 id="scenario-name">Lesson: /);
+      assert.equal(renderedRows(dom).length, 10, "the lesson's rows stay");
+    });
+  });
+});
