@@ -38,7 +38,6 @@ import type { NatRange } from './snat';
 import {
   DIR_IN,
   DIR_OUT,
-  FROM_ANY,
   FROM_HOST,
   FROM_POD,
   FROM_WIRE,
@@ -444,7 +443,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
       }
     }
     // longest prefix first: the engine takes the first route that contains the destination
-    const order = routes.map((r, k) => k).sort((x, y) => prefixLen(routes[y].prefix) - prefixLen(routes[x].prefix) || x - y);
+    const order = routes.map((_, k) => k).sort((x, y) => prefixLen(routes[y].prefix) - prefixLen(routes[x].prefix) || x - y);
     const sortedRoutes = order.map((k) => routes[k]);
     sortedRoutes.forEach((r, k) => {
       if (r.rule.action.kind === 'paroute' || r.rule.action.kind === 'l2route') (r.rule.action as { route: number }).route = k;
@@ -468,7 +467,6 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
       ownerBase: 0, // set below
     };
 
-    const hostEndpoint = EP_HOST;
     const node: CompiledNode = {
       id,
       name: m.name,
@@ -519,7 +517,6 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
         if (v6) ip6.set(v6, index);
       }
     }
-    void hostEndpoint;
   }
 
   // NAT owner bases (global pool numbering)
@@ -588,7 +585,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
       const layers: Layer[] = [];
       if (aclLayer) layers.push(aclLayer);
       if (dsrLayer) layers.push(dsrLayer);
-      if (net.outboundNat) layers.push(buildNatLayer(b, cluster, profile, node, cp));
+      if (net.outboundNat) layers.push(buildNatLayer(b, profile, node, cp));
       layers.push(node.vnet);
       cp.port = b.port(node.id, 'pod', cp.name, cp.endpoint, cp.model.mac, cp.ip, layers);
     }
@@ -674,7 +671,7 @@ function buildAclLayer(b: Builder, acls: AclModel[]): Layer {
 // ---------------------------------------------------------------------------------------------------
 // OutboundNAT
 
-function buildNatLayer(b: Builder, cluster: Cluster, profile: WindowsProfile, node: CompiledNode, pod: CompiledPod): Layer {
+function buildNatLayer(b: Builder, profile: WindowsProfile, node: CompiledNode, pod: CompiledPod): Layer {
   const id = hex8(pod.name);
   const rules: Rule[] = node.exceptions.map((p, k) =>
     b.rule(`OUTBOUNDNAT_EXCEPTION_${k}_${p.text.replace(/[./]/g, '_')}`, 100 + k, RULE_TERMINATING, 'allow', cond({ dst: [p], from: FROM_POD }), { kind: 'pass' }, `ExceptionList ${p.text}: no NAT`),
@@ -691,7 +688,6 @@ function buildNatLayer(b: Builder, cluster: Cluster, profile: WindowsProfile, no
     );
   rules.push(snat(6, 'TCP'), snat(17, 'UDP'));
   if (profile.icmpSnat) rules.push(snat(1, 'ICMP'));
-  void cluster;
   return { name: 'SLB_NAT_LAYER', priority: 300, groups: [group('SLB_GROUP_NAT_IPv4_OUT', 100, DIR_OUT, rules)], defaultAction: 'allow' };
 }
 

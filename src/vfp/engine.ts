@@ -33,8 +33,21 @@
  * applying it to the pod-side packet gives the packet the pod receives). 'wire' - a capture on the Windows
  * node (pktmon): replies arrive as they cross the node (to nodeIP:natPort, VXLAN-encapsulated); no aliases.
  *
+ * Packets that cannot be judged (reason, verdict):
+ *   unsupported-linktype  ignored  (the link layer is not decoded);
+ *   not-ip                ignored  (ARP, LLDP, ...: VFP rules are not involved);
+ *   truncated             ignored  (the capture cut the packet before the headers needed - the L4 ports of
+ *                                   TCP/UDP -; a capture limit, not something the node did; a packet cut
+ *                                   after them is judged, and the rewrite touches only captured bytes);
+ *   malformed             dropped  (the node drops an invalid packet: pktmon "Invalid Packet") when its
+ *                                   addresses lead to an emulated node, else ignored.
+ * Not modeled: non-first IPv4 fragments are routed by their addresses only (the NAT of their first
+ * fragment is not applied to them); IPv6 is bridged / routed statelessly (l2bridge dual stack) without
+ * load balancers or NAT; ICMP error messages are routed like any packet (their quoted header is not
+ * translated, as VFP does not transpose ICMP).
+ *
  * Hot path rules: no allocation, no closure, no Map lookup per fast-path packet; one hash and probe per
- * node crossed. Tracing (explainPacket) records words only when `T` is set.
+ * node crossed, and one 64-byte flow record. Tracing (explainPacket) records words only when `T` is set.
  */
 
 import { Batch, PF } from '../core/batch';
@@ -611,7 +624,6 @@ export class Dataplane {
       }
       // ---- apply the flow
       this.pFlow = f;
-      const cn = f >> 1;
       this.tcpUpdate(ft, f);
       const xf = ft.xflags(f);
       if (this.pService < 0) {
@@ -860,7 +872,7 @@ export class Dataplane {
    * Walks `layer` in direction `dir`: per group of that direction, the best matching rule; the last group
    * that matched decides unless a rule is terminating. Returns the selected rule or null (layer default).
    */
-  private walkLayer(layer: Layer, dir: number, from: number, portLabel: string): Rule | null {
+  private walkLayer(layer: Layer, dir: number, from: number, port: Port): Rule | null {
     const T = this.T;
     const proto = this.pProto;
     const src = this.pSrc;
@@ -873,7 +885,7 @@ export class Dataplane {
     for (const g of layer.groups) {
       if (g.dir !== dir) continue;
       if (T !== null && !opened) {
-        T.open(T_LAYER, `${layer.name}${portLabel}`);
+        T.open(T_LAYER, `${layer.name} (port ${port.name}, ${dir === DIR_IN ? 'IN' : 'OUT'})`);
         opened = true;
       }
       let best: Rule | null = null;
@@ -995,11 +1007,10 @@ export class Dataplane {
     const dir = dirIn ? DIR_IN : DIR_OUT;
     const layers = port.layers;
     const nl = layers.length;
-    const label = ` (port ${port.name}, ${dirIn ? 'IN' : 'OUT'})`;
     for (let q = 0; q < nl && verdict < 0; q++) {
       const layer = dir === DIR_OUT ? layers[q] : layers[nl - 1 - q];
       if (layer.name === 'VNET' || (port.kind === 'host' && (layer.name === 'LB' || layer.name === 'SLB_LB_LAYER'))) continue;
-      const sel = this.walkLayer(layer, dir, from, label);
+      const sel = this.walkLayer(layer, dir, from, port);
       if (sel === null) {
         if (layer.name === 'SLB_NAT_LAYER' && from === FROM_POD) {
           untransposed = true;
@@ -1118,7 +1129,7 @@ export class Dataplane {
           for (let q = p.port.layers.length - 1; q >= 0 && verdict < 0; q--) {
             const layer = p.port.layers[q];
             if (layer === node.vnet) continue;
-            const sel = this.walkLayer(layer, DIR_IN, from, ` (port ${p.name}, IN)`);
+            const sel = this.walkLayer(layer, DIR_IN, from, p.port);
             if (sel !== null && sel.action.kind === 'block') {
               verdict = V.DROPPED;
               reason = R.ACL_BLOCKED;
@@ -1306,7 +1317,6 @@ export class Dataplane {
       );
       for (const w of warningCodes(lb.warn)) T.leaf(T_WARN, `${w}: ${reasonSentence(REASON_TABLE.findIndex((row) => row.code === w) + 1)}`);
     }
-    const oldDst = this.pDst;
     if (lb.preserveDip) {
       if (be.port !== this.pDport) x.dnat(this.pDst, be.port);
       this.steer = be.ip;
@@ -1333,7 +1343,6 @@ export class Dataplane {
     if (T !== null) T.leaf(T_ACTION, `SNAT ${u32ToIpv4(this.pSrc)}:${this.pSport} -> ${u32ToIpv4(lb.sourceVip)}:${port} (${hairpin ? 'SLB_HAIRPIN_LAYER: the client is the backend' : 'SourceVIP: the backend is on another node'})`);
     this.pSrc = lb.sourceVip;
     this.pSport = port;
-    void oldDst;
     return natOwner < 0 ? port : 0;
   }
 
@@ -1517,5 +1526,3 @@ export class Dataplane {
 }
 
 export { Results };
-void DIR_IN;
-void AK_CLUSTER_IP;
