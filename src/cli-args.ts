@@ -21,6 +21,7 @@ interface FlagSpec {
 
 const COMMON: Record<string, FlagSpec> = {
   '--vxlan-port': { value: true, repeat: true, int: [1, 65535] },
+  '--lenient-snaplen': { value: false },
 };
 
 const SPECS: Record<Exclude<Command, 'help' | 'version'>, Record<string, FlagSpec>> = {
@@ -141,7 +142,7 @@ Usage:
   vfp-emu replay [TRACE] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
                  [--summary text|json] [--workers N] [--windows PROFILE] [--seed N]
                  [--view pod|wire] [--fail-on REASON|dropped]... [--vxlan-port P]...
-  vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]...
+  vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]... [--lenient-snaplen]
   vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
   vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE]
 
@@ -149,6 +150,9 @@ replay with no TRACE runs the embedded default scenario (a pod pinging and curli
 external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or pcapng from stdin.
 --cluster may repeat; each file's kind (kubectl List or objects, CNI config, flannel net-conf.json or
 subnet.env, KubeProxyConfiguration, HNS JSON, scenario YAML) is detected from its content.
+
+A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
+accepts it as tshark and tcpdump do.
 
 Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input.
 `;

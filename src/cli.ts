@@ -19,7 +19,12 @@ async function run(a: ParsedArgs): Promise<number> {
     case 'decode': {
       if (a.positional.length !== 1) throw new UsageError('decode takes exactly one TRACE (a file, or - for stdin)');
       const format = (flagString(a, 'format') ?? 'tsv') as 'tsv' | 'jsonl';
-      return runDecode({ trace: a.positional[0], format, vxlanPorts: flagList(a, 'vxlan-port').map(Number) });
+      return runDecode({
+        trace: a.positional[0],
+        format,
+        vxlanPorts: flagList(a, 'vxlan-port').map(Number),
+        strictSnaplen: !a.flags.has('lenient-snaplen'),
+      });
     }
     case 'replay':
       return (await import('./commands/replay')).runReplayCommand(a);

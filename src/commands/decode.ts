@@ -22,6 +22,11 @@ export interface DecodeArgs {
   format: 'tsv' | 'jsonl';
   /** UDP ports that carry VXLAN besides 4789. */
   vxlanPorts: number[];
+  /**
+   * A record whose caplen exceeds its interface's snaplen is bad input (exit 2), as issue 2 asks; false
+   * accepts it as tshark and tcpdump do (`--lenient-snaplen`). Default true.
+   */
+  strictSnaplen?: boolean;
 }
 
 /** Output is handed to the stream in chunks of about this many characters. */
@@ -80,7 +85,7 @@ export async function runDecode(
   const tsv = args.format === 'tsv';
   let reader;
   try {
-    reader = openCapture(args.trace);
+    reader = openCapture(args.trace, { strictSnaplen: args.strictSnaplen ?? true });
   } catch (e) {
     if (e instanceof InputError) {
       err.write(e.message + '\n');
