@@ -457,8 +457,9 @@ export class Dataplane {
     // ---- IPv4
     let proto = b.proto[i];
     this.pL4 = b.l4Off[i] >= 0 && (flags & PF.NONFIRST_FRAGMENT) === 0 ? base + b.l4Off[i] : -1;
-    let src = b.src4[i];
-    let dst = b.dst4[i];
+    // addresses travel as int32 (never boxed); `>>> 0` where the unsigned value matters
+    let src = b.src4[i] | 0;
+    let dst = b.dst4[i] | 0;
     if ((flags & PF.MALFORMED) !== 0) {
       if (this.classify(src, dst, b, i)) {
         this.pIngress = this.eIngress;
@@ -512,8 +513,8 @@ export class Dataplane {
         this.pL3 = base + b.innerL3Off[i];
         this.pL4 = b.innerL4Off[i] >= 0 ? base + b.innerL4Off[i] : -1;
         proto = b.innerProto[i];
-        src = b.innerSrc4[i];
-        dst = b.innerDst4[i];
+        src = b.innerSrc4[i] | 0;
+        dst = b.innerDst4[i] | 0;
         this.pProto = proto;
         this.pSrc = src;
         this.pDst = dst;
@@ -934,7 +935,7 @@ export class Dataplane {
     const x = this.x;
     x.reset();
     this.lbApplied = false;
-    this.steer = -1;
+    this.steering = false;
     // the connection is taken first so that a NAT port can be bound to it; freed again if not cached
     const cn = ft.allocConnection(this.pTs);
     this.curConn = cn;
@@ -987,7 +988,7 @@ export class Dataplane {
             const cc = conns[q];
             if (cc < 0 || !ft.isLive(cc) || ft.expired(cc, this.pTs)) continue;
             const o = (2 * cc) << 2;
-            if (ft.fkey[o + 1] === p.ip && ft.fkey[o + 3] >>> 16 === oDport && ft.fkey[o + 2] !== oSrc) {
+            if (ft.fkey[o + 1] === (p.ip | 0) && ft.fkey[o + 3] >>> 16 === oDport && ft.fkey[o + 2] !== oSrc) {
               if (T !== null) T.leaf(T_ERROR, `${p.name} port ${oDport} is NATed for connection #${cc} with ${u32ToIpv4(ft.fkey[o + 2])}; this comes from ${u32ToIpv4(oSrc)}`);
               return this.uncached(st, b, i, r, V.DROPPED, R.NAT_REPLY_MISMATCH, node.id);
             }
@@ -1037,7 +1038,7 @@ export class Dataplane {
           natPort = p;
           this.bindNat(ft, cn, natOwner, slot, p);
           x.snat(sel.action.ip, p);
-          this.pSrc = sel.action.ip;
+          this.pSrc = sel.action.ip | 0;
           this.pSport = p;
           if (proto === 1) this.pDport = p;
           rule = sel.id;
@@ -1113,7 +1114,7 @@ export class Dataplane {
 
     if (verdict < 0) {
       // the switch looks at the destination, or at the chosen backend when PreserveDIP kept the VIP
-      const dst = this.steer >= 0 ? this.steer : this.pDst;
+      const dst = this.steering ? this.steer : this.pDst;
       const e = c.addr.get(dst);
       const k = e >= 0 ? c.addrKind[e] : 0;
       const en = e >= 0 ? c.addrNode[e] : -1;
@@ -1286,8 +1287,9 @@ export class Dataplane {
   private lastBackend = -1;
   private lbApplied = false;
   private curConn = -1;
-  /** PreserveDIP: the backend address the switch delivers to while the packet keeps the VIP (-1 none). */
-  private steer = -1;
+  /** PreserveDIP: the backend address the switch delivers to while the packet keeps the VIP (when `steering`). */
+  private steer = 0;
+  private steering = false;
 
   /** Records NAT port `port` of `owner` (slot `slot`) as connection `cn`'s (freed with it). */
   private bindNat(ft: FlowTable, cn: number, owner: number, slot: number, port: number): void {
@@ -1319,16 +1321,17 @@ export class Dataplane {
     }
     if (lb.preserveDip) {
       if (be.port !== this.pDport) x.dnat(this.pDst, be.port);
-      this.steer = be.ip;
+      this.steer = be.ip | 0;
+      this.steering = true;
       if (T !== null) T.leaf(T_ACTION, `PreserveDIP: keep destination ${u32ToIpv4(this.pDst)}${be.port !== this.pDport ? `, port -> ${be.port}` : ''} (no DNAT)`);
     } else {
       x.dnat(be.ip, be.port);
       if (T !== null) T.leaf(T_ACTION, `DNAT ${u32ToIpv4(this.pDst)}:${this.pDport} -> ${be.ipText}:${be.port}${lb.dsr ? ' (DSR: DNAT only, the source stays the client)' : ''}`);
-      this.pDst = be.ip;
+      this.pDst = be.ip | 0;
     }
     this.pDport = be.port;
     if (lb.dsr) return 0;
-    const hairpin = from === FROM_POD && this.pSrc === be.ip;
+    const hairpin = from === FROM_POD && this.pSrc === (be.ip | 0);
     if (this.isLocalPod(node, be.ip) && !hairpin) return 0;
     // non-DSR to a remote backend (or back to the client itself): SNAT to the SourceVIP so the reply returns here
     let port = natPort;
@@ -1341,7 +1344,7 @@ export class Dataplane {
     }
     x.snat(lb.sourceVip, port);
     if (T !== null) T.leaf(T_ACTION, `SNAT ${u32ToIpv4(this.pSrc)}:${this.pSport} -> ${u32ToIpv4(lb.sourceVip)}:${port} (${hairpin ? 'SLB_HAIRPIN_LAYER: the client is the backend' : 'SourceVIP: the backend is on another node'})`);
-    this.pSrc = lb.sourceVip;
+    this.pSrc = lb.sourceVip | 0;
     this.pSport = port;
     return natOwner < 0 ? port : 0;
   }

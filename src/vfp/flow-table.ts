@@ -40,11 +40,11 @@ export function scopeHop(node: number): number {
 }
 /** k0 of a key. */
 export function key0(scope: number, proto: number): number {
-  return (scope * 256 + (proto & 0xff)) >>> 0;
+  return (scope * 256 + (proto & 0xff)) | 0;
 }
-/** k3 of a key. */
+/** k3 of a key (an int32: key words are kept as int32 so that they stay small integers in V8, never boxed). */
 export function key3(sport: number, dport: number): number {
-  return (((sport & 0xffff) << 16) | (dport & 0xffff)) >>> 0;
+  return ((sport & 0xffff) << 16) | (dport & 0xffff);
 }
 
 /** Flow transposition flags (`xflags`): what the fast path does to a packet of the flow. */
@@ -112,13 +112,12 @@ function mixKey(k0: number, k1: number, k2: number, k3: number): number {
   h = Math.imul(h ^ (h >>> 13) ^ k1, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ k2, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ k3, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16); // int32: never boxed when the call is not inlined
 }
 
 export class FlowTable {
   // ---- key index ----
-  private slots: Uint32Array;
+  private slots: Int32Array;
   private slotMask: number;
   /** Keys in the index. */
   keyCount = 0;
@@ -133,7 +132,7 @@ export class FlowTable {
   /** Highest connection index ever handed out + 1 (for sweeps). */
   private highWater = 0;
   /** Hot records, W words per flow. */
-  private rec: Uint32Array;
+  private rec: Int32Array;
   /** The same memory as float64 (expiry times). */
   private recF: Float64Array;
 
@@ -148,7 +147,7 @@ export class FlowTable {
   /** 1-based trace number of the packet that created the connection (explain). */
   firstPacket: Uint32Array;
   /** Each flow's own key (4 words), to delete it and to print it. */
-  fkey: Uint32Array;
+  fkey: Int32Array;
 
   /** Called before a connection's slot is freed (the state frees its NAT port). */
   onFree: ((c: number) => void) | null = null;
@@ -159,25 +158,28 @@ export class FlowTable {
     this.capacity = cap;
     let slots = 16;
     while (slots < cap * 2) slots <<= 1;
-    this.slots = new Uint32Array(slots * SLOT);
+    this.slots = new Int32Array(slots * SLOT);
     this.slotMask = slots - 1;
     this.freeList = new Int32Array(cap);
     const buf = new ArrayBuffer(cap * 2 * W * 4);
-    this.rec = new Uint32Array(buf);
+    this.rec = new Int32Array(buf);
     this.recF = new Float64Array(buf);
     this.cflags = new Uint8Array(cap);
     this.natOwner = new Int32Array(cap).fill(-1);
     this.natPort = new Uint16Array(cap);
     this.natProto = new Uint8Array(cap);
     this.firstPacket = new Uint32Array(cap);
-    this.fkey = new Uint32Array(cap * 2 * 4);
+    this.fkey = new Int32Array(cap * 2 * 4);
   }
 
   // ---------------------------------------------------------------------------------------------
   // key index
 
-  /** The flow a key maps to, or -1. Does not look at expiry. */
+  /** The flow a key maps to, or -1. Does not look at expiry. Key words are compared as int32. */
   lookup(k0: number, k1: number, k2: number, k3: number): number {
+    k1 |= 0;
+    k2 |= 0;
+    k3 |= 0;
     const sl = this.slots;
     const m = this.slotMask;
     let s = mixKey(k0, k1, k2, k3) & m;
@@ -192,6 +194,10 @@ export class FlowTable {
 
   /** Adds a key for `flow`; returns false (and changes nothing) when the key is already present. */
   addKey(k0: number, k1: number, k2: number, k3: number, flow: number): boolean {
+    k0 |= 0;
+    k1 |= 0;
+    k2 |= 0;
+    k3 |= 0;
     if ((this.keyCount + 1) * 5 > (this.slotMask + 1) * 4) this.growKeys(); // load <= 0.8
     const sl = this.slots;
     const m = this.slotMask;
@@ -214,6 +220,10 @@ export class FlowTable {
 
   /** Removes a key if it maps to `flow` (backward-shift deletion, no tombstones). */
   deleteKey(k0: number, k1: number, k2: number, k3: number, flow: number): boolean {
+    k0 |= 0;
+    k1 |= 0;
+    k2 |= 0;
+    k3 |= 0;
     const sl = this.slots;
     const m = this.slotMask;
     let s = mixKey(k0, k1, k2, k3) & m;
@@ -254,7 +264,7 @@ export class FlowTable {
   private growKeys(): void {
     const old = this.slots;
     const n = this.slotMask + 1;
-    this.slots = new Uint32Array(n * 2 * SLOT);
+    this.slots = new Int32Array(n * 2 * SLOT);
     this.slotMask = n * 2 - 1;
     this.keyCount = 0;
     for (let s = 0; s < n; s++) {
@@ -281,6 +291,7 @@ export class FlowTable {
   dmac(f: number): number {
     return this.rec[f * W + W_MACS] >>> 16;
   }
+  /** NAT addresses as int32 (`>>> 0` for the unsigned value). */
   snatIp(f: number): number {
     return this.rec[f * W + W_SNAT_IP];
   }
@@ -300,7 +311,7 @@ export class FlowTable {
     return this.rec[f * W + W_TPL] >>> 16;
   }
   warn(f: number): number {
-    return this.rec[f * W + W_WARN];
+    return this.rec[f * W + W_WARN] >>> 0;
   }
   ingress(f: number): number {
     return this.rec[f * W + W_EPS] & 0xffff;
@@ -338,31 +349,31 @@ export class FlowTable {
   // ---- writers (slow path, and the per-packet expiry / TCP updates) ----
 
   setX(f: number, xflags: number, verdict: number, reason: number): void {
-    this.rec[f * W + W_X] = ((xflags & 0xffff) | ((verdict & 0xff) << 16) | ((reason & 0xff) << 24)) >>> 0;
+    this.rec[f * W + W_X] = (xflags & 0xffff) | ((verdict & 0xff) << 16) | ((reason & 0xff) << 24);
   }
   orXflags(f: number, bits: number): void {
     this.rec[f * W + W_X] |= bits & 0xffff;
   }
   setMacs(f: number, smac: number, dmac: number): void {
-    this.rec[f * W + W_MACS] = ((smac & 0xffff) | ((dmac & 0xffff) << 16)) >>> 0;
+    this.rec[f * W + W_MACS] = (smac & 0xffff) | ((dmac & 0xffff) << 16);
   }
   setNat(f: number, snatIp: number, snatPort: number, dnatIp: number, dnatPort: number): void {
     const o = f * W;
-    this.rec[o + W_SNAT_IP] = snatIp >>> 0;
-    this.rec[o + W_DNAT_IP] = dnatIp >>> 0;
-    this.rec[o + W_PORTS] = ((snatPort & 0xffff) | ((dnatPort & 0xffff) << 16)) >>> 0;
+    this.rec[o + W_SNAT_IP] = snatIp | 0;
+    this.rec[o + W_DNAT_IP] = dnatIp | 0;
+    this.rec[o + W_PORTS] = (snatPort & 0xffff) | ((dnatPort & 0xffff) << 16);
   }
   setEncap(f: number, tpl: number, outerSport: number): void {
-    this.rec[f * W + W_TPL] = ((tpl & 0xffff) | ((outerSport & 0xffff) << 16)) >>> 0;
+    this.rec[f * W + W_TPL] = (tpl & 0xffff) | ((outerSport & 0xffff) << 16);
   }
   setWarn(f: number, warn: number): void {
-    this.rec[f * W + W_WARN] = warn >>> 0;
+    this.rec[f * W + W_WARN] = warn | 0;
   }
   setEndpoints(f: number, ingress: number, egress: number): void {
-    this.rec[f * W + W_EPS] = ((ingress & 0xffff) | ((egress & 0xffff) << 16)) >>> 0;
+    this.rec[f * W + W_EPS] = (ingress & 0xffff) | ((egress & 0xffff) << 16);
   }
   setNode(f: number, node: number, next: number): void {
-    this.rec[f * W + W_NODE] = ((next & 0xffff) | ((node & 0xffff) << 16)) >>> 0;
+    this.rec[f * W + W_NODE] = (next & 0xffff) | ((node & 0xffff) << 16);
   }
   setRule(f: number, rule: number): void {
     this.rec[f * W + W_RULE] = rule + 1;
@@ -491,7 +502,7 @@ export class FlowTable {
     // x1.5 keeps the slack (memory per live connection) below a third after a growth.
     const cap = Math.ceil((this.capacity * 3) / 2);
     const buf = new ArrayBuffer(cap * 2 * W * 4);
-    const rec = new Uint32Array(buf);
+    const rec = new Int32Array(buf);
     rec.set(this.rec);
     this.rec = rec;
     this.recF = new Float64Array(buf);

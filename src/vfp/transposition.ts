@@ -61,13 +61,13 @@ export class Transposition {
 
   snat(ip: number, port: number): void {
     this.flags |= FX.SNAT;
-    this.snatIp = ip >>> 0;
+    this.snatIp = ip | 0;
     this.snatPort = port;
   }
 
   dnat(ip: number, port: number): void {
     this.flags |= FX.DNAT;
-    this.dnatIp = ip >>> 0;
+    this.dnatIp = ip | 0;
     this.dnatPort = port;
   }
 
