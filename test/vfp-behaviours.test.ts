@@ -468,6 +468,11 @@ describe('vfp behaviour 7: the page\'s limits', () => {
     assert.match(ws2025.backend ?? '', /^10\.244\.2\.\d+:8080$/);
   });
 
+  it('a Service IP on a port no Service has: nothing answers (no-service-port)', () => {
+    const v = run(dataplane(cluster()), [frame(CLIENT.ip, '10.96.0.20', tcp(44002, 8080))]).v[0];
+    assert.deepEqual([v.verdict, v.reason], ['dropped', 'no-service-port']);
+  });
+
   it('no usable endpoints: no load balancer (no-endpoints)', () => {
     const empty = service('default', 'empty', { clusterIP: '10.96.0.50', ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: null }], endpoints: [{ ...ep(WEB0.ip, 'win-2', 8080), ready: false, serving: false }] });
     const v = run(dataplane(cluster({ services: [empty] })), [frame(CLIENT.ip, '10.96.0.50', tcp(44001, 80))]).v[0];

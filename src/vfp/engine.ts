@@ -1101,11 +1101,16 @@ export class Dataplane {
           verdict = V.DROPPED;
           reason = from === FROM_HOST && no.kind === 'ClusterIP' && !c.profile.nodeToClusterIp ? R.NODE_TO_SERVICE_IP : from === FROM_HOST && no.kind === 'NodePort' && !c.profile.localNodePortAccess ? R.NODEPORT_LOCAL_ACCESS : no.reason;
           if (T !== null) T.leaf(T_ERROR, `no load balancer for ${u32ToIpv4(this.pDst)}:${this.pDport}: ${no.detail}`);
-        } else if (from === FROM_HOST && !c.profile.nodeToClusterIp) {
+        } else {
           const e = c.addr.get(this.pDst);
-          if (e >= 0 && (c.addrKind[e] & AK_CLUSTER_IP) !== 0) {
+          const k = e >= 0 ? c.addrKind[e] : 0;
+          if ((k & AK_CLUSTER_IP) !== 0 && from === FROM_HOST && !c.profile.nodeToClusterIp) {
             verdict = V.DROPPED;
             reason = R.NODE_TO_SERVICE_IP;
+          } else if ((k & (AK_CLUSTER_IP | AK_EXTERNAL_VIP)) !== 0 && (k & (AK_POD | AK_NODE | AK_PA | AK_SOURCE_VIP)) === 0) {
+            verdict = V.DROPPED;
+            reason = R.NO_SERVICE_PORT;
+            if (T !== null) T.leaf(T_ERROR, `${u32ToIpv4(this.pDst)} is a Service IP, but no load balancer has ${protoName(proto)} port ${this.pDport}`);
           }
         }
       }

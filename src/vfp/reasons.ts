@@ -222,6 +222,12 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     verdict: V.FORWARDED,
     sentence: 'kube-proxy on an overlay network needs --source-vip ("source-vip flag not set"); the node IP is used as the SourceVIP instead',
   },
+  {
+    code: 'no-service-port',
+    kind: 'verdict',
+    verdict: V.DROPPED,
+    sentence: 'The destination is a Service IP, but no Service port of this protocol and port has a load balancer on it: nothing answers',
+  },
 ];
 
 /** Reason ids as constants (R.ICMP_NOT_TRANSPOSED = 1, ...), derived from the table. */
@@ -265,6 +271,7 @@ export const R = {
   SESSION_AFFINITY_UNSUPPORTED: ID.SESSION_AFFINITY_UNSUPPORTED,
   PROTOCOL_NOT_TRANSPOSED: ID.PROTOCOL_NOT_TRANSPOSED,
   DSR_UNSUPPORTED: ID.DSR_UNSUPPORTED,
+  NO_SERVICE_PORT: ID.NO_SERVICE_PORT,
   SOURCE_VIP_MISSING: ID.SOURCE_VIP_MISSING,
 } as const;
 
