@@ -597,6 +597,58 @@ describe('vfp behaviour 9: views, classification and the verdict contract', () =
     assert.equal(b.off[1] + 50 > 0, true);
   });
 
+  it('gives the same results in the wire view when connections are split by shardKey: NAT replies, DSR and SourceVIP replies', () => {
+    for (const enableDSR of [false, true]) {
+      const c = cluster({ enableDSR, services: [service('default', 'web', { ...WEB_SERVICE(), endpoints: [ep(WEB0.ip, 'win-2', 8080), ep(WEB1.ip, 'win-1', 8080)] })] });
+      const fwd: Uint8Array[] = [];
+      for (let k = 0; k < 30; k++) {
+        fwd.push(frame(CLIENT.ip, EXT, tcp(47000 + k, 443)));
+        fwd.push(frame(CLIENT.ip, '10.96.0.20', tcp(48000 + k, 80)));
+        fwd.push(frame(WEB1.ip, '10.96.0.20', tcp(49000 + k, 80)));
+        fwd.push(frame('198.51.100.7', WIN1.ip, tcp(30000 + k, 30080), { dst: WIN1.mac }));
+        fwd.push(frame(CLIENT.ip, WEB0.ip, tcp(46000 + k, 9000)));
+      }
+      // the replies as they cross the nodes: from where each first packet ended up, to what it carried then
+      const first = run(dataplane(c, { view: 'wire', seed: 4 }), fwd).v;
+      const replies = first.map((x) => {
+        const p = plain(x.bytes);
+        return frame(p.dst, p.src, tcp(p.dport, p.sport, 'SA'));
+      });
+      const frames = fwd.flatMap((f, k) => [f, replies[k]]);
+      const whole = run(dataplane(c, { view: 'wire', seed: 4 }), frames);
+      assert.ok(whole.v.filter((x, k) => k % 2 === 1).every((x) => x.verdict === 'delivered' || x.verdict === 'forwarded'));
+      const dp = dataplane(c, { view: 'wire', seed: 4 });
+      const { Results } = require('../src/vfp/results') as typeof import('../src/vfp/results');
+      const { Batch } = require('../src/core/batch') as typeof import('../src/core/batch');
+      const { decodeBatch } = require('../src/decode/decoder') as typeof import('../src/decode/decoder');
+      const bb = new Batch({ capacity: frames.length });
+      bb.reset(1);
+      frames.forEach((f, k) => {
+        const i = bb.alloc(f.length);
+        bb.arena.set(f, bb.off[i]);
+        bb.wirelen[i] = f.length;
+        bb.linktype[i] = 1;
+        bb.ts[i] = 1767225600 + k;
+      });
+      decodeBatch(bb);
+      const shards = 4;
+      const states = Array.from({ length: shards }, () => dp.createState());
+      const idx = Array.from({ length: shards }, () => new Uint32Array(frames.length));
+      const n = new Array(shards).fill(0);
+      for (let i = 0; i < bb.count; i++) {
+        const sh = dp.shardKey(bb, i) % shards;
+        idx[sh][n[sh]++] = i;
+      }
+      const r = new Results(bb.capacity);
+      r.reset(bb.count);
+      for (let sh = 0; sh < shards; sh++) dp.processWith(states[sh], bb, r, idx[sh], n[sh]);
+      for (let i = 0; i < bb.count; i++) {
+        assert.equal(`${r.verdict[i]} ${r.reason[i]} ${r.backend[i]}`, `${whole.r.verdict[i]} ${whole.r.reason[i]} ${whole.r.backend[i]}`, `DSR ${enableDSR}, packet ${i + 1}`);
+        assert.deepEqual(bb.packet(i), whole.v[i].bytes, `DSR ${enableDSR}, bytes of packet ${i + 1}`);
+      }
+    }
+  });
+
   it('gives the same results when connections are split over states by shardKey (issue 4)', () => {
     const c = cluster();
     const frames: Uint8Array[] = [];

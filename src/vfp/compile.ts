@@ -155,6 +155,8 @@ export interface CompiledDataplane {
   /** Address text and port by backend id (Dataplane.backendName joins them). */
   backends: string[];
   backendPorts: number[];
+  /** Every load-balancer backend as ip * 65536 + port (Dataplane.shardKey). */
+  backendKeys: Set<number>;
   /** 6 bytes per MAC; names in `macNames`. */
   macs: Uint8Array;
   macNames: string[];
@@ -611,6 +613,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     services,
     backends: b.backends,
     backendPorts: b.backendPorts,
+    backendKeys: new Set(b.backends.map((ip, k) => ip4(ip) * 65536 + b.backendPorts[k])),
     macs,
     macNames: b.macNames,
     addr,

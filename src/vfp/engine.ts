@@ -298,14 +298,22 @@ export class Dataplane {
   // sharding
 
   /**
-   * The shard key of packet `i` (after decodeBatch), a stateless function of the packet: the id of the
-   * *owner endpoint* of its connection, the same for both directions, every node crossed, and the NAT ports
-   * it uses. Owner: the emulated pod among the (inner, for VXLAN to an emulated node) source and
-   * destination (the lower endpoint id when both are pods); for a packet to a node's NAT port (a wire-view
-   * reply), the port's owner (snat.ts stripes); else the node's host (1_000_000 + node id) for traffic to or
-   * from a node address; else a symmetric hash of the tuple (traffic that touches no state). Issue 4: send
-   * every packet with the same key to the same state, in trace order; any function of this key (modulo the
-   * worker count) keeps outputs byte-identical.
+   * The shard key of packet `i` (after decodeBatch): a stateless function of the packet that is the same
+   * for every packet of a connection - both directions, every node it crosses, pod view or wire view - and
+   * for every connection that shares NAT ports. It names the connection's *owner endpoint* (a pod, or a
+   * node's host), in this order (on the inner packet of VXLAN addressed to an emulated node):
+   *  1. a node address or SourceVIP with a port in that node's NAT blocks (a NATed packet or its reply on
+   *     the wire): the block's owner (snat.ts stripes: the owner is a function of the port);
+   *  2. a node address (NodePort, node to pod, pod to node): that node's host;
+   *  3. pods: the pod; between two pods, the client: the other side of a load-balancer backend
+   *     (ip:port of some Service), else the side with the higher port (the ephemeral one), ties to the
+   *     lower endpoint id;
+   *  4. anything else (touches no state): a symmetric hash of the tuple.
+   * Keys: a pod's endpoint id (< 1_000_000), 1_000_000 + node id for a host, 2_000_000 + hash.
+   * Issue 4: send every packet with the same key to the same DataplaneState, in trace order (any function of
+   * the key, e.g. modulo the worker count, keeps outputs byte-identical). Known limit: a pod reaching
+   * another emulated node's address outside the OutboundNAT exceptions uses its own NAT pool from that
+   * node's host shard.
    */
   shardKey(b: Batch, i: number): number {
     const c = this.c;
@@ -317,38 +325,62 @@ export class Dataplane {
       return s >= 0 && (d < 0 || s <= d) ? EP_POD0 + s : d >= 0 ? EP_POD0 + d : 0;
     }
     if (ver !== 4) return 0;
+    const flags = b.flags[i];
     let src = b.src4[i];
     let dst = b.dst4[i];
     let proto = b.proto[i];
-    let sport = b.sport[i];
-    let dport = b.dport[i];
-    if ((b.flags[i] & PF.TUNNEL) !== 0 && b.innerIpVer[i] === 4) {
+    let sport = (flags & PF.HAS_PORTS) !== 0 ? b.sport[i] : 0;
+    let dport = (flags & PF.HAS_PORTS) !== 0 ? b.dport[i] : 0;
+    let l4 = b.l4Off[i];
+    if ((flags & PF.TUNNEL) !== 0 && b.innerIpVer[i] === 4 && c.mode === 'overlay') {
       const e = c.addr.get(dst);
-      if (e >= 0 && (c.addrKind[e] & (AK_PA | AK_NODE)) !== 0 && c.mode === 'overlay') {
+      if (e >= 0 && (c.addrKind[e] & (AK_PA | AK_NODE)) !== 0) {
         src = b.innerSrc4[i];
         dst = b.innerDst4[i];
         proto = b.innerProto[i];
-        sport = b.innerSport[i];
-        dport = b.innerDport[i];
+        const ip = (flags & PF.INNER_PORTS) !== 0;
+        sport = ip ? b.innerSport[i] : 0;
+        dport = ip ? b.innerDport[i] : 0;
+        l4 = b.innerL4Off[i];
       }
+    }
+    if (proto === 1 && l4 >= 0 && b.off[i] + l4 + 8 <= b.off[i] + b.caplen[i]) {
+      const a = b.arena;
+      const o = b.off[i] + l4;
+      const t = a[o];
+      if (t === 0 || t === 8 || t === 13 || t === 14) sport = dport = (a[o + 4] << 8) | a[o + 5];
     }
     const es = c.addr.get(src);
     const ed = c.addr.get(dst);
     const ks = es >= 0 ? c.addrKind[es] : 0;
     const kd = ed >= 0 ? c.addrKind[ed] : 0;
-    const sp = (ks & AK_POD) !== 0 ? EP_POD0 + c.addrPod[es] : -1;
-    const dp = (kd & AK_POD) !== 0 ? EP_POD0 + c.addrPod[ed] : -1;
-    if (sp >= 0 && dp >= 0) return sp < dp ? sp : dp;
-    if (sp >= 0) return sp;
-    if (dp >= 0) return dp;
-    if ((kd & (AK_NODE | AK_SOURCE_VIP)) !== 0 && (proto === 6 || proto === 17)) {
+    const NODEISH = AK_NODE | AK_SOURCE_VIP | AK_PA;
+    // 1. NAT ports
+    if ((kd & NODEISH) !== 0) {
       const node = c.nodes[c.addrNode[ed]];
       const at = ownerOfPort(node.nat, dport);
-      if (at !== null && at.owner > 0) return node.pods[at.owner - 1].endpoint;
-      return 1_000_000 + node.id;
+      if (at !== null) return at.owner > 0 ? node.pods[at.owner - 1].endpoint : 1_000_000 + node.id;
     }
-    if ((ks & (AK_NODE | AK_SOURCE_VIP | AK_PA)) !== 0) return 1_000_000 + c.addrNode[es];
-    if ((kd & (AK_NODE | AK_PA)) !== 0) return 1_000_000 + c.addrNode[ed];
+    if ((ks & NODEISH) !== 0) {
+      const node = c.nodes[c.addrNode[es]];
+      const at = ownerOfPort(node.nat, sport);
+      if (at !== null) return at.owner > 0 ? node.pods[at.owner - 1].endpoint : 1_000_000 + node.id;
+    }
+    // 2. node addresses
+    if ((kd & NODEISH) !== 0) return 1_000_000 + c.addrNode[ed];
+    if ((ks & NODEISH) !== 0) return 1_000_000 + c.addrNode[es];
+    // 3. pods
+    const sp = (ks & AK_POD) !== 0 ? EP_POD0 + c.addrPod[es] : -1;
+    const dp = (kd & AK_POD) !== 0 ? EP_POD0 + c.addrPod[ed] : -1;
+    if (sp >= 0 && dp >= 0) {
+      if (c.backendKeys.has((src >>> 0) * 65536 + sport)) return dp;
+      if (c.backendKeys.has((dst >>> 0) * 65536 + dport)) return sp;
+      if (sport !== dport) return sport > dport ? sp : dp;
+      return sp < dp ? sp : dp;
+    }
+    if (sp >= 0) return sp;
+    if (dp >= 0) return dp;
+    // 4. stateless
     return 2_000_000 + (flowHash4Symmetric(proto, src, dst, sport, dport) & 0xfffff);
   }
 

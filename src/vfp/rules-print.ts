@@ -10,6 +10,8 @@ import type { CompiledDataplane, CompiledNode } from './compile';
 import { DIR_OUT, FROM_HOST, FROM_POD, FROM_WIRE, RULE_TERMINATING, type Conditions, type Group, type Layer, type Port, type Rule } from './objects';
 import { reasonCode } from './reasons';
 
+const PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
+
 function ranges(rs: [number, number][]): string {
   return rs.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ');
 }
@@ -80,7 +82,7 @@ function printNode(out: string[], c: CompiledDataplane, n: CompiledNode): void {
   if (n.lbs.length === 0) out.push('    <none>');
   for (const lb of n.lbs) {
     out.push(
-      `    ${c.services[lb.service]} ${lb.kind} ${lb.vipText}:${lb.extPort} -> ${lb.intPort}/${lb.proto}: ${lb.backends.length} backend(s)${lb.dsr ? ', DSR' : ''}${lb.preserveDip ? ', PreserveDIP' : ''}${lb.affinity ? ', SourceIP affinity' : ''}${!lb.dsr ? `, SourceVIP ${u32ToIpv4(lb.sourceVip)}` : ''}`,
+      `    ${c.services[lb.service]} ${lb.kind} ${lb.vipText}:${lb.extPort} -> ${lb.intPort} ${PROTO[lb.proto] ?? `proto ${lb.proto}`}: ${lb.backends.length} backend(s)${lb.dsr ? ', DSR' : ''}${lb.preserveDip ? ', PreserveDIP' : ''}${lb.affinity ? ', SourceIP affinity' : ''}${!lb.dsr ? `, SourceVIP ${u32ToIpv4(lb.sourceVip)}` : ''}`,
     );
     out.push(`      backends: ${lb.backends.map((x) => `${x.ipText}:${x.port}${x.node === n.name ? ' (local)' : ''}`).join(', ')}`);
   }
