@@ -598,8 +598,8 @@ describe('vfp behaviour 9: views, classification and the verdict contract', () =
   });
 
   it('gives the same results in the wire view when connections are split by shardKey: NAT replies, DSR and SourceVIP replies', () => {
-    for (const enableDSR of [false, true]) {
-      const c = cluster({ enableDSR, services: [service('default', 'web', { ...WEB_SERVICE(), endpoints: [ep(WEB0.ip, 'win-2', 8080), ep(WEB1.ip, 'win-1', 8080)] })] });
+    for (const [mode, enableDSR] of [['overlay', false], ['overlay', true], ['l2bridge', false]] as const) {
+      const c = cluster({ mode, enableDSR, services: [service('default', 'web', { ...WEB_SERVICE(), endpoints: [ep(WEB0.ip, 'win-2', 8080), ep(WEB1.ip, 'win-1', 8080)] })] });
       const fwd: Uint8Array[] = [];
       for (let k = 0; k < 30; k++) {
         fwd.push(frame(CLIENT.ip, EXT, tcp(47000 + k, 443)));
@@ -607,6 +607,10 @@ describe('vfp behaviour 9: views, classification and the verdict contract', () =
         fwd.push(frame(WEB1.ip, '10.96.0.20', tcp(49000 + k, 80)));
         fwd.push(frame('198.51.100.7', WIN1.ip, tcp(30000 + k, 30080), { dst: WIN1.mac }));
         fwd.push(frame(CLIENT.ip, WEB0.ip, tcp(46000 + k, 9000)));
+        // (not on l2bridge: a host's ephemeral port inside a pod's NAT block, replied to by a backend, is
+        // shardKey's documented limit there)
+        if (mode !== 'l2bridge') fwd.push(frame(WIN2.ip, WIN1.ip, tcp(50000 + k, 30080)));
+        fwd.push(frame(WIN1.ip, EXT, tcp(50100 + k, 443)));
       }
       // the replies as they cross the nodes: from where each first packet ended up, to what it carried then
       const first = run(dataplane(c, { view: 'wire', seed: 4 }), fwd).v;
@@ -643,8 +647,8 @@ describe('vfp behaviour 9: views, classification and the verdict contract', () =
       r.reset(bb.count);
       for (let sh = 0; sh < shards; sh++) dp.processWith(states[sh], bb, r, idx[sh], n[sh]);
       for (let i = 0; i < bb.count; i++) {
-        assert.equal(`${r.verdict[i]} ${r.reason[i]} ${r.backend[i]}`, `${whole.r.verdict[i]} ${whole.r.reason[i]} ${whole.r.backend[i]}`, `DSR ${enableDSR}, packet ${i + 1}`);
-        assert.deepEqual(bb.packet(i), whole.v[i].bytes, `DSR ${enableDSR}, bytes of packet ${i + 1}`);
+        assert.equal(`${r.verdict[i]} ${r.reason[i]} ${r.backend[i]}`, `${whole.r.verdict[i]} ${whole.r.reason[i]} ${whole.r.backend[i]}`, `${mode} DSR ${enableDSR}, packet ${i + 1}`);
+        assert.deepEqual(bb.packet(i), whole.v[i].bytes, `${mode} DSR ${enableDSR}, bytes of packet ${i + 1}`);
       }
     }
   });

@@ -114,6 +114,9 @@ export function compileDataplane(cluster: Cluster, opts: DataplaneOptions): Data
   return new Dataplane(compileCluster(cluster, { profile: opts.profile, seed: opts.seed, view: opts.view }), opts.initialConnections);
 }
 
+/** shardKey of everything that may use a node's host NAT block (all nodes: one key). */
+export const HOSTS_KEY = 1_000_000;
+
 const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp6', 132: 'sctp' };
 const TCP_FIN_BIT = 0x01;
 const TCP_SYN_BIT = 0x02;
@@ -300,20 +303,26 @@ export class Dataplane {
   /**
    * The shard key of packet `i` (after decodeBatch): a stateless function of the packet that is the same
    * for every packet of a connection - both directions, every node it crosses, pod view or wire view - and
-   * for every connection that shares NAT ports. It names the connection's *owner endpoint* (a pod, or a
-   * node's host), in this order (on the inner packet of VXLAN addressed to an emulated node):
-   *  1. a node address or SourceVIP with a port in that node's NAT blocks (a NATed packet or its reply on
-   *     the wire): the block's owner (snat.ts stripes: the owner is a function of the port);
-   *  2. a node address (NodePort, node to pod, pod to node): that node's host;
-   *  3. pods: the pod; between two pods, the client: the other side of a load-balancer backend
-   *     (ip:port of some Service), else the side with the higher port (the ephemeral one), ties to the
-   *     lower endpoint id;
-   *  4. anything else (touches no state): a symmetric hash of the tuple.
-   * Keys: a pod's endpoint id (< 1_000_000), 1_000_000 + node id for a host, 2_000_000 + hash.
-   * Issue 4: send every packet with the same key to the same DataplaneState, in trace order (any function of
-   * the key, e.g. modulo the worker count, keeps outputs byte-identical). Known limit: a pod reaching
-   * another emulated node's address outside the OutboundNAT exceptions uses its own NAT pool from that
-   * node's host shard.
+   * for every connection that draws on the same NAT port pool. It names the connection's *owner*, in this
+   * order (on the inner packet of VXLAN addressed to an emulated node):
+   *  1. NAT ports on the wire: a SourceVIP at a port of that node's NAT blocks belongs to the block's owner;
+   *     a node address at a port of a pod's block is that pod's NAT port when it talks to an address
+   *     outside the node's OutboundNAT exceptions (OutboundNAT) or, where the SourceVIP is the node IP
+   *     (l2bridge), to a load-balancer backend ip:port: the pod. Else it is the host's own port (rule 3).
+   *  2. A pod and its own node's address (a pod reaching its node's NodePort, the node reaching its pod):
+   *     the pod (the node's load balancer draws on the pod's block for a local client).
+   *  3. Any other node address or externalIP / LoadBalancer VIP (NodePort and VIP clients, node to node,
+   *     node to the world): HOSTS_KEY, one key for all hosts, because every node's host block serves
+   *     those clients and a packet does not say which node's it is.
+   *  4. Pods: the pod; between two pods, the client: the other side of a load-balancer backend (ip:port of
+   *     some Service), else the side with the higher (ephemeral) port, ties to the lower endpoint id.
+   *  5. Anything else touches no state: 2_000_000 + a symmetric hash of the tuple.
+   * Keys below 1_000_000 are pod endpoint ids. Issue 4: send every packet with the same key to the same
+   * DataplaneState, in trace order (any function of the key, e.g. modulo the worker count, keeps the outputs
+   * byte-identical). Known limits (a port alone cannot tell a NAT port from the host's own ephemeral port):
+   * on l2bridge, a host connection to a load-balancer backend whose ephemeral port lies in a pod's block is
+   * keyed by that pod in one direction only; a pod reaching another emulated node's address outside the
+   * OutboundNAT exceptions uses its own NAT block from the hosts' shard.
    */
   shardKey(b: Batch, i: number): number {
     const c = this.c;
@@ -344,7 +353,7 @@ export class Dataplane {
         l4 = b.innerL4Off[i];
       }
     }
-    if (proto === 1 && l4 >= 0 && b.off[i] + l4 + 8 <= b.off[i] + b.caplen[i]) {
+    if (proto === 1 && l4 >= 0 && l4 + 8 <= b.caplen[i]) {
       const a = b.arena;
       const o = b.off[i] + l4;
       const t = a[o];
@@ -354,24 +363,20 @@ export class Dataplane {
     const ed = c.addr.get(dst);
     const ks = es >= 0 ? c.addrKind[es] : 0;
     const kd = ed >= 0 ? c.addrKind[ed] : 0;
-    const NODEISH = AK_NODE | AK_SOURCE_VIP | AK_PA;
     // 1. NAT ports
-    if ((kd & NODEISH) !== 0) {
-      const node = c.nodes[c.addrNode[ed]];
-      const at = ownerOfPort(node.nat, dport);
-      if (at !== null) return at.owner > 0 ? node.pods[at.owner - 1].endpoint : 1_000_000 + node.id;
-    }
-    if ((ks & NODEISH) !== 0) {
-      const node = c.nodes[c.addrNode[es]];
-      const at = ownerOfPort(node.nat, sport);
-      if (at !== null) return at.owner > 0 ? node.pods[at.owner - 1].endpoint : 1_000_000 + node.id;
-    }
-    // 2. node addresses
-    if ((kd & NODEISH) !== 0) return 1_000_000 + c.addrNode[ed];
-    if ((ks & NODEISH) !== 0) return 1_000_000 + c.addrNode[es];
-    // 3. pods
+    const nd = this.natOwnerKey(ed, kd, dport, src, sport);
+    if (nd >= 0) return nd;
+    const ns = this.natOwnerKey(es, ks, sport, dst, dport);
+    if (ns >= 0) return ns;
     const sp = (ks & AK_POD) !== 0 ? EP_POD0 + c.addrPod[es] : -1;
     const dp = (kd & AK_POD) !== 0 ? EP_POD0 + c.addrPod[ed] : -1;
+    const NODEISH = AK_NODE | AK_PA | AK_SOURCE_VIP;
+    // 2. a pod and its own node
+    if (sp >= 0 && (kd & NODEISH) !== 0 && c.addrNode[ed] === c.addrNode[es]) return sp;
+    if (dp >= 0 && (ks & NODEISH) !== 0 && c.addrNode[es] === c.addrNode[ed]) return dp;
+    // 3. other node addresses and external VIPs
+    if (((ks | kd) & (NODEISH | AK_EXTERNAL_VIP)) !== 0) return HOSTS_KEY;
+    // 4. pods
     if (sp >= 0 && dp >= 0) {
       if (c.backendKeys.has((src >>> 0) * 65536 + sport)) return dp;
       if (c.backendKeys.has((dst >>> 0) * 65536 + dport)) return sp;
@@ -380,8 +385,26 @@ export class Dataplane {
     }
     if (sp >= 0) return sp;
     if (dp >= 0) return dp;
-    // 4. stateless
+    // 5. stateless
     return 2_000_000 + (flowHash4Symmetric(proto, src, dst, sport, dport) & 0xfffff);
+  }
+
+  /**
+   * shardKey rule 1 for one side of a packet (address entry `e`, kinds `k`, port `port`; `peer`:`peerPort`
+   * the other side): the owner key of a NAT port, or -1 when the side is not one.
+   */
+  private natOwnerKey(e: number, k: number, port: number, peer: number, peerPort: number): number {
+    const c = this.c;
+    if (e < 0 || (k & (AK_NODE | AK_SOURCE_VIP)) === 0) return -1;
+    const node = c.nodes[c.addrNode[e]];
+    const at = ownerOfPort(node.nat, port);
+    if (at === null) return -1;
+    const sourceVipOnly = (k & (AK_NODE | AK_SOURCE_VIP)) === AK_SOURCE_VIP;
+    if (sourceVipOnly) return at.owner > 0 ? node.pods[at.owner - 1].endpoint : HOSTS_KEY;
+    // a node address: a pod's OutboundNAT port only towards the outside of the exceptions
+    if (at.owner > 0 && !this.inExceptions(node, peer)) return node.pods[at.owner - 1].endpoint;
+    if (at.owner > 0 && node.sourceVip === node.ip && c.backendKeys.has((peer >>> 0) * 65536 + peerPort)) return node.pods[at.owner - 1].endpoint;
+    return -1;
   }
 
   // ===================================================================================================
