@@ -287,6 +287,11 @@ describe('vfp behaviour 4: no ICMP transposition', () => {
     assert.deepEqual([v[1].verdict, v[1].reason], ['dropped', 'icmp-not-transposed']);
   });
 
+  it('with icmpUntransposedLeaves=false (the other reading of the facts) the node drops the echo instead', () => {
+    const { v } = run(dataplane(c(), { profile: 'ws2022:icmpUntransposedLeaves=false' }), [frame(CLIENT.ip, EXT, echo(7))]);
+    assert.deepEqual([v[0].verdict, v[0].reason], ['dropped', 'icmp-not-transposed']);
+  });
+
   it('drops an echo reply from outside even when the request is not in the trace', () => {
     const { v } = run(dataplane(c(), { view: 'wire' }), [frame(EXT, CLIENT.ip, echo(9, true), { dst: WIN1.mac })]);
     assert.deepEqual([v[0].verdict, v[0].reason], ['dropped', 'icmp-not-transposed']);

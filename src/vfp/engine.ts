@@ -41,6 +41,11 @@
  *                                   after them is judged, and the rewrite touches only captured bytes);
  *   malformed             dropped  (the node drops an invalid packet: pktmon "Invalid Packet") when its
  *                                   addresses lead to an emulated node, else ignored.
+ * Choices where the facts are UNCONFIRMED (domain.md §7), besides the profile's settings: the VXLAN outer
+ * UDP source port is vxlanSourcePort(flowHash4(inner 5-tuple)) (RFC 7348's recommendation), the inner source
+ * MAC is left as the pod sent it, the inner destination MAC is the remote DR MAC; a non-DSR load balancer
+ * SNATs to the SourceVIP (the node IP on l2bridge) only for a backend on another node or the client itself.
+ *
  * Not modeled: non-first IPv4 fragments are routed by their addresses only (the NAT of their first
  * fragment is not applied to them); IPv6 is bridged / routed statelessly (l2bridge dual stack) without
  * load balancers or NAT; ICMP error messages are routed like any packet (their quoted header is not
@@ -1252,7 +1257,7 @@ export class Dataplane {
               x.nextNode(next);
               verdict = V.FORWARDED;
             } else if (untransposed) {
-              verdict = V.NO_RETURN;
+              verdict = c.profile.icmpUntransposedLeaves ? V.NO_RETURN : V.DROPPED;
               reason = proto === 1 || proto === 58 ? R.ICMP_NOT_TRANSPOSED : R.PROTOCOL_NOT_TRANSPOSED;
             } else verdict = V.FORWARDED;
             if (T !== null) {

@@ -44,6 +44,12 @@ export interface WindowsProfile {
    */
   icmpSnat: boolean;
   /**
+   * What VFP does with ICMP it cannot transpose: true, it leaves un-NATed with the pod IP and no reply can
+   * come back (no-return; the page: "will not be routed back to their source"); false, the node drops it
+   * (dropped). Which one real nodes do is UNCONFIRMED (domain.md §5a); the page's reading is the default.
+   */
+  icmpUntransposedLeaves: boolean;
+  /**
    * The node (host vNIC) can reach Services by ClusterIP. False per the page's troubleshooting ("My Windows
    * node cannot access my services using the service IP"); current builds are UNCONFIRMED (domain.md §5d).
    */
@@ -80,6 +86,7 @@ const WS2022: WindowsProfile = {
   sessionAffinity: true,
   dsr: true,
   icmpSnat: false,
+  icmpUntransposedLeaves: true,
   nodeToClusterIp: false,
   localNodePortAccess: false,
   etpLocalNeedsEnableDsr: true,
