@@ -11,11 +11,14 @@ import { decodeBatch, type DecodeOptions } from '../src/decode/decoder';
 import { openCapture } from '../src/io/reader';
 import { OutTrace } from '../src/output/out-trace';
 import { FlowSnapshot, verdictLines } from '../src/output/verdicts';
+import type { Dataplane } from '../src/vfp/engine';
 import { Results } from '../src/vfp/results';
 
 export interface ReferenceOptions {
   trace: string;
   clusterFiles: string[];
+  /** A freshly compiled Dataplane to use instead of compiling `clusterFiles` (its state must be empty). */
+  dataplane?: Dataplane;
   windows?: string;
   seed: number;
   view: 'pod' | 'wire';
@@ -26,7 +29,7 @@ export interface ReferenceOptions {
 
 /** Runs the reference loop; returns the packets read. */
 export function referenceReplay(o: ReferenceOptions): number {
-  const { dataplane: dp } = prepareDataplane(o.clusterFiles, o);
+  const dp = o.dataplane ?? prepareDataplane(o.clusterFiles, o).dataplane;
   const decodeOpts: DecodeOptions = { vxlanPorts: o.vxlanPorts && o.vxlanPorts.length > 0 ? o.vxlanPorts : undefined };
   const reader = openCapture(o.trace);
   const batch = new Batch();

@@ -1,32 +1,29 @@
 /**
  * `vfp-emu replay`: trace -> reader -> decode -> VFP engine -> verdicts, output trace, summary, report.
  *
- * One batch at a time (bounded memory whatever the trace size): the reader fills the batch, the decoder
- * fills its columns, the tuples as captured are kept (FlowSnapshot) only when verdict records are written,
- * the engine decides every packet and rewrites it in place, the batch is decoded again so the writers see
- * each packet as it leaves, and the writers append in input order. When the reader reports a bad file,
- * everything read before the fault is still judged, counted and written; then the error is printed and
- * the exit status is 2.
+ * The work runs through src/pipeline (bounded memory whatever the trace size, `--workers N` shard
+ * threads, the same output bytes for every N): the reader fills batches, the decoder fills their columns,
+ * the tuples as captured are kept only when verdict records are written, the engine decides every packet
+ * and rewrites it in place, the batch is decoded again so the records show each packet as it leaves, and
+ * the writers append in input order. When the reader reports a bad file, everything read before the fault
+ * is still judged, counted and written; then the error is printed and the exit status is 2.
  *
  * With no TRACE it runs the embedded default scenario (traces/04-icmp-lesson) and writes its outputs
  * under ./vfp-out/ (verdicts.jsonl, out.pcapng, report.txt).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { Batch } from '../core/batch';
 import { InputError, UsageError } from '../core/errors';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { loadCluster } from '../cluster/load';
 import { clusterDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
-import { decodeBatch, type DecodeOptions } from '../decode/decoder';
-import { openCapture } from '../io/reader';
-import { OutTrace } from '../output/out-trace';
-import { FlowSnapshot, verdictLines } from '../output/verdicts';
+import type { DecodeOptions } from '../decode/decoder';
+import { runPipeline } from '../pipeline/pipeline';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
-import { reasonCode, reasonId, reasonSentence, REASON_COUNT, V, VERDICT_NAMES, warningIds } from '../vfp/reasons';
-import { Results } from '../vfp/results';
+import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir } from '../scenario/scenario';
 
 export const DEFAULT_SCENARIO = '04-icmp-lesson';
@@ -38,6 +35,7 @@ export interface ReplayOptions {
   out?: string;
   report?: string;
   summary?: 'text' | 'json';
+  /** Shard worker threads (1: everything on the calling thread). The CLI's default: the cores available. */
   workers: number;
   windows?: string;
   seed: number;
@@ -68,7 +66,10 @@ export interface ReplayOutcome {
   cluster: Cluster;
 }
 
-/** Reads the cluster inputs and compiles them for the profile (shared by replay, explain, rules). */
+/**
+ * Reads the cluster inputs and compiles them for the profile (shared by replay, explain, rules; the
+ * pipeline's workers compile the loaded Cluster the same way, see src/pipeline/worker.ts).
+ */
 export function prepareDataplane(
   clusterFiles: string[],
   opts: { windows?: string; seed: number; view: 'pod' | 'wire' },
@@ -80,69 +81,46 @@ export function prepareDataplane(
   return { cluster, dataplane };
 }
 
-/** Runs the replay; writes the files it was asked for; never prints (the command does). */
-export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number) => void): ReplayOutcome {
+/**
+ * Runs the replay; writes the files it was asked for; never prints (the command does). The work runs
+ * through src/pipeline: on this thread for `workers: 1`, else on that many shard workers, with the same
+ * bytes in every output file whatever the worker count. `progress` gets the packets read so far, the
+ * seconds since the start and the fraction of the input read (NaN when unknown: stdin).
+ */
+export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): ReplayOutcome {
   const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts);
   const profile = resolveProfile(opts.windows);
   const decodeOpts: DecodeOptions = { vxlanPorts: opts.vxlanPorts.length > 0 ? opts.vxlanPorts : undefined };
-  const reader = openCapture(opts.trace);
-  const batch = new Batch();
-  const results = new Results(batch.capacity);
-  const snap = opts.verdicts !== undefined ? new FlowSnapshot(batch.capacity) : null;
-  const verdictFd = opts.verdicts !== undefined ? fs.openSync(opts.verdicts, 'w') : -1;
-  const outTrace = opts.out !== undefined ? new OutTrace(opts.out, dp) : null;
-  const verdictCounts = new Float64Array(5);
-  const reasonCounts = new Float64Array(REASON_COUNT);
-  const warningCounts = new Float64Array(REASON_COUNT);
-  const backendCounts = new Map<number, number>();
-  const failReasons = new Set<number>();
-  const failVerdicts = new Set<number>();
+  const failReasons: number[] = [];
+  const failVerdicts: number[] = [];
   for (const f of opts.failOn) {
     const v = (VERDICT_NAMES as readonly string[]).indexOf(f);
-    if (v >= 0) failVerdicts.add(v);
-    else if (reasonId(f) > 0) failReasons.add(reasonId(f));
+    if (v >= 0) failVerdicts.push(v);
+    else if (reasonId(f) > 0) failReasons.push(reasonId(f));
     else throw new UsageError(`--fail-on ${f}: not a verdict (${VERDICT_NAMES.join(', ')}) nor a reason code`);
   }
-  let failed = false;
-  const t0 = process.hrtime.bigint();
-  let packets = 0;
-  try {
-    for (;;) {
-      const n = reader.next(batch);
-      if (n === 0) break;
-      decodeBatch(batch, decodeOpts);
-      if (snap !== null) snap.take(batch);
-      dp.process(batch, results);
-      if (snap !== null || outTrace !== null) decodeBatch(batch, decodeOpts);
-      for (let i = 0; i < n; i++) {
-        const v = results.verdict[i];
-        const reason = results.reason[i];
-        verdictCounts[v]++;
-        reasonCounts[reason]++;
-        let w = results.warnings[i];
-        if (w !== 0) for (const id of warningIds(w)) warningCounts[id]++;
-        if (results.service[i] >= 0 && results.backend[i] >= 0) {
-          const key = results.service[i] * 0x100000 + results.backend[i];
-          backendCounts.set(key, (backendCounts.get(key) ?? 0) + 1);
-        }
-        if (failVerdicts.has(v) || failReasons.has(reason)) failed = true;
-        else if (w !== 0 && failReasons.size > 0) for (const id of warningIds(w)) if (failReasons.has(id)) failed = true;
-        w = 0;
-      }
-      if (verdictFd >= 0 && snap !== null) fs.writeSync(verdictFd, verdictLines(batch, results, snap, dp));
-      if (outTrace !== null) outTrace.writeBatch(batch, results, reader.interfaces);
-      packets += n;
-      if (progress) progress(packets, Number(process.hrtime.bigint() - t0) / 1e9);
-    }
-  } finally {
-    reader.close();
-    if (verdictFd >= 0) fs.closeSync(verdictFd);
-    if (outTrace !== null) outTrace.close();
-  }
-  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UsageError(`--workers ${opts.workers}: give a whole number of worker threads, 1 or more`);
+  const run = runPipeline({
+    trace: opts.trace,
+    cluster,
+    windows: opts.windows,
+    seed: opts.seed,
+    view: opts.view,
+    dp,
+    decode: decodeOpts,
+    verdicts: opts.verdicts,
+    out: opts.out,
+    workers: opts.workers,
+    failVerdicts,
+    failReasons,
+    progress,
+  });
+  const t = run.tally;
+  const packets = run.packets;
+  const elapsed = run.elapsed;
   const summary: ReplaySummary = {
     packets,
-    verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, verdictCounts[k]])),
+    verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, t.verdicts[k]])),
     reasons: {},
     warnings: {},
     diagnostics: clusterDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }),
@@ -151,16 +129,16 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,
   };
   for (let id = 1; id < REASON_COUNT; id++) {
-    if (reasonCounts[id] > 0) summary.reasons[reasonCode(id) as string] = reasonCounts[id];
-    if (warningCounts[id] > 0) summary.warnings[reasonCode(id) as string] = warningCounts[id];
+    if (t.reasons[id] > 0) summary.reasons[reasonCode(id) as string] = t.reasons[id];
+    if (t.warnings[id] > 0) summary.warnings[reasonCode(id) as string] = t.warnings[id];
   }
-  for (const [key, count] of [...backendCounts].sort((a, b) => a[0] - b[0])) {
+  for (const [key, count] of t.backends.entries()) {
     const svc = dp.serviceName(Math.floor(key / 0x100000)) ?? '?';
     const be = dp.backendName(key % 0x100000) ?? '?';
     (summary.services[svc] ??= { backends: {} }).backends[be] = count;
   }
-  if (opts.report !== undefined) fs.writeFileSync(opts.report, reportText(summary, opts, reader.error));
-  return { summary, status: reader.error !== null ? 2 : failed ? 1 : 0, error: reader.error, dataplane: dp, cluster };
+  if (opts.report !== undefined) fs.writeFileSync(opts.report, reportText(summary, opts, run.error));
+  return { summary, status: run.error !== null ? 2 : t.failed ? 1 : 0, error: run.error, dataplane: dp, cluster };
 }
 
 /** The summary as text: what happened, and why, in the reference's words. */
@@ -218,20 +196,19 @@ function defaultScenarioOptions(o: ReplayOptions): ReplayOptions {
   };
 }
 
-/** Progress on stderr: packets, rate, and (for files) an ETA from the bytes of the file. */
-function progressPrinter(trace: string): (packets: number, elapsed: number) => void {
+/** Progress on stderr: packets, rate, and (for files) how much was read and the time left. */
+function progressPrinter(): (packets: number, elapsed: number, fraction: number) => void {
   let last = 0;
-  let size = 0;
-  try {
-    size = trace === '-' ? 0 : fs.statSync(trace).size;
-  } catch {
-    size = 0;
-  }
-  return (packets, elapsed) => {
+  return (packets, elapsed, fraction) => {
     if (elapsed - last < 0.5) return;
     last = elapsed;
     const rate = packets / elapsed;
-    process.stderr.write(`\r${packets} packets, ${Math.round(rate)} packets/s${size > 0 ? `, ${(size / 1e6).toFixed(0)} MB file` : ''}   `);
+    let tail = '';
+    if (fraction > 0 && fraction <= 1) {
+      const left = (elapsed / fraction) * (1 - fraction);
+      tail = `, ${(fraction * 100).toFixed(0)}% read, ETA ${left < 90 ? `${left.toFixed(0)} s` : `${(left / 60).toFixed(1)} min`}`;
+    }
+    process.stderr.write(`\r${packets} packets, ${Math.round(rate)} packets/s${tail}   `);
   };
 }
 
@@ -244,7 +221,7 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     out: flagString(a, 'out'),
     report: flagString(a, 'report'),
     summary: flagString(a, 'summary') as 'text' | 'json' | undefined,
-    workers: flagInt(a, 'workers', 1),
+    workers: flagInt(a, 'workers', os.availableParallelism()),
     windows: flagString(a, 'windows'),
     seed: flagInt(a, 'seed', 1),
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',
@@ -255,7 +232,7 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
   const embedded = opts.trace === '';
   if (embedded) opts = defaultScenarioOptions(opts);
   const showProgress = opts.progress ?? process.stderr.isTTY === true;
-  const outcome = replay(opts, showProgress ? progressPrinter(opts.trace) : undefined);
+  const outcome = replay(opts, showProgress ? progressPrinter() : undefined);
   if (showProgress) process.stderr.write('\n');
   if (opts.summary === 'json') process.stdout.write(JSON.stringify(outcome.summary) + '\n');
   else {

@@ -60,7 +60,7 @@ export function sectionHeaderBlock(userAppl = 'vfp-emu'): Uint8Array {
 }
 
 const PACKET = utf8('packet ');
-const DROP_VERDICT = new Uint8Array([2, 1]);
+const TWO32 = 4294967296;
 
 /** Encodes the output trace (see the module comment). One per thread. */
 export class OutTraceEncoder {
@@ -80,7 +80,15 @@ export class OutTraceEncoder {
   private readonly idbs: (Uint8Array | undefined)[] = [];
   private nextIface = 0;
   /** `: <verdict>[ <code>: <sentence>]` per verdict * 256 + reason (built on first use). */
-  private readonly suffix = new Map<number, Uint8Array>();
+  private readonly suffix: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(8 * 256).fill(undefined);
+  /** The output buffer `view` was made for, and a little-endian DataView over it. */
+  private viewOf: Uint8Array | null = null;
+  private view: DataView = new DataView(new ArrayBuffer(8));
+  /** Timestamp cache: the last whole second converted, and its ticks (hi, lo). */
+  private lastSec = -1;
+  private lastUnits = 0;
+  private secHi = 0;
+  private secLo = 0;
   /** Most bytes of options plus an IDB one packet can add besides its data (see `blockBound`). */
   private readonly overhead: number;
 
@@ -102,12 +110,12 @@ export class OutTraceEncoder {
     for (let id = 1; id < 256; id++) sentence = Math.max(sentence, utf8(` ${reasonCode(id)}: ${reasonSentence(id)}`).length);
     const comment = optLen(7 + 16 + 2 + 12 + sentence);
     const idb = 20 + optLen(name) + optLen(name + 22) + 8 + 4;
-    this.overhead = 32 + comment + 8 + 8 + 4 + idb + 4;
+    this.overhead = (32 + comment + 8 + 8 + 4 + idb + 4 + 3) & ~3;
   }
 
-  /** Most bytes the blocks of a packet of `caplen` bytes can take (its EPB and at most one IDB). */
+  /** Most bytes the blocks of a packet of `caplen` bytes can take (its EPB and at most one IDB); a multiple of 4. */
   blockBound(caplen: number): number {
-    return this.overhead + caplen;
+    return this.overhead + ((caplen + 3) & ~3);
   }
 
   /** The output's units, from the first packet's input interface (as OutTrace does on its first batch). */
@@ -192,12 +200,12 @@ export class OutTraceEncoder {
 
   private commentSuffix(verdict: number, reason: number): Uint8Array {
     const k = verdict * 256 + reason;
-    let s = this.suffix.get(k);
+    let s = this.suffix[k];
     if (s === undefined) {
       let text = `: ${VERDICT_NAMES[verdict]}`;
       if (reason !== 0) text += ` ${reasonCode(reason)}: ${reasonSentence(reason)}`;
       s = utf8(text);
-      this.suffix.set(k, s);
+      this.suffix[k] = s;
     }
     return s;
   }
@@ -229,6 +237,11 @@ export class OutTraceEncoder {
     const n = b.count;
     if (n === 0) return pos;
     if (this.outUnits === 0) this.initUnits(b, ifs);
+    if (this.viewOf !== out) {
+      this.viewOf = out;
+      this.view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    }
+    const dv = this.view;
     for (let i = 0; i < from; i++) this.ifaceOf(r, i);
     let p = pos;
     const arena = b.arena;
@@ -236,42 +249,45 @@ export class OutTraceEncoder {
       const iface = this.ifaceOf(r, i);
       if (this.fresh) p = putBytes(out, p, this.idb(this.lastText));
       const verdict = r.verdict[i];
-      const suffix = this.commentSuffix(verdict, r.reason[i]);
       const caplen = b.caplen[i];
       const padded = (caplen + 3) & ~3;
-      // the comment's digits: written in place, then the length is known
-      const dropped = verdict === V.DROPPED;
       const dataAt = p + 28;
       const optAt = dataAt + padded;
+      // opt_comment: its digits are written in place, then its length is known
       let c = putBytes(out, optAt + 4, PACKET);
       c = putUint(out, c, b.firstNumber + i);
-      c = putBytes(out, c, suffix);
+      c = putBytes(out, c, this.commentSuffix(verdict, r.reason[i]));
       const commentLen = c - optAt - 4;
-      const commentEnd = optAt + optLen(commentLen);
-      for (let k = c; k < commentEnd; k++) out[k] = 0;
-      putU16le(out, optAt, 1);
-      putU16le(out, optAt + 2, commentLen);
-      let o = commentEnd;
-      putU16le(out, o, 2);
-      putU16le(out, o + 2, 4);
-      putU32le(out, o + 4, verdict === V.DELIVERED ? 1 : verdict === V.FORWARDED || verdict === V.NO_RETURN ? 2 : 0);
+      let o = optAt + 4 + ((commentLen + 3) & ~3);
+      for (let k = c; k < o; k++) out[k] = 0;
+      dv.setUint16(optAt, 1, true);
+      dv.setUint16(optAt + 2, commentLen, true);
+      // epb_flags: direction
+      dv.setUint32(o, 0x00040002, true);
+      dv.setUint32(o + 4, verdict === V.DELIVERED ? 1 : verdict === V.FORWARDED || verdict === V.NO_RETURN ? 2 : 0, true);
       o += 8;
-      if (dropped) o = putOption(out, o, 7, DROP_VERDICT);
-      putU32le(out, o, 0);
+      // epb_verdict [2, 1] for drops
+      if (verdict === V.DROPPED) {
+        dv.setUint32(o, 0x00020007, true);
+        dv.setUint32(o + 4, 0x00000102, true);
+        o += 8;
+      }
+      dv.setUint32(o, 0, true); // opt_endofopt
       o += 4;
       const len = o + 4 - p;
       this.timestamp(b, i, ifs);
-      putU32le(out, p, 6);
-      putU32le(out, p + 4, len);
-      putU32le(out, p + 8, iface);
-      putU32le(out, p + 12, tsResult[0] >>> 0);
-      putU32le(out, p + 16, tsResult[1] >>> 0);
-      putU32le(out, p + 20, caplen);
-      putU32le(out, p + 24, b.wirelen[i]);
+      dv.setUint32(p, 6, true);
+      dv.setUint32(p + 4, len, true);
+      dv.setUint32(p + 8, iface, true);
+      dv.setUint32(p + 12, tsResult[0] >>> 0, true);
+      dv.setUint32(p + 16, tsResult[1] >>> 0, true);
+      dv.setUint32(p + 20, caplen, true);
+      dv.setUint32(p + 24, b.wirelen[i], true);
       const off = b.off[i];
-      out.set(arena.subarray(off, off + caplen), dataAt);
+      if (caplen <= 96) for (let k = 0; k < caplen; k++) out[dataAt + k] = arena[off + k];
+      else out.set(arena.subarray(off, off + caplen), dataAt);
       for (let k = dataAt + caplen; k < optAt; k++) out[k] = 0;
-      putU32le(out, o, len);
+      dv.setUint32(o, len, true);
       p = o + 4;
     }
     for (let i = to; i < n; i++) this.ifaceOf(r, i);
@@ -287,7 +303,21 @@ export class OutTraceEncoder {
       return;
     }
     if (info.tsKind === 'sec-frac') {
-      secFracToTicks(b.tsHi[i], b.tsLo[i], info.tsUnitsPerSec, this.outUnits);
+      const units = info.tsUnitsPerSec;
+      if (units === this.outUnits && units <= TWO32) {
+        // sec * units + frac: the seconds' ticks are converted once per second of trace time
+        const sec = b.tsHi[i];
+        if (sec !== this.lastSec || units !== this.lastUnits) {
+          secFracToTicks(sec, 0, units, units);
+          this.lastSec = sec;
+          this.lastUnits = units;
+          this.secHi = tsResult[0];
+          this.secLo = tsResult[1];
+        }
+        const lo = this.secLo + b.tsLo[i];
+        tsResult[0] = lo >= TWO32 ? this.secHi + 1 : this.secHi;
+        tsResult[1] = lo >= TWO32 ? lo - TWO32 : lo;
+      } else secFracToTicks(b.tsHi[i], b.tsLo[i], units, this.outUnits);
     } else if (info.tsUnitsPerSec === this.outUnits) {
       tsResult[0] = b.tsHi[i];
       tsResult[1] = b.tsLo[i];

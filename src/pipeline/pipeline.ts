@@ -7,8 +7,8 @@
  *                 publishes it, and writes finished slots' output bytes to the files in input order. It
  *                 never touches a packet otherwise, so it stays a small share of the work.
  *   W workers     (worker.ts) each run, on every batch: decode + routing of their contiguous range of
- *                 packets, the engine on the packets of their shard (the keys with key % W === w, see
- *                 route.ts), then verdict-record and pcapng encoding of their range (stage.ts).
+ *                 packets, the engine on the packets of their shard (the engine's shard keys with
+ *                 key % W === w), then verdict-record and pcapng encoding of their range (stage.ts).
  *   W = 1         no worker: the main thread runs the same three steps itself, one batch at a time.
  *
  * Determinism: a shard's DataplaneState sees every packet of its connections (both directions, every node
@@ -29,6 +29,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { HEADROOM } from '../core/batch';
+import type { Cluster } from '../cluster/model';
 import type { InputError } from '../core/errors';
 import type { DecodeOptions } from '../decode/decoder';
 import { openCapture } from '../io/reader';
@@ -43,8 +44,8 @@ import type { FromWorker, ToWorker, WorkerInit } from './worker';
 export interface PipelineOptions {
   /** Capture file, or `-` for stdin. */
   trace: string;
-  /** How workers compile their own Dataplane (the same inputs the main thread's `dp` came from). */
-  clusterFiles: string[];
+  /** How workers compile their own Dataplane: the Cluster model and options the main thread's `dp` came from. */
+  cluster: Cluster;
   windows: string | undefined;
   seed: number;
   view: 'pod' | 'wire';
@@ -237,7 +238,7 @@ class ThreadedRunner implements Runner {
         control,
         firsts,
         port: ch.port2,
-        clusterFiles: o.clusterFiles,
+        cluster: o.cluster,
         windows: o.windows,
         seed: o.seed,
         view: o.view,

@@ -5,7 +5,7 @@
  *   batch       the Batch (arena + columns) the reader fills on the main thread;
  *   results     the engine's Results columns;
  *   flows       the tuple of each packet as captured (only when verdict records are written);
- *   shard       which shard decides each packet (route.ts);
+ *   shard       which shard decides each packet (Dataplane.shardKey % W);
  *   verdictOut  verdict records, one region per worker range (`maxRecordBytes` per packet);
  *   traceOut    output pcapng blocks, one region per worker range (`blockBound` per packet).
  *

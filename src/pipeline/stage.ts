@@ -3,10 +3,13 @@
  * when there is one shard, and in each worker when there are more):
  *
  *   1. decodeRange   stateless, a contiguous range of packets: decode (src/decode), keep the tuple as
- *                    captured (for verdict records), and pick each packet's shard (route.ts).
+ *                    captured (for verdict records), and pick each packet's shard: the engine's
+ *                    `Dataplane.shardKey` (the connection's owner: a pod, all hosts, or a tuple hash)
+ *                    modulo the shard count.
  *   2. process       stateful, every packet of this thread's shard in index order: the VFP engine with
- *                    this shard's DataplaneState (`Dataplane.processWith`). Packets of one connection
- *                    all have the same shard, so each state sees its connections whole and in order.
+ *                    this shard's DataplaneState (`Dataplane.processWith`). Packets of one connection,
+ *                    and connections that draw on one NAT port pool, all have the same key, so each
+ *                    state sees its connections whole and in order, and nothing else touches it.
  *   3. finishRange   stateless, a contiguous range: count verdicts for the summary (Tally), decode the
  *                    rewritten packets again (for `out` in verdict records), and encode the range's
  *                    verdict records and output pcapng blocks into the slot's buffers.
@@ -21,9 +24,52 @@ import type { Dataplane } from '../vfp/engine';
 import { REASON_COUNT, warningIds } from '../vfp/reasons';
 import type { DataplaneState } from '../vfp/state';
 import { OutTraceEncoder } from './out-trace-encoder';
-import { routeKey } from './route';
 import type { Slot } from './slot';
 import { VerdictEncoder } from './verdict-encoder';
+
+/** Counts per non-negative integer key: an open-addressing table in typed arrays (no object per key). */
+export class KeyCounts {
+  private keys = new Float64Array(64).fill(-1);
+  private counts = new Float64Array(64);
+  private size = 0;
+
+  private static slot(key: number, mask: number): number {
+    return (Math.imul((key | 0) ^ ((key / 4294967296) | 0), 0x9e3779b1) >>> 7) & mask;
+  }
+
+  add(key: number, n: number): void {
+    const mask = this.keys.length - 1;
+    let s = KeyCounts.slot(key, mask);
+    for (;;) {
+      const k = this.keys[s];
+      if (k === key) {
+        this.counts[s] += n;
+        return;
+      }
+      if (k === -1) break;
+      s = (s + 1) & mask;
+    }
+    this.keys[s] = key;
+    this.counts[s] = n;
+    if (++this.size * 2 > this.keys.length) this.grow();
+  }
+
+  private grow(): void {
+    const keys = this.keys;
+    const counts = this.counts;
+    this.keys = new Float64Array(keys.length * 2).fill(-1);
+    this.counts = new Float64Array(keys.length * 2);
+    this.size = 0;
+    for (let s = 0; s < keys.length; s++) if (keys[s] !== -1) this.add(keys[s], counts[s]);
+  }
+
+  /** [key, count] pairs, by key. */
+  entries(): [number, number][] {
+    const out: [number, number][] = [];
+    for (let s = 0; s < this.keys.length; s++) if (this.keys[s] !== -1) out.push([this.keys[s], this.counts[s]]);
+    return out.sort((a, b) => a[0] - b[0]);
+  }
+}
 
 /** Counters for the summary, per thread; merged at the end (`add`). */
 export class Tally {
@@ -31,7 +77,7 @@ export class Tally {
   readonly reasons = new Float64Array(REASON_COUNT);
   readonly warnings = new Float64Array(REASON_COUNT);
   /** Packets per service * 0x100000 + backend. */
-  readonly backends = new Map<number, number>();
+  readonly backends = new KeyCounts();
   /** A packet matched `--fail-on`. */
   failed = false;
 
@@ -41,12 +87,12 @@ export class Tally {
       this.reasons[k] += o.reasons[k];
       this.warnings[k] += o.warnings[k];
     }
-    for (const [key, n] of o.backends) this.backends.set(key, (this.backends.get(key) ?? 0) + n);
+    for (const [key, n] of o.backends) this.backends.add(key, n);
     this.failed ||= o.failed;
   }
 
   data(): TallyData {
-    return { verdicts: [...this.verdicts], reasons: [...this.reasons], warnings: [...this.warnings], backends: [...this.backends], failed: this.failed };
+    return { verdicts: [...this.verdicts], reasons: [...this.reasons], warnings: [...this.warnings], backends: this.backends.entries(), failed: this.failed };
   }
 }
 
@@ -101,7 +147,7 @@ export class ShardStage {
     if (s.flows !== null) s.flows.takeRange(b, from, to);
     const shard = s.shard;
     if (shards === 1) shard.fill(0, from, to);
-    else for (let i = from; i < to; i++) shard[i] = routeKey(this.dp, b, i) % shards;
+    else for (let i = from; i < to; i++) shard[i] = this.dp.shardKey(b, i) % shards;
   }
 
   /** Step 2: the engine on the packets of shard `me` (all packets when `all`), in index order. */
@@ -161,8 +207,7 @@ export class ShardStage {
       const svc = r.service[i];
       const be = r.backend[i];
       if (svc >= 0 && be >= 0) {
-        const key = svc * 0x100000 + be;
-        t.backends.set(key, (t.backends.get(key) ?? 0) + 1);
+        t.backends.add(svc * 0x100000 + be, 1);
       }
       if (fv[v] === 1 || fr[reason] === 1) t.failed = true;
     }

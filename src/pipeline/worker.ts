@@ -1,7 +1,8 @@
 /**
  * A shard worker (worker_threads): one of the pipeline's W dedicated threads. It compiles its own
- * Dataplane from the same cluster files and options as the main thread (compiled objects are not
- * transferable; compiling is deterministic), owns the DataplaneState of the keys `key % W === w`, and runs
+ * Dataplane from the Cluster model the main thread loaded (a structured clone of plain data) with the
+ * same options, as commands/replay.ts `prepareDataplane` does (compiled objects are not transferable;
+ * compiling is deterministic and takes milliseconds, loading the files took the main thread longer), owns the DataplaneState of the keys `key % W === w`, and runs
  * the three steps of stage.ts on every batch in order:
  *
  *   wait for batch k  ->  step 1 on range w  ->  barrier  ->  step 2 on shard w  ->  barrier
@@ -12,8 +13,10 @@
  * rare: new input interfaces (main -> worker), the final counters and errors (worker -> main).
  */
 import { MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { Cluster } from '../cluster/model';
 import type { TsUnits } from '../io/timestamps';
-import { prepareDataplane } from '../commands/replay';
+import { compileDataplane } from '../vfp/engine';
+import { resolveProfile } from '../vfp/profile';
 import { ShardStage, type StageOptions } from './stage';
 import { ControlLayout, CTL_ERROR, CTL_FINISHED, CTL_PUBLISHED, CTL_STOP, S_COUNT, S_DECODED, S_DONE, S_IFACES, S_PROCESSED, Slot, W_TLEN, W_TSTART, W_VLEN, W_VSTART, type SlotParts } from './slot';
 
@@ -25,7 +28,7 @@ export interface WorkerInit {
   control: SharedArrayBuffer;
   firsts: SharedArrayBuffer;
   port: MessagePort;
-  clusterFiles: string[];
+  cluster: Cluster;
   windows: string | undefined;
   seed: number;
   view: 'pod' | 'wire';
@@ -58,7 +61,7 @@ function run(init: WorkerInit): void {
   const W = init.workers;
   const me = init.worker;
   const L = new ControlLayout(init.slots.length, W);
-  const { dataplane } = prepareDataplane(init.clusterFiles, { windows: init.windows, seed: init.seed, view: init.view });
+  const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view });
   const slots = init.slots.map((p) => Slot.adopt(p));
   const stage = new ShardStage(dataplane, init.stage, slots[0].spec.capacity);
   const ifaces: TsUnits[] = [];

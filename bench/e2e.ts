@@ -1,0 +1,141 @@
+/**
+ * End-to-end throughput, side by side in one run on the same generated trace (src/gen: 1M packets, 10k
+ * flows, the IMIX size mix and the default traffic mix: pods to Services, to pods on other nodes, to
+ * external hosts, ICMP, DNS), each as a user runs it (a whole process, wall clock, best of `--runs`):
+ *
+ *   vfp-emu replay          all stages, --out pcapng, --summary json; --workers 1 and 2
+ *   vfp-emu replay          the same with --verdicts too
+ *   tcprewrite              the nearest stateless equivalent: MAC rewrite + source IP map + checksum fix
+ *                           (`--enet-smac --srcipmap --fixcsum`), when installed (apt-get install tcpreplay)
+ *   tcpdump -r -w /dev/null the libpcap copy rate, when installed
+ *   pcap-parser             the npm package reading the file (event API, in this process)
+ *
+ * It prints packets/s for each, CPU seconds and peak RSS where /usr/bin/time is there, and the ratios the
+ * issue sets targets for (replay >= 5x tcprewrite, >= 0.5x tcpdump; workers 1 -> 2 >= 1.6x). Files go to
+ * /dev/shm when it exists (the disk is not what is measured), else to os.tmpdir().
+ *
+ *   npm run build && node dist/bench/e2e.js [--packets N] [--flows N] [--runs N]
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as pcapParser from 'pcap-parser';
+import { clusterList } from '../src/gen/layout';
+import { writeTraceFile } from '../src/gen/trace';
+
+interface Measure {
+  name: string;
+  /** Best wall-clock seconds. */
+  s: number;
+  /** CPU seconds (user + sys) and peak RSS (KB) of that run, when /usr/bin/time is available. */
+  cpu: number | null;
+  rssKb: number | null;
+  note?: string;
+}
+
+function arg(name: string, dflt: number): number {
+  const k = process.argv.indexOf(`--${name}`);
+  return k > 0 ? Number(process.argv[k + 1]) : dflt;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/** Runs a command `runs` times; the fastest run's wall time, CPU and RSS. Throws when it fails. */
+function timed(name: string, cmd: string, args: string[], runs: number): Measure {
+  let best: Measure = { name, s: Infinity, cpu: null, rssKb: null };
+  for (let k = 0; k < runs; k++) {
+    const full = TIME ? [TIME, '-f', 'TIME %e %U %S %M', cmd, ...args] : [cmd, ...args];
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(full[0], full.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr}`);
+    const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '');
+    if (s < best.s) best = { name, s, cpu: m ? Number(m[2]) + Number(m[3]) : null, rssKb: m ? Number(m[4]) : null };
+  }
+  return best;
+}
+
+function viaPcapParser(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const p = pcapParser.parse(file);
+    p.on('packetData', () => n++);
+    p.on('error', reject);
+    p.on('end', () => resolve(n));
+  });
+}
+
+async function main(): Promise<void> {
+  const packets = arg('packets', 1_000_000);
+  const flows = arg('flows', 10_000);
+  const runs = arg('runs', 3);
+  const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(base, 'vfp-e2e-'));
+  const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+  const load0 = os.loadavg();
+  try {
+    console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores (nproc), node ${process.version}, load ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+    const trace = path.join(dir, 'trace.pcap');
+    const cluster = path.join(dir, 'cluster.json');
+    const gen = writeTraceFile(trace, 'pcap', { packets, flows, seed: 1 });
+    fs.writeFileSync(cluster, JSON.stringify(clusterList(gen.layout), null, 2));
+    console.log(`trace: ${packets} packets, ${gen.flows} flows, ${(gen.bytes / 1e6).toFixed(1)} MB pcap (${Object.entries(gen.flowsByKind).map(([k, n]) => `${k} ${n}`).join(', ')}); files in ${base}; best of ${runs}\n`);
+
+    const out: Measure[] = [];
+    const replayArgs = (w: number, verdicts: boolean): string[] => [
+      cli, 'replay', trace, '--cluster', cluster, '--out', path.join(dir, 'out.pcapng'), '--summary', 'json', '--no-progress', '--workers', String(w),
+      ...(verdicts ? ['--verdicts', path.join(dir, 'verdicts.jsonl')] : []),
+    ];
+    for (const verdicts of [false, true]) {
+      for (const w of [1, 2]) out.push(timed(`vfp-emu replay --out${verdicts ? ' --verdicts' : ''} --workers ${w}`, process.execPath, replayArgs(w, verdicts), runs));
+    }
+    const rewrite = have('tcprewrite')
+      ? timed('tcprewrite --enet-smac --srcipmap --fixcsum', 'tcprewrite', ['--enet-smac=00:15:5d:7f:82:0b', '--srcipmap=10.244.0.0/16:10.127.0.0/16', '--fixcsum', '-i', trace, '-o', path.join(dir, 'rewrite.pcap')], runs)
+      : null;
+    if (rewrite) out.push(rewrite);
+    else console.log('tcprewrite: not installed (apt-get install tcpreplay); skipped');
+    const dump = have('tcpdump') ? timed('tcpdump -r FILE -w /dev/null', 'tcpdump', ['-r', trace, '-w', '/dev/null'], runs) : null;
+    if (dump) out.push(dump);
+    else console.log('tcpdump: not installed; skipped');
+    let pp = Infinity;
+    for (let k = 0; k < runs; k++) {
+      const t0 = process.hrtime.bigint();
+      const n = await viaPcapParser(trace);
+      if (n !== packets) throw new Error(`pcap-parser read ${n} packets`);
+      pp = Math.min(pp, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    out.push({ name: 'pcap-parser (read only, in process)', s: pp, cpu: null, rssKb: null });
+
+    const rate = (m: Measure): number => packets / m.s;
+    for (const m of out) {
+      const cpu = m.cpu !== null ? `  cpu ${m.cpu.toFixed(2)} s` : '';
+      const rss = m.rssKb !== null ? `  peak RSS ${(m.rssKb / 1024).toFixed(0)} MB` : '';
+      console.log(`${m.name.padEnd(44)} ${m.s.toFixed(2).padStart(6)} s  ${(rate(m) / 1e6).toFixed(3).padStart(6)} M packets/s${cpu}${rss}`);
+    }
+    const find = (prefix: string): Measure => out.find((m) => m.name.startsWith(prefix)) as Measure;
+    const r1 = find('vfp-emu replay --out --workers 1');
+    const r2 = find('vfp-emu replay --out --workers 2');
+    const v1 = find('vfp-emu replay --out --verdicts --workers 1');
+    const v2 = find('vfp-emu replay --out --verdicts --workers 2');
+    const best = r1.s < r2.s ? r1 : r2;
+    console.log('\nratios (targets in brackets):');
+    console.log(`  replay workers 1 -> 2:                 ${(r1.s / r2.s).toFixed(2)}x  [>= 1.6]   with --verdicts: ${(v1.s / v2.s).toFixed(2)}x`);
+    if (rewrite) console.log(`  replay (best) / tcprewrite:            ${(rewrite.s / best.s).toFixed(2)}x  [>= 5]`);
+    if (dump) console.log(`  replay (best) / tcpdump copy:          ${(dump.s / best.s).toFixed(2)}x  [>= 0.5]`);
+    console.log(`  replay (best) / pcap-parser read:      ${(pp / best.s).toFixed(2)}x`);
+    const load1 = os.loadavg();
+    console.log(`\nload average at the end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
