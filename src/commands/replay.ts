@@ -123,7 +123,8 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, t.verdicts[k]])),
     reasons: {},
     warnings: {},
-    diagnostics: clusterDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }),
+    // What the config implies for this profile, then what the compiler found (DSR unsupported, no SourceVIP).
+    diagnostics: [...clusterDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }), ...dp.diagnostics],
     services: {},
     elapsed_s: Math.round(elapsed * 1e6) / 1e6,
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,
