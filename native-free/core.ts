@@ -16,7 +16,7 @@
 import { Batch, PF } from '../src/core/batch';
 import { InputError, UsageError } from '../src/core/errors';
 import { decodeClusterFile, parseClusterTexts, type ClusterText } from '../src/cluster/parse';
-import { clusterDiagnostics } from '../src/cluster/diagnostics';
+import { runDiagnostics } from '../src/cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../src/cluster/model';
 import { decodeBatch, type DecodeOptions } from '../src/decode/decoder';
 import { packetFields } from '../src/decode/format';
@@ -319,7 +319,7 @@ export class Session {
       verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, verdictCounts[k]])),
       reasons: counted(reasonCounts),
       warnings: counted(warningCounts),
-      diagnostics: clusterDiagnostics(this.cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }),
+      diagnostics: runDiagnostics(this.cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
       error: reader.error !== null ? reader.error.message : null,
       outPcapng: sink.bytes(),
     };

@@ -29,6 +29,7 @@ interface PageApi {
       packets: number;
       verdicts: Record<string, number>;
       reasons: { code: string; packets: number; sentence: string }[];
+      diagnostics: { code: string; message: string; source: string }[];
       error: string | null;
       outPcapng: Uint8Array;
     };
@@ -172,6 +173,15 @@ describe('native-free: the teaching page', function () {
       );
       assert.ok(Buffer.from(r.outPcapng).equals(want.out), 'out pcapng');
       assert.ok(r.rows.some((row) => row.record.service !== null), 'the scenario reaches a Service');
+    });
+
+    it('lists every config diagnostic: two cluster files that disagree on the network leave config-override', function () {
+      const lesson = page.lessonInput(page.lesson) as { trace: unknown; cluster: { name: string; text: string }[] };
+      const overlayCni = fs.readFileSync(path.join(traces, '_clusters', 'overlay', 'cni.conf'), 'utf8');
+      const r = new page.Session({ ...lesson, cluster: [...lesson.cluster, { name: 'overlay-cni.conf', text: overlayCni }] }).replay();
+      const overrides = r.diagnostics.filter((d) => d.code === 'config-override');
+      assert.ok(overrides.some((d) => /network\.mode: overlay-cni\.conf:delegate\.type sets overlay, replacing l2bridge/.test(d.message)), JSON.stringify(r.diagnostics));
+      assert.equal(new page.Session(page.lessonInput(page.lesson)).replay().diagnostics.length, 0, 'the lesson alone has none');
     });
 
     it('reports bad inputs with the file and byte offset or field path, keeping what came before', function () {

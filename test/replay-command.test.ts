@@ -132,6 +132,16 @@ describe('vfp-emu replay (command line)', () => {
     assert.match(r.stdout, /icmp-not-transposed/);
   });
 
+  it('rules ends with the config diagnostics: a second cni.conf that changes the network mode is named', () => {
+    const overlayCni = path.join(repo, 'traces', '_clusters', 'overlay', 'cni.conf');
+    const r = run(['rules', ...lessonCluster, '--cluster', overlayCni, '--node', 'win-1'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const tail = r.stdout.slice(r.stdout.indexOf('\nCONFIG DIAGNOSTICS\n'));
+    assert.ok(tail.length > 0, 'no CONFIG DIAGNOSTICS section');
+    assert.ok(tail.includes(`config-override [${overlayCni}:delegate.type]: cluster.network.mode: ${overlayCni}:delegate.type sets overlay, replacing l2bridge`), tail);
+    assert.doesNotMatch(run(['rules', ...lessonCluster], tmp).stdout, /CONFIG DIAGNOSTICS/, 'the lesson cluster alone has none');
+  });
+
   it('rules prints the OutboundNAT SNAT rules for TCP and UDP only, per pod port', () => {
     const r = run(['rules', ...lessonCluster, '--node', 'win-1'], tmp);
     assert.equal(r.status, 0, r.stderr);

@@ -103,6 +103,16 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
   return out;
 }
 
+/**
+ * Every config diagnostic of a run, as the summary's `diagnostics`, `vfp-emu rules` and the teaching page
+ * list them: the merge's own first (config-override when two files disagree, config-mismatch, inputs
+ * ignored, ...; in file order), then what the cluster implies on this Windows profile (clusterDiagnostics),
+ * then what the VFP compiler found (`compiled`: Dataplane.diagnostics).
+ */
+export function runDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {}, compiled: readonly Diagnostic[] = []): Diagnostic[] {
+  return [...cluster.diagnostics.filter((d) => !IMPLIED_CODES.has(d.code)), ...clusterDiagnostics(cluster, opts), ...compiled];
+}
+
 /** Replaces the implied diagnostics of `cluster` (after a Windows profile is chosen), keeping the merge's own. */
 export function refreshDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {}): void {
   cluster.diagnostics = [...cluster.diagnostics.filter((d) => !IMPLIED_CODES.has(d.code)), ...clusterDiagnostics(cluster, opts)];

@@ -6,7 +6,7 @@
 
 export { loadCluster } from './load';
 export { parseClusterText, parseClusterTexts, detectClusterText, type ClusterText, type LoadOptions } from './parse';
-export { clusterDiagnostics, refreshDiagnostics, IMPLIED_CODES, type DiagnosticOptions } from './diagnostics';
+export { clusterDiagnostics, refreshDiagnostics, runDiagnostics, IMPLIED_CODES, type DiagnosticOptions } from './diagnostics';
 export { finalizeCluster, type ClusterDefaults, type FinalizeOptions } from './merge';
 export { KIND_NAMES, type InputKind } from './detect';
 export { remoteEndpointMac, overlayEndpointMac, hyperVNodeMac, derivedDrMac, poolEndpointMac, linuxPodMac, parseMac, macBytes, macFromBytes } from './mac';

@@ -5,6 +5,7 @@
  */
 import { UsageError } from '../core/errors';
 import { flagList, flagString, type ParsedArgs } from '../cli-args';
+import { runDiagnostics } from '../cluster/diagnostics';
 import { prepareDataplane } from './replay';
 
 export async function runRulesCommand(a: ParsedArgs): Promise<number> {
@@ -16,5 +17,10 @@ export async function runRulesCommand(a: ParsedArgs): Promise<number> {
     throw new UsageError(`--node ${node}: no such Windows node (Windows nodes: ${names.join(', ') || 'none'})`);
   }
   process.stdout.write(dataplane.rulesText(node));
+  const p = dataplane.profile;
+  const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
+  if (diagnostics.length > 0) {
+    process.stdout.write('\nCONFIG DIAGNOSTICS\n' + diagnostics.map((d) => `  ${d.code} [${d.source}]: ${d.message}\n`).join(''));
+  }
   return 0;
 }
