@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { replay, type ReplayOptions, type ReplaySummary } from '../src/commands/replay';
-import { main as genMain } from '../src/gen/cli';
+import { clusterList } from '../src/gen/layout';
+import { writeTraceFile } from '../src/gen/trace';
 import { scenarioTracePath } from '../src/scenario/build-traces';
 import { listScenarios, loadScenario, tracesDir } from '../src/scenario/scenario';
 import { referenceReplay } from './pipeline-reference';
@@ -66,8 +67,9 @@ describe('pipeline determinism (--workers 1..4 give byte-identical outputs)', fu
   it('a generated 1M-packet trace (10k flows, the traffic and size mix): N = 1, 2, 3, 4 write the same files', () => {
     const trace = path.join(tmp, 'gen-1m.pcap');
     const cluster = path.join(tmp, 'gen-1m-cluster.json');
-    const status = genMain(['--out', trace, '--packets', '1000000', '--flows', '10000', '--seed', '11', '--cluster-out', cluster]);
-    assert.equal(status, 0);
+    // what `node dist/src/gen/cli.js --out T --packets 1000000 --flows 10000 --seed 11 --cluster-out C` writes
+    const g = writeTraceFile(trace, 'pcap', { packets: 1_000_000, flows: 10_000, seed: 11 });
+    fs.writeFileSync(cluster, JSON.stringify(clusterList(g.layout), null, 2) + '\n');
     const base = { trace, clusterFiles: [cluster], windows: undefined, seed: 1, view: 'pod' as const, failOn: [], vxlanPorts: [] };
     const first = run(base, 1, tmp);
     assert.equal(first.summary.packets, 1_000_000);
@@ -85,7 +87,8 @@ describe('pipeline determinism (--workers 1..4 give byte-identical outputs)', fu
   it('a generated l2bridge trace replayed in the wire view, against the reference loop: N = 1, 2, 3 write its bytes', () => {
     const trace = path.join(tmp, 'gen-l2.pcap');
     const cluster = path.join(tmp, 'gen-l2-cluster.json');
-    assert.equal(genMain(['--out', trace, '--packets', '60000', '--flows', '3000', '--seed', '5', '--network', 'l2bridge', '--cluster-out', cluster]), 0);
+    const g = writeTraceFile(trace, 'pcap', { packets: 60_000, flows: 3_000, seed: 5, network: 'l2bridge' });
+    fs.writeFileSync(cluster, JSON.stringify(clusterList(g.layout), null, 2) + '\n');
     const base = { trace, clusterFiles: [cluster], windows: undefined, seed: 3, view: 'wire' as const, failOn: [], vxlanPorts: [] };
     const ref = { verdicts: path.join(tmp, 'ref.jsonl'), out: path.join(tmp, 'ref.pcapng') };
     referenceReplay({ ...base, ...ref });

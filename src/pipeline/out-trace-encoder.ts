@@ -24,7 +24,30 @@ import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnit
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
-import { putBytes, putU16le, putU32le, putUint, utf8 } from './bytes';
+import { ByteWriter, putBytes, putU16le, putU32le, Text, utf8 } from './bytes';
+
+/**
+ * Copies `n` bytes from `src` to `dst` within one SharedArrayBuffer (viewed as 8, 16 and 32-bit arrays)
+ * by 4 or 2 bytes at a time when both offsets allow. V8's copyWithin / set on a SharedArrayBuffer use
+ * relaxed atomic byte stores when the offsets are not aligned alike, which costs more than this loop.
+ */
+function copyShared(u8: Uint8Array, u16: Uint16Array, u32: Int32Array, dst: number, src: number, n: number): void {
+  let k = 0;
+  if (((dst | src) & 3) === 0) {
+    const d = dst >> 2;
+    const s = src >> 2;
+    const m = n >> 2;
+    for (let j = 0; j < m; j++) u32[d + j] = u32[s + j];
+    k = m << 2;
+  } else if (((dst | src) & 1) === 0) {
+    const d = dst >> 1;
+    const s = src >> 1;
+    const m = n >> 1;
+    for (let j = 0; j < m; j++) u16[d + j] = u16[s + j];
+    k = m << 1;
+  }
+  for (; k < n; k++) u8[dst + k] = u8[src + k];
+}
 
 /** Bytes of a pcapng option holding `n` value bytes (header + value padded to 4). */
 function optLen(n: number): number {
@@ -59,7 +82,7 @@ export function sectionHeaderBlock(userAppl = 'vfp-emu'): Uint8Array {
   return out;
 }
 
-const PACKET = utf8('packet ');
+const PACKET = new Text('packet ');
 const TWO32 = 4294967296;
 
 /** Encodes the output trace (see the module comment). One per thread. */
@@ -77,13 +100,17 @@ export class OutTraceEncoder {
   private readonly texts: string[] = [];
   /** Output interface per text id (-1: not written yet), and its IDB bytes. */
   private readonly ifaceOfText: number[] = [];
-  private readonly idbs: (Uint8Array | undefined)[] = [];
+  private readonly idbs: (Text | undefined)[] = [];
   private nextIface = 0;
   /** `: <verdict>[ <code>: <sentence>]` per verdict * 256 + reason (built on first use). */
-  private readonly suffix: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(8 * 256).fill(undefined);
-  /** The output buffer `view` was made for, and a little-endian DataView over it. */
-  private viewOf: Uint8Array | null = null;
-  private view: DataView = new DataView(new ArrayBuffer(8));
+  private readonly suffix: (Text | undefined)[] = new Array<Text | undefined>(8 * 256).fill(undefined);
+  private readonly w = new ByteWriter();
+  /** A view over the whole buffer that holds both the arena and the output (see encodeRange). */
+  private wholeOf: ArrayBufferLike | null = null;
+  private whole: Uint8Array = new Uint8Array(0);
+  /** 16- and 32-bit views of it when it is shared (see copyShared). */
+  private whole16: Uint16Array | null = null;
+  private whole32: Int32Array | null = null;
   /** Timestamp cache: the last whole second converted, and its ticks (hi, lo). */
   private lastSec = -1;
   private lastUnits = 0;
@@ -173,9 +200,9 @@ export class OutTraceEncoder {
   }
 
   /** The IDB of text `t` (src/io/writer.ts addInterface with linkType 1, tsresol, name, description). */
-  private idb(t: number): Uint8Array {
-    let block = this.idbs[t];
-    if (block !== undefined) return block;
+  private idb(t: number): Text {
+    const known = this.idbs[t];
+    if (known !== undefined) return known;
     const name = utf8(this.texts[t]);
     const desc = utf8(`vfp-emu egress point ${this.texts[t]}`);
     const tsresol = this.outResol;
@@ -183,7 +210,7 @@ export class OutTraceEncoder {
     if (tsresol !== 6) optBytes += 8;
     optBytes += 4;
     const len = 20 + optBytes;
-    block = new Uint8Array(len);
+    const block = new Uint8Array(len);
     putU32le(block, 0, 1);
     putU32le(block, 4, len);
     putU16le(block, 8, 1);
@@ -194,17 +221,18 @@ export class OutTraceEncoder {
     if (tsresol !== 6) o = putOption(block, o, 9, Uint8Array.of(tsresol));
     putU32le(block, o, 0);
     putU32le(block, len - 4, len);
-    this.idbs[t] = block;
-    return block;
+    const text = new Text(block);
+    this.idbs[t] = text;
+    return text;
   }
 
-  private commentSuffix(verdict: number, reason: number): Uint8Array {
+  private commentSuffix(verdict: number, reason: number): Text {
     const k = verdict * 256 + reason;
     let s = this.suffix[k];
     if (s === undefined) {
       let text = `: ${VERDICT_NAMES[verdict]}`;
       if (reason !== 0) text += ` ${reasonCode(reason)}: ${reasonSentence(reason)}`;
-      s = utf8(text);
+      s = new Text(text);
       this.suffix[k] = s;
     }
     return s;
@@ -237,29 +265,50 @@ export class OutTraceEncoder {
     const n = b.count;
     if (n === 0) return pos;
     if (this.outUnits === 0) this.initUnits(b, ifs);
-    if (this.viewOf !== out) {
-      this.viewOf = out;
-      this.view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    }
-    const dv = this.view;
-    for (let i = 0; i < from; i++) this.ifaceOf(r, i);
-    let p = pos;
+    const w = this.w;
+    w.reset(out, pos);
+    const dv = w.view;
+    // packet bytes: one copyWithin when `out` lies in the arena's buffer (Slot.create does that), else set
     const arena = b.arena;
+    let whole: Uint8Array | null = null;
+    let w16: Uint16Array | null = null;
+    let w32: Int32Array | null = null;
+    if (out.buffer === arena.buffer && arena.byteOffset === 0) {
+      if (this.wholeOf !== out.buffer) {
+        this.wholeOf = out.buffer;
+        this.whole = new Uint8Array(out.buffer);
+        const shared = out.buffer instanceof SharedArrayBuffer;
+        this.whole16 = shared ? new Uint16Array(out.buffer, 0, out.buffer.byteLength >> 1) : null;
+        this.whole32 = shared ? new Int32Array(out.buffer, 0, out.buffer.byteLength >> 2) : null;
+      }
+      whole = this.whole;
+      w16 = this.whole16;
+      w32 = this.whole32;
+    }
+    const outBase = out.byteOffset;
+    for (let i = 0; i < from; i++) this.ifaceOf(r, i);
     for (let i = from; i < to; i++) {
       const iface = this.ifaceOf(r, i);
-      if (this.fresh) p = putBytes(out, p, this.idb(this.lastText));
+      if (this.fresh) w.text(this.idb(this.lastText));
+      const p = w.p;
       const verdict = r.verdict[i];
       const caplen = b.caplen[i];
       const padded = (caplen + 3) & ~3;
       const dataAt = p + 28;
       const optAt = dataAt + padded;
+      const off = b.off[i];
+      if (w32 !== null) copyShared(whole as Uint8Array, w16 as Uint16Array, w32, outBase + dataAt, off, caplen);
+      else if (whole !== null) whole.copyWithin(outBase + dataAt, off, off + caplen);
+      else out.set(arena.subarray(off, off + caplen), dataAt);
+      for (let k = dataAt + caplen; k < optAt; k++) out[k] = 0;
       // opt_comment: its digits are written in place, then its length is known
-      let c = putBytes(out, optAt + 4, PACKET);
-      c = putUint(out, c, b.firstNumber + i);
-      c = putBytes(out, c, this.commentSuffix(verdict, r.reason[i]));
-      const commentLen = c - optAt - 4;
+      w.reset(out, optAt + 4);
+      w.text(PACKET);
+      w.uint(b.firstNumber + i);
+      w.text(this.commentSuffix(verdict, r.reason[i]));
+      const commentLen = w.p - optAt - 4;
       let o = optAt + 4 + ((commentLen + 3) & ~3);
-      for (let k = c; k < o; k++) out[k] = 0;
+      for (let k = w.p; k < o; k++) out[k] = 0;
       dv.setUint16(optAt, 1, true);
       dv.setUint16(optAt + 2, commentLen, true);
       // epb_flags: direction
@@ -283,15 +332,11 @@ export class OutTraceEncoder {
       dv.setUint32(p + 16, tsResult[1] >>> 0, true);
       dv.setUint32(p + 20, caplen, true);
       dv.setUint32(p + 24, b.wirelen[i], true);
-      const off = b.off[i];
-      if (caplen <= 96) for (let k = 0; k < caplen; k++) out[dataAt + k] = arena[off + k];
-      else out.set(arena.subarray(off, off + caplen), dataAt);
-      for (let k = dataAt + caplen; k < optAt; k++) out[k] = 0;
       dv.setUint32(o, len, true);
-      p = o + 4;
+      w.p = o + 4;
     }
     for (let i = to; i < n; i++) this.ifaceOf(r, i);
-    return p;
+    return w.p;
   }
 
   /** Packet i's timestamp in the output units, into tsResult (OutTrace.timestamp). */

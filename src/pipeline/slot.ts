@@ -99,16 +99,24 @@ export class Slot {
     readonly traceOut: Uint8Array | null,
   ) {}
 
+  /**
+   * A new slot. The batch's arena and the output trace buffer are two views of one buffer, so that the
+   * encoder copies each packet's bytes with one `copyWithin` (no view allocated per packet).
+   */
   static create(spec: SlotSpec, shared: boolean): Slot {
     const mk = (n: number): ArrayBufferLike => (shared ? new SharedArrayBuffer(n) : new ArrayBuffer(n));
+    const batch = new Batch({ capacity: spec.capacity, arenaBytes: 0, shared });
+    const both = mk(spec.arenaBytes + spec.traceBytes);
+    (batch as { arena: Uint8Array }).arena = new Uint8Array(both, 0, spec.arenaBytes);
+    (batch as { view: DataView }).view = new DataView(both, 0, spec.arenaBytes);
     return new Slot(
       spec,
-      new Batch({ capacity: spec.capacity, arenaBytes: spec.arenaBytes, shared }),
+      batch,
       new Results(spec.capacity, { shared }),
       spec.verdictBytes > 0 ? new FlowColumns(spec.capacity, shared) : null,
       new Uint8Array(mk(spec.capacity)),
       spec.verdictBytes > 0 ? new Uint8Array(mk(spec.verdictBytes)) : null,
-      spec.traceBytes > 0 ? new Uint8Array(mk(spec.traceBytes)) : null,
+      spec.traceBytes > 0 ? new Uint8Array(both, spec.arenaBytes, spec.traceBytes) : null,
     );
   }
 

@@ -17,7 +17,7 @@ import { ipv6Text } from '../decode/format';
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, REASON_COUNT, V, VERDICT_NAMES, warningCodes } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
-import { putAscii, putBytes, putIpv4, putMac, putUint, utf8 } from './bytes';
+import { ByteWriter, Text, utf8 } from './bytes';
 
 /** The decoded L3/L4 tuple of each packet of a batch, copied before the engine rewrites the packets. */
 export class FlowColumns {
@@ -69,116 +69,118 @@ export class FlowColumns {
   }
 }
 
-const NULL = utf8('null');
-/** What the reference prints for a reason id outside the table. */
-const UNKNOWN_REASON = utf8('"null"');
 /** Longest text of an IPv6 address (RFC 5952 with an embedded IPv4 tail is shorter). */
 const IPV6_MAX = 39;
 
-const T_PACKET = utf8('{"packet":');
-const T_WARNINGS_NONE = utf8(',"warnings":[]');
-const T_NODE = utf8(',"node":');
-const T_INGRESS = utf8(',"ingress":');
-const T_EGRESS = utf8(',"egress":');
-const T_FLOW = utf8(',"flow":');
-const T_OUT = utf8(',"out":');
-const T_SERVICE = utf8(',"service":');
-const T_BACKEND = utf8(',"backend":');
-const T_END = utf8('}\n');
-const T_PROTO = utf8('{"proto":');
-const T_SRC = utf8(',"src":"');
-const T_SPORT = utf8('","sport":');
-const T_DST = utf8(',"dst":"');
-const T_DPORT = utf8('","dport":');
-const T_ICMP_TYPE = utf8(',"icmp_type":');
-const T_ICMP_CODE = utf8(',"icmp_code":');
-const T_ETH_SRC = utf8(',"eth":{"src":"');
-const T_ETH_DST = utf8('","dst":"');
-const T_ETH_END = utf8('"}');
-const T_OUTER_SRC = utf8(',"outer":{"src":"');
-const T_OUTER_DST = utf8('","dst":"');
-const T_OUTER_DPORT = utf8('","dport":');
-const T_OUTER_VNI = utf8(',"vni":');
-const T_CLOSE2 = utf8('}}');
+const T_PACKET = new Text('{"packet":');
+const T_NULL = new Text('null');
+const T_OUT_NULL = new Text('null,"out":');
+const T_SPORT = new Text('","sport":');
+const T_DST = new Text(',"dst":"');
+const T_DPORT = new Text('","dport":');
+const T_ICMP_TYPE = new Text(',"icmp_type":');
+const T_ICMP_CODE = new Text(',"icmp_code":');
+const T_FLOW_END = new Text('},"out":');
+const T_ETH_SRC = new Text(',"eth":{"src":"');
+const T_ETH_DST = new Text('","dst":"');
+const T_ETH_END = new Text('"}');
+const T_OUTER_SRC = new Text(',"outer":{"src":"');
+const T_OUTER_DST = new Text('","dst":"');
+const T_OUTER_DPORT = new Text('","dport":');
+const T_OUTER_VNI = new Text(',"vni":');
+const T_CLOSE2 = new Text('}}');
+/** `{"proto":P,"src":"` per protocol number. */
+const T_PROTO: Text[] = [];
+for (let k = 0; k < 256; k++) T_PROTO.push(new Text(`{"proto":${k},"src":"`));
 
-/** `JSON.stringify(name)` or `null`, as bytes. */
-function jsonName(name: string | null): Uint8Array {
-  return name === null ? NULL : utf8(JSON.stringify(name));
+/** `JSON.stringify(name)` or `null`. */
+function jsonName(name: string | null): string {
+  return name === null ? 'null' : JSON.stringify(name);
 }
 
-/** Encodes verdict records (see the module comment). One per thread: its name caches are not shared. */
+/**
+ * Encodes verdict records (see the module comment). One per thread: its caches are not shared. Each
+ * record is a few fixed texts, built on first use and cached by id: `,"verdict":..,"reason":..` per
+ * verdict and reason, `,"warnings":[..]` per bitmask, and each name with its key.
+ */
 export class VerdictEncoder {
   private readonly dp: Dataplane;
-  /** `,"verdict":"NAME","reason":` per verdict. */
-  private readonly verdictPart: Uint8Array[];
-  /** `null` or `"code"` per reason id. */
-  private readonly reasonPart: Uint8Array[];
+  private readonly w = new ByteWriter();
+  /** `,"verdict":"V","reason":R` per verdict * REASON_COUNT + reason. */
+  private readonly verdictReason: (Text | undefined)[] = [];
   /** `,"warnings":[...]` per warning bitmask (built on first use). */
-  private readonly warningsPart = new Map<number, Uint8Array>();
-  /** Names by id + 1 (index 0: null), built on first use. */
-  private readonly nodes: (Uint8Array | undefined)[] = [];
-  private readonly endpoints: (Uint8Array | undefined)[] = [];
-  private readonly services: (Uint8Array | undefined)[] = [];
-  private readonly backends: (Uint8Array | undefined)[] = [];
+  private readonly warningsPart = new Map<number, Text>();
+  private readonly noWarnings = new Text(',"warnings":[]');
+  /** `,"node":N` ... by id + 1 (index 0: null), built on first use. */
+  private readonly nodes: (Text | undefined)[] = [];
+  private readonly ingresses: (Text | undefined)[] = [];
+  /** `,"egress":E,"flow":` */
+  private readonly egresses: (Text | undefined)[] = [];
+  /** `,"service":S` */
+  private readonly services: (Text | undefined)[] = [];
+  /** `,"backend":B}` + newline */
+  private readonly backends: (Text | undefined)[] = [];
   /** Most bytes one record can take (see `bound`). */
   readonly maxRecordBytes: number;
 
   constructor(dp: Dataplane) {
     this.dp = dp;
-    this.verdictPart = VERDICT_NAMES.map((v) => utf8(`,"verdict":"${v}","reason":`));
-    this.reasonPart = [];
-    for (let id = 0; id < REASON_COUNT; id++) this.reasonPart.push(id === 0 ? NULL : utf8(`"${reasonCode(id)}"`));
     this.maxRecordBytes = this.bound();
   }
 
   /**
    * A bound on the bytes of one record: the fixed texts, the longest name of each kind, every warning at
-   * once, two tuples with IPv6 addresses, Ethernet and outer headers, and 16 digits per number.
+   * once, two tuples with IPv6 addresses, Ethernet and outer headers, 16 digits per number, and slack
+   * for the word copies.
    */
   private bound(): number {
     const c = this.dp.c;
+    const len = (s: string): number => utf8(s).length;
     let node = 4;
-    for (let k = 0; k < c.nodes.length; k++) node = Math.max(node, jsonName(this.dp.nodeName(k)).length);
+    for (let k = 0; k < c.nodes.length; k++) node = Math.max(node, len(jsonName(this.dp.nodeName(k))));
     let ep = 10;
-    for (let k = 0; k < 3 + c.pods.length; k++) ep = Math.max(ep, jsonName(this.dp.endpointName(k)).length);
+    for (let k = 0; k < 3 + c.pods.length; k++) ep = Math.max(ep, len(jsonName(this.dp.endpointName(k))));
     let svc = 4;
-    for (let k = 0; k < c.services.length; k++) svc = Math.max(svc, jsonName(this.dp.serviceName(k)).length);
+    for (let k = 0; k < c.services.length; k++) svc = Math.max(svc, len(jsonName(this.dp.serviceName(k))));
     let be = 4;
-    for (let k = 0; k < c.backends.length; k++) be = Math.max(be, jsonName(this.dp.backendName(k)).length);
-    let reason = 4;
-    for (const r of this.reasonPart) reason = Math.max(reason, r.length);
+    for (let k = 0; k < c.backends.length; k++) be = Math.max(be, len(jsonName(this.dp.backendName(k))));
+    let reason = 6;
+    for (let id = 1; id < REASON_COUNT; id++) reason = Math.max(reason, len(`"${reasonCode(id)}"`));
     const warnings = 16 + warningCodes(0xffffffff).reduce((n, w) => n + w.length + 3, 0);
     const tuple = 200 + 2 * IPV6_MAX + 120; // proto, ports, icmp, eth, outer and their keys
-    return 64 + 40 + reason + warnings + node + 2 * ep + svc + be + 2 * tuple + 64;
+    return (64 + 40 + reason + warnings + node + 2 * ep + svc + be + 2 * tuple + 64 + 7) & ~7;
   }
 
-  private warnings(mask: number): Uint8Array {
-    let w = this.warningsPart.get(mask);
-    if (w === undefined) {
-      w = utf8(`,"warnings":[${warningCodes(mask).map((c) => `"${c}"`).join(',')}]`);
-      this.warningsPart.set(mask, w);
+  private verdictReasonText(v: number, reason: number): Text {
+    const k = v * REASON_COUNT + reason;
+    let t = k < 8 * REASON_COUNT ? this.verdictReason[k] : undefined;
+    if (t === undefined) {
+      const r = reason === 0 ? 'null' : `"${reasonCode(reason)}"`;
+      t = new Text(`,"verdict":"${VERDICT_NAMES[v]}","reason":${r}`);
+      if (k < 8 * REASON_COUNT) this.verdictReason[k] = t;
     }
-    return w;
+    return t;
   }
 
-  private node(id: number): Uint8Array {
-    if (id < 0) return NULL;
-    return (this.nodes[id + 1] ??= jsonName(this.dp.nodeName(id)));
+  private warnings(mask: number): Text {
+    if (mask === 0) return this.noWarnings;
+    let t = this.warningsPart.get(mask);
+    if (t === undefined) {
+      t = new Text(`,"warnings":[${warningCodes(mask).map((c) => `"${c}"`).join(',')}]`);
+      this.warningsPart.set(mask, t);
+    }
+    return t;
   }
 
-  private endpoint(id: number): Uint8Array {
-    if (id < 0) return NULL;
-    return (this.endpoints[id + 1] ??= jsonName(this.dp.endpointName(id)));
-  }
-
-  private service(id: number): Uint8Array {
-    if (id < 0) return NULL;
-    return (this.services[id + 1] ??= jsonName(this.dp.serviceName(id)));
-  }
-
-  private backend(id: number): Uint8Array {
-    if (id < 0) return NULL;
-    return (this.backends[id + 1] ??= jsonName(this.dp.backendName(id)));
+  /** Builds and caches `<key><name or null><tail>` of `kind` (0 node, 1 ingress, 2 egress, 3 service, 4 backend) for `id`. */
+  private build(kind: number, id: number): Text {
+    const dp = this.dp;
+    const name = id < 0 ? null : kind === 0 ? dp.nodeName(id) : kind <= 2 ? dp.endpointName(id) : kind === 3 ? dp.serviceName(id) : dp.backendName(id);
+    const key = [',"node":', ',"ingress":', ',"egress":', ',"service":', ',"backend":'][kind];
+    const tail = kind === 2 ? ',"flow":' : kind === 4 ? '}\n' : '';
+    const t = new Text(`${key}${jsonName(name)}${tail}`);
+    [this.nodes, this.ingresses, this.egresses, this.services, this.backends][kind][id + 1] = t;
+    return t;
   }
 
   /**
@@ -186,73 +188,74 @@ export class VerdictEncoder {
    * must have `maxRecordBytes` free per packet.
    */
   encodeRange(b: Batch, r: Results, f: FlowColumns, from: number, to: number, out: Uint8Array, pos: number): number {
-    let p = pos;
+    const w = this.w;
+    w.reset(out, pos);
     for (let i = from; i < to; i++) {
-      p = putBytes(out, p, T_PACKET);
-      p = putUint(out, p, b.firstNumber + i);
-      p = putBytes(out, p, this.verdictPart[r.verdict[i]]);
-      p = putBytes(out, p, this.reasonPart[r.reason[i]] ?? UNKNOWN_REASON);
-      const w = r.warnings[i];
-      p = putBytes(out, p, w === 0 ? T_WARNINGS_NONE : this.warnings(w));
-      p = putBytes(out, p, T_NODE);
-      p = putBytes(out, p, this.node(r.node[i]));
-      p = putBytes(out, p, T_INGRESS);
-      p = putBytes(out, p, this.endpoint(r.ingress[i]));
-      p = putBytes(out, p, T_EGRESS);
-      p = putBytes(out, p, this.endpoint(r.egress[i]));
-      p = putBytes(out, p, T_FLOW);
-      p = this.flowJson(out, p, f, i);
-      p = putBytes(out, p, T_OUT);
-      p = this.outJson(out, p, b, r, i);
-      p = putBytes(out, p, T_SERVICE);
-      p = putBytes(out, p, this.service(r.service[i]));
-      p = putBytes(out, p, T_BACKEND);
-      p = putBytes(out, p, this.backend(r.backend[i]));
-      p = putBytes(out, p, T_END);
+      w.text(T_PACKET);
+      w.uint(b.firstNumber + i);
+      w.text(this.verdictReasonText(r.verdict[i], r.reason[i]));
+      w.text(this.warnings(r.warnings[i]));
+      const node = r.node[i];
+      w.text(this.nodes[node + 1] ?? this.build(0, node));
+      const ingress = r.ingress[i];
+      w.text(this.ingresses[ingress + 1] ?? this.build(1, ingress));
+      const egress = r.egress[i];
+      w.text(this.egresses[egress + 1] ?? this.build(2, egress));
+      this.flowJson(f, i);
+      this.outJson(b, r, i);
+      const service = r.service[i];
+      w.text(this.services[service + 1] ?? this.build(3, service));
+      const backend = r.backend[i];
+      w.text(this.backends[backend + 1] ?? this.build(4, backend));
     }
-    return p;
+    return w.p;
   }
 
-  /** `{"proto":P,"src":"S","sport":N|null,"dst":"D","dport":N|null` with the addresses already written by the caller's choice. */
-  private tupleHead(out: Uint8Array, p: number, proto: number): number {
-    p = putBytes(out, p, T_PROTO);
-    p = putUint(out, p, proto);
-    return putBytes(out, p, T_SRC);
+  private port(ports: boolean, port: number): void {
+    if (ports) this.w.uint(port);
+    else this.w.text(T_NULL);
   }
 
-  private port(out: Uint8Array, p: number, ports: boolean, port: number): number {
-    return ports ? putUint(out, p, port) : putBytes(out, p, NULL);
+  private icmp(flags: number, type: number, code: number): void {
+    if ((flags & PF.HAS_ICMP) === 0) return;
+    const w = this.w;
+    w.text(T_ICMP_TYPE);
+    w.uint(type);
+    w.text(T_ICMP_CODE);
+    w.uint(code);
   }
 
-  private icmp(out: Uint8Array, p: number, flags: number, type: number, code: number): number {
-    if ((flags & PF.HAS_ICMP) === 0) return p;
-    p = putBytes(out, p, T_ICMP_TYPE);
-    p = putUint(out, p, type);
-    p = putBytes(out, p, T_ICMP_CODE);
-    return putUint(out, p, code);
-  }
-
-  private flowJson(out: Uint8Array, p: number, f: FlowColumns, i: number): number {
+  /** `flow` and the key of `out` after it. */
+  private flowJson(f: FlowColumns, i: number): void {
+    const w = this.w;
     const v = f.ipVer[i];
-    if (v !== 4 && v !== 6) return putBytes(out, p, NULL);
+    if (v !== 4 && v !== 6) {
+      w.text(T_OUT_NULL);
+      return;
+    }
     const flags = f.flags[i];
     const ports = (flags & PF.HAS_PORTS) !== 0;
-    p = this.tupleHead(out, p, f.proto[i]);
-    p = v === 4 ? putIpv4(out, p, f.src4[i]) : putAscii(out, p, ipv6Text(f.addr6, i * 32));
-    p = putBytes(out, p, T_SPORT);
-    p = this.port(out, p, ports, f.sport[i]);
-    p = putBytes(out, p, T_DST);
-    p = v === 4 ? putIpv4(out, p, f.dst4[i]) : putAscii(out, p, ipv6Text(f.addr6, i * 32 + 16));
-    p = putBytes(out, p, T_DPORT);
-    p = this.port(out, p, ports, f.dport[i]);
-    p = this.icmp(out, p, flags, f.icmpType[i], f.icmpCode[i]);
-    out[p++] = 125; // }
-    return p;
+    w.text(T_PROTO[f.proto[i]]);
+    if (v === 4) w.ipv4(f.src4[i]);
+    else w.ascii(ipv6Text(f.addr6, i * 32));
+    w.text(T_SPORT);
+    this.port(ports, f.sport[i]);
+    w.text(T_DST);
+    if (v === 4) w.ipv4(f.dst4[i]);
+    else w.ascii(ipv6Text(f.addr6, i * 32 + 16));
+    w.text(T_DPORT);
+    this.port(ports, f.dport[i]);
+    this.icmp(flags, f.icmpType[i], f.icmpCode[i]);
+    w.text(T_FLOW_END);
   }
 
-  private outJson(out: Uint8Array, p: number, b: Batch, r: Results, i: number): number {
+  private outJson(b: Batch, r: Results, i: number): void {
+    const w = this.w;
     const verdict = r.verdict[i];
-    if (verdict === V.DROPPED || verdict === V.IGNORED) return putBytes(out, p, NULL);
+    if (verdict === V.DROPPED || verdict === V.IGNORED) {
+      w.text(T_NULL);
+      return;
+    }
     const a = b.arena;
     const base = b.off[i];
     const flags = b.flags[i];
@@ -260,51 +263,59 @@ export class VerdictEncoder {
       const v = b.innerIpVer[i];
       const l3 = base + b.innerL3Off[i];
       const ports = (flags & PF.INNER_PORTS) !== 0;
-      p = this.tupleHead(out, p, b.innerProto[i]);
-      p = v === 4 ? putIpv4(out, p, b.innerSrc4[i]) : putAscii(out, p, ipv6Text(a, l3 + 8));
-      p = putBytes(out, p, T_SPORT);
-      p = this.port(out, p, ports, b.innerSport[i]);
-      p = putBytes(out, p, T_DST);
-      p = v === 4 ? putIpv4(out, p, b.innerDst4[i]) : putAscii(out, p, ipv6Text(a, l3 + 24));
-      p = putBytes(out, p, T_DPORT);
-      p = this.port(out, p, ports, b.innerDport[i]);
+      w.text(T_PROTO[b.innerProto[i]]);
+      if (v === 4) w.ipv4(b.innerSrc4[i]);
+      else w.ascii(ipv6Text(a, l3 + 8));
+      w.text(T_SPORT);
+      this.port(ports, b.innerSport[i]);
+      w.text(T_DST);
+      if (v === 4) w.ipv4(b.innerDst4[i]);
+      else w.ascii(ipv6Text(a, l3 + 24));
+      w.text(T_DPORT);
+      this.port(ports, b.innerDport[i]);
       const l2 = b.innerL2Off[i];
-      if (l2 >= 0) p = this.eth(out, p, a, base + l2);
-      p = putBytes(out, p, T_OUTER_SRC);
-      p = putIpv4(out, p, r.outerSrc[i]);
-      p = putBytes(out, p, T_OUTER_DST);
-      p = putIpv4(out, p, r.outerDst[i]);
-      p = putBytes(out, p, T_OUTER_DPORT);
-      p = putUint(out, p, r.outerDport[i]);
-      p = putBytes(out, p, T_OUTER_VNI);
-      p = putUint(out, p, r.vni[i]);
-      return putBytes(out, p, T_CLOSE2);
+      if (l2 >= 0) this.eth(a, base + l2);
+      w.text(T_OUTER_SRC);
+      w.ipv4(r.outerSrc[i]);
+      w.text(T_OUTER_DST);
+      w.ipv4(r.outerDst[i]);
+      w.text(T_OUTER_DPORT);
+      w.uint(r.outerDport[i]);
+      w.text(T_OUTER_VNI);
+      w.uint(r.vni[i]);
+      w.text(T_CLOSE2);
+      return;
     }
     const v = b.ipVer[i];
-    if (v !== 4 && v !== 6) return putBytes(out, p, NULL);
+    if (v !== 4 && v !== 6) {
+      w.text(T_NULL);
+      return;
+    }
     const l3 = base + b.l3Off[i];
     const ports = (flags & PF.HAS_PORTS) !== 0;
-    p = this.tupleHead(out, p, b.proto[i]);
-    p = v === 4 ? putIpv4(out, p, b.src4[i]) : putAscii(out, p, ipv6Text(a, l3 + 8));
-    p = putBytes(out, p, T_SPORT);
-    p = this.port(out, p, ports, b.sport[i]);
-    p = putBytes(out, p, T_DST);
-    p = v === 4 ? putIpv4(out, p, b.dst4[i]) : putAscii(out, p, ipv6Text(a, l3 + 24));
-    p = putBytes(out, p, T_DPORT);
-    p = this.port(out, p, ports, b.dport[i]);
-    p = this.icmp(out, p, flags, b.icmpType[i], b.icmpCode[i]);
+    w.text(T_PROTO[b.proto[i]]);
+    if (v === 4) w.ipv4(b.src4[i]);
+    else w.ascii(ipv6Text(a, l3 + 8));
+    w.text(T_SPORT);
+    this.port(ports, b.sport[i]);
+    w.text(T_DST);
+    if (v === 4) w.ipv4(b.dst4[i]);
+    else w.ascii(ipv6Text(a, l3 + 24));
+    w.text(T_DPORT);
+    this.port(ports, b.dport[i]);
+    this.icmp(flags, b.icmpType[i], b.icmpCode[i]);
     const l2 = b.l2Off[i];
-    if (l2 >= 0 && b.linktype[i] === 1) p = this.eth(out, p, a, base + l2);
-    out[p++] = 125;
-    return p;
+    if (l2 >= 0 && b.linktype[i] === 1) this.eth(a, base + l2);
+    w.byte(125); // }
   }
 
   /** `,"eth":{"src":"..","dst":".."}` of the Ethernet header at `a[o]`. */
-  private eth(out: Uint8Array, p: number, a: Uint8Array, o: number): number {
-    p = putBytes(out, p, T_ETH_SRC);
-    p = putMac(out, p, a, o + 6);
-    p = putBytes(out, p, T_ETH_DST);
-    p = putMac(out, p, a, o);
-    return putBytes(out, p, T_ETH_END);
+  private eth(a: Uint8Array, o: number): void {
+    const w = this.w;
+    w.text(T_ETH_SRC);
+    w.mac(a, o + 6);
+    w.text(T_ETH_DST);
+    w.mac(a, o);
+    w.text(T_ETH_END);
   }
 }
