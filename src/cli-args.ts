@@ -19,14 +19,12 @@ interface FlagSpec {
   int?: [number, number];
 }
 
-const COMMON: Record<string, FlagSpec> = {
-  '--vxlan-port': { value: true, repeat: true, int: [1, 65535] },
-  '--lenient-snaplen': { value: false },
-};
+const VXLAN_PORT: FlagSpec = { value: true, repeat: true, int: [1, 65535] };
 
-const SPECS: Record<Exclude<Command, 'help' | 'version'>, Record<string, FlagSpec>> = {
+/** The flags each command accepts (HELP shows each of them in that command's usage). */
+export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readonly<Record<string, FlagSpec>>>> = {
   replay: {
-    ...COMMON,
+    '--vxlan-port': VXLAN_PORT,
     '--cluster': { value: true, repeat: true },
     '--verdicts': { value: true },
     '--out': { value: true },
@@ -37,16 +35,16 @@ const SPECS: Record<Exclude<Command, 'help' | 'version'>, Record<string, FlagSpe
     '--seed': { value: true, int: [0, 2 ** 32 - 1] },
     '--view': { value: true, oneOf: ['pod', 'wire'] },
     '--fail-on': { value: true, repeat: true },
-    '--out-dir': { value: true },
     '--progress': { value: false },
     '--no-progress': { value: false },
   },
   decode: {
-    ...COMMON,
+    '--vxlan-port': VXLAN_PORT,
+    '--lenient-snaplen': { value: false },
     '--format': { value: true, oneOf: ['tsv', 'jsonl'] },
   },
   explain: {
-    ...COMMON,
+    '--vxlan-port': VXLAN_PORT,
     '--cluster': { value: true, repeat: true },
     '--packet': { value: true, int: [1, 2 ** 53 - 1] },
     '--windows': { value: true },
@@ -142,17 +140,23 @@ Usage:
   vfp-emu replay [TRACE] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
                  [--summary text|json] [--workers N] [--windows PROFILE] [--seed N]
                  [--view pod|wire] [--fail-on REASON|dropped]... [--vxlan-port P]...
+                 [--progress | --no-progress]
   vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]... [--lenient-snaplen]
   vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
+                 [--vxlan-port P]...
   vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE]
 
 replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
 external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or pcapng from stdin.
 --cluster may repeat; each file's kind (kubectl List or objects, CNI config, flannel net-conf.json or
 subnet.env, KubeProxyConfiguration, HNS JSON, scenario YAML) is detected from its content.
+--windows PROFILE: ws2019, ws2022 (the default), ws2025 or future, optionally with overrides
+(ws2022:icmpSnat=true,maxLbDestinations=128); --windows help lists what each one changes.
+--workers N: shard worker threads (default: the cores available); outputs are the same for every N.
+--progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
 
-A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
-accepts it as tshark and tcpdump do.
+decode: a record whose caplen exceeds its interface's snaplen is bad input (exit 2);
+--lenient-snaplen accepts it as tshark and tcpdump do.
 
 Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input.
 `;

@@ -7,8 +7,13 @@
 import { InputError, UsageError } from './core/errors';
 import { HELP, parseArgs, flagList, flagString, type ParsedArgs } from './cli-args';
 import { runDecode } from './commands/decode';
+import { describeProfiles } from './vfp/profile';
 
 async function run(a: ParsedArgs): Promise<number> {
+  if (flagString(a, 'windows') === 'help') {
+    process.stdout.write(`Windows profiles (--windows NAME, or NAME:key=value,... to override one setting):\n${describeProfiles()}\n`);
+    return 0;
+  }
   switch (a.command) {
     case 'help':
       process.stdout.write(HELP);

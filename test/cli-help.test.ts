@@ -1,0 +1,45 @@
+/**
+ * `vfp-emu --help` against what the commands accept: every flag a command takes is in its usage lines,
+ * every flag the usage lines show is taken, a flag nothing reads is refused, and `--windows help`
+ * lists the Windows profiles.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { HELP, parseArgs, SPECS } from '../src/cli-args';
+import { UsageError } from '../src/core/errors';
+import { PROFILES } from '../src/vfp/profile';
+
+const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+
+/** The usage lines of `command` in HELP: its `vfp-emu <command>` line and the indented lines after it. */
+function usage(command: string): string {
+  const lines = HELP.split('\n');
+  const start = lines.findIndex((l) => l.trimStart().startsWith(`vfp-emu ${command} `));
+  assert.ok(start >= 0, `HELP has no usage line for ${command}`);
+  let end = start + 1;
+  while (end < lines.length && /^ {10,}\[/.test(lines[end])) end++;
+  return lines.slice(start, end).join('\n');
+}
+
+describe('vfp-emu --help matches what the commands accept', () => {
+  for (const command of Object.keys(SPECS) as (keyof typeof SPECS)[]) {
+    it(`${command}: the usage shows every flag it takes, and it takes every flag the usage shows`, () => {
+      const text = usage(command);
+      const shown = new Set(text.match(/--[a-z-]+/g) ?? []);
+      for (const flag of Object.keys(SPECS[command])) assert.ok(shown.has(flag), `${command} takes ${flag}, the help does not show it:\n${text}`);
+      for (const flag of shown) assert.ok(flag in SPECS[command], `the help shows ${flag} for ${command}, which refuses it`);
+    });
+  }
+
+  it('refuses a flag no command reads (replay --out-dir) with a usage error', () => {
+    assert.throws(() => parseArgs(['replay', '--out-dir', 'x']), (e: unknown) => e instanceof UsageError && /unknown flag --out-dir/.test(e.message));
+    assert.throws(() => parseArgs(['explain', 't.pcap', '--lenient-snaplen']), UsageError);
+  });
+
+  it('--windows help lists every profile and exits 0', () => {
+    const r = spawnSync(process.execPath, [cli, 'replay', '--windows', 'help'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    for (const name of Object.keys(PROFILES)) assert.match(r.stdout, new RegExp(`^${name} +\\S`, 'm'));
+  });
+});
