@@ -478,6 +478,15 @@ describe('vfp behaviour 7: the page\'s limits', () => {
     assert.deepEqual([v.verdict, v.reason], ['dropped', 'no-service-port']);
   });
 
+  it('a ping to a ClusterIP: no load balancer carries ICMP, nothing answers (no-service-port; node-to-service-ip from the host)', () => {
+    const { v } = run(dataplane(cluster()), [frame(CLIENT.ip, '10.96.0.20', echo(21)), frame(WIN1.ip, '10.96.0.20', echo(22)), frame(CLIENT.ip, WEB0.ip, echo(23))]);
+    assert.deepEqual([v[0].verdict, v[0].reason, v[0].node], ['dropped', 'no-service-port', 'win-1']);
+    assert.deepEqual([v[1].verdict, v[1].reason], ['dropped', 'node-to-service-ip']);
+    assert.equal(v[2].verdict, 'delivered', 'a ping to a pod still works');
+    const future = run(dataplane(cluster(), { profile: 'future' }), [frame(WIN1.ip, '10.96.0.20', echo(24))]).v[0];
+    assert.deepEqual([future.verdict, future.reason], ['dropped', 'no-service-port'], 'a build where the host reaches ClusterIPs: still nothing answers a ping');
+  });
+
   it('no usable endpoints: no load balancer (no-endpoints)', () => {
     const empty = service('default', 'empty', { clusterIP: '10.96.0.50', ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: null }], endpoints: [{ ...ep(WEB0.ip, 'win-2', 8080), ready: false, serving: false }] });
     const v = run(dataplane(cluster({ services: [empty] })), [frame(CLIENT.ip, '10.96.0.50', tcp(44001, 80))]).v[0];

@@ -1175,6 +1175,17 @@ export class Dataplane {
         }
       }
     }
+    if (verdict < 0 && !this.lbApplied && proto === 1 && ports) {
+      // an ICMP query (ping) to a ClusterIP: load balancers carry TCP and UDP ports only, and a ClusterIP is
+      // no host's address, so nothing answers; from the host, the page's node-to-service-ip limit comes first
+      const e = c.addr.get(this.pDst);
+      const k = e >= 0 ? c.addrKind[e] : 0;
+      if ((k & AK_CLUSTER_IP) !== 0 && (k & (AK_POD | AK_NODE | AK_PA | AK_SOURCE_VIP)) === 0) {
+        verdict = V.DROPPED;
+        reason = from === FROM_HOST && !c.profile.nodeToClusterIp ? R.NODE_TO_SERVICE_IP : R.NO_SERVICE_PORT;
+        if (T !== null) T.leaf(T_ERROR, `${u32ToIpv4(this.pDst)} is a ClusterIP: its load balancers carry TCP and UDP ports only, and no host has the address`);
+      }
+    }
     this.lbApplied = false;
 
     if (verdict < 0) {
