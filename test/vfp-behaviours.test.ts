@@ -249,6 +249,15 @@ describe('vfp behaviour 3: OutboundNAT', () => {
     assert.deepEqual([wv.verdict, wv.reason], ['dropped', 'nat-reply-mismatch']);
   });
 
+  it('a peer inside the exceptions reaching the pod IP on a port the pod NATed is a new flow, not a mismatched reply', () => {
+    // pod view: client-0 talks UDP from port 41000 to an external host (SNATed), and web-0 (a pod, inside
+    // the ExceptionList) sends to client-0's IP on that same port: no NAT is on that path, it is delivered
+    const { v } = run(dataplane(cluster()), [frame(CLIENT.ip, EXT, udp(41000, 5353)), frame(WEB0.ip, CLIENT.ip, udp(5353, 41000)), frame('203.0.113.99', CLIENT.ip, udp(5353, 41000))]);
+    assert.equal(plain(v[0].bytes).src, WIN1.ip);
+    assert.deepEqual([v[1].verdict, v[1].reason, v[1].egress], ['delivered', null, 'pod/default/client-0']);
+    assert.deepEqual([v[2].verdict, v[2].reason], ['dropped', 'nat-reply-mismatch'], 'from outside the exceptions it is still a mismatched reply');
+  });
+
   it('keeps the pod IP for destinations inside the exceptions, and SNATs UDP in its own port space', () => {
     const { v } = run(dataplane(cluster()), [frame(CLIENT.ip, LINUX.ip, tcp(41002, 10250)), frame(CLIENT.ip, '198.51.100.53', udp(41003, 53))]);
     assert.equal(plain(v[0].bytes).src, CLIENT.ip);

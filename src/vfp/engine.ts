@@ -1040,7 +1040,9 @@ export class Dataplane {
           }
         }
       }
-      if (slot >= 0 && c.view === 'pod' && (k & AK_POD) !== 0 && c.addrNode[e] === node.id) {
+      // (pod view) to the pod IP on a port the pod NATed: a reply that came back through the NAT, unless the
+      // source is inside the ExceptionList - such a peer reaches the pod IP directly, a new flow of its own
+      if (slot >= 0 && c.view === 'pod' && (k & AK_POD) !== 0 && c.addrNode[e] === node.id && !this.inExceptions(node, oSrc)) {
         const p = c.pods[c.addrPod[e]];
         const conns = st.snat.connectionsOf(node.nat, p.owner, slot);
         if (conns !== null) {
