@@ -62,6 +62,15 @@ describe('vfp explain (golden texts)', () => {
     golden('explain-dsr.txt', text);
   });
 
+  it('names what is not IP: an ARP by its EtherType, an 802.3 LLC frame (CDP, STP) as such', () => {
+    const mac = [0x02, 0, 0x0a, 0xf4, 0x01, 0x05];
+    const arp = Uint8Array.from([...Array(6).fill(0xff), ...mac, 0x08, 0x06, ...Array(28).fill(0)]);
+    const llc = Uint8Array.from([0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc, ...mac, 0x00, 0x26, 0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00, ...Array(30).fill(0)]);
+    const [a, l] = explainAll(dataplane(cluster()), [arp, llc]).split('\n\n' + 'Packet 2').map((t, k) => (k === 1 ? 'Packet 2' + t : t));
+    assert.match(a, /^Packet 1: EtherType 0x0806\n[\s\S]*EtherType 0x0806: not IP[\s\S]*Verdict: ignored \(not-ip\)/);
+    assert.match(l, /^Packet 2: an 802\.3 frame \(LLC, no EtherType\)\n[\s\S]*an 802\.3 frame \(LLC, no EtherType\): not IP[\s\S]*Verdict: ignored \(not-ip\)/);
+  });
+
   it('costs nothing when not tracing: process gives the same results as explain', () => {
     const frames = [frame(CLIENT.ip, EXT, echo(7)), frame(CLIENT.ip, EXT, tcp(41000, 80))];
     const a = dataplane(cluster());

@@ -149,6 +149,11 @@ function fmtTuple(proto: number, src: number, dst: number, sport: number, dport:
   return `${protoName(proto)} ${fmtEnd(src, sport, ports)} > ${fmtEnd(dst, dport, ports)}`;
 }
 
+/** The link-layer type in words (explain): the decoder's EtherType, 0 for an 802.3 frame whose type field is a length. */
+function etherTypeText(et: number): string {
+  return et === 0 ? 'an 802.3 frame (LLC, no EtherType)' : `EtherType 0x${et.toString(16).padStart(4, '0')}`;
+}
+
 /** A rule's conditions in a few words (explain, for rules that did not match). */
 function condSummary(r: Rule): string {
   const c = r.cond;
@@ -503,7 +508,7 @@ export class Dataplane {
       const et = b.ethType[i];
       if ((flags & PF.MALFORMED) !== 0) return this.stop(st, b, i, r, V.IGNORED, R.MALFORMED, -1);
       if ((flags & PF.TRUNCATED) !== 0 && (et === 0 || et === 0x0800 || et === 0x86dd)) return this.stop(st, b, i, r, V.IGNORED, R.TRUNCATED, -1);
-      if (T !== null) T.leaf(T_DETAIL, `EtherType 0x${et.toString(16).padStart(4, '0')}: not IP`);
+      if (T !== null) T.leaf(T_DETAIL, `${etherTypeText(et)}: not IP`);
       return this.stop(st, b, i, r, V.IGNORED, R.NOT_IP, -1);
     }
     const base = b.off[i];
@@ -1548,7 +1553,7 @@ export class Dataplane {
       return s;
     }
     if (ver === 6) return `IPv6 ${protoName(b.proto[i])}`;
-    return `EtherType 0x${b.ethType[i].toString(16).padStart(4, '0')}`;
+    return etherTypeText(b.ethType[i]);
   }
 
   /** The closing lines of an explanation: Final packet, Unified flow, Actions (ofproto/trace style). */
