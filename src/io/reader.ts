@@ -69,6 +69,8 @@ export interface CaptureReader {
   readonly interfaces: InterfaceInfo[];
   /** Packets delivered so far. */
   readonly packetsRead: number;
+  /** Bytes of the input consumed so far (file header and records delivered; for progress against the file size). */
+  readonly bytesRead: number;
   /** Packets whose caplen exceeded their interface's non-zero snaplen (accepted unless strictSnaplen). */
   readonly overSnaplenPackets: number;
   /** Fills `batch` (after `batch.reset(packetsRead + 1)`) with as many packets as fit; 0 = end or fault. */
@@ -178,6 +180,10 @@ abstract class ReaderBase implements CaptureReader {
   }
 
   abstract next(batch: Batch): number;
+
+  get bytesRead(): number {
+    return this.src.offset;
+  }
 
   /** Record a fault at `offset`; the reader delivers nothing after it. */
   protected fail(offset: number, detail: string): void {

@@ -28,7 +28,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { Batch, HEADROOM } from '../core/batch';
+import { Batch } from '../core/batch';
 import type { Cluster } from '../cluster/model';
 import type { InputError } from '../core/errors';
 import type { DecodeOptions } from '../decode/decoder';
@@ -123,8 +123,6 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
       }
     };
     let packets = 0;
-    let bytes = 24;
-    const recordBytes = reader.format === 'pcapng' ? 32 : 16;
     // Threaded: the reader fills a private batch, copied to the shared slot in bulk (see `copyRead`).
     const staging = threaded ? new Batch({ capacity, arenaBytes }) : null;
     for (;;) {
@@ -135,8 +133,7 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
       s.results.reset(n);
       run.publish(s, reader.interfaces, write);
       packets += n;
-      bytes += s.batch.used - n * (HEADROOM - recordBytes);
-      if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, bytes / size) : NaN);
+      if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, reader.bytesRead / size) : NaN);
     }
     const tally = run.finish(write);
     return { packets, tally, error: reader.error, elapsed: elapsed() };
