@@ -4,6 +4,7 @@
  * the fault still written, the message naming the file and byte offset).
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -171,8 +172,19 @@ describe('vfp-emu decode (command)', () => {
     const err = new Collect();
     assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out, err), 2);
     assert.equal(out.text, '');
-    assert.ok(err.text.startsWith(file), err.text);
-    assert.ok(err.text.includes('byte offset 0'), err.text);
+    assert.ok(err.text.startsWith(`vfp-emu: ${file} at byte offset 0: `), err.text);
+  });
+
+  it('words a bad trace as replay does: one line, vfp-emu: FILE at byte offset N: ...', () => {
+    const file = path.join(dir, 'not-a-capture.pcap');
+    fs.writeFileSync(file, 'hello, this is text\n');
+    const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+    const decode = spawnSync(process.execPath, [cli, 'decode', file], { encoding: 'utf8' });
+    const replay = spawnSync(process.execPath, [cli, 'replay', file, '--cluster', path.resolve(__dirname, '..', '..', 'traces', '_clusters', 'l2bridge', 'kubectl.yaml'), '--workers', '1'], { encoding: 'utf8' });
+    assert.equal(decode.status, 2);
+    assert.equal(replay.status, 2);
+    assert.match(decode.stderr, /^vfp-emu: .* at byte offset 0: .*\n$/);
+    assert.equal(decode.stderr, replay.stderr);
   });
 
   it('refuses a bad format or VXLAN port given by a caller (UsageError)', async () => {

@@ -88,7 +88,7 @@ export async function runDecode(
     reader = openCapture(args.trace, { strictSnaplen: args.strictSnaplen ?? true });
   } catch (e) {
     if (e instanceof InputError) {
-      err.write(e.message + '\n');
+      err.write(`vfp-emu: ${e.message}\n`);
       return 2;
     }
     throw e;
@@ -120,7 +120,7 @@ export async function runDecode(
   }
   if (sink.error !== null) throw sink.error;
   if (reader.error !== null) {
-    err.write(reader.error.message + '\n');
+    err.write(`vfp-emu: ${reader.error.message}\n`);
     return 2;
   }
   return 0;
