@@ -578,6 +578,23 @@ describe('vfp behaviour 9: views, classification and the verdict contract', () =
     assert.notEqual(r.flow[1] >> 1, r.flow[0] >> 1);
   });
 
+  it('judges a capture without Ethernet headers (tcpdump -i any: Linux cooked SLL; raw IP) as the same capture in Ethernet: rewritten, encapsulated, decapsulated', () => {
+    /** The frame as `tcpdump -i any` writes it: a 16-byte cooked header (LINKTYPE_LINUX_SLL, 113) instead of Ethernet. */
+    const sll = (f: Uint8Array): Uint8Array => Uint8Array.from([0, 4, 0, 1, 0, 6, ...f.subarray(6, 12), 0, 0, f[12], f[13], ...f.subarray(14)]);
+    const raw = (f: Uint8Array): Uint8Array => f.slice(14);
+    const reply = buildVxlanFrame({ eth: { src: LINUX.mac, dst: WIN1.mac }, ip: { version: 4, src: LINUX.ip, dst: WIN1.ip }, sport: 51000, vni: 4096, inner: frame(DNS.ip, CLIENT.ip, tcp(53, 40000, 'SA'), { src: LINUX.dr, dst: WIN1.dr }) });
+    const frames = [frame(CLIENT.ip, DNS.ip, tcp(40000, 53), { src: CLIENT.mac }), reply, frame(CLIENT.ip, WEB0.ip, echo(3), { src: CLIENT.mac })];
+    const eth = run(dataplane(cluster()), frames).v;
+    assert.deepEqual(eth.map((x) => [x.verdict, x.encap]), [['forwarded', true], ['delivered', false], ['delivered', false]]);
+    for (const [name, linktype, cut] of [['SLL', 113, sll], ['raw IP', 101, raw]] as const) {
+      const v = run(dataplane(cluster()), frames.map(cut), { linktypes: frames.map(() => linktype) }).v;
+      v.forEach((x, k) => {
+        assert.deepEqual([x.verdict, x.reason, x.node, x.egress, x.encap], [eth[k].verdict, eth[k].reason, eth[k].node, eth[k].egress, eth[k].encap], `${name} packet ${k + 1}`);
+        assert.deepEqual(x.bytes, eth[k].bytes, `${name} packet ${k + 1} leaves as the same Ethernet frame`);
+      });
+    }
+  });
+
   it('ignores what is not IP (not-ip) and IP that touches no emulated node (no-emulated-node)', () => {
     const arp = new Uint8Array(60);
     arp.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06]);

@@ -187,14 +187,15 @@ export interface Run {
 }
 
 /** Pushes `frames` (one second apart from `t0`, or at `times`) through decodeBatch + dp.process. */
-export function run(dp: Dataplane, frames: Uint8Array[], opts: { t0?: number; times?: number[]; vxlanPorts?: number[]; wirelens?: number[] } = {}): Run {
+/** `linktypes`: each frame's link type (default 1, Ethernet). */
+export function run(dp: Dataplane, frames: Uint8Array[], opts: { t0?: number; times?: number[]; vxlanPorts?: number[]; wirelens?: number[]; linktypes?: number[] } = {}): Run {
   const b = new Batch({ capacity: Math.max(16, frames.length), arenaBytes: Math.max(1 << 20, frames.length * 2048) });
   b.reset(1);
   frames.forEach((f, k) => {
     const i = b.alloc(f.length);
     b.arena.set(f, b.off[i]);
     b.wirelen[i] = opts.wirelens ? opts.wirelens[k] : f.length;
-    b.linktype[i] = 1;
+    b.linktype[i] = opts.linktypes ? opts.linktypes[k] : 1;
     b.ts[i] = opts.times ? opts.times[k] : (opts.t0 ?? 1767225600) + k;
   });
   decodeBatch(b, { vxlanPorts: opts.vxlanPorts });

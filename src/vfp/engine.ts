@@ -46,6 +46,11 @@
  * MAC is left as the pod sent it, the inner destination MAC is the remote DR MAC; a non-DSR load balancer
  * SNATs to the SourceVIP (the node IP on l2bridge) only for a backend on another node or the client itself.
  *
+ * Link layers: an IP packet captured without an Ethernet header (Linux cooked SLL / SLL2 of `tcpdump -i
+ * any`, raw IP, loopback) is given one first (frameAsEthernet: a pod's packet gets the pod's MAC as source,
+ * other addresses are zero until a rewrite sets them),
+ * so it is rewritten, encapsulated and written out as the Ethernet frame the Hyper-V switch carries.
+ *
  * Not modeled: non-first IPv4 fragments are routed by their addresses only (the NAT of their first
  * fragment is not applied to them); IPv6 is bridged / routed statelessly (l2bridge dual stack) without
  * load balancers or NAT; ICMP error messages are routed like any packet (their quoted header is not
@@ -101,7 +106,7 @@ import { R, REASON_TABLE, V, VERDICT_NAMES, reasonCode, reasonSentence, warningB
 import { Results } from './results';
 import { natSlot, ownerOfPort } from './snat';
 import { DataplaneState } from './state';
-import { Transposition, nat4At, popOuter, unpopOuter, vxlanPrepend, writeMac } from './transposition';
+import { Transposition, frameAsEthernet, nat4At, popOuter, unpopOuter, vxlanPrepend, writeMac } from './transposition';
 import { formatRules } from './rules-print';
 
 export interface DataplaneOptions {
@@ -510,6 +515,14 @@ export class Dataplane {
       if ((flags & PF.TRUNCATED) !== 0 && (et === 0 || et === 0x0800 || et === 0x86dd)) return this.stop(st, b, i, r, V.IGNORED, R.TRUNCATED, -1);
       if (T !== null) T.leaf(T_DETAIL, `${etherTypeText(et)}: not IP`);
       return this.stop(st, b, i, r, V.IGNORED, R.NOT_IP, -1);
+    }
+    // an IP packet captured without an Ethernet header (SLL, raw IP, loopback) becomes the frame the
+    // switch carries, so the MAC rewrites and the VXLAN push apply to it as to a captured Ethernet frame
+    if (b.l2Off[i] < 0) {
+      if (!frameAsEthernet(b, i)) return this.stop(st, b, i, r, V.IGNORED, R.UNSUPPORTED_LINKTYPE, -1);
+      // a pod's own packet carries the pod's MAC, as its vNIC sent it
+      const e = ver === 4 ? this.c.addr.get(b.src4[i] | 0) : -1;
+      if (e >= 0 && (this.c.addrKind[e] & AK_POD) !== 0) writeMac(b.arena, b.off[i] + 6, this.c.macs, this.c.pods[this.c.addrPod[e]].mac);
     }
     const base = b.off[i];
     this.pOrigOff = base;

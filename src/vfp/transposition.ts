@@ -157,6 +157,45 @@ export function nat4At(a: Uint8Array, l3: number, l4: number, end: number, proto
   }
 }
 
+/** Bytes of the Ethernet header `frameAsEthernet` gives a packet captured without one. */
+export const ETHERNET_HEADER_LEN = 14;
+
+/**
+ * Gives IP packet `i`, captured without an Ethernet header (Linux cooked SLL / SLL2 from `tcpdump -i any`,
+ * raw IP, BSD loopback), one in place of its link header, as every frame on the Hyper-V switch has:
+ * addresses 00:00:00:00:00:00 until a MAC rewrite sets them, the EtherType of its IP version. off, caplen
+ * and wirelen move by the difference of the header lengths, the link type becomes Ethernet (1) and, unlike
+ * the other primitives here, the decoded offset columns move with the bytes (l2Off 0), so the MAC rewrites,
+ * the VXLAN push and the writers see the frame the node would see. False (unchanged) without room in front.
+ */
+export function frameAsEthernet(b: Batch, i: number): boolean {
+  const l3 = b.l3Off[i];
+  const delta = ETHERNET_HEADER_LEN - l3;
+  const off = b.off[i] - delta;
+  if (l3 < 0 || off < 0) return false;
+  const a = b.arena;
+  a.fill(0, off, off + 12);
+  const etherType = b.ipVer[i] === 6 ? 0x86dd : 0x0800;
+  a[off + 12] = etherType >>> 8;
+  a[off + 13] = etherType & 0xff;
+  b.off[i] = off;
+  b.caplen[i] += delta;
+  if (b.wirelen[i] > 0) b.wirelen[i] += delta;
+  b.linktype[i] = 1;
+  b.l2Off[i] = 0;
+  b.l3Off[i] = ETHERNET_HEADER_LEN;
+  b.ethType[i] = etherType;
+  b.vlan[i] = 0;
+  if (b.l4Off[i] >= 0) b.l4Off[i] += delta;
+  if (b.payOff[i] >= 0) b.payOff[i] += delta;
+  if (b.icmpInnerOff[i] >= 0) b.icmpInnerOff[i] += delta;
+  if (b.innerL2Off[i] >= 0) b.innerL2Off[i] += delta;
+  if (b.innerL3Off[i] >= 0) b.innerL3Off[i] += delta;
+  if (b.innerL4Off[i] >= 0) b.innerL4Off[i] += delta;
+  if (b.dnsOff[i] >= 0) b.dnsOff[i] += delta;
+  return true;
+}
+
 /**
  * VXLAN push of packet `i` (an Ethernet frame starting at `off[i]`): copies `tmpl.bytes` into the headroom
  * in front of it and patches the outer IPv4 total length and checksum, the UDP length and source port
