@@ -206,6 +206,54 @@ export function decodeRange(b: Batch, from: number, to: number, opts: DecodeOpti
   for (let i = from; i < to; i++) decodePacket(i);
 }
 
+/**
+ * Decodes packets `idx[0..n)` of `b` only (each packet's columns reset first, element by element); the
+ * other packets' columns are not touched. For pipelines that split a batch by shard (src/pipeline).
+ */
+export function decodePackets(b: Batch, idx: Uint32Array, n: number, opts: DecodeOptions = {}): void {
+  B = b;
+  A = b.arena;
+  UDP = udpTableFor(opts);
+  VERIFY = opts.verifyChecksums === true;
+  for (let k = 0; k < n; k++) {
+    const i = idx[k];
+    resetPacket(b, i);
+    decodePacket(i);
+  }
+}
+
+/** resetColumns for one packet, by stores (no call per column); keep the two in step. */
+function resetPacket(b: Batch, i: number): void {
+  b.l2Off[i] = -1;
+  b.l3Off[i] = -1;
+  b.l4Off[i] = -1;
+  b.payOff[i] = -1;
+  b.ethType[i] = 0;
+  b.vlan[i] = 0;
+  b.ipVer[i] = 0;
+  b.proto[i] = 0;
+  b.src4[i] = 0;
+  b.dst4[i] = 0;
+  b.sport[i] = 0;
+  b.dport[i] = 0;
+  b.tcpFlags[i] = 0;
+  b.icmpType[i] = 0;
+  b.icmpCode[i] = 0;
+  b.icmpInnerOff[i] = -1;
+  b.vni[i] = 0;
+  b.innerL2Off[i] = -1;
+  b.innerL3Off[i] = -1;
+  b.innerL4Off[i] = -1;
+  b.innerIpVer[i] = 0;
+  b.innerProto[i] = 0;
+  b.innerSrc4[i] = 0;
+  b.innerDst4[i] = 0;
+  b.innerSport[i] = 0;
+  b.innerDport[i] = 0;
+  b.dnsOff[i] = -1;
+  b.dnsQtype[i] = 0;
+}
+
 /** Resets the decoded columns of packets [from, to): offsets -1, everything else 0 (typed-array fills). */
 function resetColumns(b: Batch, from: number, to: number): void {
   b.l2Off.fill(-1, from, to);

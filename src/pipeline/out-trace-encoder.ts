@@ -1,7 +1,6 @@
 /**
- * The output trace of `replay --out` as bytes: pcapng blocks written straight into a Uint8Array for a
- * range of packets of a batch, so the pipeline's workers serialise their share of a batch in parallel
- * and the main thread only writes the bytes out.
+ * The output trace of `replay --out` as bytes: pcapng blocks written straight into a Uint8Array, so that
+ * the pipeline's workers serialise their own packets in parallel and the main thread only writes bytes out.
  *
  * The file is byte for byte the one src/output/out-trace.ts (`OutTrace`, the reference that
  * test/pipeline-determinism.test.ts checks against) writes through src/io/writer.ts: one Section Header
@@ -10,44 +9,22 @@
  * Packet Block per input packet with the comment `packet N: <verdict> [<reason>: <sentence>]`, epb_flags
  * direction (1 delivered, 2 forwarded / no-return) and, for drops, epb_verdict [2, 1]. Little-endian.
  *
- * Interface numbers depend on the order in which egress points first appear in the whole output, so
- * every thread runs `encodeRange` on every batch, in order: it numbers the egress points of all the
- * batch's packets (a few array reads per packet) and writes blocks only for its own range. Every thread
- * therefore numbers them the same way.
+ * Interface numbers depend on the order in which egress points first appear in the whole output. On one
+ * thread, packets are numbered (`number`, `writeIdb`) and written (`packet`) one after the other. When
+ * shards encode their own packets, each shard writes its packets' EPBs with interface 0, and then
+ * `numberAll` (one thread, batches in order) walks the packets in input order, numbers the egress
+ * points, writes each new one's IDB aside, and sets each EPB's interface in place.
  *
  * Uses: the batch after the engine ran (bytes rewritten, off/caplen/wirelen moved), Results, the input
- * interfaces' timestamp units, the Dataplane's names. Sets nothing.
+ * interfaces' timestamp units, the Dataplane's names. Sets nothing in them.
  */
-import type { Batch } from '../core/batch';
+import { HEADROOM, type Batch } from '../core/batch';
 import { DEFAULT_SNAPLEN } from '../io/writer';
 import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import { ByteWriter, putBytes, putU16le, putU32le, Text, utf8 } from './bytes';
-
-/**
- * Copies `n` bytes from `src` to `dst` within one SharedArrayBuffer (viewed as 8, 16 and 32-bit arrays)
- * by 4 or 2 bytes at a time when both offsets allow. V8's copyWithin / set on a SharedArrayBuffer use
- * relaxed atomic byte stores when the offsets are not aligned alike, which costs more than this loop.
- */
-function copyShared(u8: Uint8Array, u16: Uint16Array, u32: Int32Array, dst: number, src: number, n: number): void {
-  let k = 0;
-  if (((dst | src) & 3) === 0) {
-    const d = dst >> 2;
-    const s = src >> 2;
-    const m = n >> 2;
-    for (let j = 0; j < m; j++) u32[d + j] = u32[s + j];
-    k = m << 2;
-  } else if (((dst | src) & 1) === 0) {
-    const d = dst >> 1;
-    const s = src >> 1;
-    const m = n >> 1;
-    for (let j = 0; j < m; j++) u16[d + j] = u16[s + j];
-    k = m << 1;
-  }
-  for (; k < n; k++) u8[dst + k] = u8[src + k];
-}
 
 /** Bytes of a pcapng option holding `n` value bytes (header + value padded to 4). */
 function optLen(n: number): number {
@@ -105,19 +82,20 @@ export class OutTraceEncoder {
   /** `: <verdict>[ <code>: <sentence>]` per verdict * 256 + reason (built on first use). */
   private readonly suffix: (Text | undefined)[] = new Array<Text | undefined>(8 * 256).fill(undefined);
   private readonly w = new ByteWriter();
-  /** A view over the whole buffer that holds both the arena and the output (see encodeRange). */
+  /** A view over the whole buffer that holds both the arena and the output, and where each starts in it (see begin). */
   private wholeOf: ArrayBufferLike | null = null;
   private whole: Uint8Array = new Uint8Array(0);
-  /** 16- and 32-bit views of it when it is shared (see copyShared). */
-  private whole16: Uint16Array | null = null;
-  private whole32: Int32Array | null = null;
+  private outBase = -1;
+  private arenaBase = 0;
+  private ifs: readonly TsUnits[] = [];
   /** Timestamp cache: the last whole second converted, and its ticks (hi, lo). */
   private lastSec = -1;
   private lastUnits = 0;
   private secHi = 0;
   private secLo = 0;
-  /** Most bytes of options plus an IDB one packet can add besides its data (see `blockBound`). */
+  /** Most bytes an EPB adds to its data (header, options, trailer, word-copy slack), and an IDB's size. */
   private readonly overhead: number;
+  private readonly idbRoom: number;
 
   constructor(dp: Dataplane) {
     this.dp = dp;
@@ -136,13 +114,18 @@ export class OutTraceEncoder {
     let sentence = 0;
     for (let id = 1; id < 256; id++) sentence = Math.max(sentence, utf8(` ${reasonCode(id)}: ${reasonSentence(id)}`).length);
     const comment = optLen(7 + 16 + 2 + 12 + sentence);
-    const idb = 20 + optLen(name) + optLen(name + 22) + 8 + 4;
-    this.overhead = (32 + comment + 8 + 8 + 4 + idb + 4 + 3) & ~3;
+    this.idbRoom = (20 + optLen(name) + optLen(name + 22) + 8 + 4 + 7) & ~7;
+    this.overhead = (32 + comment + 8 + 8 + 4 + 4 + 7) & ~7;
   }
 
-  /** Most bytes the blocks of a packet of `caplen` bytes can take (its EPB and at most one IDB); a multiple of 4. */
-  blockBound(caplen: number): number {
-    return this.overhead + ((caplen + 3) & ~3);
+  /** Bytes of a region that holds the EPBs of any packets of a batch of `capacity` packets and `arenaBytes` arena. */
+  regionBytes(capacity: number, arenaBytes: number): number {
+    return arenaBytes + capacity * (this.overhead + HEADROOM + 8);
+  }
+
+  /** Bytes that hold the IDBs one batch of `capacity` packets can need. */
+  idbBytes(capacity: number): number {
+    return capacity * this.idbRoom;
   }
 
   /** The output's units, from the first packet's input interface (as OutTrace does on its first batch). */
@@ -238,8 +221,8 @@ export class OutTraceEncoder {
     return s;
   }
 
-  /** Set by `ifaceOf`: the packet's egress point was new (its IDB goes first), and its text id. */
-  private fresh = false;
+  /** Set by `number`: the packet's egress point was new (its IDB goes first); and its text id. */
+  fresh = false;
   private lastText = -1;
 
   /** The interface of packet `i`, numbering its egress point if it is new (see `fresh`). */
@@ -256,87 +239,107 @@ export class OutTraceEncoder {
     return this.nextIface++;
   }
 
-  /**
-   * Numbers the egress points of packets 0..count-1 (see the module comment) and writes the blocks of
-   * packets [from, to) at `out[pos..]`; returns the position after them. `out` must have
-   * `blockBound(caplen)` free per packet of the range. `ifs`: the input interfaces' timestamp units.
-   */
-  encodeRange(b: Batch, r: Results, ifs: readonly TsUnits[], from: number, to: number, out: Uint8Array, pos: number): number {
-    const n = b.count;
-    if (n === 0) return pos;
-    if (this.outUnits === 0) this.initUnits(b, ifs);
-    const w = this.w;
-    w.reset(out, pos);
-    const dv = w.view;
-    // packet bytes: one copyWithin when `out` lies in the arena's buffer (Slot.create does that), else set
+  /** Per batch, before `packet`: the output array and the input interfaces' timestamp units. */
+  begin(b: Batch, ifs: readonly TsUnits[], out: Uint8Array): void {
+    if (this.outUnits === 0 && b.count > 0) this.initUnits(b, ifs);
+    this.ifs = ifs;
+    this.w.reset(out, 0);
     const arena = b.arena;
-    let whole: Uint8Array | null = null;
-    let w16: Uint16Array | null = null;
-    let w32: Int32Array | null = null;
-    if (out.buffer === arena.buffer && arena.byteOffset === 0) {
+    if (out.buffer === arena.buffer) {
       if (this.wholeOf !== out.buffer) {
         this.wholeOf = out.buffer;
         this.whole = new Uint8Array(out.buffer);
-        const shared = out.buffer instanceof SharedArrayBuffer;
-        this.whole16 = shared ? new Uint16Array(out.buffer, 0, out.buffer.byteLength >> 1) : null;
-        this.whole32 = shared ? new Int32Array(out.buffer, 0, out.buffer.byteLength >> 2) : null;
       }
-      whole = this.whole;
-      w16 = this.whole16;
-      w32 = this.whole32;
-    }
-    const outBase = out.byteOffset;
-    for (let i = 0; i < from; i++) this.ifaceOf(r, i);
-    for (let i = from; i < to; i++) {
-      const iface = this.ifaceOf(r, i);
-      if (this.fresh) w.text(this.idb(this.lastText));
-      const p = w.p;
-      const verdict = r.verdict[i];
-      const caplen = b.caplen[i];
-      const padded = (caplen + 3) & ~3;
-      const dataAt = p + 28;
-      const optAt = dataAt + padded;
-      const off = b.off[i];
-      if (w32 !== null) copyShared(whole as Uint8Array, w16 as Uint16Array, w32, outBase + dataAt, off, caplen);
-      else if (whole !== null) whole.copyWithin(outBase + dataAt, off, off + caplen);
-      else out.set(arena.subarray(off, off + caplen), dataAt);
-      for (let k = dataAt + caplen; k < optAt; k++) out[k] = 0;
-      // opt_comment: its digits are written in place, then its length is known
-      w.reset(out, optAt + 4);
-      w.text(PACKET);
-      w.uint(b.firstNumber + i);
-      w.text(this.commentSuffix(verdict, r.reason[i]));
-      const commentLen = w.p - optAt - 4;
-      let o = optAt + 4 + ((commentLen + 3) & ~3);
-      for (let k = w.p; k < o; k++) out[k] = 0;
-      dv.setUint16(optAt, 1, true);
-      dv.setUint16(optAt + 2, commentLen, true);
-      // epb_flags: direction
-      dv.setUint32(o, 0x00040002, true);
-      dv.setUint32(o + 4, verdict === V.DELIVERED ? 1 : verdict === V.FORWARDED || verdict === V.NO_RETURN ? 2 : 0, true);
+      this.outBase = out.byteOffset;
+      this.arenaBase = arena.byteOffset;
+    } else this.outBase = -1;
+  }
+
+  /**
+   * The interface of packet `i`, numbering its egress point if it is new: then `fresh` is true and
+   * `writeIdb` writes its IDB. Call for every packet, in input order.
+   */
+  number(r: Results, i: number): number {
+    return this.ifaceOf(r, i);
+  }
+
+  /** Writes the IDB of the egress point `number` just found new at `pos`; returns its length. */
+  writeIdb(pos: number): number {
+    const w = this.w;
+    w.p = pos;
+    w.text(this.idb(this.lastText));
+    return w.p - pos;
+  }
+
+  /** Writes the EPB of packet `i` at `pos` of the `begin` array, on interface `iface`; returns its length. */
+  packet(b: Batch, r: Results, i: number, pos: number, iface: number): number {
+    const w = this.w;
+    const out = w.out;
+    const dv = w.view;
+    const verdict = r.verdict[i];
+    const caplen = b.caplen[i];
+    const padded = (caplen + 3) & ~3;
+    const dataAt = pos + 28;
+    const optAt = dataAt + padded;
+    const off = b.off[i];
+    if (this.outBase >= 0) this.whole.copyWithin(this.outBase + dataAt, this.arenaBase + off, this.arenaBase + off + caplen);
+    else out.set(b.arena.subarray(off, off + caplen), dataAt);
+    for (let k = dataAt + caplen; k < optAt; k++) out[k] = 0;
+    // opt_comment: its digits are written in place, then its length is known
+    w.p = optAt + 4;
+    w.text(PACKET);
+    w.uint(b.firstNumber + i);
+    w.text(this.commentSuffix(verdict, r.reason[i]));
+    const commentLen = w.p - optAt - 4;
+    let o = optAt + 4 + ((commentLen + 3) & ~3);
+    for (let k = w.p; k < o; k++) out[k] = 0;
+    dv.setUint16(optAt, 1, true);
+    dv.setUint16(optAt + 2, commentLen, true);
+    // epb_flags: direction
+    dv.setUint32(o, 0x00040002, true);
+    dv.setUint32(o + 4, verdict === V.DELIVERED ? 1 : verdict === V.FORWARDED || verdict === V.NO_RETURN ? 2 : 0, true);
+    o += 8;
+    // epb_verdict [2, 1] for drops
+    if (verdict === V.DROPPED) {
+      dv.setUint32(o, 0x00020007, true);
+      dv.setUint32(o + 4, 0x00000102, true);
       o += 8;
-      // epb_verdict [2, 1] for drops
-      if (verdict === V.DROPPED) {
-        dv.setUint32(o, 0x00020007, true);
-        dv.setUint32(o + 4, 0x00000102, true);
-        o += 8;
-      }
-      dv.setUint32(o, 0, true); // opt_endofopt
-      o += 4;
-      const len = o + 4 - p;
-      this.timestamp(b, i, ifs);
-      dv.setUint32(p, 6, true);
-      dv.setUint32(p + 4, len, true);
-      dv.setUint32(p + 8, iface, true);
-      dv.setUint32(p + 12, tsResult[0] >>> 0, true);
-      dv.setUint32(p + 16, tsResult[1] >>> 0, true);
-      dv.setUint32(p + 20, caplen, true);
-      dv.setUint32(p + 24, b.wirelen[i], true);
-      dv.setUint32(o, len, true);
-      w.p = o + 4;
     }
-    for (let i = to; i < n; i++) this.ifaceOf(r, i);
-    return w.p;
+    dv.setUint32(o, 0, true); // opt_endofopt
+    o += 4;
+    const len = o + 4 - pos;
+    this.timestamp(b, i, this.ifs);
+    dv.setUint32(pos, 6, true);
+    dv.setUint32(pos + 4, len, true);
+    dv.setUint32(pos + 8, iface, true);
+    dv.setUint32(pos + 12, tsResult[0] >>> 0, true);
+    dv.setUint32(pos + 16, tsResult[1] >>> 0, true);
+    dv.setUint32(pos + 20, caplen, true);
+    dv.setUint32(pos + 24, b.wirelen[i], true);
+    dv.setUint32(o, len, true);
+    return len;
+  }
+
+  /**
+   * Numbers the egress points of the batch's packets in input order, with EPBs that shards wrote at
+   * `trace[tpos[i]]` on interface 0: sets each one's interface in place, writes the IDB of each new egress
+   * point to `idbs` (packet i's at `ipos[i]`, `ilen[i]` bytes; 0 when none). Call for every batch, in order.
+   */
+  numberAll(b: Batch, r: Results, trace: Uint8Array, tpos: Int32Array, idbs: Uint8Array, ipos: Int32Array, ilen: Int32Array): void {
+    const n = b.count;
+    const w = this.w;
+    w.reset(idbs, 0);
+    const dv = new DataView(trace.buffer, trace.byteOffset, trace.byteLength);
+    for (let i = 0; i < n; i++) {
+      const iface = this.ifaceOf(r, i);
+      if (this.fresh) {
+        const at = w.p;
+        w.text(this.idb(this.lastText));
+        ipos[i] = at;
+        ilen[i] = w.p - at;
+      } else ilen[i] = 0;
+      dv.setUint32(tpos[i] + 8, iface, true);
+    }
   }
 
   /** Packet i's timestamp in the output units, into tsResult (OutTrace.timestamp). */

@@ -3,32 +3,35 @@
  * on one thread or on W dedicated shard workers, with byte-identical output for every W.
  *
  * Threads and what runs where:
- *   main thread   the reader fills the batch of the next free slot of a ring (Slot, SharedArrayBuffers),
- *                 publishes it, and writes finished slots' output bytes to the files in input order. It
- *                 never touches a packet otherwise, so it stays a small share of the work.
- *   W workers     (worker.ts) each run, on every batch: decode + routing of their contiguous range of
- *                 packets, the engine on the packets of their shard (the engine's shard keys with
- *                 key % W === w), then verdict-record and pcapng encoding of their range (stage.ts).
- *   W = 1         no worker: the main thread runs the same three steps itself, one batch at a time.
+ *   main thread   the reader fills the batch of a free slot of a ring (slot.ts: one ArrayBuffer holding
+ *                 the batch, its results and its output), sends it on, and writes returned slots' output
+ *                 bytes to the files in input order. It touches no packet otherwise.
+ *   W workers     (worker.ts) a chain: each slot is transferred to worker 0, which decodes the batch and
+ *                 picks each packet's shard, then from worker to worker; each runs the engine on its own
+ *                 shard's packets (the engine's shard keys; see stage.ts) and encodes them; the last one
+ *                 puts the output in input order and transfers the slot back. Several slots are in
+ *                 flight at once, so the workers run in parallel on successive batches.
+ *   W = 1         no worker: the main thread runs the same steps itself, one batch at a time.
  *
  * Determinism: a shard's DataplaneState sees every packet of its connections (both directions, every node
- * crossed, their NAT ports) in trace order, and nothing else changes its state; the stateless steps give
- * the same bytes wherever they run; output pieces are written in input order. So the files do not depend
- * on W nor on thread timing (test/pipeline-determinism.test.ts).
+ * crossed, their NAT ports) in trace order, and nothing else changes it; encoding gives the same bytes
+ * wherever it runs; output is put in input order. So the files depend neither on W nor on timing
+ * (test/pipeline-determinism.test.ts).
  *
- * Backpressure: the ring holds `ring` slots (default 4); the reader fills a slot only when the slot's
- * previous batch has been written out, so memory stays flat whatever the trace size (buffers are
+ * Backpressure: the ring holds `ring` slots (default 2 per worker + 1); the reader fills a slot only when
+ * its previous batch has been written, so memory stays flat whatever the trace size (the slots are
  * allocated once, before the first packet).
  *
+ * Buffers are transferred, not shared: V8 runs typed-array code on SharedArrayBuffers slower (see
+ * slot.ts), and a slot has one owner at a time anyway.
+ *
  * Why not piscina: its tasks have no affinity (a shard's state must stay on one thread), and its API is
- * Promise-based while `replay` is synchronous. The stateless steps gain nothing from a second pool either:
- * they run on the workers that already hold the batch in cache, between the stateful steps, with no
- * extra hop of buffers between threads.
+ * Promise-based while `replay` is synchronous. The stateless work (decode, encode) runs in the shard
+ * workers that hold the batch anyway: a separate pool would only add hops of the buffers between threads.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { Batch } from '../core/batch';
 import type { Cluster } from '../cluster/model';
 import type { InputError } from '../core/errors';
 import type { DecodeOptions } from '../decode/decoder';
@@ -36,10 +39,10 @@ import { openCapture } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { OutTraceEncoder, sectionHeaderBlock } from './out-trace-encoder';
-import { ControlLayout, CTL_ERROR, CTL_FINISHED, CTL_PUBLISHED, CTL_STOP, S_COUNT, S_DECODED, S_DONE, S_IFACES, S_PROCESSED, Slot, W_TLEN, W_TSTART, W_VLEN, W_VSTART, type SlotSpec } from './slot';
-import { ShardStage, Tally, type StageOptions } from './stage';
+import { Slot, SlotLayout, type SlotSpec } from './slot';
+import { ShardStage, shardTable, Tally, type StageOptions } from './stage';
 import { VerdictEncoder } from './verdict-encoder';
-import type { FromWorker, ToWorker, WorkerInit } from './worker';
+import { CTL_ERROR, CTL_TO_MAIN, type BatchMessage, type ChainMessage, type ErrorMessage, type WorkerInit } from './worker-protocol';
 
 export interface PipelineOptions {
   /** Capture file, or `-` for stdin. */
@@ -62,7 +65,7 @@ export interface PipelineOptions {
   failReasons: number[];
   /** Called after each batch is read: packets so far, seconds, fraction of the input read (NaN: unknown). */
   progress?: (packets: number, elapsed: number, fraction: number) => void;
-  /** Ring slots (batches in flight) when threaded; default 4. */
+  /** Ring slots (batches in flight) when threaded; default 2 per worker + 1. */
   ring?: number;
   /** Packets per batch (default 4096) and arena bytes per batch (default 8 MiB). */
   capacity?: number;
@@ -86,18 +89,77 @@ function writeAll(fd: number, buf: Uint8Array, at: number, len: number): void {
   while (done < len) done += fs.writeSync(fd, buf, at + done, len - done);
 }
 
+/**
+ * Writes packet i's piece `buf[pos[i] .. pos[i] + len[i])` for i in 0..n-1, each after its extra piece
+ * `extra[epos[i] ..]` when `elen[i] > 0` (an IDB), with writev: pieces that follow each other in `buf`
+ * (consecutive packets of one shard) go as one.
+ */
+function writePieces(fd: number, buf: Uint8Array, pos: Int32Array, len: Int32Array, n: number, extra: Uint8Array | null, epos: Int32Array | null, elen: Int32Array | null): void {
+  const views: Uint8Array[] = [];
+  let bytes = 0;
+  let from = -1;
+  let to = -1;
+  const flush = (): void => {
+    if (views.length === 0) return;
+    const done = fs.writevSync(fd, views);
+    if (done < bytes) {
+      // a short write: the rest, piece by piece
+      let skip = done;
+      for (const v of views) {
+        if (skip >= v.length) {
+          skip -= v.length;
+          continue;
+        }
+        writeAll(fd, v, skip, v.length - skip);
+        skip = 0;
+      }
+    }
+    views.length = 0;
+    bytes = 0;
+  };
+  const endRun = (): void => {
+    if (from < 0) return;
+    views.push(buf.subarray(from, to));
+    bytes += to - from;
+    from = -1;
+    if (views.length >= 1000) flush();
+  };
+  for (let i = 0; i < n; i++) {
+    if (elen !== null && elen[i] > 0) {
+      endRun();
+      const e = (epos as Int32Array)[i];
+      views.push((extra as Uint8Array).subarray(e, e + elen[i]));
+      bytes += elen[i];
+    }
+    const p = pos[i];
+    if (p === to && from >= 0) to += len[i];
+    else {
+      endRun();
+      from = p;
+      to = p + len[i];
+    }
+  }
+  endRun();
+  flush();
+}
+
 /** Runs the pipeline (see the module comment); returns when every output byte is written. */
 export function runPipeline(o: PipelineOptions): PipelineResult {
   const W = Math.max(1, Math.floor(o.workers));
   const threaded = W > 1 || o.threadsForOne === true;
   const capacity = o.capacity ?? 4096;
   const arenaBytes = o.arenaBytes ?? 8 << 20;
+  const verdicts = o.verdicts !== undefined;
+  const trace = o.out !== undefined;
   const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
+  const enc = new OutTraceEncoder(o.dp);
   const spec: SlotSpec = {
     capacity,
     arenaBytes,
-    verdictBytes: o.verdicts !== undefined ? capacity * new VerdictEncoder(o.dp).maxRecordBytes : 0,
-    traceBytes: o.out !== undefined ? arenaBytes + capacity * new OutTraceEncoder(o.dp).blockBound(0) : 0,
+    verdictBytes: verdicts ? capacity * new VerdictEncoder(o.dp).maxRecordBytes : 0,
+    traceBytes: trace ? enc.regionBytes(capacity, arenaBytes) : 0,
+    idbBytes: trace ? enc.idbBytes(capacity) : 0,
+    regions: W > 1 ? W : 1,
   };
   const reader = openCapture(o.trace);
   const size = o.trace === '-' ? -1 : safeSize(o.trace);
@@ -107,35 +169,35 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
   const t0 = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
   try {
-    verdictFd = o.verdicts !== undefined ? fs.openSync(o.verdicts, 'w') : -1;
-    if (o.out !== undefined) {
-      traceFd = fs.openSync(o.out, 'w');
+    verdictFd = verdicts ? fs.openSync(o.verdicts as string, 'w') : -1;
+    if (trace) {
+      traceFd = fs.openSync(o.out as string, 'w');
       const shb = sectionHeaderBlock();
       writeAll(traceFd, shb, 0, shb.length);
     }
-    run = threaded ? new ThreadedRunner(o, spec, stageOpts, W) : new InlineRunner(o, spec, stageOpts);
-    const write = (s: Slot, pieces: ArrayLike<number>, count: number): void => {
-      for (let k = 0; k < count; k++) {
-        if (verdictFd >= 0 && s.verdictOut !== null) writeAll(verdictFd, s.verdictOut, pieces[4 * k], pieces[4 * k + 1]);
+    const write: WriteSlot = (s, verdictBytes, traceBytes) => {
+      if (verdictBytes >= 0) {
+        if (verdictFd >= 0) writeAll(verdictFd, s.verdictOut, 0, verdictBytes);
+        if (traceFd >= 0) writeAll(traceFd, s.traceOut, 0, traceBytes);
+        return;
       }
-      for (let k = 0; k < count; k++) {
-        if (traceFd >= 0 && s.traceOut !== null) writeAll(traceFd, s.traceOut, pieces[4 * k + 2], pieces[4 * k + 3]);
-      }
+      // shards wrote their own packets: the pieces, in input order
+      const n = s.batch.count;
+      if (verdictFd >= 0) writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null);
+      if (traceFd >= 0) writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen);
     };
+    const layout = new SlotLayout(spec);
+    run = threaded ? new ChainRunner(o, layout, stageOpts, W, write) : new InlineRunner(o, layout, stageOpts, write);
     let packets = 0;
-    // Threaded: the reader fills a private batch, copied to the shared slot in bulk (see `copyRead`).
-    const staging = threaded ? new Batch({ capacity, arenaBytes }) : null;
     for (;;) {
-      const s = run.nextSlot(write);
-      const n = reader.next(staging ?? s.batch);
+      const s = run.freeSlot();
+      const n = reader.next(s.batch);
       if (n === 0) break;
-      if (staging !== null) copyRead(staging, s.batch);
-      s.results.reset(n);
-      run.publish(s, reader.interfaces, write);
+      run.send(s, reader.interfaces);
       packets += n;
       if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, reader.bytesRead / size) : NaN);
     }
-    const tally = run.finish(write);
+    const tally = run.finish();
     return { packets, tally, error: reader.error, elapsed: elapsed() };
   } finally {
     if (run !== null) run.close();
@@ -143,30 +205,6 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
     if (verdictFd >= 0) fs.closeSync(verdictFd);
     if (traceFd >= 0) fs.closeSync(traceFd);
   }
-}
-
-/**
- * Copies what the reader set in `from` (core/batch.ts "set by the reader": the arena bytes in use, off,
- * caplen, wirelen, tsHi, tsLo, ts, iface, linktype, options) to `to`. The reader could fill a shared arena
- * itself, but V8 copies into a SharedArrayBuffer with relaxed atomic stores, byte by byte when source and
- * destination are not aligned alike (each packet's record in the read buffer): one aligned bulk copy per
- * batch is several times cheaper.
- */
-function copyRead(from: Batch, to: Batch): void {
-  const n = from.count;
-  to.reset(from.firstNumber);
-  to.count = n;
-  to.used = from.used;
-  to.arena.set(from.arena.subarray(0, from.used));
-  to.off.set(from.off.subarray(0, n));
-  to.caplen.set(from.caplen.subarray(0, n));
-  to.wirelen.set(from.wirelen.subarray(0, n));
-  to.tsHi.set(from.tsHi.subarray(0, n));
-  to.tsLo.set(from.tsLo.subarray(0, n));
-  to.ts.set(from.ts.subarray(0, n));
-  to.iface.set(from.iface.subarray(0, n));
-  to.linktype.set(from.linktype.subarray(0, n));
-  for (const [i, opt] of from.options) to.options.set(i, opt);
 }
 
 function safeSize(file: string): number {
@@ -178,40 +216,52 @@ function safeSize(file: string): number {
   }
 }
 
-/** Writes a finished slot's output pieces: per range [verdict start, length, trace start, length]. */
-type WriteSlot = (s: Slot, pieces: ArrayLike<number>, count: number) => void;
+/**
+ * Writes a finished slot's output: its first `verdictBytes` of records and `traceBytes` of blocks, or
+ * (`verdictBytes` < 0) each packet's pieces from the shards' regions, in input order.
+ */
+type WriteSlot = (s: Slot, verdictBytes: number, traceBytes: number) => void;
 
 interface Runner {
-  /** The slot the reader fills next (after writing out whatever it held). */
-  nextSlot(write: WriteSlot): Slot;
-  /** Hands the filled slot to the stages. */
-  publish(s: Slot, ifaces: readonly TsUnits[], write: WriteSlot): void;
+  /** A slot the reader may fill (waiting for one to come back when all are in flight). */
+  freeSlot(): Slot;
+  /** Hands the filled slot to the stages; its output is written when it comes back. */
+  send(s: Slot, ifaces: readonly TsUnits[]): void;
   /** Writes what is still in flight; returns the merged counters. */
-  finish(write: WriteSlot): Tally;
+  finish(): Tally;
   close(): void;
 }
 
-/** W = 1 on the main thread: the three steps in a row, one slot. */
+/** W = 1 on the main thread: the steps in a row, one slot. */
 class InlineRunner implements Runner {
   private readonly slot: Slot;
   private readonly stage: ShardStage;
-  private readonly pieces = new Int32Array(4);
+  private readonly table = shardTable(1);
+  private readonly verdicts: boolean;
+  private readonly trace: boolean;
 
-  constructor(o: PipelineOptions, spec: SlotSpec, stageOpts: StageOptions) {
-    this.slot = Slot.create(spec, false);
-    this.stage = new ShardStage(o.dp, stageOpts, spec.capacity);
+  constructor(
+    o: PipelineOptions,
+    layout: SlotLayout,
+    stageOpts: StageOptions,
+    private readonly write: WriteSlot,
+  ) {
+    this.slot = new Slot(layout);
+    this.stage = new ShardStage(o.dp, stageOpts, layout.spec.capacity);
+    this.verdicts = o.verdicts !== undefined;
+    this.trace = o.out !== undefined;
   }
 
-  nextSlot(): Slot {
+  freeSlot(): Slot {
     return this.slot;
   }
 
-  publish(s: Slot, ifaces: readonly TsUnits[], write: WriteSlot): void {
-    const n = s.batch.count;
-    this.stage.decodeRange(s, 0, n, 1);
-    this.stage.process(s, 0, true);
-    this.stage.finishRange(s, 0, n, ifaces, this.pieces);
-    write(s, this.pieces, 1);
+  send(s: Slot, ifaces: readonly TsUnits[]): void {
+    const st = this.stage;
+    st.prepare(s, this.table, 1, this.verdicts);
+    st.process(s, 0, true);
+    const out = st.finishAll(s, ifaces, this.verdicts, this.trace);
+    this.write(s, out.verdictBytes, out.traceBytes);
   }
 
   finish(): Tally {
@@ -221,160 +271,134 @@ class InlineRunner implements Runner {
   close(): void {}
 }
 
-/** How long the main thread waits for workers without any progress before it gives up. */
+/** How long the main thread waits for the workers without any message before it gives up. */
 const STALL_MS = 300_000;
 
-/** W worker threads on a ring of shared slots (worker.ts runs the steps). */
-class ThreadedRunner implements Runner {
-  private readonly slots: Slot[];
-  private readonly L: ControlLayout;
+/** W worker threads in a chain, a ring of slots transferred along it (worker.ts runs the steps). */
+class ChainRunner implements Runner {
+  private readonly free: Slot[] = [];
+  /** Slots in flight, oldest first (they come back in this order). */
+  private readonly inFlight: Slot[] = [];
   private readonly ctl: Int32Array;
-  private readonly firsts: Float64Array;
   private readonly workers: Worker[] = [];
-  private readonly ports: MessagePort[] = [];
-  private readonly pieces: Int32Array;
-  private published = 0;
-  private written = 0;
+  private readonly first: MessagePort;
+  private readonly back: MessagePort;
+  private readonly errors: MessagePort[] = [];
+  private seen = 0;
   private sentIfaces = 0;
+  private k = 0;
 
   constructor(
     o: PipelineOptions,
-    spec: SlotSpec,
+    layout: SlotLayout,
     stageOpts: StageOptions,
-    private readonly W: number,
+    W: number,
+    private readonly write: WriteSlot,
   ) {
-    const K = Math.max(2, o.ring ?? 4);
-    this.slots = [];
-    for (let k = 0; k < K; k++) this.slots.push(Slot.create(spec, true));
-    this.L = new ControlLayout(K, W);
-    const control = new SharedArrayBuffer(this.L.words * 4);
-    const firsts = new SharedArrayBuffer(K * 8);
+    const K = Math.max(2, o.ring ?? 2 * W + 1);
+    for (let k = 0; k < K; k++) this.free.push(new Slot(layout));
+    const control = new SharedArrayBuffer(8);
     this.ctl = new Int32Array(control);
-    this.firsts = new Float64Array(firsts);
-    this.pieces = new Int32Array(4 * W);
-    const parts = this.slots.map((s) => s.parts());
+    const links = Array.from({ length: W + 1 }, () => new MessageChannel());
+    this.first = links[0].port1;
+    this.back = links[W].port2;
     for (let w = 0; w < W; w++) {
-      const ch = new MessageChannel();
+      const errors = new MessageChannel();
+      this.errors.push(errors.port1);
       const init: WorkerInit = {
         worker: w,
         workers: W,
-        slots: parts,
+        spec: layout.spec,
+        verdicts: o.verdicts !== undefined,
+        trace: o.out !== undefined,
+        input: links[w].port2,
+        output: links[w + 1].port1,
+        errors: errors.port2,
         control,
-        firsts,
-        port: ch.port2,
         cluster: o.cluster,
         windows: o.windows,
         seed: o.seed,
         view: o.view,
         stage: stageOpts,
       };
-      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [ch.port2] });
+      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [links[w].port2, links[w + 1].port1, errors.port2] });
       worker.unref();
       this.workers.push(worker);
-      this.ports.push(ch.port1);
     }
   }
 
   /** Throws the first worker error, if a worker reported one. */
   private checkError(): void {
     if (Atomics.load(this.ctl, CTL_ERROR) === 0) return;
-    for (let w = 0; w < this.W; w++) {
-      for (;;) {
-        const m = receiveMessageOnPort(this.ports[w]) as { message: FromWorker } | undefined;
-        if (m === undefined) break;
-        if (m.message.type === 'error') {
-          const e = new Error(`pipeline worker ${w}: ${m.message.message}`);
-          e.stack = m.message.stack;
-          throw e;
-        }
+    for (const port of this.errors) {
+      const m = receiveMessageOnPort(port) as { message: ErrorMessage } | undefined;
+      if (m !== undefined) {
+        const e = new Error(`pipeline worker ${m.message.worker}: ${m.message.message}`);
+        e.stack = m.message.stack;
+        throw e;
       }
     }
     throw new Error('a pipeline worker failed');
   }
 
-  /** Waits until `ctl[at] >= want` (workers report errors on the way). */
-  private waitFor(at: number, want: number): void {
-    const ctl = this.ctl;
-    let last = Atomics.load(ctl, at);
+  /** The next message from the last worker (sleeping until there is one). */
+  private receive(): ChainMessage {
     let since = Date.now();
     for (;;) {
-      const v = Atomics.load(ctl, at);
-      if (v >= want) return;
+      const m = receiveMessageOnPort(this.back) as { message: ChainMessage } | undefined;
+      if (m !== undefined) return m.message;
       this.checkError();
-      if (v !== last) {
-        last = v;
+      const seen = Atomics.load(this.ctl, CTL_TO_MAIN);
+      if (seen !== this.seen) {
+        this.seen = seen;
         since = Date.now();
-      } else if (Date.now() - since > STALL_MS) throw new Error(`pipeline workers made no progress for ${STALL_MS / 1000} s`);
-      Atomics.wait(ctl, at, v, 100);
-    }
-  }
-
-  /** Writes the oldest batch in flight once its workers are done. */
-  private retire(write: WriteSlot): void {
-    const si = this.written % this.slots.length;
-    this.waitFor(this.L.at(si, S_DONE), this.W);
-    const p = this.pieces;
-    for (let w = 0; w < this.W; w++) {
-      p[4 * w] = this.ctl[this.L.worker(si, w, W_VSTART)];
-      p[4 * w + 1] = this.ctl[this.L.worker(si, w, W_VLEN)];
-      p[4 * w + 2] = this.ctl[this.L.worker(si, w, W_TSTART)];
-      p[4 * w + 3] = this.ctl[this.L.worker(si, w, W_TLEN)];
-    }
-    write(this.slots[si], p, this.W);
-    this.written++;
-  }
-
-  nextSlot(write: WriteSlot): Slot {
-    // write out finished batches in order; block only when every slot is in flight
-    while (this.written < this.published && Atomics.load(this.ctl, this.L.at(this.written % this.slots.length, S_DONE)) >= this.W) this.retire(write);
-    if (this.published - this.written === this.slots.length) this.retire(write);
-    return this.slots[this.published % this.slots.length];
-  }
-
-  publish(s: Slot, ifaces: readonly TsUnits[]): void {
-    const si = this.published % this.slots.length;
-    if (ifaces.length > this.sentIfaces) {
-      const add = ifaces.slice(this.sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
-      const msg: ToWorker = { type: 'ifaces', add };
-      for (const port of this.ports) port.postMessage(msg);
-      this.sentIfaces = ifaces.length;
-    }
-    const ctl = this.ctl;
-    const L = this.L;
-    ctl[L.at(si, S_COUNT)] = s.batch.count;
-    ctl[L.at(si, S_IFACES)] = ifaces.length;
-    ctl[L.at(si, S_DECODED)] = 0;
-    ctl[L.at(si, S_PROCESSED)] = 0;
-    ctl[L.at(si, S_DONE)] = 0;
-    this.firsts[si] = s.batch.firstNumber;
-    this.published++;
-    Atomics.store(ctl, CTL_PUBLISHED, this.published);
-    Atomics.notify(ctl, CTL_PUBLISHED);
-  }
-
-  finish(write: WriteSlot): Tally {
-    while (this.written < this.published) this.retire(write);
-    Atomics.store(this.ctl, CTL_STOP, 1);
-    Atomics.notify(this.ctl, CTL_PUBLISHED);
-    this.waitFor(CTL_FINISHED, this.W);
-    const tally = new Tally();
-    for (let w = 0; w < this.W; w++) {
-      for (;;) {
-        const m = receiveMessageOnPort(this.ports[w]) as { message: FromWorker } | undefined;
-        if (m === undefined) throw new Error(`pipeline worker ${w} finished without its counters`);
-        if (m.message.type === 'done') {
-          tally.add(m.message.tally);
-          break;
-        }
+        continue;
       }
+      if (Date.now() - since > STALL_MS) throw new Error(`pipeline workers sent nothing for ${STALL_MS / 1000} s`);
+      Atomics.wait(this.ctl, CTL_TO_MAIN, seen, 100);
     }
+  }
+
+  /** Waits for the oldest slot in flight, writes its output, and frees it. */
+  private retire(): void {
+    const m = this.receive();
+    if (m.type !== 'batch') throw new Error(`pipeline: unexpected ${m.type} message`);
+    const s = this.inFlight.shift() as Slot;
+    s.attach(m.buffer);
+    this.write(s, m.verdictBytes ?? -1, m.traceBytes ?? -1);
+    this.free.push(s);
+  }
+
+  freeSlot(): Slot {
+    if (this.free.length === 0) this.retire();
+    return this.free[this.free.length - 1];
+  }
+
+  send(s: Slot, ifaces: readonly TsUnits[]): void {
+    this.free.pop();
+    const add = ifaces.slice(this.sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
+    this.sentIfaces = ifaces.length;
+    const b = s.batch;
+    const msg: BatchMessage = { type: 'batch', k: this.k++, count: b.count, first: b.firstNumber, used: b.used, ifaces: add, buffer: s.buffer };
+    this.inFlight.push(s);
+    this.first.postMessage(msg, [s.buffer]);
+  }
+
+  finish(): Tally {
+    while (this.inFlight.length > 0) this.retire();
+    const end: ChainMessage = { type: 'end', tallies: [] };
+    this.first.postMessage(end);
+    const m = this.receive();
+    if (m.type !== 'end') throw new Error(`pipeline: unexpected ${m.type} message`);
+    const tally = new Tally();
+    for (const t of m.tallies) tally.add(t);
     return tally;
   }
 
   close(): void {
-    Atomics.store(this.ctl, CTL_STOP, 1);
-    Atomics.notify(this.ctl, CTL_PUBLISHED);
     for (const w of this.workers) void w.terminate();
-    for (const p of this.ports) p.close();
+    this.first.close();
+    this.back.close();
+    for (const p of this.errors) p.close();
   }
 }

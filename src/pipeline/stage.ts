@@ -1,27 +1,27 @@
 /**
- * The work one thread does on a slot, in three steps per batch (the same code runs on the main thread
- * when there is one shard, and in each worker when there are more):
+ * The work on a slot, in four steps per batch. On one thread (one shard) the main thread runs them all in
+ * a row; with W shard workers (worker.ts) each batch visits the workers in turn, and each runs the steps
+ * that are its own:
  *
- *   1. decodeRange   stateless, a contiguous range of packets: decode (src/decode), keep the tuple as
- *                    captured (for verdict records), and pick each packet's shard: the engine's
- *                    `Dataplane.shardKey` (the connection's owner: a pod, all hosts, or a tuple hash)
- *                    modulo the shard count.
- *   2. process       stateful, every packet of this thread's shard in index order: the VFP engine with
- *                    this shard's DataplaneState (`Dataplane.processWith`). Packets of one connection,
- *                    and connections that draw on one NAT port pool, all have the same key, so each
- *                    state sees its connections whole and in order, and nothing else touches it.
- *   3. finishRange   stateless, a contiguous range: count verdicts for the summary (Tally), decode the
- *                    rewritten packets again (for `out` in verdict records), and encode the range's
- *                    verdict records and output pcapng blocks into the slot's buffers.
- *
- * Step 2 of a batch starts when every thread has done step 1 of it, and step 3 when every thread has done
- * step 2 (pipeline.ts / worker.ts hold those barriers); the output is written in input order by the main
- * thread from the ranges' buffers.
+ *   1. prepare       (first worker) decode every packet (src/decode), keep the tuples as captured (for
+ *                    verdict records), reset the Results, and pick each packet's shard.
+ *   2. process       (every worker) the VFP engine on the packets of its shard, in index order, with its
+ *                    shard's DataplaneState (`Dataplane.processWith`). A shard is a set of the engine's
+ *                    shard keys (`Dataplane.shardKey`: a connection's owner, the same for both directions,
+ *                    every node crossed and the NAT ports it uses), so each state sees its connections
+ *                    whole and in trace order, and nothing else touches it.
+ *   3. finish        (every worker) on its own packets: count them for the summary (Tally), decode them
+ *                    again as they leave (for `out` in verdict records), encode their verdict records and
+ *                    output pcapng blocks one after the other in its own region of the slot.
+ *   4. number        (last worker) the output interfaces, in input order (out-trace-encoder.ts); the
+ *                    main thread then writes each packet's pieces in input order.
+ * With one shard, steps 3 and 4 are one (`finishAll`): the output is written in order straight away.
  */
 import type { TsUnits } from '../io/timestamps';
-import { decodeRange, type DecodeOptions } from '../decode/decoder';
+import { decodePackets, decodeRange, type DecodeOptions } from '../decode/decoder';
 import type { Dataplane } from '../vfp/engine';
 import { REASON_COUNT, warningIds } from '../vfp/reasons';
+import type { Results } from '../vfp/results';
 import type { DataplaneState } from '../vfp/state';
 import { OutTraceEncoder } from './out-trace-encoder';
 import type { Slot } from './slot';
@@ -112,12 +112,43 @@ export interface StageOptions {
   failReasons: number[];
 }
 
+/**
+ * Which shard each shard key goes to, for `shards` shards: a table over key % SHARD_TABLE. The first
+ * worker also decodes every packet and the last one numbers the output interfaces, so they take a smaller
+ * share of the keys (any function of the key keeps the outputs byte-identical).
+ */
+export const SHARD_TABLE = 64;
+export function shardTable(shards: number): Uint8Array {
+  const t = new Uint8Array(SHARD_TABLE);
+  if (shards <= 1) return t;
+  const weight = (w: number): number => (w === 0 ? 0.65 : w === shards - 1 ? 0.95 : 1);
+  let total = 0;
+  for (let w = 0; w < shards; w++) total += weight(w);
+  const given = new Float64Array(shards);
+  for (let k = 0; k < SHARD_TABLE; k++) {
+    // the shard furthest below its share takes the next residue
+    let best = 0;
+    let bestLag = -Infinity;
+    for (let w = 0; w < shards; w++) {
+      const lag = (weight(w) / total) * (k + 1) - given[w];
+      if (lag > bestLag) {
+        bestLag = lag;
+        best = w;
+      }
+    }
+    t[k] = best;
+    given[best]++;
+  }
+  return t;
+}
+
 export class ShardStage {
   readonly tally = new Tally();
   readonly verdictEncoder: VerdictEncoder;
   readonly traceEncoder: OutTraceEncoder;
   private readonly state: DataplaneState;
   private readonly idx: Uint32Array;
+  private own = 0;
   private readonly failVerdict: Uint8Array;
   private readonly failReason: Uint8Array;
   private readonly anyFailReason: boolean;
@@ -140,14 +171,19 @@ export class ShardStage {
     this.anyFailReason = opts.failReasons.length > 0;
   }
 
-  /** Step 1 on packets [from, to): decode, keep the tuple, pick the shard (of `shards`). */
-  decodeRange(s: Slot, from: number, to: number, shards: number): void {
+  /** Step 1 (see the module comment); `table`: shardTable(shards). */
+  prepare(s: Slot, table: Uint8Array, shards: number, verdicts: boolean): void {
     const b = s.batch;
-    decodeRange(b, from, to, this.opts.decode);
-    if (s.flows !== null) s.flows.takeRange(b, from, to);
+    const n = b.count;
+    decodeRange(b, 0, n, this.opts.decode);
+    if (verdicts) s.flows.takeRange(b, 0, n);
+    s.results.reset(n);
     const shard = s.shard;
-    if (shards === 1) shard.fill(0, from, to);
-    else for (let i = from; i < to; i++) shard[i] = this.dp.shardKey(b, i) % shards;
+    if (shards === 1) shard.fill(0, 0, n);
+    else {
+      const dp = this.dp;
+      for (let i = 0; i < n; i++) shard[i] = table[dp.shardKey(b, i) % SHARD_TABLE];
+    }
   }
 
   /** Step 2: the engine on the packets of shard `me` (all packets when `all`), in index order. */
@@ -161,39 +197,80 @@ export class ShardStage {
       const shard = s.shard;
       for (let i = 0; i < n; i++) if (shard[i] === me) idx[m++] = i;
     }
+    this.own = m;
     this.dp.processWith(this.state, b, s.results, idx, m);
   }
 
   /**
-   * Step 3 on packets [from, to): count, then encode into the slot's buffers; `ifs`: the input
-   * interfaces' timestamp units. Returns [verdict start, verdict length, trace start, trace length].
+   * Step 3, on the packets of the last `process` (shard `me`): counted, then their records and EPBs
+   * written one after the other in region `me`; `ifs`: the input interfaces' timestamp units.
    */
-  finishRange(s: Slot, from: number, to: number, ifs: readonly TsUnits[], out: Int32Array | number[]): void {
+  finish(s: Slot, me: number, ifs: readonly TsUnits[], verdicts: boolean, trace: boolean): void {
     const b = s.batch;
     const r = s.results;
-    this.count(s, from, to);
-    out[0] = out[1] = out[2] = out[3] = 0;
-    if (s.verdictOut !== null && s.flows !== null) {
-      decodeRange(b, from, to, this.opts.decode);
-      const start = from * this.verdictEncoder.maxRecordBytes;
-      out[0] = start;
-      out[1] = this.verdictEncoder.encodeRange(b, r, s.flows, from, to, s.verdictOut, start) - start;
+    const idx = this.idx;
+    const m = this.own;
+    this.count(r, idx, m);
+    const spec = s.spec;
+    if (verdicts) {
+      decodePackets(b, idx, m, this.opts.decode);
+      this.verdictEncoder.encodeList(b, r, s.flows, idx, m, s.verdictOut, me * spec.verdictBytes, s.vpos, s.vlen);
     }
-    if (s.traceOut !== null) {
+    if (trace) {
       const enc = this.traceEncoder;
-      let start = 0;
-      for (let i = 0; i < from; i++) start += enc.blockBound(b.caplen[i]);
-      out[2] = start;
-      out[3] = enc.encodeRange(b, r, ifs, from, to, s.traceOut, start) - start;
+      enc.begin(b, ifs, s.traceOut);
+      const tpos = s.tpos;
+      const tlen = s.tlen;
+      let p = me * spec.traceBytes;
+      for (let k = 0; k < m; k++) {
+        const i = idx[k];
+        const len = enc.packet(b, r, i, p, 0);
+        tpos[i] = p;
+        tlen[i] = len;
+        p += len;
+      }
     }
   }
 
-  private count(s: Slot, from: number, to: number): void {
+  /** Step 4 (last worker): the output interfaces, numbered in input order. */
+  number(s: Slot, trace: boolean): void {
+    if (trace) this.traceEncoder.numberAll(s.batch, s.results, s.traceOut, s.tpos, s.idbOut, s.ipos, s.ilen);
+  }
+
+  /**
+   * Steps 3 and 4 in one, when this thread has every packet (one shard): records and blocks written one
+   * after the other, nothing to compact. Returns the output lengths.
+   */
+  finishAll(s: Slot, ifs: readonly TsUnits[], verdicts: boolean, trace: boolean): { verdictBytes: number; traceBytes: number } {
+    const b = s.batch;
     const r = s.results;
+    const n = b.count;
+    const idx = this.idx;
+    this.count(r, idx, n);
+    let v = 0;
+    if (verdicts) {
+      decodeRange(b, 0, n, this.opts.decode);
+      v = this.verdictEncoder.encodeAll(b, r, s.flows, s.verdictOut);
+    }
+    let t = 0;
+    if (trace) {
+      const enc = this.traceEncoder;
+      enc.begin(b, ifs, s.traceOut);
+      for (let i = 0; i < n; i++) {
+        const iface = enc.number(r, i);
+        if (enc.fresh) t += enc.writeIdb(t);
+        t += enc.packet(b, r, i, t, iface);
+      }
+    }
+    return { verdictBytes: v, traceBytes: t };
+  }
+
+  private count(r: Results, idx: Uint32Array, m: number): void {
     const t = this.tally;
     const fv = this.failVerdict;
     const fr = this.failReason;
-    for (let i = from; i < to; i++) {
+    for (let k = 0; k < m; k++) {
+      const i = idx[k];
       const v = r.verdict[i];
       const reason = r.reason[i];
       t.verdicts[v]++;
@@ -201,14 +278,12 @@ export class ShardStage {
       const w = r.warnings[i];
       if (w !== 0) {
         const ids = this.warningIdsOf(w);
-        for (let k = 0; k < ids.length; k++) t.warnings[ids[k]]++;
-        if (this.anyFailReason) for (let k = 0; k < ids.length; k++) if (fr[ids[k]] === 1) t.failed = true;
+        for (let j = 0; j < ids.length; j++) t.warnings[ids[j]]++;
+        if (this.anyFailReason) for (let j = 0; j < ids.length; j++) if (fr[ids[j]] === 1) t.failed = true;
       }
       const svc = r.service[i];
       const be = r.backend[i];
-      if (svc >= 0 && be >= 0) {
-        t.backends.add(svc * 0x100000 + be, 1);
-      }
+      if (svc >= 0 && be >= 0) t.backends.add(svc * 0x100000 + be, 1);
       if (fv[v] === 1 || fr[reason] === 1) t.failed = true;
     }
   }

@@ -1,7 +1,7 @@
 /**
  * Verdict records as bytes: the `replay --verdicts` JSONL (DESIGN.md CONTRACT, verdict record), written
- * straight into a Uint8Array for a range of packets of a batch, so the pipeline's workers can serialise
- * their share of a batch in parallel and the main thread only writes the bytes out.
+ * straight into a Uint8Array, so that the pipeline's workers serialise their own packets in parallel and
+ * the main thread only writes the bytes out, in input order.
  *
  * The format is byte for byte the one of src/output/verdicts.ts (`verdictLines`, the reference that
  * test/pipeline-determinism.test.ts checks against): keys in the contract's order, `flow` from the tuple
@@ -184,13 +184,34 @@ export class VerdictEncoder {
   }
 
   /**
-   * Writes the records of packets [from, to) at `out[pos..]` and returns the position after them. `out`
-   * must have `maxRecordBytes` free per packet.
+   * Writes the records of packets `idx[0..n)` one after the other from `out[start]`, packet i's at
+   * `pos[i]`, `len[i]` bytes (the main thread writes them in input order). `out` must have
+   * `maxRecordBytes` free per packet from `start`.
    */
-  encodeRange(b: Batch, r: Results, f: FlowColumns, from: number, to: number, out: Uint8Array, pos: number): number {
+  encodeList(b: Batch, r: Results, f: FlowColumns, idx: Uint32Array, n: number, out: Uint8Array, start: number, pos: Int32Array, len: Int32Array): void {
     const w = this.w;
-    w.reset(out, pos);
-    for (let i = from; i < to; i++) {
+    w.reset(out, start);
+    for (let k = 0; k < n; k++) {
+      const i = idx[k];
+      const at = w.p;
+      this.record(b, r, f, i);
+      pos[i] = at;
+      len[i] = w.p - at;
+    }
+  }
+
+  /** Writes the records of every packet of the batch one after the other from `out[0]`; returns their length. */
+  encodeAll(b: Batch, r: Results, f: FlowColumns, out: Uint8Array): number {
+    const w = this.w;
+    w.reset(out, 0);
+    for (let i = 0; i < b.count; i++) this.record(b, r, f, i);
+    return w.p;
+  }
+
+  /** The record of packet `i`, at the writer's position. */
+  private record(b: Batch, r: Results, f: FlowColumns, i: number): void {
+    const w = this.w;
+    {
       w.text(T_PACKET);
       w.uint(b.firstNumber + i);
       w.text(this.verdictReasonText(r.verdict[i], r.reason[i]));
@@ -208,7 +229,6 @@ export class VerdictEncoder {
       const backend = r.backend[i];
       w.text(this.backends[backend + 1] ?? this.build(4, backend));
     }
-    return w.p;
   }
 
   private port(ports: boolean, port: number): void {
