@@ -2,7 +2,8 @@
 /**
  * `vfp-emu` entry point: parses the command line (cli-args.ts) and hands over to src/commands/*.
  * Exit status (CONTRACT): 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input.
- * Bad input is an InputError whose message names the file and the byte offset or field path.
+ * Bad input is an InputError whose message names the file and the byte offset or field path; a file the
+ * system refuses to open or write (an output path in a missing folder) is bad usage too.
  */
 import { InputError, UsageError } from './core/errors';
 import { HELP, parseArgs, flagList, flagString, type ParsedArgs } from './cli-args';
@@ -46,6 +47,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError || e instanceof InputError) {
       process.stderr.write(`vfp-emu: ${e.message}\n`);
+      return 2;
+    }
+    const sys = e as NodeJS.ErrnoException;
+    if (e instanceof Error && typeof sys.code === 'string' && typeof sys.path === 'string') {
+      // a file named on the command line that cannot be opened or written (an output in a missing folder,
+      // a read-only place, a directory): bad usage, not a bug
+      process.stderr.write(`vfp-emu: ${sys.path}: cannot ${sys.syscall ?? 'open'} it (${sys.code})\n`);
       return 2;
     }
     throw e;

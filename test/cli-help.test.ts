@@ -1,7 +1,8 @@
 /**
  * `vfp-emu --help` against what the commands accept: every flag a command takes is in its usage lines,
  * every flag the usage lines show is taken, a flag nothing reads is refused, and `--windows help`
- * lists the Windows profiles.
+ * lists the Windows profiles. Bad usage that only shows when the command runs: an output path that
+ * cannot be written.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -41,5 +42,17 @@ describe('vfp-emu --help matches what the commands accept', () => {
     const r = spawnSync(process.execPath, [cli, 'replay', '--windows', 'help'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     for (const name of Object.keys(PROFILES)) assert.match(r.stdout, new RegExp(`^${name} +\\S`, 'm'));
+  });
+});
+
+describe('vfp-emu command line: bad usage', () => {
+  it('an output file that cannot be written is bad usage (exit 2, the path named), not an internal error', () => {
+    const lesson = path.resolve(__dirname, '..', '..', 'traces', '04-icmp-lesson', 'trace.pcapng');
+    const cluster = path.resolve(__dirname, '..', '..', 'traces', '_clusters', 'l2bridge', 'kubectl.yaml');
+    for (const flag of ['--verdicts', '--out', '--report']) {
+      const r = spawnSync(process.execPath, [cli, 'replay', lesson, '--cluster', cluster, '--workers', '1', flag, '/nonexistent-dir/x'], { encoding: 'utf8' });
+      assert.equal(r.status, 2, `${flag}: ${r.stderr}`);
+      assert.match(r.stderr, /^vfp-emu: \/nonexistent-dir\/x: cannot open it \(ENOENT\)\n$/, flag);
+    }
   });
 });
