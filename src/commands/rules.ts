@@ -16,11 +16,13 @@ export async function runRulesCommand(a: ParsedArgs): Promise<number> {
     const names = cluster.nodes.filter((n) => n.windows).map((n) => n.name);
     throw new UsageError(`--node ${node}: no such Windows node (Windows nodes: ${names.join(', ') || 'none'})`);
   }
-  process.stdout.write(dataplane.rulesText(node));
+  const text = dataplane.rulesText(node);
+  process.stdout.write(text);
   const p = dataplane.profile;
   const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
   if (diagnostics.length > 0) {
-    process.stdout.write('\nCONFIG DIAGNOSTICS\n' + diagnostics.map((d) => `  ${d.code} [${d.source}]: ${d.message}\n`).join(''));
+    const gap = text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
+    process.stdout.write(`${gap}CONFIG DIAGNOSTICS\n` + diagnostics.map((d) => `  ${d.code} [${d.source}]: ${d.message}\n`).join(''));
   }
   return 0;
 }
