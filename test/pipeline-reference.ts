@@ -25,13 +25,15 @@ export interface ReferenceOptions {
   verdicts: string;
   out: string;
   vxlanPorts?: number[];
+  /** A caplen above the snaplen is bad input (default true, as `replay` reads captures). */
+  strictSnaplen?: boolean;
 }
 
 /** Runs the reference loop; returns the packets read. */
 export function referenceReplay(o: ReferenceOptions): number {
   const dp = o.dataplane ?? prepareDataplane(o.clusterFiles, o).dataplane;
   const decodeOpts: DecodeOptions = { vxlanPorts: o.vxlanPorts && o.vxlanPorts.length > 0 ? o.vxlanPorts : undefined };
-  const reader = openCapture(o.trace);
+  const reader = openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true });
   const batch = new Batch();
   const results = new Results(batch.capacity);
   const snap = new FlowSnapshot(batch.capacity);
