@@ -37,6 +37,7 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
     '--fail-on': { value: true, repeat: true },
     '--progress': { value: false },
     '--no-progress': { value: false },
+    '--lenient-snaplen': { value: false },
   },
   decode: {
     '--vxlan-port': VXLAN_PORT,
@@ -50,6 +51,7 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
     '--windows': { value: true },
     '--seed': { value: true, int: [0, 2 ** 32 - 1] },
     '--view': { value: true, oneOf: ['pod', 'wire'] },
+    '--lenient-snaplen': { value: false },
   },
   rules: {
     '--cluster': { value: true, repeat: true },
@@ -140,10 +142,10 @@ Usage:
   vfp-emu replay [TRACE] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
                  [--summary text|json] [--workers N] [--windows PROFILE] [--seed N]
                  [--view pod|wire] [--fail-on REASON|dropped]... [--vxlan-port P]...
-                 [--progress | --no-progress]
+                 [--progress | --no-progress] [--lenient-snaplen]
   vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]... [--lenient-snaplen]
   vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
-                 [--vxlan-port P]...
+                 [--vxlan-port P]... [--lenient-snaplen]
   vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE]
 
 replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
@@ -155,8 +157,8 @@ subnet.env, KubeProxyConfiguration, HNS JSON, scenario YAML) is detected from it
 --workers N: shard worker threads (default: the cores available); outputs are the same for every N.
 --progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
 
-decode: a record whose caplen exceeds its interface's snaplen is bad input (exit 2);
---lenient-snaplen accepts it as tshark and tcpdump do.
+A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
+accepts it as tshark and tcpdump do.
 
 Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input.
 `;

@@ -35,7 +35,11 @@ describe('vfp-emu --help matches what the commands accept', () => {
 
   it('refuses a flag no command reads (replay --out-dir) with a usage error', () => {
     assert.throws(() => parseArgs(['replay', '--out-dir', 'x']), (e: unknown) => e instanceof UsageError && /unknown flag --out-dir/.test(e.message));
-    assert.throws(() => parseArgs(['explain', 't.pcap', '--lenient-snaplen']), UsageError);
+  });
+
+  it('replay, decode and explain take --lenient-snaplen (a caplen above the snaplen is bad input without it)', () => {
+    for (const cmd of ['replay', 'decode', 'explain']) assert.equal(parseArgs([cmd, 't.pcap', '--lenient-snaplen']).flags.get('lenient-snaplen'), true);
+    assert.throws(() => parseArgs(['rules', '--lenient-snaplen']), UsageError);
   });
 
   it('--windows help lists every profile and exits 0', () => {

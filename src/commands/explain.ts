@@ -17,10 +17,10 @@ export function explainTrace(
   trace: string,
   clusterFiles: string[],
   packet: number,
-  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[] },
+  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean },
 ): string {
   const { dataplane } = prepareDataplane(clusterFiles, opts);
-  const reader = openCapture(trace);
+  const reader = openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true });
   const batch = new Batch();
   const results = new Results(batch.capacity);
   const decodeOpts = { vxlanPorts: opts.vxlanPorts.length > 0 ? opts.vxlanPorts : undefined };
@@ -60,6 +60,7 @@ export async function runExplainCommand(a: ParsedArgs): Promise<number> {
     seed: flagInt(a, 'seed', 1),
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',
     vxlanPorts: flagList(a, 'vxlan-port').map(Number),
+    strictSnaplen: !a.flags.has('lenient-snaplen'),
   });
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
   return 0;

@@ -42,6 +42,8 @@ export interface ReplayOptions {
   view: 'pod' | 'wire';
   failOn: string[];
   vxlanPorts: number[];
+  /** Default true: caplen > snaplen is bad input (issue 2); false (`--lenient-snaplen`) accepts it as tshark does. */
+  strictSnaplen?: boolean;
   /** Progress line on stderr (packets, rate, ETA); default: when stderr is a TTY. */
   progress?: boolean;
 }
@@ -102,6 +104,7 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UsageError(`--workers ${opts.workers}: give a whole number of worker threads, 1 or more`);
   const run = runPipeline({
     trace: opts.trace,
+    strictSnaplen: opts.strictSnaplen ?? true,
     cluster,
     windows: opts.windows,
     seed: opts.seed,
@@ -228,6 +231,7 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',
     failOn: flagList(a, 'fail-on'),
     vxlanPorts: flagList(a, 'vxlan-port').map(Number),
+    strictSnaplen: !a.flags.has('lenient-snaplen'),
     progress: a.flags.has('progress') ? true : a.flags.has('no-progress') ? false : undefined,
   };
   const embedded = opts.trace === '';

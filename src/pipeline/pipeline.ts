@@ -47,6 +47,8 @@ import { CTL_ERROR, CTL_TO_MAIN, type BatchMessage, type ChainMessage, type Erro
 export interface PipelineOptions {
   /** Capture file, or `-` for stdin. */
   trace: string;
+  /** A record whose caplen exceeds its interface's snaplen is bad input (default true; false reads it as tshark does). */
+  strictSnaplen?: boolean;
   /** How workers compile their own Dataplane: the Cluster model and options the main thread's `dp` came from. */
   cluster: Cluster;
   windows: string | undefined;
@@ -161,7 +163,7 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
     idbBytes: trace ? enc.idbBytes(capacity) : 0,
     regions: W > 1 ? W : 1,
   };
-  const reader = openCapture(o.trace);
+  const reader = openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true });
   const size = o.trace === '-' ? -1 : safeSize(o.trace);
   let verdictFd = -1;
   let traceFd = -1;
