@@ -52,6 +52,14 @@ describe('vfp-emu replay (command line)', () => {
     assert.ok(s.pps > 0 && s.elapsed_s >= 0);
   });
 
+  it('--summary json: two cluster files that disagree leave a config-override diagnostic (the later file wins)', () => {
+    const overlayCni = path.join(repo, 'traces', '_clusters', 'overlay', 'cni.conf');
+    const r = run(['replay', path.join(lesson, 'trace.pcapng'), ...lessonCluster, '--cluster', overlayCni, '--summary', 'json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const d = (JSON.parse(r.stdout).diagnostics as { code: string; message: string; source: string }[]).filter((x) => x.code === 'config-override');
+    assert.ok(d.some((x) => x.source === `${overlayCni}:delegate.type` && /network\.mode: .* sets overlay, replacing l2bridge/.test(x.message)), JSON.stringify(d));
+  });
+
   it('--out: one interface per egress point, a comment per packet, drops marked as etl2pcapng does', () => {
     const out = path.join(tmp, 'out.pcapng');
     const r = run(['replay', path.join(lesson, 'trace.pcapng'), ...lessonCluster, '--out', out], tmp);
@@ -67,12 +75,71 @@ describe('vfp-emu replay (command line)', () => {
     // packet 2 is the echo reply the node drops
     const o2 = b.options.get(1);
     assert.match(o2?.comments?.[0] ?? '', /^packet 2: dropped icmp-not-transposed: /);
-    assert.deepEqual([...(o2?.verdicts?.[0] ?? [])], [2, 1]);
+    assert.deepEqual([...(o2?.verdicts?.[0] ?? [])], [2, 1, 0, 0, 0, 0, 0, 0, 0], 'epb_verdict type 2 (XDP) with its u64 value 1');
     assert.equal(rd.interfaces[b.iface[1]].name, 'win-1 drop');
     // packet 3 leaves SNATed: source IP 10.127.130.11 at bytes 26..29 of the Ethernet frame
     const p3 = b.packet(2);
     assert.deepEqual([...p3.subarray(26, 30)], [10, 127, 130, 11]);
     assert.equal(b.options.get(2)?.flags, 2); // outbound
+  });
+
+  it('--out: tshark reads every packet, with its comment, and shows the drops as frame.verdict', function () {
+    if (spawnSync('tshark', ['-v'], { encoding: 'utf8' }).status !== 0) this.skip(); // tshark is not installed
+    const out = path.join(tmp, 'out.pcapng');
+    assert.equal(run(['replay', path.join(lesson, 'trace.pcapng'), ...lessonCluster, '--out', out], tmp).status, 0);
+    const t = spawnSync('tshark', ['-r', out, '-T', 'fields', '-e', 'frame.number', '-e', 'frame.verdict.ebpf_xdp', '-e', 'frame.comment'], { encoding: 'utf8' });
+    assert.equal(t.status, 0, t.stderr);
+    const rows = t.stdout.trimEnd().split('\n').map((l) => l.split('\t'));
+    assert.equal(rows.length, 10, t.stdout);
+    rows.forEach(([n, , comment]) => assert.ok(comment.startsWith(`packet ${n}: `), comment));
+    assert.deepEqual(rows.filter((r) => r[1] !== '').map((r) => [r[0], r[1]]), [['2', '1']], 'packet 2, the dropped echo reply, and only it');
+  });
+
+  it('--out from a Linux cooked capture (tcpdump -i any): IP packets leave as Ethernet frames, an ignored ARP keeps its link type', () => {
+    // a classic pcap, LINKTYPE_LINUX_SLL (113): an ARP, then the lesson's ping (packet 1) with a cooked header
+    const lessonFrame = (() => {
+      const rd = openCapture(path.join(lesson, 'trace.pcapng'));
+      const b = new Batch();
+      rd.next(b);
+      rd.close();
+      return b.packet(0).slice();
+    })();
+    const cooked = (etherType: number, l3: Uint8Array) => Buffer.from([0, 4, 0, 1, 0, 6, 2, 0, 10, 244, 1, 5, 0, 0, etherType >> 8, etherType & 0xff, ...l3]);
+    const arp = cooked(0x0806, Uint8Array.from([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 10, 244, 1, 5, 10, 244, 1, 5, 0, 0, 0, 0, 0, 0, 10, 244, 1, 1]));
+    const ping = cooked(0x0800, lessonFrame.subarray(14));
+    const head = Buffer.alloc(24);
+    head.writeUInt32LE(0xa1b2c3d4, 0);
+    head.writeUInt16LE(2, 4);
+    head.writeUInt16LE(4, 6);
+    head.writeUInt32LE(262144, 16);
+    head.writeUInt32LE(113, 20);
+    const record = (data: Buffer, sec: number) => {
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(sec, 0);
+      h.writeUInt32LE(data.length, 8);
+      h.writeUInt32LE(data.length, 12);
+      return Buffer.concat([h, data]);
+    };
+    const trace = path.join(tmp, 'cooked.pcap');
+    fs.writeFileSync(trace, Buffer.concat([head, record(arp, 1767225600), record(ping, 1767225601)]));
+    const out = path.join(tmp, 'out.pcapng');
+    const r = run(['replay', trace, ...lessonCluster, '--out', out, '--summary', 'json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).verdicts, { delivered: 0, forwarded: 0, 'no-return': 1, dropped: 0, ignored: 1 });
+    const rd = openCapture(out);
+    const b = new Batch();
+    assert.equal(rd.next(b), 2);
+    const iface = (i: number) => rd.interfaces[b.iface[i]];
+    assert.deepEqual([iface(0).name, iface(0).linkType], ['not emulated (link type 113)', 113]);
+    assert.deepEqual([iface(1).name, iface(1).linkType], ['win-1 wire', 1]);
+    assert.deepEqual([...b.packet(0)], [...arp], 'the ARP as captured');
+    assert.equal(b.packet(1)[12] * 256 + b.packet(1)[13], 0x0800, 'the ping as an Ethernet frame');
+    assert.deepEqual([...b.packet(1).subarray(14)], [...lessonFrame.subarray(14)], 'its IP packet unchanged (no NAT for ICMP)');
+    rd.close();
+    if (spawnSync('tshark', ['-v']).status === 0) {
+      const t = spawnSync('tshark', ['-r', out, '-T', 'fields', '-e', 'frame.protocols'], { encoding: 'utf8' });
+      assert.deepEqual(t.stdout.trim().split('\n'), ['sll:ethertype:arp', 'eth:ethertype:ip:icmp:data']);
+    }
   });
 
   it('--fail-on: exit 1 when a packet has that reason or verdict, 0 otherwise', () => {

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { InputError, UsageError } from '../core/errors';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { loadCluster } from '../cluster/load';
-import { clusterDiagnostics } from '../cluster/diagnostics';
+import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
 import { runPipeline } from '../pipeline/pipeline';
@@ -127,7 +127,7 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     reasons: {},
     warnings: {},
     // What the config implies for this profile, then what the compiler found (DSR unsupported, no SourceVIP).
-    diagnostics: [...clusterDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }), ...dp.diagnostics],
+    diagnostics: runDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
     services: {},
     elapsed_s: Math.round(elapsed * 1e6) / 1e6,
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,

@@ -3,7 +3,9 @@
  * reaches the pod or host (delivered), or as it arrived (dropped, ignored), in input order, as pcapng.
  *
  * One interface per egress point, named `<node> <egress>` (`win-1 wire`, `win-1 pod/default/client-0`,
- * `win-1 host`), plus `<node> drop` for the packets a node dropped and `not emulated` for ignored ones.
+ * `win-1 host`), plus `<node> drop` for the packets a node dropped and `not emulated` for ignored ones
+ * (`not emulated (link type N)` for those of another link layer than Ethernet, e.g. an ARP in a Linux
+ * cooked capture: the engine frames every IP packet as Ethernet, so only ignored ones keep their own).
  * Each packet carries, as etl2pcapng does for pktmon captures: a comment `packet N: <verdict> [<reason>:
  * <sentence>]`, epb_flags direction (1 inbound = delivered, 2 outbound = forwarded/no-return), and for drops
  * epb_verdict type 2 value 1 (dropped by the OS), so Wireshark can filter `frame.verdict`.
@@ -19,7 +21,12 @@ import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import type { Dataplane } from '../vfp/engine';
 
-const DROP_VERDICT = new Uint8Array([2, 1]); // epb_verdict type 2 (Linux eBPF XDP style, as etl2pcapng), value 1 = dropped
+/**
+ * epb_verdict for drops, as etl2pcapng writes it: type 2 (Linux eBPF XDP) then its 8-byte value 1 (the
+ * pcapng spec's u64, little-endian like the rest of the file). tshark refuses any other length for type 2
+ * ("XDP verdict option length 2 is != 9") and stops reading the file there.
+ */
+const DROP_VERDICT = new Uint8Array([2, 1, 0, 0, 0, 0, 0, 0, 0]);
 
 export class OutTrace {
   private readonly w: CaptureWriter;
@@ -35,10 +42,10 @@ export class OutTrace {
     this.w = createWriter(file, 'pcapng');
   }
 
-  private iface(key: string): number {
+  private iface(key: string, linkType: number): number {
     let k = this.ifaceByKey.get(key);
     if (k === undefined) {
-      k = this.w.addInterface({ linkType: 1, tsresol: this.outResol, name: key, description: `vfp-emu egress point ${key}` });
+      k = this.w.addInterface({ linkType, tsresol: this.outResol, name: key, description: `vfp-emu egress point ${key}` });
       this.ifaceByKey.set(key, k);
     }
     return k;
@@ -58,7 +65,8 @@ export class OutTrace {
       const verdict = r.verdict[i];
       const node = r.node[i] >= 0 ? this.dp.nodeName(r.node[i]) : '';
       let key: string;
-      if (verdict === V.IGNORED) key = 'not emulated';
+      const linkType = b.linktype[i];
+      if (verdict === V.IGNORED) key = linkType === 1 ? 'not emulated' : `not emulated (link type ${linkType})`;
       else if (verdict === V.DROPPED) key = `${node} drop`;
       else key = `${node} ${r.egress[i] >= 0 ? this.dp.endpointName(r.egress[i]) : 'wire'}`;
       let comment = `packet ${n}: ${VERDICT_NAMES[verdict]}`;
@@ -69,7 +77,7 @@ export class OutTrace {
         tsHi: tsResult[0],
         tsLo: tsResult[1],
         wirelen: b.wirelen[i],
-        iface: this.iface(key),
+        iface: this.iface(key, linkType),
         noTimestamp: Number.isNaN(b.ts[i]),
         options: {
           comments: [comment],

@@ -7,7 +7,7 @@
  * Block (shb_userappl "vfp-emu"), one Interface Description Block per egress point (`<node> <egress>`,
  * `<node> drop`, `not emulated`) written just before the first packet that uses it, and one Enhanced
  * Packet Block per input packet with the comment `packet N: <verdict> [<reason>: <sentence>]`, epb_flags
- * direction (1 delivered, 2 forwarded / no-return) and, for drops, epb_verdict [2, 1]. Little-endian.
+ * direction (1 delivered, 2 forwarded / no-return) and, for drops, epb_verdict [2, 1, 0 x 7] (type XDP, u64 1). Little-endian.
  *
  * Interface numbers depend on the order in which egress points first appear in the whole output. On one
  * thread, packets are numbered (`number`, `writeIdb`) and written (`packet`) one after the other. When
@@ -75,6 +75,8 @@ export class OutTraceEncoder {
   private readonly textOfKeyMap = new Map<number, number>();
   private readonly textIds = new Map<string, number>();
   private readonly texts: string[] = [];
+  /** The link type of each text's interface (1 but for ignored packets of another link layer). */
+  private readonly linkTypes: number[] = [];
   /** Output interface per text id (-1: not written yet), and its IDB bytes. */
   private readonly ifaceOfText: number[] = [];
   private readonly idbs: (Text | undefined)[] = [];
@@ -105,7 +107,7 @@ export class OutTraceEncoder {
     const size = this.nodes + 2 + (this.nodes + 1) * (this.endpoints + 1);
     this.textOfKey = size <= 1 << 22 ? new Int32Array(size).fill(-1) : null;
     // bound: the longest comment and interface texts
-    let name = 12;
+    let name = 30; // 'not emulated (link type 65535)'
     for (let n = -1; n < this.nodes; n++) {
       const node = n >= 0 ? String(dp.nodeName(n)) : '';
       name = Math.max(name, utf8(`${node} drop`).length, utf8(`${node} wire`).length);
@@ -115,7 +117,7 @@ export class OutTraceEncoder {
     for (let id = 1; id < 256; id++) sentence = Math.max(sentence, utf8(` ${reasonCode(id)}: ${reasonSentence(id)}`).length);
     const comment = optLen(7 + 16 + 2 + 12 + sentence);
     this.idbRoom = (20 + optLen(name) + optLen(name + 22) + 8 + 4 + 7) & ~7;
-    this.overhead = (32 + comment + 8 + 8 + 4 + 4 + 7) & ~7;
+    this.overhead = (32 + comment + 8 + 16 + 4 + 4 + 7) & ~7;
   }
 
   /** Bytes of a region that holds the EPBs of any packets of a batch of `capacity` packets and `arenaBytes` arena. */
@@ -138,9 +140,9 @@ export class OutTraceEncoder {
   }
 
   /** The numeric key of packet `i`'s egress point: verdict kind, node and egress endpoint. */
-  private keyOf(r: Results, i: number): number {
+  private keyOf(b: Batch, r: Results, i: number): number {
     const v = r.verdict[i];
-    if (v === V.IGNORED) return 0;
+    if (v === V.IGNORED) return b.linktype[i] === 1 ? 0 : -1;
     const node = r.node[i];
     if (v === V.DROPPED) return node < this.nodes ? 2 + node : -1;
     const e = r.egress[i];
@@ -149,16 +151,16 @@ export class OutTraceEncoder {
   }
 
   /** The egress point's text, as OutTrace names the interface. */
-  private textOf(r: Results, i: number): string {
+  private textOf(b: Batch, r: Results, i: number): string {
     const verdict = r.verdict[i];
     const node = r.node[i] >= 0 ? this.dp.nodeName(r.node[i]) : '';
-    if (verdict === V.IGNORED) return 'not emulated';
+    if (verdict === V.IGNORED) return b.linktype[i] === 1 ? 'not emulated' : `not emulated (link type ${b.linktype[i]})`;
     if (verdict === V.DROPPED) return `${node} drop`;
     return `${node} ${r.egress[i] >= 0 ? this.dp.endpointName(r.egress[i]) : 'wire'}`;
   }
 
-  private textIdOf(r: Results, i: number): number {
-    const key = this.keyOf(r, i);
+  private textIdOf(b: Batch, r: Results, i: number): number {
+    const key = this.keyOf(b, r, i);
     const table = this.textOfKey;
     if (table !== null && key >= 0) {
       const t = table[key];
@@ -167,11 +169,12 @@ export class OutTraceEncoder {
       const t = this.textOfKeyMap.get(key);
       if (t !== undefined) return t;
     }
-    const text = this.textOf(r, i);
+    const text = this.textOf(b, r, i);
     let id = this.textIds.get(text);
     if (id === undefined) {
       id = this.texts.length;
       this.texts.push(text);
+      this.linkTypes.push(r.verdict[i] === V.IGNORED ? b.linktype[i] : 1);
       this.textIds.set(text, id);
       this.ifaceOfText.push(-1);
     }
@@ -182,7 +185,7 @@ export class OutTraceEncoder {
     return id;
   }
 
-  /** The IDB of text `t` (src/io/writer.ts addInterface with linkType 1, tsresol, name, description). */
+  /** The IDB of text `t` (src/io/writer.ts addInterface with the text's link type, tsresol, name, description). */
   private idb(t: number): Text {
     const known = this.idbs[t];
     if (known !== undefined) return known;
@@ -196,7 +199,7 @@ export class OutTraceEncoder {
     const block = new Uint8Array(len);
     putU32le(block, 0, 1);
     putU32le(block, 4, len);
-    putU16le(block, 8, 1);
+    putU16le(block, 8, this.linkTypes[t]);
     putU16le(block, 10, 0);
     putU32le(block, 12, DEFAULT_SNAPLEN);
     let o = putOption(block, 16, 2, name);
@@ -226,8 +229,8 @@ export class OutTraceEncoder {
   private lastText = -1;
 
   /** The interface of packet `i`, numbering its egress point if it is new (see `fresh`). */
-  private ifaceOf(r: Results, i: number): number {
-    const t = this.textIdOf(r, i);
+  private ifaceOf(b: Batch, r: Results, i: number): number {
+    const t = this.textIdOf(b, r, i);
     this.lastText = t;
     const f = this.ifaceOfText[t];
     if (f >= 0) {
@@ -259,8 +262,8 @@ export class OutTraceEncoder {
    * The interface of packet `i`, numbering its egress point if it is new: then `fresh` is true and
    * `writeIdb` writes its IDB. Call for every packet, in input order.
    */
-  number(r: Results, i: number): number {
-    return this.ifaceOf(r, i);
+  number(b: Batch, r: Results, i: number): number {
+    return this.ifaceOf(b, r, i);
   }
 
   /** Writes the IDB of the egress point `number` just found new at `pos`; returns its length. */
@@ -299,11 +302,13 @@ export class OutTraceEncoder {
     dv.setUint32(o, 0x00040002, true);
     dv.setUint32(o + 4, verdict === V.DELIVERED ? 1 : verdict === V.FORWARDED || verdict === V.NO_RETURN ? 2 : 0, true);
     o += 8;
-    // epb_verdict [2, 1] for drops
+    // epb_verdict for drops: type 2 (XDP) and its u64 value 1 (9 bytes, padded to 12)
     if (verdict === V.DROPPED) {
-      dv.setUint32(o, 0x00020007, true);
+      dv.setUint32(o, 0x00090007, true);
       dv.setUint32(o + 4, 0x00000102, true);
-      o += 8;
+      dv.setUint32(o + 8, 0, true);
+      dv.setUint32(o + 12, 0, true);
+      o += 16;
     }
     dv.setUint32(o, 0, true); // opt_endofopt
     o += 4;
@@ -331,7 +336,7 @@ export class OutTraceEncoder {
     w.reset(idbs, 0);
     const dv = new DataView(trace.buffer, trace.byteOffset, trace.byteLength);
     for (let i = 0; i < n; i++) {
-      const iface = this.ifaceOf(r, i);
+      const iface = this.ifaceOf(b, r, i);
       if (this.fresh) {
         const at = w.p;
         w.text(this.idb(this.lastText));

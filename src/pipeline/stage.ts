@@ -257,7 +257,7 @@ export class ShardStage {
       const enc = this.traceEncoder;
       enc.begin(b, ifs, s.traceOut);
       for (let i = 0; i < n; i++) {
-        const iface = enc.number(r, i);
+        const iface = enc.number(b, r, i);
         if (enc.fresh) t += enc.writeIdb(t);
         t += enc.packet(b, r, i, t, iface);
       }
