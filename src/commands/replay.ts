@@ -200,6 +200,28 @@ function defaultScenarioOptions(o: ReplayOptions): ReplayOptions {
   };
 }
 
+/** One line per packet of the (small) embedded lesson, from its verdict records: what a teacher reads first. */
+function lessonTable(verdictsFile: string): string {
+  const lines = ['packet  sent                                      verdict    reason / as it leaves'];
+  for (const line of fs.readFileSync(verdictsFile, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const r = JSON.parse(line) as {
+      packet: number;
+      verdict: string;
+      reason: string | null;
+      flow: { proto: number; src: string; sport: number | null; dst: string; dport: number | null; icmp_type?: number } | null;
+      out: { src: string; sport: number | null; dst: string; dport: number | null } | null;
+    };
+    const end = (ip: string, port: number | null): string => (port === null ? ip : `${ip}:${port}`);
+    const f = r.flow;
+    const proto = f === null ? '' : f.proto === 6 ? 'tcp' : f.proto === 17 ? 'udp' : f.proto === 1 ? (f.icmp_type === 8 ? 'ping' : f.icmp_type === 0 ? 'pong' : 'icmp') : `ip/${f.proto}`;
+    const sent = f === null ? '(not IP)' : `${proto} ${end(f.src, f.sport)} > ${end(f.dst, f.dport)}`;
+    const why = r.reason ?? (r.out === null ? '' : `${end(r.out.src, r.out.sport)} > ${end(r.out.dst, r.out.dport)}`);
+    lines.push(`${String(r.packet).padStart(6)}  ${sent.padEnd(40)}  ${r.verdict.padEnd(9)}  ${why}`);
+  }
+  return lines.join('\n') + '\n\n';
+}
+
 /** Progress on stderr: packets, rate, and (for files) how much was read and the time left. */
 function progressPrinter(): (packets: number, elapsed: number, fraction: number) => void {
   let last = 0;
@@ -245,8 +267,12 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
       const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
       process.stdout.write(`${s.name}\n\n${s.about}\n`);
     }
+    if (embedded && opts.verdicts !== undefined) process.stdout.write(lessonTable(opts.verdicts));
     process.stdout.write(summaryText(outcome.summary));
-    if (embedded) process.stdout.write(`\noutputs: vfp-out/verdicts.jsonl, vfp-out/out.pcapng, vfp-out/report.txt\n`);
+    if (embedded) {
+      process.stdout.write(`\noutputs: vfp-out/verdicts.jsonl, vfp-out/out.pcapng, vfp-out/report.txt\n`);
+      process.stdout.write(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${path.relative(process.cwd(), f)}`).join(' ')} --packet 1\n`);
+    }
   }
   if (outcome.error !== null) process.stderr.write(`vfp-emu: ${outcome.error.message}\n`);
   return outcome.status;
