@@ -326,6 +326,39 @@ export function makeVxlanTemplate(spec: VxlanTemplateSpec): VxlanTemplate {
 }
 
 /**
+ * The byte part of a VXLAN push, shared by `encapVxlan` (which also updates the decoded columns) and the
+ * VFP engine (which keeps the columns as received): copies `tmpl.bytes` into the headroom in front of
+ * packet `i`, patches the outer IPv4 total length, identification `ipId` and header checksum (from the
+ * template's partial sum), the UDP length and source port (UDP checksum 0, RFC 7348 §5), for an inner
+ * frame of `innerLen` bytes. Sets off -= 50, caplen += 50, wirelen = innerLen + 50. Returns false
+ * (unchanged) when there is no room in front.
+ */
+export function prependVxlan(b: Batch, i: number, tmpl: VxlanTemplate, srcPort: number, innerLen: number, ipId = 0): boolean {
+  const o = b.off[i];
+  if (o < VXLAN_OUTER_LEN) return false;
+  const a = b.arena;
+  const s = o - VXLAN_OUTER_LEN;
+  a.set(tmpl.bytes, s);
+  const ipLen = innerLen + 36;
+  const udpLen = innerLen + 16;
+  const ipc = checksumOf(tmpl.ipSum + ipLen + (ipId & 0xffff));
+  a[s + 16] = ipLen >>> 8;
+  a[s + 17] = ipLen & 0xff;
+  a[s + 18] = (ipId >>> 8) & 0xff;
+  a[s + 19] = ipId & 0xff;
+  a[s + 24] = ipc >>> 8;
+  a[s + 25] = ipc & 0xff;
+  a[s + 34] = srcPort >>> 8;
+  a[s + 35] = srcPort & 0xff;
+  a[s + 38] = udpLen >>> 8;
+  a[s + 39] = udpLen & 0xff;
+  b.off[i] = s;
+  b.caplen[i] += VXLAN_OUTER_LEN;
+  b.wirelen[i] = innerLen + VXLAN_OUTER_LEN;
+  return true;
+}
+
+/**
  * VXLAN-encapsulates Ethernet packet `i` in place: writes `tmpl.bytes` into the headroom in front of it
  * (the payload never moves), then patches the outer IPv4 total length, identification `ipId` and header
  * checksum (from the template's partial sum), the UDP length and the UDP source port `srcPort` (use
@@ -344,29 +377,7 @@ export function makeVxlanTemplate(spec: VxlanTemplateSpec): VxlanTemplate {
  * Each packet slot has HEADROOM (128) bytes, so a packet can be encapsulated twice at most.
  */
 export function encapVxlan(b: Batch, i: number, tmpl: VxlanTemplate, srcPort: number, ipId = 0): boolean {
-  const o = b.off[i];
-  if (o < VXLAN_OUTER_LEN || b.l2Off[i] !== 0) return false;
-  const a = b.arena;
-  const s = o - VXLAN_OUTER_LEN;
-  a.set(tmpl.bytes, s);
-  const inner = b.wirelen[i];
-  const ipLen = inner + 36;
-  const udpLen = inner + 16;
-  const ipc = checksumOf(tmpl.ipSum + ipLen + (ipId & 0xffff));
-  a[s + 16] = ipLen >>> 8;
-  a[s + 17] = ipLen & 0xff;
-  a[s + 18] = (ipId >>> 8) & 0xff;
-  a[s + 19] = ipId & 0xff;
-  a[s + 24] = ipc >>> 8;
-  a[s + 25] = ipc & 0xff;
-  a[s + 34] = srcPort >>> 8;
-  a[s + 35] = srcPort & 0xff;
-  a[s + 38] = udpLen >>> 8;
-  a[s + 39] = udpLen & 0xff;
-
-  b.off[i] = s;
-  b.caplen[i] += VXLAN_OUTER_LEN;
-  b.wirelen[i] = inner + VXLAN_OUTER_LEN;
+  if (b.l2Off[i] !== 0 || !prependVxlan(b, i, tmpl, srcPort, b.wirelen[i], ipId)) return false;
 
   const f = b.flags[i];
   b.innerL2Off[i] = VXLAN_OUTER_LEN;

@@ -19,8 +19,8 @@
  */
 
 import type { Batch } from '../core/batch';
-import { csumReplace16, csumReplace32, checksumOf } from '../packet/checksum';
-import { VXLAN_OUTER_LEN, type VxlanTemplate } from '../packet/rewrite';
+import { csumReplace16, csumReplace32 } from '../packet/checksum';
+import { prependVxlan, type VxlanTemplate } from '../packet/rewrite';
 import { FX, NONE16, type FlowTable } from './flow-table';
 
 /** Composition scratch of the slow path: the transposition of one flow direction being built. */
@@ -197,33 +197,12 @@ export function frameAsEthernet(b: Batch, i: number): boolean {
 }
 
 /**
- * VXLAN push of packet `i` (an Ethernet frame starting at `off[i]`): copies `tmpl.bytes` into the headroom
- * in front of it and patches the outer IPv4 total length and checksum, the UDP length and source port
- * (outer UDP checksum 0, RFC 7348 §5). Sets off -= 50, caplen += 50, wirelen += 50; no decoded column.
- * Returns false (unchanged) when there is no room in front.
+ * VXLAN push of packet `i` (an Ethernet frame starting at `off[i]`) with no decoded column touched: the
+ * outer lengths follow the larger of wirelen and caplen (a frame given an Ethernet header by
+ * `frameAsEthernet` may be longer than its original wire length). Returns false when there is no room.
  */
 export function vxlanPrepend(b: Batch, i: number, tmpl: VxlanTemplate, srcPort: number): boolean {
-  const o = b.off[i];
-  if (o < VXLAN_OUTER_LEN) return false;
-  const a = b.arena;
-  const s = o - VXLAN_OUTER_LEN;
-  a.set(tmpl.bytes, s);
-  const inner = b.wirelen[i] > b.caplen[i] ? b.wirelen[i] : b.caplen[i];
-  const ipLen = inner + 36;
-  const udpLen = inner + 16;
-  const ipc = checksumOf(tmpl.ipSum + ipLen);
-  a[s + 16] = ipLen >>> 8;
-  a[s + 17] = ipLen & 0xff;
-  a[s + 24] = ipc >>> 8;
-  a[s + 25] = ipc & 0xff;
-  a[s + 34] = srcPort >>> 8;
-  a[s + 35] = srcPort & 0xff;
-  a[s + 38] = udpLen >>> 8;
-  a[s + 39] = udpLen & 0xff;
-  b.off[i] = s;
-  b.caplen[i] += VXLAN_OUTER_LEN;
-  b.wirelen[i] = inner + VXLAN_OUTER_LEN;
-  return true;
+  return prependVxlan(b, i, tmpl, srcPort, b.wirelen[i] > b.caplen[i] ? b.wirelen[i] : b.caplen[i]);
 }
 
 /** Pops `n` bytes of outer headers of packet `i` (decapsulation): off += n, caplen and wirelen -= n. */
