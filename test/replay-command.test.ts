@@ -183,6 +183,15 @@ describe('vfp-emu replay (command line)', () => {
     assert.equal(JSON.parse(r.stdout).packets, 4);
   });
 
+  it('an output that cannot be written (a full disk) exits 2 naming the file, with one or two workers', function () {
+    if (!fs.existsSync('/dev/full')) this.skip(); // Linux: every write to /dev/full fails with ENOSPC
+    for (const [flag, workers] of [['--verdicts', '1'], ['--out', '1'], ['--verdicts', '2'], ['--out', '2']]) {
+      const r = run(['replay', path.join(lesson, 'trace.pcapng'), ...lessonCluster, flag, '/dev/full', '--workers', workers, '--summary', 'json'], tmp);
+      assert.equal(r.status, 2, `${flag} --workers ${workers}: ${r.stderr}`);
+      assert.equal(r.stderr, 'vfp-emu: /dev/full: cannot write it (ENOSPC)\n', `${flag} --workers ${workers}`);
+    }
+  });
+
   it('bad usage and bad cluster input exit 2 with a message naming the flag or the file and field', () => {
     const u = run(['replay', '--workers', 'zero'], tmp);
     assert.equal(u.status, 2);

@@ -85,6 +85,30 @@ export interface PipelineResult {
   elapsed: number;
 }
 
+/**
+ * A failed write to output file `file` as the CLI reports a file it cannot open or write (its name, the
+ * call, the errno code; exit status 2): the error with `path` and `syscall` set.
+ */
+export function outputWriteError(file: string, code: string | undefined, message: string, stack?: string): NodeJS.ErrnoException {
+  const e = new Error(`${file}: ${message}`) as NodeJS.ErrnoException;
+  e.path = file;
+  e.syscall = 'write';
+  e.code = code ?? 'EIO';
+  if (stack !== undefined) e.stack = stack;
+  return e;
+}
+
+/** Runs `write`; a failure becomes `outputWriteError(file, ...)`. */
+function writing(file: string, write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err?.code !== 'string') throw e;
+    throw outputWriteError(file, err.code, err.message, err.stack);
+  }
+}
+
 /** Writes `len` bytes of `buf` from `at` (looping on short writes). */
 function writeAll(fd: number, buf: Uint8Array, at: number, len: number): void {
   let done = 0;
@@ -175,18 +199,18 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
     if (trace) {
       traceFd = fs.openSync(o.out as string, 'w');
       const shb = sectionHeaderBlock();
-      writeAll(traceFd, shb, 0, shb.length);
+      writing(o.out as string, () => writeAll(traceFd, shb, 0, shb.length));
     }
     const write: WriteSlot = (s, verdictBytes, traceBytes) => {
       if (verdictBytes >= 0) {
-        if (verdictFd >= 0) writeAll(verdictFd, s.verdictOut, 0, verdictBytes);
-        if (traceFd >= 0) writeAll(traceFd, s.traceOut, 0, traceBytes);
+        if (verdictFd >= 0) writing(o.verdicts as string, () => writeAll(verdictFd, s.verdictOut, 0, verdictBytes));
+        if (traceFd >= 0) writing(o.out as string, () => writeAll(traceFd, s.traceOut, 0, traceBytes));
         return;
       }
       // shards wrote their own packets: the pieces, in input order
       const n = s.batch.count;
-      if (verdictFd >= 0) writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null);
-      if (traceFd >= 0) writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen);
+      if (verdictFd >= 0) writing(o.verdicts as string, () => writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null));
+      if (traceFd >= 0) writing(o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen));
     };
     const layout = new SlotLayout(spec);
     run = threaded ? new ChainRunner(o, layout, stageOpts, W, write) : new InlineRunner(o, layout, stageOpts, write);
@@ -234,7 +258,11 @@ interface Runner {
   close(): void;
 }
 
-/** W = 1 on the main thread: the steps in a row, one slot. */
+/**
+ * W = 1 on the main thread: the steps in a row, one slot. (A write worker that wrote each batch while
+ * the main thread ran the next was tried: no faster on the 2-core machine, where the output's bytes
+ * crossing to the other core cost what the overlap saved.)
+ */
 class InlineRunner implements Runner {
   private readonly slot: Slot;
   private readonly stage: ShardStage;
