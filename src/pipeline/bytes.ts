@@ -1,10 +1,14 @@
 /**
  * Byte writing for the output encoders (verdict-encoder.ts, out-trace-encoder.ts): text and numbers written
  * straight into a Uint8Array, no string built per packet. Fixed texts (keys, names) are encoded once as a
- * `Text` and copied four bytes at a time through DataViews; numbers are written two digits at a time.
+ * `Text` and copied four bytes at a time (little-endian words through a DataView); numbers are written two
+ * digits at a time (`ByteWriter`) or four at a time from tables of the digits of 0..9999 (`putUint`).
  *
- * `ByteWriter` holds the output array, a little-endian DataView over it and the position. Callers reserve
- * room first (the encoders know a bound per packet), so nothing here checks for space.
+ * Two ways to write: `ByteWriter` holds the output array, a DataView over it and the position; the `put*`
+ * functions and the address text caches (`Ipv4Texts`, `MacTexts`) take the DataView and the position and
+ * return the position after what they wrote, so that a hot loop keeps the position in a local. Callers
+ * reserve room first (the encoders know a bound per packet), so nothing here checks for space; each write
+ * may store up to 25 bytes of padding past its end (overwritten by what comes next): reserve that too.
  */
 
 const encoder = new TextEncoder();
@@ -14,10 +18,19 @@ export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
-/** A fixed text as bytes, with a DataView for word copies. */
+/** The little-endian 32-bit words of `bytes` (its length a multiple of 4). */
+function wordsOf(bytes: Uint8Array): Uint32Array {
+  const w = new Uint32Array(bytes.length >>> 2);
+  for (let k = 0; k < w.length; k++) w[k] = bytes[4 * k] | (bytes[4 * k + 1] << 8) | (bytes[4 * k + 2] << 16) | (bytes[4 * k + 3] << 24);
+  return w;
+}
+
+/** A fixed text as bytes, with a DataView and its little-endian words for word copies. */
 export class Text {
   readonly bytes: Uint8Array;
   readonly view: DataView;
+  /** The bytes (and padding) as little-endian words: what `text` and `putText` copy. */
+  readonly words: Uint32Array;
   readonly length: number;
 
   constructor(s: string | Uint8Array) {
@@ -26,6 +39,7 @@ export class Text {
     this.bytes = new Uint8Array((src.length + 3) & ~3);
     this.bytes.set(src);
     this.view = new DataView(this.bytes.buffer);
+    this.words = wordsOf(this.bytes);
     this.length = src.length;
   }
 }
@@ -46,6 +60,178 @@ function digitCount(n: number): number {
   return d;
 }
 
+/** The four digits, zero-padded, of each number 0..9999, as a little-endian word. */
+const PAD4 = new Uint32Array(10000);
+/** The digits of each number 0..9999 (as `String(n)`), as a little-endian word, and their count. */
+const DIGITS4 = new Uint32Array(10000);
+const DIGITS4_LEN = new Uint8Array(10000);
+for (let n = 0; n < 10000; n++) {
+  const d = digitCount(n);
+  const c = [48 + Math.floor(n / 1000), 48 + (Math.floor(n / 100) % 10), 48 + (Math.floor(n / 10) % 10), 48 + (n % 10)];
+  PAD4[n] = c[0] | (c[1] << 8) | (c[2] << 16) | (c[3] << 24);
+  let w = 0;
+  for (let k = 0; k < d; k++) w |= c[4 - d + k] << (8 * k);
+  DIGITS4[n] = w;
+  DIGITS4_LEN[n] = d;
+}
+
+/** Copies a fixed text to `v` at `p` (up to 3 bytes of its padding past it); returns the position after it. */
+export function putText(v: DataView, p: number, t: Text): number {
+  const w = t.words;
+  for (let k = 0; k < w.length; k++) v.setUint32(p + 4 * k, w[k], true);
+  return p + t.length;
+}
+
+/** Decimal digits of `n`, 0..99999 (up to 3 bytes past them); returns the position after them. */
+export function putSmall(v: DataView, p: number, n: number): number {
+  if (n < 10000) {
+    v.setUint32(p, DIGITS4[n], true);
+    return p + DIGITS4_LEN[n];
+  }
+  const r = n % 10000;
+  v.setUint8(p, 48 + (n - r) / 10000);
+  v.setUint32(p + 1, PAD4[r], true);
+  return p + 5;
+}
+
+/** Decimal digits of a non-negative integer below 2^53 (as `String(n)` prints it); returns the position after them. */
+export function putUint(v: DataView, p: number, n: number): number {
+  if (n < 100000) return putSmall(v, p, n);
+  const r = n % 10000;
+  const q = (n - r) / 10000;
+  const at = q < 100000 ? putSmall(v, p, q) : putUint(v, p, q);
+  v.setUint32(at, PAD4[r], true);
+  return at + 4;
+}
+
+/** Dotted text of an IPv4 address `a` into `t[o..]`; returns its length (7 to 15). */
+function ipv4Bytes(a: number, t: Uint8Array, o: number): number {
+  let p = o;
+  for (let k = 24; k >= 0; k -= 8) {
+    const x = (a >>> k) & 255;
+    if (x >= 100) t[p++] = 48 + Math.floor(x / 100);
+    if (x >= 10) t[p++] = 48 + (Math.floor(x / 10) % 10);
+    t[p++] = 48 + (x % 10);
+    if (k !== 0) t[p++] = 46;
+  }
+  return p - o;
+}
+
+/** Writes `t` (its length a multiple of 4) as little-endian words into `w` from `w[at]`. */
+function storeWords(w: Uint32Array, at: number, t: Uint8Array): void {
+  for (let k = 0; 4 * k < t.length; k++) w[at + k] = t[4 * k] | (t[4 * k + 1] << 8) | (t[4 * k + 2] << 16) | (t[4 * k + 3] << 24);
+}
+
+/**
+ * Dotted IPv4 texts, each followed by a fixed `suffix` (at most 16 bytes, such as `","sport":`), cached:
+ * a direct-mapped table of `2^bits` addresses (the last one seen per slot), each text kept as eight words.
+ * The addresses of a trace repeat (pods, Service VIPs, nodes), so most writes are eight word stores.
+ */
+export class Ipv4Texts {
+  private readonly keys: Uint32Array;
+  /** Text length per slot; 0: empty. */
+  private readonly lens: Uint8Array;
+  private readonly words: Uint32Array;
+  private readonly suffix: Uint8Array;
+  private readonly shift: number;
+
+  constructor(suffix = '', bits = 12) {
+    this.suffix = utf8(suffix);
+    if (this.suffix.length > 16) throw new RangeError(`Ipv4Texts suffix longer than 16 bytes: ${suffix}`);
+    this.keys = new Uint32Array(1 << bits);
+    this.lens = new Uint8Array(1 << bits);
+    this.words = new Uint32Array(8 << bits);
+    this.shift = 32 - bits;
+  }
+
+  /** Writes the dotted text of the unsigned 32-bit address `a` and the suffix (32 bytes stored); returns the position after them. */
+  put(v: DataView, p: number, a: number): number {
+    const s = Math.imul(a, 0x9e3779b1) >>> this.shift;
+    let len = this.lens[s];
+    if (len === 0 || this.keys[s] !== a) len = this.fill(s, a);
+    const w = this.words;
+    const o = 8 * s;
+    v.setUint32(p, w[o], true);
+    v.setUint32(p + 4, w[o + 1], true);
+    v.setUint32(p + 8, w[o + 2], true);
+    v.setUint32(p + 12, w[o + 3], true);
+    v.setUint32(p + 16, w[o + 4], true);
+    v.setUint32(p + 20, w[o + 5], true);
+    v.setUint32(p + 24, w[o + 6], true);
+    v.setUint32(p + 28, w[o + 7], true);
+    return p + len;
+  }
+
+  private fill(s: number, a: number): number {
+    const t = new Uint8Array(32);
+    const n = ipv4Bytes(a >>> 0, t, 0);
+    t.set(this.suffix, n);
+    storeWords(this.words, 8 * s, t);
+    this.keys[s] = a;
+    this.lens[s] = n + this.suffix.length;
+    return this.lens[s];
+  }
+}
+
+/**
+ * Lower-case `aa:bb:cc:dd:ee:ff` MAC texts, each followed by a fixed `suffix` (at most 15 bytes), cached
+ * like `Ipv4Texts` (key: the first two bytes and the last four), each text kept as eight words.
+ */
+export class MacTexts {
+  private readonly hi: Int32Array;
+  private readonly lo: Int32Array;
+  private readonly used: Uint8Array;
+  private readonly words: Uint32Array;
+  private readonly suffix: Uint8Array;
+  private readonly length: number;
+  private readonly shift: number;
+
+  constructor(suffix = '', bits = 10) {
+    this.suffix = utf8(suffix);
+    if (this.suffix.length > 15) throw new RangeError(`MacTexts suffix longer than 15 bytes: ${suffix}`);
+    this.length = 17 + this.suffix.length;
+    this.hi = new Int32Array(1 << bits);
+    this.lo = new Int32Array(1 << bits);
+    this.used = new Uint8Array(1 << bits);
+    this.words = new Uint32Array(8 << bits);
+    this.shift = 32 - bits;
+  }
+
+  /** Writes the text of the 6 bytes at `a[o]` and the suffix (32 bytes stored); returns the position after them. */
+  put(v: DataView, p: number, a: Uint8Array, o: number): number {
+    const hi = (a[o] << 8) | a[o + 1];
+    const lo = (a[o + 2] << 24) | (a[o + 3] << 16) | (a[o + 4] << 8) | a[o + 5];
+    const s = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> this.shift;
+    if (this.used[s] === 0 || this.lo[s] !== lo || this.hi[s] !== hi) this.fill(s, a, o, hi, lo);
+    const w = this.words;
+    const k = 8 * s;
+    v.setUint32(p, w[k], true);
+    v.setUint32(p + 4, w[k + 1], true);
+    v.setUint32(p + 8, w[k + 2], true);
+    v.setUint32(p + 12, w[k + 3], true);
+    v.setUint32(p + 16, w[k + 4], true);
+    v.setUint32(p + 20, w[k + 5], true);
+    v.setUint32(p + 24, w[k + 6], true);
+    v.setUint32(p + 28, w[k + 7], true);
+    return p + this.length;
+  }
+
+  private fill(s: number, a: Uint8Array, o: number, hi: number, lo: number): void {
+    const t = new Uint8Array(32);
+    for (let k = 0; k < 6; k++) {
+      const x = a[o + k];
+      t[3 * k] = HEX[x >>> 4];
+      t[3 * k + 1] = HEX[x & 15];
+      if (k !== 5) t[3 * k + 2] = 58;
+    }
+    t.set(this.suffix, 17);
+    storeWords(this.words, 8 * s, t);
+    this.hi[s] = hi;
+    this.lo[s] = lo;
+    this.used[s] = 1;
+  }
+}
+
 export class ByteWriter {
   out: Uint8Array = new Uint8Array(0);
   view: DataView = new DataView(new ArrayBuffer(0));
@@ -62,12 +248,7 @@ export class ByteWriter {
 
   /** Copies a fixed text. Writes up to 3 bytes past it (zeros or the text's padding): reserve room. */
   text(t: Text): void {
-    const v = this.view;
-    const src = t.view;
-    const p = this.p;
-    const n = t.length;
-    for (let k = 0; k < n; k += 4) v.setUint32(p + k, src.getUint32(k, true), true);
-    this.p = p + n;
+    this.p = putText(this.view, this.p, t);
   }
 
   /** One ASCII byte. */

@@ -17,7 +17,7 @@ import { ipv6Text } from '../decode/format';
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, REASON_COUNT, V, VERDICT_NAMES, warningCodes } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
-import { ByteWriter, Text, utf8 } from './bytes';
+import { ByteWriter, Ipv4Texts, MacTexts, putSmall, putText, putUint, Text, utf8 } from './bytes';
 
 /** The decoded L3/L4 tuple of each packet of a batch, copied before the engine rewrites the packets. */
 export class FlowColumns {
@@ -82,11 +82,7 @@ const T_ICMP_TYPE = new Text(',"icmp_type":');
 const T_ICMP_CODE = new Text(',"icmp_code":');
 const T_FLOW_END = new Text('},"out":');
 const T_ETH_SRC = new Text(',"eth":{"src":"');
-const T_ETH_DST = new Text('","dst":"');
-const T_ETH_END = new Text('"}');
 const T_OUTER_SRC = new Text(',"outer":{"src":"');
-const T_OUTER_DST = new Text('","dst":"');
-const T_OUTER_DPORT = new Text('","dport":');
 const T_OUTER_VNI = new Text(',"vni":');
 const T_CLOSE2 = new Text('}}');
 /** `{"proto":P,"src":"` per protocol number. */
@@ -99,13 +95,40 @@ function jsonName(name: string | null): string {
 }
 
 /**
- * Encodes verdict records (see the module comment). One per thread: its caches are not shared. Each
- * record is a few fixed texts, built on first use and cached by id: `,"verdict":..,"reason":..` per
- * verdict and reason, `,"warnings":[..]` per bitmask, and each name with its key.
+ * Encodes verdict records (see the module comment). One per thread: its caches are not shared. A record
+ * is mostly cached texts copied a word at a time: its head (verdict to egress, one text per combination
+ * seen), its tail (service and backend), and each IPv4 and MAC address together with the key after it;
+ * the packet number, ports and the rest are written from digit tables. The parts of head and tail are
+ * built on first use and cached by id: `,"verdict":..,"reason":..` per verdict and reason,
+ * `,"warnings":[..]` per bitmask, and each name with its key.
  */
 export class VerdictEncoder {
   private readonly dp: Dataplane;
   private readonly w = new ByteWriter();
+  /**
+   * Texts of the IPv4 and MAC addresses seen lately, each with the text that always follows it: a source
+   * with `","sport":`, a destination with `","dport":`, an outer source with `","dst":"`; an Ethernet
+   * source with `","dst":"`, an Ethernet destination with `"}`.
+   */
+  private readonly ipSport = new Ipv4Texts('","sport":');
+  private readonly ipDport = new Ipv4Texts('","dport":');
+  private readonly ipDst = new Ipv4Texts('","dst":"');
+  private readonly macDst = new MacTexts('","dst":"');
+  private readonly macEnd = new MacTexts('"}');
+  /**
+   * `,"verdict":..,"reason":..,"warnings":[..],"node":..,"ingress":..,"egress":..,"flow":` per verdict,
+   * reason, warning bitmask, node, ingress and egress: an open-addressing table (slot: the text, or
+   * undefined when free; its 6 keys in `headKeys`), at most half full.
+   */
+  private heads: (Text | undefined)[] = new Array<Text | undefined>(1024).fill(undefined);
+  private headKeys = new Int32Array(6 * 1024);
+  private headCount = 0;
+  /**
+   * `,"service":S,"backend":B}` and a newline: per backend id (a backend belongs to one service; the
+   * service is kept to check), and per service id + 1 when there is no backend.
+   */
+  private readonly tailsByBackend: ({ service: number; text: Text } | undefined)[] = [];
+  private readonly tailsByService: ({ service: number; text: Text } | undefined)[] = [];
   /** `,"verdict":"V","reason":R` per verdict * REASON_COUNT + reason. */
   private readonly verdictReason: (Text | undefined)[] = [];
   /** `,"warnings":[...]` per warning bitmask (built on first use). */
@@ -183,6 +206,73 @@ export class VerdictEncoder {
     return t;
   }
 
+  /** `<key><name or null><tail>` of `kind` (0 node, 1 ingress, 2 egress, 3 service, 4 backend) for `id`, cached. */
+  private part(kind: number, id: number): Text {
+    const t = [this.nodes, this.ingresses, this.egresses, this.services, this.backends][kind][id + 1];
+    return t ?? this.build(kind, id);
+  }
+
+  /** The record head of packet `i` (see `heads`). */
+  private head(r: Results, i: number): Text {
+    const verdict = r.verdict[i];
+    const reason = r.reason[i];
+    const warnings = r.warnings[i] | 0;
+    const node = r.node[i];
+    const ingress = r.ingress[i];
+    const egress = r.egress[i];
+    const h = (verdict | (reason << 8)) ^ Math.imul(warnings, 0x85ebca6b) ^ Math.imul(node, 0xc2b2ae35) ^ Math.imul(ingress, 0x27d4eb2f) ^ Math.imul(egress, 0x165667b1);
+    const heads = this.heads;
+    const keys = this.headKeys;
+    const mask = heads.length - 1;
+    for (let s = Math.imul(h, 0x9e3779b1) & mask; ; s = (s + 1) & mask) {
+      const t = heads[s];
+      if (t === undefined) break;
+      const k = 6 * s;
+      if (keys[k] === verdict && keys[k + 1] === reason && keys[k + 2] === warnings && keys[k + 3] === node && keys[k + 4] === ingress && keys[k + 5] === egress) return t;
+    }
+    return this.addHead(verdict, reason, warnings, node, ingress, egress);
+  }
+
+  private addHead(verdict: number, reason: number, warnings: number, node: number, ingress: number, egress: number): Text {
+    if (2 * (this.headCount + 1) > this.heads.length) {
+      const old = this.heads;
+      const oldKeys = this.headKeys;
+      this.heads = new Array<Text | undefined>(2 * old.length).fill(undefined);
+      this.headKeys = new Int32Array(12 * old.length);
+      this.headCount = 0;
+      for (let s = 0; s < old.length; s++) {
+        const t = old[s];
+        if (t !== undefined) this.placeHead(oldKeys.subarray(6 * s, 6 * s + 6), t);
+      }
+    }
+    const t = joinTexts([this.verdictReasonText(verdict, reason), this.warnings(warnings >>> 0), this.part(0, node), this.part(1, ingress), this.part(2, egress)]);
+    this.placeHead(Int32Array.of(verdict, reason, warnings, node, ingress, egress), t);
+    return t;
+  }
+
+  private placeHead(key: Int32Array, t: Text): void {
+    const h = (key[0] | (key[1] << 8)) ^ Math.imul(key[2], 0x85ebca6b) ^ Math.imul(key[3], 0xc2b2ae35) ^ Math.imul(key[4], 0x27d4eb2f) ^ Math.imul(key[5], 0x165667b1);
+    const mask = this.heads.length - 1;
+    let s = Math.imul(h, 0x9e3779b1) & mask;
+    while (this.heads[s] !== undefined) s = (s + 1) & mask;
+    this.heads[s] = t;
+    this.headKeys.set(key, 6 * s);
+    this.headCount++;
+  }
+
+  /** The record tail of packet `i` (see `tails`). */
+  private tail(r: Results, i: number): Text {
+    const service = r.service[i];
+    const backend = r.backend[i];
+    const tails = backend >= 0 ? this.tailsByBackend : this.tailsByService;
+    const k = backend >= 0 ? backend : service + 1;
+    const t = tails[k];
+    if (t !== undefined && t.service === service) return t.text;
+    const text = joinTexts([this.part(3, service), this.part(4, backend)]);
+    tails[k] = { service, text };
+    return text;
+  }
+
   /**
    * Writes the records of packets `idx[0..n)` one after the other from `out[start]`, packet i's at
    * `pos[i]`, `len[i]` bytes (the main thread writes them in input order). `out` must have
@@ -191,151 +281,136 @@ export class VerdictEncoder {
   encodeList(b: Batch, r: Results, f: FlowColumns, idx: Uint32Array, n: number, out: Uint8Array, start: number, pos: Int32Array, len: Int32Array): void {
     const w = this.w;
     w.reset(out, start);
+    const v = w.view;
+    let p = start;
     for (let k = 0; k < n; k++) {
       const i = idx[k];
-      const at = w.p;
-      this.record(b, r, f, i);
+      const at = p;
+      p = this.record(v, p, b, r, f, i);
       pos[i] = at;
-      len[i] = w.p - at;
+      len[i] = p - at;
     }
+    w.p = p;
   }
 
   /** Writes the records of every packet of the batch one after the other from `out[0]`; returns their length. */
   encodeAll(b: Batch, r: Results, f: FlowColumns, out: Uint8Array): number {
     const w = this.w;
     w.reset(out, 0);
-    for (let i = 0; i < b.count; i++) this.record(b, r, f, i);
-    return w.p;
+    const v = w.view;
+    let p = 0;
+    const n = b.count;
+    for (let i = 0; i < n; i++) p = this.record(v, p, b, r, f, i);
+    w.p = p;
+    return p;
   }
 
-  /** The record of packet `i`, at the writer's position. */
-  private record(b: Batch, r: Results, f: FlowColumns, i: number): void {
-    const w = this.w;
-    {
-      w.text(T_PACKET);
-      w.uint(b.firstNumber + i);
-      w.text(this.verdictReasonText(r.verdict[i], r.reason[i]));
-      w.text(this.warnings(r.warnings[i]));
-      const node = r.node[i];
-      w.text(this.nodes[node + 1] ?? this.build(0, node));
-      const ingress = r.ingress[i];
-      w.text(this.ingresses[ingress + 1] ?? this.build(1, ingress));
-      const egress = r.egress[i];
-      w.text(this.egresses[egress + 1] ?? this.build(2, egress));
-      this.flowJson(f, i);
-      this.outJson(b, r, i);
-      const service = r.service[i];
-      w.text(this.services[service + 1] ?? this.build(3, service));
-      const backend = r.backend[i];
-      w.text(this.backends[backend + 1] ?? this.build(4, backend));
-    }
+  /** The record of packet `i`, written to `v` at `p`; returns the position after it. */
+  private record(v: DataView, p: number, b: Batch, r: Results, f: FlowColumns, i: number): number {
+    p = putText(v, p, T_PACKET);
+    p = putUint(v, p, b.firstNumber + i);
+    p = putText(v, p, this.head(r, i));
+    p = this.flowJson(v, p, f, i);
+    p = this.outJson(v, p, b, r, i);
+    return putText(v, p, this.tail(r, i));
   }
 
-  private port(ports: boolean, port: number): void {
-    if (ports) this.w.uint(port);
-    else this.w.text(T_NULL);
+  /** An IPv6 address's text (cold: a string per address). */
+  private ipv6(v: DataView, p: number, a: Uint8Array, o: number): number {
+    const s = ipv6Text(a, o);
+    for (let k = 0; k < s.length; k++) v.setUint8(p + k, s.charCodeAt(k));
+    return p + s.length;
   }
 
-  private icmp(flags: number, type: number, code: number): void {
-    if ((flags & PF.HAS_ICMP) === 0) return;
-    const w = this.w;
-    w.text(T_ICMP_TYPE);
-    w.uint(type);
-    w.text(T_ICMP_CODE);
-    w.uint(code);
+  /** `{"proto":..,"src":"..","sport":..,"dst":"..","dport":..` of an IPv6 tuple (`a[o]`: source then destination). */
+  private tuple6(v: DataView, p: number, proto: number, a: Uint8Array, o: number, ports: boolean, sport: number, dport: number): number {
+    p = putText(v, p, T_PROTO[proto]);
+    p = this.ipv6(v, p, a, o);
+    p = putText(v, p, T_SPORT);
+    p = ports ? putSmall(v, p, sport) : putText(v, p, T_NULL);
+    p = putText(v, p, T_DST);
+    p = this.ipv6(v, p, a, o + 16);
+    p = putText(v, p, T_DPORT);
+    return ports ? putSmall(v, p, dport) : putText(v, p, T_NULL);
+  }
+
+  /** The same of an IPv4 tuple. */
+  private tuple4(v: DataView, p: number, proto: number, src: number, dst: number, ports: boolean, sport: number, dport: number): number {
+    p = putText(v, p, T_PROTO[proto]);
+    p = this.ipSport.put(v, p, src);
+    p = ports ? putSmall(v, p, sport) : putText(v, p, T_NULL);
+    p = putText(v, p, T_DST);
+    p = this.ipDport.put(v, p, dst);
+    return ports ? putSmall(v, p, dport) : putText(v, p, T_NULL);
   }
 
   /** `flow` and the key of `out` after it. */
-  private flowJson(f: FlowColumns, i: number): void {
-    const w = this.w;
-    const v = f.ipVer[i];
-    if (v !== 4 && v !== 6) {
-      w.text(T_OUT_NULL);
-      return;
-    }
+  private flowJson(v: DataView, p: number, f: FlowColumns, i: number): number {
+    const ver = f.ipVer[i];
+    if (ver !== 4 && ver !== 6) return putText(v, p, T_OUT_NULL);
     const flags = f.flags[i];
     const ports = (flags & PF.HAS_PORTS) !== 0;
-    w.text(T_PROTO[f.proto[i]]);
-    if (v === 4) w.ipv4(f.src4[i]);
-    else w.ascii(ipv6Text(f.addr6, i * 32));
-    w.text(T_SPORT);
-    this.port(ports, f.sport[i]);
-    w.text(T_DST);
-    if (v === 4) w.ipv4(f.dst4[i]);
-    else w.ascii(ipv6Text(f.addr6, i * 32 + 16));
-    w.text(T_DPORT);
-    this.port(ports, f.dport[i]);
-    this.icmp(flags, f.icmpType[i], f.icmpCode[i]);
-    w.text(T_FLOW_END);
+    if (ver === 4) p = this.tuple4(v, p, f.proto[i], f.src4[i], f.dst4[i], ports, f.sport[i], f.dport[i]);
+    else p = this.tuple6(v, p, f.proto[i], f.addr6, i * 32, ports, f.sport[i], f.dport[i]);
+    if ((flags & PF.HAS_ICMP) !== 0) p = icmp(v, p, f.icmpType[i], f.icmpCode[i]);
+    return putText(v, p, T_FLOW_END);
   }
 
-  private outJson(b: Batch, r: Results, i: number): void {
-    const w = this.w;
+  private outJson(v: DataView, p: number, b: Batch, r: Results, i: number): number {
     const verdict = r.verdict[i];
-    if (verdict === V.DROPPED || verdict === V.IGNORED) {
-      w.text(T_NULL);
-      return;
-    }
+    if (verdict === V.DROPPED || verdict === V.IGNORED) return putText(v, p, T_NULL);
     const a = b.arena;
     const base = b.off[i];
     const flags = b.flags[i];
     if (r.encap[i] === 1 && (flags & PF.TUNNEL) !== 0) {
-      const v = b.innerIpVer[i];
-      const l3 = base + b.innerL3Off[i];
       const ports = (flags & PF.INNER_PORTS) !== 0;
-      w.text(T_PROTO[b.innerProto[i]]);
-      if (v === 4) w.ipv4(b.innerSrc4[i]);
-      else w.ascii(ipv6Text(a, l3 + 8));
-      w.text(T_SPORT);
-      this.port(ports, b.innerSport[i]);
-      w.text(T_DST);
-      if (v === 4) w.ipv4(b.innerDst4[i]);
-      else w.ascii(ipv6Text(a, l3 + 24));
-      w.text(T_DPORT);
-      this.port(ports, b.innerDport[i]);
+      if (b.innerIpVer[i] === 4) p = this.tuple4(v, p, b.innerProto[i], b.innerSrc4[i], b.innerDst4[i], ports, b.innerSport[i], b.innerDport[i]);
+      else p = this.tuple6(v, p, b.innerProto[i], a, base + b.innerL3Off[i] + 8, ports, b.innerSport[i], b.innerDport[i]);
       const l2 = b.innerL2Off[i];
-      if (l2 >= 0) this.eth(a, base + l2);
-      w.text(T_OUTER_SRC);
-      w.ipv4(r.outerSrc[i]);
-      w.text(T_OUTER_DST);
-      w.ipv4(r.outerDst[i]);
-      w.text(T_OUTER_DPORT);
-      w.uint(r.outerDport[i]);
-      w.text(T_OUTER_VNI);
-      w.uint(r.vni[i]);
-      w.text(T_CLOSE2);
-      return;
+      if (l2 >= 0) p = this.eth(v, p, a, base + l2);
+      p = putText(v, p, T_OUTER_SRC);
+      p = this.ipDst.put(v, p, r.outerSrc[i]);
+      p = this.ipDport.put(v, p, r.outerDst[i]);
+      p = putSmall(v, p, r.outerDport[i]);
+      p = putText(v, p, T_OUTER_VNI);
+      p = putUint(v, p, r.vni[i]);
+      return putText(v, p, T_CLOSE2);
     }
-    const v = b.ipVer[i];
-    if (v !== 4 && v !== 6) {
-      w.text(T_NULL);
-      return;
-    }
-    const l3 = base + b.l3Off[i];
+    const ver = b.ipVer[i];
+    if (ver !== 4 && ver !== 6) return putText(v, p, T_NULL);
     const ports = (flags & PF.HAS_PORTS) !== 0;
-    w.text(T_PROTO[b.proto[i]]);
-    if (v === 4) w.ipv4(b.src4[i]);
-    else w.ascii(ipv6Text(a, l3 + 8));
-    w.text(T_SPORT);
-    this.port(ports, b.sport[i]);
-    w.text(T_DST);
-    if (v === 4) w.ipv4(b.dst4[i]);
-    else w.ascii(ipv6Text(a, l3 + 24));
-    w.text(T_DPORT);
-    this.port(ports, b.dport[i]);
-    this.icmp(flags, b.icmpType[i], b.icmpCode[i]);
+    if (ver === 4) p = this.tuple4(v, p, b.proto[i], b.src4[i], b.dst4[i], ports, b.sport[i], b.dport[i]);
+    else p = this.tuple6(v, p, b.proto[i], a, base + b.l3Off[i] + 8, ports, b.sport[i], b.dport[i]);
+    if ((flags & PF.HAS_ICMP) !== 0) p = icmp(v, p, b.icmpType[i], b.icmpCode[i]);
     const l2 = b.l2Off[i];
-    if (l2 >= 0 && b.linktype[i] === 1) this.eth(a, base + l2);
-    w.byte(125); // }
+    if (l2 >= 0 && b.linktype[i] === 1) p = this.eth(v, p, a, base + l2);
+    v.setUint8(p, 125); // }
+    return p + 1;
   }
 
   /** `,"eth":{"src":"..","dst":".."}` of the Ethernet header at `a[o]`. */
-  private eth(a: Uint8Array, o: number): void {
-    const w = this.w;
-    w.text(T_ETH_SRC);
-    w.mac(a, o + 6);
-    w.text(T_ETH_DST);
-    w.mac(a, o);
-    w.text(T_ETH_END);
+  private eth(v: DataView, p: number, a: Uint8Array, o: number): number {
+    p = putText(v, p, T_ETH_SRC);
+    p = this.macDst.put(v, p, a, o + 6);
+    return this.macEnd.put(v, p, a, o);
   }
+}
+
+/** `,"icmp_type":T,"icmp_code":C`. */
+function icmp(v: DataView, p: number, type: number, code: number): number {
+  p = putText(v, p, T_ICMP_TYPE);
+  p = putSmall(v, p, type);
+  p = putText(v, p, T_ICMP_CODE);
+  return putSmall(v, p, code);
+}
+
+/** The texts one after the other, as one text (setup time, cold). */
+function joinTexts(parts: Text[]): Text {
+  const bytes = new Uint8Array(parts.reduce((n, t) => n + t.length, 0));
+  let p = 0;
+  for (const t of parts) {
+    bytes.set(t.bytes.subarray(0, t.length), p);
+    p += t.length;
+  }
+  return new Text(bytes);
 }
