@@ -4,14 +4,21 @@
  *
  * Threads and what runs where:
  *   main thread   the reader fills the batch of a free slot of a ring (slot.ts: one ArrayBuffer holding
- *                 the batch, its results and its output), sends it on, and writes returned slots' output
- *                 bytes to the files in input order. It touches no packet otherwise.
- *   W workers     (worker.ts) a chain: each slot is transferred to worker 0, which decodes the batch and
- *                 picks each packet's shard, then from worker to worker; each runs the engine on its own
- *                 shard's packets (the engine's shard keys; see stage.ts) and encodes them; the last one
- *                 puts the output in input order and transfers the slot back. Several slots are in
- *                 flight at once, so the workers run in parallel on successive batches.
+ *                 the batch, its results and its output); as shard 0 the main thread decodes the batch,
+ *                 picks each packet's shard, runs the engine on its own shard's packets and encodes them
+ *                 (stage.ts), then transfers the slot to the chain; it writes returned slots' output
+ *                 bytes to the files in input order.
+ *   W - 1 workers (worker.ts) a chain: each slot goes from worker to worker; each runs the engine on its
+ *                 own shard's packets (the engine's shard keys; see stage.ts) and encodes them; the last
+ *                 one numbers the output interfaces in input order and transfers the slot back. Several
+ *                 slots are in flight at once, so the threads run in parallel on successive batches.
  *   W = 1         no worker: the main thread runs the same steps itself, one batch at a time.
+ *
+ * Measured on the 2-core machine (AMD EPYC VM, 1M packets, 10k flows; closing notes of issue 4): the
+ * main thread as shard 0 beat a chain whose worker 0 decoded (three busy threads on two cores) by about
+ * 20% at W = 2, and every worker reading and decoding the whole trace itself (no batch crossing threads
+ * but the output) was slower than both: handing a batch to another core costs about as much CPU as the
+ * engine saves there, so on two cores W = 2 runs about as fast as W = 1.
  *
  * Determinism: a shard's DataplaneState sees every packet of its connections (both directions, every node
  * crossed, their NAT ports) in trace order, and nothing else changes it; encoding gives the same bytes
@@ -317,6 +324,11 @@ class ChainRunner implements Runner {
   private seen = 0;
   private sentIfaces = 0;
   private k = 0;
+  /** Shard 0's stage, run by the main thread (W > 1), and the shard table. */
+  private readonly mainShard: ShardStage | null;
+  private readonly table: Uint8Array;
+  private readonly verdicts: boolean;
+  private readonly trace: boolean;
 
   constructor(
     o: PipelineOptions,
@@ -329,10 +341,16 @@ class ChainRunner implements Runner {
     for (let k = 0; k < K; k++) this.free.push(new Slot(layout));
     const control = new SharedArrayBuffer(8);
     this.ctl = new Int32Array(control);
+    // with W > 1 the main thread is shard 0 itself (see `send`): the chain starts at worker 1
+    this.mainShard = W > 1 ? new ShardStage(o.dp, stageOpts, layout.spec.capacity) : null;
+    this.table = shardTable(W);
+    this.verdicts = o.verdicts !== undefined;
+    this.trace = o.out !== undefined;
+    const from = this.mainShard !== null ? 1 : 0;
     const links = Array.from({ length: W + 1 }, () => new MessageChannel());
-    this.first = links[0].port1;
+    this.first = links[from].port1;
     this.back = links[W].port2;
-    for (let w = 0; w < W; w++) {
+    for (let w = from; w < W; w++) {
       const errors = new MessageChannel();
       this.errors.push(errors.port1);
       const init: WorkerInit = {
@@ -406,6 +424,15 @@ class ChainRunner implements Runner {
 
   send(s: Slot, ifaces: readonly TsUnits[]): void {
     this.free.pop();
+    const main = this.mainShard;
+    if (main !== null) {
+      // the main thread is shard 0 and the first step of the chain: it decodes and picks the shards
+      // (stage.ts `prepare`), then decides and encodes its own packets before the workers get the slot
+      const W = this.workers.length + 1;
+      main.prepare(s, this.table, W, this.verdicts);
+      main.process(s, 0, false);
+      main.finish(s, 0, ifaces, this.verdicts, this.trace);
+    }
     const add = ifaces.slice(this.sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
     this.sentIfaces = ifaces.length;
     const b = s.batch;
@@ -421,6 +448,7 @@ class ChainRunner implements Runner {
     const m = this.receive();
     if (m.type !== 'end') throw new Error(`pipeline: unexpected ${m.type} message`);
     const tally = new Tally();
+    if (this.mainShard !== null) tally.add(this.mainShard.tally.data());
     for (const t of m.tallies) tally.add(t);
     return tally;
   }

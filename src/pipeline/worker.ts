@@ -1,10 +1,11 @@
 /**
- * A shard worker (worker_threads): one of the pipeline's W dedicated threads, in a chain. Each batch's
- * slot (one ArrayBuffer, slot.ts) is transferred to worker 0, which prepares it (decode, shards), then
- * from worker to worker; each runs the engine on its own shard's packets and encodes them in its own
- * region (stage.ts); the last one numbers the output interfaces and transfers the slot back to the main
- * thread, which writes the pieces in input order. Batches pass in input order, so each worker's
- * DataplaneState sees its connections in trace order.
+ * A shard worker (worker_threads): one of the pipeline's W - 1 dedicated threads, in a chain. Each
+ * batch's slot (one ArrayBuffer, slot.ts) comes from the main thread, which prepared it (decode, shards)
+ * and ran shard 0, then goes from worker to worker; each runs the engine on its own shard's packets and
+ * encodes them in its own region (stage.ts); the last one numbers the output interfaces and transfers the
+ * slot back to the main thread, which writes the pieces in input order. Batches pass in input order, so
+ * each worker's DataplaneState sees its connections in trace order. (Worker 0 exists only when a
+ * benchmark runs one shard on a thread, `threadsForOne`: then it prepares the batch itself.)
  *
  * It compiles its own Dataplane from the Cluster model the main thread loaded (a structured clone of plain
  * data) with the same options, as commands/replay.ts `prepareDataplane` does (compiled objects are not
