@@ -76,7 +76,12 @@ export interface PipelineOptions {
   progress?: (packets: number, elapsed: number, fraction: number) => void;
   /** Ring slots (batches in flight) when threaded; default 2 per worker + 1. */
   ring?: number;
-  /** Packets per batch (default 4096) and arena bytes per batch (default 8 MiB). */
+  /**
+   * Packets per batch (default 512) and arena bytes per batch (default 1 MiB). Small enough that a batch's
+   * packets, columns and output stay in a core's L2 cache from one step to the next: measured on the 2-core
+   * machine (1M packets, 10k flows, alternate runs), 512 packets ran 6% faster than 4096 with --out and
+   * 10% faster with --verdicts too; 256 and 128 no faster than 512.
+   */
   capacity?: number;
   arenaBytes?: number;
   /** Use a worker thread even for W = 1 (benchmarks: shows the cost of the hand-off). */
@@ -180,8 +185,8 @@ function writePieces(fd: number, buf: Uint8Array, pos: Int32Array, len: Int32Arr
 export function runPipeline(o: PipelineOptions): PipelineResult {
   const W = Math.max(1, Math.floor(o.workers));
   const threaded = W > 1 || o.threadsForOne === true;
-  const capacity = o.capacity ?? 4096;
-  const arenaBytes = o.arenaBytes ?? 8 << 20;
+  const capacity = o.capacity ?? 512;
+  const arenaBytes = o.arenaBytes ?? 1 << 20;
   const verdicts = o.verdicts !== undefined;
   const trace = o.out !== undefined;
   const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
