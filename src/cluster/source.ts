@@ -71,8 +71,9 @@ export class SourceDoc {
 
   /** A document parsed from a string value inside this one (a ConfigMap's `data["net-conf.json"]`). */
   embedded(at: PathSeg[], value: unknown): SourceDoc {
-    const outer = this.position(at);
-    return new SourceDoc(this.file, value, [...this.prefix, ...at], () => outer);
+    // the outer position only when an error asks for it (it may re-parse a large JSON file as YAML)
+    let outer: { line: number; col: number } | null | undefined;
+    return new SourceDoc(this.file, value, [...this.prefix, ...at], () => (outer === undefined ? (outer = this.position(at)) : outer));
   }
 }
 
