@@ -10,9 +10,11 @@
  *   tcpdump -r -w /dev/null the libpcap copy rate, when installed
  *   pcap-parser             the npm package reading the file (event API, in this process)
  *
- * It prints packets/s for each, CPU seconds and peak RSS where /usr/bin/time is there, and the ratios the
- * issue sets targets for (replay >= 5x tcprewrite, >= 0.5x tcpdump; workers 1 -> 2 >= 1.6x). Files go to
- * /dev/shm when it exists (the disk is not what is measured), else to os.tmpdir().
+ * The commands run in interleaved rounds (each once per round; its fastest round counts), so that a busy
+ * spell of the shared machine slows all of them alike. It prints packets/s for each, CPU seconds and peak
+ * RSS where /usr/bin/time is there, and the ratios the issue sets targets for (replay >= 5x tcprewrite,
+ * >= 0.5x tcpdump; workers 1 -> 2 >= 1.6x). Files go to /dev/shm when it exists (the disk is not what is
+ * measured), else to os.tmpdir().
  *
  *   npm run build && node dist/bench/e2e.js [--packets N] [--flows N] [--runs N]
  */
@@ -45,17 +47,35 @@ function have(cmd: string): boolean {
 
 const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
-/** Runs a command `runs` times; the fastest run's wall time, CPU and RSS. Throws when it fails. */
-function timed(name: string, cmd: string, args: string[], runs: number): Measure {
-  let best: Measure = { name, s: Infinity, cpu: null, rssKb: null };
+/** A command to time. */
+interface Job {
+  name: string;
+  cmd: string;
+  args: string[];
+}
+
+/** Runs a command once: its wall time, CPU and RSS. Throws when it fails. */
+function timeOnce(job: Job): Measure {
+  const full = TIME ? [TIME, '-f', 'TIME %e %U %S %M', job.cmd, ...job.args] : [job.cmd, ...job.args];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(full[0], full.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${job.name} failed (${r.status}): ${r.stderr}`);
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '');
+  return { name: job.name, s, cpu: m ? Number(m[2]) + Number(m[3]) : null, rssKb: m ? Number(m[4]) : null };
+}
+
+/**
+ * Runs every job once per round, `runs` rounds (interleaved, so that a noisy spell on the shared machine
+ * hits every job alike rather than all the runs of one); each job's fastest run.
+ */
+function timedRounds(jobs: Job[], runs: number): Measure[] {
+  const best = jobs.map((j): Measure => ({ name: j.name, s: Infinity, cpu: null, rssKb: null }));
   for (let k = 0; k < runs; k++) {
-    const full = TIME ? [TIME, '-f', 'TIME %e %U %S %M', cmd, ...args] : [cmd, ...args];
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(full[0], full.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr}`);
-    const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr ?? '');
-    if (s < best.s) best = { name, s, cpu: m ? Number(m[2]) + Number(m[3]) : null, rssKb: m ? Number(m[4]) : null };
+    jobs.forEach((j, n) => {
+      const m = timeOnce(j);
+      if (m.s < best[n].s) best[n] = m;
+    });
   }
   return best;
 }
@@ -86,22 +106,24 @@ async function main(): Promise<void> {
     fs.writeFileSync(cluster, JSON.stringify(clusterList(gen.layout), null, 2));
     console.log(`trace: ${packets} packets, ${gen.flows} flows, ${(gen.bytes / 1e6).toFixed(1)} MB pcap (${Object.entries(gen.flowsByKind).map(([k, n]) => `${k} ${n}`).join(', ')}); files in ${base}; best of ${runs}\n`);
 
-    const out: Measure[] = [];
     const replayArgs = (w: number, verdicts: boolean): string[] => [
       cli, 'replay', trace, '--cluster', cluster, '--out', path.join(dir, 'out.pcapng'), '--summary', 'json', '--no-progress', '--workers', String(w),
       ...(verdicts ? ['--verdicts', path.join(dir, 'verdicts.jsonl')] : []),
     ];
+    const jobs: Job[] = [];
     for (const verdicts of [false, true]) {
-      for (const w of [1, 2]) out.push(timed(`vfp-emu replay --out${verdicts ? ' --verdicts' : ''} --workers ${w}`, process.execPath, replayArgs(w, verdicts), runs));
+      for (const w of [1, 2]) jobs.push({ name: `vfp-emu replay --out${verdicts ? ' --verdicts' : ''} --workers ${w}`, cmd: process.execPath, args: replayArgs(w, verdicts) });
     }
-    const rewrite = have('tcprewrite')
-      ? timed('tcprewrite --enet-smac --srcipmap --fixcsum', 'tcprewrite', ['--enet-smac=00:15:5d:7f:82:0b', '--srcipmap=10.244.0.0/16:10.127.0.0/16', '--fixcsum', '-i', trace, '-o', path.join(dir, 'rewrite.pcap')], runs)
-      : null;
-    if (rewrite) out.push(rewrite);
-    else console.log('tcprewrite: not installed (apt-get install tcpreplay); skipped');
-    const dump = have('tcpdump') ? timed('tcpdump -r FILE -w /dev/null', 'tcpdump', ['-r', trace, '-w', '/dev/null'], runs) : null;
-    if (dump) out.push(dump);
+    const REWRITE = 'tcprewrite --enet-smac --srcipmap --fixcsum';
+    const DUMP = 'tcpdump -r FILE -w /dev/null';
+    if (have('tcprewrite')) {
+      jobs.push({ name: REWRITE, cmd: 'tcprewrite', args: ['--enet-smac=00:15:5d:7f:82:0b', '--srcipmap=10.244.0.0/16:10.127.0.0/16', '--fixcsum', '-i', trace, '-o', path.join(dir, 'rewrite.pcap')] });
+    } else console.log('tcprewrite: not installed (apt-get install tcpreplay); skipped');
+    if (have('tcpdump')) jobs.push({ name: DUMP, cmd: 'tcpdump', args: ['-r', trace, '-w', '/dev/null'] });
     else console.log('tcpdump: not installed; skipped');
+    const out = timedRounds(jobs, runs);
+    const rewrite = out.find((m) => m.name === REWRITE) ?? null;
+    const dump = out.find((m) => m.name === DUMP) ?? null;
     let pp = Infinity;
     for (let k = 0; k < runs; k++) {
       const t0 = process.hrtime.bigint();
