@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark in one run, in order: the micro-suites (benchmark.js, ns per packet:
- * decoder per header stack, rewrite primitives, VFP engine), the scale script (concurrent flows, Services,
+ * decoder per header stack, rewrite primitives, VFP engine; the verdict-record encoder), the scale script (concurrent flows, Services,
  * spread and affinity), then the end-to-end comparison with tcprewrite, tcpdump and pcap-parser. Each runs
  * in its own process (a fresh heap and JIT each time). Arguments are passed to e2e (e.g. `--runs 1`).
  *
@@ -13,6 +13,7 @@ const scripts: [string, string[]][] = [
   ['decode.bench.js', []],
   ['rewrite.bench.js', []],
   ['vfp.bench.js', []],
+  ['verdict-encode.bench.js', []],
   ['scale.js', []],
   ['e2e.js', process.argv.slice(2)],
 ];
