@@ -117,6 +117,18 @@ function ipv4Bytes(a: number, t: Uint8Array, o: number): number {
   return p - o;
 }
 
+/** Stores the eight words `w[o..o+8)` little-endian at `v[p..p+32)` (a cached text, see Ipv4Texts). */
+function putWords8(v: DataView, p: number, w: Uint32Array, o: number): void {
+  v.setUint32(p, w[o], true);
+  v.setUint32(p + 4, w[o + 1], true);
+  v.setUint32(p + 8, w[o + 2], true);
+  v.setUint32(p + 12, w[o + 3], true);
+  v.setUint32(p + 16, w[o + 4], true);
+  v.setUint32(p + 20, w[o + 5], true);
+  v.setUint32(p + 24, w[o + 6], true);
+  v.setUint32(p + 28, w[o + 7], true);
+}
+
 /** Writes `t` (its length a multiple of 4) as little-endian words into `w` from `w[at]`. */
 function storeWords(w: Uint32Array, at: number, t: Uint8Array): void {
   for (let k = 0; 4 * k < t.length; k++) w[at + k] = t[4 * k] | (t[4 * k + 1] << 8) | (t[4 * k + 2] << 16) | (t[4 * k + 3] << 24);
@@ -151,14 +163,7 @@ export class Ipv4Texts {
     if (len === 0 || this.keys[s] !== a) len = this.fill(s, a);
     const w = this.words;
     const o = 8 * s;
-    v.setUint32(p, w[o], true);
-    v.setUint32(p + 4, w[o + 1], true);
-    v.setUint32(p + 8, w[o + 2], true);
-    v.setUint32(p + 12, w[o + 3], true);
-    v.setUint32(p + 16, w[o + 4], true);
-    v.setUint32(p + 20, w[o + 5], true);
-    v.setUint32(p + 24, w[o + 6], true);
-    v.setUint32(p + 28, w[o + 7], true);
+    putWords8(v, p, w, o);
     return p + len;
   }
 
@@ -205,14 +210,7 @@ export class MacTexts {
     if (this.used[s] === 0 || this.lo[s] !== lo || this.hi[s] !== hi) this.fill(s, a, o, hi, lo);
     const w = this.words;
     const k = 8 * s;
-    v.setUint32(p, w[k], true);
-    v.setUint32(p + 4, w[k + 1], true);
-    v.setUint32(p + 8, w[k + 2], true);
-    v.setUint32(p + 12, w[k + 3], true);
-    v.setUint32(p + 16, w[k + 4], true);
-    v.setUint32(p + 20, w[k + 5], true);
-    v.setUint32(p + 24, w[k + 6], true);
-    v.setUint32(p + 28, w[k + 7], true);
+    putWords8(v, p, w, k);
     return p + this.length;
   }
 
