@@ -1,11 +1,41 @@
 import { strict as assert } from 'node:assert';
-import { NAT_TCP, NAT_UDP, SnatPools, blockStart, natSlot, ownerOfPort, stripeBlocks, type NatRange } from '../src/vfp/snat';
+import { NAT_TCP, NAT_UDP, SnatPools, blockStart, natSlot, ownerOfPort, stripeBlocks, type NatRange, type PortHolders } from '../src/vfp/snat';
 
 const range = (count: number, owners: number, start = 49152): NatRange => ({ start, count, blockSize: 64, owners, ownerBase: 0 });
-const never = () => false;
-const noReclaim = () => {
-  throw new Error('nothing should be reclaimed');
+/** Connections that never expire (nothing is reclaimed). */
+const never: PortHolders = {
+  now: 0,
+  isExpired: () => false,
+  reclaim: () => {
+    throw new Error('nothing should be reclaimed');
+  },
+  expiresAfter: () => Infinity,
 };
+
+/**
+ * Connections that expire at the times in `expiry` (connection -> trace time), reclaimed through `release`
+ * on pool `pools`; counts the expiry checks.
+ */
+function timed(pools: SnatPools, r: NatRange, owner: number, portOf: Map<number, number>, expiry: Map<number, number>) {
+  const h = {
+    now: 0,
+    checks: 0,
+    reclaimed: [] as number[],
+    isExpired(c: number): boolean {
+      h.checks++;
+      return h.now > (expiry.get(c) ?? Infinity);
+    },
+    reclaim(c: number): void {
+      h.reclaimed.push(c);
+      pools.release(r, owner, NAT_TCP, portOf.get(c) as number, c);
+      expiry.delete(c);
+    },
+    expiresAfter(c: number): number {
+      return expiry.get(c) ?? Infinity;
+    },
+  };
+  return h;
+}
 
 describe('vfp OutboundNAT port blocks (snat.ts)', () => {
   it('cuts the dynamic range into 64-port blocks striped over the node\'s NAT owners (host first)', () => {
@@ -25,45 +55,93 @@ describe('vfp OutboundNAT port blocks (snat.ts)', () => {
     const r = range(256, 2); // 4 blocks: host gets 0 and 2, the endpoint 1 and 3
     const p = new SnatPools();
     const got: number[] = [];
-    for (let c = 0; c < 128; c++) got.push(p.allocate(r, 1, NAT_TCP, c, never, noReclaim));
+    for (let c = 0; c < 128; c++) got.push(p.allocate(r, 1, NAT_TCP, c, never));
     assert.deepEqual(got.slice(0, 3), [49216, 49217, 49218]);
     assert.equal(got[63], 49216 + 63);
     assert.equal(got[64], 49152 + 3 * 64);
     assert.equal(new Set(got).size, 128);
     assert.deepEqual(p.usage(r, 1, NAT_TCP), { inUse: 128, blocks: 2 });
     // the stripe is used up: snat-ports-exhausted
-    assert.equal(p.allocate(r, 1, NAT_TCP, 999, never, noReclaim), -1);
+    assert.equal(p.allocate(r, 1, NAT_TCP, 999, never), -1);
     // UDP is its own port space
-    assert.equal(p.allocate(r, 1, NAT_UDP, 1000, never, noReclaim), 49216);
+    assert.equal(p.allocate(r, 1, NAT_UDP, 1000, never), 49216);
     // the host's blocks are untouched
-    assert.equal(p.allocate(r, 0, NAT_TCP, 1001, never, noReclaim), 49152);
+    assert.equal(p.allocate(r, 0, NAT_TCP, 1001, never), 49152);
   });
 
   it('frees a port only for the connection that holds it, and reuses it', () => {
     const r = range(128, 2);
     const p = new SnatPools();
-    const a = p.allocate(r, 1, NAT_TCP, 1, never, noReclaim);
+    const a = p.allocate(r, 1, NAT_TCP, 1, never);
     p.release(r, 1, NAT_TCP, a, 2); // not its holder: no effect
     assert.equal(p.connectionOfPort(r, NAT_TCP, a), 1);
     p.release(r, 1, NAT_TCP, a, 1);
     assert.equal(p.connectionOfPort(r, NAT_TCP, a), -1);
-    for (let c = 10; c < 73; c++) p.allocate(r, 1, NAT_TCP, c, never, noReclaim);
-    assert.equal(p.allocate(r, 1, NAT_TCP, 99, never, noReclaim), a, 'the freed port is found again');
+    for (let c = 10; c < 73; c++) p.allocate(r, 1, NAT_TCP, c, never);
+    assert.equal(p.allocate(r, 1, NAT_TCP, 99, never), a, 'the freed port is found again');
   });
 
   it('takes back a port whose connection expired (the reclaim callback frees it first)', () => {
     const r = range(128, 2);
     const p = new SnatPools();
-    for (let c = 0; c < 64; c++) p.allocate(r, 1, NAT_TCP, c, never, noReclaim);
-    const expired = (c: number) => c === 5;
+    for (let c = 0; c < 64; c++) p.allocate(r, 1, NAT_TCP, c, never);
     const reclaimed: number[] = [];
-    const port = p.allocate(r, 1, NAT_TCP, 500, expired, (c) => {
-      reclaimed.push(c);
-      p.release(r, 1, NAT_TCP, 49216 + c, c);
-    });
+    const holders: PortHolders = {
+      now: 0,
+      isExpired: (c) => c === 5,
+      reclaim: (c) => {
+        reclaimed.push(c);
+        p.release(r, 1, NAT_TCP, 49216 + c, c);
+      },
+      expiresAfter: (c) => (c === 5 ? -1 : Infinity),
+    };
+    const port = p.allocate(r, 1, NAT_TCP, 500, holders);
     assert.deepEqual(reclaimed, [5]);
     assert.equal(port, 49216 + 5);
     assert.equal(p.connectionOfPort(r, NAT_TCP, port), 500);
+  });
+
+  it('an exhausted owner refuses new flows without rescanning its ports until one of them can expire', () => {
+    const r = range(128, 2); // the endpoint's stripe: one block of 64 ports
+    const p = new SnatPools();
+    const portOf = new Map<number, number>();
+    const expiry = new Map<number, number>();
+    const h = timed(p, r, 1, portOf, expiry);
+    for (let c = 0; c < 64; c++) {
+      portOf.set(c, p.allocate(r, 1, NAT_TCP, c, h));
+      expiry.set(c, 100 + c); // connection c expires after t = 100 + c
+    }
+    h.now = 50;
+    assert.equal(p.allocate(r, 1, NAT_TCP, 1000, h), -1, 'every port busy: snat-ports-exhausted');
+    const afterScan = h.checks;
+    assert.equal(afterScan, 64, 'the first refusal looks at every port');
+    for (let k = 0; k < 10; k++) assert.equal(p.allocate(r, 1, NAT_TCP, 1001 + k, h), -1);
+    h.now = 100; // connection 0 expires only after 100
+    assert.equal(p.allocate(r, 1, NAT_TCP, 1100, h), -1);
+    assert.equal(h.checks, afterScan, 'no port was looked at again before any could expire');
+    h.now = 100.5; // connection 0 has expired: its port is taken back, as a scan finds it
+    assert.equal(p.allocate(r, 1, NAT_TCP, 1200, h), portOf.get(0));
+    assert.deepEqual(h.reclaimed, [0]);
+  });
+
+  it('a connection whose expiry moves earlier (FIN) makes the exhausted owner look again from then', () => {
+    const r = range(128, 2);
+    const p = new SnatPools();
+    const portOf = new Map<number, number>();
+    const expiry = new Map<number, number>();
+    const h = timed(p, r, 1, portOf, expiry);
+    for (let c = 0; c < 64; c++) {
+      portOf.set(c, p.allocate(r, 1, NAT_TCP, c, h));
+      expiry.set(c, 1000);
+    }
+    h.now = 10;
+    assert.equal(p.allocate(r, 1, NAT_TCP, 500, h), -1);
+    // connection 7 closes: it now expires after t = 20, earlier than the pool's remembered 1000
+    expiry.set(7, 20);
+    p.expiryLowered(r, 1, NAT_TCP, 20);
+    h.now = 21;
+    assert.equal(p.allocate(r, 1, NAT_TCP, 501, h), portOf.get(7));
+    assert.deepEqual(h.reclaimed, [7]);
   });
 
   it('maps protocols to port spaces: TCP, UDP, ICMP; others have none', () => {

@@ -703,7 +703,7 @@ export class Dataplane {
       }
       // ---- apply the flow
       this.pFlow = f;
-      this.tcpUpdate(ft, f);
+      this.tcpUpdate(st, ft, f);
       const xf = ft.xflags(f);
       if (this.pService < 0) {
         this.pService = ft.service(f);
@@ -757,7 +757,7 @@ export class Dataplane {
   }
 
   /** TCP state (both directions) and this direction's expiry time, on trace time. */
-  private tcpUpdate(ft: FlowTable, f: number): void {
+  private tcpUpdate(st: DataplaneState, ft: FlowTable, f: number): void {
     const t = this.c.profile.timeouts;
     let timeout: number;
     if (this.pProto === 6) {
@@ -774,7 +774,15 @@ export class Dataplane {
       if (s !== old) ft.setTcp(f >> 1, s);
       timeout = s === TCP_SYN ? t.tcpHalfOpen : s === TCP_CLOSED ? t.tcpClosed : t.tcpEstablished;
     } else timeout = this.pProto === 17 ? t.udp : t.icmp;
-    ft.setExpiresAt(f, this.pTs + timeout);
+    const at = this.pTs + timeout;
+    // an earlier expiry than before (a shorter timeout after a FIN, or trace time going back): the NAT
+    // pool holding the connection's port may have to look at its ports sooner (snat.ts `quietUntil`)
+    if (!(at >= ft.expiresAt(f))) {
+      const cn = f >> 1;
+      const owner = ft.natOwner[cn];
+      if (owner >= 0) st.snat.expiryLowered(this.c.nodes[ft.node(2 * cn)].nat, owner, ft.natProto[cn], at);
+    }
+    ft.setExpiresAt(f, at);
   }
 
   /** Applies flow `f`'s transposition to the packet bytes and to the tracked tuple. */
@@ -1109,7 +1117,7 @@ export class Dataplane {
           break;
         case 'snat': {
           if (slot < 0 || !ports) break;
-          const p = st.snat.allocate(node.nat, clientOwner, slot, cn, st.isExpired, st.reclaim);
+          const p = st.snat.allocate(node.nat, clientOwner, slot, cn, st);
           if (p < 0) {
             if (T !== null) T.leaf(T_ERROR, `no free port in the ${c.profile.snatBlockSize}-port blocks of ${pod?.name ?? 'the host'} (range ${node.nat.start}-${node.nat.start + node.nat.count - 1})`);
             return this.uncached(st, b, i, r, V.DROPPED, R.SNAT_PORTS_EXHAUSTED, node.id);
@@ -1434,7 +1442,7 @@ export class Dataplane {
     if (natOwner < 0) {
       const slot = natSlot(proto);
       if (slot < 0) return 0;
-      port = st.snat.allocate(node.nat, owner, slot, this.curConn, st.isExpired, st.reclaim);
+      port = st.snat.allocate(node.nat, owner, slot, this.curConn, st);
       if (port < 0) return -1;
       this.bindNat(st.flows, this.curConn, owner, slot, port);
     }

@@ -480,6 +480,14 @@ export class FlowTable {
     return now > this.expiresAt(2 * c) && now > this.expiresAt(2 * c + 1);
   }
 
+  /** The trace time after which connection `c` is expired: the later of its directions' (+Infinity when one has none). */
+  expiryOf(c: number): number {
+    const a = this.expiresAt(2 * c);
+    const b = this.expiresAt(2 * c + 1);
+    if (a !== a || b !== b) return Infinity;
+    return a > b ? a : b;
+  }
+
   /** True when index `c` holds a live connection. */
   isLive(c: number): boolean {
     return c < this.highWater && (this.cflags[c] & CF.LIVE) !== 0;

@@ -17,6 +17,11 @@
  *  - TCP, UDP and ICMP (when the profile SNATs ICMP) are separate port spaces.
  *  - Within an owner's blocks, ports are handed out by a rotating cursor (deterministic); a port whose
  *    connection has expired on trace time is taken back (its connection is freed first).
+ *  - An owner whose stripe is used up and whose every port is busy would scan all its ports for each new
+ *    flow (thousands of expiry checks per dropped flow at 100k flows). After a scan that found nothing,
+ *    the pool remembers the earliest time one of its connections can expire (`quietUntil`); until then a
+ *    new flow is refused without a scan, with the same result the scan would give. The engine lowers that
+ *    time when a connection's expiry moves earlier (a FIN shortens its timeout: `expiryLowered`).
  *
  * All of it is mutable state of one DataplaneState (one shard); nothing is shared.
  */
@@ -68,6 +73,20 @@ export function ownerOfPort(r: NatRange, port: number): { owner: number; index: 
 }
 
 /**
+ * What the allocator needs to know of the connections that hold ports (DataplaneState provides it).
+ */
+export interface PortHolders {
+  /** Trace time of the packet being decided (NaN: no clock). */
+  readonly now: number;
+  /** True when connection `c` has expired at `now`: its port may be taken back. */
+  isExpired(c: number): boolean;
+  /** Frees connection `c`, and with it its port (through `release`). */
+  reclaim(c: number): void;
+  /** The trace time after which connection `c` is expired, as far as is known now (+Infinity: never). */
+  expiresAfter(c: number): number;
+}
+
+/**
  * The port pools of one state: per (global owner, protocol slot) the connection using each port of the
  * blocks held so far (-1 free).
  */
@@ -78,44 +97,52 @@ export class SnatPools {
   private cursor: number[] = [];
   /** Ports in use per pool. */
   private inUse: number[] = [];
+  /**
+   * Per pool: while every port is busy, no connection of the pool can expire up to this trace time
+   * (-Infinity: unknown, scan). Set by a scan that found nothing; reset when the pool hands out a port;
+   * lowered by `expiryLowered`.
+   */
+  private quietUntil: number[] = [];
 
   /**
    * A free port of `owner` (node-local index) on node range `r` for protocol slot `slot`, bound to
-   * connection `conn`; -1 when the owner's stripe is exhausted. A port held by a connection for which
-   * `expired(c)` is true is taken back: `reclaim(c)` must free that connection (and with it the port).
+   * connection `conn`; -1 when the owner's stripe is exhausted. A port held by a connection that
+   * `holders.isExpired` says has expired is taken back (`holders.reclaim` frees it first).
    */
-  allocate(
-    r: NatRange,
-    owner: number,
-    slot: number,
-    conn: number,
-    expired: (c: number) => boolean,
-    reclaim: (c: number) => void,
-  ): number {
+  allocate(r: NatRange, owner: number, slot: number, conn: number, holders: PortHolders): number {
     const pool = (r.ownerBase + owner) * SLOTS + slot;
     while (this.conns.length <= pool) {
       this.conns.push(null);
       this.cursor.push(0);
       this.inUse.push(0);
+      this.quietUntil.push(-Infinity);
     }
     let arr = this.conns[pool];
     const held = arr === null ? 0 : arr.length;
-    if (arr !== null) {
+    // every port busy and none can have expired since the last fruitless scan: a scan would find nothing
+    if (arr !== null && !(this.inUse[pool] === held && holders.now <= this.quietUntil[pool])) {
       const n = arr.length;
       let k = this.cursor[pool] % n;
       for (let step = 0; step < n; step++, k = k + 1 === n ? 0 : k + 1) {
         let c = arr[k];
-        if (c >= 0 && expired(c)) {
-          reclaim(c); // frees the port through `release`
+        if (c >= 0 && holders.isExpired(c)) {
+          holders.reclaim(c); // frees the port through `release`
           c = arr[k];
         }
         if (c < 0) {
           arr[k] = conn;
           this.cursor[pool] = k + 1;
           this.inUse[pool]++;
+          this.quietUntil[pool] = -Infinity;
           return this.portAt(r, owner, k);
         }
       }
+      let quiet = Infinity;
+      for (let k2 = 0; k2 < n; k2++) {
+        const t = holders.expiresAfter(arr[k2]);
+        if (t < quiet) quiet = t;
+      }
+      this.quietUntil[pool] = quiet;
     }
     // Every held port is busy: take the next block of the owner's stripe.
     const j = held / r.blockSize;
@@ -127,7 +154,14 @@ export class SnatPools {
     arr[held] = conn;
     this.cursor[pool] = held + 1;
     this.inUse[pool]++;
+    this.quietUntil[pool] = -Infinity;
     return this.portAt(r, owner, held);
+  }
+
+  /** A connection holding a port of `owner`'s pool may now expire as early as trace time `t`. */
+  expiryLowered(r: NatRange, owner: number, slot: number, t: number): void {
+    const pool = (r.ownerBase + owner) * SLOTS + slot;
+    if (pool < this.quietUntil.length && !(t >= this.quietUntil[pool])) this.quietUntil[pool] = t;
   }
 
   /** Frees `port` of `owner` if it is bound to `conn`. */

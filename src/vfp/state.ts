@@ -11,9 +11,9 @@
 import type { CompiledDataplane } from './compile';
 import { FlowTable } from './flow-table';
 import { REASON_COUNT } from './reasons';
-import { SnatPools } from './snat';
+import { SnatPools, type PortHolders } from './snat';
 
-export class DataplaneState {
+export class DataplaneState implements PortHolders {
   readonly flows: FlowTable;
   readonly snat = new SnatPools();
   /** Packets per final reason id (index 0: no reason). */
@@ -28,9 +28,6 @@ export class DataplaneState {
   slowPath = 0;
   /** Trace time of the packet being processed (SNAT reclaim checks expiry against it). */
   now = NaN;
-  /** Bound once (the SNAT allocator's callbacks; no closure per packet). */
-  readonly isExpired: (c: number) => boolean;
-  readonly reclaim: (c: number) => void;
 
   constructor(c: CompiledDataplane, initialConnections = 1024) {
     const ft = new FlowTable(initialConnections);
@@ -42,8 +39,20 @@ export class DataplaneState {
       const owner = ft.natOwner[conn];
       if (owner >= 0) snat.release(c.nodes[ft.node(2 * conn)].nat, owner, ft.natProto[conn], ft.natPort[conn], conn);
     };
-    this.isExpired = (conn: number) => ft.isLive(conn) && ft.expired(conn, this.now);
-    this.reclaim = (conn: number) => ft.freeConnection(conn);
+  }
+
+  // ---- PortHolders: what the SNAT allocator asks of the connections holding its ports
+
+  isExpired(conn: number): boolean {
+    return this.flows.isLive(conn) && this.flows.expired(conn, this.now);
+  }
+
+  reclaim(conn: number): void {
+    this.flows.freeConnection(conn);
+  }
+
+  expiresAfter(conn: number): number {
+    return this.flows.isLive(conn) ? this.flows.expiryOf(conn) : Infinity;
   }
 
   /** Adds `other`'s counters into this one's (shards merged at the end of a run). */

@@ -1,0 +1,79 @@
+/**
+ * The engine on the end-to-end trace, in this process: the trace e2e.ts uses (src/gen: 1M packets, 10k
+ * flows, the default traffic mix) is written once to a file, then each pass reads it through the real
+ * reader in 512-packet batches (the pipeline's batch size) with a fresh DataplaneState, and times the
+ * three steps apart: read, decode, engine (Dataplane.processWith). Unlike the micro-suites, the flow table
+ * here lives beside a stream of packet bytes, as in `vfp-emu replay`, so cache misses show as they do there.
+ *
+ * It prints ns per packet for each step, best and median of `--runs` passes. The machines are shared and
+ * noisy (the same build varies by 2x from one minute to the next): compare two builds by running them
+ * alternately, never against numbers from another day.
+ *
+ *   npm run build && node dist/bench/engine-trace.js [--packets N] [--flows N] [--runs N]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Batch } from '../src/core/batch';
+import { decodeRange } from '../src/decode/decoder';
+import { clusterList } from '../src/gen/layout';
+import { writeTraceFile } from '../src/gen/trace';
+import { parseClusterText } from '../src/cluster/parse';
+import { openCapture } from '../src/io/reader';
+import { compileDataplane } from '../src/vfp/engine';
+import { resolveProfile } from '../src/vfp/profile';
+import { Results } from '../src/vfp/results';
+
+function arg(name: string, dflt: number): number {
+  const k = process.argv.indexOf(`--${name}`);
+  return k > 0 ? Number(process.argv[k + 1]) : dflt;
+}
+
+const packets = arg('packets', 1_000_000);
+const flows = arg('flows', 10_000);
+const runs = arg('runs', 5);
+const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+const dir = fs.mkdtempSync(path.join(base, 'vfp-engine-'));
+try {
+  const trace = path.join(dir, 'trace.pcap');
+  const gen = writeTraceFile(trace, 'pcap', { packets, flows, seed: 1 });
+  const cluster = parseClusterText('generated cluster', JSON.stringify(clusterList(gen.layout)));
+  const dp = compileDataplane(cluster, { profile: resolveProfile(undefined), seed: 1, view: 'pod' });
+  const b = new Batch({ capacity: 512, arenaBytes: 1 << 20 });
+  const r = new Results(b.capacity);
+  const idx = new Uint32Array(b.capacity);
+  for (let k = 0; k < idx.length; k++) idx[k] = k;
+  console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`trace: ${packets} packets, ${gen.flows} flows (the e2e trace); ${runs} passes, each with a fresh state\n`);
+  const steps = ['read', 'decode', 'engine'];
+  const ns: number[][] = steps.map(() => []);
+  for (let run = 0; run < runs; run++) {
+    const st = dp.createState(1024);
+    const reader = openCapture(trace);
+    const t = [0n, 0n, 0n];
+    let n = 0;
+    for (;;) {
+      const t0 = process.hrtime.bigint();
+      const got = reader.next(b);
+      const t1 = process.hrtime.bigint();
+      if (got === 0) break;
+      decodeRange(b, 0, got);
+      const t2 = process.hrtime.bigint();
+      r.reset(got);
+      dp.processWith(st, b, r, idx, got);
+      const t3 = process.hrtime.bigint();
+      t[0] += t1 - t0;
+      t[1] += t2 - t1;
+      t[2] += t3 - t2;
+      n += got;
+    }
+    reader.close();
+    for (let k = 0; k < 3; k++) ns[k].push(Number(t[k]) / n);
+  }
+  for (let k = 0; k < 3; k++) {
+    const sorted = [...ns[k]].sort((x, y) => x - y);
+    console.log(`${steps[k].padEnd(8)} best ${sorted[0].toFixed(1).padStart(7)} ns/packet   median ${sorted[Math.floor(sorted.length / 2)].toFixed(1).padStart(7)}   (${ns[k].map((x) => x.toFixed(0)).join(' ')})`);
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
