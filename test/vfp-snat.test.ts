@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { NAT_TCP, NAT_UDP, SnatPools, blockStart, natSlot, ownerOfPort, stripeBlocks, type NatRange, type PortHolders } from '../src/vfp/snat';
+import { NAT_TCP, NAT_UDP, SnatPools, blockStart, indexOfPort, natSlot, ownerOfPort, stripeBlocks, type NatRange, type PortHolders } from '../src/vfp/snat';
 
 const range = (count: number, owners: number, start = 49152): NatRange => ({ start, count, blockSize: 64, owners, ownerBase: 0 });
 /** Connections that never expire (nothing is reclaimed). */
@@ -45,10 +45,13 @@ describe('vfp OutboundNAT port blocks (snat.ts)', () => {
     assert.equal(stripeBlocks(r, 2), 85);
     assert.equal(blockStart(r, 1, 0), 49152 + 64);
     assert.equal(blockStart(r, 1, 1), 49152 + 4 * 64);
-    assert.deepEqual(ownerOfPort(r, 49152 + 64 + 5), { owner: 1, index: 5 });
-    assert.deepEqual(ownerOfPort(r, 49152 + 4 * 64 + 7), { owner: 1, index: 64 + 7 });
-    assert.equal(ownerOfPort(r, 49151), null);
-    assert.equal(ownerOfPort(r, 65536), null);
+    assert.equal(ownerOfPort(r, 49152 + 64 + 5), 1);
+    assert.equal(indexOfPort(r, 49152 + 64 + 5), 5);
+    assert.equal(ownerOfPort(r, 49152 + 4 * 64 + 7), 1);
+    assert.equal(indexOfPort(r, 49152 + 4 * 64 + 7), 64 + 7);
+    assert.equal(ownerOfPort(r, 49152 + 2 * 64), 2);
+    assert.equal(ownerOfPort(r, 49151), -1);
+    assert.equal(ownerOfPort(r, 65536), -1);
   });
 
   it('hands an endpoint the ports of its first block in order, then its next block, then none', () => {

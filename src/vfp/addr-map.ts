@@ -149,3 +149,57 @@ export class Ip6Map {
     for (let s = 0; s < vals.length; s++) if (used[s] !== 0) this.set(keys.subarray(s * 16, s * 16 + 16), vals[s]);
   }
 }
+
+/**
+ * A set of IPv4 endpoints (u32 address, 16-bit port), open addressing in one typed array (the key packed
+ * as address * 65536 + port would be a double above 2^31: boxed at every Set call on the hot path).
+ */
+export class IpPortSet {
+  /** Per slot: address, port + 1 (0: empty). */
+  private slots: Uint32Array;
+  private mask: number;
+  size = 0;
+
+  constructor(capacity = 16) {
+    let cap = 16;
+    while (cap < capacity * 2) cap <<= 1;
+    this.slots = new Uint32Array(cap * 2);
+    this.mask = cap - 1;
+  }
+
+  has(ip: number, port: number): boolean {
+    const sl = this.slots;
+    const m = this.mask;
+    ip >>>= 0;
+    const p1 = (port & 0xffff) + 1;
+    let s = mix32(ip ^ Math.imul(p1, 0x9e3779b1)) & m;
+    for (;;) {
+      const v = sl[2 * s + 1];
+      if (v === 0) return false;
+      if (v === p1 && sl[2 * s] === ip) return true;
+      s = (s + 1) & m;
+    }
+  }
+
+  add(ip: number, port: number): void {
+    if (this.has(ip, port)) return;
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    const sl = this.slots;
+    const m = this.mask;
+    ip >>>= 0;
+    const p1 = (port & 0xffff) + 1;
+    let s = mix32(ip ^ Math.imul(p1, 0x9e3779b1)) & m;
+    while (sl[2 * s + 1] !== 0) s = (s + 1) & m;
+    sl[2 * s] = ip;
+    sl[2 * s + 1] = p1;
+    this.size++;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.mask = old.length - 1;
+    this.size = 0;
+    for (let s = 0; s < old.length; s += 2) if (old[s + 1] !== 0) this.add(old[s], old[s + 1] - 1);
+  }
+}

@@ -29,7 +29,7 @@
 import type { Cluster, NodeModel, PodModel, ServiceModel, EndpointModel, AclModel, Diagnostic } from '../cluster/model';
 import { tryParseIPv4, tryParseCidr, parseIPv6, u32ToIpv4 } from '../core/ip';
 import { macBytes } from '../cluster/mac';
-import { Ip6Map, U32Map } from './addr-map';
+import { IpPortSet, Ip6Map, U32Map } from './addr-map';
 import type { WindowsProfile } from './profile';
 import { R, warningBit, reasonSentence } from './reasons';
 import type { LbBackend, LbKind, NodeLb, NoLb } from './lb';
@@ -155,8 +155,8 @@ export interface CompiledDataplane {
   /** Address text and port by backend id (Dataplane.backendName joins them). */
   backends: string[];
   backendPorts: number[];
-  /** Every load-balancer backend as ip * 65536 + port (Dataplane.shardKey). */
-  backendKeys: Set<number>;
+  /** Every load-balancer backend, address and port (Dataplane.shardKey). */
+  backendKeys: IpPortSet;
   /** 6 bytes per MAC; names in `macNames`. */
   macs: Uint8Array;
   macNames: string[];
@@ -201,6 +201,13 @@ function prefixLen(p: Prefix): number {
   let n = 0;
   for (let m = p.mask; m !== 0; m = (m << 1) | 0) n++;
   return n;
+}
+
+/** The set of backend endpoints (address text, port) by backend id. */
+function backendSet(backends: string[], ports: number[]): IpPortSet {
+  const set = new IpPortSet(backends.length);
+  backends.forEach((ip, k) => set.add(ip4(ip), ports[k]));
+  return set;
 }
 
 function ip4(text: string | null | undefined): number {
@@ -613,7 +620,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     services,
     backends: b.backends,
     backendPorts: b.backendPorts,
-    backendKeys: new Set(b.backends.map((ip, k) => ip4(ip) * 65536 + b.backendPorts[k])),
+    backendKeys: backendSet(b.backends, b.backendPorts),
     macs,
     macNames: b.macNames,
     addr,

@@ -393,8 +393,8 @@ export class Dataplane {
     if (((ks | kd) & (NODEISH | AK_EXTERNAL_VIP)) !== 0) return HOSTS_KEY;
     // 4. pods
     if (sp >= 0 && dp >= 0) {
-      if (c.backendKeys.has((src >>> 0) * 65536 + sport)) return dp;
-      if (c.backendKeys.has((dst >>> 0) * 65536 + dport)) return sp;
+      if (c.backendKeys.has(src, sport)) return dp;
+      if (c.backendKeys.has(dst, dport)) return sp;
       if (sport !== dport) return sport > dport ? sp : dp;
       return sp < dp ? sp : dp;
     }
@@ -412,13 +412,13 @@ export class Dataplane {
     const c = this.c;
     if (e < 0 || (k & (AK_NODE | AK_SOURCE_VIP)) === 0) return -1;
     const node = c.nodes[c.addrNode[e]];
-    const at = ownerOfPort(node.nat, port);
-    if (at === null) return -1;
+    const owner = ownerOfPort(node.nat, port);
+    if (owner < 0) return -1;
     const sourceVipOnly = (k & (AK_NODE | AK_SOURCE_VIP)) === AK_SOURCE_VIP;
-    if (sourceVipOnly) return at.owner > 0 ? node.pods[at.owner - 1].endpoint : HOSTS_KEY;
+    if (sourceVipOnly) return owner > 0 ? node.pods[owner - 1].endpoint : HOSTS_KEY;
     // a node address: a pod's OutboundNAT port only towards the outside of the exceptions
-    if (at.owner > 0 && !this.inExceptions(node, peer)) return node.pods[at.owner - 1].endpoint;
-    if (at.owner > 0 && node.sourceVip === node.ip && c.backendKeys.has((peer >>> 0) * 65536 + peerPort)) return node.pods[at.owner - 1].endpoint;
+    if (owner > 0 && !this.inExceptions(node, peer)) return node.pods[owner - 1].endpoint;
+    if (owner > 0 && node.sourceVip === node.ip && c.backendKeys.has(peer, peerPort)) return node.pods[owner - 1].endpoint;
     return -1;
   }
 

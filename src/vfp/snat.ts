@@ -60,16 +60,20 @@ export function blockStart(r: NatRange, owner: number, j: number): number {
 }
 
 /**
- * The owner and the index inside the owner's pool of NAT port `port` of a node, or null when the port is
- * outside the node's blocks. Stateless: the stripe layout alone decides.
+ * The owner of NAT port `port` of a node, or -1 when the port is outside the node's blocks. Stateless:
+ * the stripe layout alone decides (a number, not an object: the pipeline asks it for every packet).
  */
-export function ownerOfPort(r: NatRange, port: number): { owner: number; index: number } | null {
+export function ownerOfPort(r: NatRange, port: number): number {
   const rel = port - r.start;
-  if (rel < 0 || rel >= Math.floor(r.count / r.blockSize) * r.blockSize) return null;
+  if (rel < 0 || rel >= Math.floor(r.count / r.blockSize) * r.blockSize) return -1;
+  return Math.floor(rel / r.blockSize) % r.owners;
+}
+
+/** The index of NAT port `port` inside its owner's pool (for a port whose `ownerOfPort` is not -1). */
+export function indexOfPort(r: NatRange, port: number): number {
+  const rel = port - r.start;
   const block = Math.floor(rel / r.blockSize);
-  const owner = block % r.owners;
-  const j = Math.floor(block / r.owners);
-  return { owner, index: j * r.blockSize + (rel % r.blockSize) };
+  return Math.floor(block / r.owners) * r.blockSize + (rel % r.blockSize);
 }
 
 /**
@@ -169,20 +173,22 @@ export class SnatPools {
     const pool = (r.ownerBase + owner) * SLOTS + slot;
     const arr = this.conns[pool];
     if (!arr) return;
-    const at = ownerOfPort(r, port);
-    if (at === null || at.owner !== owner || at.index >= arr.length) return;
-    if (arr[at.index] === conn) {
-      arr[at.index] = -1;
+    if (ownerOfPort(r, port) !== owner) return;
+    const index = indexOfPort(r, port);
+    if (index >= arr.length) return;
+    if (arr[index] === conn) {
+      arr[index] = -1;
       this.inUse[pool]--;
     }
   }
 
   /** The connection bound to NAT port `port` of node range `r` (any owner), or -1. */
   connectionOfPort(r: NatRange, slot: number, port: number): number {
-    const at = ownerOfPort(r, port);
-    if (at === null) return -1;
-    const arr = this.conns[(r.ownerBase + at.owner) * SLOTS + slot];
-    return arr && at.index < arr.length ? arr[at.index] : -1;
+    const owner = ownerOfPort(r, port);
+    if (owner < 0) return -1;
+    const arr = this.conns[(r.ownerBase + owner) * SLOTS + slot];
+    const index = indexOfPort(r, port);
+    return arr && index < arr.length ? arr[index] : -1;
   }
 
   /** Live connections using `owner`'s pool (for mismatch checks by pod port; slow path). */
