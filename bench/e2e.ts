@@ -9,6 +9,13 @@
  *                           (`--enet-smac --srcipmap --fixcsum`), when installed (apt-get install tcpreplay)
  *   tcpdump -r -w /dev/null the libpcap copy rate, when installed
  *   pcap-parser             the npm package reading the file (event API, in this process)
+ *   node copy floor         bench/copy-floor.ts: Node reading the trace and writing as many bytes as the
+ *                           replay's out.pcapng, doing nothing else (the fastest any replay could be)
+ *   replay start-up         `vfp-emu replay` of the first 100 packets with the same cluster: the fixed cost
+ *                           (Node, modules, cluster load and compile; workers start) in every run above
+ *
+ * Two facts of the machine go with them: the cores, and the round trip of one cache line between two
+ * threads (worker_threads + Atomics), which is what every batch handed to another core pays per line.
  *
  * The commands run in interleaved rounds (each once per round; its fastest round counts), so that a busy
  * spell of the shared machine slows all of them alike. It prints packets/s for each, CPU seconds and peak
@@ -19,6 +26,7 @@
  *   npm run build && node dist/bench/e2e.js [--packets N] [--flows N] [--runs N]
  */
 import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -80,6 +88,40 @@ function timedRounds(jobs: Job[], runs: number): Measure[] {
   return best;
 }
 
+/**
+ * Round trip of a cache line between this thread and a worker spinning on a SharedArrayBuffer (ns, the
+ * median of 5 runs of 20k round trips).
+ */
+function crossCoreRoundTrip(): Promise<number> {
+  const code = `
+    const { workerData } = require('node:worker_threads');
+    const a = new Int32Array(workerData);
+    let last = 0;
+    for (;;) { const v = Atomics.load(a, 0); if (v === -1) break; if (v !== last) { last = v; Atomics.store(a, 16, v); } }`;
+  const sab = new SharedArrayBuffer(256);
+  const a = new Int32Array(sab);
+  const w = new Worker(code, { eval: true, workerData: sab });
+  return new Promise((resolve, reject) => {
+    w.once('error', reject);
+    w.once('online', () => {
+      const N = 20_000;
+      const runs: number[] = [];
+      let v = 0;
+      for (let r = 0; r < 5; r++) {
+        const t0 = process.hrtime.bigint();
+        for (let k = 0; k < N; k++) {
+          Atomics.store(a, 0, ++v);
+          while (Atomics.load(a, 16) !== v);
+        }
+        runs.push(Number(process.hrtime.bigint() - t0) / N);
+      }
+      Atomics.store(a, 0, -1);
+      void w.terminate();
+      resolve(runs.sort((x, y) => x - y)[2]);
+    });
+  });
+}
+
 function viaPcapParser(file: string): Promise<number> {
   return new Promise((resolve, reject) => {
     let n = 0;
@@ -106,6 +148,11 @@ async function main(): Promise<void> {
     fs.writeFileSync(cluster, JSON.stringify(clusterList(gen.layout), null, 2));
     console.log(`trace: ${packets} packets, ${gen.flows} flows, ${(gen.bytes / 1e6).toFixed(1)} MB pcap (${Object.entries(gen.flowsByKind).map(([k, n]) => `${k} ${n}`).join(', ')}); files in ${base}; best of ${runs}\n`);
 
+    console.log(`cross-core round trip of a cache line: ${(await crossCoreRoundTrip()).toFixed(0)} ns (two threads, Atomics)\n`);
+    // the start-up job's trace: the first 100 packets of the same trace
+    const head = path.join(dir, 'head.pcap');
+    writeTraceFile(head, 'pcap', { packets: 100, flows: Math.min(flows, 50), seed: 1 });
+
     const replayArgs = (w: number, verdicts: boolean): string[] => [
       cli, 'replay', trace, '--cluster', cluster, '--out', path.join(dir, 'out.pcapng'), '--summary', 'json', '--no-progress', '--workers', String(w),
       ...(verdicts ? ['--verdicts', path.join(dir, 'verdicts.jsonl')] : []),
@@ -113,6 +160,16 @@ async function main(): Promise<void> {
     const jobs: Job[] = [];
     for (const verdicts of [false, true]) {
       for (const w of [1, 2]) jobs.push({ name: `vfp-emu replay --out${verdicts ? ' --verdicts' : ''} --workers ${w}`, cmd: process.execPath, args: replayArgs(w, verdicts) });
+    }
+    // the copy floor writes as many bytes as the replay's output: one replay first tells how many
+    timeOnce(jobs[0]);
+    const outBytes = fs.statSync(path.join(dir, 'out.pcapng')).size;
+    const FLOOR = 'node copy floor (read + write, no work)';
+    const STARTUP = 'vfp-emu replay start-up (100 packets) --workers 1';
+    const STARTUP2 = 'vfp-emu replay start-up (100 packets) --workers 2';
+    jobs.push({ name: FLOOR, cmd: process.execPath, args: [path.resolve(__dirname, 'copy-floor.js'), trace, path.join(dir, 'floor.out'), String(outBytes)] });
+    for (const [name, w] of [[STARTUP, '1'], [STARTUP2, '2']]) {
+      jobs.push({ name, cmd: process.execPath, args: [cli, 'replay', head, '--cluster', cluster, '--out', path.join(dir, 'head.pcapng'), '--summary', 'json', '--no-progress', '--workers', w] });
     }
     const REWRITE = 'tcprewrite --enet-smac --srcipmap --fixcsum';
     const DUMP = 'tcpdump -r FILE -w /dev/null';
@@ -150,6 +207,17 @@ async function main(): Promise<void> {
     if (rewrite) console.log(`  replay (best) / tcprewrite:            ${(rewrite.s / best.s).toFixed(2)}x  [>= 5]`);
     if (dump) console.log(`  replay (best) / tcpdump copy:          ${(dump.s / best.s).toFixed(2)}x  [>= 0.5]`);
     console.log(`  replay (best) / pcap-parser read:      ${(pp / best.s).toFixed(2)}x`);
+    const floor = find(FLOOR);
+    const startup = find(STARTUP);
+    const startup2 = find(STARTUP2);
+    console.log('\nwhat bounds them on this machine:');
+    if (rewrite) console.log(`  node copy floor / tcprewrite:          ${(rewrite.s / floor.s).toFixed(2)}x  (no replay can beat the floor: its ceiling against tcprewrite)`);
+    if (dump) console.log(`  node copy floor / tcpdump copy:        ${(dump.s / floor.s).toFixed(2)}x`);
+    console.log(`  replay start-up:                       ${startup.s.toFixed(2)} s of each run with workers 1, ${startup2.s.toFixed(2)} s with workers 2`);
+    const net = (m: Measure): number => Math.max(1e-3, m.s - (m.name.endsWith('--workers 2') ? startup2.s : startup.s));
+    console.log(`  replay net of start-up, workers 1 -> 2: ${(net(r1) / net(r2)).toFixed(2)}x   with --verdicts: ${(net(v1) / net(v2)).toFixed(2)}x`);
+    if (rewrite) console.log(`  replay net of start-up / tcprewrite:   ${(rewrite.s / net(best)).toFixed(2)}x`);
+    if (dump) console.log(`  replay net of start-up / tcpdump copy: ${(dump.s / net(best)).toFixed(2)}x`);
     const load1 = os.loadavg();
     console.log(`\nload average at the end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
   } finally {

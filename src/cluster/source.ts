@@ -8,7 +8,8 @@
  * `items[3].spec.ports[0].port`, and the line when it is known.
  */
 
-import * as YAML from 'yaml';
+import type * as YAML from 'yaml';
+import { yaml } from './yaml';
 import { InputError } from '../core/errors';
 import { normalizeIp, tryParseCidr, formatCidr, tryParseIPv4, type Cidr } from '../core/ip';
 import { parseMac } from './mac';
@@ -431,8 +432,8 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
       let lazy: ((p: PathSeg[]) => { line: number; col: number } | null) | null = null;
       const locate = (p: PathSeg[]) => {
         if (!lazy) {
-          const lc = new YAML.LineCounter();
-          const doc = YAML.parseDocument(body, { lineCounter: lc });
+          const lc = new (yaml().LineCounter)();
+          const doc = yaml().parseDocument(body, { lineCounter: lc });
           lazy = yamlLocator(doc, lc);
         }
         return lazy(p);
@@ -444,8 +445,8 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
     const why = jsonError.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
     throw new InputError(file, { offset: utf8Length(body.slice(0, pos)) }, `not valid JSON: ${why} (line ${lc.line}, column ${lc.col})`);
   }
-  const lc = new YAML.LineCounter();
-  const docs = YAML.parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
+  const lc = new (yaml().LineCounter)();
+  const docs = yaml().parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];
   const out: SourceDoc[] = [];
   const nonEmpty = list.filter((d) => d.contents !== null);

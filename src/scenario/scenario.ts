@@ -26,7 +26,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from '../cluster/yaml';
 import { InputError } from '../core/errors';
 import { buildPacketLine, PacketLineError } from './packet-line';
 
@@ -59,7 +59,7 @@ const VERDICTS = new Set(['delivered', 'forwarded', 'no-return', 'dropped', 'ign
 
 export function loadScenario(dir: string): Scenario {
   const file = path.join(dir, 'scenario.yaml');
-  const doc = parseYaml(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const doc = yaml().parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   const err = (fieldPath: string, detail: string): InputError => new InputError(file, { fieldPath }, detail);
   if (doc === null || typeof doc !== 'object') throw err('', 'expected a mapping');
   const str = (k: string, dflt?: string): string => {

@@ -10,7 +10,7 @@
  * VM adapter has MAC spoofing off) and `vfp-emu/source-vip` (kube-proxy --source-vip of that node).
  */
 
-import * as YAML from 'yaml';
+import { yaml } from '../yaml';
 import type { Draft, EndpointFacts } from '../draft';
 import type { EndpointModel, Protocol } from '../model';
 import type { Field, SourceDoc } from '../source';
@@ -316,7 +316,7 @@ function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): voi
     if (!isJson && !key.endsWith('.conf') && !key.endsWith('.yaml')) continue;
     let parsed: unknown;
     try {
-      parsed = isJson ? JSON.parse(f.value) : YAML.parse(f.value);
+      parsed = isJson ? JSON.parse(f.value) : yaml().parse(f.value);
     } catch (e) {
       if (isJson) f.fail(`not valid JSON: ${(e as Error).message}`);
       continue;
