@@ -45,6 +45,7 @@ import type { DecodeOptions } from '../decode/decoder';
 import { openCapture } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
+import { outputWriteError, writeAll, writing } from './output-files';
 import { OutTraceEncoder, sectionHeaderBlock } from './out-trace-encoder';
 import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, Tally, type StageOptions } from './stage';
@@ -95,36 +96,6 @@ export interface PipelineResult {
   error: InputError | null;
   /** Seconds from the first read to the last write. */
   elapsed: number;
-}
-
-/**
- * A failed write to output file `file` as the CLI reports a file it cannot open or write (its name, the
- * call, the errno code; exit status 2): the error with `path` and `syscall` set.
- */
-export function outputWriteError(file: string, code: string | undefined, message: string, stack?: string): NodeJS.ErrnoException {
-  const e = new Error(`${file}: ${message}`) as NodeJS.ErrnoException;
-  e.path = file;
-  e.syscall = 'write';
-  e.code = code ?? 'EIO';
-  if (stack !== undefined) e.stack = stack;
-  return e;
-}
-
-/** Runs `write`; a failure becomes `outputWriteError(file, ...)`. */
-function writing(file: string, write: () => void): void {
-  try {
-    write();
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (typeof err?.code !== 'string') throw e;
-    throw outputWriteError(file, err.code, err.message, err.stack);
-  }
-}
-
-/** Writes `len` bytes of `buf` from `at` (looping on short writes). */
-function writeAll(fd: number, buf: Uint8Array, at: number, len: number): void {
-  let done = 0;
-  while (done < len) done += fs.writeSync(fd, buf, at + done, len - done);
 }
 
 /**
@@ -197,7 +168,7 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
     verdictBytes: verdicts ? capacity * new VerdictEncoder(o.dp).maxRecordBytes : 0,
     traceBytes: trace ? enc.regionBytes(capacity, arenaBytes) : 0,
     idbBytes: trace ? enc.idbBytes(capacity) : 0,
-    regions: W > 1 ? W : 1,
+    regions: W >= 3 ? W : 1,
   };
   const reader = openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true });
   const size = o.trace === '-' ? -1 : safeSize(o.trace);
@@ -225,7 +196,8 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
       if (traceFd >= 0) writing(o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen));
     };
     const layout = new SlotLayout(spec);
-    run = threaded ? new ChainRunner(o, layout, stageOpts, W, write) : new InlineRunner(o, layout, stageOpts, write);
+    const files: OutputFiles = { verdictFd, traceFd, verdictFile: o.verdicts ?? null, traceFile: o.out ?? null };
+    run = threaded ? new ChainRunner(o, layout, stageOpts, W, write, files) : new InlineRunner(o, layout, stageOpts, write);
     let packets = 0;
     for (;;) {
       const s = run.freeSlot();
@@ -313,10 +285,28 @@ class InlineRunner implements Runner {
   close(): void {}
 }
 
+/** The open output files (descriptors -1 when not asked for), for the output worker to write itself. */
+interface OutputFiles {
+  verdictFd: number;
+  traceFd: number;
+  verdictFile: string | null;
+  traceFile: string | null;
+}
+
 /** How long the main thread waits for the workers without any message before it gives up. */
 const STALL_MS = 300_000;
 
-/** W worker threads in a chain, a ring of slots transferred along it (worker.ts runs the steps). */
+/**
+ * Worker threads and a ring of slots transferred to them (worker.ts runs their steps), in one of two
+ * shapes:
+ *   split (W = 2)  the main thread reads, decodes and decides every packet with one DataplaneState (the
+ *                  W = 1 engine, so the output is the W = 1 output); the output worker counts, encodes
+ *                  and writes them. Nothing is done twice and the flow table stays in the main thread's
+ *                  cache; only the slot crosses to the other core.
+ *   chain (W >= 3) the main thread is shard 0; W - 1 shard workers in a chain each decide and encode
+ *                  their own shard's packets; the main thread writes the pieces in input order.
+ * (With `threadsForOne`, a chain of one worker that does every step.)
+ */
 class ChainRunner implements Runner {
   private readonly free: Slot[] = [];
   /** Slots in flight, oldest first (they come back in this order). */
@@ -334,6 +324,8 @@ class ChainRunner implements Runner {
   private readonly table: Uint8Array;
   private readonly verdicts: boolean;
   private readonly trace: boolean;
+  /** The split shape (see the class comment). */
+  private readonly split: boolean;
 
   constructor(
     o: PipelineOptions,
@@ -341,14 +333,16 @@ class ChainRunner implements Runner {
     stageOpts: StageOptions,
     W: number,
     private readonly write: WriteSlot,
+    files: OutputFiles,
   ) {
+    this.split = W === 2;
     const K = Math.max(2, o.ring ?? 2 * W + 1);
     for (let k = 0; k < K; k++) this.free.push(new Slot(layout));
     const control = new SharedArrayBuffer(8);
     this.ctl = new Int32Array(control);
     // with W > 1 the main thread is shard 0 itself (see `send`): the chain starts at worker 1
     this.mainShard = W > 1 ? new ShardStage(o.dp, stageOpts, layout.spec.capacity) : null;
-    this.table = shardTable(W);
+    this.table = shardTable(this.split ? 1 : W);
     this.verdicts = o.verdicts !== undefined;
     this.trace = o.out !== undefined;
     const from = this.mainShard !== null ? 1 : 0;
@@ -359,6 +353,7 @@ class ChainRunner implements Runner {
       const errors = new MessageChannel();
       this.errors.push(errors.port1);
       const init: WorkerInit = {
+        role: this.split ? 'output' : 'shard',
         worker: w,
         workers: W,
         spec: layout.spec,
@@ -373,6 +368,10 @@ class ChainRunner implements Runner {
         seed: o.seed,
         view: o.view,
         stage: stageOpts,
+        verdictFd: this.split ? files.verdictFd : -1,
+        traceFd: this.split ? files.traceFd : -1,
+        verdictFile: files.verdictFile,
+        traceFile: files.traceFile,
       };
       const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [links[w].port2, links[w + 1].port1, errors.port2] });
       worker.unref();
@@ -386,6 +385,8 @@ class ChainRunner implements Runner {
     for (const port of this.errors) {
       const m = receiveMessageOnPort(port) as { message: ErrorMessage } | undefined;
       if (m !== undefined) {
+        const w = m.message.writeFailed;
+        if (w !== undefined) throw outputWriteError(w.file, w.code, m.message.message, m.message.stack);
         const e = new Error(`pipeline worker ${m.message.worker}: ${m.message.message}`);
         e.stack = m.message.stack;
         throw e;
@@ -418,7 +419,7 @@ class ChainRunner implements Runner {
     if (m.type !== 'batch') throw new Error(`pipeline: unexpected ${m.type} message`);
     const s = this.inFlight.shift() as Slot;
     s.attach(m.buffer);
-    this.write(s, m.verdictBytes ?? -1, m.traceBytes ?? -1);
+    if (!this.split) this.write(s, m.verdictBytes ?? -1, m.traceBytes ?? -1); // (the output worker wrote its own)
     this.free.push(s);
   }
 
@@ -430,7 +431,11 @@ class ChainRunner implements Runner {
   send(s: Slot, ifaces: readonly TsUnits[]): void {
     this.free.pop();
     const main = this.mainShard;
-    if (main !== null) {
+    if (main !== null && this.split) {
+      // the main thread decides every packet; the output worker does the rest
+      main.prepare(s, this.table, 1, this.verdicts);
+      main.process(s, 0, true);
+    } else if (main !== null) {
       // the main thread is shard 0 and the first step of the chain: it decodes and picks the shards
       // (stage.ts `prepare`), then decides and encodes its own packets before the workers get the slot
       const W = this.workers.length + 1;

@@ -253,6 +253,7 @@ export class ShardStage {
     const r = s.results;
     const n = b.count;
     const idx = this.idx;
+    for (let i = 0; i < n; i++) idx[i] = i; // every packet (the output worker of W = 2 ran no `process`)
     this.count(r, idx, n);
     let v = 0;
     if (verdicts) {

@@ -11,6 +11,11 @@ import type { StageOptions, TallyData } from './stage';
 
 /** What the main thread gives a worker (workerData). */
 export interface WorkerInit {
+  /**
+   * `shard`: one of a chain of shard workers (W >= 3). `output`: the one worker of W = 2, which counts,
+   * encodes and writes every packet that the main thread decided (pipeline.ts `SplitRunner`).
+   */
+  role: 'shard' | 'output';
   worker: number;
   workers: number;
   spec: SlotSpec;
@@ -28,6 +33,11 @@ export interface WorkerInit {
   seed: number;
   view: 'pod' | 'wire';
   stage: StageOptions;
+  /** The output worker writes the files itself: their descriptors (-1 none) and names (for errors). */
+  verdictFd: number;
+  traceFd: number;
+  verdictFile: string | null;
+  traceFile: string | null;
 }
 
 /** A batch in a slot, as it travels along the chain. */
@@ -54,6 +64,8 @@ export interface ErrorMessage {
   worker: number;
   message: string;
   stack: string;
+  /** A write to an output file failed (output-files.ts `outputWriteError`): the file and the errno code. */
+  writeFailed?: { file: string; code: string };
 }
 export type ChainMessage = BatchMessage | EndMessage;
 

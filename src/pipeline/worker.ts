@@ -1,5 +1,8 @@
 /**
- * A shard worker (worker_threads): one of the pipeline's W - 1 dedicated threads, in a chain. Each
+ * A pipeline worker (worker_threads). With W = 2 it is the output worker: the main thread decides every
+ * packet and hands the slot over; this worker counts the packets, encodes their verdict records and
+ * output pcapng blocks and writes them to the files (pipeline.ts `SplitRunner`). With W >= 3 it is a
+ * shard worker: one of the pipeline's W - 1 dedicated threads, in a chain. Each
  * batch's slot (one ArrayBuffer, slot.ts) comes from the main thread, which prepared it (decode, shards)
  * and ran shard 0, then goes from worker to worker; each runs the engine on its own shard's packets and
  * encodes them in its own region (stage.ts); the last one numbers the output interfaces and transfers the
@@ -20,6 +23,7 @@ import { MessagePort, workerData } from 'node:worker_threads';
 import type { TsUnits } from '../io/timestamps';
 import { compileDataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
+import { writeAll, writing } from './output-files';
 import { ShardStage, shardTable } from './stage';
 import { Slot, SlotLayout } from './slot';
 import { CTL_ERROR, CTL_TO_MAIN, type ChainMessage, type ErrorMessage, type WorkerInit } from './worker-protocol';
@@ -35,8 +39,9 @@ function toMain(port: MessagePort, msg: unknown, transfer: ArrayBuffer[] = []): 
 }
 
 function fail(e: unknown): void {
-  const err = e as Error;
+  const err = e as NodeJS.ErrnoException;
   const msg: ErrorMessage = { type: 'error', worker: init.worker, message: err?.message ?? String(e), stack: err?.stack ?? '' };
+  if (err?.syscall === 'write' && typeof err.path === 'string' && typeof err.code === 'string') msg.writeFailed = { file: err.path, code: err.code };
   init.errors.postMessage(msg);
   Atomics.store(ctl, CTL_ERROR, 1);
   Atomics.add(ctl, CTL_TO_MAIN, 1);
@@ -64,6 +69,14 @@ try {
       b.count = m.count;
       b.firstNumber = m.first;
       b.used = m.used;
+      if (init.role === 'output') {
+        // W = 2: the main thread decided every packet; count, encode and write them here, in input order
+        const out = stage.finishAll(slot, ifaces, init.verdicts, init.trace);
+        if (init.verdictFd >= 0) writing(init.verdictFile as string, () => writeAll(init.verdictFd, slot.verdictOut, 0, out.verdictBytes));
+        if (init.traceFd >= 0) writing(init.traceFile as string, () => writeAll(init.traceFd, slot.traceOut, 0, out.traceBytes));
+        toMain(init.output, m, [m.buffer]);
+        return;
+      }
       if (init.worker === 0) stage.prepare(slot, table, init.workers, init.verdicts);
       if (init.workers === 1) {
         stage.process(slot, 0, true);
