@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run, in order: the micro-suites (benchmark.js, ns per packet:
  * decoder per header stack, rewrite primitives, VFP engine; the verdict-record encoder), the scale script (concurrent flows, Services,
- * spread and affinity), then the end-to-end comparison with tcprewrite, tcpdump and pcap-parser. Each runs
+ * spread and affinity), the engine on the e2e trace (bench/engine-trace.ts), then the end-to-end comparison with tcprewrite, tcpdump and pcap-parser. Each runs
  * in its own process (a fresh heap and JIT each time). Arguments are passed to e2e (e.g. `--runs 1`).
  *
  *   npm run bench            (npm run build && node dist/bench/run-all.js)
@@ -15,6 +15,7 @@ const scripts: [string, string[]][] = [
   ['vfp.bench.js', []],
   ['verdict-encode.bench.js', []],
   ['scale.js', []],
+  ['engine-trace.js', []],
   ['e2e.js', process.argv.slice(2)],
 ];
 

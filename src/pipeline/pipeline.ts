@@ -1,24 +1,31 @@
 /**
  * The replay pipeline: trace -> reader -> decode -> VFP engine -> verdict records, output pcapng, counters,
- * on one thread or on W dedicated shard workers, with byte-identical output for every W.
+ * on one thread or with W - 1 worker threads, with byte-identical output for every W.
  *
  * Threads and what runs where:
- *   main thread   the reader fills the batch of a free slot of a ring (slot.ts: one ArrayBuffer holding
- *                 the batch, its results and its output); as shard 0 the main thread decodes the batch,
- *                 picks each packet's shard, runs the engine on its own shard's packets and encodes them
- *                 (stage.ts), then transfers the slot to the chain; it writes returned slots' output
- *                 bytes to the files in input order.
- *   W - 1 workers (worker.ts) a chain: each slot goes from worker to worker; each runs the engine on its
- *                 own shard's packets (the engine's shard keys; see stage.ts) and encodes them; the last
- *                 one numbers the output interfaces in input order and transfers the slot back. Several
- *                 slots are in flight at once, so the threads run in parallel on successive batches.
- *   W = 1         no worker: the main thread runs the same steps itself, one batch at a time.
+ *   W = 1         no worker: the main thread runs every step itself, one batch at a time (stage.ts).
+ *   W = 2         split: the main thread reads a batch into a free slot of a ring (slot.ts: one
+ *                 ArrayBuffer holding the batch, its results and its output), decodes it and decides every
+ *                 packet with the one DataplaneState, then transfers the slot to the output worker
+ *                 (worker.ts), which counts the packets, encodes their verdict records and pcapng blocks
+ *                 and writes them to the files, and transfers the slot back.
+ *   W >= 3        a chain of shards: the main thread reads, decodes, picks each packet's shard (the
+ *                 engine's shard keys; see stage.ts), runs the engine on shard 0's packets and encodes
+ *                 them, then transfers the slot to the chain; each of the W - 1 workers runs the engine on
+ *                 its own shard's packets and encodes them; the last one numbers the output interfaces in
+ *                 input order and transfers the slot back; the main thread writes each packet's pieces in
+ *                 input order.
+ * Several slots are in flight at once, so the threads run in parallel on successive batches.
  *
- * Measured on the 2-core machine (AMD EPYC VM, 1M packets, 10k flows; closing notes of issue 4): the
- * main thread as shard 0 beat a chain whose worker 0 decoded (three busy threads on two cores) by about
- * 20% at W = 2, and every worker reading and decoding the whole trace itself (no batch crossing threads
- * but the output) was slower than both: handing a batch to another core costs about as much CPU as the
- * engine saves there, so on two cores W = 2 runs about as fast as W = 1.
+ * Measured on the 2-core machine (AMD EPYC VM, 1M packets, 10k flows; closing notes of issue 4), where a
+ * cache line takes 0.5-1.2 us to reach the other core and come back: every byte a thread reads that the
+ * other one wrote costs, so the reader is 3x slower writing into a slot the other core read last, and the
+ * pcapng encoder 2x slower reading packets the other core wrote. The split shape does nothing twice (one
+ * flow table, no shard keys, no numbering step; the output bytes stay on the worker's core) and beat the
+ * chain of two shards by 5-20% (alternate runs); with `--verdicts` it is faster than one thread, with
+ * `--out` alone a little slower. Earlier designs measured for two: a chain whose worker 0 decoded (three
+ * busy threads on two cores), about 20% slower than the main thread as shard 0; every worker reading and
+ * decoding the whole trace itself, slower still.
  *
  * Determinism: a shard's DataplaneState sees every packet of its connections (both directions, every node
  * crossed, their NAT ports) in trace order, and nothing else changes it; encoding gives the same bytes
@@ -33,8 +40,8 @@
  * slot.ts), and a slot has one owner at a time anyway.
  *
  * Why not piscina: its tasks have no affinity (a shard's state must stay on one thread), and its API is
- * Promise-based while `replay` is synchronous. The stateless work (decode, encode) runs in the shard
- * workers that hold the batch anyway: a separate pool would only add hops of the buffers between threads.
+ * Promise-based while `replay` is synchronous. The stateless work (decode, encode) runs in the workers
+ * that hold the batch anyway: a separate pool would only add hops of the buffers between threads.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
