@@ -281,6 +281,23 @@ describe('vfp behaviour 3: OutboundNAT', () => {
     assert.equal(later.verdict, 'forwarded');
     assert.ok(plain(later.bytes).sport >= 50064);
   });
+
+  it('gives a closed connection\'s port back after the closed timeout, though its stripe was full of established ones', () => {
+    const dp = dataplane(cluster({ win1: { dynamicPortStart: 50000, dynamicPortCount: 128 } }));
+    // 64 established connections (240 s) fill client-0's block; the 65th is refused
+    const frames = Array.from({ length: 65 }, (_, k) => frame(CLIENT.ip, EXT, tcp(42000 + k, 443, 'A')));
+    const { v } = run(dp, frames, { times: frames.map(() => 1000) });
+    assert.deepEqual([v[64].verdict, v[64].reason], ['dropped', 'snat-ports-exhausted']);
+    const port7 = plain(v[7].bytes).sport;
+    // connection 7 is reset: it expires after the closed timeout (5 s), long before the others (240 s)
+    const reset = run(dp, [frame(CLIENT.ip, EXT, tcp(42007, 443, 'R'))], { times: [1001] }).v[0];
+    assert.equal(reset.verdict, 'forwarded');
+    const early = run(dp, [frame(CLIENT.ip, EXT, tcp(43000, 443, 'S'))], { times: [1004] }).v[0];
+    assert.deepEqual([early.verdict, early.reason], ['dropped', 'snat-ports-exhausted'], 'before the closed timeout');
+    const after = run(dp, [frame(CLIENT.ip, EXT, tcp(43001, 443, 'S'))], { times: [1007] }).v[0];
+    assert.equal(after.verdict, 'forwarded', 'after it: the reset connection\'s port');
+    assert.equal(plain(after.bytes).sport, port7);
+  });
 });
 
 describe('vfp behaviour 4: no ICMP transposition', () => {
