@@ -154,7 +154,8 @@ external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or 
 subnet.env, KubeProxyConfiguration, HNS JSON, scenario YAML) is detected from its content.
 --windows PROFILE: ws2019, ws2022 (the default), ws2025 or future, optionally with overrides
 (ws2022:icmpSnat=true,maxLbDestinations=128); --windows help lists what each one changes.
---workers N: shard worker threads (default: the cores available); outputs are the same for every N.
+--workers N: threads (default: the cores available); 2: the main thread decides every packet and a
+worker writes them; 3 or more: the flow table in shards. Outputs are the same for every N.
 --progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
 
 A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen

@@ -1,7 +1,7 @@
 /**
  * `vfp-emu replay`: trace -> reader -> decode -> VFP engine -> verdicts, output trace, summary, report.
  *
- * The work runs through src/pipeline (bounded memory whatever the trace size, `--workers N` shard
+ * The work runs through src/pipeline (bounded memory whatever the trace size, `--workers N`
  * threads, the same output bytes for every N): the reader fills batches, the decoder fills their columns,
  * the tuples as captured are kept only when verdict records are written, the engine decides every packet
  * and rewrites it in place, the batch is decoded again so the records show each packet as it leaves, and
@@ -85,7 +85,7 @@ export function prepareDataplane(
 
 /**
  * Runs the replay; writes the files it was asked for; never prints (the command does). The work runs
- * through src/pipeline: on this thread for `workers: 1`, else on that many shard workers, with the same
+ * through src/pipeline: on this thread for `workers: 1`, else with that many threads (pipeline.ts), with the same
  * bytes in every output file whatever the worker count. `progress` gets the packets read so far, the
  * seconds since the start and the fraction of the input read (NaN when unknown: stdin).
  */

@@ -1,8 +1,9 @@
 /**
  * The work on a slot, in four steps per batch. On one thread (one shard) the main thread runs them all in
- * a row; with W shards the main thread is shard 0 and the first step of a chain of W - 1 shard workers
- * (pipeline.ts, worker.ts): each batch visits the main thread, then the workers in turn, and each runs the
- * steps that are its own:
+ * a row; with two threads the main thread runs steps 1 and 2 for every packet and the output worker steps
+ * 3 and 4 (`finishAll`); with W >= 3 shards the main thread is shard 0 and the first step of a chain of
+ * W - 1 shard workers (pipeline.ts, worker.ts): each batch visits the main thread, then the workers in
+ * turn, and each runs the steps that are its own:
  *
  *   1. prepare       (main thread) decode every packet (src/decode), keep the tuples as captured (for
  *                    verdict records), reset the Results, and pick each packet's shard.
