@@ -326,7 +326,7 @@ class ChainRunner implements Runner {
   private seen = 0;
   private sentIfaces = 0;
   private k = 0;
-  /** Shard 0's stage, run by the main thread (W > 1), and the shard table. */
+  /** The main thread's stage (W > 1: shard 0 of a chain, or every packet's decision when split), and the shard table. */
   private readonly mainShard: ShardStage | null;
   private readonly table: Uint8Array;
   private readonly verdicts: boolean;
@@ -347,7 +347,7 @@ class ChainRunner implements Runner {
     for (let k = 0; k < K; k++) this.free.push(new Slot(layout));
     const control = new SharedArrayBuffer(8);
     this.ctl = new Int32Array(control);
-    // with W > 1 the main thread is shard 0 itself (see `send`): the chain starts at worker 1
+    // with W > 1 the main thread runs the first steps itself (see `send`): the workers are 1 .. W - 1
     this.mainShard = W > 1 ? new ShardStage(o.dp, stageOpts, layout.spec.capacity) : null;
     this.table = shardTable(this.split ? 1 : W);
     this.verdicts = o.verdicts !== undefined;
