@@ -13,10 +13,15 @@ const never: PortHolders = {
 };
 
 /**
- * Connections that expire at the times in `expiry` (connection -> trace time), reclaimed through `release`
- * on pool `pools`; counts the expiry checks.
+ * Endpoint 1 of a 2-owner range of 128 ports (its stripe: one block of 64), every port held by connections
+ * 0..63, connection c expiring after `expiresAt(c)`; its PortHolders count the expiry checks and reclaim
+ * through `release`.
  */
-function timed(pools: SnatPools, r: NatRange, owner: number, portOf: Map<number, number>, expiry: Map<number, number>) {
+function fullPool(expiresAt: (c: number) => number) {
+  const r = range(128, 2);
+  const p = new SnatPools();
+  const portOf = new Map<number, number>();
+  const expiry = new Map<number, number>();
   const h = {
     now: 0,
     checks: 0,
@@ -27,14 +32,18 @@ function timed(pools: SnatPools, r: NatRange, owner: number, portOf: Map<number,
     },
     reclaim(c: number): void {
       h.reclaimed.push(c);
-      pools.release(r, owner, NAT_TCP, portOf.get(c) as number, c);
+      p.release(r, 1, NAT_TCP, portOf.get(c) as number, c);
       expiry.delete(c);
     },
     expiresAfter(c: number): number {
       return expiry.get(c) ?? Infinity;
     },
   };
-  return h;
+  for (let c = 0; c < 64; c++) {
+    portOf.set(c, p.allocate(r, 1, NAT_TCP, c, h));
+    expiry.set(c, expiresAt(c));
+  }
+  return { r, p, h, portOf, expiry };
 }
 
 describe('vfp OutboundNAT port blocks (snat.ts)', () => {
@@ -105,15 +114,7 @@ describe('vfp OutboundNAT port blocks (snat.ts)', () => {
   });
 
   it('an exhausted owner refuses new flows without rescanning its ports until one of them can expire', () => {
-    const r = range(128, 2); // the endpoint's stripe: one block of 64 ports
-    const p = new SnatPools();
-    const portOf = new Map<number, number>();
-    const expiry = new Map<number, number>();
-    const h = timed(p, r, 1, portOf, expiry);
-    for (let c = 0; c < 64; c++) {
-      portOf.set(c, p.allocate(r, 1, NAT_TCP, c, h));
-      expiry.set(c, 100 + c); // connection c expires after t = 100 + c
-    }
+    const { r, p, h, portOf } = fullPool((c) => 100 + c); // connection c expires after t = 100 + c
     h.now = 50;
     assert.equal(p.allocate(r, 1, NAT_TCP, 1000, h), -1, 'every port busy: snat-ports-exhausted');
     const afterScan = h.checks;
@@ -128,15 +129,7 @@ describe('vfp OutboundNAT port blocks (snat.ts)', () => {
   });
 
   it('a connection whose expiry moves earlier (FIN) makes the exhausted owner look again from then', () => {
-    const r = range(128, 2);
-    const p = new SnatPools();
-    const portOf = new Map<number, number>();
-    const expiry = new Map<number, number>();
-    const h = timed(p, r, 1, portOf, expiry);
-    for (let c = 0; c < 64; c++) {
-      portOf.set(c, p.allocate(r, 1, NAT_TCP, c, h));
-      expiry.set(c, 1000);
-    }
+    const { r, p, h, portOf, expiry } = fullPool(() => 1000);
     h.now = 10;
     assert.equal(p.allocate(r, 1, NAT_TCP, 500, h), -1);
     // connection 7 closes: it now expires after t = 20, earlier than the pool's remembered 1000
