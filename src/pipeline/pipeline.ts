@@ -4,11 +4,11 @@
  *
  * Threads and what runs where:
  *   W = 1         no worker: the main thread runs every step itself, one batch at a time (stage.ts).
- *   W = 2         split: the main thread reads a batch into a free slot of a ring (slot.ts: one
- *                 ArrayBuffer holding the batch, its results and its output), decodes it and decides every
- *                 packet with the one DataplaneState, then transfers the slot to the output worker
- *                 (worker.ts), which counts the packets, encodes their verdict records and pcapng blocks
- *                 and writes them to the files, and transfers the slot back.
+ *   W = 2         split (`runSplit`): one thread reads a batch into a free slot of a ring (slot.ts: one
+ *                 ArrayBuffer holding the batch, its results and its output); the main thread decodes it
+ *                 and decides every packet with the one DataplaneState; the split worker (worker.ts)
+ *                 counts the packets, encodes their verdict records and pcapng blocks and writes them to
+ *                 the files. The worker reads, unless --verdicts gives it the records to encode too.
  *   W >= 3        a chain of shards: the main thread reads, decodes, picks each packet's shard (the
  *                 engine's shard keys; see stage.ts), runs the engine on shard 0's packets and encodes
  *                 them, then transfers the slot to the chain; each of the W - 1 workers runs the engine on
@@ -20,12 +20,12 @@
  * Measured on the 2-core machine (AMD EPYC VM, 1M packets, 10k flows; closing notes of issue 4), where a
  * cache line takes 0.5-1.2 us to reach the other core and come back: every byte a thread reads that the
  * other one wrote costs, so the reader is 3x slower writing into a slot the other core read last, and the
- * pcapng encoder 2x slower reading packets the other core wrote. The split shape does nothing twice (one
- * flow table, no shard keys, no numbering step; the output bytes stay on the worker's core) and beat the
- * chain of two shards by 5-20% (alternate runs); with `--verdicts` it is faster than one thread, with
- * `--out` alone a little slower. Earlier designs measured for two: a chain whose worker 0 decoded (three
- * busy threads on two cores), about 20% slower than the main thread as shard 0; every worker reading and
- * decoding the whole trace itself, slower still.
+ * pcapng encoder 2x slower reading packets the other core wrote. The split does nothing twice (one flow
+ * table, no shard keys, no numbering step) and, with the reader on the worker, keeps the packet bytes on
+ * the core that writes them out; in alternate runs it was about 1.1x one thread, with --out alone and
+ * with --verdicts, where a chain of two shards was 0.85-0.95x. Earlier designs measured for two: a
+ * chain whose worker 0 decoded (three busy threads on two cores), about 20% slower than the main thread
+ * as shard 0; every worker reading and decoding the whole trace itself, slower still.
  *
  * Determinism: a shard's DataplaneState sees every packet of its connections (both directions, every node
  * crossed, their NAT ports) in trace order, and nothing else changes it; encoding gives the same bytes
@@ -47,7 +47,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Cluster } from '../cluster/model';
-import type { InputError } from '../core/errors';
+import { InputError } from '../core/errors';
 import type { DecodeOptions } from '../decode/decoder';
 import { openCapture } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
@@ -57,7 +57,19 @@ import { OutTraceEncoder, sectionHeaderBlock } from './out-trace-encoder';
 import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, Tally, type StageOptions } from './stage';
 import { VerdictEncoder } from './verdict-encoder';
-import { CTL_ERROR, CTL_TO_MAIN, type BatchMessage, type ChainMessage, type ErrorMessage, type WorkerInit } from './worker-protocol';
+import {
+  CTL_ERROR,
+  CTL_TO_MAIN,
+  type BatchMessage,
+  type ChainMessage,
+  type DecidedMessage,
+  type EndMessage,
+  type ErrorMessage,
+  type FilesMessage,
+  type InputErrorData,
+  type SplitMessage,
+  type WorkerInit,
+} from './worker-protocol';
 
 export interface PipelineOptions {
   /** Capture file, or `-` for stdin. */
@@ -159,38 +171,53 @@ function writePieces(fd: number, buf: Uint8Array, pos: Int32Array, len: Int32Arr
   flush();
 }
 
+/** The slots' layout: `regions` output regions (one per shard that encodes). */
+function slotSpec(o: PipelineOptions, regions: number): SlotSpec {
+  const capacity = o.capacity ?? 512;
+  const arenaBytes = o.arenaBytes ?? 1 << 20;
+  const enc = new OutTraceEncoder(o.dp);
+  return {
+    capacity,
+    arenaBytes,
+    verdictBytes: o.verdicts !== undefined ? capacity * new VerdictEncoder(o.dp).maxRecordBytes : 0,
+    traceBytes: o.out !== undefined ? enc.regionBytes(capacity, arenaBytes) : 0,
+    idbBytes: o.out !== undefined ? enc.idbBytes(capacity) : 0,
+    regions,
+  };
+}
+
+/** Opens the output files asked for (the pcapng with its section header written); -1 for those not asked. */
+function openOutputs(o: PipelineOptions, opened: { verdictFd: number; traceFd: number }): void {
+  if (o.verdicts !== undefined) opened.verdictFd = fs.openSync(o.verdicts, 'w');
+  if (o.out !== undefined) {
+    const fd = fs.openSync(o.out, 'w');
+    opened.traceFd = fd;
+    const shb = sectionHeaderBlock();
+    writing(o.out, () => writeAll(fd, shb, 0, shb.length));
+  }
+}
+
+function closeOutputs(opened: { verdictFd: number; traceFd: number }): void {
+  if (opened.verdictFd >= 0) fs.closeSync(opened.verdictFd);
+  if (opened.traceFd >= 0) fs.closeSync(opened.traceFd);
+}
+
 /** Runs the pipeline (see the module comment); returns when every output byte is written. */
 export function runPipeline(o: PipelineOptions): PipelineResult {
   const W = Math.max(1, Math.floor(o.workers));
+  if (W === 2 && o.threadsForOne !== true) return runSplit(o);
   const threaded = W > 1 || o.threadsForOne === true;
-  const capacity = o.capacity ?? 512;
-  const arenaBytes = o.arenaBytes ?? 1 << 20;
-  const verdicts = o.verdicts !== undefined;
-  const trace = o.out !== undefined;
   const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
-  const enc = new OutTraceEncoder(o.dp);
-  const spec: SlotSpec = {
-    capacity,
-    arenaBytes,
-    verdictBytes: verdicts ? capacity * new VerdictEncoder(o.dp).maxRecordBytes : 0,
-    traceBytes: trace ? enc.regionBytes(capacity, arenaBytes) : 0,
-    idbBytes: trace ? enc.idbBytes(capacity) : 0,
-    regions: W >= 3 ? W : 1,
-  };
+  const spec = slotSpec(o, W >= 3 ? W : 1);
   const reader = openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true });
   const size = o.trace === '-' ? -1 : safeSize(o.trace);
-  let verdictFd = -1;
-  let traceFd = -1;
+  const files = { verdictFd: -1, traceFd: -1 };
   let run: Runner | null = null;
   const t0 = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
   try {
-    verdictFd = verdicts ? fs.openSync(o.verdicts as string, 'w') : -1;
-    if (trace) {
-      traceFd = fs.openSync(o.out as string, 'w');
-      const shb = sectionHeaderBlock();
-      writing(o.out as string, () => writeAll(traceFd, shb, 0, shb.length));
-    }
+    openOutputs(o, files);
+    const { verdictFd, traceFd } = files;
     const write: WriteSlot = (s, verdictBytes, traceBytes) => {
       if (verdictBytes >= 0) {
         if (verdictFd >= 0) writing(o.verdicts as string, () => writeAll(verdictFd, s.verdictOut, 0, verdictBytes));
@@ -203,8 +230,7 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
       if (traceFd >= 0) writing(o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen));
     };
     const layout = new SlotLayout(spec);
-    const files: OutputFiles = { verdictFd, traceFd, verdictFile: o.verdicts ?? null, traceFile: o.out ?? null };
-    run = threaded ? new ChainRunner(o, layout, stageOpts, W, write, files) : new InlineRunner(o, layout, stageOpts, write);
+    run = threaded ? new ChainRunner(o, layout, stageOpts, W, write) : new InlineRunner(o, layout, stageOpts, write);
     let packets = 0;
     for (;;) {
       const s = run.freeSlot();
@@ -219,9 +245,144 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
   } finally {
     if (run !== null) run.close();
     reader.close();
-    if (verdictFd >= 0) fs.closeSync(verdictFd);
-    if (traceFd >= 0) fs.closeSync(traceFd);
+    closeOutputs(files);
   }
+}
+
+/**
+ * W = 2, split: one thread reads the capture into a ring of slots; this thread decodes and decides the
+ * packets (one DataplaneState, as W = 1, so the output is the W = 1 output); the split worker counts,
+ * encodes and writes them (worker.ts `runSplitWorker`). Where the reader runs balances the two threads:
+ *   on the worker (no --verdicts)  the packet bytes it writes stay in its core's cache for the pcapng
+ *                                  encoder; only the headers the engine reads and rewrites cross cores;
+ *   here (--verdicts)              the worker has the verdict records to encode and write as well, so
+ *                                  this thread reads too.
+ * The output files are opened once the capture's header was read, as W = 1 opens them after the reader.
+ */
+function runSplit(o: PipelineOptions): PipelineResult {
+  const readHere = o.verdicts !== undefined;
+  const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
+  const layout = new SlotLayout(slotSpec(o, 1));
+  const ring = Math.max(2, o.ring ?? 5);
+  const size = o.trace === '-' ? -1 : safeSize(o.trace);
+  const reader = readHere ? openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true }) : null;
+  const files = { verdictFd: -1, traceFd: -1 };
+  const t0 = process.hrtime.bigint();
+  const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
+  const stage = new ShardStage(o.dp, stageOpts, layout.spec.capacity);
+  const table = shardTable(1);
+  const slot = new Slot(layout, true);
+  const control = new SharedArrayBuffer(8);
+  const toWorker = new MessageChannel();
+  const toMain = new MessageChannel();
+  const errors = new MessageChannel();
+  const init: WorkerInit = {
+    role: 'split',
+    worker: 1,
+    workers: 2,
+    spec: layout.spec,
+    verdicts: o.verdicts !== undefined,
+    trace: o.out !== undefined,
+    input: toWorker.port2,
+    output: toMain.port1,
+    errors: errors.port2,
+    control,
+    cluster: o.cluster,
+    windows: o.windows,
+    seed: o.seed,
+    view: o.view,
+    stage: stageOpts,
+    capture: readHere ? null : o.trace,
+    strictSnaplen: o.strictSnaplen ?? true,
+    ring,
+  };
+  const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [toWorker.port2, toMain.port1, errors.port2] });
+  worker.unref();
+  const inbox = new Inbox(toMain.port2, [errors.port1], new Int32Array(control));
+  /** Decides the packets of the batch in `buffer` and sends it to the worker. */
+  const decide = (buffer: ArrayBuffer, count: number, first: number, used: number, ifaces: TsUnits[] | undefined): void => {
+    slot.attach(buffer);
+    const b = slot.batch;
+    b.count = count;
+    b.firstNumber = first;
+    b.used = used;
+    stage.prepare(slot, table, 1, o.verdicts !== undefined);
+    stage.process(slot, 0, true);
+    const decided: DecidedMessage = { type: 'decided', ifaces, count, first, used, buffer };
+    toWorker.port1.postMessage(decided, [buffer]);
+  };
+  const sendFiles = (): void => {
+    openOutputs(o, files);
+    const f: FilesMessage = { type: 'files', ...files, verdictFile: o.verdicts ?? null, traceFile: o.out ?? null };
+    toWorker.port1.postMessage(f);
+  };
+  try {
+    let packets = 0;
+    let error: InputError | null = null;
+    if (reader !== null) {
+      // this thread reads: fill a free slot (one of `ring`, then the ones the worker sends back)
+      sendFiles();
+      const free: ArrayBuffer[] = [];
+      for (let k = 0; k < ring; k++) free.push(new ArrayBuffer(layout.bytes));
+      let sentIfaces = 0;
+      for (;;) {
+        while (free.length === 0) {
+          const m = inbox.receive() as SplitMessage;
+          if (m.type !== 'free') throw new Error(`pipeline: unexpected ${m.type} message`);
+          free.push(m.buffer);
+        }
+        const buffer = free.pop() as ArrayBuffer;
+        slot.attach(buffer);
+        const n = reader.next(slot.batch);
+        if (n === 0) break;
+        const b = slot.batch;
+        const add = reader.interfaces.slice(sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
+        sentIfaces = reader.interfaces.length;
+        decide(buffer, n, b.firstNumber, b.used, add);
+        packets += n;
+        if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, reader.bytesRead / size) : NaN);
+      }
+      error = reader.error;
+    } else {
+      // the worker reads: decide each slot it fills, until it says the capture is done
+      let first = true;
+      for (;;) {
+        const m = inbox.receive() as SplitMessage;
+        if (m.type === 'eof') {
+          error = m.error === null ? null : inputError(m.error);
+          if (m.fatal && error !== null) throw error;
+          break;
+        }
+        if (m.type !== 'filled') throw new Error(`pipeline: unexpected ${m.type} message`);
+        if (first) sendFiles(); // the capture is readable: open the outputs, tell the worker where to write
+        first = false;
+        decide(m.buffer, m.count, m.first, m.used, undefined);
+        packets += m.count;
+        if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, m.bytesRead / size) : NaN);
+      }
+      if (first) openOutputs(o, files); // an empty capture: the outputs exist all the same, as with W = 1
+    }
+    const end: EndMessage = { type: 'end', tallies: [] };
+    toWorker.port1.postMessage(end);
+    let m = inbox.receive() as SplitMessage;
+    while (m.type !== 'end') m = inbox.receive() as SplitMessage; // (slots sent back free)
+    const tally = new Tally();
+    for (const t of m.tallies) tally.add(t);
+    return { packets, tally, error, elapsed: elapsed() };
+  } finally {
+    void worker.terminate();
+    toWorker.port1.close();
+    inbox.close();
+    if (reader !== null) reader.close();
+    closeOutputs(files);
+  }
+}
+
+/** An InputError posted by a worker, as the reader threw it. */
+function inputError(d: InputErrorData): InputError {
+  const e = new InputError(d.file, { offset: d.offset, fieldPath: d.fieldPath }, '');
+  e.message = d.message;
+  return e;
 }
 
 function safeSize(file: string): number {
@@ -292,27 +453,13 @@ class InlineRunner implements Runner {
   close(): void {}
 }
 
-/** The open output files (descriptors -1 when not asked for), for the output worker to write itself. */
-interface OutputFiles {
-  verdictFd: number;
-  traceFd: number;
-  verdictFile: string | null;
-  traceFile: string | null;
-}
-
 /** How long the main thread waits for the workers without any message before it gives up. */
 const STALL_MS = 300_000;
 
 /**
- * Worker threads and a ring of slots transferred to them (worker.ts runs their steps), in one of two
- * shapes:
- *   split (W = 2)  the main thread reads, decodes and decides every packet with one DataplaneState (the
- *                  W = 1 engine, so the output is the W = 1 output); the output worker counts, encodes
- *                  and writes them. Nothing is done twice and the flow table stays in the main thread's
- *                  cache; only the slot crosses to the other core.
- *   chain (W >= 3) the main thread is shard 0; W - 1 shard workers in a chain each decide and encode
- *                  their own shard's packets; the main thread writes the pieces in input order.
- * (With `threadsForOne`, a chain of one worker that does every step.)
+ * W >= 3: W - 1 shard workers in a chain, a ring of slots transferred along it (worker.ts runs their
+ * steps); the main thread is shard 0 and writes the pieces in input order. (With `threadsForOne`, a chain
+ * of one worker that does every step.)
  */
 class ChainRunner implements Runner {
   private readonly free: Slot[] = [];
@@ -321,18 +468,14 @@ class ChainRunner implements Runner {
   private readonly ctl: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly first: MessagePort;
-  private readonly back: MessagePort;
-  private readonly errors: MessagePort[] = [];
-  private seen = 0;
+  private readonly inbox: Inbox;
   private sentIfaces = 0;
   private k = 0;
-  /** The main thread's stage (W > 1: shard 0 of a chain, or every packet's decision when split), and the shard table. */
+  /** Shard 0's stage, run by the main thread (W > 1), and the shard table. */
   private readonly mainShard: ShardStage | null;
   private readonly table: Uint8Array;
   private readonly verdicts: boolean;
   private readonly trace: boolean;
-  /** The split shape (see the class comment). */
-  private readonly split: boolean;
 
   constructor(
     o: PipelineOptions,
@@ -340,27 +483,25 @@ class ChainRunner implements Runner {
     stageOpts: StageOptions,
     W: number,
     private readonly write: WriteSlot,
-    files: OutputFiles,
   ) {
-    this.split = W === 2;
     const K = Math.max(2, o.ring ?? 2 * W + 1);
     for (let k = 0; k < K; k++) this.free.push(new Slot(layout));
     const control = new SharedArrayBuffer(8);
     this.ctl = new Int32Array(control);
-    // with W > 1 the main thread runs the first steps itself (see `send`): the workers are 1 .. W - 1
+    // with W > 1 the main thread is shard 0 itself (see `send`): the chain starts at worker 1
     this.mainShard = W > 1 ? new ShardStage(o.dp, stageOpts, layout.spec.capacity) : null;
-    this.table = shardTable(this.split ? 1 : W);
+    this.table = shardTable(W);
     this.verdicts = o.verdicts !== undefined;
     this.trace = o.out !== undefined;
     const from = this.mainShard !== null ? 1 : 0;
     const links = Array.from({ length: W + 1 }, () => new MessageChannel());
     this.first = links[from].port1;
-    this.back = links[W].port2;
+    const errorPorts: MessagePort[] = [];
     for (let w = from; w < W; w++) {
       const errors = new MessageChannel();
-      this.errors.push(errors.port1);
+      errorPorts.push(errors.port1);
       const init: WorkerInit = {
-        role: this.split ? 'output' : 'shard',
+        role: 'shard',
         worker: w,
         workers: W,
         spec: layout.spec,
@@ -375,58 +516,24 @@ class ChainRunner implements Runner {
         seed: o.seed,
         view: o.view,
         stage: stageOpts,
-        verdictFd: this.split ? files.verdictFd : -1,
-        traceFd: this.split ? files.traceFd : -1,
-        verdictFile: files.verdictFile,
-        traceFile: files.traceFile,
+        capture: o.trace,
+        strictSnaplen: o.strictSnaplen ?? true,
+        ring: K,
       };
       const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [links[w].port2, links[w + 1].port1, errors.port2] });
       worker.unref();
       this.workers.push(worker);
     }
-  }
-
-  /** Throws the first worker error, if a worker reported one. */
-  private checkError(): void {
-    if (Atomics.load(this.ctl, CTL_ERROR) === 0) return;
-    for (const port of this.errors) {
-      const m = receiveMessageOnPort(port) as { message: ErrorMessage } | undefined;
-      if (m !== undefined) {
-        const w = m.message.writeFailed;
-        if (w !== undefined) throw outputWriteError(w.file, w.code, m.message.message, m.message.stack);
-        const e = new Error(`pipeline worker ${m.message.worker}: ${m.message.message}`);
-        e.stack = m.message.stack;
-        throw e;
-      }
-    }
-    throw new Error('a pipeline worker failed');
-  }
-
-  /** The next message from the last worker (sleeping until there is one). */
-  private receive(): ChainMessage {
-    let since = Date.now();
-    for (;;) {
-      const m = receiveMessageOnPort(this.back) as { message: ChainMessage } | undefined;
-      if (m !== undefined) return m.message;
-      this.checkError();
-      const seen = Atomics.load(this.ctl, CTL_TO_MAIN);
-      if (seen !== this.seen) {
-        this.seen = seen;
-        since = Date.now();
-        continue;
-      }
-      if (Date.now() - since > STALL_MS) throw new Error(`pipeline workers sent nothing for ${STALL_MS / 1000} s`);
-      Atomics.wait(this.ctl, CTL_TO_MAIN, seen, 100);
-    }
+    this.inbox = new Inbox(links[W].port2, errorPorts, this.ctl);
   }
 
   /** Waits for the oldest slot in flight, writes its output, and frees it. */
   private retire(): void {
-    const m = this.receive();
+    const m = this.inbox.receive() as ChainMessage;
     if (m.type !== 'batch') throw new Error(`pipeline: unexpected ${m.type} message`);
     const s = this.inFlight.shift() as Slot;
     s.attach(m.buffer);
-    if (!this.split) this.write(s, m.verdictBytes ?? -1, m.traceBytes ?? -1); // (the output worker wrote its own)
+    this.write(s, m.verdictBytes ?? -1, m.traceBytes ?? -1);
     this.free.push(s);
   }
 
@@ -438,11 +545,7 @@ class ChainRunner implements Runner {
   send(s: Slot, ifaces: readonly TsUnits[]): void {
     this.free.pop();
     const main = this.mainShard;
-    if (main !== null && this.split) {
-      // the main thread decides every packet; the output worker does the rest
-      main.prepare(s, this.table, 1, this.verdicts);
-      main.process(s, 0, true);
-    } else if (main !== null) {
+    if (main !== null) {
       // the main thread is shard 0 and the first step of the chain: it decodes and picks the shards
       // (stage.ts `prepare`), then decides and encodes its own packets before the workers get the slot
       const W = this.workers.length + 1;
@@ -462,7 +565,7 @@ class ChainRunner implements Runner {
     while (this.inFlight.length > 0) this.retire();
     const end: ChainMessage = { type: 'end', tallies: [] };
     this.first.postMessage(end);
-    const m = this.receive();
+    const m = this.inbox.receive() as ChainMessage;
     if (m.type !== 'end') throw new Error(`pipeline: unexpected ${m.type} message`);
     const tally = new Tally();
     if (this.mainShard !== null) tally.add(this.mainShard.tally.data());
@@ -473,7 +576,59 @@ class ChainRunner implements Runner {
   close(): void {
     for (const w of this.workers) void w.terminate();
     this.first.close();
-    this.back.close();
+    this.inbox.close();
+  }
+}
+
+/**
+ * The main thread's end of the workers' messages: the port the last worker posts to, the workers' error
+ * ports and the shared control words they bump when they post (worker.ts `toMain`).
+ */
+class Inbox {
+  private seen = 0;
+
+  constructor(
+    private readonly port: MessagePort,
+    private readonly errors: MessagePort[],
+    private readonly ctl: Int32Array,
+  ) {}
+
+  /** The next message (sleeping until there is one); throws a worker's error instead, if one failed. */
+  receive(): unknown {
+    let since = Date.now();
+    for (;;) {
+      const m = receiveMessageOnPort(this.port) as { message: unknown } | undefined;
+      if (m !== undefined) return m.message;
+      this.checkError();
+      const seen = Atomics.load(this.ctl, CTL_TO_MAIN);
+      if (seen !== this.seen) {
+        this.seen = seen;
+        since = Date.now();
+        continue;
+      }
+      if (Date.now() - since > STALL_MS) throw new Error(`pipeline workers sent nothing for ${STALL_MS / 1000} s`);
+      Atomics.wait(this.ctl, CTL_TO_MAIN, seen, 100);
+    }
+  }
+
+  /** Throws the first worker error, if a worker reported one (a failed write as the file and errno). */
+  private checkError(): void {
+    if (Atomics.load(this.ctl, CTL_ERROR) === 0) return;
+    for (const port of this.errors) {
+      const m = receiveMessageOnPort(port) as { message: ErrorMessage } | undefined;
+      if (m !== undefined) {
+        const w = m.message.writeFailed;
+        if (w !== undefined) throw outputWriteError(w.file, w.code, m.message.message, m.message.stack);
+        const e = new Error(`pipeline worker ${m.message.worker}: ${m.message.message}`);
+        e.stack = m.message.stack;
+        throw e;
+      }
+    }
+    throw new Error('a pipeline worker failed');
+  }
+
+  close(): void {
+    this.port.close();
     for (const p of this.errors) p.close();
   }
 }

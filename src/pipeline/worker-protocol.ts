@@ -12,10 +12,11 @@ import type { StageOptions, TallyData } from './stage';
 /** What the main thread gives a worker (workerData). */
 export interface WorkerInit {
   /**
-   * `shard`: one of a chain of shard workers (W >= 3). `output`: the one worker of W = 2, which counts,
-   * encodes and writes every packet that the main thread decided (pipeline.ts `SplitRunner`).
+   * `shard`: one of a chain of shard workers (W >= 3). `split`: the one worker of W = 2, which reads the
+   * capture into slots and counts, encodes and writes every packet once the main thread has decided it
+   * (pipeline.ts `runSplit`).
    */
-  role: 'shard' | 'output';
+  role: 'shard' | 'split';
   worker: number;
   workers: number;
   spec: SlotSpec;
@@ -33,11 +34,13 @@ export interface WorkerInit {
   seed: number;
   view: 'pod' | 'wire';
   stage: StageOptions;
-  /** The output worker writes the files itself: their descriptors (-1 none) and names (for errors). */
-  verdictFd: number;
-  traceFd: number;
-  verdictFile: string | null;
-  traceFile: string | null;
+  /**
+   * The split worker reads the capture (`-`: stdin) itself, with `ring` slots in flight; null when the
+   * main thread reads it (the worker then sends each slot back `free` once written).
+   */
+  capture: string | null;
+  strictSnaplen: boolean;
+  ring: number;
 }
 
 /** A batch in a slot, as it travels along the chain. */
@@ -68,6 +71,61 @@ export interface ErrorMessage {
   writeFailed?: { file: string; code: string };
 }
 export type ChainMessage = BatchMessage | EndMessage;
+
+/** An InputError as plain data (core/errors.ts), to post between threads. */
+export interface InputErrorData {
+  file: string;
+  offset: number | undefined;
+  fieldPath: string | undefined;
+  message: string;
+}
+
+/** Split worker -> main thread: a slot the reader filled (`bytesRead`: input bytes consumed so far). */
+export interface FilledMessage {
+  type: 'filled';
+  count: number;
+  first: number;
+  used: number;
+  bytesRead: number;
+  buffer: ArrayBuffer;
+}
+/**
+ * Split worker -> main thread: the reader is done after `packets` packets: at the end of the input, or at
+ * a fault (`error`); `fatal` when the capture could not even be opened (no packet was read).
+ */
+export interface EofMessage {
+  type: 'eof';
+  packets: number;
+  error: InputErrorData | null;
+  fatal: boolean;
+}
+/** Split worker -> main thread, when the main thread reads: the slot is written, fill it again. */
+export interface FreeMessage {
+  type: 'free';
+  buffer: ArrayBuffer;
+}
+/** Main thread -> split worker: the packets of the slot are decided; count, encode and write them. */
+export interface DecidedMessage {
+  type: 'decided';
+  /** When the main thread reads: the input interfaces first seen with this batch. */
+  ifaces?: TsUnits[];
+  count: number;
+  first: number;
+  used: number;
+  buffer: ArrayBuffer;
+}
+/**
+ * Main thread -> split worker, before the first `decided`: the output files, opened once the capture
+ * proved readable (descriptors -1 when not asked for; names for errors). The worker writes them itself.
+ */
+export interface FilesMessage {
+  type: 'files';
+  verdictFd: number;
+  traceFd: number;
+  verdictFile: string | null;
+  traceFile: string | null;
+}
+export type SplitMessage = FilledMessage | EofMessage | FreeMessage | DecidedMessage | FilesMessage | EndMessage;
 
 /** Control words (Int32Array on a SharedArrayBuffer): messages posted to the main thread, and an error flag. */
 export const CTL_TO_MAIN = 0;

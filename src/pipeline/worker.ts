@@ -1,8 +1,7 @@
 /**
- * A pipeline worker (worker_threads). With W = 2 it is the output worker: the main thread decides every
- * packet and hands the slot over; this worker counts the packets, encodes their verdict records and
- * output pcapng blocks and writes them to the files (pipeline.ts `SplitRunner`). With W >= 3 it is a
- * shard worker: one of the pipeline's W - 1 dedicated threads, in a chain. Each
+ * A pipeline worker (worker_threads). With W = 2 it is the split worker (`runSplitWorker`): it reads the
+ * capture, the main thread decides the packets, and it counts, encodes and writes them. With W >= 3 it is
+ * a shard worker: one of the pipeline's W - 1 dedicated threads, in a chain. Each
  * batch's slot (one ArrayBuffer, slot.ts) comes from the main thread, which prepared it (decode, shards)
  * and ran shard 0, then goes from worker to worker; each runs the engine on its own shard's packets and
  * encodes them in its own region (stage.ts); the last one numbers the output interfaces and transfers the
@@ -20,13 +19,27 @@
  * receiveMessageOnPort. A worker that fails posts `error` to the main thread the same way.
  */
 import { MessagePort, workerData } from 'node:worker_threads';
+import { InputError } from '../core/errors';
+import { openCapture, type CaptureReader } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import { compileDataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { writeAll, writing } from './output-files';
 import { ShardStage, shardTable } from './stage';
 import { Slot, SlotLayout } from './slot';
-import { CTL_ERROR, CTL_TO_MAIN, type ChainMessage, type ErrorMessage, type WorkerInit } from './worker-protocol';
+import {
+  CTL_ERROR,
+  CTL_TO_MAIN,
+  type ChainMessage,
+  type EofMessage,
+  type ErrorMessage,
+  type FilledMessage,
+  type FilesMessage,
+  type FreeMessage,
+  type InputErrorData,
+  type SplitMessage,
+  type WorkerInit,
+} from './worker-protocol';
 
 const init = workerData as WorkerInit;
 const ctl = new Int32Array(init.control);
@@ -49,7 +62,95 @@ function fail(e: unknown): void {
   init.input.close();
 }
 
-try {
+/** A reader fault as plain data (InputError fields), to post to the main thread. */
+function inputErrorData(e: InputError | null): InputErrorData | null {
+  return e === null ? null : { file: e.file, offset: e.offset, fieldPath: e.fieldPath, message: e.message };
+}
+
+/**
+ * The split worker (W = 2, pipeline.ts `runSplit`): reads the capture into `ring` slots and sends each to
+ * the main thread, which decodes and decides its packets and sends it back; then counts, encodes and
+ * writes them, and fills the slot again with the next batch. The reader runs here so that the packet
+ * bytes it writes stay in this core's cache for the encoders: only the headers the engine reads and
+ * rewrites cross to the main thread's core and back. When the main thread reads (`capture` null, see
+ * runSplit), each written slot goes back to it empty.
+ */
+function runSplitWorker(): void {
+  const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view });
+  const layout = new SlotLayout(init.spec);
+  const slot = new Slot(layout, true);
+  const stage = new ShardStage(dataplane, init.stage, init.spec.capacity);
+  let reader: CaptureReader | null = null;
+  if (init.capture !== null) {
+    try {
+      reader = openCapture(init.capture, { strictSnaplen: init.strictSnaplen });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const eof: EofMessage = { type: 'eof', packets: 0, error: inputErrorData(e), fatal: true };
+      toMain(init.output, eof);
+      return;
+    }
+  }
+  /** The input interfaces: the reader's here, else the ones the main thread sends with each slot. */
+  const ifaces: TsUnits[] = reader !== null ? reader.interfaces : [];
+  let packets = 0;
+  let done = reader === null;
+  let files: FilesMessage = { type: 'files', verdictFd: -1, traceFd: -1, verdictFile: null, traceFile: null };
+  /** Reads the next batch into `buffer` and sends it, or (at the end) tells the main thread. */
+  const fill = (buffer: ArrayBuffer): void => {
+    if (reader === null) {
+      const free: FreeMessage = { type: 'free', buffer };
+      toMain(init.output, free, [buffer]);
+      return;
+    }
+    if (done) return; // the slot stays here, unused
+    slot.attach(buffer);
+    const n = reader.next(slot.batch);
+    if (n === 0) {
+      done = true;
+      const eof: EofMessage = { type: 'eof', packets, error: inputErrorData(reader.error), fatal: false };
+      toMain(init.output, eof);
+      return;
+    }
+    packets += n;
+    const b = slot.batch;
+    const filled: FilledMessage = { type: 'filled', count: n, first: b.firstNumber, used: b.used, bytesRead: reader.bytesRead, buffer };
+    toMain(init.output, filled, [buffer]);
+  };
+  init.input.on('message', (m: SplitMessage) => {
+    try {
+      if (m.type === 'end') {
+        if (reader !== null) reader.close();
+        m.tallies.push(stage.tally.data());
+        toMain(init.output, m);
+        return;
+      }
+      if (m.type === 'files') {
+        files = m;
+        return;
+      }
+      if (m.type !== 'decided') throw new Error(`split worker: unexpected ${m.type} message`);
+      if (m.ifaces !== undefined) for (const f of m.ifaces) ifaces.push(f);
+      slot.attach(m.buffer);
+      const b = slot.batch;
+      b.count = m.count;
+      b.firstNumber = m.first;
+      b.used = m.used;
+      // the reader's interface list only grows, so the later batches it has read do not change this one's
+      const out = stage.finishAll(slot, ifaces, init.verdicts, init.trace);
+      const f = files;
+      if (f.verdictFd >= 0) writing(f.verdictFile as string, () => writeAll(f.verdictFd, slot.verdictOut, 0, out.verdictBytes));
+      if (f.traceFd >= 0) writing(f.traceFile as string, () => writeAll(f.traceFd, slot.traceOut, 0, out.traceBytes));
+      fill(m.buffer);
+    } catch (e) {
+      fail(e);
+    }
+  });
+  for (let k = 0; k < init.ring && !done; k++) fill(new ArrayBuffer(layout.bytes));
+}
+
+/** A shard worker of a chain (W >= 3, or the one worker of a benchmark's `threadsForOne`). */
+function runShardWorker(): void {
   const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view });
   const slot = new Slot(new SlotLayout(init.spec), true);
   const stage = new ShardStage(dataplane, init.stage, init.spec.capacity);
@@ -69,14 +170,6 @@ try {
       b.count = m.count;
       b.firstNumber = m.first;
       b.used = m.used;
-      if (init.role === 'output') {
-        // W = 2: the main thread decided every packet; count, encode and write them here, in input order
-        const out = stage.finishAll(slot, ifaces, init.verdicts, init.trace);
-        if (init.verdictFd >= 0) writing(init.verdictFile as string, () => writeAll(init.verdictFd, slot.verdictOut, 0, out.verdictBytes));
-        if (init.traceFd >= 0) writing(init.traceFile as string, () => writeAll(init.traceFd, slot.traceOut, 0, out.traceBytes));
-        toMain(init.output, m, [m.buffer]);
-        return;
-      }
       if (init.worker === 0) stage.prepare(slot, table, init.workers, init.verdicts);
       if (init.workers === 1) {
         stage.process(slot, 0, true);
@@ -96,6 +189,11 @@ try {
       fail(e);
     }
   });
+}
+
+try {
+  if (init.role === 'split') runSplitWorker();
+  else runShardWorker();
 } catch (e) {
   fail(e);
 }
