@@ -181,6 +181,32 @@ describe('vfp-emu replay (command line)', () => {
     assert.ok(r.stderr.includes(`byte offset ${cut}`), r.stderr);
     assert.equal(fs.readFileSync(verdicts, 'utf8').trim().split('\n').length, 4);
     assert.equal(JSON.parse(r.stdout).packets, 4);
+    // the same with one thread and with two, where the worker reads (no --verdicts): the same output
+    const outs: Buffer[] = [];
+    for (const workers of ['1', '2']) {
+      const out = path.join(tmp, `cut-${workers}.pcapng`);
+      const w = run(['replay', trace, ...lessonCluster, '--out', out, '--workers', workers, '--summary', 'json'], tmp);
+      assert.equal(w.status, 2, `--workers ${workers}`);
+      assert.ok(w.stderr.includes(`byte offset ${cut}`), w.stderr);
+      assert.equal(JSON.parse(w.stdout).packets, 4, `--workers ${workers}`);
+      outs.push(fs.readFileSync(out));
+    }
+    assert.ok(outs[0].equals(outs[1]), 'the output pcapng of the 4 packets is the same with two workers');
+  });
+
+  it('a file that is no capture: exit 2 naming it, and no output file is created, with one or two workers', () => {
+    const trace = path.join(tmp, 'not-a-capture.pcap');
+    fs.writeFileSync(trace, 'GET / HTTP/1.1\r\n\r\n');
+    for (const workers of ['1', '2']) {
+      for (const flags of [['--out'], ['--out', '--verdicts']]) {
+        const files = flags.map((f) => path.join(tmp, `never-${workers}${f}`));
+        const args = flags.flatMap((f, k) => [f, files[k]]);
+        const r = run(['replay', trace, ...lessonCluster, ...args, '--workers', workers], tmp);
+        assert.equal(r.status, 2, `${flags.join(' ')} --workers ${workers}`);
+        assert.match(r.stderr, /not-a-capture\.pcap at byte offset 0: not a pcap or pcapng file/);
+        for (const f of files) assert.ok(!fs.existsSync(f), `${f} was created`);
+      }
+    }
   });
 
   it('an output that cannot be written (a full disk) exits 2 naming the file, with one or two workers', function () {

@@ -593,13 +593,16 @@ class Inbox {
     private readonly ctl: Int32Array,
   ) {}
 
-  /** The next message (sleeping until there is one); throws a worker's error instead, if one failed. */
+  /**
+   * The next message (sleeping until there is one); throws a worker's error instead, if one failed (first:
+   * a worker that failed may still have answered a message queued before its failure).
+   */
   receive(): unknown {
     let since = Date.now();
     for (;;) {
+      this.checkError();
       const m = receiveMessageOnPort(this.port) as { message: unknown } | undefined;
       if (m !== undefined) return m.message;
-      this.checkError();
       const seen = Atomics.load(this.ctl, CTL_TO_MAIN);
       if (seen !== this.seen) {
         this.seen = seen;
@@ -614,17 +617,22 @@ class Inbox {
   /** Throws the first worker error, if a worker reported one (a failed write as the file and errno). */
   private checkError(): void {
     if (Atomics.load(this.ctl, CTL_ERROR) === 0) return;
-    for (const port of this.errors) {
-      const m = receiveMessageOnPort(port) as { message: ErrorMessage } | undefined;
-      if (m !== undefined) {
-        const w = m.message.writeFailed;
-        if (w !== undefined) throw outputWriteError(w.file, w.code, m.message.message, m.message.stack);
-        const e = new Error(`pipeline worker ${m.message.worker}: ${m.message.message}`);
-        e.stack = m.message.stack;
-        throw e;
+    // the flag is set once the error is posted: the message arrives (at once, or within a second)
+    for (let k = 0; k < 100; k++) {
+      for (const port of this.errors) {
+        const m = receiveMessageOnPort(port) as { message: ErrorMessage } | undefined;
+        if (m !== undefined) this.throwError(m.message);
       }
+      Atomics.wait(this.ctl, CTL_TO_MAIN, Atomics.load(this.ctl, CTL_TO_MAIN), 10);
     }
     throw new Error('a pipeline worker failed');
+  }
+
+  private throwError(m: ErrorMessage): never {
+    if (m.writeFailed !== undefined) throw outputWriteError(m.writeFailed.file, m.writeFailed.code, m.message, m.stack);
+    const e = new Error(`pipeline worker ${m.worker}: ${m.message}`);
+    e.stack = m.stack;
+    throw e;
   }
 
   close(): void {

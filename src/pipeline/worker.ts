@@ -51,7 +51,11 @@ function toMain(port: MessagePort, msg: unknown, transfer: ArrayBuffer[] = []): 
   Atomics.notify(ctl, CTL_TO_MAIN);
 }
 
+/** Set once this worker has failed: it answers no message after that. */
+let failed = false;
+
 function fail(e: unknown): void {
+  failed = true;
   const err = e as NodeJS.ErrnoException;
   const msg: ErrorMessage = { type: 'error', worker: init.worker, message: err?.message ?? String(e), stack: err?.stack ?? '' };
   if (err?.syscall === 'write' && typeof err.path === 'string' && typeof err.code === 'string') msg.writeFailed = { file: err.path, code: err.code };
@@ -118,6 +122,7 @@ function runSplitWorker(): void {
     toMain(init.output, filled, [buffer]);
   };
   init.input.on('message', (m: SplitMessage) => {
+    if (failed) return;
     try {
       if (m.type === 'end') {
         if (reader !== null) reader.close();
@@ -157,6 +162,7 @@ function runShardWorker(): void {
   const table = shardTable(init.workers);
   const ifaces: TsUnits[] = [];
   init.input.on('message', (m: ChainMessage) => {
+    if (failed) return;
     try {
       if (m.type === 'end') {
         m.tallies.push(stage.tally.data());
