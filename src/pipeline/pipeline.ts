@@ -18,12 +18,12 @@
  * Several slots are in flight at once, so the threads run in parallel on successive batches.
  *
  * Measured on the 2-core machine (AMD EPYC VM, 1M packets, 10k flows; closing notes of issue 4), where a
- * cache line takes 0.5-1.2 us to reach the other core and come back: every byte a thread reads that the
+ * cache line takes 0.4-1.2 us to reach the other core and come back: every byte a thread reads that the
  * other one wrote costs, so the reader is 3x slower writing into a slot the other core read last, and the
  * pcapng encoder 2x slower reading packets the other core wrote. The split does nothing twice (one flow
  * table, no shard keys, no numbering step) and, with the reader on the worker, keeps the packet bytes on
- * the core that writes them out; in alternate runs it was about 1.1x one thread, with --out alone and
- * with --verdicts, where a chain of two shards was 0.85-0.95x. Earlier designs measured for two: a
+ * the core that writes them out; it ran 0.9-1.25x as fast as one thread (with a cache line's round trip
+ * of 1.2 us and of 0.4 us between the cores), where a chain of two shards was 0.83-0.95x. Earlier designs measured for two: a
  * chain whose worker 0 decoded (three busy threads on two cores), about 20% slower than the main thread
  * as shard 0; every worker reading and decoding the whole trace itself, slower still.
  *
