@@ -15,11 +15,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError, UsageError } from '../core/errors';
+import { jsonSafe, safeText } from '../core/safe-text';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { loadCluster } from '../cluster/load';
 import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
+import { egressNameDiagnostic } from '../output/out-trace';
 import { runPipeline } from '../pipeline/pipeline';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
@@ -132,6 +134,9 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     elapsed_s: Math.round(elapsed * 1e6) / 1e6,
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,
   };
+  // A config name too long for the output trace's interface names (out-trace.ts IFACE_NAME_MAX): said once.
+  const cut = opts.out !== undefined ? egressNameDiagnostic(dp) : null;
+  if (cut !== null) summary.diagnostics.push(cut);
   for (let id = 1; id < REASON_COUNT; id++) {
     if (t.reasons[id] > 0) summary.reasons[reasonCode(id) as string] = t.reasons[id];
     if (t.warnings[id] > 0) summary.warnings[reasonCode(id) as string] = t.warnings[id];
@@ -145,7 +150,18 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
   return { summary, status: run.error !== null ? 2 : t.failed ? 1 : 0, error: run.error, dataplane: dp, cluster };
 }
 
-/** The summary as text: what happened, and why, in the reference's words. */
+/**
+ * One config diagnostic as a line of text (the summary, report.txt, `vfp-emu rules`): its source and
+ * message hold names from the config files, escaped by core/safe-text.ts `safeText`.
+ */
+export function diagnosticLine(d: Diagnostic): string {
+  return `  ${d.code} [${safeText(d.source)}]: ${safeText(d.message)}`;
+}
+
+/**
+ * The summary as text: what happened, and why, in the reference's words. Names from the config (Services,
+ * diagnostics) go through `safeText`: no control or bidi character reaches the terminal or report.txt.
+ */
 export function summaryText(s: ReplaySummary): string {
   const lines: string[] = [];
   lines.push(`${s.packets} packets in ${s.elapsed_s.toFixed(3)} s (${s.pps} packets/s)`);
@@ -162,13 +178,13 @@ export function summaryText(s: ReplaySummary): string {
   }
   if (s.diagnostics.length > 0) {
     lines.push('config diagnostics:');
-    for (const d of s.diagnostics) lines.push(`  ${d.code} [${d.source}]: ${d.message}`);
+    for (const d of s.diagnostics) lines.push(diagnosticLine(d));
   }
   const svcs = Object.entries(s.services);
   if (svcs.length > 0) {
     lines.push('services (packets per backend):');
     for (const [name, { backends }] of svcs) {
-      lines.push(`  ${name}: ` + Object.entries(backends).map(([b, n]) => `${b} ${n}`).join(', '));
+      lines.push(`  ${safeText(name)}: ` + Object.entries(backends).map(([b, n]) => `${safeText(b)} ${n}`).join(', '));
     }
   }
   return lines.join('\n') + '\n';
@@ -177,12 +193,12 @@ export function summaryText(s: ReplaySummary): string {
 function reportText(s: ReplaySummary, opts: ReplayOptions, error: InputError | null): string {
   const head = [
     'vfp-emu replay report',
-    `trace: ${opts.trace}`,
-    `cluster: ${opts.clusterFiles.join(', ')}`,
+    `trace: ${safeText(opts.trace)}`,
+    `cluster: ${opts.clusterFiles.map(safeText).join(', ')}`,
     `windows profile: ${resolveProfile(opts.windows).name}, seed ${opts.seed}, view ${opts.view}`,
     '',
   ];
-  if (error !== null) head.push(`input error (everything before it was replayed): ${error.message}`, '');
+  if (error !== null) head.push(`input error (everything before it was replayed): ${safeText(error.message)}`, '');
   return head.join('\n') + summaryText(s);
 }
 
@@ -261,7 +277,7 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
   const showProgress = opts.progress ?? process.stderr.isTTY === true;
   const outcome = replay(opts, showProgress ? progressPrinter() : undefined);
   if (showProgress) process.stderr.write('\n');
-  if (opts.summary === 'json') process.stdout.write(JSON.stringify(outcome.summary) + '\n');
+  if (opts.summary === 'json') process.stdout.write(jsonSafe(JSON.stringify(outcome.summary)) + '\n');
   else {
     if (embedded) {
       const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
@@ -271,7 +287,7 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     process.stdout.write(summaryText(outcome.summary));
     if (embedded) {
       process.stdout.write(`\noutputs: vfp-out/verdicts.jsonl, vfp-out/out.pcapng, vfp-out/report.txt\n`);
-      process.stdout.write(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${path.relative(process.cwd(), f)}`).join(' ')} --packet 1\n`);
+      process.stdout.write(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${safeText(path.relative(process.cwd(), f))}`).join(' ')} --packet 1\n`);
     }
   }
   if (outcome.error !== null) process.stderr.write(`vfp-emu: ${outcome.error.message}\n`);

@@ -6,7 +6,7 @@
 import { UsageError } from '../core/errors';
 import { flagList, flagString, type ParsedArgs } from '../cli-args';
 import { runDiagnostics } from '../cluster/diagnostics';
-import { prepareDataplane } from './replay';
+import { diagnosticLine, prepareDataplane } from './replay';
 
 export async function runRulesCommand(a: ParsedArgs): Promise<number> {
   if (a.positional.length > 0) throw new UsageError(`rules takes no positional argument (got '${a.positional[0]}')`);
@@ -22,7 +22,7 @@ export async function runRulesCommand(a: ParsedArgs): Promise<number> {
   const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
   if (diagnostics.length > 0) {
     const gap = text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
-    process.stdout.write(`${gap}CONFIG DIAGNOSTICS\n` + diagnostics.map((d) => `  ${d.code} [${d.source}]: ${d.message}\n`).join(''));
+    process.stdout.write(`${gap}CONFIG DIAGNOSTICS\n` + diagnostics.map((d) => diagnosticLine(d) + '\n').join(''));
   }
   return 0;
 }

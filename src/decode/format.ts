@@ -10,8 +10,11 @@
  *   `::ffff:a.b.c.d` and `::a.b.c.d` that BSD `inet_ntop` (and tshark) use;
  * - MAC lower-case `aa:bb:cc:dd:ee:ff`;
  * - DNS names without the trailing dot, `<Root>` for the root; label bytes decoded as UTF-8 (invalid
- *   sequences become U+FFFD), control characters escaped as `\a \b \t \n \v \f \r` or `\ooo` octal, dots
- *   and backslashes inside labels left as they are.
+ *   sequences become U+FFFD) and escaped by core/safe-text.ts `safeText`: control characters as
+ *   `\a \b \t \n \v \f \r` or `\ooo` octal, C1 controls, bidi and other format characters as `\uXXXX`
+ *   (tshark's form), and, unlike tshark, a backslash as `\\` so that a label cannot forge an escape
+ *   (no DNS name of the real-capture corpus holds one); dots inside labels are left as they are. So a
+ *   dns_qname holds no tab, newline, terminal sequence or bidi override, in TSV as in JSONL.
  *
  * `decode --format tsv` (CONTRACT in DESIGN.md): a header line, then per packet
  *   n caplen len eth_src eth_dst vlan l3_src l3_dst proto sport dport icmp_type icmp_code vni inner_src
@@ -30,6 +33,7 @@ import { Batch, PF } from '../core/batch';
 import { formatMac, u32ToIpv4 } from '../packet/addr';
 import { DecodeOptions, malformedMessage } from './decoder';
 import { malformedName } from './errors';
+import { safeText } from '../core/safe-text';
 
 /** The TSV columns of `vfp-emu decode --format tsv`, in order (CONTRACT). */
 export const TSV_COLUMNS = [
@@ -109,27 +113,19 @@ export function ipv6Text(a: Uint8Array, o: number): string {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
-const C_ESCAPES: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r' };
 
-/** One label's bytes as tshark prints them (see the module comment). */
+/** One label's bytes as text (see the module comment): printable ASCII as it is, else decoded and safeText-escaped. */
 function labelText(bytes: Uint8Array): string {
   let plain = true;
   for (let k = 0; k < bytes.length; k++) {
     const c = bytes[k];
-    if (c < 0x20 || c >= 0x7f) {
+    if (c < 0x20 || c >= 0x7f || c === 0x5c) {
       plain = false;
       break;
     }
   }
   if (plain) return String.fromCharCode(...bytes);
-  const text = utf8.decode(bytes);
-  let s = '';
-  for (const ch of text) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (c < 0x20 || c === 0x7f) s += C_ESCAPES[c] ?? '\\' + c.toString(8).padStart(3, '0');
-    else s += ch;
-  }
-  return s;
+  return safeText(utf8.decode(bytes));
 }
 
 /**
@@ -272,7 +268,7 @@ export function formatTsvRow(b: Batch, i: number, n: number): string {
   );
 }
 
-/** DNS names are already escaped for control characters, so no tab or newline can reach the TSV. */
+/** DNS names are already escaped (labelText), so no tab, newline, C1 or bidi character can reach the TSV. */
 function tsvSafe(s: string | undefined): string {
   return s === undefined ? '' : s;
 }

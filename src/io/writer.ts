@@ -13,6 +13,15 @@
  * ByteSink: a path or file descriptor (a descriptor given by the caller is not closed by `close()`), or a
  * MemorySink that keeps the bytes (the browser page; node:fs is loaded only by descriptor sinks).
  *
+ * Length-limited fields: a pcapng option holds at most 65535 bytes (its length is 16 bits). Every string
+ * option written (shb_userappl, if_name, if_description, opt_comment) is cut to OPTION_MAX bytes at a
+ * UTF-8 character boundary, ending in `…` (core/safe-text.ts `capUtf8`), and counted in
+ * `truncatedFields`, so that the file stays readable whatever the caller passes; a string read from a
+ * pcapng can need it too (a 65535-byte comment of invalid UTF-8 comes back as three bytes per byte). A
+ * binary option longer than that (epb_verdict) is the caller's error (UsageError). The writer writes
+ * strings as they are given: escaping them for people is the caller's choice (output/out-trace.ts escapes
+ * the names it makes; a capture copied through keeps its own strings).
+ *
  * Timestamps: with `readerInterfaces`, `tsHi`/`tsLo` are read in the packet's input interface units and
  * converted when the output's differ; without, they are taken as raw values of the output (pcap: seconds
  * and fraction; pcapng: 64-bit ticks of the packet's writer interface).
@@ -20,6 +29,7 @@
 import type * as NodeFs from 'node:fs';
 import type { Batch, PacketOptions } from '../core/batch';
 import { UsageError } from '../core/errors';
+import { capUtf8 } from '../core/safe-text';
 import type { InterfaceInfo } from './reader';
 import { secFracToTicks, ticksToSecFrac, tsResult, unitsFromTsresol } from './timestamps';
 
@@ -72,6 +82,8 @@ export interface PacketMeta {
 export interface CaptureWriter {
   readonly format: WriteFormat;
   readonly packetsWritten: number;
+  /** pcapng: string option values cut to the 65535 bytes an option holds (see the module comment). */
+  readonly truncatedFields: number;
   /** pcapng: add an output interface; returns its index. pcap: throws UsageError. */
   addInterface(spec: InterfaceSpec): number;
   /** Write every packet of the batch, in order. */
@@ -85,7 +97,14 @@ export interface CaptureWriter {
 }
 
 export const DEFAULT_SNAPLEN = 262144;
+/** Most bytes a pcapng option value holds (16-bit length). */
+export const OPTION_MAX = 65535;
 const utf8 = new TextEncoder();
+
+/** The UTF-8 bytes of a string option value, cut to OPTION_MAX bytes (ending in `…`) when longer. */
+function optionString(s: string): Uint8Array {
+  return capUtf8(utf8.encode(s), OPTION_MAX);
+}
 
 let fsModule: typeof NodeFs | null = null;
 /** node:fs, required when a descriptor sink is first made (never for a MemorySink). */
@@ -186,6 +205,7 @@ export function pcapInterface(linkType = 1, nanosecond = false, snapLen = DEFAUL
 abstract class WriterBase implements CaptureWriter {
   abstract readonly format: WriteFormat;
   packetsWritten = 0;
+  truncatedFields = 0;
   protected out: Uint8Array;
   protected view: DataView;
   protected pos = 0;
@@ -389,8 +409,17 @@ class PcapngWriter extends WriterBase {
     return 4 + ((valueBytes + 3) & ~3);
   }
 
+  /** A string option's bytes (optionString), counted in `truncatedFields` when cut. */
+  private stringOption(s: string): Uint8Array {
+    const bytes = utf8.encode(s);
+    const capped = capUtf8(bytes, OPTION_MAX);
+    if (capped !== bytes) this.truncatedFields++;
+    return capped;
+  }
+
   /** Write one option header and value (padded with zeros); returns the position after it. */
   private putOption(p: number, code: number, value: Uint8Array): number {
+    if (value.length > OPTION_MAX) throw new UsageError(`pcapng option ${code}: a value of ${value.length} bytes is longer than an option holds (${OPTION_MAX})`);
     const v = this.view;
     v.setUint16(p, code, this.le);
     v.setUint16(p + 2, value.length, this.le);
@@ -412,7 +441,7 @@ class PcapngWriter extends WriterBase {
   }
 
   private sectionHeader(userAppl: string): void {
-    const appl = utf8.encode(userAppl);
+    const appl = this.stringOption(userAppl);
     const len = 28 + PcapngWriter.optLen(appl.length) + 4;
     const p = this.startBlock(0x0a0d0d0a, len);
     const v = this.view;
@@ -429,8 +458,8 @@ class PcapngWriter extends WriterBase {
     const tsresol = spec.tsresol ?? 6;
     const units = unitsFromTsresol(tsresol);
     if (units === null) throw new UsageError(`if_tsresol 0x${tsresol.toString(16)} is out of range`);
-    const name = spec.name !== undefined ? utf8.encode(spec.name) : null;
-    const desc = spec.description !== undefined ? utf8.encode(spec.description) : null;
+    const name = spec.name !== undefined ? this.stringOption(spec.name) : null;
+    const desc = spec.description !== undefined ? this.stringOption(spec.description) : null;
     const tsOffset = spec.tsOffset ?? 0;
     let optBytes = 0;
     if (name) optBytes += PcapngWriter.optLen(name.length);
@@ -506,7 +535,7 @@ class PcapngWriter extends WriterBase {
   private static optionsLength(o: PacketOptions | undefined): number {
     if (o === undefined) return 0;
     let n = 0;
-    if (o.comments) for (const c of o.comments) n += PcapngWriter.optLen(utf8.encode(c).length);
+    if (o.comments) for (const c of o.comments) n += PcapngWriter.optLen(optionString(c).length);
     if (o.flags !== undefined) n += 8;
     if (o.packetId !== undefined) n += 12;
     if (o.verdicts) for (const vd of o.verdicts) n += PcapngWriter.optLen(vd.length);
@@ -516,7 +545,7 @@ class PcapngWriter extends WriterBase {
   private writeOptions(p: number, o: PacketOptions): void {
     const v = this.view;
     const le = this.le;
-    if (o.comments) for (const c of o.comments) p = this.putOption(p, 1, utf8.encode(c));
+    if (o.comments) for (const c of o.comments) p = this.putOption(p, 1, this.stringOption(c));
     if (o.flags !== undefined) {
       v.setUint16(p, 2, le);
       v.setUint16(p + 2, 4, le);

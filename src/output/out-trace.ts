@@ -10,6 +10,15 @@
  * <sentence>]`, epb_flags direction (1 inbound = delivered, 2 outbound = forwarded/no-return), and for drops
  * epb_verdict type 2 value 1 (dropped by the OS), so Wireshark can filter `frame.verdict`.
  *
+ * Interface names come from the config (node and pod names): each is escaped by core/safe-text.ts
+ * `safeText` (Wireshark and tshark print if_name and if_description to people and terminals) and capped
+ * at IFACE_NAME_MAX bytes, ending in `…` when cut (`ifaceName`). The pcapng format holds 65535 bytes per
+ * option, which io/writer.ts enforces for any string; the lower cap here keeps an interface block small
+ * (the pipeline reserves room for one per packet of a batch) and the names readable, and a name is still
+ * told apart by its first kilobyte. When a config name makes an egress point's name longer than the cap,
+ * `replay --out` says so once in the summary's diagnostics (`egressNameDiagnostic`, code
+ * `output-field-truncated`), and the file stays readable.
+ *
  * Uses: the batch after the engine ran (bytes rewritten in place), Results, the Dataplane's names.
  * Timestamps keep the input's units (the first interface's resolution; other units are converted exactly).
  */
@@ -20,6 +29,51 @@ import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits } from '../i
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import type { Dataplane } from '../vfp/engine';
+import type { Diagnostic } from '../cluster/model';
+import { capText, safeText, shortText, utf8Length } from '../core/safe-text';
+
+/** Most UTF-8 bytes of an egress point's interface name in the output trace (see the module comment). */
+export const IFACE_NAME_MAX = 1024;
+
+/** The if_name of egress point `text` (`win-1 pod/default/web-0`): escaped, capped at IFACE_NAME_MAX bytes. */
+export function ifaceName(text: string): string {
+  return capText(safeText(text), IFACE_NAME_MAX);
+}
+
+/** Bytes of the longest escaped name among node names (`nodes`) or endpoint names, and that name. */
+function longestName(dp: Dataplane, nodes: boolean): { bytes: number; name: string } {
+  const count = nodes ? dp.c.nodes.length : 3 + dp.c.pods.length;
+  let best = { bytes: 0, name: '' };
+  for (let k = 0; k < count; k++) {
+    const name = (nodes ? dp.nodeName(k) : dp.endpointName(k)) ?? '';
+    const bytes = utf8Length(safeText(name));
+    if (bytes > best.bytes) best = { bytes, name };
+  }
+  return best;
+}
+
+/** Bytes of the longest egress point text `<node> <endpoint>` of the cluster, escaped and not capped. */
+export function longestEgressName(dp: Dataplane): number {
+  return longestName(dp, true).bytes + 1 + longestName(dp, false).bytes;
+}
+
+/**
+ * The `output-field-truncated` warning when some egress point's interface name would be longer than
+ * IFACE_NAME_MAX bytes (a node or pod name of the config is that long), else null: one diagnostic for the
+ * run, naming the longest name.
+ */
+export function egressNameDiagnostic(dp: Dataplane): Diagnostic | null {
+  const node = longestName(dp, true);
+  const ep = longestName(dp, false);
+  if (node.bytes + 1 + ep.bytes <= IFACE_NAME_MAX) return null;
+  const which = node.bytes >= ep.bytes ? `node ${shortText(node.name)}` : `${shortText(ep.name)}`;
+  return {
+    code: 'output-field-truncated',
+    severity: 'warning',
+    message: `the output trace's interface names (if_name, if_description) are cut at ${IFACE_NAME_MAX} bytes, ending in '…': ${which} makes one of ${node.bytes + 1 + ep.bytes} bytes (the file stays readable)`,
+    source: which,
+  };
+}
 
 /**
  * epb_verdict for drops, as etl2pcapng writes it: type 2 (Linux eBPF XDP) then its 8-byte value 1 (the
@@ -45,7 +99,8 @@ export class OutTrace {
   private iface(key: string, linkType: number): number {
     let k = this.ifaceByKey.get(key);
     if (k === undefined) {
-      k = this.w.addInterface({ linkType, tsresol: this.outResol, name: key, description: `vfp-emu egress point ${key}` });
+      const name = ifaceName(key);
+      k = this.w.addInterface({ linkType, tsresol: this.outResol, name, description: `vfp-emu egress point ${name}` });
       this.ifaceByKey.set(key, k);
     }
     return k;

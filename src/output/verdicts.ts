@@ -7,8 +7,13 @@
  * (the batch is decoded again after the engine ran). Extensions to the contract, all additive:
  * `flow`/`out` carry `icmp_type`/`icmp_code` for ICMP, and `out.eth` the Ethernet addresses as they leave
  * (the L2bridge MAC rewrite shows there).
+ *
+ * Names (node, ingress, egress, service) come from the config files and are written by core/safe-text.ts
+ * `jsonText`: C1 controls, bidi overrides and other format characters as JSON `\u` escapes, so a JSON
+ * reader gets the names unchanged and `cat verdicts.jsonl` shows no raw control or bidi character.
  */
 import { PF, type Batch } from '../core/batch';
+import { jsonText } from '../core/safe-text';
 import { ipv4Text, ipv6Text, macText } from '../decode/format';
 import { reasonCode, V, VERDICT_NAMES, warningCodes } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
@@ -118,10 +123,6 @@ function outJson(b: Batch, r: Results, i: number): string {
   return s + '}';
 }
 
-function str(v: string | null): string {
-  return v === null ? 'null' : JSON.stringify(v);
-}
-
 /**
  * The verdict records of a batch, one line each. Call after the engine ran and the batch was decoded
  * again; `f` holds the tuples as captured.
@@ -134,13 +135,13 @@ export function verdictLines(b: Batch, r: Results, f: FlowSnapshot, dp: Dataplan
     out +=
       `{"packet":${b.firstNumber + i},"verdict":"${VERDICT_NAMES[r.verdict[i]]}","reason":${reason === 0 ? 'null' : `"${reasonCode(reason)}"`}` +
       `,"warnings":[${warns.map((w) => `"${w}"`).join(',')}]` +
-      `,"node":${str(r.node[i] >= 0 ? dp.nodeName(r.node[i]) : null)}` +
-      `,"ingress":${str(r.ingress[i] >= 0 ? dp.endpointName(r.ingress[i]) : null)}` +
-      `,"egress":${str(r.egress[i] >= 0 ? dp.endpointName(r.egress[i]) : null)}` +
+      `,"node":${jsonText(r.node[i] >= 0 ? dp.nodeName(r.node[i]) : null)}` +
+      `,"ingress":${jsonText(r.ingress[i] >= 0 ? dp.endpointName(r.ingress[i]) : null)}` +
+      `,"egress":${jsonText(r.egress[i] >= 0 ? dp.endpointName(r.egress[i]) : null)}` +
       `,"flow":${flowJson(f, i, b)}` +
       `,"out":${outJson(b, r, i)}` +
-      `,"service":${str(r.service[i] >= 0 ? dp.serviceName(r.service[i]) : null)}` +
-      `,"backend":${str(r.backend[i] >= 0 ? dp.backendName(r.backend[i]) : null)}}\n`;
+      `,"service":${jsonText(r.service[i] >= 0 ? dp.serviceName(r.service[i]) : null)}` +
+      `,"backend":${jsonText(r.backend[i] >= 0 ? dp.backendName(r.backend[i]) : null)}}\n`;
   }
   return out;
 }

@@ -5,9 +5,10 @@
  * The file is byte for byte the one src/output/out-trace.ts (`OutTrace`, the reference that
  * test/pipeline-determinism.test.ts checks against) writes through src/io/writer.ts: one Section Header
  * Block (shb_userappl "vfp-emu"), one Interface Description Block per egress point (`<node> <egress>`,
- * `<node> drop`, `not emulated`) written just before the first packet that uses it, and one Enhanced
- * Packet Block per input packet with the comment `packet N: <verdict> [<reason>: <sentence>]`, epb_flags
- * direction (1 delivered, 2 forwarded / no-return) and, for drops, epb_verdict [2, 1, 0 x 7] (type XDP, u64 1). Little-endian.
+ * `<node> drop`, `not emulated`; escaped and capped by out-trace.ts `ifaceName`) written just before the
+ * first packet that uses it, and one Enhanced Packet Block per input packet with the comment
+ * `packet N: <verdict> [<reason>: <sentence>]`, epb_flags direction (1 delivered, 2 forwarded /
+ * no-return) and, for drops, epb_verdict [2, 1, 0 x 7] (type XDP, u64 1). Little-endian.
  *
  * Interface numbers depend on the order in which egress points first appear in the whole output. On one
  * thread, packets are numbered (`number`, `writeIdb`) and written (`packet`) one after the other. When
@@ -19,7 +20,9 @@
  * interfaces' timestamp units, the Dataplane's names. Sets nothing in them.
  */
 import { HEADROOM, type Batch } from '../core/batch';
-import { DEFAULT_SNAPLEN } from '../io/writer';
+import { capUtf8 } from '../core/safe-text';
+import { DEFAULT_SNAPLEN, OPTION_MAX } from '../io/writer';
+import { IFACE_NAME_MAX, ifaceName, longestEgressName } from '../output/out-trace';
 import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
@@ -43,7 +46,7 @@ function putOption(out: Uint8Array, p: number, code: number, value: Uint8Array):
 
 /** The Section Header Block the writer starts a pcapng file with (src/io/writer.ts `sectionHeader`). */
 export function sectionHeaderBlock(userAppl = 'vfp-emu'): Uint8Array {
-  const appl = utf8(userAppl);
+  const appl = capUtf8(utf8(userAppl), OPTION_MAX);
   const len = 28 + optLen(appl.length) + 4;
   const out = new Uint8Array(len);
   putU32le(out, 0, 0x0a0d0d0a);
@@ -106,13 +109,8 @@ export class OutTraceEncoder {
     this.endpoints = 3 + c.pods.length;
     const size = this.nodes + 2 + (this.nodes + 1) * (this.endpoints + 1);
     this.textOfKey = size <= 1 << 22 ? new Int32Array(size).fill(-1) : null;
-    // bound: the longest comment and interface texts
-    let name = 30; // 'not emulated (link type 65535)'
-    for (let n = -1; n < this.nodes; n++) {
-      const node = n >= 0 ? String(dp.nodeName(n)) : '';
-      name = Math.max(name, utf8(`${node} drop`).length, utf8(`${node} wire`).length);
-      for (let e = 0; e < this.endpoints; e++) name = Math.max(name, utf8(`${node} ${dp.endpointName(e)}`).length);
-    }
+    // bound: the longest comment and interface texts ('not emulated (link type 65535)' is 30 bytes)
+    const name = Math.min(IFACE_NAME_MAX, Math.max(30, longestEgressName(dp)));
     let sentence = 0;
     for (let id = 1; id < 256; id++) sentence = Math.max(sentence, utf8(` ${reasonCode(id)}: ${reasonSentence(id)}`).length);
     const comment = optLen(7 + 16 + 2 + 12 + sentence);
@@ -189,8 +187,9 @@ export class OutTraceEncoder {
   private idb(t: number): Text {
     const known = this.idbs[t];
     if (known !== undefined) return known;
-    const name = utf8(this.texts[t]);
-    const desc = utf8(`vfp-emu egress point ${this.texts[t]}`);
+    const shown = ifaceName(this.texts[t]);
+    const name = utf8(shown);
+    const desc = utf8(`vfp-emu egress point ${shown}`);
     const tsresol = this.outResol;
     let optBytes = optLen(name.length) + optLen(desc.length);
     if (tsresol !== 6) optBytes += 8;

@@ -9,10 +9,11 @@
  * decoded again after the engine ran), `icmp_type`/`icmp_code` and `out.eth` as the reference adds them.
  *
  * Uses: the batch (decoded again after the engine), Results, FlowColumns, the Dataplane's names (encoded
- * once per id and kept). Sets nothing. No string or object per packet, except for IPv6 addresses (their
+ * once per id and kept, with core/safe-text.ts `jsonText` as the reference writes them). Sets nothing. No string or object per packet, except for IPv6 addresses (their
  * text comes from decode/format.ts).
  */
 import { PF, type Batch } from '../core/batch';
+import { jsonText } from '../core/safe-text';
 import { ipv6Text } from '../decode/format';
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, REASON_COUNT, V, VERDICT_NAMES, warningCodes } from '../vfp/reasons';
@@ -89,11 +90,6 @@ const T_CLOSE2 = new Text('}}');
 const T_PROTO: Text[] = [];
 for (let k = 0; k < 256; k++) T_PROTO.push(new Text(`{"proto":${k},"src":"`));
 
-/** `JSON.stringify(name)` or `null`. */
-function jsonName(name: string | null): string {
-  return name === null ? 'null' : JSON.stringify(name);
-}
-
 /**
  * Encodes verdict records (see the module comment). One per thread: its caches are not shared. A record
  * is mostly cached texts copied a word at a time: its head (verdict to egress, one text per combination
@@ -160,13 +156,13 @@ export class VerdictEncoder {
     const c = this.dp.c;
     const len = (s: string): number => utf8(s).length;
     let node = 4;
-    for (let k = 0; k < c.nodes.length; k++) node = Math.max(node, len(jsonName(this.dp.nodeName(k))));
+    for (let k = 0; k < c.nodes.length; k++) node = Math.max(node, len(jsonText(this.dp.nodeName(k))));
     let ep = 10;
-    for (let k = 0; k < 3 + c.pods.length; k++) ep = Math.max(ep, len(jsonName(this.dp.endpointName(k))));
+    for (let k = 0; k < 3 + c.pods.length; k++) ep = Math.max(ep, len(jsonText(this.dp.endpointName(k))));
     let svc = 4;
-    for (let k = 0; k < c.services.length; k++) svc = Math.max(svc, len(jsonName(this.dp.serviceName(k))));
+    for (let k = 0; k < c.services.length; k++) svc = Math.max(svc, len(jsonText(this.dp.serviceName(k))));
     let be = 4;
-    for (let k = 0; k < c.backends.length; k++) be = Math.max(be, len(jsonName(this.dp.backendName(k))));
+    for (let k = 0; k < c.backends.length; k++) be = Math.max(be, len(jsonText(this.dp.backendName(k))));
     let reason = 6;
     for (let id = 1; id < REASON_COUNT; id++) reason = Math.max(reason, len(`"${reasonCode(id)}"`));
     const warnings = 16 + warningCodes(0xffffffff).reduce((n, w) => n + w.length + 3, 0);
@@ -201,7 +197,7 @@ export class VerdictEncoder {
     const name = id < 0 ? null : kind === 0 ? dp.nodeName(id) : kind <= 2 ? dp.endpointName(id) : kind === 3 ? dp.serviceName(id) : dp.backendName(id);
     const key = [',"node":', ',"ingress":', ',"egress":', ',"service":', ',"backend":'][kind];
     const tail = kind === 2 ? ',"flow":' : kind === 4 ? '}\n' : '';
-    const t = new Text(`${key}${jsonName(name)}${tail}`);
+    const t = new Text(`${key}${jsonText(name)}${tail}`);
     [this.nodes, this.ingresses, this.egresses, this.services, this.backends][kind][id + 1] = t;
     return t;
   }

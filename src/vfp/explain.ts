@@ -12,7 +12,13 @@
  *     >> warning                       a warning reason
  *     >>>> error <<<<                  what dropped it
  * and it always ends with `Final packet:`, `Unified flow:` and `Actions:` lines (engine.ts fills them).
+ *
+ * The texts hold names from the cluster's config files (nodes, pods, Services, rules named after them):
+ * `format` passes every line through core/safe-text.ts `safeText`, so control characters, C1 controls and
+ * bidi overrides print as visible escapes and a name cannot forge a line of the explanation.
  */
+
+import { safeText } from '../core/safe-text';
 
 export const T_NODE = 0;
 export const T_PORT = 1;
@@ -66,7 +72,7 @@ export class Trace {
       if (l.kind === T_NODE) {
         if (out.length > 0) out.push('');
         const head = `node("${l.text}")`;
-        out.push(head, '-'.repeat(head.length));
+        out.push(head, '-'.repeat(safeText(head).length));
         continue;
       }
       const pad = '  '.repeat(Math.max(0, l.depth - 1));
@@ -97,6 +103,6 @@ export class Trace {
       }
     }
     out.push('', ...this.tail);
-    return out.join('\n') + '\n';
+    return out.map(safeText).join('\n') + '\n';
   }
 }

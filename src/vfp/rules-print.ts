@@ -3,9 +3,15 @@
  * (domain.md §4.2: Friendly name, Priority, Flags, Type, Conditions, Flow TTL, Rule Data), per node and
  * port, layer by layer, group by group. Plus, per node, the HNS load balancers and the VIPs that have none
  * (and why), which is what `Get-HnsPolicyList` / kube-proxy's log would tell an admin.
+ *
+ * Names come from the cluster's config files (nodes, pods, Services, namespaces, networks, and the rule
+ * and group names built from them): every line is passed through core/safe-text.ts `safeText`, so a
+ * name holding an ESC sequence, a C1 control, a bidi override or a newline prints as visible escapes and
+ * cannot clear the screen, reorder the listing or forge a line of it.
  */
 
 import { u32ToIpv4 } from '../core/ip';
+import { safeText } from '../core/safe-text';
 import type { CompiledDataplane, CompiledNode } from './compile';
 import { DIR_OUT, FROM_HOST, FROM_POD, FROM_WIRE, RULE_TERMINATING, type Conditions, type Group, type Layer, type Port, type Rule } from './objects';
 import { reasonCode } from './reasons';
@@ -72,7 +78,7 @@ function printNode(out: string[], c: CompiledDataplane, n: CompiledNode): void {
   const t = c.profile.timeouts;
   const ttl = `TCP ${t.tcpEstablished} s (half-open ${t.tcpHalfOpen} s, closed ${t.tcpClosed} s), UDP ${t.udp} s, other ${t.icmp} s (profile ${c.profile.name})`;
   const head = `NODE : ${n.name}  (${n.model.internalIP}, ${c.mode}, ${c.plugin}, profile ${c.profile.name})`;
-  out.push(head, '='.repeat(head.length));
+  out.push(head, '='.repeat(safeText(head).length));
   out.push(
     `  host MAC ${c.macNames[n.mac]}${c.mode === 'overlay' ? `, PA ${u32ToIpv4(n.pa)}, DR MAC ${c.macNames[n.drMac]}, SourceVIP ${u32ToIpv4(n.sourceVip)}, VNI ${c.vni}, VXLAN UDP ${c.vxlanPort}` : ''}`,
   );
@@ -105,5 +111,5 @@ export function formatRules(c: CompiledDataplane, nodeName?: string): string {
   }
   if (nodes.length === 0) out.push('No Windows node in the cluster: nothing is emulated.');
   for (const n of nodes) printNode(out, c, n);
-  return out.join('\n') + '\n';
+  return out.map(safeText).join('\n') + '\n';
 }
