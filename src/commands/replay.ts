@@ -25,6 +25,8 @@ import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir } from '../scenario/scenario';
+import { StdoutClosed, writeStdout } from '../core/stdout';
+import { checkOutputPaths, standardStream } from './output-paths';
 
 export const DEFAULT_SCENARIO = '04-icmp-lesson';
 
@@ -238,9 +240,41 @@ function progressPrinter(): (packets: number, elapsed: number, fraction: number)
   };
 }
 
+/**
+ * `vfp-emu replay` from the command line. Output paths are checked before anything is opened
+ * (output-paths.ts): an output that is the trace, a --cluster file or another output is refused (exit 2).
+ * stdout carries one thing: when an output file is stdout (`--verdicts /dev/stdout`), the text summary
+ * (and the lesson's table) goes to stderr instead, and an explicit `--summary` is refused (exit 2), so
+ * that `--verdicts /dev/stdout | jq` reads only JSONL. A closed stdout while the summary is printed ends
+ * it quietly with the run's own status (0, 1 when --fail-on matched, 2 for a bad trace).
+ */
 export async function runReplayCommand(a: ParsedArgs): Promise<number> {
+  let opts = replayOptions(a);
+  const embedded = opts.trace === '';
+  if (embedded) opts = defaultScenarioOptions(opts);
+  const plan = checkOutputPaths(
+    [{ what: 'the trace', path: opts.trace }, ...opts.clusterFiles.map((f) => ({ what: '--cluster', path: f }))],
+    (['verdicts', 'out', 'report'] as const).flatMap((k) => (opts[k] === undefined ? [] : [{ what: `--${k}`, path: opts[k] as string }])),
+  );
+  if (plan.stdout !== null && opts.summary !== undefined) {
+    throw new UsageError(`${plan.stdout.what} ${plan.stdout.path} and --summary ${opts.summary} both write stdout: give one of them a file, or drop --summary`);
+  }
+  const showProgress = opts.progress ?? process.stderr.isTTY === true;
+  const outcome = replay(opts, showProgress ? progressPrinter() : undefined);
+  if (showProgress) process.stderr.write('\n');
+  const say = plan.stdout === null ? writeStdout : (text: string): void => void process.stderr.write(text);
+  try {
+    printOutcome(outcome, opts, embedded, say);
+  } catch (e) {
+    if (!(e instanceof StdoutClosed)) throw e;
+  }
+  if (outcome.error !== null) process.stderr.write(`vfp-emu: ${outcome.error.message}\n`);
+  return outcome.status;
+}
+
+function replayOptions(a: ParsedArgs): ReplayOptions {
   if (a.positional.length > 1) throw new UsageError(`replay takes at most one TRACE, got ${a.positional.length}`);
-  let opts: ReplayOptions = {
+  return {
     trace: a.positional[0] ?? '',
     clusterFiles: flagList(a, 'cluster'),
     verdicts: flagString(a, 'verdicts'),
@@ -256,24 +290,23 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     strictSnaplen: !a.flags.has('lenient-snaplen'),
     progress: a.flags.has('progress') ? true : a.flags.has('no-progress') ? false : undefined,
   };
-  const embedded = opts.trace === '';
-  if (embedded) opts = defaultScenarioOptions(opts);
-  const showProgress = opts.progress ?? process.stderr.isTTY === true;
-  const outcome = replay(opts, showProgress ? progressPrinter() : undefined);
-  if (showProgress) process.stderr.write('\n');
-  if (opts.summary === 'json') process.stdout.write(JSON.stringify(outcome.summary) + '\n');
-  else {
-    if (embedded) {
-      const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
-      process.stdout.write(`${s.name}\n\n${s.about}\n`);
-    }
-    if (embedded && opts.verdicts !== undefined) process.stdout.write(lessonTable(opts.verdicts));
-    process.stdout.write(summaryText(outcome.summary));
-    if (embedded) {
-      process.stdout.write(`\noutputs: vfp-out/verdicts.jsonl, vfp-out/out.pcapng, vfp-out/report.txt\n`);
-      process.stdout.write(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${path.relative(process.cwd(), f)}`).join(' ')} --packet 1\n`);
-    }
+}
+
+/** The summary (JSON or text; the embedded lesson's story and table around it) through `say`. */
+function printOutcome(outcome: ReplayOutcome, opts: ReplayOptions, embedded: boolean, say: (text: string) => void): void {
+  if (opts.summary === 'json') {
+    say(JSON.stringify(outcome.summary) + '\n');
+    return;
   }
-  if (outcome.error !== null) process.stderr.write(`vfp-emu: ${outcome.error.message}\n`);
-  return outcome.status;
+  if (embedded) {
+    const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
+    say(`${s.name}\n\n${s.about}\n`);
+    // the table is read back from the verdict file: not when that went to a stream
+    if (opts.verdicts !== undefined && standardStream(opts.verdicts) === null) say(lessonTable(opts.verdicts));
+  }
+  say(summaryText(outcome.summary));
+  if (embedded) {
+    say(`\noutputs: vfp-out/verdicts.jsonl, vfp-out/out.pcapng, vfp-out/report.txt\n`);
+    say(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${path.relative(process.cwd(), f)}`).join(' ')} --packet 1\n`);
+  }
 }
