@@ -3,9 +3,10 @@
  *
  * Decisions (issue 9):
  * - Synchronous writes to fd 1, whole buffers, short writes retried. process.stdout is never touched:
- *   creating it turns a pipe on fd 1 non-blocking (O_NONBLOCK is shared with every process holding that
- *   pipe), and its errors arrive later as 'error' events no caller can catch. A pipe some other process
- *   made non-blocking answers EAGAIN when full: we wait 1 ms (Atomics.wait, no busy loop) and retry.
+ *   creating it turns a pipe on fd 1 non-blocking (libuv does), and its errors arrive later as 'error'
+ *   events no caller can catch. A pipe made non-blocking by another process sharing it (O_NONBLOCK
+ *   belongs to the open file, as asyncio programs set it) answers EAGAIN when full: we wait 1 ms
+ *   (Atomics.wait, no busy loop) and retry.
  * - EPIPE (the reader went away: `| head -1`) throws StdoutClosed. It is not an error: the reader has what
  *   it wanted. The CLI ends quietly, with no message and the run's own status (cli.ts).
  * - Any other errno (ENOSPC on `> /dev/full`, EIO) throws an error shaped as every output-file failure is
