@@ -6,8 +6,9 @@
  *   is --fail-on's) and never an internal error;
  * - output paths are checked before anything is opened: an output that is the input trace (directly,
  *   through a symlink, a hard link, `..`, stdin redirected from it), a --cluster file or another output
- *   is refused with exit 2 and the input keeps its bytes; a report folder that cannot be written is
- *   found before the long work;
+ *   is refused with exit 2 and the input keeps its bytes; a report folder that cannot be written (a file,
+ *   missing, a read-only file system) is found before the long work; a full disk under the report is
+ *   exit 2 naming it;
  * - `--verdicts /dev/stdout` gives a stdout of JSONL alone (the summary goes to stderr).
  */
 import { strict as assert } from 'node:assert';
@@ -218,6 +219,37 @@ describe('vfp-emu command line edges (issue 9)', function () {
       assert.equal(r.stderr, 'vfp-emu: --report reports: is a folder; give a file name\n');
       assert.equal(r.status, 2);
       assert.ok(!fs.existsSync(path.join(tmp, 'out.pcapng')), 'the replay did not run');
+    });
+  });
+
+  describe('a read-only folder and a full disk (tmpfs mounts in a mount namespace of their own: root only)', () => {
+    /** `vfp-emu ARGS` run in `tmp` where ro/ is a read-only file system and full/ one with no space left. */
+    function onSmallFs(args: string[]): SpawnSyncReturns<string> {
+      const script =
+        'mkdir -p ro full && mount -t tmpfs -o ro,size=16k tmpfs ro && mount -t tmpfs -o size=16k tmpfs full || exit 99\n' +
+        'head -c 1048576 /dev/zero > full/filler 2>/dev/null\n' +
+        'exec node "$@"';
+      return spawnSync('unshare', ['-m', 'bash', '-c', script, 'bash', cli, ...args], { cwd: tmp, encoding: 'utf8' });
+    }
+    before(function () {
+      if (spawnSync('unshare', ['-m', 'true']).status !== 0) this.skip();
+    });
+    afterEach(() => {
+      for (const f of ['ro', 'full', 'out.pcapng']) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
+    });
+
+    it('--report in a read-only folder: exit 2 naming the folder (EROFS), before the replay runs', () => {
+      const r = onSmallFs(['replay', ...big, ...bigCluster, '--out', 'out.pcapng', '--report', 'ro/report.txt']);
+      assert.equal(r.stderr, 'vfp-emu: --report ro/report.txt: cannot create files in its folder ro (EROFS)\n');
+      assert.equal(r.status, 2);
+      assert.ok(!fs.existsSync(path.join(tmp, 'out.pcapng')), 'the replay did not run');
+    });
+
+    it('--report on a full disk: exit 2 naming the report and ENOSPC, not an internal error', () => {
+      const r = onSmallFs(['replay', lessonTrace, ...lessonCluster, '--report', 'full/report.txt', '--summary', 'json']);
+      assert.match(r.stderr, /^vfp-emu: full\/report\.txt: .*\(ENOSPC\)\n$/);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+      assert.equal(r.status, 2);
     });
   });
 

@@ -21,6 +21,7 @@ import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
 import { runPipeline } from '../pipeline/pipeline';
+import { writing } from '../pipeline/output-files';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
@@ -143,7 +144,7 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     const be = dp.backendName(key % 0x100000) ?? '?';
     (summary.services[svc] ??= { backends: {} }).backends[be] = count;
   }
-  if (opts.report !== undefined) fs.writeFileSync(opts.report, reportText(summary, opts, run.error));
+  if (opts.report !== undefined) writing(opts.report, () => fs.writeFileSync(opts.report as string, reportText(summary, opts, run.error)));
   return { summary, status: run.error !== null ? 2 : t.failed ? 1 : 0, error: run.error, dataplane: dp, cluster };
 }
 
