@@ -27,7 +27,7 @@ import { resolveProfile } from '../vfp/profile';
 import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir } from '../scenario/scenario';
 import { StdoutClosed, writeStdout } from '../core/stdout';
-import { checkOutputPaths, standardStream } from './output-paths';
+import { checkOutputPaths } from './output-paths';
 
 export const DEFAULT_SCENARIO = '04-icmp-lesson';
 
@@ -302,8 +302,8 @@ function printOutcome(outcome: ReplayOutcome, opts: ReplayOptions, embedded: boo
   if (embedded) {
     const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
     say(`${s.name}\n\n${s.about}\n`);
-    // the table is read back from the verdict file: not when that went to a stream
-    if (opts.verdicts !== undefined && standardStream(opts.verdicts) === null) say(lessonTable(opts.verdicts));
+    // the table is read back from the verdict file: not when that went to a stream or a device
+    if (opts.verdicts !== undefined && fs.statSync(opts.verdicts, { throwIfNoEntry: false })?.isFile() === true) say(lessonTable(opts.verdicts));
   }
   say(summaryText(outcome.summary));
   if (embedded) {

@@ -76,7 +76,7 @@ export function guardProcessStdout(): void {
 }
 
 function onStdoutStreamError(e: NodeJS.ErrnoException): void {
-  if (e.code === 'EPIPE') return;
+  if (e.code === 'EPIPE' || process.exitCode === 2) return;
   process.stderr.write(`vfp-emu: stdout: cannot write it (${e.code ?? 'EIO'})\n`);
   process.exitCode = 2;
 }
