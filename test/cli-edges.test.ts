@@ -38,15 +38,15 @@ function pipeTo(args: string[], tail: string, cwd: string): { stdout: string; st
   return { stdout: r.stdout, status: Number(r.stderr.trim()), stderr };
 }
 
-/** The CLI with a stdout pipe (a FIFO) whose reader is gone before the CLI starts. */
-function readerGone(args: string[], cwd: string): SpawnSyncReturns<string> {
+/** The CLI with a stdout (or stderr) pipe, a FIFO, whose reader is gone before the CLI starts. */
+function readerGone(args: string[], cwd: string, fd: 1 | 2 = 1): SpawnSyncReturns<string> {
   const fifo = path.join(cwd, `fifo-${process.hrtime.bigint()}`);
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
   const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   const writer = fs.openSync(fifo, fs.constants.O_WRONLY);
   fs.closeSync(reader);
   try {
-    return spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', stdio: ['ignore', writer, 'pipe'] });
+    return spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', stdio: fd === 1 ? ['ignore', writer, 'pipe'] : ['ignore', 'pipe', writer] });
   } finally {
     fs.closeSync(writer);
     fs.rmSync(fifo);
@@ -119,6 +119,12 @@ describe('vfp-emu command line edges (issue 9)', function () {
       assert.equal(r.stderr, '');
       assert.equal(r.status, 1);
     });
+  });
+
+  it('a closed stderr (replay --progress | with 2>&1 gone) is not exit 1: the run ends with its own status', () => {
+    const r = readerGone(['replay', ...big, ...bigCluster, '--progress', '--workers', '1', '--summary', 'json'], tmp, 2);
+    assert.equal(JSON.parse(r.stdout).packets, 20000);
+    assert.equal(r.status, 0);
   });
 
   describe('a stdout that cannot be written is exit 2 naming it and the errno', () => {

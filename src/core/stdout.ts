@@ -51,12 +51,15 @@ export function writeStdout(text: string | Uint8Array): void {
 }
 
 /**
- * Makes sure an 'error' event of process.stdout never escapes as a crash, should any code (a library, a
- * console.log left in) create that stream: the handler is attached the moment the stream is created,
+ * Makes sure an 'error' event of process.stdout or process.stderr never escapes as a crash. For stdout,
+ * should any code (a library, a console.log left in) create that stream: the handler is attached the moment the stream is created,
  * without creating it here (see the module comment). EPIPE is ignored as writeStdout ignores it; any
  * other error is reported as writeStdout reports it, with exit status 2.
  */
 export function guardProcessStdout(): void {
+  // stderr (progress, messages): a reader gone or a failed write there has nowhere to be reported; the
+  // run goes on and its exit status says how it ended (never an uncaught 'error' event, which exits 1).
+  process.stderr.on('error', () => undefined);
   const desc = Object.getOwnPropertyDescriptor(process, 'stdout');
   if (desc === undefined || desc.get === undefined || desc.configurable !== true) return;
   const get = desc.get;
