@@ -161,5 +161,9 @@ worker writes them; 3 or more: the flow table in shards. Outputs are the same fo
 A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
 accepts it as tshark and tcpdump do.
 
-Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input.
+/dev/stdout may be an output (replay's summary then goes to stderr); an output naming an input or
+another output is refused.
+
+Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input, or an output
+that cannot be written. A closed stdout (| head) ends the run quietly.
 `;

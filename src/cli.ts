@@ -4,23 +4,37 @@
  * Exit status (CONTRACT): 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input.
  * Bad input is an InputError whose message names the file and the byte offset or field path; a file the
  * system refuses to open or write (an output path in a missing folder) is bad usage too.
+ *
+ * Output (issue 9):
+ * - stdout is written only through core/stdout.ts `writeStdout` (synchronous, fd 1).
+ * - A closed stdout (EPIPE: `vfp-emu ... | head -1`) is the reader saying it has enough: the command
+ *   stops writing and ends quietly, no message. The status is the run's own when the run was already
+ *   over (replay prints after it: 1 when --fail-on matched, 2 for a bad trace, else 0); otherwise 0
+ *   (decode, explain, rules, help, and replay --verdicts /dev/stdout cut short: the pipeline reports
+ *   EPIPE on /dev/stdout as a failed write to that file, mapped here).
+ * - Any other failure to write stdout or an output file (ENOSPC on `> /dev/full`, EIO) is exit 2 naming
+ *   the output and the errno (`vfp-emu: stdout: cannot write it (ENOSPC)`), never 1, never a stack trace.
+ * - Output paths are checked before anything is opened (commands/output-paths.ts).
  */
 import { InputError, UsageError } from './core/errors';
+import { safeMessage, safeText } from './core/safe-text';
+import { guardProcessStdout, StdoutClosed, writeStdout } from './core/stdout';
+import { standardStream } from './commands/output-paths';
 import { HELP, parseArgs, flagList, flagString, type ParsedArgs } from './cli-args';
 import { runDecode } from './commands/decode';
 import { describeProfiles } from './vfp/profile';
 
 async function run(a: ParsedArgs): Promise<number> {
   if (flagString(a, 'windows') === 'help') {
-    process.stdout.write(`Windows profiles (--windows NAME, or NAME:key=value,... to override one setting):\n${describeProfiles()}\n`);
+    writeStdout(`Windows profiles (--windows NAME, or NAME:key=value,... to override one setting):\n${describeProfiles()}\n`);
     return 0;
   }
   switch (a.command) {
     case 'help':
-      process.stdout.write(HELP);
+      writeStdout(HELP);
       return 0;
     case 'version':
-      process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
+      writeStdout(`${(require('../../package.json') as { version: string }).version}\n`);
       return 0;
     case 'decode': {
       if (a.positional.length !== 1) throw new UsageError('decode takes exactly one TRACE (a file, or - for stdin)');
@@ -45,29 +59,40 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(parseArgs(argv));
   } catch (e) {
+    if (e instanceof StdoutClosed || isClosedStdout(e)) return 0;
     if (e instanceof UsageError || e instanceof InputError) {
-      process.stderr.write(`vfp-emu: ${e.message}\n`);
+      process.stderr.write(`vfp-emu: ${safeMessage(e.message)}\n`);
       return 2;
     }
     const sys = e as NodeJS.ErrnoException;
     if (e instanceof Error && typeof sys.code === 'string' && typeof sys.path === 'string') {
       // a file named on the command line that cannot be opened or written (an output in a missing folder,
       // a read-only place, a directory): bad usage, not a bug
-      process.stderr.write(`vfp-emu: ${sys.path}: cannot ${sys.syscall ?? 'open'} it (${sys.code})\n`);
+      process.stderr.write(`vfp-emu: ${safeText(sys.path)}: cannot ${sys.syscall ?? 'open'} it (${sys.code})\n`);
       return 2;
     }
     throw e;
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** EPIPE writing an output file that is stdout (`--verdicts /dev/stdout | head -3`): a closed stdout. */
+function isClosedStdout(e: unknown): boolean {
+  const sys = e as NodeJS.ErrnoException;
+  return e instanceof Error && sys.code === 'EPIPE' && typeof sys.path === 'string' && standardStream(sys.path) === 'stdout';
+}
+
+/** Runs the CLI as the process's main module: sets process.exitCode (70 and the stack for a bug). */
+export function runAsMain(argv: string[]): void {
+  guardProcessStdout();
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`vfp-emu: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.stderr.write(`vfp-emu: internal error: ${safeMessage(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`);
       process.exitCode = 70;
     },
   );
 }
+
+if (require.main === module) runAsMain(process.argv.slice(2));

@@ -1,6 +1,6 @@
 /**
  * `vfp-emu decode` as a command: TSV and JSONL output of a trace written at test time (in os.tmpdir()),
- * packet numbers across batches, a slow output stream, and bad input (exit status 2, the packets before
+ * packet numbers across batches, a reader of the output that goes away, and bad input (exit status 2, the packets before
  * the fault still written, the message naming the file and byte offset).
  */
 import { strict as assert } from 'node:assert';
@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { UsageError } from '../src/core/errors';
+import { StdoutClosed } from '../src/core/stdout';
 import { parseDecodeArgs, runDecode } from '../src/commands/decode';
 import { TSV_HEADER } from '../src/decode/format';
 import { buildFrame, buildVxlanFrame, dnsQuery } from '../src/packet/build';
@@ -35,16 +35,12 @@ function pcapBytes(frames: Uint8Array[]): Buffer {
   return Buffer.concat(parts);
 }
 
-class Collect extends Writable {
+/** Collects what runDecode writes (`write` is its `out` or `err`). */
+class Collect {
   text = '';
-  constructor(private readonly delayMs = 0) {
-    super({ highWaterMark: 1024, decodeStrings: false });
-  }
-  override _write(chunk: string | Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.text += chunk.toString();
-    if (this.delayMs > 0) setTimeout(cb, this.delayMs);
-    else cb();
-  }
+  readonly write = (s: string): void => {
+    this.text += s;
+  };
 }
 
 const tcpFrame = (k: number) =>
@@ -82,7 +78,7 @@ describe('vfp-emu decode (command)', () => {
     const file = path.join(dir, 'three.pcap');
     fs.writeFileSync(file, pcapBytes(frames));
     const out = new Collect();
-    const code = await runDecode({ trace: file, format: 'tsv', vxlanPorts: [8472] }, out, new Collect());
+    const code = await runDecode({ trace: file, format: 'tsv', vxlanPorts: [8472] }, out.write, new Collect().write);
     assert.equal(code, 0);
     const lines = out.text.split('\n');
     assert.equal(lines[0] + '\n', TSV_HEADER);
@@ -100,7 +96,7 @@ describe('vfp-emu decode (command)', () => {
   it('without --vxlan-port 8472 the same packet is plain UDP', async () => {
     const file = path.join(dir, 'three.pcap');
     const out = new Collect();
-    assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out, new Collect()), 0);
+    assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out.write, new Collect().write), 0);
     const c3 = out.text.split('\n')[3].split('\t');
     assert.deepEqual(c3.slice(13, 16), ['', '', '']);
   });
@@ -108,7 +104,7 @@ describe('vfp-emu decode (command)', () => {
   it('writes JSONL: one object per packet, numbers as numbers', async () => {
     const file = path.join(dir, 'three.pcap');
     const out = new Collect();
-    assert.equal(await runDecode({ trace: file, format: 'jsonl', vxlanPorts: [8472] }, out, new Collect()), 0);
+    assert.equal(await runDecode({ trace: file, format: 'jsonl', vxlanPorts: [8472] }, out.write, new Collect().write), 0);
     const objs = out.text
       .trimEnd()
       .split('\n')
@@ -122,30 +118,29 @@ describe('vfp-emu decode (command)', () => {
     assert.ok(!('vlan' in objs[0]), 'absent fields are omitted');
   });
 
-  it('numbers packets across batches and waits for a slow reader of its output', async () => {
+  it('numbers packets across batches', async () => {
     const many = Array.from({ length: 9000 }, (_, k) => tcpFrame(k));
     const file = path.join(dir, 'many.pcap');
     fs.writeFileSync(file, pcapBytes(many));
-    const out = new Collect(1);
-    assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out, new Collect()), 0);
+    const out = new Collect();
+    assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out.write, new Collect().write), 0);
     const lines = out.text.trimEnd().split('\n');
     assert.equal(lines.length, 9001);
     for (const k of [1, 4096, 4097, 8192, 9000]) assert.equal(lines[k].split('\t')[0], String(k));
     assert.equal(lines[9000].split('\t')[9], String(40000 + (8999 % 20000)));
   });
 
-  it('stops quietly when the reader of its output goes away (EPIPE)', async () => {
+  it('stops at once when the reader of its output goes away (StdoutClosed, for the CLI to end quietly)', async () => {
     const file = path.join(dir, 'many.pcap');
     let writes = 0;
-    const gone = new Writable({
-      highWaterMark: 1024,
-      write(_chunk, _enc, cb) {
-        writes++;
-        cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
-      },
-    });
-    assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, gone, new Collect()), 0);
+    const gone = (): void => {
+      writes++;
+      throw new StdoutClosed();
+    };
+    const err = new Collect();
+    await assert.rejects(runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, gone, err.write), StdoutClosed);
     assert.equal(writes, 1, 'nothing more is written after the pipe closed');
+    assert.equal(err.text, '');
   });
 
   it('bad input: the packets before the fault, then the message (file, byte offset) and status 2', async () => {
@@ -155,7 +150,7 @@ describe('vfp-emu decode (command)', () => {
     fs.writeFileSync(file, cut);
     const out = new Collect();
     const err = new Collect();
-    const code = await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out, err);
+    const code = await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out.write, err.write);
     assert.equal(code, 2);
     const lines = out.text.trimEnd().split('\n');
     assert.equal(lines.length, 3, 'header and the 2 whole packets');
@@ -170,7 +165,7 @@ describe('vfp-emu decode (command)', () => {
     fs.writeFileSync(file, 'hello, this is text\n');
     const out = new Collect();
     const err = new Collect();
-    assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out, err), 2);
+    assert.equal(await runDecode({ trace: file, format: 'tsv', vxlanPorts: [] }, out.write, err.write), 2);
     assert.equal(out.text, '');
     assert.ok(err.text.startsWith(`vfp-emu: ${file} at byte offset 0: `), err.text);
   });
@@ -189,8 +184,8 @@ describe('vfp-emu decode (command)', () => {
 
   it('refuses a bad format or VXLAN port given by a caller (UsageError)', async () => {
     const file = path.join(dir, 'three.pcap');
-    await assert.rejects(runDecode({ trace: file, format: 'xml' as 'tsv', vxlanPorts: [] }, new Collect(), new Collect()), UsageError);
-    await assert.rejects(runDecode({ trace: file, format: 'tsv', vxlanPorts: [NaN] }, new Collect(), new Collect()), UsageError);
+    await assert.rejects(runDecode({ trace: file, format: 'xml' as 'tsv', vxlanPorts: [] }, new Collect().write, new Collect().write), UsageError);
+    await assert.rejects(runDecode({ trace: file, format: 'tsv', vxlanPorts: [NaN] }, new Collect().write, new Collect().write), UsageError);
   });
 
   it('parses its arguments and refuses bad ones', () => {

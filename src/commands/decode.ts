@@ -4,11 +4,15 @@
  *
  * Uses:  io/reader.ts (openCapture: pcap or pcapng, `-` for stdin) into one reused Batch,
  *        decode/decoder.ts, decode/format.ts.
- * Sets:  writes the rows to `out`, buffered, waiting for 'drain' so memory stays flat on any trace size.
+ * Sets:  writes the rows to `out` (default: core/stdout.ts writeStdout) in chunks of CHUNK characters;
+ *        the writes are synchronous, so a slow reader of stdout holds us back and memory stays flat.
  * Exit:  0 done; 2 bad input: every packet read before the fault is written first, then the reader's
- *        message (it names the file and the byte offset) goes to `err`.
+ *        message (it names the file and the byte offset) goes to `err`. A closed stdout ends the run
+ *        (StdoutClosed, thrown by `out`, reaches the CLI, which ends quietly with status 0); any other
+ *        write failure is thrown as `out` threw it (the CLI: exit 2 naming stdout and the errno).
  *
- * `main` lets it run without the CLI: `node dist/src/commands/decode.js TRACE --format tsv`.
+ * `main` lets it run without the CLI's parser; `node dist/src/commands/decode.js TRACE --format tsv` runs
+ * as `vfp-emu decode`.
  */
 
 import { Batch } from '../core/batch';
@@ -16,6 +20,7 @@ import { InputError, UsageError } from '../core/errors';
 import { decodeBatch, DecodeOptions } from '../decode/decoder';
 import { formatJsonRow, formatTsvRow, TSV_HEADER } from '../decode/format';
 import { openCapture } from '../io/reader';
+import { writeStdout } from '../core/stdout';
 
 export interface DecodeArgs {
   trace: string;
@@ -29,53 +34,18 @@ export interface DecodeArgs {
   strictSnaplen?: boolean;
 }
 
-/** Output is handed to the stream in chunks of about this many characters. */
+/** Rows are handed to `out` in chunks of about this many characters. */
 const CHUNK = 1 << 18;
-
-/**
- * The output stream with back-pressure: `write` returns a promise to await when the stream is full (so a
- * slow reader of stdout bounds our memory). A reader that goes away (EPIPE, as `| head` does) ends the
- * output quietly: `closed` turns true and later writes are dropped. Other stream errors are kept in `error`.
- */
-class Output {
-  closed = false;
-  error: Error | null = null;
-  private readonly onError = (e: NodeJS.ErrnoException): void => {
-    this.closed = true;
-    if (e.code !== 'EPIPE') this.error = e;
-  };
-
-  constructor(private readonly out: NodeJS.WritableStream) {
-    // Stays attached after the run: an EPIPE from the last write is emitted on a later tick.
-    out.on('error', this.onError);
-  }
-
-  write(s: string): Promise<void> | undefined {
-    if (this.closed) return undefined;
-    if (this.out.write(s)) return undefined;
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.out.removeListener('drain', done);
-        this.out.removeListener('error', done);
-        this.out.removeListener('close', done);
-        resolve();
-      };
-      this.out.once('drain', done);
-      this.out.once('error', done);
-      this.out.once('close', done);
-    });
-  }
-}
 
 /**
  * Decodes `args.trace` and writes one row per packet to `out`; resolves to the exit status (0, or 2 when
  * the input is bad, after writing every packet read before the fault and the message to `err`).
- * Throws UsageError for a bad format or port (the CLI prints it and exits 2).
+ * Throws UsageError for a bad format or port (the CLI prints it and exits 2), and what `out` throws.
  */
 export async function runDecode(
   args: DecodeArgs,
-  out: NodeJS.WritableStream = process.stdout,
-  err: NodeJS.WritableStream = process.stderr,
+  out: (text: string) => void = writeStdout,
+  err: (text: string) => void = (text) => process.stderr.write(text),
 ): Promise<number> {
   if (args.format !== 'tsv' && args.format !== 'jsonl') throw new UsageError(`--format takes tsv or jsonl, not '${String(args.format)}'`);
   for (const p of args.vxlanPorts) {
@@ -88,16 +58,15 @@ export async function runDecode(
     reader = openCapture(args.trace, { strictSnaplen: args.strictSnaplen ?? true });
   } catch (e) {
     if (e instanceof InputError) {
-      err.write(`vfp-emu: ${e.message}\n`);
+      err(`vfp-emu: ${e.message}\n`);
       return 2;
     }
     throw e;
   }
   const batch = new Batch();
-  const sink = new Output(out);
   let buf = tsv ? TSV_HEADER : '';
   try {
-    while (!sink.closed) {
+    for (;;) {
       const n = reader.next(batch);
       if (n === 0) break;
       decodeBatch(batch, opts);
@@ -105,22 +74,17 @@ export async function runDecode(
       for (let i = 0; i < batch.count; i++) {
         buf += tsv ? formatTsvRow(batch, i, first + i) : formatJsonRow(batch, i, first + i, opts);
         if (buf.length >= CHUNK) {
-          const wait = sink.write(buf);
+          out(buf);
           buf = '';
-          if (wait !== undefined) await wait;
         }
       }
     }
-    if (buf.length > 0) {
-      const wait = sink.write(buf);
-      if (wait !== undefined) await wait;
-    }
+    if (buf.length > 0) out(buf);
   } finally {
     reader.close();
   }
-  if (sink.error !== null) throw sink.error;
   if (reader.error !== null) {
-    err.write(`vfp-emu: ${reader.error.message}\n`);
+    err(`vfp-emu: ${reader.error.message}\n`);
     return 2;
   }
   return 0;
@@ -172,13 +136,6 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  // `node decode.js ARGS` runs as `vfp-emu decode ARGS`: the CLI's stdout handling and exit statuses.
+  void import('../cli').then((cli) => cli.runAsMain(['decode', ...process.argv.slice(2)]));
 }

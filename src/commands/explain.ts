@@ -6,6 +6,7 @@
  */
 import { Batch } from '../core/batch';
 import { UsageError } from '../core/errors';
+import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { decodeBatch } from '../decode/decoder';
 import { openCapture } from '../io/reader';
@@ -62,6 +63,6 @@ export async function runExplainCommand(a: ParsedArgs): Promise<number> {
     vxlanPorts: flagList(a, 'vxlan-port').map(Number),
     strictSnaplen: !a.flags.has('lenient-snaplen'),
   });
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  writeStdout(text.endsWith('\n') ? text : text + '\n');
   return 0;
 }

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError, UsageError } from '../core/errors';
-import { jsonSafe, safeText } from '../core/safe-text';
+import { jsonSafe, safeMessage, safeText } from '../core/safe-text';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { loadCluster } from '../cluster/load';
 import { runDiagnostics } from '../cluster/diagnostics';
@@ -23,10 +23,13 @@ import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
 import { egressNameDiagnostic } from '../output/out-trace';
 import { runPipeline } from '../pipeline/pipeline';
+import { writing } from '../pipeline/output-files';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir } from '../scenario/scenario';
+import { StdoutClosed, writeStdout } from '../core/stdout';
+import { checkOutputPaths } from './output-paths';
 
 export const DEFAULT_SCENARIO = '04-icmp-lesson';
 
@@ -146,7 +149,7 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     const be = dp.backendName(key % 0x100000) ?? '?';
     (summary.services[svc] ??= { backends: {} }).backends[be] = count;
   }
-  if (opts.report !== undefined) fs.writeFileSync(opts.report, reportText(summary, opts, run.error));
+  if (opts.report !== undefined) writing(opts.report, () => fs.writeFileSync(opts.report as string, reportText(summary, opts, run.error)));
   return { summary, status: run.error !== null ? 2 : t.failed ? 1 : 0, error: run.error, dataplane: dp, cluster };
 }
 
@@ -254,9 +257,41 @@ function progressPrinter(): (packets: number, elapsed: number, fraction: number)
   };
 }
 
+/**
+ * `vfp-emu replay` from the command line. Output paths are checked before anything is opened
+ * (output-paths.ts): an output that is the trace, a --cluster file or another output is refused (exit 2).
+ * stdout carries one thing: when an output file is stdout (`--verdicts /dev/stdout`), the text summary
+ * (and the lesson's table) goes to stderr instead, and an explicit `--summary` is refused (exit 2), so
+ * that `--verdicts /dev/stdout | jq` reads only JSONL. A closed stdout while the summary is printed ends
+ * it quietly with the run's own status (0, 1 when --fail-on matched, 2 for a bad trace).
+ */
 export async function runReplayCommand(a: ParsedArgs): Promise<number> {
+  let opts = replayOptions(a);
+  const embedded = opts.trace === '';
+  if (embedded) opts = defaultScenarioOptions(opts);
+  const plan = checkOutputPaths(
+    [{ what: 'the trace', path: opts.trace }, ...opts.clusterFiles.map((f) => ({ what: '--cluster', path: f }))],
+    (['verdicts', 'out', 'report'] as const).flatMap((k) => (opts[k] === undefined ? [] : [{ what: `--${k}`, path: opts[k] as string }])),
+  );
+  if (plan.stdout !== null && opts.summary !== undefined) {
+    throw new UsageError(`${plan.stdout.what} ${plan.stdout.path} and --summary ${opts.summary} both write stdout: give one of them a file, or drop --summary`);
+  }
+  const showProgress = opts.progress ?? process.stderr.isTTY === true;
+  const outcome = replay(opts, showProgress ? progressPrinter() : undefined);
+  if (showProgress) process.stderr.write('\n');
+  const say = plan.stdout === null ? writeStdout : (text: string): void => void process.stderr.write(text);
+  try {
+    printOutcome(outcome, opts, embedded, say);
+  } catch (e) {
+    if (!(e instanceof StdoutClosed)) throw e;
+  }
+  if (outcome.error !== null) process.stderr.write(`vfp-emu: ${safeMessage(outcome.error.message)}\n`);
+  return outcome.status;
+}
+
+function replayOptions(a: ParsedArgs): ReplayOptions {
   if (a.positional.length > 1) throw new UsageError(`replay takes at most one TRACE, got ${a.positional.length}`);
-  let opts: ReplayOptions = {
+  return {
     trace: a.positional[0] ?? '',
     clusterFiles: flagList(a, 'cluster'),
     verdicts: flagString(a, 'verdicts'),
@@ -272,24 +307,23 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     strictSnaplen: !a.flags.has('lenient-snaplen'),
     progress: a.flags.has('progress') ? true : a.flags.has('no-progress') ? false : undefined,
   };
-  const embedded = opts.trace === '';
-  if (embedded) opts = defaultScenarioOptions(opts);
-  const showProgress = opts.progress ?? process.stderr.isTTY === true;
-  const outcome = replay(opts, showProgress ? progressPrinter() : undefined);
-  if (showProgress) process.stderr.write('\n');
-  if (opts.summary === 'json') process.stdout.write(jsonSafe(JSON.stringify(outcome.summary)) + '\n');
-  else {
-    if (embedded) {
-      const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
-      process.stdout.write(`${s.name}\n\n${s.about}\n`);
-    }
-    if (embedded && opts.verdicts !== undefined) process.stdout.write(lessonTable(opts.verdicts));
-    process.stdout.write(summaryText(outcome.summary));
-    if (embedded) {
-      process.stdout.write(`\noutputs: vfp-out/verdicts.jsonl, vfp-out/out.pcapng, vfp-out/report.txt\n`);
-      process.stdout.write(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${safeText(path.relative(process.cwd(), f))}`).join(' ')} --packet 1\n`);
-    }
+}
+
+/** The summary (JSON or text; the embedded lesson's story and table around it) through `say`. */
+function printOutcome(outcome: ReplayOutcome, opts: ReplayOptions, embedded: boolean, say: (text: string) => void): void {
+  if (opts.summary === 'json') {
+    say(jsonSafe(JSON.stringify(outcome.summary)) + '\n');
+    return;
   }
-  if (outcome.error !== null) process.stderr.write(`vfp-emu: ${outcome.error.message}\n`);
-  return outcome.status;
+  if (embedded) {
+    const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
+    say(`${s.name}\n\n${s.about}\n`);
+    // the table is read back from the verdict file: not when that went to a stream or a device
+    if (opts.verdicts !== undefined && fs.statSync(opts.verdicts, { throwIfNoEntry: false })?.isFile() === true) say(lessonTable(opts.verdicts));
+  }
+  say(summaryText(outcome.summary));
+  if (embedded) {
+    say(`\noutputs: vfp-out/verdicts.jsonl, vfp-out/out.pcapng, vfp-out/report.txt\n`);
+    say(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${safeText(path.relative(process.cwd(), f))}`).join(' ')} --packet 1\n`);
+  }
 }

@@ -4,6 +4,7 @@
  * the config diagnostics.
  */
 import { UsageError } from '../core/errors';
+import { writeStdout } from '../core/stdout';
 import { flagList, flagString, type ParsedArgs } from '../cli-args';
 import { runDiagnostics } from '../cluster/diagnostics';
 import { diagnosticLine, prepareDataplane } from './replay';
@@ -17,12 +18,12 @@ export async function runRulesCommand(a: ParsedArgs): Promise<number> {
     throw new UsageError(`--node ${node}: no such Windows node (Windows nodes: ${names.join(', ') || 'none'})`);
   }
   const text = dataplane.rulesText(node);
-  process.stdout.write(text);
+  writeStdout(text);
   const p = dataplane.profile;
   const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
   if (diagnostics.length > 0) {
     const gap = text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n';
-    process.stdout.write(`${gap}CONFIG DIAGNOSTICS\n` + diagnostics.map((d) => diagnosticLine(d) + '\n').join(''));
+    writeStdout(`${gap}CONFIG DIAGNOSTICS\n` + diagnostics.map((d) => diagnosticLine(d) + '\n').join(''));
   }
   return 0;
 }

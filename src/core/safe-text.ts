@@ -114,3 +114,11 @@ export function shortText(s: string, chars = 60): string {
   const points = Array.from(s.slice(0, 2 * chars));
   return points.length <= chars && s.length <= 2 * chars ? s : points.slice(0, chars).join('') + '…';
 }
+
+/**
+ * A message for the terminal (stderr): each line through `safeText`, the line breaks kept. Error messages
+ * quote file names and config values, so they are escaped as the outputs are.
+ */
+export function safeMessage(s: string): string {
+  return s.split('\n').map(safeText).join('\n');
+}
