@@ -10,10 +10,9 @@
  * VM adapter has MAC spoofing off) and `vfp-emu/source-vip` (kube-proxy --source-vip of that node).
  */
 
-import { yaml } from '../yaml';
 import type { Draft, EndpointFacts } from '../draft';
 import type { EndpointModel, Protocol } from '../model';
-import type { Field, SourceDoc } from '../source';
+import { parseEmbedded, type Field, type SourceDoc } from '../source';
 
 /** Imports a document found inside another (ConfigMap data); returns false when its kind is not recognised. */
 export type EmbeddedImporter = (doc: SourceDoc, draft: Draft) => boolean;
@@ -314,14 +313,12 @@ function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): voi
     if (typeof f.value !== 'string') continue;
     const isJson = key.endsWith('.json');
     if (!isJson && !key.endsWith('.conf') && !key.endsWith('.yaml')) continue;
-    let parsed: unknown;
-    try {
-      parsed = isJson ? JSON.parse(f.value) : yaml().parse(f.value);
-    } catch (e) {
-      if (isJson) f.fail(`not valid JSON: ${(e as Error).message}`);
+    const parsed = parseEmbedded(f, f.value, isJson);
+    if ('error' in parsed) {
+      if (isJson) f.fail(`not valid JSON: ${parsed.error}`);
       continue;
     }
-    if (embed(f.doc.embedded(f.path, parsed), draft)) used = true;
+    if (embed(f.doc.embedded(f.path, parsed.value), draft)) used = true;
   }
   if (!used) draft.note('config-ignored', 'info', `ConfigMap ${namespace}/${name} holds no flannel, CNI or kube-proxy config; skipped`, obj.where);
 }
