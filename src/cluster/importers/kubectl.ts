@@ -13,6 +13,7 @@
 import type { Draft, EndpointFacts } from '../draft';
 import type { EndpointModel, Protocol } from '../model';
 import { parseEmbedded, type Field, type SourceDoc } from '../source';
+import { checkMetadata, k8sName, nodePodCidr, stringMap, type NameRule } from '../validate';
 
 /** Imports a document found inside another (ConfigMap data); returns false when its kind is not recognised. */
 export type EmbeddedImporter = (doc: SourceDoc, draft: Draft) => boolean;
@@ -62,11 +63,10 @@ function importObject(obj: Field, kind: string, draft: Draft, embed: EmbeddedImp
   }
 }
 
-function metaName(obj: Field): { namespace: string; name: string; meta: Field } {
+/** The object's namespace and name, with its metadata checked as the API server does (validate.ts). */
+function metaName(obj: Field, rule: NameRule): { namespace: string; name: string; meta: Field } {
   const meta = obj.get('metadata').required('metadata').object();
-  const name = meta.get('name').required('metadata.name').name();
-  const ns = meta.get('namespace');
-  return { namespace: ns.absent ? 'default' : ns.name(), name, meta };
+  return { ...checkMetadata(meta, rule), meta };
 }
 
 function annotation(meta: Field, key: string): Field {
@@ -80,7 +80,7 @@ function label(meta: Field, key: string): Field {
 }
 
 function importNode(obj: Field, draft: Draft): void {
-  const { name, meta } = metaName(obj);
+  const { name, meta } = metaName(obj, 'subdomain');
   const node = draft.node({ by: 'name', name }, obj.where);
   const f = node.facts;
   const osLabel = [label(meta, 'kubernetes.io/os'), label(meta, 'beta.kubernetes.io/os'), obj.at('status', 'nodeInfo', 'operatingSystem')].find((x) => !x.absent);
@@ -93,10 +93,12 @@ function importNode(obj: Field, draft: Draft): void {
 
   const spec = obj.get('spec');
   const podCIDR = spec.absent ? spec : spec.get('podCIDR');
-  if (!podCIDR.absent && podCIDR.value !== '') f.put('podCIDR', podCIDR.cidr(), podCIDR.where);
+  const given = podCIDR.absent ? undefined : nodePodCidr(podCIDR, draft);
+  if (given !== undefined) f.put('podCIDR', given, podCIDR.where);
   else if (!spec.absent) {
     const first = spec.get('podCIDRs').optItems().find((c) => typeof c.value === 'string' && c.value.includes('.'));
-    if (first) f.put('podCIDR', first.cidr(), first.where);
+    const cidr = first ? nodePodCidr(first, draft) : undefined;
+    if (first && cidr !== undefined) f.put('podCIDR', cidr, first.where);
   }
 
   const backendData = annotation(meta, 'flannel.alpha.coreos.com/backend-data');
@@ -134,7 +136,7 @@ function importNode(obj: Field, draft: Draft): void {
 }
 
 function importPod(obj: Field, draft: Draft): void {
-  const { namespace, name } = metaName(obj);
+  const { namespace, name } = metaName(obj, 'subdomain');
   const status = obj.get('status');
   const phase = status.absent ? undefined : status.get('phase').optString();
   if (phase === 'Succeeded' || phase === 'Failed') {
@@ -154,17 +156,19 @@ function importPod(obj: Field, draft: Draft): void {
   const spec = obj.get('spec');
   if (!spec.absent) {
     const node = spec.get('nodeName');
-    if (!node.absent && node.value !== '') pod.facts.put('node', node.name(), node.where);
+    if (!node.absent && node.value !== '') pod.facts.put('node', k8sName(node, 'subdomain'), node.where);
     const host = spec.get('hostNetwork');
     if (!host.absent) pod.facts.put('hostNetwork', host.bool(), host.where);
   }
 }
 
 function importService(obj: Field, draft: Draft): void {
-  const { namespace, name, meta } = metaName(obj);
+  const { namespace, name, meta } = metaName(obj, 'service');
   const svc = draft.service(namespace, name, obj.where);
   const f = svc.facts;
   const spec = obj.get('spec').required('spec').object();
+  // Not used (endpoints come from EndpointSlices), but a selector that is no map of labels is refused.
+  stringMap(spec.get('selector'), true);
   const typeField = spec.get('type');
   const type = typeField.absent ? 'ClusterIP' : typeField.oneOf(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const);
   f.put('type', type, typeField.absent ? spec.where : typeField.where);
@@ -226,7 +230,7 @@ function podRef(ref: Field): string | null {
 }
 
 function importEndpointSlice(obj: Field, draft: Draft): void {
-  const { namespace, name, meta } = metaName(obj);
+  const { namespace, name, meta } = metaName(obj, 'subdomain');
   const svcLabel = label(meta, 'kubernetes.io/service-name');
   if (svcLabel.absent) {
     draft.note('config-ignored', 'info', `EndpointSlice ${namespace}/${name} has no kubernetes.io/service-name label, so it belongs to no Service; skipped`, obj.where);
@@ -261,7 +265,7 @@ function importEndpointSlice(obj: Field, draft: Draft): void {
     const node = e.get('nodeName');
     endpoints.push({
       ip: addr[0].ip(),
-      node: node.absent || node.value === '' ? null : node.name(),
+      node: node.absent || node.value === '' ? null : k8sName(node, 'subdomain'),
       ready,
       serving,
       terminating,
@@ -274,7 +278,7 @@ function importEndpointSlice(obj: Field, draft: Draft): void {
 }
 
 function importEndpoints(obj: Field, draft: Draft): void {
-  const { namespace, name } = metaName(obj);
+  const { namespace, name } = metaName(obj, 'service');
   const endpoints: EndpointFacts[] = [];
   for (const subset of obj.get('subsets').optItems()) {
     subset.object();
@@ -286,7 +290,7 @@ function importEndpoints(obj: Field, draft: Draft): void {
         const node = a.get('nodeName');
         const e: Partial<EndpointModel> & { where: typeof a.where } = {
           ip: a.get('ip').required('ip').ip(),
-          node: node.absent ? null : node.name(),
+          node: node.absent ? null : k8sName(node, 'subdomain'),
           ready,
           serving: ready,
           terminating: false,
@@ -305,7 +309,7 @@ function importEndpoints(obj: Field, draft: Draft): void {
 
 /** ConfigMap keys whose text may be a cluster input of its own (kube-flannel-cfg, kube-proxy's config.conf). */
 function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): void {
-  const { namespace, name } = metaName(obj);
+  const { namespace, name } = metaName(obj, 'subdomain');
   const data = obj.get('data');
   let used = false;
   for (const key of data.keys()) {

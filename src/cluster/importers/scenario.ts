@@ -12,6 +12,7 @@ import type { Protocol, ServiceModel } from '../model';
 import { SchemaValidator } from '../schema';
 import type { Field } from '../source';
 import { checkMacPrefix } from './cni';
+import { nodePodCidr } from '../validate';
 
 export const SCENARIO_API_VERSION = 'vfp-emu/v1';
 
@@ -93,7 +94,9 @@ export function importScenario(root: Field, draft: Draft): void {
     const opt = (key: string, field: Field, value: (x: Field) => unknown) => {
       if (!field.absent) f.put(key, value(field), field.where);
     };
-    opt('podCIDR', n.get('podCIDR'), (x) => x.cidr());
+    const podCIDR = n.get('podCIDR');
+    const cidr = podCIDR.absent ? undefined : nodePodCidr(podCIDR, draft);
+    if (cidr !== undefined) f.put('podCIDR', cidr, podCIDR.where);
     opt('mac', n.get('mac'), (x) => x.mac());
     opt('drMac', n.get('drMac'), (x) => x.mac());
     opt('providerAddress', n.get('providerAddress'), (x) => x.ip());
