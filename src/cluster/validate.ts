@@ -28,9 +28,11 @@
  *   that endpoint gets no traffic on that port (kube-proxy skips it).
  */
 
+import { InputError } from '../core/errors';
 import { normalizeIp, formatCidr } from '../core/ip';
-import type { Draft } from './draft';
-import type { Field } from './source';
+import type { Draft, FactSet, ServicePortFacts } from './draft';
+import type { EndpointModel } from './model';
+import { whereText, type Field, type Where } from './source';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -105,4 +107,80 @@ export function nodePodCidr(f: Field, draft: Draft): string | undefined {
     draft.note('config-bad-value', 'warning', `the podCIDR ${given} has host bits set; taken as ${net} (the API server accepts it; IPAM and the routes use the network)`, f.where);
   }
   return net;
+}
+
+interface Named {
+  name: string;
+  facts: FactSet;
+}
+
+/**
+ * Errors for a ClusterIP that is also a pod's IP, a node's InternalIP or another Service's ClusterIP
+ * (the API server allocates each ClusterIP once, from the service CIDR, which holds no pod or node).
+ */
+export function checkClusterIps(
+  services: readonly (Named & { namespace: string })[],
+  podByIp: ReadonlyMap<string, Named & { namespace: string }>,
+  nodeByIp: ReadonlyMap<string, Named>,
+): void {
+  const seen = new Map<string, Named & { namespace: string }>();
+  for (const sv of services) {
+    const f = sv.facts.fact<string | null>('clusterIP');
+    if (!f || typeof f.value !== 'string') continue;
+    const ip = f.value;
+    const ref = `${sv.namespace}/${sv.name}`;
+    const pod = podByIp.get(ip);
+    const node = nodeByIp.get(ip);
+    const other = seen.get(ip);
+    const clash = pod
+      ? `pod ${pod.namespace}/${pod.name} (${whereText(pod.facts.fact('ip')!.where)})`
+      : node
+        ? `node ${node.name} (${whereText(node.facts.fact('internalIP')!.where)})`
+        : other
+          ? `Service ${other.namespace}/${other.name} (${whereText(other.facts.fact('clusterIP')!.where)})`
+          : null;
+    if (clash !== null) {
+      throw new InputError(f.where.file, { fieldPath: f.where.path || '(document)' }, `Service ${ref} has ClusterIP ${ip}, which ${clash} also has: the API server gives each ClusterIP to one Service, from the service CIDR, which holds no pod or node; a packet to ${ip} could mean either`);
+    }
+    seen.set(ip, sv);
+  }
+}
+
+/** What an endpoint is checked against (empty `nodeNames`: the inputs describe no node, nothing to check). */
+export interface EndpointContext {
+  nodeNames: ReadonlySet<string>;
+  /** True when `ip` is a pod's or a node's IP, or lies in a node's pod CIDR or a cluster CIDR. */
+  known(ip: string): boolean;
+}
+
+/**
+ * Diagnostics for one endpoint as an input states it: a nodeName no input describes, an address nothing
+ * in the cluster has. `at` gives the field of `node` or `ip` (computed only when a diagnostic needs it).
+ */
+export function checkEndpoint(draft: Draft, service: string, e: { ip: string; node: string | null | undefined; hasPod: boolean }, at: (key: 'node' | 'ip') => Where, ctx: EndpointContext): void {
+  if (ctx.nodeNames.size === 0) return;
+  if (e.node && !ctx.nodeNames.has(e.node)) {
+    draft.note('config-unknown-node', 'warning', `an endpoint of Service ${service} (${e.ip}) names node ${e.node}, which no input describes; it is treated as outside the emulated nodes`, at('node'));
+  }
+  if (!e.hasPod && !ctx.known(e.ip)) {
+    draft.note('config-unknown-address', 'info', `an endpoint of Service ${service} has address ${e.ip}, which is no pod's or node's IP and in no pod CIDR; it is treated as an address outside the cluster`, at('ip'));
+  }
+}
+
+/** `path` + `.key` (`key` alone for the document root). */
+export function subPath(w: Where, key: string): Where {
+  return { file: w.file, path: w.path ? `${w.path}.${key}` : key };
+}
+
+/**
+ * A warning for each Service port whose targetPort is a name that some endpoint has no port for:
+ * kube-proxy skips those endpoints for that port.
+ */
+export function checkNamedTargetPorts(draft: Draft, service: string, ports: readonly ServicePortFacts[], endpoints: readonly EndpointModel[]): void {
+  for (const p of ports) {
+    if (typeof p.targetPort !== 'string') continue;
+    const missing = endpoints.filter((e) => e.ports[p.name] === undefined && e.ports[''] === undefined);
+    if (missing.length === 0) continue;
+    draft.note('config-bad-value', 'warning', `Service ${service} port ${p.name || p.port} targets the port named ${p.targetPort}, which ${missing.length} endpoint(s) (${missing.slice(0, 3).map((e) => e.ip).join(', ')}${missing.length > 3 ? ', ...' : ''}) have no port for: they get no traffic on this port`, p.where);
+  }
 }
