@@ -123,3 +123,35 @@ describe('cluster: wrong values are errors or diagnostics naming the field', () 
     }
   });
 });
+
+describe('cluster: more values the API server refuses', () => {
+  it('Service ports: several with one unnamed, a name twice, a port/protocol twice', () => {
+    const svc = (ports: string) => `- {apiVersion: v1, kind: Service, metadata: {name: web, namespace: default}, spec: {clusterIP: 10.96.0.20, ports: [${ports}]}}\n`;
+    errorAt(LIST(...BASE, svc('{name: a, port: 80}, {port: 81}')), 'items[2].spec.ports[1].name', /must name each port/);
+    errorAt(LIST(...BASE, svc('{name: a, port: 80}, {name: a, port: 81}')), 'items[2].spec.ports[1].name', /port name "a" is used twice/);
+    errorAt(LIST(...BASE, svc('{name: a, port: 80}, {name: b, port: 80}')), 'items[2].spec.ports[1]', /port 80\/TCP is listed twice/);
+  });
+
+  it('an IPv6 address in an IPv4 EndpointSlice', () => {
+    const slice = `- {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s, namespace: default, labels: {kubernetes.io/service-name: web}}, addressType: IPv4, endpoints: [{addresses: ["fd00::7"]}]}\n`;
+    errorAt(LIST(...BASE, SVC('web', '10.96.0.20'), slice), 'items[3].endpoints[0].addresses[0]', /fd00::7 is not an IPv4 address/);
+  });
+
+  it('scenario names over the caps: a pod name of 70,000 characters, a Service name of 64', () => {
+    const sc = (body: string) => `apiVersion: vfp-emu/v1\nkind: Scenario\nnodes: [{name: w1, ip: 10.0.0.1, podCIDR: 10.244.1.0/24}]\n${body}`;
+    let e: unknown;
+    try {
+      parseClusterText('s.yaml', sc(`pods: [{name: ${'p'.repeat(70000)}, node: w1, ip: 10.244.1.5}]\n`));
+    } catch (x) {
+      e = x;
+    }
+    assert.ok(e instanceof InputError && e.fieldPath === 'pods[0].name' && /70000 characters; the API server allows at most 253/.test(e.message), String(e));
+    e = undefined;
+    try {
+      parseClusterText('s.yaml', sc(`services: [{name: ${'s'.repeat(64)}, clusterIP: 10.96.0.9, ports: [80]}]\n`));
+    } catch (x) {
+      e = x;
+    }
+    assert.ok(e instanceof InputError && e.fieldPath === 'services[0].name' && /at most 63/.test(e.message), String(e));
+  });
+});

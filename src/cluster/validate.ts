@@ -11,6 +11,9 @@
  * - metadata.labels / annotations / a Service's spec.selector that is not a map, or holds a value that is
  *   not a string (the API's map[string]string); a label key (name <= 63, optional DNS prefix <= 253) or
  *   label value (<= 63, alphanumeric at both ends, `-_.` inside) the API's label validation refuses.
+ * - Scenario names (our own format; its schema checks the characters): the same length caps.
+ * - A kubectl Service with several ports and one unnamed, a port name used twice, a (port, protocol) listed
+ *   twice; an EndpointSlice address of the other family than its addressType.
  * - A ClusterIP that is also a pod's IP, a node's InternalIP or another Service's ClusterIP: the API server
  *   allocates ClusterIPs once each from the service CIDR, which holds no pod or node; a packet to it could
  *   mean either (merge.ts).
@@ -57,7 +60,37 @@ export function k8sName(f: Field, rule: NameRule): string {
   return s;
 }
 
-/** Checks a label key (`prefix/name` or `name`) and, when `value` is given, its value. */
+/**
+ * A scenario name within the API server's length caps: at most `max` characters (253; 63 for Services),
+ * and when `namespaced` (`namespace/name`) a namespace of at most 63. The characters are the schema's.
+ */
+export function cappedName(f: Field, max: number, namespaced: boolean): string {
+  const s = f.string();
+  const slash = namespaced ? s.indexOf('/') : -1;
+  const name = s.slice(slash + 1);
+  if (slash > 63) f.fail(`a namespace of ${slash} characters; the API server allows at most 63`);
+  if (name.length > max) f.fail(`a name of ${name.length} characters; the API server allows at most ${max}`);
+  return s;
+}
+
+/**
+ * A kubectl Service's ports as the API server validates them: every port named when there are several,
+ * names unique, no (port, protocol) twice. Fails at the second of a pair.
+ */
+export function checkServicePorts(list: Field, ports: readonly { name: string; port: number; protocol: string }[]): void {
+  const items = list.optItems();
+  const names = new Set<string>();
+  const keys = new Set<string>();
+  ports.forEach((p, i) => {
+    if (ports.length > 1 && p.name === '') items[i].get('name').fail('a Service with several ports must name each port');
+    if (names.has(p.name)) items[i].get('name').fail(`port name ${JSON.stringify(p.name)} is used twice`);
+    if (keys.has(`${p.port}/${p.protocol}`)) items[i].fail(`port ${p.port}/${p.protocol} is listed twice`);
+    names.add(p.name);
+    keys.add(`${p.port}/${p.protocol}`);
+  });
+}
+
+/** Checks a label key (`prefix/name` or `name`) and its value. */
 function checkLabel(map: Field, key: string): void {
   const f = map.get(key);
   const slash = key.lastIndexOf('/');

@@ -13,7 +13,8 @@
 import type { Draft, EndpointFacts } from '../draft';
 import type { EndpointModel, Protocol } from '../model';
 import { parseEmbedded, type Field, type SourceDoc } from '../source';
-import { checkMetadata, k8sName, nodePodCidr, stringMap, type NameRule } from '../validate';
+import { checkMetadata, checkServicePorts, k8sName, nodePodCidr, stringMap, type NameRule } from '../validate';
+import { ipFamily } from '../../core/ip';
 
 /** Imports a document found inside another (ConfigMap data); returns false when its kind is not recognised. */
 export type EmbeddedImporter = (doc: SourceDoc, draft: Draft) => boolean;
@@ -193,6 +194,7 @@ function importService(obj: Field, draft: Draft): void {
       where: p.where,
     };
   });
+  checkServicePorts(spec.get('ports'), ports);
   f.put('ports', ports, spec.get('ports').where);
   f.put('externalIPs', spec.get('externalIPs').optItems().map((x) => x.ip()), spec.get('externalIPs').where);
 
@@ -263,8 +265,10 @@ function importEndpointSlice(obj: Field, draft: Draft): void {
     const serving = cond.absent ? ready : cond.get('serving').optBool() ?? ready;
     const terminating = cond.absent ? false : cond.get('terminating').optBool() ?? false;
     const node = e.get('nodeName');
+    const ip = addr[0].ip();
+    if (ipFamily(ip) !== (at === 'IPv4' ? 4 : 6)) addr[0].fail(`${ip} is not an ${at} address, and the EndpointSlice's addressType is ${at}`);
     endpoints.push({
-      ip: addr[0].ip(),
+      ip,
       node: node.absent || node.value === '' ? null : k8sName(node, 'subdomain'),
       ready,
       serving,
