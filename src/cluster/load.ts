@@ -6,7 +6,7 @@
  * or FIFO that never ends (`--cluster /dev/zero`) is refused at the cap instead of filling memory.
  */
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../core/errors';
 import type { Cluster } from './model';
 import { DEFAULT_MAX_CONFIG_BYTES } from './limits';
@@ -19,22 +19,30 @@ export interface LoadFileOptions extends LoadOptions {
   maxConfigBytes?: number;
 }
 
-const CHUNK = 1 << 20;
+const FIRST_READ = 1 << 16;
 
 /** Sleeps `ms` milliseconds on this thread (a non-blocking stdin that has no data yet). */
 function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Reads up to `max` bytes of `fd`; throws (naming the file) when there is more. */
+/**
+ * Reads up to `max` bytes of `fd` into one buffer (sized from fstat for a regular file, doubling for a
+ * stream); throws (naming the file) at the first byte past `max`.
+ */
 function readBounded(file: string, fd: number, max: number): Uint8Array {
-  const chunks: Buffer[] = [];
+  const st = fstatSync(fd);
+  let buf = Buffer.allocUnsafe(Math.min(max, st.isFile() && st.size > 0 ? st.size : FIRST_READ) + 1);
   let total = 0;
   for (;;) {
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, max + 1 - total));
+    if (total === buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(max + 1, buf.length * 2));
+      buf.copy(bigger, 0, 0, total);
+      buf = bigger;
+    }
     let n: number;
     try {
-      n = readSync(fd, buf, 0, buf.length, null);
+      n = readSync(fd, buf, total, buf.length - total, null);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
         pause(5);
@@ -43,13 +51,12 @@ function readBounded(file: string, fd: number, max: number): Uint8Array {
       throw e;
     }
     if (n === 0) break;
-    chunks.push(buf.subarray(0, n));
     total += n;
     if (total > max) {
       throw new InputError(file, { offset: max }, `the file is larger than ${max} bytes, the most a cluster input may hold (--max-config-bytes N raises it); it was not read further`);
     }
   }
-  return Buffer.concat(chunks, total);
+  return buf.subarray(0, total);
 }
 
 /** The bytes of one cluster file (`-`: stdin). */
