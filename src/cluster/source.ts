@@ -2,8 +2,8 @@
  * Reading cluster input files: text -> documents -> `Field`s that know their file and field path.
  *
  * JSON text is parsed with JSON.parse (fast, for large kubectl dumps); YAML (also multi-document `---`)
- * with the `yaml` package. Positions are computed only when an error is reported: the YAML document
- * (re-parsed lazily for JSON) maps a field path to a line and column. Every accessor on `Field`
+ * with the `yaml` package. Positions are computed only when an error is reported: the YAML document, or
+ * one scan of the JSON text (json-locate.ts), maps a field path to a line and column. Every accessor on `Field`
  * checks the type and throws InputError(file, {fieldPath}, detail) naming the path, e.g.
  * `items[3].spec.ports[0].port`, and the line when it is known.
  */
@@ -14,6 +14,7 @@ import { InputError } from '../core/errors';
 import { normalizeIp, tryParseCidr, formatCidr, tryParseIPv4, type Cidr } from '../core/ip';
 import { parseMac } from './mac';
 import { checkValueLimits, MAX_NESTING, MAX_YAML_ALIASES } from './limits';
+import { jsonLocate } from './json-locate';
 
 export type PathSeg = string | number;
 
@@ -73,7 +74,7 @@ export class SourceDoc {
 
   /** A document parsed from a string value inside this one (a ConfigMap's `data["net-conf.json"]`). */
   embedded(at: PathSeg[], value: unknown): SourceDoc {
-    // the outer position only when an error asks for it (it may re-parse a large JSON file as YAML)
+    // the outer position only when an error asks for it
     let outer: { line: number; col: number } | null | undefined;
     return new SourceDoc(this.file, value, [...this.prefix, ...at], () => (outer === undefined ? (outer = this.position(at)) : outer));
   }
@@ -492,14 +493,9 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
     }
     if (!jsonError) {
       checkValueLimits(file, value);
-      let lazy: ((p: PathSeg[]) => { line: number; col: number } | null) | null = null;
       const locate = (p: PathSeg[]) => {
-        if (!lazy) {
-          const lc = new (yaml().LineCounter)();
-          const doc = yaml().parseDocument(body, { lineCounter: lc });
-          lazy = yamlLocator(doc, lc);
-        }
-        return lazy(p);
+        const at = jsonLocate(body, p);
+        return at === null ? null : lineColOf(body, at);
       };
       return [new SourceDoc(file, value, [], locate)];
     }
