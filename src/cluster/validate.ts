@@ -6,7 +6,7 @@
  *
  * Errors (the API server rejects them):
  * - metadata.name longer than 253 characters or not a DNS-1123 subdomain (Pod, Node, EndpointSlice,
- *   ConfigMap); a Service name longer than 63 or not a DNS-1035 label; metadata.namespace longer than 63 or
+ *   Endpoints, ConfigMap); a Service name longer than 63 or not a DNS-1035 label; metadata.namespace longer than 63 or
  *   not a DNS-1123 label; Pod spec.nodeName and an endpoint's nodeName as a node name.
  * - metadata.labels / annotations / a Service's spec.selector that is not a map, or holds a value that is
  *   not a string (the API's map[string]string); a label key (name <= 63, optional DNS prefix <= 253) or

@@ -282,7 +282,7 @@ function importEndpointSlice(obj: Field, draft: Draft): void {
 }
 
 function importEndpoints(obj: Field, draft: Draft): void {
-  const { namespace, name } = metaName(obj, 'service');
+  const { namespace, name } = metaName(obj, 'subdomain');
   const endpoints: EndpointFacts[] = [];
   for (const subset of obj.get('subsets').optItems()) {
     subset.object();
