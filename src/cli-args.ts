@@ -20,6 +20,8 @@ interface FlagSpec {
 }
 
 const VXLAN_PORT: FlagSpec = { value: true, repeat: true, int: [1, 65535] };
+/** Most bytes one --cluster file may hold (src/cluster/limits.ts; default 64 MiB). */
+const MAX_CONFIG_BYTES: FlagSpec = { value: true, int: [1, 2 ** 53 - 1] };
 
 /** The flags each command accepts (HELP shows each of them in that command's usage). */
 export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readonly<Record<string, FlagSpec>>>> = {
@@ -35,6 +37,7 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
     '--seed': { value: true, int: [0, 2 ** 32 - 1] },
     '--view': { value: true, oneOf: ['pod', 'wire'] },
     '--fail-on': { value: true, repeat: true },
+    '--max-config-bytes': MAX_CONFIG_BYTES,
     '--progress': { value: false },
     '--no-progress': { value: false },
     '--lenient-snaplen': { value: false },
@@ -48,6 +51,7 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
     '--vxlan-port': VXLAN_PORT,
     '--cluster': { value: true, repeat: true },
     '--packet': { value: true, int: [1, 2 ** 53 - 1] },
+    '--max-config-bytes': MAX_CONFIG_BYTES,
     '--windows': { value: true },
     '--seed': { value: true, int: [0, 2 ** 32 - 1] },
     '--view': { value: true, oneOf: ['pod', 'wire'] },
@@ -56,6 +60,7 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
   rules: {
     '--cluster': { value: true, repeat: true },
     '--node': { value: true },
+    '--max-config-bytes': MAX_CONFIG_BYTES,
     '--windows': { value: true },
   },
 };
@@ -142,16 +147,18 @@ Usage:
   vfp-emu replay [TRACE] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
                  [--summary text|json] [--workers N] [--windows PROFILE] [--seed N]
                  [--view pod|wire] [--fail-on REASON|dropped]... [--vxlan-port P]...
-                 [--progress | --no-progress] [--lenient-snaplen]
+                 [--progress | --no-progress] [--lenient-snaplen] [--max-config-bytes N]
   vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]... [--lenient-snaplen]
   vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
-                 [--vxlan-port P]... [--lenient-snaplen]
-  vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE]
+                 [--vxlan-port P]... [--lenient-snaplen] [--max-config-bytes N]
+  vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE] [--max-config-bytes N]
 
 replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
 external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or pcapng from stdin.
 --cluster may repeat; each file's kind (kubectl List or objects, CNI config, flannel net-conf.json or
 subnet.env, KubeProxyConfiguration, HNS JSON, scenario YAML) is detected from its content.
+--max-config-bytes N: the most bytes one --cluster file may hold (default 67108864, 64 MiB); a
+larger file is bad input (exit 2). Configs may nest 256 levels and hold strings of up to 1 MiB.
 --windows PROFILE: ws2019, ws2022 (the default), ws2025 or future, optionally with overrides
 (ws2022:icmpSnat=true,maxLbDestinations=128); --windows help lists what each one changes.
 --workers N: threads (default: the cores available); 2: the main thread decides every packet and a

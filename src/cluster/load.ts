@@ -2,24 +2,83 @@
  * loadCluster: the `--cluster FILE...` entry point. Reads each file (a missing or unreadable file is an
  * InputError naming it), decodes it (UTF-8, or UTF-16 with a byte-order mark: what Windows PowerShell 5.1's
  * `Get-HnsNetwork | ConvertTo-Json > hns.json` writes) and hands the texts to parseClusterTexts (parse.ts).
+ * A file is read with a bounded loop, never more than `maxConfigBytes` + 1 bytes (limits.ts), so a device
+ * or FIFO that never ends (`--cluster /dev/zero`) is refused at the cap instead of filling memory.
  */
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../core/errors';
 import type { Cluster } from './model';
+import { DEFAULT_MAX_CONFIG_BYTES } from './limits';
 import { decodeClusterFile, parseClusterTexts, type ClusterText, type LoadOptions } from './parse';
 
 export { decodeClusterFile };
 
-export function loadCluster(files: readonly string[], opts: LoadOptions = {}): Cluster {
-  const texts: ClusterText[] = files.map((file) => {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(file === '-' ? 0 : file);
-    } catch (e) {
-      throw new InputError(file, {}, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+export interface LoadFileOptions extends LoadOptions {
+  /** Most bytes one cluster file may hold (default DEFAULT_MAX_CONFIG_BYTES, 64 MiB). */
+  maxConfigBytes?: number;
+}
+
+const FIRST_READ = 1 << 16;
+
+/** Sleeps `ms` milliseconds on this thread (a non-blocking stdin that has no data yet). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Reads up to `max` bytes of `fd` into one buffer (sized from fstat for a regular file, doubling for a
+ * stream); throws (naming the file) at the first byte past `max`.
+ */
+function readBounded(file: string, fd: number, max: number): Uint8Array {
+  const st = fstatSync(fd);
+  let buf = Buffer.allocUnsafe(Math.min(max, st.isFile() && st.size > 0 ? st.size : FIRST_READ) + 1);
+  let total = 0;
+  for (;;) {
+    if (total === buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(max + 1, buf.length * 2));
+      buf.copy(bigger, 0, 0, total);
+      buf = bigger;
     }
-    return { name: file, text: decodeClusterFile(bytes) };
-  });
+    let n: number;
+    try {
+      n = readSync(fd, buf, total, buf.length - total, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+        pause(5);
+        continue;
+      }
+      throw e;
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > max) {
+      throw new InputError(file, { offset: max }, `the file is larger than ${max} bytes, the most a cluster input may hold (--max-config-bytes N raises it); it was not read further`);
+    }
+  }
+  return buf.subarray(0, total);
+}
+
+/** The bytes of one cluster file (`-`: stdin). */
+function readClusterFile(file: string, max: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = file === '-' ? 0 : openSync(file, 'r');
+  } catch (e) {
+    throw new InputError(file, {}, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return readBounded(file, fd, max);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(file, {}, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
+
+export function loadCluster(files: readonly string[], opts: LoadFileOptions = {}): Cluster {
+  const max = opts.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
+  const texts: ClusterText[] = files.map((file) => ({ name: file, text: decodeClusterFile(readClusterFile(file, max)) }));
   return parseClusterTexts(texts, opts);
 }

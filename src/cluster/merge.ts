@@ -21,6 +21,7 @@ import type { Draft, EndpointFacts, FactSet, NodeFacts, ServicePortFacts } from 
 import { derivedDrMac, derivedMacPoolStart, hyperVNodeMac, linuxPodMac, overlayEndpointMac, poolEndpointMac } from './mac';
 import type { Cluster, EndpointModel, NetworkMode, NetworkModel, NodeModel, PodModel, ProxyModel, ServiceModel } from './model';
 import { whereText, type Where } from './source';
+import { checkClusterIps, checkEndpoint, checkNamedTargetPorts, subPath, type EndpointContext } from './validate';
 
 /** Values to use where no input says (the Windows / Kubernetes defaults otherwise). */
 export interface ClusterDefaults {
@@ -306,6 +307,8 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     derive(`pods[hns/${name}]`, ep.ip, 'a local HNS endpoint that no Pod object has');
   }
 
+  checkClusterIps(services, podByIp, byIp);
+
   // ---- 5. Nodes (derived fields).
   const windowsNodes = nodeList.filter((n) => n.facts.get<boolean>('windows') === true);
   if (nodeList.length > 0 && windowsNodes.length === 0) {
@@ -451,6 +454,10 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     podByIp: podModelByIp,
     nodeOfIp: (ip) => byIp.get(ip)?.name ?? nodeOfIp(ip)?.name ?? null,
     derive,
+    endpointCheck: {
+      nodeNames: new Set(nodes.keys()),
+      known: (ip) => podModelByIp.has(ip) || byIp.has(ip) || nodeOfIp(ip) !== undefined || clusterCidrs.some((c) => cidrContains(c, ip)),
+    },
   });
 
   // ---- 8. kube-proxy start-up checks (domain.md 1.2).
@@ -699,6 +706,7 @@ interface ServiceContext {
   podByIp: Map<string, PodModel>;
   nodeOfIp: (ip: string) => string | null;
   derive: (p: string, v: unknown, how: string) => void;
+  endpointCheck: EndpointContext;
 }
 
 function buildServices(draft: Draft, services: GroupedService[], ctx: ServiceContext): ServiceModel[] {
@@ -782,6 +790,8 @@ function buildServices(draft: Draft, services: GroupedService[], ctx: ServiceCon
         if (!pod) fail(e.where, `no pod named ${e.podRef} (Service ${ref} lists it as an endpoint)`);
       } else if (e.ip !== undefined) pod = ctx.podByIp.get(e.ip);
       const ip = e.ip ?? pod!.ip;
+      const at = (k: 'node' | 'ip') => (e.podRef === undefined && k === 'ip' ? e.where : subPath(e.where, k));
+      checkEndpoint(draft, ref, { ip, node: e.node, hasPod: pod !== undefined }, at, ctx.endpointCheck);
       const ready = e.ready ?? true;
       addEndpoint({
         ip,
@@ -799,9 +809,12 @@ function buildServices(draft: Draft, services: GroupedService[], ctx: ServiceCon
       draft.note('config-ignored', 'info', `Service ${ref} has EndpointSlices and legacy Endpoints; kube-proxy reads the EndpointSlices, so the Endpoints object is skipped`, slices.find((x) => x.legacy)!.where);
     }
     for (const sl of modern.length > 0 ? modern : slices) {
-      for (const e of sl.endpoints) {
+      sl.endpoints.forEach((e, i) => {
         const ip = e.ip!;
         const pod = (e.pod ? ctx.podByRef.get(e.pod) : undefined) ?? ctx.podByIp.get(ip);
+        const at = (k: 'node' | 'ip') =>
+          sl.legacy ? subPath(e.where, k === 'node' ? 'nodeName' : 'ip') : subPath(sl.where, `endpoints[${i}].${k === 'node' ? 'nodeName' : 'addresses[0]'}`);
+        checkEndpoint(draft, ref, { ip, node: e.node, hasPod: pod !== undefined }, at, ctx.endpointCheck);
         addEndpoint({
           ip,
           node: e.node ?? pod?.node ?? ctx.nodeOfIp(ip),
@@ -811,8 +824,9 @@ function buildServices(draft: Draft, services: GroupedService[], ctx: ServiceCon
           ports: { ...(e.ports ?? {}) },
           pod: e.pod ?? (pod ? `${pod.namespace}/${pod.name}` : null),
         });
-      }
+      });
     }
+    checkNamedTargetPorts(draft, ref, portFacts, endpoints);
     const fact = <T>(k: string, d: T): T => f.get<T>(k) ?? d;
     return {
       namespace: sv.namespace,

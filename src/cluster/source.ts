@@ -2,8 +2,8 @@
  * Reading cluster input files: text -> documents -> `Field`s that know their file and field path.
  *
  * JSON text is parsed with JSON.parse (fast, for large kubectl dumps); YAML (also multi-document `---`)
- * with the `yaml` package. Positions are computed only when an error is reported: the YAML document
- * (re-parsed lazily for JSON) maps a field path to a line and column. Every accessor on `Field`
+ * with the `yaml` package. Positions are computed only when an error is reported: the YAML document, or
+ * one scan of the JSON text (json-locate.ts), maps a field path to a line and column. Every accessor on `Field`
  * checks the type and throws InputError(file, {fieldPath}, detail) naming the path, e.g.
  * `items[3].spec.ports[0].port`, and the line when it is known.
  */
@@ -13,6 +13,8 @@ import { yaml } from './yaml';
 import { InputError } from '../core/errors';
 import { normalizeIp, tryParseCidr, formatCidr, tryParseIPv4, type Cidr } from '../core/ip';
 import { parseMac } from './mac';
+import { checkValueLimits, MAX_NESTING, MAX_YAML_ALIASES } from './limits';
+import { jsonLocate } from './json-locate';
 
 export type PathSeg = string | number;
 
@@ -72,7 +74,7 @@ export class SourceDoc {
 
   /** A document parsed from a string value inside this one (a ConfigMap's `data["net-conf.json"]`). */
   embedded(at: PathSeg[], value: unknown): SourceDoc {
-    // the outer position only when an error asks for it (it may re-parse a large JSON file as YAML)
+    // the outer position only when an error asks for it
     let outer: { line: number; col: number } | null | undefined;
     return new SourceDoc(this.file, value, [...this.prefix, ...at], () => (outer === undefined ? (outer = this.position(at)) : outer));
   }
@@ -308,9 +310,13 @@ export function lineColOf(text: string, index: number): { line: number; col: num
 /**
  * Index of the first JSON syntax error in `text` (JSON.parse does not always say where, on Node 20).
  * A recursive-descent scan of RFC 8259 grammar; returns text.length when the error is at the end.
+ * It recurses once per level of nesting, so it stops at MAX_NESTING levels (limits.ts) and reports the
+ * bracket that opens one level too many as `tooDeep` instead of overflowing the stack.
  */
-export function jsonErrorOffset(text: string): number {
+export function jsonErrorOffset(text: string): { offset: number; tooDeep: boolean } {
   let i = 0;
+  let depth = 0;
+  let tooDeep = false;
   const n = text.length;
   const ws = () => {
     while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
@@ -336,14 +342,22 @@ export function jsonErrorOffset(text: string): number {
     if (i >= n) fail();
     i++;
   };
+  const nest = () => {
+    if (++depth > MAX_NESTING) {
+      tooDeep = true;
+      fail();
+    }
+    i++;
+  };
   const value = (): void => {
     ws();
     const c = text[i];
     if (c === '{') {
-      i++;
+      nest();
       ws();
       if (text[i] === '}') {
         i++;
+        depth--;
         return;
       }
       for (;;) {
@@ -360,16 +374,18 @@ export function jsonErrorOffset(text: string): number {
         }
         if (text[i] === '}') {
           i++;
+          depth--;
           return;
         }
         fail();
       }
     }
     if (c === '[') {
-      i++;
+      nest();
       ws();
       if (text[i] === ']') {
         i++;
+        depth--;
         return;
       }
       for (;;) {
@@ -381,6 +397,7 @@ export function jsonErrorOffset(text: string): number {
         }
         if (text[i] === ']') {
           i++;
+          depth--;
           return;
         }
         fail();
@@ -396,10 +413,56 @@ export function jsonErrorOffset(text: string): number {
     ws();
     if (i < n) fail();
   } catch (at) {
-    if (typeof at === 'number') return Math.min(at, n);
+    if (typeof at === 'number') return { offset: Math.min(at, n), tooDeep };
     throw at;
   }
-  return n;
+  return { offset: n, tooDeep };
+}
+
+/**
+ * A YAML document as plain values, within the limits of limits.ts: aliases may expand to at most
+ * MAX_YAML_ALIASES nodes' worth (the yaml package's check), nesting and strings as checkValueLimits.
+ */
+function yamlToJs(file: string, d: YAML.Document, prefix: PathSeg[]): unknown {
+  let value: unknown;
+  try {
+    value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (e) {
+    const where = { fieldPath: formatPath(prefix) || '(document)' };
+    if (/alias/i.test((e as Error).message)) {
+      throw new InputError(file, where, `too many aliases: expanding this document's YAML aliases (*name) would exceed the limit of ${MAX_YAML_ALIASES} nodes (an alias bomb?)`);
+    }
+    if (e instanceof RangeError) throw new InputError(file, where, `lists and maps nest too deep to read (the limit is ${MAX_NESTING} levels)`);
+    throw e;
+  }
+  checkValueLimits(file, value, prefix);
+  return value;
+}
+
+/**
+ * A config embedded as a string inside another (a ConfigMap's `data["net-conf.json"]`), parsed within the
+ * same limits as a file: JSON when `json`, else YAML (one document). Returns the error text instead of
+ * throwing when the text is not valid, so the caller decides (JSON keys are errors, other keys are skipped);
+ * a limit crossed is always an InputError naming the field.
+ */
+export function parseEmbedded(f: Field, text: string, json: boolean): { value: unknown } | { error: string } {
+  const path = [...f.doc.prefix, ...f.path];
+  if (json) {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+    checkValueLimits(f.doc.file, value, path);
+    return { value };
+  }
+  const d = yaml().parseDocument(text, { prettyErrors: false });
+  if (d.errors.length > 0) {
+    if (/Maximum call stack/.test(d.errors[0].message)) f.fail(`the embedded YAML nests deeper than the parser can follow (the limit is ${MAX_NESTING} levels)`);
+    return { error: d.errors[0].message.split('\n')[0] };
+  }
+  return { value: yamlToJs(f.doc.file, d, path) };
 }
 
 /** A locator over one YAML document. */
@@ -429,21 +492,19 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
       jsonError = e as Error;
     }
     if (!jsonError) {
-      let lazy: ((p: PathSeg[]) => { line: number; col: number } | null) | null = null;
+      checkValueLimits(file, value);
       const locate = (p: PathSeg[]) => {
-        if (!lazy) {
-          const lc = new (yaml().LineCounter)();
-          const doc = yaml().parseDocument(body, { lineCounter: lc });
-          lazy = yamlLocator(doc, lc);
-        }
-        return lazy(p);
+        const at = jsonLocate(body, p);
+        return at === null ? null : lineColOf(body, at);
       };
       return [new SourceDoc(file, value, [], locate)];
     }
-    const pos = jsonErrorOffset(body);
+    const { offset: pos, tooDeep } = jsonErrorOffset(body);
     const lc = lineColOf(body, pos);
-    const why = jsonError.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
-    throw new InputError(file, { offset: utf8Length(body.slice(0, pos)) }, `not valid JSON: ${why} (line ${lc.line}, column ${lc.col})`);
+    const why = tooDeep
+      ? `lists and objects nest more than ${MAX_NESTING} levels deep (the limit)`
+      : jsonError.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    throw new InputError(file, { offset: utf8Length(body.slice(0, pos)) }, `${tooDeep ? '' : 'not valid JSON: '}${why} (line ${lc.line}, column ${lc.col})`);
   }
   const lc = new (yaml().LineCounter)();
   const docs = yaml().parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
@@ -455,11 +516,13 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
     if (d.errors.length > 0) {
       const err = d.errors[0];
       const pos = lc.linePos(err.pos[0]);
-      throw new InputError(file, { offset: utf8Length(body.slice(0, err.pos[0])) }, `not valid YAML: ${err.message.split('\n')[0]} (line ${pos.line}, column ${pos.col})`);
+      // The parser catches its own stack overflow (near 800 levels) and reports it as a syntax error.
+      const why = /Maximum call stack/.test(err.message) ? `lists and maps nest deeper than the YAML parser can follow (the limit is ${MAX_NESTING} levels)` : `not valid YAML: ${err.message.split('\n')[0]}`;
+      throw new InputError(file, { offset: utf8Length(body.slice(0, err.pos[0])) }, `${why} (line ${pos.line}, column ${pos.col})`);
     }
     if (d.contents === null) continue;
-    const value = d.toJS({ maxAliasCount: 1000 });
     const prefix: PathSeg[] = nonEmpty.length > 1 ? ['documents', out.length] : [];
+    const value = yamlToJs(file, d, prefix);
     out.push(new SourceDoc(file, value, prefix, yamlLocator(d, lc)));
   }
   return out;

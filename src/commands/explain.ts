@@ -12,13 +12,14 @@ import { decodeBatch } from '../decode/decoder';
 import { openCapture } from '../io/reader';
 import { Results } from '../vfp/results';
 import { prepareDataplane } from './replay';
+import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 
 /** The explanation of packet `packet` (1-based) of `trace`. Throws the reader's error if the file ends first. */
 export function explainTrace(
   trace: string,
   clusterFiles: string[],
   packet: number,
-  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean },
+  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number },
 ): string {
   const { dataplane } = prepareDataplane(clusterFiles, opts);
   const reader = openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true });
@@ -62,6 +63,7 @@ export async function runExplainCommand(a: ParsedArgs): Promise<number> {
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',
     vxlanPorts: flagList(a, 'vxlan-port').map(Number),
     strictSnaplen: !a.flags.has('lenient-snaplen'),
+    maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
   });
   writeStdout(text.endsWith('\n') ? text : text + '\n');
   return 0;

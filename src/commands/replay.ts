@@ -18,6 +18,7 @@ import { InputError, UsageError } from '../core/errors';
 import { jsonSafe, safeMessage, safeText } from '../core/safe-text';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { loadCluster } from '../cluster/load';
+import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
@@ -51,6 +52,8 @@ export interface ReplayOptions {
   strictSnaplen?: boolean;
   /** Progress line on stderr (packets, rate, ETA); default: when stderr is a TTY. */
   progress?: boolean;
+  /** Most bytes one --cluster file may hold (`--max-config-bytes`; default 64 MiB, src/cluster/limits.ts). */
+  maxConfigBytes?: number;
 }
 
 export interface ReplaySummary {
@@ -79,11 +82,11 @@ export interface ReplayOutcome {
  */
 export function prepareDataplane(
   clusterFiles: string[],
-  opts: { windows?: string; seed: number; view: 'pod' | 'wire' },
+  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; maxConfigBytes?: number },
 ): { cluster: Cluster; dataplane: Dataplane } {
   if (clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
   const profile = resolveProfile(opts.windows);
-  const cluster = loadCluster(clusterFiles);
+  const cluster = loadCluster(clusterFiles, { maxConfigBytes: opts.maxConfigBytes });
   const dataplane = compileDataplane(cluster, { profile, seed: opts.seed, view: opts.view });
   return { cluster, dataplane };
 }
@@ -306,6 +309,7 @@ function replayOptions(a: ParsedArgs): ReplayOptions {
     vxlanPorts: flagList(a, 'vxlan-port').map(Number),
     strictSnaplen: !a.flags.has('lenient-snaplen'),
     progress: a.flags.has('progress') ? true : a.flags.has('no-progress') ? false : undefined,
+    maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
   };
 }
 

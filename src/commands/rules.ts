@@ -5,13 +5,19 @@
  */
 import { UsageError } from '../core/errors';
 import { writeStdout } from '../core/stdout';
-import { flagList, flagString, type ParsedArgs } from '../cli-args';
+import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
+import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 import { runDiagnostics } from '../cluster/diagnostics';
 import { diagnosticLine, prepareDataplane } from './replay';
 
 export async function runRulesCommand(a: ParsedArgs): Promise<number> {
   if (a.positional.length > 0) throw new UsageError(`rules takes no positional argument (got '${a.positional[0]}')`);
-  const { dataplane, cluster } = prepareDataplane(flagList(a, 'cluster'), { windows: flagString(a, 'windows'), seed: 1, view: 'pod' });
+  const { dataplane, cluster } = prepareDataplane(flagList(a, 'cluster'), {
+    windows: flagString(a, 'windows'),
+    seed: 1,
+    view: 'pod',
+    maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
+  });
   const node = flagString(a, 'node');
   if (node !== undefined && !cluster.nodes.some((n) => n.name === node && n.windows)) {
     const names = cluster.nodes.filter((n) => n.windows).map((n) => n.name);

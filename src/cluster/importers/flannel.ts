@@ -86,8 +86,12 @@ const ENV_LINE = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 /** True for a subnet.env text: only `KEY=VALUE` lines and comments, with at least one FLANNEL_ key. */
 export function looksLikeSubnetEnv(text: string): boolean {
   let flannel = false;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
+  // Line by line without splitting the whole text first: a 40 MiB kubectl dump is refused at its first line.
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
     if (line === '' || line.startsWith('#')) continue;
     const m = ENV_LINE.exec(line);
     if (!m) return false;

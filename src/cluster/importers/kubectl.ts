@@ -10,10 +10,11 @@
  * VM adapter has MAC spoofing off) and `vfp-emu/source-vip` (kube-proxy --source-vip of that node).
  */
 
-import { yaml } from '../yaml';
 import type { Draft, EndpointFacts } from '../draft';
 import type { EndpointModel, Protocol } from '../model';
-import type { Field, SourceDoc } from '../source';
+import { parseEmbedded, type Field, type SourceDoc } from '../source';
+import { checkMetadata, checkServicePorts, k8sName, nodePodCidr, stringMap, type NameRule } from '../validate';
+import { ipFamily } from '../../core/ip';
 
 /** Imports a document found inside another (ConfigMap data); returns false when its kind is not recognised. */
 export type EmbeddedImporter = (doc: SourceDoc, draft: Draft) => boolean;
@@ -63,11 +64,10 @@ function importObject(obj: Field, kind: string, draft: Draft, embed: EmbeddedImp
   }
 }
 
-function metaName(obj: Field): { namespace: string; name: string; meta: Field } {
+/** The object's namespace and name, with its metadata checked as the API server does (validate.ts). */
+function metaName(obj: Field, rule: NameRule): { namespace: string; name: string; meta: Field } {
   const meta = obj.get('metadata').required('metadata').object();
-  const name = meta.get('name').required('metadata.name').name();
-  const ns = meta.get('namespace');
-  return { namespace: ns.absent ? 'default' : ns.name(), name, meta };
+  return { ...checkMetadata(meta, rule), meta };
 }
 
 function annotation(meta: Field, key: string): Field {
@@ -81,7 +81,7 @@ function label(meta: Field, key: string): Field {
 }
 
 function importNode(obj: Field, draft: Draft): void {
-  const { name, meta } = metaName(obj);
+  const { name, meta } = metaName(obj, 'subdomain');
   const node = draft.node({ by: 'name', name }, obj.where);
   const f = node.facts;
   const osLabel = [label(meta, 'kubernetes.io/os'), label(meta, 'beta.kubernetes.io/os'), obj.at('status', 'nodeInfo', 'operatingSystem')].find((x) => !x.absent);
@@ -94,10 +94,12 @@ function importNode(obj: Field, draft: Draft): void {
 
   const spec = obj.get('spec');
   const podCIDR = spec.absent ? spec : spec.get('podCIDR');
-  if (!podCIDR.absent && podCIDR.value !== '') f.put('podCIDR', podCIDR.cidr(), podCIDR.where);
+  const given = podCIDR.absent ? undefined : nodePodCidr(podCIDR, draft);
+  if (given !== undefined) f.put('podCIDR', given, podCIDR.where);
   else if (!spec.absent) {
     const first = spec.get('podCIDRs').optItems().find((c) => typeof c.value === 'string' && c.value.includes('.'));
-    if (first) f.put('podCIDR', first.cidr(), first.where);
+    const cidr = first ? nodePodCidr(first, draft) : undefined;
+    if (first && cidr !== undefined) f.put('podCIDR', cidr, first.where);
   }
 
   const backendData = annotation(meta, 'flannel.alpha.coreos.com/backend-data');
@@ -135,7 +137,7 @@ function importNode(obj: Field, draft: Draft): void {
 }
 
 function importPod(obj: Field, draft: Draft): void {
-  const { namespace, name } = metaName(obj);
+  const { namespace, name } = metaName(obj, 'subdomain');
   const status = obj.get('status');
   const phase = status.absent ? undefined : status.get('phase').optString();
   if (phase === 'Succeeded' || phase === 'Failed') {
@@ -155,17 +157,19 @@ function importPod(obj: Field, draft: Draft): void {
   const spec = obj.get('spec');
   if (!spec.absent) {
     const node = spec.get('nodeName');
-    if (!node.absent && node.value !== '') pod.facts.put('node', node.name(), node.where);
+    if (!node.absent && node.value !== '') pod.facts.put('node', k8sName(node, 'subdomain'), node.where);
     const host = spec.get('hostNetwork');
     if (!host.absent) pod.facts.put('hostNetwork', host.bool(), host.where);
   }
 }
 
 function importService(obj: Field, draft: Draft): void {
-  const { namespace, name, meta } = metaName(obj);
+  const { namespace, name, meta } = metaName(obj, 'service');
   const svc = draft.service(namespace, name, obj.where);
   const f = svc.facts;
   const spec = obj.get('spec').required('spec').object();
+  // Not used (endpoints come from EndpointSlices), but a selector that is no map of labels is refused.
+  stringMap(spec.get('selector'), true);
   const typeField = spec.get('type');
   const type = typeField.absent ? 'ClusterIP' : typeField.oneOf(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const);
   f.put('type', type, typeField.absent ? spec.where : typeField.where);
@@ -190,6 +194,7 @@ function importService(obj: Field, draft: Draft): void {
       where: p.where,
     };
   });
+  checkServicePorts(spec.get('ports'), ports);
   f.put('ports', ports, spec.get('ports').where);
   f.put('externalIPs', spec.get('externalIPs').optItems().map((x) => x.ip()), spec.get('externalIPs').where);
 
@@ -227,7 +232,7 @@ function podRef(ref: Field): string | null {
 }
 
 function importEndpointSlice(obj: Field, draft: Draft): void {
-  const { namespace, name, meta } = metaName(obj);
+  const { namespace, name, meta } = metaName(obj, 'subdomain');
   const svcLabel = label(meta, 'kubernetes.io/service-name');
   if (svcLabel.absent) {
     draft.note('config-ignored', 'info', `EndpointSlice ${namespace}/${name} has no kubernetes.io/service-name label, so it belongs to no Service; skipped`, obj.where);
@@ -260,9 +265,11 @@ function importEndpointSlice(obj: Field, draft: Draft): void {
     const serving = cond.absent ? ready : cond.get('serving').optBool() ?? ready;
     const terminating = cond.absent ? false : cond.get('terminating').optBool() ?? false;
     const node = e.get('nodeName');
+    const ip = addr[0].ip();
+    if (ipFamily(ip) !== (at === 'IPv4' ? 4 : 6)) addr[0].fail(`${ip} is not an ${at} address, and the EndpointSlice's addressType is ${at}`);
     endpoints.push({
-      ip: addr[0].ip(),
-      node: node.absent || node.value === '' ? null : node.name(),
+      ip,
+      node: node.absent || node.value === '' ? null : k8sName(node, 'subdomain'),
       ready,
       serving,
       terminating,
@@ -275,7 +282,7 @@ function importEndpointSlice(obj: Field, draft: Draft): void {
 }
 
 function importEndpoints(obj: Field, draft: Draft): void {
-  const { namespace, name } = metaName(obj);
+  const { namespace, name } = metaName(obj, 'subdomain');
   const endpoints: EndpointFacts[] = [];
   for (const subset of obj.get('subsets').optItems()) {
     subset.object();
@@ -287,7 +294,7 @@ function importEndpoints(obj: Field, draft: Draft): void {
         const node = a.get('nodeName');
         const e: Partial<EndpointModel> & { where: typeof a.where } = {
           ip: a.get('ip').required('ip').ip(),
-          node: node.absent ? null : node.name(),
+          node: node.absent ? null : k8sName(node, 'subdomain'),
           ready,
           serving: ready,
           terminating: false,
@@ -306,7 +313,7 @@ function importEndpoints(obj: Field, draft: Draft): void {
 
 /** ConfigMap keys whose text may be a cluster input of its own (kube-flannel-cfg, kube-proxy's config.conf). */
 function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): void {
-  const { namespace, name } = metaName(obj);
+  const { namespace, name } = metaName(obj, 'subdomain');
   const data = obj.get('data');
   let used = false;
   for (const key of data.keys()) {
@@ -314,14 +321,12 @@ function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): voi
     if (typeof f.value !== 'string') continue;
     const isJson = key.endsWith('.json');
     if (!isJson && !key.endsWith('.conf') && !key.endsWith('.yaml')) continue;
-    let parsed: unknown;
-    try {
-      parsed = isJson ? JSON.parse(f.value) : yaml().parse(f.value);
-    } catch (e) {
-      if (isJson) f.fail(`not valid JSON: ${(e as Error).message}`);
+    const parsed = parseEmbedded(f, f.value, isJson);
+    if ('error' in parsed) {
+      if (isJson) f.fail(`not valid JSON: ${parsed.error}`);
       continue;
     }
-    if (embed(f.doc.embedded(f.path, parsed), draft)) used = true;
+    if (embed(f.doc.embedded(f.path, parsed.value), draft)) used = true;
   }
   if (!used) draft.note('config-ignored', 'info', `ConfigMap ${namespace}/${name} holds no flannel, CNI or kube-proxy config; skipped`, obj.where);
 }

@@ -12,6 +12,7 @@ import type { Protocol, ServiceModel } from '../model';
 import { SchemaValidator } from '../schema';
 import type { Field } from '../source';
 import { checkMacPrefix } from './cni';
+import { cappedName, nodePodCidr } from '../validate';
 
 export const SCENARIO_API_VERSION = 'vfp-emu/v1';
 
@@ -85,7 +86,7 @@ export function importScenario(root: Field, draft: Draft): void {
   }
 
   for (const n of root.get('nodes').optItems()) {
-    const node = draft.node({ by: 'name', name: n.get('name').string() }, n.where);
+    const node = draft.node({ by: 'name', name: cappedName(n.get('name'), 253, false) }, n.where);
     const f = node.facts;
     const windows = n.get('windows');
     f.put('windows', windows.absent ? true : windows.value, windows.absent ? n.where : windows.where, windows.absent);
@@ -93,7 +94,9 @@ export function importScenario(root: Field, draft: Draft): void {
     const opt = (key: string, field: Field, value: (x: Field) => unknown) => {
       if (!field.absent) f.put(key, value(field), field.where);
     };
-    opt('podCIDR', n.get('podCIDR'), (x) => x.cidr());
+    const podCIDR = n.get('podCIDR');
+    const cidr = podCIDR.absent ? undefined : nodePodCidr(podCIDR, draft);
+    if (cidr !== undefined) f.put('podCIDR', cidr, podCIDR.where);
     opt('mac', n.get('mac'), (x) => x.mac());
     opt('drMac', n.get('drMac'), (x) => x.mac());
     opt('providerAddress', n.get('providerAddress'), (x) => x.ip());
@@ -103,7 +106,7 @@ export function importScenario(root: Field, draft: Draft): void {
   }
 
   for (const p of root.get('pods').optItems()) {
-    const { namespace, name } = splitName(p.get('name').string());
+    const { namespace, name } = splitName(cappedName(p.get('name'), 253, true));
     const pod = draft.pod(namespace, name, p.where);
     const host = p.get('hostNetwork').optBool() ?? false;
     const ip = p.get('ip');
@@ -111,7 +114,7 @@ export function importScenario(root: Field, draft: Draft): void {
     if (!ip.absent) pod.facts.put('ip', ip.ip(), ip.where);
     const ips = p.get('ips');
     if (!ips.absent) pod.facts.put('ips', ips.items().map((x) => x.ip()), ips.where);
-    pod.facts.put('node', p.get('node').string(), p.get('node').where);
+    pod.facts.put('node', cappedName(p.get('node'), 253, false), p.get('node').where);
     pod.facts.put('hostNetwork', host, p.get('hostNetwork').absent ? p.where : p.get('hostNetwork').where);
     const mac = p.get('mac');
     if (!mac.absent) pod.facts.put('mac', mac.mac(), mac.where);
@@ -128,7 +131,7 @@ function portRange(f: Field): { start: number; count: number } {
 }
 
 function importService(sv: Field, draft: Draft): void {
-  const { namespace, name } = splitName(sv.get('name').string());
+  const { namespace, name } = splitName(cappedName(sv.get('name'), 63, true));
   const svc = draft.service(namespace, name, sv.where);
   const f = svc.facts;
   const typeField = sv.get('type');
