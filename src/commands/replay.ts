@@ -20,7 +20,9 @@ import { loadCluster } from '../cluster/load';
 import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
+import { AtomicOutput } from '../pipeline/output-files';
 import { runPipeline } from '../pipeline/pipeline';
+import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
@@ -46,10 +48,17 @@ export interface ReplayOptions {
   strictSnaplen?: boolean;
   /** Progress line on stderr (packets, rate, ETA); default: when stderr is a TTY. */
   progress?: boolean;
+  /**
+   * Stop early once aborted (the CLI: SIGINT/SIGTERM, src/pipeline/stop.ts; the reason names the signal):
+   * the outputs end whole after the packets judged so far, and the summary says `interrupted`.
+   */
+  stop?: AbortSignal;
 }
 
 export interface ReplaySummary {
   packets: number;
+  /** Only when `stop` ended the run early: the signal (`packets` were judged, and the outputs hold them). */
+  interrupted?: StopSignal;
   verdicts: Record<string, number>;
   reasons: Record<string, number>;
   warnings: Record<string, number>;
@@ -61,7 +70,10 @@ export interface ReplaySummary {
 
 export interface ReplayOutcome {
   summary: ReplaySummary;
-  /** 0 done, 1 --fail-on matched, 2 the input was bad (after everything before the fault was written). */
+  /**
+   * 0 done, 1 --fail-on matched, 2 the input was bad (after everything before the fault was written),
+   * 130 / 143 stopped by SIGINT / SIGTERM (after the outputs were closed whole).
+   */
   status: number;
   error: InputError | null;
   dataplane: Dataplane;
@@ -84,12 +96,14 @@ export function prepareDataplane(
 }
 
 /**
- * Runs the replay; writes the files it was asked for; never prints (the command does). The work runs
- * through src/pipeline: on this thread for `workers: 1`, else with that many threads (pipeline.ts), with the same
- * bytes in every output file whatever the worker count. `progress` gets the packets read so far, the
- * seconds since the start and the fraction of the input read (NaN when unknown: stdin).
+ * Runs the replay; writes the files it was asked for, each whole (src/pipeline/output-files.ts
+ * `AtomicOutput`: a temporary file renamed when complete; the report too); never prints (the command
+ * does). The work runs through src/pipeline: on this thread for `workers: 1`, else with that many threads
+ * (pipeline.ts), with the same bytes in every output file whatever the worker count. `progress` gets the
+ * packets read so far, the seconds since the start and the fraction of the input read (NaN when unknown:
+ * stdin).
  */
-export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): ReplayOutcome {
+export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
   const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts);
   const profile = resolveProfile(opts.windows);
   const decodeOpts: DecodeOptions = { vxlanPorts: opts.vxlanPorts.length > 0 ? opts.vxlanPorts : undefined };
@@ -102,7 +116,7 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     else throw new UsageError(`--fail-on ${f}: not a verdict (${VERDICT_NAMES.join(', ')}) nor a reason code`);
   }
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UsageError(`--workers ${opts.workers}: give a whole number of worker threads, 1 or more`);
-  const run = runPipeline({
+  const run = await runPipeline({
     trace: opts.trace,
     strictSnaplen: opts.strictSnaplen ?? true,
     cluster,
@@ -117,12 +131,15 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     failVerdicts,
     failReasons,
     progress,
+    stop: opts.stop,
   });
   const t = run.tally;
   const packets = run.packets;
   const elapsed = run.elapsed;
+  const interrupted = run.stopped ? stopSignal(opts.stop) : undefined;
   const summary: ReplaySummary = {
     packets,
+    ...(interrupted !== undefined ? { interrupted } : {}),
     verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, t.verdicts[k]])),
     reasons: {},
     warnings: {},
@@ -141,13 +158,20 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     const be = dp.backendName(key % 0x100000) ?? '?';
     (summary.services[svc] ??= { backends: {} }).backends[be] = count;
   }
-  if (opts.report !== undefined) fs.writeFileSync(opts.report, reportText(summary, opts, run.error));
-  return { summary, status: run.error !== null ? 2 : t.failed ? 1 : 0, error: run.error, dataplane: dp, cluster };
+  if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, reportText(summary, opts, run.error));
+  const status = interrupted !== undefined ? signalStatus(interrupted) : run.error !== null ? 2 : t.failed ? 1 : 0;
+  return { summary, status, error: run.error, dataplane: dp, cluster };
+}
+
+/** The signal a stop names (its reason: stop.ts), SIGINT for any other reason. */
+function stopSignal(stop: AbortSignal | undefined): StopSignal {
+  return stop?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
 }
 
 /** The summary as text: what happened, and why, in the reference's words. */
 export function summaryText(s: ReplaySummary): string {
   const lines: string[] = [];
+  if (s.interrupted !== undefined) lines.push(`interrupted (${s.interrupted}) after ${s.packets} packets`);
   lines.push(`${s.packets} packets in ${s.elapsed_s.toFixed(3)} s (${s.pps} packets/s)`);
   lines.push('verdicts: ' + VERDICT_NAMES.map((v) => `${v} ${s.verdicts[v]}`).join(', '));
   const reasons = Object.entries(s.reasons);
@@ -259,7 +283,13 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
   const embedded = opts.trace === '';
   if (embedded) opts = defaultScenarioOptions(opts);
   const showProgress = opts.progress ?? process.stderr.isTTY === true;
-  const outcome = replay(opts, showProgress ? progressPrinter() : undefined);
+  const stop = stopOnSignals(); // SIGINT/SIGTERM stop the run cleanly while it lasts (src/pipeline/stop.ts)
+  let outcome: ReplayOutcome;
+  try {
+    outcome = await replay({ ...opts, stop: stop.signal }, showProgress ? progressPrinter() : undefined);
+  } finally {
+    stop.dispose();
+  }
   if (showProgress) process.stderr.write('\n');
   if (opts.summary === 'json') process.stdout.write(JSON.stringify(outcome.summary) + '\n');
   else {
@@ -275,5 +305,7 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     }
   }
   if (outcome.error !== null) process.stderr.write(`vfp-emu: ${outcome.error.message}\n`);
+  const sig = outcome.summary.interrupted;
+  if (sig !== undefined) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;
 }
