@@ -94,19 +94,23 @@ describe('replay stopped by SIGINT / SIGTERM (issue 9)', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  /** Starts a replay writing every output into `dir`, sends `signal` once it shows progress. */
-  async function stopped(dir: string, workers: number, signal: NodeJS.Signals): Promise<Ended> {
+  /**
+   * Starts a replay writing every output into `dir`, sends `signal` once it shows progress; also the
+   * files of `dir` at that moment.
+   */
+  async function stopped(dir: string, workers: number, signal: NodeJS.Signals): Promise<Ended & { running: string[] }> {
     fs.mkdirSync(dir);
     const args = ['replay', trace, '--cluster', cluster, '--workers', String(workers), '--summary', 'json', '--progress'];
     args.push('--verdicts', path.join(dir, 'v.jsonl'), '--out', path.join(dir, 'o.pcapng'), '--report', path.join(dir, 'report.txt'));
     const child = spawn(process.execPath, [cli, ...args]);
-    let sent = false;
-    return ended(child, (err) => {
-      if (sent || !err.includes(' packets, ')) return;
-      sent = true;
-      assert.ok(temps(dir).length === 2, `while it runs, the outputs are temporary files: ${fs.readdirSync(dir).join(' ')}`);
+    let running: string[] = [];
+    const r = await ended(child, (err) => {
+      if (running.length > 0 || !err.includes(' packets, ')) return;
+      running = fs.readdirSync(dir);
       child.kill(signal);
     });
+    assert.equal(running.filter((f) => f.endsWith('.tmp')).length, 2, `while it runs, the outputs are temporary files: ${running.join(' ')}`);
+    return { ...r, running };
   }
 
   for (const workers of [1, 2, 3]) {
