@@ -58,8 +58,9 @@ function outputError(file: string, syscall: string, e: unknown): NodeJS.ErrnoExc
  * - The temporary file is `.NAME.vfp-emu-PID.tmp` (hidden; says what made it), in the same folder
  *   (rename(2) is atomic only within one file system), created exclusively (O_EXCL: never through a link
  *   planted there, never shared with another run; `-K` is appended if the name is taken), with the mode a
- *   new file gets (0666 less the umask) or, when it replaces a file, that file's mode. A file that exists
- *   but is not writable is refused as an ordinary open would refuse it.
+ *   new file gets (0666 less the umask) or, when it replaces a file, that file's permission bits (not
+ *   setuid/setgid: the new file is the writer's). A file that exists but is not writable is refused as
+ *   an ordinary open would refuse it.
  * - A symbolic link to a regular file: the temporary file goes next to the link's target and replaces the
  *   target; the link stays.
  * - Special files (anything but a regular file: /dev/stdout, /dev/null, a FIFO, a character device, a
@@ -116,7 +117,7 @@ export class AtomicOutput {
       const out = new AtomicOutput(file, fd, temp, target);
       if (st !== null) {
         try {
-          fs.fchmodSync(fd, st.mode & 0o7777);
+          fs.fchmodSync(fd, st.mode & 0o777);
         } catch (e) {
           out.abort();
           throw outputError(file, 'open', e);
