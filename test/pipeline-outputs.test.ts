@@ -35,7 +35,7 @@ describe('pipeline outputs (byte encoders against the reference writers)', funct
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-pipeline-out-'));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('every capture of the real corpus: one shard and three worker threads write what the reference loop writes', function () {
+  it('every capture of the real corpus: one shard and three worker threads write what the reference loop writes', async function () {
     if (!fs.existsSync(corpus)) this.skip(); // the corpus lives next to the repository (../shared); absent here
     const files = fs.readdirSync(corpus).filter((f) => /\.(pcap|pcapng)$/.test(f)).sort();
     assert.ok(files.length > 50, `only ${files.length} captures`);
@@ -44,7 +44,7 @@ describe('pipeline outputs (byte encoders against the reference writers)', funct
     const compile = () => compileDataplane(cluster, { profile: resolveProfile(undefined), seed: 1, view: 'pod' });
     let compared = 0;
     const problems: string[] = [];
-    files.forEach((f, k) => {
+    for (const [k, f] of files.entries()) {
       const trace = path.join(corpus, f);
       const ref = { verdicts: path.join(tmp, 'ref.jsonl'), out: path.join(tmp, 'ref.pcapng') };
       let refError: string | null = null;
@@ -59,7 +59,7 @@ describe('pipeline outputs (byte encoders against the reference writers)', funct
       for (const workers of counts) {
         const mine = { verdicts: path.join(tmp, `w${workers}.jsonl`), out: path.join(tmp, `w${workers}.pcapng`) };
         try {
-          const r = runPipeline({ trace, cluster, windows: undefined, seed: 1, view: 'pod', dp: compile(), decode: {}, workers, failVerdicts: [], failReasons: [], ...mine });
+          const r = await runPipeline({ trace, cluster, windows: undefined, seed: 1, view: 'pod', dp: compile(), decode: {}, workers, failVerdicts: [], failReasons: [], ...mine });
           if (refError !== null) {
             problems.push(`${f}: the reference failed (${refError}), ${workers} shard(s) did not`);
             continue;
@@ -73,18 +73,18 @@ describe('pipeline outputs (byte encoders against the reference writers)', funct
           if (refError !== e.message) problems.push(`${f}, ${workers} shard(s): ${e.message} (reference: ${refError ?? 'no error'})`);
         }
       }
-    });
+    }
     assert.deepEqual(problems, []);
     assert.ok(compared > 100, `compared only ${compared} runs`);
   });
 
-  it('reads the trace from stdin (-) and writes the same bytes as from the file, with worker threads', () => {
+  it('reads the trace from stdin (-) and writes the same bytes as from the file, with worker threads', async () => {
     const trace = path.join(tmp, 'stdin.pcap');
     const cluster = path.join(tmp, 'stdin-cluster.json');
     const g = writeTraceFile(trace, 'pcap', { packets: 20000, flows: 500, seed: 9 });
     fs.writeFileSync(cluster, JSON.stringify(clusterList(g.layout)));
     const fromFile = { verdicts: path.join(tmp, 'file.jsonl'), out: path.join(tmp, 'file.pcapng') };
-    replay({ trace, clusterFiles: [cluster], seed: 1, view: 'pod', workers: 1, failOn: [], vxlanPorts: [], ...fromFile });
+    await replay({ trace, clusterFiles: [cluster], seed: 1, view: 'pod', workers: 1, failOn: [], vxlanPorts: [], ...fromFile });
     const cli = path.join(repoRoot, 'dist', 'src', 'cli.js');
     const piped = { verdicts: path.join(tmp, 'pipe.jsonl'), out: path.join(tmp, 'pipe.pcapng') };
     const r = spawnSync(process.execPath, [cli, 'replay', '-', '--cluster', cluster, '--workers', '2', '--verdicts', piped.verdicts, '--out', piped.out, '--summary', 'json', '--no-progress'], {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { listScenarios, loadScenario, tracesDir, type Scenario } from '../src/scenario/scenario';
 import { writeScenarioTrace, scenarioTracePath } from '../src/scenario/build-traces';
-import { replay } from '../src/commands/replay';
+import { replay, type ReplaySummary } from '../src/commands/replay';
 
 type Rec = Record<string, unknown>;
 
@@ -22,9 +22,9 @@ function field(rec: Rec, dotted: string): unknown {
   return v;
 }
 
-function runScenario(s: Scenario, tmp: string): { records: Rec[]; summary: ReturnType<typeof replay>['summary'] } {
+async function runScenario(s: Scenario, tmp: string): Promise<{ records: Rec[]; summary: ReplaySummary }> {
   const verdicts = path.join(tmp, `${path.basename(s.dir)}.jsonl`);
-  const out = replay({
+  const out = await replay({
     trace: scenarioTracePath(s),
     clusterFiles: s.clusterFiles,
     verdicts,
@@ -63,8 +63,8 @@ describe('scenarios (traces/)', () => {
         assert.ok(fs.readFileSync(rebuilt).equals(fs.readFileSync(scenarioTracePath(s))), 'run `npm run traces` and commit');
       });
 
-      it('every packet gets the verdict, reason, warnings and fields the reference gives', () => {
-        const { records, summary } = runScenario(s, tmp);
+      it('every packet gets the verdict, reason, warnings and fields the reference gives', async () => {
+        const { records, summary } = await runScenario(s, tmp);
         assert.equal(records.length, s.packets.length, 'one verdict per packet');
         assert.equal(summary.packets, s.packets.length);
         const problems: string[] = [];

@@ -23,8 +23,9 @@ import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
 import { egressNameDiagnostic } from '../output/out-trace';
+import { AtomicOutput } from '../pipeline/output-files';
 import { runPipeline } from '../pipeline/pipeline';
-import { writing } from '../pipeline/output-files';
+import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
@@ -54,10 +55,17 @@ export interface ReplayOptions {
   progress?: boolean;
   /** Most bytes one --cluster file may hold (`--max-config-bytes`; default 64 MiB, src/cluster/limits.ts). */
   maxConfigBytes?: number;
+  /**
+   * Stop early once aborted (the CLI: SIGINT/SIGTERM, src/pipeline/stop.ts; the reason names the signal):
+   * the outputs end whole after the packets judged so far, and the summary says `interrupted`.
+   */
+  stop?: AbortSignal;
 }
 
 export interface ReplaySummary {
   packets: number;
+  /** Only when `stop` ended the run early: the signal (`packets` were judged, and the outputs hold them). */
+  interrupted?: StopSignal;
   verdicts: Record<string, number>;
   reasons: Record<string, number>;
   warnings: Record<string, number>;
@@ -69,7 +77,10 @@ export interface ReplaySummary {
 
 export interface ReplayOutcome {
   summary: ReplaySummary;
-  /** 0 done, 1 --fail-on matched, 2 the input was bad (after everything before the fault was written). */
+  /**
+   * 0 done, 1 --fail-on matched, 2 the input was bad (after everything before the fault was written),
+   * 130 / 143 stopped by SIGINT / SIGTERM (after the outputs were closed whole).
+   */
   status: number;
   error: InputError | null;
   dataplane: Dataplane;
@@ -92,12 +103,14 @@ export function prepareDataplane(
 }
 
 /**
- * Runs the replay; writes the files it was asked for; never prints (the command does). The work runs
- * through src/pipeline: on this thread for `workers: 1`, else with that many threads (pipeline.ts), with the same
- * bytes in every output file whatever the worker count. `progress` gets the packets read so far, the
- * seconds since the start and the fraction of the input read (NaN when unknown: stdin).
+ * Runs the replay; writes the files it was asked for, each whole (src/pipeline/output-files.ts
+ * `AtomicOutput`: a temporary file renamed when complete; the report too); never prints (the command
+ * does). The work runs through src/pipeline: on this thread for `workers: 1`, else with that many threads
+ * (pipeline.ts), with the same bytes in every output file whatever the worker count. `progress` gets the
+ * packets read so far, the seconds since the start and the fraction of the input read (NaN when unknown:
+ * stdin).
  */
-export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): ReplayOutcome {
+export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
   const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts);
   const profile = resolveProfile(opts.windows);
   const decodeOpts: DecodeOptions = { vxlanPorts: opts.vxlanPorts.length > 0 ? opts.vxlanPorts : undefined };
@@ -110,7 +123,7 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     else throw new UsageError(`--fail-on ${f}: not a verdict (${VERDICT_NAMES.join(', ')}) nor a reason code`);
   }
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UsageError(`--workers ${opts.workers}: give a whole number of worker threads, 1 or more`);
-  const run = runPipeline({
+  const run = await runPipeline({
     trace: opts.trace,
     strictSnaplen: opts.strictSnaplen ?? true,
     cluster,
@@ -125,12 +138,15 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     failVerdicts,
     failReasons,
     progress,
+    stop: opts.stop,
   });
   const t = run.tally;
   const packets = run.packets;
   const elapsed = run.elapsed;
+  const interrupted = run.stopped ? stopSignal(opts.stop) : undefined;
   const summary: ReplaySummary = {
     packets,
+    ...(interrupted !== undefined ? { interrupted } : {}),
     verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, t.verdicts[k]])),
     reasons: {},
     warnings: {},
@@ -152,8 +168,14 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     const be = dp.backendName(key % 0x100000) ?? '?';
     (summary.services[svc] ??= { backends: {} }).backends[be] = count;
   }
-  if (opts.report !== undefined) writing(opts.report, () => fs.writeFileSync(opts.report as string, reportText(summary, opts, run.error)));
-  return { summary, status: run.error !== null ? 2 : t.failed ? 1 : 0, error: run.error, dataplane: dp, cluster };
+  if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, reportText(summary, opts, run.error));
+  const status = interrupted !== undefined ? signalStatus(interrupted) : run.error !== null ? 2 : t.failed ? 1 : 0;
+  return { summary, status, error: run.error, dataplane: dp, cluster };
+}
+
+/** The signal a stop names (its reason: stop.ts), SIGINT for any other reason. */
+function stopSignal(stop: AbortSignal | undefined): StopSignal {
+  return stop?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
 }
 
 /**
@@ -170,6 +192,7 @@ export function diagnosticLine(d: Diagnostic): string {
  */
 export function summaryText(s: ReplaySummary): string {
   const lines: string[] = [];
+  if (s.interrupted !== undefined) lines.push(`interrupted (${s.interrupted}) after ${s.packets} packets`);
   lines.push(`${s.packets} packets in ${s.elapsed_s.toFixed(3)} s (${s.pps} packets/s)`);
   lines.push('verdicts: ' + VERDICT_NAMES.map((v) => `${v} ${s.verdicts[v]}`).join(', '));
   const reasons = Object.entries(s.reasons);
@@ -280,7 +303,13 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     throw new UsageError(`${plan.stdout.what} ${plan.stdout.path} and --summary ${opts.summary} both write stdout: give one of them a file, or drop --summary`);
   }
   const showProgress = opts.progress ?? process.stderr.isTTY === true;
-  const outcome = replay(opts, showProgress ? progressPrinter() : undefined);
+  const stop = stopOnSignals(); // SIGINT/SIGTERM stop the run cleanly while it lasts (src/pipeline/stop.ts)
+  let outcome: ReplayOutcome;
+  try {
+    outcome = await replay({ ...opts, stop: stop.signal }, showProgress ? progressPrinter() : undefined);
+  } finally {
+    stop.dispose();
+  }
   if (showProgress) process.stderr.write('\n');
   const say = plan.stdout === null ? writeStdout : (text: string): void => void process.stderr.write(text);
   try {
@@ -289,6 +318,8 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     if (!(e instanceof StdoutClosed)) throw e;
   }
   if (outcome.error !== null) process.stderr.write(`vfp-emu: ${safeMessage(outcome.error.message)}\n`);
+  const sig = outcome.summary.interrupted;
+  if (sig !== undefined) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;
 }
 

@@ -39,9 +39,27 @@
  * Buffers are transferred, not shared: V8 runs typed-array code on SharedArrayBuffers slower (see
  * slot.ts), and a slot has one owner at a time anyway.
  *
- * Why not piscina: its tasks have no affinity (a shard's state must stay on one thread), and its API is
- * Promise-based while `replay` is synchronous. The stateless work (decode, encode) runs in the workers
- * that hold the batch anyway: a separate pool would only add hops of the buffers between threads.
+ * Why not piscina: its tasks have no affinity (a shard's state must stay on one thread). The stateless
+ * work (decode, encode) runs in the workers that hold the batch anyway: a separate pool would only add
+ * hops of the buffers between threads.
+ *
+ * Outputs whole: the files are written through output-files.ts `AtomicOutput` (a temporary file renamed
+ * onto the final name when the run ends, removed when it fails), opened by the main thread; the workers
+ * that write (the split worker) get the descriptors. They are committed when the run ends normally, after
+ * an input fault that ends it early (everything before the fault is in them) and after a stop; on any
+ * thrown error they are removed and the final names are left as they were.
+ *
+ * Stopping (`stop`, SIGINT/SIGTERM through stop.ts): the main thread loops are synchronous per batch
+ * (Atomics.wait, receiveMessageOnPort), so signal handlers could never run during them; the loops yield
+ * to the event loop once 50 ms have passed since the last time (`Pacer`: a clock read per batch, a
+ * promise 20 times a second), and check `stop` before taking the next batch. Once it is set they read
+ * nothing more, let the batches in flight be written whole and end as at the end of the input: every
+ * output ends at the same packet (each batch is written to every file before the run ends), and
+ * `stopped` says so.
+ *
+ * Conservation (`checkConservation`, every run, at the end): packets read = packets counted by verdict =
+ * packets whose records were written (with --verdicts) = packets whose blocks were written (with --out).
+ * A mismatch is an internal error (exit 70), and the outputs are removed.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -49,10 +67,10 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { Cluster } from '../cluster/model';
 import { InputError } from '../core/errors';
 import type { DecodeOptions } from '../decode/decoder';
-import { openCapture } from '../io/reader';
+import { openCapture, type CaptureReader } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
-import { outputWriteError, writeAll, writing } from './output-files';
+import { AtomicOutput, outputWriteError, writeAll, writing } from './output-files';
 import { OutTraceEncoder, sectionHeaderBlock } from './out-trace-encoder';
 import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, Tally, type StageOptions } from './stage';
@@ -106,6 +124,8 @@ export interface PipelineOptions {
   arenaBytes?: number;
   /** Use a worker thread even for W = 1 (benchmarks: shows the cost of the hand-off). */
   threadsForOne?: boolean;
+  /** Stop reading once aborted (checked between batches; see the module comment). */
+  stop?: AbortSignal;
 }
 
 export interface PipelineResult {
@@ -115,6 +135,39 @@ export interface PipelineResult {
   error: InputError | null;
   /** Seconds from the first read to the last write. */
   elapsed: number;
+  /** `stop` ended the run before the end of the input (the outputs end, whole, after `packets`). */
+  stopped: boolean;
+}
+
+/**
+ * Throws an internal error (the CLI's exit 70) unless every packet read was counted once by verdict and,
+ * for each output file written (-1: none), written once: `records`/`blocks` count the packets of the
+ * batches written to --verdicts / --out.
+ */
+export function checkConservation(read: number, tally: Tally, records: number, blocks: number): void {
+  let judged = 0;
+  for (let v = 0; v < tally.verdicts.length; v++) judged += tally.verdicts[v];
+  if (judged === read && (records < 0 || records === read) && (blocks < 0 || blocks === read)) return;
+  const rec = records < 0 ? '' : `, ${records} verdict records written`;
+  const blk = blocks < 0 ? '' : `, ${blocks} output packets written`;
+  throw new Error(`pipeline: conservation broke: ${read} packets read, ${judged} given a verdict${rec}${blk}`);
+}
+
+/** How often the main thread lets the event loop turn (signal handlers; see the module comment). */
+const YIELD_MS = 50;
+
+class Pacer {
+  private next = Date.now() + YIELD_MS;
+
+  /** Time to yield (call `pause`)? */
+  due(): boolean {
+    return Date.now() >= this.next;
+  }
+
+  async pause(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.next = Date.now() + YIELD_MS;
+  }
 }
 
 /**
@@ -186,24 +239,49 @@ function slotSpec(o: PipelineOptions, regions: number): SlotSpec {
   };
 }
 
-/** Opens the output files asked for (the pcapng with its section header written); -1 for those not asked. */
-function openOutputs(o: PipelineOptions, opened: { verdictFd: number; traceFd: number }): void {
-  if (o.verdicts !== undefined) opened.verdictFd = fs.openSync(o.verdicts, 'w');
-  if (o.out !== undefined) {
-    const fd = fs.openSync(o.out, 'w');
-    opened.traceFd = fd;
-    const shb = sectionHeaderBlock();
-    writing(o.out, () => writeAll(fd, shb, 0, shb.length));
+/**
+ * The run's output files (--verdicts, --out), once opened: descriptors -1 for those not asked; `records`
+ * and `blocks` count the packets written to each (-1 when not asked), for `checkConservation`.
+ */
+class OutputFiles {
+  private verdicts: AtomicOutput | null = null;
+  private trace: AtomicOutput | null = null;
+  verdictFd = -1;
+  traceFd = -1;
+  records = -1;
+  blocks = -1;
+
+  /** Opens the files asked for (the pcapng with its section header written). */
+  open(o: PipelineOptions): void {
+    if (o.verdicts !== undefined) {
+      this.verdicts = AtomicOutput.open(o.verdicts);
+      this.verdictFd = this.verdicts.fd;
+      this.records = 0;
+    }
+    if (o.out !== undefined) {
+      const t = (this.trace = AtomicOutput.open(o.out));
+      this.traceFd = t.fd;
+      this.blocks = 0;
+      const shb = sectionHeaderBlock();
+      writing(o.out, () => writeAll(t.fd, shb, 0, shb.length));
+    }
+  }
+
+  /** The files complete: renamed onto their final names. */
+  commit(): void {
+    this.verdicts?.commit();
+    this.trace?.commit();
+  }
+
+  /** The run failed: the files not committed are removed (no-op after `commit`). */
+  abort(): void {
+    this.verdicts?.abort();
+    this.trace?.abort();
   }
 }
 
-function closeOutputs(opened: { verdictFd: number; traceFd: number }): void {
-  if (opened.verdictFd >= 0) fs.closeSync(opened.verdictFd);
-  if (opened.traceFd >= 0) fs.closeSync(opened.traceFd);
-}
-
-/** Runs the pipeline (see the module comment); returns when every output byte is written. */
-export function runPipeline(o: PipelineOptions): PipelineResult {
+/** Runs the pipeline (see the module comment); resolves when every output byte is written. */
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const W = Math.max(1, Math.floor(o.workers));
   if (W === 2 && o.threadsForOne !== true) return runSplit(o);
   const threaded = W > 1 || o.threadsForOne === true;
@@ -211,28 +289,37 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
   const spec = slotSpec(o, W >= 3 ? W : 1);
   const reader = openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true });
   const size = o.trace === '-' ? -1 : safeSize(o.trace);
-  const files = { verdictFd: -1, traceFd: -1 };
+  const files = new OutputFiles();
+  const pacer = new Pacer();
   let run: Runner | null = null;
   const t0 = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
   try {
-    openOutputs(o, files);
-    const { verdictFd, traceFd } = files;
+    files.open(o);
     const write: WriteSlot = (s, verdictBytes, traceBytes) => {
+      const { verdictFd, traceFd } = files;
+      const n = s.batch.count;
       if (verdictBytes >= 0) {
         if (verdictFd >= 0) writing(o.verdicts as string, () => writeAll(verdictFd, s.verdictOut, 0, verdictBytes));
         if (traceFd >= 0) writing(o.out as string, () => writeAll(traceFd, s.traceOut, 0, traceBytes));
-        return;
+      } else {
+        // shards wrote their own packets: the pieces, in input order
+        if (verdictFd >= 0) writing(o.verdicts as string, () => writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null));
+        if (traceFd >= 0) writing(o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen));
       }
-      // shards wrote their own packets: the pieces, in input order
-      const n = s.batch.count;
-      if (verdictFd >= 0) writing(o.verdicts as string, () => writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null));
-      if (traceFd >= 0) writing(o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen));
+      if (verdictFd >= 0) files.records += n;
+      if (traceFd >= 0) files.blocks += n;
     };
     const layout = new SlotLayout(spec);
     run = threaded ? new ChainRunner(o, layout, stageOpts, W, write) : new InlineRunner(o, layout, stageOpts, write);
     let packets = 0;
+    let stopped = false;
     for (;;) {
+      if (pacer.due()) await pacer.pause();
+      if (o.stop?.aborted === true) {
+        stopped = true;
+        break;
+      }
       const s = run.freeSlot();
       const n = reader.next(s.batch);
       if (n === 0) break;
@@ -241,11 +328,13 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
       if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, reader.bytesRead / size) : NaN);
     }
     const tally = run.finish();
-    return { packets, tally, error: reader.error, elapsed: elapsed() };
+    checkConservation(packets, tally, files.records, files.blocks);
+    files.commit();
+    return { packets, tally, error: reader.error, elapsed: elapsed(), stopped };
   } finally {
-    if (run !== null) run.close();
+    if (run !== null) await run.close();
     reader.close();
-    closeOutputs(files);
+    files.abort();
   }
 }
 
@@ -259,122 +348,179 @@ export function runPipeline(o: PipelineOptions): PipelineResult {
  *                                  this thread reads too.
  * The output files are opened once the capture's header was read, as W = 1 opens them after the reader.
  */
-function runSplit(o: PipelineOptions): PipelineResult {
-  const readHere = o.verdicts !== undefined;
-  const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
-  const layout = new SlotLayout(slotSpec(o, 1));
-  const ring = Math.max(2, o.ring ?? 5);
-  const size = o.trace === '-' ? -1 : safeSize(o.trace);
-  const reader = readHere ? openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true }) : null;
-  const files = { verdictFd: -1, traceFd: -1 };
-  const t0 = process.hrtime.bigint();
-  const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
-  const stage = new ShardStage(o.dp, stageOpts, layout.spec.capacity);
-  const table = shardTable(1);
-  const slot = new Slot(layout, true);
-  const control = new SharedArrayBuffer(8);
-  const toWorker = new MessageChannel();
-  const toMain = new MessageChannel();
-  const errors = new MessageChannel();
-  const init: WorkerInit = {
-    role: 'split',
-    worker: 1,
-    workers: 2,
-    spec: layout.spec,
-    verdicts: o.verdicts !== undefined,
-    trace: o.out !== undefined,
-    input: toWorker.port2,
-    output: toMain.port1,
-    errors: errors.port2,
-    control,
-    cluster: o.cluster,
-    windows: o.windows,
-    seed: o.seed,
-    view: o.view,
-    stage: stageOpts,
-    capture: readHere ? null : o.trace,
-    strictSnaplen: o.strictSnaplen ?? true,
-    ring,
-  };
-  const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [toWorker.port2, toMain.port1, errors.port2] });
-  worker.unref();
-  const inbox = new Inbox(toMain.port2, [errors.port1], new Int32Array(control));
+async function runSplit(o: PipelineOptions): Promise<PipelineResult> {
+  const reader = o.verdicts !== undefined ? openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true }) : null;
+  const run = new SplitRun(o, reader === null);
+  try {
+    const read = reader !== null ? await run.readHere(reader) : await run.workerReads();
+    const tally = run.end();
+    checkConservation(read, tally, run.files.records, run.files.blocks);
+    run.files.commit();
+    return { packets: run.packets, tally, error: run.error, elapsed: run.elapsed(), stopped: run.stopped };
+  } finally {
+    await run.close();
+    if (reader !== null) reader.close();
+  }
+}
+
+/** The main thread's side of a split run (`runSplit`): the worker, its ports, and the decide step. */
+class SplitRun {
+  readonly files = new OutputFiles();
+  packets = 0;
+  error: InputError | null = null;
+  stopped = false;
+  private readonly layout: SlotLayout;
+  private readonly ring: number;
+  private readonly size: number;
+  private readonly stage: ShardStage;
+  private readonly table = shardTable(1);
+  private readonly slot: Slot;
+  private readonly toWorker = new MessageChannel();
+  private readonly worker: Worker;
+  private readonly inbox: Inbox;
+  private readonly pacer = new Pacer();
+  private readonly t0 = process.hrtime.bigint();
+
+  constructor(
+    private readonly o: PipelineOptions,
+    workerReads: boolean,
+  ) {
+    const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
+    this.layout = new SlotLayout(slotSpec(o, 1));
+    this.ring = Math.max(2, o.ring ?? 5);
+    this.size = o.trace === '-' ? -1 : safeSize(o.trace);
+    this.stage = new ShardStage(o.dp, stageOpts, this.layout.spec.capacity);
+    this.slot = new Slot(this.layout, true);
+    const control = new SharedArrayBuffer(8);
+    const toMain = new MessageChannel();
+    const errors = new MessageChannel();
+    const init: WorkerInit = {
+      role: 'split',
+      worker: 1,
+      workers: 2,
+      spec: this.layout.spec,
+      verdicts: o.verdicts !== undefined,
+      trace: o.out !== undefined,
+      input: this.toWorker.port2,
+      output: toMain.port1,
+      errors: errors.port2,
+      control,
+      cluster: o.cluster,
+      windows: o.windows,
+      seed: o.seed,
+      view: o.view,
+      stage: stageOpts,
+      capture: workerReads ? o.trace : null,
+      strictSnaplen: o.strictSnaplen ?? true,
+      ring: this.ring,
+    };
+    this.worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [this.toWorker.port2, toMain.port1, errors.port2] });
+    this.worker.unref();
+    this.inbox = new Inbox(toMain.port2, [errors.port1], new Int32Array(control));
+    this.inbox.watch(this.worker);
+  }
+
+  elapsed(): number {
+    return Number(process.hrtime.bigint() - this.t0) / 1e9;
+  }
+
+  /** Lets the event loop turn when due; true when `stop` asks to read no more. */
+  private async stopNow(): Promise<boolean> {
+    if (this.pacer.due()) await this.pacer.pause();
+    this.stopped = this.o.stop?.aborted === true;
+    return this.stopped;
+  }
+
+  /** Opens the outputs and tells the worker where to write. */
+  private sendFiles(): void {
+    const { o, files } = this;
+    files.open(o);
+    const f: FilesMessage = { type: 'files', verdictFd: files.verdictFd, traceFd: files.traceFd, verdictFile: o.verdicts ?? null, traceFile: o.out ?? null };
+    this.toWorker.port1.postMessage(f);
+  }
+
   /** Decides the packets of the batch in `buffer` and sends it to the worker. */
-  const decide = (buffer: ArrayBuffer, count: number, first: number, used: number, ifaces: TsUnits[] | undefined): void => {
+  private decide(buffer: ArrayBuffer, count: number, first: number, used: number, ifaces: TsUnits[] | undefined, fraction: number): void {
+    const { slot, stage } = this;
     slot.attach(buffer);
     const b = slot.batch;
     b.count = count;
     b.firstNumber = first;
     b.used = used;
-    stage.prepare(slot, table, 1, o.verdicts !== undefined);
+    stage.prepare(slot, this.table, 1, this.o.verdicts !== undefined);
     stage.process(slot, 0, true);
     const decided: DecidedMessage = { type: 'decided', ifaces, count, first, used, buffer };
-    toWorker.port1.postMessage(decided, [buffer]);
-  };
-  const sendFiles = (): void => {
-    openOutputs(o, files);
-    const f: FilesMessage = { type: 'files', ...files, verdictFile: o.verdicts ?? null, traceFile: o.out ?? null };
-    toWorker.port1.postMessage(f);
-  };
-  try {
-    let packets = 0;
-    let error: InputError | null = null;
-    if (reader !== null) {
-      // this thread reads: fill a free slot (one of `ring`, then the ones the worker sends back)
-      sendFiles();
-      const free: ArrayBuffer[] = [];
-      for (let k = 0; k < ring; k++) free.push(new ArrayBuffer(layout.bytes));
-      let sentIfaces = 0;
-      for (;;) {
-        while (free.length === 0) {
-          const m = inbox.receive() as SplitMessage;
-          if (m.type !== 'free') throw new Error(`pipeline: unexpected ${m.type} message`);
-          free.push(m.buffer);
-        }
-        const buffer = free.pop() as ArrayBuffer;
-        slot.attach(buffer);
-        const n = reader.next(slot.batch);
-        if (n === 0) break;
-        const b = slot.batch;
-        const add = reader.interfaces.slice(sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
-        sentIfaces = reader.interfaces.length;
-        decide(buffer, n, b.firstNumber, b.used, add);
-        packets += n;
-        if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, reader.bytesRead / size) : NaN);
+    this.toWorker.port1.postMessage(decided, [buffer]);
+    this.packets += count;
+    if (this.o.progress) this.o.progress(this.packets, this.elapsed(), fraction);
+  }
+
+  /** This thread reads: fills a free slot (one of `ring`, then the ones the worker sends back). Returns the packets read. */
+  async readHere(reader: CaptureReader): Promise<number> {
+    this.sendFiles();
+    const free: ArrayBuffer[] = [];
+    for (let k = 0; k < this.ring; k++) free.push(new ArrayBuffer(this.layout.bytes));
+    let sentIfaces = 0;
+    while (!(await this.stopNow())) {
+      while (free.length === 0) {
+        const m = this.inbox.receive() as SplitMessage;
+        if (m.type !== 'free') throw new Error(`pipeline: unexpected ${m.type} message`);
+        free.push(m.buffer);
       }
-      error = reader.error;
-    } else {
-      // the worker reads: decide each slot it fills, until it says the capture is done
-      let first = true;
-      for (;;) {
-        const m = inbox.receive() as SplitMessage;
-        if (m.type === 'eof') {
-          error = m.error === null ? null : inputError(m.error);
-          if (m.fatal && error !== null) throw error;
-          break;
-        }
-        if (m.type !== 'filled') throw new Error(`pipeline: unexpected ${m.type} message`);
-        if (first) sendFiles(); // the capture is readable: open the outputs, tell the worker where to write
-        first = false;
-        decide(m.buffer, m.count, m.first, m.used, undefined);
-        packets += m.count;
-        if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, m.bytesRead / size) : NaN);
-      }
-      if (first) openOutputs(o, files); // an empty capture: the outputs exist all the same, as with W = 1
+      const buffer = free.pop() as ArrayBuffer;
+      this.slot.attach(buffer);
+      const n = reader.next(this.slot.batch);
+      if (n === 0) break;
+      const b = this.slot.batch;
+      const add = reader.interfaces.slice(sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
+      sentIfaces = reader.interfaces.length;
+      this.decide(buffer, n, b.firstNumber, b.used, add, this.size > 0 ? Math.min(1, reader.bytesRead / this.size) : NaN);
     }
+    this.error = reader.error;
+    return this.packets;
+  }
+
+  /**
+   * The worker reads: decides each slot it fills, until it says the capture is done (or `stop`: the slots
+   * it has filled since are dropped). Returns the packets it read (those decided, when stopped).
+   */
+  async workerReads(): Promise<number> {
+    let read = -1;
+    while (!(await this.stopNow())) {
+      const m = this.inbox.receive() as SplitMessage;
+      if (m.type === 'eof') {
+        this.error = m.error === null ? null : inputError(m.error);
+        if (m.fatal && this.error !== null) throw this.error;
+        read = m.packets;
+        break;
+      }
+      if (m.type !== 'filled') throw new Error(`pipeline: unexpected ${m.type} message`);
+      if (this.packets === 0) this.sendFiles(); // the capture is readable: open the outputs, tell the worker where to write
+      this.decide(m.buffer, m.count, m.first, m.used, undefined, this.size > 0 ? Math.min(1, m.bytesRead / this.size) : NaN);
+    }
+    if (this.packets === 0) this.files.open(this.o); // no packet: the outputs exist all the same, as with W = 1
+    return read < 0 ? this.packets : read;
+  }
+
+  /** Tells the worker the input is done; waits until it has written everything; its counters. */
+  end(): Tally {
     const end: EndMessage = { type: 'end', tallies: [] };
-    toWorker.port1.postMessage(end);
-    let m = inbox.receive() as SplitMessage;
-    while (m.type !== 'end') m = inbox.receive() as SplitMessage; // (slots sent back free)
+    this.toWorker.port1.postMessage(end);
+    let m = this.inbox.receive() as SplitMessage;
+    while (m.type !== 'end') m = this.inbox.receive() as SplitMessage; // (slots sent back free or filled)
+    if (this.files.records >= 0) this.files.records = m.records ?? 0;
+    if (this.files.blocks >= 0) this.files.blocks = m.blocks ?? 0;
     const tally = new Tally();
     for (const t of m.tallies) tally.add(t);
-    return { packets, tally, error, elapsed: elapsed() };
-  } finally {
-    void worker.terminate();
-    toWorker.port1.close();
-    inbox.close();
-    if (reader !== null) reader.close();
-    closeOutputs(files);
+    return tally;
+  }
+
+  /** Stops the worker, then closes the ports and removes the outputs not committed. */
+  async close(): Promise<void> {
+    await this.worker.terminate();
+    this.toWorker.port1.close();
+    this.inbox.close();
+    this.files.abort();
   }
 }
 
@@ -407,7 +553,8 @@ interface Runner {
   send(s: Slot, ifaces: readonly TsUnits[]): void;
   /** Writes what is still in flight; returns the merged counters. */
   finish(): Tally;
-  close(): void;
+  /** Stops the workers (resolves once they can no longer write). */
+  close(): Promise<void>;
 }
 
 /**
@@ -450,7 +597,7 @@ class InlineRunner implements Runner {
     return this.stage.tally;
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 }
 
 /** How long the main thread waits for the workers without any message before it gives up. */
@@ -525,6 +672,7 @@ class ChainRunner implements Runner {
       this.workers.push(worker);
     }
     this.inbox = new Inbox(links[W].port2, errorPorts, this.ctl);
+    for (const w of this.workers) this.inbox.watch(w);
   }
 
   /** Waits for the oldest slot in flight, writes its output, and frees it. */
@@ -573,8 +721,8 @@ class ChainRunner implements Runner {
     return tally;
   }
 
-  close(): void {
-    for (const w of this.workers) void w.terminate();
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
     this.first.close();
     this.inbox.close();
   }
@@ -586,6 +734,8 @@ class ChainRunner implements Runner {
  */
 class Inbox {
   private seen = 0;
+  /** A worker that died of an error no handler of its own caught (out of memory): thrown by `receive`. */
+  private died: Error | null = null;
 
   constructor(
     private readonly port: MessagePort,
@@ -614,8 +764,16 @@ class Inbox {
     }
   }
 
+  /** Keeps an error `worker` dies of (events are seen while the pipeline yields to the event loop). */
+  watch(worker: Worker): void {
+    worker.on('error', (e: Error) => {
+      this.died ??= e;
+    });
+  }
+
   /** Throws the first worker error, if a worker reported one (a failed write as the file and errno). */
   private checkError(): void {
+    if (this.died !== null) throw this.died;
     if (Atomics.load(this.ctl, CTL_ERROR) === 0) return;
     // the flag is set once the error is posted: the message arrives (at once, or within a second)
     for (let k = 0; k < 100; k++) {

@@ -61,6 +61,9 @@ export interface BatchMessage {
 export interface EndMessage {
   type: 'end';
   tallies: TallyData[];
+  /** Set by the split worker: packets whose verdict records / pcapng blocks it wrote (pipeline.ts `checkConservation`). */
+  records?: number;
+  blocks?: number;
 }
 export interface ErrorMessage {
   type: 'error';

@@ -14,7 +14,8 @@
  * transferable; compiling is deterministic and takes milliseconds).
  *
  * Messages on the chain: `batch` (a slot; forwarded), `end` (each worker adds its counters; forwarded).
- * The main thread is synchronous: the last worker posts to its port, then bumps a shared counter and
+ * The main thread waits synchronously (it only yields to the event loop between batches, pipeline.ts
+ * `Pacer`): the last worker posts to its port, then bumps a shared counter and
  * notifies it, so that the main thread can sleep in Atomics.wait and read the port with
  * receiveMessageOnPort. A worker that fails posts `error` to the main thread the same way.
  */
@@ -98,6 +99,9 @@ function runSplitWorker(): void {
   /** The input interfaces: the reader's here, else the ones the main thread sends with each slot. */
   const ifaces: TsUnits[] = reader !== null ? reader.interfaces : [];
   let packets = 0;
+  /** Packets whose records / blocks were written (EndMessage). */
+  let records = 0;
+  let blocks = 0;
   let done = reader === null;
   let files: FilesMessage = { type: 'files', verdictFd: -1, traceFd: -1, verdictFile: null, traceFile: null };
   /** Reads the next batch into `buffer` and sends it, or (at the end) tells the main thread. */
@@ -127,6 +131,8 @@ function runSplitWorker(): void {
       if (m.type === 'end') {
         if (reader !== null) reader.close();
         m.tallies.push(stage.tally.data());
+        m.records = records;
+        m.blocks = blocks;
         toMain(init.output, m);
         return;
       }
@@ -144,8 +150,14 @@ function runSplitWorker(): void {
       // the reader's interface list only grows, so the later batches it has read do not change this one's
       const out = stage.finishAll(slot, ifaces, init.verdicts, init.trace);
       const f = files;
-      if (f.verdictFd >= 0) writing(f.verdictFile as string, () => writeAll(f.verdictFd, slot.verdictOut, 0, out.verdictBytes));
-      if (f.traceFd >= 0) writing(f.traceFile as string, () => writeAll(f.traceFd, slot.traceOut, 0, out.traceBytes));
+      if (f.verdictFd >= 0) {
+        writing(f.verdictFile as string, () => writeAll(f.verdictFd, slot.verdictOut, 0, out.verdictBytes));
+        records += m.count;
+      }
+      if (f.traceFd >= 0) {
+        writing(f.traceFile as string, () => writeAll(f.traceFd, slot.traceOut, 0, out.traceBytes));
+        blocks += m.count;
+      }
       fill(m.buffer);
     } catch (e) {
       fail(e);
