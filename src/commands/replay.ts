@@ -55,6 +55,8 @@ export interface ReplaySummary {
   warnings: Record<string, number>;
   diagnostics: Diagnostic[];
   services: Record<string, { backends: Record<string, number> }>;
+  /** Connections evicted from the flow table to stay within its limit (profile maxConnections). */
+  flows_evicted: number;
   elapsed_s: number;
   pps: number;
 }
@@ -129,6 +131,7 @@ export function replay(opts: ReplayOptions, progress?: (packets: number, elapsed
     // What the config implies for this profile, then what the compiler found (DSR unsupported, no SourceVIP).
     diagnostics: runDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
     services: {},
+    flows_evicted: t.flowsEvicted,
     elapsed_s: Math.round(elapsed * 1e6) / 1e6,
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,
   };
@@ -164,6 +167,7 @@ export function summaryText(s: ReplaySummary): string {
     lines.push('config diagnostics:');
     for (const d of s.diagnostics) lines.push(`  ${d.code} [${d.source}]: ${d.message}`);
   }
+  if (s.flows_evicted > 0) lines.push(`flow table: ${s.flows_evicted} idle connections evicted to stay within its limit; their later packets were judged as new flows`);
   const svcs = Object.entries(s.services);
   if (svcs.length > 0) {
     lines.push('services (packets per backend):');

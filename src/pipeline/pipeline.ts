@@ -362,7 +362,7 @@ function runSplit(o: PipelineOptions): PipelineResult {
       }
       if (first) openOutputs(o, files); // an empty capture: the outputs exist all the same, as with W = 1
     }
-    const end: EndMessage = { type: 'end', tallies: [] };
+    const end: EndMessage = { type: 'end', tallies: [stage.tally.data()] }; // this thread's: the evicted flows
     toWorker.port1.postMessage(end);
     let m = inbox.receive() as SplitMessage;
     while (m.type !== 'end') m = inbox.receive() as SplitMessage; // (slots sent back free)
