@@ -29,7 +29,9 @@
  * *shares*; the engine puts each connection in the share of its shard key (engine.ts `shardKey`, modulo
  * FLOW_SHARES), and each share keeps its connections in a ring walked by a CLOCK hand:
  *  - `admit` (a connection the slow path cached) first lets the hand take two steps, freeing the expired
- *    connections it meets (this keeps a share's expired connections from piling up: no global sweep);
+ *    connections it meets: a share's ring then holds about twice its unexpired connections at most (each
+ *    new one adds one and the hand frees two when half are expired). There is no global sweep; a share
+ *    that gets no new connections keeps its expired ones (within its limit) until lookups find them;
  *  - while the share is at its limit the hand walks on: a connection that saw a packet since the hand last
  *    passed it (its expiry times changed: `stamp`) gets a second chance, one that saw none is *evicted*
  *    (freed as if expired, counted in `evicted`); the new connection goes in behind the hand.
