@@ -28,7 +28,7 @@
  * of flows that never close still replays in bounded memory. The limit is split into FLOW_SHARES equal
  * *shares*; the engine puts each connection in the share of its shard key (engine.ts `shardKey`, modulo
  * FLOW_SHARES), and each share keeps its connections in a ring walked by a CLOCK hand:
- *  - `admit` (a connection the slow path cached) first lets the hand take two steps, freeing the expired
+ *  - `admit` (a connection the slow path cached; a packet decided without caching evicts nothing) first lets the hand take two steps, freeing the expired
  *    connections it meets: a share's ring then holds about twice its unexpired connections at most (each
  *    new one adds one and the hand frees two when half are expired). There is no global sweep; a share
  *    that gets no new connections keeps its expired ones (within its limit) until lookups find them;
@@ -48,13 +48,15 @@
  * packet in the slow path, not yet admitted). Growth copies the arrays (rare, amortised); nothing is
  * allocated per packet.
  *
- * Memory: about 230-290 bytes per connection (both records, cold columns, the ring, 2-3 key slots), see
- * `bytesPerConnection`.
+ * Memory: about 230-275 bytes per connection (both records, cold columns, the ring, 2-3 key slots), see
+ * `bytesPerConnection`; 273 B (546 MiB) with every share full at the default limit.
  */
 
 /**
  * Shares of the connection limit (see the module comment). Must stay a multiple of stage.ts SHARD_TABLE
- * (checked there): a share must lie within one shard whatever the worker count.
+ * (checked there): a share must lie within one shard whatever the worker count. Equal to it, the
+ * coarsest split that does, so each share is as large as it can be (256 shares of a quarter the size
+ * would evict sooner for a busy pod, with nothing gained).
  */
 export const FLOW_SHARES = 64;
 /** `shareOf` of a connection in no share (not admitted yet). */

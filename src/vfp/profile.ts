@@ -81,8 +81,9 @@ export interface WindowsProfile {
    * later packets are then judged as a new flow's, as a node would after losing the flow; the summary
    * counts them (`flows_evicted`). Not a modelled Windows limit (VFP holds up to 500k TCP connections per
    * port, domain.md §4.2): it bounds the emulator's memory for traces whose flows never close. Default
-   * 2^21 = 2,097,152 (32,768 per share): about 600 MiB of flow table when full (measured ~290 B per
-   * connection with its keys; bench/flow-memory.ts), so a replay stays under 1 GiB of RSS.
+   * 2^21 = 2,097,152 (32,768 per share): 546 MiB of flow table when full (273 B per connection with its
+   * keys), so a replay stays under 1 GiB of RSS (1M flows that never close: 660 MiB peak;
+   * bench/flow-memory.ts).
    */
   maxConnections: number;
 }
