@@ -107,7 +107,7 @@ const kinds: [string, Case][] = [
 const ft = new FlowTable(PACKETS);
 const keys = new Uint32Array(PACKETS * 4);
 for (let k = 0; k < PACKETS; k++) {
-  const c = ft.allocConnection(0);
+  const c = ft.allocConnection();
   keys.set([6, 0x0af40105, 0xcb00710a, ((50000 + k) << 16) | 443], k * 4);
   ft.keyFlow(2 * c, 6, 0x0af40105, 0xcb00710a, ((50000 + k) << 16) | 443);
   ft.keyFlow(2 * c + 1, 6, 0xcb00710a, 0x0a7f820b, (443 << 16) | (49152 + k));

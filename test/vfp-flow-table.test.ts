@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { CF, FlowTable, SCOPE_ALIAS, SCOPE_ENTRY, key0, key3, scopeHop } from '../src/vfp/flow-table';
+import { CF, FLOW_SHARES, FlowTable, SCOPE_ALIAS, SCOPE_ENTRY, key0, key3, scopeHop } from '../src/vfp/flow-table';
 import { Prng } from '../src/gen/prng';
 
 /** Sets both directions of connection `c` to expire at `t`. */
@@ -11,7 +11,7 @@ function expireAt(ft: FlowTable, c: number, t: number): void {
 describe('vfp flow table (typed-array unified flow table)', () => {
   it('keys a connection\'s forward and reverse flows; f ^ 1 is the partner', () => {
     const ft = new FlowTable(16);
-    const c = ft.allocConnection(0);
+    const c = ft.allocConnection();
     assert.ok(ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 6), 0x0af40105, 0xcb00710a, key3(40000, 80)));
     assert.ok(ft.keyFlow(2 * c + 1, key0(SCOPE_ENTRY, 6), 0xcb00710a, 0x0a7f820b, key3(80, 49216)));
     assert.equal(ft.lookup(key0(SCOPE_ENTRY, 6), 0x0af40105, 0xcb00710a, key3(40000, 80)), 2 * c);
@@ -26,8 +26,8 @@ describe('vfp flow table (typed-array unified flow table)', () => {
 
   it('refuses a second flow with a key that is already live, and keeps the first', () => {
     const ft = new FlowTable(16);
-    const a = ft.allocConnection(0);
-    const b = ft.allocConnection(0);
+    const a = ft.allocConnection();
+    const b = ft.allocConnection();
     assert.ok(ft.keyFlow(2 * a, 1, 2, 3, 4));
     assert.equal(ft.keyFlow(2 * b, 1, 2, 3, 4), false);
     assert.equal(ft.lookup(1, 2, 3, 4), 2 * a);
@@ -38,7 +38,7 @@ describe('vfp flow table (typed-array unified flow table)', () => {
 
   it('adds the pod-view alias: the exact reverse of the forward tuple, mapped to the reverse flow', () => {
     const ft = new FlowTable(16);
-    const c = ft.allocConnection(0);
+    const c = ft.allocConnection();
     ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 6), 10, 20, key3(1000, 80));
     assert.ok(ft.aliasKey(c));
     assert.equal(ft.lookup(key0(SCOPE_ALIAS, 6), 20, 10, key3(80, 1000)), 2 * c + 1);
@@ -55,7 +55,7 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     const rnd = () => prng.float();
     for (let step = 0; step < 20000; step++) {
       if (live.length === 0 || rnd() < 0.6) {
-        const c = ft.allocConnection(0);
+        const c = ft.allocConnection();
         // few distinct values so that hashes collide and probe runs get long
         const k1 = Math.floor(rnd() * 50);
         const k2 = Math.floor(rnd() * 50);
@@ -80,55 +80,101 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     assert.equal(ft.live, live.length);
   });
 
-  it('expires on trace time: NaN never expires, the sweep frees only connections past their time', () => {
+  it('expires on trace time: NaN never expires; a share\'s hand frees only connections past their time', () => {
     const ft = new FlowTable(16);
     const freed: number[] = [];
     ft.onFree = (c) => freed.push(c);
-    const a = ft.allocConnection(100);
-    const b = ft.allocConnection(100);
-    const n = ft.allocConnection(100);
+    const a = ft.allocConnection();
+    const b = ft.allocConnection();
+    const n = ft.allocConnection();
     ft.keyFlow(2 * a, 1, 1, 1, 1);
     ft.keyFlow(2 * b, 1, 2, 2, 2);
     ft.keyFlow(2 * n, 1, 3, 3, 3);
     expireAt(ft, a, 130);
     expireAt(ft, b, 400);
     expireAt(ft, n, NaN);
+    for (const c of [a, b, n]) ft.admit(c, 5, 100);
     assert.equal(ft.expired(a, 129), false);
     assert.equal(ft.expired(a, 131), true);
     assert.equal(ft.expired(n, 1e12), false);
     // one direction still active keeps the connection
     ft.setExpiresAt(2 * b + 1, 100);
     assert.equal(ft.expired(b, 300), false);
-    assert.equal(ft.sweep(200), 1);
+    // the next admission into share 5 lets the hand take two steps: a (expired) is freed, b is passed
+    const d = ft.allocConnection();
+    ft.keyFlow(2 * d, 1, 4, 4, 4);
+    ft.admit(d, 5, 200);
     assert.deepEqual(freed, [a]);
     assert.equal(ft.lookup(1, 1, 1, 1), -1);
     assert.equal(ft.lookup(1, 2, 2, 2), 2 * b);
     assert.equal(ft.isLive(a), false);
-    assert.equal(ft.sweep(NaN), 0);
+    assert.equal(ft.shareLive[5], 3);
+    assert.equal(ft.evicted, 0);
   });
 
-  it('grows past its initial capacity, first reusing expired connections', () => {
+  it('grows past its initial capacity; expired connections are freed as new ones come into their share', () => {
     const ft = new FlowTable(16);
     const cap0 = ft.capacity;
     for (let k = 0; k < cap0; k++) {
-      const c = ft.allocConnection(0);
+      const c = ft.allocConnection();
       ft.keyFlow(2 * c, 1, k, 0, 0);
       expireAt(ft, c, 10);
+      ft.admit(c, 0, 0);
     }
-    // all expired at t=20: the next allocation reuses instead of growing
-    const c = ft.allocConnection(20);
-    assert.equal(ft.capacity, cap0);
-    ft.keyFlow(2 * c, 1, 999, 0, 0);
-    expireAt(ft, c, 1000);
     for (let k = 0; k < 3 * cap0; k++) {
-      const x = ft.allocConnection(20);
+      const x = ft.allocConnection();
       ft.keyFlow(2 * x, 2, k, 0, 0);
       expireAt(ft, x, 1000);
+      ft.admit(x, 0, 20);
     }
     assert.ok(ft.capacity > cap0);
     for (let k = 0; k < 3 * cap0; k++) assert.ok(ft.lookup(2, k, 0, 0) >= 0);
-    assert.equal(ft.lookup(1, 999, 0, 0), 2 * c);
-    assert.equal(ft.live, 1 + 3 * cap0);
+    for (let k = 0; k < cap0; k++) assert.equal(ft.lookup(1, k, 0, 0), -1, `expired connection ${k} still keyed`);
+    assert.equal(ft.live, 3 * cap0);
+    assert.equal(ft.evicted, 0);
+  });
+
+  it('holds at most ceil(max / FLOW_SHARES) connections per share: a full share evicts a connection idle since the hand last passed (CLOCK), never a busy one, and only its own', () => {
+    const ft = new FlowTable(16, 4 * FLOW_SHARES); // 4 per share
+    assert.equal(ft.shareLimit, 4);
+    const add = (k: number, share: number, t: number): number => {
+      const c = ft.allocConnection();
+      ft.keyFlow(2 * c, 1, k, 0, 0);
+      expireAt(ft, c, t + 1000);
+      ft.admit(c, share, t);
+      return c;
+    };
+    add(100, 4, 0); // another share: not counted against share 3
+    // share 3: one busy connection that sees a packet before each new one comes, and 100 idle ones
+    const busy = add(0, 3, 0);
+    for (let k = 1; k <= 100; k++) {
+      expireAt(ft, busy, k + 1000);
+      add(k, 3, k);
+      assert.ok(ft.shareLive[3] <= 4, `share 3 holds ${ft.shareLive[3]}`);
+    }
+    assert.equal(ft.lookup(1, 0, 0, 0), 2 * busy, 'the busy connection was evicted');
+    assert.ok(ft.lookup(1, 100, 0, 0) >= 0, 'the newest connection is kept');
+    assert.ok(ft.lookup(1, 1, 0, 0) < 0, 'the oldest idle connection is still there');
+    assert.equal(ft.evicted, 101 - 4);
+    assert.equal(ft.shareLive[3], 4);
+    assert.equal(ft.shareLive[4], 1);
+    // the arrays never grow past the limit, however many connections come
+    for (let k = 0; k < 10_000; k++) add(1000 + k, k % FLOW_SHARES, 101 + k * 1e-3);
+    assert.ok(ft.capacity <= ft.maxCapacity, `capacity ${ft.capacity} > ${ft.maxCapacity}`);
+    assert.equal(ft.live, 4 * FLOW_SHARES);
+  });
+
+  it('a full share whose connections never saw a timestamp (NaN expiry) still evicts', () => {
+    const ft = new FlowTable(16, FLOW_SHARES); // 1 per share
+    const a = ft.allocConnection();
+    ft.keyFlow(2 * a, 1, 1, 0, 0);
+    ft.admit(a, 0, NaN);
+    const b = ft.allocConnection();
+    ft.keyFlow(2 * b, 1, 2, 0, 0);
+    ft.admit(b, 0, NaN);
+    assert.equal(ft.evicted, 1);
+    assert.equal(ft.lookup(1, 1, 0, 0), -1);
+    assert.equal(ft.lookup(1, 2, 0, 0), 2 * b);
   });
 
   it('costs at most 256 bytes per connection (both flows and their keys) when full', () => {
@@ -138,7 +184,7 @@ describe('vfp flow table (typed-array unified flow table)', () => {
 
   it('keeps each direction\'s transposition in its own 64-byte record', () => {
     const ft = new FlowTable(16);
-    const c = ft.allocConnection(0);
+    const c = ft.allocConnection();
     ft.setX(2 * c, 0x15, 1, 7);
     ft.setNat(2 * c, 0x0a7f820b, 49216, 0, 0);
     ft.setEndpoints(2 * c, 3, 1);
@@ -148,13 +194,13 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     assert.deepEqual([ft.snatIp(2 * c), ft.snatPort(2 * c), ft.ingress(2 * c), ft.egress(2 * c)], [0x0a7f820b, 49216, 3, 1]);
     assert.deepEqual([ft.service(2 * c + 1), ft.backend(2 * c + 1), ft.tcp(2 * c + 1)], [4, 9, 2]);
     assert.deepEqual([ft.xflags(2 * c + 1), ft.service(2 * c)], [0, 4]);
-    const d = ft.allocConnection(0);
+    const d = ft.allocConnection();
     assert.equal(ft.service(2 * d), -1, 'a new connection starts clean');
   });
 
   it('marks live slots and clears them on free', () => {
     const ft = new FlowTable(16);
-    const c = ft.allocConnection(0);
+    const c = ft.allocConnection();
     assert.ok((ft.cflags[c] & CF.LIVE) !== 0);
     ft.freeConnection(c);
     assert.equal(ft.isLive(c), false);

@@ -71,6 +71,8 @@ export interface ReplaySummary {
   warnings: Record<string, number>;
   diagnostics: Diagnostic[];
   services: Record<string, { backends: Record<string, number> }>;
+  /** Connections evicted from the flow table to stay within its limit (profile maxConnections). */
+  flows_evicted: number;
   elapsed_s: number;
   pps: number;
 }
@@ -153,6 +155,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     // What the config implies for this profile, then what the compiler found (DSR unsupported, no SourceVIP).
     diagnostics: runDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
     services: {},
+    flows_evicted: t.flowsEvicted,
     elapsed_s: Math.round(elapsed * 1e6) / 1e6,
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,
   };
@@ -209,6 +212,7 @@ export function summaryText(s: ReplaySummary): string {
     lines.push('config diagnostics:');
     for (const d of s.diagnostics) lines.push(diagnosticLine(d));
   }
+  if (s.flows_evicted > 0) lines.push(`flow table: ${s.flows_evicted} idle connections evicted to stay within its limit; their later packets were judged as new flows`);
   const svcs = Object.entries(s.services);
   if (svcs.length > 0) {
     lines.push('services (packets per backend):');

@@ -504,7 +504,7 @@ class SplitRun {
 
   /** Tells the worker the input is done; waits until it has written everything; its counters. */
   end(): Tally {
-    const end: EndMessage = { type: 'end', tallies: [] };
+    const end: EndMessage = { type: 'end', tallies: [this.stage.tally.data()] }; // this thread's: the evicted flows
     this.toWorker.port1.postMessage(end);
     let m = this.inbox.receive() as SplitMessage;
     while (m.type !== 'end') m = this.inbox.receive() as SplitMessage; // (slots sent back free or filled)

@@ -25,6 +25,7 @@ import type { Dataplane } from '../vfp/engine';
 import { REASON_COUNT, warningIds } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import type { DataplaneState } from '../vfp/state';
+import { FLOW_SHARES } from '../vfp/flow-table';
 import { OutTraceEncoder } from './out-trace-encoder';
 import type { Slot } from './slot';
 import { VerdictEncoder } from './verdict-encoder';
@@ -82,6 +83,8 @@ export class Tally {
   readonly backends = new KeyCounts();
   /** A packet matched `--fail-on`. */
   failed = false;
+  /** Connections its DataplaneState evicted to stay within the flow table's limit (set after each batch it processed). */
+  flowsEvicted = 0;
 
   add(o: TallyData): void {
     for (let k = 0; k < 5; k++) this.verdicts[k] += o.verdicts[k];
@@ -91,10 +94,11 @@ export class Tally {
     }
     for (const [key, n] of o.backends) this.backends.add(key, n);
     this.failed ||= o.failed;
+    this.flowsEvicted += o.flowsEvicted;
   }
 
   data(): TallyData {
-    return { verdicts: [...this.verdicts], reasons: [...this.reasons], warnings: [...this.warnings], backends: this.backends.entries(), failed: this.failed };
+    return { verdicts: [...this.verdicts], reasons: [...this.reasons], warnings: [...this.warnings], backends: this.backends.entries(), failed: this.failed, flowsEvicted: this.flowsEvicted };
   }
 }
 
@@ -105,6 +109,7 @@ export interface TallyData {
   warnings: number[];
   backends: [number, number][];
   failed: boolean;
+  flowsEvicted: number;
 }
 
 export interface StageOptions {
@@ -121,6 +126,8 @@ export interface StageOptions {
  * byte-identical).
  */
 export const SHARD_TABLE = 64;
+// the flow table's shares must each lie within one shard (flow-table.ts): a share is key % FLOW_SHARES
+if (FLOW_SHARES % SHARD_TABLE !== 0) throw new Error(`FLOW_SHARES (${FLOW_SHARES}) must be a multiple of SHARD_TABLE (${SHARD_TABLE})`);
 /**
  * Shard 0's share of the keys against a worker's 1. Measured on the 2-core machine (1M packets, 10k
  * flows): 0.2-0.35 best, 0.5 about 10% slower, 0.7 about 20%.
@@ -207,6 +214,7 @@ export class ShardStage {
     }
     this.own = m;
     this.dp.processWith(this.state, b, s.results, idx, m);
+    this.tally.flowsEvicted = this.state.flows.evicted;
   }
 
   /**

@@ -84,8 +84,10 @@ import { pqdnUnresolvable, domainHashes } from './dns';
 import { Trace, T_ACTION, T_DETAIL, T_ERROR, T_GROUP, T_LAYER, T_NODE, T_PORT, T_RULE, T_WARN } from './explain';
 import {
   CF,
+  FLOW_SHARES,
   FX,
   NONE16,
+  NO_SHARE,
   SCOPE_ALIAS,
   SCOPE_ENTRY,
   TCP_CLOSED,
@@ -207,6 +209,9 @@ export class Dataplane {
   private pFlow = -1;
   private pRule = -1;
   private pEncapTpl = -1;
+  /** The flow table share of the packet's new connections (-1: not known yet) and the first connection it met. */
+  private pShare = -1;
+  private pHitConn = -1;
   // classification result
   private eNode = -1;
   private ePort: Port | null = null;
@@ -504,6 +509,8 @@ export class Dataplane {
     this.pRule = -1;
     this.pDecap = 0;
     this.pEncapTpl = -1;
+    this.pShare = -1;
+    this.pHitConn = -1;
     this.pTs = b.ts[i];
     st.now = this.pTs;
     const T = this.T;
@@ -662,6 +669,7 @@ export class Dataplane {
       if (f >= 0) {
         st.fastPath++;
         const cn = f >> 1;
+        if (this.pHitConn < 0) this.pHitConn = cn;
         const node = this.c.nodes[ft.node(f)];
         if (this.pIngress < 0) this.pIngress = ft.ingress(f);
         if (T !== null) {
@@ -1023,7 +1031,7 @@ export class Dataplane {
     this.lbApplied = false;
     this.steering = false;
     // the connection is taken first so that a NAT port can be bound to it; freed again if not cached
-    const cn = ft.allocConnection(this.pTs);
+    const cn = ft.allocConnection();
     this.curConn = cn;
     const proto = this.pProto;
     const oSrc = this.pSrc;
@@ -1378,6 +1386,9 @@ export class Dataplane {
     ft.keyFlow(rev, key0(rScope, proto), rSrc, rDst, key3(rSport, rDport));
     if (c.view === 'pod' && (x.flags & (FX.SNAT | FX.DNAT)) !== 0) ft.aliasKey(cn);
     ft.setExpiresAt(rev, this.pTs); // the forward direction's is set by tcpUpdate for this packet
+    const evicted = ft.evicted;
+    ft.admit(cn, this.packetShare(ft, b, i), this.pTs); // may evict the share's least recently used connection
+    if (T !== null && ft.evicted > evicted) T.leaf(T_DETAIL, `the flow table's share for this connection was full: ${ft.evicted - evicted} idle connection(s) evicted`);
 
     // the tracked tuple goes back to the packet's own values: applyBytes moves it forward
     this.pSrc = oSrc;
@@ -1386,6 +1397,25 @@ export class Dataplane {
     this.pDport = oDport;
     if (T !== null) T.leaf(T_DETAIL, `cached: connection #${cn} (forward flow ${fwd}, reverse flow ${rev})`);
     return fwd;
+  }
+
+  /**
+   * The flow table share (flow-table.ts FLOW_SHARES) of the connections packet `i` creates: its shard key's,
+   * so that a share lies within one shard of the pipeline for every worker count. The key is computed once
+   * per packet, at its first new connection, from the packet as captured (the decapsulation undone for the
+   * call); a packet that met a cached connection at an earlier node (whose bytes may have been rewritten
+   * since) takes that connection's share, which is the same key's by the sharding contract.
+   */
+  private packetShare(ft: FlowTable, b: Batch, i: number): number {
+    if (this.pShare >= 0) return this.pShare;
+    const hit = this.pHitConn >= 0 ? ft.shareOf[this.pHitConn] : NO_SHARE;
+    if (hit !== NO_SHARE) this.pShare = hit;
+    else {
+      if (this.pDecap > 0) unpopOuter(b, i, this.pDecap);
+      this.pShare = this.shardKey(b, i) % FLOW_SHARES;
+      if (this.pDecap > 0) popOuter(b, i, this.pDecap);
+    }
+    return this.pShare;
   }
 
   private lastBackend = -1;

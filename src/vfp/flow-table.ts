@@ -23,12 +23,44 @@
  * Expiry runs on trace time: each direction's record holds its expiry time (last packet + the timeout of
  * the connection's state), so a packet updates only its own record; a connection is expired when both
  * directions are. A lookup that finds an expired connection treats it as absent (the engine frees it).
- * When the table is full it first frees connections expired at the current packet's time, then grows by
- * half. Growth copies the arrays (rare, amortised); nothing is allocated per packet.
  *
- * Memory: about 220-250 bytes per connection (both records, cold columns, 2-3 key slots), see
- * `bytesPerConnection`.
+ * Bound (issue 9): at most `maxConnections` connections (WindowsProfile.maxConnections), so that a trace
+ * of flows that never close still replays in bounded memory. The limit is split into FLOW_SHARES equal
+ * *shares*; the engine puts each connection in the share of its shard key (engine.ts `shardKey`, modulo
+ * FLOW_SHARES), and each share keeps its connections in a ring walked by a CLOCK hand:
+ *  - `admit` (a connection the slow path cached; a packet decided without caching evicts nothing) first lets the hand take two steps, freeing the expired
+ *    connections it meets: a share's ring then holds about twice its unexpired connections at most (each
+ *    new one adds one and the hand frees two when half are expired). There is no global sweep; a share
+ *    that gets no new connections keeps its expired ones (within its limit) until lookups find them;
+ *  - while the share is at its limit the hand walks on: a connection that saw a packet since the hand last
+ *    passed it (its expiry times changed: `stamp`) gets a second chance, one that saw none is *evicted*
+ *    (freed as if expired, counted in `evicted`); the new connection goes in behind the hand.
+ * So eviction takes the least recently used connection (CLOCK's approximation of LRU) on trace time, and
+ * the fast path pays nothing for it: it writes the expiry times it wrote before, the hand reads them.
+ * Why shares: with --workers >= 3 each shard has its own table (pipeline.ts), and one global limit would
+ * evict different connections for different worker counts. A share depends on the shard key alone and
+ * FLOW_SHARES is a multiple of the pipeline's SHARD_TABLE (stage.ts), so a share lies within one shard
+ * for every worker count, sees its own connections' packets in trace order, and nothing else frees or
+ * counts its connections: its evictions are a function of the trace. The price: one share holds
+ * ceil(maxConnections / FLOW_SHARES), however idle the others are (connections of all hosts, HOSTS_KEY,
+ * are one share).
+ * When every slot is taken the arrays grow by half, never past the limit (+1: the connection of the
+ * packet in the slow path, not yet admitted). Growth copies the arrays (rare, amortised); nothing is
+ * allocated per packet.
+ *
+ * Memory: about 230-275 bytes per connection (both records, cold columns, the ring, 2-3 key slots), see
+ * `bytesPerConnection`; 273 B (546 MiB) with every share full at the default limit.
  */
+
+/**
+ * Shares of the connection limit (see the module comment). Must stay a multiple of stage.ts SHARD_TABLE
+ * (checked there): a share must lie within one shard whatever the worker count. Equal to it, the
+ * coarsest split that does, so each share is as large as it can be (256 shares of a quarter the size
+ * would evict sooner for a busy pod, with nothing gained).
+ */
+export const FLOW_SHARES = 64;
+/** `shareOf` of a connection in no share (not admitted yet). */
+export const NO_SHARE = 0xff;
 
 /** Scope of keys a packet's addresses lead to (first emulated node). */
 export const SCOPE_ENTRY = 0;
@@ -129,7 +161,7 @@ export class FlowTable {
   live = 0;
   private freeList: Int32Array;
   private freeTop = 0;
-  /** Highest connection index ever handed out + 1 (for sweeps). */
+  /** Highest connection index ever handed out + 1. */
   private highWater = 0;
   /** Hot records, W words per flow. */
   private rec: Int32Array;
@@ -149,12 +181,35 @@ export class FlowTable {
   /** Each flow's own key (4 words), to delete it and to print it. */
   fkey: Int32Array;
 
+  // ---- the bound: shares, each a ring of its connections with a CLOCK hand (cold, per connection)
+  /** Most connections per share: ceil(maxConnections / FLOW_SHARES) (Infinity: no limit). */
+  readonly shareLimit: number;
+  /** Most connections the arrays ever hold: every share full + the one in the slow path. */
+  readonly maxCapacity: number;
+  /** Connections evicted (freed unexpired to make room), since the table was made. */
+  evicted = 0;
+  /** Each connection's share, NO_SHARE when none. */
+  shareOf: Uint8Array;
+  /** Ring links (connection indexes) within a share. */
+  private ringNext: Int32Array;
+  private ringPrev: Int32Array;
+  /** Both directions' expiry times summed when the hand last passed the connection (-Infinity: never). */
+  private stamp: Float64Array;
+  /** Per share: the connection the hand looks at next (-1: empty), and how many it holds. */
+  private readonly hand = new Int32Array(FLOW_SHARES).fill(-1);
+  readonly shareLive = new Int32Array(FLOW_SHARES);
+
   /** Called before a connection's slot is freed (the state frees its NAT port). */
   onFree: ((c: number) => void) | null = null;
 
-  constructor(initialConnections = 1024) {
+  /** `maxConnections`: the bound (module comment); rounded up to a multiple of FLOW_SHARES. */
+  constructor(initialConnections = 1024, maxConnections = Infinity) {
+    if (!(maxConnections >= 1)) throw new RangeError(`maxConnections must be at least 1, got ${maxConnections}`);
+    this.shareLimit = Math.ceil(maxConnections / FLOW_SHARES);
+    this.maxCapacity = this.shareLimit * FLOW_SHARES + 1;
     let cap = 16;
     while (cap < initialConnections) cap <<= 1;
+    cap = Math.min(cap, this.maxCapacity);
     this.capacity = cap;
     let slots = 16;
     while (slots < cap * 2) slots <<= 1;
@@ -170,6 +225,10 @@ export class FlowTable {
     this.natProto = new Uint8Array(cap);
     this.firstPacket = new Uint32Array(cap);
     this.fkey = new Int32Array(cap * 2 * 4);
+    this.shareOf = new Uint8Array(cap).fill(NO_SHARE);
+    this.ringNext = new Int32Array(cap);
+    this.ringPrev = new Int32Array(cap);
+    this.stamp = new Float64Array(cap);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -399,13 +458,15 @@ export class FlowTable {
 
   /**
    * A free connection index, its records reset (both directions expire at NaN: never, until a packet
-   * sets them). When none is free, connections expired at `now` are freed first; if that frees less than a
-   * quarter of the table, the table grows by half.
+   * sets them), in no share until `admit`. When none is free, the table grows by half (up to
+   * `maxCapacity`). Expired connections are freed by lookups and by the shares' hands, never by a sweep
+   * here: a sweep's timing depends on the other shares, which would make evictions depend on the worker
+   * count (module comment).
    */
-  allocConnection(now: number): number {
+  allocConnection(): number {
     if (this.freeTop === 0 && this.highWater === this.capacity) {
-      const freed = this.sweep(now);
-      if (freed * 4 < this.capacity) this.grow();
+      if (this.capacity >= this.maxCapacity) throw new Error(`flow table: more than ${this.maxCapacity} connections (every share full and none admitted)`);
+      this.grow();
     }
     const c = this.freeTop > 0 ? this.freeList[--this.freeTop] : this.highWater++;
     this.live++;
@@ -455,6 +516,7 @@ export class FlowTable {
     const fl = this.cflags[c];
     if ((fl & CF.LIVE) === 0) return;
     if (this.onFree !== null) this.onFree(c);
+    if (this.shareOf[c] !== NO_SHARE) this.unlink(c);
     const fk = this.fkey;
     if ((fl & CF.FWD_KEYED) !== 0) {
       const o = (2 * c) << 2;
@@ -493,22 +555,80 @@ export class FlowTable {
     return c < this.highWater && (this.cflags[c] & CF.LIVE) !== 0;
   }
 
-  /** Frees every live connection expired at `now`; returns how many. */
-  sweep(now: number): number {
-    if (!(now === now)) return 0; // NaN: no clock
-    let n = 0;
-    for (let c = 0; c < this.highWater; c++) {
-      if (this.isLive(c) && this.expired(c, now)) {
-        this.freeConnection(c);
-        n++;
-      }
+  // ---------------------------------------------------------------------------------------------
+  // the bound: shares and their CLOCK hands (module comment)
+
+  /**
+   * Puts connection `c` (cached by the slow path at trace time `now`) into share `s`: the hand takes two
+   * steps, then walks on while the share is at its limit (evicting), and `c` goes in behind it.
+   */
+  admit(c: number, s: number, now: number): void {
+    this.tend(s, now, 2);
+    const h = this.hand[s];
+    if (h < 0) {
+      this.ringNext[c] = c;
+      this.ringPrev[c] = c;
+      this.hand[s] = c;
+    } else {
+      const p = this.ringPrev[h];
+      this.ringNext[p] = c;
+      this.ringPrev[c] = p;
+      this.ringNext[c] = h;
+      this.ringPrev[h] = c;
     }
-    return n;
+    this.shareOf[c] = s;
+    this.stamp[c] = -Infinity; // a second chance on the hand's first pass, as CLOCK gives a new entry
+    this.shareLive[s]++;
+  }
+
+  /**
+   * The hand of share `s` takes `steps` steps, and more while the share is at its limit: an expired
+   * connection is freed; one whose expiry times changed since the last pass is stamped and passed; one
+   * unchanged is evicted when the share is at its limit, else stamped and passed. Ends within two turns
+   * (the trace time does not move meanwhile, so a stamped connection is unchanged on the next pass).
+   */
+  private tend(s: number, now: number, steps: number): void {
+    const limit = this.shareLimit;
+    for (;;) {
+      const full = this.shareLive[s] >= limit;
+      if (!full && steps <= 0) return;
+      const c = this.hand[s];
+      if (c < 0) return;
+      steps--;
+      if (this.expired(c, now)) {
+        this.freeConnection(c); // moves the hand on
+        continue;
+      }
+      const t = this.expiresAt(2 * c) + this.expiresAt(2 * c + 1);
+      const st = this.stamp[c];
+      if (full && (st === t || (st !== st && t !== t))) {
+        this.freeConnection(c);
+        this.evicted++;
+        continue;
+      }
+      this.stamp[c] = t;
+      this.hand[s] = this.ringNext[c];
+    }
+  }
+
+  /** Takes connection `c` out of its share's ring (the hand moves on if it pointed at it). */
+  private unlink(c: number): void {
+    const s = this.shareOf[c];
+    const n = this.ringNext[c];
+    if (n === c) this.hand[s] = -1;
+    else {
+      const p = this.ringPrev[c];
+      this.ringNext[p] = n;
+      this.ringPrev[n] = p;
+      if (this.hand[s] === c) this.hand[s] = n;
+    }
+    this.shareOf[c] = NO_SHARE;
+    this.shareLive[s]--;
   }
 
   private grow(): void {
     // x1.5 keeps the slack (memory per live connection) below a third after a growth.
-    const cap = Math.ceil((this.capacity * 3) / 2);
+    const cap = Math.min(Math.ceil((this.capacity * 3) / 2), this.maxCapacity);
     const buf = new ArrayBuffer(cap * 2 * W * 4);
     const rec = new Int32Array(buf);
     rec.set(this.rec);
@@ -526,6 +646,12 @@ export class FlowTable {
     this.natProto = g(this.natProto, cap, 0);
     this.firstPacket = g(this.firstPacket, cap, 0);
     this.fkey = g(this.fkey, cap * 2 * 4, 0);
+    this.shareOf = g(this.shareOf, cap, NO_SHARE);
+    this.ringNext = g(this.ringNext, cap, 0);
+    this.ringPrev = g(this.ringPrev, cap, 0);
+    const stamp = new Float64Array(cap);
+    stamp.set(this.stamp);
+    this.stamp = stamp;
     const fl = new Int32Array(cap);
     fl.set(this.freeList.subarray(0, this.freeTop));
     this.freeList = fl;
@@ -543,7 +669,11 @@ export class FlowTable {
       this.natPort.byteLength +
       this.natProto.byteLength +
       this.firstPacket.byteLength +
-      this.fkey.byteLength;
+      this.fkey.byteLength +
+      this.shareOf.byteLength +
+      this.ringNext.byteLength +
+      this.ringPrev.byteLength +
+      this.stamp.byteLength;
     return bytes / this.capacity;
   }
 }

@@ -74,9 +74,24 @@ export interface WindowsProfile {
   snatBlockSize: number;
   /** Flow idle timeouts, on trace time. */
   timeouts: FlowTimeouts;
+  /**
+   * Most connections (flow pairs; a connection crossing two emulated nodes has one at each) the unified
+   * flow table holds, in 64 equal shares by the connection's owner (a pod, all hosts, or a hash of the
+   * tuple: engine.ts `shardKey`); a share that is full evicts its least recently used connection, whose
+   * later packets are then judged as a new flow's, as a node would after losing the flow; the summary
+   * counts them (`flows_evicted`). Not a modelled Windows limit (VFP holds up to 500k TCP connections per
+   * port, domain.md §4.2): it bounds the emulator's memory for traces whose flows never close. Default
+   * 2^21 = 2,097,152 (32,768 per share): 546 MiB of flow table when full (273 B per connection with its
+   * keys), so a replay stays under 1 GiB of RSS (1M flows that never close: 660 MiB peak;
+   * bench/flow-memory.ts).
+   */
+  maxConnections: number;
 }
 
 const DEFAULT_TIMEOUTS: FlowTimeouts = { tcpEstablished: 240, tcpHalfOpen: 30, tcpClosed: 5, udp: 60, icmp: 30 };
+
+/** WindowsProfile.maxConnections by default. */
+export const DEFAULT_MAX_CONNECTIONS = 1 << 21;
 
 /** The page's behaviour: the default profile. */
 const WS2022: WindowsProfile = {
@@ -94,6 +109,7 @@ const WS2022: WindowsProfile = {
   flannelNodeToRemotePod: false,
   snatBlockSize: 64,
   timeouts: DEFAULT_TIMEOUTS,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
 };
 
 /** Built-in profiles by name. */
@@ -126,7 +142,7 @@ export const PROFILES: Readonly<Record<string, WindowsProfile>> = {
 
 export const DEFAULT_PROFILE = 'ws2022';
 
-const NUMERIC_KEYS = new Set(['maxLbDestinations', 'snatBlockSize']);
+const NUMERIC_KEYS = new Set(['maxLbDestinations', 'snatBlockSize', 'maxConnections']);
 const TIMEOUT_KEYS = new Set(Object.keys(DEFAULT_TIMEOUTS));
 const BOOLEAN_KEYS = new Set(
   Object.entries(WS2022)

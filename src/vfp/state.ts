@@ -30,7 +30,7 @@ export class DataplaneState implements PortHolders {
   now = NaN;
 
   constructor(c: CompiledDataplane, initialConnections = 1024) {
-    const ft = new FlowTable(initialConnections);
+    const ft = new FlowTable(initialConnections, c.profile.maxConnections);
     this.flows = ft;
     this.rulePackets = new Float64Array(c.rules.length);
     this.ruleFlows = new Float64Array(c.rules.length);
