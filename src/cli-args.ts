@@ -172,5 +172,7 @@ accepts it as tshark and tcpdump do.
 another output is refused.
 
 Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input, or an output
-that cannot be written. A closed stdout (| head) ends the run quietly.
+that cannot be written; 130 / 143 replay stopped by SIGINT / SIGTERM (its outputs end whole after the
+packets judged); 70 an internal error (a bug: please report it). A closed stdout (| head) ends the run
+quietly.
 `;

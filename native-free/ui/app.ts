@@ -20,6 +20,7 @@ import {
   errorMessage,
   MAX_ROWS,
   VERDICT_NAMES,
+  safeText,
   type ClusterText,
   type Lesson,
   type PacketRow,
@@ -30,10 +31,11 @@ import {
 /** Rows drawn at first and per "show more" click. */
 const ROWS_PER_PAGE = 1000;
 
+/** An element holding `text` as text (never HTML), escaped as the CLI escapes names: a U+202E in a pod name cannot reorder a cell. */
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls !== undefined) e.className = cls;
-  if (text !== undefined) e.textContent = text;
+  if (text !== undefined) e.textContent = safeText(text);
   return e;
 }
 
