@@ -31,7 +31,7 @@ import { Results } from '../src/vfp/results';
 
 export { decodeClusterFile, DEFAULT_PROFILE, VERDICT_NAMES };
 /** Names from configs and packets shown on the page go through the CLI's escaper (control, C1 and bidi characters made visible). */
-export { safeText } from '../src/core/safe-text';
+export { safeMessage } from '../src/core/safe-text';
 export type { ClusterText, Diagnostic };
 
 /** The Windows profiles a user can pick (`--windows`), with their descriptions. */

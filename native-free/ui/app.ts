@@ -20,7 +20,7 @@ import {
   errorMessage,
   MAX_ROWS,
   VERDICT_NAMES,
-  safeText,
+  safeMessage,
   type ClusterText,
   type Lesson,
   type PacketRow,
@@ -31,11 +31,11 @@ import {
 /** Rows drawn at first and per "show more" click. */
 const ROWS_PER_PAGE = 1000;
 
-/** An element holding `text` as text (never HTML), escaped as the CLI escapes names: a U+202E in a pod name cannot reorder a cell. */
+/** An element holding `text` as text (never HTML), escaped as the CLI escapes names, line by line: a U+202E in a pod name cannot reorder a cell. */
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   if (cls !== undefined) e.className = cls;
-  if (text !== undefined) e.textContent = safeText(text);
+  if (text !== undefined) e.textContent = safeMessage(text);
   return e;
 }
 
