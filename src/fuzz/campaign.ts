@@ -1,0 +1,162 @@
+/**
+ * A fuzz run (src/fuzz): input i of a run with seed S is made from the seeds by `makeInput(S, i)` alone
+ * (mutate.ts inputPrng), goes to target `targetOf(i)` and ends 'ok', 'rejected' (exit-2 path), a crash
+ * (any other exception) or a broken invariant (FuzzFailure); one that takes longer than `hangMs` counts
+ * as a hang (checked after it returns: bench/fuzz.ts runs the inputs in a child process to catch one
+ * that never returns). Shared by test/fuzz-smoke.test.ts and bench/fuzz.ts.
+ *
+ * The targets take turns by input index, weighted by what an input costs (measured on the 2-core machine:
+ * readers about 2,300 inputs/s, cluster 150/s (YAML parsing dominates), engine 90/s: it writes and reads
+ * three files): readers 15, cluster 3, engine 2 out of every 20, so that 1M inputs take under an hour.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Batch } from '../core/batch';
+import { inputPrng, mutateCapture, mutateConfig } from './mutate';
+import { loadSeeds, type Seeds } from './seeds';
+import { EngineRig, FuzzFailure, runCluster, runReaders, TARGETS, type FuzzInput, type Outcome, type TargetName } from './targets';
+
+const TURNS: readonly TargetName[] = (() => {
+  const t: TargetName[] = new Array<TargetName>(20).fill('readers');
+  for (const k of [3, 9, 16]) t[k] = 'cluster';
+  for (const k of [6, 13]) t[k] = 'engine';
+  return t;
+})();
+
+/** The target of input `index`. */
+export function targetOf(index: number): TargetName {
+  return TURNS[index % TURNS.length];
+}
+
+export interface Finding {
+  index: number;
+  kind: 'crash' | 'hang' | 'invariant';
+  message: string;
+  stack: string;
+  input: FuzzInput;
+}
+
+export interface TargetStats {
+  tried: number;
+  rejected: number;
+  crashes: number;
+  hangs: number;
+  /** Seconds spent running this target's inputs (making them included). */
+  seconds: number;
+}
+
+/** Runs inputs against the targets; holds the seeds, the reused batch and the engine's temp folder. */
+export class Fuzzer {
+  readonly seeds: Seeds;
+  readonly stats = new Map<TargetName, TargetStats>(TARGETS.map((t) => [t, { tried: 0, rejected: 0, crashes: 0, hangs: 0, seconds: 0 }]));
+  private readonly batch = new Batch({ capacity: 256, arenaBytes: 4 << 20 });
+  private readonly tmp: string;
+  private readonly engine: EngineRig;
+  private readonly dict: Uint8Array[];
+
+  constructor(
+    readonly seed: number,
+    readonly hangMs = 2000,
+    seeds: Seeds = loadSeeds(),
+  ) {
+    this.seeds = seeds;
+    // the engine target writes three files per input: in memory (tmpfs) where there is one
+    this.tmp = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'vfp-fuzz-'));
+    this.engine = new EngineRig(seeds.scenarios, this.tmp);
+    this.dict = addressTokens(seeds);
+  }
+
+  /** Input `index` of this run (the same bytes every time). */
+  makeInput(index: number): FuzzInput {
+    const r = inputPrng(this.seed, index);
+    const target = targetOf(index);
+    const s = this.seeds;
+    if (target === 'readers') {
+      const seed = s.captures[r.below(s.captures.length)];
+      const bytes = mutateCapture(r, seed, s.captures, this.dict);
+      return { target, files: [{ name: path.basename(seed.name), bytes }], strictSnaplen: r.below(2) === 0 };
+    }
+    if (target === 'engine') {
+      const sc = s.scenarios[r.below(s.scenarios.length)];
+      const pool = s.scenarios.map((x) => x.trace);
+      return { target, scenario: sc.name, files: [{ name: 'trace.pcapng', bytes: mutateCapture(r, sc.trace, pool, this.dict, true) }] };
+    }
+    const group = s.configs[r.below(s.configs.length)];
+    const k = r.below(group.length);
+    const other = s.configs[r.below(s.configs.length)];
+    const enc = new TextEncoder();
+    const files = group.map((f, j) => ({
+      name: path.basename(f.name),
+      bytes: enc.encode(j === k ? mutateConfig(r, f.text, other[r.below(other.length)].text) : f.text),
+    }));
+    return { target, files };
+  }
+
+  /** Runs one input: its outcome, or throws what the target threw. */
+  runInput(input: FuzzInput): Outcome {
+    if (input.target === 'readers') return runReaders(input.files[0].name, input.files[0].bytes, input.strictSnaplen ?? true, this.batch);
+    if (input.target === 'engine') return this.engine.run(input.scenario as string, input.files[0].bytes);
+    return runCluster(input.files);
+  }
+
+  /** Makes and runs input `index`, counting it; a finding is returned (null when the input passed). */
+  step(index: number): Finding | null {
+    const t0 = performance.now();
+    const input = this.makeInput(index);
+    const st = this.stats.get(input.target) as TargetStats;
+    st.tried++;
+    let finding: Finding | null = null;
+    try {
+      if (this.runInput(input) === 'rejected') st.rejected++;
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      finding = { index, kind: e instanceof FuzzFailure ? 'invariant' : 'crash', message: `${err.name}: ${err.message}`, stack: err.stack ?? '', input };
+      st.crashes++;
+    }
+    const ms = performance.now() - t0;
+    st.seconds += ms / 1000;
+    if (finding === null && ms > this.hangMs) {
+      finding = { index, kind: 'hang', message: `took ${Math.round(ms)} ms (limit ${this.hangMs} ms)`, stack: '', input };
+      st.hangs++;
+    }
+    return finding;
+  }
+
+  close(): void {
+    fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+/** IPv4 addresses (4 bytes) and ports (2 bytes) named in the cluster configs: tokens the mutator writes into packets. */
+function addressTokens(s: Seeds): Uint8Array[] {
+  const seen = new Set<string>();
+  const out: Uint8Array[] = [];
+  for (const g of s.configs) {
+    for (const f of g) {
+      for (const m of f.text.matchAll(/\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b/g)) {
+        const key = m[0];
+        if (seen.has(key) || m.slice(1).some((x) => Number(x) > 255)) continue;
+        seen.add(key);
+        out.push(Uint8Array.of(+m[1], +m[2], +m[3], +m[4]));
+      }
+      for (const m of f.text.matchAll(/\b(?:port|targetPort|nodePort|containerPort)"?:\s*(\d{1,5})\b/g)) {
+        const p = Number(m[1]);
+        if (p > 65535 || seen.has(`:${p}`)) continue;
+        seen.add(`:${p}`);
+        out.push(Uint8Array.of(p >>> 8, p & 0xff));
+      }
+    }
+  }
+  return out;
+}
+
+/** Writes a finding's input files and what happened to `dir/<kind>-<target>-<index>/`; returns that folder. */
+export function saveFinding(dir: string, seed: number, f: Finding): string {
+  const folder = path.join(dir, `${f.kind}-${f.input.target}-${f.index}`);
+  fs.mkdirSync(folder, { recursive: true });
+  for (const file of f.input.files) fs.writeFileSync(path.join(folder, file.name), file.bytes);
+  const info = { seed, index: f.index, target: f.input.target, scenario: f.input.scenario ?? null, strictSnaplen: f.input.strictSnaplen ?? null, kind: f.kind, message: f.message, files: f.input.files.map((x) => x.name), stack: f.stack.split('\n') };
+  fs.writeFileSync(path.join(folder, 'finding.json'), JSON.stringify(info, null, 2) + '\n');
+  return folder;
+}
