@@ -160,3 +160,19 @@ export function saveFinding(dir: string, seed: number, f: Finding): string {
   fs.writeFileSync(path.join(folder, 'finding.json'), JSON.stringify(info, null, 2) + '\n');
   return folder;
 }
+
+/** A saved finding (a folder `saveFinding` wrote, or a reproducer under test/fixtures-fuzz) as an input again. */
+export function loadFinding(folder: string): FuzzInput {
+  const info = JSON.parse(fs.readFileSync(path.join(folder, 'finding.json'), 'utf8')) as {
+    target: TargetName;
+    scenario: string | null;
+    strictSnaplen: boolean | null;
+    files: string[];
+  };
+  return {
+    target: info.target,
+    scenario: info.scenario ?? undefined,
+    strictSnaplen: info.strictSnaplen ?? undefined,
+    files: info.files.map((name) => ({ name, bytes: new Uint8Array(fs.readFileSync(path.join(folder, name))) })),
+  };
+}

@@ -58,8 +58,9 @@ const readConfig = (file: string): ConfigFile => ({ name: file, text: fs.readFil
 function captureSeeds(root: string, corpus: string): { seeds: CaptureSeed[]; missing: string | null } {
   const files: string[] = [];
   let missing: string | null = null;
-  if (fs.existsSync(corpus)) for (const f of fs.readdirSync(corpus).sort()) if (/\.(pcap|pcapng)$/.test(f)) files.push(path.join(corpus, f));
-  else missing = `the real corpus ${corpus} is absent: captures from traces/ only`;
+  if (fs.existsSync(corpus)) {
+    for (const f of fs.readdirSync(corpus).sort()) if (/\.(pcap|pcapng)$/.test(f)) files.push(path.join(corpus, f));
+  } else missing = `the real corpus ${corpus} is absent: captures from traces/ only`;
   for (const d of listScenarios(path.join(root, 'traces'))) files.push(path.join(d, 'trace.pcapng'));
   const seeds: CaptureSeed[] = [];
   for (const f of files) {

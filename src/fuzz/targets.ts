@@ -177,7 +177,7 @@ export class EngineRig {
 }
 
 /** The verdict records: one JSON line per packet, numbered 1..N; returns their verdicts. */
-function checkVerdicts(file: string, packets: number): string[] {
+export function checkVerdicts(file: string, packets: number): string[] {
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.length === 0 ? [] : text.split('\n');
   if (lines.length > 0 && lines.pop() !== '') throw new FuzzFailure('verdict file does not end with a newline');
@@ -191,7 +191,7 @@ function checkVerdicts(file: string, packets: number): string[] {
 }
 
 /** The output pcapng: reads back whole, one packet per input packet, each commented `packet N: <verdict>`. */
-function checkOutTrace(file: string, verdicts: readonly string[], batch: Batch): void {
+export function checkOutTrace(file: string, verdicts: readonly string[], batch: Batch): void {
   const reader = openCapture(file, { strictSnaplen: false, bufferBytes: 64 << 10 });
   let n = 0;
   try {
