@@ -13,7 +13,8 @@
  * never returns is caught by a watchdog: the inputs run on a worker thread that publishes the index it
  * is on, and when that index has not moved for --stall-s the main thread terminates the worker, saves
  * that input (made again from seed and index) as a hang, and goes on with a new worker after it.
- * `--from K` starts at input K (input K of a run is the same whatever came before it).
+ * `--from K` starts at input K (input K of a run is the same whatever came before it). A line a minute
+ * says which input it is on.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -82,8 +83,13 @@ function runWorker(job: Job, stallMs: number, notes: FindingNote[]): Promise<{ s
     let last = job.from;
     let since = Date.now();
     let hungAt = -1;
+    let shown = Date.now();
     const timer = setInterval(() => {
       const i = Atomics.load(at, 0);
+      if (Date.now() - shown >= 60_000) {
+        shown = Date.now();
+        console.log(`  ... input ${i} (${new Date().toISOString().slice(11, 19)} UTC)`);
+      }
       if (i !== last) {
         last = i;
         since = Date.now();

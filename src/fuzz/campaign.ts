@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { Batch } from '../core/batch';
 import { inputPrng, mutateCapture, mutateConfig } from './mutate';
 import { loadSeeds, type Seeds } from './seeds';
-import { EngineRig, FuzzFailure, runCluster, runReaders, TARGETS, type FuzzInput, type Outcome, type TargetName } from './targets';
+import { ENGINE_PROFILES, EngineRig, FuzzFailure, runCluster, runReaders, TARGETS, type FuzzInput, type Outcome, type TargetName } from './targets';
 
 const TURNS: readonly TargetName[] = (() => {
   const t: TargetName[] = new Array<TargetName>(20).fill('readers');
@@ -80,9 +80,14 @@ export class Fuzzer {
     if (target === 'engine') {
       const sc = s.scenarios[r.below(s.scenarios.length)];
       const pool = s.scenarios.map((x) => x.trace);
-      return { target, scenario: sc.name, files: [{ name: 'trace.pcapng', bytes: mutateCapture(r, sc.trace, pool, this.dict, true) }] };
+      const files = [{ name: 'trace.pcapng', bytes: mutateCapture(r, sc.trace, pool, this.dict, true) }];
+      // half the inputs with the scenario's own profile and view, the rest with another of either
+      const k = r.below(2 * (ENGINE_PROFILES.length + 1));
+      const other = k < ENGINE_PROFILES.length ? { windows: ENGINE_PROFILES[k] } : k === ENGINE_PROFILES.length ? { view: sc.view === 'pod' ? ('wire' as const) : ('pod' as const) } : {};
+      return { target, scenario: sc.name, files, ...other };
     }
-    const group = s.configs[r.below(s.configs.length)];
+    const g = r.below(s.configs.length);
+    const group = s.configs[g];
     const k = r.below(group.length);
     const other = s.configs[r.below(s.configs.length)];
     const enc = new TextEncoder();
@@ -90,14 +95,18 @@ export class Fuzzer {
       name: path.basename(f.name),
       bytes: enc.encode(j === k ? mutateConfig(r, f.text, other[r.below(other.length)].text) : f.text),
     }));
-    return { target, files };
+    // the first groups are the scenarios' clusters (seeds.ts)
+    return { target, files, scenario: g < s.scenarios.length ? s.scenarios[g].name : undefined };
   }
 
   /** Runs one input: its outcome, or throws what the target threw. */
   runInput(input: FuzzInput): Outcome {
     if (input.target === 'readers') return runReaders(input.files[0].name, input.files[0].bytes, input.strictSnaplen ?? true, this.batch);
-    if (input.target === 'engine') return this.engine.run(input.scenario as string, input.files[0].bytes);
-    return runCluster(input.files);
+    if (input.target === 'engine') return this.engine.run({ scenario: input.scenario as string, windows: input.windows, view: input.view }, input.files[0].bytes);
+    const sc = input.scenario !== undefined ? this.engine.scenario(input.scenario) : undefined;
+    const c = runCluster(input.files, sc ?? {});
+    if (sc === undefined || c.cluster === undefined || c.dp === undefined) return c.outcome;
+    return this.engine.replay(c.cluster, c.dp, sc.windows, sc.view, sc.seed, sc.trace.bytes);
   }
 
   /** Makes and runs input `index`, counting it; a finding is returned (null when the input passed). */
@@ -156,7 +165,8 @@ export function saveFinding(dir: string, seed: number, f: Finding): string {
   const folder = path.join(dir, `${f.kind}-${f.input.target}-${f.index}`);
   fs.mkdirSync(folder, { recursive: true });
   for (const file of f.input.files) fs.writeFileSync(path.join(folder, file.name), file.bytes);
-  const info = { seed, index: f.index, target: f.input.target, scenario: f.input.scenario ?? null, strictSnaplen: f.input.strictSnaplen ?? null, kind: f.kind, message: f.message, files: f.input.files.map((x) => x.name), stack: f.stack.split('\n') };
+  const i = f.input;
+  const info = { seed, index: f.index, target: i.target, scenario: i.scenario ?? null, windows: i.windows ?? null, view: i.view ?? null, strictSnaplen: i.strictSnaplen ?? null, kind: f.kind, message: f.message, files: f.input.files.map((x) => x.name), stack: f.stack.split('\n') };
   fs.writeFileSync(path.join(folder, 'finding.json'), JSON.stringify(info, null, 2) + '\n');
   return folder;
 }
@@ -166,12 +176,16 @@ export function loadFinding(folder: string): FuzzInput {
   const info = JSON.parse(fs.readFileSync(path.join(folder, 'finding.json'), 'utf8')) as {
     target: TargetName;
     scenario: string | null;
+    windows: string | null;
+    view: 'pod' | 'wire' | null;
     strictSnaplen: boolean | null;
     files: string[];
   };
   return {
     target: info.target,
     scenario: info.scenario ?? undefined,
+    windows: info.windows ?? undefined,
+    view: info.view ?? undefined,
     strictSnaplen: info.strictSnaplen ?? undefined,
     files: info.files.map((name) => ({ name, bytes: new Uint8Array(fs.readFileSync(path.join(folder, name))) })),
   };

@@ -9,11 +9,14 @@
  *   cluster   the files' bytes decoded as loadCluster decodes them (decodeClusterFile), parseClusterTexts
  *             (every importer, merge, validation), then compileDataplane, runDiagnostics and formatRules
  *             (what replay and `rules` do next with an accepted config);
- *   engine    one scenario's trace, mutated, replayed against its cluster by runPipeline on this thread
- *             (a fresh flow table each time) with --verdicts and --out to temp files: verdicts counted =
- *             packets read, verdict records numbered 1..N, and the output pcapng reads back whole with
- *             exactly one packet per input packet, in order, whose comment names that packet and its
- *             verdict (`packet N: <verdict>`, src/pipeline/out-trace-encoder.ts).
+ *   engine    one scenario's trace, mutated, replayed against its cluster (with its own profile and view,
+ *             or another build's, timeouts of 0, the other view) by runPipeline on this thread (a fresh
+ *             flow table each time) with --verdicts and --out to temp files: verdicts counted = packets
+ *             read, verdict records numbered 1..N, and the output pcapng reads back whole with exactly one
+ *             packet per input packet, in order, whose comment names that packet and its verdict
+ *             (`packet N: <verdict>`, src/pipeline/out-trace-encoder.ts); then `explain` of the last
+ *             packet of the first batch ends with the verdict the replay gave it. A cluster input that
+ *             mutated a scenario's cluster and was accepted replays that scenario's trace the same way.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,16 +33,23 @@ import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { VERDICT_NAMES } from '../vfp/reasons';
 import { formatRules } from '../vfp/rules-print';
+import { Results } from '../vfp/results';
 import type { ScenarioSeed } from './seeds';
 
 export const TARGETS = ['readers', 'cluster', 'engine'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
-/** One input: the files a target reads; `scenario` names the cluster for the engine target. */
+/**
+ * One input: the files a target reads. `scenario`: the engine target's cluster and trace, or the scenario
+ * whose cluster files a cluster input mutated (its trace is then replayed against what the importers
+ * accepted); `windows`, `view`: the engine target's profile and view when not the scenario's own.
+ */
 export interface FuzzInput {
   target: TargetName;
   files: { name: string; bytes: Uint8Array }[];
   scenario?: string;
+  windows?: string;
+  view?: 'pod' | 'wire';
   /** Readers: whether caplen > snaplen is a fault (the CLI's default) or accepted (--lenient-snaplen). */
   strictSnaplen?: boolean;
 }
@@ -112,48 +122,80 @@ export function runReaders(name: string, bytes: Uint8Array, strictSnaplen: boole
   return reader.error === null ? 'ok' : 'rejected';
 }
 
-/** Runs the cluster target: the files as loadCluster reads them, then compiled as replay and `rules` do. */
-export function runCluster(files: readonly { name: string; bytes: Uint8Array }[], windows?: string): Outcome {
-  let cluster: Cluster;
+/**
+ * Runs the cluster target: the files as loadCluster reads them, then compiled as replay and `rules` do.
+ * Returns the outcome and, when accepted, the Cluster and its Dataplane (the engine target replays a
+ * scenario's trace against a mutated scenario cluster the importers accepted).
+ */
+export function runCluster(
+  files: readonly { name: string; bytes: Uint8Array }[],
+  opts: { windows?: string; view?: 'pod' | 'wire'; seed?: number } = {},
+): { outcome: Outcome; cluster?: Cluster; dp?: Dataplane } {
   try {
-    cluster = parseClusterTexts(files.map((f) => ({ name: f.name, text: decodeClusterFile(f.bytes) })));
-    const profile = resolveProfile(windows);
-    const dp = compileDataplane(cluster, { profile, seed: 1, view: 'pod' });
+    const cluster = parseClusterTexts(files.map((f) => ({ name: f.name, text: decodeClusterFile(f.bytes) })));
+    const profile = resolveProfile(opts.windows);
+    const dp = compileDataplane(cluster, { profile, seed: opts.seed ?? 1, view: opts.view ?? 'pod' });
     runDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics);
     formatRules(dp.c);
+    return { outcome: 'ok', cluster, dp };
   } catch (e) {
-    if (isExpected(e)) return 'rejected';
+    if (isExpected(e)) return { outcome: 'rejected' };
     throw e;
   }
-  return 'ok';
 }
 
-/** The engine target's set-up: each scenario compiled once, and the temp folder for the run's files. */
+/** Profiles the engine target replays with besides each scenario's own: other builds, and timeouts of 0. */
+export const ENGINE_PROFILES = ['ws2019', 'ws2025', 'future', 'ws2022:timeouts.tcpEstablished=0,timeouts.udp=0,timeouts.icmp=0,snatBlockSize=1'];
+
+/** How the engine target replays: the scenario, and a profile and view other than the scenario's own, if any. */
+export interface EngineRun {
+  scenario: string;
+  windows?: string;
+  view?: 'pod' | 'wire';
+}
+
+/** The engine target's set-up: each scenario compiled once per profile and view, and the temp folder for the run's files. */
 export class EngineRig {
   private readonly compiled = new Map<string, { cluster: Cluster; dp: Dataplane }>();
-  /** For reading the output pcapng back (reused). */
+  /** For reading the output pcapng back and for explain (reused). */
   private readonly batch = new Batch({ capacity: 512, arenaBytes: 4 << 20 });
+  private readonly results = new Results(512);
 
   constructor(
     private readonly scenarios: readonly ScenarioSeed[],
     private readonly tmp: string,
   ) {}
 
-  private scenario(name: string): { s: ScenarioSeed; cluster: Cluster; dp: Dataplane } {
+  /** Scenario `name`'s seed. */
+  scenario(name: string): ScenarioSeed {
     const s = this.scenarios.find((x) => x.name === name);
     if (s === undefined) throw new Error(`fuzz: no scenario ${name}`);
-    let c = this.compiled.get(name);
-    if (c === undefined) {
-      const cluster = parseClusterTexts(s.files.map((f) => ({ name: f.name, text: f.text })));
-      c = { cluster, dp: compileDataplane(cluster, { profile: resolveProfile(s.windows), seed: s.seed, view: s.view }) };
-      this.compiled.set(name, c);
-    }
-    return { s, ...c };
+    return s;
   }
 
-  /** Replays `bytes` against scenario `name` and checks the outputs (see the module comment). */
-  run(name: string, bytes: Uint8Array): Outcome {
-    const { s, cluster, dp } = this.scenario(name);
+  private compile(run: EngineRun): { cluster: Cluster; dp: Dataplane } {
+    const s = this.scenario(run.scenario);
+    const windows = run.windows ?? s.windows;
+    const view = run.view ?? s.view;
+    const key = `${run.scenario} ${windows ?? ''} ${view}`;
+    let c = this.compiled.get(key);
+    if (c === undefined) {
+      const cluster = parseClusterTexts(s.files.map((f) => ({ name: f.name, text: f.text })));
+      c = { cluster, dp: compileDataplane(cluster, { profile: resolveProfile(windows), seed: s.seed, view }) };
+      this.compiled.set(key, c);
+    }
+    return c;
+  }
+
+  /** Replays `bytes` as `run` says and checks the outputs (see the module comment). */
+  run(run: EngineRun, bytes: Uint8Array): Outcome {
+    const { cluster, dp } = this.compile(run);
+    const s = this.scenario(run.scenario);
+    return this.replay(cluster, dp, run.windows ?? s.windows, run.view ?? s.view, s.seed, bytes);
+  }
+
+  /** Replays `bytes` against `dp` (fresh state) through runPipeline on this thread; checks the outputs and explain. */
+  replay(cluster: Cluster, dp: Dataplane, windows: string | undefined, view: 'pod' | 'wire', seed: number, bytes: Uint8Array): Outcome {
     const trace = path.join(this.tmp, 'in.pcapng');
     const verdicts = path.join(this.tmp, 'verdicts.jsonl');
     const out = path.join(this.tmp, 'out.pcapng');
@@ -163,7 +205,7 @@ export class EngineRig {
     try {
       // small batches: the traces are small, and the pipeline allocates its slot afresh for every run
       const small = { capacity: 64, arenaBytes: 512 << 10 };
-      r = runPipeline({ trace, cluster, windows: s.windows, seed: s.seed, view: s.view, dp, decode: DECODE, workers: 1, failVerdicts: [], failReasons: [], verdicts, out, ...small });
+      r = runPipeline({ trace, cluster, windows, seed, view, dp, decode: DECODE, workers: 1, failVerdicts: [], failReasons: [], verdicts, out, ...small });
     } catch (e) {
       if (isExpected(e)) return 'rejected';
       throw e;
@@ -172,7 +214,36 @@ export class EngineRig {
     if (tallied !== r.packets) throw new FuzzFailure(`${tallied} verdicts counted for ${r.packets} packets read`);
     const names = checkVerdicts(verdicts, r.packets);
     checkOutTrace(out, names, this.batch);
+    if (r.packets > 0) this.checkExplain(dp, bytes, names);
     return r.error === null ? 'ok' : 'rejected';
+  }
+
+  /**
+   * `explain` of the last packet (the replay's first batch, as explainTrace does it: the packets before it
+   * processed, then it with a trace) ends with the verdict the replay gave it.
+   */
+  private checkExplain(dp: Dataplane, bytes: Uint8Array, verdicts: readonly string[]): void {
+    const b = this.batch;
+    const reader = openCaptureBytes('in.pcapng', bytes, { strictSnaplen: true });
+    let n: number;
+    try {
+      n = reader.next(b);
+    } finally {
+      reader.close();
+    }
+    if (n === 0) return;
+    dp.state = dp.createState();
+    const k = n - 1;
+    b.count = n;
+    decodeBatch(b, DECODE);
+    const r = this.results;
+    r.reset(n);
+    const idx = new Uint32Array(k);
+    for (let j = 0; j < k; j++) idx[j] = j;
+    dp.processWith(dp.state, b, r, idx, k);
+    const text = dp.explainPacket(b, k, r);
+    const m = /\nVerdict: (\S+)/.exec(text);
+    if (m === null || m[1] !== verdicts[k]) throw new FuzzFailure(`explain of packet ${k + 1} says ${m === null ? 'no verdict' : m[1]}, replay said ${verdicts[k]}`);
   }
 }
 
