@@ -88,7 +88,15 @@ function runWorker(job: Job, stallMs: number, notes: FindingNote[]): Promise<{ s
       const i = Atomics.load(at, 0);
       if (Date.now() - shown >= 60_000) {
         shown = Date.now();
-        console.log(`  ... input ${i} (${new Date().toISOString().slice(11, 19)} UTC)`);
+        const st = new Float64Array(job.stats);
+        let crashes = 0;
+        let hangs = 0;
+        for (let t = 0; t < TARGETS.length; t++) {
+          crashes += st[t * FIELDS.length + 2];
+          hangs += st[t * FIELDS.length + 3];
+        }
+        const rss = Math.round(process.resourceUsage().maxRSS / 1024);
+        console.log(`  ... input ${i} (${new Date().toISOString().slice(11, 19)} UTC): ${crashes} crashes, ${hangs} hangs this worker; peak RSS ${rss} MB`);
       }
       if (i !== last) {
         last = i;
