@@ -79,8 +79,11 @@ export class Fuzzer {
     }
     if (target === 'engine') {
       const sc = s.scenarios[r.below(s.scenarios.length)];
-      const pool = s.scenarios.map((x) => x.trace);
-      const files = [{ name: 'trace.pcapng', bytes: mutateCapture(r, sc.trace, pool, this.dict, true) }];
+      // mostly the scenario's own trace; one time in four another capture (other link types, timestamp
+      // resolutions, sections: what the output encoder must carry over), gently too
+      const pool = r.below(4) === 0 ? s.captures : s.scenarios.map((x) => x.trace);
+      const base = pool === s.captures ? pool[r.below(pool.length)] : sc.trace;
+      const files = [{ name: 'trace.pcapng', bytes: mutateCapture(r, base, pool, this.dict, true) }];
       // half the inputs with the scenario's own profile and view, the rest with another of either
       const k = r.below(2 * (ENGINE_PROFILES.length + 1));
       const other = k < ENGINE_PROFILES.length ? { windows: ENGINE_PROFILES[k] } : k === ENGINE_PROFILES.length ? { view: sc.view === 'pod' ? ('wire' as const) : ('pod' as const) } : {};

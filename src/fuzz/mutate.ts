@@ -277,8 +277,19 @@ function mutatePacket(r: Prng, b: Uint8Array, rec: CaptureRecord, seeds: readonl
   } else reverse(b, rec.data, n);
 }
 
-/** One change of record `rec`'s header fields: a length or the interface id, +/- delta or interesting. */
+/**
+ * One change of record `rec`'s header fields (a length or the interface id, +/- delta or interesting), or,
+ * one time in three, anywhere in a record that carries no packet (pcapng SHB, IDB: if_tsresol,
+ * if_tsoffset, snaplen, link type; NRB, ISB).
+ */
 function mutateRecordHeader(r: Prng, b: Uint8Array, L: CaptureLayout, rec: CaptureRecord): void {
+  if (r.below(3) === 0 && L.records.length > L.packets.length) {
+    let k = r.below(L.records.length);
+    while (L.records[k].dataLen > 0) k = (k + 1) % L.records.length;
+    const other = L.records[k];
+    pokeAt(r, b.subarray(other.start, other.end), 8 + r.below(Math.max(1, other.end - other.start - 12)));
+    return;
+  }
   const fields = L.pcapng ? [4, 8, 20, 24, rec.end - rec.start - 4] : [8, 12, 0, 4];
   const o = rec.start + fields[r.below(fields.length)];
   if (r.below(2) === 0) put32(b, o, (u32(b, o, L.le) + delta(r)) >>> 0, L.le);
@@ -338,7 +349,7 @@ export function mutateCapture(r: Prng, seed: CaptureSeed, seeds: readonly Captur
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-const EDGE_STRINGS = ['', ' ', '0', '-1', 'null', 'true', '~', '10.244.1.300', '10.244.1.0/33', '10.244.1.5/24', '0.0.0.0/0', '::ffff:10.0.0.1', 'fe80::1%eth0', '1e309', '0x10', '65536', '\u202e\u0007\u009b', 'a\nb: c', 'x'.repeat(300)];
+const EDGE_STRINGS = ['', ' ', '0', '-1', 'null', 'true', '~', '__proto__', 'constructor', 'toString', '10.244.1.300', '10.244.1.0/33', '10.244.1.5/24', '0.0.0.0/0', '::ffff:10.0.0.1', 'fe80::1%eth0', '1e309', '0x10', '65536', '\u202e\u0007\u009b', 'a\nb: c', 'x'.repeat(300), 'n'.repeat(65536)];
 const EDGE_NUMBERS = [0, -1, 1, 65535, 65536, 2 ** 31, 2 ** 32, 2 ** 53, 1.5, -0.5, 1e308];
 
 /** An edge value of some type (the replacement for a value). */
@@ -400,11 +411,13 @@ function mutateTree(r: Prng, docs: Json[]): void {
     if (same.length > 0) set(s, structuredClone(get(same[r.below(same.length)])));
     else set(s, edgeValue(r, get(s)));
   } else if (!Array.isArray(s.parent)) {
-    // a renamed key (a typo, or another key of the documents)
+    // a renamed key (a typo, another key of the documents, or one every object has)
     const v = get(s);
     delete s.parent[s.key as string];
     const keys = all.filter((x) => !Array.isArray(x.parent)).map((x) => x.key as string);
-    s.parent[r.below(2) === 0 ? `${String(s.key)}x` : keys[r.below(keys.length)]] = v;
+    const k = r.below(4);
+    const to = k === 0 ? `${String(s.key)}x` : k === 1 ? ['__proto__', 'constructor', 'toString'][r.below(3)] : keys[r.below(keys.length)];
+    Object.defineProperty(s.parent, to, { value: v, enumerable: true, writable: true, configurable: true });
   }
 }
 
@@ -434,11 +447,33 @@ function serialize(json: boolean, docs: Json[]): string {
 }
 
 /**
- * A mutated copy of a config text: two times in three the parsed documents with 1..3 changes (see
- * `mutateTree`), else (or when it does not parse: subnet.env) 1..4 raw-byte changes of its UTF-8 bytes.
+ * Literals the JSON and YAML parsers read in their own ways: numbers out of range or in other bases,
+ * YAML's special floats, tags (binary, set, ordered map, timestamp), anchors and aliases, a merge key.
+ */
+const LITERALS = ['1e400', '-0', '12345678901234567890', '0x1F', '0o17', '.inf', '-.inf', '.nan', '~', 'null', '__proto__', 'constructor', '!!binary aGVsbG8=', '!!set {a, b}', '!!omap [a: 1]', '!!timestamp 2001-12-14', '!!float 1', '!!str', '!!int', '&a x', '*a', '<<: {a: 1}', '"\\u0000"', '"\\ud800"', '[]', '{}', '[[[[[[[[]]]]]]]]'];
+
+/** One word of the text (a key, value or number) replaced with one of LITERALS. */
+function replaceToken(r: Prng, text: string): string {
+  const words = [...text.matchAll(/[A-Za-z0-9_.:/-]+/g)];
+  if (words.length === 0) return text;
+  const w = words[r.below(words.length)];
+  const at = w.index ?? 0;
+  return text.slice(0, at) + LITERALS[r.below(LITERALS.length)] + text.slice(at + w[0].length);
+}
+
+/**
+ * A mutated copy of a config text: mostly the parsed documents with 1..3 changes (see `mutateTree`);
+ * else 1..3 words replaced with special literals (`replaceToken`); else (or when it does not parse:
+ * subnet.env) 1..4 raw-byte changes of its UTF-8 bytes.
  */
 export function mutateConfig(r: Prng, text: string, other: string): string {
-  const parsed = r.below(3) !== 0 ? parseDocs(text) : null;
+  const how = r.below(6);
+  if (how === 4) {
+    let t = text;
+    for (let k = r.range(1, 3); k > 0; k--) t = replaceToken(r, t);
+    return t;
+  }
+  const parsed = how < 4 ? parseDocs(text) : null;
   if (parsed !== null) {
     const k = r.range(1, 3);
     for (let j = 0; j < k; j++) mutateTree(r, parsed.docs);
