@@ -3,7 +3,7 @@
  * cluster importers, engine; campaign.ts says how they take turns and why), then what it found:
  *
  *   npm run build && node dist/bench/fuzz.js [--inputs 1000000] [--seed 1] [--out DIR] [--from K]
- *                                            [--hang-ms 2000] [--stall-s 30]
+ *                                            [--hang-ms 2000] [--stall-s 30] [--threads-every 250]
  *   (or `npm run fuzz -- --inputs N --seed S`)
  *
  * Prints inputs tried, rejected (the exit-2 path), crashes, hangs and inputs/s per target, the wall
@@ -13,6 +13,8 @@
  * never returns is caught by a watchdog: the inputs run on a worker thread that publishes the index it
  * is on, and when that index has not moved for --stall-s the main thread terminates the worker, saves
  * that input (made again from seed and index) as a hang, and goes on with a new worker after it.
+ * `--threads-every T`: in every T-th block of 20 inputs, the engine inputs are replayed with 2 and 3
+ * threads too and their outputs compared with one thread's (0: never; a thread takes ~0.1 s to start).
  * `--from K` starts at input K (input K of a run is the same whatever came before it). A line a minute
  * says which input it is on.
  */
@@ -20,6 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Fuzzer, saveFinding, targetOf } from '../src/fuzz/campaign';
+import { loadSeeds } from '../src/fuzz/seeds';
 import { TARGETS } from '../src/fuzz/targets';
 
 interface Job {
@@ -27,6 +30,7 @@ interface Job {
   from: number;
   to: number;
   hangMs: number;
+  threadsEvery: number;
   out: string;
   /** [0]: the index being run; [1]: 1 when the job is done. */
   progress: SharedArrayBuffer;
@@ -46,7 +50,7 @@ interface FindingNote {
 
 /** The worker: runs inputs from..to-1, publishing the current index and the counts as it goes. */
 function runJob(job: Job): void {
-  const fuzzer = new Fuzzer(job.seed, job.hangMs);
+  const fuzzer = new Fuzzer(job.seed, job.hangMs, loadSeeds(), job.threadsEvery);
   const at = new Int32Array(job.progress);
   const stats = new Float64Array(job.stats);
   try {
@@ -128,10 +132,11 @@ async function main(argv: string[]): Promise<number> {
   const from = arg(argv, '--from', 0);
   const hangMs = arg(argv, '--hang-ms', 2000);
   const stallMs = arg(argv, '--stall-s', 30) * 1000;
+  const threadsEvery = arg(argv, '--threads-every', 250);
   const k = argv.indexOf('--out');
   const out = path.resolve(k >= 0 ? argv[k + 1] : `fuzz-findings-seed${seed}`);
   fs.mkdirSync(out, { recursive: true });
-  const probe = new Fuzzer(seed, hangMs);
+  const probe = new Fuzzer(seed, hangMs, loadSeeds(), threadsEvery);
   console.log(`fuzz: seed ${seed}, inputs ${from}..${from + inputs - 1}; ${probe.seeds.captures.length} captures, ${probe.seeds.scenarios.length} scenarios, ${probe.seeds.configs.length} config groups; findings go to ${out}`);
   if (probe.seeds.corpusMissing !== null) console.log(`fuzz: ${probe.seeds.corpusMissing}`);
   const totals = new Float64Array(TARGETS.length * FIELDS.length);
@@ -140,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
   let at = from;
   const end = from + inputs;
   while (at < end) {
-    const job: Job = { seed, from: at, to: end, hangMs, out, progress: new SharedArrayBuffer(8), stats: new SharedArrayBuffer(totals.length * 8) };
+    const job: Job = { seed, from: at, to: end, hangMs, threadsEvery, out, progress: new SharedArrayBuffer(8), stats: new SharedArrayBuffer(totals.length * 8) };
     new Int32Array(job.progress)[0] = at;
     const r = await runWorker(job, stallMs, notes);
     const s = new Float64Array(job.stats);

@@ -1,7 +1,8 @@
 /**
  * The fuzz harness (src/fuzz) in `npm test`: a bounded run with a fixed seed over every target (readers +
  * decoder on mutations of the real corpus and traces/, every cluster importer on mutations of traces/
- * and test/fixtures-cluster configs, the engine on mutations of the scenario traces), and the harness's
+ * and test/fixtures-cluster configs, the engine on mutations of the scenario traces, two of them with
+ * 2 and 3 threads as well), and the harness's
  * own promises: an input is the same bytes every time, and the engine checks see a lost verdict record or
  * output packet. bench/fuzz.ts runs the long campaign (1M inputs).
  */
@@ -11,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Batch } from '../src/core/batch';
 import { Fuzzer, type Finding } from '../src/fuzz/campaign';
+import { loadSeeds } from '../src/fuzz/seeds';
 import { checkOutTrace, checkVerdicts, FuzzFailure, TARGETS } from '../src/fuzz/targets';
 
 /** Inputs of the smoke run: 1,500 readers, 300 cluster, 200 engine (campaign.ts TURNS); 5-20 s here. */
@@ -21,12 +23,14 @@ describe('fuzz harness (smoke run)', function () {
   this.timeout(120_000);
   let fuzzer: Fuzzer;
   before(() => {
-    // a generous per-input limit: the shared machine is sometimes 10x slower than usual
-    fuzzer = new Fuzzer(SEED, 5000);
+    // a generous per-input limit: the shared machine is sometimes 10x slower than usual; the two engine
+    // inputs of the first block of 20 also run with 2 and 3 threads (the same output bytes)
+    fuzzer = new Fuzzer(SEED, 5000, loadSeeds(), 100);
   });
   after(() => fuzzer.close());
 
   it(`${INPUTS} inputs of seed ${SEED}: no crash, no hang, every invariant holds, every target reached`, function () {
+    assert.equal(fuzzer.makeInput(6).threads, true, 'input 6 (engine) also runs with threads');
     if (fuzzer.seeds.corpusMissing !== null) console.log(`      (${fuzzer.seeds.corpusMissing})`);
     const findings: Finding[] = [];
     for (let i = 0; i < INPUTS; i++) {

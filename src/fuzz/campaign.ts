@@ -55,10 +55,15 @@ export class Fuzzer {
   private readonly engine: EngineRig;
   private readonly dict: Uint8Array[];
 
+  /**
+   * `hangMs`: the time after which an input that returned counts as a hang. `threadsEvery`: every that
+   * many inputs, an engine input is replayed with 2 and 3 threads too (0: never; threads take ~0.1 s to start).
+   */
   constructor(
     readonly seed: number,
     readonly hangMs = 2000,
     seeds: Seeds = loadSeeds(),
+    readonly threadsEvery = 0,
   ) {
     this.seeds = seeds;
     // the engine target writes three files per input: in memory (tmpfs) where there is one
@@ -87,7 +92,8 @@ export class Fuzzer {
       // half the inputs with the scenario's own profile and view, the rest with another of either
       const k = r.below(2 * (ENGINE_PROFILES.length + 1));
       const other = k < ENGINE_PROFILES.length ? { windows: ENGINE_PROFILES[k] } : k === ENGINE_PROFILES.length ? { view: sc.view === 'pod' ? ('wire' as const) : ('pod' as const) } : {};
-      return { target, scenario: sc.name, files, ...other };
+      const threads = this.threadsEvery > 0 && Math.floor(index / TURNS.length) % this.threadsEvery === 0;
+      return { target, scenario: sc.name, files, ...other, ...(threads ? { threads } : {}) };
     }
     const g = r.below(s.configs.length);
     const group = s.configs[g];
@@ -105,7 +111,7 @@ export class Fuzzer {
   /** Runs one input: its outcome, or throws what the target threw. */
   runInput(input: FuzzInput): Outcome {
     if (input.target === 'readers') return runReaders(input.files[0].name, input.files[0].bytes, input.strictSnaplen ?? true, this.batch);
-    if (input.target === 'engine') return this.engine.run({ scenario: input.scenario as string, windows: input.windows, view: input.view }, input.files[0].bytes);
+    if (input.target === 'engine') return this.engine.run({ scenario: input.scenario as string, windows: input.windows, view: input.view }, input.files[0].bytes, input.threads === true);
     const sc = input.scenario !== undefined ? this.engine.scenario(input.scenario) : undefined;
     const c = runCluster(input.files, sc ?? {});
     if (sc === undefined || c.cluster === undefined || c.dp === undefined) return c.outcome;
@@ -128,8 +134,10 @@ export class Fuzzer {
     }
     const ms = performance.now() - t0;
     st.seconds += ms / 1000;
-    if (finding === null && ms > this.hangMs) {
-      finding = { index, kind: 'hang', message: `took ${Math.round(ms)} ms (limit ${this.hangMs} ms)`, stack: '', input };
+    // starting 3 worker threads takes seconds on a busy machine: ten times the limit for those inputs
+    const limit = input.threads === true ? 10 * this.hangMs : this.hangMs;
+    if (finding === null && ms > limit) {
+      finding = { index, kind: 'hang', message: `took ${Math.round(ms)} ms (limit ${limit} ms)`, stack: '', input };
       st.hangs++;
     }
     return finding;
@@ -169,7 +177,7 @@ export function saveFinding(dir: string, seed: number, f: Finding): string {
   fs.mkdirSync(folder, { recursive: true });
   for (const file of f.input.files) fs.writeFileSync(path.join(folder, file.name), file.bytes);
   const i = f.input;
-  const info = { seed, index: f.index, target: i.target, scenario: i.scenario ?? null, windows: i.windows ?? null, view: i.view ?? null, strictSnaplen: i.strictSnaplen ?? null, kind: f.kind, message: f.message, files: f.input.files.map((x) => x.name), stack: f.stack.split('\n') };
+  const info = { seed, index: f.index, target: i.target, scenario: i.scenario ?? null, windows: i.windows ?? null, view: i.view ?? null, threads: i.threads ?? false, strictSnaplen: i.strictSnaplen ?? null, kind: f.kind, message: f.message, files: f.input.files.map((x) => x.name), stack: f.stack.split('\n') };
   fs.writeFileSync(path.join(folder, 'finding.json'), JSON.stringify(info, null, 2) + '\n');
   return folder;
 }
@@ -181,6 +189,7 @@ export function loadFinding(folder: string): FuzzInput {
     scenario: string | null;
     windows: string | null;
     view: 'pod' | 'wire' | null;
+    threads?: boolean;
     strictSnaplen: boolean | null;
     files: string[];
   };
@@ -189,6 +198,7 @@ export function loadFinding(folder: string): FuzzInput {
     scenario: info.scenario ?? undefined,
     windows: info.windows ?? undefined,
     view: info.view ?? undefined,
+    threads: info.threads === true ? true : undefined,
     strictSnaplen: info.strictSnaplen ?? undefined,
     files: info.files.map((name) => ({ name, bytes: new Uint8Array(fs.readFileSync(path.join(folder, name))) })),
   };

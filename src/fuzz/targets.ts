@@ -50,6 +50,8 @@ export interface FuzzInput {
   scenario?: string;
   windows?: string;
   view?: 'pod' | 'wire';
+  /** Engine: replay again with 2 and 3 threads and compare the outputs (EngineRig.checkThreads). */
+  threads?: boolean;
   /** Readers: whether caplen > snaplen is a fault (the CLI's default) or accepted (--lenient-snaplen). */
   strictSnaplen?: boolean;
 }
@@ -187,12 +189,39 @@ export class EngineRig {
     return c;
   }
 
-  /** Replays `bytes` as `run` says and checks the outputs (see the module comment). */
-  run(run: EngineRun, bytes: Uint8Array): Outcome {
+  /** Replays `bytes` as `run` says and checks the outputs (see the module comment); `threads`: see checkThreads. */
+  run(run: EngineRun, bytes: Uint8Array, threads = false): Outcome {
     const { cluster, dp } = this.compile(run);
     const s = this.scenario(run.scenario);
-    return this.replay(cluster, dp, run.windows ?? s.windows, run.view ?? s.view, s.seed, bytes);
+    this.lastError = undefined;
+    const o = this.replay(cluster, dp, run.windows ?? s.windows, run.view ?? s.view, s.seed, bytes);
+    if (threads && this.lastError !== undefined) this.checkThreads(cluster, dp, run.windows ?? s.windows, run.view ?? s.view, s.seed);
+    return o;
   }
+
+  /**
+   * The last replay again with 2 and 3 threads (split, and a chain of shards): the same bytes in both
+   * output files, and the same fault, as with one (DESIGN: output is the same for every worker count).
+   * Threads take a moment to start, so the bench does this for some inputs only (Fuzzer `threadsEvery`).
+   */
+  checkThreads(cluster: Cluster, dp: Dataplane, windows: string | undefined, view: 'pod' | 'wire', seed: number): void {
+    const trace = path.join(this.tmp, 'in.pcapng');
+    const one = [path.join(this.tmp, 'verdicts.jsonl'), path.join(this.tmp, 'out.pcapng')].map((f) => fs.readFileSync(f));
+    const oneError = this.lastError;
+    for (const workers of [2, 3]) {
+      const verdicts = path.join(this.tmp, `verdicts-w${workers}.jsonl`);
+      const out = path.join(this.tmp, `out-w${workers}.pcapng`);
+      dp.state = dp.createState();
+      const r = runPipeline({ trace, cluster, windows, seed, view, dp, decode: DECODE, workers, failVerdicts: [], failReasons: [], verdicts, out });
+      if ((r.error?.message ?? null) !== oneError) throw new FuzzFailure(`${workers} threads: fault ${r.error?.message ?? 'none'}, one thread: ${oneError ?? 'none'}`);
+      const got = [verdicts, out].map((f) => fs.readFileSync(f));
+      if (!got[0].equals(one[0])) throw new FuzzFailure(`${workers} threads: the verdict records differ from one thread's`);
+      if (!got[1].equals(one[1])) throw new FuzzFailure(`${workers} threads: the output pcapng differs from one thread's`);
+    }
+  }
+
+  /** The fault message of the last one-thread replay that ran (null: none; undefined: it did not run). */
+  private lastError: string | null | undefined = undefined;
 
   /** Replays `bytes` against `dp` (fresh state) through runPipeline on this thread; checks the outputs and explain. */
   replay(cluster: Cluster, dp: Dataplane, windows: string | undefined, view: 'pod' | 'wire', seed: number, bytes: Uint8Array): Outcome {
@@ -210,6 +239,7 @@ export class EngineRig {
       if (isExpected(e)) return 'rejected';
       throw e;
     }
+    this.lastError = r.error?.message ?? null;
     const tallied = r.tally.verdicts.reduce((a, v) => a + v, 0);
     if (tallied !== r.packets) throw new FuzzFailure(`${tallied} verdicts counted for ${r.packets} packets read`);
     const names = checkVerdicts(verdicts, r.packets);
