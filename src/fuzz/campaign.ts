@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Batch } from '../core/batch';
+import type { Prng } from '../gen/prng';
 import { inputPrng, mutateCapture, mutateConfig } from './mutate';
 import { loadSeeds, type Seeds } from './seeds';
 import { ENGINE_PROFILES, EngineRig, FuzzFailure, runCluster, runReaders, TARGETS, type FuzzInput, type Outcome, type TargetName } from './targets';
@@ -76,25 +77,37 @@ export class Fuzzer {
   makeInput(index: number): FuzzInput {
     const r = inputPrng(this.seed, index);
     const target = targetOf(index);
+    if (target === 'readers') return this.readersInput(r);
+    if (target === 'engine') return this.engineInput(r, this.threadsEvery > 0 && Math.floor(index / TURNS.length) % this.threadsEvery === 0);
+    return this.clusterInput(r);
+  }
+
+  private readersInput(r: Prng): FuzzInput {
     const s = this.seeds;
-    if (target === 'readers') {
-      const seed = s.captures[r.below(s.captures.length)];
-      const bytes = mutateCapture(r, seed, s.captures, this.dict);
-      return { target, files: [{ name: path.basename(seed.name), bytes }], strictSnaplen: r.below(2) === 0 };
-    }
-    if (target === 'engine') {
-      const sc = s.scenarios[r.below(s.scenarios.length)];
-      // mostly the scenario's own trace; one time in four another capture (other link types, timestamp
-      // resolutions, sections: what the output encoder must carry over), gently too
-      const pool = r.below(4) === 0 ? s.captures : s.scenarios.map((x) => x.trace);
-      const base = pool === s.captures ? pool[r.below(pool.length)] : sc.trace;
-      const files = [{ name: 'trace.pcapng', bytes: mutateCapture(r, base, pool, this.dict, true) }];
-      // half the inputs with the scenario's own profile and view, the rest with another of either
-      const k = r.below(2 * (ENGINE_PROFILES.length + 1));
-      const other = k < ENGINE_PROFILES.length ? { windows: ENGINE_PROFILES[k] } : k === ENGINE_PROFILES.length ? { view: sc.view === 'pod' ? ('wire' as const) : ('pod' as const) } : {};
-      const threads = this.threadsEvery > 0 && Math.floor(index / TURNS.length) % this.threadsEvery === 0;
-      return { target, scenario: sc.name, files, ...other, ...(threads ? { threads } : {}) };
-    }
+    const seed = s.captures[r.below(s.captures.length)];
+    const bytes = mutateCapture(r, seed, s.captures, this.dict);
+    return { target: 'readers', files: [{ name: path.basename(seed.name), bytes }], strictSnaplen: r.below(2) === 0 };
+  }
+
+  /**
+   * A scenario, and mostly its own trace; one time in four another capture (other link types, timestamp
+   * resolutions, sections: what the output encoder must carry over); half the time with the scenario's
+   * own profile and view, else another profile or the other view.
+   */
+  private engineInput(r: Prng, threads: boolean): FuzzInput {
+    const s = this.seeds;
+    const sc = s.scenarios[r.below(s.scenarios.length)];
+    const pool = r.below(4) === 0 ? s.captures : s.scenarios.map((x) => x.trace);
+    const base = pool === s.captures ? pool[r.below(pool.length)] : sc.trace;
+    const files = [{ name: 'trace.pcapng', bytes: mutateCapture(r, base, pool, this.dict, true) }];
+    const k = r.below(2 * (ENGINE_PROFILES.length + 1));
+    const other = k < ENGINE_PROFILES.length ? { windows: ENGINE_PROFILES[k] } : k === ENGINE_PROFILES.length ? { view: sc.view === 'pod' ? ('wire' as const) : ('pod' as const) } : {};
+    return { target: 'engine', scenario: sc.name, files, ...other, ...(threads ? { threads } : {}) };
+  }
+
+  /** A group of config files with one of them mutated (a scenario's group names the scenario: seeds.ts puts them first). */
+  private clusterInput(r: Prng): FuzzInput {
+    const s = this.seeds;
     const g = r.below(s.configs.length);
     const group = s.configs[g];
     const k = r.below(group.length);
@@ -104,8 +117,7 @@ export class Fuzzer {
       name: path.basename(f.name),
       bytes: enc.encode(j === k ? mutateConfig(r, f.text, other[r.below(other.length)].text) : f.text),
     }));
-    // the first groups are the scenarios' clusters (seeds.ts)
-    return { target, files, scenario: g < s.scenarios.length ? s.scenarios[g].name : undefined };
+    return { target: 'cluster', files, scenario: g < s.scenarios.length ? s.scenarios[g].name : undefined };
   }
 
   /** Runs one input: its outcome, or throws what the target threw. */
