@@ -149,11 +149,19 @@ function delta(r: Prng): number {
   return r.below(2) === 0 ? -d : d;
 }
 
-/** One in-place change at `o` of `b` (no length change): flip, interesting byte/word/dword, +/- delta. */
+/**
+ * One in-place change at `o` of `b` (no length change): flip, interesting byte/word/dword, +/- delta, or a
+ * nibble set to 0, 1, 5, 6 or 15 (the header-length and version nibbles of IPv4 and TCP).
+ */
 function pokeAt(r: Prng, b: Uint8Array, o: number): void {
   if (o >= b.length) return;
   const le = r.below(2) === 0;
-  switch (r.below(6)) {
+  switch (r.below(7)) {
+    case 6: {
+      const v = [0, 1, 5, 6, 15][r.below(5)];
+      b[o] = r.below(2) === 0 ? (b[o] & 0xf0) | v : (b[o] & 0x0f) | (v << 4);
+      break;
+    }
     case 0:
       b[o] ^= 1 << r.below(8);
       break;
