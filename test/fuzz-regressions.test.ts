@@ -31,9 +31,11 @@ function assertRulesRefuses(name: string): void {
 describe('fuzz regressions (test/fixtures-fuzz)', function () {
   this.timeout(30_000);
 
-  it('cluster-unresolved-alias [src/cluster, CFG]: a YAML alias whose anchor is never set (`port: *a`) is bad input, not a ReferenceError', function () {
-    const input = loadFinding(path.join(FIX, 'cluster-unresolved-alias'));
-    assert.equal(runCluster(input.files).outcome, 'rejected');
-    assertRulesRefuses('cluster-unresolved-alias');
+  it('cluster-unresolved-alias [src/cluster, CFG]: a YAML alias whose anchor is never set (`port: *a`, `healthzBindAddress: *:10256`) is bad input, not a ReferenceError', function () {
+    for (const name of ['cluster-unresolved-alias', 'cluster-unresolved-alias-bind']) {
+      const input = loadFinding(path.join(FIX, name));
+      assert.equal(runCluster(input.files).outcome, 'rejected', name);
+      assertRulesRefuses(name);
+    }
   });
 });
