@@ -54,14 +54,14 @@ interface FindingNote {
 }
 
 /** The worker: runs inputs from..to-1, publishing the current index and the counts as it goes. */
-function runJob(job: Job): void {
+async function runJob(job: Job): Promise<void> {
   const fuzzer = new Fuzzer(job.seed, job.hangMs, loadSeeds(), job.threadsEvery);
   const at = new Int32Array(job.progress);
   const stats = new Float64Array(job.stats);
   try {
     for (let i = job.from; i < job.to; i++) {
       Atomics.store(at, 0, i);
-      const f = fuzzer.step(i);
+      const f = await fuzzer.step(i);
       if (f !== null) {
         const note: FindingNote = { kind: f.kind, target: f.input.target, index: i, message: f.message, folder: saveFinding(job.out, job.seed, f) };
         parentPort?.postMessage(note);
@@ -190,4 +190,4 @@ if (isMainThread) {
       process.exitCode = 2;
     },
   );
-} else runJob(workerData as Job);
+} else void runJob(workerData as Job);

@@ -35,13 +35,13 @@ describe('fuzz harness (smoke run)', function () {
   });
   after(() => fuzzer.close());
 
-  it(`${INPUTS} inputs of seed ${SEED} and its readers inputs up to ${READERS_UP_TO}: no crash, no hang, every invariant holds, every target reached`, function () {
+  it(`${INPUTS} inputs of seed ${SEED} and its readers inputs up to ${READERS_UP_TO}: no crash, no hang, every invariant holds, every target reached`, async function () {
     assert.equal(fuzzer.makeInput(6).threads, true, 'input 6 (engine) also runs with threads');
     if (fuzzer.seeds.corpusMissing !== null) console.log(`      (${fuzzer.seeds.corpusMissing})`);
     const findings: Finding[] = [];
     for (let i = 0; i < READERS_UP_TO; i++) {
       if (i >= INPUTS && targetOf(i) !== 'readers') continue;
-      const f = fuzzer.step(i);
+      const f = await fuzzer.step(i);
       if (f !== null) findings.push(f);
     }
     const seen = findings.map((f) => `input ${f.index} (${f.input.target}, ${f.kind}): ${f.message}\n${f.stack.split('\n').slice(1, 4).join('\n')}`);

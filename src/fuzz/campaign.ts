@@ -121,7 +121,7 @@ export class Fuzzer {
   }
 
   /** Runs one input: its outcome, or throws what the target threw. */
-  runInput(input: FuzzInput): Outcome {
+  async runInput(input: FuzzInput): Promise<Outcome> {
     if (input.target === 'readers') return runReaders(input.files[0].name, input.files[0].bytes, input.strictSnaplen ?? true, this.batch);
     if (input.target === 'engine') return this.engine.run({ scenario: input.scenario as string, windows: input.windows, view: input.view }, input.files[0].bytes, input.threads === true);
     const sc = input.scenario !== undefined ? this.engine.scenario(input.scenario) : undefined;
@@ -131,14 +131,14 @@ export class Fuzzer {
   }
 
   /** Makes and runs input `index`, counting it; a finding is returned (null when the input passed). */
-  step(index: number): Finding | null {
+  async step(index: number): Promise<Finding | null> {
     const t0 = performance.now();
     const input = this.makeInput(index);
     const st = this.stats.get(input.target) as TargetStats;
     st.tried++;
     let finding: Finding | null = null;
     try {
-      if (this.runInput(input) === 'rejected') st.rejected++;
+      if ((await this.runInput(input)) === 'rejected') st.rejected++;
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       finding = { index, kind: e instanceof FuzzFailure ? 'invariant' : 'crash', message: `${err.name}: ${err.message}`, stack: err.stack ?? '', input };

@@ -190,12 +190,12 @@ export class EngineRig {
   }
 
   /** Replays `bytes` as `run` says and checks the outputs (see the module comment); `threads`: see checkThreads. */
-  run(run: EngineRun, bytes: Uint8Array, threads = false): Outcome {
+  async run(run: EngineRun, bytes: Uint8Array, threads = false): Promise<Outcome> {
     const { cluster, dp } = this.compile(run);
     const s = this.scenario(run.scenario);
     this.lastError = undefined;
-    const o = this.replay(cluster, dp, run.windows ?? s.windows, run.view ?? s.view, s.seed, bytes);
-    if (threads && this.lastError !== undefined) this.checkThreads(cluster, dp, run.windows ?? s.windows, run.view ?? s.view, s.seed);
+    const o = await this.replay(cluster, dp, run.windows ?? s.windows, run.view ?? s.view, s.seed, bytes);
+    if (threads && this.lastError !== undefined) await this.checkThreads(cluster, dp, run.windows ?? s.windows, run.view ?? s.view, s.seed);
     return o;
   }
 
@@ -204,7 +204,7 @@ export class EngineRig {
    * output files, and the same fault, as with one (DESIGN: output is the same for every worker count).
    * Threads take a moment to start, so the bench does this for some inputs only (Fuzzer `threadsEvery`).
    */
-  checkThreads(cluster: Cluster, dp: Dataplane, windows: string | undefined, view: 'pod' | 'wire', seed: number): void {
+  async checkThreads(cluster: Cluster, dp: Dataplane, windows: string | undefined, view: 'pod' | 'wire', seed: number): Promise<void> {
     const trace = path.join(this.tmp, 'in.pcapng');
     const one = [path.join(this.tmp, 'verdicts.jsonl'), path.join(this.tmp, 'out.pcapng')].map((f) => fs.readFileSync(f));
     const oneError = this.lastError;
@@ -212,7 +212,7 @@ export class EngineRig {
       const verdicts = path.join(this.tmp, `verdicts-w${workers}.jsonl`);
       const out = path.join(this.tmp, `out-w${workers}.pcapng`);
       dp.state = dp.createState();
-      const r = runPipeline({ trace, cluster, windows, seed, view, dp, decode: DECODE, workers, failVerdicts: [], failReasons: [], verdicts, out });
+      const r = await runPipeline({ trace, cluster, windows, seed, view, dp, decode: DECODE, workers, failVerdicts: [], failReasons: [], verdicts, out });
       if ((r.error?.message ?? null) !== oneError) throw new FuzzFailure(`${workers} threads: fault ${r.error?.message ?? 'none'}, one thread: ${oneError ?? 'none'}`);
       const got = [verdicts, out].map((f) => fs.readFileSync(f));
       if (!got[0].equals(one[0])) throw new FuzzFailure(`${workers} threads: the verdict records differ from one thread's`);
@@ -224,7 +224,7 @@ export class EngineRig {
   private lastError: string | null | undefined = undefined;
 
   /** Replays `bytes` against `dp` (fresh state) through runPipeline on this thread; checks the outputs and explain. */
-  replay(cluster: Cluster, dp: Dataplane, windows: string | undefined, view: 'pod' | 'wire', seed: number, bytes: Uint8Array): Outcome {
+  async replay(cluster: Cluster, dp: Dataplane, windows: string | undefined, view: 'pod' | 'wire', seed: number, bytes: Uint8Array): Promise<Outcome> {
     const trace = path.join(this.tmp, 'in.pcapng');
     const verdicts = path.join(this.tmp, 'verdicts.jsonl');
     const out = path.join(this.tmp, 'out.pcapng');
@@ -234,7 +234,7 @@ export class EngineRig {
     try {
       // small batches: the traces are small, and the pipeline allocates its slot afresh for every run
       const small = { capacity: 64, arenaBytes: 512 << 10 };
-      r = runPipeline({ trace, cluster, windows, seed, view, dp, decode: DECODE, workers: 1, failVerdicts: [], failReasons: [], verdicts, out, ...small });
+      r = await runPipeline({ trace, cluster, windows, seed, view, dp, decode: DECODE, workers: 1, failVerdicts: [], failReasons: [], verdicts, out, ...small });
     } catch (e) {
       if (isExpected(e)) return 'rejected';
       throw e;
