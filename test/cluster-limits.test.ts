@@ -53,6 +53,26 @@ describe('cluster: parse limits (hostile inputs are exit 2, naming the file)', (
     assert.doesNotMatch(r.stderr, /internal error|    at /);
   });
 
+  it('an alias whose anchor is not defined (`healthzBindAddress: *.0.0.0:10256`): named with its line and column and a hint to quote, not "too many aliases"', () => {
+    const text = 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nhealthzBindAddress: *.0.0.0:10256\n';
+    const e = inputError(() => parseClusterText('kp.yaml', text));
+    assert.equal(e.offset, text.indexOf('*'));
+    assert.match(e.message, /^kp\.yaml at byte offset 94: YAML alias `\*\.0\.0\.0:10256` refers to an anchor `&\.0\.0\.0:10256` that is not defined before it \(line 3, column 21\); a value that starts with `\*` must be quoted in YAML/);
+    assert.doesNotMatch(e.message, /too many aliases|alias bomb/);
+    const r = runCli(['rules', '--cluster', write('kp.yaml', text)]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^vfp-emu: .*kp\.yaml at byte offset 94: YAML alias `\*\.0\.0\.0:10256` refers to an anchor .* not defined .*\(line 3, column 21\).*must be quoted/);
+    assert.doesNotMatch(r.stderr, /too many aliases|internal error|    at /);
+  });
+
+  it('an undefined alias inside a ConfigMap key: named with the key, not "too many aliases"', () => {
+    const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.yaml: |\n    healthzBindAddress: *:10256\n';
+    const e = inputError(() => parseClusterText('cm.yaml', cm));
+    assert.equal(e.fieldPath, 'data["config.yaml"]');
+    assert.match(e.message, /YAML alias `\*:10256` refers to an anchor `&:10256` that is not defined before it; a value that starts with `\*` must be quoted/);
+    assert.doesNotMatch(e.message, /too many aliases/);
+  });
+
   it('an alias bomb inside a ConfigMap key is refused naming that key (was skipped in silence)', () => {
     const inner = aliasBomb().split('\n').map((l) => `      ${l}`).join('\n');
     const cm = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-proxy, namespace: kube-system}\ndata:\n  config.yaml: |\n${inner}\n`;

@@ -37,5 +37,12 @@ describe('fuzz regressions (test/fixtures-fuzz)', function () {
       assert.equal(runCluster(input.files).outcome, 'rejected', name);
       assertRulesRefuses(name);
     }
+    // The message names the alias, its place and the fix (it said "too many aliases ... (an alias bomb?)").
+    const run = (name: string, file: string) => spawnSync(process.execPath, [CLI, 'rules', '--cluster', path.join(FIX, name, file)], { encoding: 'utf8' }).stderr;
+    const port = run('cluster-unresolved-alias', 'service.yaml');
+    assert.match(port, /service\.yaml at byte offset 94: YAML alias `\*a` refers to an anchor `&a` that is not defined before it \(line 5, column 18\)/, port);
+    const bind = run('cluster-unresolved-alias-bind', 'kube-proxy.yaml');
+    assert.match(bind, /kube-proxy\.yaml at byte offset 112: YAML alias `\*:10256` refers to an anchor `&:10256` that is not defined before it \(line 4, column 21\); a value that starts with `\*` must be quoted in YAML/, bind);
+    for (const m of [port, bind]) assert.doesNotMatch(m, /too many aliases|alias bomb/, m);
   });
 });

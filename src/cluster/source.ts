@@ -423,12 +423,13 @@ export function jsonErrorOffset(text: string): { offset: number; tooDeep: boolea
  * A YAML document as plain values, within the limits of limits.ts: aliases may expand to at most
  * MAX_YAML_ALIASES nodes' worth (the yaml package's check), nesting and strings as checkValueLimits.
  */
-function yamlToJs(file: string, d: YAML.Document, prefix: PathSeg[]): unknown {
+function yamlToJs(file: string, d: YAML.Document, prefix: PathSeg[], body?: string, lc?: YAML.LineCounter): unknown {
   let value: unknown;
   try {
     value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (e) {
     const where = { fieldPath: formatPath(prefix) || '(document)' };
+    if (/unresolved alias/i.test((e as Error).message)) throw unresolvedAlias(file, d, where, body, lc, e as Error);
     if (/alias/i.test((e as Error).message)) {
       throw new InputError(file, where, `too many aliases: expanding this document's YAML aliases (*name) would exceed the limit of ${MAX_YAML_ALIASES} nodes (an alias bomb?)`);
     }
@@ -437,6 +438,39 @@ function yamlToJs(file: string, d: YAML.Document, prefix: PathSeg[]): unknown {
   }
   checkValueLimits(file, value, prefix);
   return value;
+}
+
+/**
+ * The error for an alias (`*name`) whose anchor (`&name`) is not set before it: names the alias and, for a
+ * file (`body` and `lc` given), its byte offset, line and column. A value that starts with `*` (a wildcard
+ * address such as `*:10256`) is read by YAML as an alias, hence the hint to quote it.
+ */
+function unresolvedAlias(
+  file: string,
+  d: YAML.Document,
+  where: { fieldPath: string },
+  body: string | undefined,
+  lc: YAML.LineCounter | undefined,
+  e: Error,
+): InputError {
+  let alias: YAML.Alias | undefined;
+  yaml().visit(d, {
+    Alias(_key, node) {
+      if (node.resolve(d) === undefined) {
+        alias = node;
+        return yaml().visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  const name = alias?.source ?? e.message.replace(/^.*?\): /s, '');
+  const hint = `; a value that starts with \`*\` must be quoted in YAML (\`'*${name}'\`), or define the anchor \`&${name}\` before it`;
+  const detail = `YAML alias \`*${name}\` refers to an anchor \`&${name}\` that is not defined before it`;
+  if (alias?.range && body !== undefined && lc !== undefined) {
+    const pos = lc.linePos(alias.range[0]);
+    return new InputError(file, { offset: utf8Length(body.slice(0, alias.range[0])) }, `${detail} (line ${pos.line}, column ${pos.col})${hint}`);
+  }
+  return new InputError(file, where, `${detail}${hint}`);
 }
 
 /**
@@ -522,7 +556,7 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
     }
     if (d.contents === null) continue;
     const prefix: PathSeg[] = nonEmpty.length > 1 ? ['documents', out.length] : [];
-    const value = yamlToJs(file, d, prefix);
+    const value = yamlToJs(file, d, prefix, body, lc);
     out.push(new SourceDoc(file, value, prefix, yamlLocator(d, lc)));
   }
   return out;
