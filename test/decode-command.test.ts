@@ -182,6 +182,25 @@ describe('vfp-emu decode (command)', () => {
     assert.equal(decode.stderr, replay.stderr);
   });
 
+  it('a file name holding ESC and U+202E: the message shows them as escapes, no raw control or bidi character, status 2', () => {
+    const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+    const missing = path.join(dir, 'tr\u001b[31mun\u202e.pcapng');
+    const bad = path.join(dir, 'bad\u001b]0;title\u0007\u202e.pcap');
+    const whole = pcapBytes(frames);
+    fs.writeFileSync(bad, whole.subarray(0, whole.length - 10)); // read, then a fault: the reader's error (not the open's)
+    for (const [file, shown] of [
+      [missing, 'tr\\033[31mun\\u202E.pcapng'],
+      [bad, 'bad\\033]0;title\\a\\u202E.pcap'],
+    ]) {
+      const r = spawnSync(process.execPath, [cli, 'decode', file], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout === '', file === missing, 'the cut trace writes its whole packets first');
+      assert.doesNotMatch(r.stderr.replace(/\n$/, ''), /[\p{Cc}\p{Cf}]/u, JSON.stringify(r.stderr));
+      assert.ok(r.stderr.includes(shown), JSON.stringify(r.stderr));
+      assert.match(r.stderr, /^vfp-emu: .*\n$/);
+    }
+  });
+
   it('refuses a bad format or VXLAN port given by a caller (UsageError)', async () => {
     const file = path.join(dir, 'three.pcap');
     await assert.rejects(runDecode({ trace: file, format: 'xml' as 'tsv', vxlanPorts: [] }, new Collect().write, new Collect().write), UsageError);

@@ -7,7 +7,8 @@
  * Sets:  writes the rows to `out` (default: core/stdout.ts writeStdout) in chunks of CHUNK characters;
  *        the writes are synchronous, so a slow reader of stdout holds us back and memory stays flat.
  * Exit:  0 done; 2 bad input: every packet read before the fault is written first, then the reader's
- *        message (it names the file and the byte offset) goes to `err`. A closed stdout ends the run
+ *        message (it names the file and the byte offset; control and bidi characters in it, from the file
+ *        name, shown as escapes by core/safe-text.ts safeMessage) goes to `err`. A closed stdout ends the run
  *        (StdoutClosed, thrown by `out`, reaches the CLI, which ends quietly with status 0); any other
  *        write failure is thrown as `out` threw it (the CLI: exit 2 naming stdout and the errno).
  *
@@ -17,6 +18,7 @@
 
 import { Batch } from '../core/batch';
 import { InputError, UsageError } from '../core/errors';
+import { safeMessage } from '../core/safe-text';
 import { decodeBatch, DecodeOptions } from '../decode/decoder';
 import { formatJsonRow, formatTsvRow, TSV_HEADER } from '../decode/format';
 import { openCapture } from '../io/reader';
@@ -58,7 +60,7 @@ export async function runDecode(
     reader = openCapture(args.trace, { strictSnaplen: args.strictSnaplen ?? true });
   } catch (e) {
     if (e instanceof InputError) {
-      err(`vfp-emu: ${e.message}\n`);
+      err(`vfp-emu: ${safeMessage(e.message)}\n`);
       return 2;
     }
     throw e;
@@ -84,7 +86,7 @@ export async function runDecode(
     reader.close();
   }
   if (reader.error !== null) {
-    err(`vfp-emu: ${reader.error.message}\n`);
+    err(`vfp-emu: ${safeMessage(reader.error.message)}\n`);
     return 2;
   }
   return 0;
