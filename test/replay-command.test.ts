@@ -44,6 +44,19 @@ describe('vfp-emu replay (command line)', () => {
     assert.equal(first.verdict, 'no-return');
   });
 
+  it('with no TRACE and --out/--verdicts/--report: the outputs line names the files written, escaped (it always said vfp-out/...)', () => {
+    const r = run(['replay', '--out', 'mine.pcapng'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^outputs: vfp-out\/verdicts\.jsonl, mine\.pcapng, vfp-out\/report\.txt$/m);
+    assert.ok(fs.existsSync(path.join(tmp, 'mine.pcapng')));
+    assert.ok(!fs.existsSync(path.join(tmp, 'vfp-out', 'out.pcapng')));
+    const odd = 'v\u001b[2J\u202e.jsonl';
+    const r2 = run(['replay', '--verdicts', odd, '--out', 'o.pcapng', '--report', 'r.txt'], tmp);
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.match(r2.stdout, /^outputs: v\\033\[2J\\u202E\.jsonl, o\.pcapng, r\.txt$/m);
+    assert.ok(fs.existsSync(path.join(tmp, odd)));
+  });
+
   it('--summary json: verdict counts add up to the packets, reasons and diagnostics are listed', () => {
     const r = run(['replay', path.join(lesson, 'trace.pcapng'), ...lessonCluster, '--summary', 'json'], tmp);
     assert.equal(r.status, 0, r.stderr);

@@ -362,7 +362,9 @@ function printOutcome(outcome: ReplayOutcome, opts: ReplayOptions, embedded: boo
   }
   say(summaryText(outcome.summary));
   if (embedded) {
-    say(`\noutputs: vfp-out/verdicts.jsonl, vfp-out/out.pcapng, vfp-out/report.txt\n`);
+    // the paths written, as given on the command line or defaulted under vfp-out/ (defaultScenarioOptions)
+    const outputs = [opts.verdicts, opts.out, opts.report].filter((p): p is string => p !== undefined);
+    say(`\noutputs: ${outputs.map(safeText).join(', ')}\n`);
     say(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${safeText(path.relative(process.cwd(), f))}`).join(' ')} --packet 1\n`);
   }
 }
