@@ -13,7 +13,7 @@ import { replay, summaryText, type ReplayOptions } from '../src/commands/replay'
 import { clusterList } from '../src/gen/layout';
 import { writeTraceFile } from '../src/gen/trace';
 import { FLOW_SHARES } from '../src/vfp/flow-table';
-import { DEFAULT_MAX_CONNECTIONS, resolveProfile } from '../src/vfp/profile';
+import { DEFAULT_MAX_CONNECTIONS, describeProfiles, resolveProfile } from '../src/vfp/profile';
 import { CLIENT, EXT, WEB0, WIN1, cluster, dataplane, frame, run, tcp } from './vfp-fixtures.test';
 
 const sha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -37,6 +37,8 @@ describe('vfp flow table bound (maxConnections, eviction, flows_evicted)', funct
     assert.equal(DEFAULT_MAX_CONNECTIONS / FLOW_SHARES, 32768);
     assert.equal(resolveProfile('ws2022:maxConnections=640').maxConnections, 640);
     assert.throws(() => resolveProfile('ws2022:maxConnections=zero'), /maxConnections must be a number >= 1/);
+    // --windows help says the per-share limit and which traffic shares one share
+    assert.match(describeProfiles(), /maxConnections \(every profile; default 2097152\): .* 64 shares of maxConnections\/64 connections \(32768 by default\)\. One share holds every connection of one pod .* all node-address, NodePort, externalIP and LoadBalancer-VIP connections.*--windows ws2022:maxConnections=N/);
   });
 
   it('a small limit: connections are evicted, the summary counts them (JSON and text), the table stays at the bound', async () => {
@@ -49,6 +51,12 @@ describe('vfp flow table bound (maxConnections, eviction, flows_evicted)', funct
     assert.ok(limited.summary.flows_evicted > 100, `flows_evicted ${limited.summary.flows_evicted}`);
     assert.equal(limited.summary.flows_evicted, ft.evicted);
     assert.match(summaryText(limited.summary), new RegExp(`flow table: ${limited.summary.flows_evicted} idle connections evicted`));
+    // the line says the limit that evicted them (per share, 640/64 = 10) and how to raise it
+    assert.equal(limited.summary.flow_share_limit, 10);
+    assert.equal(dflt.summary.flow_share_limit, undefined, 'no evictions: no share limit in the summary');
+    const line = summaryText(limited.summary).split('\n').find((l) => l.startsWith('flow table:')) ?? '';
+    assert.match(line, /within its limit of 10 connections per share \(maxConnections\/64; .*all host, NodePort and external-VIP connections, share one\)/, line);
+    assert.match(line, /raise the limit with --windows ws2022:maxConnections=N/, line);
     assert.ok(ft.live <= 640, `${ft.live} live connections`);
     assert.ok(ft.capacity <= 641, `the arrays hold ${ft.capacity} connections`);
     assert.ok(dflt.dataplane.state.flows.capacity > 2 * 641, 'without the limit the same trace needs more');

@@ -27,6 +27,7 @@ import { AtomicOutput } from '../pipeline/output-files';
 import { runPipeline } from '../pipeline/pipeline';
 import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
+import { FLOW_SHARES } from '../vfp/flow-table';
 import { resolveProfile } from '../vfp/profile';
 import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir } from '../scenario/scenario';
@@ -73,6 +74,11 @@ export interface ReplaySummary {
   services: Record<string, { backends: Record<string, number> }>;
   /** Connections evicted from the flow table to stay within its limit (profile maxConnections). */
   flows_evicted: number;
+  /**
+   * Only when flows_evicted > 0: the most connections one share of the flow table holds,
+   * ceil(maxConnections / FLOW_SHARES) (vfp/flow-table.ts): the limit that evicted them.
+   */
+  flow_share_limit?: number;
   elapsed_s: number;
   pps: number;
 }
@@ -156,6 +162,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     diagnostics: runDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
     services: {},
     flows_evicted: t.flowsEvicted,
+    ...(t.flowsEvicted > 0 ? { flow_share_limit: Math.ceil(profile.maxConnections / FLOW_SHARES) } : {}),
     elapsed_s: Math.round(elapsed * 1e6) / 1e6,
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,
   };
@@ -212,7 +219,13 @@ export function summaryText(s: ReplaySummary): string {
     lines.push('config diagnostics:');
     for (const d of s.diagnostics) lines.push(diagnosticLine(d));
   }
-  if (s.flows_evicted > 0) lines.push(`flow table: ${s.flows_evicted} idle connections evicted to stay within its limit; their later packets were judged as new flows`);
+  if (s.flows_evicted > 0) {
+    const share = s.flow_share_limit !== undefined ? ` of ${s.flow_share_limit} connections per share (maxConnections/${FLOW_SHARES}; one pod's connections, or all host, NodePort and external-VIP connections, share one)` : '';
+    lines.push(
+      `flow table: ${s.flows_evicted} idle connections evicted to stay within its limit${share}; their later packets were judged as new flows; ` +
+        `raise the limit with --windows ws2022:maxConnections=N`,
+    );
+  }
   const svcs = Object.entries(s.services);
   if (svcs.length > 0) {
     lines.push('services (packets per backend):');

@@ -10,6 +10,7 @@
  */
 
 import { UsageError } from '../core/errors';
+import { FLOW_SHARES } from './flow-table';
 
 export interface FlowTimeouts {
   /** Idle seconds before an established TCP connection expires. UNCONFIRMED (VFP's value is not public); 240 s (4 minutes). */
@@ -77,9 +78,15 @@ export interface WindowsProfile {
   /**
    * Most connections (flow pairs; a connection crossing two emulated nodes has one at each) the unified
    * flow table holds, in 64 equal shares by the connection's owner (a pod, all hosts, or a hash of the
-   * tuple: engine.ts `shardKey`); a share that is full evicts its least recently used connection, whose
-   * later packets are then judged as a new flow's, as a node would after losing the flow; the summary
-   * counts them (`flows_evicted`). Not a modelled Windows limit (VFP holds up to 500k TCP connections per
+   * tuple: engine.ts `shardKey`, modulo 64); a share that is full evicts its least recently used
+   * connection, whose later packets are then judged as a new flow's, as a node would after losing the
+   * flow; the summary counts them (`flows_evicted`, with the per-share limit). The limit that bites is
+   * the per-share one, maxConnections/64 (32,768 by default), not maxConnections: every connection of one
+   * pod as a client (or with its own node) is in one share (with more than 64 pods, a few pods share one),
+   * and every connection of a node address, NodePort, externalIP or LoadBalancer VIP (all hosts' traffic)
+   * is in one share, so that traffic starts evicting at 32,768 concurrent connections however idle the
+   * rest of the table is. Raise it with `--windows ws2022:maxConnections=N` (64 x the connections one
+   * share should hold; memory grows with what is held, 273 B per connection). Not a modelled Windows limit (VFP holds up to 500k TCP connections per
    * port, domain.md §4.2): it bounds the emulator's memory for traces whose flows never close. Default
    * 2^21 = 2,097,152 (32,768 per share): 546 MiB of flow table when full (273 B per connection with its
    * keys), so a replay stays under 1 GiB of RSS (1M flows that never close: 660 MiB peak;
@@ -191,7 +198,17 @@ export function resolveProfile(spec: string | undefined | null): WindowsProfile 
 
 /** One line per profile, for `--windows help` and the docs. */
 export function describeProfiles(): string {
-  return Object.values(PROFILES)
-    .map((p) => `${p.name.padEnd(8)} ${p.description}`)
-    .join('\n');
+  return [
+    ...Object.values(PROFILES).map((p) => `${p.name.padEnd(8)} ${p.description}`),
+    '',
+    MAX_CONNECTIONS_HELP,
+  ].join('\n');
 }
+
+/** The `maxConnections` setting as `--windows help` explains it (WindowsProfile.maxConnections). */
+export const MAX_CONNECTIONS_HELP =
+  `maxConnections (every profile; default ${DEFAULT_MAX_CONNECTIONS}): the flow table's bound, split into ${FLOW_SHARES} shares of ` +
+  `maxConnections/${FLOW_SHARES} connections (${DEFAULT_MAX_CONNECTIONS / FLOW_SHARES} by default). One share holds every connection of one pod ` +
+  `as a client or with its own node, and one share holds all node-address, NodePort, externalIP and LoadBalancer-VIP ` +
+  `connections: that traffic is evicted (flows_evicted in the summary) from ${DEFAULT_MAX_CONNECTIONS / FLOW_SHARES} concurrent connections on. ` +
+  `Raise it with --windows ws2022:maxConnections=N.`;
