@@ -107,6 +107,17 @@ describe('cluster: parse limits (hostile inputs are exit 2, naming the file)', (
     assert.doesNotMatch(e.message, /call stack/);
   });
 
+  it('a YAML complex key (`? [hello]`): bad input at its line and column, with no Node warning on stderr (was used as the text "[hello]")', () => {
+    const text = 'apiVersion: v1\nkind: List\nitems:\n  - ? [hello]\n    : 1\n';
+    const e = inputError(() => parseClusterText('complex.yaml', text));
+    assert.match(e.message, /map key that is a list or a map.*\(line 4, column 7\)/);
+    const f = write('complex.yaml', text);
+    const r = runCli(['rules', '--cluster', f]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^vfp-emu: .*complex\.yaml at byte offset 39: a map key that is a list or a map/);
+    assert.doesNotMatch(r.stderr, /Warning|stringified/);
+  });
+
   it('a string over 1 MiB: the field path', () => {
     const text = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${'a'.repeat(MAX_STRING_CHARS + 1)}\n`;
     const e = inputError(() => parseClusterText('long.yaml', text));

@@ -424,6 +424,8 @@ export function jsonErrorOffset(text: string): { offset: number; tooDeep: boolea
  * MAX_YAML_ALIASES nodes' worth (the yaml package's check), nesting and strings as checkValueLimits.
  */
 function yamlToJs(file: string, d: YAML.Document, prefix: PathSeg[], body?: string, lc?: YAML.LineCounter): unknown {
+  const complex = collectionKey(d);
+  if (complex !== null) throw complexKey(file, complex, prefix, body, lc);
   let value: unknown;
   try {
     value = d.toJS({ maxAliasCount: MAX_YAML_ALIASES });
@@ -438,6 +440,36 @@ function yamlToJs(file: string, d: YAML.Document, prefix: PathSeg[], body?: stri
   }
   checkValueLimits(file, value, prefix);
   return value;
+}
+
+/**
+ * The first map key that is itself a list or map (YAML's `? [a, b]` complex keys). No config a node runs
+ * has one, and a plain object can only hold it as the text the yaml package makes of it (with a Node
+ * warning on stderr), so it is bad input rather than a value used in silence.
+ */
+function collectionKey(d: YAML.Document): YAML.Node | null {
+  const Y = yaml();
+  let found: YAML.Node | null = null;
+  Y.visit(d, {
+    Pair(_key, pair) {
+      if (Y.isCollection(pair.key)) {
+        found = pair.key;
+        return Y.visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** The error for a collection key: its byte offset, line and column in a file, else the document's field path. */
+function complexKey(file: string, key: YAML.Node, prefix: PathSeg[], body: string | undefined, lc: YAML.LineCounter | undefined): InputError {
+  const detail = 'a map key that is a list or a map (YAML `? ...` complex key): config keys are plain words';
+  if (key.range && body !== undefined && lc !== undefined) {
+    const pos = lc.linePos(key.range[0]);
+    return new InputError(file, { offset: utf8Length(body.slice(0, key.range[0])) }, `${detail} (line ${pos.line}, column ${pos.col})`);
+  }
+  return new InputError(file, { fieldPath: formatPath(prefix) || '(document)' }, detail);
 }
 
 /**
