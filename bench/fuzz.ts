@@ -23,7 +23,12 @@
  * commit 2c13f33 (special literals, nibbles, every capture through the engine, 2 and 3 threads for 800
  * engine inputs), 1M inputs, seed 9, machine at load 2: readers 750,000 (209,702 rejected, 0 crashes,
  * 7,822/s), cluster 150,000 (115,708 rejected, 94 crashes, all the unresolved alias; 313/s), engine
- * 100,000 (8,322 rejected, 0 crashes, 356/s); 0 hangs; 858 s; peak RSS 435 MB.
+ * 100,000 (8,322 rejected, 0 crashes, 356/s); 0 hangs; 858 s; peak RSS 435 MB. The same 1M inputs (seed 9)
+ * on the merged issue-9 code (the alias fixed), run at nice 19 beside two builds and test runs: readers
+ * 750,000 (209,702 rejected, 0 crashes, 6,348/s), cluster 150,000 (116,958 rejected, 0 crashes, 1 hang:
+ * input 745,496 took 3.6 s against the 2 s limit while tsc ran beside it, and takes 0.28 s alone; 230/s),
+ * engine 100,000 (8,322 rejected, 0 crashes, 226/s); 1,214 s; peak RSS 350 MB. It also showed yaml's
+ * warning for a complex key (`? [a]`), since refused as bad input (test/cluster-limits.test.ts).
  * `--from K` starts at input K (input K of a run is the same whatever came before it). A line a minute
  * says which input it is on.
  */
