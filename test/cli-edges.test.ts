@@ -282,6 +282,66 @@ describe('vfp-emu command line edges (issue 9)', function () {
       assert.equal(r.status, 2);
     });
 
+    /** The CLI with fd `fd` (1 or 2) appended to `file`, as `>> file` / `2>> file`. */
+    function appendedTo(args: string[], file: string, fd: 1 | 2): SpawnSyncReturns<string> {
+      const f = fs.openSync(file, 'a');
+      try {
+        return spawnSync(process.execPath, [cli, ...args], { cwd: tmp, encoding: 'utf8', stdio: ['ignore', fd === 1 ? f : 'pipe', fd === 2 ? f : 'pipe'] });
+      } finally {
+        fs.closeSync(f);
+      }
+    }
+
+    for (const name of ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', '/dev/stderr', '/dev/fd/2', '/proc/self/fd/2']) {
+      it(`--verdicts ${name} with that stream appended to the input trace: exit 2, the capture keeps its bytes`, () => {
+        const trace = path.join(tmp, 'own.pcapng');
+        fs.copyFileSync(lessonTrace, trace);
+        const before = fs.readFileSync(trace);
+        const fd = name.endsWith('1') || name.endsWith('stdout') ? 1 : 2;
+        const r = appendedTo(['replay', trace, ...lessonCluster, '--verdicts', name], trace, fd);
+        assert.equal(r.status, 2, `${r.stderr ?? ''}${r.stdout ?? ''}`);
+        const message = `vfp-emu: --verdicts ${name} is the same file as the trace ${trace}: refusing to overwrite it\n`;
+        // with stderr appended to the capture, the message itself lands there (the shell's doing): nothing else does
+        const after = fs.readFileSync(trace);
+        assert.ok(after.subarray(0, before.length).equals(before), 'the capture keeps its bytes');
+        assert.equal(after.subarray(before.length).toString(), fd === 1 ? '' : message);
+        if (fd === 1) assert.equal(r.stderr, message);
+        fs.rmSync(trace);
+      });
+    }
+
+    it('stdout redirected into the --cluster file or into --out: exit 2 naming both', () => {
+      const cfg = path.join(tmp, 'cluster-copy.yaml');
+      fs.copyFileSync(l2bridge[0], cfg);
+      const before = sha1(cfg);
+      const r = appendedTo(['replay', lessonTrace, '--cluster', cfg, ...lessonCluster.slice(2), '--verdicts', '/dev/stdout'], cfg, 1);
+      assert.equal(r.stderr, `vfp-emu: --verdicts /dev/stdout is the same file as --cluster ${cfg}: refusing to overwrite it\n`);
+      assert.equal(r.status, 2);
+      assert.equal(sha1(cfg), before);
+      const out = path.join(tmp, 'same.out');
+      fs.writeFileSync(out, 'keep');
+      const r2 = appendedTo(['replay', lessonTrace, ...lessonCluster, '--verdicts', '/dev/stdout', '--out', out], out, 1);
+      assert.equal(r2.stderr, `vfp-emu: --out ${out} is the same file as --verdicts /dev/stdout: refusing to overwrite it\n`);
+      assert.equal(r2.status, 2);
+      assert.equal(fs.readFileSync(out, 'utf8'), 'keep');
+      fs.rmSync(cfg);
+      fs.rmSync(out);
+    });
+
+    it('--verdicts /dev/stdout > FILE: written to fd 1 itself (the same inode, appended after what was there, no temporary file)', () => {
+      const out = path.join(tmp, 'redirected.jsonl');
+      fs.writeFileSync(out, 'first line\n');
+      const ino = fs.statSync(out).ino;
+      const r = appendedTo(['replay', lessonTrace, ...lessonCluster, '--verdicts', '/dev/stdout'], out, 1);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(fs.statSync(out).ino, ino, 'not replaced by a rename');
+      const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
+      assert.equal(lines[0], 'first line');
+      assert.equal(lines.length, 11);
+      assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), []);
+      fs.rmSync(out);
+    });
+
     it('decode through a pipe another process made non-blocking: every row arrives (EAGAIN is waited out)', function () {
       if (spawnSync('python3', ['-c', 'pass']).status !== 0) this.skip();
       // python3 sets O_NONBLOCK on the pipe's shared write end, as asyncio programs do; the reader is slow

@@ -10,9 +10,11 @@
  * - an output that is a folder, or whose folder is missing, not a folder, or not writable (access(2)
  *   W_OK): outputs are written to a temporary file in their folder and renamed, and the report is only
  *   written at the end, so this is found before the long work, not after it.
- * Allowed without those checks:
+ * Allowed without the folder checks:
  * - /dev/stdout and /dev/stderr (also /dev/fd/1, /dev/fd/2, /proc/self/fd/1, /proc/self/fd/2): written
- *   straight to that stream, at most one output per stream (two would interleave into a file no reader
+ *   straight to fd 1 / fd 2 (never reopened or renamed, output-files.ts); when that fd is a regular file
+ *   (`>> cap.pcapng`), its device and inode are checked against the inputs and the other outputs as a
+ *   named file's are. At most one output per stream (two would interleave into a file no reader
  *   parses). The caller learns which output took stdout (`stdout`), so that replay can keep stdout for
  *   it alone (see runReplayCommand).
  * - other character devices (/dev/null, /dev/full, a terminal): nothing there can be overwritten; any
@@ -21,6 +23,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../core/errors';
+import { standardStream } from '../pipeline/output-files';
 
 /** A path on the command line and what it is there for (`the trace`, `--cluster`, `--out`). */
 export interface NamedPath {
@@ -35,21 +38,7 @@ export interface OutputPlan {
   stderr: NamedPath | null;
 }
 
-const STREAM_NAMES: Record<string, 'stdout' | 'stderr'> = {
-  '/dev/stdout': 'stdout',
-  '/dev/fd/1': 'stdout',
-  '/proc/self/fd/1': 'stdout',
-  [`/proc/${process.pid}/fd/1`]: 'stdout',
-  '/dev/stderr': 'stderr',
-  '/dev/fd/2': 'stderr',
-  '/proc/self/fd/2': 'stderr',
-  [`/proc/${process.pid}/fd/2`]: 'stderr',
-};
-
-/** 'stdout' or 'stderr' when `p` names that standard stream, else null. */
-export function standardStream(p: string): 'stdout' | 'stderr' | null {
-  return STREAM_NAMES[path.resolve(p)] ?? null;
-}
+export { standardStream };
 
 /** Checks the outputs against the inputs and each other (see the module comment); throws UsageError. */
 export function checkOutputPaths(inputs: readonly NamedPath[], outputs: readonly NamedPath[]): OutputPlan {
@@ -65,6 +54,13 @@ export function checkOutputPaths(inputs: readonly NamedPath[], outputs: readonly
       const taken = plan[stream];
       if (taken !== null) throw new UsageError(`${taken.what} ${taken.path} and ${output.what} ${output.path} both write ${stream}: give one of them a file`);
       plan[stream] = output;
+      // written to the fd itself (output-files.ts): when the shell redirected it into a file
+      // (`--verdicts /dev/stdout >> cap.pcapng`), that file is this output
+      const key = streamKey(stream === 'stdout' ? 1 : 2);
+      if (key === null) continue;
+      const other = seen.get(key);
+      if (other !== undefined) throw new UsageError(`${output.what} ${output.path} is the same file as ${other.what} ${other.path}: refusing to overwrite it`);
+      seen.set(key, output);
       continue;
     }
     const key = outputKey(output);
@@ -74,6 +70,16 @@ export function checkOutputPaths(inputs: readonly NamedPath[], outputs: readonly
     seen.set(key, output);
   }
   return plan;
+}
+
+/** Identity of the file a standard stream was redirected into: device and inode when a regular file, else null. */
+function streamKey(fd: number): string | null {
+  try {
+    const st = fs.fstatSync(fd);
+    return st.isFile() ? `${st.dev}:${st.ino}` : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Identity of an input: device and inode when it exists and is a regular file, else null. */

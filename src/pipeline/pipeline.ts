@@ -70,7 +70,7 @@ import type { DecodeOptions } from '../decode/decoder';
 import { openCapture, type CaptureReader } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
-import { AtomicOutput, outputWriteError, writeAll, writing } from './output-files';
+import { AtomicOutput, outputWriteError, writeAll, writevAll, writing } from './output-files';
 import { OutTraceEncoder, sectionHeaderBlock } from './out-trace-encoder';
 import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, Tally, type StageOptions } from './stage';
@@ -182,7 +182,7 @@ function writePieces(fd: number, buf: Uint8Array, pos: Int32Array, len: Int32Arr
   let to = -1;
   const flush = (): void => {
     if (views.length === 0) return;
-    const done = fs.writevSync(fd, views);
+    const done = writevAll(fd, views);
     if (done < bytes) {
       // a short write: the rest, piece by piece
       let skip = done;
