@@ -17,6 +17,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Batch } from '../src/core/batch';
+import { openCapture } from '../src/io/reader';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -85,8 +87,8 @@ describe('vfp-emu command line edges (issue 9)', function () {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   describe('a closed stdout ends the run quietly (exit 0, nothing on stderr)', () => {
-    // --verdicts /dev/stdout is opened by name: on a pipe with no reader that open would wait for one, so
-    // those cases are only run through head (20,000 records: far more than the pipe holds).
+    // --verdicts /dev/stdout: 20,000 records, far more than the pipe holds; the other outputs of such a run
+    // are checked below.
     const cases: { name: string; args: () => string[]; lines: number; first: RegExp; opensStdout?: boolean }[] = [
       { name: 'replay (the embedded default) | head -2', args: () => ['replay'], lines: 2, first: /^A pod's ping/ },
       { name: 'replay TRACE --cluster ... | head -2', args: () => ['replay', ...big, ...bigCluster, '--workers', '1'], lines: 2, first: /^20000 packets in / },
@@ -101,15 +103,20 @@ describe('vfp-emu command line edges (issue 9)', function () {
     for (const c of cases) {
       it(c.name, () => {
         const r = pipeTo(c.args(), `head -n ${c.lines}`, tmp);
-        assert.equal(r.stderr, '', 'no message, no stack trace');
+        // an output on stdout: the run stops as for Ctrl-C and its summary goes to stderr, as it always does then
+        const quiet = (stderr: string): void => {
+          if (c.opensStdout === true) assert.match(stderr, /^stdout closed after \d+ packets\n\d+ packets in /);
+          else assert.equal(stderr, '', 'no message, no stack trace');
+          assert.doesNotMatch(stderr, /vfp-emu:|internal error|\n\s+at /);
+        };
+        quiet(r.stderr);
         assert.equal(r.status, 0);
         const got = r.stdout.split('\n');
         assert.equal(got.length, c.lines + 1, r.stdout);
         assert.match(got[0], c.first);
-        if (c.opensStdout === true) return;
-        // the reader gone before the first write: the same, every time
+        // the reader gone before the first write: the same, every time (stdout is written as fd 1, never opened)
         const g = readerGone(c.args(), tmp);
-        assert.equal(g.stderr, '', 'no message, no stack trace');
+        quiet(g.stderr);
         assert.equal(g.status, 0);
       });
     }
@@ -119,6 +126,39 @@ describe('vfp-emu command line edges (issue 9)', function () {
       assert.equal(r.stderr, '');
       assert.equal(r.status, 1);
     });
+  });
+
+  describe('a closed stdout under --verdicts /dev/stdout stops the run: the other outputs are committed whole', () => {
+    /** Packets in pcapng `file`, read whole by our reader (no fault). */
+    function packetsIn(file: string): number {
+      const reader = openCapture(file);
+      const batch = new Batch({ capacity: 4096 });
+      let n = 0;
+      for (let k = reader.next(batch); k > 0; k = reader.next(batch)) n += k;
+      reader.close();
+      assert.equal(reader.error, null, `our reader: ${reader.error?.message}`);
+      return n;
+    }
+    for (const workers of ['1', '2', '3']) {
+      for (const failOn of [[], ['--fail-on', 'delivered']]) {
+        const status = failOn.length === 0 ? 0 : 1;
+        it(`--workers ${workers} ${failOn.join(' ')} | head -3: exit ${status}, o.pcapng whole, the report says where it stopped`, () => {
+          const out = path.join(tmp, `o-${workers}-${status}.pcapng`);
+          const report = path.join(tmp, `r-${workers}-${status}.txt`);
+          const r = pipeTo(['replay', ...big, ...bigCluster, '--verdicts', '/dev/stdout', '--out', out, '--report', report, '--workers', workers, ...failOn], 'head -3', tmp);
+          assert.equal(r.stdout.split('\n').length, 4, r.stdout);
+          assert.equal(r.status, status, r.stderr);
+          assert.doesNotMatch(r.stderr, /vfp-emu:|internal error|\n\s+at /);
+          assert.ok(fs.existsSync(out) && fs.existsSync(report), 'both outputs committed');
+          const n = packetsIn(out);
+          assert.ok(n > 0 && n < 20000, `${n} packets: stopped early`);
+          const text = fs.readFileSync(report, 'utf8');
+          assert.match(text, new RegExp(`^stdout closed after ${n} packets\n${n} packets in `, 'm'));
+          assert.match(r.stderr, new RegExp(`^stdout closed after ${n} packets\n`));
+          assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), []);
+        });
+      }
+    }
   });
 
   it('a closed stderr (replay --progress | with 2>&1 gone) is not exit 1: the run ends with its own status', () => {

@@ -36,6 +36,14 @@ export function outputWriteError(file: string, code: string | undefined, message
   return e;
 }
 
+/**
+ * A write to output `file` failed because it is stdout and its reader went away (EPIPE: `| head`): not an
+ * error of the run but a stop (pipeline.ts), that output dropped from then on.
+ */
+export function isClosedStdout(file: string, e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === 'EPIPE' && standardStream(file) === 'stdout';
+}
+
 /** Runs `write`; a failure becomes `outputWriteError(file, ...)`. */
 export function writing(file: string, write: () => void): void {
   try {
