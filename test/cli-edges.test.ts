@@ -270,10 +270,11 @@ describe('vfp-emu command line edges (issue 9)', function () {
 
   describe('a read-only folder and a full disk (tmpfs mounts in a mount namespace of their own: root only)', () => {
     /** `vfp-emu ARGS` run in `tmp` where ro/ is a read-only file system and full/ one with no space left. */
-    function onSmallFs(args: string[]): SpawnSyncReturns<string> {
+    function onSmallFs(args: string[], setup = ''): SpawnSyncReturns<string> {
       const script =
         'mkdir -p ro full && mount -t tmpfs -o ro,size=16k tmpfs ro && mount -t tmpfs -o size=16k tmpfs full || exit 99\n' +
         'head -c 1048576 /dev/zero > full/filler 2>/dev/null\n' +
+        `${setup}\n` +
         'exec node "$@"';
       return spawnSync('unshare', ['-m', 'bash', '-c', script, 'bash', cli, ...args], { cwd: tmp, encoding: 'utf8' });
     }
@@ -281,7 +282,7 @@ describe('vfp-emu command line edges (issue 9)', function () {
       if (spawnSync('unshare', ['-m', 'true']).status !== 0) this.skip();
     });
     afterEach(() => {
-      for (const f of ['ro', 'full', 'out.pcapng']) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
+      for (const f of ['ro', 'full', 'out.pcapng', 'old.txt', 'link.txt']) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
     });
 
     it('--report in a read-only folder: exit 2 naming the folder (EROFS), before the replay runs', () => {
@@ -289,6 +290,38 @@ describe('vfp-emu command line edges (issue 9)', function () {
       assert.equal(r.stderr, 'vfp-emu: --report ro/report.txt: cannot create files in its folder ro (EROFS)\n');
       assert.equal(r.status, 2);
       assert.ok(!fs.existsSync(path.join(tmp, 'out.pcapng')), 'the replay did not run');
+    });
+
+    // (as root, access(2) lets every mode bit pass: a read-only bind mount of the file, or a read-only
+    // file system under a symlink's target, is what refuses root)
+    it('an existing --report/--out/--verdicts that cannot be written (a read-only bind mount): exit 2 before the replay runs', () => {
+      for (const flag of ['--report', '--out', '--verdicts']) {
+        fs.writeFileSync(path.join(tmp, 'old.txt'), 'old');
+        const other = flag === '--out' ? ['--verdicts', 'out.pcapng'] : ['--out', 'out.pcapng'];
+        const args = ['replay', ...big, ...bigCluster, ...other, flag, 'old.txt'];
+        const r = onSmallFs(args, 'mount --bind -o ro old.txt old.txt || mount -o remount,bind,ro old.txt || exit 98');
+        assert.notEqual(r.status, 98, 'read-only bind mount refused');
+        assert.equal(r.stderr, `vfp-emu: ${flag} old.txt: cannot write it (EROFS)\n`);
+        assert.equal(r.status, 2);
+        assert.ok(!fs.existsSync(path.join(tmp, 'out.pcapng')), 'the replay did not run');
+        assert.equal(fs.readFileSync(path.join(tmp, 'old.txt'), 'utf8'), 'old');
+      }
+    });
+
+    it('--report a symlink whose target (there or not) is in a read-only folder: exit 2 before the replay runs', () => {
+      for (const existing of [false, true]) {
+        fs.rmSync(path.join(tmp, 'link.txt'), { force: true });
+        fs.symlinkSync(path.join('ro', 'report.txt'), path.join(tmp, 'link.txt'));
+        // an existing target: made on a writable mount, then that mount made read-only
+        const setup = existing ? 'umount ro && mount -t tmpfs -o size=16k tmpfs ro && echo old > ro/report.txt && mount -o remount,ro ro || exit 98' : '';
+        const r = onSmallFs(['replay', ...big, ...bigCluster, '--out', 'out.pcapng', '--report', 'link.txt'], setup);
+        assert.notEqual(r.status, 98, 'remount refused');
+        // (an existing target on a read-only file system is itself not writable: that is said first)
+        const why = existing ? 'cannot write it' : `cannot create files in its folder ${path.join(fs.realpathSync(tmp), 'ro')}`;
+        assert.equal(r.stderr, `vfp-emu: --report link.txt: ${why} (EROFS)\n`);
+        assert.equal(r.status, 2);
+        assert.ok(!fs.existsSync(path.join(tmp, 'out.pcapng')), 'the replay did not run');
+      }
     });
 
     it('--report on a full disk: exit 2 naming the report and ENOSPC, not an internal error', () => {

@@ -7,8 +7,9 @@
  *   and inode of an existing file); a file not there yet is its folder's realpath plus its name (a
  *   dangling symlink is followed to the name it would create). Trace `-` is stdin: when the shell
  *   redirected a file into it (`< cap.pcap`), that file is an input too.
- * - an output that is a folder, or whose folder is missing, not a folder, or not writable (access(2)
- *   W_OK): outputs are written to a temporary file in their folder and renamed, and the report is only
+ * - an output that is a folder, an existing output file that is not writable (access(2) W_OK), or an
+ *   output whose folder is missing, not a folder, or not writable (W_OK; for a symlink, the folder of
+ *   the file it leads to, where the temporary file is made): outputs are written to a temporary file in their folder and renamed, and the report is only
  *   written at the end, so this is found before the long work, not after it.
  * Allowed without the folder checks:
  * - /dev/stdout and /dev/stderr (also /dev/fd/1, /dev/fd/2, /proc/self/fd/1, /proc/self/fd/2): written
@@ -106,9 +107,19 @@ function outputKey(o: NamedPath): string | null {
   }
   if (st !== null && st.isDirectory()) throw new UsageError(`${o.what} ${o.path}: is a folder; give a file name`);
   if (st !== null && !st.isFile()) return null;
-  checkFolder(o);
-  if (st !== null) return `${st.dev}:${st.ino}`;
+  if (st !== null) {
+    // replaced by a temporary file in the folder of what the name leads to (a symlink's target):
+    // that file must be writable (as an ordinary open would require) and that folder too
+    try {
+      fs.accessSync(o.path, fs.constants.W_OK);
+    } catch (e) {
+      throw new UsageError(`${o.what} ${o.path}: cannot write it (${(e as NodeJS.ErrnoException).code ?? 'EACCES'})`);
+    }
+    checkFolder(o, path.dirname(realTarget(o)));
+    return `${st.dev}:${st.ino}`;
+  }
   const target = followLinks(o.path);
+  checkFolder(o, path.dirname(target));
   try {
     return `${fs.realpathSync(path.dirname(target))}/${path.basename(target)}`;
   } catch (e) {
@@ -116,9 +127,17 @@ function outputKey(o: NamedPath): string | null {
   }
 }
 
-/** The output's folder exists, is a folder, and this process may create files in it. */
-function checkFolder(o: NamedPath): void {
-  const dir = path.dirname(o.path);
+/** The realpath of an existing output (where its temporary file goes). */
+function realTarget(o: NamedPath): string {
+  try {
+    return fs.realpathSync(o.path);
+  } catch (e) {
+    return folderError(o, path.dirname(o.path), e);
+  }
+}
+
+/** Folder `dir` of output `o` (its own, or its symlink target's) exists, is a folder, and this process may create files in it. */
+function checkFolder(o: NamedPath, dir: string): void {
   try {
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     fs.accessSync(dir, fs.constants.W_OK);
