@@ -118,6 +118,8 @@ function outputError(file: string, syscall: string, e: unknown): NodeJS.ErrnoExc
  * - Other special files (anything but a regular file: /dev/null, a FIFO, a character device, a
  *   socket) are written in place: renaming onto them would replace the device or FIFO with a regular file
  *   and the reader at the other end would get nothing. Such a file is as whole as its reader makes it.
+ * - Leftovers: a run killed at once (SIGKILL, the OOM killer) cannot remove its temporary file. `open`
+ *   removes those of the same NAME in that folder whose PID is no running process (`removeLeftovers`).
  * - No fsync: this guards against failed and interrupted runs, not power cuts (flushing a GB of output
  *   would cost more than the run).
  * - Every open temporary file is listed (`discardAll`) so that a second Ctrl-C (stop.ts) can remove them
@@ -161,6 +163,7 @@ export class AtomicOutput {
     }
     const dir = path.dirname(target);
     const base = path.basename(target);
+    removeLeftovers(dir, base);
     for (let k = 0; ; k++) {
       const temp = path.join(dir, `.${base}.vfp-emu-${process.pid}${k > 0 ? `-${k}` : ''}.tmp`);
       let fd: number;
@@ -233,6 +236,36 @@ export class AtomicOutput {
     } finally {
       out.abort();
     }
+  }
+}
+
+/**
+ * Removes the temporary files of NAME (`base`) in `dir` left by runs that died without cleaning up (SIGKILL,
+ * the OOM killer): `.NAME.vfp-emu-PID.tmp` or `.NAME.vfp-emu-PID-K.tmp` whose PID is no running process
+ * (kill(PID, 0) fails with ESRCH). A live PID (another run writing NAME now, or a process that reused the
+ * number) keeps its file; so does this process's own. Failures are ignored: this is housekeeping.
+ */
+export function removeLeftovers(dir: string, base: string): void {
+  const prefix = `.${base}.vfp-emu-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const m = /^(\d+)(?:-\d+)?$/.exec(name.slice(prefix.length, -'.tmp'.length));
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || !(pid > 0) || pid > 0x7fffffff) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // running (or not ours to signal: EPERM): its file stays
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    unlinkQuietly(path.join(dir, name));
   }
 }
 
