@@ -10,8 +10,10 @@
  * - A closed stdout (EPIPE: `vfp-emu ... | head -1`) is the reader saying it has enough: the command
  *   stops writing and ends quietly, no message. The status is the run's own when the run was already
  *   over (replay prints after it: 1 when --fail-on matched, 2 for a bad trace, else 0); otherwise 0
- *   (decode, explain, rules, help, and replay --verdicts /dev/stdout cut short: the pipeline reports
- *   EPIPE on /dev/stdout as a failed write to that file, mapped here).
+ *   (decode, explain, rules, help). An output of replay on stdout (`--verdicts /dev/stdout | head`) is
+ *   not an error either: the pipeline stops the run as for Ctrl-C, drops that output, keeps the others
+ *   and replay returns the run's own status (pipeline.ts); `isClosedStdout` maps what is left (the
+ *   report on /dev/stdout, written after the run).
  * - Any other failure to write stdout or an output file (ENOSPC on `> /dev/full`, EIO) is exit 2 naming
  *   the output and the errno (`vfp-emu: stdout: cannot write it (ENOSPC)`), never 1, never a stack trace.
  * - Output paths are checked before anything is opened (commands/output-paths.ts).

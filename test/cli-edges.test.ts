@@ -17,6 +17,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Batch } from '../src/core/batch';
+import { openCapture } from '../src/io/reader';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -85,8 +87,8 @@ describe('vfp-emu command line edges (issue 9)', function () {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   describe('a closed stdout ends the run quietly (exit 0, nothing on stderr)', () => {
-    // --verdicts /dev/stdout is opened by name: on a pipe with no reader that open would wait for one, so
-    // those cases are only run through head (20,000 records: far more than the pipe holds).
+    // --verdicts /dev/stdout: 20,000 records, far more than the pipe holds; the other outputs of such a run
+    // are checked below.
     const cases: { name: string; args: () => string[]; lines: number; first: RegExp; opensStdout?: boolean }[] = [
       { name: 'replay (the embedded default) | head -2', args: () => ['replay'], lines: 2, first: /^A pod's ping/ },
       { name: 'replay TRACE --cluster ... | head -2', args: () => ['replay', ...big, ...bigCluster, '--workers', '1'], lines: 2, first: /^20000 packets in / },
@@ -101,15 +103,20 @@ describe('vfp-emu command line edges (issue 9)', function () {
     for (const c of cases) {
       it(c.name, () => {
         const r = pipeTo(c.args(), `head -n ${c.lines}`, tmp);
-        assert.equal(r.stderr, '', 'no message, no stack trace');
+        // an output on stdout: the run stops as for Ctrl-C and its summary goes to stderr, as it always does then
+        const quiet = (stderr: string): void => {
+          if (c.opensStdout === true) assert.match(stderr, /^stdout closed after \d+ packets\n\d+ packets in /);
+          else assert.equal(stderr, '', 'no message, no stack trace');
+          assert.doesNotMatch(stderr, /vfp-emu:|internal error|\n\s+at /);
+        };
+        quiet(r.stderr);
         assert.equal(r.status, 0);
         const got = r.stdout.split('\n');
         assert.equal(got.length, c.lines + 1, r.stdout);
         assert.match(got[0], c.first);
-        if (c.opensStdout === true) return;
-        // the reader gone before the first write: the same, every time
+        // the reader gone before the first write: the same, every time (stdout is written as fd 1, never opened)
         const g = readerGone(c.args(), tmp);
-        assert.equal(g.stderr, '', 'no message, no stack trace');
+        quiet(g.stderr);
         assert.equal(g.status, 0);
       });
     }
@@ -119,6 +126,39 @@ describe('vfp-emu command line edges (issue 9)', function () {
       assert.equal(r.stderr, '');
       assert.equal(r.status, 1);
     });
+  });
+
+  describe('a closed stdout under --verdicts /dev/stdout stops the run: the other outputs are committed whole', () => {
+    /** Packets in pcapng `file`, read whole by our reader (no fault). */
+    function packetsIn(file: string): number {
+      const reader = openCapture(file);
+      const batch = new Batch({ capacity: 4096 });
+      let n = 0;
+      for (let k = reader.next(batch); k > 0; k = reader.next(batch)) n += k;
+      reader.close();
+      assert.equal(reader.error, null, `our reader: ${reader.error?.message}`);
+      return n;
+    }
+    for (const workers of ['1', '2', '3']) {
+      for (const failOn of [[], ['--fail-on', 'delivered']]) {
+        const status = failOn.length === 0 ? 0 : 1;
+        it(`--workers ${workers} ${failOn.join(' ')} | head -3: exit ${status}, o.pcapng whole, the report says where it stopped`, () => {
+          const out = path.join(tmp, `o-${workers}-${status}.pcapng`);
+          const report = path.join(tmp, `r-${workers}-${status}.txt`);
+          const r = pipeTo(['replay', ...big, ...bigCluster, '--verdicts', '/dev/stdout', '--out', out, '--report', report, '--workers', workers, ...failOn], 'head -3', tmp);
+          assert.equal(r.stdout.split('\n').length, 4, r.stdout);
+          assert.equal(r.status, status, r.stderr);
+          assert.doesNotMatch(r.stderr, /vfp-emu:|internal error|\n\s+at /);
+          assert.ok(fs.existsSync(out) && fs.existsSync(report), 'both outputs committed');
+          const n = packetsIn(out);
+          assert.ok(n > 0 && n < 20000, `${n} packets: stopped early`);
+          const text = fs.readFileSync(report, 'utf8');
+          assert.match(text, new RegExp(`^stdout closed after ${n} packets\n${n} packets in `, 'm'));
+          assert.match(r.stderr, new RegExp(`^stdout closed after ${n} packets\n`));
+          assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), []);
+        });
+      }
+    }
   });
 
   it('a closed stderr (replay --progress | with 2>&1 gone) is not exit 1: the run ends with its own status', () => {
@@ -230,10 +270,11 @@ describe('vfp-emu command line edges (issue 9)', function () {
 
   describe('a read-only folder and a full disk (tmpfs mounts in a mount namespace of their own: root only)', () => {
     /** `vfp-emu ARGS` run in `tmp` where ro/ is a read-only file system and full/ one with no space left. */
-    function onSmallFs(args: string[]): SpawnSyncReturns<string> {
+    function onSmallFs(args: string[], setup = ''): SpawnSyncReturns<string> {
       const script =
         'mkdir -p ro full && mount -t tmpfs -o ro,size=16k tmpfs ro && mount -t tmpfs -o size=16k tmpfs full || exit 99\n' +
         'head -c 1048576 /dev/zero > full/filler 2>/dev/null\n' +
+        `${setup}\n` +
         'exec node "$@"';
       return spawnSync('unshare', ['-m', 'bash', '-c', script, 'bash', cli, ...args], { cwd: tmp, encoding: 'utf8' });
     }
@@ -241,7 +282,7 @@ describe('vfp-emu command line edges (issue 9)', function () {
       if (spawnSync('unshare', ['-m', 'true']).status !== 0) this.skip();
     });
     afterEach(() => {
-      for (const f of ['ro', 'full', 'out.pcapng']) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
+      for (const f of ['ro', 'full', 'out.pcapng', 'old.txt', 'link.txt']) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
     });
 
     it('--report in a read-only folder: exit 2 naming the folder (EROFS), before the replay runs', () => {
@@ -249,6 +290,38 @@ describe('vfp-emu command line edges (issue 9)', function () {
       assert.equal(r.stderr, 'vfp-emu: --report ro/report.txt: cannot create files in its folder ro (EROFS)\n');
       assert.equal(r.status, 2);
       assert.ok(!fs.existsSync(path.join(tmp, 'out.pcapng')), 'the replay did not run');
+    });
+
+    // (as root, access(2) lets every mode bit pass: a read-only bind mount of the file, or a read-only
+    // file system under a symlink's target, is what refuses root)
+    it('an existing --report/--out/--verdicts that cannot be written (a read-only bind mount): exit 2 before the replay runs', () => {
+      for (const flag of ['--report', '--out', '--verdicts']) {
+        fs.writeFileSync(path.join(tmp, 'old.txt'), 'old');
+        const other = flag === '--out' ? ['--verdicts', 'out.pcapng'] : ['--out', 'out.pcapng'];
+        const args = ['replay', ...big, ...bigCluster, ...other, flag, 'old.txt'];
+        const r = onSmallFs(args, 'mount --bind -o ro old.txt old.txt || mount -o remount,bind,ro old.txt || exit 98');
+        assert.notEqual(r.status, 98, 'read-only bind mount refused');
+        assert.equal(r.stderr, `vfp-emu: ${flag} old.txt: cannot write it (EROFS)\n`);
+        assert.equal(r.status, 2);
+        assert.ok(!fs.existsSync(path.join(tmp, 'out.pcapng')), 'the replay did not run');
+        assert.equal(fs.readFileSync(path.join(tmp, 'old.txt'), 'utf8'), 'old');
+      }
+    });
+
+    it('--report a symlink whose target (there or not) is in a read-only folder: exit 2 before the replay runs', () => {
+      for (const existing of [false, true]) {
+        fs.rmSync(path.join(tmp, 'link.txt'), { force: true });
+        fs.symlinkSync(path.join('ro', 'report.txt'), path.join(tmp, 'link.txt'));
+        // an existing target: made on a writable mount, then that mount made read-only
+        const setup = existing ? 'umount ro && mount -t tmpfs -o size=16k tmpfs ro && echo old > ro/report.txt && mount -o remount,ro ro || exit 98' : '';
+        const r = onSmallFs(['replay', ...big, ...bigCluster, '--out', 'out.pcapng', '--report', 'link.txt'], setup);
+        assert.notEqual(r.status, 98, 'remount refused');
+        // (an existing target on a read-only file system is itself not writable: that is said first)
+        const why = existing ? 'cannot write it' : `cannot create files in its folder ${path.join(fs.realpathSync(tmp), 'ro')}`;
+        assert.equal(r.stderr, `vfp-emu: --report link.txt: ${why} (EROFS)\n`);
+        assert.equal(r.status, 2);
+        assert.ok(!fs.existsSync(path.join(tmp, 'out.pcapng')), 'the replay did not run');
+      }
     });
 
     it('--report on a full disk: exit 2 naming the report and ENOSPC, not an internal error', () => {
@@ -280,6 +353,66 @@ describe('vfp-emu command line edges (issue 9)', function () {
       const r = run(['replay', lessonTrace, ...lessonCluster, '--verdicts', '/dev/stdout', '--out', '/dev/stdout'], tmp);
       assert.equal(r.stderr, 'vfp-emu: --verdicts /dev/stdout and --out /dev/stdout both write stdout: give one of them a file\n');
       assert.equal(r.status, 2);
+    });
+
+    /** The CLI with fd `fd` (1 or 2) appended to `file`, as `>> file` / `2>> file`. */
+    function appendedTo(args: string[], file: string, fd: 1 | 2): SpawnSyncReturns<string> {
+      const f = fs.openSync(file, 'a');
+      try {
+        return spawnSync(process.execPath, [cli, ...args], { cwd: tmp, encoding: 'utf8', stdio: ['ignore', fd === 1 ? f : 'pipe', fd === 2 ? f : 'pipe'] });
+      } finally {
+        fs.closeSync(f);
+      }
+    }
+
+    for (const name of ['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1', '/dev/stderr', '/dev/fd/2', '/proc/self/fd/2']) {
+      it(`--verdicts ${name} with that stream appended to the input trace: exit 2, the capture keeps its bytes`, () => {
+        const trace = path.join(tmp, 'own.pcapng');
+        fs.copyFileSync(lessonTrace, trace);
+        const before = fs.readFileSync(trace);
+        const fd = name.endsWith('1') || name.endsWith('stdout') ? 1 : 2;
+        const r = appendedTo(['replay', trace, ...lessonCluster, '--verdicts', name], trace, fd);
+        assert.equal(r.status, 2, `${r.stderr ?? ''}${r.stdout ?? ''}`);
+        const message = `vfp-emu: --verdicts ${name} is the same file as the trace ${trace}: refusing to overwrite it\n`;
+        // with stderr appended to the capture, the message itself lands there (the shell's doing): nothing else does
+        const after = fs.readFileSync(trace);
+        assert.ok(after.subarray(0, before.length).equals(before), 'the capture keeps its bytes');
+        assert.equal(after.subarray(before.length).toString(), fd === 1 ? '' : message);
+        if (fd === 1) assert.equal(r.stderr, message);
+        fs.rmSync(trace);
+      });
+    }
+
+    it('stdout redirected into the --cluster file or into --out: exit 2 naming both', () => {
+      const cfg = path.join(tmp, 'cluster-copy.yaml');
+      fs.copyFileSync(l2bridge[0], cfg);
+      const before = sha1(cfg);
+      const r = appendedTo(['replay', lessonTrace, '--cluster', cfg, ...lessonCluster.slice(2), '--verdicts', '/dev/stdout'], cfg, 1);
+      assert.equal(r.stderr, `vfp-emu: --verdicts /dev/stdout is the same file as --cluster ${cfg}: refusing to overwrite it\n`);
+      assert.equal(r.status, 2);
+      assert.equal(sha1(cfg), before);
+      const out = path.join(tmp, 'same.out');
+      fs.writeFileSync(out, 'keep');
+      const r2 = appendedTo(['replay', lessonTrace, ...lessonCluster, '--verdicts', '/dev/stdout', '--out', out], out, 1);
+      assert.equal(r2.stderr, `vfp-emu: --out ${out} is the same file as --verdicts /dev/stdout: refusing to overwrite it\n`);
+      assert.equal(r2.status, 2);
+      assert.equal(fs.readFileSync(out, 'utf8'), 'keep');
+      fs.rmSync(cfg);
+      fs.rmSync(out);
+    });
+
+    it('--verdicts /dev/stdout > FILE: written to fd 1 itself (the same inode, appended after what was there, no temporary file)', () => {
+      const out = path.join(tmp, 'redirected.jsonl');
+      fs.writeFileSync(out, 'first line\n');
+      const ino = fs.statSync(out).ino;
+      const r = appendedTo(['replay', lessonTrace, ...lessonCluster, '--verdicts', '/dev/stdout'], out, 1);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(fs.statSync(out).ino, ino, 'not replaced by a rename');
+      const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
+      assert.equal(lines[0], 'first line');
+      assert.equal(lines.length, 11);
+      assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), []);
+      fs.rmSync(out);
     });
 
     it('decode through a pipe another process made non-blocking: every row arrives (EAGAIN is waited out)', function () {

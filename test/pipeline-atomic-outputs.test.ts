@@ -106,6 +106,22 @@ describe('replay outputs are written whole (temporary file, then rename)', funct
     assert.deepEqual(temps(dir), []);
   });
 
+  it("leftovers of a killed run (.NAME.vfp-emu-PID.tmp, PID not running) are removed when NAME is written; a live PID's stay", () => {
+    const dir = path.join(tmp, 'leftovers');
+    fs.mkdirSync(dir);
+    const done = spawnSync(process.execPath, ['-e', '']);
+    const dead = done.pid as number; // exited: no such process now (unless the number was reused since)
+    const leftovers = [`.out.pcapng.vfp-emu-${dead}.tmp`, `.out.pcapng.vfp-emu-${dead}-3.tmp`, `.report.txt.vfp-emu-${dead}.tmp`];
+    const kept = [`.out.pcapng.vfp-emu-${process.pid}.tmp`, `.other.pcapng.vfp-emu-${dead}.tmp`, `.out.pcapng.vfp-emu-${dead}.tmp.keep`];
+    for (const f of [...leftovers, ...kept]) fs.writeFileSync(path.join(dir, f), 'half');
+    const lesson = path.join(repo, 'traces', '04-icmp-lesson', 'trace.pcapng');
+    const l2bridge = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(repo, 'traces', '_clusters', 'l2bridge', f)]);
+    const r = spawnSync(process.execPath, [cli, 'replay', lesson, ...l2bridge, '--out', path.join(dir, 'out.pcapng'), '--report', path.join(dir, 'report.txt')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const left = fs.readdirSync(dir).sort();
+    assert.deepEqual(left, ['out.pcapng', 'report.txt', ...kept].sort());
+  });
+
   it('a symbolic link keeps pointing at its target, which gets the output', () => {
     const dir = path.join(tmp, 'link');
     const [target] = userFiles(dir, ['real.pcapng']);

@@ -7,12 +7,15 @@
  *   and inode of an existing file); a file not there yet is its folder's realpath plus its name (a
  *   dangling symlink is followed to the name it would create). Trace `-` is stdin: when the shell
  *   redirected a file into it (`< cap.pcap`), that file is an input too.
- * - an output that is a folder, or whose folder is missing, not a folder, or not writable (access(2)
- *   W_OK): outputs are written to a temporary file in their folder and renamed, and the report is only
+ * - an output that is a folder, an existing output file that is not writable (access(2) W_OK), or an
+ *   output whose folder is missing, not a folder, or not writable (W_OK; for a symlink, the folder of
+ *   the file it leads to, where the temporary file is made): outputs are written to a temporary file in their folder and renamed, and the report is only
  *   written at the end, so this is found before the long work, not after it.
- * Allowed without those checks:
+ * Allowed without the folder checks:
  * - /dev/stdout and /dev/stderr (also /dev/fd/1, /dev/fd/2, /proc/self/fd/1, /proc/self/fd/2): written
- *   straight to that stream, at most one output per stream (two would interleave into a file no reader
+ *   straight to fd 1 / fd 2 (never reopened or renamed, output-files.ts); when that fd is a regular file
+ *   (`>> cap.pcapng`), its device and inode are checked against the inputs and the other outputs as a
+ *   named file's are. At most one output per stream (two would interleave into a file no reader
  *   parses). The caller learns which output took stdout (`stdout`), so that replay can keep stdout for
  *   it alone (see runReplayCommand).
  * - other character devices (/dev/null, /dev/full, a terminal): nothing there can be overwritten; any
@@ -21,6 +24,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../core/errors';
+import { standardStream } from '../pipeline/output-files';
 
 /** A path on the command line and what it is there for (`the trace`, `--cluster`, `--out`). */
 export interface NamedPath {
@@ -35,21 +39,7 @@ export interface OutputPlan {
   stderr: NamedPath | null;
 }
 
-const STREAM_NAMES: Record<string, 'stdout' | 'stderr'> = {
-  '/dev/stdout': 'stdout',
-  '/dev/fd/1': 'stdout',
-  '/proc/self/fd/1': 'stdout',
-  [`/proc/${process.pid}/fd/1`]: 'stdout',
-  '/dev/stderr': 'stderr',
-  '/dev/fd/2': 'stderr',
-  '/proc/self/fd/2': 'stderr',
-  [`/proc/${process.pid}/fd/2`]: 'stderr',
-};
-
-/** 'stdout' or 'stderr' when `p` names that standard stream, else null. */
-export function standardStream(p: string): 'stdout' | 'stderr' | null {
-  return STREAM_NAMES[path.resolve(p)] ?? null;
-}
+export { standardStream };
 
 /** Checks the outputs against the inputs and each other (see the module comment); throws UsageError. */
 export function checkOutputPaths(inputs: readonly NamedPath[], outputs: readonly NamedPath[]): OutputPlan {
@@ -65,6 +55,13 @@ export function checkOutputPaths(inputs: readonly NamedPath[], outputs: readonly
       const taken = plan[stream];
       if (taken !== null) throw new UsageError(`${taken.what} ${taken.path} and ${output.what} ${output.path} both write ${stream}: give one of them a file`);
       plan[stream] = output;
+      // written to the fd itself (output-files.ts): when the shell redirected it into a file
+      // (`--verdicts /dev/stdout >> cap.pcapng`), that file is this output
+      const key = streamKey(stream === 'stdout' ? 1 : 2);
+      if (key === null) continue;
+      const other = seen.get(key);
+      if (other !== undefined) throw new UsageError(`${output.what} ${output.path} is the same file as ${other.what} ${other.path}: refusing to overwrite it`);
+      seen.set(key, output);
       continue;
     }
     const key = outputKey(output);
@@ -74,6 +71,16 @@ export function checkOutputPaths(inputs: readonly NamedPath[], outputs: readonly
     seen.set(key, output);
   }
   return plan;
+}
+
+/** Identity of the file a standard stream was redirected into: device and inode when a regular file, else null. */
+function streamKey(fd: number): string | null {
+  try {
+    const st = fs.fstatSync(fd);
+    return st.isFile() ? `${st.dev}:${st.ino}` : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Identity of an input: device and inode when it exists and is a regular file, else null. */
@@ -100,9 +107,19 @@ function outputKey(o: NamedPath): string | null {
   }
   if (st !== null && st.isDirectory()) throw new UsageError(`${o.what} ${o.path}: is a folder; give a file name`);
   if (st !== null && !st.isFile()) return null;
-  checkFolder(o);
-  if (st !== null) return `${st.dev}:${st.ino}`;
+  if (st !== null) {
+    // replaced by a temporary file in the folder of what the name leads to (a symlink's target):
+    // that file must be writable (as an ordinary open would require) and that folder too
+    try {
+      fs.accessSync(o.path, fs.constants.W_OK);
+    } catch (e) {
+      throw new UsageError(`${o.what} ${o.path}: cannot write it (${(e as NodeJS.ErrnoException).code ?? 'EACCES'})`);
+    }
+    checkFolder(o, path.dirname(realTarget(o)));
+    return `${st.dev}:${st.ino}`;
+  }
   const target = followLinks(o.path);
+  checkFolder(o, path.dirname(target));
   try {
     return `${fs.realpathSync(path.dirname(target))}/${path.basename(target)}`;
   } catch (e) {
@@ -110,9 +127,17 @@ function outputKey(o: NamedPath): string | null {
   }
 }
 
-/** The output's folder exists, is a folder, and this process may create files in it. */
-function checkFolder(o: NamedPath): void {
-  const dir = path.dirname(o.path);
+/** The realpath of an existing output (where its temporary file goes). */
+function realTarget(o: NamedPath): string {
+  try {
+    return fs.realpathSync(o.path);
+  } catch (e) {
+    return folderError(o, path.dirname(o.path), e);
+  }
+}
+
+/** Folder `dir` of output `o` (its own, or its symlink target's) exists, is a folder, and this process may create files in it. */
+function checkFolder(o: NamedPath, dir: string): void {
   try {
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
     fs.accessSync(dir, fs.constants.W_OK);

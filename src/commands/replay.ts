@@ -67,6 +67,11 @@ export interface ReplaySummary {
   packets: number;
   /** Only when `stop` ended the run early: the signal (`packets` were judged, and the outputs hold them). */
   interrupted?: StopSignal;
+  /**
+   * Only when the output on stdout (`--verdicts /dev/stdout`) lost its reader (EPIPE: `| head`): the run
+   * stopped as for a signal, that output was dropped, the others hold `packets` whole.
+   */
+  stdout_closed?: true;
   verdicts: Record<string, number>;
   reasons: Record<string, number>;
   warnings: Record<string, number>;
@@ -155,6 +160,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   const summary: ReplaySummary = {
     packets,
     ...(interrupted !== undefined ? { interrupted } : {}),
+    ...(run.stdoutClosed ? { stdout_closed: true as const } : {}),
     verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, t.verdicts[k]])),
     reasons: {},
     warnings: {},
@@ -203,6 +209,7 @@ export function diagnosticLine(d: Diagnostic): string {
 export function summaryText(s: ReplaySummary): string {
   const lines: string[] = [];
   if (s.interrupted !== undefined) lines.push(`interrupted (${s.interrupted}) after ${s.packets} packets`);
+  if (s.stdout_closed === true) lines.push(`stdout closed after ${s.packets} packets`);
   lines.push(`${s.packets} packets in ${s.elapsed_s.toFixed(3)} s (${s.pps} packets/s)`);
   lines.push('verdicts: ' + VERDICT_NAMES.map((v) => `${v} ${s.verdicts[v]}`).join(', '));
   const reasons = Object.entries(s.reasons);

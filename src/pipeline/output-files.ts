@@ -7,6 +7,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+const STREAM_NAMES: Record<string, 'stdout' | 'stderr'> = {
+  '/dev/stdout': 'stdout',
+  '/dev/fd/1': 'stdout',
+  '/proc/self/fd/1': 'stdout',
+  [`/proc/${process.pid}/fd/1`]: 'stdout',
+  '/dev/stderr': 'stderr',
+  '/dev/fd/2': 'stderr',
+  '/proc/self/fd/2': 'stderr',
+  [`/proc/${process.pid}/fd/2`]: 'stderr',
+};
+
+/** 'stdout' or 'stderr' when `p` names that standard stream (/dev/stdout, /dev/fd/1, /proc/self/fd/1, ...), else null. */
+export function standardStream(p: string): 'stdout' | 'stderr' | null {
+  return STREAM_NAMES[path.resolve(p)] ?? null;
+}
+
 /**
  * A failed write to output file `file`: the error with `path`, `syscall` and `code` set, which the CLI
  * prints as `vfp-emu: FILE: cannot write it (CODE)`.
@@ -20,6 +36,14 @@ export function outputWriteError(file: string, code: string | undefined, message
   return e;
 }
 
+/**
+ * A write to output `file` failed because it is stdout and its reader went away (EPIPE: `| head`): not an
+ * error of the run but a stop (pipeline.ts), that output dropped from then on.
+ */
+export function isClosedStdout(file: string, e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === 'EPIPE' && standardStream(file) === 'stdout';
+}
+
 /** Runs `write`; a failure becomes `outputWriteError(file, ...)`. */
 export function writing(file: string, write: () => void): void {
   try {
@@ -31,10 +55,34 @@ export function writing(file: string, write: () => void): void {
   }
 }
 
-/** Writes `len` bytes of `buf` from `at` (looping on short writes). */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes `len` bytes of `buf` from `at` (looping on short writes). EAGAIN (fd 1 or 2 is a pipe made
+ * non-blocking, by libuv or by another process sharing it) waits 1 ms and retries, as core/stdout.ts does.
+ */
 export function writeAll(fd: number, buf: Uint8Array, at: number, len: number): void {
   let done = 0;
-  while (done < len) done += fs.writeSync(fd, buf, at + done, len - done);
+  while (done < len) {
+    try {
+      done += fs.writeSync(fd, buf, at + done, len - done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
+/** fs.writevSync, with EAGAIN waited out as in `writeAll` (returns the bytes written, maybe fewer). */
+export function writevAll(fd: number, views: Uint8Array[]): number {
+  for (;;) {
+    try {
+      return fs.writevSync(fd, views);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
 
 /** A failed open/rename of output `file` (the final name, not the temporary one), as the CLI prints it. */
@@ -63,9 +111,15 @@ function outputError(file: string, syscall: string, e: unknown): NodeJS.ErrnoExc
  *   an ordinary open would refuse it.
  * - A symbolic link to a regular file: the temporary file goes next to the link's target and replaces the
  *   target; the link stays.
- * - Special files (anything but a regular file: /dev/stdout, /dev/null, a FIFO, a character device, a
+ * - A name of a standard stream (`standardStream`: /dev/stdout, /dev/stderr, /dev/fd/1, /proc/self/fd/2,
+ *   ...) is written to fd 1 / fd 2 itself: never reopened, never renamed, never closed. Reopening it would
+ *   follow the link to whatever the shell redirected the stream into (`>> cap.pcapng`) and replace that
+ *   file; the checks against the inputs (commands/output-paths.ts) compare fstat of the fd instead.
+ * - Other special files (anything but a regular file: /dev/null, a FIFO, a character device, a
  *   socket) are written in place: renaming onto them would replace the device or FIFO with a regular file
  *   and the reader at the other end would get nothing. Such a file is as whole as its reader makes it.
+ * - Leftovers: a run killed at once (SIGKILL, the OOM killer) cannot remove its temporary file. `open`
+ *   removes those of the same NAME in that folder whose PID is no running process (`removeLeftovers`).
  * - No fsync: this guards against failed and interrupted runs, not power cuts (flushing a GB of output
  *   would cost more than the run).
  * - Every open temporary file is listed (`discardAll`) so that a second Ctrl-C (stop.ts) can remove them
@@ -83,12 +137,16 @@ export class AtomicOutput {
     private readonly temp: string | null,
     /** Where the temporary file goes on commit (the final name, or a link's target). */
     private readonly target: string,
+    /** fd 1 or 2 (a standard stream): never closed here. */
+    private readonly borrowed = false,
   ) {
     if (temp !== null) AtomicOutput.live.add(this);
   }
 
   /** Opens output `file` (see the class comment); errors name `file` (exit status 2 in the CLI). */
   static open(file: string): AtomicOutput {
+    const stream = standardStream(file);
+    if (stream !== null) return new AtomicOutput(file, stream === 'stdout' ? 1 : 2, null, file, true);
     let target = file;
     let st: fs.Stats | null = null;
     try {
@@ -105,6 +163,7 @@ export class AtomicOutput {
     }
     const dir = path.dirname(target);
     const base = path.basename(target);
+    removeLeftovers(dir, base);
     for (let k = 0; ; k++) {
       const temp = path.join(dir, `.${base}.vfp-emu-${process.pid}${k > 0 ? `-${k}` : ''}.tmp`);
       let fd: number;
@@ -141,7 +200,7 @@ export class AtomicOutput {
     this.closed = true;
     AtomicOutput.live.delete(this);
     try {
-      fs.closeSync(this.fd);
+      if (!this.borrowed) fs.closeSync(this.fd);
       if (this.temp !== null) fs.renameSync(this.temp, this.target);
     } catch (e) {
       if (this.temp !== null) unlinkQuietly(this.temp);
@@ -155,7 +214,7 @@ export class AtomicOutput {
     this.closed = true;
     AtomicOutput.live.delete(this);
     try {
-      fs.closeSync(this.fd);
+      if (!this.borrowed) fs.closeSync(this.fd);
     } catch {
       // closing is all that is left to do with it
     }
@@ -177,6 +236,36 @@ export class AtomicOutput {
     } finally {
       out.abort();
     }
+  }
+}
+
+/**
+ * Removes the temporary files of NAME (`base`) in `dir` left by runs that died without cleaning up (SIGKILL,
+ * the OOM killer): `.NAME.vfp-emu-PID.tmp` or `.NAME.vfp-emu-PID-K.tmp` whose PID is no running process
+ * (kill(PID, 0) fails with ESRCH). A live PID (another run writing NAME now, or a process that reused the
+ * number) keeps its file; so does this process's own. Failures are ignored: this is housekeeping.
+ */
+export function removeLeftovers(dir: string, base: string): void {
+  const prefix = `.${base}.vfp-emu-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const m = /^(\d+)(?:-\d+)?$/.exec(name.slice(prefix.length, -'.tmp'.length));
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || !(pid > 0) || pid > 0x7fffffff) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // running (or not ours to signal: EPERM): its file stays
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    unlinkQuietly(path.join(dir, name));
   }
 }
 

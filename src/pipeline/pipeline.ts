@@ -57,6 +57,12 @@
  * output ends at the same packet (each batch is written to every file before the run ends), and
  * `stopped` says so.
  *
+ * A closed stdout under an output (`--verdicts /dev/stdout | head -3`: EPIPE writing the output on stdout)
+ * stops the run the same way (`stdoutClosed`): that output is dropped from then on (not counted by the
+ * conservation check), the others are written to the end of the batches in flight and committed. W = 1 and
+ * W >= 3 write on this thread (`OutputFiles.put`); at W = 2 the split worker writes and sets the control
+ * word CTL_STDOUT_CLOSED, which this thread checks before each batch.
+ *
  * Conservation (`checkConservation`, every run, at the end): packets read = packets counted by verdict =
  * packets whose records were written (with --verdicts) = packets whose blocks were written (with --out).
  * A mismatch is an internal error (exit 70), and the outputs are removed.
@@ -70,13 +76,15 @@ import type { DecodeOptions } from '../decode/decoder';
 import { openCapture, type CaptureReader } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
-import { AtomicOutput, outputWriteError, writeAll, writing } from './output-files';
+import { AtomicOutput, isClosedStdout, standardStream, outputWriteError, writeAll, writevAll, writing } from './output-files';
 import { OutTraceEncoder, sectionHeaderBlock } from './out-trace-encoder';
 import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, Tally, type StageOptions } from './stage';
 import { VerdictEncoder } from './verdict-encoder';
 import {
+  CTL_BYTES,
   CTL_ERROR,
+  CTL_STDOUT_CLOSED,
   CTL_TO_MAIN,
   type BatchMessage,
   type ChainMessage,
@@ -137,6 +145,11 @@ export interface PipelineResult {
   elapsed: number;
   /** `stop` ended the run before the end of the input (the outputs end, whole, after `packets`). */
   stopped: boolean;
+  /**
+   * The output on stdout failed with EPIPE (its reader went away): the run stopped as for `stop`, that
+   * output was dropped, the others end, whole, after `packets`.
+   */
+  stdoutClosed: boolean;
 }
 
 /**
@@ -182,7 +195,7 @@ function writePieces(fd: number, buf: Uint8Array, pos: Int32Array, len: Int32Arr
   let to = -1;
   const flush = (): void => {
     if (views.length === 0) return;
-    const done = fs.writevSync(fd, views);
+    const done = writevAll(fd, views);
     if (done < bytes) {
       // a short write: the rest, piece by piece
       let skip = done;
@@ -250,6 +263,38 @@ class OutputFiles {
   traceFd = -1;
   records = -1;
   blocks = -1;
+  /** The output on stdout failed with EPIPE and was dropped (`put`; the split worker: CTL_STDOUT_CLOSED). */
+  stdoutClosed = false;
+
+  /**
+   * Writes a batch to --verdicts (`which` 'verdicts') or --out with `write`: false when that output is
+   * stdout and its reader went away (EPIPE): it is dropped (its descriptor -1) and `stdoutClosed` set.
+   */
+  put(which: 'verdicts' | 'out', file: string, write: () => void): boolean {
+    try {
+      writing(file, write);
+      return true;
+    } catch (e) {
+      if (!isClosedStdout(file, e)) throw e;
+      this.dropStdout(which);
+      return false;
+    }
+  }
+
+  /** The output on stdout (`which`) is gone: written no more, not counted by `checkConservation`. */
+  dropStdout(which: 'verdicts' | 'out'): void {
+    this.stdoutClosed = true;
+    if (which === 'verdicts') this.verdictFd = -1;
+    else this.traceFd = -1;
+    this.dropped.add(which);
+  }
+
+  private readonly dropped = new Set<'verdicts' | 'out'>();
+
+  /** `records` and `blocks` for `checkConservation` (-1 for an output dropped when stdout closed). */
+  counts(): [number, number] {
+    return [this.dropped.has('verdicts') ? -1 : this.records, this.dropped.has('out') ? -1 : this.blocks];
+  }
 
   /** Opens the files asked for (the pcapng with its section header written). */
   open(o: PipelineOptions): void {
@@ -263,7 +308,7 @@ class OutputFiles {
       this.traceFd = t.fd;
       this.blocks = 0;
       const shb = sectionHeaderBlock();
-      writing(o.out, () => writeAll(t.fd, shb, 0, shb.length));
+      this.put('out', o.out, () => writeAll(t.fd, shb, 0, shb.length));
     }
   }
 
@@ -299,16 +344,15 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const write: WriteSlot = (s, verdictBytes, traceBytes) => {
       const { verdictFd, traceFd } = files;
       const n = s.batch.count;
+      // `put`: EPIPE on the output that is stdout drops it and stops the run (the loop below)
       if (verdictBytes >= 0) {
-        if (verdictFd >= 0) writing(o.verdicts as string, () => writeAll(verdictFd, s.verdictOut, 0, verdictBytes));
-        if (traceFd >= 0) writing(o.out as string, () => writeAll(traceFd, s.traceOut, 0, traceBytes));
+        if (verdictFd >= 0 && files.put('verdicts', o.verdicts as string, () => writeAll(verdictFd, s.verdictOut, 0, verdictBytes))) files.records += n;
+        if (traceFd >= 0 && files.put('out', o.out as string, () => writeAll(traceFd, s.traceOut, 0, traceBytes))) files.blocks += n;
       } else {
         // shards wrote their own packets: the pieces, in input order
-        if (verdictFd >= 0) writing(o.verdicts as string, () => writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null));
-        if (traceFd >= 0) writing(o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen));
+        if (verdictFd >= 0 && files.put('verdicts', o.verdicts as string, () => writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null))) files.records += n;
+        if (traceFd >= 0 && files.put('out', o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen))) files.blocks += n;
       }
-      if (verdictFd >= 0) files.records += n;
-      if (traceFd >= 0) files.blocks += n;
     };
     const layout = new SlotLayout(spec);
     run = threaded ? new ChainRunner(o, layout, stageOpts, W, write) : new InlineRunner(o, layout, stageOpts, write);
@@ -320,6 +364,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         stopped = true;
         break;
       }
+      if (files.stdoutClosed) break;
       const s = run.freeSlot();
       const n = reader.next(s.batch);
       if (n === 0) break;
@@ -328,9 +373,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, reader.bytesRead / size) : NaN);
     }
     const tally = run.finish();
-    checkConservation(packets, tally, files.records, files.blocks);
+    checkConservation(packets, tally, ...files.counts());
     files.commit();
-    return { packets, tally, error: reader.error, elapsed: elapsed(), stopped };
+    return { packets, tally, error: reader.error, elapsed: elapsed(), stopped, stdoutClosed: files.stdoutClosed };
   } finally {
     if (run !== null) await run.close();
     reader.close();
@@ -354,9 +399,10 @@ async function runSplit(o: PipelineOptions): Promise<PipelineResult> {
   try {
     const read = reader !== null ? await run.readHere(reader) : await run.workerReads();
     const tally = run.end();
-    checkConservation(read, tally, run.files.records, run.files.blocks);
+    checkConservation(read, tally, ...run.files.counts());
     run.files.commit();
-    return { packets: run.packets, tally, error: run.error, elapsed: run.elapsed(), stopped: run.stopped };
+    const closed = run.files.stdoutClosed;
+    return { packets: run.packets, tally, error: run.error, elapsed: run.elapsed(), stopped: run.stopped, stdoutClosed: closed };
   } finally {
     await run.close();
     if (reader !== null) reader.close();
@@ -380,6 +426,7 @@ class SplitRun {
   private readonly inbox: Inbox;
   private readonly pacer = new Pacer();
   private readonly t0 = process.hrtime.bigint();
+  private readonly ctl: Int32Array;
 
   constructor(
     private readonly o: PipelineOptions,
@@ -391,7 +438,8 @@ class SplitRun {
     this.size = o.trace === '-' ? -1 : safeSize(o.trace);
     this.stage = new ShardStage(o.dp, stageOpts, this.layout.spec.capacity);
     this.slot = new Slot(this.layout, true);
-    const control = new SharedArrayBuffer(8);
+    const control = new SharedArrayBuffer(CTL_BYTES);
+    this.ctl = new Int32Array(control);
     const toMain = new MessageChannel();
     const errors = new MessageChannel();
     const init: WorkerInit = {
@@ -424,11 +472,19 @@ class SplitRun {
     return Number(process.hrtime.bigint() - this.t0) / 1e9;
   }
 
-  /** Lets the event loop turn when due; true when `stop` asks to read no more. */
+  /** Lets the event loop turn when due; true when `stop` asks to read no more, or the output on stdout was closed. */
   private async stopNow(): Promise<boolean> {
     if (this.pacer.due()) await this.pacer.pause();
     this.stopped = this.o.stop?.aborted === true;
-    return this.stopped;
+    return this.stopped || this.checkStdoutClosed();
+  }
+
+  /** The worker found the output on stdout closed (CTL_STDOUT_CLOSED): dropped here too (`files.stdoutClosed`). */
+  private checkStdoutClosed(): boolean {
+    if (!this.files.stdoutClosed && Atomics.load(this.ctl, CTL_STDOUT_CLOSED) !== 0) {
+      this.files.dropStdout(this.o.verdicts !== undefined && standardStream(this.o.verdicts) === 'stdout' ? 'verdicts' : 'out');
+    }
+    return this.files.stdoutClosed;
   }
 
   /** Opens the outputs and tells the worker where to write. */
@@ -508,6 +564,7 @@ class SplitRun {
     this.toWorker.port1.postMessage(end);
     let m = this.inbox.receive() as SplitMessage;
     while (m.type !== 'end') m = this.inbox.receive() as SplitMessage; // (slots sent back free or filled)
+    this.checkStdoutClosed(); // (found by the last batches in flight)
     if (this.files.records >= 0) this.files.records = m.records ?? 0;
     if (this.files.blocks >= 0) this.files.blocks = m.blocks ?? 0;
     const tally = new Tally();
@@ -633,7 +690,7 @@ class ChainRunner implements Runner {
   ) {
     const K = Math.max(2, o.ring ?? 2 * W + 1);
     for (let k = 0; k < K; k++) this.free.push(new Slot(layout));
-    const control = new SharedArrayBuffer(8);
+    const control = new SharedArrayBuffer(CTL_BYTES);
     this.ctl = new Int32Array(control);
     // with W > 1 the main thread is shard 0 itself (see `send`): the chain starts at worker 1
     this.mainShard = W > 1 ? new ShardStage(o.dp, stageOpts, layout.spec.capacity) : null;

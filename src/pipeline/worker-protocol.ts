@@ -133,3 +133,7 @@ export type SplitMessage = FilledMessage | EofMessage | FreeMessage | DecidedMes
 /** Control words (Int32Array on a SharedArrayBuffer): messages posted to the main thread, and an error flag. */
 export const CTL_TO_MAIN = 0;
 export const CTL_ERROR = 1;
+/** Set by the split worker when the output on stdout failed with EPIPE (its reader went away): the run stops. */
+export const CTL_STDOUT_CLOSED = 2;
+/** Bytes of the control words. */
+export const CTL_BYTES = 12;

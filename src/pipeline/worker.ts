@@ -25,11 +25,12 @@ import { openCapture, type CaptureReader } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import { compileDataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
-import { writeAll, writing } from './output-files';
+import { isClosedStdout, writeAll, writing } from './output-files';
 import { ShardStage, shardTable } from './stage';
 import { Slot, SlotLayout } from './slot';
 import {
   CTL_ERROR,
+  CTL_STDOUT_CLOSED,
   CTL_TO_MAIN,
   type ChainMessage,
   type EofMessage,
@@ -65,6 +66,20 @@ function fail(e: unknown): void {
   Atomics.add(ctl, CTL_TO_MAIN, 1);
   Atomics.notify(ctl, CTL_TO_MAIN);
   init.input.close();
+}
+
+/** Runs `write` (see output-files.ts `writing`); false, with CTL_STDOUT_CLOSED set, when `file` is stdout and its reader went away. */
+function writeOrStdoutClosed(file: string, write: () => void): boolean {
+  try {
+    writing(file, write);
+    return true;
+  } catch (e) {
+    if (!isClosedStdout(file, e)) throw e;
+    Atomics.store(ctl, CTL_STDOUT_CLOSED, 1);
+    Atomics.add(ctl, CTL_TO_MAIN, 1);
+    Atomics.notify(ctl, CTL_TO_MAIN);
+    return false;
+  }
 }
 
 /** A reader fault as plain data (InputError fields), to post to the main thread. */
@@ -150,13 +165,15 @@ function runSplitWorker(): void {
       // the reader's interface list only grows, so the later batches it has read do not change this one's
       const out = stage.finishAll(slot, ifaces, init.verdicts, init.trace);
       const f = files;
+      // EPIPE on the output that is stdout (`--verdicts /dev/stdout | head`): that output is dropped and the
+      // main thread told to stop reading (CTL_STDOUT_CLOSED); the others go on to the end of the batches in flight
       if (f.verdictFd >= 0) {
-        writing(f.verdictFile as string, () => writeAll(f.verdictFd, slot.verdictOut, 0, out.verdictBytes));
-        records += m.count;
+        if (writeOrStdoutClosed(f.verdictFile as string, () => writeAll(f.verdictFd, slot.verdictOut, 0, out.verdictBytes))) records += m.count;
+        else files = { ...files, verdictFd: -1 };
       }
       if (f.traceFd >= 0) {
-        writing(f.traceFile as string, () => writeAll(f.traceFd, slot.traceOut, 0, out.traceBytes));
-        blocks += m.count;
+        if (writeOrStdoutClosed(f.traceFile as string, () => writeAll(f.traceFd, slot.traceOut, 0, out.traceBytes))) blocks += m.count;
+        else files = { ...files, traceFd: -1 };
       }
       fill(m.buffer);
     } catch (e) {
