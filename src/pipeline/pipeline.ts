@@ -442,28 +442,18 @@ class SplitRun {
     this.ctl = new Int32Array(control);
     const toMain = new MessageChannel();
     const errors = new MessageChannel();
-    const init: WorkerInit = {
+    this.worker = startWorker(o, stageOpts, {
       role: 'split',
       worker: 1,
       workers: 2,
       spec: this.layout.spec,
-      verdicts: o.verdicts !== undefined,
-      trace: o.out !== undefined,
       input: this.toWorker.port2,
       output: toMain.port1,
       errors: errors.port2,
       control,
-      cluster: o.cluster,
-      windows: o.windows,
-      seed: o.seed,
-      view: o.view,
-      stage: stageOpts,
       capture: workerReads ? o.trace : null,
-      strictSnaplen: o.strictSnaplen ?? true,
       ring: this.ring,
-    };
-    this.worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [this.toWorker.port2, toMain.port1, errors.port2] });
-    this.worker.unref();
+    });
     this.inbox = new Inbox(toMain.port2, [errors.port1], new Int32Array(control));
     this.inbox.watch(this.worker);
   }
@@ -579,6 +569,31 @@ class SplitRun {
     this.inbox.close();
     this.files.abort();
   }
+}
+
+/** What a worker's start-up says beyond the run's options: its role, place, ports and ring. */
+type WorkerPlace = Pick<WorkerInit, 'role' | 'worker' | 'workers' | 'spec' | 'input' | 'output' | 'errors' | 'control' | 'capture' | 'ring'>;
+
+/**
+ * Starts a pipeline worker (worker.ts), the one place a WorkerInit is made: the run's options (which
+ * outputs, the cluster and profile it compiles, the stage options) plus `place`; its three ports are
+ * transferred. The worker is unref'd: the main thread waits for it through the Inbox, not the event loop.
+ */
+function startWorker(o: PipelineOptions, stage: StageOptions, place: WorkerPlace): Worker {
+  const init: WorkerInit = {
+    ...place,
+    verdicts: o.verdicts !== undefined,
+    trace: o.out !== undefined,
+    cluster: o.cluster,
+    windows: o.windows,
+    seed: o.seed,
+    view: o.view,
+    stage,
+    strictSnaplen: o.strictSnaplen ?? true,
+  };
+  const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [place.input, place.output, place.errors] });
+  worker.unref();
+  return worker;
 }
 
 /** An InputError posted by a worker, as the reader threw it. */
@@ -704,29 +719,20 @@ class ChainRunner implements Runner {
     for (let w = from; w < W; w++) {
       const errors = new MessageChannel();
       errorPorts.push(errors.port1);
-      const init: WorkerInit = {
-        role: 'shard',
-        worker: w,
-        workers: W,
-        spec: layout.spec,
-        verdicts: o.verdicts !== undefined,
-        trace: o.out !== undefined,
-        input: links[w].port2,
-        output: links[w + 1].port1,
-        errors: errors.port2,
-        control,
-        cluster: o.cluster,
-        windows: o.windows,
-        seed: o.seed,
-        view: o.view,
-        stage: stageOpts,
-        capture: o.trace,
-        strictSnaplen: o.strictSnaplen ?? true,
-        ring: K,
-      };
-      const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [links[w].port2, links[w + 1].port1, errors.port2] });
-      worker.unref();
-      this.workers.push(worker);
+      this.workers.push(
+        startWorker(o, stageOpts, {
+          role: 'shard',
+          worker: w,
+          workers: W,
+          spec: layout.spec,
+          input: links[w].port2,
+          output: links[w + 1].port1,
+          errors: errors.port2,
+          control,
+          capture: o.trace,
+          ring: K,
+        }),
+      );
     }
     this.inbox = new Inbox(links[W].port2, errorPorts, this.ctl);
     for (const w of this.workers) this.inbox.watch(w);
