@@ -197,10 +197,8 @@ export class AtomicOutput {
   /** Closes the file and renames it onto the final name (a special file: closes it). */
   commit(): void {
     if (this.closed) return;
-    this.closed = true;
-    AtomicOutput.live.delete(this);
     try {
-      if (!this.borrowed) fs.closeSync(this.fd);
+      this.release();
       if (this.temp !== null) fs.renameSync(this.temp, this.target);
     } catch (e) {
       if (this.temp !== null) unlinkQuietly(this.temp);
@@ -211,14 +209,19 @@ export class AtomicOutput {
   /** Closes the file and removes the temporary file; the final name is left as it was. Never throws. */
   abort(): void {
     if (this.closed) return;
-    this.closed = true;
-    AtomicOutput.live.delete(this);
     try {
-      if (!this.borrowed) fs.closeSync(this.fd);
+      this.release();
     } catch {
       // closing is all that is left to do with it
     }
     if (this.temp !== null) unlinkQuietly(this.temp);
+  }
+
+  /** Marks this output done (commit or abort: once) and closes its descriptor unless it is fd 1/2 (borrowed). */
+  private release(): void {
+    this.closed = true;
+    AtomicOutput.live.delete(this);
+    if (!this.borrowed) fs.closeSync(this.fd);
   }
 
   /** Removes every temporary file still open (a second Ctrl-C, just before the process exits). */
