@@ -57,7 +57,7 @@ function printRule(out: string[], r: Rule, ttl: string): void {
 
 function printLayer(out: string[], layer: Layer, ttl: string): void {
   out.push(`  LAYER : ${layer.name}`);
-  out.push(`    Priority : ${layer.priority}, default action : ${layer.defaultAction}`);
+  out.push(`    Priority : ${layer.priority}, default action : ${layer.defaultAction}, role : ${layer.role}`);
   for (const g of layer.groups) {
     out.push(`    GROUP : ${g.name}`);
     out.push(`      Friendly name : ${g.name}, Priority : ${g.priority}, Direction : ${g.dir === DIR_OUT ? 'OUT' : 'IN'}, Type : ${g.family}, Match type : Priority-based match`);
