@@ -45,7 +45,7 @@ function groupRules(g: Group): Rule[] {
 
 function printRule(out: string[], r: Rule, ttl: string): void {
   out.push(`      RULE : ${r.name}`);
-  out.push(`        Friendly name : ${r.name}`);
+  out.push(`        Friendly name : ${r.name}, Id : ${r.id}`);
   out.push(`        Priority : ${r.priority}`);
   out.push(`        Flags : ${(r.flags & RULE_TERMINATING) !== 0 ? '1 terminating' : '0'}`);
   out.push(`        Type : ${r.type}`);

@@ -97,7 +97,7 @@ function reverseFlow(k: PacketCtx, ft: FlowTable, rev: number): void {
 /** The reverse route out of the external port towards the original source: the VNET layer, as forward. */
 function routeBack(k: PacketCtx, node: CompiledNode): number {
   k.matchTuple(k.proto, k.oDst, k.oSrc, k.oDport, k.oSport, k.ports);
-  const sel = walkLayer(k, node.vnet, DIR_OUT, k.from, k.port!, true);
+  const sel = walkLayer(k, node.vnet, DIR_OUT, k.from, node.host, true);
   return composeRoute(k, k.y, node, sel, k.oDst, k.oSrc, k.oDport, k.oSport);
 }
 

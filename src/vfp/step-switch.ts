@@ -19,7 +19,7 @@
 
 import { AK_CLUSTER_IP, AK_EXTERNAL_VIP, AK_NODE, AK_PA, AK_POD, AK_SOURCE_VIP, EP_HOST, EP_WIRE, type CompiledNode, type CompiledPod } from './compile';
 import { composeRoute, doAction, layerDefault } from './actions';
-import { DIR_IN, DIR_OUT, FROM_HOST, FROM_POD, FROM_WIRE, inPrefixes, vipKey } from './objects';
+import { DIR_IN, DIR_OUT, FROM_HOST, FROM_POD, FROM_WIRE, inPrefixes, vipKey, type Port } from './objects';
 import type { PacketCtx } from './packet-ctx';
 import { R, V } from './reasons';
 import { walkLayer, walkPort } from './step-layers';
@@ -159,10 +159,19 @@ function leaveNode(k: PacketCtx, dst: number, kind: number): void {
   k.tr.leaving(k, dst);
 }
 
+/**
+ * The port whose VNET layer routes the packet: its ingress port's (pod ports and the host vNIC share the
+ * node's VNET layer); a packet from the wire that leaves again is routed by the host vNIC's.
+ */
+function routingPort(k: PacketCtx, node: CompiledNode): Port {
+  const port = k.port!;
+  return port.kind === 'external' ? node.host : port;
+}
+
 /** The VNET layer for `dst`: the selected route's action, or the layer's default. False when it decided (a drop). */
 function route(k: PacketCtx, node: CompiledNode, dst: number, remotePod: boolean): boolean {
   k.matchTuple(k.proto, k.src, dst, k.sport, k.dport, k.ports);
-  const sel = walkLayer(k, node.vnet, DIR_OUT, k.from, k.port!);
+  const sel = walkLayer(k, node.vnet, DIR_OUT, k.from, routingPort(k, node));
   if (sel !== null) {
     doAction(k, sel, node.vnet);
     return true;

@@ -55,11 +55,11 @@ function condSummary(r: Rule): string {
   return parts.length > 0 ? parts.join(' ') : 'any';
 }
 
-/** A selected rule: name, priority, type, flags; a route or decap rule also its data (where it leads). */
+/** A selected rule: name and id (as `rules` prints them), priority, type, flags; a route or decap rule also its data. */
 function ruleText(r: Rule): string {
   const k = r.action.kind;
   const data = (k === 'paroute' || k === 'l2route' || k === 'to-host' || k === 'decap') && r.data ? `: ${r.data}` : '';
-  return `${r.name} (priority ${r.priority}, ${r.type}${(r.flags & RULE_TERMINATING) !== 0 ? ', terminating' : ''})${data}`;
+  return `${r.name} #${r.id} (priority ${r.priority}, ${r.type}${(r.flags & RULE_TERMINATING) !== 0 ? ', terminating' : ''})${data}`;
 }
 
 /** `pod/NS/NAME` | `host` | `external` | `wire`, null for -1. */
