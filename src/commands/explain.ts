@@ -4,17 +4,18 @@
  * groups and rules in words, ending with the final packet, the cached flow and the actions (like
  * ovs-appctl ofproto/trace).
  */
-import { Batch } from '../core/batch';
 import { UsageError } from '../core/errors';
 import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
-import { decodeBatch } from '../decode/decoder';
 import { openCapture } from '../io/reader';
-import { Results } from '../vfp/results';
+import { explainPacket } from '../pipeline/replay-loop';
 import { prepareDataplane } from './replay';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 
-/** The explanation of packet `packet` (1-based) of `trace`. Throws the reader's error if the file ends first. */
+/**
+ * The explanation of packet `packet` (1-based) of `trace` (pipeline/replay-loop.ts `explainPacket`, as the
+ * page explains). Throws the reader's error if the file ends first.
+ */
 export function explainTrace(
   trace: string,
   clusterFiles: string[],
@@ -23,34 +24,15 @@ export function explainTrace(
 ): string {
   const { dataplane } = prepareDataplane(clusterFiles, opts);
   const reader = openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true });
-  const batch = new Batch();
-  const results = new Results(batch.capacity);
   const decodeOpts = { vxlanPorts: opts.vxlanPorts.length > 0 ? opts.vxlanPorts : undefined };
+  let text: string | null;
   try {
-    for (;;) {
-      const n = reader.next(batch);
-      if (n === 0) break;
-      const last = batch.firstNumber + n - 1;
-      if (last < packet) {
-        decodeBatch(batch, decodeOpts);
-        dataplane.process(batch, results);
-        continue;
-      }
-      // The batch holding packet N: the packets before it one at a time, then N with a trace.
-      const target = packet - batch.firstNumber;
-      batch.count = target + 1;
-      decodeBatch(batch, decodeOpts);
-      results.reset(batch.count);
-      const idx = new Uint32Array(target);
-      for (let k = 0; k < target; k++) idx[k] = k;
-      dataplane.processWith(dataplane.state, batch, results, idx, target);
-      return dataplane.explainPacket(batch, target, results);
-    }
+    text = explainPacket(reader, dataplane, decodeOpts, packet);
   } finally {
     reader.close();
   }
-  if (reader.error !== null) throw reader.error;
-  throw new UsageError(`--packet ${packet}: the trace has only ${reader.packetsRead} packets`);
+  if (text === null) throw new UsageError(`--packet ${packet}: the trace has only ${reader.packetsRead} packets`);
+  return text;
 }
 
 export async function runExplainCommand(a: ParsedArgs): Promise<number> {

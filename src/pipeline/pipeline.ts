@@ -2,14 +2,17 @@
  * The replay pipeline: trace -> reader -> decode -> VFP engine -> verdict records, output pcapng, counters,
  * on one thread or with W - 1 worker threads, with byte-identical output for every W.
  *
- * Threads and what runs where:
- *   W = 1         no worker: the main thread runs every step itself, one batch at a time (stage.ts).
- *   W = 2         split (`runSplit`): one thread reads a batch into a free slot of a ring (slot.ts: one
+ * Threads and what runs where: three shapes, each a Runner (replay-loop.ts) chosen in one place
+ * (`startRunner`) and driven by one loop (`runPipeline`: `step` until the input ends or `stop`); the
+ * workers of the split and the chain are started by one builder (`startWorker`).
+ *   W = 1         InlineRunner (replay-loop.ts, the loop the page runs too): no worker; the main thread
+ *                 runs every step itself, one batch at a time (stage.ts).
+ *   W = 2         SplitRunner: one thread reads a batch into a free slot of a ring (slot.ts: one
  *                 ArrayBuffer holding the batch, its results and its output); the main thread decodes it
  *                 and decides every packet with the one DataplaneState; the split worker (worker.ts)
  *                 counts the packets, encodes their verdict records and pcapng blocks and writes them to
  *                 the files. The worker reads, unless --verdicts gives it the records to encode too.
- *   W >= 3        a chain of shards: the main thread reads, decodes, picks each packet's shard (the
+ *   W >= 3        ChainRunner, a chain of shards: the main thread reads, decodes, picks each packet's shard (the
  *                 engine's shard keys; see stage.ts), runs the engine on shard 0's packets and encodes
  *                 them, then transfers the slot to the chain; each of the W - 1 workers runs the engine on
  *                 its own shard's packets and encodes them; the last one numbers the output interfaces in
@@ -77,10 +80,10 @@ import { openCapture, type CaptureReader } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { AtomicOutput, isClosedStdout, standardStream, outputWriteError, writeAll, writevAll, writing } from './output-files';
-import { OutTraceEncoder, sectionHeaderBlock } from './out-trace-encoder';
+import { sectionHeaderBlock } from './out-trace-encoder';
+import { InlineRunner, ReaderRunner, slotSpec, type Runner, type WriteSlot } from './replay-loop';
 import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, Tally, type StageOptions } from './stage';
-import { VerdictEncoder } from './verdict-encoder';
 import {
   CTL_BYTES,
   CTL_ERROR,
@@ -130,8 +133,6 @@ export interface PipelineOptions {
    */
   capacity?: number;
   arenaBytes?: number;
-  /** Use a worker thread even for W = 1 (benchmarks: shows the cost of the hand-off). */
-  threadsForOne?: boolean;
   /** Stop reading once aborted (checked between batches; see the module comment). */
   stop?: AbortSignal;
 }
@@ -237,21 +238,6 @@ function writePieces(fd: number, buf: Uint8Array, pos: Int32Array, len: Int32Arr
   flush();
 }
 
-/** The slots' layout: `regions` output regions (one per shard that encodes). */
-function slotSpec(o: PipelineOptions, regions: number): SlotSpec {
-  const capacity = o.capacity ?? 512;
-  const arenaBytes = o.arenaBytes ?? 1 << 20;
-  const enc = new OutTraceEncoder(o.dp);
-  return {
-    capacity,
-    arenaBytes,
-    verdictBytes: o.verdicts !== undefined ? capacity * new VerdictEncoder(o.dp).maxRecordBytes : 0,
-    traceBytes: o.out !== undefined ? enc.regionBytes(capacity, arenaBytes) : 0,
-    idbBytes: o.out !== undefined ? enc.idbBytes(capacity) : 0,
-    regions,
-  };
-}
-
 /**
  * The run's output files (--verdicts, --out), once opened: descriptors -1 for those not asked; `records`
  * and `blocks` count the packets written to each (-1 when not asked), for `checkConservation`.
@@ -327,35 +313,13 @@ class OutputFiles {
 
 /** Runs the pipeline (see the module comment); resolves when every output byte is written. */
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
-  const W = Math.max(1, Math.floor(o.workers));
-  if (W === 2 && o.threadsForOne !== true) return runSplit(o);
-  const threaded = W > 1 || o.threadsForOne === true;
-  const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
-  const spec = slotSpec(o, W >= 3 ? W : 1);
-  const reader = openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true });
-  const size = o.trace === '-' ? -1 : safeSize(o.trace);
   const files = new OutputFiles();
-  const pacer = new Pacer();
-  let run: Runner | null = null;
   const t0 = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
+  const run = startRunner(o, files);
+  const size = o.trace === '-' ? -1 : safeSize(o.trace);
+  const pacer = new Pacer();
   try {
-    files.open(o);
-    const write: WriteSlot = (s, verdictBytes, traceBytes) => {
-      const { verdictFd, traceFd } = files;
-      const n = s.batch.count;
-      // `put`: EPIPE on the output that is stdout drops it and stops the run (the loop below)
-      if (verdictBytes >= 0) {
-        if (verdictFd >= 0 && files.put('verdicts', o.verdicts as string, () => writeAll(verdictFd, s.verdictOut, 0, verdictBytes))) files.records += n;
-        if (traceFd >= 0 && files.put('out', o.out as string, () => writeAll(traceFd, s.traceOut, 0, traceBytes))) files.blocks += n;
-      } else {
-        // shards wrote their own packets: the pieces, in input order
-        if (verdictFd >= 0 && files.put('verdicts', o.verdicts as string, () => writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null))) files.records += n;
-        if (traceFd >= 0 && files.put('out', o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen))) files.blocks += n;
-      }
-    };
-    const layout = new SlotLayout(spec);
-    run = threaded ? new ChainRunner(o, layout, stageOpts, W, write) : new InlineRunner(o, layout, stageOpts, write);
     let packets = 0;
     let stopped = false;
     for (;;) {
@@ -365,22 +329,62 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         break;
       }
       if (files.stdoutClosed) break;
-      const s = run.freeSlot();
-      const n = reader.next(s.batch);
+      const n = run.step();
       if (n === 0) break;
-      run.send(s, reader.interfaces);
       packets += n;
-      if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, reader.bytesRead / size) : NaN);
+      if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, run.bytesRead() / size) : NaN);
     }
     const tally = run.finish();
-    checkConservation(packets, tally, ...files.counts());
+    checkConservation(run.packetsRead(), tally, ...files.counts());
     files.commit();
-    return { packets, tally, error: reader.error, elapsed: elapsed(), stopped, stdoutClosed: files.stdoutClosed };
+    return { packets, tally, error: run.error(), elapsed: elapsed(), stopped, stdoutClosed: files.stdoutClosed };
   } finally {
-    if (run !== null) await run.close();
-    reader.close();
+    await run.close();
     files.abort();
   }
+}
+
+/**
+ * Starts the run's shape, the one place it is chosen: W = 1 InlineRunner (replay-loop.ts), W = 2
+ * SplitRunner, W >= 3 ChainRunner. The capture is opened first (a bad header is an InputError before any
+ * output exists), then the outputs (the split: once the capture proved readable, see SplitRunner).
+ */
+function startRunner(o: PipelineOptions, files: OutputFiles): Runner {
+  const W = Math.max(1, Math.floor(o.workers));
+  const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
+  const open = (): CaptureReader => openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true });
+  const spec = slotSpec(o.dp, { verdicts: o.verdicts !== undefined, trace: o.out !== undefined, capacity: o.capacity, arenaBytes: o.arenaBytes }, W >= 3 ? W : 1);
+  // the split's reader runs on this thread only with --verdicts (see SplitRunner)
+  const reader = W !== 2 || o.verdicts !== undefined ? open() : null;
+  try {
+    if (W === 2) return new SplitRunner(o, files, stageOpts, spec, reader);
+    files.open(o);
+    const write = fileWriter(o, files);
+    const r = reader as CaptureReader;
+    return W === 1 ? new InlineRunner(r, o.dp, stageOpts, spec, write) : new ChainRunner(r, o, spec, stageOpts, W, write);
+  } catch (e) {
+    reader?.close();
+    throw e;
+  }
+}
+
+/**
+ * Writes a finished slot to the files (W = 1 and W >= 3: this thread writes). `put`: EPIPE on the output
+ * that is stdout drops it and stops the run (runPipeline's loop).
+ */
+function fileWriter(o: PipelineOptions, files: OutputFiles): WriteSlot {
+  return (s, verdictBytes, traceBytes) => {
+    const { verdictFd, traceFd } = files;
+    const n = s.batch.count;
+    if (verdictBytes >= 0) {
+      if (verdictFd >= 0 && files.put('verdicts', o.verdicts as string, () => writeAll(verdictFd, s.verdictOut, 0, verdictBytes))) files.records += n;
+      if (traceFd >= 0 && files.put('out', o.out as string, () => writeAll(traceFd, s.traceOut, 0, traceBytes))) files.blocks += n;
+    } else {
+      // shards wrote their own packets: the pieces, in input order
+      if (verdictFd >= 0 && files.put('verdicts', o.verdicts as string, () => writePieces(verdictFd, s.verdictOut, s.vpos, s.vlen, n, null, null, null))) files.records += n;
+      if (traceFd >= 0 && files.put('out', o.out as string, () => writePieces(traceFd, s.traceOut, s.tpos, s.tlen, n, s.idbOut, s.ipos, s.ilen))) files.blocks += n;
+    }
+  };
 }
 
 /**
@@ -390,54 +394,40 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
  *   on the worker (no --verdicts)  the packet bytes it writes stay in its core's cache for the pcapng
  *                                  encoder; only the headers the engine reads and rewrites cross cores;
  *   here (--verdicts)              the worker has the verdict records to encode and write as well, so
- *                                  this thread reads too.
- * The output files are opened once the capture's header was read, as W = 1 opens them after the reader.
+ *                                  this thread reads too (`reader` not null).
+ * The output files are opened once the capture's header was read, as W = 1 opens them after the reader,
+ * and their descriptors sent to the worker, which writes them.
  */
-async function runSplit(o: PipelineOptions): Promise<PipelineResult> {
-  const reader = o.verdicts !== undefined ? openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true }) : null;
-  const run = new SplitRun(o, reader === null);
-  try {
-    const read = reader !== null ? await run.readHere(reader) : await run.workerReads();
-    const tally = run.end();
-    checkConservation(read, tally, ...run.files.counts());
-    run.files.commit();
-    const closed = run.files.stdoutClosed;
-    return { packets: run.packets, tally, error: run.error, elapsed: run.elapsed(), stopped: run.stopped, stdoutClosed: closed };
-  } finally {
-    await run.close();
-    if (reader !== null) reader.close();
-  }
-}
-
-/** The main thread's side of a split run (`runSplit`): the worker, its ports, and the decide step. */
-class SplitRun {
-  readonly files = new OutputFiles();
-  packets = 0;
-  error: InputError | null = null;
-  stopped = false;
-  private readonly layout: SlotLayout;
+class SplitRunner implements Runner {
+  /** Packets decided here; packets the worker read (its `eof`; -1 before, and when this thread reads). */
+  private decided = 0;
+  private read = -1;
+  private err: InputError | null = null;
+  private bytes = 0;
+  private filesSent = false;
+  private sentIfaces = 0;
+  /** Empty slot buffers (when this thread reads): `ring` of them, then the ones the worker sends back. */
+  private readonly free: ArrayBuffer[] = [];
   private readonly ring: number;
-  private readonly size: number;
   private readonly stage: ShardStage;
   private readonly table = shardTable(1);
   private readonly slot: Slot;
   private readonly toWorker = new MessageChannel();
   private readonly worker: Worker;
   private readonly inbox: Inbox;
-  private readonly pacer = new Pacer();
-  private readonly t0 = process.hrtime.bigint();
   private readonly ctl: Int32Array;
 
   constructor(
     private readonly o: PipelineOptions,
-    workerReads: boolean,
+    private readonly files: OutputFiles,
+    stageOpts: StageOptions,
+    spec: SlotSpec,
+    private readonly reader: CaptureReader | null,
   ) {
-    const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
-    this.layout = new SlotLayout(slotSpec(o, 1));
+    const layout = new SlotLayout(spec);
     this.ring = Math.max(2, o.ring ?? 5);
-    this.size = o.trace === '-' ? -1 : safeSize(o.trace);
-    this.stage = new ShardStage(o.dp, stageOpts, this.layout.spec.capacity);
-    this.slot = new Slot(this.layout, true);
+    this.stage = new ShardStage(o.dp, stageOpts, spec.capacity);
+    this.slot = new Slot(layout, true);
     const control = new SharedArrayBuffer(CTL_BYTES);
     this.ctl = new Int32Array(control);
     const toMain = new MessageChannel();
@@ -446,27 +436,17 @@ class SplitRun {
       role: 'split',
       worker: 1,
       workers: 2,
-      spec: this.layout.spec,
+      spec,
       input: this.toWorker.port2,
       output: toMain.port1,
       errors: errors.port2,
       control,
-      capture: workerReads ? o.trace : null,
+      capture: reader === null ? o.trace : null,
       ring: this.ring,
     });
     this.inbox = new Inbox(toMain.port2, [errors.port1], new Int32Array(control));
     this.inbox.watch(this.worker);
-  }
-
-  elapsed(): number {
-    return Number(process.hrtime.bigint() - this.t0) / 1e9;
-  }
-
-  /** Lets the event loop turn when due; true when `stop` asks to read no more, or the output on stdout was closed. */
-  private async stopNow(): Promise<boolean> {
-    if (this.pacer.due()) await this.pacer.pause();
-    this.stopped = this.o.stop?.aborted === true;
-    return this.stopped || this.checkStdoutClosed();
+    if (reader !== null) for (let k = 0; k < this.ring; k++) this.free.push(new ArrayBuffer(layout.bytes));
   }
 
   /** The worker found the output on stdout closed (CTL_STDOUT_CLOSED): dropped here too (`files.stdoutClosed`). */
@@ -480,13 +460,14 @@ class SplitRun {
   /** Opens the outputs and tells the worker where to write. */
   private sendFiles(): void {
     const { o, files } = this;
+    this.filesSent = true;
     files.open(o);
     const f: FilesMessage = { type: 'files', verdictFd: files.verdictFd, traceFd: files.traceFd, verdictFile: o.verdicts ?? null, traceFile: o.out ?? null };
     this.toWorker.port1.postMessage(f);
   }
 
   /** Decides the packets of the batch in `buffer` and sends it to the worker. */
-  private decide(buffer: ArrayBuffer, count: number, first: number, used: number, ifaces: TsUnits[] | undefined, fraction: number): void {
+  private decide(buffer: ArrayBuffer, count: number, first: number, used: number, ifaces: TsUnits[] | undefined): void {
     const { slot, stage } = this;
     slot.attach(buffer);
     const b = slot.batch;
@@ -497,59 +478,59 @@ class SplitRun {
     stage.process(slot, 0, true);
     const decided: DecidedMessage = { type: 'decided', ifaces, count, first, used, buffer };
     this.toWorker.port1.postMessage(decided, [buffer]);
-    this.packets += count;
-    if (this.o.progress) this.o.progress(this.packets, this.elapsed(), fraction);
+    this.decided += count;
   }
 
-  /** This thread reads: fills a free slot (one of `ring`, then the ones the worker sends back). Returns the packets read. */
-  async readHere(reader: CaptureReader): Promise<number> {
-    this.sendFiles();
-    const free: ArrayBuffer[] = [];
-    for (let k = 0; k < this.ring; k++) free.push(new ArrayBuffer(this.layout.bytes));
-    let sentIfaces = 0;
-    while (!(await this.stopNow())) {
-      while (free.length === 0) {
-        const m = this.inbox.receive() as SplitMessage;
-        if (m.type !== 'free') throw new Error(`pipeline: unexpected ${m.type} message`);
-        free.push(m.buffer);
-      }
-      const buffer = free.pop() as ArrayBuffer;
-      this.slot.attach(buffer);
-      const n = reader.next(this.slot.batch);
-      if (n === 0) break;
-      const b = this.slot.batch;
-      const add = reader.interfaces.slice(sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
-      sentIfaces = reader.interfaces.length;
-      this.decide(buffer, n, b.firstNumber, b.used, add, this.size > 0 ? Math.min(1, reader.bytesRead / this.size) : NaN);
+  step(): number {
+    if (this.checkStdoutClosed()) return 0;
+    return this.reader !== null ? this.readHere(this.reader) : this.takeFilled();
+  }
+
+  /** This thread reads: fills a free slot (waiting for the worker to send one back) and decides it. */
+  private readHere(reader: CaptureReader): number {
+    if (!this.filesSent) this.sendFiles();
+    while (this.free.length === 0) {
+      const m = this.inbox.receive() as SplitMessage;
+      if (m.type !== 'free') throw new Error(`pipeline: unexpected ${m.type} message`);
+      this.free.push(m.buffer);
     }
-    this.error = reader.error;
-    return this.packets;
+    const buffer = this.free.pop() as ArrayBuffer;
+    this.slot.attach(buffer);
+    const n = reader.next(this.slot.batch);
+    if (n === 0) return 0;
+    const b = this.slot.batch;
+    const add = reader.interfaces.slice(this.sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
+    this.sentIfaces = reader.interfaces.length;
+    this.decide(buffer, n, b.firstNumber, b.used, add);
+    return n;
   }
 
   /**
-   * The worker reads: decides each slot it fills, until it says the capture is done (or `stop`: the slots
-   * it has filled since are dropped). Returns the packets it read (those decided, when stopped).
+   * The worker reads: decides the next slot it filled, or (0) learns that the capture is done: at its end,
+   * or at a fault (`error`; thrown when the capture could not even be opened).
    */
-  async workerReads(): Promise<number> {
-    let read = -1;
-    while (!(await this.stopNow())) {
-      const m = this.inbox.receive() as SplitMessage;
-      if (m.type === 'eof') {
-        this.error = m.error === null ? null : inputError(m.error);
-        if (m.fatal && this.error !== null) throw this.error;
-        read = m.packets;
-        break;
-      }
-      if (m.type !== 'filled') throw new Error(`pipeline: unexpected ${m.type} message`);
-      if (this.packets === 0) this.sendFiles(); // the capture is readable: open the outputs, tell the worker where to write
-      this.decide(m.buffer, m.count, m.first, m.used, undefined, this.size > 0 ? Math.min(1, m.bytesRead / this.size) : NaN);
+  private takeFilled(): number {
+    const m = this.inbox.receive() as SplitMessage;
+    if (m.type === 'eof') {
+      this.err = m.error === null ? null : inputError(m.error);
+      if (m.fatal && this.err !== null) throw this.err;
+      this.read = m.packets;
+      return 0;
     }
-    if (this.packets === 0) this.files.open(this.o); // no packet: the outputs exist all the same, as with W = 1
-    return read < 0 ? this.packets : read;
+    if (m.type !== 'filled') throw new Error(`pipeline: unexpected ${m.type} message`);
+    if (!this.filesSent) this.sendFiles(); // the capture is readable: open the outputs, tell the worker where to write
+    this.bytes = m.bytesRead;
+    this.decide(m.buffer, m.count, m.first, m.used, undefined);
+    return m.count;
+  }
+
+  bytesRead(): number {
+    return this.reader !== null ? this.reader.bytesRead : this.bytes;
   }
 
   /** Tells the worker the input is done; waits until it has written everything; its counters. */
-  end(): Tally {
+  finish(): Tally {
+    if (!this.filesSent) this.files.open(this.o); // no packet: the outputs exist all the same, as with W = 1
     const end: EndMessage = { type: 'end', tallies: [this.stage.tally.data()] }; // this thread's: the evicted flows
     this.toWorker.port1.postMessage(end);
     let m = this.inbox.receive() as SplitMessage;
@@ -562,12 +543,21 @@ class SplitRun {
     return tally;
   }
 
-  /** Stops the worker, then closes the ports and removes the outputs not committed. */
+  /** The worker's count when it read to the end; else (stopped, or this thread reads) the packets decided. */
+  packetsRead(): number {
+    return this.read < 0 ? this.decided : this.read;
+  }
+
+  error(): InputError | null {
+    return this.reader !== null ? this.reader.error : this.err;
+  }
+
+  /** Stops the worker, then closes the ports and the reader. */
   async close(): Promise<void> {
     await this.worker.terminate();
     this.toWorker.port1.close();
     this.inbox.close();
-    this.files.abort();
+    if (this.reader !== null) this.reader.close();
   }
 }
 
@@ -612,75 +602,14 @@ function safeSize(file: string): number {
   }
 }
 
-/**
- * Writes a finished slot's output: its first `verdictBytes` of records and `traceBytes` of blocks, or
- * (`verdictBytes` < 0) each packet's pieces from the shards' regions, in input order.
- */
-type WriteSlot = (s: Slot, verdictBytes: number, traceBytes: number) => void;
-
-interface Runner {
-  /** A slot the reader may fill (waiting for one to come back when all are in flight). */
-  freeSlot(): Slot;
-  /** Hands the filled slot to the stages; its output is written when it comes back. */
-  send(s: Slot, ifaces: readonly TsUnits[]): void;
-  /** Writes what is still in flight; returns the merged counters. */
-  finish(): Tally;
-  /** Stops the workers (resolves once they can no longer write). */
-  close(): Promise<void>;
-}
-
-/**
- * W = 1 on the main thread: the steps in a row, one slot. (A write worker that wrote each batch while
- * the main thread ran the next was tried: no faster on the 2-core machine, where the output's bytes
- * crossing to the other core cost what the overlap saved.)
- */
-class InlineRunner implements Runner {
-  private readonly slot: Slot;
-  private readonly stage: ShardStage;
-  private readonly table = shardTable(1);
-  private readonly verdicts: boolean;
-  private readonly trace: boolean;
-
-  constructor(
-    o: PipelineOptions,
-    layout: SlotLayout,
-    stageOpts: StageOptions,
-    private readonly write: WriteSlot,
-  ) {
-    this.slot = new Slot(layout);
-    this.stage = new ShardStage(o.dp, stageOpts, layout.spec.capacity);
-    this.verdicts = o.verdicts !== undefined;
-    this.trace = o.out !== undefined;
-  }
-
-  freeSlot(): Slot {
-    return this.slot;
-  }
-
-  send(s: Slot, ifaces: readonly TsUnits[]): void {
-    const st = this.stage;
-    st.prepare(s, this.table, 1, this.verdicts);
-    st.process(s, 0, true);
-    const out = st.finishAll(s, ifaces, this.verdicts, this.trace);
-    this.write(s, out.verdictBytes, out.traceBytes);
-  }
-
-  finish(): Tally {
-    return this.stage.tally;
-  }
-
-  async close(): Promise<void> {}
-}
-
 /** How long the main thread waits for the workers without any message before it gives up. */
 const STALL_MS = 300_000;
 
 /**
  * W >= 3: W - 1 shard workers in a chain, a ring of slots transferred along it (worker.ts runs their
- * steps); the main thread is shard 0 and writes the pieces in input order. (With `threadsForOne`, a chain
- * of one worker that does every step.)
+ * steps); the main thread reads, is shard 0, and writes the pieces in input order.
  */
-class ChainRunner implements Runner {
+class ChainRunner extends ReaderRunner {
   private readonly free: Slot[] = [];
   /** Slots in flight, oldest first (they come back in this order). */
   private readonly inFlight: Slot[] = [];
@@ -690,33 +619,35 @@ class ChainRunner implements Runner {
   private readonly inbox: Inbox;
   private sentIfaces = 0;
   private k = 0;
-  /** Shard 0's stage, run by the main thread (W > 1), and the shard table. */
-  private readonly mainShard: ShardStage | null;
+  /** Shard 0's stage, run by the main thread, and the shard table. */
+  private readonly mainShard: ShardStage;
   private readonly table: Uint8Array;
   private readonly verdicts: boolean;
   private readonly trace: boolean;
 
   constructor(
+    reader: CaptureReader,
     o: PipelineOptions,
-    layout: SlotLayout,
+    spec: SlotSpec,
     stageOpts: StageOptions,
     W: number,
     private readonly write: WriteSlot,
   ) {
+    super(reader);
+    const layout = new SlotLayout(spec);
     const K = Math.max(2, o.ring ?? 2 * W + 1);
     for (let k = 0; k < K; k++) this.free.push(new Slot(layout));
     const control = new SharedArrayBuffer(CTL_BYTES);
     this.ctl = new Int32Array(control);
-    // with W > 1 the main thread is shard 0 itself (see `send`): the chain starts at worker 1
-    this.mainShard = W > 1 ? new ShardStage(o.dp, stageOpts, layout.spec.capacity) : null;
+    // the main thread is shard 0 itself (see `send`): the chain starts at worker 1
+    this.mainShard = new ShardStage(o.dp, stageOpts, spec.capacity);
     this.table = shardTable(W);
     this.verdicts = o.verdicts !== undefined;
     this.trace = o.out !== undefined;
-    const from = this.mainShard !== null ? 1 : 0;
     const links = Array.from({ length: W + 1 }, () => new MessageChannel());
-    this.first = links[from].port1;
+    this.first = links[1].port1;
     const errorPorts: MessagePort[] = [];
-    for (let w = from; w < W; w++) {
+    for (let w = 1; w < W; w++) {
       const errors = new MessageChannel();
       errorPorts.push(errors.port1);
       this.workers.push(
@@ -724,7 +655,7 @@ class ChainRunner implements Runner {
           role: 'shard',
           worker: w,
           workers: W,
-          spec: layout.spec,
+          spec,
           input: links[w].port2,
           output: links[w + 1].port1,
           errors: errors.port2,
@@ -744,26 +675,23 @@ class ChainRunner implements Runner {
     if (m.type !== 'batch') throw new Error(`pipeline: unexpected ${m.type} message`);
     const s = this.inFlight.shift() as Slot;
     s.attach(m.buffer);
-    this.write(s, m.verdictBytes ?? -1, m.traceBytes ?? -1);
+    this.write(s, -1, -1);
     this.free.push(s);
   }
 
-  freeSlot(): Slot {
+  protected freeSlot(): Slot {
     if (this.free.length === 0) this.retire();
     return this.free[this.free.length - 1];
   }
 
-  send(s: Slot, ifaces: readonly TsUnits[]): void {
+  protected send(s: Slot, ifaces: readonly TsUnits[]): void {
     this.free.pop();
+    // the main thread is shard 0 and the first step of the chain: it decodes and picks the shards
+    // (stage.ts `prepare`), then decides and encodes its own packets before the workers get the slot
     const main = this.mainShard;
-    if (main !== null) {
-      // the main thread is shard 0 and the first step of the chain: it decodes and picks the shards
-      // (stage.ts `prepare`), then decides and encodes its own packets before the workers get the slot
-      const W = this.workers.length + 1;
-      main.prepare(s, this.table, W, this.verdicts);
-      main.process(s, 0, false);
-      main.finish(s, 0, ifaces, this.verdicts, this.trace);
-    }
+    main.prepare(s, this.table, this.workers.length + 1, this.verdicts);
+    main.process(s, 0, false);
+    main.finish(s, 0, ifaces, this.verdicts, this.trace);
     const add = ifaces.slice(this.sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));
     this.sentIfaces = ifaces.length;
     const b = s.batch;
@@ -779,15 +707,16 @@ class ChainRunner implements Runner {
     const m = this.inbox.receive() as ChainMessage;
     if (m.type !== 'end') throw new Error(`pipeline: unexpected ${m.type} message`);
     const tally = new Tally();
-    if (this.mainShard !== null) tally.add(this.mainShard.tally.data());
+    tally.add(this.mainShard.tally.data());
     for (const t of m.tallies) tally.add(t);
     return tally;
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.first.close();
     this.inbox.close();
+    await super.close();
   }
 }
 

@@ -54,9 +54,6 @@ export interface BatchMessage {
   /** Input interfaces first seen with this batch (every worker appends them to its list). */
   ifaces: TsUnits[];
   buffer: ArrayBuffer;
-  /** Set by the last worker of a chain of one: bytes of verdict records and output blocks, contiguous from 0. */
-  verdictBytes?: number;
-  traceBytes?: number;
 }
 export interface EndMessage {
   type: 'end';

@@ -6,8 +6,8 @@
  * and ran shard 0, then goes from worker to worker; each runs the engine on its own shard's packets and
  * encodes them in its own region (stage.ts); the last one numbers the output interfaces and transfers the
  * slot back to the main thread, which writes the pieces in input order. Batches pass in input order, so
- * each worker's DataplaneState sees its connections in trace order. (Worker 0 exists only when a
- * benchmark runs one shard on a thread, `threadsForOne`: then it prepares the batch itself.)
+ * each worker's DataplaneState sees its connections in trace order. Both are started by pipeline.ts
+ * `startWorker` (the one place a WorkerInit is made).
  *
  * It compiles its own Dataplane from the Cluster model the main thread loaded (a structured clone of plain
  * data) with the same options, as commands/replay.ts `prepareDataplane` does (compiled objects are not
@@ -26,7 +26,7 @@ import type { TsUnits } from '../io/timestamps';
 import { compileDataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { isClosedStdout, writeAll, writing } from './output-files';
-import { ShardStage, shardTable } from './stage';
+import { ShardStage } from './stage';
 import { Slot, SlotLayout } from './slot';
 import {
   CTL_ERROR,
@@ -183,12 +183,11 @@ function runSplitWorker(): void {
   for (let k = 0; k < init.ring && !done; k++) fill(new ArrayBuffer(layout.bytes));
 }
 
-/** A shard worker of a chain (W >= 3, or the one worker of a benchmark's `threadsForOne`). */
+/** A shard worker of a chain (W >= 3): worker 1 .. W - 1; the main thread is shard 0. */
 function runShardWorker(): void {
   const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view });
   const slot = new Slot(new SlotLayout(init.spec), true);
   const stage = new ShardStage(dataplane, init.stage, init.spec.capacity);
-  const table = shardTable(init.workers);
   const ifaces: TsUnits[] = [];
   init.input.on('message', (m: ChainMessage) => {
     if (failed) return;
@@ -205,15 +204,6 @@ function runShardWorker(): void {
       b.count = m.count;
       b.firstNumber = m.first;
       b.used = m.used;
-      if (init.worker === 0) stage.prepare(slot, table, init.workers, init.verdicts);
-      if (init.workers === 1) {
-        stage.process(slot, 0, true);
-        const out = stage.finishAll(slot, ifaces, init.verdicts, init.trace);
-        m.verdictBytes = out.verdictBytes;
-        m.traceBytes = out.traceBytes;
-        toMain(init.output, m, [m.buffer]);
-        return;
-      }
       stage.process(slot, init.worker, false);
       stage.finish(slot, init.worker, ifaces, init.verdicts, init.trace);
       if (last) {
