@@ -2,10 +2,11 @@
  * The teaching page's core: the emulator on bytes in memory, with no file system, no Node API and no DOM,
  * so it runs in a browser (native-free/ui/app.ts draws it) and in a bare JavaScript context (the test).
  *
- * Uses: the same stages as `vfp-emu replay` and `vfp-emu explain`: the capture reader on bytes
- * (io/reader.ts openCaptureBytes), the decoder, the cluster inputs from texts (cluster/parse.ts), the VFP
- * engine, the verdict records (output/verdicts.ts) and the output trace written to a MemorySink
- * (output/out-trace.ts, io/writer.ts).
+ * Uses: the replay loop of `vfp-emu replay` and `vfp-emu explain` itself (src/pipeline/replay-loop.ts:
+ * the one-thread Runner with its verdict record and pcapng encoders and its counters, and `explainPacket`)
+ * on the capture reader on bytes (io/reader.ts openCaptureBytes), with the cluster inputs from texts
+ * (cluster/parse.ts). The rows' records are the verdict encoder's JSONL bytes, parsed; the output pcapng
+ * is the encoder's blocks after the section header, kept in a MemorySink (io/writer.ts).
  * Sets nothing global. `Session.replay()` returns one row per packet (the CONTRACT verdict record plus the
  * packet in words and the reason sentences), the counts, the config diagnostics and the output pcapng;
  * `Session.explain(n)` replays packets 1..n-1 and returns the ofproto/trace-like walk of packet n.
@@ -13,21 +14,22 @@
  * The embedded lesson (traces/04-icmp-lesson) is put into the bundle by native-free/build.ts as a Lesson.
  */
 
-import { Batch, PF } from '../src/core/batch';
+import { PF, type Batch } from '../src/core/batch';
 import { InputError, UsageError } from '../src/core/errors';
 import { decodeClusterFile, parseClusterTexts, type ClusterText } from '../src/cluster/parse';
 import { runDiagnostics } from '../src/cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../src/cluster/model';
-import { decodeBatch, type DecodeOptions } from '../src/decode/decoder';
+import type { DecodeOptions } from '../src/decode/decoder';
 import { packetFields } from '../src/decode/format';
 import { openCaptureBytes, type CaptureReader } from '../src/io/reader';
 import { MemorySink } from '../src/io/writer';
-import { OutTrace } from '../src/output/out-trace';
-import { FlowSnapshot, verdictLines } from '../src/output/verdicts';
+import { sectionHeaderBlock } from '../src/pipeline/out-trace-encoder';
+import { explainPacket, InlineRunner, slotSpec } from '../src/pipeline/replay-loop';
+import type { Slot } from '../src/pipeline/slot';
+import type { Tally } from '../src/pipeline/stage';
 import { compileDataplane, type Dataplane } from '../src/vfp/engine';
 import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../src/vfp/profile';
-import { REASON_COUNT, VERDICT_NAMES, reasonCode, reasonId, reasonSentence, warningIds } from '../src/vfp/reasons';
-import { Results } from '../src/vfp/results';
+import { REASON_COUNT, VERDICT_NAMES, reasonCode, reasonId, reasonSentence } from '../src/vfp/reasons';
 
 export { decodeClusterFile, DEFAULT_PROFILE, VERDICT_NAMES };
 /** Names from configs and packets shown on the page go through the CLI's escaper (control, C1 and bidi characters made visible). */
@@ -67,7 +69,7 @@ export interface RunInput {
   windows?: string;
 }
 
-/** The CONTRACT verdict record (DESIGN.md), as output/verdicts.ts writes it. */
+/** The CONTRACT verdict record (DESIGN.md), as pipeline/verdict-encoder.ts writes it. */
 export interface VerdictRecord {
   packet: number;
   verdict: string;
@@ -262,65 +264,29 @@ export class Session {
     const dp = this.dataplane();
     const profile = resolveProfile(this.input.windows);
     const reader = this.reader();
-    const batch = new Batch();
-    const results = new Results(batch.capacity);
-    const snap = new FlowSnapshot(batch.capacity);
+    const table = new RowTable();
     const sink = new MemorySink();
-    const out = new OutTrace(sink, dp);
-    const verdictCounts = new Float64Array(VERDICT_NAMES.length);
-    const reasonCounts = new Float64Array(REASON_COUNT);
-    const warningCounts = new Float64Array(REASON_COUNT);
-    const rows: PacketRow[] = [];
+    const shb = sectionHeaderBlock();
+    sink.write(shb, shb.length);
+    const write = (s: Slot, verdictBytes: number, traceBytes: number): void => {
+      table.addRecords(s.verdictOut, verdictBytes);
+      sink.write(s.traceOut, traceBytes);
+    };
+    const spec = slotSpec(dp, { verdicts: true, trace: true }, 1);
+    const run = new InlineRunner(reader, dp, { decode: this.decodeOpts, failVerdicts: [], failReasons: [] }, spec, write, (b) => table.addWords(b));
     let packets = 0;
     try {
-      for (;;) {
-        const n = reader.next(batch);
-        if (n === 0) break;
-        decodeBatch(batch, this.decodeOpts);
-        const keep = Math.max(0, Math.min(n, MAX_ROWS - rows.length));
-        const words: string[] = [];
-        for (let i = 0; i < keep; i++) words.push(packetWords(batch, i));
-        snap.take(batch);
-        dp.process(batch, results);
-        decodeBatch(batch, this.decodeOpts);
-        for (let i = 0; i < n; i++) {
-          verdictCounts[results.verdict[i]]++;
-          reasonCounts[results.reason[i]]++;
-          if (results.warnings[i] !== 0) for (const id of warningIds(results.warnings[i])) warningCounts[id]++;
-        }
-        if (keep > 0) {
-          const lines = verdictLines(batch, results, snap, dp).split('\n');
-          for (let i = 0; i < keep; i++) {
-            const record = JSON.parse(lines[i]) as VerdictRecord;
-            rows.push({
-              record,
-              words: words[i],
-              outWords: outWords(record.out),
-              reasonSentence: record.reason === null ? null : reasonSentence(reasonId(record.reason)),
-              warnings: record.warnings.map((code) => ({ code, sentence: reasonSentence(reasonId(code)) })),
-            });
-          }
-        }
-        out.writeBatch(batch, results, reader.interfaces);
-        packets += n;
-      }
+      for (let n = run.step(); n > 0; n = run.step()) packets += n;
     } finally {
       reader.close();
-      out.close();
     }
-    const counted = (counts: Float64Array): RunResult['reasons'] => {
-      const list: RunResult['reasons'] = [];
-      for (let id = 1; id < REASON_COUNT; id++) {
-        if (counts[id] > 0) list.push({ code: reasonCode(id) as string, packets: counts[id], sentence: reasonSentence(id) });
-      }
-      return list;
-    };
+    const tally = run.finish();
     return {
-      rows,
+      rows: table.rows,
       packets,
-      verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, verdictCounts[k]])),
-      reasons: counted(reasonCounts),
-      warnings: counted(warningCounts),
+      verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, tally.verdicts[k]])),
+      reasons: counted(tally.reasons),
+      warnings: counted(tally.warnings),
       diagnostics: runDiagnostics(this.cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
       error: reader.error !== null ? reader.error.message : null,
       outPcapng: sink.bytes(),
@@ -333,33 +299,61 @@ export class Session {
    */
   explain(packet: number): string {
     if (!Number.isInteger(packet) || packet < 1) throw new UsageError(`packet ${packet}: give a packet number from 1`);
-    const dp = this.dataplane();
     const reader = this.reader();
-    const batch = new Batch();
-    const results = new Results(batch.capacity);
+    let text: string | null;
     try {
-      for (;;) {
-        const n = reader.next(batch);
-        if (n === 0) break;
-        if (batch.firstNumber + n - 1 < packet) {
-          decodeBatch(batch, this.decodeOpts);
-          dp.process(batch, results);
-          continue;
-        }
-        // The batch holding the packet: the packets before it one at a time, then the packet with a trace.
-        const target = packet - batch.firstNumber;
-        batch.count = target + 1;
-        decodeBatch(batch, this.decodeOpts);
-        results.reset(batch.count);
-        const idx = new Uint32Array(target);
-        for (let k = 0; k < target; k++) idx[k] = k;
-        dp.processWith(dp.state, batch, results, idx, target);
-        return dp.explainPacket(batch, target, results);
-      }
+      text = explainPacket(reader, this.dataplane(), this.decodeOpts, packet);
     } finally {
       reader.close();
     }
-    if (reader.error !== null) throw reader.error;
-    throw new UsageError(`packet ${packet}: the trace has only ${reader.packetsRead} packets`);
+    if (text === null) throw new UsageError(`packet ${packet}: the trace has only ${reader.packetsRead} packets`);
+    return text;
+  }
+}
+
+/** Reason code -> packets, with the sentence, for the reasons (or warnings) counted. */
+function counted(counts: Tally['reasons']): RunResult['reasons'] {
+  const list: RunResult['reasons'] = [];
+  for (let id = 1; id < REASON_COUNT; id++) {
+    if (counts[id] > 0) list.push({ code: reasonCode(id) as string, packets: counts[id], sentence: reasonSentence(id) });
+  }
+  return list;
+}
+
+/**
+ * The page's table: the first MAX_ROWS packets, each in words (taken from the batch as decoded, before the
+ * engine rewrites it: `addWords`) and with its verdict record (the verdict encoder's JSONL bytes of the
+ * same batch, parsed: `addRecords`).
+ */
+class RowTable {
+  readonly rows: PacketRow[] = [];
+  private words: string[] = [];
+  private readonly text = new TextDecoder('utf-8');
+
+  /** Per batch, once decoded: the words of the packets that get a row. */
+  addWords(b: Batch): void {
+    const keep = Math.max(0, Math.min(b.count, MAX_ROWS - this.rows.length));
+    this.words = [];
+    for (let i = 0; i < keep; i++) this.words.push(packetWords(b, i));
+  }
+
+  /** Per batch, once encoded: the rows of the packets `addWords` put in words, from the records' bytes. */
+  addRecords(records: Uint8Array, bytes: number): void {
+    const keep = this.words.length;
+    if (keep === 0) return;
+    let end = 0;
+    for (let line = 0; line < keep; line++) end = records.indexOf(10, end) + 1;
+    const lines = this.text.decode(records.subarray(0, Math.min(end, bytes))).split('\n');
+    for (let i = 0; i < keep; i++) {
+      const record = JSON.parse(lines[i]) as VerdictRecord;
+      this.rows.push({
+        record,
+        words: this.words[i],
+        outWords: outWords(record.out),
+        reasonSentence: record.reason === null ? null : reasonSentence(reasonId(record.reason)),
+        warnings: record.warnings.map((code) => ({ code, sentence: reasonSentence(reasonId(code)) })),
+      });
+    }
+    this.words = [];
   }
 }
