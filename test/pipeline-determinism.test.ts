@@ -2,7 +2,7 @@
  * `replay --workers N` writes the same bytes for N = 1, 2, 3, 4: the verdict records and the output pcapng
  * are compared by SHA-256, on every scenario in traces/ and on a generated 1M-packet trace (the project's
  * generator, 10k flows, with its kubectl cluster), and they are the bytes the single-threaded reference
- * loop (test/pipeline-reference.ts: src/output's writers) writes. The summaries agree too.
+ * loop (test/pipeline-reference.ts: the string writers of test/reference/) writes. The summaries agree too.
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * The reference for the pipeline's outputs: the single-threaded replay loop as it was before
- * src/pipeline (one batch at a time; decode, engine, decode again; src/output's string-based writers
+ * src/pipeline (one batch at a time; decode, engine, decode again; the string-based writers of test/reference/
  * `verdictLines` and `OutTrace`). test/pipeline-*.test.ts check that `replay` with any worker count
  * writes exactly these bytes.
  */
@@ -9,8 +9,8 @@ import { Batch } from '../src/core/batch';
 import { prepareDataplane } from '../src/commands/replay';
 import { decodeBatch, type DecodeOptions } from '../src/decode/decoder';
 import { openCapture } from '../src/io/reader';
-import { OutTrace } from '../src/output/out-trace';
-import { FlowSnapshot, verdictLines } from '../src/output/verdicts';
+import { OutTrace } from './reference/out-trace';
+import { FlowSnapshot, verdictLines } from './reference/verdicts';
 import type { Dataplane } from '../src/vfp/engine';
 import { Results } from '../src/vfp/results';
 

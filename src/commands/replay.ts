@@ -22,8 +22,8 @@ import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
-import { egressNameDiagnostic } from '../output/out-trace';
 import { AtomicOutput } from '../pipeline/output-files';
+import { egressNameDiagnostic } from '../pipeline/out-trace-encoder';
 import { runPipeline } from '../pipeline/pipeline';
 import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
@@ -172,7 +172,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     elapsed_s: Math.round(elapsed * 1e6) / 1e6,
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,
   };
-  // A config name too long for the output trace's interface names (out-trace.ts IFACE_NAME_MAX): said once.
+  // A config name too long for the output trace's interface names (out-trace-encoder.ts IFACE_NAME_MAX): said once.
   const cut = opts.out !== undefined ? egressNameDiagnostic(dp) : null;
   if (cut !== null) summary.diagnostics.push(cut);
   for (let id = 1; id < REASON_COUNT; id++) {

@@ -19,7 +19,7 @@
  * `truncatedFields`, so that the file stays readable whatever the caller passes; a string read from a
  * pcapng can need it too (a 65535-byte comment of invalid UTF-8 comes back as three bytes per byte). A
  * binary option longer than that (epb_verdict) is the caller's error (UsageError). The writer writes
- * strings as they are given: escaping them for people is the caller's choice (output/out-trace.ts escapes
+ * strings as they are given: escaping them for people is the caller's choice (pipeline/out-trace-encoder.ts escapes
  * the names it makes; a capture copied through keeps its own strings).
  *
  * Timestamps: with `readerInterfaces`, `tsHi`/`tsLo` are read in the packet's input interface units and

@@ -1,14 +1,34 @@
 /**
- * The output trace of `replay --out` as bytes: pcapng blocks written straight into a Uint8Array, so that
- * the pipeline's workers serialise their own packets in parallel and the main thread only writes bytes out.
+ * The output trace of `replay --out` (and of the page's download): every input packet as it finally leaves
+ * (forwarded, no-return), as it reaches the pod or host (delivered), or as it arrived (dropped, ignored),
+ * in input order, as pcapng blocks written straight into a Uint8Array, so that the pipeline's workers
+ * serialise their own packets in parallel and the main thread only writes bytes out.
  *
- * The file is byte for byte the one src/output/out-trace.ts (`OutTrace`, the reference that
- * test/pipeline-determinism.test.ts checks against) writes through src/io/writer.ts: one Section Header
- * Block (shb_userappl "vfp-emu"), one Interface Description Block per egress point (`<node> <egress>`,
- * `<node> drop`, `not emulated`; escaped and capped by out-trace.ts `ifaceName`) written just before the
- * first packet that uses it, and one Enhanced Packet Block per input packet with the comment
- * `packet N: <verdict> [<reason>: <sentence>]`, epb_flags direction (1 delivered, 2 forwarded /
- * no-return) and, for drops, epb_verdict [2, 1, 0 x 7] (type XDP, u64 1). Little-endian.
+ * The file: one Section Header Block (`sectionHeaderBlock`, shb_userappl "vfp-emu"), one Interface
+ * Description Block per egress point, written just before the first packet that uses it, and one Enhanced
+ * Packet Block per input packet. Little-endian.
+ *   - Egress points: `<node> <egress>` (`win-1 wire`, `win-1 pod/default/client-0`, `win-1 host`), plus
+ *     `<node> drop` for the packets a node dropped and `not emulated` for ignored ones (`not emulated (link
+ *     type N)` for those of another link layer than Ethernet, e.g. an ARP in a Linux cooked capture: the
+ *     engine frames every IP packet as Ethernet, so only ignored ones keep their own).
+ *   - Each packet carries, as etl2pcapng does for pktmon captures: a comment `packet N: <verdict>
+ *     [<reason>: <sentence>]`, epb_flags direction (1 inbound = delivered, 2 outbound = forwarded /
+ *     no-return), and for drops epb_verdict [2, 1, 0 x 7] (type 2 Linux eBPF XDP, u64 value 1: dropped by
+ *     the OS; tshark refuses any other length for type 2), so Wireshark can filter `frame.verdict`.
+ *   - Timestamps keep the input's units (the first packet's interface's resolution; other units are
+ *     converted exactly).
+ * The blocks are byte for byte those src/io/writer.ts writes for the same packets and options: the
+ * string-based writer kept as the reference (test/reference/out-trace.ts, which
+ * test/pipeline-determinism.test.ts checks the pipeline against) writes through it.
+ *
+ * Interface names come from the config (node and pod names): each is escaped by core/safe-text.ts
+ * `safeText` (Wireshark and tshark print if_name and if_description to people and terminals) and capped
+ * at IFACE_NAME_MAX bytes, ending in `…` when cut (`ifaceName`). The pcapng format holds 65535 bytes per
+ * option, which io/writer.ts enforces for any string; the lower cap here keeps an interface block small
+ * (the pipeline reserves room for one per packet of a batch) and the names readable, and a name is still
+ * told apart by its first kilobyte. When a config name makes an egress point's name longer than the cap,
+ * `replay --out` says so once in the summary's diagnostics (`egressNameDiagnostic`, code
+ * `output-field-truncated`), and the file stays readable.
  *
  * Interface numbers depend on the order in which egress points first appear in the whole output. On one
  * thread, packets are numbered (`number`, `writeIdb`) and written (`packet`) one after the other. When
@@ -20,14 +40,57 @@
  * interfaces' timestamp units, the Dataplane's names. Sets nothing in them.
  */
 import { HEADROOM, type Batch } from '../core/batch';
-import { capUtf8 } from '../core/safe-text';
+import { capText, capUtf8, safeText, shortText, utf8Length } from '../core/safe-text';
+import type { Diagnostic } from '../cluster/model';
 import { DEFAULT_SNAPLEN, OPTION_MAX } from '../io/writer';
-import { IFACE_NAME_MAX, ifaceName, longestEgressName } from '../output/out-trace';
 import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import { ByteWriter, putBytes, putU16le, putU32le, Text, utf8 } from './bytes';
+
+/** Most UTF-8 bytes of an egress point's interface name in the output trace (see the module comment). */
+export const IFACE_NAME_MAX = 1024;
+
+/** The if_name of egress point `text` (`win-1 pod/default/web-0`): escaped, capped at IFACE_NAME_MAX bytes. */
+export function ifaceName(text: string): string {
+  return capText(safeText(text), IFACE_NAME_MAX);
+}
+
+/** Bytes of the longest escaped name among node names (`nodes`) or endpoint names, and that name. */
+function longestName(dp: Dataplane, nodes: boolean): { bytes: number; name: string } {
+  const count = nodes ? dp.c.nodes.length : 3 + dp.c.pods.length;
+  let best = { bytes: 0, name: '' };
+  for (let k = 0; k < count; k++) {
+    const name = (nodes ? dp.nodeName(k) : dp.endpointName(k)) ?? '';
+    const bytes = utf8Length(safeText(name));
+    if (bytes > best.bytes) best = { bytes, name };
+  }
+  return best;
+}
+
+/** Bytes of the longest egress point text `<node> <endpoint>` of the cluster, escaped and not capped. */
+export function longestEgressName(dp: Dataplane): number {
+  return longestName(dp, true).bytes + 1 + longestName(dp, false).bytes;
+}
+
+/**
+ * The `output-field-truncated` warning when some egress point's interface name would be longer than
+ * IFACE_NAME_MAX bytes (a node or pod name of the config is that long), else null: one diagnostic for the
+ * run, naming the longest name.
+ */
+export function egressNameDiagnostic(dp: Dataplane): Diagnostic | null {
+  const node = longestName(dp, true);
+  const ep = longestName(dp, false);
+  if (node.bytes + 1 + ep.bytes <= IFACE_NAME_MAX) return null;
+  const which = node.bytes >= ep.bytes ? `node ${shortText(node.name)}` : `${shortText(ep.name)}`;
+  return {
+    code: 'output-field-truncated',
+    severity: 'warning',
+    message: `the output trace's interface names (if_name, if_description) are cut at ${IFACE_NAME_MAX} bytes, ending in '…': ${which} makes one of ${node.bytes + 1 + ep.bytes} bytes (the file stays readable)`,
+    source: which,
+  };
+}
 
 /** Bytes of a pcapng option holding `n` value bytes (header + value padded to 4). */
 function optLen(n: number): number {
@@ -128,7 +191,7 @@ export class OutTraceEncoder {
     return capacity * this.idbRoom;
   }
 
-  /** The output's units, from the first packet's input interface (as OutTrace does on its first batch). */
+  /** The output's units, from the first packet's input interface (fixed by the first batch). */
   private initUnits(b: Batch, ifs: readonly TsUnits[]): void {
     const first = ifs[b.iface[0]] ?? ifs[0];
     const units = first?.tsUnitsPerSec ?? 1e6;
@@ -148,7 +211,7 @@ export class OutTraceEncoder {
     return this.nodes + 2 + (node + 1) * (this.endpoints + 1) + (e + 1);
   }
 
-  /** The egress point's text, as OutTrace names the interface. */
+  /** The egress point's text (see the module comment). */
   private textOf(b: Batch, r: Results, i: number): string {
     const verdict = r.verdict[i];
     const node = r.node[i] >= 0 ? this.dp.nodeName(r.node[i]) : '';
@@ -346,7 +409,7 @@ export class OutTraceEncoder {
     }
   }
 
-  /** Packet i's timestamp in the output units, into tsResult (OutTrace.timestamp). */
+  /** Packet i's timestamp in the output units, into tsResult. */
   private timestamp(b: Batch, i: number, ifs: readonly TsUnits[]): void {
     const info = ifs[b.iface[i]];
     if (info === undefined || Number.isNaN(b.ts[i])) {

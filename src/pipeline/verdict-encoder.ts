@@ -1,15 +1,22 @@
 /**
- * Verdict records as bytes: the `replay --verdicts` JSONL (DESIGN.md CONTRACT, verdict record), written
- * straight into a Uint8Array, so that the pipeline's workers serialise their own packets in parallel and
- * the main thread only writes the bytes out, in input order.
+ * Verdict records as bytes: the `replay --verdicts` JSONL (DESIGN.md CONTRACT, verdict record: one JSON
+ * object per input packet, in input order, keys in the contract's order), written straight into a
+ * Uint8Array, so that the pipeline's workers serialise their own packets in parallel and the main thread
+ * only writes the bytes out, in input order. The page (native-free/core.ts) parses these same bytes.
  *
- * The format is byte for byte the one of src/output/verdicts.ts (`verdictLines`, the reference that
- * test/pipeline-determinism.test.ts checks against): keys in the contract's order, `flow` from the tuple
- * as captured (FlowColumns, taken after the first decode), `out` from the rewritten packet (the batch is
- * decoded again after the engine ran), `icmp_type`/`icmp_code` and `out.eth` as the reference adds them.
+ * `flow` is the tuple as captured (FlowColumns, taken after the first decode, before the engine rewrote
+ * the packet); `out` the packet as it finally leaves or arrives, read back from the rewritten bytes (the
+ * batch is decoded again after the engine ran). Extensions to the contract, all additive: `flow`/`out`
+ * carry `icmp_type`/`icmp_code` for ICMP, and `out.eth` the Ethernet addresses as they leave (the
+ * L2bridge MAC rewrite shows there). Names (node, ingress, egress, service) come from the config files
+ * and are written by core/safe-text.ts `jsonText`: C1 controls, bidi overrides and other format
+ * characters as JSON `\u` escapes, so a JSON reader gets the names unchanged and `cat verdicts.jsonl`
+ * shows no raw control or bidi character. The string-based writer this encoder replaced is kept as the
+ * reference in test/reference/verdicts.ts (`verdictLines`), which test/pipeline-determinism.test.ts
+ * checks the bytes against.
  *
  * Uses: the batch (decoded again after the engine), Results, FlowColumns, the Dataplane's names (encoded
- * once per id and kept, with core/safe-text.ts `jsonText` as the reference writes them). Sets nothing. No string or object per packet, except for IPv6 addresses (their
+ * once per id and kept). Sets nothing. No string or object per packet, except for IPv6 addresses (their
  * text comes from decode/format.ts).
  */
 import { PF, type Batch } from '../core/batch';

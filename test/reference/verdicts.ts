@@ -1,4 +1,7 @@
 /**
+ * The REFERENCE writer of the verdict records (test only): the string-based writer the pipeline's byte
+ * encoder (src/pipeline/verdict-encoder.ts) replaced, kept as the oracle of test/pipeline-reference.ts.
+ *
  * The verdict record of `replay --verdicts` (DESIGN.md, CONTRACT: verdict record): one JSON object per
  * input packet, in input order, keys in the contract's order.
  *
@@ -12,12 +15,12 @@
  * `jsonText`: C1 controls, bidi overrides and other format characters as JSON `\u` escapes, so a JSON
  * reader gets the names unchanged and `cat verdicts.jsonl` shows no raw control or bidi character.
  */
-import { PF, type Batch } from '../core/batch';
-import { jsonText } from '../core/safe-text';
-import { ipv4Text, ipv6Text, macText } from '../decode/format';
-import { reasonCode, V, VERDICT_NAMES, warningCodes } from '../vfp/reasons';
-import type { Results } from '../vfp/results';
-import type { Dataplane } from '../vfp/engine';
+import { PF, type Batch } from '../../src/core/batch';
+import { jsonText } from '../../src/core/safe-text';
+import { ipv4Text, ipv6Text, macText } from '../../src/decode/format';
+import { reasonCode, V, VERDICT_NAMES, warningCodes } from '../../src/vfp/reasons';
+import type { Results } from '../../src/vfp/results';
+import type { Dataplane } from '../../src/vfp/engine';
 
 /** The decoded L3/L4 tuple of each packet of a batch, copied before the engine rewrites the packets. */
 export class FlowSnapshot {
