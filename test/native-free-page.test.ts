@@ -14,6 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { bundleText, buildPage, readLesson } from '../native-free/build';
+import { clusterList } from '../src/gen/layout';
+import { writeTraceFile } from '../src/gen/trace';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
@@ -29,6 +31,7 @@ interface PageApi {
       packets: number;
       verdicts: Record<string, number>;
       reasons: { code: string; packets: number; sentence: string }[];
+      warnings: { code: string; packets: number; sentence: string }[];
       diagnostics: { code: string; message: string; source: string }[];
       error: string | null;
       outPcapng: Uint8Array;
@@ -173,6 +176,40 @@ describe('native-free: the teaching page', function () {
       );
       assert.ok(Buffer.from(r.outPcapng).equals(want.out), 'out pcapng');
       assert.ok(r.rows.some((row) => row.record.service !== null), 'the scenario reaches a Service');
+    });
+
+    it('replays a trace of many batches as the CLI does: the first 20000 rows, counts over every packet, the out pcapng', function () {
+      // 20700 packets: about 41 of the replay's batches, the last row (20000) in the middle of one
+      const trace = path.join(tmp, 'many.pcap');
+      const clusterFile = path.join(tmp, 'many-cluster.json');
+      const g = writeTraceFile(trace, 'pcap', { packets: 20700, flows: 300, seed: 5 });
+      fs.writeFileSync(clusterFile, JSON.stringify(clusterList(g.layout)));
+      const verdicts = path.join(tmp, 'many.jsonl');
+      const out = path.join(tmp, 'many.pcapng');
+      const cliArgs = [cli, 'replay', trace, '--cluster', clusterFile, '--verdicts', verdicts, '--out', out, '--summary', 'json', '--workers', '1'];
+      const summary = JSON.parse(execFileSync(process.execPath, cliArgs, { encoding: 'utf8' })) as { packets: number; verdicts: object; reasons: object; warnings: object };
+      const s = new page.Session({
+        trace: { name: 'many.pcap', bytes: new Uint8Array(fs.readFileSync(trace)) },
+        cluster: [{ name: 'many-cluster.json', text: fs.readFileSync(clusterFile, 'utf8') }],
+      });
+      const r = s.replay();
+      const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x)); // (objects of the bundle's realm)
+      assert.equal(r.packets, 20700);
+      assert.equal(r.rows.length, 20000, 'a row for each of the first 20000 packets only');
+      const lines = fs.readFileSync(verdicts, 'utf8').trimEnd().split('\n');
+      assert.deepEqual(
+        Array.from(r.rows, (row) => JSON.stringify(row.record)),
+        lines.slice(0, 20000),
+      );
+      assert.deepEqual(plain(r.verdicts), summary.verdicts);
+      assert.deepEqual(Object.fromEntries(Array.from(r.reasons, (x) => [x.code, x.packets])), summary.reasons);
+      assert.deepEqual(Object.fromEntries(Array.from(r.warnings, (x) => [x.code, x.packets])), summary.warnings);
+      assert.ok(Buffer.from(r.outPcapng).equals(fs.readFileSync(out)), 'the downloadable out trace equals `replay --out`');
+      // each row's words are its own packet's (taken from its batch before the engine rewrote it)
+      for (const row of r.rows) {
+        const flow = row.record.flow as { src: string; dst: string } | null;
+        if (flow !== null) assert.ok(row.words.includes(` ${flow.src}`) && row.words.includes(`→ ${flow.dst}`), `packet ${row.record.packet}: ${row.words}`);
+      }
     });
 
     it('lists every config diagnostic: two cluster files that disagree on the network leave config-override', function () {

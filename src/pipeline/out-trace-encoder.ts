@@ -70,7 +70,7 @@ function longestName(dp: Dataplane, nodes: boolean): { bytes: number; name: stri
 }
 
 /** Bytes of the longest egress point text `<node> <endpoint>` of the cluster, escaped and not capped. */
-export function longestEgressName(dp: Dataplane): number {
+function longestEgressName(dp: Dataplane): number {
   return longestName(dp, true).bytes + 1 + longestName(dp, false).bytes;
 }
 

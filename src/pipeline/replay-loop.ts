@@ -58,8 +58,8 @@ export interface Runner {
 export type WriteSlot = (s: Slot, verdictBytes: number, traceBytes: number) => void;
 
 /** Packets per batch and arena bytes per batch, unless told otherwise (pipeline.ts PipelineOptions says why). */
-export const DEFAULT_CAPACITY = 512;
-export const DEFAULT_ARENA_BYTES = 1 << 20;
+const DEFAULT_CAPACITY = 512;
+const DEFAULT_ARENA_BYTES = 1 << 20;
 
 /** What a run's slots hold room for. */
 export interface SlotOptions {
