@@ -1,6 +1,6 @@
 /**
  * The pipeline's byte encoders (src/pipeline/verdict-encoder.ts, out-trace-encoder.ts) against the
- * reference writers of src/output on inputs the scenarios do not have: every capture of the real corpus
+ * reference writers of test/reference/ on inputs the scenarios do not have: every capture of the real corpus
  * (../shared/corpus/real: both byte orders, nanosecond and other pcapng resolutions, several sections and
  * interfaces, Simple Packet Blocks without timestamps, other link types, VLANs, IPv6, truncated and
  * malformed packets, files that end in a fault), with one shard on the calling thread and with three worker

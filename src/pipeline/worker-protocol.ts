@@ -14,7 +14,7 @@ export interface WorkerInit {
   /**
    * `shard`: one of a chain of shard workers (W >= 3). `split`: the one worker of W = 2, which reads the
    * capture into slots and counts, encodes and writes every packet once the main thread has decided it
-   * (pipeline.ts `runSplit`).
+   * (pipeline.ts `SplitRunner`).
    */
   role: 'shard' | 'split';
   worker: number;

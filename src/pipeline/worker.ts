@@ -88,12 +88,12 @@ function inputErrorData(e: InputError | null): InputErrorData | null {
 }
 
 /**
- * The split worker (W = 2, pipeline.ts `runSplit`): reads the capture into `ring` slots and sends each to
+ * The split worker (W = 2, pipeline.ts `SplitRunner`): reads the capture into `ring` slots and sends each to
  * the main thread, which decodes and decides its packets and sends it back; then counts, encodes and
  * writes them, and fills the slot again with the next batch. The reader runs here so that the packet
  * bytes it writes stay in this core's cache for the encoders: only the headers the engine reads and
  * rewrites cross to the main thread's core and back. When the main thread reads (`capture` null, see
- * runSplit), each written slot goes back to it empty.
+ * SplitRunner), each written slot goes back to it empty.
  */
 function runSplitWorker(): void {
   const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view });
