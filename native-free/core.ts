@@ -274,21 +274,20 @@ export class Session {
     };
     const spec = slotSpec(dp, { verdicts: true, trace: true }, 1);
     const run = new InlineRunner(reader, dp, { decode: this.decodeOpts, failVerdicts: [], failReasons: [] }, spec, write, (b) => table.addWords(b));
-    let packets = 0;
     try {
-      for (let n = run.step(); n > 0; n = run.step()) packets += n;
+      while (run.step() > 0);
     } finally {
       reader.close();
     }
     const tally = run.finish();
     return {
       rows: table.rows,
-      packets,
+      packets: run.packetsRead(),
       verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, tally.verdicts[k]])),
       reasons: counted(tally.reasons),
       warnings: counted(tally.warnings),
       diagnostics: runDiagnostics(this.cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
-      error: reader.error !== null ? reader.error.message : null,
+      error: run.error()?.message ?? null,
       outPcapng: sink.bytes(),
     };
   }
