@@ -29,11 +29,11 @@ import { decodeBatch, type DecodeOptions } from '../decode/decoder';
 import { formatJsonRow, formatTsvRow, TSV_COLUMNS } from '../decode/format';
 import { openCapture, openCaptureBytes } from '../io/reader';
 import { runPipeline } from '../pipeline/pipeline';
+import { explainPacket } from '../pipeline/replay-loop';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 import { VERDICT_NAMES } from '../vfp/reasons';
 import { formatRules } from '../vfp/rules-print';
-import { Results } from '../vfp/results';
 import type { ScenarioSeed } from './seeds';
 
 export const TARGETS = ['readers', 'cluster', 'engine'] as const;
@@ -161,7 +161,6 @@ export class EngineRig {
   private readonly compiled = new Map<string, { cluster: Cluster; dp: Dataplane }>();
   /** For reading the output pcapng back and for explain (reused). */
   private readonly batch = new Batch({ capacity: 512, arenaBytes: 4 << 20 });
-  private readonly results = new Results(512);
 
   constructor(
     private readonly scenarios: readonly ScenarioSeed[],
@@ -253,27 +252,24 @@ export class EngineRig {
    * processed, then it with a trace) ends with the verdict the replay gave it.
    */
   private checkExplain(dp: Dataplane, bytes: Uint8Array, verdicts: readonly string[]): void {
-    const b = this.batch;
     const reader = openCaptureBytes('in.pcapng', bytes, { strictSnaplen: true });
     let n: number;
     try {
-      n = reader.next(b);
+      n = reader.next(this.batch);
     } finally {
       reader.close();
     }
     if (n === 0) return;
     dp.state = dp.createState();
-    const k = n - 1;
-    b.count = n;
-    decodeBatch(b, DECODE);
-    const r = this.results;
-    r.reset(n);
-    const idx = new Uint32Array(k);
-    for (let j = 0; j < k; j++) idx[j] = j;
-    dp.processWith(dp.state, b, r, idx, k);
-    const text = dp.explainPacket(b, k, r);
-    const m = /\nVerdict: (\S+)/.exec(text);
-    if (m === null || m[1] !== verdicts[k]) throw new FuzzFailure(`explain of packet ${k + 1} says ${m === null ? 'no verdict' : m[1]}, replay said ${verdicts[k]}`);
+    const again = openCaptureBytes('in.pcapng', bytes, { strictSnaplen: true });
+    let text: string | null;
+    try {
+      text = explainPacket(again, dp, DECODE, n); // the product's explain loop
+    } finally {
+      again.close();
+    }
+    const m = text === null ? null : /\nVerdict: (\S+)/.exec(text);
+    if (m === null || m[1] !== verdicts[n - 1]) throw new FuzzFailure(`explain of packet ${n} says ${m === null ? 'no verdict' : m[1]}, replay said ${verdicts[n - 1]}`);
   }
 }
 
