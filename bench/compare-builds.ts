@@ -14,7 +14,8 @@
  *                                               workers 1 and 2, with and without --verdicts
  * Each bench prints text (their formats, read here, are those of engine-trace.ts and e2e.ts); the figures
  * are the medians over the rounds, and the ratio new/old with the verdict against the 5% bound (for ns per
- * packet lower is better, for packets/s higher). The CPU model, cores and load average at the start and
+ * packet lower is better, for packets/s higher); the best round of each build and their ratio beside them
+ * (less moved by a neighbour's load spike than the median when the rounds are few). The CPU model, cores and load average at the start and
  * end go with them. `--json` adds one JSON object with every figure and round on the last line.
  *
  * This tree must be built first (the npm script does it). The machines are shared and noisy: read the
@@ -170,7 +171,7 @@ interface Row {
 
 /** The report lines: per figure the medians, the ratio new/old and the verdict against BOUND, then the rounds. */
 function report(rows: Row[]): string[] {
-  const out = [`${'figure'.padEnd(48)} ${'old'.padStart(9)} ${'new'.padStart(9)}  new/old  within ${BOUND * 100}%`];
+  const out = [`${'figure (medians of the rounds)'.padEnd(48)} ${'old'.padStart(9)} ${'new'.padStart(9)}  new/old  within ${BOUND * 100}%   best old / new, ratio`];
   for (const r of rows) {
     if (r.old.length === 0 || r.cur.length === 0) {
       out.push(`${`${r.fig.name} (${r.fig.unit})`.padEnd(48)} no figure for one build (every run failed)`);
@@ -181,7 +182,9 @@ function report(rows: Row[]): string[] {
     const ratio = b / a;
     const worse = r.fig.higherBetter ? ratio < 1 - BOUND : ratio > 1 + BOUND;
     const digits = r.fig.higherBetter ? 3 : 1;
-    out.push(`${`${r.fig.name} (${r.fig.unit})`.padEnd(48)} ${a.toFixed(digits).padStart(9)} ${b.toFixed(digits).padStart(9)}  ${ratio.toFixed(3).padStart(7)}  ${worse ? 'NO (slower)' : 'yes'}`);
+    const best = (xs: number[]): number => (r.fig.higherBetter ? Math.max(...xs) : Math.min(...xs));
+    const bestText = `${best(r.old).toFixed(digits)} / ${best(r.cur).toFixed(digits)}, ${(best(r.cur) / best(r.old)).toFixed(3)}`;
+    out.push(`${`${r.fig.name} (${r.fig.unit})`.padEnd(48)} ${a.toFixed(digits).padStart(9)} ${b.toFixed(digits).padStart(9)}  ${ratio.toFixed(3).padStart(7)}  ${(worse ? 'NO (slower)' : 'yes').padEnd(11)}  ${bestText}`);
   }
   out.push('', 'each round (old | new):');
   for (const r of rows) {
