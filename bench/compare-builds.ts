@@ -1,0 +1,237 @@
+/**
+ * Two builds side by side on the shared machine (issue 10: "within 5% of before, old and new builds
+ * alternating in one run"): the build of git revision REV (default HEAD~1) and this tree's build.
+ *
+ *   npm run bench:compare -- [REV] [--rounds N] [--packets N] [--engine-runs N] [--e2e-runs N] [--no-e2e] [--json]
+ *
+ * REV is checked out into a temporary worktree under /tmp (`git worktree add --detach`, node_modules
+ * linked to this tree's, `tsc -p .`), removed again at the end (also on Ctrl-C). Then, for N rounds
+ * (default 5), each build runs its own benches, the order of the two builds swapped every round so that a
+ * busy spell of the machine hits both alike:
+ *   dist/bench/engine-trace.js --flows 10000    the engine's ns/packet at 10k flows (median of its passes)
+ *   dist/bench/engine-trace.js --flows 100000   the same at 100k flows
+ *   dist/bench/e2e.js --runs 1                  the replay rate (M packets/s) of `vfp-emu replay --out`,
+ *                                               workers 1 and 2, with and without --verdicts
+ * Each bench prints text (their formats, read here, are those of engine-trace.ts and e2e.ts); the figures
+ * are the medians over the rounds, and the ratio new/old with the verdict against the 5% bound (for ns per
+ * packet lower is better, for packets/s higher); the best round of each build and their ratio beside them
+ * (less moved by a neighbour's load spike than the median when the rounds are few). The CPU model, cores and load average at the start and
+ * end go with them. `--json` adds one JSON object with every figure and round on the last line.
+ *
+ * This tree must be built first (the npm script does it). The machines are shared and noisy: read the
+ * per-round figures before trusting a ratio, and run again when the load average moved a lot.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BOUND = 0.05;
+
+interface Options {
+  rev: string;
+  rounds: number;
+  packets: number | null;
+  engineRuns: number;
+  e2eRuns: number;
+  e2e: boolean;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { rev: 'HEAD~1', rounds: 5, packets: null, engineRuns: 3, e2eRuns: 1, e2e: true, json: false };
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k];
+    const num = (): number => {
+      const v = Number(argv[++k]);
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${a}: give a whole number, 1 or more`);
+      return v;
+    };
+    if (a === '--rounds') o.rounds = num();
+    else if (a === '--packets') o.packets = num();
+    else if (a === '--engine-runs') o.engineRuns = num();
+    else if (a === '--e2e-runs') o.e2eRuns = num();
+    else if (a === '--no-e2e') o.e2e = false;
+    else if (a === '--json') o.json = true;
+    else if (!a.startsWith('-')) o.rev = a;
+    else throw new Error(`unknown option ${a} (see bench/compare-builds.ts)`);
+  }
+  return o;
+}
+
+function run(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed with ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function git(args: string[]): string {
+  return run('git', args, ROOT).trim();
+}
+
+interface Build {
+  label: string;
+  dir: string;
+}
+
+/** Checks out and builds `rev` under /tmp; returns the build and its removal. */
+function buildRevision(rev: string): { build: Build; remove: () => void } {
+  const sha = git(['rev-parse', '--verify', `${rev}^{commit}`]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vfp-compare-${sha.slice(0, 8)}-`));
+  git(['worktree', 'add', '--detach', dir, sha]);
+  const remove = (): void => {
+    spawnSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(dir, 'node_modules'));
+    process.stderr.write(`building ${rev} (${sha.slice(0, 12)}) in ${dir} ...\n`);
+    run(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], dir);
+  } catch (e) {
+    remove();
+    throw e;
+  }
+  return { build: { label: `${rev} (${sha.slice(0, 12)})`, dir }, remove };
+}
+
+function currentLabel(): string {
+  const sha = git(['rev-parse', 'HEAD']).slice(0, 12);
+  const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '' ? ' + uncommitted changes' : '';
+  return `this tree (${sha}${dirty})`;
+}
+
+/** A figure: its name, unit, and whether a higher value is better. */
+interface Figure {
+  name: string;
+  unit: string;
+  higherBetter: boolean;
+}
+
+const ENGINE_10K: Figure = { name: 'engine, 10k flows', unit: 'ns/packet', higherBetter: false };
+const ENGINE_100K: Figure = { name: 'engine, 100k flows', unit: 'ns/packet', higherBetter: false };
+const REPLAY = [
+  { line: 'vfp-emu replay --out --workers 1', fig: { name: 'replay --out, workers 1', unit: 'M packets/s', higherBetter: true } },
+  { line: 'vfp-emu replay --out --workers 2', fig: { name: 'replay --out, workers 2', unit: 'M packets/s', higherBetter: true } },
+  { line: 'vfp-emu replay --out --verdicts --workers 1', fig: { name: 'replay --out --verdicts, workers 1', unit: 'M packets/s', higherBetter: true } },
+  { line: 'vfp-emu replay --out --verdicts --workers 2', fig: { name: 'replay --out --verdicts, workers 2', unit: 'M packets/s', higherBetter: true } },
+];
+
+/** engine-trace.js's `engine   best X ns/packet   median Y` line: Y. */
+function engineMedian(out: string): number {
+  const m = /^engine\s+best\s+[\d.]+ ns\/packet\s+median\s+([\d.]+)/m.exec(out);
+  if (m === null) throw new Error(`no engine line in engine-trace output:\n${out}`);
+  return Number(m[1]);
+}
+
+/** e2e.js's `NAME   S s   R M packets/s` line of `name`: R. */
+function replayRate(out: string, name: string): number {
+  for (const l of out.split('\n')) {
+    if (!l.startsWith(name) || !/^\s/.test(l.slice(name.length))) continue;
+    const m = /([\d.]+) M packets\/s/.exec(l);
+    if (m !== null) return Number(m[1]);
+  }
+  throw new Error(`no '${name}' line in e2e output:\n${out}`);
+}
+
+/** One round of one build: every figure once. */
+function measure(b: Build, o: Options): Map<Figure, number> {
+  const figures = new Map<Figure, number>();
+  const packets = o.packets !== null ? ['--packets', String(o.packets)] : [];
+  // a run that fails (the shared machine: a file system or node_modules changing under it) loses its
+  // figures for this round only; the others go on
+  const bench = (file: string, args: string[], take: (out: string) => void): void => {
+    try {
+      take(run(process.execPath, [path.join(b.dir, 'dist', 'bench', file), ...args, ...packets], b.dir));
+    } catch (e) {
+      process.stderr.write(`  ${b.label}: ${file} ${args.join(' ')} failed, its figures skipped this round: ${(e as Error).message.split('\n')[0]}\n`);
+    }
+  };
+  bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], (out) => figures.set(ENGINE_10K, engineMedian(out)));
+  bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], (out) => figures.set(ENGINE_100K, engineMedian(out)));
+  if (o.e2e) bench('e2e.js', ['--runs', String(o.e2eRuns)], (out) => REPLAY.forEach((r) => figures.set(r.fig, replayRate(out, r.line))));
+  return figures;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function machine(): string {
+  return `${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+}
+
+interface Row {
+  fig: Figure;
+  old: number[];
+  cur: number[];
+}
+
+/** The report lines: per figure the medians, the ratio new/old and the verdict against BOUND, then the rounds. */
+function report(rows: Row[]): string[] {
+  const out = [`${'figure (medians of the rounds)'.padEnd(48)} ${'old'.padStart(9)} ${'new'.padStart(9)}  new/old  within ${BOUND * 100}%   best old / new, ratio`];
+  for (const r of rows) {
+    if (r.old.length === 0 || r.cur.length === 0) {
+      out.push(`${`${r.fig.name} (${r.fig.unit})`.padEnd(48)} no figure for one build (every run failed)`);
+      continue;
+    }
+    const a = median(r.old);
+    const b = median(r.cur);
+    const ratio = b / a;
+    const worse = r.fig.higherBetter ? ratio < 1 - BOUND : ratio > 1 + BOUND;
+    const digits = r.fig.higherBetter ? 3 : 1;
+    const best = (xs: number[]): number => (r.fig.higherBetter ? Math.max(...xs) : Math.min(...xs));
+    const bestText = `${best(r.old).toFixed(digits)} / ${best(r.cur).toFixed(digits)}, ${(best(r.cur) / best(r.old)).toFixed(3)}`;
+    out.push(`${`${r.fig.name} (${r.fig.unit})`.padEnd(48)} ${a.toFixed(digits).padStart(9)} ${b.toFixed(digits).padStart(9)}  ${ratio.toFixed(3).padStart(7)}  ${(worse ? 'NO (slower)' : 'yes').padEnd(11)}  ${bestText}`);
+  }
+  out.push('', 'each round (old | new):');
+  for (const r of rows) {
+    const d = r.fig.higherBetter ? 3 : 1;
+    out.push(`  ${r.fig.name.padEnd(46)} ${r.old.map((x) => x.toFixed(d)).join(' ')} | ${r.cur.map((x) => x.toFixed(d)).join(' ')}`);
+  }
+  return out;
+}
+
+function main(): void {
+  const o = parseArgs(process.argv.slice(2));
+  const cur: Build = { label: currentLabel(), dir: ROOT };
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'bench', 'engine-trace.js'))) throw new Error('build this tree first (npm run bench:compare builds it)');
+  const { build: old, remove } = buildRevision(o.rev);
+  const onSignal = (): void => {
+    remove();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const start = machine();
+    const rows = new Map<Figure, Row>();
+    for (let k = 0; k < o.rounds; k++) {
+      const order = k % 2 === 0 ? [old, cur] : [cur, old];
+      for (const b of order) {
+        process.stderr.write(`round ${k + 1}/${o.rounds}: ${b.label} ...\n`);
+        for (const [fig, v] of measure(b, o)) {
+          const row = rows.get(fig) ?? { fig, old: [], cur: [] };
+          (b === old ? row.old : row.cur).push(v);
+          rows.set(fig, row);
+        }
+      }
+    }
+    const lines = [`machine at the start: ${start}`, `machine at the end:   ${machine()}`, `old: ${old.label}`, `new: ${cur.label}`];
+    lines.push(`${o.rounds} rounds, builds alternating (old first in odd rounds); engine-trace ${o.engineRuns} passes per run${o.packets !== null ? `, ${o.packets} packets` : ''}; e2e --runs ${o.e2eRuns}`, '');
+    lines.push(...report([...rows.values()]));
+    console.log(lines.join('\n'));
+    if (o.json) console.log(JSON.stringify({ old: old.label, new: cur.label, machine: os.cpus()[0]?.model, load: os.loadavg(), figures: [...rows.values()].map((r) => ({ ...r.fig, old: r.old, new: r.cur, ratio: median(r.cur) / median(r.old) })) }));
+  } finally {
+    remove();
+  }
+}
+
+try {
+  main();
+} catch (e) {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+}
