@@ -19,8 +19,8 @@ import { CF, FX, SCOPE_ALIAS, SCOPE_ENTRY, TCP_CLOSED, TCP_ESTABLISHED, TCP_FIN,
 import { FROM_WIRE } from './objects';
 import type { PacketCtx } from './packet-ctx';
 import { R, V, warningBit } from './reasons';
-import type { Results } from './results';
 import { classify, entryNodeOf } from './step-classify';
+import { decapAtHop, markEncap } from './step-input';
 import { finish, stop } from './step-result';
 import { slowPath } from './slow-path';
 import { EP_EXTERNAL, EP_POD0 } from './compile';
@@ -49,6 +49,7 @@ export function flowStep(k: PacketCtx, firstScope: number, hopNode: number): voi
     if ((ft.xflags(f) & FX.NEXT_NODE) === 0) return leave(k, ft, f);
     hopNode = ft.next(f);
     k.tr.nextNode(k, hopNode);
+    if ((ft.xflags(f) & FX.ENCAP) !== 0 && !decapAtHop(k, ft, f, k.c.nodes[hopNode])) return;
     scope = entryNodeOf(k, k.src, k.dst) === hopNode ? SCOPE_ENTRY : scopeHop(hopNode);
   }
   stop(k, V.DROPPED, R.NO_RULE, -1);
@@ -112,15 +113,7 @@ function applyFlow(k: PacketCtx, ft: FlowTable, f: number): boolean {
 function leave(k: PacketCtx, ft: FlowTable, f: number): void {
   k.tr.closeAll(k);
   finish(k, ft.verdict(f), ft.reason(f), ft.node(f), ft.egress(f));
-  if (k.encapTpl < 0) return;
-  const t = k.templates.list[k.encapTpl];
-  const r = k.r as Results;
-  const i = k.i;
-  r.encap[i] = 1;
-  r.outerSrc[i] = t.srcIp;
-  r.outerDst[i] = t.dstIp;
-  r.outerDport[i] = t.dstPort;
-  r.vni[i] = t.vni;
+  if (k.encapTpl >= 0) markEncap(k, k.templates.list[k.encapTpl]);
 }
 
 /** False (and the connection freed) when flow `f`'s connection has expired or a new SYN restarts it. */

@@ -15,7 +15,9 @@
  */
 
 import { PF } from '../core/batch';
-import { AK_NODE, AK_PA, AK_POD, EP_EXTERNAL, type CompiledNode } from './compile';
+import { AK_NODE, AK_PA, AK_POD, EP_EXTERNAL, EP_HOST, type CompiledNode } from './compile';
+import type { FlowTable } from './flow-table';
+import type { VxlanTemplate } from '../packet/rewrite';
 import { SCOPE_ENTRY, scopeHop } from './flow-table';
 import { DIR_IN, FROM_WIRE, type Rule } from './objects';
 import type { PacketCtx } from './packet-ctx';
@@ -25,8 +27,8 @@ import { flowStep } from './step-flow';
 import { ipv6Step } from './step-ipv6';
 import { hasGroups, walkLayer } from './step-layers';
 import { layerDefault } from './actions';
-import { stop } from './step-result';
-import { frameAsEthernet, popOuter, writeMac } from './transposition';
+import { finish, stop } from './step-result';
+import { frameAsEthernet, popOuter, vxlanPrepend, writeMac } from './transposition';
 
 /** Decides the packet `k.begin` started. */
 export function inputStep(k: PacketCtx): void {
@@ -172,6 +174,63 @@ function decapAction(k: PacketCtx, node: CompiledNode, rule: Rule): void {
   k.tcp = k.proto === 6 && k.l4 >= 0 && k.l4 + 14 <= k.end ? b.arena[k.l4 + 13] : 0;
   icmpPorts(k);
   flowStep(k, entryNodeOf(k, k.src, k.dst) === node.id ? SCOPE_ENTRY : scopeHop(node.id), node.id);
+}
+
+/**
+ * A packet one emulated node sent VXLAN-encapsulated (flow `f`, with its outer header template) to another
+ * arrives at that node's external port: its layers walk the outer header, as for a captured VXLAN packet
+ * (the engine goes on with the inner packet, so the outer bytes are never built between emulated nodes).
+ * The decap rule checks the VNI and UDP port (vni-mismatch); without a decap rule the node's host gets the
+ * VXLAN packet itself (delivered to the host, encapsulated). False when the packet ended here.
+ */
+export function decapAtHop(k: PacketCtx, ft: FlowTable, f: number, node: CompiledNode): boolean {
+  const t = k.templates.list[ft.tpl(f)];
+  const layers = node.ext.layers;
+  let decap: Rule | null = null;
+  k.verdict = -1;
+  for (let q = layers.length - 1; q >= 0 && decap === null && k.verdict < 0; q--) {
+    if (!hasGroups(layers[q], DIR_IN)) continue;
+    k.matchTuple(17, t.srcIp | 0, t.dstIp | 0, ft.outerSport(f), t.dstPort, true);
+    const sel = walkLayer(k, layers[q], DIR_IN, FROM_WIRE, node.ext, true);
+    if (sel === null) layerDefault(k, layers[q]);
+    else if (sel.action.kind === 'decap') decap = sel;
+  }
+  if (k.verdict >= 0 || decap === null) k.tr.externalPort(k, node);
+  if (k.verdict >= 0) {
+    stop(k, k.verdict, k.reason, node.id);
+    return false;
+  }
+  if (decap === null) {
+    deliverEncapsulated(k, ft, f, node);
+    return false;
+  }
+  const a = decap.action as { kind: 'decap'; vni: number; port: number };
+  if (t.vni === a.vni && t.dstPort === a.port) return true;
+  k.tr.externalPort(k, node);
+  k.tr.decapCheck(k, t.vni, t.dstPort, a.vni, a.port);
+  stop(k, V.DROPPED, R.VNI_MISMATCH, node.id);
+  return false;
+}
+
+/** No rule of `node`'s external port decapsulates the VXLAN packet of flow `f`: its host gets it as it is. */
+function deliverEncapsulated(k: PacketCtx, ft: FlowTable, f: number, node: CompiledNode): void {
+  const b = k.b!;
+  const t = k.templates.list[ft.tpl(f)];
+  if (k.l2 === k.base && vxlanPrepend(b, k.i, t, ft.outerSport(f))) k.encapTpl = ft.tpl(f);
+  k.tr.closeAll(k);
+  finish(k, V.DELIVERED, 0, node.id, EP_HOST);
+  if (k.encapTpl >= 0) markEncap(k, t);
+}
+
+/** The Results columns of a packet that leaves VXLAN-encapsulated with template `t`. */
+export function markEncap(k: PacketCtx, t: VxlanTemplate): void {
+  const r = k.r!;
+  const i = k.i;
+  r.encap[i] = 1;
+  r.outerSrc[i] = t.srcIp;
+  r.outerDst[i] = t.dstIp;
+  r.outerDport[i] = t.dstPort;
+  r.vni[i] = t.vni;
 }
 
 /** For ICMP: the query identifier as both ports (echo request and reply match), else 0/0. */
