@@ -519,7 +519,8 @@ export function writeMac(a: Uint8Array, o: number, macs: Uint8Array, idx: number
 
 /**
  * Rewrites the IPv4 source (`dst` false) or destination address of the header at `a[l3]` to `addr`, and
- * the same side's TCP/UDP port (or the ICMP query identifier, RFC 5508 §3.1) to `port` when `l4` >= 0,
+ * the same side's TCP/UDP port (or the ICMP query identifier, RFC 5508 §3.1) to `port` when `l4` >= 0
+ * and `port` >= 0 (-1 keeps the port),
  * with incremental checksum updates (IP header, TCP/UDP pseudo header; a UDP checksum of 0 stays 0).
  * `end` is the arena offset one past the captured bytes: fields beyond it are left alone.
  */
@@ -541,7 +542,7 @@ export function nat4At(a: Uint8Array, l3: number, l4: number, end: number, proto
   if (proto === 6 || proto === 17) {
     const po = l4 + (dst ? 2 : 0);
     const cs = l4 + (proto === 6 ? 16 : 6);
-    const havePort = po + 2 <= end;
+    const havePort = port >= 0 && po + 2 <= end;
     const oldPort = havePort ? (a[po] << 8) | a[po + 1] : 0;
     if (havePort && oldPort !== port) {
       a[po] = port >>> 8;
@@ -555,7 +556,7 @@ export function nat4At(a: Uint8Array, l3: number, l4: number, end: number, proto
     if (proto === 17 && c === 0) c = 0xffff;
     a[cs] = c >>> 8;
     a[cs + 1] = c & 0xff;
-  } else if (proto === 1 && l4 + 8 <= end) {
+  } else if (proto === 1 && port >= 0 && l4 + 8 <= end) {
     const t = a[l4];
     if (t !== 0 && t !== 8 && t !== 13 && t !== 14) return; // only queries carry an identifier
     const oldId = (a[l4 + 4] << 8) | a[l4 + 5];
