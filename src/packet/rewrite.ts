@@ -1,6 +1,7 @@
 /**
- * The rewrite primitives the VFP engine runs (src/vfp/engine.ts: the fast path applying a flow's cached
- * header transposition, the slow path's deliveries, the VNET layer's decapsulation): MAC rewrite, IPv4
+ * The rewrite primitives the VFP engine runs (src/vfp: step-flow.ts applying a flow's cached header
+ * transposition, step-input.ts framing and decapsulating, step-ipv6.ts delivering, step-connection.ts and
+ * step-result.ts putting the outer headers back): MAC rewrite, IPv4
  * SNAT / DNAT (with ICMP query identifiers as ports), an Ethernet header for IP packets captured without
  * one, VXLAN encapsulation as a prepend into the slot's headroom, decapsulation as a pop; and the flow hash
  * behind the VXLAN outer source port, load balancing and sharding.
