@@ -1,10 +1,10 @@
 /**
  * The rewrite primitives the VFP engine runs (src/vfp: step-flow.ts applying a flow's cached header
  * transposition, step-input.ts framing and decapsulating, step-ipv6.ts delivering, step-connection.ts and
- * step-result.ts putting the outer headers back): MAC rewrite, IPv4
- * SNAT / DNAT (with ICMP query identifiers as ports), an Ethernet header for IP packets captured without
- * one, VXLAN encapsulation as a prepend into the slot's headroom, decapsulation as a pop; and the flow hash
- * behind the VXLAN outer source port, load balancing and sharding.
+ * step-result.ts putting the outer headers back): MAC rewrite, IPv4 SNAT / DNAT (with ICMP query
+ * identifiers as ports), an Ethernet header for IP packets captured without one, VXLAN encapsulation as a
+ * prepend into the slot's headroom, decapsulation as a pop; and the flow hash behind the VXLAN outer
+ * source port, load balancing and sharding.
  *
  * Each primitive touches one packet, costs O(header), allocates nothing, and keeps every checksum right by
  * RFC 1624 incremental update (so a truncated capture stays consistent with the original's checksums too);
