@@ -1,9 +1,9 @@
 /**
  * Address conversions between the forms users write (dotted IPv4, RFC 4291 IPv6 text, `aa:bb:cc:dd:ee:ff`
  * or `AA-BB-CC-DD-EE-FF` MACs) and the forms packets and batch columns hold (unsigned 32-bit IPv4
- * numbers, 16-byte IPv6 arrays, 6-byte MACs, or a MAC as a (hi16, lo32) number pair for typed-array
- * tables). Not for the hot path: parsing allocates. Throws a plain Error on bad text; callers that read
- * user files wrap it in an InputError naming the field. IP text parsing itself is core/ip.ts.
+ * numbers, 16-byte IPv6 arrays, 6-byte MACs). Not for the hot path: parsing allocates. Throws a plain
+ * Error on bad text; callers that read user files wrap it in an InputError naming the field. IP text
+ * parsing itself is core/ip.ts.
  */
 
 import { ipv4ToU32, parseIPv6 } from '../core/ip';
@@ -42,16 +42,4 @@ export function formatMac(a: Uint8Array, o = 0): string {
   let s = '';
   for (let k = 0; k < 6; k++) s += (k ? ':' : '') + a[o + k].toString(16).padStart(2, '0');
   return s;
-}
-
-/** The first two bytes of a MAC as a 16-bit number (for (hi, lo) MAC tables). */
-export function macHi(mac: MacLike): number {
-  const m = parseMac(mac);
-  return (m[0] << 8) | m[1];
-}
-
-/** The last four bytes of a MAC as an unsigned 32-bit number (for (hi, lo) MAC tables). */
-export function macLo(mac: MacLike): number {
-  const m = parseMac(mac);
-  return ((m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5]) >>> 0;
 }

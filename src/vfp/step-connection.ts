@@ -22,7 +22,7 @@ import { R, V, warningBit } from './reasons';
 import { shardKey } from './shard-key';
 import { entryNodeOf } from './step-classify';
 import { walkLayer } from './step-layers';
-import { popOuter, unpopOuter } from './transposition';
+import { popOuter, unpopOuter } from '../packet/rewrite';
 
 export function connectionStep(k: PacketCtx): number {
   const ft = k.st.flows;

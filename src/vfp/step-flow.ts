@@ -24,7 +24,7 @@ import { decapAtHop, markEncap } from './step-input';
 import { finish, stop } from './step-result';
 import { slowPath } from './slow-path';
 import { EP_EXTERNAL, EP_POD0 } from './compile';
-import { nat4At, vxlanPrepend, writeMac } from './transposition';
+import { nat4At, vxlanPrepend, writeMac } from '../packet/rewrite';
 
 /** Most nodes one packet can cross (a loop guard). */
 const MAX_HOPS = 8;

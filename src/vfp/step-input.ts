@@ -28,7 +28,7 @@ import { ipv6Step } from './step-ipv6';
 import { hasGroups, walkLayer } from './step-layers';
 import { layerDefault } from './actions';
 import { finish, stop } from './step-result';
-import { frameAsEthernet, popOuter, vxlanPrepend, writeMac } from './transposition';
+import { frameAsEthernet, popOuter, vxlanPrepend, writeMac } from '../packet/rewrite';
 
 /** Decides the packet `k.begin` started. */
 export function inputStep(k: PacketCtx): void {

@@ -12,7 +12,7 @@ import { EP_EXTERNAL, EP_WIRE } from './compile';
 import type { PacketCtx } from './packet-ctx';
 import { R, V } from './reasons';
 import { finish, stop } from './step-result';
-import { writeMac } from './transposition';
+import { writeMac } from '../packet/rewrite';
 
 export function ipv6Step(k: PacketCtx): void {
   const c = k.c;

@@ -7,7 +7,7 @@
  * Next:  the verdict and pcapng writers (src/pipeline).
  */
 
-import { unpopOuter } from './transposition';
+import { unpopOuter } from '../packet/rewrite';
 import type { PacketCtx } from './packet-ctx';
 import { V } from './reasons';
 import type { Results } from './results';
