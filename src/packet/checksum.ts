@@ -194,22 +194,3 @@ export function csumReplace32(csum: number, oldVal: number, newVal: number): num
   s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;
 }
-
-/**
- * A precomputable delta for changing a 32-bit field from `oldVal` to `newVal` and a 16-bit field from
- * `oldPort` to `newPort` (pass equal values to leave one out): a flow's NAT changes the same fields the
- * same way on every packet, so the fast path can store this number once and call `csumAddDelta`.
- */
-export function csumDelta(oldVal: number, newVal: number, oldPort: number, newPort: number): number {
-  const s =
-    (~oldVal & 0xffff) + ((~oldVal >>> 16) & 0xffff) + (newVal & 0xffff) + (newVal >>> 16) + (~oldPort & 0xffff) + (newPort & 0xffff);
-  return foldSum(s);
-}
-
-/** The checksum `csum` updated by a delta from `csumDelta` (RFC 1624 eqn. 3 with m' - m precomputed). */
-export function csumAddDelta(csum: number, delta: number): number {
-  let s = (~csum & 0xffff) + delta;
-  s = (s & 0xffff) + (s >>> 16);
-  s = (s & 0xffff) + (s >>> 16);
-  return ~s & 0xffff;
-}
