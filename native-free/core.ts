@@ -26,7 +26,7 @@ import { OutTrace } from '../src/output/out-trace';
 import { FlowSnapshot, verdictLines } from '../src/output/verdicts';
 import { compileDataplane, type Dataplane } from '../src/vfp/engine';
 import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../src/vfp/profile';
-import { REASON_COUNT, VERDICT_NAMES, reasonCode, reasonId, reasonSentence, warningIds } from '../src/vfp/reasons';
+import { VERDICT_NAMES, reasonId, reasonSentence } from '../src/vfp/reasons';
 import { Results } from '../src/vfp/results';
 
 export { decodeClusterFile, DEFAULT_PROFILE, VERDICT_NAMES };
@@ -267,9 +267,6 @@ export class Session {
     const snap = new FlowSnapshot(batch.capacity);
     const sink = new MemorySink();
     const out = new OutTrace(sink, dp);
-    const verdictCounts = new Float64Array(VERDICT_NAMES.length);
-    const reasonCounts = new Float64Array(REASON_COUNT);
-    const warningCounts = new Float64Array(REASON_COUNT);
     const rows: PacketRow[] = [];
     let packets = 0;
     try {
@@ -283,11 +280,6 @@ export class Session {
         snap.take(batch);
         dp.process(batch, results);
         decodeBatch(batch, this.decodeOpts);
-        for (let i = 0; i < n; i++) {
-          verdictCounts[results.verdict[i]]++;
-          reasonCounts[results.reason[i]]++;
-          if (results.warnings[i] !== 0) for (const id of warningIds(results.warnings[i])) warningCounts[id]++;
-        }
         if (keep > 0) {
           const lines = verdictLines(batch, results, snap, dp).split('\n');
           for (let i = 0; i < keep; i++) {
@@ -308,19 +300,15 @@ export class Session {
       reader.close();
       out.close();
     }
-    const counted = (counts: Float64Array): RunResult['reasons'] => {
-      const list: RunResult['reasons'] = [];
-      for (let id = 1; id < REASON_COUNT; id++) {
-        if (counts[id] > 0) list.push({ code: reasonCode(id) as string, packets: counts[id], sentence: reasonSentence(id) });
-      }
-      return list;
-    };
+    const counts = dp.state.counters; // the engine counted every packet it decided (src/vfp/counters.ts)
+    const counted = (byCode: Record<string, number>): RunResult['reasons'] =>
+      Object.entries(byCode).map(([code, packets]) => ({ code, packets, sentence: reasonSentence(reasonId(code)) }));
     return {
       rows,
       packets,
-      verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, verdictCounts[k]])),
-      reasons: counted(reasonCounts),
-      warnings: counted(warningCounts),
+      verdicts: counts.byVerdict(),
+      reasons: counted(counts.byReason()),
+      warnings: counted(counts.byWarning()),
       diagnostics: runDiagnostics(this.cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
       error: reader.error !== null ? reader.error.message : null,
       outPcapng: sink.bytes(),

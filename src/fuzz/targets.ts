@@ -240,7 +240,7 @@ export class EngineRig {
       throw e;
     }
     this.lastError = r.error?.message ?? null;
-    const tallied = r.tally.verdicts.reduce((a, v) => a + v, 0);
+    const tallied = r.tally.counters.packets();
     if (tallied !== r.packets) throw new FuzzFailure(`${tallied} verdicts counted for ${r.packets} packets read`);
     const names = checkVerdicts(verdicts, r.packets);
     checkOutTrace(out, names, this.batch);

@@ -304,17 +304,12 @@ export class Dataplane {
     slowPath: number;
     liveFlows: number;
   } {
-    const verdicts: Record<string, number> = {};
-    VERDICT_NAMES.forEach((n, k) => (verdicts[n] = state.verdictCounts[k]));
-    const reasons: Record<string, number> = {};
-    REASON_TABLE.forEach((row, k) => {
-      if (state.reasonCounts[k + 1] > 0) reasons[row.code] = state.reasonCounts[k + 1];
-    });
+    const k = state.counters;
     const rules: { name: string; packets: number; flows: number }[] = [];
     this.c.rules.forEach((r) => {
-      if (state.rulePackets[r.id] > 0 || state.ruleFlows[r.id] > 0) rules.push({ name: r.name, packets: state.rulePackets[r.id], flows: state.ruleFlows[r.id] });
+      if (k.rulePackets[r.id] > 0 || k.ruleFlows[r.id] > 0) rules.push({ name: r.name, packets: k.rulePackets[r.id], flows: k.ruleFlows[r.id] });
     });
-    return { verdicts, reasons, rules, fastPath: state.fastPath, slowPath: state.slowPath, liveFlows: state.flows.live };
+    return { verdicts: k.byVerdict(), reasons: k.byReason(), rules, fastPath: k.fastPath, slowPath: k.slowPath, liveFlows: state.flows.live };
   }
 
   // ===================================================================================================
@@ -481,9 +476,7 @@ export class Dataplane {
     r.flow[i] = this.pFlow;
     r.rule[i] = this.pRule;
     r.encap[i] = 0;
-    st.verdictCounts[verdict]++;
-    st.reasonCounts[reason]++;
-    if (this.pRule >= 0) st.rulePackets[this.pRule]++;
+    st.counters.packet(verdict, reason, this.pWarn, this.pService, this.pBackend, this.pRule);
   }
 
   /** Ends a packet that cannot be judged or that no state decides (uncached outcome). */
@@ -667,7 +660,7 @@ export class Dataplane {
         alias = f >= 0;
       }
       if (f >= 0) {
-        st.fastPath++;
+        st.counters.fastPath++;
         const cn = f >> 1;
         if (this.pHitConn < 0) this.pHitConn = cn;
         const node = this.c.nodes[ft.node(f)];
@@ -705,7 +698,7 @@ export class Dataplane {
           from = FROM_WIRE;
           if (this.pIngress < 0) this.pIngress = EP_EXTERNAL;
         }
-        st.slowPath++;
+        st.counters.slowPath++;
         f = this.slow(st, b, i, r, scope, node, port, from);
         if (f < 0) return; // decided without a flow (result set)
       }
@@ -1331,7 +1324,7 @@ export class Dataplane {
     ft.setEndpoints(fwd, port.kind === 'external' ? EP_EXTERNAL : port.endpoint, egress < 0 ? 0xffff : egress);
     ft.setRule(fwd, rule);
     if (from === FROM_POD && (oDport === 53 || this.pDport === 53) && (proto === 17 || proto === 6)) ft.orXflags(fwd, FX.DNS_CHECK);
-    if (rule >= 0) st.ruleFlows[rule]++;
+    if (rule >= 0) st.counters.ruleFlows[rule]++;
     ft.keyFlow(fwd, key0(scope, proto), oSrc, oDst, key3(oSport, oDport));
 
     // reverse: the reply as it comes back to this node, translated back, sent where the first packet came from
