@@ -61,7 +61,96 @@ export interface PacketOptions {
   verdicts?: Uint8Array[];
 }
 
-type Col<T> = T;
+/**
+ * The per-packet columns of a Batch, declared once: name, then its typed-array kind (one element per
+ * packet). `Batch` allocates each of them (and types them, through `BatchColumns`); the pipeline's slot
+ * lays them out in its buffer (pipeline/slot.ts), FlowColumns copies the tuple ones (`FLOW_TUPLE`).
+ * Adding a column is one line here.
+ */
+export const BATCH_COLUMNS = {
+  // ---- set by the reader ----
+  /** Arena offset of the packet's first byte. */
+  off: 'u32',
+  caplen: 'u32',
+  /** Original length on the wire. */
+  wirelen: 'u32',
+  /** Raw timestamp as the file holds it: pcap (seconds, fraction); pcapng (high, low) in the interface's units. */
+  tsHi: 'u32',
+  tsLo: 'u32',
+  /** Timestamp in epoch seconds (double; for timeouts and display). NaN when the block has none (SPB). */
+  ts: 'f64',
+  /** Index into the source's interface table (global across pcapng sections). */
+  iface: 'u16',
+  /** LINKTYPE_* of the packet's interface. */
+  linktype: 'u16',
+
+  // ---- set by decode ----
+  flags: 'u16',
+  /** Malformed reason code (decode/errors.ts), 0 = none. */
+  malformed: 'u8',
+  l2Off: 'i32',
+  l3Off: 'i32',
+  l4Off: 'i32',
+  /** Offset of the L4 payload (after TCP/UDP/ICMP header). */
+  payOff: 'i32',
+  /** Final EtherType after VLAN tags (0x0800, 0x86dd, 0x0806, ...), 0 when none. */
+  ethType: 'u16',
+  vlan: 'u16',
+  /** 4, 6 or 0 (not IP). */
+  ipVer: 'u8',
+  /** Upper-layer protocol of the outermost IP packet (after IPv6 extension headers). */
+  proto: 'u8',
+  /** IPv4 addresses as unsigned 32-bit numbers (IPv6: read the 16 bytes at l3Off+8 / l3Off+24). */
+  src4: 'u32',
+  dst4: 'u32',
+  sport: 'u16',
+  dport: 'u16',
+  tcpFlags: 'u8',
+  icmpType: 'u8',
+  icmpCode: 'u8',
+  /** Offset of the IP header embedded in an ICMP error (PF.ICMP_ERROR). */
+  icmpInnerOff: 'i32',
+  /** VXLAN / GENEVE VNI (PF.TUNNEL). */
+  vni: 'u32',
+  innerL2Off: 'i32',
+  innerL3Off: 'i32',
+  innerL4Off: 'i32',
+  innerIpVer: 'u8',
+  innerProto: 'u8',
+  innerSrc4: 'u32',
+  innerDst4: 'u32',
+  innerSport: 'u16',
+  innerDport: 'u16',
+  /** Offset of the first DNS question name (wire format) and its QTYPE (PF.DNS). */
+  dnsOff: 'i32',
+  dnsQtype: 'u16',
+} as const;
+
+/** The typed-array kinds a column can be, by the names BATCH_COLUMNS uses. */
+export const COLUMN_KINDS = { u8: Uint8Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, f64: Float64Array } as const;
+export type ColumnKind = keyof typeof COLUMN_KINDS;
+interface KindArrays {
+  u8: Uint8Array;
+  u16: Uint16Array;
+  i32: Int32Array;
+  u32: Uint32Array;
+  f64: Float64Array;
+}
+
+export type BatchColumnName = keyof typeof BATCH_COLUMNS;
+/** The columns as the Batch holds them: each name typed as its typed array. */
+export type BatchColumns = { readonly [K in BatchColumnName]: KindArrays[(typeof BATCH_COLUMNS)[K]] };
+const COLUMN_NAMES = Object.keys(BATCH_COLUMNS) as BatchColumnName[];
+
+/** A typed array of `kind` with `length` elements, on a SharedArrayBuffer when `shared`. */
+export function makeColumn<K extends ColumnKind>(kind: K, length: number, shared = false): KindArrays[K] {
+  const ctor = COLUMN_KINDS[kind] as unknown as { new (b: ArrayBufferLike): KindArrays[K]; BYTES_PER_ELEMENT: number };
+  const bytes = length * ctor.BYTES_PER_ELEMENT;
+  return new ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+}
+
+/** The columns (BATCH_COLUMNS) are the Batch's properties, typed by this declaration merge. */
+export interface Batch extends BatchColumns {}
 
 export class Batch {
   readonly capacity: number;
@@ -74,116 +163,19 @@ export class Batch {
   used = 0;
   /** 1-based number, in the input trace, of packet 0 of this batch. */
   firstNumber = 1;
-
-  // ---- set by the reader ----
-  /** Arena offset of the packet's first byte. */
-  readonly off: Col<Uint32Array>;
-  readonly caplen: Col<Uint32Array>;
-  /** Original length on the wire. */
-  readonly wirelen: Col<Uint32Array>;
-  /** Raw timestamp as the file holds it: pcap (seconds, fraction); pcapng (high, low) in the interface's units. */
-  readonly tsHi: Col<Uint32Array>;
-  readonly tsLo: Col<Uint32Array>;
-  /** Timestamp in epoch seconds (double; for timeouts and display). NaN when the block has none (SPB). */
-  readonly ts: Col<Float64Array>;
-  /** Index into the source's interface table (global across pcapng sections). */
-  readonly iface: Col<Uint16Array>;
-  /** LINKTYPE_* of the packet's interface. */
-  readonly linktype: Col<Uint16Array>;
   /** Options by packet index (sparse; most packets have none). */
   readonly options = new Map<number, PacketOptions>();
 
-  // ---- set by decode ----
-  readonly flags: Col<Uint16Array>;
-  /** Malformed reason code (decode/errors.ts), 0 = none. */
-  readonly malformed: Col<Uint8Array>;
-  readonly l2Off: Col<Int32Array>;
-  readonly l3Off: Col<Int32Array>;
-  readonly l4Off: Col<Int32Array>;
-  /** Offset of the L4 payload (after TCP/UDP/ICMP header). */
-  readonly payOff: Col<Int32Array>;
-  /** Final EtherType after VLAN tags (0x0800, 0x86dd, 0x0806, ...), 0 when none. */
-  readonly ethType: Col<Uint16Array>;
-  readonly vlan: Col<Uint16Array>;
-  /** 4, 6 or 0 (not IP). */
-  readonly ipVer: Col<Uint8Array>;
-  /** Upper-layer protocol of the outermost IP packet (after IPv6 extension headers). */
-  readonly proto: Col<Uint8Array>;
-  /** IPv4 addresses as unsigned 32-bit numbers (IPv6: read the 16 bytes at l3Off+8 / l3Off+24). */
-  readonly src4: Col<Uint32Array>;
-  readonly dst4: Col<Uint32Array>;
-  readonly sport: Col<Uint16Array>;
-  readonly dport: Col<Uint16Array>;
-  readonly tcpFlags: Col<Uint8Array>;
-  readonly icmpType: Col<Uint8Array>;
-  readonly icmpCode: Col<Uint8Array>;
-  /** Offset of the IP header embedded in an ICMP error (PF.ICMP_ERROR). */
-  readonly icmpInnerOff: Col<Int32Array>;
-  /** VXLAN / GENEVE VNI (PF.TUNNEL). */
-  readonly vni: Col<Uint32Array>;
-  readonly innerL2Off: Col<Int32Array>;
-  readonly innerL3Off: Col<Int32Array>;
-  readonly innerL4Off: Col<Int32Array>;
-  readonly innerIpVer: Col<Uint8Array>;
-  readonly innerProto: Col<Uint8Array>;
-  readonly innerSrc4: Col<Uint32Array>;
-  readonly innerDst4: Col<Uint32Array>;
-  readonly innerSport: Col<Uint16Array>;
-  readonly innerDport: Col<Uint16Array>;
-  /** Offset of the first DNS question name (wire format) and its QTYPE (PF.DNS). */
-  readonly dnsOff: Col<Int32Array>;
-  readonly dnsQtype: Col<Uint16Array>;
-
+  /** A batch with every column of BATCH_COLUMNS, `capacity` packets each. */
   constructor(opts: BatchOptions = {}) {
     const capacity = opts.capacity ?? 4096;
     const arenaBytes = Math.max(opts.arenaBytes ?? 8 << 20, MAX_CAPLEN + HEADROOM + 8);
     const shared = opts.shared ?? false;
-    const mk = (bytes: number): ArrayBufferLike => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     this.capacity = capacity;
-    this.arena = new Uint8Array(mk(arenaBytes));
+    this.arena = makeColumn('u8', arenaBytes, shared);
     this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
-    const u32 = () => new Uint32Array(mk(capacity * 4));
-    const i32 = () => new Int32Array(mk(capacity * 4));
-    const u16 = () => new Uint16Array(mk(capacity * 2));
-    const u8 = () => new Uint8Array(mk(capacity));
-    this.off = u32();
-    this.caplen = u32();
-    this.wirelen = u32();
-    this.tsHi = u32();
-    this.tsLo = u32();
-    this.ts = new Float64Array(mk(capacity * 8));
-    this.iface = u16();
-    this.linktype = u16();
-    this.flags = u16();
-    this.malformed = u8();
-    this.l2Off = i32();
-    this.l3Off = i32();
-    this.l4Off = i32();
-    this.payOff = i32();
-    this.ethType = u16();
-    this.vlan = u16();
-    this.ipVer = u8();
-    this.proto = u8();
-    this.src4 = u32();
-    this.dst4 = u32();
-    this.sport = u16();
-    this.dport = u16();
-    this.tcpFlags = u8();
-    this.icmpType = u8();
-    this.icmpCode = u8();
-    this.icmpInnerOff = i32();
-    this.vni = u32();
-    this.innerL2Off = i32();
-    this.innerL3Off = i32();
-    this.innerL4Off = i32();
-    this.innerIpVer = u8();
-    this.innerProto = u8();
-    this.innerSrc4 = u32();
-    this.innerDst4 = u32();
-    this.innerSport = u16();
-    this.innerDport = u16();
-    this.dnsOff = i32();
-    this.dnsQtype = u16();
+    const cols = this as unknown as Record<BatchColumnName, unknown>;
+    for (const name of COLUMN_NAMES) cols[name] = makeColumn(BATCH_COLUMNS[name], capacity, shared);
   }
 
   /** Empty the batch; `firstNumber` is the 1-based trace number its first packet will get. */
@@ -216,4 +208,49 @@ export class Batch {
   packet(i: number): Uint8Array {
     return this.arena.subarray(this.off[i], this.off[i] + this.caplen[i]);
   }
+}
+
+/**
+ * The batch columns FlowColumns keeps: the decoded L3/L4 tuple of a packet as captured (a verdict
+ * record's `flow`), before the engine rewrites the packet.
+ */
+export const FLOW_TUPLE = ['ipVer', 'proto', 'flags', 'src4', 'dst4', 'sport', 'dport', 'icmpType', 'icmpCode'] as const satisfies readonly BatchColumnName[];
+export type FlowTupleName = (typeof FLOW_TUPLE)[number];
+
+/** FlowColumns' columns: FLOW_TUPLE, each of its batch column's kind. */
+export interface FlowColumns extends Pick<BatchColumns, FlowTupleName> {}
+
+/**
+ * The tuple of each packet of a batch as captured (FLOW_TUPLE, plus the IPv6 addresses), copied after
+ * decode and before the engine rewrites the packets (the verdict writers' `flow`).
+ */
+export class FlowColumns {
+  /** IPv6 source then destination, 32 bytes per packet. */
+  readonly addr6: Uint8Array;
+
+  constructor(capacity: number, shared = false) {
+    const cols = this as unknown as Record<FlowTupleName, unknown>;
+    for (const name of FLOW_TUPLE) cols[name] = makeColumn(BATCH_COLUMNS[name], capacity, shared);
+    this.addr6 = makeColumn('u8', capacity * 32, shared);
+  }
+
+  /** Copies the decoded tuple of packets [from, to) of `b` (no allocation). */
+  takeRange(b: Batch, from: number, to: number): void {
+    for (let c = 0; c < FLOW_TUPLE.length; c++) copyRange(this[FLOW_TUPLE[c]], b[FLOW_TUPLE[c]], from, to);
+    const a = b.arena;
+    const d = this.addr6;
+    for (let i = from; i < to; i++) {
+      if (b.ipVer[i] !== 6) continue;
+      const o = b.off[i] + b.l3Off[i] + 8;
+      const p = i * 32;
+      for (let k = 0; k < 32; k++) d[p + k] = a[o + k];
+    }
+  }
+}
+
+type AnyColumn = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array;
+
+/** to[i] = from[i] for i in [start, end): two columns of the same kind. */
+function copyRange(to: AnyColumn, from: AnyColumn, start: number, end: number): void {
+  for (let i = start; i < end; i++) to[i] = from[i];
 }
