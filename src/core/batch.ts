@@ -61,74 +61,9 @@ export interface PacketOptions {
   verdicts?: Uint8Array[];
 }
 
-/**
- * The per-packet columns of a Batch, declared once: name, then its typed-array kind (one element per
- * packet). `Batch` allocates each of them (and types them, through `BatchColumns`); the pipeline's slot
- * lays them out in its buffer (pipeline/slot.ts), FlowColumns copies the tuple ones (`FLOW_TUPLE`).
- * Adding a column is one line here.
- */
-export const BATCH_COLUMNS = {
-  // ---- set by the reader ----
-  /** Arena offset of the packet's first byte. */
-  off: 'u32',
-  caplen: 'u32',
-  /** Original length on the wire. */
-  wirelen: 'u32',
-  /** Raw timestamp as the file holds it: pcap (seconds, fraction); pcapng (high, low) in the interface's units. */
-  tsHi: 'u32',
-  tsLo: 'u32',
-  /** Timestamp in epoch seconds (double; for timeouts and display). NaN when the block has none (SPB). */
-  ts: 'f64',
-  /** Index into the source's interface table (global across pcapng sections). */
-  iface: 'u16',
-  /** LINKTYPE_* of the packet's interface. */
-  linktype: 'u16',
-
-  // ---- set by decode ----
-  flags: 'u16',
-  /** Malformed reason code (decode/errors.ts), 0 = none. */
-  malformed: 'u8',
-  l2Off: 'i32',
-  l3Off: 'i32',
-  l4Off: 'i32',
-  /** Offset of the L4 payload (after TCP/UDP/ICMP header). */
-  payOff: 'i32',
-  /** Final EtherType after VLAN tags (0x0800, 0x86dd, 0x0806, ...), 0 when none. */
-  ethType: 'u16',
-  vlan: 'u16',
-  /** 4, 6 or 0 (not IP). */
-  ipVer: 'u8',
-  /** Upper-layer protocol of the outermost IP packet (after IPv6 extension headers). */
-  proto: 'u8',
-  /** IPv4 addresses as unsigned 32-bit numbers (IPv6: read the 16 bytes at l3Off+8 / l3Off+24). */
-  src4: 'u32',
-  dst4: 'u32',
-  sport: 'u16',
-  dport: 'u16',
-  tcpFlags: 'u8',
-  icmpType: 'u8',
-  icmpCode: 'u8',
-  /** Offset of the IP header embedded in an ICMP error (PF.ICMP_ERROR). */
-  icmpInnerOff: 'i32',
-  /** VXLAN / GENEVE VNI (PF.TUNNEL). */
-  vni: 'u32',
-  innerL2Off: 'i32',
-  innerL3Off: 'i32',
-  innerL4Off: 'i32',
-  innerIpVer: 'u8',
-  innerProto: 'u8',
-  innerSrc4: 'u32',
-  innerDst4: 'u32',
-  innerSport: 'u16',
-  innerDport: 'u16',
-  /** Offset of the first DNS question name (wire format) and its QTYPE (PF.DNS). */
-  dnsOff: 'i32',
-  dnsQtype: 'u16',
-} as const;
-
-/** The typed-array kinds a column can be, by the names BATCH_COLUMNS uses. */
-export const COLUMN_KINDS = { u8: Uint8Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, f64: Float64Array } as const;
-export type ColumnKind = keyof typeof COLUMN_KINDS;
+/** The typed-array kinds a column can be. */
+const COLUMN_KINDS = { u8: Uint8Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, f64: Float64Array } as const;
+type ColumnKind = keyof typeof COLUMN_KINDS;
 interface KindArrays {
   u8: Uint8Array;
   u16: Uint16Array;
@@ -136,23 +71,17 @@ interface KindArrays {
   u32: Uint32Array;
   f64: Float64Array;
 }
-
-export type BatchColumnName = keyof typeof BATCH_COLUMNS;
-/** The columns as the Batch holds them: each name typed as its typed array. */
-export type BatchColumns = { readonly [K in BatchColumnName]: KindArrays[(typeof BATCH_COLUMNS)[K]] };
-const COLUMN_NAMES = Object.keys(BATCH_COLUMNS) as BatchColumnName[];
+type Column = KindArrays[ColumnKind];
 
 /** A typed array of `kind` with `length` elements, on a SharedArrayBuffer when `shared`. */
-export function makeColumn<K extends ColumnKind>(kind: K, length: number, shared = false): KindArrays[K] {
+function makeColumn<K extends ColumnKind>(kind: K, length: number, shared: boolean): KindArrays[K] {
   const ctor = COLUMN_KINDS[kind] as unknown as { new (b: ArrayBufferLike): KindArrays[K]; BYTES_PER_ELEMENT: number };
   const bytes = length * ctor.BYTES_PER_ELEMENT;
   return new ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 }
 
-/** The columns (BATCH_COLUMNS) are the Batch's properties, typed by this declaration merge. */
-export interface Batch extends BatchColumns {}
-
-export class Batch {
+/** What a Batch holds besides its columns (the arena, its fill), and how a column is allocated. */
+class BatchArena {
   readonly capacity: number;
   readonly arena: Uint8Array;
   /** DataView over the whole arena (byteOffset 0 of `arena`). */
@@ -165,18 +94,91 @@ export class Batch {
   firstNumber = 1;
   /** Options by packet index (sparse; most packets have none). */
   readonly options = new Map<number, PacketOptions>();
+  private readonly shared: boolean;
 
-  /** A batch with every column of BATCH_COLUMNS, `capacity` packets each. */
-  constructor(opts: BatchOptions = {}) {
-    const capacity = opts.capacity ?? 4096;
+  constructor(opts: BatchOptions) {
+    this.capacity = opts.capacity ?? 4096;
+    this.shared = opts.shared ?? false;
     const arenaBytes = Math.max(opts.arenaBytes ?? 8 << 20, MAX_CAPLEN + HEADROOM + 8);
-    const shared = opts.shared ?? false;
-    this.capacity = capacity;
-    this.arena = makeColumn('u8', arenaBytes, shared);
+    this.arena = makeColumn('u8', arenaBytes, this.shared);
     this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
-    const cols = this as unknown as Record<BatchColumnName, unknown>;
-    for (const name of COLUMN_NAMES) cols[name] = makeColumn(BATCH_COLUMNS[name], capacity, shared);
   }
+
+  /** A column of `kind`, `capacity` elements (the Batch's column fields). */
+  protected column<K extends ColumnKind>(kind: K): KindArrays[K] {
+    return makeColumn(kind, this.capacity, this.shared);
+  }
+}
+
+/**
+ * The per-packet columns are declared once, below: one field each, its name, its typed-array kind
+ * (`this.column(kind)`) and what it holds. What handles every column derives them from a Batch: the
+ * pipeline's slot lays out the typed-array fields it finds (pipeline/slot.ts), FlowColumns takes the
+ * kinds of its FLOW_TUPLE columns from `columnKind`. Adding a column is one line here. (Fields, not a
+ * table the constructor loops over: properties added by computed name put a Batch in V8's dictionary
+ * mode, and every `b.col[i]` of the hot path would become a hash lookup.)
+ */
+export class Batch extends BatchArena {
+  constructor(opts: BatchOptions = {}) {
+    super(opts);
+  }
+
+  // ---- set by the reader ----
+  /** Arena offset of the packet's first byte. */
+  readonly off = this.column('u32');
+  readonly caplen = this.column('u32');
+  /** Original length on the wire. */
+  readonly wirelen = this.column('u32');
+  /** Raw timestamp as the file holds it: pcap (seconds, fraction); pcapng (high, low) in the interface's units. */
+  readonly tsHi = this.column('u32');
+  readonly tsLo = this.column('u32');
+  /** Timestamp in epoch seconds (double; for timeouts and display). NaN when the block has none (SPB). */
+  readonly ts = this.column('f64');
+  /** Index into the source's interface table (global across pcapng sections). */
+  readonly iface = this.column('u16');
+  /** LINKTYPE_* of the packet's interface. */
+  readonly linktype = this.column('u16');
+
+  // ---- set by decode ----
+  readonly flags = this.column('u16');
+  /** Malformed reason code (decode/errors.ts), 0 = none. */
+  readonly malformed = this.column('u8');
+  readonly l2Off = this.column('i32');
+  readonly l3Off = this.column('i32');
+  readonly l4Off = this.column('i32');
+  /** Offset of the L4 payload (after TCP/UDP/ICMP header). */
+  readonly payOff = this.column('i32');
+  /** Final EtherType after VLAN tags (0x0800, 0x86dd, 0x0806, ...), 0 when none. */
+  readonly ethType = this.column('u16');
+  readonly vlan = this.column('u16');
+  /** 4, 6 or 0 (not IP). */
+  readonly ipVer = this.column('u8');
+  /** Upper-layer protocol of the outermost IP packet (after IPv6 extension headers). */
+  readonly proto = this.column('u8');
+  /** IPv4 addresses as unsigned 32-bit numbers (IPv6: read the 16 bytes at l3Off+8 / l3Off+24). */
+  readonly src4 = this.column('u32');
+  readonly dst4 = this.column('u32');
+  readonly sport = this.column('u16');
+  readonly dport = this.column('u16');
+  readonly tcpFlags = this.column('u8');
+  readonly icmpType = this.column('u8');
+  readonly icmpCode = this.column('u8');
+  /** Offset of the IP header embedded in an ICMP error (PF.ICMP_ERROR). */
+  readonly icmpInnerOff = this.column('i32');
+  /** VXLAN / GENEVE VNI (PF.TUNNEL). */
+  readonly vni = this.column('u32');
+  readonly innerL2Off = this.column('i32');
+  readonly innerL3Off = this.column('i32');
+  readonly innerL4Off = this.column('i32');
+  readonly innerIpVer = this.column('u8');
+  readonly innerProto = this.column('u8');
+  readonly innerSrc4 = this.column('u32');
+  readonly innerDst4 = this.column('u32');
+  readonly innerSport = this.column('u16');
+  readonly innerDport = this.column('u16');
+  /** Offset of the first DNS question name (wire format) and its QTYPE (PF.DNS). */
+  readonly dnsOff = this.column('i32');
+  readonly dnsQtype = this.column('u16');
 
   /** Empty the batch; `firstNumber` is the 1-based trace number its first packet will get. */
   reset(firstNumber: number): void {
@@ -210,15 +212,33 @@ export class Batch {
   }
 }
 
+/** The names of the Batch's columns (its typed-array fields but the arena). */
+type BatchColumnName = Exclude<{ [K in keyof Batch]: Batch[K] extends Column ? K : never }[keyof Batch], 'arena'>;
+
+let kinds: Map<string, ColumnKind> | null = null;
+
+/** The typed-array kind of batch column `name` (read off a Batch the first time). */
+function columnKind(name: BatchColumnName): ColumnKind {
+  if (kinds === null) {
+    const found = new Map<string, ColumnKind>();
+    for (const [field, v] of Object.entries(new Batch({ capacity: 0, arenaBytes: 0 }))) {
+      if (field === 'arena') continue;
+      for (const kind of Object.keys(COLUMN_KINDS) as ColumnKind[]) if (v instanceof COLUMN_KINDS[kind]) found.set(field, kind);
+    }
+    kinds = found;
+  }
+  return kinds.get(name) as ColumnKind;
+}
+
 /**
  * The batch columns FlowColumns keeps: the decoded L3/L4 tuple of a packet as captured (a verdict
- * record's `flow`), before the engine rewrites the packet.
+ * record's `flow`), before the engine rewrites the packet. Adding one is one edit here.
  */
-export const FLOW_TUPLE = ['ipVer', 'proto', 'flags', 'src4', 'dst4', 'sport', 'dport', 'icmpType', 'icmpCode'] as const satisfies readonly BatchColumnName[];
-export type FlowTupleName = (typeof FLOW_TUPLE)[number];
+const FLOW_TUPLE = ['ipVer', 'proto', 'flags', 'src4', 'dst4', 'sport', 'dport', 'icmpType', 'icmpCode'] as const satisfies readonly BatchColumnName[];
+type FlowTupleName = (typeof FLOW_TUPLE)[number];
 
 /** FlowColumns' columns: FLOW_TUPLE, each of its batch column's kind. */
-export interface FlowColumns extends Pick<BatchColumns, FlowTupleName> {}
+export interface FlowColumns extends Pick<Batch, FlowTupleName> {}
 
 /**
  * The tuple of each packet of a batch as captured (FLOW_TUPLE, plus the IPv6 addresses), copied after
@@ -229,11 +249,11 @@ export class FlowColumns {
   readonly addr6: Uint8Array;
 
   constructor(capacity: number, shared = false) {
-    const cols = this as unknown as Record<FlowTupleName, unknown>;
-    for (const name of FLOW_TUPLE) cols[name] = makeColumn(BATCH_COLUMNS[name], capacity, shared);
+    // (added by computed name: few enough that V8 keeps the object's fast properties)
+    const cols = this as unknown as Record<FlowTupleName, Column>;
+    for (const name of FLOW_TUPLE) cols[name] = makeColumn(columnKind(name), capacity, shared);
     this.addr6 = makeColumn('u8', capacity * 32, shared);
   }
-
   /** Copies the decoded tuple of packets [from, to) of `b` (no allocation). */
   takeRange(b: Batch, from: number, to: number): void {
     for (let c = 0; c < FLOW_TUPLE.length; c++) copyRange(this[FLOW_TUPLE[c]], b[FLOW_TUPLE[c]], from, to);
@@ -248,9 +268,7 @@ export class FlowColumns {
   }
 }
 
-type AnyColumn = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array;
-
 /** to[i] = from[i] for i in [start, end): two columns of the same kind. */
-function copyRange(to: AnyColumn, from: AnyColumn, start: number, end: number): void {
+function copyRange(to: Column, from: Column, start: number, end: number): void {
   for (let i = start; i < end; i++) to[i] = from[i];
 }
