@@ -30,10 +30,8 @@ import {
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_IPV6 = 0x86dd;
 export const ETHERTYPE_VLAN = 0x8100;
-export const ETHERTYPE_QINQ = 0x88a8;
 export const ETHERTYPE_TEB = 0x6558; // transparent Ethernet bridging (GENEVE protocol type for Ethernet)
 export const VXLAN_PORT = 4789;
-export const GENEVE_PORT = 6081;
 
 /** TCP flag bits (byte 13 of the TCP header). */
 export const TCP = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 } as const;
