@@ -35,7 +35,7 @@ import { loadScenario, tracesDir } from '../scenario/scenario';
 import { StdoutClosed, writeStdout } from '../core/stdout';
 import { checkOutputPaths } from './output-paths';
 
-export const DEFAULT_SCENARIO = '04-icmp-lesson';
+const DEFAULT_SCENARIO = '04-icmp-lesson';
 
 export interface ReplayOptions {
   trace: string;

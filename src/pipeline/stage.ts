@@ -83,7 +83,7 @@ export interface StageOptions {
  * interfaces, so they take a smaller share of the keys (any function of the key keeps the outputs
  * byte-identical).
  */
-export const SHARD_TABLE = 64;
+const SHARD_TABLE = 64;
 // the flow table's shares must each lie within one shard (flow-table.ts): a share is key % FLOW_SHARES
 if (FLOW_SHARES % SHARD_TABLE !== 0) throw new Error(`FLOW_SHARES (${FLOW_SHARES}) must be a multiple of SHARD_TABLE (${SHARD_TABLE})`);
 /**

@@ -29,7 +29,7 @@ import { REASON_COUNT, reasonCode, VERDICT_NAMES, WARNING_IDS, type VerdictName 
 const WARNING_ID_BY_BIT = Uint8Array.from(WARNING_IDS);
 
 /** Counts per non-negative integer key: an open-addressing table in typed arrays (no object per key). */
-export class KeyCounts {
+class KeyCounts {
   private keys = new Float64Array(64).fill(-1);
   private counts = new Float64Array(64);
   private size = 0;
@@ -85,7 +85,7 @@ export interface CountersData {
 }
 
 /** The key of a service/backend pair in `Counters.backends`. */
-export function backendKey(service: number, backend: number): number {
+function backendKey(service: number, backend: number): number {
   return service * 0x100000 + backend;
 }
 
