@@ -9,8 +9,8 @@
  *                    verdict records), reset the Results, and pick each packet's shard.
  *   2. process       (every shard) the VFP engine on the packets of its shard, in index order, with its
  *                    shard's DataplaneState (`Dataplane.processWith`), which also counts them (the
- *                    state's Counters: verdicts, reasons, warnings, backends, rules). A shard is a set of the engine's
- *                    shard keys (`Dataplane.shardKey`: a connection's owner, the same for both directions,
+ *                    state's Counters: verdicts, reasons, warnings, backends, rules). A shard is a set
+ *                    of the engine's shard keys (`Dataplane.shardKey`: a connection's owner, the same for both directions,
  *                    every node crossed and the NAT ports it uses), so each state sees its connections
  *                    whole and in trace order, and nothing else touches it.
  *   3. finish        (every shard) on its own packets: check them against `--fail-on` (Tally), decode them
