@@ -291,349 +291,344 @@ function addRule(g: Group, r: Rule): void {
   }
 }
 
-/** Compiles `cluster` for `opts.profile`. Throws nothing for odd input: what cannot be used becomes a diagnostic. */
-export function compileCluster(cluster: Cluster, opts: CompileOptions): CompiledDataplane {
-  const b = new Builder();
-  const profile = opts.profile;
-  const net = cluster.network;
-  const overlay = net.mode === 'overlay';
+/** Where each IPv4 address of the cluster leads (the engine's address table, built as compile goes). */
+class AddrTable {
+  readonly map = new U32Map(64);
+  readonly kind: number[] = [];
+  readonly node: number[] = [];
+  readonly pod: number[] = [];
 
-  const clusterCidrs = net.clusterCidrs.map(prefixOf).filter((p): p is Prefix => p !== null);
-  const serviceCidr = net.serviceCidr ? prefixOf(net.serviceCidr) : null;
-  const nodeModels = cluster.nodes;
-  const winNodes = nodeModels.filter((n) => n.windows && ip4(n.internalIP) >= 0);
+  /** Adds kind bits `kind` to `ip`'s entry; `node` / `pod` (when >= 0) become its node and pod index. */
+  mark(ip: number, kind: number, node = -1, pod = -1): void {
+    let e = this.map.get(ip);
+    if (e < 0) {
+      e = this.kind.length;
+      this.kind.push(0);
+      this.node.push(-1);
+      this.pod.push(-1);
+      this.map.set(ip, e);
+    }
+    this.kind[e] |= kind;
+    if (node >= 0) this.node[e] = node;
+    if (pod >= 0) this.pod[e] = pod;
+  }
+}
+
+/** What every node's compilation reads of the cluster (computed once). */
+interface ClusterEnv extends LbEnv {
+  cluster: Cluster;
+  profile: WindowsProfile;
+  net: Cluster['network'];
+  /** The emulated Windows nodes, in cluster order (their index is the node id). */
+  winNodes: NodeModel[];
+  nodeByName: Map<string, number>;
+  /** Pods of each emulated node (endpoint ids in node order, then pod order). */
+  podsByNode: PodModel[][];
+  /** Remote subnets known to the cluster: every node with an IPv4 podCIDR. */
+  subnetOwners: { n: NodeModel; p: Prefix }[];
+}
+
+function clusterEnv(b: Builder, cluster: Cluster, profile: WindowsProfile): ClusterEnv {
+  const net = cluster.network;
+  const winNodes = cluster.nodes.filter((n) => n.windows && ip4(n.internalIP) >= 0);
   const nodeByName = new Map<string, number>(winNodes.map((n, k) => [n.name, k]));
   const nodeIpToModel = new Map<number, NodeModel>();
-  for (const n of nodeModels) {
+  for (const n of cluster.nodes) {
     const v = ip4(n.internalIP);
     if (v >= 0) nodeIpToModel.set(v, n);
   }
-
-  // ---- services and namespaces
-  const services = cluster.services.map((s) => `${s.namespace}/${s.name}`);
-  const namespaces = new Set<number>();
-  for (const s of cluster.services) namespaces.add(fnv1a(s.namespace));
-  for (const p of cluster.pods) namespaces.add(fnv1a(p.namespace));
-
-  // ---- DSR availability (lb.ts module comment)
+  // DSR availability (lb.ts module comment)
   const gateDsr = cluster.proxy.enableDSR && cluster.proxy.featureGates.WinDSR;
-  const clusterDsr = gateDsr && profile.dsr;
-  const etpDsrOk = profile.dsr && (!profile.etpLocalNeedsEnableDsr || gateDsr);
   if (gateDsr && !profile.dsr) {
     b.diagnostics.push({ code: 'dsr-unsupported', message: reasonSentence(R.DSR_UNSUPPORTED), source: `--windows ${profile.name}`, severity: 'warning' });
   }
-
-  // ---- pods of emulated nodes (endpoint ids in node order, then pod order)
   const podsByNode: PodModel[][] = winNodes.map(() => []);
   for (const p of cluster.pods) {
     const k = nodeByName.get(p.node);
     if (k === undefined || p.hostNetwork || ip4(p.ip) < 0) continue;
     podsByNode[k].push(p);
   }
-
-  const addr = new U32Map(64);
-  const addrKind: number[] = [];
-  const addrNode: number[] = [];
-  const addrPod: number[] = [];
-  const entry = (ip: number): number => {
-    let e = addr.get(ip);
-    if (e < 0) {
-      e = addrKind.length;
-      addrKind.push(0);
-      addrNode.push(-1);
-      addrPod.push(-1);
-      addr.set(ip, e);
-    }
-    return e;
+  return {
+    cluster,
+    profile,
+    net,
+    overlay: net.mode === 'overlay',
+    clusterCidrs: net.clusterCidrs.map(prefixOf).filter((p): p is Prefix => p !== null),
+    clusterDsr: gateDsr && profile.dsr,
+    etpDsrOk: profile.dsr && (!profile.etpLocalNeedsEnableDsr || gateDsr),
+    nodeIpToModel,
+    winNodes,
+    nodeByName,
+    podsByNode,
+    subnetOwners: cluster.nodes.map((n) => ({ n, p: n.podCIDR ? prefixOf(n.podCIDR) : null })).filter((x): x is { n: NodeModel; p: Prefix } => x.p !== null),
   };
-  const ip6 = new Ip6Map();
+}
 
-  const nodes: CompiledNode[] = [];
+/** Compiles `cluster` for `opts.profile`. Throws nothing for odd input: what cannot be used becomes a diagnostic. */
+export function compileCluster(cluster: Cluster, opts: CompileOptions): CompiledDataplane {
+  const b = new Builder();
+  const env = clusterEnv(b, cluster, opts.profile);
+  const addr = new AddrTable();
   const pods: CompiledPod[] = [];
-
-  // remote subnets known to the cluster: every node with an IPv4 podCIDR
-  const subnetOwners = nodeModels
-    .map((n) => ({ n, p: n.podCIDR ? prefixOf(n.podCIDR) : null }))
-    .filter((x): x is { n: NodeModel; p: Prefix } => x.p !== null);
-
-  for (let id = 0; id < winNodes.length; id++) {
-    const m = winNodes[id];
-    const ip = ip4(m.internalIP);
-    const pa = ip4(m.providerAddress) >= 0 ? ip4(m.providerAddress) : ip;
-    const mac = b.mac(m.mac);
-    const drMac = b.mac(m.drMac);
-    let sourceVip = ip;
-    if (overlay) {
-      const sv = ip4(m.sourceVip);
-      if (sv >= 0) sourceVip = sv;
-      else
-        b.diagnostics.push({ code: 'source-vip-missing', message: `node ${m.name}: ${reasonSentence(R.SOURCE_VIP_MISSING)}`, source: `nodes[${m.name}].sourceVip`, severity: 'warning' });
-    }
-    const podSubnet = m.podCIDR ? prefixOf(m.podCIDR) : null;
-    const exceptions = [...net.outboundNatExceptions, ...(m.outboundNatExceptions ?? [])].map(prefixOf).filter((p): p is Prefix => p !== null);
-
-    // address entries of the node
-    const en = entry(ip);
-    addrKind[en] |= AK_NODE;
-    addrNode[en] = id;
-    if (pa !== ip) {
-      const ep = entry(pa);
-      addrKind[ep] |= AK_PA;
-      addrNode[ep] = id;
-    } else addrKind[en] |= AK_PA;
-    if (overlay && sourceVip !== ip) {
-      const es = entry(sourceVip);
-      addrKind[es] |= AK_SOURCE_VIP;
-      addrNode[es] = id;
-    }
-
-    // routes to the other nodes' pod subnets
-    const routes: RemoteSubnet[] = [];
-    const vnetGroups: Group[] = [];
-    const routeRules: Rule[] = [];
-    const useNodeSubnets = overlay || net.plugin !== 'win-bridge';
-    if (useNodeSubnets) {
-      for (const { n, p } of subnetOwners) {
-        if (n.name === m.name) continue;
-        const remotePa = ip4(n.providerAddress) >= 0 ? ip4(n.providerAddress) : ip4(n.internalIP);
-        const emulated = nodeByName.get(n.name) ?? -1;
-        const idx = routes.length;
-        const r = overlay
-          ? b.rule(
-              `PA_ROUTE_${p.text.replace(/[./]/g, '_')}`,
-              100 + (32 - prefixLen(p)),
-              RULE_TERMINATING,
-              'paroute',
-              cond({ dst: [p] }),
-              { kind: 'paroute', route: idx },
-              `encap VXLAN VNI ${net.vni} UDP ${net.vxlanPort} to PA ${u32ToIpv4(remotePa)} (node ${n.name}), inner dst MAC ${n.drMac}`,
-            )
-          : b.rule(
-              `L2_ROUTE_${p.text.replace(/[./]/g, '_')}`,
-              100 + (32 - prefixLen(p)),
-              RULE_TERMINATING,
-              'route',
-              cond({ dst: [p] }),
-              { kind: 'l2route', route: idx },
-              `next hop ${n.internalIP} (node ${n.name}, ${net.plugin === 'flannel' ? 'flannel host-gw route' : 'route to its podCIDR'}), src MAC -> host MAC`,
-            );
-        routes.push({ prefix: p, nodeName: n.name, emulated, nextHop: remotePa, drMac: b.mac(n.drMac), hopMac: b.mac(n.mac), rule: r });
-        routeRules.push(r);
-      }
-    }
-    if (!overlay) {
-      // user routes (UDR) given as non-encap ROUTE entries
-      for (const rt of net.routes) {
-        if (rt.needEncap) continue;
-        const p = prefixOf(rt.destinationPrefix);
-        if (!p) continue;
-        const hop = rt.nextHop ? ip4(rt.nextHop) : -1;
-        const owner = hop >= 0 ? nodeIpToModel.get(hop) : subnetOwners.find((x) => x.n.podCIDR && x.p.base === p.base && x.p.mask === p.mask)?.n;
-        const idx = routes.length;
-        const r = b.rule(
-          `L2_ROUTE_${p.text.replace(/[./]/g, '_')}`,
-          100 + (32 - prefixLen(p)),
-          RULE_TERMINATING,
-          'route',
-          cond({ dst: [p] }),
-          { kind: 'l2route', route: idx },
-          `user-defined route${rt.nextHop ? ` via ${rt.nextHop}` : ''}, src MAC -> host MAC`,
-        );
-        routes.push({
-          prefix: p,
-          nodeName: owner?.name ?? '',
-          emulated: owner ? (nodeByName.get(owner.name) ?? -1) : -1,
-          nextHop: hop >= 0 ? hop : owner ? ip4(owner.internalIP) : 0,
-          drMac: -1,
-          hopMac: owner ? b.mac(owner.mac) : -1,
-          rule: r,
-        });
-        routeRules.push(r);
-      }
-    }
-    // longest prefix first: the engine takes the first route that contains the destination
-    const order = routes.map((_, k) => k).sort((x, y) => prefixLen(routes[y].prefix) - prefixLen(routes[x].prefix) || x - y);
-    const sortedRoutes = order.map((k) => routes[k]);
-    sortedRoutes.forEach((r, k) => {
-      if (r.rule.action.kind === 'paroute' || r.rule.action.kind === 'l2route') (r.rule.action as { route: number }).route = k;
-    });
-    vnetGroups.push(group(overlay ? 'VNET_GROUP_PA_ROUTE_IPV4_OUT' : 'VNET_GROUP_L2_ROUTE_IPV4_OUT', 200, DIR_OUT, routeRules));
-    const sdnRules = net.routes
-      .filter((rt) => rt.needEncap)
-      .map((rt) => prefixOf(rt.destinationPrefix))
-      .filter((p): p is Prefix => p !== null)
-      .map((p) =>
-        b.rule(`SDN_ROUTE_${p.text.replace(/[./]/g, '_')}`, 100 + (32 - prefixLen(p)), RULE_TERMINATING, 'route', cond({ dst: [p] }), { kind: 'to-host' }, 'NeedEncap: steered to the host vNIC (load balancers)'),
-      );
-    if (sdnRules.length > 0) vnetGroups.push(group('VNET_GROUP_SDN_ROUTE_IPV4_OUT', 100, DIR_OUT, sdnRules));
-    const vnet: Layer = { name: 'VNET', priority: 500, groups: vnetGroups, defaultAction: 'allow' };
-
-    const nat: NatRange = {
-      start: m.dynamicPortStart,
-      count: m.dynamicPortCount,
-      blockSize: profile.snatBlockSize,
-      owners: 1 + podsByNode[id].length,
-      ownerBase: 0, // set below
-    };
-
-    const node: CompiledNode = {
-      id,
-      name: m.name,
-      model: m,
-      ip,
-      pa,
-      mac,
-      drMac,
-      sourceVip,
-      host: null as unknown as Port,
-      ext: null as unknown as Port,
-      pods: [],
-      podSubnet,
-      exceptions,
-      lbs: [],
-      lbByKey: new Map(),
-      noLb: new Map(),
-      routes: sortedRoutes,
-      vnet,
-      nat,
-      macSpoofing: m.macSpoofing,
-    };
-    nodes.push(node);
-
-    // pods of the node
-    for (const p of podsByNode[id]) {
-      const index = pods.length;
-      const cp: CompiledPod = {
-        index,
-        endpoint: EP_POD0 + index,
-        model: p,
-        name: `pod/${p.namespace}/${p.name}`,
-        ip: ip4(p.ip),
-        mac: b.mac(p.mac),
-        node: id,
-        port: null as unknown as Port,
-        owner: node.pods.length + 1,
-        nsHash: fnv1a(p.namespace),
-      };
-      pods.push(cp);
-      node.pods.push(cp);
-      const e = entry(cp.ip);
-      addrKind[e] |= AK_POD;
-      addrNode[e] = id;
-      addrPod[e] = index;
-      for (const extra of p.ips) {
-        const v6 = extra.includes(':') ? parseIPv6(extra) : null;
-        if (v6) ip6.set(v6, index);
-      }
-    }
-  }
-
-  // NAT owner bases (global pool numbering)
-  let ownerBase = 0;
+  const nodes = env.winNodes.map((m, id) => buildNode(b, env, addr, id, m, pods));
+  let ownerBase = 0; // NAT owner bases (global pool numbering)
   for (const n of nodes) {
     n.nat.ownerBase = ownerBase;
     ownerBase += n.nat.owners;
   }
-
-  // ---- VIP address entries
-  for (let s = 0; s < cluster.services.length; s++) {
-    const svc = cluster.services[s];
+  for (const svc of cluster.services) {
     const cip = ip4(svc.clusterIP);
-    if (cip >= 0) addrKind[entry(cip)] |= AK_CLUSTER_IP;
+    if (cip >= 0) addr.mark(cip, AK_CLUSTER_IP);
     for (const x of [...svc.externalIPs, ...svc.ingressIPs]) {
       const v = ip4(x);
-      if (v >= 0) addrKind[entry(v)] |= AK_EXTERNAL_VIP;
+      if (v >= 0) addr.mark(v, AK_EXTERNAL_VIP);
     }
   }
-
-  // ---- load balancers, layers and ports per node
-  const acls = (net.acls ?? []).filter((a) => a.ruleType === 'Switch');
-  const lbEnv: LbEnv = { clusterDsr, etpDsrOk, overlay, clusterCidrs, nodeIpToModel };
-  const plans = planServices(b, cluster, profile, lbEnv);
-  for (const node of nodes) {
-    buildNodeLbs(b, profile, node, plans, lbEnv);
-
-    const aclLayer = acls.length > 0 ? buildAclLayer(b, acls) : null;
-
-    // LB_DSR on pod ports
-    const dsrRules = node.lbs.filter((lb) => lb.dsrRule !== null).map((lb) => lb.dsrRule as Rule);
-    const dsrLayer: Layer | null =
-      dsrRules.length > 0 ? { name: 'LB_DSR', priority: 200, groups: [group('LB_DSR_IPv4_OUT', 100, DIR_OUT, dsrRules, true)], defaultAction: 'allow' } : null;
-
-    // host vNIC LB layers
-    const lbOut: Rule[] = [];
-    const slbOut: Rule[] = [];
-    for (const lb of node.lbs) {
-      if (!lb.hostRule) continue;
-      if (!lb.dsr && lb.localCount === lb.backends.length) slbOut.push(lb.hostRule);
-      else lbOut.push(lb.hostRule);
-    }
-    const hostLayers: Layer[] = [];
-    if (aclLayer) hostLayers.push(aclLayer);
-    hostLayers.push({ name: 'LB', priority: 300, groups: [group('LB_OUT', 100, DIR_OUT, lbOut, true)], defaultAction: 'allow' });
-    hostLayers.push({ name: 'SLB_LB_LAYER', priority: 310, groups: [group('SLB_GROUP_LB_IPv4_OUT', 100, DIR_OUT, slbOut, true)], defaultAction: 'allow' });
-    hostLayers.push(node.vnet);
-    node.host = b.port(node.id, 'host', 'host', EP_HOST, node.model.mac, node.ip, hostLayers);
-
-    const extLayers: Layer[] = [];
-    if (overlay) {
-      const decap = b.rule(
-        `VNET_DECAP_${net.vni}`,
-        100,
-        RULE_TERMINATING,
-        'decap',
-        cond({ protocols: [17], dst: [{ base: node.pa, mask: 0xffffffff, text: `${u32ToIpv4(node.pa)}/32` }], dstPorts: [[net.vxlanPort, net.vxlanPort]], from: FROM_WIRE }),
-        { kind: 'decap', vni: net.vni, port: net.vxlanPort },
-        `VXLAN VNI ${net.vni} UDP ${net.vxlanPort} to PA ${u32ToIpv4(node.pa)}`,
-      );
-      extLayers.push({ name: 'VNET', priority: 500, groups: [group('VNET_GROUP_DECAP_IPV4_IN', 100, DIR_IN, [decap])], defaultAction: 'allow' });
-    }
-    node.ext = b.port(node.id, 'external', 'external', EP_WIRE, node.model.mac, 0, extLayers);
-
-    for (const cp of node.pods) {
-      const layers: Layer[] = [];
-      if (aclLayer) layers.push(aclLayer);
-      if (dsrLayer) layers.push(dsrLayer);
-      if (net.outboundNat) layers.push(buildNatLayer(b, profile, node, cp));
-      layers.push(node.vnet);
-      cp.port = b.port(node.id, 'pod', cp.name, cp.endpoint, cp.model.mac, cp.ip, layers);
-    }
-  }
-
+  const plans = planServices(b, cluster, env.profile, env);
+  const acls = (env.net.acls ?? []).filter((a) => a.ruleType === 'Switch');
+  for (const node of nodes) buildPorts(b, env, node, plans, acls);
   const macs = new Uint8Array(b.macNames.length * 6);
   b.macNames.forEach((t, k) => macs.set(macBytes(t), k * 6));
-
+  const net = env.net;
   return {
     mode: net.mode,
     plugin: net.plugin,
     vni: net.vni,
     vxlanPort: net.vxlanPort,
     outboundNat: net.outboundNat,
-    profile,
+    profile: env.profile,
     seed: opts.seed >>> 0,
     view: opts.view,
     nodes,
-    nodeByName,
+    nodeByName: env.nodeByName,
     pods,
     ports: b.ports,
     rules: b.rules,
-    services,
+    services: cluster.services.map((s) => `${s.namespace}/${s.name}`),
     backends: b.backends,
     backendPorts: b.backendPorts,
     backendKeys: backendSet(b.backends, b.backendPorts),
     macs,
     macNames: b.macNames,
-    addr,
-    addrKind: Uint8Array.from(addrKind),
-    addrNode: Int32Array.from(addrNode),
-    addrPod: Int32Array.from(addrPod),
-    ip6,
-    clusterCidrs,
-    serviceCidr,
-    namespaces,
+    addr: addr.map,
+    addrKind: Uint8Array.from(addr.kind),
+    addrNode: Int32Array.from(addr.node),
+    addrPod: Int32Array.from(addr.pod),
+    ip6: podIp6(pods),
+    clusterCidrs: env.clusterCidrs,
+    serviceCidr: net.serviceCidr ? prefixOf(net.serviceCidr) : null,
+    namespaces: namespaceHashes(cluster),
     domainLabels: cluster.clusterDomain.split('.').filter((x) => x !== ''),
     diagnostics: b.diagnostics,
   };
+}
+
+/** FNV-1a hashes of the namespaces the cluster knows (Services' and pods'). */
+function namespaceHashes(cluster: Cluster): Set<number> {
+  const namespaces = new Set<number>();
+  for (const s of cluster.services) namespaces.add(fnv1a(s.namespace));
+  for (const p of cluster.pods) namespaces.add(fnv1a(p.namespace));
+  return namespaces;
+}
+
+/** IPv6 pod addresses -> pod index. */
+function podIp6(pods: CompiledPod[]): Ip6Map {
+  const ip6 = new Ip6Map();
+  for (const cp of pods) {
+    for (const extra of cp.model.ips) {
+      const v6 = extra.includes(':') ? parseIPv6(extra) : null;
+      if (v6) ip6.set(v6, cp.index);
+    }
+  }
+  return ip6;
+}
+
+/** Emulated node `id` (model `m`): its addresses, routes (the VNET layer), NAT range and pods. */
+function buildNode(b: Builder, env: ClusterEnv, addr: AddrTable, id: number, m: NodeModel, pods: CompiledPod[]): CompiledNode {
+  const ip = ip4(m.internalIP);
+  const pa = ip4(m.providerAddress) >= 0 ? ip4(m.providerAddress) : ip;
+  const mac = b.mac(m.mac);
+  const drMac = b.mac(m.drMac);
+  let sourceVip = ip;
+  if (env.overlay) {
+    const sv = ip4(m.sourceVip);
+    if (sv >= 0) sourceVip = sv;
+    else b.diagnostics.push({ code: 'source-vip-missing', message: `node ${m.name}: ${reasonSentence(R.SOURCE_VIP_MISSING)}`, source: `nodes[${m.name}].sourceVip`, severity: 'warning' });
+  }
+  addr.mark(ip, pa === ip ? AK_NODE | AK_PA : AK_NODE, id);
+  if (pa !== ip) addr.mark(pa, AK_PA, id);
+  if (env.overlay && sourceVip !== ip) addr.mark(sourceVip, AK_SOURCE_VIP, id);
+  const routes: RemoteSubnet[] = [];
+  const routeRules = [...subnetRoutes(b, env, m, routes), ...userRoutes(b, env, routes)];
+  const node: CompiledNode = {
+    id,
+    name: m.name,
+    model: m,
+    ip,
+    pa,
+    mac,
+    drMac,
+    sourceVip,
+    host: null as unknown as Port,
+    ext: null as unknown as Port,
+    pods: [],
+    podSubnet: m.podCIDR ? prefixOf(m.podCIDR) : null,
+    exceptions: [...env.net.outboundNatExceptions, ...(m.outboundNatExceptions ?? [])].map(prefixOf).filter((p): p is Prefix => p !== null),
+    lbs: [],
+    lbByKey: new Map(),
+    noLb: new Map(),
+    routes: longestFirst(routes),
+    vnet: vnetLayer(b, env, routeRules),
+    nat: { start: m.dynamicPortStart, count: m.dynamicPortCount, blockSize: env.profile.snatBlockSize, owners: 1 + env.podsByNode[id].length, ownerBase: 0 },
+    macSpoofing: m.macSpoofing,
+  };
+  for (const p of env.podsByNode[id]) addPod(b, addr, node, p, pods);
+  return node;
+}
+
+function addPod(b: Builder, addr: AddrTable, node: CompiledNode, p: PodModel, pods: CompiledPod[]): void {
+  const index = pods.length;
+  const cp: CompiledPod = {
+    index,
+    endpoint: EP_POD0 + index,
+    model: p,
+    name: `pod/${p.namespace}/${p.name}`,
+    ip: ip4(p.ip),
+    mac: b.mac(p.mac),
+    node: node.id,
+    port: null as unknown as Port,
+    owner: node.pods.length + 1,
+    nsHash: fnv1a(p.namespace),
+  };
+  pods.push(cp);
+  node.pods.push(cp);
+  addr.mark(cp.ip, AK_POD, node.id, index);
+}
+
+/** Routes to the other nodes' pod subnets (PA routes on overlay, L2 routes otherwise); appended to `routes`. */
+function subnetRoutes(b: Builder, env: ClusterEnv, m: NodeModel, routes: RemoteSubnet[]): Rule[] {
+  const net = env.net;
+  const rules: Rule[] = [];
+  if (!env.overlay && net.plugin === 'win-bridge') return rules;
+  for (const { n, p } of env.subnetOwners) {
+    if (n.name === m.name) continue;
+    const remotePa = ip4(n.providerAddress) >= 0 ? ip4(n.providerAddress) : ip4(n.internalIP);
+    const idx = routes.length;
+    const r = env.overlay
+      ? b.rule(`PA_ROUTE_${p.text.replace(/[./]/g, '_')}`, 100 + (32 - prefixLen(p)), RULE_TERMINATING, 'paroute', cond({ dst: [p] }), { kind: 'paroute', route: idx },
+          `encap VXLAN VNI ${net.vni} UDP ${net.vxlanPort} to PA ${u32ToIpv4(remotePa)} (node ${n.name}), inner dst MAC ${n.drMac}`)
+      : b.rule(`L2_ROUTE_${p.text.replace(/[./]/g, '_')}`, 100 + (32 - prefixLen(p)), RULE_TERMINATING, 'route', cond({ dst: [p] }), { kind: 'l2route', route: idx },
+          `next hop ${n.internalIP} (node ${n.name}, ${net.plugin === 'flannel' ? 'flannel host-gw route' : 'route to its podCIDR'}), src MAC -> host MAC`);
+    routes.push({ prefix: p, nodeName: n.name, emulated: env.nodeByName.get(n.name) ?? -1, nextHop: remotePa, drMac: b.mac(n.drMac), hopMac: b.mac(n.mac), rule: r });
+    rules.push(r);
+  }
+  return rules;
+}
+
+/** User routes (UDR) given as non-encap ROUTE entries (l2bridge); appended to `routes`. */
+function userRoutes(b: Builder, env: ClusterEnv, routes: RemoteSubnet[]): Rule[] {
+  const rules: Rule[] = [];
+  if (env.overlay) return rules;
+  for (const rt of env.net.routes) {
+    if (rt.needEncap) continue;
+    const p = prefixOf(rt.destinationPrefix);
+    if (!p) continue;
+    const hop = rt.nextHop ? ip4(rt.nextHop) : -1;
+    const owner = hop >= 0 ? env.nodeIpToModel.get(hop) : env.subnetOwners.find((x) => x.n.podCIDR && x.p.base === p.base && x.p.mask === p.mask)?.n;
+    const idx = routes.length;
+    const r = b.rule(`L2_ROUTE_${p.text.replace(/[./]/g, '_')}`, 100 + (32 - prefixLen(p)), RULE_TERMINATING, 'route', cond({ dst: [p] }), { kind: 'l2route', route: idx },
+      `user-defined route${rt.nextHop ? ` via ${rt.nextHop}` : ''}, src MAC -> host MAC`);
+    routes.push({
+      prefix: p,
+      nodeName: owner?.name ?? '',
+      emulated: owner ? (env.nodeByName.get(owner.name) ?? -1) : -1,
+      nextHop: hop >= 0 ? hop : owner ? ip4(owner.internalIP) : 0,
+      drMac: -1,
+      hopMac: owner ? b.mac(owner.mac) : -1,
+      rule: r,
+    });
+    rules.push(r);
+  }
+  return rules;
+}
+
+/** `routes` longest prefix first (ties in order), their rules' route indexes set to the new positions. */
+function longestFirst(routes: RemoteSubnet[]): RemoteSubnet[] {
+  const order = routes.map((_, k) => k).sort((x, y) => prefixLen(routes[y].prefix) - prefixLen(routes[x].prefix) || x - y);
+  const sorted = order.map((k) => routes[k]);
+  sorted.forEach((r, k) => {
+    if (r.rule.action.kind === 'paroute' || r.rule.action.kind === 'l2route') (r.rule.action as { route: number }).route = k;
+  });
+  return sorted;
+}
+
+/** The VNET layer all ports of a node share: its routes, then the SDN routes (NeedEncap) to the host. */
+function vnetLayer(b: Builder, env: ClusterEnv, routeRules: Rule[]): Layer {
+  const groups: Group[] = [group(env.overlay ? 'VNET_GROUP_PA_ROUTE_IPV4_OUT' : 'VNET_GROUP_L2_ROUTE_IPV4_OUT', 200, DIR_OUT, routeRules)];
+  const sdnRules = env.net.routes
+    .filter((rt) => rt.needEncap)
+    .map((rt) => prefixOf(rt.destinationPrefix))
+    .filter((p): p is Prefix => p !== null)
+    .map((p) => b.rule(`SDN_ROUTE_${p.text.replace(/[./]/g, '_')}`, 100 + (32 - prefixLen(p)), RULE_TERMINATING, 'route', cond({ dst: [p] }), { kind: 'to-host' }, 'NeedEncap: steered to the host vNIC (load balancers)'));
+  if (sdnRules.length > 0) groups.push(group('VNET_GROUP_SDN_ROUTE_IPV4_OUT', 100, DIR_OUT, sdnRules));
+  return { name: 'VNET', role: 'vnet', priority: 500, groups, defaultAction: 'allow' };
+}
+
+/** The node's load balancers, then its ports: the host vNIC, the external port, one per pod. */
+function buildPorts(b: Builder, env: ClusterEnv, node: CompiledNode, plans: PortPlan[], acls: AclModel[]): void {
+  const net = env.net;
+  buildNodeLbs(b, env.profile, node, plans, env);
+  const aclLayer = acls.length > 0 ? buildAclLayer(b, acls) : null;
+  const dsrRules = node.lbs.filter((lb) => lb.dsrRule !== null).map((lb) => lb.dsrRule as Rule);
+  const dsrLayer: Layer | null =
+    dsrRules.length > 0 ? { name: 'LB_DSR', role: 'lb-dsr', priority: 200, groups: [group('LB_DSR_IPv4_OUT', 100, DIR_OUT, dsrRules, true)], defaultAction: 'allow' } : null;
+  node.host = b.port(node.id, 'host', 'host', EP_HOST, node.model.mac, node.ip, hostLayers(node, aclLayer));
+  const extLayers: Layer[] = [];
+  if (env.overlay) {
+    const decap = b.rule(
+      `VNET_DECAP_${net.vni}`,
+      100,
+      RULE_TERMINATING,
+      'decap',
+      // the VNI and UDP port are the action's to check (a mismatch is a drop, vni-mismatch, not another rule)
+      cond({ protocols: [17], dst: decapDestinations(node), from: FROM_WIRE }),
+      { kind: 'decap', vni: net.vni, port: net.vxlanPort },
+      `VXLAN VNI ${net.vni} UDP ${net.vxlanPort} to PA ${u32ToIpv4(node.pa)}`,
+    );
+    extLayers.push({ name: 'VNET', role: 'vnet', priority: 500, groups: [group('VNET_GROUP_DECAP_IPV4_IN', 100, DIR_IN, [decap])], defaultAction: 'allow' });
+  }
+  node.ext = b.port(node.id, 'external', 'external', EP_WIRE, node.model.mac, 0, extLayers);
+  for (const cp of node.pods) {
+    const layers: Layer[] = [];
+    if (aclLayer) layers.push(aclLayer);
+    if (dsrLayer) layers.push(dsrLayer);
+    if (net.outboundNat) layers.push(buildNatLayer(b, env.profile, node, cp));
+    layers.push(node.vnet);
+    cp.port = b.port(node.id, 'pod', cp.name, cp.endpoint, cp.model.mac, cp.ip, layers);
+  }
+}
+
+/** The host vNIC's layers: ACL, then LB (DSR and remote backends) and SLB_LB_LAYER (local-only backends), VNET. */
+function hostLayers(node: CompiledNode, aclLayer: Layer | null): Layer[] {
+  const lbOut: Rule[] = [];
+  const slbOut: Rule[] = [];
+  for (const lb of node.lbs) {
+    if (!lb.hostRule) continue;
+    if (!lb.dsr && lb.localCount === lb.backends.length) slbOut.push(lb.hostRule);
+    else lbOut.push(lb.hostRule);
+  }
+  const layers: Layer[] = [];
+  if (aclLayer) layers.push(aclLayer);
+  layers.push({ name: 'LB', role: 'lb', priority: 300, groups: [group('LB_OUT', 100, DIR_OUT, lbOut, true)], defaultAction: 'allow' });
+  layers.push({ name: 'SLB_LB_LAYER', role: 'lb', priority: 310, groups: [group('SLB_GROUP_LB_IPv4_OUT', 100, DIR_OUT, slbOut, true)], defaultAction: 'allow' });
+  layers.push(node.vnet);
+  return layers;
+}
+
+/** The addresses VXLAN reaches a node at: its provider address, and its node IP when that differs. */
+function decapDestinations(node: CompiledNode): Prefix[] {
+  const ips = node.ip === node.pa ? [node.pa] : [node.pa, node.ip];
+  return ips.map((ip) => ({ base: ip >>> 0, mask: 0xffffffff, text: `${u32ToIpv4(ip)}/32` }));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -672,6 +667,7 @@ function buildAclLayer(b: Builder, acls: AclModel[]): Layer {
   });
   return {
     name: 'ACL_ENDPOINT_LAYER',
+    role: 'acl',
     priority: 100,
     groups: [group('ACL_ENDPOINT_GROUP_IPv4_OUT', 100, DIR_OUT, outRules), group('ACL_ENDPOINT_GROUP_IPv4_IN', 100, DIR_IN, inRules)],
     defaultAction: 'allow',
@@ -698,7 +694,7 @@ function buildNatLayer(b: Builder, profile: WindowsProfile, node: CompiledNode, 
     );
   rules.push(snat(6, 'TCP'), snat(17, 'UDP'));
   if (profile.icmpSnat) rules.push(snat(1, 'ICMP'));
-  return { name: 'SLB_NAT_LAYER', priority: 300, groups: [group('SLB_GROUP_NAT_IPv4_OUT', 100, DIR_OUT, rules)], defaultAction: 'allow' };
+  return { name: 'SLB_NAT_LAYER', role: 'slb-nat', priority: 300, groups: [group('SLB_GROUP_NAT_IPv4_OUT', 100, DIR_OUT, rules)], defaultAction: 'allow' };
 }
 
 // ---------------------------------------------------------------------------------------------------

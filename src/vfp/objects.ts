@@ -65,7 +65,7 @@ export type Action =
   | { kind: 'paroute'; route: number }
   /** L2bridge route to a remote pod subnet `route` (next hop on the underlay). */
   | { kind: 'l2route'; route: number }
-  /** Overlay decapsulation of VXLAN addressed to this node's PA (checks VNI and UDP port). */
+  /** Overlay decapsulation of VXLAN addressed to this node's PA: the action checks the VNI and UDP port (vni-mismatch). */
   | { kind: 'decap'; vni: number; port: number }
   /** SDNRoute / ROUTE with NeedEncap: steer to the host vNIC (service CIDR, management IP). */
   | { kind: 'to-host' };
@@ -103,11 +103,29 @@ export interface Group {
   byVip: Map<number, Rule[]> | null;
 }
 
+/**
+ * What a layer is for, set by compile.ts; the engine's steps key on this, never on a layer's name (names
+ * are for people, as HNS and vfpctrl print them):
+ *   acl      HNS ACL policies (ACL_ENDPOINT_LAYER): allow / block;
+ *   lb-dsr   DSR load balancers on a pod port (LB_DSR): the client's own port load balances;
+ *   slb-nat  OutboundNAT (SLB_NAT_LAYER): SNAT rules and their exceptions; a packet from a pod that no rule
+ *            matches leaves untransposed (the ICMP limit of the page);
+ *   lb       the host vNIC's load balancers (LB, SLB_LB_LAYER): every port's VIP traffic reaches them after its
+ *            own port's layers (the switch step `step-switch.ts`), not in the host port's own walk;
+ *   vnet     routing (VNET): PA routes, L2 routes, SDN routes to the host, and decapsulation on the external
+ *            port; the switch step walks it with the final destination (after load balancing).
+ */
+export type LayerRole = 'acl' | 'lb-dsr' | 'slb-nat' | 'lb' | 'vnet';
+
 export interface Layer {
   name: string;
+  role: LayerRole;
   priority: number;
   groups: Group[];
-  /** What happens when no rule of the layer matches. */
+  /**
+   * What happens when no rule of the layer matches (actions.ts `layerDefault`): allow lets the packet go on
+   * to the next layer, block drops it (acl-blocked in an ACL layer, no-rule elsewhere).
+   */
   defaultAction: 'allow' | 'block';
 }
 
@@ -140,7 +158,8 @@ export function anyConditions(): Conditions {
   return { protocols: null, src: null, dst: null, srcPorts: null, dstPorts: null, from: FROM_ANY };
 }
 
-function inPrefixes(ps: Prefix[], a: number): boolean {
+/** True when address `a` lies in one of `ps`. */
+export function inPrefixes(ps: Prefix[], a: number): boolean {
   for (let k = 0; k < ps.length; k++) if (((a & ps[k].mask) >>> 0) === ps[k].base) return true;
   return false;
 }

@@ -45,7 +45,7 @@ function groupRules(g: Group): Rule[] {
 
 function printRule(out: string[], r: Rule, ttl: string): void {
   out.push(`      RULE : ${r.name}`);
-  out.push(`        Friendly name : ${r.name}`);
+  out.push(`        Friendly name : ${r.name}, Id : ${r.id}`);
   out.push(`        Priority : ${r.priority}`);
   out.push(`        Flags : ${(r.flags & RULE_TERMINATING) !== 0 ? '1 terminating' : '0'}`);
   out.push(`        Type : ${r.type}`);
@@ -57,7 +57,7 @@ function printRule(out: string[], r: Rule, ttl: string): void {
 
 function printLayer(out: string[], layer: Layer, ttl: string): void {
   out.push(`  LAYER : ${layer.name}`);
-  out.push(`    Priority : ${layer.priority}, default action : ${layer.defaultAction}`);
+  out.push(`    Priority : ${layer.priority}, default action : ${layer.defaultAction}, role : ${layer.role}`);
   for (const g of layer.groups) {
     out.push(`    GROUP : ${g.name}`);
     out.push(`      Friendly name : ${g.name}, Priority : ${g.priority}, Direction : ${g.dir === DIR_OUT ? 'OUT' : 'IN'}, Type : ${g.family}, Match type : Priority-based match`);
