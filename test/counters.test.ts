@@ -13,7 +13,7 @@ import { clusterList } from '../src/gen/layout';
 import { writeTraceFile } from '../src/gen/trace';
 import { scenarioTracePath } from '../src/scenario/build-traces';
 import { listScenarios, loadScenario, tracesDir } from '../src/scenario/scenario';
-import { Counters } from '../src/vfp/counters';
+import { backendKey, Counters } from '../src/vfp/counters';
 import { VERDICT_NAMES, warningBit, reasonId } from '../src/vfp/reasons';
 
 interface VerdictLine {
@@ -92,8 +92,8 @@ describe('counters: the summary counts what the verdict records say', function (
 });
 
 describe('counters: one packet, counted once', () => {
-  it('a packet with two warnings counts once in each; its service and backend once; its rule once', () => {
-    const c = new Counters(4);
+  it('a packet with two warnings counts once in each; its service and backend once (apart per Service when they share a backend); its rule once', () => {
+    const c = new Counters(4, 8);
     const warn = warningBit(reasonId('affinity-timeout-ignored')) | warningBit(reasonId('dns-pqdn-unresolvable'));
     assert.ok(warn !== 0 && (warn & (warn - 1)) !== 0, 'two warning bits');
     c.packet(1, 0, warn, 2, 7, 3);
@@ -102,14 +102,19 @@ describe('counters: one packet, counted once', () => {
     assert.deepEqual(c.byReason(), { 'acl-blocked': 1 });
     assert.deepEqual(Object.keys(c.byWarning()).sort(), ['affinity-timeout-ignored', 'dns-pqdn-unresolvable']);
     assert.deepEqual(Object.values(c.byWarning()), [1, 1]);
-    assert.equal(c.backends.entries().length, 1);
+    assert.deepEqual(c.backends(), [[backendKey(2, 7), 1]]);
+    // a backend ip:port that two Services share: counted apart for each
+    c.packet(1, 0, 0, 3, 7, -1);
+    c.packet(1, 0, 0, 3, 7, -1);
+    c.packet(1, 0, 0, 2, 7, -1);
+    assert.deepEqual(c.backends(), [[backendKey(2, 7), 2], [backendKey(3, 7), 2]]);
     assert.deepEqual([...c.rulePackets], [0, 0, 0, 1]);
-    assert.equal(c.packets(), 2);
+    assert.equal(c.packets(), 5);
   });
 
   it('merged as plain data (as workers post them), they add up; counters of differently compiled rules are refused', () => {
-    const a = new Counters(2);
-    const b = new Counters(2);
+    const a = new Counters(2, 4);
+    const b = new Counters(2, 4);
     a.packet(0, 0, 0, 1, 1, 0);
     b.packet(0, 0, 0, 1, 1, 0);
     b.packet(4, reasonId('not-ip'), 0, -1, -1, -1);
@@ -118,7 +123,7 @@ describe('counters: one packet, counted once', () => {
     sum.add(structuredClone(a.data()));
     sum.add(structuredClone(b.data()));
     assert.equal(sum.packets(), 3);
-    assert.deepEqual(sum.backends.entries().map((e) => e[1]), [2]);
+    assert.deepEqual(sum.backends(), [[backendKey(1, 1), 2]]);
     assert.deepEqual([...sum.rulePackets], [2, 0]);
     assert.equal(sum.fastPath, 5);
     assert.throws(() => new Counters(3).add(a.data()), /shards compiled differently/);

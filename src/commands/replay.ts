@@ -177,7 +177,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   // A config name too long for the output trace's interface names (out-trace.ts IFACE_NAME_MAX): said once.
   const cut = opts.out !== undefined ? egressNameDiagnostic(dp) : null;
   if (cut !== null) summary.diagnostics.push(cut);
-  for (const [key, count] of counted.backends.entries()) {
+  for (const [key, count] of counted.backends()) {
     const { service, backend } = backendOfKey(key);
     const svc = dp.serviceName(service) ?? '?';
     const be = dp.backendName(backend) ?? '?';

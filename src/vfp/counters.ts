@@ -4,7 +4,9 @@
  *   verdicts     packets per verdict (V.*)
  *   reasons      packets per final reason id (index 0: no reason)
  *   warnings     packets per warning reason id (a packet with two warnings counts in both)
- *   backends     packets per service * 0x100000 + backend, for packets a load balancer rule sent to a backend
+ *   backends     packets per (service, backend) pair, for packets a load balancer rule sent to a backend:
+ *                counted per backend id in `perBackend` (a backend ip:port serves one Service but for rare
+ *                configs), pairs beyond that in a KeyCounts table by service * 0x100000 + backend
  *   rulePackets  packets per deciding rule id (vfpctrl "Matched packets")
  *   ruleFlows    connections created per rule id
  *   fastPath     packets that took a unified flow table hit / the slow path (per node crossed)
@@ -13,8 +15,8 @@
  * Each DataplaneState owns one (state.ts), so a shard counts its own packets and nothing else touches its
  * counters. The engine increments them: once per packet when it ends the packet (`packet`, from
  * Dataplane `finish`), and where a flow is looked up or a connection created (the path and rule flows).
- * Every increment is a typed-array or number increment: no allocation on the hot path (KeyCounts grows
- * its table only when a new service/backend pair first shows up).
+ * Every increment is a typed-array or number increment: no allocation on the hot path (only a backend
+ * that serves a second Service goes to the KeyCounts table, which grows when a new pair shows up).
  *
  * Across threads: `data()` is the plain-data form (structured-clone friendly, posted by pipeline workers),
  * `add(data)` adds one into another; the pipeline merges its shards' counters with these two only.
@@ -85,7 +87,7 @@ export interface CountersData {
 }
 
 /** The key of a service/backend pair in `Counters.backends`. */
-function backendKey(service: number, backend: number): number {
+export function backendKey(service: number, backend: number): number {
   return service * 0x100000 + backend;
 }
 
@@ -98,16 +100,25 @@ export class Counters {
   readonly verdicts = new Float64Array(VERDICT_NAMES.length);
   readonly reasons = new Float64Array(REASON_COUNT);
   readonly warnings = new Float64Array(REASON_COUNT);
-  readonly backends = new KeyCounts();
+  /** Packets per backend id, for the service in `backendService` (-1: none counted yet). */
+  private readonly perBackend: Float64Array;
+  private readonly backendService: Int32Array;
+  /** The (service, backend) pairs whose backend already counts for another service. */
+  private readonly otherPairs = new KeyCounts();
   readonly rulePackets: Float64Array;
   readonly ruleFlows: Float64Array;
   fastPath = 0;
   slowPath = 0;
 
-  /** `rules`: the compiled rule count (rule ids are 0..rules-1). */
-  constructor(rules: number) {
+  /**
+   * `rules`: the compiled rule count (rule ids are 0..rules-1); `backends`: the compiled backend count
+   * (ids 0..backends-1; 0 for counters that only add others' data up: every pair then goes to the table).
+   */
+  constructor(rules: number, backends = 0) {
     this.rulePackets = new Float64Array(rules);
     this.ruleFlows = new Float64Array(rules);
+    this.perBackend = new Float64Array(backends);
+    this.backendService = new Int32Array(backends).fill(-1);
   }
 
   /**
@@ -118,8 +129,25 @@ export class Counters {
     this.verdicts[verdict]++;
     this.reasons[reason]++;
     for (let w = warn; w !== 0; w &= w - 1) this.warnings[WARNING_ID_BY_BIT[31 - Math.clz32(w & -w)]]++;
-    if (service >= 0 && backend >= 0) this.backends.add(backendKey(service, backend), 1);
+    if (service >= 0 && backend >= 0) this.backend(service, backend, 1);
     if (rule >= 0) this.rulePackets[rule]++;
+  }
+
+  /** Adds `n` packets to the pair (`service`, `backend`). */
+  private backend(service: number, backend: number, n: number): void {
+    const s = this.backendService[backend];
+    if (s === service) this.perBackend[backend] += n;
+    else if (s === -1 && backend < this.perBackend.length) {
+      this.backendService[backend] = service;
+      this.perBackend[backend] = n;
+    } else this.otherPairs.add(backendKey(service, backend), n);
+  }
+
+  /** [backendKey(service, backend), packets] of every pair counted, by key. */
+  backends(): [number, number][] {
+    const out = this.otherPairs.entries();
+    for (let b = 0; b < this.perBackend.length; b++) if (this.backendService[b] >= 0) out.push([backendKey(this.backendService[b], b), this.perBackend[b]]);
+    return out.sort((x, y) => x[0] - y[0]);
   }
 
   /** Packets counted (one verdict each). */
@@ -134,7 +162,10 @@ export class Counters {
     addInto(this.verdicts, o.verdicts);
     addInto(this.reasons, o.reasons);
     addInto(this.warnings, o.warnings);
-    for (const [key, n] of o.backends) this.backends.add(key, n);
+    for (const [key, n] of o.backends) {
+      const { service, backend } = backendOfKey(key);
+      this.backend(service, backend, n);
+    }
     addInto(this.rulePackets, o.rulePackets);
     addInto(this.ruleFlows, o.ruleFlows);
     this.fastPath += o.fastPath;
@@ -146,7 +177,7 @@ export class Counters {
       verdicts: [...this.verdicts],
       reasons: [...this.reasons],
       warnings: [...this.warnings],
-      backends: this.backends.entries(),
+      backends: this.backends(),
       rulePackets: [...this.rulePackets],
       ruleFlows: [...this.ruleFlows],
       fastPath: this.fastPath,

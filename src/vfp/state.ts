@@ -24,7 +24,7 @@ export class DataplaneState implements PortHolders {
   constructor(c: CompiledDataplane, initialConnections = 1024) {
     const ft = new FlowTable(initialConnections, c.profile.maxConnections);
     this.flows = ft;
-    this.counters = new Counters(c.rules.length);
+    this.counters = new Counters(c.rules.length, c.backends.length);
     const snat = this.snat;
     ft.onFree = (conn: number) => {
       const owner = ft.natOwner[conn];
