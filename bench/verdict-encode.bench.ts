@@ -9,12 +9,12 @@
  *
  *   npm run build && node dist/bench/verdict-encode.bench.js [--packets N] [--rounds N]
  */
-import { Batch } from '../src/core/batch';
+import { Batch, FlowColumns } from '../src/core/batch';
 import { parseClusterText } from '../src/cluster/parse';
 import { decodeRange } from '../src/decode/decoder';
 import { clusterList } from '../src/gen/layout';
 import { TraceGenerator } from '../src/gen/trace';
-import { FlowColumns, VerdictEncoder } from '../src/pipeline/verdict-encoder';
+import { VerdictEncoder } from '../src/pipeline/verdict-encoder';
 import { compileDataplane } from '../src/vfp/engine';
 import { resolveProfile } from '../src/vfp/profile';
 import { Results } from '../src/vfp/results';

@@ -26,10 +26,9 @@ import { MemorySink } from '../src/io/writer';
 import { sectionHeaderBlock } from '../src/pipeline/out-trace-encoder';
 import { explainPacket, InlineRunner, slotSpec } from '../src/pipeline/replay-loop';
 import type { Slot } from '../src/pipeline/slot';
-import type { Tally } from '../src/pipeline/stage';
 import { compileDataplane, type Dataplane } from '../src/vfp/engine';
 import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../src/vfp/profile';
-import { REASON_COUNT, VERDICT_NAMES, reasonCode, reasonId, reasonSentence } from '../src/vfp/reasons';
+import { VERDICT_NAMES, reasonId, reasonSentence } from '../src/vfp/reasons';
 
 export { decodeClusterFile, DEFAULT_PROFILE, VERDICT_NAMES };
 /** Names from configs and packets shown on the page go through the CLI's escaper (control, C1 and bidi characters made visible). */
@@ -279,13 +278,13 @@ export class Session {
     } finally {
       reader.close();
     }
-    const tally = run.finish();
+    const counts = run.finish().counters; // the engine counted every packet it decided (src/vfp/counters.ts)
     return {
       rows: table.rows,
       packets: run.packetsRead(),
-      verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, tally.verdicts[k]])),
-      reasons: counted(tally.reasons),
-      warnings: counted(tally.warnings),
+      verdicts: counts.byVerdict(),
+      reasons: counted(counts.byReason()),
+      warnings: counted(counts.byWarning()),
       diagnostics: runDiagnostics(this.cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
       error: run.error()?.message ?? null,
       outPcapng: sink.bytes(),
@@ -311,12 +310,8 @@ export class Session {
 }
 
 /** Reason code -> packets, with the sentence, for the reasons (or warnings) counted. */
-function counted(counts: Tally['reasons']): RunResult['reasons'] {
-  const list: RunResult['reasons'] = [];
-  for (let id = 1; id < REASON_COUNT; id++) {
-    if (counts[id] > 0) list.push({ code: reasonCode(id) as string, packets: counts[id], sentence: reasonSentence(id) });
-  }
-  return list;
+function counted(byCode: Record<string, number>): RunResult['reasons'] {
+  return Object.entries(byCode).map(([code, packets]) => ({ code, packets, sentence: reasonSentence(reasonId(code)) }));
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { UsageError } from './core/errors';
 
-export type Command = 'replay' | 'decode' | 'explain' | 'rules' | 'help' | 'version';
+type Command = 'replay' | 'decode' | 'explain' | 'rules' | 'help' | 'version';
 
 interface FlagSpec {
   /** Takes a value (else a boolean switch). */

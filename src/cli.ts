@@ -57,7 +57,7 @@ async function run(a: ParsedArgs): Promise<number> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   try {
     return await run(parseArgs(argv));
   } catch (e) {

@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from '../src/core/errors';
 import { StdoutClosed } from '../src/core/stdout';
-import { parseDecodeArgs, runDecode } from '../src/commands/decode';
+import { flagList, flagString, parseArgs } from '../src/cli-args';
+import { runDecode } from '../src/commands/decode';
 import { TSV_HEADER } from '../src/decode/format';
 import { buildFrame, buildVxlanFrame, dnsQuery } from '../src/packet/build';
 
@@ -207,15 +208,16 @@ describe('vfp-emu decode (command)', () => {
     await assert.rejects(runDecode({ trace: file, format: 'tsv', vxlanPorts: [NaN] }, new Collect().write, new Collect().write), UsageError);
   });
 
-  it('parses its arguments and refuses bad ones', () => {
-    assert.deepEqual(parseDecodeArgs(['t.pcap']), { trace: 't.pcap', format: 'tsv', vxlanPorts: [] });
-    assert.deepEqual(parseDecodeArgs(['--format', 'jsonl', 't.pcap', '--vxlan-port', '8472', '--vxlan-port', '4790']), {
-      trace: 't.pcap',
-      format: 'jsonl',
-      vxlanPorts: [8472, 4790],
-    });
-    for (const bad of [[], ['a', 'b'], ['t', '--format', 'xml'], ['t', '--vxlan-port', '70000'], ['t', '--vxlan-port'], ['t', '--nope']]) {
-      assert.throws(() => parseDecodeArgs(bad), UsageError, JSON.stringify(bad));
+  it('parses its arguments as the CLI does, and refuses bad ones with status 2', () => {
+    const a = parseArgs(['decode', '--format', 'jsonl', 't.pcap', '--vxlan-port', '8472', '--vxlan-port', '4790']);
+    assert.deepEqual([a.positional, flagString(a, 'format'), flagList(a, 'vxlan-port')], [['t.pcap'], 'jsonl', ['8472', '4790']]);
+    const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+    const bads = [[], ['a', 'b'], ['t', '--format', 'xml'], ['t', '--vxlan-port', '70000'], ['t', '--vxlan-port'], ['t', '--nope']];
+    for (const bad of bads) {
+      const r = spawnSync(process.execPath, [cli, 'decode', ...bad], { encoding: 'utf8' });
+      assert.equal(r.status, 2, JSON.stringify(bad));
+      assert.match(r.stderr, /^vfp-emu: .*\n$/, JSON.stringify(bad));
+      assert.equal(r.stdout, '', JSON.stringify(bad));
     }
   });
 });

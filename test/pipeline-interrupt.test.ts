@@ -18,6 +18,7 @@ import { writeTraceFile } from '../src/gen/trace';
 import { openCapture } from '../src/io/reader';
 import { checkConservation } from '../src/pipeline/pipeline';
 import { Tally } from '../src/pipeline/stage';
+import { Counters } from '../src/vfp/counters';
 import { haveCommand } from './io-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -189,8 +190,8 @@ describe('replay stopped by SIGINT / SIGTERM (issue 9)', function () {
 
 describe('pipeline conservation check', () => {
   const tally = (verdicts: number[]): Tally => {
-    const t = new Tally();
-    verdicts.forEach((n, k) => (t.verdicts[k] = n));
+    const t = new Tally(new Counters(0));
+    verdicts.forEach((n, k) => (t.counters.verdicts[k] = n));
     return t;
   };
 

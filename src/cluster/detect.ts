@@ -26,7 +26,7 @@ export const KIND_NAMES =
   'or a vfp-emu scenario (apiVersion: vfp-emu/v1, kind: Scenario)';
 
 /** The kind of one parsed document, or null. */
-export function detectKind(doc: SourceDoc): InputKind | null {
+function detectKind(doc: SourceDoc): InputKind | null {
   const exact = doc.root(false);
   const loose = doc.root(true);
   if (looksLikeScenario(exact)) return 'scenario';
@@ -39,7 +39,7 @@ export function detectKind(doc: SourceDoc): InputKind | null {
 }
 
 /** Imports one document; returns its kind, or null (nothing imported) when the kind is not recognised. */
-export function importDocument(doc: SourceDoc, draft: Draft): InputKind | null {
+function importDocument(doc: SourceDoc, draft: Draft): InputKind | null {
   const kind = detectKind(doc);
   switch (kind) {
     case 'scenario':

@@ -9,14 +9,14 @@
 import type { Diagnostic, EndpointModel, NetworkMode, Protocol } from './model';
 import { whereText, type Where } from './source';
 
-export interface Fact<T = unknown> {
+interface Fact<T = unknown> {
   value: T;
   where: Where;
   weak: boolean;
 }
 
 /** Diagnostic severity: `error` (Windows will fail this), `warning` (works differently), `info` (a note). */
-export type Severity = 'error' | 'warning' | 'info';
+type Severity = 'error' | 'warning' | 'info';
 
 function same(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
@@ -83,7 +83,7 @@ export interface NodeFacts {
   facts: FactSet;
 }
 
-export interface PodFacts {
+interface PodFacts {
   namespace: string;
   name: string;
   where: Where;
@@ -106,7 +106,7 @@ export interface EndpointFacts extends Partial<EndpointModel> {
   where: Where;
 }
 
-export interface ServiceFacts {
+interface ServiceFacts {
   namespace: string;
   name: string;
   where: Where;
@@ -116,7 +116,7 @@ export interface ServiceFacts {
 }
 
 /** An EndpointSlice, or a legacy Endpoints object (`legacy`), linked to its Service by name. */
-export interface SliceFacts {
+interface SliceFacts {
   namespace: string;
   service: string;
   legacy: boolean;
@@ -125,7 +125,7 @@ export interface SliceFacts {
 }
 
 /** A local HNS endpoint from Get-HnsEndpoint: its IP and MAC (the pod's real MAC). */
-export interface HnsEndpointFacts {
+interface HnsEndpointFacts {
   name: string;
   ip: string;
   mac: string | null;
@@ -150,19 +150,19 @@ export interface HnsNetworkFacts {
 }
 
 /** Everything read from subnet.env. */
-export interface SubnetEnvFacts {
+interface SubnetEnvFacts {
   where: Where;
   node: NodeFacts | null;
 }
 
-export interface RouteFact {
+interface RouteFact {
   destinationPrefix: string;
   needEncap: boolean;
   nextHop?: string;
   where: Where;
 }
 
-export interface AclFact {
+interface AclFact {
   action: 'Allow' | 'Block' | 'Pass';
   direction: 'In' | 'Out';
   protocols: number[];

@@ -127,7 +127,7 @@ export interface PodModel {
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 
-export interface ServicePortModel {
+interface ServicePortModel {
   name: string;
   protocol: Protocol;
   port: number;

@@ -313,7 +313,7 @@ export function lineColOf(text: string, index: number): { line: number; col: num
  * It recurses once per level of nesting, so it stops at MAX_NESTING levels (limits.ts) and reports the
  * bracket that opens one level too many as `tooDeep` instead of overflowing the stack.
  */
-export function jsonErrorOffset(text: string): { offset: number; tooDeep: boolean } {
+function jsonErrorOffset(text: string): { offset: number; tooDeep: boolean } {
   let i = 0;
   let depth = 0;
   let tooDeep = false;

@@ -12,8 +12,7 @@
  *        (StdoutClosed, thrown by `out`, reaches the CLI, which ends quietly with status 0); any other
  *        write failure is thrown as `out` threw it (the CLI: exit 2 naming stdout and the errno).
  *
- * `main` lets it run without the CLI's parser; `node dist/src/commands/decode.js TRACE --format tsv` runs
- * as `vfp-emu decode`.
+ * `node dist/src/commands/decode.js TRACE --format tsv` runs as `vfp-emu decode` (through the CLI).
  */
 
 import { Batch } from '../core/batch';
@@ -24,7 +23,7 @@ import { formatJsonRow, formatTsvRow, TSV_HEADER } from '../decode/format';
 import { openCapture } from '../io/reader';
 import { writeStdout } from '../core/stdout';
 
-export interface DecodeArgs {
+interface DecodeArgs {
   trace: string;
   format: 'tsv' | 'jsonl';
   /** UDP ports that carry VXLAN besides 4789. */
@@ -90,51 +89,6 @@ export async function runDecode(
     return 2;
   }
   return 0;
-}
-
-/** Parses `TRACE [--format tsv|jsonl] [--vxlan-port P]...` (the arguments after `decode`). */
-export function parseDecodeArgs(argv: readonly string[]): DecodeArgs {
-  let trace: string | undefined;
-  let format: 'tsv' | 'jsonl' = 'tsv';
-  const vxlanPorts: number[] = [];
-  for (let k = 0; k < argv.length; k++) {
-    const a = argv[k];
-    if (a === '--format') {
-      const v = argv[++k];
-      if (v !== 'tsv' && v !== 'jsonl') throw new UsageError(`--format takes tsv or jsonl, not ${v === undefined ? 'nothing' : `'${v}'`}`);
-      format = v;
-    } else if (a === '--vxlan-port') {
-      const v = argv[++k];
-      const p = Number(v);
-      if (v === undefined || !/^\d+$/.test(v) || p < 1 || p > 65535) {
-        throw new UsageError(`--vxlan-port takes a UDP port 1..65535, not ${v === undefined ? 'nothing' : `'${v}'`}`);
-      }
-      vxlanPorts.push(p);
-    } else if (a.startsWith('--')) {
-      throw new UsageError(`decode: unknown option ${a}`);
-    } else if (trace === undefined) {
-      trace = a;
-    } else {
-      throw new UsageError(`decode takes one TRACE, got '${trace}' and '${a}'`);
-    }
-  }
-  if (trace === undefined) throw new UsageError('usage: vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]...');
-  return { trace, format, vxlanPorts };
-}
-
-/** Runs `decode` from command-line arguments; resolves to the exit status. */
-export async function main(argv: readonly string[]): Promise<number> {
-  let args: DecodeArgs;
-  try {
-    args = parseDecodeArgs(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(e.message + '\n');
-      return 2;
-    }
-    throw e;
-  }
-  return runDecode(args);
 }
 
 if (require.main === module) {

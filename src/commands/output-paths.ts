@@ -27,12 +27,12 @@ import { UsageError } from '../core/errors';
 import { standardStream } from '../pipeline/output-files';
 
 /** A path on the command line and what it is there for (`the trace`, `--cluster`, `--out`). */
-export interface NamedPath {
+interface NamedPath {
   what: string;
   path: string;
 }
 
-export interface OutputPlan {
+interface OutputPlan {
   /** The output written to stdout (`--verdicts /dev/stdout`), or null. */
   stdout: NamedPath | null;
   /** The output written to stderr, or null. */

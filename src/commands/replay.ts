@@ -29,12 +29,13 @@ import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { FLOW_SHARES } from '../vfp/flow-table';
 import { resolveProfile } from '../vfp/profile';
-import { reasonCode, reasonId, reasonSentence, REASON_COUNT, VERDICT_NAMES } from '../vfp/reasons';
+import { backendOfKey } from '../vfp/counters';
+import { reasonId, reasonSentence, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir } from '../scenario/scenario';
 import { StdoutClosed, writeStdout } from '../core/stdout';
 import { checkOutputPaths } from './output-paths';
 
-export const DEFAULT_SCENARIO = '04-icmp-lesson';
+const DEFAULT_SCENARIO = '04-icmp-lesson';
 
 export interface ReplayOptions {
   trace: string;
@@ -154,6 +155,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     stop: opts.stop,
   });
   const t = run.tally;
+  const counted = t.counters;
   const packets = run.packets;
   const elapsed = run.elapsed;
   const interrupted = run.stopped ? stopSignal(opts.stop) : undefined;
@@ -161,9 +163,9 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     packets,
     ...(interrupted !== undefined ? { interrupted } : {}),
     ...(run.stdoutClosed ? { stdout_closed: true as const } : {}),
-    verdicts: Object.fromEntries(VERDICT_NAMES.map((name, k) => [name, t.verdicts[k]])),
-    reasons: {},
-    warnings: {},
+    verdicts: counted.byVerdict(),
+    reasons: counted.byReason(),
+    warnings: counted.byWarning(),
     // What the config implies for this profile, then what the compiler found (DSR unsupported, no SourceVIP).
     diagnostics: runDiagnostics(cluster, { maxLbDestinations: profile.maxLbDestinations, dsrSupported: profile.dsr }, dp.diagnostics),
     services: {},
@@ -175,13 +177,10 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   // A config name too long for the output trace's interface names (out-trace-encoder.ts IFACE_NAME_MAX): said once.
   const cut = opts.out !== undefined ? egressNameDiagnostic(dp) : null;
   if (cut !== null) summary.diagnostics.push(cut);
-  for (let id = 1; id < REASON_COUNT; id++) {
-    if (t.reasons[id] > 0) summary.reasons[reasonCode(id) as string] = t.reasons[id];
-    if (t.warnings[id] > 0) summary.warnings[reasonCode(id) as string] = t.warnings[id];
-  }
-  for (const [key, count] of t.backends.entries()) {
-    const svc = dp.serviceName(Math.floor(key / 0x100000)) ?? '?';
-    const be = dp.backendName(key % 0x100000) ?? '?';
+  for (const [key, count] of counted.backends()) {
+    const { service, backend } = backendOfKey(key);
+    const svc = dp.serviceName(service) ?? '?';
+    const be = dp.backendName(backend) ?? '?';
     (summary.services[svc] ??= { backends: {} }).backends[be] = count;
   }
   if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, reportText(summary, opts, run.error));

@@ -61,9 +61,27 @@ export interface PacketOptions {
   verdicts?: Uint8Array[];
 }
 
-type Col<T> = T;
+/** The typed-array kinds a column can be. */
+const COLUMN_KINDS = { u8: Uint8Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, f64: Float64Array } as const;
+type ColumnKind = keyof typeof COLUMN_KINDS;
+interface KindArrays {
+  u8: Uint8Array;
+  u16: Uint16Array;
+  i32: Int32Array;
+  u32: Uint32Array;
+  f64: Float64Array;
+}
+type Column = KindArrays[ColumnKind];
 
-export class Batch {
+/** A typed array of `kind` with `length` elements, on a SharedArrayBuffer when `shared`. */
+function makeColumn<K extends ColumnKind>(kind: K, length: number, shared: boolean): KindArrays[K] {
+  const ctor = COLUMN_KINDS[kind] as unknown as { new (b: ArrayBufferLike): KindArrays[K]; BYTES_PER_ELEMENT: number };
+  const bytes = length * ctor.BYTES_PER_ELEMENT;
+  return new ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+}
+
+/** What a Batch holds besides its columns (the arena, its fill), and how a column is allocated. */
+class BatchArena {
   readonly capacity: number;
   readonly arena: Uint8Array;
   /** DataView over the whole arena (byteOffset 0 of `arena`). */
@@ -74,117 +92,93 @@ export class Batch {
   used = 0;
   /** 1-based number, in the input trace, of packet 0 of this batch. */
   firstNumber = 1;
+  /** Options by packet index (sparse; most packets have none). */
+  readonly options = new Map<number, PacketOptions>();
+  private readonly shared: boolean;
+
+  constructor(opts: BatchOptions) {
+    this.capacity = opts.capacity ?? 4096;
+    this.shared = opts.shared ?? false;
+    const arenaBytes = Math.max(opts.arenaBytes ?? 8 << 20, MAX_CAPLEN + HEADROOM + 8);
+    this.arena = makeColumn('u8', arenaBytes, this.shared);
+    this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
+  }
+
+  /** A column of `kind`, `capacity` elements (the Batch's column fields). */
+  protected column<K extends ColumnKind>(kind: K): KindArrays[K] {
+    return makeColumn(kind, this.capacity, this.shared);
+  }
+}
+
+/**
+ * The per-packet columns are declared once, below: one field each, its name, its typed-array kind
+ * (`this.column(kind)`) and what it holds. What handles every column derives them from a Batch: the
+ * pipeline's slot lays out the typed-array fields it finds (pipeline/slot.ts), FlowColumns takes the
+ * kinds of its FLOW_TUPLE columns from `columnKind`. Adding a column is one line here. (Fields, not a
+ * table the constructor loops over: properties added by computed name put a Batch in V8's dictionary
+ * mode, and every `b.col[i]` of the hot path would become a hash lookup.)
+ */
+export class Batch extends BatchArena {
+  constructor(opts: BatchOptions = {}) {
+    super(opts);
+  }
 
   // ---- set by the reader ----
   /** Arena offset of the packet's first byte. */
-  readonly off: Col<Uint32Array>;
-  readonly caplen: Col<Uint32Array>;
+  readonly off = this.column('u32');
+  readonly caplen = this.column('u32');
   /** Original length on the wire. */
-  readonly wirelen: Col<Uint32Array>;
+  readonly wirelen = this.column('u32');
   /** Raw timestamp as the file holds it: pcap (seconds, fraction); pcapng (high, low) in the interface's units. */
-  readonly tsHi: Col<Uint32Array>;
-  readonly tsLo: Col<Uint32Array>;
+  readonly tsHi = this.column('u32');
+  readonly tsLo = this.column('u32');
   /** Timestamp in epoch seconds (double; for timeouts and display). NaN when the block has none (SPB). */
-  readonly ts: Col<Float64Array>;
+  readonly ts = this.column('f64');
   /** Index into the source's interface table (global across pcapng sections). */
-  readonly iface: Col<Uint16Array>;
+  readonly iface = this.column('u16');
   /** LINKTYPE_* of the packet's interface. */
-  readonly linktype: Col<Uint16Array>;
-  /** Options by packet index (sparse; most packets have none). */
-  readonly options = new Map<number, PacketOptions>();
+  readonly linktype = this.column('u16');
 
   // ---- set by decode ----
-  readonly flags: Col<Uint16Array>;
+  readonly flags = this.column('u16');
   /** Malformed reason code (decode/errors.ts), 0 = none. */
-  readonly malformed: Col<Uint8Array>;
-  readonly l2Off: Col<Int32Array>;
-  readonly l3Off: Col<Int32Array>;
-  readonly l4Off: Col<Int32Array>;
+  readonly malformed = this.column('u8');
+  readonly l2Off = this.column('i32');
+  readonly l3Off = this.column('i32');
+  readonly l4Off = this.column('i32');
   /** Offset of the L4 payload (after TCP/UDP/ICMP header). */
-  readonly payOff: Col<Int32Array>;
+  readonly payOff = this.column('i32');
   /** Final EtherType after VLAN tags (0x0800, 0x86dd, 0x0806, ...), 0 when none. */
-  readonly ethType: Col<Uint16Array>;
-  readonly vlan: Col<Uint16Array>;
+  readonly ethType = this.column('u16');
+  readonly vlan = this.column('u16');
   /** 4, 6 or 0 (not IP). */
-  readonly ipVer: Col<Uint8Array>;
+  readonly ipVer = this.column('u8');
   /** Upper-layer protocol of the outermost IP packet (after IPv6 extension headers). */
-  readonly proto: Col<Uint8Array>;
+  readonly proto = this.column('u8');
   /** IPv4 addresses as unsigned 32-bit numbers (IPv6: read the 16 bytes at l3Off+8 / l3Off+24). */
-  readonly src4: Col<Uint32Array>;
-  readonly dst4: Col<Uint32Array>;
-  readonly sport: Col<Uint16Array>;
-  readonly dport: Col<Uint16Array>;
-  readonly tcpFlags: Col<Uint8Array>;
-  readonly icmpType: Col<Uint8Array>;
-  readonly icmpCode: Col<Uint8Array>;
+  readonly src4 = this.column('u32');
+  readonly dst4 = this.column('u32');
+  readonly sport = this.column('u16');
+  readonly dport = this.column('u16');
+  readonly tcpFlags = this.column('u8');
+  readonly icmpType = this.column('u8');
+  readonly icmpCode = this.column('u8');
   /** Offset of the IP header embedded in an ICMP error (PF.ICMP_ERROR). */
-  readonly icmpInnerOff: Col<Int32Array>;
+  readonly icmpInnerOff = this.column('i32');
   /** VXLAN / GENEVE VNI (PF.TUNNEL). */
-  readonly vni: Col<Uint32Array>;
-  readonly innerL2Off: Col<Int32Array>;
-  readonly innerL3Off: Col<Int32Array>;
-  readonly innerL4Off: Col<Int32Array>;
-  readonly innerIpVer: Col<Uint8Array>;
-  readonly innerProto: Col<Uint8Array>;
-  readonly innerSrc4: Col<Uint32Array>;
-  readonly innerDst4: Col<Uint32Array>;
-  readonly innerSport: Col<Uint16Array>;
-  readonly innerDport: Col<Uint16Array>;
+  readonly vni = this.column('u32');
+  readonly innerL2Off = this.column('i32');
+  readonly innerL3Off = this.column('i32');
+  readonly innerL4Off = this.column('i32');
+  readonly innerIpVer = this.column('u8');
+  readonly innerProto = this.column('u8');
+  readonly innerSrc4 = this.column('u32');
+  readonly innerDst4 = this.column('u32');
+  readonly innerSport = this.column('u16');
+  readonly innerDport = this.column('u16');
   /** Offset of the first DNS question name (wire format) and its QTYPE (PF.DNS). */
-  readonly dnsOff: Col<Int32Array>;
-  readonly dnsQtype: Col<Uint16Array>;
-
-  constructor(opts: BatchOptions = {}) {
-    const capacity = opts.capacity ?? 4096;
-    const arenaBytes = Math.max(opts.arenaBytes ?? 8 << 20, MAX_CAPLEN + HEADROOM + 8);
-    const shared = opts.shared ?? false;
-    const mk = (bytes: number): ArrayBufferLike => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-    this.capacity = capacity;
-    this.arena = new Uint8Array(mk(arenaBytes));
-    this.view = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
-    const u32 = () => new Uint32Array(mk(capacity * 4));
-    const i32 = () => new Int32Array(mk(capacity * 4));
-    const u16 = () => new Uint16Array(mk(capacity * 2));
-    const u8 = () => new Uint8Array(mk(capacity));
-    this.off = u32();
-    this.caplen = u32();
-    this.wirelen = u32();
-    this.tsHi = u32();
-    this.tsLo = u32();
-    this.ts = new Float64Array(mk(capacity * 8));
-    this.iface = u16();
-    this.linktype = u16();
-    this.flags = u16();
-    this.malformed = u8();
-    this.l2Off = i32();
-    this.l3Off = i32();
-    this.l4Off = i32();
-    this.payOff = i32();
-    this.ethType = u16();
-    this.vlan = u16();
-    this.ipVer = u8();
-    this.proto = u8();
-    this.src4 = u32();
-    this.dst4 = u32();
-    this.sport = u16();
-    this.dport = u16();
-    this.tcpFlags = u8();
-    this.icmpType = u8();
-    this.icmpCode = u8();
-    this.icmpInnerOff = i32();
-    this.vni = u32();
-    this.innerL2Off = i32();
-    this.innerL3Off = i32();
-    this.innerL4Off = i32();
-    this.innerIpVer = u8();
-    this.innerProto = u8();
-    this.innerSrc4 = u32();
-    this.innerDst4 = u32();
-    this.innerSport = u16();
-    this.innerDport = u16();
-    this.dnsOff = i32();
-    this.dnsQtype = u16();
-  }
+  readonly dnsOff = this.column('i32');
+  readonly dnsQtype = this.column('u16');
 
   /** Empty the batch; `firstNumber` is the 1-based trace number its first packet will get. */
   reset(firstNumber: number): void {
@@ -216,4 +210,65 @@ export class Batch {
   packet(i: number): Uint8Array {
     return this.arena.subarray(this.off[i], this.off[i] + this.caplen[i]);
   }
+}
+
+/** The names of the Batch's columns (its typed-array fields but the arena). */
+type BatchColumnName = Exclude<{ [K in keyof Batch]: Batch[K] extends Column ? K : never }[keyof Batch], 'arena'>;
+
+let kinds: Map<string, ColumnKind> | null = null;
+
+/** The typed-array kind of batch column `name` (read off a Batch the first time). */
+function columnKind(name: BatchColumnName): ColumnKind {
+  if (kinds === null) {
+    const found = new Map<string, ColumnKind>();
+    for (const [field, v] of Object.entries(new Batch({ capacity: 0, arenaBytes: 0 }))) {
+      if (field === 'arena') continue;
+      for (const kind of Object.keys(COLUMN_KINDS) as ColumnKind[]) if (v instanceof COLUMN_KINDS[kind]) found.set(field, kind);
+    }
+    kinds = found;
+  }
+  return kinds.get(name) as ColumnKind;
+}
+
+/**
+ * The batch columns FlowColumns keeps: the decoded L3/L4 tuple of a packet as captured (a verdict
+ * record's `flow`), before the engine rewrites the packet. Adding one is one edit here.
+ */
+const FLOW_TUPLE = ['ipVer', 'proto', 'flags', 'src4', 'dst4', 'sport', 'dport', 'icmpType', 'icmpCode'] as const satisfies readonly BatchColumnName[];
+type FlowTupleName = (typeof FLOW_TUPLE)[number];
+
+/** FlowColumns' columns: FLOW_TUPLE, each of its batch column's kind. */
+export interface FlowColumns extends Pick<Batch, FlowTupleName> {}
+
+/**
+ * The tuple of each packet of a batch as captured (FLOW_TUPLE, plus the IPv6 addresses), copied after
+ * decode and before the engine rewrites the packets (the verdict writers' `flow`).
+ */
+export class FlowColumns {
+  /** IPv6 source then destination, 32 bytes per packet. */
+  readonly addr6: Uint8Array;
+
+  constructor(capacity: number, shared = false) {
+    // (added by computed name: few enough that V8 keeps the object's fast properties)
+    const cols = this as unknown as Record<FlowTupleName, Column>;
+    for (const name of FLOW_TUPLE) cols[name] = makeColumn(columnKind(name), capacity, shared);
+    this.addr6 = makeColumn('u8', capacity * 32, shared);
+  }
+  /** Copies the decoded tuple of packets [from, to) of `b` (no allocation). */
+  takeRange(b: Batch, from: number, to: number): void {
+    for (let c = 0; c < FLOW_TUPLE.length; c++) copyRange(this[FLOW_TUPLE[c]], b[FLOW_TUPLE[c]], from, to);
+    const a = b.arena;
+    const d = this.addr6;
+    for (let i = from; i < to; i++) {
+      if (b.ipVer[i] !== 6) continue;
+      const o = b.off[i] + b.l3Off[i] + 8;
+      const p = i * 32;
+      for (let k = 0; k < 32; k++) d[p + k] = a[o + k];
+    }
+  }
+}
+
+/** to[i] = from[i] for i in [start, end): two columns of the same kind. */
+function copyRange(to: Column, from: Column, start: number, end: number): void {
+  for (let i = start; i < end; i++) to[i] = from[i];
 }

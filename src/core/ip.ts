@@ -67,10 +67,6 @@ export function u32ToIpv4(v: number): string {
   return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
-export function isIPv4(s: string): boolean {
-  return tryParseIPv4(s) >= 0;
-}
-
 /** Parses an IPv6 address (RFC 4291 text forms, including an embedded IPv4 tail) to 16 bytes, or null. */
 export function parseIPv6(s: string): Uint8Array | null {
   if (s.length < 2 || s.length > 45) return null;
@@ -137,10 +133,6 @@ export function formatIPv6(b: Uint8Array): string {
   const hex = (from: number, to: number) => w.slice(from, to).map((x) => x.toString(16)).join(':');
   if (bestStart < 0) return hex(0, 8);
   return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
-}
-
-export function isIPv6(s: string): boolean {
-  return parseIPv6(s) !== null;
 }
 
 /** The address in its canonical text form (IPv4 dotted, IPv6 RFC 5952), or null when `s` is not an address. */

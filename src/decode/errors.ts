@@ -13,7 +13,7 @@
  * Codes are part of the output (`--format jsonl` prints the name): extend the table, never renumber.
  */
 
-export interface MalformedReason {
+interface MalformedReason {
   /** Value stored in `Batch.malformed[i]` (1..255). */
   readonly code: number;
   /** Stable kebab-case name, printed by `decode --format jsonl` and in traces. */

@@ -181,7 +181,7 @@ export interface PacketFields {
 }
 
 /** The flag names of `flags[i]` that `decode` prints, in CONTRACT order. */
-export function flagNames(flags: number): string[] {
+function flagNames(flags: number): string[] {
   const out: string[] = [];
   if (flags & PF.TRUNCATED) out.push('truncated');
   if (flags & PF.MALFORMED) out.push('malformed');

@@ -38,7 +38,7 @@ export interface Finding {
   input: FuzzInput;
 }
 
-export interface TargetStats {
+interface TargetStats {
   tried: number;
   rejected: number;
   crashes: number;

@@ -26,7 +26,7 @@ import { Prng } from '../gen/prng';
 import { yaml } from '../cluster/yaml';
 
 /** One packet record of a capture: where its block starts and ends, where its packet bytes are. */
-export interface CaptureRecord {
+interface CaptureRecord {
   start: number;
   end: number;
   data: number;
@@ -34,7 +34,7 @@ export interface CaptureRecord {
 }
 
 /** A capture's record layout (of a valid prefix: parsing stops at the first record that does not fit). */
-export interface CaptureLayout {
+interface CaptureLayout {
   pcapng: boolean;
   le: boolean;
   /** Bytes before the first record (pcap file header; pcapng: none, SHB and IDBs are records of kind 0). */
@@ -56,7 +56,7 @@ const u32 = (b: Uint8Array, o: number, le: boolean): number =>
   le ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0 : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 
 /** The record layout of `b` as far as it parses (`limit`: stop after that many bytes), or null if not a capture. */
-export function captureLayout(b: Uint8Array, limit = Infinity): CaptureLayout | null {
+function captureLayout(b: Uint8Array, limit = Infinity): CaptureLayout | null {
   if (b.length < 24) return null;
   const be = u32(b, 0, false);
   if (be === 0x0a0d0d0a) return pcapngLayout(b, limit);
@@ -235,7 +235,7 @@ function mutateOnce(r: Prng, b: Uint8Array, other: Uint8Array): Uint8Array {
 }
 
 /** 1..4 raw-byte mutations of a copy of `b`. */
-export function mutateBytes(r: Prng, b: Uint8Array, other: Uint8Array): Uint8Array {
+function mutateBytes(r: Prng, b: Uint8Array, other: Uint8Array): Uint8Array {
   let out: Uint8Array = b.slice();
   const k = 1 + (r.below(8) === 0 ? r.below(4) : r.below(2));
   for (let j = 0; j < k; j++) out = mutateOnce(r, out, other);

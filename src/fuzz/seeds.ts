@@ -14,7 +14,7 @@ import { loadScenario, listScenarios } from '../scenario/scenario';
 import { captureSeed, type CaptureSeed } from './mutate';
 
 /** The repository's root (this file runs from dist/src/fuzz or from src/fuzz). */
-export function repoRoot(): string {
+function repoRoot(): string {
   for (const up of ['../../..', '../..']) {
     const p = path.resolve(__dirname, up);
     if (fs.existsSync(path.join(p, 'traces')) && fs.existsSync(path.join(p, 'package.json'))) return p;
@@ -23,18 +23,18 @@ export function repoRoot(): string {
 }
 
 /** The shared real-capture corpus next to the repository (read-only). */
-export function corpusDir(): string {
+function corpusDir(): string {
   return path.resolve(repoRoot(), '..', 'shared', 'corpus', 'real');
 }
 
 /** A config file's name (as errors name it) and text. */
-export interface ConfigFile {
+interface ConfigFile {
   name: string;
   text: string;
 }
 
 /** Cluster files read together (one `--cluster` list). */
-export type ConfigGroup = ConfigFile[];
+type ConfigGroup = ConfigFile[];
 
 export interface ScenarioSeed {
   name: string;

@@ -67,7 +67,7 @@ export class FuzzFailure extends Error {
 }
 
 /** True for the errors that are the exit-2 path: the input was bad and the message says where. */
-export function isExpected(e: unknown): boolean {
+function isExpected(e: unknown): boolean {
   return e instanceof InputError || e instanceof UsageError;
 }
 
@@ -150,7 +150,7 @@ export function runCluster(
 export const ENGINE_PROFILES = ['ws2019', 'ws2025', 'future', 'ws2022:timeouts.tcpEstablished=0,timeouts.udp=0,timeouts.icmp=0,snatBlockSize=1'];
 
 /** How the engine target replays: the scenario, and a profile and view other than the scenario's own, if any. */
-export interface EngineRun {
+interface EngineRun {
   scenario: string;
   windows?: string;
   view?: 'pod' | 'wire';
@@ -239,7 +239,7 @@ export class EngineRig {
       throw e;
     }
     this.lastError = r.error?.message ?? null;
-    const tallied = r.tally.verdicts.reduce((a, v) => a + v, 0);
+    const tallied = r.tally.counters.packets();
     if (tallied !== r.packets) throw new FuzzFailure(`${tallied} verdicts counted for ${r.packets} packets read`);
     const names = checkVerdicts(verdicts, r.packets);
     checkOutTrace(out, names, this.batch);

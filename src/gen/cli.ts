@@ -24,7 +24,7 @@ const INT_FLAGS = ['--packets', '--flows', '--seed', '--windows-nodes', '--pods-
 const STR_FLAGS = ['--out', '--format', '--cluster-out', '--network', '--mix', '--sizes'];
 
 /** Parses the command line into writer arguments; throws UsageError naming the flag. */
-export function parseGenArgs(argv: string[]): { out: string; format: TraceFormat; clusterOut: string | null; opts: TraceOptions } {
+function parseGenArgs(argv: string[]): { out: string; format: TraceFormat; clusterOut: string | null; opts: TraceOptions } {
   const v = new Map<string, string>();
   for (let k = 0; k < argv.length; k++) {
     let flag = argv[k];

@@ -17,7 +17,7 @@
 import { hyperVNodeMac, derivedDrMac, derivedMacPoolStart, linuxPodMac, overlayEndpointMac, poolEndpointMac } from '../cluster/mac';
 import { ipv4ToU32, u32ToIpv4 } from '../packet/addr';
 
-export type GenNetwork = 'overlay' | 'l2bridge';
+type GenNetwork = 'overlay' | 'l2bridge';
 
 export interface LayoutOptions {
   /** Network mode of the Windows nodes: flannel vxlan over win-overlay (default) or flannel host-gw over win-bridge. */
@@ -36,7 +36,7 @@ export interface LayoutOptions {
   externalHosts?: number;
 }
 
-export interface GenNode {
+interface GenNode {
   name: string;
   windows: boolean;
   ip: string;
@@ -52,7 +52,7 @@ export interface GenNode {
   sourceVip: string | null;
 }
 
-export interface GenPod {
+interface GenPod {
   namespace: string;
   name: string;
   ip: string;
@@ -64,14 +64,14 @@ export interface GenPod {
   labels: Record<string, string>;
 }
 
-export interface GenServicePort {
+interface GenServicePort {
   name: string;
   protocol: 'TCP' | 'UDP';
   port: number;
   targetPort: number;
 }
 
-export interface GenService {
+interface GenService {
   namespace: string;
   name: string;
   clusterIP: string;
@@ -81,7 +81,7 @@ export interface GenService {
   backends: number[];
 }
 
-export interface GenExternal {
+interface GenExternal {
   ip: string;
   ip4: number;
 }
@@ -257,7 +257,7 @@ export function makeLayout(opts: LayoutOptions = {}, minClientPods = 0): Cluster
 }
 
 /** flannel's net-conf.json for the layout. */
-export function netConf(l: ClusterLayout): object {
+function netConf(l: ClusterLayout): object {
   return {
     Network: l.clusterCidr,
     Backend: l.network === 'overlay' ? { Type: 'vxlan', VNI: l.vni, Port: l.vxlanPort } : { Type: 'host-gw' },
@@ -265,7 +265,7 @@ export function netConf(l: ClusterLayout): object {
 }
 
 /** The flannel CNI config (cni-conf.json) with its win-overlay / win-bridge delegate and HNS endpoint policies. */
-export function cniConf(l: ClusterLayout): object {
+function cniConf(l: ClusterLayout): object {
   const exceptions = [l.clusterCidr, l.serviceCidr, l.nodeCidr];
   return {
     name: l.networkName,
@@ -284,7 +284,7 @@ export function cniConf(l: ClusterLayout): object {
 }
 
 /** The KubeProxyConfiguration of the Windows nodes (kernelspace; WinOverlay on overlay). */
-export function kubeProxyConf(l: ClusterLayout): object {
+function kubeProxyConf(l: ClusterLayout): object {
   return {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',

@@ -55,7 +55,7 @@ export interface SizeWeight {
 }
 
 /** Default size mix: simple IMIX (7 x 64, 4 x 576, 1 x 1500 bytes of IP packet). */
-export const DEFAULT_SIZES: readonly SizeWeight[] = [
+const DEFAULT_SIZES: readonly SizeWeight[] = [
   { size: 64, weight: 7 },
   { size: 576, weight: 4 },
   { size: 1500, weight: 1 },
@@ -83,7 +83,7 @@ export interface TraceOptions extends LayoutOptions {
 }
 
 /** Largest frame the generator writes (Ethernet + 1500-byte IP packet). */
-export const MAX_FRAME = 1514;
+const MAX_FRAME = 1514;
 
 const K_SERVICE = 0;
 const K_POD = 1;
@@ -643,7 +643,7 @@ export class TraceGenerator {
   }
 }
 
-export interface TraceSummary {
+interface TraceSummary {
   packets: number;
   flows: number;
   flowsByKind: Record<TrafficKind, number>;
@@ -651,7 +651,7 @@ export interface TraceSummary {
 }
 
 /** One generated frame with what the generator knows about it (for tests and small tools; allocates). */
-export interface GeneratedFrame {
+interface GeneratedFrame {
   /** 1-based packet number. */
   n: number;
   tsSec: number;
@@ -677,7 +677,7 @@ export function* generateTrace(opts: TraceOptions): Generator<GeneratedFrame, Tr
 
 export type TraceFormat = 'pcap' | 'pcapng';
 
-export interface WriteTraceResult extends TraceSummary {
+interface WriteTraceResult extends TraceSummary {
   /** File size (0 for stdout). */
   bytes: number;
   elapsedMs: number;

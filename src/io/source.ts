@@ -40,7 +40,7 @@ function sleepMs(ms: number): void {
 }
 
 /** Where a ByteSource's bytes come from. */
-export interface ByteInput {
+interface ByteInput {
   /** True when the size is known and reads may be positional (a regular file, bytes in memory). */
   readonly isRegularFile: boolean;
   /** Size in bytes, or -1 when unknown (pipe, terminal, socket). */

@@ -27,13 +27,11 @@ import {
   setL4Checksum,
 } from './checksum';
 
-export const ETHERTYPE_IPV4 = 0x0800;
-export const ETHERTYPE_IPV6 = 0x86dd;
-export const ETHERTYPE_VLAN = 0x8100;
-export const ETHERTYPE_QINQ = 0x88a8;
-export const ETHERTYPE_TEB = 0x6558; // transparent Ethernet bridging (GENEVE protocol type for Ethernet)
-export const VXLAN_PORT = 4789;
-export const GENEVE_PORT = 6081;
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_IPV6 = 0x86dd;
+const ETHERTYPE_VLAN = 0x8100;
+const ETHERTYPE_TEB = 0x6558; // transparent Ethernet bridging (GENEVE protocol type for Ethernet)
+const VXLAN_PORT = 4789;
 
 /** TCP flag bits (byte 13 of the TCP header). */
 export const TCP = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 } as const;
@@ -42,7 +40,7 @@ export const TCP = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG:
 export type Payload = Uint8Array | string;
 
 /** One 802.1Q / 802.1ad tag; the first tag in a list is the outermost. */
-export interface VlanTag {
+interface VlanTag {
   id: number;
   pcp?: number;
   dei?: boolean;
@@ -50,7 +48,7 @@ export interface VlanTag {
   tpid?: number;
 }
 
-export interface EthSpec {
+interface EthSpec {
   src: MacLike;
   dst: MacLike;
   vlans?: VlanTag[];
@@ -58,7 +56,7 @@ export interface EthSpec {
   etherType?: number;
 }
 
-export interface Ipv4Spec {
+interface Ipv4Spec {
   version: 4;
   src: string | number;
   dst: string | number;
@@ -83,11 +81,11 @@ export interface Ipv4Spec {
 }
 
 /** An IPv6 extension header: options-style (hop-by-hop 0, routing 43, destination options 60) or fragment (44). */
-export type Ipv6Extension =
+type Ipv6Extension =
   | { type: 0 | 43 | 60; /** Bytes after next-header and length; zero-padded (Pad1) to a multiple of 8 with them. */ data?: Uint8Array }
   | { type: 44; /** Fragment offset in bytes (a multiple of 8). */ offset: number; more?: boolean; id: number };
 
-export interface Ipv6Spec {
+interface Ipv6Spec {
   version: 6;
   src: string | Uint8Array;
   dst: string | Uint8Array;
@@ -101,7 +99,7 @@ export interface Ipv6Spec {
   payloadLength?: number;
 }
 
-export interface TcpSpec {
+interface TcpSpec {
   proto: 'tcp';
   sport: number;
   dport: number;
@@ -118,7 +116,7 @@ export interface TcpSpec {
   checksum?: number;
 }
 
-export interface UdpSpec {
+interface UdpSpec {
   proto: 'udp';
   sport: number;
   dport: number;
@@ -130,7 +128,7 @@ export interface UdpSpec {
 }
 
 /** ICMP (over IPv4) or ICMPv6 (over IPv6); defaults to an echo request (type 8 / 128). */
-export interface IcmpSpec {
+interface IcmpSpec {
   proto: 'icmp';
   type?: number;
   code?: number;
@@ -145,7 +143,7 @@ export interface IcmpSpec {
 }
 
 /** Any other protocol: the payload is written as-is after the IP header. */
-export interface RawL4Spec {
+interface RawL4Spec {
   proto: 'raw';
   protocol: number;
   payload?: Payload;
@@ -164,7 +162,7 @@ export interface FrameSpec {
 const DEFAULT_ETH: EthSpec = { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' };
 
 /** Payload text to bytes (Latin-1), or the bytes themselves. */
-export function payloadBytes(p: Payload | undefined): Uint8Array {
+function payloadBytes(p: Payload | undefined): Uint8Array {
   if (p === undefined) return new Uint8Array(0);
   if (typeof p !== 'string') return p;
   const out = new Uint8Array(p.length);
@@ -367,7 +365,7 @@ export function buildFrame(spec: FrameSpec): Uint8Array {
 }
 
 /** The 8-byte VXLAN header (RFC 7348 §5: flags 0x08 = VNI valid, 24-bit VNI) followed by `inner`. */
-export function vxlanPayload(vni: number, inner: Uint8Array, flags = 0x08): Uint8Array {
+function vxlanPayload(vni: number, inner: Uint8Array, flags = 0x08): Uint8Array {
   const out = new Uint8Array(8 + inner.length);
   out[0] = flags;
   out[4] = (vni >>> 16) & 0xff;
@@ -391,7 +389,7 @@ export function genevePayload(vni: number, inner: Uint8Array, protocolType = ETH
   return out;
 }
 
-export interface VxlanFrameSpec {
+interface VxlanFrameSpec {
   /** Outer Ethernet header (default as in `buildFrame`). */
   eth?: EthSpec | null;
   /** Outer IP header (VTEP addresses; Windows overlay uses IPv4 provider addresses). */

@@ -248,7 +248,7 @@ export class AtomicOutput {
  * (kill(PID, 0) fails with ESRCH). A live PID (another run writing NAME now, or a process that reused the
  * number) keeps its file; so does this process's own. Failures are ignored: this is housekeeping.
  */
-export function removeLeftovers(dir: string, base: string): void {
+function removeLeftovers(dir: string, base: string): void {
   const prefix = `.${base}.vfp-emu-`;
   let names: string[];
   try {

@@ -9,8 +9,8 @@
  *                 runs every step itself, one batch at a time (stage.ts).
  *   W = 2         SplitRunner: one thread reads a batch into a free slot of a ring (slot.ts: one
  *                 ArrayBuffer holding the batch, its results and its output); the main thread decodes it
- *                 and decides every packet with the one DataplaneState; the split worker (worker.ts)
- *                 counts the packets, encodes their verdict records and pcapng blocks and writes them to
+ *                 and decides (and counts) every packet with the one DataplaneState; the split worker
+ *                 (worker.ts) encodes their verdict records and pcapng blocks and writes them to
  *                 the files. The worker reads, unless --verdicts gives it the records to encode too.
  *   W >= 3        ChainRunner, a chain of shards: the main thread reads, decodes, picks each packet's shard (the
  *                 engine's shard keys; see stage.ts), runs the engine on shard 0's packets and encodes
@@ -159,8 +159,7 @@ export interface PipelineResult {
  * batches written to --verdicts / --out.
  */
 export function checkConservation(read: number, tally: Tally, records: number, blocks: number): void {
-  let judged = 0;
-  for (let v = 0; v < tally.verdicts.length; v++) judged += tally.verdicts[v];
+  const judged = tally.counters.packets();
   if (judged === read && (records < 0 || records === read) && (blocks < 0 || blocks === read)) return;
   const rec = records < 0 ? '' : `, ${records} verdict records written`;
   const blk = blocks < 0 ? '' : `, ${blocks} output packets written`;
@@ -389,8 +388,8 @@ function fileWriter(o: PipelineOptions, files: OutputFiles): WriteSlot {
 
 /**
  * W = 2, split: one thread reads the capture into a ring of slots; this thread decodes and decides the
- * packets (one DataplaneState, as W = 1, so the output is the W = 1 output); the split worker counts,
- * encodes and writes them (worker.ts `runSplitWorker`). Where the reader runs balances the two threads:
+ * packets (one DataplaneState, as W = 1, so the output is the W = 1 output); the split worker checks
+ * `--fail-on`, encodes and writes them (worker.ts `runSplitWorker`). Where the reader runs balances the two threads:
  *   on the worker (no --verdicts)  the packet bytes it writes stay in its core's cache for the pcapng
  *                                  encoder; only the headers the engine reads and rewrites cross cores;
  *   here (--verdicts)              the worker has the verdict records to encode and write as well, so
@@ -531,16 +530,14 @@ class SplitRunner implements Runner {
   /** Tells the worker the input is done; waits until it has written everything; its counters. */
   finish(): Tally {
     if (!this.filesSent) this.files.open(this.o); // no packet: the outputs exist all the same, as with W = 1
-    const end: EndMessage = { type: 'end', tallies: [this.stage.tally.data()] }; // this thread's: the evicted flows
+    const end: EndMessage = { type: 'end', tallies: [this.stage.tally.data()] }; // this thread's: the counters and evicted flows
     this.toWorker.port1.postMessage(end);
     let m = this.inbox.receive() as SplitMessage;
     while (m.type !== 'end') m = this.inbox.receive() as SplitMessage; // (slots sent back free or filled)
     this.checkStdoutClosed(); // (found by the last batches in flight)
     if (this.files.records >= 0) this.files.records = m.records ?? 0;
     if (this.files.blocks >= 0) this.files.blocks = m.blocks ?? 0;
-    const tally = new Tally();
-    for (const t of m.tallies) tally.add(t);
-    return tally;
+    return Tally.merge(m.tallies);
   }
 
   /** The worker's count when it read to the end; else (stopped, or this thread reads) the packets decided. */
@@ -706,10 +703,7 @@ class ChainRunner extends ReaderRunner {
     this.first.postMessage(end);
     const m = this.inbox.receive() as ChainMessage;
     if (m.type !== 'end') throw new Error(`pipeline: unexpected ${m.type} message`);
-    const tally = new Tally();
-    tally.add(this.mainShard.tally.data());
-    for (const t of m.tallies) tally.add(t);
-    return tally;
+    return Tally.merge([this.mainShard.tally.data(), ...m.tallies]);
   }
 
   override async close(): Promise<void> {

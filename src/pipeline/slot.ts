@@ -19,9 +19,8 @@
  * slower code and copies into one with relaxed atomic stores (measured: decode + engine + encode about
  * 20% slower, packet copies several times slower). Only one thread owns a slot at a time.
  */
-import { Batch } from '../core/batch';
+import { Batch, FlowColumns } from '../core/batch';
 import { Results } from '../vfp/results';
-import { FlowColumns } from './verdict-encoder';
 
 export interface SlotSpec {
   /** Packets per batch. */

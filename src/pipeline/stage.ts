@@ -8,11 +8,12 @@
  *   1. prepare       (main thread) decode every packet (src/decode), keep the tuples as captured (for
  *                    verdict records), reset the Results, and pick each packet's shard.
  *   2. process       (every shard) the VFP engine on the packets of its shard, in index order, with its
- *                    shard's DataplaneState (`Dataplane.processWith`). A shard is a set of the engine's
- *                    shard keys (`Dataplane.shardKey`: a connection's owner, the same for both directions,
+ *                    shard's DataplaneState (`Dataplane.processWith`), which also counts them (the
+ *                    state's Counters: verdicts, reasons, warnings, backends, rules). A shard is a set
+ *                    of the engine's shard keys (`Dataplane.shardKey`: a connection's owner, the same for both directions,
  *                    every node crossed and the NAT ports it uses), so each state sees its connections
  *                    whole and in trace order, and nothing else touches it.
- *   3. finish        (every shard) on its own packets: count them for the summary (Tally), decode them
+ *   3. finish        (every shard) on its own packets: check them against `--fail-on` (Tally), decode them
  *                    again as they leave (for `out` in verdict records), encode their verdict records and
  *                    output pcapng blocks one after the other in its own region of the slot.
  *   4. number        (last worker) the output interfaces, in input order (out-trace-encoder.ts); the
@@ -22,6 +23,7 @@
 import type { TsUnits } from '../io/timestamps';
 import { decodePackets, decodeRange, type DecodeOptions } from '../decode/decoder';
 import type { Dataplane } from '../vfp/engine';
+import { Counters, type CountersData } from '../vfp/counters';
 import { REASON_COUNT, warningIds } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import type { DataplaneState } from '../vfp/state';
@@ -30,84 +32,40 @@ import { OutTraceEncoder } from './out-trace-encoder';
 import type { Slot } from './slot';
 import { VerdictEncoder } from './verdict-encoder';
 
-/** Counts per non-negative integer key: an open-addressing table in typed arrays (no object per key). */
-export class KeyCounts {
-  private keys = new Float64Array(64).fill(-1);
-  private counts = new Float64Array(64);
-  private size = 0;
-
-  private static slot(key: number, mask: number): number {
-    return (Math.imul((key | 0) ^ ((key / 4294967296) | 0), 0x9e3779b1) >>> 7) & mask;
-  }
-
-  add(key: number, n: number): void {
-    const mask = this.keys.length - 1;
-    let s = KeyCounts.slot(key, mask);
-    for (;;) {
-      const k = this.keys[s];
-      if (k === key) {
-        this.counts[s] += n;
-        return;
-      }
-      if (k === -1) break;
-      s = (s + 1) & mask;
-    }
-    this.keys[s] = key;
-    this.counts[s] = n;
-    if (++this.size * 2 > this.keys.length) this.grow();
-  }
-
-  private grow(): void {
-    const keys = this.keys;
-    const counts = this.counts;
-    this.keys = new Float64Array(keys.length * 2).fill(-1);
-    this.counts = new Float64Array(keys.length * 2);
-    this.size = 0;
-    for (let s = 0; s < keys.length; s++) if (keys[s] !== -1) this.add(keys[s], counts[s]);
-  }
-
-  /** [key, count] pairs, by key. */
-  entries(): [number, number][] {
-    const out: [number, number][] = [];
-    for (let s = 0; s < this.keys.length; s++) if (this.keys[s] !== -1) out.push([this.keys[s], this.counts[s]]);
-    return out.sort((a, b) => a[0] - b[0]);
-  }
-}
-
-/** Counters for the summary, per thread; merged at the end (`add`). */
+/**
+ * What one thread's part of a run came to: its DataplaneState's counters (counters.ts, the one counter
+ * system: the engine counts every packet it decides) and what is not a count. Posted between threads as
+ * plain data (`data`), merged on the main thread (`merge`).
+ */
 export class Tally {
-  readonly verdicts = new Float64Array(5);
-  readonly reasons = new Float64Array(REASON_COUNT);
-  readonly warnings = new Float64Array(REASON_COUNT);
-  /** Packets per service * 0x100000 + backend. */
-  readonly backends = new KeyCounts();
   /** A packet matched `--fail-on`. */
   failed = false;
   /** Connections its DataplaneState evicted to stay within the flow table's limit (set after each batch it processed). */
   flowsEvicted = 0;
 
+  constructor(readonly counters: Counters) {}
+
   add(o: TallyData): void {
-    for (let k = 0; k < 5; k++) this.verdicts[k] += o.verdicts[k];
-    for (let k = 0; k < REASON_COUNT; k++) {
-      this.reasons[k] += o.reasons[k];
-      this.warnings[k] += o.warnings[k];
-    }
-    for (const [key, n] of o.backends) this.backends.add(key, n);
+    this.counters.add(o.counters);
     this.failed ||= o.failed;
     this.flowsEvicted += o.flowsEvicted;
   }
 
   data(): TallyData {
-    return { verdicts: [...this.verdicts], reasons: [...this.reasons], warnings: [...this.warnings], backends: this.backends.entries(), failed: this.failed, flowsEvicted: this.flowsEvicted };
+    return { counters: this.counters.data(), failed: this.failed, flowsEvicted: this.flowsEvicted };
+  }
+
+  /** The threads' tallies added up (every thread compiled the same rules: the first one sizes the counters). */
+  static merge(parts: readonly TallyData[]): Tally {
+    const t = new Tally(new Counters(parts.length > 0 ? parts[0].counters.rulePackets.length : 0));
+    for (const p of parts) t.add(p);
+    return t;
   }
 }
 
 /** A Tally as plain data (posted from a worker). */
 export interface TallyData {
-  verdicts: number[];
-  reasons: number[];
-  warnings: number[];
-  backends: [number, number][];
+  counters: CountersData;
   failed: boolean;
   flowsEvicted: number;
 }
@@ -125,7 +83,7 @@ export interface StageOptions {
  * interfaces, so they take a smaller share of the keys (any function of the key keeps the outputs
  * byte-identical).
  */
-export const SHARD_TABLE = 64;
+const SHARD_TABLE = 64;
 // the flow table's shares must each lie within one shard (flow-table.ts): a share is key % FLOW_SHARES
 if (FLOW_SHARES % SHARD_TABLE !== 0) throw new Error(`FLOW_SHARES (${FLOW_SHARES}) must be a multiple of SHARD_TABLE (${SHARD_TABLE})`);
 /**
@@ -158,7 +116,8 @@ export function shardTable(shards: number): Uint8Array {
 }
 
 export class ShardStage {
-  readonly tally = new Tally();
+  /** This shard's tally: the counters are its DataplaneState's (the engine counts as it decides). */
+  readonly tally: Tally;
   readonly verdictEncoder: VerdictEncoder;
   readonly traceEncoder: OutTraceEncoder;
   private readonly state: DataplaneState;
@@ -167,6 +126,7 @@ export class ShardStage {
   private readonly failVerdict: Uint8Array;
   private readonly failReason: Uint8Array;
   private readonly anyFailReason: boolean;
+  private readonly anyFail: boolean;
   /** Warning ids per warning bitmask (built on first use). */
   private readonly warnIds = new Map<number, number[]>();
 
@@ -176,6 +136,7 @@ export class ShardStage {
     capacity: number,
   ) {
     this.state = dp.state;
+    this.tally = new Tally(dp.state.counters);
     this.idx = new Uint32Array(capacity);
     this.verdictEncoder = new VerdictEncoder(dp);
     this.traceEncoder = new OutTraceEncoder(dp);
@@ -184,6 +145,7 @@ export class ShardStage {
     this.failReason = new Uint8Array(Math.max(REASON_COUNT, 256));
     for (const r of opts.failReasons) this.failReason[r] = 1;
     this.anyFailReason = opts.failReasons.length > 0;
+    this.anyFail = this.anyFailReason || opts.failVerdicts.length > 0;
   }
 
   /** Step 1 (see the module comment); `table`: shardTable(shards). */
@@ -218,7 +180,7 @@ export class ShardStage {
   }
 
   /**
-   * Step 3, on the packets of the last `process` (shard `me`): counted, then their records and EPBs
+   * Step 3, on the packets of the last `process` (shard `me`): checked for `--fail-on`, then their records and EPBs
    * written one after the other in region `me`; `ifs`: the input interfaces' timestamp units.
    */
   finish(s: Slot, me: number, ifs: readonly TsUnits[], verdicts: boolean, trace: boolean): void {
@@ -226,7 +188,7 @@ export class ShardStage {
     const r = s.results;
     const idx = this.idx;
     const m = this.own;
-    this.count(r, idx, m);
+    this.checkFail(r, idx, m);
     const spec = s.spec;
     if (verdicts) {
       decodePackets(b, idx, m, this.opts.decode);
@@ -263,7 +225,7 @@ export class ShardStage {
     const n = b.count;
     const idx = this.idx;
     for (let i = 0; i < n; i++) idx[i] = i; // every packet (the output worker of W = 2 ran no `process`)
-    this.count(r, idx, n);
+    this.checkFail(r, idx, n);
     let v = 0;
     if (verdicts) {
       decodeRange(b, 0, n, this.opts.decode);
@@ -282,26 +244,19 @@ export class ShardStage {
     return { verdictBytes: v, traceBytes: t };
   }
 
-  private count(r: Results, idx: Uint32Array, m: number): void {
-    const t = this.tally;
+  /** Sets `tally.failed` when one of the packets matches `--fail-on` (the engine counted them already). */
+  private checkFail(r: Results, idx: Uint32Array, m: number): void {
+    if (!this.anyFail || this.tally.failed) return;
     const fv = this.failVerdict;
     const fr = this.failReason;
     for (let k = 0; k < m; k++) {
       const i = idx[k];
-      const v = r.verdict[i];
-      const reason = r.reason[i];
-      t.verdicts[v]++;
-      t.reasons[reason]++;
+      if (fv[r.verdict[i]] === 1 || fr[r.reason[i]] === 1) this.tally.failed = true;
       const w = r.warnings[i];
-      if (w !== 0) {
+      if (w !== 0 && this.anyFailReason) {
         const ids = this.warningIdsOf(w);
-        for (let j = 0; j < ids.length; j++) t.warnings[ids[j]]++;
-        if (this.anyFailReason) for (let j = 0; j < ids.length; j++) if (fr[ids[j]] === 1) t.failed = true;
+        for (let j = 0; j < ids.length; j++) if (fr[ids[j]] === 1) this.tally.failed = true;
       }
-      const svc = r.service[i];
-      const be = r.backend[i];
-      if (svc >= 0 && be >= 0) t.backends.add(svc * 0x100000 + be, 1);
-      if (fv[v] === 1 || fr[reason] === 1) t.failed = true;
     }
   }
 

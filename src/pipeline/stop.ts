@@ -18,7 +18,7 @@ export function signalStatus(sig: StopSignal): number {
   return 128 + os.constants.signals[sig];
 }
 
-export interface StopOnSignals {
+interface StopOnSignals {
   /** Aborted (reason: the signal's name) at the first SIGINT or SIGTERM. */
   signal: AbortSignal;
   dispose(): void;

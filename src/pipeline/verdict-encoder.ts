@@ -19,63 +19,13 @@
  * once per id and kept). Sets nothing. No string or object per packet, except for IPv6 addresses (their
  * text comes from decode/format.ts).
  */
-import { PF, type Batch } from '../core/batch';
+import { PF, type Batch, type FlowColumns } from '../core/batch';
 import { jsonText } from '../core/safe-text';
 import { ipv6Text } from '../decode/format';
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, REASON_COUNT, V, VERDICT_NAMES, warningCodes } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import { ByteWriter, Ipv4Texts, MacTexts, putSmall, putText, putUint, Text, utf8 } from './bytes';
-
-/** The decoded L3/L4 tuple of each packet of a batch, copied before the engine rewrites the packets. */
-export class FlowColumns {
-  readonly ipVer: Uint8Array;
-  readonly proto: Uint8Array;
-  readonly flags: Uint16Array;
-  readonly src4: Uint32Array;
-  readonly dst4: Uint32Array;
-  readonly sport: Uint16Array;
-  readonly dport: Uint16Array;
-  readonly icmpType: Uint8Array;
-  readonly icmpCode: Uint8Array;
-  /** IPv6 source then destination, 32 bytes per packet. */
-  readonly addr6: Uint8Array;
-
-  constructor(capacity: number, shared = false) {
-    const mk = (bytes: number): ArrayBufferLike => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-    this.ipVer = new Uint8Array(mk(capacity));
-    this.proto = new Uint8Array(mk(capacity));
-    this.flags = new Uint16Array(mk(capacity * 2));
-    this.src4 = new Uint32Array(mk(capacity * 4));
-    this.dst4 = new Uint32Array(mk(capacity * 4));
-    this.sport = new Uint16Array(mk(capacity * 2));
-    this.dport = new Uint16Array(mk(capacity * 2));
-    this.icmpType = new Uint8Array(mk(capacity));
-    this.icmpCode = new Uint8Array(mk(capacity));
-    this.addr6 = new Uint8Array(mk(capacity * 32));
-  }
-
-  /** Copies the decoded tuple of packets [from, to) of `b`. */
-  takeRange(b: Batch, from: number, to: number): void {
-    this.ipVer.set(b.ipVer.subarray(from, to), from);
-    this.proto.set(b.proto.subarray(from, to), from);
-    this.flags.set(b.flags.subarray(from, to), from);
-    this.src4.set(b.src4.subarray(from, to), from);
-    this.dst4.set(b.dst4.subarray(from, to), from);
-    this.sport.set(b.sport.subarray(from, to), from);
-    this.dport.set(b.dport.subarray(from, to), from);
-    this.icmpType.set(b.icmpType.subarray(from, to), from);
-    this.icmpCode.set(b.icmpCode.subarray(from, to), from);
-    const a = b.arena;
-    const d = this.addr6;
-    for (let i = from; i < to; i++) {
-      if (b.ipVer[i] !== 6) continue;
-      const o = b.off[i] + b.l3Off[i] + 8;
-      const p = i * 32;
-      for (let k = 0; k < 32; k++) d[p + k] = a[o + k];
-    }
-  }
-}
 
 /** Longest text of an IPv6 address (RFC 5952 with an embedded IPv4 tail is shorter). */
 const IPV6_MAX = 39;

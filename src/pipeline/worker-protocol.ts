@@ -13,7 +13,7 @@ import type { StageOptions, TallyData } from './stage';
 export interface WorkerInit {
   /**
    * `shard`: one of a chain of shard workers (W >= 3). `split`: the one worker of W = 2, which reads the
-   * capture into slots and counts, encodes and writes every packet once the main thread has decided it
+   * capture into slots and encodes and writes every packet once the main thread has decided (and counted) it
    * (pipeline.ts `SplitRunner`).
    */
   role: 'shard' | 'split';
@@ -104,7 +104,7 @@ export interface FreeMessage {
   type: 'free';
   buffer: ArrayBuffer;
 }
-/** Main thread -> split worker: the packets of the slot are decided; count, encode and write them. */
+/** Main thread -> split worker: the packets of the slot are decided and counted; encode and write them. */
 export interface DecidedMessage {
   type: 'decided';
   /** When the main thread reads: the input interfaces first seen with this batch. */

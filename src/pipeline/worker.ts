@@ -1,6 +1,6 @@
 /**
  * A pipeline worker (worker_threads). With W = 2 it is the split worker (`runSplitWorker`): it reads the
- * capture, the main thread decides the packets, and it counts, encodes and writes them. With W >= 3 it is
+ * capture, the main thread decides (and counts) the packets, and it encodes and writes them. With W >= 3 it is
  * a shard worker: one of the pipeline's W - 1 dedicated threads, in a chain. Each
  * batch's slot (one ArrayBuffer, slot.ts) comes from the main thread, which prepared it (decode, shards)
  * and ran shard 0, then goes from worker to worker; each runs the engine on its own shard's packets and
@@ -13,7 +13,8 @@
  * data) with the same options, as commands/replay.ts `prepareDataplane` does (compiled objects are not
  * transferable; compiling is deterministic and takes milliseconds).
  *
- * Messages on the chain: `batch` (a slot; forwarded), `end` (each worker adds its counters; forwarded).
+ * Messages on the chain: `batch` (a slot; forwarded), `end` (each worker adds its tally: its state's
+ * counters, its `--fail-on` match and evicted flows; forwarded).
  * The main thread waits synchronously (it only yields to the event loop between batches, pipeline.ts
  * `Pacer`): the last worker posts to its port, then bumps a shared counter and
  * notifies it, so that the main thread can sleep in Atomics.wait and read the port with
@@ -89,7 +90,7 @@ function inputErrorData(e: InputError | null): InputErrorData | null {
 
 /**
  * The split worker (W = 2, pipeline.ts `SplitRunner`): reads the capture into `ring` slots and sends each to
- * the main thread, which decodes and decides its packets and sends it back; then counts, encodes and
+ * the main thread, which decodes, decides and counts its packets and sends it back; then encodes and
  * writes them, and fills the slot again with the next batch. The reader runs here so that the packet
  * bytes it writes stay in this core's cache for the encoders: only the headers the engine reads and
  * rewrites cross to the main thread's core and back. When the main thread reads (`capture` null, see

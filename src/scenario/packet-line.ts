@@ -75,7 +75,7 @@ const ICMP_TYPES: Record<string, [number, number]> = {
 };
 
 /** Parse one packet line into a frame spec (throws PacketLineError with the reason). */
-export function parsePacketLine(line: string): FrameSpec & { outer?: { sport: number; dport: number; vni: number } } {
+function parsePacketLine(line: string): FrameSpec & { outer?: { sport: number; dport: number; vni: number } } {
   const bar = line.indexOf('|');
   if (bar >= 0) {
     const outer = parsePacketLine(line.slice(0, bar));

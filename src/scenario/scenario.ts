@@ -30,7 +30,7 @@ import { yaml } from '../cluster/yaml';
 import { InputError } from '../core/errors';
 import { buildPacketLine, PacketLineError } from './packet-line';
 
-export interface ScenarioPacket {
+interface ScenarioPacket {
   send: string;
   frame: Uint8Array;
   /** Epoch seconds. */

@@ -65,7 +65,7 @@ import { domainHashes } from './dns';
 import { Trace } from './explain';
 import { PacketCtx } from './packet-ctx';
 import type { WindowsProfile } from './profile';
-import { REASON_TABLE, VERDICT_NAMES, reasonCode, warningCodes } from './reasons';
+import { VERDICT_NAMES, reasonCode, warningCodes } from './reasons';
 import { Results } from './results';
 import { formatRules } from './rules-print';
 import { shardKey } from './shard-key';
@@ -180,17 +180,12 @@ export class Dataplane {
     slowPath: number;
     liveFlows: number;
   } {
-    const verdicts: Record<string, number> = {};
-    VERDICT_NAMES.forEach((n, k) => (verdicts[n] = state.verdictCounts[k]));
-    const reasons: Record<string, number> = {};
-    REASON_TABLE.forEach((row, k) => {
-      if (state.reasonCounts[k + 1] > 0) reasons[row.code] = state.reasonCounts[k + 1];
-    });
+    const k = state.counters;
     const rules: { name: string; packets: number; flows: number }[] = [];
     this.c.rules.forEach((r) => {
-      if (state.rulePackets[r.id] > 0 || state.ruleFlows[r.id] > 0) rules.push({ name: r.name, packets: state.rulePackets[r.id], flows: state.ruleFlows[r.id] });
+      if (k.rulePackets[r.id] > 0 || k.ruleFlows[r.id] > 0) rules.push({ name: r.name, packets: k.rulePackets[r.id], flows: k.ruleFlows[r.id] });
     });
-    return { verdicts, reasons, rules, fastPath: state.fastPath, slowPath: state.slowPath, liveFlows: state.flows.live };
+    return { verdicts: k.byVerdict(), reasons: k.byReason(), rules, fastPath: k.fastPath, slowPath: k.slowPath, liveFlows: state.flows.live };
   }
 
   /**

@@ -291,11 +291,6 @@ export function reasonId(code: string): number {
   return ID_BY_CODE.get(code) ?? 0;
 }
 
-/** The row of reason `id` (undefined for 0). */
-export function reasonRow(id: number): ReasonRow | undefined {
-  return REASON_TABLE[id - 1];
-}
-
 /** The sentence of reason `id` ('' for none). */
 export function reasonSentence(id: number): string {
   return REASON_TABLE[id - 1]?.sentence ?? '';

@@ -11,7 +11,7 @@
  * without caching (a NAT reply mismatch, an exhausted NAT pool) ends the packet at once.
  *
  * Uses:  the PacketCtx (tracked tuple, the node, port and ingress kind), the state.
- * Sets:  the connection (or, uncached, the packet's result).
+ * Sets:  the connection (or, uncached, the packet's result); the state's slowPath counter.
  * Next:  step-flow.ts applies the new forward flow to the packet; returns -1 when the result is already set.
  */
 
@@ -29,7 +29,7 @@ import { switchStep } from './step-switch';
 /** The slow path of the packet at `node`, entering at `port` from `from` (FROM_*), key scope `scope`. */
 export function slowPath(k: PacketCtx, scope: number, node: CompiledNode, port: Port, from: number): number {
   const st = k.st;
-  st.slowPath++;
+  st.counters.slowPath++;
   // the connection is taken first so that a NAT port can be bound to it; freed again if not cached
   k.beginSlow(node, port, from, scope, st.flows.allocConnection());
   k.slot = natSlot(k.proto);

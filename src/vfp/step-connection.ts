@@ -53,7 +53,7 @@ function forwardFlow(k: PacketCtx, ft: FlowTable, fwd: number): void {
   ft.setEndpoints(fwd, port.kind === 'external' ? EP_EXTERNAL : port.endpoint, k.egress < 0 ? 0xffff : k.egress);
   ft.setRule(fwd, k.fRule);
   if (k.from === FROM_POD && (k.oDport === 53 || k.dport === 53) && (proto === 17 || proto === 6)) ft.orXflags(fwd, FX.DNS_CHECK);
-  if (k.fRule >= 0) k.st.ruleFlows[k.fRule]++;
+  if (k.fRule >= 0) k.st.counters.ruleFlows[k.fRule]++;
   ft.keyFlow(fwd, key0(k.scope, proto), k.oSrc, k.oDst, key3(k.oSport, k.oDport));
 }
 

@@ -5,7 +5,8 @@
  *        emulated node the addresses lead to; scopeHop(node): a packet that another emulated node sent on).
  * Sets:  for a hit, the cached transposition applied to the bytes (MAC rewrite, NAT with incremental
  *        checksums, VXLAN push) and to the tracked tuple; TCP state and expiry; the outcome fields (flow,
- *        service, backend, warnings, rule); the encapsulation columns of Results.
+ *        service, backend, warnings, rule); the encapsulation columns of Results; the state's fastPath
+ *        counter.
  * Next:  on a miss, slow-path.ts (then the new connection's forward flow is applied here); a flow that
  *        leads to another emulated node continues at that node's external port; step-result.ts.
  *
@@ -39,7 +40,7 @@ export function flowStep(k: PacketCtx, firstScope: number, hopNode: number): voi
   let scope = firstScope;
   for (let hop = 0; hop < MAX_HOPS; hop++) {
     let f = lookup(k, ft, scope);
-    if (f >= 0) k.st.fastPath++;
+    if (f >= 0) k.st.counters.fastPath++;
     else {
       f = miss(k, scope, hopNode);
       if (f < 0) return; // decided without a flow (result set)

@@ -2,8 +2,9 @@
  * The last step of every packet: its row of Results and its counters (the one place a verdict is written).
  *
  * Uses:  the PacketCtx outcome fields (ingress, service, backend, warn, flow, rule) and the decision.
- * Sets:  row `i` of Results; the state's verdict / reason / rule counters; a packet dropped or ignored
- *        after decapsulation gets its outer headers back (it keeps its bytes as received).
+ * Sets:  row `i` of Results; the state's counters (counters.ts `packet`: verdict, reason, warnings,
+ *        service/backend, rule); a packet dropped or ignored after decapsulation gets its outer headers
+ *        back (it keeps its bytes as received).
  * Next:  the verdict and pcapng writers (src/pipeline).
  */
 
@@ -28,9 +29,7 @@ export function finish(k: PacketCtx, verdict: number, reason: number, node: numb
   r.flow[i] = k.flow;
   r.rule[i] = k.rule;
   r.encap[i] = 0;
-  st.verdictCounts[verdict]++;
-  st.reasonCounts[reason]++;
-  if (k.rule >= 0) st.rulePackets[k.rule]++;
+  st.counters.packet(verdict, reason, k.warn, k.service, k.backend, k.rule);
 }
 
 /** Ends a packet that cannot be judged or that no state decides (no egress; bytes as received). */

@@ -15,56 +15,18 @@
  * `jsonText`: C1 controls, bidi overrides and other format characters as JSON `\u` escapes, so a JSON
  * reader gets the names unchanged and `cat verdicts.jsonl` shows no raw control or bidi character.
  */
-import { PF, type Batch } from '../../src/core/batch';
+import { FlowColumns, PF, type Batch } from '../../src/core/batch';
 import { jsonText } from '../../src/core/safe-text';
 import { ipv4Text, ipv6Text, macText } from '../../src/decode/format';
 import { reasonCode, V, VERDICT_NAMES, warningCodes } from '../../src/vfp/reasons';
 import type { Results } from '../../src/vfp/results';
 import type { Dataplane } from '../../src/vfp/engine';
 
-/** The decoded L3/L4 tuple of each packet of a batch, copied before the engine rewrites the packets. */
-export class FlowSnapshot {
-  readonly ipVer: Uint8Array;
-  readonly proto: Uint8Array;
-  readonly flags: Uint16Array;
-  readonly src4: Uint32Array;
-  readonly dst4: Uint32Array;
-  readonly sport: Uint16Array;
-  readonly dport: Uint16Array;
-  readonly icmpType: Uint8Array;
-  readonly icmpCode: Uint8Array;
-  /** IPv6 source then destination, 32 bytes per packet. */
-  readonly addr6: Uint8Array;
-
-  constructor(capacity: number) {
-    this.ipVer = new Uint8Array(capacity);
-    this.proto = new Uint8Array(capacity);
-    this.flags = new Uint16Array(capacity);
-    this.src4 = new Uint32Array(capacity);
-    this.dst4 = new Uint32Array(capacity);
-    this.sport = new Uint16Array(capacity);
-    this.dport = new Uint16Array(capacity);
-    this.icmpType = new Uint8Array(capacity);
-    this.icmpCode = new Uint8Array(capacity);
-    this.addr6 = new Uint8Array(capacity * 32);
-  }
-
+/** The decoded L3/L4 tuple of each packet of a batch (core/batch.ts FlowColumns), copied before the engine rewrites the packets. */
+export class FlowSnapshot extends FlowColumns {
+  /** Copies the tuple of every packet of `b`. */
   take(b: Batch): void {
-    const n = b.count;
-    this.ipVer.set(b.ipVer.subarray(0, n));
-    this.proto.set(b.proto.subarray(0, n));
-    this.flags.set(b.flags.subarray(0, n));
-    this.src4.set(b.src4.subarray(0, n));
-    this.dst4.set(b.dst4.subarray(0, n));
-    this.sport.set(b.sport.subarray(0, n));
-    this.dport.set(b.dport.subarray(0, n));
-    this.icmpType.set(b.icmpType.subarray(0, n));
-    this.icmpCode.set(b.icmpCode.subarray(0, n));
-    for (let i = 0; i < n; i++) {
-      if (b.ipVer[i] !== 6) continue;
-      const o = b.off[i] + b.l3Off[i] + 8;
-      this.addr6.set(b.arena.subarray(o, o + 32), i * 32);
-    }
+    this.takeRange(b, 0, b.count);
   }
 }
 

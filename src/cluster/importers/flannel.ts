@@ -101,7 +101,7 @@ export function looksLikeSubnetEnv(text: string): boolean {
 }
 
 /** Parses subnet.env text into a document whose keys are the variable names (values are strings). */
-export function subnetEnvDocument(file: string, text: string): { doc: SourceDoc; nodeName: string | null } {
+function subnetEnvDocument(file: string, text: string): { doc: SourceDoc; nodeName: string | null } {
   const values: Record<string, string> = {};
   const lines: Record<string, number> = {};
   let nodeName: string | null = null;

@@ -34,7 +34,7 @@ function typeOf(o: Field): string {
 }
 
 /** Which HNS object this is, by its keys (case-insensitive). */
-export function hnsKind(o: Field): HnsKind {
+function hnsKind(o: Field): HnsKind {
   if (!o.isObject()) return null;
   const t = typeOf(o);
   // Endpoints first: a v1 endpoint also carries its network's Type ("L2Bridge").

@@ -17,7 +17,7 @@ import { checkMetadata, checkServicePorts, k8sName, nodePodCidr, stringMap, type
 import { ipFamily } from '../../core/ip';
 
 /** Imports a document found inside another (ConfigMap data); returns false when its kind is not recognised. */
-export type EmbeddedImporter = (doc: SourceDoc, draft: Draft) => boolean;
+type EmbeddedImporter = (doc: SourceDoc, draft: Draft) => boolean;
 
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 

@@ -16,7 +16,7 @@ const INERT = new Set(['encapoverhead', 'l2driver', 'qos', 'portname', 'iov', 'i
 /** Endpoint policy type names (both schema versions), lower-cased, for content detection. */
 export const ENDPOINT_POLICY_TYPES = new Set([...INERT, 'outboundnat', 'route', 'sdnroute', 'pa', 'provideraddress', 'acl']);
 
-export interface PolicyResult {
+interface PolicyResult {
   /** Address of a PA / ProviderAddress policy, if the list had one. */
   providerAddress: { ip: string; where: Where } | null;
 }

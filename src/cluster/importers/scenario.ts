@@ -30,7 +30,7 @@ export function looksLikeScenario(root: Field): boolean {
 }
 
 /** Splits `ns/name` (namespace default). */
-export function splitName(s: string, defaultNs = 'default'): { namespace: string; name: string } {
+function splitName(s: string, defaultNs = 'default'): { namespace: string; name: string } {
   const slash = s.indexOf('/');
   return slash < 0 ? { namespace: defaultNs, name: s } : { namespace: s.slice(0, slash), name: s.slice(slash + 1) };
 }
