@@ -39,9 +39,9 @@
  * port's groups hold is not printed by `rules` and not walked: it fails as "not in the printed model".
  *
  * ALLOW: rules that cannot matter in the scenarios, even for a probe, with the reason (short, and every
- * entry must still be needed). KNOWN_DEAD_TODAY: what still fails on today's engine, TO BE EMPTIED BY ISSUE 10. An entry
- * of either list that matches no failing rule, or that matches a rule a mutant now changes, fails the
- * test, so that the lists only shrink as the engine is fixed.
+ * entry must still be needed). KNOWN_DEAD_TODAY: what still fails on today's engine, TO BE EMPTIED BY
+ * ISSUE 10. An entry of either list that matches no failing rule, or that matches a rule a mutant now
+ * changes, fails the test, so that the lists only shrink as the engine is fixed.
  * The table of every rule and what each mutant changed is printed, then the rules only a probe made live
  * (with the probe), then the rules nothing made live (with their probes' unmutated outcomes).
  */
@@ -83,7 +83,7 @@ const ALLOW: Listed[] = [
   {
     pattern: /^win-\d\/SDN_ROUTE_/,
     mutants: ['remove'],
-    why: "to-host (NeedEncap): the host's stack sends what no load balancer took exactly as the VNET default does (actions.ts composeRoute: source MAC -> the host's, next node by address; neither the service CIDR nor the management IP is in the cluster CIDRs, where the default drops no-route), and VIP traffic reaches the host vNIC's load balancers from every port whether or not it is steered (UNCONFIRMED, domain.md §7): removing it changes only the `rule` column",
+    why: "to-host (NeedEncap): the host's stack sends what no load balancer took exactly as the VNET default does (actions.ts composeRoute: source MAC -> the host's, next node by address; neither the service CIDR nor the management IP is in the cluster CIDRs, where the default drops no-route), and VIP traffic reaches the host vNIC's load balancers from every port whether or not it is steered (UNCONFIRMED, domain.md §7; README 'The rules decide'): removing it changes only the `rule` column",
   },
   {
     pattern: /^win-1\/SDN_ROUTE_10_127_130_11_32$/,
