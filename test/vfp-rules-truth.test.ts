@@ -563,10 +563,12 @@ function runProbe(c: CompiledDataplane, frame: Uint8Array, b: Batch): Outcome {
 
 /**
  * The probes of one scenario cluster (`ids`: the scenarios that share its inputs, profile, seed and view):
- * one per rule site of the compiled model, each run alone on the unmutated model and on each mutant of its
- * rule; what a mutant changes in the rule's own probes goes to its row.
+ * those of every rule site of the compiled model (`probesFor`), each run alone on the unmutated model and
+ * on each mutant of its rule; what a mutant changes in the rule's own probes goes to its row. Returns the
+ * number of probes.
  */
-function probeCluster(ids: string, l: Loaded, rows: Map<string, Row>): void {
+function probeCluster(ids: string, l: Loaded, rows: Map<string, Row>): number {
+  let count = 0;
   const c0 = compile(l);
   const b = new Batch({ capacity: 4, arenaBytes: 1 << 16 });
   const byKey = new Map<string, { p: Probe; base: Outcome }[]>();
@@ -575,6 +577,7 @@ function probeCluster(ids: string, l: Loaded, rows: Map<string, Row>): void {
     const ps = probesFor(c0, l.cluster, s);
     if (ps.length === 0) row.probes.push(`${ids}: no probe (no port that holds it lets in a packet its conditions allow)`);
     const list = byKey.get(s.key) ?? [];
+    count += ps.length;
     for (const p of ps) {
       const base = runProbe(c0, p.frame, b);
       row.probes.push(`${ids}: ${p.line} -> ${outcomeText(base)}${p.shadowedBy !== null ? ` (meets ${p.shadowedBy} first)` : ''}`);
@@ -598,6 +601,7 @@ function probeCluster(ids: string, l: Loaded, rows: Map<string, Row>): void {
       }
     }
   }
+  return count;
 }
 
 /** The mutants of `row` that changed nothing (its failures before the lists). */
@@ -681,6 +685,8 @@ function unneededEntries(name: string, list: Listed[], rows: Row[]): string[] {
 describe('vfp rules are the truth (issue 10): every printed rule changes some packet of traces/ when removed or defaulted', function () {
   this.timeout(300_000);
   const rows = new Map<string, Row>();
+  let probes = 0;
+  let probeClusters = 0;
 
   before(() => {
     const clusters = new Map<string, Loaded[]>();
@@ -691,7 +697,8 @@ describe('vfp rules are the truth (issue 10): every printed rule changes some pa
       const same = clusterKey(s);
       clusters.set(same, [...(clusters.get(same) ?? []), l]);
     }
-    for (const ls of clusters.values()) probeCluster(ls.map((l) => l.id).join(','), ls[0], rows);
+    for (const ls of clusters.values()) probes += probeCluster(ls.map((l) => l.id).join(','), ls[0], rows);
+    probeClusters = clusters.size;
   });
 
   it('the unmutated run gives every scenario packet the verdict and reason scenario.yaml holds (the harness replays as the product does)', () => {
@@ -713,7 +720,7 @@ describe('vfp rules are the truth (issue 10): every printed rule changes some pa
   it('each rule: removing it, and setting its action to its layer default, changes some packet (or it is listed)', () => {
     const all = [...rows.values()].sort((a, b) => a.key.localeCompare(b.key));
     assert.ok(all.length > 0, 'no rule compiled');
-    console.log(`\n${table(all)}\n\n${probeReport(all)}\n`);
+    console.log(`\n${table(all)}\n\n${probes} probes in ${probeClusters} scenario clusters. ${probeReport(all)}\n`);
     const unexpected: string[] = [];
     for (const row of all) {
       for (const m of failedMutants(row)) {
