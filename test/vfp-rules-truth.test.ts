@@ -19,17 +19,31 @@
  * packet as it leaves (what `--out` writes and what the record's `out` is decoded from). The `rule` and
  * `flow` columns are not compared: they name the rule, they are not what it does.
  *
+ * Probes: a scenario's trace leaves most rules unmet (no scenario sends to them), so for each scenario
+ * cluster (the scenarios that share cluster inputs, profile, seed and view: `clusterKey`) and every rule
+ * site of its compiled model, packets are synthesized that meet the rule's conditions (its protocol, a
+ * destination in its prefixes or its VIP, a destination port in its range, a source in its prefixes) and
+ * enter the cluster at a port that holds it, once per ingress kind its `from` allows (`probesFor`): from a
+ * pod port (the pod's address and MAC), from the host vNIC (the node's), from the wire (OUTSIDE towards an
+ * address of the node or an external VIP, to the node's MAC); a decap rule's probe is VXLAN from another
+ * node to the node's PA with the rule's VNI and UDP port around a SYN to a local pod (`decapProbe`). Each
+ * probe runs ALONE on a fresh `new Dataplane(...)`, on the unmutated model and on each mutant of its rule:
+ * a probe after the trace would meet the trace's flows and NAT state, and a difference could come from
+ * what the mutant did to an earlier packet rather than from the rule meeting the probe; alone, what changes
+ * is the rule's own doing (and each probe costs one packet, not a replay).
+ *
  * A rule is identified by its node and its name (`win-1/PA_ROUTE_10_244_2_0_24`); the copies one name has
  * on the pod ports of a node (OUTBOUNDNAT_EXCEPTION_*) are one rule, mutated together. A rule passes when
  * each applicable mutant changes the verdict, reason, a field or the output bytes of at least one packet of
- * some scenario that holds it. A rule in CompiledDataplane.rules that no port's groups hold is not printed
- * by `rules` and not walked: it fails as "not in the printed model".
+ * some scenario that holds it, OR of one of its own probes. A rule in CompiledDataplane.rules that no
+ * port's groups hold is not printed by `rules` and not walked: it fails as "not in the printed model".
  *
- * ALLOW: rules that cannot matter in the scenarios, with the reason (short, and every entry must still
- * be needed). KNOWN_DEAD_TODAY: what still fails on today's engine, TO BE EMPTIED BY ISSUE 10. An entry
- * of either list that matches no failing rule, or that matches a rule a mutant now changes, fails the
- * test, so that the lists only shrink as the engine is fixed.
- * The table of every rule and what each mutant changed is printed.
+ * ALLOW: rules that cannot matter in the scenarios, even for a probe, with the reason (short, and every
+ * entry must still be needed). KNOWN_DEAD_TODAY: what still fails on today's engine, TO BE EMPTIED BY
+ * ISSUE 10. An entry of either list that matches no failing rule, or that matches a rule a mutant now
+ * changes, fails the test, so that the lists only shrink as the engine is fixed.
+ * The table of every rule and what each mutant changed is printed, then the rules only a probe made live
+ * (with the probe), then the rules nothing made live (with their probes' unmutated outcomes).
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -39,11 +53,14 @@ import { loadCluster } from '../src/cluster/load';
 import type { Cluster } from '../src/cluster/model';
 import { decodeBatch } from '../src/decode/decoder';
 import { openCaptureBytes } from '../src/io/reader';
+import { toU32 } from '../src/packet/addr';
+import { u32ToIpv4 } from '../src/core/ip';
+import { buildPacketLine } from '../src/scenario/packet-line';
 import { scenarioTracePath } from '../src/scenario/build-traces';
 import { listScenarios, loadScenario, tracesDir, type Scenario } from '../src/scenario/scenario';
-import { compileCluster, type CompiledDataplane } from '../src/vfp/compile';
+import { AK_EXTERNAL_VIP, AK_NODE, AK_PA, compileCluster, prefixOf, type CompiledDataplane, type CompiledNode, type CompiledPod } from '../src/vfp/compile';
 import { Dataplane } from '../src/vfp/engine';
-import { conditionsMatch, type Group, type Layer, type Rule } from '../src/vfp/objects';
+import { FROM_HOST, FROM_POD, FROM_WIRE, conditionsMatch, inPrefixes, type Group, type Layer, type Port, type Prefix, type Rule } from '../src/vfp/objects';
 import { resolveProfile } from '../src/vfp/profile';
 import { VERDICT_NAMES, reasonCode, warningCodes } from '../src/vfp/reasons';
 import { Results } from '../src/vfp/results';
@@ -59,13 +76,24 @@ interface Listed {
 }
 
 /**
- * Rules that cannot matter in the scenarios of traces/ (every entry must match a rule that needs it).
+ * Rules that cannot matter in the scenario clusters of traces/, for a scenario packet or a probe (every
+ * entry must match a rule that needs it).
  */
 const ALLOW: Listed[] = [
   {
-    pattern: /^win-1\/SDN_ROUTE_10_96_0_0_12$/,
-    mutants: ['remove', 'default'],
-    why: "the service CIDR's SDN route (to-host): VIP traffic of every port reaches the host vNIC's load-balancer layers whether or not it steers it there (the steering is UNCONFIRMED, domain.md §7; README 'The rules decide'), and its other addresses the host forwards as the VNET default does; no scenario sends to a service-CIDR address without a load balancer",
+    pattern: /^win-\d\/SDN_ROUTE_/,
+    mutants: ['remove'],
+    why: "to-host (NeedEncap): the host's stack sends what no load balancer took exactly as the VNET default does (actions.ts composeRoute: source MAC -> the host's, next node by address; neither the service CIDR nor the management IP is in the cluster CIDRs, where the default drops no-route), and VIP traffic reaches the host vNIC's load balancers from every port whether or not it is steered (UNCONFIRMED, domain.md §7; README 'The rules decide'): removing it changes only the `rule` column",
+  },
+  {
+    pattern: /^win-1\/SDN_ROUTE_10_127_130_11_32$/,
+    mutants: ['default'],
+    why: "the management IP is win-1's own address: a packet to it is delivered to win-1's host before any route is looked up",
+  },
+  {
+    pattern: /^win-3\/SDN_ROUTE_10_96_0_0_12$/,
+    mutants: ['default'],
+    why: "win-3 (MAC spoofing off): its pods' packets to the service CIDR that no load balancer takes leave the node and are dropped for MAC spoofing either way; its host's leave with the host MAC and no emulated next hop, as the allow action leaves them",
   },
   {
     pattern: /^win-\d\/OUTBOUNDNAT_EXCEPTION_\d+_/,
@@ -78,89 +106,19 @@ const ALLOW: Listed[] = [
     why: "shadowed: OUTBOUNDNAT_EXCEPTION_0 (the cluster CIDR 10.244.0.0/16, priority 100) holds the node's own pod subnet and has the same action",
   },
   {
-    pattern: /^win-1\/SNAT_(TCP|UDP)_OUTBOUNDNAT_51cf4165$/,
+    pattern: /^win-3\/(SNAT_(TCP|UDP)_OUTBOUNDNAT_77eb0aa2|OUTBOUNDNAT_EXCEPTION_[01]_.*)$/,
     mutants: ['remove', 'default'],
-    why: 'the SNAT of web-1 (win-1): web-1 opens no connection in any scenario',
+    why: "win-3 (01, MAC spoofing off): these rules decide only for destinations off the node (outside the exceptions, or in the cluster and service CIDRs, where win-3 holds no address but app-3's own), and a pod's packet leaving win-3 is dropped for MAC spoofing whatever its NAT (a dropped packet keeps its bytes)",
   },
   {
-    pattern: /^win-2\/(SNAT_(TCP|UDP)_OUTBOUNDNAT_|OUTBOUNDNAT_EXCEPTION_|LB_DSR_)/,
+    pattern: /^win-[12]\/LB_DSR_/,
     mutants: ['remove', 'default'],
-    why: "pod-port rules of win-2, whose only pod web-0 opens no connection in any scenario (its replies take their connection's reverse flow)",
+    why: "06 (DSR): a DSR load balancer's rule on the pod port has a copy on the host vNIC (LB layer) with the same action; without it the copy balances the same packet the same way, after an OutboundNAT walk that treats the VIP and the backend alike in 06 (pod backends in the exceptions; PreserveDIP keeps the VIP)",
   },
   {
-    pattern: /^win-3\/(?!L2_ROUTE_10_244_0_0_24$)/,
+    pattern: /^win-[12]\/LB_[0-9a-f]{8}_10\.96\./,
     mutants: ['remove', 'default'],
-    why: 'win-3 (01 only) sees one packet, 01:p6 from its pod to 10.244.0.3, dropped for MAC spoofing whatever its NAT (a dropped packet keeps its bytes); nothing else enters win-3',
-  },
-  {
-    pattern: /^win-\d\/(LB|LB_HOST|LB_DSR)_0a7a6ba6_/,
-    mutants: ['remove', 'default'],
-    why: 'kube-dns over TCP (10.96.0.10:53/tcp): no scenario sends DNS over TCP',
-  },
-  {
-    pattern: /^win-\d\/LB_HOST_75b21ba0_10\.127\.130\.1[12]_30081_/,
-    mutants: ['remove', 'default'],
-    why: "default/shop's NodePort 30081: no scenario sends to it",
-  },
-  {
-    pattern: /^win-\d\/(NAT|LB|LB_HOST|LB_DSR)_8c90ebba_(10\.127\.130\.1[12]_)?10\.96\.0\.60_80_/,
-    mutants: ['remove', 'default'],
-    why: "the ClusterIP 10.96.0.60:80 (05-07's ETP Local service): no scenario sends to it",
-  },
-  {
-    pattern: /^win-\d\/(LB|LB_DSR)_cf3df685_(10\.127\.130\.1[12]_)?10\.96\.0\.70_80_/,
-    mutants: ['remove', 'default'],
-    why: "the ClusterIP 10.96.0.70:80 (06's PreserveDIP service): no scenario sends to it",
-  },
-  {
-    pattern: /^win-\d\/LB_(DSR_)?e010eeec_/,
-    mutants: ['remove', 'default'],
-    why: '06 (DSR) sends no DNS (08 does, without DSR: LB_HOST_e010eeec_* decides there)',
-  },
-  {
-    pattern: /^win-2\/(LB_HOST_|NAT_|LB_b46cd59c_10\.96\.0\.20_80_)/,
-    mutants: ['remove', 'default'],
-    why: "win-2's host vNIC load balancers: no packet addressed to a VIP enters win-2 (ClusterIP traffic comes from win-1's pod and is balanced there; 05's external VIPs are sent to win-1's MAC)",
-  },
-  {
-    pattern: /^win-1\/(LB_DSR_b46cd59c_10\.127\.130\.11_10\.96\.0\.20_80_|LB_b46cd59c_10\.96\.0\.20_80_)/,
-    mutants: ['remove', 'default'],
-    why: "06:p1, the only packet to 10.96.0.20:80 in 06, is balanced by the pod port's LB_DSR rule, and without it by the host vNIC's copy after the SDN_ROUTE steering, with the same result (DSR: DNAT only): each copy hides the other's removal",
-  },
-  {
-    pattern: /^win-[12]\/L2_ROUTE_10_244_3_0_24$/,
-    mutants: ['remove', 'default'],
-    why: "the route to win-3's pod subnet (01 only): no packet is sent to a pod of win-3",
-  },
-  {
-    pattern: /^win-2\/(L2|PA)_ROUTE_10_244_0_0_24$/,
-    mutants: ['remove', 'default'],
-    why: 'nothing that crosses win-2 goes to the Linux node\'s pod subnet 10.244.0.0/24',
-  },
-  {
-    pattern: /^win-2\/PA_ROUTE_10_244_1_0_24$/,
-    mutants: ['remove', 'default'],
-    why: "overlay: only the reverse flows of connections that reach win-2 from win-1 use it, and no reply in 02-08 takes one (pod-view replies match win-1's alias)",
-  },
-  {
-    pattern: /^win-3\/L2_ROUTE_10_244_0_0_24$/,
-    mutants: ['default'],
-    why: "01:p6, the only packet it routes, is dropped by win-3's MAC spoofing after the route: with the action allow it leaves unrouted and is dropped the same (removing the rule shows it matters: no-route)",
-  },
-  {
-    pattern: /^win-2\/L2_ROUTE_10_244_1_0_24$/,
-    mutants: ['remove', 'default'],
-    why: "only 04:p9's reverse flow at win-2 uses it, and the MACs it sets are rewritten by win-1, which delivers the reply (without a route the next node comes from the address): the packet that arrives is the same",
-  },
-  {
-    pattern: /^win-1\/SDN_ROUTE_10_127_130_11_32$/,
-    mutants: ['remove', 'default'],
-    why: "l2bridge's NeedEncap route to the management IP: no pod sends to 10.127.130.11 in 01, 04, 09",
-  },
-  {
-    pattern: /^win-2\/SDN_ROUTE_/,
-    mutants: ['remove', 'default'],
-    why: "no pod or host of win-2 sends to a ClusterIP or to the management IP",
+    why: "06 (DSR): a ClusterIP's copy on the host vNIC: only pods reach a ClusterIP (not the wire; not the host, node-to-service-ip on this profile), and every pod port's LB_DSR copy balances the packet first",
   },
 ];
 
@@ -207,6 +165,9 @@ function tuplesOf(b: Batch, i: number): Tuple[] {
 /** A place of a rule in the printed model. */
 interface Site {
   key: string;
+  node: CompiledNode;
+  /** The ports whose layers hold it (a layer is shared by the pod ports and the host vNIC of a node). */
+  ports: Port[];
   layer: Layer;
   group: Group;
   rule: Rule;
@@ -215,7 +176,7 @@ interface Site {
 /** Every (group, rule) the ports of `c` hold, once each (layers are shared between ports), with the rule's key. */
 function sites(c: CompiledDataplane): Site[] {
   const out: Site[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, Site>();
   for (const node of c.nodes) {
     const ports = [node.ext, node.host, ...node.pods.map((p) => p.port)];
     for (const port of ports) {
@@ -225,9 +186,14 @@ function sites(c: CompiledDataplane): Site[] {
           if (group.byVip !== null) for (const list of group.byVip.values()) rules.push(...list);
           for (const rule of rules) {
             const at = `${node.id}.${rule.id}`;
-            if (seen.has(at)) continue;
-            seen.add(at);
-            out.push({ key: `${node.name}/${rule.name}`, layer, group, rule });
+            const known = seen.get(at);
+            if (known !== undefined) {
+              if (!known.ports.includes(port)) known.ports.push(port);
+              continue;
+            }
+            const site: Site = { key: `${node.name}/${rule.name}`, node, ports: [port], layer, group, rule };
+            seen.set(at, site);
+            out.push(site);
           }
         }
       }
@@ -284,6 +250,11 @@ interface Loaded {
   trace: Uint8Array;
 }
 
+/** What makes two scenarios' compiled models the same: their cluster inputs, profile, seed and view. */
+function clusterKey(s: Scenario): string {
+  return JSON.stringify([s.clusterFiles.map((f) => path.resolve(f)).sort(), s.windows ?? null, s.seed, s.view]);
+}
+
 function compile(l: Loaded): CompiledDataplane {
   return compileCluster(l.cluster, { profile: resolveProfile(l.s.windows), seed: l.s.seed, view: l.s.view });
 }
@@ -307,15 +278,18 @@ function runTrace(l: Loaded, c: CompiledDataplane, seen?: Tuple[][]): Outcome[] 
       dp.process(b, r);
       decodeBatch(b);
       if (seen !== undefined) for (let i = 0; i < n; i++) seen[seen.length - n + i].push(...tuplesOf(b, i));
-      for (let i = 0; i < n; i++) {
-        const cols = COLUMNS.map((col) => (r[col] as ArrayLike<number>)[i]);
-        out.push({ cols, bytes: Buffer.from(b.arena.subarray(b.off[i], b.off[i] + b.caplen[i])) });
-      }
+      for (let i = 0; i < n; i++) out.push(outcomeOf(b, r, i));
     }
   } finally {
     reader.close();
   }
   return out;
+}
+
+/** Packet `i`'s outcome after `Dataplane.process`: its Results columns and its bytes as it leaves. */
+function outcomeOf(b: Batch, r: Results, i: number): Outcome {
+  const cols = COLUMNS.map((col) => (r[col] as ArrayLike<number>)[i]);
+  return { cols, bytes: Buffer.from(b.arena.subarray(b.off[i], b.off[i] + b.caplen[i])) };
 }
 
 function colText(col: Column, v: number): string {
@@ -325,16 +299,28 @@ function colText(col: Column, v: number): string {
   return String(v);
 }
 
+/** The first difference between two outcomes of one packet in words (`verdict forwarded>dropped`), null when none. */
+function outcomeDifference(base: Outcome, got: Outcome): string | null {
+  for (let k = 0; k < COLUMNS.length; k++) {
+    if (base.cols[k] !== got.cols[k]) return `${COLUMNS[k]} ${colText(COLUMNS[k], base.cols[k])}>${colText(COLUMNS[k], got.cols[k])}`;
+  }
+  return base.bytes.equals(got.bytes) ? null : 'bytes';
+}
+
 /** The first difference between two runs in words (`p4 verdict forwarded>dropped`), null when none. */
 function firstDifference(base: Outcome[], got: Outcome[]): string | null {
   if (got.length !== base.length) return `${got.length} packets instead of ${base.length}`;
   for (let i = 0; i < base.length; i++) {
-    for (let k = 0; k < COLUMNS.length; k++) {
-      if (base[i].cols[k] !== got[i].cols[k]) return `p${i + 1} ${COLUMNS[k]} ${colText(COLUMNS[k], base[i].cols[k])}>${colText(COLUMNS[k], got[i].cols[k])}`;
-    }
-    if (!base[i].bytes.equals(got[i].bytes)) return `p${i + 1} bytes`;
+    const d = outcomeDifference(base[i], got[i]);
+    if (d !== null) return `p${i + 1} ${d}`;
   }
   return null;
+}
+
+/** An outcome in words: `delivered egress=5`, `dropped no-route`. */
+function outcomeText(o: Outcome): string {
+  const reason = o.cols[1] === 0 ? '' : ` ${colText('reason', o.cols[1])}`;
+  return `${colText('verdict', o.cols[0])}${reason} egress=${o.cols[5]}`;
 }
 
 /** What is known of one rule key across the scenarios. */
@@ -352,12 +338,17 @@ interface Row {
    * port (`05:p1`): a hint for the reader of the table, not a criterion.
    */
   matched: string[];
+  /** What its own probes changed, per mutant (`02,03,08: verdict delivered>forwarded`). */
+  probeRemove: string[];
+  probeDflt: string[];
+  /** Its probes, with the scenarios of the cluster and the unmutated outcome (`02,03,08: tcp ... -> delivered`). */
+  probes: string[];
 }
 
 function rowFor(rows: Map<string, Row>, key: string): Row {
   let row = rows.get(key);
   if (row === undefined) {
-    row = { key, scenarios: [], remove: [], dflt: [], dfltSame: true, orphan: false, matched: [] };
+    row = { key, scenarios: [], remove: [], dflt: [], dfltSame: true, orphan: false, matched: [], probeRemove: [], probeDflt: [], probes: [] };
     rows.set(key, row);
   }
   return row;
@@ -404,12 +395,221 @@ function mutateScenario(l: Loaded, rows: Map<string, Row>): void {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Probes: one packet per rule site, so that a rule no scenario packet meets is still put to the test
+
+/** The outside address a probe comes from (the external port) or goes to (a rule without destinations). */
+const OUTSIDE = '198.51.100.7';
+const PROBE_SPORT = 61000;
+const PROBE_DPORT = 80;
+/** The outer UDP source port of a VXLAN probe. */
+const PROBE_VXLAN_SPORT = 51000;
+const PROBE_TS = 1767225600;
+
+/** One packet synthesized to meet one rule site: its packet line (scenario notation) and its frame. */
+interface Probe {
+  line: string;
+  frame: Uint8Array;
+  /** A rule of the same group the packet also meets and that the group selects before this one, or null. */
+  shadowedBy: string | null;
+}
+
+/** Where a probe enters: its ingress kind (FROM_*), source address and source MAC. */
+interface Entry {
+  from: number;
+  src: number;
+  smac: string;
+}
+
+/** An address inside `p`: the address itself for a /32, else the first host address. */
+function addressIn(p: Prefix): number {
+  return p.mask === 0xffffffff ? p.base : (p.base + 1) >>> 0;
+}
+
+/** True when a frame from the wire to `dst` enters `node`: its node or provider address, or an external VIP. */
+function wireReaches(c: CompiledDataplane, node: CompiledNode, dst: number): boolean {
+  const e = c.addr.get(dst | 0);
+  if (e < 0) return false;
+  const kind = c.addrKind[e];
+  return ((kind & (AK_NODE | AK_PA)) !== 0 && c.addrNode[e] === node.id) || (kind & AK_EXTERNAL_VIP) !== 0;
+}
+
+/**
+ * The ways a probe for site `s` can enter: every ingress kind the rule's `from` allows, at a port that holds
+ * the rule's layer (any port for the host vNIC's load balancers, which every port's VIP traffic reaches),
+ * with a source its source prefixes hold. A pod port sends from its pod's address and MAC (the first pod
+ * that qualifies), the host vNIC from the node's, the external port from OUTSIDE.
+ */
+function entriesFor(s: Site): Entry[] {
+  const cond = s.rule.cond;
+  const node = s.node;
+  const anyPort = s.layer.role === 'lb';
+  const holds = (p: Port): boolean => anyPort || s.ports.includes(p);
+  const srcOk = (a: number): boolean => cond.src === null || inPrefixes(cond.src, a);
+  const out: Entry[] = [];
+  const pod = node.pods.find((p: CompiledPod) => holds(p.port) && srcOk(p.ip));
+  if ((cond.from & FROM_POD) !== 0 && pod !== undefined) out.push({ from: FROM_POD, src: pod.ip, smac: pod.port.mac });
+  if ((cond.from & FROM_HOST) !== 0 && holds(node.host) && srcOk(node.ip)) out.push({ from: FROM_HOST, src: node.ip, smac: node.model.mac });
+  if ((cond.from & FROM_WIRE) !== 0 && holds(node.ext) && srcOk(toU32(OUTSIDE))) out.push({ from: FROM_WIRE, src: toU32(OUTSIDE), smac: '02:00:c6:33:64:07' });
+  return out;
+}
+
+/**
+ * The destinations a probe for site `s` tries: in each destination prefix, the address of a pod of another
+ * node (a real endpoint), else its first address (a /32: the address); and the node's own addresses inside
+ * them (its IP, its pods: a packet that stays on the node is not subject to the limits of leaving it);
+ * OUTSIDE when the rule has no destination condition.
+ */
+function destinationsFor(cluster: Cluster, s: Site): number[] {
+  const dst = s.rule.cond.dst;
+  if (dst === null) return [toU32(OUTSIDE)];
+  const remote = cluster.pods.filter((p) => p.node !== s.node.name).map((p) => toU32(p.ip));
+  const out = dst.map((p) => remote.find((a) => inPrefixes([p], a)) ?? addressIn(p));
+  for (const a of [s.node.ip, ...s.node.pods.map((p) => p.ip)]) if (inPrefixes(dst, a) && !out.includes(a >>> 0)) out.push(a >>> 0);
+  return out;
+}
+
+/** The rule of `s`'s group that a packet with this tuple meets and the group selects before `s.rule`, or null. */
+function shadowOf(s: Site, proto: number, src: number, dst: number, sport: number, dport: number, from: number): Rule | null {
+  const ports = proto !== 1;
+  const rules = [...s.group.rules];
+  if (s.group.byVip !== null) for (const list of s.group.byVip.values()) rules.push(...list);
+  for (const r of rules) {
+    if (r === s.rule || r.priority > s.rule.priority) continue;
+    if (r.priority === s.rule.priority && s.group.rules.indexOf(r) > s.group.rules.indexOf(s.rule)) continue;
+    if (conditionsMatch(r.cond, proto, src, dst, sport, dport, ports, from)) return r;
+  }
+  return null;
+}
+
+/** The packet line of a TCP SYN, a UDP datagram or an ICMP echo request (null for another protocol). */
+function l4Line(proto: number, src: number, sport: number, dst: number, dport: number): string | null {
+  const a = u32ToIpv4(src);
+  const b = u32ToIpv4(dst);
+  if (proto === 6) return `tcp ${a}:${sport} > ${b}:${dport} S`;
+  if (proto === 17) return `udp ${a}:${sport} > ${b}:${dport} len=8`;
+  if (proto === 1) return `icmp ${a} > ${b} type=echo id=${sport}`;
+  return null;
+}
+
+/**
+ * The probe of a decap rule: VXLAN from another node's address to the address the rule holds (the node's
+ * PA), on the rule's UDP port with its VNI, to the node's MAC; inside, a TCP SYN from a pod of that other
+ * node (or its pod subnet) to the node's first pod (or the node), addressed to the node's DR MAC.
+ */
+function decapProbe(cluster: Cluster, s: Site, a: { vni: number; port: number }): Probe | null {
+  const node = s.node;
+  const cond = s.rule.cond;
+  const peer = cluster.nodes.find((n) => n.name !== node.name);
+  if (peer === undefined || cond.dst === null) return null;
+  const pa = addressIn(cond.dst[0]);
+  const peerIp = toU32(peer.internalIP);
+  const peerPod = cluster.pods.find((p) => p.node === peer.name);
+  const subnet = peer.podCIDR !== null ? prefixOf(peer.podCIDR) : null;
+  const inner = peerPod !== undefined ? toU32(peerPod.ip) : subnet !== null ? addressIn(subnet) : peerIp;
+  const to = node.pods.length > 0 ? node.pods[0].ip : node.ip;
+  const outer = `vxlan ${u32ToIpv4(peerIp)}:${PROBE_VXLAN_SPORT} > ${u32ToIpv4(pa)}:${a.port} vni=${a.vni} smac=${peer.mac} dmac=${node.model.mac}`;
+  const line = `${outer} | tcp ${u32ToIpv4(inner)}:${PROBE_SPORT} > ${u32ToIpv4(to)}:${PROBE_DPORT} S smac=${peer.drMac} dmac=${node.model.drMac}`;
+  assert.ok(conditionsMatch(cond, 17, peerIp, pa, PROBE_VXLAN_SPORT, a.port, true, FROM_WIRE), `${s.key}: its probe does not meet it: ${line}`);
+  return { line, frame: buildPacketLine(line), shadowedBy: shadowOf(s, 17, peerIp, pa, PROBE_VXLAN_SPORT, a.port, FROM_WIRE)?.name ?? null };
+}
+
+/**
+ * Packets that meet the conditions of rule site `s` (its protocol, a destination in its prefixes or its
+ * VIP, a destination port in its range, a source in its prefixes), one per way in (`entriesFor`) and
+ * destination (`destinationsFor`); from the wire only towards an address that enters the node from there
+ * (its own, an external VIP; the node's IP for a rule without destinations). Empty when none can.
+ */
+function probesFor(c: CompiledDataplane, cluster: Cluster, s: Site): Probe[] {
+  const a = s.rule.action;
+  if (a.kind === 'decap') {
+    const p = decapProbe(cluster, s, a);
+    return p === null ? [] : [p];
+  }
+  const cond = s.rule.cond;
+  const proto = cond.protocols?.[0] ?? 6;
+  const sport = cond.srcPorts?.[0][0] ?? PROBE_SPORT;
+  const dport = cond.dstPorts?.[0][0] ?? PROBE_DPORT;
+  const hasPorts = proto !== 1;
+  const out: Probe[] = [];
+  for (const entry of entriesFor(s)) {
+    for (const want of destinationsFor(cluster, s)) {
+      const dst = entry.from !== FROM_WIRE ? want : cond.dst === null ? s.node.ip : want;
+      if (dst === entry.src || (entry.from === FROM_WIRE && !wireReaches(c, s.node, dst))) continue;
+      const l4 = l4Line(proto, entry.src, sport, dst, dport);
+      if (l4 === null) continue;
+      const line = `${l4} smac=${entry.smac}${entry.from === FROM_WIRE ? ` dmac=${s.node.model.mac}` : ''}`;
+      assert.ok(conditionsMatch(cond, proto, entry.src, dst, sport, hasPorts ? dport : sport, hasPorts, entry.from), `${s.key}: its probe does not meet it: ${line}`);
+      out.push({ line, frame: buildPacketLine(line), shadowedBy: shadowOf(s, proto, entry.src, dst, sport, dport, entry.from)?.name ?? null });
+    }
+  }
+  return out;
+}
+
+/** Probe `frame` alone through a fresh `new Dataplane(c)` (no state from another packet), as replay runs it. */
+function runProbe(c: CompiledDataplane, frame: Uint8Array, b: Batch): Outcome {
+  const dp = new Dataplane(c);
+  const r = new Results(b.capacity);
+  b.reset(1);
+  const i = b.alloc(frame.length);
+  b.arena.set(frame, b.off[i]);
+  b.wirelen[i] = frame.length;
+  b.linktype[i] = 1;
+  b.ts[i] = PROBE_TS;
+  decodeBatch(b);
+  dp.process(b, r);
+  return outcomeOf(b, r, i);
+}
+
+/**
+ * The probes of one scenario cluster (`ids`: the scenarios that share its inputs, profile, seed and view):
+ * those of every rule site of the compiled model (`probesFor`), each run alone on the unmutated model and
+ * on each mutant of its rule; what a mutant changes in the rule's own probes goes to its row. Returns the
+ * number of probes.
+ */
+function probeCluster(ids: string, l: Loaded, rows: Map<string, Row>): number {
+  let count = 0;
+  const c0 = compile(l);
+  const b = new Batch({ capacity: 4, arenaBytes: 1 << 16 });
+  const byKey = new Map<string, { p: Probe; base: Outcome }[]>();
+  for (const s of sites(c0)) {
+    const row = rowFor(rows, s.key);
+    const ps = probesFor(c0, l.cluster, s);
+    if (ps.length === 0) row.probes.push(`${ids}: no probe (no port that holds it lets in a packet its conditions allow)`);
+    const list = byKey.get(s.key) ?? [];
+    count += ps.length;
+    for (const p of ps) {
+      const base = runProbe(c0, p.frame, b);
+      row.probes.push(`${ids}: ${p.line} -> ${outcomeText(base)}${p.shadowedBy !== null ? ` (meets ${p.shadowedBy} first)` : ''}`);
+      list.push({ p, base });
+    }
+    byKey.set(s.key, list);
+  }
+  for (const [key, probes] of byKey) {
+    const row = rowFor(rows, key);
+    for (const m of ['remove', 'default'] as const) {
+      const c = compile(l);
+      if (!mutate(c, key, m)) continue;
+      for (const { p, base } of probes) {
+        let d: string | null;
+        try {
+          d = outcomeDifference(base, runProbe(c, p.frame, b));
+        } catch (e) {
+          d = `the engine threw: ${(e as Error).message}`;
+        }
+        if (d !== null) (m === 'remove' ? row.probeRemove : row.probeDflt).push(`${ids}: ${p.line}: ${d}`);
+      }
+    }
+  }
+  return count;
+}
+
 /** The mutants of `row` that changed nothing (its failures before the lists). */
 function failedMutants(row: Row): Mutant[] {
   if (row.orphan) return ['remove', 'default'];
   const out: Mutant[] = [];
-  if (row.remove.length === 0) out.push('remove');
-  if (!row.dfltSame && row.dflt.length === 0) out.push('default');
+  if (row.remove.length === 0 && row.probeRemove.length === 0) out.push('remove');
+  if (!row.dfltSame && row.dflt.length === 0 && row.probeDflt.length === 0) out.push('default');
   return out;
 }
 
@@ -421,12 +621,36 @@ function table(rows: Row[]): string {
   const w = Math.max(...rows.map((r) => r.key.length));
   const lines = [`${pad('rule (node/name)', w)}  ${pad('scenarios', 26)}  ${pad('remove: first change', 40)}  ${pad('default action: first change', 40)}  packets meeting its conditions`];
   for (const r of rows) {
-    const rem = r.orphan ? 'NOT IN THE PRINTED MODEL' : (r.remove[0] ?? 'NOTHING');
-    const def = r.orphan ? '-' : r.dfltSame ? 'n/a (action is the layer default)' : (r.dflt[0] ?? 'NOTHING');
+    const rem = r.orphan ? 'NOT IN THE PRINTED MODEL' : (r.remove[0] ?? probeChange(r.probeRemove));
+    const def = r.orphan ? '-' : r.dfltSame ? 'n/a (action is the layer default)' : (r.dflt[0] ?? probeChange(r.probeDflt));
     const hits = r.matched.length === 0 ? 'none' : r.matched.length > 4 ? `${r.matched.slice(0, 4).join(' ')} +${r.matched.length - 4}` : r.matched.join(' ');
     lines.push(`${pad(r.key, w)}  ${pad(r.scenarios.join(','), 26)}  ${pad(rem, 40)}  ${pad(def, 40)}  ${hits}`);
   }
   return lines.join('\n');
+}
+
+/** A change only a probe showed, for the table (`probe 02,03,08: verdict ...`), or NOTHING. */
+function probeChange(changes: string[]): string {
+  return changes.length === 0 ? 'NOTHING' : `probe ${changes[0]}`;
+}
+
+/**
+ * The rules only a probe made live (no scenario packet changed for that mutant), with the probe and what
+ * changed; then the rules nothing made live, with their probes' unmutated outcomes (the ALLOW reasons').
+ */
+function probeReport(rows: Row[]): string {
+  const live: string[] = [];
+  const dead: string[] = [];
+  for (const r of rows) {
+    if (r.orphan) continue;
+    const only: string[] = [];
+    if (r.remove.length === 0 && r.probeRemove.length > 0) only.push(`remove: ${r.probeRemove[0]}`);
+    if (!r.dfltSame && r.dflt.length === 0 && r.probeDflt.length > 0) only.push(`default: ${r.probeDflt[0]}`);
+    if (only.length > 0) live.push(`  ${r.key}  ${only.join('; ')}\n      ${r.probes.join('\n      ')}`);
+    const failed = failedMutants(r);
+    if (failed.length > 0) dead.push(`  ${r.key} [${failed.join(',')}]\n      ${r.probes.join('\n      ') || 'no probe'}`);
+  }
+  return `Rules only a probe made live (${live.length}):\n${live.join('\n')}\n\nRules no scenario packet and no probe made live (${dead.length}):\n${dead.join('\n')}`;
 }
 
 /** `key` excused for mutant `m` by an entry of `list`. */
@@ -461,13 +685,20 @@ function unneededEntries(name: string, list: Listed[], rows: Row[]): string[] {
 describe('vfp rules are the truth (issue 10): every printed rule changes some packet of traces/ when removed or defaulted', function () {
   this.timeout(300_000);
   const rows = new Map<string, Row>();
+  let probes = 0;
+  let probeClusters = 0;
 
   before(() => {
+    const clusters = new Map<string, Loaded[]>();
     for (const dir of listScenarios(tracesDir())) {
       const s = loadScenario(dir);
       const l: Loaded = { id: path.basename(dir).slice(0, 2), s, cluster: loadCluster(s.clusterFiles), trace: fs.readFileSync(scenarioTracePath(s)) };
       mutateScenario(l, rows);
+      const same = clusterKey(s);
+      clusters.set(same, [...(clusters.get(same) ?? []), l]);
     }
+    for (const ls of clusters.values()) probes += probeCluster(ls.map((l) => l.id).join(','), ls[0], rows);
+    probeClusters = clusters.size;
   });
 
   it('the unmutated run gives every scenario packet the verdict and reason scenario.yaml holds (the harness replays as the product does)', () => {
@@ -489,7 +720,7 @@ describe('vfp rules are the truth (issue 10): every printed rule changes some pa
   it('each rule: removing it, and setting its action to its layer default, changes some packet (or it is listed)', () => {
     const all = [...rows.values()].sort((a, b) => a.key.localeCompare(b.key));
     assert.ok(all.length > 0, 'no rule compiled');
-    console.log(`\n${table(all)}\n`);
+    console.log(`\n${table(all)}\n\n${probes} probes in ${probeClusters} scenario clusters. ${probeReport(all)}\n`);
     const unexpected: string[] = [];
     for (const row of all) {
       for (const m of failedMutants(row)) {
