@@ -82,18 +82,8 @@ interface Listed {
 const ALLOW: Listed[] = [
   {
     pattern: /^win-\d\/SDN_ROUTE_/,
-    mutants: ['remove'],
-    why: "to-host (NeedEncap): the host's stack sends what no load balancer took exactly as the VNET default does (actions.ts composeRoute: source MAC -> the host's, next node by address; neither the service CIDR nor the management IP is in the cluster CIDRs, where the default drops no-route), and VIP traffic reaches the host vNIC's load balancers from every port whether or not it is steered (UNCONFIRMED, domain.md §7; README 'The rules decide'): removing it changes only the `rule` column",
-  },
-  {
-    pattern: /^win-1\/SDN_ROUTE_10_127_130_11_32$/,
-    mutants: ['default'],
-    why: "the management IP is win-1's own address: a packet to it is delivered to win-1's host before any route is looked up",
-  },
-  {
-    pattern: /^win-3\/SDN_ROUTE_10_96_0_0_12$/,
-    mutants: ['default'],
-    why: "win-3 (MAC spoofing off): its pods' packets to the service CIDR that no load balancer takes leave the node and are dropped for MAC spoofing either way; its host's leave with the host MAC and no emulated next hop, as the allow action leaves them",
+    mutants: ['remove', 'default'],
+    why: "to-host (NeedEncap): the host's stack sends what no load balancer took exactly as the VNET default does (actions.ts composeRoute: source MAC -> the host's, next node by address; neither the service CIDR nor the management IP is in the cluster CIDRs, where the default drops no-route; a route layer's allow is its default, step-switch.ts route), and VIP traffic reaches the host vNIC's load balancers from every port whether or not it is steered (UNCONFIRMED, domain.md §7; README 'The rules decide'): removing it or defaulting it changes only the `rule` column",
   },
   {
     pattern: /^win-\d\/OUTBOUNDNAT_EXCEPTION_\d+_/,

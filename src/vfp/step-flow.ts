@@ -174,32 +174,30 @@ function applyBytes(k: PacketCtx, ft: FlowTable, f: number): void {
   const macs = k.c.macs;
   if ((xf & FX.SET_SMAC) !== 0 && k.l2 >= 0) writeMac(a, k.l2 + 6, macs, ft.smac(f));
   if ((xf & FX.SET_DMAC) !== 0 && k.l2 >= 0) writeMac(a, k.l2, macs, ft.dmac(f));
-  if ((xf & FX.SNAT) !== 0) {
-    const port = ft.snatPort(f);
-    const ip = ft.snatIp(f);
-    nat4At(a, k.l3, k.l4, k.end, k.proto, false, ip, k.ports ? port : -1);
-    k.src = ip;
-    if (k.ports) {
-      k.sport = port;
-      if (k.proto === 1) k.dport = port;
-    }
-  }
-  if ((xf & FX.DNAT) !== 0) {
-    const port = ft.dnatPort(f);
-    const ip = ft.dnatIp(f);
-    nat4At(a, k.l3, k.l4, k.end, k.proto, true, ip, k.ports ? port : -1);
-    k.dst = ip;
-    if (k.ports) {
-      k.dport = port;
-      if (k.proto === 1) k.sport = port;
-    }
-  }
+  if ((xf & FX.SNAT) !== 0) natBytes(k, a, false, ft.snatIp(f), ft.snatPort(f));
+  if ((xf & FX.DNAT) !== 0) natBytes(k, a, true, ft.dnatIp(f), ft.dnatPort(f));
   if ((xf & FX.ENCAP) !== 0 && (xf & FX.NEXT_NODE) === 0) {
     const tpl = ft.tpl(f);
     k.encapTpl = tpl;
     if (k.l2 === k.base) vxlanPrepend(b, k.i, k.templates.list[tpl], ft.outerSport(f));
   }
   k.tr.applied(k, ft, f);
+}
+
+/**
+ * NAT of the source (`dst` false) or destination to `ip`:`port` in the bytes (incremental checksums) and
+ * in the tracked tuple; an ICMP query's identifier is both of its ports.
+ */
+function natBytes(k: PacketCtx, a: Uint8Array, dst: boolean, ip: number, port: number): void {
+  nat4At(a, k.l3, k.l4, k.end, k.proto, dst, ip, k.ports ? port : -1);
+  if (dst) k.dst = ip;
+  else k.src = ip;
+  if (!k.ports) return;
+  if (k.proto === 1) {
+    k.sport = port;
+    k.dport = port;
+  } else if (dst) k.dport = port;
+  else k.sport = port;
 }
 
 /** A DNS query from a pod with a partially qualified name that Windows cannot resolve: a warning. */

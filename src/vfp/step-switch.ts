@@ -172,7 +172,8 @@ function routingPort(k: PacketCtx, node: CompiledNode): Port {
 function route(k: PacketCtx, node: CompiledNode, dst: number, remotePod: boolean): boolean {
   k.matchTuple(k.proto, k.src, dst, k.sport, k.dport, k.ports);
   const sel = walkLayer(k, node.vnet, DIR_OUT, k.from, routingPort(k, node));
-  if (sel !== null) {
+  // a route rule routes; a rule that only allows (or no rule) leaves the packet to the layer's default
+  if (sel !== null && sel.action.kind !== 'allow' && sel.action.kind !== 'pass') {
     doAction(k, sel, node.vnet);
     return true;
   }
