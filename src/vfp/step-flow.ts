@@ -8,7 +8,8 @@
  *        service, backend, warnings, rule); the encapsulation columns of Results; the state's fastPath
  *        counter.
  * Next:  on a miss, slow-path.ts (then the new connection's forward flow is applied here); a flow that
- *        leads to another emulated node continues at that node's external port; step-result.ts.
+ *        leads to another emulated node continues at that node's external port (a VXLAN-encapsulated one
+ *        through its decap rule: step-input.ts decapAtHop); step-result.ts.
  *
  * Pod view (DESIGN.md): a reply captured as the pod sees it (from the VIP or the external host to the pod
  * IP) matches its NATed connection through the alias key (the exact reverse of the original tuple).
