@@ -39,13 +39,16 @@ interface Options {
   json: boolean;
 }
 
+/** Bad usage (an option, a revision): exit 2, as the CLI's. */
+class UsageError extends Error {}
+
 function parseArgs(argv: string[]): Options {
   const o: Options = { rev: 'HEAD~1', rounds: 5, packets: null, engineRuns: 3, e2eRuns: 1, e2e: true, json: false };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k];
     const num = (): number => {
       const v = Number(argv[++k]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${a}: give a whole number, 1 or more`);
+      if (!Number.isInteger(v) || v < 1) throw new UsageError(`${a}: give a whole number, 1 or more`);
       return v;
     };
     if (a === '--rounds') o.rounds = num();
@@ -55,7 +58,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-e2e') o.e2e = false;
     else if (a === '--json') o.json = true;
     else if (!a.startsWith('-')) o.rev = a;
-    else throw new Error(`unknown option ${a} (see bench/compare-builds.ts)`);
+    else throw new UsageError(`unknown option ${a} (see bench/compare-builds.ts)`);
   }
   return o;
 }
@@ -196,6 +199,9 @@ function report(rows: Row[]): string[] {
 
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
+  if (spawnSync('git', ['rev-parse', '--verify', '--quiet', `${o.rev}^{commit}`], { cwd: ROOT }).status !== 0) {
+    throw new UsageError(`${o.rev}: not a commit of this repository (give a revision, e.g. HEAD~1 or a commit id)`);
+  }
   const cur: Build = { label: currentLabel(), dir: ROOT };
   if (!fs.existsSync(path.join(ROOT, 'dist', 'bench', 'engine-trace.js'))) throw new Error('build this tree first (npm run bench:compare builds it)');
   const { build: old, remove } = buildRevision(o.rev);
@@ -232,6 +238,6 @@ function main(): void {
 try {
   main();
 } catch (e) {
-  console.error(e instanceof Error ? e.message : e);
-  process.exitCode = 1;
+  console.error(`compare-builds: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = e instanceof UsageError ? 2 : 1;
 }
