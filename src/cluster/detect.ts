@@ -15,6 +15,7 @@ import { importKubeProxy, looksLikeKubeProxy } from './importers/kubeproxy';
 import { importScenario, looksLikeScenario } from './importers/scenario';
 import { InputError } from '../core/errors';
 import { parseDocuments, type SourceDoc } from './source';
+import { checkPsDepth, refusePowerShellText } from './ps-output';
 
 export type InputKind = 'scenario' | 'kube-proxy' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
 
@@ -22,7 +23,7 @@ export type InputKind = 'scenario' | 'kube-proxy' | 'kubectl' | 'cni' | 'flannel
 export const KIND_NAMES =
   'kubectl output (a List or single Node, Pod, Service, EndpointSlice, Endpoints, ConfigMap; JSON or YAML), ' +
   'a CNI config (win-bridge, win-overlay, flannel; .conf or .conflist), flannel net-conf.json, flannel subnet.env, ' +
-  'a KubeProxyConfiguration, HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, a list of endpoint policies), ' +
+  'a KubeProxyConfiguration, HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, Get-HnsPolicyList, HCN v2 load balancers, a list of endpoint policies), ' +
   'or a vfp-emu scenario (apiVersion: vfp-emu/v1, kind: Scenario)';
 
 /** The kind of one parsed document, or null. */
@@ -73,11 +74,13 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
     importSubnetEnv(file, text, draft);
     return ['flannel-subnet-env'];
   }
+  refusePowerShellText(file, text);
   const docs = parseDocuments(file, text);
   if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);
   const kinds: InputKind[] = [];
   for (const doc of docs) {
     const kind = importDocument(doc, draft);
+    if (kind === null) checkPsDepth(doc.root(true));
     if (kind === null) return doc.root().fail(`cannot tell what kind of cluster input this is; expected one of: ${KIND_NAMES}`);
     kinds.push(kind);
   }

@@ -149,6 +149,40 @@ export interface HnsNetworkFacts {
   settings: FactSet;
 }
 
+/** (HNS truth) An HNS endpoint by its ID, local or remote: load balancers name their endpoints by ID. */
+export interface HnsEndpointIdFacts {
+  /** Lower-case GUID. */
+  id: string;
+  ip: string;
+  remote: boolean;
+  where: Where;
+}
+
+/**
+ * (HNS truth) One HNS load balancer frontend as a dump states it: a v1 policy list's ELB policy
+ * (`Get-HnsPolicyList`) or one PortMapping of a v2 HostComputeLoadBalancer (domain.md 2.3, 2.5).
+ */
+export interface HnsLbFacts {
+  id: string;
+  form: 'v1' | 'v2';
+  /** Frontend VIPs; empty = every node address (a NodePort LB). */
+  vips: string[];
+  /** IP protocol number (6 TCP, 17 UDP). */
+  protocol: number;
+  internalPort: number;
+  externalPort: number;
+  dsr: boolean;
+  ilb: boolean;
+  preserveDip: boolean;
+  /** DistributionType SourceIP / SourceIPProtocol. */
+  affinity: boolean;
+  ipv6: boolean;
+  sourceVip: string | null;
+  /** Endpoint IDs (lower case) it balances to, with where each is named. */
+  endpoints: { id: string; where: Where }[];
+  where: Where;
+}
+
 /** Everything read from subnet.env. */
 interface SubnetEnvFacts {
   where: Where;
@@ -186,6 +220,10 @@ export class Draft {
   readonly slices: SliceFacts[] = [];
   readonly hnsNetworks: HnsNetworkFacts[] = [];
   readonly hnsEndpoints: HnsEndpointFacts[] = [];
+  /** (HNS truth) Every dumped endpoint with an ID (local and remote). */
+  readonly hnsEndpointIds: HnsEndpointIdFacts[] = [];
+  /** (HNS truth) Load balancers of the dumps (what the dumped node runs). */
+  readonly hnsLbs: HnsLbFacts[] = [];
   readonly subnetEnvs: SubnetEnvFacts[] = [];
   /** OutBoundNAT exceptions of every policy seen (they union). */
   readonly exceptions: { cidr: string; where: Where }[] = [];

@@ -18,10 +18,18 @@ export interface ClusterText {
   text: string;
 }
 
-/** Text of a file's bytes: UTF-16LE/BE when a BOM says so, else UTF-8 (a UTF-8 BOM is dropped later). */
+/**
+ * Text of a file's bytes: UTF-16LE/BE when a BOM says so (Windows PowerShell 5.1's `>` writes UTF-16LE with a
+ * BOM), else UTF-16 without a BOM when the first two characters are ASCII with a NUL high (LE) or low (BE)
+ * byte (what `[IO.File]::WriteAllText(..., [Text.Encoding]::Unicode)`-style writers without a preamble give;
+ * no UTF-8 config starts with a NUL), else UTF-8 (a UTF-8 BOM is dropped later).
+ */
 export function decodeClusterFile(bytes: Uint8Array): string {
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
   if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  const ascii = (x: number) => x >= 0x09 && x < 0x80;
+  if (bytes.length >= 4 && ascii(bytes[0]) && bytes[1] === 0 && ascii(bytes[2]) && bytes[3] === 0) return new TextDecoder('utf-16le').decode(bytes);
+  if (bytes.length >= 4 && bytes[0] === 0 && ascii(bytes[1]) && bytes[2] === 0 && ascii(bytes[3])) return new TextDecoder('utf-16be').decode(bytes);
   return new TextDecoder('utf-8').decode(bytes);
 }
 

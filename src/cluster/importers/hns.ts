@@ -6,7 +6,14 @@
  * - endpoints: `Get-HnsEndpoint` v1 (IPAddress, MacAddress, IsRemoteEndpoint, Policies) and v2
  *   (IpConfigurations, MacAddress, Flags & 1 = remote);
  * - a bare list of endpoint policies (`[{"Type":"OutBoundNAT",...},...]`);
- * - load balancers and policy lists, which kube-proxy derives from the Services: skipped with a note.
+ * - load balancers, read as what the node runs (hns-lb.ts): v1 policy lists (`Get-HnsPolicyList`:
+ *   `{ID, References:["/endpoints/<id>"], Policies:[{Type:"ELB", ...}]}`, hcsshim internal/hns/hnspolicylist.go)
+ *   and v2 HostComputeLoadBalancers (`{ID, HostComputeEndpoints[], FrontendVIPs[], PortMappings[], Flags}`,
+ *   hcsshim hcn/hcnloadbalancer.go); the endpoints they name are resolved by ID through the dumped endpoints,
+ *   local and remote, so every endpoint with an ID is recorded.
+ * Any of these may come wrapped as Invoke-HNSRequest returns it (`{"Success":true,"Output":[...]}`, hns.psm1;
+ * the shape is UNCONFIRMED: Output is taken as one object or a list, `Success: false` is refused with its Error).
+ * JSON cut at ConvertTo-Json's default depth is refused (ps-output.ts).
  * Keys are matched case-insensitively. A dump comes from one Windows node: the network's management IP (or,
  * in a v2 dump without one, its subnet) says which node; RemoteSubnetRoutes describe the other nodes.
  */
@@ -15,6 +22,8 @@ import type { Draft, HnsNetworkFacts, NodeFacts, NodeKey } from '../draft';
 import type { NetworkMode } from '../model';
 import type { Field } from '../source';
 import { ENDPOINT_POLICY_TYPES, importEndpointPolicy } from './policies';
+import { importHnsLb } from './hns-lb';
+import { checkPsDepth } from '../ps-output';
 
 const NETWORK_TYPES: Record<string, NetworkMode | null> = {
   l2bridge: 'l2bridge',
@@ -45,7 +54,15 @@ function hnsKind(o: Field): HnsKind {
   return null;
 }
 
-export function looksLikeHns(root: Field): boolean {
+/** The `Output` of an Invoke-HNSRequest answer (`{"Success":..., "Output":...}`), else the root itself. */
+function unwrapOutput(root: Field): Field {
+  if (!root.isObject() || !root.has('Output')) return root;
+  const extra = root.keys().filter((k) => !['output', 'success', 'error', 'errorcode'].includes(k.toLowerCase()));
+  return extra.length === 0 ? root.get('Output') : root;
+}
+
+export function looksLikeHns(outer: Field): boolean {
+  const root = unwrapOutput(outer);
   if (Array.isArray(root.value)) {
     const items = root.items();
     return items.length > 0 && items.every((i) => hnsKind(i) !== null);
@@ -53,7 +70,12 @@ export function looksLikeHns(root: Field): boolean {
   return hnsKind(root) !== null;
 }
 
-export function importHns(root: Field, draft: Draft): void {
+export function importHns(outer: Field, draft: Draft): void {
+  checkPsDepth(outer);
+  const root = unwrapOutput(outer);
+  if (root !== outer && outer.get('Success').optBool() === false) {
+    outer.get('Success').fail(`the HNS request failed (Success: false${outer.has('Error') ? `, Error: ${JSON.stringify(outer.get('Error').value)}` : ''}); there is no output to read`);
+  }
   const items = Array.isArray(root.value) ? root.items() : [root];
   let remoteEndpoints = 0;
   let policies = false;
@@ -68,15 +90,13 @@ export function importHns(root: Field, draft: Draft): void {
       policies = true;
       const r = importEndpointPolicy(item, draft);
       if (r.providerAddress) draft.settings.put('cni.providerAddress', r.providerAddress.ip, r.providerAddress.where);
-    } else if (kind === 'loadbalancer') balancers++;
+    } else if (kind === 'loadbalancer') balancers += importHnsLb(item, draft);
     else item.fail('cannot tell what kind of HNS object this is; expected a network, an endpoint, a policy or a load balancer');
   }
   if (remoteEndpoints > 0) {
-    draft.note('config-ignored', 'info', `${remoteEndpoints} remote HNS endpoint(s) skipped: kube-proxy creates them from the Services (MAC 02-11-<ip>), so they are derived`, root.where);
+    draft.note('config-ignored', 'info', `${remoteEndpoints} remote HNS endpoint(s) not pods of this node (kube-proxy creates them for remote Service backends, MAC 02-11-<ip>); used only to resolve the load balancers' endpoint IDs`, root.where);
   }
-  if (balancers > 0) {
-    draft.note('config-ignored', 'info', `${balancers} HNS load balancer / policy list object(s) skipped: they are derived from the Services`, root.where);
-  }
+  if (balancers > 0) draft.note('hns-lb-read', 'info', `${balancers} HNS load balancer frontend(s) read: the dumped node runs these, not what kube-proxy would derive from the Services`, root.where);
 }
 
 /** The settings object of a v2 policy, or the policy itself (v1 flat form). */
@@ -186,14 +206,16 @@ function importNetwork(net: Field, draft: Draft): void {
   draft.hnsNetworks.push(facts);
 }
 
-/** Returns false for a remote endpoint (skipped). */
+/** Returns false for a remote endpoint (not a pod of this node; recorded by ID for the load balancers). */
 function importEndpoint(ep: Field, draft: Draft): boolean {
   const flags = ep.get('Flags');
   const remote = ep.get('IsRemoteEndpoint').optBool() === true || (!flags.absent && typeof flags.value === 'number' && (flags.value & 1) === 1);
-  if (remote) return false;
   let ipField = ep.get('IPAddress');
   if (ipField.absent) ipField = ep.get('IpConfigurations').required('IpConfigurations').items()[0]?.object().get('IpAddress') ?? ipField;
   const ip = ipField.required('IPAddress').ip();
+  const id = ep.get('ID').optString();
+  if (id !== undefined && id !== '') draft.hnsEndpointIds.push({ id: id.toLowerCase(), ip, remote, where: ep.where });
+  if (remote) return false;
   const name = ep.get('Name').optString() ?? ip;
   let pa: string | null = null;
   let policies = false;

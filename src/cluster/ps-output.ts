@@ -1,0 +1,108 @@
+/**
+ * PowerShell output that is not JSON, recognised so that it is refused by name (exit 2) instead of being read
+ * as YAML or reported as "cannot tell what kind":
+ *
+ * - the default table and list views (`Get-HnsPolicyList` with no `| ConvertTo-Json`): lines such as
+ *   `Policies : {@{ExternalPort=55680; ... Type=ELB; VIPs=System.Object[]}}` (projectcalico/calico#8465),
+ *   `ID : 5E28...` list lines with the names padded to one column (microsoft/SDN#582 `Get-HNSNetwork`), or a
+ *   column header over a `----` rule. Such text has lost data (`System.Object[]` stands for a whole list), so
+ *   nothing can be read from it;
+ * - JSON written by `ConvertTo-Json` at its default depth 2: deeper objects become the strings
+ *   `"System.Collections.Hashtable"` or `"@{Type=ELB; ...}"` and lists `"System.Object[]"` (the same data loss).
+ *
+ * The answer names the command to run, chosen from the words the text holds (an ELB / References text is a
+ * policy list, IsRemoteEndpoint / IPAddress an endpoint, ManagementIP / Subnets / Ipams a network,
+ * FrontendVIPs / PortMappings a v2 load balancer).
+ */
+
+import { InputError } from '../core/errors';
+import type { Field } from './source';
+
+/** UTF-8 byte length (no Buffer: this module also runs in the browser page). */
+function utf8Length(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+/** The command whose output `text` looks like. */
+export function psCommandFor(text: string): string {
+  if (/FrontendVIPs|PortMappings|HostComputeEndpoints/i.test(text)) return 'hnsdiag list loadbalancers -d, or Get-HnsPolicyList | ConvertTo-Json -Depth 10';
+  if (/Type=ELB|References|VIPs|ELB/i.test(text)) return 'Get-HnsPolicyList | ConvertTo-Json -Depth 10';
+  if (/IsRemoteEndpoint|IPAddress|IpConfigurations|VirtualNetwork/i.test(text)) return 'Get-HnsEndpoint | ConvertTo-Json -Depth 10';
+  if (/ManagementIP|Subnets|Ipams|DrMacAddress|MacPools/i.test(text)) return 'Get-HnsNetwork | ConvertTo-Json -Depth 10';
+  return 'Get-HnsNetwork / Get-HnsEndpoint / Get-HnsPolicyList | ConvertTo-Json -Depth 10';
+}
+
+/** A PowerShell list line: `Name<spaces> : value` (the name padded so the colons line up). */
+const LIST_LINE = /^[A-Za-z][A-Za-z0-9]*\s+: /;
+/** A table's rule under its header: runs of `-` separated by spaces. */
+const TABLE_RULE = /^-{2,}(\s+-{2,})*\s*$/;
+/** What only PowerShell's formatter writes: hashtables and lists rendered as `@{...}` / `System.Object[]`. */
+const PS_VALUE = /@\{[A-Za-z]+=|System\.Object\[\]|System\.Collections\./;
+
+/**
+ * Throws (exit 2, naming the file and the byte offset of the first telling line) when `text` is PowerShell's
+ * table or list view. JSON texts (`{` / `[` first) are left to the JSON reader and `checkPsDepth`.
+ */
+export function refusePowerShellText(file: string, text: string): void {
+  const body = text.replace(/^\uFEFF/, '');
+  const first = body.trimStart()[0];
+  if (first === '{' || first === '[') return;
+  const lines = body.split('\n');
+  let offset = 0;
+  let listLines = 0;
+  let firstList = -1;
+  let hit: { at: number; what: string } | null = null;
+  for (let k = 0; k < lines.length && hit === null; k++) {
+    const line = lines[k].replace(/\r$/, '');
+    if (TABLE_RULE.test(line.trim()) && line.trim() !== '---' && k > 0 && lines[k - 1].trim() !== '' && line.trim().length >= 2) {
+      hit = { at: offset - utf8Length(lines[k - 1]) - 1, what: 'table' };
+    } else if (LIST_LINE.test(line)) {
+      if (firstList < 0) firstList = offset;
+      if (++listLines >= 2 || PS_VALUE.test(line)) hit = { at: firstList, what: 'list' };
+    } else if (PS_VALUE.test(line) && !line.trimStart().startsWith('#')) {
+      hit = { at: offset, what: 'list' };
+    }
+    offset += utf8Length(lines[k]) + 1;
+  }
+  if (hit === null) return;
+  throw new InputError(
+    file,
+    { offset: Math.max(0, hit.at) },
+    `this is PowerShell's ${hit.what} output, not JSON: it shows lists as System.Object[] and loses the data; run \`${psCommandFor(body)} > file.json\` and give that file`,
+  );
+}
+
+const TRUNCATED = /^(System\.Collections\.\S+|System\.Object\[\]|@\{.*\})$/s;
+
+/** The first string value that ConvertTo-Json wrote for an object it did not descend into, or null. */
+function truncatedValue(f: Field, budget: { n: number }): Field | null {
+  if (--budget.n < 0) return null;
+  const v = f.value;
+  if (typeof v === 'string') return TRUNCATED.test(v.trim()) ? f : null;
+  if (Array.isArray(v)) {
+    for (const item of f.items()) {
+      const hit = truncatedValue(item, budget);
+      if (hit) return hit;
+    }
+  } else if (f.isObject()) {
+    for (const k of f.keys()) {
+      const hit = truncatedValue(f.get(k), budget);
+      if (hit) return hit;
+    }
+  }
+  return null;
+}
+
+/**
+ * Fails (exit 2, naming the field) when an HNS JSON document was cut at ConvertTo-Json's default depth 2:
+ * a value such as `"System.Collections.Hashtable"` or `"@{Type=ELB; ...}"` stands where an object was.
+ * Looks at no more than 200000 values (an HNS dump of a busy node holds a few thousand).
+ */
+export function checkPsDepth(root: Field): void {
+  const hit = truncatedValue(root, { n: 200000 });
+  if (hit === null) return;
+  const text = JSON.stringify(root.value).slice(0, 20000);
+  hit.fail(
+    `ConvertTo-Json stopped at its default depth (2) here and wrote ${JSON.stringify(String(hit.value).slice(0, 60))} for an object or list; run \`${psCommandFor(text)} > file.json\` (-Depth 10) and give that file`,
+  );
+}
