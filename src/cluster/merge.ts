@@ -21,6 +21,7 @@ import type { Draft, EndpointFacts, FactSet, NodeFacts, ServicePortFacts } from 
 import { derivedDrMac, derivedMacPoolStart, hyperVNodeMac, linuxPodMac, overlayEndpointMac, poolEndpointMac } from './mac';
 import type { Cluster, EndpointModel, NetworkMode, NetworkModel, NodeModel, PodModel, ProxyModel, ServiceModel } from './model';
 import { whereText, type Where } from './source';
+import { resolveHnsLbs } from './hns-lbs';
 import { checkClusterIps, checkEndpoint, checkNamedTargetPorts, subPath, type EndpointContext } from './validate';
 
 /** Values to use where no input says (the Windows / Kubernetes defaults otherwise). */
@@ -469,7 +470,9 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     note('config-kube-proxy', 'error', 'kube-proxy does not start on overlay: "WinOverlay feature gate not enabled"', s.fact('proxy.WinOverlay')?.where ?? 'kube-proxy');
   }
 
+  const hnsLoadBalancers = resolveHnsLbs(draft, nodeModels, podModelByIp);
   const cluster: Cluster = {
+    hnsLoadBalancers,
     network,
     nodes: nodeModels,
     pods: podModels,

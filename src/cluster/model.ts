@@ -182,6 +182,36 @@ export interface ProxyModel {
   healthzPort: number;
 }
 
+/**
+ * (Additive.) One HNS load balancer frontend from a dump (`Get-HnsPolicyList` ELB policy or a v2 LB port
+ * mapping) on the node the dump was taken on: what that node runs (src/vfp/hns-truth.ts compares it with what
+ * kube-proxy would program for the Services given and programs it instead).
+ */
+export interface HnsLbModel {
+  /** HNS id of the policy list / load balancer (lower case), '' when the dump has none. */
+  id: string;
+  /** The node the dump was taken on. */
+  node: string;
+  form: 'v1' | 'v2';
+  /** Frontend VIPs; empty = the node's addresses (a NodePort LB). */
+  vips: string[];
+  protocol: number;
+  internalPort: number;
+  externalPort: number;
+  dsr: boolean;
+  ilb: boolean;
+  preserveDip: boolean;
+  affinity: boolean;
+  ipv6: boolean;
+  sourceVip: string | null;
+  /** The endpoints it names; `ip` null when no dumped endpoint has that ID (a stale reference). */
+  endpoints: { id: string; ip: string | null; remote: boolean; node: string | null }[];
+  /** `file:path` of the frontend in the dump. */
+  source: string;
+  /** The dump file. */
+  file: string;
+}
+
 export interface Cluster {
   network: NetworkModel;
   nodes: NodeModel[];
@@ -200,4 +230,6 @@ export interface Cluster {
   profile?: string | null;
   /** (Additive.) How the trace was captured, when a scenario says (`view: pod|wire`), null when none. */
   view?: 'pod' | 'wire' | null;
+  /** (Additive.) HNS load balancers from dumps (empty or absent: none dumped; kube-proxy's are derived). */
+  hnsLoadBalancers?: HnsLbModel[];
 }

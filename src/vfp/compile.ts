@@ -34,6 +34,7 @@ import type { WindowsProfile } from './profile';
 import { R, warningBit, reasonSentence } from './reasons';
 import type { LbBackend, LbKind, NodeLb, NoLb } from './lb';
 import { lbSalt } from './lb';
+import { applyHnsTruth } from './hns-truth';
 import type { NatRange } from './snat';
 import {
   DIR_IN,
@@ -210,12 +211,12 @@ function backendSet(backends: string[], ports: number[]): IpPortSet {
   return set;
 }
 
-function ip4(text: string | null | undefined): number {
+export function ip4(text: string | null | undefined): number {
   if (!text) return -1;
   return tryParseIPv4(text);
 }
 
-function cond(partial: Partial<Conditions>): Conditions {
+export function cond(partial: Partial<Conditions>): Conditions {
   return { ...anyConditions(), ...partial };
 }
 
@@ -224,7 +225,7 @@ const PROTO_NUM: Record<string, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 // ---------------------------------------------------------------------------------------------------
 // compile
 
-class Builder {
+export class Builder {
   readonly macNames: string[] = [];
   private macIdx = new Map<string, number>();
   readonly rules: Rule[] = [];
@@ -233,6 +234,8 @@ class Builder {
   readonly backendPorts: number[] = [];
   private backendIdx = new Map<number, number>();
   readonly diagnostics: Diagnostic[] = [];
+  /** Names of services that only an HNS dump's load balancers stand for (ids after the cluster's; hns-truth.ts). */
+  readonly dumpServices: string[] = [];
 
   mac(text: string): number {
     const t = text.toLowerCase().replace(/-/g, ':');
@@ -404,7 +407,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     pods,
     ports: b.ports,
     rules: b.rules,
-    services: cluster.services.map((s) => `${s.namespace}/${s.name}`),
+    services: [...cluster.services.map((s) => `${s.namespace}/${s.name}`), ...b.dumpServices],
     backends: b.backends,
     backendPorts: b.backendPorts,
     backendKeys: backendSet(b.backends, b.backendPorts),
@@ -578,6 +581,7 @@ function vnetLayer(b: Builder, env: ClusterEnv, routeRules: Rule[]): Layer {
 function buildPorts(b: Builder, env: ClusterEnv, node: CompiledNode, plans: PortPlan[], acls: AclModel[]): void {
   const net = env.net;
   buildNodeLbs(b, env.profile, node, plans, env);
+  applyHnsTruth(b, env.cluster, env.profile, node);
   const aclLayer = acls.length > 0 ? buildAclLayer(b, acls) : null;
   const dsrRules = node.lbs.filter((lb) => lb.dsrRule !== null).map((lb) => lb.dsrRule as Rule);
   const dsrLayer: Layer | null =

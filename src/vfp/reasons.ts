@@ -228,6 +228,13 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     verdict: V.DROPPED,
     sentence: 'The destination is a Service IP, but no Service port of this protocol and port has a load balancer on it: nothing answers',
   },
+  {
+    code: 'lb-missing-in-hns',
+    kind: 'verdict',
+    verdict: V.DROPPED,
+    sentence:
+      "kube-proxy would program a load balancer for this Service VIP and port, but the node's HNS state (the dump) has none: nothing takes the traffic (HNS load balancers lost or not recreated: kubernetes#110849, #135802)",
+  },
 ];
 
 /** Reason ids as constants (R.ICMP_NOT_TRANSPOSED = 1, ...), derived from the table. */
@@ -273,6 +280,7 @@ export const R = {
   DSR_UNSUPPORTED: ID.DSR_UNSUPPORTED,
   NO_SERVICE_PORT: ID.NO_SERVICE_PORT,
   SOURCE_VIP_MISSING: ID.SOURCE_VIP_MISSING,
+  LB_MISSING_IN_HNS: ID.LB_MISSING_IN_HNS,
 } as const;
 
 /** Number of reason ids including 0 (size of per-reason counter arrays). */
