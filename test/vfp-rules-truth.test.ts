@@ -81,12 +81,12 @@ interface Listed {
  */
 const ALLOW: Listed[] = [
   {
-    pattern: /^win-\d\/SDN_ROUTE_/,
+    pattern: /^(win-\d|10\.127\.130\.11)\/SDN_ROUTE_/,
     mutants: ['remove', 'default'],
-    why: "to-host (NeedEncap): the host's stack sends what no load balancer took exactly as the VNET default does (actions.ts composeRoute: source MAC -> the host's, next node by address; neither the service CIDR nor the management IP is in the cluster CIDRs, where the default drops no-route; a route layer's allow is its default, step-switch.ts route), and VIP traffic reaches the host vNIC's load balancers from every port whether or not it is steered (UNCONFIRMED, domain.md §7; README 'The rules decide'): removing it or defaulting it changes only the `rule` column",
+    why: "to-host (NeedEncap): the host's stack sends what no load balancer took exactly as the VNET default does (actions.ts composeRoute: source MAC -> the host's, next node by address; neither the service CIDR nor the management IP is in the cluster CIDRs, where the default drops no-route; a route layer's allow is its default, step-switch.ts route), and VIP traffic reaches the host vNIC's load balancers from every port whether or not it is steered (UNCONFIRMED, domain.md §7; README 'The rules decide'): removing it or defaulting it changes only the `rule` column (10.127.130.11: scenario 14's node, emulated from its HNS dump alone and named after its management IP)",
   },
   {
-    pattern: /^win-\d\/OUTBOUNDNAT_EXCEPTION_\d+_/,
+    pattern: /^(win-\d|10\.127\.130\.11)\/OUTBOUNDNAT_EXCEPTION_\d+_/,
     mutants: ['default'],
     why: "its action `pass` (no transposition) is what the SLB_NAT_LAYER's default `allow` does: the mutant is the same program (removing it is what shows it matters)",
   },
@@ -101,9 +101,9 @@ const ALLOW: Listed[] = [
     why: "win-3 (01, MAC spoofing off): these rules decide only for destinations off the node (outside the exceptions, or in the cluster and service CIDRs, where win-3 holds no address but app-3's own), and a pod's packet leaving win-3 is dropped for MAC spoofing whatever its NAT (a dropped packet keeps its bytes)",
   },
   {
-    pattern: /^win-[12]\/LB_DSR_/,
+    pattern: /^(win-[12]|10\.127\.130\.11)\/LB_DSR_/,
     mutants: ['remove', 'default'],
-    why: "06 (DSR): a DSR load balancer's rule on the pod port has a copy on the host vNIC (LB layer) with the same action; without it the copy balances the same packet the same way, after an OutboundNAT walk that treats the VIP and the backend alike in 06 (pod backends in the exceptions; PreserveDIP keeps the VIP)",
+    why: "06 (DSR): a DSR load balancer's rule on the pod port has a copy on the host vNIC (LB layer) with the same action; without it the copy balances the same packet the same way, after an OutboundNAT walk that treats the VIP and the backend alike in 06 (pod backends in the exceptions; PreserveDIP keeps the VIP); likewise the DSR NodePort of 14 (the node emulated from its HNS dump alone is named after its management IP, 10.127.130.11)",
   },
   {
     pattern: /^win-[12]\/LB_[0-9a-f]{8}_10\.96\./,

@@ -28,7 +28,7 @@ export function psCommandFor(text: string): string {
   if (/FrontendVIPs|PortMappings|HostComputeEndpoints/i.test(text)) return 'hnsdiag list loadbalancers -d, or Get-HnsPolicyList | ConvertTo-Json -Depth 10';
   if (/Type=ELB|References|VIPs|ELB/i.test(text)) return 'Get-HnsPolicyList | ConvertTo-Json -Depth 10';
   if (/IsRemoteEndpoint|IPAddress|IpConfigurations|VirtualNetwork/i.test(text)) return 'Get-HnsEndpoint | ConvertTo-Json -Depth 10';
-  if (/ManagementIP|Subnets|Ipams|DrMacAddress|MacPools/i.test(text)) return 'Get-HnsNetwork | ConvertTo-Json -Depth 10';
+  if (/ManagementIP|Subnets|Ipams|DrMacAddress|MacPools|AddressPrefix|\b(L2Bridge|Overlay|NAT)\b/i.test(text)) return 'Get-HnsNetwork | ConvertTo-Json -Depth 10';
   return 'Get-HnsNetwork / Get-HnsEndpoint / Get-HnsPolicyList | ConvertTo-Json -Depth 10';
 }
 

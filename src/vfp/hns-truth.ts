@@ -20,8 +20,8 @@
  *    id), so `rules`, `explain` and the engine treat them alike. A dump LB that matches a kube-proxy LB takes
  *    its Service, kind, warnings and hash salt; one that matches none stands for a service named
  *    `hns/<id>` (`Builder.dumpServices`). An empty VIP list is the node's address (a NodePort LB).
- *    The rules buildNodeLbs made for the replaced LBs stay in the global rule list unused (zero counters,
- *    never listed): rule ids are positions and are never reused.
+ *    The rules buildNodeLbs made for the replaced LBs are taken out of the global rule list (they are its tail),
+ *    so that every rule is one a port holds.
  * Backends: the dump's endpoints resolved to IPv4 addresses (remote ones to the node owning the address);
  * unresolved ones are no backend, and a frontend left with none is a VIP without a load balancer, dropped with
  * `no-endpoints` (the traffic of kubernetes#112836's stale LBs went nowhere). IPv6 load balancers (Flags & 2) are not programmed (IPv4 engine): a note.
@@ -218,11 +218,23 @@ function missing(c: Ctx, seen: Set<number>): void {
   }
 }
 
+/**
+ * Takes the rules of kube-proxy's LBs `lbs` (the last ones buildNodeLbs made) out of the global rule list, so
+ * that no rule is left that no port holds (rule ids are positions: only a tail can go).
+ */
+function dropRules(b: Builder, lbs: NodeLb[]): void {
+  const mine = new Set(lbs.flatMap((l) => [l.hostRule, l.dsrRule]).filter((r) => r !== null));
+  let start = b.rules.length;
+  while (start > 0 && mine.has(b.rules[start - 1])) start--;
+  if (b.rules.length - start === mine.size) b.rules.length = start;
+}
+
 /** For the node an HNS dump was taken on: the dump's load balancers replace kube-proxy's (module comment). */
 export function applyHnsTruth(b: Builder, cluster: Cluster, profile: WindowsProfile, node: CompiledNode): void {
   const dumped = (cluster.hnsLoadBalancers ?? []).filter((d) => d.node === node.name);
   if (dumped.length === 0) return;
   const c: Ctx = { b, cluster, profile, node, expected: node.lbs, expectedByKey: new Map(node.lbByKey), compare: cluster.services.length > 0, at: dumped[0].file, dumpSids: new Map() };
+  dropRules(b, node.lbs);
   node.lbs = [];
   node.lbByKey.clear();
   if (!c.compare) diag(c, 'hns-lb-only', 'info', `no Service is given: ${node.name}'s load balancers are the HNS dump's alone, compared with nothing`, dumped[0].source);

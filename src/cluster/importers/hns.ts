@@ -56,12 +56,18 @@ function hnsKind(o: Field): HnsKind {
 
 /** The `Output` of an Invoke-HNSRequest answer (`{"Success":..., "Output":...}`), else the root itself. */
 function unwrapOutput(root: Field): Field {
-  if (!root.isObject() || !root.has('Output')) return root;
+  if (!root.isObject() || root.keyOf('Output') === undefined) return root;
   const extra = root.keys().filter((k) => !['output', 'success', 'error', 'errorcode'].includes(k.toLowerCase()));
   return extra.length === 0 ? root.get('Output') : root;
 }
 
+/** An Invoke-HNSRequest answer that says it failed. */
+function failedRequest(outer: Field): boolean {
+  return outer.isObject() && outer.keyOf('Output') !== undefined && outer.get('Success').value === false;
+}
+
 export function looksLikeHns(outer: Field): boolean {
+  if (failedRequest(outer)) return true;
   const root = unwrapOutput(outer);
   if (Array.isArray(root.value)) {
     const items = root.items();
@@ -73,7 +79,7 @@ export function looksLikeHns(outer: Field): boolean {
 export function importHns(outer: Field, draft: Draft): void {
   checkPsDepth(outer);
   const root = unwrapOutput(outer);
-  if (root !== outer && outer.get('Success').optBool() === false) {
+  if (failedRequest(outer)) {
     outer.get('Success').fail(`the HNS request failed (Success: false${outer.has('Error') ? `, Error: ${JSON.stringify(outer.get('Error').value)}` : ''}); there is no output to read`);
   }
   const items = Array.isArray(root.value) ? root.items() : [root];
