@@ -32,6 +32,8 @@ export function psCommandFor(text: string): string {
   return 'Get-HnsNetwork / Get-HnsEndpoint / Get-HnsPolicyList | ConvertTo-Json -Depth 10';
 }
 
+/** How many lines are looked at. */
+const SCAN_LINES = 40;
 /** A PowerShell list line: `Name<spaces> : value` (the name padded so the colons line up). */
 const LIST_LINE = /^[A-Za-z][A-Za-z0-9]*\s+: /;
 /** A table's rule under its header: runs of `-` separated by spaces. */
@@ -47,27 +49,29 @@ export function refusePowerShellText(file: string, text: string): void {
   const body = text.replace(/^\uFEFF/, '');
   const first = body.trimStart()[0];
   if (first === '{' || first === '[') return;
-  const lines = body.split('\n');
-  let offset = 0;
+  // PowerShell's formatter shows itself in the first lines; a big YAML file is not scanned further
+  const lines = body.slice(0, 64 * 1024).split('\n').slice(0, SCAN_LINES);
+  let at = 0;
   let listLines = 0;
   let firstList = -1;
   let hit: { at: number; what: string } | null = null;
   for (let k = 0; k < lines.length && hit === null; k++) {
     const line = lines[k].replace(/\r$/, '');
-    if (TABLE_RULE.test(line.trim()) && line.trim() !== '---' && k > 0 && lines[k - 1].trim() !== '' && line.trim().length >= 2) {
-      hit = { at: offset - utf8Length(lines[k - 1]) - 1, what: 'table' };
+    const rule = line.trim();
+    if (TABLE_RULE.test(rule) && rule !== '---' && k > 0 && lines[k - 1].trim() !== '') {
+      hit = { at: at - lines[k - 1].length - 1, what: 'table' };
     } else if (LIST_LINE.test(line)) {
-      if (firstList < 0) firstList = offset;
+      if (firstList < 0) firstList = at;
       if (++listLines >= 2 || PS_VALUE.test(line)) hit = { at: firstList, what: 'list' };
     } else if (PS_VALUE.test(line) && !line.trimStart().startsWith('#')) {
-      hit = { at: offset, what: 'list' };
+      hit = { at, what: 'list' };
     }
-    offset += utf8Length(lines[k]) + 1;
+    at += lines[k].length + 1;
   }
   if (hit === null) return;
   throw new InputError(
     file,
-    { offset: Math.max(0, hit.at) },
+    { offset: utf8Length(body.slice(0, Math.max(0, hit.at))) },
     `this is PowerShell's ${hit.what} output, not JSON: it shows lists as System.Object[] and loses the data; run \`${psCommandFor(body)} > file.json\` and give that file`,
   );
 }

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadScenario, listScenarios } from '../scenario/scenario';
 import { captureSeed, type CaptureSeed } from './mutate';
+import { decodeClusterFile } from '../cluster/parse';
 
 /** The repository's root (this file runs from dist/src/fuzz or from src/fuzz). */
 function repoRoot(): string {
@@ -53,7 +54,8 @@ export interface Seeds {
   corpusMissing: string | null;
 }
 
-const readConfig = (file: string): ConfigFile => ({ name: file, text: fs.readFileSync(file, 'utf8') });
+/** A config file as the CLI reads it (decodeClusterFile: UTF-16 with or without a BOM, as PowerShell writes HNS dumps). */
+const readConfig = (file: string): ConfigFile => ({ name: file, text: decodeClusterFile(fs.readFileSync(file)) });
 
 function captureSeeds(root: string, corpus: string): { seeds: CaptureSeed[]; missing: string | null } {
   const files: string[] = [];
@@ -83,7 +85,9 @@ export function loadSeeds(): Seeds {
   const overlay = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].map((f) => readConfig(path.join(root, 'traces', '_clusters', 'overlay', f)));
   const configs: ConfigGroup[] = scenarios.map((s) => s.files);
   const fixtures = path.join(root, 'test', 'fixtures-cluster');
-  for (const f of fs.readdirSync(fixtures).sort()) {
+  // every file, subfolders too (hns/, real/)
+  const names = (fs.readdirSync(fixtures, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(fixtures, f)).isFile()).sort();
+  for (const f of names) {
     const file = readConfig(path.join(fixtures, f));
     configs.push([file], [...overlay, file]);
   }
