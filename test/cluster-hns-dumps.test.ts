@@ -213,6 +213,15 @@ describe('HNS load balancers as what the node runs', () => {
     assert.match(d, /kube-dns ClusterIP 10\.96\.0\.10:53\/TCP.*SourceVIP: kube-proxy 10\.244\.1\.2, HNS 10\.244\.1\.99/);
   });
 
+  it('`vfp-emu rules` lists the differences and the VIP without a load balancer', () => {
+    const s15 = path.join(ROOT, 'traces', '15-hns-lb-drift');
+    const files = [...overlay, path.join(s15, 'hns-endpoints.json'), path.join(s15, 'hns-policylists.json')];
+    const r = spawnSync(process.execPath, [CLI, 'rules', '--node', 'win-1', ...files.flatMap((f) => ['--cluster', f])], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /VIPS WITHOUT A LOAD BALANCER\n(.*\n)*?.*10\.96\.0\.10:53\/UDP.*the HNS dump has none \[lb-missing-in-hns\]/);
+    for (const code of ['hns-lb-missing', 'hns-lb-stale', 'hns-lb-differs']) assert.match(r.stdout, new RegExp(`^  ${code} \\[`, 'm'));
+  });
+
   it('the same dump without Services: a node from the dump alone, nothing compared', () => {
     const c = loadCluster([path.join(S14, 'hns-network.json'), path.join(S14, 'hns-endpoints.json'), path.join(S14, 'hns-loadbalancers.json')]);
     assert.deepEqual(c.nodes.filter((n) => n.windows).map((n) => n.name), ['10.127.130.11']);

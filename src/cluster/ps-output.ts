@@ -25,7 +25,7 @@ function utf8Length(s: string): number {
 
 /** The command whose output `text` looks like. */
 export function psCommandFor(text: string): string {
-  if (/FrontendVIPs|PortMappings|HostComputeEndpoints/i.test(text)) return 'hnsdiag list loadbalancers -d, or Get-HnsPolicyList | ConvertTo-Json -Depth 10';
+  if (/FrontendVIPs|PortMappings|HostComputeEndpoints/i.test(text)) return 'the same command | ConvertTo-Json -Depth 10';
   if (/Type=ELB|References|VIPs|ELB/i.test(text)) return 'Get-HnsPolicyList | ConvertTo-Json -Depth 10';
   if (/IsRemoteEndpoint|IPAddress|IpConfigurations|VirtualNetwork/i.test(text)) return 'Get-HnsEndpoint | ConvertTo-Json -Depth 10';
   if (/ManagementIP|Subnets|Ipams|DrMacAddress|MacPools|AddressPrefix|\b(L2Bridge|Overlay|NAT)\b/i.test(text)) return 'Get-HnsNetwork | ConvertTo-Json -Depth 10';
