@@ -11,8 +11,10 @@
  *   and v2 HostComputeLoadBalancers (`{ID, HostComputeEndpoints[], FrontendVIPs[], PortMappings[], Flags}`,
  *   hcsshim hcn/hcnloadbalancer.go); the endpoints they name are resolved by ID through the dumped endpoints,
  *   local and remote, so every endpoint with an ID is recorded.
- * Any of these may come wrapped as Invoke-HNSRequest returns it (`{"Success":true,"Output":[...]}`, hns.psm1;
- * the shape is UNCONFIRMED: Output is taken as one object or a list, `Success: false` is refused with its Error).
+ * Any of these may come as HNS's raw answer, `{"Success":true,"Error":"","Output":...}` (microsoft/hcsshim
+ * hcn/hcnglobals.go @ 0882cf37 `hnsResponse{Success bool, Error string, Output json.RawMessage}`; microsoft/SDN
+ * Kubernetes/windows/hns.psm1 `Invoke-HNSRequest` reads `$output.Error` / `$output.Output`): Output is taken as
+ * one object or a list; `Success: false` is refused with its Error, in hcsshim's words ("HNS failed with error").
  * JSON cut at ConvertTo-Json's default depth is refused (ps-output.ts).
  * Keys are matched case-insensitively. A dump comes from one Windows node: the network's management IP (or,
  * in a v2 dump without one, its subnet) says which node; RemoteSubnetRoutes describe the other nodes.
@@ -80,7 +82,7 @@ export function importHns(outer: Field, draft: Draft): void {
   checkPsDepth(outer);
   const root = unwrapOutput(outer);
   if (failedRequest(outer)) {
-    outer.get('Success').fail(`the HNS request failed (Success: false${outer.has('Error') ? `, Error: ${JSON.stringify(outer.get('Error').value)}` : ''}); there is no output to read`);
+    outer.get('Success').fail(`the dump is a failed HNS answer, "HNS failed with error : ${String(outer.get('Error').value ?? '')}"; there is no output to read`);
   }
   const items = Array.isArray(root.value) ? root.items() : [root];
   let remoteEndpoints = 0;
