@@ -11,6 +11,8 @@
  *   `SourceVIP`, `FrontendVIPs[]`, `Flags` (1 DSR, 2 IPv6: `LoadBalancerFlags`), one frontend per
  *   `PortMappings[]` entry {Protocol, InternalPort, ExternalPort, DistributionType (1 SourceIPProtocol,
  *   2 SourceIP), Flags (1 ILB, 2 LocalRoutedVIP, 4 UseMux, 8 PreserveDIP: `LoadBalancerPortMappingFlags`)}.
+ * Not used: ILB and LocalRoutedVIP / UseMux (whether the node itself reaches a VIP is the Windows profile's
+ * nodeToClusterIp / localNodePortAccess, as for kube-proxy's load balancers) and SchemaVersion.
  * Shapes of real dumps followed: projectcalico/calico#8465 (v1 policy list: IsDSR, SourceVIP, VIPs, References),
  * kubernetes PR#115344 (v2 HostComputeEndpoints / FrontendVIPs).
  */

@@ -44,6 +44,12 @@ function typeOf(o: Field): string {
   return typeof t === 'string' ? t.toLowerCase() : '';
 }
 
+/** A policy list without References: its Policies hold an ELB policy. */
+function hasElb(o: Field): boolean {
+  const p = o.get('Policies').value;
+  return Array.isArray(p) && p.some((x) => typeof x === 'object' && x !== null && String((x as Record<string, unknown>).Type ?? (x as Record<string, unknown>).type ?? '').toLowerCase() === 'elb');
+}
+
 /** Which HNS object this is, by its keys (case-insensitive). */
 function hnsKind(o: Field): HnsKind {
   if (!o.isObject()) return null;
@@ -51,7 +57,7 @@ function hnsKind(o: Field): HnsKind {
   // Endpoints first: a v1 endpoint also carries its network's Type ("L2Bridge").
   if (o.has('IPAddress') || o.has('IpConfigurations') || (o.has('MacAddress') && (o.has('VirtualNetwork') || o.has('HostComputeNetwork') || o.has('IsRemoteEndpoint')))) return 'endpoint';
   if (t in NETWORK_TYPES && ['Ipams', 'Subnets', 'ManagementIP', 'DrMacAddress', 'MacPools', 'MacPool', 'ID', 'Name', 'Policies'].some((k) => o.has(k))) return 'network';
-  if (o.has('FrontendVIPs') || o.has('HostComputeEndpoints') || o.has('PortMappings') || o.has('References') || t === 'elb') return 'loadbalancer';
+  if (o.has('FrontendVIPs') || o.has('HostComputeEndpoints') || o.has('PortMappings') || o.has('References') || t === 'elb' || hasElb(o)) return 'loadbalancer';
   if (ENDPOINT_POLICY_TYPES.has(t)) return 'policy';
   return null;
 }
