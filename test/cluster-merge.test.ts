@@ -213,13 +213,16 @@ pods: [{name: a, node: w, hostNetwork: true}, {name: b, node: l, hostNetwork: tr
 services: [{name: web, type: NodePort, externalTrafficPolicy: Local, ports: [80], endpoints: [10.9.9.9]}, {name: inner, externalTrafficPolicy: Local, ports: [80], endpoints: [10.9.9.9]}]
 `));
 
-  it('local-policy-requires-dsr when ETP Local meets kube-proxy without DSR: treated as Cluster, client IP not kept', () => {
-    const d = diag(etpLocal(false), 'local-policy-requires-dsr');
-    assert.equal(d.length, 1, 'only for a Service reachable from outside');
-    assert.equal(d[0].severity, 'warning');
-    assert.match(d[0].message, /treated as Cluster; the client IP is not kept/);
+  it('local-policy-requires-dsr only on a Windows build without DSR, whatever --enable-dsr says (kube-proxy newServiceInfo)', () => {
+    assert.equal(diag(etpLocal(false), 'local-policy-requires-dsr').length, 0, 'no --enable-dsr: ETP Local is still DSR when HNS supports it');
     assert.equal(diag(etpLocal(true), 'local-policy-requires-dsr').length, 0);
-    assert.equal(clusterDiagnostics(etpLocal(true), { dsrSupported: false }).filter((x) => x.code === 'local-policy-requires-dsr').length, 1);
+    for (const enableDsr of [false, true]) {
+      const d = clusterDiagnostics(etpLocal(enableDsr), { dsrSupported: false }).filter((x) => x.code === 'local-policy-requires-dsr');
+      assert.equal(d.length, 1, 'only for a Service reachable from outside');
+      assert.equal(d[0].severity, 'warning');
+      assert.match(d[0].message, /this Windows build has no DSR/);
+      assert.match(d[0].message, /treated as Cluster; the client IP is not kept/);
+    }
   });
 
   it('affinity-timeout-ignored when timeoutSeconds is set', () => {

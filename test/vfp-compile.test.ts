@@ -152,8 +152,14 @@ describe('vfp compiler: ports, layers, groups and rules named as HNS names them'
         win2.backends.map((b) => b.ipText),
         [WEB0.ip],
       );
-      // without DSR: treated as Cluster, every endpoint, with the warning
-      const noDsr = dataplane(cluster({ services: [svc] }));
+      // kube-proxy without --enable-dsr: the same (localTrafficDSR is not gated on it)
+      const noFlag = dataplane(cluster({ services: [svc] }));
+      assert.equal([...noFlag.c.nodes[0].noLb.values()].find((n) => n.kind === 'NodePort')?.reason, R.NO_LOCAL_ENDPOINT);
+      const noFlagLb = noFlag.c.nodes[1].lbs.find((l) => l.kind === 'NodePort')!;
+      assert.deepEqual([noFlagLb.dsr, noFlagLb.warn], [true, 0]);
+      assert.equal(noFlag.c.nodes[1].lbs.find((l) => l.kind === 'ClusterIP')!.dsr, false, '--enable-dsr makes the ClusterIP LB DSR, nothing else');
+      // a Windows build without DSR: treated as Cluster, every endpoint, with the warning
+      const noDsr = dataplane(cluster({ services: [svc], enableDSR: true }), { profile: 'ws2022:dsr=false' });
       const lb = noDsr.c.nodes[0].lbs.find((l) => l.kind === 'NodePort')!;
       assert.equal(lb.dsr, false);
       assert.notEqual(lb.warn, 0);

@@ -4,17 +4,23 @@
  * kube-proxy errors (domain.md 1.3, 1.7, 1.9, 5). Pure: same cluster and options, same list, same order.
  *
  * - host-network-unsupported (warning): a hostNetwork pod on a Windows node.
- * - local-policy-requires-dsr (warning): externalTrafficPolicy Local on an externally reachable Service while
- *   kube-proxy DSR is off (enableDSR false or WinDSR off, or the profile has no DSR). The page's behaviour:
- *   treated as Cluster. (Real kube-proxy turns DSR on for those load balancers when HNS supports it,
- *   domain.md 1.7; the page and the emulator treat the combination as unsupported.)
+ * - local-policy-requires-dsr (warning): externalTrafficPolicy Local on an externally reachable Service on a
+ *   Windows build without DSR (the profile's `dsr`). kube-proxy's winkernel `newServiceInfo` sets
+ *   `localTrafficDSR := spec.externalTrafficPolicy == Local` and forces it (and preserve-destination) off only
+ *   when `hcn.DsrSupported()` fails: NOT when kube-proxy runs without `--enable-dsr` / WinDSR, which only make
+ *   the ClusterIP load balancer DSR (kubernetes/kubernetes pkg/proxy/winkernel/proxier.go `newServiceInfo`, the
+ *   version with `hcnImpl.DsrSupported()` and `isAllEndpointsTerminating`; loadbalancer.go @ 26d2859e:
+ *   NodePort/ExternalIP `isDSR: svcInfo.localTrafficDSR`, ClusterIP `isDSR: proxier.isDSR`; domain.md 1.7).
+ *   The page's "Local Traffic Policy in non-DSR mode" is read as that: a Windows build whose HNS has no DSR.
+ *   Then it is treated as Cluster (all endpoints, no DSR, client IP not kept) and every flow through those
+ *   load balancers carries the same warning (compile.ts reads `localTrafficDsr` below).
  * - affinity-timeout-ignored (warning): sessionAffinityConfig.clientIP.timeoutSeconds is set.
  * - lb-too-many-destinations (error): more ready endpoint addresses than one VFP LB rule takes.
  * - no-endpoints (warning): a Service with a ClusterIP and ports but no ready endpoint.
  * - mac-spoofing-disabled (error): an l2bridge Windows node with MAC spoofing off.
  */
 
-import type { Cluster, Diagnostic } from './model';
+import type { Cluster, Diagnostic, ServiceModel } from './model';
 
 export interface DiagnosticOptions {
   /** Most destinations in one load balancer rule (the Windows profile's; 64 on the page, 1024 on newer builds). */
@@ -33,9 +39,17 @@ export const IMPLIED_CODES = new Set([
   'mac-spoofing-disabled',
 ]);
 
+/**
+ * kube-proxy's `localTrafficDSR` for `svc` on a Windows build with (`dsrSupported`) or without DSR: the one
+ * rule the compiler (which load balancers are DSR with local endpoints) and the summary's warning share.
+ */
+export function localTrafficDsr(svc: ServiceModel, dsrSupported: boolean): boolean {
+  return svc.externalTrafficPolicy === 'Local' && dsrSupported;
+}
+
 export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {}): Diagnostic[] {
   const max = opts.maxLbDestinations ?? 64;
-  const dsrOn = cluster.proxy.enableDSR && cluster.proxy.featureGates.WinDSR && (opts.dsrSupported ?? true);
+  const dsrSupported = opts.dsrSupported ?? true;
   const out: Diagnostic[] = [];
   const windowsNodes = new Set(cluster.nodes.filter((n) => n.windows).map((n) => n.name));
 
@@ -65,12 +79,11 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
     const ref = `${s.namespace}/${s.name}`;
     const source = `service ${ref}`;
     const external = s.type === 'NodePort' || s.type === 'LoadBalancer' || s.externalIPs.length > 0;
-    if (s.externalTrafficPolicy === 'Local' && external && !dsrOn) {
-      const why = !cluster.proxy.enableDSR ? 'kube-proxy runs without --enable-dsr' : !cluster.proxy.featureGates.WinDSR ? 'the WinDSR feature gate is off' : 'this Windows build has no DSR';
+    if (s.externalTrafficPolicy === 'Local' && external && !localTrafficDsr(s, dsrSupported)) {
       out.push({
         code: 'local-policy-requires-dsr',
         severity: 'warning',
-        message: `service ${ref} has externalTrafficPolicy: Local but ${why}: "Local Traffic Policy in non-DSR mode" is not supported on Windows, so it is treated as Cluster; the client IP is not kept and traffic may go to endpoints on other nodes`,
+        message: `service ${ref} has externalTrafficPolicy: Local but this Windows build has no DSR (kube-proxy's hcn.DsrSupported() fails): "Local Traffic Policy in non-DSR mode" is not supported on Windows, so it is treated as Cluster; the client IP is not kept and traffic may go to endpoints on other nodes`,
         source,
       });
     }

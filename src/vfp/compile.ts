@@ -29,6 +29,7 @@
 import type { Cluster, NodeModel, PodModel, ServiceModel, EndpointModel, AclModel, Diagnostic } from '../cluster/model';
 import { tryParseIPv4, tryParseCidr, parseIPv6, u32ToIpv4 } from '../core/ip';
 import { macBytes } from '../cluster/mac';
+import { localTrafficDsr } from '../cluster/diagnostics';
 import { IpPortSet, Ip6Map, U32Map } from './addr-map';
 import type { WindowsProfile } from './profile';
 import { R, warningBit, reasonSentence } from './reasons';
@@ -355,7 +356,8 @@ function clusterEnv(b: Builder, cluster: Cluster, profile: WindowsProfile): Clus
     overlay: net.mode === 'overlay',
     clusterCidrs: net.clusterCidrs.map(prefixOf).filter((p): p is Prefix => p !== null),
     clusterDsr: gateDsr && profile.dsr,
-    etpDsrOk: profile.dsr && (!profile.etpLocalNeedsEnableDsr || gateDsr),
+    // ETP Local / preserve-destination: the OS's DSR support alone, not --enable-dsr (diagnostics.ts localTrafficDsr)
+    etpDsrOk: profile.dsr,
     nodeIpToModel,
     winNodes,
     nodeByName,
@@ -701,7 +703,9 @@ function buildNatLayer(b: Builder, profile: WindowsProfile, node: CompiledNode, 
 // Load balancers (lb.ts describes the rules)
 
 interface LbEnv {
+  /** The ClusterIP load balancers are DSR: kube-proxy --enable-dsr with WinDSR, on a build with DSR. */
   clusterDsr: boolean;
+  /** The Windows build supports DSR (hcn.DsrSupported): ETP Local and preserve-destination are honoured. */
   etpDsrOk: boolean;
   overlay: boolean;
   clusterCidrs: Prefix[];
@@ -777,8 +781,8 @@ function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env
         salt: lbSalt(sid, pi),
         affinity,
         warnAll,
-        etpWarn: etpLocal && !env.etpDsrOk ? warningBit(R.LOCAL_POLICY_REQUIRES_DSR) : 0,
-        localTrafficDsr: etpLocal && env.etpDsrOk,
+        etpWarn: etpLocal && !localTrafficDsr(svc, env.etpDsrOk) ? warningBit(R.LOCAL_POLICY_REQUIRES_DSR) : 0,
+        localTrafficDsr: localTrafficDsr(svc, env.etpDsrOk),
         preserveDip: svc.preserveDestination && env.etpDsrOk,
         svc,
         id: hex8(`${ref}/${sp.name}`),

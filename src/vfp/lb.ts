@@ -11,8 +11,10 @@
  *    the unique destination addresses exceed the profile's limit (lb-too-many-destinations): the VIP then has
  *    only a `NoLb` record saying why;
  *  - DSR: the ClusterIP LB when kube-proxy runs with --enable-dsr and WinDSR on a DSR-capable build; the
- *    others for externalTrafficPolicy Local (and ingress for preserve-destination) when DSR is available for
- *    them (profile.etpLocalNeedsEnableDsr); otherwise ETP Local is treated as Cluster with the warning
+ *    others for externalTrafficPolicy Local (and ingress for preserve-destination) whenever the build supports
+ *    DSR (profile.dsr, kube-proxy's hcn.DsrSupported()), with or without --enable-dsr (winkernel
+ *    `newServiceInfo`: localTrafficDSR is forced off only when DsrSupported fails; diagnostics.ts
+ *    `localTrafficDsr` cites it); on a build without DSR ETP Local is treated as Cluster with the warning
  *    local-policy-requires-dsr;
  *  - SourceVIP (the SNAT address of non-DSR flows to remote backends): on overlay, kube-proxy's --source-vip,
  *    except that the node IP is used when a remote backend is outside the cluster or is a node IP (§1.6); on
