@@ -237,18 +237,9 @@ services: [{name: web, type: NodePort, externalTrafficPolicy: Local, ports: [80]
     return parseClusterText('s.yaml', scenario(`services: [{name: big, clusterIP: 10.96.0.50, ports: [80], endpoints: [${eps.join(', ')}]}]\n`));
   };
 
-  it('lb-too-many-destinations above the limit (64 by default, a parameter), quoting the HNS error', () => {
-    assert.equal(diag(manyEndpoints(64), 'lb-too-many-destinations').length, 0);
-    const c = manyEndpoints(65);
-    const d = diag(c, 'lb-too-many-destinations');
-    assert.equal(d.length, 1);
-    assert.equal(d[0].severity, 'error');
-    assert.match(d[0].message, /65 ready endpoints, more than the 64 destinations/);
-    assert.ok(d[0].message.includes('hcnCreateLoadBalancer failed in Win32: The parameter is incorrect.'));
-    assert.ok(d[0].message.includes('Unable to initialize VFP LB rule: invalid number of destinations.'));
-    assert.equal(clusterDiagnostics(c, { maxLbDestinations: 1024 }).filter((x) => x.code === 'lb-too-many-destinations').length, 0);
-    const k = parseClusterText('s.yaml', scenario('services: [{name: s, ports: [80], endpoints: [10.0.0.1, 10.0.0.2, 10.0.0.3]}]\n'), { diagnostics: { maxLbDestinations: 2 } });
-    assert.equal(diag(k, 'lb-too-many-destinations').length, 1, 'loadCluster takes the limit too');
+  it('lb-too-many-destinations is not a cluster diagnostic: the limit is per built load balancer (the compiler reports it)', () => {
+    assert.equal(diag(manyEndpoints(70), 'lb-too-many-destinations').length, 0);
+    assert.equal(clusterDiagnostics(manyEndpoints(70), { maxLbDestinations: 2 }).filter((x) => x.code === 'lb-too-many-destinations').length, 0);
   });
 
   it('no-endpoints for a Service with a ClusterIP and ports but nothing ready; not for ExternalName or headless', () => {
@@ -282,13 +273,13 @@ services: [{name: web, type: NodePort, externalTrafficPolicy: Local, ports: [80]
   });
 
   it('refreshDiagnostics replaces the implied diagnostics for another profile, keeping the config ones', () => {
-    const c = manyEndpoints(70);
+    const c = etpLocal(false);
     const before = c.diagnostics.filter((d) => d.code.startsWith('config-')).length;
-    refreshDiagnostics(c, { maxLbDestinations: 1024 });
-    assert.equal(diag(c, 'lb-too-many-destinations').length, 0);
+    refreshDiagnostics(c, { dsrSupported: false });
+    assert.equal(diag(c, 'local-policy-requires-dsr').length, 1);
     assert.equal(c.diagnostics.filter((d) => d.code.startsWith('config-')).length, before);
-    refreshDiagnostics(c, { maxLbDestinations: 64 });
-    assert.equal(diag(c, 'lb-too-many-destinations').length, 1);
+    refreshDiagnostics(c, { dsrSupported: true });
+    assert.equal(diag(c, 'local-policy-requires-dsr').length, 0);
   });
 
   it('every diagnostic has a code, a severity, a message and a source', () => {

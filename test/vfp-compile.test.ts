@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { DIR_IN, DIR_OUT, type Layer, type Port } from '../src/vfp/objects';
 import { R } from '../src/vfp/reasons';
-import { CLIENT, WEB0, cluster, dataplane, ep, service } from './vfp-fixtures.test';
+import { CLIENT, WEB0, WEB1, cluster, dataplane, ep, service } from './vfp-fixtures.test';
 
 function layerNames(p: Port): string[] {
   return p.layers.map((l) => l.name);
@@ -163,6 +163,34 @@ describe('vfp compiler: ports, layers, groups and rules named as HNS names them'
       const lb = noDsr.c.nodes[0].lbs.find((l) => l.kind === 'NodePort')!;
       assert.equal(lb.dsr, false);
       assert.notEqual(lb.warn, 0);
+    });
+
+    it('lb-too-many-destinations per built load balancer: an ETP Local NodePort LB holds only its node\'s endpoints', () => {
+      // 70 endpoints: web-1 on win-1, 69 on linux-1 (kube-proxy loadbalancer.go @ 26d2859e: each LB its own endpoint list)
+      const eps = [ep(WEB1.ip, 'win-1', 8080), ...Array.from({ length: 69 }, (_, i) => ep(`10.244.0.${100 + i}`, 'linux-1', 8080))];
+      const svc = service('default', 'big-local', {
+        type: 'NodePort',
+        clusterIP: '10.96.0.61',
+        externalTrafficPolicy: 'Local',
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30095 }],
+        endpoints: eps,
+      });
+      const dp = dataplane(cluster({ services: [svc] }));
+      const win1 = dp.c.nodes[0];
+      assert.deepEqual(win1.lbs.filter((l) => l.kind === 'NodePort').map((l) => l.backends.map((x) => x.ipText)), [[WEB1.ip]]);
+      assert.equal([...win1.noLb.values()].find((n) => n.kind === 'ClusterIP')?.reason, R.LB_TOO_MANY_DESTINATIONS);
+      assert.equal([...dp.c.nodes[1].noLb.values()].find((n) => n.kind === 'NodePort')?.reason, R.NO_LOCAL_ENDPOINT);
+      const d = dp.c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations');
+      assert.equal(d.length, 1, 'one diagnostic per Service, naming each refused LB');
+      assert.deepEqual([d[0].severity, d[0].source], ['error', 'service default/big-local']);
+      assert.match(d[0].message, /2 load balancers of it would hold more than the 64 destinations .*win-1 ClusterIP 10\.96\.0\.61:80\/TCP \(70\), win-2 ClusterIP 10\.96\.0\.61:80\/TCP \(70\)/);
+      assert.ok(d[0].message.includes('hcnCreateLoadBalancer failed in Win32: The parameter is incorrect. (0x57)'));
+      assert.ok(d[0].message.includes('Unable to initialize VFP LB rule: invalid number of destinations.'));
+      assert.equal(dataplane(cluster({ services: [svc] }), { profile: 'ws2025' }).c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations').length, 0);
+      // internalTrafficPolicy Local: the ClusterIP LB holds only the local one too
+      const itp = dataplane(cluster({ services: [{ ...svc, internalTrafficPolicy: 'Local' }] }));
+      assert.deepEqual(itp.c.nodes[0].lbs.filter((l) => l.kind === 'ClusterIP').map((l) => l.backends.length), [1]);
+      assert.equal(itp.c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations').length, 0);
     });
 
     it('SourceVIP: the node\'s --source-vip on overlay, the node IP on l2bridge', () => {

@@ -15,7 +15,9 @@
  *   Then it is treated as Cluster (all endpoints, no DSR, client IP not kept) and every flow through those
  *   load balancers carries the same warning (compile.ts reads `localTrafficDsr` below).
  * - affinity-timeout-ignored (warning): sessionAffinityConfig.clientIP.timeoutSeconds is set.
- * - lb-too-many-destinations (error): more ready endpoint addresses than one VFP LB rule takes.
+ * - lb-too-many-destinations (error): not here: the destination limit is per HNS load balancer (a NodePort
+ *   LB of an ETP Local Service holds only its node's endpoints), so the VFP compiler, which builds them,
+ *   reports it (src/vfp/compile.ts buildLb / noteTooMany) from the same refusals the verdicts show.
  * - no-endpoints (warning): a Service with a ClusterIP and ports but no ready endpoint.
  * - mac-spoofing-disabled (error): an l2bridge Windows node with MAC spoofing off.
  */
@@ -23,13 +25,19 @@
 import type { Cluster, Diagnostic, ServiceModel } from './model';
 
 export interface DiagnosticOptions {
-  /** Most destinations in one load balancer rule (the Windows profile's; 64 on the page, 1024 on newer builds). */
+  /**
+   * Most destinations in one load balancer rule (the Windows profile's). Unused here since the limit is
+   * checked per built load balancer by the compiler (lb-too-many-destinations); kept for callers.
+   */
   maxLbDestinations?: number;
   /** Whether the Windows build supports DSR at all (the profile's); default true. */
   dsrSupported?: boolean;
 }
 
-/** The codes clusterDiagnostics produces (refreshDiagnostics replaces exactly these). */
+/**
+ * The codes clusterDiagnostics produces (refreshDiagnostics replaces exactly these), and the load-balancer
+ * codes the compiler produces (a cluster's own list never holds them).
+ */
 export const IMPLIED_CODES = new Set([
   'host-network-unsupported',
   'local-policy-requires-dsr',
@@ -48,7 +56,6 @@ export function localTrafficDsr(svc: ServiceModel, dsrSupported: boolean): boole
 }
 
 export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {}): Diagnostic[] {
-  const max = opts.maxLbDestinations ?? 64;
   const dsrSupported = opts.dsrSupported ?? true;
   const out: Diagnostic[] = [];
   const windowsNodes = new Set(cluster.nodes.filter((n) => n.windows).map((n) => n.name));
@@ -102,13 +109,6 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
         code: 'no-endpoints',
         severity: 'warning',
         message: `service ${ref} has no ready endpoints: kube-proxy programs no load balancer for it ("Endpoint information not available for service, not applying any policy"), so connections to ${s.clusterIP} fail`,
-        source,
-      });
-    } else if (ready.size > max) {
-      out.push({
-        code: 'lb-too-many-destinations',
-        severity: 'error',
-        message: `service ${ref} has ${ready.size} ready endpoints, more than the ${max} destinations one VFP load balancer rule takes: HNS refuses it ("Policy creation failed: hcnCreateLoadBalancer failed in Win32: The parameter is incorrect. (0x57)", "Unable to initialize VFP LB rule: invalid number of destinations."), so Windows nodes have no load balancer for ${s.clusterIP}`,
         source,
       });
     }

@@ -359,6 +359,7 @@ function clusterEnv(b: Builder, cluster: Cluster, profile: WindowsProfile): Clus
     // ETP Local / preserve-destination: the OS's DSR support alone, not --enable-dsr (diagnostics.ts localTrafficDsr)
     etpDsrOk: profile.dsr,
     nodeIpToModel,
+    lbNotes: new Map(),
     winNodes,
     nodeByName,
     podsByNode,
@@ -710,6 +711,8 @@ interface LbEnv {
   overlay: boolean;
   clusterCidrs: Prefix[];
   nodeIpToModel: Map<number, NodeModel>;
+  /** The compiler's diagnostics about load balancers, by Service and code (noteLb), filled as nodes compile. */
+  lbNotes: Map<string, LbNote>;
 }
 
 function usableEndpoints(svc: ServiceModel): EndpointModel[] {
@@ -792,101 +795,177 @@ function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env
   return plans;
 }
 
+/** One node's view while its load balancers are built (one per node, not per packet). */
+interface NodeLbCtx {
+  node: CompiledNode;
+  profile: WindowsProfile;
+  env: LbEnv;
+  localPodIps: Set<number>;
+}
+
+function isLocalBackend(ctx: NodeLbCtx, x: LbBackend): boolean {
+  return x.node === ctx.node.name || ctx.localPodIps.has(x.ip);
+}
+
+function uniqueIpCount(backends: LbBackend[]): number {
+  return new Set(backends.map((x) => x.ip)).size;
+}
+
+/**
+ * The HNS load balancers kube-proxy builds on `node` (lb.ts): per Service port the ClusterIP one, the NodePort
+ * one, one per externalIP and one per ingress IP, each with its own endpoint list (loadbalancer.go @ 26d2859e
+ * manageClusterIPLoadbalancer / manageNodePortLoadbalancer / manageExternalIPLoadbalancers /
+ * manageIngressIPLoadbalancers): the ClusterIP one the local endpoints only with internalTrafficPolicy
+ * Local; NodePort and ingress ones with preserve-destination or ETP Local (DSR); externalIP ones with ETP
+ * Local (DSR). The destination limit is HNS's per load balancer (it refuses one hcnCreateLoadBalancer call),
+ * so each built LB's own unique backend addresses are counted against profile.maxLbDestinations: a
+ * NodePort LB of an ETP Local Service with 3 local endpoints out of 70 is built while its ClusterIP LB is
+ * refused. The refusals are also the summary's lb-too-many-destinations diagnostic (noteLb), the one home
+ * of the rule.
+ */
 function buildNodeLbs(b: Builder, profile: WindowsProfile, node: CompiledNode, plans: PortPlan[], env: LbEnv): void {
-  const inCluster = (v: number) => env.clusterCidrs.some((p) => ((v & p.mask) >>> 0) === p.base);
-  const localPodIps = new Set(node.pods.map((p) => p.ip));
-  const isLocal = (x: LbBackend) => x.node === node.name || localPodIps.has(x.ip);
-
+  const ctx: NodeLbCtx = { node, profile, env, localPodIps: new Set(node.pods.map((p) => p.ip)) };
   for (const plan of plans) {
-    const { sid, ref, proto, intPort, salt } = plan;
-    const make = (kind: LbKind, vipText: string, extPort: number, localOnly: boolean, dsr: boolean, preserve: boolean, hostAccess: boolean, warn: number) => {
-      const vip = ip4(vipText);
-      if (vip < 0) return;
-      const key = vipKey(proto, vip, extPort);
-      const svcDetail = `${ref} ${kind} ${vipText}:${extPort}/${plan.protocolText}`;
-      if (plan.backends.length === 0) {
-        node.noLb.set(key, { reason: R.NO_ENDPOINTS, service: sid, kind, detail: `${svcDetail}: no usable endpoint` });
-        return;
-      }
-      if (plan.uniqueIps > profile.maxLbDestinations) {
-        node.noLb.set(key, {
-          reason: R.LB_TOO_MANY_DESTINATIONS,
-          service: sid,
-          kind,
-          detail: `${svcDetail}: ${plan.uniqueIps} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`,
-        });
-        return;
-      }
-      const backends = localOnly ? plan.backends.filter(isLocal) : plan.backends;
-      if (backends.length === 0) {
-        node.noLb.set(key, { reason: R.NO_LOCAL_ENDPOINT, service: sid, kind, detail: `${svcDetail}: no endpoint on ${node.name}` });
-        return;
-      }
-      let localCount = 0;
-      let outside = false;
-      for (const x of backends) {
-        if (isLocal(x)) localCount++;
-        else if (!inCluster(x.ip) || env.nodeIpToModel.has(x.ip)) outside = true;
-      }
-      // SourceVIP (domain.md §1.6): the node IP on l2bridge, and on overlay when a remote backend is outside the cluster or a node
-      const sourceVip = env.overlay && !outside ? node.sourceVip : node.ip;
-      const index = node.lbs.length;
-      const lb: NodeLb = {
-        index,
-        service: sid,
-        kind,
-        proto,
-        vip,
-        vipText,
-        extPort,
-        intPort,
-        dsr,
-        preserveDip: preserve,
-        affinity: plan.affinity,
-        hostAccess,
-        sourceVip,
-        backends,
-        localCount,
-        warn: plan.warnAll | warn,
-        salt,
-        hostRule: null,
-        dsrRule: null,
-      };
-      const allLocal = localCount === backends.length;
-      const hostName = dsr
-        ? `LB_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`
-        : allLocal
-          ? `${backends.length === 1 ? 'NAT' : 'LB'}_${plan.id}_${vipText}_${extPort}_${extPort}_${proto}`
-          : `LB_HOST_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`;
-      const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', plan.affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
-      const data = `${ref} ${kind}: ${backends.length} backend(s), ${localCount} local; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
-      const dst: Prefix[] = [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }];
-      const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (hostAccess ? FROM_HOST : 0) });
-      lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
-      if (dsr) {
-        lb.dsrRule = b.rule(
-          `LB_DSR_${plan.id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
-          100,
-          RULE_TERMINATING,
-          'lb',
-          cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD }),
-          { kind: 'lb', lb: index },
-          data,
-        );
-      }
-      node.lbs.push(lb);
-      node.lbByKey.set(key, index);
-    };
-
     const svc = plan.svc;
-    if (svc.clusterIP) make('ClusterIP', svc.clusterIP, plan.port, svc.internalTrafficPolicy === 'Local', env.clusterDsr, false, profile.nodeToClusterIp, 0);
+    if (svc.clusterIP) buildLb(b, ctx, plan, { kind: 'ClusterIP', vipText: svc.clusterIP, extPort: plan.port, localOnly: svc.internalTrafficPolicy === 'Local', dsr: env.clusterDsr, preserve: false, hostAccess: profile.nodeToClusterIp, warn: 0 });
     if (plan.nodePort !== null) {
-      make('NodePort', node.model.internalIP, plan.nodePort, plan.preserveDip || plan.localTrafficDsr, plan.localTrafficDsr, false, profile.localNodePortAccess, plan.etpWarn);
+      const localOnly = plan.preserveDip || plan.localTrafficDsr;
+      buildLb(b, ctx, plan, { kind: 'NodePort', vipText: node.model.internalIP, extPort: plan.nodePort, localOnly, dsr: plan.localTrafficDsr, preserve: false, hostAccess: profile.localNodePortAccess, warn: plan.etpWarn });
     }
-    for (const x of svc.externalIPs) make('ExternalIP', x, plan.port, plan.localTrafficDsr, plan.localTrafficDsr, false, false, plan.etpWarn);
+    for (const x of svc.externalIPs) {
+      buildLb(b, ctx, plan, { kind: 'ExternalIP', vipText: x, extPort: plan.port, localOnly: plan.localTrafficDsr, dsr: plan.localTrafficDsr, preserve: false, hostAccess: false, warn: plan.etpWarn });
+    }
     for (const x of svc.ingressIPs) {
       const dsrIn = plan.preserveDip || plan.localTrafficDsr;
-      make('Ingress', x, plan.port, dsrIn, dsrIn, plan.preserveDip, false, plan.etpWarn);
+      buildLb(b, ctx, plan, { kind: 'Ingress', vipText: x, extPort: plan.port, localOnly: dsrIn, dsr: dsrIn, preserve: plan.preserveDip, hostAccess: false, warn: plan.etpWarn });
     }
   }
+}
+
+/** One load balancer of a Service port on a node, as kube-proxy asks HNS for it. */
+interface LbSpec {
+  kind: LbKind;
+  vipText: string;
+  extPort: number;
+  /** Only the node's own endpoints (the Local traffic policies, preserve-destination). */
+  localOnly: boolean;
+  dsr: boolean;
+  preserve: boolean;
+  hostAccess: boolean;
+  warn: number;
+}
+
+/** Builds one load balancer on ctx.node, or records (node.noLb) why kube-proxy or HNS leaves the VIP without one. */
+function buildLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, spec: LbSpec): void {
+  const { node, profile, env } = ctx;
+  const vip = ip4(spec.vipText);
+  if (vip < 0) return;
+  const key = vipKey(plan.proto, vip, spec.extPort);
+  const svcDetail = `${plan.ref} ${spec.kind} ${spec.vipText}:${spec.extPort}/${plan.protocolText}`;
+  const refuse = (reason: number, detail: string): void => {
+    node.noLb.set(key, { reason, service: plan.sid, kind: spec.kind, detail: `${svcDetail}: ${detail}` });
+  };
+  if (plan.backends.length === 0) return refuse(R.NO_ENDPOINTS, 'no usable endpoint');
+  const backends = spec.localOnly ? plan.backends.filter((x) => isLocalBackend(ctx, x)) : plan.backends;
+  if (backends.length === 0) return refuse(R.NO_LOCAL_ENDPOINT, `no endpoint on ${node.name}`);
+  const destinations = backends === plan.backends ? plan.uniqueIps : uniqueIpCount(backends);
+  if (destinations > profile.maxLbDestinations) {
+    refuse(R.LB_TOO_MANY_DESTINATIONS, `${destinations} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`);
+    noteTooMany(b, env, plan, `${node.name} ${spec.kind} ${spec.vipText}:${spec.extPort}/${plan.protocolText} (${destinations})`, profile.maxLbDestinations);
+    return;
+  }
+  addLb(b, ctx, plan, spec, vip, key, backends);
+}
+
+/** The built load balancer: its host vNIC rule and, for DSR, the pod ports' rule. */
+function addLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, spec: LbSpec, vip: number, key: number, backends: LbBackend[]): void {
+  const { node, env } = ctx;
+  const { kind, vipText, extPort, dsr, preserve } = spec;
+  const { proto, intPort } = plan;
+  let localCount = 0;
+  let outside = false;
+  for (const x of backends) {
+    if (isLocalBackend(ctx, x)) localCount++;
+    else if (!inClusterCidrs(env, x.ip) || env.nodeIpToModel.has(x.ip)) outside = true;
+  }
+  // SourceVIP (domain.md §1.6): the node IP on l2bridge, and on overlay when a remote backend is outside the cluster or a node
+  const sourceVip = env.overlay && !outside ? node.sourceVip : node.ip;
+  const index = node.lbs.length;
+  const lb: NodeLb = {
+    index,
+    service: plan.sid,
+    kind,
+    proto,
+    vip,
+    vipText,
+    extPort,
+    intPort,
+    dsr,
+    preserveDip: preserve,
+    affinity: plan.affinity,
+    hostAccess: spec.hostAccess,
+    sourceVip,
+    backends,
+    localCount,
+    warn: plan.warnAll | spec.warn,
+    salt: plan.salt,
+    hostRule: null,
+    dsrRule: null,
+  };
+  const allLocal = localCount === backends.length;
+  const hostName = dsr
+    ? `LB_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`
+    : allLocal
+      ? `${backends.length === 1 ? 'NAT' : 'LB'}_${plan.id}_${vipText}_${extPort}_${extPort}_${proto}`
+      : `LB_HOST_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`;
+  const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', plan.affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
+  const data = `${plan.ref} ${kind}: ${backends.length} backend(s), ${localCount} local; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
+  const dst: Prefix[] = [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }];
+  const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (spec.hostAccess ? FROM_HOST : 0) });
+  lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
+  if (dsr) {
+    lb.dsrRule = b.rule(
+      `LB_DSR_${plan.id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
+      100,
+      RULE_TERMINATING,
+      'lb',
+      cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD }),
+      { kind: 'lb', lb: index },
+      data,
+    );
+  }
+  node.lbs.push(lb);
+  node.lbByKey.set(key, index);
+}
+
+function inClusterCidrs(env: LbEnv, v: number): boolean {
+  return env.clusterCidrs.some((p) => ((v & p.mask) >>> 0) === p.base);
+}
+
+/** The compiler's diagnostic about a Service's load balancers: one per Service and code, listing each LB it concerns. */
+interface LbNote {
+  d: Diagnostic;
+  lbs: string[];
+  render: (shown: string, count: number) => string;
+}
+
+/** Records that HNS refuses the load balancer `lbText` of `plan`'s Service: more destinations than one VFP LB rule takes. */
+function noteTooMany(b: Builder, env: LbEnv, plan: PortPlan, lbText: string, max: number): void {
+  noteLb(b, env, plan, 'lb-too-many-destinations', 'error', lbText, (shown, count) =>
+    `service ${plan.ref}: ${count === 1 ? 'a load balancer' : `${count} load balancers`} of it would hold more than the ${max} destinations one VFP load balancer rule takes (node, frontend, unique destinations: ${shown}): ` +
+    'HNS refuses each ("Policy creation failed: hcnCreateLoadBalancer failed in Win32: The parameter is incorrect. (0x57)", "Unable to initialize VFP LB rule: invalid number of destinations."), ' +
+    'so those nodes have no load balancer for those frontends. The limit is per load balancer: one for externalTrafficPolicy Local (DSR) or internalTrafficPolicy Local holds only its node\'s endpoints');
+}
+
+function noteLb(b: Builder, env: LbEnv, plan: PortPlan, code: string, severity: 'error' | 'warning', lbText: string, render: LbNote['render']): void {
+  const key = `${plan.svc.namespace}/${plan.svc.name}/${code}`;
+  let n = env.lbNotes.get(key);
+  if (n === undefined) {
+    n = { d: { code, severity, message: '', source: `service ${plan.ref}` }, lbs: [], render };
+    env.lbNotes.set(key, n);
+    b.diagnostics.push(n.d);
+  }
+  n.lbs.push(lbText);
+  const shown = n.lbs.length <= 6 ? n.lbs.join(', ') : `${n.lbs.slice(0, 6).join(', ')} and ${n.lbs.length - 6} more`;
+  n.d.message = n.render(shown, n.lbs.length);
 }

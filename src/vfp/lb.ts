@@ -8,8 +8,9 @@
  *    internalTrafficPolicy Local (ClusterIP), externalTrafficPolicy Local with DSR (NodePort, externalIP,
  *    ingress) and preserve-destination (NodePort, ingress);
  *  - no LB at all when there is no backend (no-endpoints, or no-local-endpoint after the Local filter) or when
- *    the unique destination addresses exceed the profile's limit (lb-too-many-destinations): the VIP then has
- *    only a `NoLb` record saying why;
+ *    that load balancer's own unique destination addresses exceed the profile's limit (lb-too-many-destinations:
+ *    HNS refuses one LB, so an ETP Local NodePort LB with few local endpoints is built while the Service's
+ *    ClusterIP LB is refused): the VIP then has only a `NoLb` record saying why;
  *  - DSR: the ClusterIP LB when kube-proxy runs with --enable-dsr and WinDSR on a DSR-capable build; the
  *    others for externalTrafficPolicy Local (and ingress for preserve-destination) whenever the build supports
  *    DSR (profile.dsr, kube-proxy's hcn.DsrSupported()), with or without --enable-dsr (winkernel
