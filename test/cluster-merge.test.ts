@@ -242,11 +242,9 @@ services: [{name: web, type: NodePort, externalTrafficPolicy: Local, ports: [80]
     assert.equal(clusterDiagnostics(manyEndpoints(70), { maxLbDestinations: 2 }).filter((x) => x.code === 'lb-too-many-destinations').length, 0);
   });
 
-  it('no-endpoints for a Service with a ClusterIP and ports but nothing ready; not for ExternalName or headless', () => {
-    const c = loadCluster([fx('kubectl-list.json')]);
-    assert.deepEqual(diag(c, 'no-endpoints').map((d) => d.source), ['service default/empty']);
+  it('no-endpoints is not a cluster diagnostic: which endpoints count depends on the load balancer (the compiler reports it)', () => {
     const k = parseClusterText('s.yaml', scenario('services: [{name: s, ports: [80], endpoints: [{ip: 10.0.0.1, ready: false}]}]\n'));
-    assert.equal(diag(k, 'no-endpoints').length, 1, 'a not-ready endpoint is not usable');
+    assert.equal(diag(k, 'no-endpoints').length, 0);
   });
 
   it('mac-spoofing-disabled for an l2bridge Windows node with MAC spoofing off', () => {

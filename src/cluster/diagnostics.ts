@@ -18,7 +18,10 @@
  * - lb-too-many-destinations (error): not here: the destination limit is per HNS load balancer (a NodePort
  *   LB of an ETP Local Service holds only its node's endpoints), so the VFP compiler, which builds them,
  *   reports it (src/vfp/compile.ts buildLb / noteTooMany) from the same refusals the verdicts show.
- * - no-endpoints (warning): a Service with a ClusterIP and ports but no ready endpoint.
+ * - no-endpoints (warning): not here either: which endpoints kube-proxy takes depends on the load balancer
+ *   and the node (a Service with ingress IPs whose endpoints all terminate keeps its ClusterIP LB with the
+ *   serving terminating ones and loses the others), so the compiler reports it from its refusals
+ *   (src/vfp/compile.ts selectEndpoints / buildLb / noteNoEndpoints).
  * - mac-spoofing-disabled (error): an l2bridge Windows node with MAC spoofing off.
  */
 
@@ -99,16 +102,6 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
         code: 'affinity-timeout-ignored',
         severity: 'warning',
         message: `service ${ref} sets sessionAffinityConfig.clientIP.timeoutSeconds: ${s.affinityTimeoutSeconds}: Windows does not support it (HNS load balancers have no affinity timeout), so it is ignored`,
-        source,
-      });
-    }
-    if (s.type === 'ExternalName' || s.clusterIP === null || s.ports.length === 0) continue;
-    const ready = new Set(s.endpoints.filter((e) => e.ready).map((e) => e.ip));
-    if (ready.size === 0) {
-      out.push({
-        code: 'no-endpoints',
-        severity: 'warning',
-        message: `service ${ref} has no ready endpoints: kube-proxy programs no load balancer for it ("Endpoint information not available for service, not applying any policy"), so connections to ${s.clusterIP} fail`,
         source,
       });
     }

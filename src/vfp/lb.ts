@@ -4,7 +4,8 @@
  *
  * Building (compile time, `buildNodeLbs`): per Service port, one LB for the ClusterIP, one for the NodePort
  * (frontend: the node's address), one per externalIP and one per LoadBalancer ingress IP, with:
- *  - backends: the ready endpoints (serving+terminating ones when none is ready); local ones only for
+ *  - backends: the ready endpoints; a Service with ingress IPs whose endpoints all terminate keeps its
+ *    ClusterIP LB with the serving terminating ones and gets no other (compile.ts selectEndpoints); local ones only for
  *    internalTrafficPolicy Local (ClusterIP), externalTrafficPolicy Local with DSR (NodePort, externalIP,
  *    ingress) and preserve-destination (NodePort, ingress);
  *  - no LB at all when there is no backend (no-endpoints, or no-local-endpoint after the Local filter) or when
