@@ -3,7 +3,15 @@
  * severity}). Codes are the CONTRACT reason codes; messages quote the Kubernetes page and the HNS /
  * kube-proxy errors (domain.md 1.3, 1.7, 1.9, 5). Pure: same cluster and options, same list, same order.
  *
- * - host-network-unsupported (warning): a hostNetwork pod on a Windows node.
+ * - host-network-unsupported (warning): a hostNetwork pod on a Windows node that is not a HostProcess pod.
+ *   Only HostProcess containers (kubernetes.io "Create a Windows HostProcess Pod", stable in 1.26;
+ *   `WindowsSecurityContextOptions.hostProcess`: "if HostProcess is true then HostNetwork must also be set to
+ *   true") run in the host's network on Windows; KEP-3503 (kubernetes/enhancements#3507: "Today it is possible
+ *   to set hostNetwork=true for Windows pods but it doesn't change anything (unless the pod contains
+ *   hostProcess containers)") added the WindowsHostNetwork gate for the others, alpha in 1.26 and deprecated in
+ *   1.33 (pkg/features/kube_features.go). Both kinds are emulated as the node's own traffic (the pod has the
+ *   node's IP and MAC, no pod port): the warning tells a classic hostNetwork pod's user that Windows does not
+ *   do what Linux does for it.
  * - local-policy-requires-dsr (warning): externalTrafficPolicy Local on an externally reachable Service on a
  *   Windows build without DSR (the profile's `dsr`). kube-proxy's winkernel `newServiceInfo` sets
  *   `localTrafficDSR := spec.externalTrafficPolicy == Local` and forces it (and preserve-destination) off only
@@ -75,11 +83,11 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
   }
 
   for (const p of cluster.pods) {
-    if (p.hostNetwork && windowsNodes.has(p.node)) {
+    if (p.hostNetwork && !p.hostProcess && windowsNodes.has(p.node)) {
       out.push({
         code: 'host-network-unsupported',
         severity: 'warning',
-        message: `pod ${p.namespace}/${p.name} uses hostNetwork on Windows node ${p.node}: "Host networking mode" is not supported on Windows nodes; its traffic is emulated as the node's own (host)`,
+        message: `pod ${p.namespace}/${p.name} uses hostNetwork on Windows node ${p.node}: "Host networking mode" is not supported on Windows nodes; only HostProcess containers (securityContext.windowsOptions.hostProcess: true) get the host's network (for other pods the WindowsHostNetwork feature gate, KEP-3503, was alpha in 1.26 and is deprecated since 1.33); its traffic is emulated as the node's own (host)`,
         source: `pod ${p.namespace}/${p.name}`,
       });
     }
