@@ -421,3 +421,51 @@ describe('cluster: scenario YAML', () => {
     assert.deepEqual(out.endpoints, [{ ip: '203.0.113.7', node: null, ready: true, serving: true, terminating: false, ports: { '': 443 }, pod: null }]);
   });
 });
+
+describe('cluster: kubectl Windows HostProcess pods', () => {
+  // Shaped as sig-windows-tools' HostProcess DaemonSets (hostprocess/flannel/kube-proxy/kube-proxy.yml): pod-level
+  // securityContext.windowsOptions {hostProcess: true, runAsUserName: "NT AUTHORITY\\system"} with hostNetwork: true.
+  const NODE = `- apiVersion: v1
+  kind: Node
+  metadata: {name: win-1, labels: {kubernetes.io/os: windows}}
+  spec: {podCIDR: 10.244.1.0/24}
+  status: {addresses: [{type: InternalIP, address: 10.127.130.11}]}
+`;
+  const pod = (name: string, spec: string) => `- apiVersion: v1
+  kind: Pod
+  metadata: {name: ${name}, namespace: kube-system}
+  spec: ${spec}
+  status: {podIP: 10.127.130.11, podIPs: [{ip: 10.127.130.11}]}
+`;
+  const list = (...items: string[]) => `apiVersion: v1\nkind: List\nitems:\n${NODE}${items.join('')}`;
+  const HPC = '{nodeName: win-1, hostNetwork: true, securityContext: {windowsOptions: {hostProcess: true, runAsUserName: "NT AUTHORITY\\\\system"}}, containers: [{name: kube-proxy, image: sigwindowstools/kube-proxy:v1.30.0-flannel-hostprocess}]}';
+  const PER_CONTAINER = '{nodeName: win-1, hostNetwork: true, containers: [{name: a, image: x, securityContext: {windowsOptions: {hostProcess: true}}}, {name: b, image: y, securityContext: {windowsOptions: {hostProcess: true}}}]}';
+  const CLASSIC = '{nodeName: win-1, hostNetwork: true, containers: [{name: agent, image: mcr.microsoft.com/windows/nanoserver:ltsc2022}]}';
+
+  it('a HostProcess pod (pod level or every container) uses the host network with no warning; a classic hostNetwork pod is warned', () => {
+    const c = parseClusterText('pods.yaml', list(pod('kube-proxy-hpc', HPC), pod('agent-hpc', PER_CONTAINER), pod('agent', CLASSIC)));
+    assert.deepEqual(
+      c.pods.map((p) => [p.name, p.hostNetwork, p.hostProcess ?? false, p.ip]),
+      [
+        ['kube-proxy-hpc', true, true, '10.127.130.11'],
+        ['agent-hpc', true, true, '10.127.130.11'],
+        ['agent', true, false, '10.127.130.11'],
+      ],
+    );
+    const d = c.diagnostics.filter((x) => x.code === 'host-network-unsupported');
+    assert.deepEqual(d.map((x) => x.source), ['pod kube-system/agent']);
+    assert.match(d[0].message, /only HostProcess containers \(securityContext\.windowsOptions\.hostProcess: true\) get the host's network/);
+    assert.match(d[0].message, /WindowsHostNetwork feature gate, KEP-3503/);
+  });
+
+  it('refuses what the API server refuses: a mix, a differing container value, HostProcess without hostNetwork', () => {
+    const bad = (spec: string, field: RegExp, msg: RegExp) =>
+      assert.throws(
+        () => parseClusterText('pods.yaml', list(pod('p', spec))),
+        (e: Error) => /pods\.yaml/.test(e.message) && field.test(e.message) && msg.test(e.message),
+      );
+    bad('{nodeName: win-1, hostNetwork: true, containers: [{name: a, image: x, securityContext: {windowsOptions: {hostProcess: true}}}, {name: b, image: y}]}', /items\[1\]\.spec\b/, /all containers must be HostProcess containers/);
+    bad('{nodeName: win-1, hostNetwork: true, securityContext: {windowsOptions: {hostProcess: true}}, containers: [{name: a, image: x, securityContext: {windowsOptions: {hostProcess: false}}}]}', /items\[1\]\.spec\.containers\[0\]\.securityContext\.windowsOptions\.hostProcess/, /must be identical/);
+    bad('{nodeName: win-1, securityContext: {windowsOptions: {hostProcess: true}}, containers: [{name: a, image: x}]}', /items\[1\]\.spec\.hostNetwork/, /hostNetwork must be true/);
+  });
+});

@@ -519,7 +519,7 @@ describe('vfp behaviour 7: the page\'s limits', () => {
     assert.deepEqual([v.verdict, v.reason], ['dropped', 'no-endpoints']);
   });
 
-  it('ETP Local without DSR: treated as Cluster, with the warning local-policy-requires-dsr', () => {
+  it('ETP Local on a build without DSR: treated as Cluster, with the warning local-policy-requires-dsr', () => {
     const local = service('default', 'local-web', {
       type: 'NodePort',
       clusterIP: '10.96.0.60',
@@ -527,7 +527,10 @@ describe('vfp behaviour 7: the page\'s limits', () => {
       ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30090 }],
       endpoints: [ep(WEB0.ip, 'win-2', 8080)],
     });
-    const v = run(dataplane(cluster({ services: [local] })), [frame('198.51.100.7', WIN1.ip, tcp(34000, 30090), { dst: WIN1.mac })]).v[0];
+    const probe = frame('198.51.100.7', WIN1.ip, tcp(34000, 30090), { dst: WIN1.mac });
+    const withDsr = run(dataplane(cluster({ services: [local] })), [probe]).v[0];
+    assert.deepEqual([withDsr.verdict, withDsr.reason], ['dropped', 'no-local-endpoint'], 'a build with DSR: DSR without --enable-dsr');
+    const v = run(dataplane(cluster({ services: [local] }), { profile: 'ws2022:dsr=false' }), [probe]).v[0];
     assert.deepEqual([v.verdict, v.node, v.warnings], ['delivered', 'win-2', ['local-policy-requires-dsr']]);
     assert.equal(plain(v.bytes).src, WIN1.svip, 'the client IP is not kept');
   });

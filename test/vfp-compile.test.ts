@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { DIR_IN, DIR_OUT, type Layer, type Port } from '../src/vfp/objects';
 import { R } from '../src/vfp/reasons';
-import { CLIENT, WEB0, cluster, dataplane, ep, service } from './vfp-fixtures.test';
+import { selectEndpoints } from '../src/vfp/compile';
+import { CLIENT, WEB0, WEB1, cluster, dataplane, ep, service } from './vfp-fixtures.test';
 
 function layerNames(p: Port): string[] {
   return p.layers.map((l) => l.name);
@@ -152,11 +153,89 @@ describe('vfp compiler: ports, layers, groups and rules named as HNS names them'
         win2.backends.map((b) => b.ipText),
         [WEB0.ip],
       );
-      // without DSR: treated as Cluster, every endpoint, with the warning
-      const noDsr = dataplane(cluster({ services: [svc] }));
+      // kube-proxy without --enable-dsr: the same (localTrafficDSR is not gated on it)
+      const noFlag = dataplane(cluster({ services: [svc] }));
+      assert.equal([...noFlag.c.nodes[0].noLb.values()].find((n) => n.kind === 'NodePort')?.reason, R.NO_LOCAL_ENDPOINT);
+      const noFlagLb = noFlag.c.nodes[1].lbs.find((l) => l.kind === 'NodePort')!;
+      assert.deepEqual([noFlagLb.dsr, noFlagLb.warn], [true, 0]);
+      assert.equal(noFlag.c.nodes[1].lbs.find((l) => l.kind === 'ClusterIP')!.dsr, false, '--enable-dsr makes the ClusterIP LB DSR, nothing else');
+      // a Windows build without DSR: treated as Cluster, every endpoint, with the warning
+      const noDsr = dataplane(cluster({ services: [svc], enableDSR: true }), { profile: 'ws2022:dsr=false' });
       const lb = noDsr.c.nodes[0].lbs.find((l) => l.kind === 'NodePort')!;
       assert.equal(lb.dsr, false);
       assert.notEqual(lb.warn, 0);
+    });
+
+    it('lb-too-many-destinations per built load balancer: an ETP Local NodePort LB holds only its node\'s endpoints', () => {
+      // 70 endpoints: web-1 on win-1, 69 on linux-1 (kube-proxy loadbalancer.go @ 26d2859e: each LB its own endpoint list)
+      const eps = [ep(WEB1.ip, 'win-1', 8080), ...Array.from({ length: 69 }, (_, i) => ep(`10.244.0.${100 + i}`, 'linux-1', 8080))];
+      const svc = service('default', 'big-local', {
+        type: 'NodePort',
+        clusterIP: '10.96.0.61',
+        externalTrafficPolicy: 'Local',
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30095 }],
+        endpoints: eps,
+      });
+      const dp = dataplane(cluster({ services: [svc] }));
+      const win1 = dp.c.nodes[0];
+      assert.deepEqual(win1.lbs.filter((l) => l.kind === 'NodePort').map((l) => l.backends.map((x) => x.ipText)), [[WEB1.ip]]);
+      assert.equal([...win1.noLb.values()].find((n) => n.kind === 'ClusterIP')?.reason, R.LB_TOO_MANY_DESTINATIONS);
+      assert.equal([...dp.c.nodes[1].noLb.values()].find((n) => n.kind === 'NodePort')?.reason, R.NO_LOCAL_ENDPOINT);
+      const d = dp.c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations');
+      assert.equal(d.length, 1, 'one diagnostic per Service, naming each refused LB');
+      assert.deepEqual([d[0].severity, d[0].source], ['error', 'service default/big-local']);
+      assert.match(d[0].message, /2 load balancers of it would hold more than the 64 destinations .*win-1 ClusterIP 10\.96\.0\.61:80\/TCP \(70\), win-2 ClusterIP 10\.96\.0\.61:80\/TCP \(70\)/);
+      assert.ok(d[0].message.includes('hcnCreateLoadBalancer failed in Win32: The parameter is incorrect. (0x57)'));
+      assert.ok(d[0].message.includes('Unable to initialize VFP LB rule: invalid number of destinations.'));
+      assert.equal(dataplane(cluster({ services: [svc] }), { profile: 'ws2025' }).c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations').length, 0);
+      // internalTrafficPolicy Local: the ClusterIP LB holds only the local one too
+      const itp = dataplane(cluster({ services: [{ ...svc, internalTrafficPolicy: 'Local' }] }));
+      assert.deepEqual(itp.c.nodes[0].lbs.filter((l) => l.kind === 'ClusterIP').map((l) => l.backends.length), [1]);
+      assert.equal(itp.c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations').length, 0);
+    });
+
+    describe('terminating endpoints (kube-proxy looks at them only for a Service with ingress IPs)', () => {
+      const term = (ip: string, node: string) => ({ ...ep(ip, node, 8080), ready: false, serving: true, terminating: true });
+      const lbSvc = (endpoints: ReturnType<typeof ep>[], ingressIPs: string[]) =>
+        service('default', 'draining', { type: 'LoadBalancer', clusterIP: '10.96.0.90', ingressIPs, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30110 }], endpoints });
+      const kinds = (dp: ReturnType<typeof dataplane>, n: number) => ({
+        built: dp.c.nodes[n].lbs.map((l) => `${l.kind} ${l.backends.map((x) => x.ipText).join(',')}`),
+        refused: [...dp.c.nodes[n].noLb.values()].map((x) => `${x.kind} ${x.reason === R.NO_ENDPOINTS ? 'no-endpoints' : x.reason}`),
+      });
+
+      it('ingress IPs, all terminating: the ClusterIP LB takes the serving ones; no NodePort or ingress LB', () => {
+        const notServing = { ...ep('10.244.0.9', 'linux-1', 8080), ready: false, serving: false, terminating: true };
+        const dp = dataplane(cluster({ services: [lbSvc([term(WEB0.ip, 'win-2'), term(WEB1.ip, 'win-1'), notServing], ['20.0.0.62'])] }));
+        assert.deepEqual(kinds(dp, 0), { built: [`ClusterIP ${WEB0.ip},${WEB1.ip}`], refused: ['NodePort no-endpoints', 'Ingress no-endpoints'] });
+        const d = dp.c.diagnostics.filter((x) => x.code === 'no-endpoints');
+        assert.equal(d.length, 1);
+        assert.match(d[0].message, /win-1 NodePort 10\.127\.130\.11:30110\/TCP \(all endpoints terminating\)/);
+        assert.ok(!d[0].message.includes('ClusterIP 10.96.0.90'), 'the ClusterIP LB exists');
+      });
+
+      it('ingress IPs, some ready: only the ready ones, every LB built', () => {
+        const dp = dataplane(cluster({ services: [lbSvc([term(WEB0.ip, 'win-2'), ep(WEB1.ip, 'win-1', 8080)], ['20.0.0.62'])] }));
+        assert.deepEqual(kinds(dp, 0), { built: [`ClusterIP ${WEB1.ip}`, `NodePort ${WEB1.ip}`, `Ingress ${WEB1.ip}`], refused: [] });
+      });
+
+      it('no ingress IPs: a not-ready endpoint is skipped, so all terminating is no load balancer at all', () => {
+        const dp = dataplane(cluster({ services: [lbSvc([term(WEB0.ip, 'win-2'), term(WEB1.ip, 'win-1')], [])] }));
+        assert.deepEqual(kinds(dp, 0), { built: [], refused: ['ClusterIP no-endpoints', 'NodePort no-endpoints'] });
+        assert.match(dp.c.diagnostics.find((x) => x.code === 'no-endpoints')!.message, /win-1 ClusterIP 10\.96\.0\.90:80\/TCP \(no ready endpoint\)/);
+      });
+
+      it('selectEndpoints as syncProxyRules reads: not-ready, not-terminating ignored for allTerminating; ETP Local looks at local ones', () => {
+        const e = (ready: boolean, serving: boolean, terminating: boolean) => ({ ...ep('10.0.0.1', null, 80), ready, serving, terminating });
+        const none = () => false;
+        // a not-ready, not-terminating endpoint does not stop "all terminating"; it is not taken (not serving)
+        assert.deepEqual(selectEndpoints([e(false, true, true), e(false, false, false)], true, false, none), { picked: [0], availableForLb: false });
+        // without ingress IPs: ready only
+        assert.deepEqual(selectEndpoints([e(false, true, true), e(true, true, false)], false, false, none), { picked: [1], availableForLb: true });
+        // ETP Local (DSR) with ingress IPs on a node without local endpoints: both flags vacuously true, nothing filtered
+        assert.deepEqual(selectEndpoints([e(true, true, false), e(false, false, false)], true, true, none), { picked: [0, 1], availableForLb: false });
+        // ... and with a ready local one: the usual choice
+        assert.deepEqual(selectEndpoints([e(true, true, false), e(false, false, false)], true, true, (k) => k === 0), { picked: [0], availableForLb: true });
+      });
     });
 
     it('SourceVIP: the node\'s --source-vip on overlay, the node IP on l2bridge', () => {

@@ -101,9 +101,9 @@ const ALLOW: Listed[] = [
     why: "win-3 (01, MAC spoofing off): these rules decide only for destinations off the node (outside the exceptions, or in the cluster and service CIDRs, where win-3 holds no address but app-3's own), and a pod's packet leaving win-3 is dropped for MAC spoofing whatever its NAT (a dropped packet keeps its bytes)",
   },
   {
-    pattern: /^(win-[12]|10\.127\.130\.11)\/LB_DSR_/,
+    pattern: /^(win-[12]|10\.127\.130\.11)\/LB_DSR_[0-9a-f]{8}_[\d.]+_(?!20\.0\.0\.61_)/,
     mutants: ['remove', 'default'],
-    why: "06 (DSR): a DSR load balancer's rule on the pod port has a copy on the host vNIC (LB layer) with the same action; without it the copy balances the same packet the same way, after an OutboundNAT walk that treats the VIP and the backend alike in 06 (pod backends in the exceptions; PreserveDIP keeps the VIP); likewise the DSR NodePort of 14 (the node emulated from its HNS dump alone is named after its management IP, 10.127.130.11)",
+    why: "06 (DSR): a DSR load balancer's rule on the pod port has a copy on the host vNIC (LB layer) with the same action; without it the copy balances the same packet the same way, after an OutboundNAT walk that treats the VIP and the backend alike in 06 (pod backends in the exceptions; PreserveDIP keeps the VIP); likewise the DSR NodePort of 14 (the node emulated from its HNS dump alone is named after its management IP, 10.127.130.11). Not 10's externalIP 20.0.0.61: outside the exceptions, without its DSR rule a pod's packet is SNATed first, so that rule is live",
   },
   {
     pattern: /^win-[12]\/LB_[0-9a-f]{8}_10\.96\./,

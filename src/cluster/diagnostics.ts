@@ -3,27 +3,52 @@
  * severity}). Codes are the CONTRACT reason codes; messages quote the Kubernetes page and the HNS /
  * kube-proxy errors (domain.md 1.3, 1.7, 1.9, 5). Pure: same cluster and options, same list, same order.
  *
- * - host-network-unsupported (warning): a hostNetwork pod on a Windows node.
- * - local-policy-requires-dsr (warning): externalTrafficPolicy Local on an externally reachable Service while
- *   kube-proxy DSR is off (enableDSR false or WinDSR off, or the profile has no DSR). The page's behaviour:
- *   treated as Cluster. (Real kube-proxy turns DSR on for those load balancers when HNS supports it,
- *   domain.md 1.7; the page and the emulator treat the combination as unsupported.)
+ * - host-network-unsupported (warning): a hostNetwork pod on a Windows node that is not a HostProcess pod.
+ *   Only HostProcess containers (kubernetes.io "Create a Windows HostProcess Pod", stable in 1.26;
+ *   `WindowsSecurityContextOptions.hostProcess`: "if HostProcess is true then HostNetwork must also be set to
+ *   true") run in the host's network on Windows; KEP-3503 (kubernetes/enhancements#3507: "Today it is possible
+ *   to set hostNetwork=true for Windows pods but it doesn't change anything (unless the pod contains
+ *   hostProcess containers)") added the WindowsHostNetwork gate for the others, alpha in 1.26 and deprecated in
+ *   1.33 (pkg/features/kube_features.go). Both kinds are emulated as the node's own traffic (the pod has the
+ *   node's IP and MAC, no pod port): the warning tells a classic hostNetwork pod's user that Windows does not
+ *   do what Linux does for it.
+ * - local-policy-requires-dsr (warning): externalTrafficPolicy Local on an externally reachable Service on a
+ *   Windows build without DSR (the profile's `dsr`). kube-proxy's winkernel `newServiceInfo` sets
+ *   `localTrafficDSR := spec.externalTrafficPolicy == Local` and forces it (and preserve-destination) off only
+ *   when `hcn.DsrSupported()` fails: NOT when kube-proxy runs without `--enable-dsr` / WinDSR, which only make
+ *   the ClusterIP load balancer DSR (kubernetes/kubernetes pkg/proxy/winkernel/proxier.go `newServiceInfo`, the
+ *   version with `hcnImpl.DsrSupported()` and `isAllEndpointsTerminating`; loadbalancer.go @ 26d2859e:
+ *   NodePort/ExternalIP `isDSR: svcInfo.localTrafficDSR`, ClusterIP `isDSR: proxier.isDSR`; domain.md 1.7).
+ *   The page's "Local Traffic Policy in non-DSR mode" is read as that: a Windows build whose HNS has no DSR.
+ *   Then it is treated as Cluster (all endpoints, no DSR, client IP not kept) and every flow through those
+ *   load balancers carries the same warning (compile.ts reads `localTrafficDsr` below).
  * - affinity-timeout-ignored (warning): sessionAffinityConfig.clientIP.timeoutSeconds is set.
- * - lb-too-many-destinations (error): more ready endpoint addresses than one VFP LB rule takes.
- * - no-endpoints (warning): a Service with a ClusterIP and ports but no ready endpoint.
+ * - lb-too-many-destinations (error): not here: the destination limit is per HNS load balancer (a NodePort
+ *   LB of an ETP Local Service holds only its node's endpoints), so the VFP compiler, which builds them,
+ *   reports it (src/vfp/compile.ts buildLb / noteTooMany) from the same refusals the verdicts show.
+ * - no-endpoints (warning): not here either: which endpoints kube-proxy takes depends on the load balancer
+ *   and the node (a Service with ingress IPs whose endpoints all terminate keeps its ClusterIP LB with the
+ *   serving terminating ones and loses the others), so the compiler reports it from its refusals
+ *   (src/vfp/compile.ts selectEndpoints / buildLb / noteNoEndpoints).
  * - mac-spoofing-disabled (error): an l2bridge Windows node with MAC spoofing off.
  */
 
-import type { Cluster, Diagnostic } from './model';
+import type { Cluster, Diagnostic, ServiceModel } from './model';
 
 export interface DiagnosticOptions {
-  /** Most destinations in one load balancer rule (the Windows profile's; 64 on the page, 1024 on newer builds). */
+  /**
+   * Most destinations in one load balancer rule (the Windows profile's). Unused here since the limit is
+   * checked per built load balancer by the compiler (lb-too-many-destinations); kept for callers.
+   */
   maxLbDestinations?: number;
   /** Whether the Windows build supports DSR at all (the profile's); default true. */
   dsrSupported?: boolean;
 }
 
-/** The codes clusterDiagnostics produces (refreshDiagnostics replaces exactly these). */
+/**
+ * The codes clusterDiagnostics produces (refreshDiagnostics replaces exactly these), and the load-balancer
+ * codes the compiler produces (a cluster's own list never holds them).
+ */
 export const IMPLIED_CODES = new Set([
   'host-network-unsupported',
   'local-policy-requires-dsr',
@@ -33,9 +58,16 @@ export const IMPLIED_CODES = new Set([
   'mac-spoofing-disabled',
 ]);
 
+/**
+ * kube-proxy's `localTrafficDSR` for `svc` on a Windows build with (`dsrSupported`) or without DSR: the one
+ * rule the compiler (which load balancers are DSR with local endpoints) and the summary's warning share.
+ */
+export function localTrafficDsr(svc: ServiceModel, dsrSupported: boolean): boolean {
+  return svc.externalTrafficPolicy === 'Local' && dsrSupported;
+}
+
 export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {}): Diagnostic[] {
-  const max = opts.maxLbDestinations ?? 64;
-  const dsrOn = cluster.proxy.enableDSR && cluster.proxy.featureGates.WinDSR && (opts.dsrSupported ?? true);
+  const dsrSupported = opts.dsrSupported ?? true;
   const out: Diagnostic[] = [];
   const windowsNodes = new Set(cluster.nodes.filter((n) => n.windows).map((n) => n.name));
 
@@ -51,11 +83,11 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
   }
 
   for (const p of cluster.pods) {
-    if (p.hostNetwork && windowsNodes.has(p.node)) {
+    if (p.hostNetwork && !p.hostProcess && windowsNodes.has(p.node)) {
       out.push({
         code: 'host-network-unsupported',
         severity: 'warning',
-        message: `pod ${p.namespace}/${p.name} uses hostNetwork on Windows node ${p.node}: "Host networking mode" is not supported on Windows nodes; its traffic is emulated as the node's own (host)`,
+        message: `pod ${p.namespace}/${p.name} uses hostNetwork on Windows node ${p.node}: "Host networking mode" is not supported on Windows nodes; only HostProcess containers (securityContext.windowsOptions.hostProcess: true) get the host's network (for other pods the WindowsHostNetwork feature gate, KEP-3503, was alpha in 1.26 and is deprecated since 1.33); its traffic is emulated as the node's own (host)`,
         source: `pod ${p.namespace}/${p.name}`,
       });
     }
@@ -65,12 +97,11 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
     const ref = `${s.namespace}/${s.name}`;
     const source = `service ${ref}`;
     const external = s.type === 'NodePort' || s.type === 'LoadBalancer' || s.externalIPs.length > 0;
-    if (s.externalTrafficPolicy === 'Local' && external && !dsrOn) {
-      const why = !cluster.proxy.enableDSR ? 'kube-proxy runs without --enable-dsr' : !cluster.proxy.featureGates.WinDSR ? 'the WinDSR feature gate is off' : 'this Windows build has no DSR';
+    if (s.externalTrafficPolicy === 'Local' && external && !localTrafficDsr(s, dsrSupported)) {
       out.push({
         code: 'local-policy-requires-dsr',
         severity: 'warning',
-        message: `service ${ref} has externalTrafficPolicy: Local but ${why}: "Local Traffic Policy in non-DSR mode" is not supported on Windows, so it is treated as Cluster; the client IP is not kept and traffic may go to endpoints on other nodes`,
+        message: `service ${ref} has externalTrafficPolicy: Local but this Windows build has no DSR (kube-proxy's hcn.DsrSupported() fails): "Local Traffic Policy in non-DSR mode" is not supported on Windows, so it is treated as Cluster; the client IP is not kept and traffic may go to endpoints on other nodes`,
         source,
       });
     }
@@ -79,23 +110,6 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
         code: 'affinity-timeout-ignored',
         severity: 'warning',
         message: `service ${ref} sets sessionAffinityConfig.clientIP.timeoutSeconds: ${s.affinityTimeoutSeconds}: Windows does not support it (HNS load balancers have no affinity timeout), so it is ignored`,
-        source,
-      });
-    }
-    if (s.type === 'ExternalName' || s.clusterIP === null || s.ports.length === 0) continue;
-    const ready = new Set(s.endpoints.filter((e) => e.ready).map((e) => e.ip));
-    if (ready.size === 0) {
-      out.push({
-        code: 'no-endpoints',
-        severity: 'warning',
-        message: `service ${ref} has no ready endpoints: kube-proxy programs no load balancer for it ("Endpoint information not available for service, not applying any policy"), so connections to ${s.clusterIP} fail`,
-        source,
-      });
-    } else if (ready.size > max) {
-      out.push({
-        code: 'lb-too-many-destinations',
-        severity: 'error',
-        message: `service ${ref} has ${ready.size} ready endpoints, more than the ${max} destinations one VFP load balancer rule takes: HNS refuses it ("Policy creation failed: hcnCreateLoadBalancer failed in Win32: The parameter is incorrect. (0x57)", "Unable to initialize VFP LB rule: invalid number of destinations."), so Windows nodes have no load balancer for ${s.clusterIP}`,
         source,
       });
     }

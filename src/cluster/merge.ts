@@ -439,6 +439,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
       ips: f.get<string[]>('ips') ?? [],
       node: nodeName,
       hostNetwork,
+      ...(f.get<boolean>('hostProcess') ? { hostProcess: true } : {}),
       mac,
       dnsSearch: [`${p.namespace}.svc.${clusterDomain}`, `svc.${clusterDomain}`, clusterDomain],
     };

@@ -116,6 +116,12 @@ export interface PodModel {
   ips: string[];
   node: string;
   hostNetwork: boolean;
+  /**
+   * (Additive.) Windows HostProcess containers (`securityContext.windowsOptions.hostProcess: true` at pod
+   * level or on every container; the API server then requires hostNetwork): on Windows they, and only they,
+   * get the host's network, so such a pod is no host-network-unsupported case. Absent means false.
+   */
+  hostProcess?: boolean;
   /** Endpoint MAC (derived: 0E-2A-<ip> on win-overlay; HNS pool on win-bridge). */
   mac: string;
   /**

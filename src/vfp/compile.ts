@@ -29,6 +29,7 @@
 import type { Cluster, NodeModel, PodModel, ServiceModel, EndpointModel, AclModel, Diagnostic } from '../cluster/model';
 import { tryParseIPv4, tryParseCidr, parseIPv6, u32ToIpv4 } from '../core/ip';
 import { macBytes } from '../cluster/mac';
+import { localTrafficDsr } from '../cluster/diagnostics';
 import { IpPortSet, Ip6Map, U32Map } from './addr-map';
 import type { WindowsProfile } from './profile';
 import { R, warningBit, reasonSentence } from './reasons';
@@ -358,8 +359,10 @@ function clusterEnv(b: Builder, cluster: Cluster, profile: WindowsProfile): Clus
     overlay: net.mode === 'overlay',
     clusterCidrs: net.clusterCidrs.map(prefixOf).filter((p): p is Prefix => p !== null),
     clusterDsr: gateDsr && profile.dsr,
-    etpDsrOk: profile.dsr && (!profile.etpLocalNeedsEnableDsr || gateDsr),
+    // ETP Local / preserve-destination: the OS's DSR support alone, not --enable-dsr (diagnostics.ts localTrafficDsr)
+    etpDsrOk: profile.dsr,
     nodeIpToModel,
+    lbNotes: new Map(),
     winNodes,
     nodeByName,
     podsByNode,
@@ -705,17 +708,52 @@ function buildNatLayer(b: Builder, profile: WindowsProfile, node: CompiledNode, 
 // Load balancers (lb.ts describes the rules)
 
 interface LbEnv {
+  /** The ClusterIP load balancers are DSR: kube-proxy --enable-dsr with WinDSR, on a build with DSR. */
   clusterDsr: boolean;
+  /** The Windows build supports DSR (hcn.DsrSupported): ETP Local and preserve-destination are honoured. */
   etpDsrOk: boolean;
   overlay: boolean;
   clusterCidrs: Prefix[];
   nodeIpToModel: Map<number, NodeModel>;
+  /** The compiler's diagnostics about load balancers, by Service and code (noteLb), filled as nodes compile. */
+  lbNotes: Map<string, LbNote>;
 }
 
-function usableEndpoints(svc: ServiceModel): EndpointModel[] {
-  const ready = svc.endpoints.filter((e) => e.ready);
-  if (ready.length > 0) return ready;
-  return svc.endpoints.filter((e) => e.serving && e.terminating);
+/**
+ * kube-proxy's choice of a Service port's endpoints for one node's load balancers (winkernel proxier.go
+ * `syncProxyRules`, the version with `isAllEndpointsTerminating`; domain.md 1.7; KEP-1669):
+ *  - only a Service with load-balancer ingress IPs looks at terminating endpoints: `allEndpointsTerminating`
+ *    (every endpoint that is ready or terminating is terminating; a not-ready, not-terminating one is
+ *    ignored) and `allEndpointsNonServing`, over the node's local endpoints only when localTrafficDSR;
+ *  - then an endpoint is taken when it is ready, or (all terminating) serving; with every considered endpoint
+ *    non-serving no endpoint is filtered at all (the code's `someEndpointsServing` false);
+ *  - without ingress IPs both flags are false: a not-ready endpoint is skipped, so a Service whose endpoints
+ *    are all terminating has none (no load balancer, no-endpoints);
+ *  - `endpointsAvailableForLB = !allTerminating && !allNonServing`: when false the ClusterIP load balancer
+ *    is still built from what was taken, the NodePort, externalIP and ingress ones are not (loadbalancer.go
+ *    @ 26d2859e: manageClusterIPLoadbalancer passes `endpointsAvailableForLB: true`, the others the flag).
+ * With localTrafficDSR a node without local endpoints finds both flags vacuously true: it takes every
+ * endpoint, not-ready ones too, for its ClusterIP load balancer and builds no other (as the code reads).
+ * `local(k)` says whether endpoint k runs on the node (asked only when ingress IPs and localTrafficDSR).
+ */
+export function selectEndpoints(eps: readonly EndpointModel[], hasIngress: boolean, localDsr: boolean, local: (k: number) => boolean): { picked: number[]; availableForLb: boolean } {
+  let allTerminating = false;
+  let allNonServing = false;
+  if (hasIngress) {
+    allTerminating = true;
+    allNonServing = true;
+    eps.forEach((e, k) => {
+      if (localDsr && !local(k)) return;
+      if (e.serving) allNonServing = false;
+      if ((e.ready || e.terminating) && !e.terminating) allTerminating = false;
+    });
+  }
+  const picked: number[] = [];
+  eps.forEach((e, k) => {
+    if (!allNonServing && ((!allTerminating && !e.ready) || !e.serving)) return;
+    picked.push(k);
+  });
+  return { picked, availableForLb: !allTerminating && !allNonServing };
 }
 
 /** What one Service port gives every node's load balancers (computed once, shared: 10k Services x nodes stay cheap). */
@@ -727,9 +765,18 @@ interface PortPlan {
   port: number;
   nodePort: number | null;
   intPort: number;
-  /** All usable backends (node-independent objects, shared by the LBs that take them all). */
+  /** The Service's endpoints with an IPv4 address and a port for this Service port (kube-proxy's candidates). */
+  eps: EndpointModel[];
+  ips: number[];
+  /** Backend object of eps[k], made on first use (backendAt). */
+  made: (LbBackend | undefined)[];
+  /** The chosen backends when the choice is the same on every node (not perNode); shared by the LBs that take them all. */
   backends: LbBackend[];
   uniqueIps: number;
+  /** kube-proxy's endpointsAvailableForLB (not perNode). */
+  availableForLb: boolean;
+  /** Ingress IPs with localTrafficDSR: the terminating checks look at each node's local endpoints (selectEndpoints). */
+  perNode: boolean;
   salt: number;
   affinity: boolean;
   warnAll: number;
@@ -740,13 +787,24 @@ interface PortPlan {
   id: string;
 }
 
+function backendAt(b: Builder, plan: PortPlan, k: number): LbBackend {
+  let x = plan.made[k];
+  if (x === undefined) {
+    const e = plan.eps[k];
+    x = { ip: plan.ips[k], ipText: e.ip, port: plan.intPort, id: b.backend(e.ip, plan.ips[k], plan.intPort), node: e.node };
+    plan.made[k] = x;
+  }
+  return x;
+}
+
 function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env: LbEnv): PortPlan[] {
   const plans: PortPlan[] = [];
   cluster.services.forEach((svc, sid) => {
     if (svc.type === 'ExternalName') return;
     const ref = `${svc.namespace}/${svc.name}`;
-    const usable = usableEndpoints(svc);
     const etpLocal = svc.externalTrafficPolicy === 'Local';
+    const localDsr = localTrafficDsr(svc, env.etpDsrOk);
+    const hasIngress = svc.ingressIPs.length > 0;
     let affinity = svc.sessionAffinity === 'ClientIP';
     let warnAll = 0;
     if (svc.affinityTimeoutSeconds !== null) warnAll |= warningBit(R.AFFINITY_TIMEOUT_IGNORED);
@@ -759,16 +817,18 @@ function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env
       const portOf = (e: EndpointModel): number | null => e.ports[sp.name] ?? e.ports[''] ?? (typeof sp.targetPort === 'number' ? sp.targetPort : null);
       const eps: EndpointModel[] = [];
       const ips: number[] = [];
-      for (const e of usable) {
+      for (const e of svc.endpoints) {
         const v = ip4(e.ip);
         if (v >= 0 && portOf(e) !== null) {
           eps.push(e);
           ips.push(v);
         }
       }
-      const intPort = eps.length > 0 ? (portOf(eps[0]) as number) : typeof sp.targetPort === 'number' ? sp.targetPort : sp.port;
-      const backends: LbBackend[] = eps.map((e, k) => ({ ip: ips[k], ipText: e.ip, port: intPort, id: b.backend(e.ip, ips[k], intPort), node: e.node }));
-      plans.push({
+      const perNode = hasIngress && localDsr;
+      const sel = selectEndpoints(eps, hasIngress, false, () => false);
+      const first = perNode ? 0 : sel.picked[0];
+      const intPort = first !== undefined && first < eps.length ? (portOf(eps[first]) as number) : typeof sp.targetPort === 'number' ? sp.targetPort : sp.port;
+      const plan: PortPlan = {
         sid,
         ref,
         proto: PROTO_NUM[sp.protocol] ?? 0,
@@ -776,117 +836,236 @@ function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env
         port: sp.port,
         nodePort: sp.nodePort && sp.nodePort > 0 && (svc.type === 'NodePort' || svc.type === 'LoadBalancer') ? sp.nodePort : null,
         intPort,
-        backends,
-        uniqueIps: new Set(ips).size,
+        eps,
+        ips,
+        made: [],
+        backends: [],
+        uniqueIps: 0,
+        availableForLb: sel.availableForLb,
+        perNode,
         salt: lbSalt(sid, pi),
         affinity,
         warnAll,
-        etpWarn: etpLocal && !env.etpDsrOk ? warningBit(R.LOCAL_POLICY_REQUIRES_DSR) : 0,
-        localTrafficDsr: etpLocal && env.etpDsrOk,
+        etpWarn: etpLocal && !localDsr ? warningBit(R.LOCAL_POLICY_REQUIRES_DSR) : 0,
+        localTrafficDsr: localDsr,
         preserveDip: svc.preserveDestination && env.etpDsrOk,
         svc,
         id: hex8(`${ref}/${sp.name}`),
-      });
+      };
+      if (!perNode) {
+        plan.backends = sel.picked.map((k) => backendAt(b, plan, k));
+        plan.uniqueIps = new Set(sel.picked.map((k) => ips[k])).size;
+      }
+      plans.push(plan);
     });
   });
   return plans;
 }
 
+/** One node's view while its load balancers are built (one per node, not per packet). */
+interface NodeLbCtx {
+  node: CompiledNode;
+  profile: WindowsProfile;
+  env: LbEnv;
+  localPodIps: Set<number>;
+}
+
+function isLocalBackend(ctx: NodeLbCtx, x: LbBackend): boolean {
+  return x.node === ctx.node.name || ctx.localPodIps.has(x.ip);
+}
+
+function uniqueIpCount(backends: LbBackend[]): number {
+  return new Set(backends.map((x) => x.ip)).size;
+}
+
+/**
+ * The HNS load balancers kube-proxy builds on `node` (lb.ts): per Service port the ClusterIP one, the NodePort
+ * one, one per externalIP and one per ingress IP, each with its own endpoint list (loadbalancer.go @ 26d2859e
+ * manageClusterIPLoadbalancer / manageNodePortLoadbalancer / manageExternalIPLoadbalancers /
+ * manageIngressIPLoadbalancers): the ClusterIP one the local endpoints only with internalTrafficPolicy
+ * Local; NodePort and ingress ones with preserve-destination or ETP Local (DSR); externalIP ones with ETP
+ * Local (DSR). The destination limit is HNS's per load balancer (it refuses one hcnCreateLoadBalancer call),
+ * so each built LB's own unique backend addresses are counted against profile.maxLbDestinations: a
+ * NodePort LB of an ETP Local Service with 3 local endpoints out of 70 is built while its ClusterIP LB is
+ * refused. The refusals are also the summary's lb-too-many-destinations diagnostic (noteLb), the one home
+ * of the rule.
+ */
 function buildNodeLbs(b: Builder, profile: WindowsProfile, node: CompiledNode, plans: PortPlan[], env: LbEnv): void {
-  const inCluster = (v: number) => env.clusterCidrs.some((p) => ((v & p.mask) >>> 0) === p.base);
-  const localPodIps = new Set(node.pods.map((p) => p.ip));
-  const isLocal = (x: LbBackend) => x.node === node.name || localPodIps.has(x.ip);
-
+  const ctx: NodeLbCtx = { node, profile, env, localPodIps: new Set(node.pods.map((p) => p.ip)) };
   for (const plan of plans) {
-    const { sid, ref, proto, intPort, salt } = plan;
-    const make = (kind: LbKind, vipText: string, extPort: number, localOnly: boolean, dsr: boolean, preserve: boolean, hostAccess: boolean, warn: number) => {
-      const vip = ip4(vipText);
-      if (vip < 0) return;
-      const key = vipKey(proto, vip, extPort);
-      const svcDetail = `${ref} ${kind} ${vipText}:${extPort}/${plan.protocolText}`;
-      if (plan.backends.length === 0) {
-        node.noLb.set(key, { reason: R.NO_ENDPOINTS, service: sid, kind, detail: `${svcDetail}: no usable endpoint` });
-        return;
-      }
-      if (plan.uniqueIps > profile.maxLbDestinations) {
-        node.noLb.set(key, {
-          reason: R.LB_TOO_MANY_DESTINATIONS,
-          service: sid,
-          kind,
-          detail: `${svcDetail}: ${plan.uniqueIps} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`,
-        });
-        return;
-      }
-      const backends = localOnly ? plan.backends.filter(isLocal) : plan.backends;
-      if (backends.length === 0) {
-        node.noLb.set(key, { reason: R.NO_LOCAL_ENDPOINT, service: sid, kind, detail: `${svcDetail}: no endpoint on ${node.name}` });
-        return;
-      }
-      let localCount = 0;
-      let outside = false;
-      for (const x of backends) {
-        if (isLocal(x)) localCount++;
-        else if (!inCluster(x.ip) || env.nodeIpToModel.has(x.ip)) outside = true;
-      }
-      // SourceVIP (domain.md §1.6): the node IP on l2bridge, and on overlay when a remote backend is outside the cluster or a node
-      const sourceVip = env.overlay && !outside ? node.sourceVip : node.ip;
-      const index = node.lbs.length;
-      const lb: NodeLb = {
-        index,
-        service: sid,
-        kind,
-        proto,
-        vip,
-        vipText,
-        extPort,
-        intPort,
-        dsr,
-        preserveDip: preserve,
-        affinity: plan.affinity,
-        hostAccess,
-        sourceVip,
-        backends,
-        localCount,
-        warn: plan.warnAll | warn,
-        salt,
-        hostRule: null,
-        dsrRule: null,
-      };
-      const allLocal = localCount === backends.length;
-      const hostName = dsr
-        ? `LB_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`
-        : allLocal
-          ? `${backends.length === 1 ? 'NAT' : 'LB'}_${plan.id}_${vipText}_${extPort}_${extPort}_${proto}`
-          : `LB_HOST_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`;
-      const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', plan.affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
-      const data = `${ref} ${kind}: ${backends.length} backend(s), ${localCount} local; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
-      const dst: Prefix[] = [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }];
-      const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (hostAccess ? FROM_HOST : 0) });
-      lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
-      if (dsr) {
-        lb.dsrRule = b.rule(
-          `LB_DSR_${plan.id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
-          100,
-          RULE_TERMINATING,
-          'lb',
-          cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD }),
-          { kind: 'lb', lb: index },
-          data,
-        );
-      }
-      node.lbs.push(lb);
-      node.lbByKey.set(key, index);
-    };
-
     const svc = plan.svc;
-    if (svc.clusterIP) make('ClusterIP', svc.clusterIP, plan.port, svc.internalTrafficPolicy === 'Local', env.clusterDsr, false, profile.nodeToClusterIp, 0);
-    if (plan.nodePort !== null) {
-      make('NodePort', node.model.internalIP, plan.nodePort, plan.preserveDip || plan.localTrafficDsr, plan.localTrafficDsr, false, profile.localNodePortAccess, plan.etpWarn);
+    const sel = nodeSelection(b, ctx, plan);
+    if (svc.clusterIP) {
+      const spec: LbSpec = { kind: 'ClusterIP', vipText: svc.clusterIP, extPort: plan.port, localOnly: svc.internalTrafficPolicy === 'Local', dsr: env.clusterDsr, preserve: false, hostAccess: profile.nodeToClusterIp, warn: 0 };
+      buildLb(b, ctx, plan, sel, spec);
     }
-    for (const x of svc.externalIPs) make('ExternalIP', x, plan.port, plan.localTrafficDsr, plan.localTrafficDsr, false, false, plan.etpWarn);
+    if (plan.nodePort !== null) {
+      const localOnly = plan.preserveDip || plan.localTrafficDsr;
+      buildLb(b, ctx, plan, sel, { kind: 'NodePort', vipText: node.model.internalIP, extPort: plan.nodePort, localOnly, dsr: plan.localTrafficDsr, preserve: false, hostAccess: profile.localNodePortAccess, warn: plan.etpWarn });
+    }
+    for (const x of svc.externalIPs) {
+      buildLb(b, ctx, plan, sel, { kind: 'ExternalIP', vipText: x, extPort: plan.port, localOnly: plan.localTrafficDsr, dsr: plan.localTrafficDsr, preserve: false, hostAccess: false, warn: plan.etpWarn });
+    }
     for (const x of svc.ingressIPs) {
       const dsrIn = plan.preserveDip || plan.localTrafficDsr;
-      make('Ingress', x, plan.port, dsrIn, dsrIn, plan.preserveDip, false, plan.etpWarn);
+      buildLb(b, ctx, plan, sel, { kind: 'Ingress', vipText: x, extPort: plan.port, localOnly: dsrIn, dsr: dsrIn, preserve: plan.preserveDip, hostAccess: false, warn: plan.etpWarn });
     }
   }
+}
+
+/** kube-proxy's endpoints of a Service port on one node (selectEndpoints): the plan's, or the node's own choice. */
+interface NodeSelection {
+  backends: LbBackend[];
+  uniqueIps: number;
+  availableForLb: boolean;
+}
+
+function nodeSelection(b: Builder, ctx: NodeLbCtx, plan: PortPlan): NodeSelection {
+  if (!plan.perNode) return plan;
+  const local = (k: number): boolean => plan.eps[k].node === ctx.node.name || ctx.localPodIps.has(plan.ips[k]);
+  const sel = selectEndpoints(plan.eps, true, true, local);
+  const backends = sel.picked.map((k) => backendAt(b, plan, k));
+  return { backends, uniqueIps: uniqueIpCount(backends), availableForLb: sel.availableForLb };
+}
+
+/** One load balancer of a Service port on a node, as kube-proxy asks HNS for it. */
+interface LbSpec {
+  kind: LbKind;
+  vipText: string;
+  extPort: number;
+  /** Only the node's own endpoints (the Local traffic policies, preserve-destination). */
+  localOnly: boolean;
+  dsr: boolean;
+  preserve: boolean;
+  hostAccess: boolean;
+  warn: number;
+}
+
+/** Builds one load balancer on ctx.node, or records (node.noLb) why kube-proxy or HNS leaves the VIP without one. */
+function buildLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, sel: NodeSelection, spec: LbSpec): void {
+  const { node, profile, env } = ctx;
+  const vip = ip4(spec.vipText);
+  if (vip < 0) return;
+  const key = vipKey(plan.proto, vip, spec.extPort);
+  const frontend = `${spec.kind} ${spec.vipText}:${spec.extPort}/${plan.protocolText}`;
+  const refuse = (reason: number, detail: string): void => {
+    node.noLb.set(key, { reason, service: plan.sid, kind: spec.kind, detail: `${plan.ref} ${frontend}: ${detail}` });
+  };
+  if (sel.backends.length === 0) {
+    refuse(R.NO_ENDPOINTS, 'no usable endpoint');
+    return noteNoEndpoints(b, env, plan, `${node.name} ${frontend} (no ready endpoint)`);
+  }
+  const backends = spec.localOnly ? sel.backends.filter((x) => isLocalBackend(ctx, x)) : sel.backends;
+  if (backends.length === 0) return refuse(R.NO_LOCAL_ENDPOINT, `no endpoint on ${node.name}`);
+  if (spec.kind !== 'ClusterIP' && !sel.availableForLb) {
+    refuse(R.NO_ENDPOINTS, 'every endpoint is terminating (or none is serving): kube-proxy builds no load balancer but the ClusterIP one (endpointsAvailableForLB false)');
+    return noteNoEndpoints(b, env, plan, `${node.name} ${frontend} (all endpoints terminating)`);
+  }
+  const destinations = backends === sel.backends ? sel.uniqueIps : uniqueIpCount(backends);
+  if (destinations > profile.maxLbDestinations) {
+    refuse(R.LB_TOO_MANY_DESTINATIONS, `${destinations} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`);
+    noteTooMany(b, env, plan, `${node.name} ${frontend} (${destinations})`, profile.maxLbDestinations);
+    return;
+  }
+  addLb(b, ctx, plan, spec, vip, key, backends);
+}
+
+/** The built load balancer: its host vNIC rule and, for DSR, the pod ports' rule. */
+function addLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, spec: LbSpec, vip: number, key: number, backends: LbBackend[]): void {
+  const { node, env } = ctx;
+  const { kind, vipText, extPort, dsr, preserve } = spec;
+  const { proto, intPort } = plan;
+  let localCount = 0;
+  let outside = false;
+  for (const x of backends) {
+    if (isLocalBackend(ctx, x)) localCount++;
+    else if (!inClusterCidrs(env, x.ip) || env.nodeIpToModel.has(x.ip)) outside = true;
+  }
+  // SourceVIP (domain.md §1.6): the node IP on l2bridge, and on overlay when a remote backend is outside the cluster or a node
+  const sourceVip = env.overlay && !outside ? node.sourceVip : node.ip;
+  const index = node.lbs.length;
+  const lb: NodeLb = {
+    index,
+    service: plan.sid,
+    kind,
+    proto,
+    vip,
+    vipText,
+    extPort,
+    intPort,
+    dsr,
+    preserveDip: preserve,
+    affinity: plan.affinity,
+    hostAccess: spec.hostAccess,
+    sourceVip,
+    backends,
+    localCount,
+    warn: plan.warnAll | spec.warn,
+    salt: plan.salt,
+    hostRule: null,
+    dsrRule: null,
+  };
+  const allLocal = localCount === backends.length;
+  const hostName = dsr
+    ? `LB_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`
+    : allLocal
+      ? `${backends.length === 1 ? 'NAT' : 'LB'}_${plan.id}_${vipText}_${extPort}_${extPort}_${proto}`
+      : `LB_HOST_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`;
+  const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', plan.affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
+  const data = `${plan.ref} ${kind}: ${backends.length} backend(s), ${localCount} local; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
+  const dst: Prefix[] = [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }];
+  const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (spec.hostAccess ? FROM_HOST : 0) });
+  lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
+  if (dsr) {
+    lb.dsrRule = b.rule(
+      `LB_DSR_${plan.id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
+      100,
+      RULE_TERMINATING,
+      'lb',
+      cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD }),
+      { kind: 'lb', lb: index },
+      data,
+    );
+  }
+  node.lbs.push(lb);
+  node.lbByKey.set(key, index);
+}
+
+function inClusterCidrs(env: LbEnv, v: number): boolean {
+  return env.clusterCidrs.some((p) => ((v & p.mask) >>> 0) === p.base);
+}
+
+/** The compiler's diagnostic about a Service's load balancers: one per Service and code, listing each LB it concerns. */
+interface LbNote {
+  d: Diagnostic;
+  lbs: string[];
+  render: (shown: string, count: number) => string;
+}
+
+/** Records that HNS refuses the load balancer `lbText` of `plan`'s Service: more destinations than one VFP LB rule takes. */
+function noteTooMany(b: Builder, env: LbEnv, plan: PortPlan, lbText: string, max: number): void {
+  noteLb(b, env, plan, 'lb-too-many-destinations', 'error', lbText, (shown, count) =>
+    `service ${plan.ref}: ${count === 1 ? 'a load balancer' : `${count} load balancers`} of it would hold more than the ${max} destinations one VFP load balancer rule takes (node, frontend, unique destinations: ${shown}): ` +
+    'HNS refuses each ("Policy creation failed: hcnCreateLoadBalancer failed in Win32: The parameter is incorrect. (0x57)", "Unable to initialize VFP LB rule: invalid number of destinations."), ' +
+    'so those nodes have no load balancer for those frontends. The limit is per load balancer: one for externalTrafficPolicy Local (DSR) or internalTrafficPolicy Local holds only its node\'s endpoints');
+}
+
+/** Records that kube-proxy builds no load balancer `lbText` of `plan`'s Service for want of usable endpoints. */
+function noteNoEndpoints(b: Builder, env: LbEnv, plan: PortPlan, lbText: string): void {
+  noteLb(b, env, plan, 'no-endpoints', 'warning', lbText, (shown) =>
+    `service ${plan.ref} has no usable endpoints for some of its load balancers (${shown}): kube-proxy programs no load balancer for them ("Endpoint information not available for service, not applying any policy"; ` +
+    'a not-ready endpoint is skipped, and only a Service with load-balancer ingress IPs falls back to its serving terminating endpoints, for its ClusterIP load balancer alone), so connections to them fail');
+}
+
+function noteLb(b: Builder, env: LbEnv, plan: PortPlan, code: string, severity: 'error' | 'warning', lbText: string, render: LbNote['render']): void {
+  const key = `${plan.svc.namespace}/${plan.svc.name}/${code}`;
+  let n = env.lbNotes.get(key);
+  if (n === undefined) {
+    n = { d: { code, severity, message: '', source: `service ${plan.ref}` }, lbs: [], render };
+    env.lbNotes.set(key, n);
+    b.diagnostics.push(n.d);
+  }
+  n.lbs.push(lbText);
+  const shown = n.lbs.length <= 6 ? n.lbs.join(', ') : `${n.lbs.slice(0, 6).join(', ')} and ${n.lbs.length - 6} more`;
+  n.d.message = n.render(shown, n.lbs.length);
 }

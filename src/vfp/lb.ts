@@ -4,15 +4,19 @@
  *
  * Building (compile time, `buildNodeLbs`): per Service port, one LB for the ClusterIP, one for the NodePort
  * (frontend: the node's address), one per externalIP and one per LoadBalancer ingress IP, with:
- *  - backends: the ready endpoints (serving+terminating ones when none is ready); local ones only for
+ *  - backends: the ready endpoints; a Service with ingress IPs whose endpoints all terminate keeps its
+ *    ClusterIP LB with the serving terminating ones and gets no other (compile.ts selectEndpoints); local ones only for
  *    internalTrafficPolicy Local (ClusterIP), externalTrafficPolicy Local with DSR (NodePort, externalIP,
  *    ingress) and preserve-destination (NodePort, ingress);
  *  - no LB at all when there is no backend (no-endpoints, or no-local-endpoint after the Local filter) or when
- *    the unique destination addresses exceed the profile's limit (lb-too-many-destinations): the VIP then has
- *    only a `NoLb` record saying why;
+ *    that load balancer's own unique destination addresses exceed the profile's limit (lb-too-many-destinations:
+ *    HNS refuses one LB, so an ETP Local NodePort LB with few local endpoints is built while the Service's
+ *    ClusterIP LB is refused): the VIP then has only a `NoLb` record saying why;
  *  - DSR: the ClusterIP LB when kube-proxy runs with --enable-dsr and WinDSR on a DSR-capable build; the
- *    others for externalTrafficPolicy Local (and ingress for preserve-destination) when DSR is available for
- *    them (profile.etpLocalNeedsEnableDsr); otherwise ETP Local is treated as Cluster with the warning
+ *    others for externalTrafficPolicy Local (and ingress for preserve-destination) whenever the build supports
+ *    DSR (profile.dsr, kube-proxy's hcn.DsrSupported()), with or without --enable-dsr (winkernel
+ *    `newServiceInfo`: localTrafficDSR is forced off only when DsrSupported fails; diagnostics.ts
+ *    `localTrafficDsr` cites it); on a build without DSR ETP Local is treated as Cluster with the warning
  *    local-policy-requires-dsr;
  *  - SourceVIP (the SNAT address of non-DSR flows to remote backends): on overlay, kube-proxy's --source-vip,
  *    except that the node IP is used when a remote backend is outside the cluster or is a node IP (§1.6); on

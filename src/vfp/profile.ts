@@ -37,7 +37,12 @@ export interface WindowsProfile {
   maxLbDestinations: number;
   /** HNS supports sessionAffinity ClientIP (HNS >= 12.0, Windows Server 2022 per the page). */
   sessionAffinity: boolean;
-  /** HNS supports DSR load balancers (Windows Server 2019 with the 2020-08 update and later). */
+  /**
+   * HNS supports DSR load balancers (Windows Server 2019 with the 2020-08 update and later): kube-proxy's
+   * `hcn.DsrSupported()`. It alone decides whether externalTrafficPolicy Local and preserve-destination are
+   * honoured (DSR load balancers with local endpoints, client IP kept), whatever `--enable-dsr` says;
+   * without it they are treated as Cluster (local-policy-requires-dsr). See src/vfp/lb.ts.
+   */
   dsr: boolean;
   /**
    * OutboundNAT also transposes ICMP queries (echo id as the port). False per the page ("VFP doesn't support
@@ -57,13 +62,6 @@ export interface WindowsProfile {
   nodeToClusterIp: boolean;
   /** NodePort works from the node itself. False per the page ("Local NodePort access from the node itself"). */
   localNodePortAccess: boolean;
-  /**
-   * externalTrafficPolicy Local is honoured (DSR, local endpoints, client IP kept) only when kube-proxy runs
-   * with `--enable-dsr` and `WinDSR`, as the page's "Client IP preservation" row says. kube-proxy's code turns
-   * DSR on for ETP Local whatever `--enable-dsr` says when HNS supports DSR (domain.md §1.7): set this false
-   * for that reading. Otherwise ETP Local is treated as Cluster with the warning local-policy-requires-dsr.
-   */
-  etpLocalNeedsEnableDsr: boolean;
   /** IPv6 between pods on an overlay network works. False per the page. */
   overlayIpv6: boolean;
   /**
@@ -111,7 +109,6 @@ const WS2022: WindowsProfile = {
   icmpUntransposedLeaves: true,
   nodeToClusterIp: false,
   localNodePortAccess: false,
-  etpLocalNeedsEnableDsr: true,
   overlayIpv6: false,
   flannelNodeToRemotePod: false,
   snatBlockSize: 64,

@@ -160,7 +160,38 @@ function importPod(obj: Field, draft: Draft): void {
     if (!node.absent && node.value !== '') pod.facts.put('node', k8sName(node, 'subdomain'), node.where);
     const host = spec.get('hostNetwork');
     if (!host.absent) pod.facts.put('hostNetwork', host.bool(), host.where);
+    if (hostProcessPod(spec, !host.absent && host.bool())) pod.facts.put('hostProcess', true, spec.where);
   }
+}
+
+/**
+ * Whether a Pod's containers are Windows HostProcess containers (`securityContext.windowsOptions.hostProcess`
+ * at pod level, inherited, or on each container), refusing what the API server refuses
+ * (kubernetes/kubernetes pkg/apis/core/validation/validation.go `validateWindowsHostProcessPod`): a container
+ * value that differs from the pod's ("pod hostProcess value must be identical if both are specified"), a mix
+ * of HostProcess and other containers ("If pod contains any hostProcess containers then all containers must
+ * be HostProcess containers"), HostProcess without hostNetwork ("hostNetwork must be true if pod contains any
+ * hostProcess containers"). init and ephemeral containers count as the API server's VisitContainers does.
+ */
+function hostProcessPod(spec: Field, hostNetwork: boolean): boolean {
+  const hp = (owner: Field): Field => owner.at('securityContext', 'windowsOptions', 'hostProcess');
+  const podField = hp(spec);
+  const podValue = podField.absent ? undefined : podField.bool();
+  let count = 0;
+  let hostProcess = 0;
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
+    for (const c of spec.get(list).optItems()) {
+      count++;
+      const f = hp(c.object());
+      const v = f.absent ? undefined : f.bool();
+      if (podValue !== undefined && v !== undefined && v !== podValue) f.fail(`pod hostProcess value must be identical if both are specified, was ${podValue} (the API server refuses this pod)`);
+      if (v ?? podValue) hostProcess++;
+    }
+  }
+  if (hostProcess === 0) return false;
+  if (hostProcess !== count) spec.fail('If pod contains any hostProcess containers then all containers must be HostProcess containers (the API server refuses this pod)');
+  if (!hostNetwork) spec.get('hostNetwork').fail('hostNetwork must be true if pod contains any hostProcess containers (the API server refuses this pod)');
+  return true;
 }
 
 function importService(obj: Field, draft: Draft): void {
