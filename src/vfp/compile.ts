@@ -578,7 +578,8 @@ function vnetLayer(b: Builder, env: ClusterEnv, routeRules: Rule[]): Layer {
 function buildPorts(b: Builder, env: ClusterEnv, node: CompiledNode, plans: PortPlan[], acls: AclModel[]): void {
   const net = env.net;
   buildNodeLbs(b, env.profile, node, plans, env);
-  const aclLayer = acls.length > 0 ? buildAclLayer(b, acls) : null;
+  const aclLayers = aclLayersOf(b, acls);
+  const aclLayer = aclLayers.get(null) ?? null;
   const dsrRules = node.lbs.filter((lb) => lb.dsrRule !== null).map((lb) => lb.dsrRule as Rule);
   const dsrLayer: Layer | null =
     dsrRules.length > 0 ? { name: 'LB_DSR', role: 'lb-dsr', priority: 200, groups: [group('LB_DSR_IPv4_OUT', 100, DIR_OUT, dsrRules, true)], defaultAction: 'allow' } : null;
@@ -600,7 +601,8 @@ function buildPorts(b: Builder, env: ClusterEnv, node: CompiledNode, plans: Port
   node.ext = b.port(node.id, 'external', 'external', EP_WIRE, node.model.mac, 0, extLayers);
   for (const cp of node.pods) {
     const layers: Layer[] = [];
-    if (aclLayer) layers.push(aclLayer);
+    const podAcl = aclLayers.get(cp.model.ip) ?? aclLayer;
+    if (podAcl) layers.push(podAcl);
     if (dsrLayer) layers.push(dsrLayer);
     if (net.outboundNat) layers.push(buildNatLayer(b, env.profile, node, cp));
     layers.push(node.vnet);
@@ -640,10 +642,30 @@ function aclPrefixes(list: string[]): Prefix[] | null {
   return ps.length > 0 ? ps : null;
 }
 
-function buildAclLayer(b: Builder, acls: AclModel[]): Layer {
+/**
+ * The ACL layers of a node's ports, by owner: key null holds the CNI config's ACLs (no `endpoint`: the
+ * plugin puts them on every endpoint it creates; the host vNIC keeps them as before); key `<ip>` holds
+ * those plus the ACLs read from that HNS endpoint's own `Policies` (Get-HnsEndpoint), which HNS programs
+ * on that endpoint's port only, never on its neighbours'. Rule names keep the ACL's index in `acls`.
+ */
+function aclLayersOf(b: Builder, acls: AclModel[]): Map<string | null, Layer> {
+  const out = new Map<string | null, Layer>();
+  const shared = acls.map((a, k) => (a.endpoint === undefined ? k : -1)).filter((k) => k >= 0);
+  if (shared.length > 0) out.set(null, buildAclLayer(b, acls, shared));
+  const owners = [...new Set(acls.map((a) => a.endpoint).filter((e): e is string => e !== undefined))];
+  for (const ip of owners) {
+    const own = acls.map((a, k) => (a.endpoint === undefined || a.endpoint === ip ? k : -1)).filter((k) => k >= 0);
+    out.set(ip, buildAclLayer(b, acls, own));
+  }
+  return out;
+}
+
+/** The ACL layer of the ACLs `acls[k]` for k in `which`. */
+function buildAclLayer(b: Builder, acls: AclModel[], which: number[]): Layer {
   const outRules: Rule[] = [];
   const inRules: Rule[] = [];
-  acls.forEach((a, k) => {
+  which.forEach((k) => {
+    const a = acls[k];
     if (a.action === 'Pass') return;
     const out = a.direction === 'Out';
     const local = aclPrefixes(a.localAddresses);
