@@ -71,6 +71,14 @@ export interface WindowsProfile {
    * possible by design. It's only possible for local pods with Flannel v0.12.0").
    */
   flannelNodeToRemotePod: boolean;
+  /**
+   * VXLAN to a node's provider address on UDP 8472 (Linux flannel's default `Backend.Port`) when the
+   * network's port is another (4789, the only one flannel on Windows accepts): true, it is not decapsulated
+   * and is dropped as `vni-mismatch` (it reaches the host as plain UDP to a port nothing listens on); false,
+   * it is judged as the plain UDP packet it is (delivered to the host). What VFP does is UNCONFIRMED
+   * (plan11 A16); step-input.ts `foreignVxlan`.
+   */
+  foreignVxlanDropped: boolean;
   /** Ports per OutboundNAT block reserved from the dynamic range ("64 per pod", domain.md §5h). */
   snatBlockSize: number;
   /** Flow idle timeouts, on trace time. */
@@ -114,6 +122,7 @@ const WS2022: WindowsProfile = {
   etpLocalNeedsEnableDsr: true,
   overlayIpv6: false,
   flannelNodeToRemotePod: false,
+  foreignVxlanDropped: true,
   snatBlockSize: 64,
   timeouts: DEFAULT_TIMEOUTS,
   maxConnections: DEFAULT_MAX_CONNECTIONS,
