@@ -26,6 +26,7 @@
  * and OUTBOUNDNAT_EXCEPTION ones; the `<id>` segment HNS fills with an opaque id is a stable hash here.
  */
 
+import { serviceKey } from './dns';
 import type { Cluster, NodeModel, PodModel, ServiceModel, EndpointModel, AclModel, Diagnostic } from '../cluster/model';
 import { tryParseIPv4, tryParseCidr, parseIPv6, u32ToIpv4 } from '../core/ip';
 import { macBytes } from '../cluster/mac';
@@ -171,6 +172,8 @@ export interface CompiledDataplane {
   serviceCidr: Prefix | null;
   /** FNV-1a hashes of the namespace names the cluster knows (DNS check). */
   namespaces: Set<number>;
+  /** Services of the cluster as dns.ts `serviceKey(namespace, name)` (DNS check: `<pod>.<headless svc>`). */
+  serviceNames: Set<number>;
   /** Cluster domain labels (`cluster.local` -> ['cluster', 'local']). */
   domainLabels: string[];
   diagnostics: Diagnostic[];
@@ -418,6 +421,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     clusterCidrs: env.clusterCidrs,
     serviceCidr: net.serviceCidr ? prefixOf(net.serviceCidr) : null,
     namespaces: namespaceHashes(cluster),
+    serviceNames: new Set(cluster.services.map((sv) => serviceKey(fnv1a(sv.namespace), fnv1a(sv.name)))),
     domainLabels: cluster.clusterDomain.split('.').filter((x) => x !== ''),
     diagnostics: b.diagnostics,
   };
