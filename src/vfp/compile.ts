@@ -172,6 +172,11 @@ export interface CompiledDataplane {
   serviceCidr: Prefix | null;
   /** FNV-1a hashes of the namespace names the cluster knows (DNS check). */
   namespaces: Set<number>;
+  /**
+   * Every node's InternalIP (Windows and Linux): hosts that route the pod CIDRs (they hold the flannel
+   * host-gw / SDN routes), so a pod-IP packet to them has a way back (step-switch.ts `podIpUnroutable`).
+   */
+  nodeIps: Set<number>;
   /** Services of the cluster as dns.ts `serviceKey(namespace, name)` (DNS check: `<pod>.<headless svc>`). */
   serviceNames: Set<number>;
   /** Cluster domain labels (`cluster.local` -> ['cluster', 'local']). */
@@ -421,6 +426,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     clusterCidrs: env.clusterCidrs,
     serviceCidr: net.serviceCidr ? prefixOf(net.serviceCidr) : null,
     namespaces: namespaceHashes(cluster),
+    nodeIps: new Set(env.nodeIpToModel.keys()),
     serviceNames: new Set(cluster.services.map((sv) => serviceKey(fnv1a(sv.namespace), fnv1a(sv.name)))),
     domainLabels: cluster.clusterDomain.split('.').filter((x) => x !== ''),
     diagnostics: b.diagnostics,
@@ -582,7 +588,7 @@ function vnetLayer(b: Builder, env: ClusterEnv, routeRules: Rule[]): Layer {
 function buildPorts(b: Builder, env: ClusterEnv, node: CompiledNode, plans: PortPlan[], acls: AclModel[]): void {
   const net = env.net;
   buildNodeLbs(b, env.profile, node, plans, env);
-  const aclLayers = aclLayersOf(b, acls);
+  const aclLayers = aclLayersOf(b, acls, new Set(node.pods.map((cp) => cp.model.ip)));
   const aclLayer = aclLayers.get(null) ?? null;
   const dsrRules = node.lbs.filter((lb) => lb.dsrRule !== null).map((lb) => lb.dsrRule as Rule);
   const dsrLayer: Layer | null =
@@ -650,13 +656,15 @@ function aclPrefixes(list: string[]): Prefix[] | null {
  * The ACL layers of a node's ports, by owner: key null holds the CNI config's ACLs (no `endpoint`: the
  * plugin puts them on every endpoint it creates; the host vNIC keeps them as before); key `<ip>` holds
  * those plus the ACLs read from that HNS endpoint's own `Policies` (Get-HnsEndpoint), which HNS programs
- * on that endpoint's port only, never on its neighbours'. Rule names keep the ACL's index in `acls`.
+ * on that endpoint's port only, never on its neighbours' (`podIps`: this node's pod IPs, whose owned layers
+ * are built). Rule names keep the ACL's index in `acls`.
  */
-function aclLayersOf(b: Builder, acls: AclModel[]): Map<string | null, Layer> {
+function aclLayersOf(b: Builder, acls: AclModel[], podIps: Set<string>): Map<string | null, Layer> {
   const out = new Map<string | null, Layer>();
   const shared = acls.map((a, k) => (a.endpoint === undefined ? k : -1)).filter((k) => k >= 0);
   if (shared.length > 0) out.set(null, buildAclLayer(b, acls, shared));
-  const owners = [...new Set(acls.map((a) => a.endpoint).filter((e): e is string => e !== undefined))];
+  // owners on this node only (another node's endpoint ACLs are that node's)
+  const owners = [...new Set(acls.map((a) => a.endpoint).filter((e): e is string => e !== undefined && podIps.has(e)))];
   for (const ip of owners) {
     const own = acls.map((a, k) => (a.endpoint === undefined || a.endpoint === ip ? k : -1)).filter((k) => k >= 0);
     out.set(ip, buildAclLayer(b, acls, own));
