@@ -79,6 +79,13 @@ export interface WindowsProfile {
    * (plan11 A16); step-input.ts `foreignVxlan`.
    */
   foreignVxlanDropped: boolean;
+  /**
+   * The underlay routes the pod CIDRs back to the nodes (Azure UDRs, BGP, static routes on the peers), so a
+   * host outside the cluster answers a packet that left with a pod IP. False per the page (the ExceptionList
+   * keeps the pod IP; "IP may be rewritten to host IP using OutboundNAT" only outside it): such a packet is
+   * no-return, pod-ip-not-routable. Azure's UDRs are UNCONFIRMED (plan11 A18); step-switch.ts `podIpUnroutable`.
+   */
+  underlayRoutesPodCidrs: boolean;
   /** Ports per OutboundNAT block reserved from the dynamic range ("64 per pod", domain.md §5h). */
   snatBlockSize: number;
   /** Flow idle timeouts, on trace time. */
@@ -123,6 +130,7 @@ const WS2022: WindowsProfile = {
   overlayIpv6: false,
   flannelNodeToRemotePod: false,
   foreignVxlanDropped: true,
+  underlayRoutesPodCidrs: false,
   snatBlockSize: 64,
   timeouts: DEFAULT_TIMEOUTS,
   maxConnections: DEFAULT_MAX_CONNECTIONS,

@@ -228,6 +228,13 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     verdict: V.DROPPED,
     sentence: 'The destination is a Service IP, but no Service port of this protocol and port has a load balancer on it: nothing answers',
   },
+  {
+    code: 'pod-ip-not-routable',
+    kind: 'verdict',
+    verdict: V.NO_RETURN,
+    sentence:
+      'The packet leaves with the pod IP (its destination is in the OutBoundNAT ExceptionList, so no SNAT) to a host outside the cluster\'s nodes and pod CIDRs, which has no route back to the pod CIDR: its reply cannot return (remove the destination from the ExceptionList, or route the pod CIDRs in the underlay: --windows ws2022:underlayRoutesPodCidrs=true)',
+  },
 ];
 
 /** Reason ids as constants (R.ICMP_NOT_TRANSPOSED = 1, ...), derived from the table. */
@@ -273,6 +280,7 @@ export const R = {
   DSR_UNSUPPORTED: ID.DSR_UNSUPPORTED,
   NO_SERVICE_PORT: ID.NO_SERVICE_PORT,
   SOURCE_VIP_MISSING: ID.SOURCE_VIP_MISSING,
+  POD_IP_NOT_ROUTABLE: ID.POD_IP_NOT_ROUTABLE,
 } as const;
 
 /** Number of reason ids including 0 (size of per-reason counter arrays). */

@@ -350,6 +350,12 @@ export class TextTracer extends Tracer {
     const how = k.c.mode === 'l2bridge' ? 'L2Bridge: the source MAC is rewritten to the host MAC' : (k.x.flags & FX.ENCAP) !== 0 ? 'VXLAN-encapsulated' : 'not encapsulated, host MAC';
     this.T.leaf(T_DETAIL, `switch: out through the external port to the wire (${how})${k.next >= 0 ? `; ${u32ToIpv4(dst)} is on emulated node ${k.c.nodes[k.next].name}` : ''}`);
   }
+  override podIpNotRoutable(k: PacketCtx, dst: number): void {
+    this.T.leaf(
+      T_WARN,
+      `leaves with the pod IP ${u32ToIpv4(k.src)}: ${u32ToIpv4(dst)} is in the ExceptionList (no SNAT) but is no node and outside the cluster CIDRs, so nothing routes the reply back (underlayRoutesPodCidrs=false)`,
+    );
+  }
   override noReturn(k: PacketCtx): void {
     this.T.leaf(T_WARN, `${reasonCode(k.reason)}: the request leaves, but its reply cannot come back`);
   }
