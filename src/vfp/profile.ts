@@ -86,6 +86,12 @@ export interface WindowsProfile {
    * no-return, pod-ip-not-routable. Azure's UDRs are UNCONFIRMED (plan11 A18); step-switch.ts `podIpUnroutable`.
    */
   underlayRoutesPodCidrs: boolean;
+  /**
+   * A pod's reply to a client outside the ExceptionList that reached the pod IP directly: false, dropped
+   * (outboundnat-reply-unmatched, per aks-engine#2080); true, it leaves SNATed to the node IP, which the
+   * client does not recognise. The mechanism is UNCONFIRMED (plan11 A19); step-connection.ts `replyMeetsSnat`.
+   */
+  outsideReplySnat: boolean;
   /** Ports per OutboundNAT block reserved from the dynamic range ("64 per pod", domain.md §5h). */
   snatBlockSize: number;
   /** Flow idle timeouts, on trace time. */
@@ -131,6 +137,7 @@ const WS2022: WindowsProfile = {
   flannelNodeToRemotePod: false,
   foreignVxlanDropped: true,
   underlayRoutesPodCidrs: false,
+  outsideReplySnat: false,
   snatBlockSize: 64,
   timeouts: DEFAULT_TIMEOUTS,
   maxConnections: DEFAULT_MAX_CONNECTIONS,
