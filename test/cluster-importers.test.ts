@@ -376,6 +376,14 @@ items:
     ]);
   });
 
+  it("(f) an ACL in a Get-HnsEndpoint's Policies is owned by that endpoint (its IP), a bare policy list's by none", () => {
+    const c = parseClusterTexts([{ name: 'hns-endpoint.json', text: readFileSync(path.join(__dirname, '..', '..', 'traces', '16-acl-scope', 'hns-endpoint-web-1.json'), 'utf8') }]);
+    assert.deepEqual(c.network.acls, [
+      { action: 'Block', direction: 'In', protocols: [6], localAddresses: [], remoteAddresses: [], localPorts: [[8080, 8080]], remotePorts: [], priority: 200, ruleType: 'Switch', endpoint: '10.244.1.6' },
+    ]);
+    assert.equal(load('hns-endpoint-policies.json').network.acls![0].endpoint, undefined);
+  });
+
   it('Get-HnsNetwork with nat and External networks picks the Kubernetes one; Get-HnsEndpoint gives pod MACs', () => {
     const c = load('kubectl-list.json', 'hns-networks-all.json', 'hns-endpoints-l2bridge.json', 'sdn-l2bridge-cni.conf');
     assert.equal(c.network.name, 'cbr0');

@@ -395,6 +395,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
   const plans = planServices(b, cluster, env.profile, env);
   const acls = (env.net.acls ?? []).filter((a) => a.ruleType === 'Switch');
   for (const node of nodes) buildPorts(b, env, node, plans, acls);
+  unownedAcls(b, acls, pods);
   const macs = new Uint8Array(b.macNames.length * 6);
   b.macNames.forEach((t, k) => macs.set(macBytes(t), k * 6));
   const net = env.net;
@@ -670,6 +671,20 @@ function aclLayersOf(b: Builder, acls: AclModel[], podIps: Set<string>): Map<str
     out.set(ip, buildAclLayer(b, acls, own));
   }
   return out;
+}
+
+/** An ACL read from an HNS endpoint that is no emulated pod (the host's own endpoint, another node's): said, not programmed. */
+function unownedAcls(b: Builder, acls: AclModel[], pods: CompiledPod[]): void {
+  const podIps = new Set(pods.map((p) => p.model.ip));
+  const owners = new Set(acls.map((a) => a.endpoint).filter((e): e is string => e !== undefined && !podIps.has(e)));
+  for (const ip of owners) {
+    b.diagnostics.push({
+      code: 'config-ignored',
+      severity: 'info',
+      source: `HNS endpoint ${ip} Policies`,
+      message: `the ACL policies of HNS endpoint ${ip} are programmed on that endpoint's port only, and no emulated pod has that IP: not emulated`,
+    });
+  }
 }
 
 /** The ACL layer of the ACLs `acls[k]` for k in `which`. */
