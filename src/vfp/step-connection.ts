@@ -115,7 +115,8 @@ function reverseFlow(k: PacketCtx, ft: FlowTable, rev: number): void {
  */
 function replyMeetsSnat(k: PacketCtx): boolean {
   const c = k.c;
-  if (!c.outboundNat || k.port!.kind !== 'external' || k.egress < EP_POD0 || (k.x.flags & (FX.DNAT | FX.SNAT)) !== 0) return false;
+  // a load balancer's connection (DNAT, or DSR / preserve-destination without it) is the load balancer's to answer
+  if (!c.outboundNat || k.port!.kind !== 'external' || k.egress < EP_POD0 || k.fService >= 0 || (k.x.flags & (FX.DNAT | FX.SNAT)) !== 0) return false;
   const p = c.pods[k.egress - EP_POD0];
   const layers = p.port.layers;
   for (let q = 0; q < layers.length; q++) {
