@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadScenario, tracesDir } from '../src/scenario/scenario';
 import { scenarioTracePath } from '../src/scenario/build-traces';
-import { replay } from '../src/commands/replay';
+import { decodeOptionsFor, replay } from '../src/commands/replay';
+import type { Cluster } from '../src/cluster/model';
 
 type Rec = { verdict: string; reason: string | null; out?: { src?: string } };
 
@@ -57,5 +58,12 @@ describe('path rules: the settings of their UNCONFIRMED facts', () => {
   it('outsideReplySnat=true: the reply to an outside client leaves SNATed to the node IP', async () => {
     const v = await verdicts('19-return-path', 'ws2022:outsideReplySnat=true');
     assert.deepEqual([v[4].verdict, v[4].reason, v[4].out?.src], ['forwarded', null, '10.127.130.11']);
+  });
+
+  it("the decoder takes the network's own VXLAN port for VXLAN without --vxlan-port", () => {
+    const net = (vxlanPort: number) => ({ network: { vxlanPort } }) as unknown as Cluster;
+    assert.deepEqual(decodeOptionsFor([], net(4790)).vxlanPorts, [4790]);
+    assert.equal(decodeOptionsFor([], net(4789)).vxlanPorts, undefined);
+    assert.deepEqual(decodeOptionsFor([8472], net(4790)).vxlanPorts, [8472, 4790]);
   });
 });
