@@ -401,6 +401,16 @@ items:
 describe('cluster: scenario YAML', () => {
   const c = load('scenario-overlay.yaml');
 
+  it("a pod's acls are HNS ACL policies owned by its endpoint; another policy type there is refused by name", () => {
+    const doc = (acl: string) =>
+      `apiVersion: vfp-emu/v1\nkind: Scenario\nnodes:\n- {name: win-1, ip: 10.127.130.11, podCIDR: 10.244.1.0/24, windows: true}\npods:\n- {name: web-1, ip: 10.244.1.6, node: win-1, acls: [${acl}]}\n`;
+    const one = parseClusterTexts([{ name: 's.yaml', text: doc('{Type: ACL, Action: Block, Direction: In, Protocols: "6", LocalPorts: "8080", Priority: 200}') }]);
+    assert.deepEqual(one.network.acls, [
+      { action: 'Block', direction: 'In', protocols: [6], localAddresses: [], remoteAddresses: [], localPorts: [[8080, 8080]], remotePorts: [], priority: 200, ruleType: 'Switch', endpoint: '10.244.1.6' },
+    ]);
+    assert.throws(() => parseClusterTexts([{ name: 's.yaml', text: doc('{Type: OutBoundNAT, ExceptionList: [10.0.0.0/8]}') }]), /s\.yaml.*pods\[0\]\.acls\[0\]\.Type.*only ACL policies/s);
+  });
+
   it('reads network, kube-proxy, nodes, pods and the profile and view', () => {
     assert.equal(c.profile, 'ws2022');
     assert.equal(c.view, 'pod');
