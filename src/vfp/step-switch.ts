@@ -14,7 +14,8 @@
  *   3. delivery: a local pod (its port's IN layers) or the node's own address (the host vNIC);
  *   4. routing: the VNET layer with the final destination (the backend, or the VIP under PreserveDIP):
  *      a PA route (VXLAN), an L2 route (MAC rewrite), an SDN route to the host, or the default (out with
- *      the host MAC); then the page's limits on leaving (MAC spoofing, untransposed ICMP).
+ *      the host MAC); then the page's limits on leaving (MAC spoofing, untransposed ICMP) and the return
+ *      path of a pod IP that leaves un-NATed to a host outside the cluster (pod-ip-not-routable).
  */
 
 import { AK_CLUSTER_IP, AK_EXTERNAL_VIP, AK_NODE, AK_PA, AK_POD, AK_SOURCE_VIP, EP_HOST, EP_WIRE, type CompiledNode, type CompiledPod } from './compile';
