@@ -376,6 +376,14 @@ items:
     ]);
   });
 
+  it("(f) an ACL in a Get-HnsEndpoint's Policies is owned by that endpoint (its IP), a bare policy list's by none", () => {
+    const c = parseClusterTexts([{ name: 'hns-endpoint.json', text: readFileSync(path.join(__dirname, '..', '..', 'traces', '16-acl-scope', 'hns-endpoint-web-1.json'), 'utf8') }]);
+    assert.deepEqual(c.network.acls, [
+      { action: 'Block', direction: 'In', protocols: [6], localAddresses: [], remoteAddresses: [], localPorts: [[8080, 8080]], remotePorts: [], priority: 200, ruleType: 'Switch', endpoint: '10.244.1.6' },
+    ]);
+    assert.equal(load('hns-endpoint-policies.json').network.acls![0].endpoint, undefined);
+  });
+
   it('Get-HnsNetwork with nat and External networks picks the Kubernetes one; Get-HnsEndpoint gives pod MACs', () => {
     const c = load('kubectl-list.json', 'hns-networks-all.json', 'hns-endpoints-l2bridge.json', 'sdn-l2bridge-cni.conf');
     assert.equal(c.network.name, 'cbr0');
@@ -392,6 +400,16 @@ items:
 
 describe('cluster: scenario YAML', () => {
   const c = load('scenario-overlay.yaml');
+
+  it("a pod's acls are HNS ACL policies owned by its endpoint; another policy type there is refused by name", () => {
+    const doc = (acl: string) =>
+      `apiVersion: vfp-emu/v1\nkind: Scenario\nnodes:\n- {name: win-1, ip: 10.127.130.11, podCIDR: 10.244.1.0/24, windows: true}\npods:\n- {name: web-1, ip: 10.244.1.6, node: win-1, acls: [${acl}]}\n`;
+    const one = parseClusterTexts([{ name: 's.yaml', text: doc('{Type: ACL, Action: Block, Direction: In, Protocols: "6", LocalPorts: "8080", Priority: 200}') }]);
+    assert.deepEqual(one.network.acls, [
+      { action: 'Block', direction: 'In', protocols: [6], localAddresses: [], remoteAddresses: [], localPorts: [[8080, 8080]], remotePorts: [], priority: 200, ruleType: 'Switch', endpoint: '10.244.1.6' },
+    ]);
+    assert.throws(() => parseClusterTexts([{ name: 's.yaml', text: doc('{Type: OutBoundNAT, ExceptionList: [10.0.0.0/8]}') }]), /s\.yaml.*pods\[0\]\.acls\[0\]\.Type.*only ACL policies/s);
+  });
 
   it('reads network, kube-proxy, nodes, pods and the profile and view', () => {
     assert.equal(c.profile, 'ws2022');

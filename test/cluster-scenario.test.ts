@@ -114,6 +114,9 @@ describe('cluster: scenario schema', () => {
     assert.deepEqual([c.nodes[1].dynamicPortStart, c.nodes[1].dynamicPortCount], [20000, 4096], 'network dynamicPortRange');
     const p = c.pods[0];
     assert.deepEqual([p.namespace, p.name, p.ip, p.ips, p.node, p.hostNetwork, p.mac], ['app', 'client', '10.244.1.5', ['fd00:10:244:1::5'], 'win-1', false, '0e:2b:0a:f4:01:05']);
+    assert.deepEqual(n.acls, [
+      { action: 'Block', direction: 'Out', protocols: [17], localAddresses: [], remoteAddresses: [], localPorts: [], remotePorts: [[53, 53]], priority: 300, ruleType: 'Switch', endpoint: '10.244.1.5' },
+    ]);
     const s = c.services[0];
     assert.deepEqual(
       [s.type, s.clusterIP, s.externalIPs, s.ingressIPs, s.sessionAffinity, s.affinityTimeoutSeconds, s.externalTrafficPolicy, s.internalTrafficPolicy, s.preserveDestination, s.healthCheckNodePort],

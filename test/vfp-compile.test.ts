@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { DIR_IN, DIR_OUT, type Layer, type Port } from '../src/vfp/objects';
 import { R } from '../src/vfp/reasons';
 import { selectEndpoints } from '../src/vfp/compile';
+import type { AclModel } from '../src/cluster/model';
 import { CLIENT, WEB0, WEB1, cluster, dataplane, ep, service } from './vfp-fixtures.test';
 
 function layerNames(p: Port): string[] {
@@ -104,6 +105,20 @@ describe('vfp compiler: ports, layers, groups and rules named as HNS names them'
     const acl = dp.c.nodes[0].pods[0].port.layers[0];
     assert.equal(acl.name, 'ACL_ENDPOINT_LAYER');
     assert.deepEqual(allRules(acl), ['ACL_BLOCK_OUT_200_0']);
+  });
+
+  it("an HNS endpoint's own ACL is on that endpoint's port only; a CNI config's on every pod port", () => {
+    const shared: AclModel = { action: 'Block', direction: 'Out', protocols: [6], localAddresses: [], remoteAddresses: ['198.51.100.0/24'], localPorts: [], remotePorts: [[443, 443]], priority: 200, ruleType: 'Switch' };
+    const own: AclModel = { ...shared, direction: 'In', remoteAddresses: [], remotePorts: [], localPorts: [[8080, 8080]], endpoint: '10.244.1.6' };
+    const dp = dataplane(cluster({ acls: [shared, own] }));
+    const win1 = dp.c.nodes[0];
+    const aclOf = (name: string) => allRules(win1.pods.find((p) => p.port.name === name)!.port.layers[0]);
+    assert.deepEqual(aclOf('pod/default/client-0'), ['ACL_BLOCK_OUT_200_0']);
+    assert.deepEqual(aclOf('pod/default/web-1'), ['ACL_BLOCK_OUT_200_0', 'ACL_BLOCK_IN_200_1']);
+    assert.deepEqual(allRules(dp.c.nodes[1].pods[0].port.layers[0]), ['ACL_BLOCK_OUT_200_0'], 'not on another node');
+    const stray = dataplane(cluster({ acls: [{ ...own, endpoint: '10.244.1.99' }] }));
+    assert.ok(stray.c.diagnostics.some((d) => d.code === 'config-ignored' && d.message.includes('10.244.1.99')), 'an owner that is no pod is said');
+    assert.ok(stray.c.nodes[0].pods.every((p) => p.port.layers[0].name !== 'ACL_ENDPOINT_LAYER'));
   });
 
   describe('HNS load balancers per node (kube-proxy winkernel)', () => {

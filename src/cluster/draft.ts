@@ -206,6 +206,8 @@ interface AclFact {
   remotePorts: [number, number][];
   priority: number;
   ruleType: 'Switch' | 'Host';
+  /** IP of the HNS endpoint whose policy list held it (a Get-HnsEndpoint dump); absent: a CNI config's. */
+  endpoint?: string;
   where: Where;
 }
 

@@ -38,6 +38,12 @@ export interface AclModel {
   priority: number;
   /** `Switch` = a VFP rule, `Host` = a WFP rule. */
   ruleType: 'Switch' | 'Host';
+  /**
+   * (Additive.) The IP of the HNS endpoint whose policy list held the ACL (a Get-HnsEndpoint dump's
+   * `Policies`): it is programmed on that endpoint's port only. Absent: a CNI config's ACL, which the plugin
+   * puts on every endpoint it creates (every pod port).
+   */
+  endpoint?: string;
 }
 
 /** The HNS network the Windows nodes' pods attach to (one per cluster in this model). */

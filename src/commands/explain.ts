@@ -9,7 +9,7 @@ import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { openCapture } from '../io/reader';
 import { explainPacket } from '../pipeline/replay-loop';
-import { prepareDataplane } from './replay';
+import { decodeOptionsFor, prepareDataplane } from './replay';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 
 /**
@@ -22,9 +22,9 @@ export function explainTrace(
   packet: number,
   opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number },
 ): string {
-  const { dataplane } = prepareDataplane(clusterFiles, opts);
+  const { cluster, dataplane } = prepareDataplane(clusterFiles, opts);
   const reader = openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true });
-  const decodeOpts = { vxlanPorts: opts.vxlanPorts.length > 0 ? opts.vxlanPorts : undefined };
+  const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   let text: string | null;
   try {
     text = explainPacket(reader, dataplane, decodeOpts, packet);

@@ -117,6 +117,19 @@ export function prepareDataplane(
 }
 
 /**
+ * What the decoder takes for VXLAN: UDP 4789, the `--vxlan-port` ports, and the cluster network's own VXLAN
+ * port (an HNS VxlanPort policy or a scenario's `vxlanPort` may make it another), so the network's own
+ * tunnel is decapsulated without the flag. UDP 8472 (Linux flannel's default) needs no flag either:
+ * step-input.ts `foreignVxlan` judges it.
+ */
+export function decodeOptionsFor(vxlanPorts: number[], cluster: Cluster): DecodeOptions {
+  const ports = [...vxlanPorts];
+  const own = cluster.network.vxlanPort;
+  if (own !== 4789 && !ports.includes(own)) ports.push(own);
+  return { vxlanPorts: ports.length > 0 ? ports : undefined };
+}
+
+/**
  * Runs the replay; writes the files it was asked for, each whole (src/pipeline/output-files.ts
  * `AtomicOutput`: a temporary file renamed when complete; the report too); never prints (the command
  * does). The work runs through src/pipeline: on this thread for `workers: 1`, else with that many threads
@@ -127,7 +140,7 @@ export function prepareDataplane(
 export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
   const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts);
   const profile = resolveProfile(opts.windows);
-  const decodeOpts: DecodeOptions = { vxlanPorts: opts.vxlanPorts.length > 0 ? opts.vxlanPorts : undefined };
+  const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   const failReasons: number[] = [];
   const failVerdicts: number[] = [];
   for (const f of opts.failOn) {

@@ -26,6 +26,7 @@
  * and OUTBOUNDNAT_EXCEPTION ones; the `<id>` segment HNS fills with an opaque id is a stable hash here.
  */
 
+import { serviceKey } from './dns';
 import type { Cluster, NodeModel, PodModel, ServiceModel, EndpointModel, AclModel, Diagnostic } from '../cluster/model';
 import { tryParseIPv4, tryParseCidr, parseIPv6, u32ToIpv4 } from '../core/ip';
 import { macBytes } from '../cluster/mac';
@@ -173,6 +174,13 @@ export interface CompiledDataplane {
   serviceCidr: Prefix | null;
   /** FNV-1a hashes of the namespace names the cluster knows (DNS check). */
   namespaces: Set<number>;
+  /**
+   * Every node's InternalIP (Windows and Linux): hosts that route the pod CIDRs (they hold the flannel
+   * host-gw / SDN routes), so a pod-IP packet to them has a way back (step-switch.ts `podIpUnroutable`).
+   */
+  nodeIps: Set<number>;
+  /** Services of the cluster as dns.ts `serviceKey(namespace, name)` (DNS check: `<pod>.<headless svc>`). */
+  serviceNames: Set<number>;
   /** Cluster domain labels (`cluster.local` -> ['cluster', 'local']). */
   domainLabels: string[];
   diagnostics: Diagnostic[];
@@ -393,6 +401,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
   const plans = planServices(b, cluster, env.profile, env);
   const acls = (env.net.acls ?? []).filter((a) => a.ruleType === 'Switch');
   for (const node of nodes) buildPorts(b, env, node, plans, acls);
+  unownedAcls(b, acls, pods);
   const macs = new Uint8Array(b.macNames.length * 6);
   b.macNames.forEach((t, k) => macs.set(macBytes(t), k * 6));
   const net = env.net;
@@ -424,6 +433,8 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     clusterCidrs: env.clusterCidrs,
     serviceCidr: net.serviceCidr ? prefixOf(net.serviceCidr) : null,
     namespaces: namespaceHashes(cluster),
+    nodeIps: new Set(env.nodeIpToModel.keys()),
+    serviceNames: new Set(cluster.services.map((sv) => serviceKey(fnv1a(sv.namespace), fnv1a(sv.name)))),
     domainLabels: cluster.clusterDomain.split('.').filter((x) => x !== ''),
     diagnostics: b.diagnostics,
   };
@@ -585,7 +596,8 @@ function buildPorts(b: Builder, env: ClusterEnv, node: CompiledNode, plans: Port
   const net = env.net;
   buildNodeLbs(b, env.profile, node, plans, env);
   applyHnsTruth(b, env.cluster, env.profile, node);
-  const aclLayer = acls.length > 0 ? buildAclLayer(b, acls) : null;
+  const aclLayers = aclLayersOf(b, acls, new Set(node.pods.map((cp) => cp.model.ip)));
+  const aclLayer = aclLayers.get(null) ?? null;
   const dsrRules = node.lbs.filter((lb) => lb.dsrRule !== null).map((lb) => lb.dsrRule as Rule);
   const dsrLayer: Layer | null =
     dsrRules.length > 0 ? { name: 'LB_DSR', role: 'lb-dsr', priority: 200, groups: [group('LB_DSR_IPv4_OUT', 100, DIR_OUT, dsrRules, true)], defaultAction: 'allow' } : null;
@@ -607,7 +619,8 @@ function buildPorts(b: Builder, env: ClusterEnv, node: CompiledNode, plans: Port
   node.ext = b.port(node.id, 'external', 'external', EP_WIRE, node.model.mac, 0, extLayers);
   for (const cp of node.pods) {
     const layers: Layer[] = [];
-    if (aclLayer) layers.push(aclLayer);
+    const podAcl = aclLayers.get(cp.model.ip) ?? aclLayer;
+    if (podAcl) layers.push(podAcl);
     if (dsrLayer) layers.push(dsrLayer);
     if (net.outboundNat) layers.push(buildNatLayer(b, env.profile, node, cp));
     layers.push(node.vnet);
@@ -647,10 +660,46 @@ function aclPrefixes(list: string[]): Prefix[] | null {
   return ps.length > 0 ? ps : null;
 }
 
-function buildAclLayer(b: Builder, acls: AclModel[]): Layer {
+/**
+ * The ACL layers of a node's ports, by owner: key null holds the CNI config's ACLs (no `endpoint`: the
+ * plugin puts them on every endpoint it creates; the host vNIC keeps them as before); key `<ip>` holds
+ * those plus the ACLs read from that HNS endpoint's own `Policies` (Get-HnsEndpoint), which HNS programs
+ * on that endpoint's port only, never on its neighbours' (`podIps`: this node's pod IPs, whose owned layers
+ * are built). Rule names keep the ACL's index in `acls`.
+ */
+function aclLayersOf(b: Builder, acls: AclModel[], podIps: Set<string>): Map<string | null, Layer> {
+  const out = new Map<string | null, Layer>();
+  const shared = acls.map((a, k) => (a.endpoint === undefined ? k : -1)).filter((k) => k >= 0);
+  if (shared.length > 0) out.set(null, buildAclLayer(b, acls, shared));
+  // owners on this node only (another node's endpoint ACLs are that node's)
+  const owners = [...new Set(acls.map((a) => a.endpoint).filter((e): e is string => e !== undefined && podIps.has(e)))];
+  for (const ip of owners) {
+    const own = acls.map((a, k) => (a.endpoint === undefined || a.endpoint === ip ? k : -1)).filter((k) => k >= 0);
+    out.set(ip, buildAclLayer(b, acls, own));
+  }
+  return out;
+}
+
+/** An ACL read from an HNS endpoint that is no emulated pod (the host's own endpoint, another node's): said, not programmed. */
+function unownedAcls(b: Builder, acls: AclModel[], pods: CompiledPod[]): void {
+  const podIps = new Set(pods.map((p) => p.model.ip));
+  const owners = new Set(acls.map((a) => a.endpoint).filter((e): e is string => e !== undefined && !podIps.has(e)));
+  for (const ip of owners) {
+    b.diagnostics.push({
+      code: 'config-ignored',
+      severity: 'info',
+      source: `HNS endpoint ${ip} Policies`,
+      message: `the ACL policies of HNS endpoint ${ip} are programmed on that endpoint's port only, and no emulated pod has that IP: not emulated`,
+    });
+  }
+}
+
+/** The ACL layer of the ACLs `acls[k]` for k in `which`. */
+function buildAclLayer(b: Builder, acls: AclModel[], which: number[]): Layer {
   const outRules: Rule[] = [];
   const inRules: Rule[] = [];
-  acls.forEach((a, k) => {
+  which.forEach((k) => {
+    const a = acls[k];
     if (a.action === 'Pass') return;
     const out = a.direction === 'Out';
     const local = aclPrefixes(a.localAddresses);

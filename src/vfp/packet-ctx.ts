@@ -18,6 +18,7 @@
  *   match       mProto ... mPorts: the tuple a layer walk matches rules against (step-layers.ts)
  */
 
+import type { DnsNames } from './dns';
 import type { Batch } from '../core/batch';
 import { EP_POD0, type CompiledDataplane, type CompiledNode, type CompiledPod } from './compile';
 import type { Port } from './objects';
@@ -31,6 +32,8 @@ export class PacketCtx {
   readonly c: CompiledDataplane;
   readonly templates: VxlanTemplates;
   readonly domain: Uint32Array;
+  /** The cluster names the DNS check judges query names against (dns.ts). */
+  readonly dnsNames: DnsNames;
   /** Composition scratch: the forward and the reverse flow's transposition. */
   readonly x = new Transposition();
   readonly y = new Transposition();
@@ -123,6 +126,7 @@ export class PacketCtx {
     this.c = c;
     this.templates = templates;
     this.domain = domain;
+    this.dnsNames = { namespaces: c.namespaces, services: c.serviceNames, domain };
     this.st = st;
   }
 

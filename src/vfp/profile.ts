@@ -69,6 +69,27 @@ export interface WindowsProfile {
    * possible by design. It's only possible for local pods with Flannel v0.12.0").
    */
   flannelNodeToRemotePod: boolean;
+  /**
+   * VXLAN to a node's provider address on UDP 8472 (Linux flannel's default `Backend.Port`) when the
+   * network's port is another (4789, the only one flannel on Windows accepts): true, it is not decapsulated
+   * and is dropped as `vni-mismatch` (it reaches the host as plain UDP to a port nothing listens on); false,
+   * it is judged as the plain UDP packet it is (delivered to the host). What VFP does is UNCONFIRMED
+   * (plan11 A16); step-input.ts `foreignVxlan`.
+   */
+  foreignVxlanDropped: boolean;
+  /**
+   * The underlay routes the pod CIDRs back to the nodes (Azure UDRs, BGP, static routes on the peers), so a
+   * host outside the cluster answers a packet that left with a pod IP. False per the page (the ExceptionList
+   * keeps the pod IP; "IP may be rewritten to host IP using OutboundNAT" only outside it): such a packet is
+   * no-return, pod-ip-not-routable. Azure's UDRs are UNCONFIRMED (plan11 A18); step-switch.ts `podIpUnroutable`.
+   */
+  underlayRoutesPodCidrs: boolean;
+  /**
+   * A pod's reply to a client outside the ExceptionList that reached the pod IP directly: false, dropped
+   * (outboundnat-reply-unmatched, per aks-engine#2080); true, it leaves SNATed to the node IP, which the
+   * client does not recognise. The mechanism is UNCONFIRMED (plan11 A19); step-connection.ts `replyMeetsSnat`.
+   */
+  outsideReplySnat: boolean;
   /** Ports per OutboundNAT block reserved from the dynamic range ("64 per pod", domain.md §5h). */
   snatBlockSize: number;
   /** Flow idle timeouts, on trace time. */
@@ -111,6 +132,9 @@ const WS2022: WindowsProfile = {
   localNodePortAccess: false,
   overlayIpv6: false,
   flannelNodeToRemotePod: false,
+  foreignVxlanDropped: true,
+  underlayRoutesPodCidrs: false,
+  outsideReplySnat: false,
   snatBlockSize: 64,
   timeouts: DEFAULT_TIMEOUTS,
   maxConnections: DEFAULT_MAX_CONNECTIONS,

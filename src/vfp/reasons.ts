@@ -235,6 +235,20 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     sentence:
       "kube-proxy would program a load balancer for this Service VIP and port, but the node's HNS state (the dump) has none: nothing takes the traffic (HNS load balancers lost or not recreated: kubernetes#110849, #135802)",
   },
+  {
+    code: 'pod-ip-not-routable',
+    kind: 'verdict',
+    verdict: V.NO_RETURN,
+    sentence:
+      'The packet leaves with the pod IP (its destination is in the OutBoundNAT ExceptionList, so no SNAT) to a host outside the cluster\'s nodes and pod CIDRs, which has no route back to the pod CIDR: its reply cannot return (remove the destination from the ExceptionList, or route the pod CIDRs in the underlay: --windows ws2022:underlayRoutesPodCidrs=true)',
+  },
+  {
+    code: 'outboundnat-reply-unmatched',
+    kind: 'verdict',
+    verdict: V.DROPPED,
+    sentence:
+      'The pod\'s reply to a client outside the OutBoundNAT ExceptionList that reached the pod IP directly meets the OutboundNAT SNAT rule and is dropped ("The returned outbound packets from the Windows pod to the AppGW are dropped", aks-engine#2080): add the client\'s subnet (the VNET CIDR) to the ExceptionList',
+  },
 ];
 
 /** Reason ids as constants (R.ICMP_NOT_TRANSPOSED = 1, ...), derived from the table. */
@@ -281,6 +295,8 @@ export const R = {
   NO_SERVICE_PORT: ID.NO_SERVICE_PORT,
   SOURCE_VIP_MISSING: ID.SOURCE_VIP_MISSING,
   LB_MISSING_IN_HNS: ID.LB_MISSING_IN_HNS,
+  POD_IP_NOT_ROUTABLE: ID.POD_IP_NOT_ROUTABLE,
+  OUTBOUNDNAT_REPLY_UNMATCHED: ID.OUTBOUNDNAT_REPLY_UNMATCHED,
 } as const;
 
 /** Number of reason ids including 0 (size of per-reason counter arrays). */

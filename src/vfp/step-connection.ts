@@ -8,12 +8,13 @@
  *        the deciding rule, warnings; reverse flow: keyed by the reply as it comes back to this node, the
  *        inverse NAT, sent back where the first packet came from (delivered to the pod / host, or routed out
  *        through the VNET layer like a forward packet: actions.ts composeRoute); a request that got no
- *        transposition (no-return) or was dropped makes its reverse flow drop the reply. The pod-view alias
+ *        transposition (no-return) or was dropped makes its reverse flow drop the reply, and so does a
+ *        connection from outside the ExceptionList straight to a pod (outboundnat-reply-unmatched). The pod-view alias
  *        key, the connection's flow table share (its shard key's), the rule's flow counter.
  * Next:  step-flow.ts applies the forward flow to this packet. Returns the forward flow.
  */
 
-import { EP_EXTERNAL, EP_HOST, EP_WIRE, type CompiledNode } from './compile';
+import { EP_EXTERNAL, EP_HOST, EP_POD0, EP_WIRE, type CompiledNode } from './compile';
 import { composeRoute } from './actions';
 import { FLOW_SHARES, FX, NO_SHARE, SCOPE_ENTRY, key0, key3, scopeHop, type FlowTable } from './flow-table';
 import { DIR_OUT, FROM_POD } from './objects';
@@ -81,6 +82,12 @@ function reverseFlow(k: PacketCtx, ft: FlowTable, rev: number): void {
   if (k.verdict === V.NO_RETURN || k.verdict === V.DROPPED) {
     verdict = V.DROPPED;
     reason = k.reason;
+  } else if (replyMeetsSnat(k)) {
+    if (k.c.profile.outsideReplySnat) y.snat(node.ip, k.oDport);
+    else {
+      verdict = V.DROPPED;
+      reason = R.OUTBOUNDNAT_REPLY_UNMATCHED;
+    }
   }
   y.store(ft, rev, verdict, reason, node.id);
   ft.setWarn(rev, k.fWarn & ~warningBit(R.LOCAL_POLICY_REQUIRES_DSR));
@@ -92,6 +99,33 @@ function reverseFlow(k: PacketCtx, ft: FlowTable, rev: number): void {
   const scope = k.egress !== EP_WIRE || entryNodeOf(k, rSrc, rDst) === node.id ? SCOPE_ENTRY : scopeHop(node.id);
   ft.keyFlow(rev, key0(scope, k.proto), rSrc, rDst, key3(k.dport, k.sport));
   ft.setExpiresAt(rev, k.ts); // the forward direction's is set by the fast path's apply for this packet
+}
+
+/**
+ * A connection that came in from the wire straight to a local pod (no load balancer) from a client outside
+ * the ExceptionList: the pod's reply, walked through the pod port's OutboundNAT layer (SLB_NAT_LAYER, OUT),
+ * meets its SNAT rule, which does not belong to this inbound connection. What VFP does then is UNCONFIRMED;
+ * the reports agree the client gets no usable reply: Azure/aks-engine#2080 ("The returned outbound packets
+ * from the Windows pod to the AppGW are dropped"), Azure/application-gateway-kubernetes-ingress#535,
+ * Azure/AKS#1367, and aks-engine PR#901 ("include VNETCIDR in the outbound NAT exception list. Otherwise
+ * VMs in different subnet won't be able to reach the windows pods"). Modelled as the reply dropped,
+ * outboundnat-reply-unmatched; profile `outsideReplySnat=true` instead SNATs the reply to the node IP
+ * (keeping the pod's port: which port a real node picks is UNCONFIRMED), which the client does not
+ * recognise. The decision is the compiled SNAT rule's: without it the reply leaves with the pod IP.
+ */
+function replyMeetsSnat(k: PacketCtx): boolean {
+  const c = k.c;
+  // a load balancer's connection (DNAT, or DSR / preserve-destination without it) is the load balancer's to answer
+  if (!c.outboundNat || k.port!.kind !== 'external' || k.egress < EP_POD0 || k.fService >= 0 || (k.x.flags & (FX.DNAT | FX.SNAT)) !== 0) return false;
+  const p = c.pods[k.egress - EP_POD0];
+  const layers = p.port.layers;
+  for (let q = 0; q < layers.length; q++) {
+    if (layers[q].role !== 'slb-nat') continue;
+    k.matchTuple(k.proto, p.ip, k.oSrc, k.oDport, k.oSport, k.ports);
+    const sel = walkLayer(k, layers[q], DIR_OUT, FROM_POD, p.port, true);
+    return sel !== null && sel.action.kind === 'snat';
+  }
+  return false;
 }
 
 /** The reverse route out of the external port towards the original source: the VNET layer, as forward. */

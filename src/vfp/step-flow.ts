@@ -214,7 +214,7 @@ function dnsCheck(k: PacketCtx, ft: FlowTable, f: number): void {
   const ing = ft.ingress(f);
   if (ing < EP_POD0) return;
   const pod = k.c.pods[ing - EP_POD0];
-  if (pqdnUnresolvable(a, base + off, b.off[i] + b.caplen[i], pod.nsHash, k.c.namespaces, k.domain)) {
+  if (pqdnUnresolvable(a, base + off, b.off[i] + b.caplen[i], pod.nsHash, k.dnsNames)) {
     k.warn |= warningBit(R.DNS_PQDN_UNRESOLVABLE);
     k.tr.dnsWarning(k);
   }

@@ -52,7 +52,7 @@ export function inputStep(k: PacketCtx): void {
   k.src = b.src4[i] | 0;
   k.dst = b.dst4[i] | 0;
   if ((flags & PF.MALFORMED) !== 0) return malformed(k);
-  if ((flags & PF.TUNNEL) !== 0 && (flags & PF.GENEVE) === 0 && k.proto === 17) {
+  if (((flags & PF.TUNNEL) !== 0 && (flags & PF.GENEVE) === 0 && k.proto === 17) || foreignVxlan(k, flags)) {
     const node = tunnelNode(k);
     if (node !== null) return externalPort(k, node);
   }
@@ -97,6 +97,26 @@ function malformed(k: PacketCtx): void {
     return stop(k, V.DROPPED, R.MALFORMED, k.eNode);
   }
   stop(k, V.IGNORED, R.MALFORMED, -1);
+}
+
+/** UDP port Linux flannel's VXLAN backend uses by default (the kernel's historical VXLAN port). */
+export const LINUX_VXLAN_PORT = 8472;
+
+/**
+ * A UDP packet to UDP 8472 (Linux flannel's default VXLAN port) that the decoder did not take for VXLAN
+ * (only 4789 and `--vxlan-port` are), on a network whose VXLAN port is another: a Linux node whose
+ * flannel net-conf leaves `Backend.Port` at its default sends its VXLAN there. Not a VFP rule but the
+ * recognition of a tunnel packet (the decoder's job, done here because the decoder does not know the
+ * cluster): such a packet walks the external port like any tunnel packet, and the decap rule's action
+ * decides it (its UDP port is not the network's: vni-mismatch). What VFP really does with it is
+ * UNCONFIRMED (domain.md; plan11 A16): modelled as not decapsulated and reaching the host as plain UDP
+ * to a port nothing listens on, so dropped. Profile `foreignVxlanDropped=false` judges it as the plain UDP
+ * packet it is instead (the host gets it).
+ */
+function foreignVxlan(k: PacketCtx, flags: number): boolean {
+  if (k.proto !== 17 || (flags & (PF.TUNNEL | PF.HAS_PORTS)) !== PF.HAS_PORTS || !k.c.profile.foreignVxlanDropped) return false;
+  const dport = k.b!.dport[k.i];
+  return dport === LINUX_VXLAN_PORT && dport !== k.c.vxlanPort;
 }
 
 /** The emulated node whose provider or node address a tunnel packet is sent to, or null. */
@@ -145,7 +165,7 @@ function decapAction(k: PacketCtx, node: CompiledNode, rule: Rule): void {
   const b = k.b!;
   const i = k.i;
   const a = rule.action as { kind: 'decap'; vni: number; port: number };
-  const vni = b.vni[i];
+  const vni = (b.flags[i] & PF.TUNNEL) !== 0 ? b.vni[i] : -1; // -1: not decoded as VXLAN (foreignVxlan)
   const dport = b.dport[i];
   k.tr.decapCheck(k, vni, dport, a.vni, a.port);
   if (vni !== a.vni || dport !== a.port) return stop(k, V.DROPPED, R.VNI_MISMATCH, node.id);

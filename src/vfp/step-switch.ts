@@ -14,7 +14,8 @@
  *   3. delivery: a local pod (its port's IN layers) or the node's own address (the host vNIC);
  *   4. routing: the VNET layer with the final destination (the backend, or the VIP under PreserveDIP):
  *      a PA route (VXLAN), an L2 route (MAC rewrite), an SDN route to the host, or the default (out with
- *      the host MAC); then the page's limits on leaving (MAC spoofing, untransposed ICMP).
+ *      the host MAC); then the page's limits on leaving (MAC spoofing, untransposed ICMP) and the return
+ *      path of a pod IP that leaves un-NATed to a host outside the cluster (pod-ip-not-routable).
  */
 
 import { AK_CLUSTER_IP, AK_EXTERNAL_VIP, AK_NODE, AK_PA, AK_POD, AK_SOURCE_VIP, EP_HOST, EP_WIRE, type CompiledNode, type CompiledPod } from './compile';
@@ -155,8 +156,28 @@ function leaveNode(k: PacketCtx, dst: number, kind: number): void {
     k.decide(V.FORWARDED, 0);
   } else if (k.untransposed) {
     k.decide(c.profile.icmpUntransposedLeaves ? V.NO_RETURN : V.DROPPED, k.proto === 1 || k.proto === 58 ? R.ICMP_NOT_TRANSPOSED : R.PROTOCOL_NOT_TRANSPOSED);
+  } else if (podIpUnroutable(k, dst)) {
+    k.decide(V.NO_RETURN, R.POD_IP_NOT_ROUTABLE);
+    k.tr.podIpNotRoutable(k, dst);
   } else k.decide(V.FORWARDED, 0);
   k.tr.leaving(k, dst);
+}
+
+/**
+ * A packet that leaves with a pod IP as its source (the ExceptionList kept it from SNAT, or OutboundNAT
+ * is off) for `dst`, a host outside the cluster: not a node (nodes route the pod CIDRs), not in the cluster
+ * or Service CIDRs. Nothing routes the pod CIDR back to such a host (l2bridge without routes, the overlay's
+ * CIDR, which only VXLAN reaches), so its reply cannot return: no-return, pod-ip-not-routable. Not a VFP
+ * rule (the packet does leave; what fails is the far host's routing), so a check here. Profile
+ * `underlayRoutesPodCidrs` (UNCONFIRMED for Azure UDRs, plan11 A18) turns it off.
+ */
+function podIpUnroutable(k: PacketCtx, dst: number): boolean {
+  const c = k.c;
+  if (c.profile.underlayRoutesPodCidrs || k.from !== FROM_POD) return false;
+  const e = c.addr.get(k.src);
+  if (e < 0 || (c.addrKind[e] & AK_POD) === 0) return false;
+  if (c.nodeIps.has(dst >>> 0) || inPrefixes(c.clusterCidrs, dst)) return false;
+  return c.serviceCidr === null || ((dst & c.serviceCidr.mask) >>> 0) !== c.serviceCidr.base;
 }
 
 /**

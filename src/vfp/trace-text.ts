@@ -180,10 +180,14 @@ export class TextTracer extends Tracer {
     this.T.open(T_PORT, 'external (IN, from the wire)');
   }
   override decapCheck(k: PacketCtx, vni: number, dport: number, wantVni: number, wantPort: number): void {
-    this.T.leaf(T_DETAIL, `VXLAN ${u32ToIpv4(k.src)} > ${u32ToIpv4(k.dst)} UDP ${dport} VNI ${vni}; the rule's: UDP ${wantPort} VNI ${wantVni}`);
-    if (vni !== wantVni || dport !== wantPort) {
-      this.T.leaf(T_ERROR, `pktmon: Virtual Subnet ID does not match (${vni !== wantVni ? `VNI ${vni} != ${wantVni}` : `UDP port ${dport} != ${wantPort}`})`);
-    }
+    this.T.leaf(T_DETAIL, `VXLAN ${u32ToIpv4(k.src)} > ${u32ToIpv4(k.dst)} UDP ${dport} VNI ${vni < 0 ? '(not decoded)' : vni}; the rule's: UDP ${wantPort} VNI ${wantVni}`);
+    if (dport !== wantPort) {
+      this.T.leaf(T_ERROR, `pktmon: Virtual Subnet ID does not match (UDP port ${dport} != ${wantPort})`);
+      this.T.leaf(
+        T_DETAIL,
+        `VXLAN sent to UDP ${dport}${dport === 8472 ? " (Linux flannel's default)" : ''} is not this network's UDP ${wantPort}: it is not decapsulated and reaches the host as plain UDP to a port nothing listens on (UNCONFIRMED); set Backend.Port to ${wantPort} in the flannel net-conf.json of every node`,
+      );
+    } else if (vni !== wantVni) this.T.leaf(T_ERROR, `pktmon: Virtual Subnet ID does not match (VNI ${vni} != ${wantVni})`);
   }
   override ipv6InVxlan(): void {
     this.T.leaf(T_ERROR, 'IPv6 inside VXLAN: overlay networks are IPv4 only');
@@ -345,6 +349,12 @@ export class TextTracer extends Tracer {
   override leaving(k: PacketCtx, dst: number): void {
     const how = k.c.mode === 'l2bridge' ? 'L2Bridge: the source MAC is rewritten to the host MAC' : (k.x.flags & FX.ENCAP) !== 0 ? 'VXLAN-encapsulated' : 'not encapsulated, host MAC';
     this.T.leaf(T_DETAIL, `switch: out through the external port to the wire (${how})${k.next >= 0 ? `; ${u32ToIpv4(dst)} is on emulated node ${k.c.nodes[k.next].name}` : ''}`);
+  }
+  override podIpNotRoutable(k: PacketCtx, dst: number): void {
+    this.T.leaf(
+      T_WARN,
+      `leaves with the pod IP ${u32ToIpv4(k.src)}: ${u32ToIpv4(dst)} is in the ExceptionList (no SNAT) but is no node and outside the cluster CIDRs, so nothing routes the reply back (underlayRoutesPodCidrs=false)`,
+    );
   }
   override noReturn(k: PacketCtx): void {
     this.T.leaf(T_WARN, `${reasonCode(k.reason)}: the request leaves, but its reply cannot come back`);

@@ -58,6 +58,7 @@ export class Tracer {
   flannelNodeToRemotePod(k: PacketCtx, dst: number): void {}
   noRouteToPod(k: PacketCtx, dst: number): void {}
   leaving(k: PacketCtx, dst: number): void {}
+  podIpNotRoutable(k: PacketCtx, dst: number): void {}
   noReturn(k: PacketCtx): void {}
   // ---- IPv6
   noIpv6Pod(k: PacketCtx): void {}

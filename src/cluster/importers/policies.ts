@@ -51,8 +51,11 @@ function portRanges(f: Field): [number, number][] {
   });
 }
 
-/** Reads one policy object into the draft. */
-export function importEndpointPolicy(p: Field, draft: Draft): PolicyResult {
+/**
+ * Reads one policy object into the draft. `endpoint`: the IP of the HNS endpoint whose `Policies` list
+ * holds it (an ACL then applies to that endpoint's port only); absent for a CNI config or a bare list.
+ */
+export function importEndpointPolicy(p: Field, draft: Draft, endpoint?: string): PolicyResult {
   p.object();
   const typeField = p.get('Type').required('Type');
   const type = typeField.string();
@@ -104,6 +107,7 @@ export function importEndpointPolicy(p: Field, draft: Draft): PolicyResult {
         remotePorts: portRanges(s.has('RemotePorts') ? s.get('RemotePorts') : s.get('RemotePort')),
         priority: s.get('Priority').optInt(0, 65535) ?? 0,
         ruleType: s.get('RuleType').absent ? 'Switch' : s.get('RuleType').oneOf(['Switch', 'Host'] as const),
+        ...(endpoint !== undefined ? { endpoint } : {}),
         where: p.where,
       });
       break;

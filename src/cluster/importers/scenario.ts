@@ -12,6 +12,7 @@ import type { Protocol, ServiceModel } from '../model';
 import { SchemaValidator } from '../schema';
 import type { Field } from '../source';
 import { checkMacPrefix } from './cni';
+import { importEndpointPolicy } from './policies';
 import { cappedName, nodePodCidr } from '../validate';
 
 export const SCENARIO_API_VERSION = 'vfp-emu/v1';
@@ -118,9 +119,19 @@ export function importScenario(root: Field, draft: Draft): void {
     pod.facts.put('hostNetwork', host, p.get('hostNetwork').absent ? p.where : p.get('hostNetwork').where);
     const mac = p.get('mac');
     if (!mac.absent) pod.facts.put('mac', mac.mac(), mac.where);
+    podAcls(p, draft, ip.absent ? null : ip.ip());
   }
 
   for (const sv of root.get('services').optItems()) importService(sv, draft);
+}
+
+/** A pod's own ACL policies (`acls`): on its endpoint's port only (importEndpointPolicy with the pod IP as owner). */
+function podAcls(p: Field, draft: Draft, ip: string | null): void {
+  for (const a of p.get('acls').optItems()) {
+    if (ip === null) a.fail('a hostNetwork pod has no endpoint of its own to hold an ACL');
+    if (a.get('Type').string().toLowerCase() !== 'acl') a.get('Type').fail('only ACL policies are read here (Type: ACL)');
+    importEndpointPolicy(a, draft, ip ?? undefined);
+  }
 }
 
 function portRange(f: Field): { start: number; count: number } {
