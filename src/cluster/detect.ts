@@ -3,7 +3,8 @@
  * the importer of that kind. A file may hold several documents (`---`); each is detected on its own.
  * Order matters where shapes overlap: scenario and KubeProxyConfiguration (by apiVersion/kind) before other
  * Kubernetes objects, CNI configs (cniVersion / plugin type) before net-conf.json (Network / Backend),
- * HNS objects last. subnet.env is recognised from the raw text (KEY=VALUE lines with FLANNEL_ keys).
+ * HNS objects last. subnet.env is recognised from the raw text (KEY=VALUE lines with FLANNEL_ keys), and so
+ * is a kube-proxy command line (its first command runs kube-proxy or kube-proxy.exe: importers/cmdline.ts).
  */
 
 import type { Draft } from './draft';
@@ -12,17 +13,18 @@ import { importNetConf, importSubnetEnv, looksLikeNetConf, looksLikeSubnetEnv } 
 import { importHns, looksLikeHns } from './importers/hns';
 import { importKubectl, looksLikeKubectl } from './importers/kubectl';
 import { importKubeProxy, looksLikeKubeProxy } from './importers/kubeproxy';
+import { importKubeProxyCommandFile, looksLikeKubeProxyCommandLine } from './importers/cmdline';
 import { importScenario, looksLikeScenario } from './importers/scenario';
 import { InputError } from '../core/errors';
 import { parseDocuments, type SourceDoc } from './source';
 
-export type InputKind = 'scenario' | 'kube-proxy' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
+export type InputKind = 'scenario' | 'kube-proxy' | 'kube-proxy-cmdline' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
 
 /** The kinds, in words, for the "cannot tell" error. */
 export const KIND_NAMES =
   'kubectl output (a List or single Node, Pod, Service, EndpointSlice, Endpoints, ConfigMap; JSON or YAML), ' +
   'a CNI config (win-bridge, win-overlay, flannel; .conf or .conflist), flannel net-conf.json, flannel subnet.env, ' +
-  'a KubeProxyConfiguration, HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, a list of endpoint policies), ' +
+  'a KubeProxyConfiguration or kube-proxy command line (kube-proxy.exe --flag=..., wins cli process run --args "..."), HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, a list of endpoint policies), ' +
   'or a vfp-emu scenario (apiVersion: vfp-emu/v1, kind: Scenario)';
 
 /** The kind of one parsed document, or null. */
@@ -72,6 +74,10 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
   if (looksLikeSubnetEnv(text)) {
     importSubnetEnv(file, text, draft);
     return ['flannel-subnet-env'];
+  }
+  if (looksLikeKubeProxyCommandLine(text)) {
+    importKubeProxyCommandFile(file, text, draft);
+    return ['kube-proxy-cmdline'];
   }
   const docs = parseDocuments(file, text);
   if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);

@@ -490,7 +490,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
 function selectHnsNetworks(draft: Draft, nodeFacts: NodeFacts[]): void {
   if (draft.hnsNetworks.length === 0) return;
   const s = draft.settings;
-  const strongName = [s.fact<string>('network.name'), s.fact<string>('proxy.networkName')].find((f) => f && !f.weak)?.value;
+  const strongName = [s.fact<string>('network.name'), s.fact<string>('proxy.networkName'), s.fact<string>('proxy.kubeNetworkEnv')].find((f) => f && !f.weak)?.value;
   const candidates = draft.hnsNetworks.filter((n) => n.mode !== null && n.name.toLowerCase() !== 'external');
   let chosenName: string | null = null;
   if (strongName !== undefined) {
@@ -668,7 +668,8 @@ function deriveNetworkName(
   const s = draft.settings;
   const given = s.fact<string>('network.name');
   if (given && proxy.networkName !== null && given.value.toLowerCase() !== proxy.networkName.toLowerCase()) {
-    draft.note('config-network-name-mismatch', 'error', `kube-proxy looks for HNS network ${proxy.networkName} (${whereText(s.fact('proxy.networkName')!.where)}) but the network is ${given.value} (${whereText(given.where)}): kube-proxy waits for that network and programs no load balancers`, s.fact('proxy.networkName')!.where);
+    const at = (s.fact('proxy.networkName') ?? s.fact('proxy.kubeNetworkEnv'))!.where;
+    draft.note('config-network-name-mismatch', 'error', `kube-proxy looks for HNS network ${proxy.networkName} (${whereText(at)}) but the network is ${given.value} (${whereText(given.where)}): kube-proxy waits for that network and programs no load balancers`, at);
   }
   if (given) return given.value;
   if (proxy.networkName !== null) {
@@ -686,7 +687,8 @@ function buildProxy(draft: Draft, derive: (p: string, v: unknown, how: string) =
     enableDSR: s.get<boolean>('proxy.enableDSR') ?? false,
     featureGates: { WinDSR: s.get<boolean>('proxy.WinDSR') ?? true, WinOverlay: s.get<boolean>('proxy.WinOverlay') ?? true },
     sourceVip: s.get<string>('proxy.sourceVip') ?? null,
-    networkName: s.get<string>('proxy.networkName') ?? null,
+    // --network-name / winkernel.networkName, else env KUBE_NETWORK (domain.md 1.2).
+    networkName: s.get<string>('proxy.networkName') ?? s.get<string>('proxy.kubeNetworkEnv') ?? null,
     healthzPort: s.get<number>('proxy.healthzPort') ?? 10256,
   };
   const defaulted = [
