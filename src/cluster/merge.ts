@@ -16,6 +16,7 @@
 
 import { InputError } from '../core/errors';
 import { cidrContains, cidrHost, cidrsOverlap, formatCidr, maskOf, parseCidr, tryParseIPv4, u32ToIpv4, type Cidr } from '../core/ip';
+import { assumedDiagnostics, type AssumedFact } from './assumed';
 import { clusterDiagnostics, type DiagnosticOptions } from './diagnostics';
 import type { Draft, EndpointFacts, FactSet, NodeFacts, ServicePortFacts } from './draft';
 import { derivedDrMac, derivedMacPoolStart, hyperVNodeMac, linuxPodMac, overlayEndpointMac, poolEndpointMac } from './mac';
@@ -73,7 +74,12 @@ function covering(cidrs: Cidr[]): string | null {
 export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Cluster {
   const defaults = opts.defaults ?? {};
   const derived: string[] = [];
-  const derive = (path: string, value: unknown, how: string) => derived.push(`${path} <- ${show(value)} (${how})`);
+  const assumed: AssumedFact[] = [];
+  // `kind`: how, without what differs per object (for grouping the config-assumed diagnostics: assumed.ts).
+  const derive = (path: string, value: unknown, how: string, kind = how) => {
+    derived.push(`${path} <- ${show(value)} (${how})`);
+    assumed.push({ path, value: show(value), how, kind });
+  };
   const s = draft.settings;
   const note = draft.note.bind(draft);
 
@@ -326,12 +332,12 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     let mac = f.get<string>('mac');
     if (mac === undefined) {
       mac = hyperVNodeMac(ip);
-      derive(`nodes[${n.name}].mac`, mac, `Hyper-V prefix 00-15-5D + InternalIP ${ip}`);
+      derive(`nodes[${n.name}].mac`, mac, `Hyper-V prefix 00-15-5D + InternalIP ${ip}`, 'Hyper-V prefix 00-15-5D + the InternalIP');
     }
     let drMac = f.get<string>('drMac');
     if (drMac === undefined) {
       drMac = derivedDrMac(ip);
-      if (overlay) derive(`nodes[${n.name}].drMac`, drMac, `no VtepMAC or RemoteSubnetRoute; Hyper-V prefix + hash of ${ip}`);
+      if (overlay) derive(`nodes[${n.name}].drMac`, drMac, `no VtepMAC or RemoteSubnetRoute; Hyper-V prefix + hash of ${ip}`, 'no VtepMAC or RemoteSubnetRoute; Hyper-V prefix + a hash of the InternalIP');
     }
     let providerAddress = f.get<string>('providerAddress') ?? paFromEndpoints.get(n.name)?.ip;
     if (providerAddress === undefined && cniPa && windows && cniPa.value !== ip && windowsNodes.length === 1) {
@@ -413,6 +419,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     let mac = f.get<string>('mac');
     if (mac === undefined) {
       let how: string;
+      let kind: string | undefined;
       if (hostNetwork && node) {
         mac = node.mac;
         how = 'hostNetwork: the node MAC';
@@ -422,11 +429,12 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
       } else if (node?.windows) {
         mac = poolEndpointMac(node.macPoolStart!, ip);
         how = `win-bridge: HNS MacPool ${node.macPoolStart} + low 12 bits of the IP`;
+        kind = "win-bridge: the node's HNS MacPool + low 12 bits of the IP";
       } else {
         mac = linuxPodMac(ip);
         how = 'not on a Windows node: Linux CNI 0a:58 + IPv4 octets';
       }
-      derive(`pods[${p.namespace}/${p.name}].mac`, mac, how);
+      derive(`pods[${p.namespace}/${p.name}].mac`, mac, how, kind);
     }
     if (!hostNetwork && node?.podCIDR && !cidrContains(node.podCIDR, ip)) {
       note('config-pod-outside-node-cidr', 'warning', `pod ${p.namespace}/${p.name} has IP ${ip}, outside the podCIDR ${node.podCIDR} of its node ${nodeName}`, f.fact('ip')!.where);
@@ -482,7 +490,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     profile: s.get<string>('scenario.profile') ?? null,
     view: s.get<'pod' | 'wire'>('scenario.view') ?? null,
   };
-  cluster.diagnostics = [...draft.diagnostics, ...clusterDiagnostics(cluster, opts.diagnostics)];
+  cluster.diagnostics = [...draft.diagnostics, ...clusterDiagnostics(cluster, opts.diagnostics), ...assumedDiagnostics(assumed)];
   return cluster;
 }
 
