@@ -114,6 +114,21 @@ describe('kube-proxy inputs: command-line files', () => {
   });
 });
 
+describe('kube-proxy inputs: --hostname-override', () => {
+  const nodes = [0, 1]
+    .map((n) => `apiVersion: v1\nkind: Node\nmetadata: {name: win-${n}, labels: {kubernetes.io/os: windows}}\nspec: {podCIDR: 10.100.${n}.0/24}\nstatus: {addresses: [{type: InternalIP, address: 10.0.0.${n + 1}}]}\n`)
+    .join('---\n');
+  const cni = '{"cniVersion":"0.2.0","name":"vxlan0","type":"win-overlay","ipMasq":true}';
+  it('the --source-vip belongs to the node --hostname-override names (lower-cased, as kube-proxy does)', () => {
+    const c = parseClusterTexts([{ name: 'nodes.yaml', text: nodes }, { name: 'cni.conf', text: cni }, { name: 'kp.txt', text: 'kube-proxy.exe --source-vip=10.100.1.5 --hostname-override=WIN-0\n' }]);
+    assert.deepEqual(c.nodes.map((n) => [n.name, n.sourceVip]), [['win-0', '10.100.1.5'], ['win-1', '10.100.1.2']]);
+  });
+  it('without it, the node whose podCIDR holds the VIP', () => {
+    const c = parseClusterTexts([{ name: 'nodes.yaml', text: nodes }, { name: 'cni.conf', text: cni }, { name: 'kp.txt', text: 'kube-proxy.exe --source-vip=10.100.1.5\n' }]);
+    assert.deepEqual(c.nodes.map((n) => [n.name, n.sourceVip]), [['win-0', '10.100.0.2'], ['win-1', '10.100.1.5']]);
+  });
+});
+
 describe('kube-proxy inputs: manifests', () => {
   it('sig-windows-tools HostProcess flannel DaemonSet: env KUBE_NETWORK flannel.4096, the flags are in the image (noted)', () => {
     const c = loadCluster([real('swt-kube-proxy-hpc.yml')]);

@@ -22,7 +22,7 @@ export type InputKind = 'scenario' | 'kube-proxy' | 'kube-proxy-cmdline' | 'kube
 
 /** The kinds, in words, for the "cannot tell" error. */
 export const KIND_NAMES =
-  'kubectl output (a List or single Node, Pod, Service, EndpointSlice, Endpoints, ConfigMap; JSON or YAML), ' +
+  'kubectl output (a List or single Node, Pod, Service, EndpointSlice, Endpoints, ConfigMap, kube-proxy DaemonSet; JSON or YAML), ' +
   'a CNI config (win-bridge, win-overlay, flannel; .conf or .conflist), flannel net-conf.json, flannel subnet.env, ' +
   'a KubeProxyConfiguration or kube-proxy command line (kube-proxy.exe --flag=..., wins cli process run --args "..."), HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, a list of endpoint policies), ' +
   'or a vfp-emu scenario (apiVersion: vfp-emu/v1, kind: Scenario)';

@@ -352,7 +352,12 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     if (overlay && windows) {
       sourceVip = f.get<string>('sourceVip') ?? null;
       const configured = proxy.sourceVip;
-      if (sourceVip === null && configured !== null && (podCIDR === null ? windowsNodes.length === 1 : cidrContains(podCIDR, configured))) {
+      // kube-proxy's --source-vip belongs to the node its --hostname-override names (when that is a node
+      // of the inputs), else to the node whose podCIDR holds it.
+      const host = s.get<string>('proxy.hostname');
+      const hostKnown = host !== undefined && nodeList.some((m) => m.name.toLowerCase() === host);
+      const mine = hostKnown ? n.name.toLowerCase() === host : podCIDR === null ? windowsNodes.length === 1 : configured !== null && cidrContains(podCIDR, configured);
+      if (sourceVip === null && configured !== null && mine) {
         sourceVip = configured;
       }
       if (sourceVip === null && podCIDR !== null) {
