@@ -211,6 +211,11 @@ describe('kube-proxy inputs: bad values exit 2 naming the file and the flag', ()
     });
   }
 
+  it('fuzz input 796 (smoke run): a quote never closed where the text cut at it reads as another dialect is exit 2, not a crash', () => {
+    const e = throwsInput(() => parseClusterText('bad.txt', 'kube-proxy a`b "c\n$env:X\n'));
+    assert.match(e.message, /^bad\.txt at byte offset 15: a double quote that is never closed \(line 1, column 16\)$/);
+  });
+
   it('in a manifest the error names the field of the argument', () => {
     const pod = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"kp"},"spec":{"containers":[{"name":"kp","command":["kube-proxy","--enable-dsr=maybe"]}]}}';
     const e = throwsInput(() => parseClusterText('pod.json', pod));

@@ -85,15 +85,23 @@ export interface KubeProxyCommand {
   via: 'direct' | 'wins';
 }
 
-/** The kube-proxy invocation in one command, or null. */
-function kubeProxyOf(cmd: Command, text: string): KubeProxyCommand | null {
+/** How a command runs kube-proxy: directly, through wins, or not at all. */
+function runsKubeProxy(cmd: Command): 'direct' | 'wins' | null {
   const words = program(cmd);
   if (words.length === 0) return null;
-  if (isKubeProxy(words[0].text)) return { line: cmd.line, args: words.slice(1), via: 'direct' };
+  if (isKubeProxy(words[0].text)) return 'direct';
   const wins = programName(words[0].text);
   if ((wins !== 'wins' && wins !== 'wins.exe') || !words.some((w) => w.text === 'run')) return null;
   const path = winsFlag(words, 'path');
-  if (path === undefined || !isKubeProxy(path.text)) return null;
+  return path !== undefined && isKubeProxy(path.text) ? 'wins' : null;
+}
+
+/** The kube-proxy invocation in one command, or null. Throws ShellSyntaxError when wins' --args does not split. */
+function kubeProxyOf(cmd: Command, text: string): KubeProxyCommand | null {
+  const how = runsKubeProxy(cmd);
+  if (how === null) return null;
+  const words = program(cmd);
+  if (how === 'direct') return { line: cmd.line, args: words.slice(1), via: 'direct' };
   const argsWord = winsFlag(words, 'args');
   if (argsWord === undefined) return { line: cmd.line, args: [], via: 'wins' };
   // wins hands --args to the program as one string, split at blanks; the variables the shell expanded in
@@ -124,17 +132,21 @@ export function findKubeProxyCommands(text: string): { found: KubeProxyCommand[]
 /** True when the text's first command runs kube-proxy (the detection of a command-line file). */
 export function looksLikeKubeProxyCommandLine(text: string): boolean {
   const head = text.slice(0, 8192);
-  let cmds: Command[];
-  try {
-    cmds = shellCommands(head);
-  } catch (e) {
-    if (!(e instanceof ShellSyntaxError)) throw e;
-    // a quote closed past the head: split up to the quote
-    cmds = shellCommands(head.slice(0, e.at));
+  const dialect = dialectOf(head);
+  let cmds: Command[] = [];
+  // A quote closed past the head (or never): split up to the quote, in the head's dialect.
+  for (let end = head.length; cmds.length === 0 && end > 0; ) {
+    try {
+      cmds = shellCommands(head.slice(0, end), dialect);
+      break;
+    } catch (e) {
+      if (!(e instanceof ShellSyntaxError)) throw e;
+      end = Math.min(e.at, end - 1);
+    }
   }
   // Variables set before it (`$env:KUBE_NETWORK="Calico"`) do not count as the first command.
   const first = cmds.find((c) => !onlySetsEnv(c));
-  return first !== undefined && kubeProxyOf(first, head) !== null;
+  return first !== undefined && runsKubeProxy(first) !== null;
 }
 
 /** Env KUBE_NETWORK as the command lines set it: the network name kube-proxy falls back to (domain.md 1.2). */
@@ -145,11 +157,27 @@ function applyKubeNetwork(list: EnvSetting[], draft: Draft, where: (e: EnvSettin
   }
 }
 
-/** Byte offset, line and column of an index in a text. */
+/** Lines of a text, found once: the 1-based line of an index by binary search (a file may hold many arguments). */
+function lineIndex(text: string): (index: number) => number {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (index) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
+
+/** Byte offset, line and column of an index in a text (for an error: once per run). */
 function position(text: string, index: number): { offset: number; line: number; col: number } {
   const before = text.slice(0, index);
   const nl = before.lastIndexOf('\n');
-  return { offset: new TextEncoder().encode(before).length, line: before.split('\n').length, col: index - nl };
+  return { offset: new TextEncoder().encode(before).length, line: lineIndex(before)(index), col: index - nl };
 }
 
 /** A command-line file: every kube-proxy command in it read; errors name the byte offset, line and flag. */
@@ -164,15 +192,16 @@ export function importKubeProxyCommandFile(file: string, text: string, draft: Dr
     throw new InputError(file, { offset: p.offset }, `${e.message} (line ${p.line}, column ${p.col})`);
   }
   applyKubeNetwork(result.kubeNetwork, draft, (e) => ({ file, path: `line ${e.line} KUBE_NETWORK` }));
+  const lineOf = lineIndex(body);
   for (const kp of result.found) {
     const args: Arg[] = kp.args.map((w) => {
-      const p = position(body, w.start);
       const flag = w.text.replace(/=[\s\S]*$/, '');
       return {
         text: w.text,
         dynamic: w.dynamic,
-        where: { file, path: `line ${p.line} ${flag}` },
+        where: { file, path: `line ${lineOf(w.start)} ${flag}` },
         fail: (detail: string): never => {
+          const p = position(body, w.start);
           throw new InputError(file, { offset: p.offset }, `${detail} (line ${p.line}, column ${p.col})`);
         },
       };
@@ -198,9 +227,10 @@ export function importKubeProxyScript(f: Field, script: string, draft: Draft): b
   }
   if (result.found.length === 0) return false;
   applyKubeNetwork(result.kubeNetwork, draft, (e) => ({ file: f.where.file, path: `${f.where.path} line ${e.line} KUBE_NETWORK` }));
+  const lineOf = lineIndex(script);
   for (const kp of result.found) {
     const args: Arg[] = kp.args.map((w) => {
-      const line = position(script, w.start).line;
+      const line = lineOf(w.start);
       const where: Where = { file: f.where.file, path: `${f.where.path} line ${line}` };
       return { text: w.text, dynamic: w.dynamic, where, fail: (detail: string): never => f.fail(`line ${line} of the script: ${detail}`) };
     });

@@ -178,6 +178,11 @@ function splitFlags(args: readonly Arg[]): Flag[] {
   return flags;
 }
 
+/** A list for a message: the first 30, then how many more (a command line may hold thousands). */
+function listed(items: string[]): string {
+  return items.length > 30 ? `${items.slice(0, 30).join(' ')} and ${items.length - 30} more` : items.join(' ');
+}
+
 /**
  * Reads one kube-proxy command's arguments (after the program name) into the draft; `label` says where the
  * command was found (for the diagnostics), `source` is the Where diagnostics name.
@@ -201,9 +206,9 @@ export function importKubeProxyArgs(args: readonly Arg[], draft: Draft, label: s
     } else APPLY[f.name](f.arg, f.value, ctx);
   }
   if (config !== undefined) {
-    draft.note('config-kube-proxy-config', ignored.length === 0 ? 'info' : 'warning', `${label} runs kube-proxy with --config=${config.value}: kube-proxy takes its settings from that KubeProxyConfiguration, so pass that file (or the kube-proxy ConfigMap holding it) with --cluster too${ignored.length > 0 ? `; kube-proxy ignores these flags because --config is given (only logging flags and --hostname-override apply): ${ignored.join(' ')}` : ''}`, config.arg.where);
+    draft.note('config-kube-proxy-config', ignored.length === 0 ? 'info' : 'warning', `${label} runs kube-proxy with --config=${config.value}: kube-proxy takes its settings from that KubeProxyConfiguration, so pass that file (or the kube-proxy ConfigMap holding it) with --cluster too${ignored.length > 0 ? `; kube-proxy ignores these flags because --config is given (only logging flags and --hostname-override apply): ${listed(ignored)}` : ''}`, config.arg.where);
   }
-  if (ctx.otherGates.length > 0) draft.note('config-ignored', 'info', `kube-proxy feature gates with no Windows data-plane effect emulated: ${ctx.otherGates.join(', ')}`, source);
-  if (noEffect.length > 0) draft.note('config-ignored', 'info', `kube-proxy flags with no effect on the data plane, read and not used: ${noEffect.join(' ')}`, source);
-  if (unknown.length > 0) draft.note('config-kube-proxy-flags', 'warning', `${label}: flags kube-proxy does not have (kube-proxy stops with "unknown flag"; not used): ${unknown.join(' ')}`, source);
+  if (ctx.otherGates.length > 0) draft.note('config-ignored', 'info', `kube-proxy feature gates with no Windows data-plane effect emulated: ${listed(ctx.otherGates)}`, source);
+  if (noEffect.length > 0) draft.note('config-ignored', 'info', `kube-proxy flags with no effect on the data plane, read and not used: ${listed(noEffect)}`, source);
+  if (unknown.length > 0) draft.note('config-kube-proxy-flags', 'warning', `${label}: flags kube-proxy does not have (kube-proxy stops with "unknown flag"; not used): ${listed(unknown)}`, source);
 }
