@@ -114,6 +114,16 @@ describe('kube-proxy inputs: command-line files', () => {
   });
 });
 
+describe('kube-proxy inputs: the KubeProxyConfiguration file', () => {
+  it('keys it does not use are named in one info diagnostic, never skipped in silence', () => {
+    const c = parseClusterText('kp.yaml', 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nclientConnection: {kubeconfig: /k/config}\nfeatureGates: {WinDSR: true, Foo: true}\nwinkernel: {enableDSR: true, bogus: 1}\n');
+    assert.equal(c.proxy.enableDSR, true);
+    const d = diags(c, 'config-ignored');
+    assert.equal(d.length, 1);
+    assert.match(d[0].message, /read and not used: clientConnection, winkernel\.bogus, featureGates\.Foo$/);
+  });
+});
+
 describe('kube-proxy inputs: --hostname-override', () => {
   const nodes = [0, 1]
     .map((n) => `apiVersion: v1\nkind: Node\nmetadata: {name: win-${n}, labels: {kubernetes.io/os: windows}}\nspec: {podCIDR: 10.100.${n}.0/24}\nstatus: {addresses: [{type: InternalIP, address: 10.0.0.${n + 1}}]}\n`)
