@@ -226,6 +226,11 @@ describe('kube-proxy inputs: bad values exit 2 naming the file and the flag', ()
     assert.match(e.message, /^bad\.txt at byte offset 15: a double quote that is never closed \(line 1, column 16\)$/);
   });
 
+  it('the start.ps1 script itself (arguments built in variables) is refused with the way out', () => {
+    const e = throwsInput(() => loadCluster([real('swt-calico-kube-proxy-start.ps1')]));
+    assert.match(e.message, /swt-calico-kube-proxy-start\.ps1 at byte offset \d+: not valid YAML: .*this looks like a script that starts kube-proxy: give the command line it runs instead/s);
+  });
+
   it('in a manifest the error names the field of the argument', () => {
     const pod = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"kp"},"spec":{"containers":[{"name":"kp","command":["kube-proxy","--enable-dsr=maybe"]}]}}';
     const e = throwsInput(() => parseClusterText('pod.json', pod));

@@ -68,6 +68,22 @@ function importDocument(doc: SourceDoc, draft: Draft): InputKind | null {
   return kind;
 }
 
+/**
+ * parseDocuments, with a hint when a text that is no YAML names kube-proxy: a start script (start.ps1) that
+ * builds kube-proxy's arguments in variables (`Invoke-Expression "$kproxy $argList"`) runs a command line
+ * known only when it runs; the user can give that command line instead.
+ */
+function parseKubeProxyHint(file: string, text: string): SourceDoc[] {
+  try {
+    return parseDocuments(file, text);
+  } catch (e) {
+    if (e instanceof InputError && /not valid YAML/.test(e.message) && /kube-proxy(\.exe)?\b/i.test(text)) {
+      throw new InputError(file, { offset: e.offset }, `${e.message.slice(e.message.indexOf(': ') + 2)}; this looks like a script that starts kube-proxy: give the command line it runs instead (a file holding \`kube-proxy.exe --flag=value ...\`)`);
+    }
+    throw e;
+  }
+}
+
 /** Detects and imports every document of one file's text; returns the kinds found, in order. */
 export function importText(file: string, text: string, draft: Draft): InputKind[] {
   draft.sources.push(file);
@@ -79,7 +95,7 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
     importKubeProxyCommandFile(file, text, draft);
     return ['kube-proxy-cmdline'];
   }
-  const docs = parseDocuments(file, text);
+  const docs = parseKubeProxyHint(file, text);
   if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);
   const kinds: InputKind[] = [];
   for (const doc of docs) {
