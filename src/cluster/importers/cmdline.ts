@@ -104,7 +104,8 @@ function kubeProxyOf(cmd: Command, text: string): KubeProxyCommand | null {
   if (how === 'direct') return { line: cmd.line, args: words.slice(1), via: 'direct' };
   const argsWord = winsFlag(words, 'args');
   if (argsWord === undefined) return { line: cmd.line, args: [], via: 'wins' };
-  // wins hands --args to the program as one string, split at blanks; the variables the shell expanded in
+  // wins hands --args to the program as one string, split at blanks (UNCONFIRMED: rancher/wins not read;
+  // quotes inside --args are honoured as a shell would); the variables the shell expanded in
   // it are still written out (`$env:NODE_NAME`), so re-splitting marks the words that hold them.
   const quoted = text[argsWord.start] === '"' || text[argsWord.start] === "'";
   const inner = shellCommands(argsWord.text, dialectOf(text), argsWord.start + (quoted ? 1 : 0)).flatMap((c) => c.words);

@@ -16,8 +16,10 @@
  * **Flags vs the config file** (options.go `Complete`): with `--config`, kube-proxy replaces the whole
  * flag-built configuration with the file's; only the logging flags (`--v`, ...) and `--hostname-override`
  * still apply (the flag help says "This parameter is ignored if a config file is specified by --config").
- * So with --config the other flags are not applied, and a warning names them. This follows the source read;
- * older kube-proxy versions behave the same (the help text dates from v1.10).
+ * So with --config the other flags are not applied, and a warning names them. This follows the source read
+ * (options.go @ 008b3652); that older versions behave the same is UNCONFIRMED (not read).
+ * The flag list is that version's: a flag an older kube-proxy had and this one lacks is warned as unknown
+ * (UNCONFIRMED per version; pflag stops on an unknown flag).
  *
  * A value the shell fills in when the script runs (`$vip`, `$env:NODE_NAME`, `$(...)`, an unresolved
  * `$(VAR)` of a Pod manifest) is a placeholder: a `config-placeholder` warning naming the flag; not applied.
