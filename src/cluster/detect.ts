@@ -3,7 +3,8 @@
  * the importer of that kind. A file may hold several documents (`---`); each is detected on its own.
  * Order matters where shapes overlap: scenario and KubeProxyConfiguration (by apiVersion/kind) before other
  * Kubernetes objects, CNI configs (cniVersion / plugin type) before net-conf.json (Network / Backend),
- * HNS objects last. subnet.env is recognised from the raw text (KEY=VALUE lines with FLANNEL_ keys).
+ * HNS objects last. subnet.env is recognised from the raw text (KEY=VALUE lines with FLANNEL_ keys), and so
+ * is a kube-proxy command line (its first command runs kube-proxy or kube-proxy.exe: importers/cmdline.ts).
  */
 
 import type { Draft } from './draft';
@@ -12,18 +13,19 @@ import { importNetConf, importSubnetEnv, looksLikeNetConf, looksLikeSubnetEnv } 
 import { importHns, looksLikeHns } from './importers/hns';
 import { importKubectl, looksLikeKubectl } from './importers/kubectl';
 import { importKubeProxy, looksLikeKubeProxy } from './importers/kubeproxy';
+import { importKubeProxyCommandFile, looksLikeKubeProxyCommandLine } from './importers/cmdline';
 import { importScenario, looksLikeScenario } from './importers/scenario';
 import { InputError } from '../core/errors';
 import { parseDocuments, type SourceDoc } from './source';
 import { checkPsDepth, refusePowerShellText } from './ps-output';
 
-export type InputKind = 'scenario' | 'kube-proxy' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
+export type InputKind = 'scenario' | 'kube-proxy' | 'kube-proxy-cmdline' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
 
 /** The kinds, in words, for the "cannot tell" error. */
 export const KIND_NAMES =
-  'kubectl output (a List or single Node, Pod, Service, EndpointSlice, Endpoints, ConfigMap; JSON or YAML), ' +
+  'kubectl output (a List or single Node, Pod, Service, EndpointSlice, Endpoints, ConfigMap, kube-proxy DaemonSet; JSON or YAML), ' +
   'a CNI config (win-bridge, win-overlay, flannel; .conf or .conflist), flannel net-conf.json, flannel subnet.env, ' +
-  'a KubeProxyConfiguration, HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, Get-HnsPolicyList, HCN v2 load balancers, a list of endpoint policies), ' +
+  'a KubeProxyConfiguration or kube-proxy command line (kube-proxy.exe --flag=..., wins cli process run --args "..."), HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, Get-HnsPolicyList, HCN v2 load balancers, a list of endpoint policies), ' +
   'or a vfp-emu scenario (apiVersion: vfp-emu/v1, kind: Scenario)';
 
 /** The kind of one parsed document, or null. */
@@ -67,6 +69,22 @@ function importDocument(doc: SourceDoc, draft: Draft): InputKind | null {
   return kind;
 }
 
+/**
+ * parseDocuments, with a hint when a text that is no YAML names kube-proxy: a start script (start.ps1) that
+ * builds kube-proxy's arguments in variables (`Invoke-Expression "$kproxy $argList"`) runs a command line
+ * known only when it runs; the user can give that command line instead.
+ */
+function parseKubeProxyHint(file: string, text: string): SourceDoc[] {
+  try {
+    return parseDocuments(file, text);
+  } catch (e) {
+    if (e instanceof InputError && /not valid YAML/.test(e.message) && /kube-proxy(\.exe)?\b/i.test(text)) {
+      throw new InputError(file, { offset: e.offset }, `${e.message.slice(e.message.indexOf(': ') + 2)}; this looks like a script that starts kube-proxy: give the command line it runs instead (a file holding \`kube-proxy.exe --flag=value ...\`)`);
+    }
+    throw e;
+  }
+}
+
 /** Detects and imports every document of one file's text; returns the kinds found, in order. */
 export function importText(file: string, text: string, draft: Draft): InputKind[] {
   draft.sources.push(file);
@@ -74,8 +92,12 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
     importSubnetEnv(file, text, draft);
     return ['flannel-subnet-env'];
   }
+  if (looksLikeKubeProxyCommandLine(text)) {
+    importKubeProxyCommandFile(file, text, draft);
+    return ['kube-proxy-cmdline'];
+  }
   refusePowerShellText(file, text);
-  const docs = parseDocuments(file, text);
+  const docs = parseKubeProxyHint(file, text);
   if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);
   const kinds: InputKind[] = [];
   for (const doc of docs) {

@@ -33,6 +33,7 @@
  * - mac-spoofing-disabled (error): an l2bridge Windows node with MAC spoofing off.
  */
 
+import { ASSUMED_CODE } from './assumed';
 import type { Cluster, Diagnostic, ServiceModel } from './model';
 
 export interface DiagnosticOptions {
@@ -121,13 +122,15 @@ export function clusterDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {
  * Every config diagnostic of a run, as the summary's `diagnostics`, `vfp-emu rules` and the teaching page
  * list them: the merge's own first (config-override when two files disagree, config-mismatch, inputs
  * ignored, ...; in file order), then what the cluster implies on this Windows profile (clusterDiagnostics),
- * then what the VFP compiler found (`compiled`: Dataplane.diagnostics).
+ * then what the VFP compiler found (`compiled`: Dataplane.diagnostics), and last the facts no input gave
+ * (`config-assumed`, assumed.ts), so the problems come first.
  */
 export function runDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {}, compiled: readonly Diagnostic[] = []): Diagnostic[] {
-  return [...cluster.diagnostics.filter((d) => !IMPLIED_CODES.has(d.code)), ...clusterDiagnostics(cluster, opts), ...compiled];
+  const own = cluster.diagnostics.filter((d) => !IMPLIED_CODES.has(d.code));
+  return [...own.filter((d) => d.code !== ASSUMED_CODE), ...clusterDiagnostics(cluster, opts), ...compiled, ...own.filter((d) => d.code === ASSUMED_CODE)];
 }
 
-/** Replaces the implied diagnostics of `cluster` (after a Windows profile is chosen), keeping the merge's own. */
+/** Replaces the implied diagnostics of `cluster` (after a Windows profile is chosen), keeping the merge's own (the assumed facts last). */
 export function refreshDiagnostics(cluster: Cluster, opts: DiagnosticOptions = {}): void {
-  cluster.diagnostics = [...cluster.diagnostics.filter((d) => !IMPLIED_CODES.has(d.code)), ...clusterDiagnostics(cluster, opts)];
+  cluster.diagnostics = runDiagnostics(cluster, opts);
 }

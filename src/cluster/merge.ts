@@ -16,6 +16,7 @@
 
 import { InputError } from '../core/errors';
 import { cidrContains, cidrHost, cidrsOverlap, formatCidr, maskOf, parseCidr, tryParseIPv4, u32ToIpv4, type Cidr } from '../core/ip';
+import { assumedDiagnostics, type AssumedFact } from './assumed';
 import { clusterDiagnostics, type DiagnosticOptions } from './diagnostics';
 import type { Draft, EndpointFacts, FactSet, NodeFacts, ServicePortFacts } from './draft';
 import { derivedDrMac, derivedMacPoolStart, hyperVNodeMac, linuxPodMac, overlayEndpointMac, poolEndpointMac } from './mac';
@@ -74,7 +75,12 @@ function covering(cidrs: Cidr[]): string | null {
 export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Cluster {
   const defaults = opts.defaults ?? {};
   const derived: string[] = [];
-  const derive = (path: string, value: unknown, how: string) => derived.push(`${path} <- ${show(value)} (${how})`);
+  const assumed: AssumedFact[] = [];
+  // `kind`: how, without what differs per object (for grouping the config-assumed diagnostics: assumed.ts).
+  const derive = (path: string, value: unknown, how: string, kind = how) => {
+    derived.push(`${path} <- ${show(value)} (${how})`);
+    assumed.push({ path, value: show(value), how, kind });
+  };
   const s = draft.settings;
   const note = draft.note.bind(draft);
 
@@ -327,12 +333,12 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     let mac = f.get<string>('mac');
     if (mac === undefined) {
       mac = hyperVNodeMac(ip);
-      derive(`nodes[${n.name}].mac`, mac, `Hyper-V prefix 00-15-5D + InternalIP ${ip}`);
+      derive(`nodes[${n.name}].mac`, mac, `Hyper-V prefix 00-15-5D + InternalIP ${ip}`, 'Hyper-V prefix 00-15-5D + the InternalIP');
     }
     let drMac = f.get<string>('drMac');
     if (drMac === undefined) {
       drMac = derivedDrMac(ip);
-      if (overlay) derive(`nodes[${n.name}].drMac`, drMac, `no VtepMAC or RemoteSubnetRoute; Hyper-V prefix + hash of ${ip}`);
+      if (overlay) derive(`nodes[${n.name}].drMac`, drMac, `no VtepMAC or RemoteSubnetRoute; Hyper-V prefix + hash of ${ip}`, 'no VtepMAC or RemoteSubnetRoute; Hyper-V prefix + a hash of the InternalIP');
     }
     let providerAddress = f.get<string>('providerAddress') ?? paFromEndpoints.get(n.name)?.ip;
     if (providerAddress === undefined && cniPa && windows && cniPa.value !== ip && windowsNodes.length === 1) {
@@ -347,7 +353,12 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     if (overlay && windows) {
       sourceVip = f.get<string>('sourceVip') ?? null;
       const configured = proxy.sourceVip;
-      if (sourceVip === null && configured !== null && (podCIDR === null ? windowsNodes.length === 1 : cidrContains(podCIDR, configured))) {
+      // kube-proxy's --source-vip belongs to the node its --hostname-override names (when that is a node
+      // of the inputs), else to the node whose podCIDR holds it.
+      const host = s.get<string>('proxy.hostname');
+      const hostKnown = host !== undefined && nodeList.some((m) => m.name.toLowerCase() === host);
+      const mine = hostKnown ? n.name.toLowerCase() === host : podCIDR === null ? windowsNodes.length === 1 : configured !== null && cidrContains(podCIDR, configured);
+      if (sourceVip === null && configured !== null && mine) {
         sourceVip = configured;
       }
       if (sourceVip === null && podCIDR !== null) {
@@ -414,6 +425,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     let mac = f.get<string>('mac');
     if (mac === undefined) {
       let how: string;
+      let kind: string | undefined;
       if (hostNetwork && node) {
         mac = node.mac;
         how = 'hostNetwork: the node MAC';
@@ -423,11 +435,12 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
       } else if (node?.windows) {
         mac = poolEndpointMac(node.macPoolStart!, ip);
         how = `win-bridge: HNS MacPool ${node.macPoolStart} + low 12 bits of the IP`;
+        kind = "win-bridge: the node's HNS MacPool + low 12 bits of the IP";
       } else {
         mac = linuxPodMac(ip);
         how = 'not on a Windows node: Linux CNI 0a:58 + IPv4 octets';
       }
-      derive(`pods[${p.namespace}/${p.name}].mac`, mac, how);
+      derive(`pods[${p.namespace}/${p.name}].mac`, mac, how, kind);
     }
     if (!hostNetwork && node?.podCIDR && !cidrContains(node.podCIDR, ip)) {
       note('config-pod-outside-node-cidr', 'warning', `pod ${p.namespace}/${p.name} has IP ${ip}, outside the podCIDR ${node.podCIDR} of its node ${nodeName}`, f.fact('ip')!.where);
@@ -486,7 +499,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     profile: s.get<string>('scenario.profile') ?? null,
     view: s.get<'pod' | 'wire'>('scenario.view') ?? null,
   };
-  cluster.diagnostics = [...draft.diagnostics, ...clusterDiagnostics(cluster, opts.diagnostics)];
+  cluster.diagnostics = [...draft.diagnostics, ...clusterDiagnostics(cluster, opts.diagnostics), ...assumedDiagnostics(assumed)];
   return cluster;
 }
 
@@ -494,7 +507,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
 function selectHnsNetworks(draft: Draft, nodeFacts: NodeFacts[]): void {
   if (draft.hnsNetworks.length === 0) return;
   const s = draft.settings;
-  const strongName = [s.fact<string>('network.name'), s.fact<string>('proxy.networkName')].find((f) => f && !f.weak)?.value;
+  const strongName = [s.fact<string>('network.name'), s.fact<string>('proxy.networkName'), s.fact<string>('proxy.kubeNetworkEnv')].find((f) => f && !f.weak)?.value;
   const candidates = draft.hnsNetworks.filter((n) => n.mode !== null && n.name.toLowerCase() !== 'external');
   let chosenName: string | null = null;
   if (strongName !== undefined) {
@@ -672,7 +685,8 @@ function deriveNetworkName(
   const s = draft.settings;
   const given = s.fact<string>('network.name');
   if (given && proxy.networkName !== null && given.value.toLowerCase() !== proxy.networkName.toLowerCase()) {
-    draft.note('config-network-name-mismatch', 'error', `kube-proxy looks for HNS network ${proxy.networkName} (${whereText(s.fact('proxy.networkName')!.where)}) but the network is ${given.value} (${whereText(given.where)}): kube-proxy waits for that network and programs no load balancers`, s.fact('proxy.networkName')!.where);
+    const at = (s.fact('proxy.networkName') ?? s.fact('proxy.kubeNetworkEnv'))!.where;
+    draft.note('config-network-name-mismatch', 'error', `kube-proxy looks for HNS network ${proxy.networkName} (${whereText(at)}) but the network is ${given.value} (${whereText(given.where)}): kube-proxy waits for that network and programs no load balancers`, at);
   }
   if (given) return given.value;
   if (proxy.networkName !== null) {
@@ -690,7 +704,8 @@ function buildProxy(draft: Draft, derive: (p: string, v: unknown, how: string) =
     enableDSR: s.get<boolean>('proxy.enableDSR') ?? false,
     featureGates: { WinDSR: s.get<boolean>('proxy.WinDSR') ?? true, WinOverlay: s.get<boolean>('proxy.WinOverlay') ?? true },
     sourceVip: s.get<string>('proxy.sourceVip') ?? null,
-    networkName: s.get<string>('proxy.networkName') ?? null,
+    // --network-name / winkernel.networkName, else env KUBE_NETWORK (domain.md 1.2).
+    networkName: s.get<string>('proxy.networkName') ?? s.get<string>('proxy.kubeNetworkEnv') ?? null,
     healthzPort: s.get<number>('proxy.healthzPort') ?? 10256,
   };
   const defaulted = [

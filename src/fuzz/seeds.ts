@@ -85,9 +85,9 @@ export function loadSeeds(): Seeds {
   const overlay = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].map((f) => readConfig(path.join(root, 'traces', '_clusters', 'overlay', f)));
   const configs: ConfigGroup[] = scenarios.map((s) => s.files);
   const fixtures = path.join(root, 'test', 'fixtures-cluster');
-  // every file, subfolders too (hns/, real/)
-  const names = (fs.readdirSync(fixtures, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(fixtures, f)).isFile()).sort();
-  for (const f of names) {
+  // Subfolders too (real/: public files with SOURCES.md, which is no config and is left out).
+  const files = (fs.readdirSync(fixtures, { recursive: true }) as string[]).filter((f) => !f.endsWith('.md') && fs.statSync(path.join(fixtures, f)).isFile());
+  for (const f of files.map((x) => x.split(path.sep).join('/')).sort()) {
     const file = readConfig(path.join(fixtures, f));
     configs.push([file], [...overlay, file]);
   }

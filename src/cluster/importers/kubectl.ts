@@ -1,7 +1,9 @@
 /**
  * Kubernetes objects as `kubectl get -o json|yaml` prints them: a `List` (or `NodeList`, `PodList`, ...) or
  * single objects, of Nodes, Pods, Services, EndpointSlices, legacy Endpoints, and ConfigMaps that carry a
- * flannel net-conf.json / cni-conf.json or a kube-proxy config.conf (those are imported as their own kind).
+ * flannel net-conf.json / cni-conf.json or a kube-proxy config.conf (those are imported as their own kind)
+ * or a script that starts kube-proxy, and DaemonSets / Pods whose container runs kube-proxy (its flags and
+ * env KUBE_NETWORK: kubeproxy-pod.ts).
  * Other kinds are skipped with an info diagnostic. Keys are case-sensitive, as the API server decodes them.
  *
  * Node annotations read: flannel's `flannel.alpha.coreos.com/backend-data` ({"VNI":4096,"VtepMAC":...}: the
@@ -15,6 +17,8 @@ import type { EndpointModel, Protocol } from '../model';
 import { parseEmbedded, type Field, type SourceDoc } from '../source';
 import { checkMetadata, checkServicePorts, k8sName, nodePodCidr, stringMap, type NameRule } from '../validate';
 import { ipFamily } from '../../core/ip';
+import { importKubeProxyScript } from './cmdline';
+import { importKubeProxyPodSpec } from './kubeproxy-pod';
 
 /** Imports a document found inside another (ConfigMap data); returns false when its kind is not recognised. */
 type EmbeddedImporter = (doc: SourceDoc, draft: Draft) => boolean;
@@ -50,7 +54,11 @@ function importObject(obj: Field, kind: string, draft: Draft, embed: EmbeddedImp
     case 'Node':
       return importNode(obj, draft);
     case 'Pod':
+      importKubeProxyPodSpec(obj.get('spec'), draft, `Pod ${String(obj.at('metadata', 'name').value)}`);
       return importPod(obj, draft);
+    case 'DaemonSet':
+      if (importKubeProxyPodSpec(obj.at('spec', 'template', 'spec'), draft, `DaemonSet ${String(obj.at('metadata', 'name').value)}`)) return;
+      return draft.note('config-ignored', 'info', `DaemonSet objects that do not run kube-proxy do not affect the data plane; skipped`, obj.where);
     case 'Service':
       return importService(obj, draft);
     case 'EndpointSlice':
@@ -351,7 +359,11 @@ function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): voi
     const f = data.get(key);
     if (typeof f.value !== 'string') continue;
     const isJson = key.endsWith('.json');
-    if (!isJson && !key.endsWith('.conf') && !key.endsWith('.yaml')) continue;
+    if (!isJson && !key.endsWith('.conf') && !key.endsWith('.yaml')) {
+      // A script (run-script.ps1) that starts kube-proxy: its command line is read (cmdline.ts).
+      if (importKubeProxyScript(f, f.value, draft)) used = true;
+      continue;
+    }
     const parsed = parseEmbedded(f, f.value, isJson);
     if ('error' in parsed) {
       if (isJson) f.fail(`not valid JSON: ${parsed.error}`);

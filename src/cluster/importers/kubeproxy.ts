@@ -3,7 +3,8 @@
  * mode (kernelspace is the only Windows proxier), winkernel.{enableDSR, sourceVip, networkName,
  * rootHnsEndpointName, forwardHealthCheckVip}, featureGates WinDSR / WinOverlay, healthzBindAddress's port,
  * clusterCIDR (a weak hint for the cluster CIDR), hostnameOverride (which node a sourceVip belongs to).
- * Keys are case-sensitive, as Kubernetes decodes them.
+ * Keys are case-sensitive, as Kubernetes decodes them. Every other key (clientConnection, iptables, ipvs,
+ * conntrack, other feature gates, ...) is named in one info diagnostic: read, no Windows data-plane effect.
  * Sets: proxy.{enableDSR, WinDSR, WinOverlay, sourceVip, networkName, healthzPort, hostname}, network.clusterCidrs (weak).
  */
 
@@ -14,8 +15,24 @@ export function looksLikeKubeProxy(root: Field): boolean {
   return root.isObject() && root.get('kind').value === 'KubeProxyConfiguration';
 }
 
+/** Keys this importer reads (top level, winkernel.*, featureGates.*). */
+const READ = new Set(['apiVersion', 'kind', 'mode', 'winkernel', 'featureGates', 'healthzBindAddress', 'clusterCIDR', 'hostnameOverride']);
+const READ_WINKERNEL = new Set(['enableDSR', 'sourceVip', 'networkName', 'rootHnsEndpointName', 'forwardHealthCheckVip']);
+
+/** The keys read and not used, as `key`, `winkernel.key`, `featureGates.Gate` (never skipped in silence). */
+function unusedKeys(root: Field): string[] {
+  const out = root.keys().filter((k) => !READ.has(k));
+  const wk = root.get('winkernel');
+  if (wk.isObject()) out.push(...wk.keys().filter((k) => !READ_WINKERNEL.has(k)).map((k) => `winkernel.${k}`));
+  const gates = root.get('featureGates');
+  if (gates.isObject()) out.push(...gates.keys().filter((k) => k !== 'WinDSR' && k !== 'WinOverlay').map((k) => `featureGates.${k}`));
+  return out;
+}
+
 export function importKubeProxy(root: Field, draft: Draft): void {
   const s = draft.settings;
+  const unused = unusedKeys(root);
+  if (unused.length > 0) draft.note('config-ignored', 'info', `KubeProxyConfiguration keys with no Windows data-plane effect emulated, read and not used: ${unused.join(', ')}`, root.where);
   const mode = root.get('mode');
   if (!mode.absent && mode.string() !== '' && mode.string() !== 'kernelspace') {
     draft.note('config-kube-proxy-mode', 'warning', `kube-proxy mode ${JSON.stringify(mode.value)} does not exist on Windows; Windows nodes run the kernelspace (winkernel) proxier, which is what is emulated`, mode.where);
