@@ -34,6 +34,7 @@ import type { WindowsProfile } from './profile';
 import { R, warningBit, reasonSentence } from './reasons';
 import type { LbBackend, LbKind, NodeLb, NoLb } from './lb';
 import { lbSalt } from './lb';
+import { buildNodeLbs6, planServices6, type Node6 } from './lb6';
 import type { NatRange } from './snat';
 import {
   DIR_IN,
@@ -134,6 +135,8 @@ export interface CompiledNode {
   vnet: Layer;
   nat: NatRange;
   macSpoofing: boolean;
+  /** IPv6 load balancers (lb6.ts; dual-stack l2bridge). */
+  v6: Node6;
 }
 
 export interface CompiledDataplane {
@@ -206,7 +209,9 @@ function prefixLen(p: Prefix): number {
 /** The set of backend endpoints (address text, port) by backend id. */
 function backendSet(backends: string[], ports: number[]): IpPortSet {
   const set = new IpPortSet(backends.length);
-  backends.forEach((ip, k) => set.add(ip4(ip), ports[k]));
+  backends.forEach((ip, k) => {
+    if (ip4(ip) >= 0) set.add(ip4(ip), ports[k]); // IPv6 backends: lb6.ts (not sharded by backend)
+  });
   return set;
 }
 
@@ -257,6 +262,21 @@ class Builder {
     }
     return k;
   }
+
+  /** The id of IPv6 backend `ip:port` (lb6.ts). */
+  backend6(ip: string, port: number): number {
+    const key = `[${ip}]:${port}`;
+    let k = this.backend6Idx.get(key);
+    if (k === undefined) {
+      k = this.backends.length;
+      this.backends.push(ip);
+      this.backendPorts.push(port);
+      this.backend6Idx.set(key, k);
+    }
+    return k;
+  }
+
+  private backend6Idx = new Map<string, number>();
 
   rule(name: string, priority: number, flags: number, type: string, c: Conditions, action: Action, data = '', ttl = 0): Rule {
     const r: Rule = { id: this.rules.length, name, priority, flags, type, cond: c, action, ttl, data };
@@ -387,6 +407,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
   const plans = planServices(b, cluster, env.profile, env);
   const acls = (env.net.acls ?? []).filter((a) => a.ruleType === 'Switch');
   for (const node of nodes) buildPorts(b, env, node, plans, acls);
+  attachLbs6(b, env, nodes);
   const macs = new Uint8Array(b.macNames.length * 6);
   b.macNames.forEach((t, k) => macs.set(macBytes(t), k * 6));
   const net = env.net;
@@ -429,6 +450,25 @@ function namespaceHashes(cluster: Cluster): Set<number> {
   for (const s of cluster.services) namespaces.add(fnv1a(s.namespace));
   for (const p of cluster.pods) namespaces.add(fnv1a(p.namespace));
   return namespaces;
+}
+
+/**
+ * The IPv6 load balancers of every node (lb6.ts; none on overlay, where the Services get a diagnostic):
+ * their group goes into the host port's SLB_LB_LAYER, after the IPv4 one.
+ */
+function attachLbs6(b: Builder, env: ClusterEnv, nodes: CompiledNode[]): void {
+  const plans = planServices6(b, env.cluster, env.profile, env.overlay);
+  for (const node of nodes) {
+    const local = new Set<string>();
+    for (const cp of node.pods) for (const x of cp.model.ips) if (x.includes(':')) local.add(x);
+    node.v6 = buildNodeLbs6(b, env.profile, node.name, local, plans);
+    // the host port's last load-balancer layer (hostLayers: SLB_LB_LAYER, the LBs that only DNAT)
+    const layer = node.host.layers.filter((l) => l.role === 'lb').pop() ?? null;
+    if (node.v6.group !== null && layer !== null) {
+      layer.groups.push(node.v6.group);
+      node.v6.layer = layer;
+    }
+  }
 }
 
 /** IPv6 pod addresses -> pod index. */
@@ -481,6 +521,7 @@ function buildNode(b: Builder, env: ClusterEnv, addr: AddrTable, id: number, m: 
     vnet: vnetLayer(b, env, routeRules),
     nat: { start: m.dynamicPortStart, count: m.dynamicPortCount, blockSize: env.profile.snatBlockSize, owners: 1 + env.podsByNode[id].length, ownerBase: 0 },
     macSpoofing: m.macSpoofing,
+    v6: { lbs: [], group: null, layer: null, noLb: [] },
   };
   for (const p of env.podsByNode[id]) addPod(b, addr, node, p, pods);
   return node;

@@ -228,6 +228,13 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     verdict: V.DROPPED,
     sentence: 'The destination is a Service IP, but no Service port of this protocol and port has a load balancer on it: nothing answers',
   },
+  {
+    code: 'ipv6-lb-not-emulated',
+    kind: 'diagnostic',
+    verdict: V.FORWARDED,
+    sentence:
+      'kube-proxy\'s IPv6 proxier programs this load balancer (NodePort, externalIP or ingress IPv6), but the emulator builds only IPv6 ClusterIP load balancers: packets to it are bridged and routed without load balancing',
+  },
 ];
 
 /** Reason ids as constants (R.ICMP_NOT_TRANSPOSED = 1, ...), derived from the table. */
@@ -273,6 +280,7 @@ export const R = {
   DSR_UNSUPPORTED: ID.DSR_UNSUPPORTED,
   NO_SERVICE_PORT: ID.NO_SERVICE_PORT,
   SOURCE_VIP_MISSING: ID.SOURCE_VIP_MISSING,
+  IPV6_LB_NOT_EMULATED: ID.IPV6_LB_NOT_EMULATED,
 } as const;
 
 /** Number of reason ids including 0 (size of per-reason counter arrays). */
