@@ -128,6 +128,23 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     const d = c.diagnostics.filter((x) => x.code === 'ipv6-lb-not-emulated');
     assert.equal(d.length, 1);
     assert.match(d[0].message, /default\/api-edge: kube-proxy's IPv6 proxier programs NodePort/);
+    // the IPv4 proxier skips the single-stack IPv6 Service whole: no IPv4 NodePort record for it
+    assert.doesNotMatch(text, /default\/api-edge NodePort 10\./);
+  });
+
+  it('an IPv6-primary dual-stack Service: the IPv4 proxier takes clusterIPs[1], the IPv6 one clusterIPs[0]', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: web6, namespace: default}\n  spec:\n    ipFamilies: [IPv6, IPv4]\n    clusterIP: 'fd00:10:96::90'\n    clusterIPs: ['fd00:10:96::90', 10.96.0.90]\n    ports: [{name: http, port: 80, targetPort: 8080}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: web6-v4, namespace: default, labels: {kubernetes.io/service-name: web6}}\n  addressType: IPv4\n  ports: [{name: http, port: 8080}]\n  endpoints: [{addresses: [10.244.1.16], nodeName: win-1}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: web6-v6, namespace: default, labels: {kubernetes.io/service-name: web6}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [{addresses: ['fd00:10:244:1::16'], nodeName: win-1}]\n`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const w1 = c.nodes.find((n) => n.name === 'win-1')!;
+    const sid = c.services.indexOf('default/web6');
+    assert.deepEqual(w1.lbs.filter((lb) => lb.service === sid).map((lb) => `${lb.kind} ${lb.vipText}`), ['ClusterIP 10.96.0.90']);
+    assert.deepEqual(w1.v6.lbs.filter((lb) => lb.service === sid).map((lb) => `${lb.vipText} -> ${lb.backends[0].ipText}`), ['fd00:10:96::90 -> fd00:10:244:1::16']);
   });
 
   it('DNATs a pod\'s IPv6 packet to an IPv6 backend with a right checksum and translates the reply back', () => {
@@ -193,5 +210,15 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     const d = c.diagnostics.filter((x) => x.code === 'ipv6-lb-not-emulated');
     assert.equal(d.length, 1);
     assert.match(d[0].message, /externalIP 2001:db8::80, ingress 2001:db8::81, NodePort/);
+  });
+
+  it('an IPv6 externalIP of an IPv4-only Service: neither proxier programs it, and a note says so', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    fs.writeFileSync(svc, `apiVersion: v1\nkind: Service\nmetadata: {name: v4only, namespace: default}\nspec:\n  clusterIP: 10.96.0.81\n  externalIPs: ['2001:db8::82']\n  ports: [{port: 80}]\n`);
+    const c = compile([...L2.slice(0, 3), svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(c.diagnostics.filter((x) => x.code === 'ipv6-lb-not-emulated').length, 0);
+    assert.ok(c.diagnostics.some((x) => x.code === 'config-ignored' && /v4only: IPv6 address\(es\) 2001:db8::82 of a Service without an IPv6 cluster IP/.test(x.message)));
   });
 });

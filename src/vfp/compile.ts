@@ -34,7 +34,7 @@ import type { WindowsProfile } from './profile';
 import { R, warningBit, reasonSentence } from './reasons';
 import type { LbBackend, LbKind, NodeLb, NoLb } from './lb';
 import { lbSalt } from './lb';
-import { buildNodeLbs6, planServices6, type Node6 } from './lb6';
+import { buildNodeLbs6, clusterIpOfFamily, planServices6, type Node6 } from './lb6';
 import type { NatRange } from './snat';
 import {
   DIR_IN,
@@ -397,7 +397,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     ownerBase += n.nat.owners;
   }
   for (const svc of cluster.services) {
-    const cip = ip4(svc.clusterIP);
+    const cip = ip4(clusterIpOfFamily(svc, 4));
     if (cip >= 0) addr.mark(cip, AK_CLUSTER_IP);
     for (const x of [...svc.externalIPs, ...svc.ingressIPs]) {
       const v = ip4(x);
@@ -781,6 +781,8 @@ function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env
   const plans: PortPlan[] = [];
   cluster.services.forEach((svc, sid) => {
     if (svc.type === 'ExternalName') return;
+    // the IPv4 proxier skips a Service without an IPv4 cluster IP (lb6.ts: serviceToServiceMap)
+    if (svc.clusterIP !== null && clusterIpOfFamily(svc, 4) === null) return;
     const ref = `${svc.namespace}/${svc.name}`;
     const usable = usableEndpoints(svc);
     const etpLocal = svc.externalTrafficPolicy === 'Local';
@@ -916,7 +918,8 @@ function buildNodeLbs(b: Builder, profile: WindowsProfile, node: CompiledNode, p
     };
 
     const svc = plan.svc;
-    if (svc.clusterIP) make('ClusterIP', svc.clusterIP, plan.port, svc.internalTrafficPolicy === 'Local', env.clusterDsr, false, profile.nodeToClusterIp, 0);
+    const cip4 = clusterIpOfFamily(svc, 4); // clusterIPs by ipFamilies (an IPv6-primary dual-stack Service's is clusterIPs[1])
+    if (cip4) make('ClusterIP', cip4, plan.port, svc.internalTrafficPolicy === 'Local', env.clusterDsr, false, profile.nodeToClusterIp, 0);
     if (plan.nodePort !== null) {
       make('NodePort', node.model.internalIP, plan.nodePort, plan.preserveDip || plan.localTrafficDsr, plan.localTrafficDsr, false, profile.localNodePortAccess, plan.etpWarn);
     }

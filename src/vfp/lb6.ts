@@ -10,8 +10,11 @@
  *    dual-stack networking").
  *  - each proxier takes the cluster IP of its family: pkg/proxy/util `GetClusterIPByFamily` (the entry of
  *    `spec.clusterIPs` at the index of the family in `spec.ipFamilies`; without ipFamilies, `clusterIP`
- *    when it is of the family) -> `clusterIpOfFamily` here. EndpointSlices are per family (addressType
- *    IPv6): the IPv6 proxier sees the IPv6 endpoints only.
+ *    when it is of the family) -> `clusterIpOfFamily` here; a Service with none of its family is skipped
+ *    whole by that proxier (pkg/proxy/servicechangetracker.go `serviceToServiceMap`: `if clusterIP == ""
+ *    { return nil }`), and externalIPs / ingress IPs are filtered to the proxier's family
+ *    (`newBaseServiceInfo`, MapIPsByIPFamily). EndpointSlices are per family (addressType IPv6): the IPv6
+ *    proxier sees the IPv6 endpoints only.
  *  - every LB of the IPv6 proxier carries `LoadBalancerFlagsIPv6` (2): loadbalancer.go
  *    `manageClusterIPLoadbalancer` etc., `isIPv6: proxier.ipFamily == v1.IPv6Protocol` (read in the
  *    kubernetes/kubernetes copy of loadbalancer.go the code index holds, the version with
@@ -202,8 +205,19 @@ function serviceDiagnostics(b: Lb6Builder, svc: ServiceModel, ref: string, vip6:
     }
     return;
   }
+  if (vip6 === null) {
+    if (v6Ext.length > 0) {
+      b.diagnostics.push({
+        code: 'config-ignored',
+        message: `service ${ref}: IPv6 address(es) ${v6Ext.join(', ')} of a Service without an IPv6 cluster IP: the IPv6 proxier skips the Service and the IPv4 proxier keeps only IPv4 addresses, so no load balancer has them`,
+        source,
+        severity: 'info',
+      });
+    }
+    return;
+  }
   const missing: string[] = v6Ext.map((x) => `${svc.externalIPs.includes(x) ? 'externalIP' : 'ingress'} ${x}`);
-  if (vip6 !== null && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) missing.push('NodePort (on the node\'s IPv6 addresses)');
+  if (svc.type === 'NodePort' || svc.type === 'LoadBalancer') missing.push('NodePort (on the node\'s IPv6 addresses)');
   if (missing.length > 0) {
     b.diagnostics.push({
       code: 'ipv6-lb-not-emulated',
