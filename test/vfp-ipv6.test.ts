@@ -22,7 +22,7 @@ import { compileCluster, type CompiledDataplane } from '../src/vfp/compile';
 import { Dataplane } from '../src/vfp/engine';
 import { formatRules } from '../src/vfp/rules-print';
 import { resolveProfile } from '../src/vfp/profile';
-import { VERDICT_NAMES, reasonCode } from '../src/vfp/reasons';
+import { VERDICT_NAMES, reasonCode, warningCodes } from '../src/vfp/reasons';
 import { Results } from '../src/vfp/results';
 import { formatIPv6 } from '../src/core/ip';
 
@@ -39,6 +39,7 @@ interface Out {
   verdict: string;
   reason: string | null;
   service: string | null;
+  warnings: string[];
   src: string;
   dst: string;
   sport: number;
@@ -69,6 +70,7 @@ function run(c: CompiledDataplane, lines: string[]): Out[] {
       verdict: VERDICT_NAMES[r.verdict[i]],
       reason: reasonCode(r.reason[i]),
       service: dp.serviceName(r.service[i]),
+      warnings: warningCodes(r.warnings[i]),
       src: formatIPv6(a.subarray(l3 + 8, l3 + 24)),
       dst: formatIPv6(a.subarray(l3 + 24, l3 + 40)),
       sport: (a[l4] << 8) | a[l4 + 1],
@@ -172,7 +174,7 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     const cli = path.join(repo, 'dist', 'src', 'cli.js');
     const r = spawnSync(process.execPath, [cli, 'replay', T('20-dualstack/trace.pcapng'), ...L2.flatMap((f) => ['--cluster', f]), '--out', out, '--verdicts', path.join(dir, 'v.jsonl'), '--workers', '1'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const t = spawnSync('tshark', ['-r', out, '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-Y', 'ipv6', '-T', 'fields', '-e', 'ipv6.dst', '-e', 'tcp.checksum.status', '-e', 'udp.checksum.status'], { encoding: 'utf8' });
+    const t = spawnSync('tshark', ['-r', out, '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-Y', 'ipv6 && (tcp || udp)', '-T', 'fields', '-e', 'ipv6.dst', '-e', 'tcp.checksum.status', '-e', 'udp.checksum.status'], { encoding: 'utf8' });
     assert.equal(t.status, 0, t.stderr);
     const rows = t.stdout.trim().split('\n').map((l) => l.split('\t'));
     assert.ok(rows.length >= 6, t.stdout);
@@ -210,6 +212,21 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     const d = c.diagnostics.filter((x) => x.code === 'ipv6-lb-not-emulated');
     assert.equal(d.length, 1);
     assert.match(d[0].message, /externalIP 2001:db8::80, ingress 2001:db8::81, NodePort/);
+  });
+
+  it('sessionAffinity ClientIP on IPv6: one backend per client, and the ignored timeout is a warning', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: sticky, namespace: default}\n  spec:\n    ipFamilies: [IPv6]\n    clusterIPs: ['fd00:10:96::95']\n    sessionAffinity: ClientIP\n    sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n    ports: [{name: http, port: 80, targetPort: 8080}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: sticky-v6, namespace: default, labels: {kubernetes.io/service-name: sticky}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [{addresses: ['fd00:10:244:1::16'], nodeName: win-1}, {addresses: ['fd00:10:244:2::17'], nodeName: win-2}]\n`,
+    );
+    const c = compile([...L2.slice(0, 3), L2[3], svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const lines = [43000, 43001, 43002, 43003, 43004, 43005, 43006, 43007].map((p) => `tcp [fd00:10:244:1::15]:${p} > [fd00:10:96::95]:80 S`);
+    const outs = run(c, lines);
+    assert.equal(new Set(outs.map((o) => o.dst)).size, 1, outs.map((o) => o.dst).join(' '));
+    for (const o of outs) assert.deepEqual([o.service, o.warnings], ['default/sticky', ['affinity-timeout-ignored']]);
   });
 
   it('an IPv6 externalIP of an IPv4-only Service: neither proxier programs it, and a note says so', () => {

@@ -44,7 +44,7 @@ import { flowHash4 } from '../packet/rewrite';
 import { lbSalt } from './lb';
 import { DIR_OUT, FROM_POD, RULE_TERMINATING, anyConditions, type Action, type Conditions, type Group, type Layer, type Rule } from './objects';
 import type { WindowsProfile } from './profile';
-import { R } from './reasons';
+import { R, warningBit } from './reasons';
 
 /** One IPv6 destination of a load balancer (node-independent). */
 export interface Lb6Backend {
@@ -71,6 +71,8 @@ export interface NodeLb6 {
   salt: number;
   backends: Lb6Backend[];
   localCount: number;
+  /** Warning bits every packet through this LB carries (as lb.ts NodeLb.warn). */
+  warn: number;
   rule: Rule;
 }
 
@@ -111,6 +113,7 @@ export interface Plan6 {
   backends: Lb6Backend[];
   uniqueIps: number;
   affinity: boolean;
+  warn: number;
   itpLocal: boolean;
   salt: number;
   id: string;
@@ -165,6 +168,9 @@ export function planServices6(b: Lb6Builder, cluster: Cluster, profile: WindowsP
     const vip = vipText ? parseIPv6(vipText) : null;
     if (overlay || vip === null || vipText === null) return;
     const eps = usable(svc).filter((e) => ipFamily(e.ip) === 6);
+    // as the IPv4 plan (compile.ts planServices): affinity timeouts are not passed to HNS; old builds lack affinity
+    const wantAffinity = svc.sessionAffinity === 'ClientIP';
+    const warn = (svc.affinityTimeoutSeconds !== null ? warningBit(R.AFFINITY_TIMEOUT_IGNORED) : 0) | (wantAffinity && !profile.sessionAffinity ? warningBit(R.SESSION_AFFINITY_UNSUPPORTED) : 0);
     svc.ports.forEach((sp, pi) => {
       const portOf = (e: EndpointModel): number | null => e.ports[sp.name] ?? e.ports[''] ?? (typeof sp.targetPort === 'number' ? sp.targetPort : null);
       const with6 = eps.filter((e) => portOf(e) !== null);
@@ -181,7 +187,8 @@ export function planServices6(b: Lb6Builder, cluster: Cluster, profile: WindowsP
         vipText,
         backends,
         uniqueIps: new Set(with6.map((e) => e.ip)).size,
-        affinity: svc.sessionAffinity === 'ClientIP' && profile.sessionAffinity,
+        affinity: wantAffinity && profile.sessionAffinity,
+        warn,
         itpLocal: svc.internalTrafficPolicy === 'Local',
         salt: lbSalt(sid, pi),
         id: hex8(`${ref}/${sp.name}/IPv6`),
@@ -289,6 +296,7 @@ export function buildNodeLbs6(b: Lb6Builder, profile: WindowsProfile, nodeName: 
       salt: plan.salt,
       backends,
       localCount,
+      warn: plan.warn,
       rule,
     });
   }

@@ -47,8 +47,8 @@ export function ipv6Step(k: PacketCtx): void {
     return stop(k, V.DROPPED, R.IPV6_OVERLAY_UNSUPPORTED, node.id);
   }
   const flags = b.flags[k.i];
+  k.proto = b.proto[k.i];
   if ((flags & PF.HAS_PORTS) !== 0 && (flags & PF.NONFIRST_FRAGMENT) === 0) {
-    k.proto = b.proto[k.i];
     k.sport = b.sport[k.i];
     k.dport = b.dport[k.i];
     k.l4 = b.off[k.i] + b.l4Off[k.i];
@@ -59,6 +59,10 @@ export function ipv6Step(k: PacketCtx): void {
       if (lb6Forward(k, node)) return;
       dp = c.ip6.get(a, l3 + 24);
     }
+  } else if (sp >= 0 && dp < 0 && vip6Of(node, a, l3 + 24) !== -1) {
+    // no TCP/UDP ports (ICMPv6 echo, a later fragment): the LBs carry ports only and no host has the VIP
+    k.tr.noLb6(k, null);
+    return stop(k, V.DROPPED, R.NO_SERVICE_PORT, node.id);
   }
   deliver6(k, node, sp, dp);
 }
@@ -145,6 +149,7 @@ function lb6Forward(k: PacketCtx, node: CompiledNode): boolean {
   k.service = lb.service;
   k.backend = be.id;
   k.rule = best.id;
+  k.warn |= lb.warn;
   k.tr.lb6Choice(k, lb, be, k.dport);
   nat6At(a, k.l3, k.l4, k.end, k.proto, true, be.ip, 0, be.port);
   return false;
@@ -175,6 +180,7 @@ function lb6Reverse(k: PacketCtx, cn: CompiledNode): void {
       if (chooseBackend6(lb, k.c.seed, k.proto, client, k.dport, lb.extPort) !== j) continue;
       k.service = lb.service;
       k.backend = lb.backends[j].id;
+      k.warn |= lb.warn;
       k.tr.lb6Reverse(k, lb, rules[q]);
       nat6At(a, k.l3, k.l4, k.end, k.proto, false, lb.vip, 0, lb.extPort);
       return;

@@ -395,7 +395,8 @@ export class TextTracer extends Tracer {
   override noLb6(k: PacketCtx, detail: string | null): void {
     const a = k.b!.arena;
     const vip = formatIPv6(a.subarray(k.l3 + 24, k.l3 + 40));
-    this.T.leaf(T_ERROR, detail !== null ? `no load balancer for [${vip}]:${k.dport}: ${detail}` : `[${vip}] is a Service IP, but no IPv6 load balancer has ${protoName(k.proto)} port ${k.dport}`);
+    const what = k.proto === 6 || k.proto === 17 ? `${protoName(k.proto)} port ${k.dport}` : `${protoName(k.proto)} (load balancers carry TCP and UDP ports only)`;
+    this.T.leaf(T_ERROR, detail !== null ? `no load balancer for [${vip}]:${k.dport}: ${detail}` : `[${vip}] is a Service IP, but no IPv6 load balancer has ${what}`);
   }
   override ipv6Overlay(): void {
     this.T.leaf(T_ERROR, 'IPv6 on an overlay network: not supported (overlay networks are IPv4 only, no dual stack)');
