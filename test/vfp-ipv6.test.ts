@@ -229,6 +229,20 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     for (const o of outs) assert.deepEqual([o.service, o.warnings], ['default/sticky', ['affinity-timeout-ignored']]);
   });
 
+  it('internalTrafficPolicy Local on IPv6: only the node\'s own endpoints, none -> no-local-endpoint', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: local6, namespace: default}\n  spec:\n    ipFamilies: [IPv6]\n    clusterIPs: ['fd00:10:96::96']\n    internalTrafficPolicy: Local\n    ports: [{name: http, port: 80, targetPort: 8080}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: local6-v6, namespace: default, labels: {kubernetes.io/service-name: local6}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [{addresses: ['fd00:10:244:2::17'], nodeName: win-2}]\n`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const [fromWin1, fromWin2] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::96]:80 S', 'tcp [fd00:10:244:2::17]:43000 > [fd00:10:96::96]:80 S']);
+    assert.deepEqual([fromWin1.verdict, fromWin1.reason], ['dropped', 'no-local-endpoint']);
+    assert.deepEqual([fromWin2.verdict, fromWin2.service, fromWin2.dst, fromWin2.dport], ['delivered', 'default/local6', 'fd00:10:244:2::17', 8080]);
+  });
+
   it('an IPv6 externalIP of an IPv4-only Service: neither proxier programs it, and a note says so', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
     const svc = path.join(dir, 'svc.yaml');

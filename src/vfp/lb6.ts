@@ -35,7 +35,9 @@
  * Not emulated (diagnostic `ipv6-lb-not-emulated`, the packets are bridged/routed as before): IPv6
  * NodePort, externalIP and ingress LBs (the model has no IPv6 node address; the NodePort LB's frontend is
  * "any node address"), SNAT to a SourceVIP for remote backends (UNCONFIRMED for IPv6 on l2bridge, where the
- * IPv4 proxier uses the node IP), DSR (--enable-dsr: the IPv6 LB is DNAT-only either way).
+ * IPv4 proxier uses the node IP) and for hairpin (a pod balanced to itself gets the packet with its own
+ * address as source and destination), DSR (--enable-dsr: the IPv6 LB is DNAT-only either way), access
+ * from the host vNIC or the wire (the model has no IPv6 node address; those packets are bridged).
  */
 
 import type { Cluster, Diagnostic, EndpointModel, ServiceModel } from '../cluster/model';
