@@ -113,6 +113,8 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     throwsAt(() => parseClusterText('s.yaml', SVC("  ipFamilies: [IPv4, IPv6]\n  clusterIPs: [10.96.0.60, 10.96.0.61]\n")), 'spec.clusterIPs[1]', /same family|not an IPv6 address/);
     throwsAt(() => parseClusterText('s.yaml', SVC("  ipFamilies: [IPv6]\n  clusterIPs: [10.96.0.60]\n")), 'spec.clusterIPs[0]', /10\.96\.0\.60 is not an IPv6 address, and ipFamilies\[0\] is IPv6/);
     throwsAt(() => parseClusterText('s.yaml', SVC('  ipFamilies: [IPv6, IPv7]\n')), 'spec.ipFamilies[1]', /IPv7/);
+    const two = `apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {clusterIPs: [10.96.0.1, 'fd00::1'], ports: [{port: 80}]}}\n- {apiVersion: v1, kind: Service, metadata: {name: b}, spec: {clusterIPs: [10.96.0.2, 'fd00::1'], ports: [{port: 80}]}}\n`;
+    throwsAt(() => parseClusterText('l.yaml', two), 'items[1].spec.clusterIPs', /Service default\/b has ClusterIP fd00::1, which Service default\/a \(l\.yaml:items\[0\]\.spec\.clusterIPs/);
   });
 
   it('compiles the IPv6 ClusterIP LBs per node and rules prints them in an IPv6 group', () => {
