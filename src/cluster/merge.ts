@@ -862,6 +862,8 @@ function buildServices(draft: Draft, services: GroupedService[], ctx: ServiceCon
       preserveDestination: fact<boolean>('preserveDestination', false),
       endpoints,
       healthCheckNodePort: fact<number | null>('healthCheckNodePort', null),
+      clusterIPs: fact<string[]>('clusterIPs', clusterIP !== null ? [clusterIP] : []),
+      ipFamilies: fact<('IPv4' | 'IPv6')[]>('ipFamilies', []),
     };
   });
 }

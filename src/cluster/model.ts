@@ -181,6 +181,14 @@ export interface ServiceModel {
   endpoints: EndpointModel[];
   /** (Additive.) spec.healthCheckNodePort (ETP Local LoadBalancer), null when not set. */
   healthCheckNodePort?: number | null;
+  /**
+   * (Additive.) spec.clusterIPs: every cluster IP of the Service, primary first (`clusterIP` is
+   * `clusterIPs[0]`); a dual-stack Service has one per family. Absent or [] when only `clusterIP` is known.
+   * kube-proxy's per-family proxier takes the one of its family (compile.ts `clusterIpOfFamily`).
+   */
+  clusterIPs?: string[];
+  /** (Additive.) spec.ipFamilies (`IPv4` / `IPv6`, primary first), [] when not given. */
+  ipFamilies?: ('IPv4' | 'IPv6')[];
 }
 
 /** kube-proxy winkernel settings (KubeProxyConfiguration). */

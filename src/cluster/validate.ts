@@ -160,23 +160,42 @@ export function checkClusterIps(
   for (const sv of services) {
     const f = sv.facts.fact<string | null>('clusterIP');
     if (!f || typeof f.value !== 'string') continue;
-    const ip = f.value;
-    const ref = `${sv.namespace}/${sv.name}`;
-    const pod = podByIp.get(ip);
-    const node = nodeByIp.get(ip);
-    const other = seen.get(ip);
-    const clash = pod
-      ? `pod ${pod.namespace}/${pod.name} (${whereText(pod.facts.fact('ip')!.where)})`
-      : node
-        ? `node ${node.name} (${whereText(node.facts.fact('internalIP')!.where)})`
-        : other
-          ? `Service ${other.namespace}/${other.name} (${whereText(other.facts.fact('clusterIP')!.where)})`
-          : null;
-    if (clash !== null) {
-      throw new InputError(f.where.file, { fieldPath: f.where.path || '(document)' }, `Service ${ref} has ClusterIP ${ip}, which ${clash} also has: the API server gives each ClusterIP to one Service, from the service CIDR, which holds no pod or node; a packet to ${ip} could mean either`);
-    }
-    seen.set(ip, sv);
+    checkOneClusterIp(sv, f, f.value, podByIp, nodeByIp, seen);
+    // the other family's address of a dual-stack Service (clusterIPs[1]) is checked the same way
+    const list = sv.facts.fact<string[]>('clusterIPs');
+    for (const ip of list?.value ?? []) if (ip !== f.value) checkOneClusterIp(sv, list!, ip, podByIp, nodeByIp, seen);
   }
+}
+
+/** Where Service `sv` gives address `ip`: its clusterIP, or (the other family's) its clusterIPs. */
+function clusterIpWhere(sv: Named, ip: string): Where {
+  const primary = sv.facts.fact<string | null>('clusterIP')!;
+  return (primary.value === ip ? primary : (sv.facts.fact('clusterIPs') ?? primary)).where;
+}
+
+function checkOneClusterIp(
+  sv: Named & { namespace: string },
+  f: { where: Where },
+  ip: string,
+  podByIp: ReadonlyMap<string, Named & { namespace: string }>,
+  nodeByIp: ReadonlyMap<string, Named>,
+  seen: Map<string, Named & { namespace: string }>,
+): void {
+  const ref = `${sv.namespace}/${sv.name}`;
+  const pod = podByIp.get(ip);
+  const node = nodeByIp.get(ip);
+  const other = seen.get(ip);
+  const clash = pod
+    ? `pod ${pod.namespace}/${pod.name} (${whereText(pod.facts.fact('ip')!.where)})`
+    : node
+      ? `node ${node.name} (${whereText(node.facts.fact('internalIP')!.where)})`
+      : other
+        ? `Service ${other.namespace}/${other.name} (${whereText(clusterIpWhere(other, ip))})`
+        : null;
+  if (clash !== null) {
+    throw new InputError(f.where.file, { fieldPath: f.where.path || '(document)' }, `Service ${ref} has ClusterIP ${ip}, which ${clash} also has: the API server gives each ClusterIP to one Service, from the service CIDR, which holds no pod or node; a packet to ${ip} could mean either`);
+  }
+  seen.set(ip, sv);
 }
 
 /** What an endpoint is checked against (empty `nodeNames`: the inputs describe no node, nothing to check). */

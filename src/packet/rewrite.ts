@@ -164,6 +164,45 @@ function fmix(h: number): number {
  * platform. Directional: the two directions of a connection hash differently (see `flowHash4Symmetric`).
  * `seed` re-mixes it for another use (VPP re-mixes the one flow hash per level to avoid polarisation).
  */
+/**
+ * The IPv6 counterpart of `nat4At`: rewrites the source (`dst` false) or destination address of the IPv6
+ * header at `a[l3]` to the 16 bytes at `addr[ao..]` and, when `l4` >= 0 and `port` >= 0, the same side's
+ * TCP / UDP port; the TCP / UDP checksum (its pseudo header holds both addresses, RFC 8200 §8.1) is
+ * updated incrementally, word by word (RFC 1624); IPv6 has no header checksum. A UDP checksum of 0 stays 0
+ * and a computed 0 is written as ffff. Fields beyond `end` are left alone.
+ */
+export function nat6At(a: Uint8Array, l3: number, l4: number, end: number, proto: number, dst: boolean, addr: Uint8Array, ao: number, port: number): void {
+  if (l3 + 40 > end) return;
+  const o = l3 + (dst ? 24 : 8);
+  const tcpUdp = l4 >= 0 && (proto === 6 || proto === 17);
+  const cs = tcpUdp ? l4 + (proto === 6 ? 16 : 6) : -1;
+  let c = cs >= 0 && cs + 2 <= end ? (a[cs] << 8) | a[cs + 1] : -1;
+  if (proto === 17 && c === 0) c = -1; // no checksum stays none
+  for (let w = 0; w < 16; w += 2) {
+    const old = (a[o + w] << 8) | a[o + w + 1];
+    const nw = (addr[ao + w] << 8) | addr[ao + w + 1];
+    if (old === nw) continue;
+    a[o + w] = addr[ao + w];
+    a[o + w + 1] = addr[ao + w + 1];
+    if (c >= 0) c = csumReplace16(c, old, nw);
+  }
+  if (tcpUdp && port >= 0) {
+    const po = l4 + (dst ? 2 : 0);
+    if (po + 2 <= end) {
+      const old = (a[po] << 8) | a[po + 1];
+      if (old !== port) {
+        a[po] = port >>> 8;
+        a[po + 1] = port & 0xff;
+        if (c >= 0) c = csumReplace16(c, old, port);
+      }
+    }
+  }
+  if (c < 0) return;
+  if (proto === 17 && c === 0) c = 0xffff;
+  a[cs] = c >>> 8;
+  a[cs + 1] = c & 0xff;
+}
+
 export function flowHash4(proto: number, src: number, dst: number, sport: number, dport: number, seed = 0): number {
   let h = seed | 0;
   h = mix(h, src | 0);

@@ -42,6 +42,8 @@ export function doAction(k: PacketCtx, rule: Rule, layer: Layer): void {
     case 'l2route':
     case 'to-host':
       return routeAction(k, rule);
+    case 'lb6':
+      return; // only in IPv6 groups, which the IPv4 walk skips (step-layers.ts); step-ipv6.ts runs them
     case 'decap':
       return; // step-input.ts: decapsulation runs before the flow lookup, on the outer header
     default:

@@ -37,6 +37,7 @@ import { R, warningBit, reasonSentence } from './reasons';
 import type { LbBackend, LbKind, NodeLb, NoLb } from './lb';
 import { lbSalt } from './lb';
 import { applyHnsTruth } from './hns-truth';
+import { buildNodeLbs6, clusterIpOfFamily, planServices6, type Node6 } from './lb6';
 import type { NatRange } from './snat';
 import {
   DIR_IN,
@@ -137,6 +138,8 @@ export interface CompiledNode {
   vnet: Layer;
   nat: NatRange;
   macSpoofing: boolean;
+  /** IPv6 load balancers (lb6.ts; dual-stack l2bridge). */
+  v6: Node6;
 }
 
 export interface CompiledDataplane {
@@ -216,7 +219,9 @@ function prefixLen(p: Prefix): number {
 /** The set of backend endpoints (address text, port) by backend id. */
 function backendSet(backends: string[], ports: number[]): IpPortSet {
   const set = new IpPortSet(backends.length);
-  backends.forEach((ip, k) => set.add(ip4(ip), ports[k]));
+  backends.forEach((ip, k) => {
+    if (ip4(ip) >= 0) set.add(ip4(ip), ports[k]); // IPv6 backends: lb6.ts (not sharded by backend)
+  });
   return set;
 }
 
@@ -269,6 +274,21 @@ export class Builder {
     }
     return k;
   }
+
+  /** The id of IPv6 backend `ip:port` (lb6.ts). */
+  backend6(ip: string, port: number): number {
+    const key = `[${ip}]:${port}`;
+    let k = this.backend6Idx.get(key);
+    if (k === undefined) {
+      k = this.backends.length;
+      this.backends.push(ip);
+      this.backendPorts.push(port);
+      this.backend6Idx.set(key, k);
+    }
+    return k;
+  }
+
+  private backend6Idx = new Map<string, number>();
 
   rule(name: string, priority: number, flags: number, type: string, c: Conditions, action: Action, data = '', ttl = 0): Rule {
     const r: Rule = { id: this.rules.length, name, priority, flags, type, cond: c, action, ttl, data };
@@ -391,7 +411,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
     ownerBase += n.nat.owners;
   }
   for (const svc of cluster.services) {
-    const cip = ip4(svc.clusterIP);
+    const cip = ip4(clusterIpOfFamily(svc, 4));
     if (cip >= 0) addr.mark(cip, AK_CLUSTER_IP);
     for (const x of [...svc.externalIPs, ...svc.ingressIPs]) {
       const v = ip4(x);
@@ -402,6 +422,7 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
   const acls = (env.net.acls ?? []).filter((a) => a.ruleType === 'Switch');
   for (const node of nodes) buildPorts(b, env, node, plans, acls);
   unownedAcls(b, acls, pods);
+  attachLbs6(b, env, nodes);
   const macs = new Uint8Array(b.macNames.length * 6);
   b.macNames.forEach((t, k) => macs.set(macBytes(t), k * 6));
   const net = env.net;
@@ -446,6 +467,25 @@ function namespaceHashes(cluster: Cluster): Set<number> {
   for (const s of cluster.services) namespaces.add(fnv1a(s.namespace));
   for (const p of cluster.pods) namespaces.add(fnv1a(p.namespace));
   return namespaces;
+}
+
+/**
+ * The IPv6 load balancers of every node (lb6.ts; none on overlay, where the Services get a diagnostic):
+ * their group goes into the host port's SLB_LB_LAYER, after the IPv4 one.
+ */
+function attachLbs6(b: Builder, env: ClusterEnv, nodes: CompiledNode[]): void {
+  const plans = planServices6(b, env.cluster, env.profile, env.overlay);
+  for (const node of nodes) {
+    const local = new Set<string>();
+    for (const cp of node.pods) for (const x of cp.model.ips) if (x.includes(':')) local.add(x);
+    node.v6 = buildNodeLbs6(b, env.profile, node.name, local, plans);
+    // the host port's last load-balancer layer (hostLayers: SLB_LB_LAYER, the LBs that only DNAT)
+    const layer = node.host.layers.filter((l) => l.role === 'lb').pop() ?? null;
+    if (node.v6.group !== null && layer !== null) {
+      layer.groups.push(node.v6.group);
+      node.v6.layer = layer;
+    }
+  }
 }
 
 /** IPv6 pod addresses -> pod index. */
@@ -498,6 +538,7 @@ function buildNode(b: Builder, env: ClusterEnv, addr: AddrTable, id: number, m: 
     vnet: vnetLayer(b, env, routeRules),
     nat: { start: m.dynamicPortStart, count: m.dynamicPortCount, blockSize: env.profile.snatBlockSize, owners: 1 + env.podsByNode[id].length, ownerBase: 0 },
     macSpoofing: m.macSpoofing,
+    v6: { lbs: [], group: null, layer: null, noLb: [] },
   };
   for (const p of env.podsByNode[id]) addPod(b, addr, node, p, pods);
   return node;
@@ -850,6 +891,8 @@ function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env
   const plans: PortPlan[] = [];
   cluster.services.forEach((svc, sid) => {
     if (svc.type === 'ExternalName') return;
+    // the IPv4 proxier skips a Service without an IPv4 cluster IP (lb6.ts: serviceToServiceMap)
+    if (svc.clusterIP !== null && clusterIpOfFamily(svc, 4) === null) return;
     const ref = `${svc.namespace}/${svc.name}`;
     const etpLocal = svc.externalTrafficPolicy === 'Local';
     const localDsr = localTrafficDsr(svc, env.etpDsrOk);
@@ -944,8 +987,9 @@ function buildNodeLbs(b: Builder, profile: WindowsProfile, node: CompiledNode, p
   for (const plan of plans) {
     const svc = plan.svc;
     const sel = nodeSelection(b, ctx, plan);
-    if (svc.clusterIP) {
-      const spec: LbSpec = { kind: 'ClusterIP', vipText: svc.clusterIP, extPort: plan.port, localOnly: svc.internalTrafficPolicy === 'Local', dsr: env.clusterDsr, preserve: false, hostAccess: profile.nodeToClusterIp, warn: 0 };
+    const cip4 = clusterIpOfFamily(svc, 4); // clusterIPs by ipFamilies (an IPv6-primary dual-stack Service's is clusterIPs[1])
+    if (cip4) {
+      const spec: LbSpec = { kind: 'ClusterIP', vipText: cip4, extPort: plan.port, localOnly: svc.internalTrafficPolicy === 'Local', dsr: env.clusterDsr, preserve: false, hostAccess: profile.nodeToClusterIp, warn: 0 };
       buildLb(b, ctx, plan, sel, spec);
     }
     if (plan.nodePort !== null) {

@@ -140,7 +140,8 @@ export class Dataplane {
     if (id < 0 || id >= this.c.backends.length) return null;
     let name = this.backendNames[id];
     if (name === undefined) {
-      name = `${this.c.backends[id]}:${this.c.backendPorts[id]}`;
+      const ip = this.c.backends[id];
+      name = ip.includes(':') ? `[${ip}]:${this.c.backendPorts[id]}` : `${ip}:${this.c.backendPorts[id]}`; // IPv6: RFC 3986 brackets
       this.backendNames[id] = name;
     }
     return name;

@@ -61,6 +61,8 @@ export type Action =
   | { kind: 'snat'; ip: number }
   /** Load balance to a backend of node LB `lb` (compile.ts NodeLb index). */
   | { kind: 'lb'; lb: number }
+  /** IPv6 load balancer `lb` (lb6.ts NodeLb6 index; only in IPv6 groups, which step-ipv6.ts walks). */
+  | { kind: 'lb6'; lb: number }
   /** Overlay PA route: VXLAN-encapsulate towards remote subnet `route` (CompiledNode.routes index). */
   | { kind: 'paroute'; route: number }
   /** L2bridge route to a remote pod subnet `route` (next hop on the underlay). */

@@ -249,6 +249,13 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     sentence:
       'The pod\'s reply to a client outside the OutBoundNAT ExceptionList that reached the pod IP directly meets the OutboundNAT SNAT rule and is dropped ("The returned outbound packets from the Windows pod to the AppGW are dropped", aks-engine#2080): add the client\'s subnet (the VNET CIDR) to the ExceptionList',
   },
+  {
+    code: 'ipv6-lb-not-emulated',
+    kind: 'diagnostic',
+    verdict: V.FORWARDED,
+    sentence:
+      'kube-proxy\'s IPv6 proxier programs this load balancer (NodePort, externalIP or ingress IPv6), but the emulator builds only IPv6 ClusterIP load balancers: packets to it are bridged and routed without load balancing',
+  },
 ];
 
 /** Reason ids as constants (R.ICMP_NOT_TRANSPOSED = 1, ...), derived from the table. */
@@ -297,6 +304,7 @@ export const R = {
   LB_MISSING_IN_HNS: ID.LB_MISSING_IN_HNS,
   POD_IP_NOT_ROUTABLE: ID.POD_IP_NOT_ROUTABLE,
   OUTBOUNDNAT_REPLY_UNMATCHED: ID.OUTBOUNDNAT_REPLY_UNMATCHED,
+  IPV6_LB_NOT_EMULATED: ID.IPV6_LB_NOT_EMULATED,
 } as const;
 
 /** Number of reason ids including 0 (size of per-reason counter arrays). */

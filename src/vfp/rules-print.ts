@@ -85,21 +85,31 @@ function printNode(out: string[], c: CompiledDataplane, n: CompiledNode): void {
   out.push(`  OutboundNAT: ${c.outboundNat ? `exceptions ${n.exceptions.map((p) => p.text).join(', ') || '<none>'}` : 'no OutBoundNAT policy'}; dynamic ports ${n.nat.start}-${n.nat.start + n.nat.count - 1} in ${n.nat.blockSize}-port blocks, ${n.nat.owners} NAT owners (host + ${n.nat.owners - 1} endpoints)`);
   out.push('');
   out.push('  HNS LOAD BALANCERS');
-  if (n.lbs.length === 0) out.push('    <none>');
+  if (n.lbs.length === 0 && n.v6.lbs.length === 0) out.push('    <none>');
   for (const lb of n.lbs) {
     out.push(
       `    ${c.services[lb.service]} ${lb.kind} ${lb.vipText}:${lb.extPort} -> ${lb.intPort} ${PROTO[lb.proto] ?? `proto ${lb.proto}`}: ${lb.backends.length} backend(s)${lb.dsr ? ', DSR' : ''}${lb.preserveDip ? ', PreserveDIP' : ''}${lb.affinity ? ', SourceIP affinity' : ''}${!lb.dsr ? `, SourceVIP ${u32ToIpv4(lb.sourceVip)}` : ''}`,
     );
     out.push(`      backends: ${lb.backends.map((x) => `${x.ipText}:${x.port}${x.node === n.name ? ' (local)' : ''}`).join(', ')}`);
   }
-  if (n.noLb.size > 0) {
+  printLbs6(out, c, n);
+  if (n.noLb.size > 0 || n.v6.noLb.length > 0) {
     out.push('  VIPS WITHOUT A LOAD BALANCER');
     for (const no of n.noLb.values()) out.push(`    ${no.detail} [${reasonCode(no.reason)}]`);
+    for (const no of n.v6.noLb) out.push(`    ${no.detail} [${reasonCode(no.reason)}]`);
   }
   out.push('');
   printPort(out, n.ext, ttl);
   printPort(out, n.host, ttl);
   for (const p of n.pods) printPort(out, p.port, ttl);
+}
+
+/** The node's IPv6 load balancers (lb6.ts: the IPv6 proxier's, LoadBalancerFlagsIPv6), after the IPv4 ones. */
+function printLbs6(out: string[], c: CompiledDataplane, n: CompiledNode): void {
+  for (const lb of n.v6.lbs) {
+    out.push(`    ${c.services[lb.service]} ${lb.kind} [${lb.vipText}]:${lb.extPort} -> ${lb.intPort} ${PROTO[lb.proto] ?? `proto ${lb.proto}`}: ${lb.backends.length} backend(s), IPv6${lb.affinity ? ', SourceIP affinity' : ''}, DNAT only`);
+    out.push(`      backends: ${lb.backends.map((x) => `[${x.ipText}]:${x.port}${x.node === n.name ? ' (local)' : ''}`).join(', ')}`);
+  }
 }
 
 /** The listing for node `nodeName`, or for every emulated node. Throws when the node is not emulated. */

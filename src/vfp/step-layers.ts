@@ -51,7 +51,7 @@ export function walkLayer(k: PacketCtx, layer: Layer, dir: number, from: number,
   const groups = layer.groups;
   for (let q = 0; q < groups.length; q++) {
     const g = groups[q];
-    if (g.dir !== dir) continue;
+    if (g.dir !== dir || g.family === 'IPv6') continue; // IPv6 groups: step-ipv6.ts
     if (tr !== null && !opened) {
       tr.layer(layer, port, dir);
       opened = true;
@@ -69,7 +69,7 @@ export function walkLayer(k: PacketCtx, layer: Layer, dir: number, from: number,
 
 /** True when `layer` has a group of direction `dir` (a layer without one is not walked: no default applies). */
 export function hasGroups(layer: Layer, dir: number): boolean {
-  for (let q = 0; q < layer.groups.length; q++) if (layer.groups[q].dir === dir) return true;
+  for (let q = 0; q < layer.groups.length; q++) if (layer.groups[q].dir === dir && layer.groups[q].family !== 'IPv6') return true;
   return false;
 }
 

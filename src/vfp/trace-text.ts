@@ -13,6 +13,7 @@ import { AK_SOURCE_VIP, EP_EXTERNAL, EP_HOST, EP_POD0, EP_WIRE, type CompiledDat
 import { Trace, T_ACTION, T_DETAIL, T_ERROR, T_GROUP, T_LAYER, T_NODE, T_PORT, T_RULE, T_WARN } from './explain';
 import { FX, NONE16, SCOPE_ALIAS, SCOPE_ENTRY, type FlowTable } from './flow-table';
 import type { LbBackend, NodeLb, NoLb } from './lb';
+import type { Lb6Backend, NodeLb6 } from './lb6';
 import { DIR_IN, FROM_POD, FROM_WIRE, RULE_TERMINATING, type Group, type Layer, type Port, type Rule } from './objects';
 import type { PacketCtx } from './packet-ctx';
 import { R, REASON_TABLE, V, VERDICT_NAMES, reasonCode, reasonSentence, warningCodes } from './reasons';
@@ -133,7 +134,7 @@ export function explainTail(k: PacketCtx, ft: FlowTable, r: Results): string[] {
     out.push(`Actions: ${describeActions(c, k.templates, ft, f)}`);
   } else {
     out.push('Unified flow: none (not cached)');
-    out.push(`Actions: ${v === V.IGNORED ? 'none' : 'drop'}`);
+    out.push(`Actions: ${v === V.IGNORED ? 'none' : v === V.DROPPED ? 'drop' : 'as above, per packet (nothing cached)'}`);
   }
   const reason = r.reason[i];
   out.push(`Verdict: ${VERDICT_NAMES[v]}${reason ? ` (${reasonCode(reason)})` : ''}`);
@@ -142,7 +143,9 @@ export function explainTail(k: PacketCtx, ft: FlowTable, r: Results): string[] {
   }
   const w = warningCodes(r.warnings[i]);
   if (w.length > 0) out.push(`Warnings: ${w.join(', ')}`);
-  if (r.service[i] >= 0) out.push(`Service: ${c.services[r.service[i]] ?? null} -> backend ${r.backend[i] >= 0 ? `${c.backends[r.backend[i]]}:${c.backendPorts[r.backend[i]]}` : null}`);
+  const be = r.backend[i];
+  const beIp = be >= 0 ? c.backends[be] : '';
+  if (r.service[i] >= 0) out.push(`Service: ${c.services[r.service[i]] ?? null} -> backend ${be >= 0 ? `${beIp.includes(':') ? `[${beIp}]` : beIp}:${c.backendPorts[be]}` : null}`);
   return out;
 }
 
@@ -159,7 +162,22 @@ function finalPacket(k: PacketCtx, r: Results): string {
   }
   const inner = r.encap[i] === 1 ? base + VXLAN_OUTER_LEN : base;
   if (b.l2Off[i] >= 0 || r.encap[i] === 1) s += `eth ${mac(a, inner + 6)} > ${mac(a, inner)}, `;
+  if (b.ipVer[i] === 6) return `Final packet: ${s}${tuple6(k)}`;
   return `Final packet: ${s}${fmtTuple(k.proto, k.src, k.dst, k.sport, k.dport, k.ports, k.icmpType)}`;
+}
+
+/** An IPv6 packet's tuple as its bytes now hold it (addresses, and TCP/UDP ports when captured). */
+function tuple6(k: PacketCtx): string {
+  const b = k.b!;
+  const a = b.arena;
+  const i = k.i;
+  const l3 = k.l3;
+  const src = formatIPv6(a.subarray(l3 + 8, l3 + 24));
+  const dst = formatIPv6(a.subarray(l3 + 24, l3 + 40));
+  const proto = b.proto[i];
+  if ((b.flags[i] & PF.HAS_PORTS) === 0 || b.l4Off[i] < 0) return `IPv6 ${protoName(proto)} ${src} > ${dst}`;
+  const l4 = b.off[i] + b.l4Off[i];
+  return `IPv6 ${protoName(proto)} [${src}]:${(a[l4] << 8) | a[l4 + 1]} > [${dst}]:${(a[l4 + 2] << 8) | a[l4 + 3]}`;
 }
 
 /** Writes the steps' reports as the lines of an explanation. */
@@ -369,6 +387,26 @@ export class TextTracer extends Tracer {
   override ipv6Port(k: PacketCtx, node: CompiledNode, p: CompiledPod, fromPod: boolean): void {
     this.T.open(T_NODE, node.name);
     this.T.open(T_PORT, fromPod ? `${p.name} (OUT)` : 'external (IN)');
+  }
+  override lb6Choice(k: PacketCtx, lb: NodeLb6, be: Lb6Backend, dport: number): void {
+    this.T.leaf(
+      T_DETAIL,
+      `${k.c.services[lb.service]} ClusterIP [${lb.vipText}]:${lb.extPort} (IPv6 load balancer): ${lb.backends.length} backend(s), ${lb.affinity ? 'DistributionType SourceIP: hash of the client IP' : 'DistributionType None: hash of the 5-tuple'} (seed ${k.c.seed}) -> [${be.ipText}]:${be.port}`,
+    );
+    this.T.leaf(T_ACTION, `DNAT [${lb.vipText}]:${dport} -> [${be.ipText}]:${be.port} (IPv6 destination and port, TCP/UDP checksum updated)`);
+  }
+  override lb6Reverse(k: PacketCtx, lb: NodeLb6, rule: Rule): void {
+    const a = k.b!.arena;
+    this.T.leaf(
+      T_ACTION,
+      `reply of a connection load-balanced by ${rule.name}: source [${formatIPv6(a.subarray(k.l3 + 8, k.l3 + 24))}]:${k.sport} -> [${lb.vipText}]:${lb.extPort} (un-DNAT; the LB's hash picks this backend for the reversed tuple)`,
+    );
+  }
+  override noLb6(k: PacketCtx, detail: string | null): void {
+    const a = k.b!.arena;
+    const vip = formatIPv6(a.subarray(k.l3 + 24, k.l3 + 40));
+    const what = k.proto === 6 || k.proto === 17 ? `${protoName(k.proto)} port ${k.dport}` : `${protoName(k.proto)} (load balancers carry TCP and UDP ports only)`;
+    this.T.leaf(T_ERROR, detail !== null ? `no load balancer for [${vip}]:${k.dport}: ${detail}` : `[${vip}] is a Service IP, but no IPv6 load balancer has ${what}`);
   }
   override ipv6Overlay(): void {
     this.T.leaf(T_ERROR, 'IPv6 on an overlay network: not supported (overlay networks are IPv4 only, no dual stack)');

@@ -9,6 +9,7 @@
 import type { CompiledNode, CompiledPod } from './compile';
 import type { FlowTable } from './flow-table';
 import type { LbBackend, NodeLb, NoLb } from './lb';
+import type { Lb6Backend, NodeLb6 } from './lb6';
 import type { Group, Layer, Port, Rule } from './objects';
 import type { PacketCtx } from './packet-ctx';
 
@@ -64,6 +65,9 @@ export class Tracer {
   noIpv6Pod(k: PacketCtx): void {}
   ipv6Port(k: PacketCtx, node: CompiledNode, pod: CompiledPod, fromPod: boolean): void {}
   ipv6Overlay(k: PacketCtx): void {}
+  lb6Choice(k: PacketCtx, lb: NodeLb6, backend: Lb6Backend, dport: number): void {}
+  lb6Reverse(k: PacketCtx, lb: NodeLb6, rule: Rule): void {}
+  noLb6(k: PacketCtx, detail: string | null): void {}
 }
 /* eslint-enable @typescript-eslint/no-unused-vars */
 

@@ -12,7 +12,7 @@
  * VM adapter has MAC spoofing off) and `vfp-emu/source-vip` (kube-proxy --source-vip of that node).
  */
 
-import type { Draft, EndpointFacts } from '../draft';
+import type { Draft, EndpointFacts, FactSet } from '../draft';
 import type { EndpointModel, Protocol } from '../model';
 import { parseEmbedded, type Field, type SourceDoc } from '../source';
 import { checkMetadata, checkServicePorts, k8sName, nodePodCidr, stringMap, type NameRule } from '../validate';
@@ -212,9 +212,7 @@ function importService(obj: Field, draft: Draft): void {
   const typeField = spec.get('type');
   const type = typeField.absent ? 'ClusterIP' : typeField.oneOf(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const);
   f.put('type', type, typeField.absent ? spec.where : typeField.where);
-  const cip = spec.get('clusterIP');
-  if (type === 'ExternalName' || cip.absent || cip.value === '' || cip.value === 'None') f.put('clusterIP', null, cip.where);
-  else f.put('clusterIP', cip.ip(), cip.where);
+  importClusterIps(spec, type, f);
 
   const ports = spec.get('ports').optItems().map((p) => {
     p.object();
@@ -260,6 +258,38 @@ function importService(obj: Field, draft: Draft): void {
   f.put('healthCheckNodePort', hc.absent ? null : hc.int(1, 65535), hc.where);
   const pd = annotation(meta, 'preserve-destination');
   f.put('preserveDestination', !pd.absent && pd.value === 'true', pd.where);
+}
+
+/**
+ * spec.clusterIP, spec.clusterIPs and spec.ipFamilies (dual stack). The API server keeps
+ * `clusterIPs[0] == clusterIP` and one address per family, in `ipFamilies` order (kubernetes.io
+ * "IPv4/IPv6 dual-stack"); a file that breaks this is refused by field. `clusterIP` alone (older
+ * objects) stays the one address; `clusterIPs` alone gives `clusterIP` its first entry.
+ */
+function importClusterIps(spec: Field, type: string, f: FactSet): void {
+  const cip = spec.get('clusterIP');
+  const list = spec.get('clusterIPs');
+  const fams = spec.get('ipFamilies');
+  const families = fams.optItems().map((x) => x.oneOf(['IPv4', 'IPv6'] as const));
+  if (families.length > 2 || (families.length === 2 && families[0] === families[1])) fams.fail('ipFamilies holds at most one IPv4 and one IPv6 entry');
+  f.put('ipFamilies', families, fams.where);
+  const none = (x: Field) => x.absent || x.value === '' || x.value === 'None';
+  if (type === 'ExternalName' || (none(cip) && (list.absent || (Array.isArray(list.value) && (list.value.length === 0 || list.value[0] === 'None'))))) {
+    f.put('clusterIP', null, cip.where);
+    f.put('clusterIPs', [], list.where);
+    return;
+  }
+  const items = list.optItems();
+  const ips = items.map((x) => x.ip());
+  if (ips.length > 2) list.fail('clusterIPs holds at most two addresses (one per family)');
+  if (ips.length === 2 && ipFamily(ips[0]) === ipFamily(ips[1])) items[1].fail(`${ips[1]} is of the same family as ${ips[0]}: a dual-stack Service has one cluster IP per family`);
+  ips.forEach((ip, k) => {
+    if (families[k] !== undefined && ipFamily(ip) !== (families[k] === 'IPv4' ? 4 : 6)) items[k].fail(`${ip} is not an ${families[k]} address, and ipFamilies[${k}] is ${families[k]}`);
+  });
+  const primary = none(cip) ? ips[0] : cip.ip();
+  if (ips.length > 0 && ips[0] !== primary) items[0].fail(`clusterIPs[0] is ${ips[0]} but clusterIP is ${primary}: the API server keeps them equal`);
+  f.put('clusterIP', primary, none(cip) ? list.where : cip.where);
+  f.put('clusterIPs', ips.length > 0 ? ips : [primary], list.absent ? cip.where : list.where);
 }
 
 function podRef(ref: Field): string | null {
