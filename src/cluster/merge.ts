@@ -170,7 +170,12 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
   // ipMasq / ipMasqNetwork: the flannel CNI overwrites the delegate's with subnet.env's (flannel_windows.go).
   let ipMasq: boolean;
   let ipMasqNetwork: string | null;
-  if (plugin === 'flannel') {
+  if (s.get<boolean>('cni.sdnPlugin') === true) {
+    // sdnbridge / sdnoverlay have no ipMasq / ipMasqNetwork field: what flannel hands its delegate is
+    // dropped (windows-container-networking cni/cni.go NetworkConfig @ b96345f1).
+    ipMasq = false;
+    ipMasqNetwork = null;
+  } else if (plugin === 'flannel') {
     const envMasq = s.fact<boolean>('flannel.ipMasq');
     const envNet = s.fact<string>('flannel.network');
     const delMasq = s.fact<boolean>('network.ipMasq');
@@ -194,6 +199,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
   const exceptionSet = new Set<string>();
   for (const e of draft.exceptions) exceptionSet.add(e.cidr);
   for (const e of s.get<string[]>('network.exceptions') ?? []) exceptionSet.add(e);
+  assumeTemplateValues(s, clusterCidrs, serviceCidr, exceptionSet, draft.routes, derive);
   const policyMode = draft.policySources.length > 0;
   let outboundNat: boolean;
   let perNodeSubnetException = false;
@@ -847,3 +853,29 @@ function buildServices(draft: Draft, services: GroupedService[], ctx: ServiceCon
   });
 }
 
+
+/**
+ * What a template's placeholders are assumed to be filled in with (importers/placeholders.ts), as
+ * sig-windows-tools flanneld/start.ps1 @ 03f99247 fills them: OutBoundNAT Exceptions = kubeadm's
+ * serviceSubnet and podSubnet, the SDNRoute DestinationPrefix = serviceSubnet.
+ */
+function assumeTemplateValues(
+  s: FactSet,
+  clusterCidrs: string[],
+  serviceCidr: string | null,
+  exceptionSet: Set<string>,
+  routes: Draft['routes'],
+  derive: (path: string, value: unknown, how: string) => void,
+): void {
+  const exc = s.fact<boolean>('cni.assumeExceptions');
+  if (exc) {
+    const list = [...clusterCidrs, ...(serviceCidr !== null ? [serviceCidr] : [])];
+    for (const c of list) exceptionSet.add(c);
+    derive('network.outboundNatExceptions', list, `the template's empty Exceptions (${whereText(exc.where)}) filled in with the cluster and service CIDRs, as start.ps1 does`);
+  }
+  const route = s.fact<boolean>('cni.assumeServiceRoute');
+  if (route && serviceCidr !== null) {
+    routes.push({ destinationPrefix: serviceCidr, needEncap: route.value, where: route.where });
+    derive('network.routes', serviceCidr, `the template's empty DestinationPrefix (${whereText(route.where)}) filled in with the service CIDR, as start.ps1 does`);
+  }
+}

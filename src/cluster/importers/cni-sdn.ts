@@ -1,0 +1,77 @@
+/**
+ * The fields only microsoft/windows-container-networking's sdnbridge / sdnoverlay plugins read (cni/cni.go
+ * `NetworkConfig` @ b96345f1, MIT): `AdditionalArgs` and `optionalFlags`.
+ *
+ * AdditionalArgs (`GetNetworkInfo`): every entry whose Name contains "Policy" (Go `strings.Contains`, case-
+ * sensitive) is kept as a CNI policy of type Name; network/endpoint.go `GetHostComputeEndpointPolicies` turns
+ * only Name == "EndpointPolicy" into HCN endpoint policies (decoded as `{Type, Settings}`: policies.ts
+ * `v2Only`), network/network.go `GetHostComputeNetworkPolicies` only Name == "NetworkPolicy" into policies of
+ * the HNS network (`cni-network-policy`: not emulated). Any other *Policy name is kept but used by nothing,
+ * and a Name without "Policy" is dropped (`cni-policy-unused`).
+ *
+ * optionalFlags (`OptionalFlags`): `loopbackDSR` -> common/core/network.go adds network/policy.go
+ * `GetLoopbackDSRPolicy` (OutBoundNAT `Settings.Destinations: [podIP]`) to every endpoint, the same policy
+ * win-bridge's top-level `loopbackDSR` adds (domain.md 3.1), so it sets the same `network.loopbackDSR`. The
+ * plugin fails ADD when HNS lacks DSR (`hcn.DSRSupported`); that is the Windows profile's business. The other
+ * flags change nothing vfp-emu models and are named when set (`cni-not-emulated`): `localRoutedPortMapping`
+ * and `allowAclPortMapping` act on port mappings (no host-port model), `forceBridgeGateway` and
+ * `gatewayFromAdditionalRoutes` on the endpoint's gateway, `enableDualStack` on IPv6 addresses (the emulator
+ * judges IPv4). An unknown flag is ignored by Go's decoder and named (`config-ignored`).
+ */
+
+import type { Draft } from '../draft';
+import type { Field } from '../source';
+import { importEndpointPolicy } from './policies';
+
+/** What each optionalFlags flag does on a node, when it is not emulated (null: applied). */
+const FLAGS: Record<string, string | null> = {
+  loopbackDSR: null,
+  localRoutedPortMapping: 'makes port mappings local-routed (PortMapping flag LocalRoutedVIP); vfp-emu has no host-port model',
+  allowAclPortMapping: 'adds an inbound Allow ACL per port mapping (priority from 1000); vfp-emu has no host-port model',
+  forceBridgeGateway: "sets the endpoint's gateway to the bridge gateway (x.x.x.2) at IPAM time; the gateway address changes no verdict here",
+  enableDualStack: 'gives endpoints an IPv6 address and IPv6 policies; vfp-emu judges IPv4 traffic only, so the IPv6 part is read but not emulated',
+  gatewayFromAdditionalRoutes: "takes the endpoint's gateways from additionalRoutes; the gateway address changes no verdict here",
+};
+
+export function readSdnFields(conf: Field, draft: Draft): void {
+  readOptionalFlags(conf.get('optionalFlags'), draft);
+  for (const entry of conf.get('AdditionalArgs').optItems()) readAdditionalArg(entry, draft);
+}
+
+function readOptionalFlags(flags: Field, draft: Draft): void {
+  if (flags.absent) return;
+  flags.object();
+  for (const key of flags.keys()) {
+    const f = flags.get(key);
+    const known = Object.keys(FLAGS).find((k) => k.toLowerCase() === key.toLowerCase());
+    if (known === undefined) {
+      draft.note('config-ignored', 'info', `optionalFlags.${key} is not a flag of the sdnbridge/sdnoverlay plugins (they know ${Object.keys(FLAGS).join(', ')}); ignored`, f.where);
+      continue;
+    }
+    if (f.absent) continue;
+    const on = f.bool();
+    if (known === 'loopbackDSR') draft.settings.put('network.loopbackDSR', on, f.where);
+    else if (on) draft.note('cni-not-emulated', 'info', `optionalFlags.${known} ${FLAGS[known]}`, f.where);
+  }
+}
+
+function readAdditionalArg(entry: Field, draft: Draft): void {
+  entry.object();
+  const nameField = entry.get('Name');
+  const name = nameField.absent ? '' : nameField.string();
+  const value = entry.get('Value');
+  if (name === 'EndpointPolicy') {
+    const r = importEndpointPolicy(value.required('Value'), draft, true);
+    if (r.providerAddress) draft.settings.put('cni.providerAddress', r.providerAddress.ip, r.providerAddress.where);
+    return;
+  }
+  if (name === 'NetworkPolicy') {
+    const type = value.isObject() && typeof value.get('Type').value === 'string' ? (value.get('Type').value as string) : '(no Type)';
+    draft.note('cni-network-policy', 'info', `AdditionalArgs NetworkPolicy ${JSON.stringify(type)} is a policy of the HNS network the plugin creates (not of the endpoints); it is not emulated: describe the network with its HNS dump (Get-HnsNetwork) to have it read`, entry.where);
+    return;
+  }
+  const why = name.includes('Policy')
+    ? `is kept by the plugin but used by nothing: only "EndpointPolicy" and "NetworkPolicy" (exact case) become HNS policies`
+    : 'is dropped by the plugin: only entries whose Name contains "Policy" are read';
+  draft.note('cni-policy-unused', 'warning', `AdditionalArgs entry named ${JSON.stringify(name)} ${why}; a node applies none of it, so neither does the emulator`, entry.where);
+}

@@ -1,0 +1,185 @@
+/**
+ * Real public CNI configs and manifests (test/fixtures-cluster/real, SOURCES.md): what a node running them
+ * applies is what the loaded Cluster holds (every exception, route, provider address and ACL), what the
+ * plugins drop or the emulator does not model is a named diagnostic, and what is not emulated is refused by
+ * name through the CLI (exit 2 naming the file and the field).
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadCluster, parseClusterTexts } from '../src/cluster';
+import type { Cluster } from '../src/cluster/model';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const REAL = path.join(ROOT, 'test', 'fixtures-cluster', 'real');
+const real = (name: string) => path.join(REAL, name);
+const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+/** A Windows node (win-3, 10.127.130.13, podCIDR 10.244.3.0/24) with a pod, to give the configs a node. */
+const NODE = path.join(ROOT, 'traces', '01-l2bridge', 'win-3.yaml');
+
+const load = (...names: string[]) => loadCluster([...names.map(real), NODE]);
+const diags = (c: Cluster, code: string) => c.diagnostics.filter((d) => d.code === code);
+
+/** Runs `vfp-emu rules --cluster FILE...`; returns the exit status and stderr. */
+function rules(...files: string[]): { status: number | null; stderr: string; stdout: string } {
+  const r = spawnSync(process.execPath, [CLI, 'rules', ...files.flatMap((f) => ['--cluster', f])], { encoding: 'utf8' });
+  return { status: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+describe('real CNI configs: microsoft/windows-container-networking examples (AdditionalArgs, optionalFlags)', () => {
+  it('l2bridge.conf: every AdditionalArgs EndpointPolicy applied; "l2bridge" read as sdnbridge with a note', () => {
+    const c = load('wcn-l2bridge.conf');
+    assert.equal(c.network.name, 'l2bridgeNetwork');
+    assert.equal(c.network.mode, 'l2bridge');
+    assert.equal(c.network.outboundNat, true);
+    assert.deepEqual(c.network.outboundNatExceptions, ['192.168.0.0/16', '11.0.0.0/8', '10.124.24.0/23']);
+    assert.deepEqual(c.network.routes, [
+      { destinationPrefix: '11.0.0.0/8', needEncap: true },
+      { destinationPrefix: '10.124.24.196/32', needEncap: true },
+    ]);
+    assert.deepEqual(c.network.dnsServers, ['11.0.0.10']);
+    assert.equal(c.network.loopbackDSR, false, 'optionalFlags.loopbackDSR false');
+    const renamed = diags(c, 'cni-type-renamed');
+    assert.equal(renamed.length, 1);
+    assert.match(renamed[0].source, /wcn-l2bridge\.conf:type$/);
+  });
+
+  it('flannel_l2bridge.conf (NBSP-indented upstream): refused with the byte offset and the character named', () => {
+    const r = rules(real('wcn-flannel-sdnbridge-nbsp.conf'));
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /wcn-flannel-sdnbridge-nbsp\.conf at byte offset 2: not valid JSON: .*U\+00A0/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('flannel_l2bridge.conf: delegate sdnbridge, two SDNRoutes, forceBridgeGateway named as not emulated', () => {
+    const c = load('wcn-flannel-sdnbridge.conf');
+    assert.equal(c.network.plugin, 'flannel');
+    assert.equal(c.network.mode, 'l2bridge');
+    assert.equal(c.network.name, 'cbr0');
+    assert.deepEqual(c.network.outboundNatExceptions, ['10.244.0.0/16', '10.96.0.0/12'], 'sdnbridge drops the ipMasqNetwork flannel hands it');
+    assert.deepEqual(c.network.routes, [
+      { destinationPrefix: '10.96.0.0/12', needEncap: true },
+      { destinationPrefix: '10.132.34.98/32', needEncap: true },
+    ]);
+    const flags = diags(c, 'cni-not-emulated');
+    assert.deepEqual(flags.map((d) => d.source.replace(/^.*:/, '')), ['delegate.optionalFlags.forceBridgeGateway']);
+  });
+
+  it('flannel_overlay.conf: "ip of host" is a placeholder: warned, the InternalIP assumed as PA, the run goes on', () => {
+    const c = load('wcn-flannel-sdnoverlay.conf');
+    assert.equal(c.network.mode, 'overlay');
+    assert.equal(c.network.name, 'vxlan0');
+    assert.deepEqual(c.network.outboundNatExceptions, ['10.244.0.0/16', '10.96.0.0/12']);
+    assert.deepEqual(c.network.routes, [{ destinationPrefix: '10.96.0.0/12', needEncap: true }]);
+    const ph = diags(c, 'config-placeholder');
+    assert.equal(ph.length, 1);
+    assert.equal(ph[0].severity, 'warning');
+    assert.match(ph[0].source, /:delegate\.AdditionalArgs\[2\]\.Value\.Settings\.ProviderAddress$/);
+    assert.match(ph[0].message, /"ip of host"/);
+    assert.equal(c.nodes.find((n) => n.name === 'win-3')?.providerAddress, '10.127.130.13');
+    assert.deepEqual(c.nodes.find((n) => n.name === 'win-3')?.outboundNatExceptions ?? [], [], 'no ipMasq node-subnet exception: sdnoverlay has no ipMasq');
+  });
+
+  it('l2bridge-dualstack-cni-template.conf: tokens named, both OutBoundNATs and every filled-in ACL read, flags named', () => {
+    const c = load('wcn-dualstack-template.conf');
+    assert.deepEqual(c.network.outboundNatExceptions, ['192.168.0.0/24', '10::/120']);
+    assert.deepEqual(c.network.acls, [
+      { action: 'Allow', direction: 'In', protocols: [6], localAddresses: [], remoteAddresses: [], localPorts: [[1111, 1111]], remotePorts: [], priority: 101, ruleType: 'Switch' },
+      { action: 'Block', direction: 'Out', protocols: [], localAddresses: [], remoteAddresses: ['192.168.0.0/24'], localPorts: [], remotePorts: [], priority: 1999, ruleType: 'Switch' },
+      { action: 'Block', direction: 'Out', protocols: [], localAddresses: [], remoteAddresses: ['10::/120'], localPorts: [], remotePorts: [], priority: 1999, ruleType: 'Switch' },
+      { action: 'Allow', direction: 'Out', protocols: [], localAddresses: [], remoteAddresses: [], localPorts: [], remotePorts: [], priority: 2000, ruleType: 'Switch' },
+    ]);
+    const where = diags(c, 'config-placeholder').map((d) => d.source.replace(/^.*\.conf:/, ''));
+    assert.deepEqual(where, [
+      'type',
+      'name',
+      'dns.Nameservers[0]',
+      'AdditionalArgs[0].Value.Settings.Exceptions[1]',
+      'AdditionalArgs[1].Value.Settings.Exceptions[1]',
+      'AdditionalArgs[3].Value.Settings.RemoteAddresses',
+      'AdditionalArgs[4].Value.Settings.RemoteAddresses',
+      'AdditionalArgs[5].Value.Settings.RemoteAddresses',
+      'AdditionalArgs[6].Value.Settings.RemoteAddresses',
+    ]);
+    const flags = diags(c, 'cni-not-emulated').map((d) => d.source.replace(/^.*:optionalFlags\./, ''));
+    assert.deepEqual(flags, ['localRoutedPortMapping', 'allowAclPortMapping', 'enableDualStack', 'gatewayFromAdditionalRoutes']);
+  });
+
+  for (const [file, type] of [
+    ['wcn-l2tunnel.conf', 'l2tunnel'],
+    ['wcn-nat.conf', 'nat'],
+  ]) {
+    it(`${file}: refused by name, exit 2 naming the file and the field type`, () => {
+      const r = rules(real(file));
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, new RegExp(`${file.replace('.', '\\.')} at type: CNI type "${type}": .*not emulated`));
+      assert.equal(r.stdout, '');
+    });
+  }
+});
+
+describe('AdditionalArgs rules of the sdn* plugins (cni/cni.go GetNetworkInfo, network/endpoint.go)', () => {
+  const conf = (args: unknown[], extra: Record<string, unknown> = {}) =>
+    parseClusterTexts([
+      { name: 'sdn.conf', text: JSON.stringify({ cniVersion: '0.2.0', name: 'cbr0', type: 'sdnbridge', AdditionalArgs: args, ...extra }) },
+      { name: 'node.yaml', text: readFileSync(NODE, 'utf8') },
+    ]);
+
+  it('a v1-flat OutBoundNAT (ExceptionList beside Type) is dropped as the plugin drops it: NAT with no exceptions, warned', () => {
+    const c = conf([{ Name: 'EndpointPolicy', Value: { Type: 'OutBoundNAT', ExceptionList: ['10.244.0.0/16'] } }]);
+    assert.equal(c.network.outboundNat, true);
+    assert.deepEqual(c.network.outboundNatExceptions, []);
+    const d = diags(c, 'cni-policy-dropped');
+    assert.equal(d.length, 1);
+    assert.equal(d[0].severity, 'warning');
+    assert.equal(d[0].source, 'sdn.conf:AdditionalArgs[0].Value.ExceptionList');
+    assert.match(d[0].message, /no exceptions/);
+  });
+
+  it('a v1-flat ROUTE is not applied; NetworkPolicy and other names are named, not applied', () => {
+    const c = conf([
+      { Name: 'EndpointPolicy', Value: { Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true } },
+      { Name: 'NetworkPolicy', Value: { Type: 'VxlanPort', Settings: { Port: 4789 } } },
+      { Name: 'OutBoundNatPolicy', Value: { Type: 'OutBoundNAT', Settings: { Exceptions: ['10.0.0.0/8'] } } },
+      { Name: 'Something', Value: {} },
+    ]);
+    assert.deepEqual(c.network.routes, []);
+    assert.deepEqual(c.network.outboundNatExceptions, []);
+    assert.equal(c.network.outboundNat, false, 'no EndpointPolicy OutBoundNAT at all');
+    assert.deepEqual(diags(c, 'cni-policy-dropped').map((d) => d.source), ['sdn.conf:AdditionalArgs[0].Value.DestinationPrefix', 'sdn.conf:AdditionalArgs[0].Value.NeedEncap']);
+    assert.match(diags(c, 'cni-network-policy')[0].message, /"VxlanPort".*not emulated/);
+    assert.deepEqual(diags(c, 'cni-policy-unused').map((d) => d.source), ['sdn.conf:AdditionalArgs[2]', 'sdn.conf:AdditionalArgs[3]']);
+  });
+
+  it('policy Type matches in any case (sig-windows-tools ships "SDNROUTE"); optionalFlags.loopbackDSR sets loopbackDSR', () => {
+    const c = conf([{ Name: 'EndpointPolicy', Value: { Type: 'SDNROUTE', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } } }], { optionalFlags: { loopbackDSR: true, bogus: 1 } });
+    assert.deepEqual(c.network.routes, [{ destinationPrefix: '10.96.0.0/12', needEncap: true }]);
+    assert.equal(c.network.loopbackDSR, true);
+    assert.ok(c.diagnostics.some((d) => d.code === 'config-ignored' && d.source === 'sdn.conf:optionalFlags.bogus'));
+  });
+
+  it('a PortMapping policy is read and named as not emulated', () => {
+    const c = conf([{ Name: 'EndpointPolicy', Value: { Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } } }]);
+    const d = diags(c, 'port-mapping-not-emulated');
+    assert.equal(d.length, 1);
+    assert.match(d[0].message, /host port 8080 -> container port 80/);
+  });
+
+  it('sdnbridge with "policies" (a win-bridge field): nothing applied, warned', () => {
+    const c = conf([], { policies: [{ name: 'EndpointPolicy', value: { Type: 'OutBoundNAT', ExceptionList: ['10.244.0.0/16'] } }] });
+    assert.deepEqual(c.network.outboundNatExceptions, []);
+    assert.equal(diags(c, 'cni-policy-unused')[0].source, 'sdn.conf:policies');
+  });
+
+  it('a non-boolean optionalFlags value is bad input naming the field (the plugin fails to decode it too)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vfp-emu-cni-'));
+    const file = path.join(dir, 'bad.conf');
+    writeFileSync(file, JSON.stringify({ cniVersion: '0.2.0', name: 'n', type: 'sdnbridge', optionalFlags: { loopbackDSR: 'yes' } }));
+    const r = rules(file);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /bad\.conf at optionalFlags\.loopbackDSR: /);
+  });
+});
