@@ -84,6 +84,7 @@ export function loadSeeds(): Seeds {
   const configs: ConfigGroup[] = scenarios.map((s) => s.files);
   const fixtures = path.join(root, 'test', 'fixtures-cluster');
   for (const f of fs.readdirSync(fixtures).sort()) {
+    if (!fs.statSync(path.join(fixtures, f)).isFile()) continue; // real/: public files, fuzzed by their own tests' inputs
     const file = readConfig(path.join(fixtures, f));
     configs.push([file], [...overlay, file]);
   }
