@@ -183,3 +183,67 @@ describe('AdditionalArgs rules of the sdn* plugins (cni/cni.go GetNetworkInfo, n
     assert.match(r.stderr, /bad\.conf at optionalFlags\.loopbackDSR: /);
   });
 });
+
+describe('real manifests: sig-windows-tools templates, the Linux flannel config', () => {
+  const tail = (d: { source: string }) => d.source.replace(/^.*?\.yml:/, '');
+
+  it('HostProcess flannel template + the Linux kube-flannel-cfg: placeholders named, start.ps1 values assumed', () => {
+    const c = load('swt-flannel-overlay-hpc.yml', 'flannel-kube-flannel-cfg.yml');
+    assert.equal(c.network.mode, 'overlay');
+    assert.equal(c.network.name, 'flannel.4096');
+    assert.deepEqual(c.network.clusterCidrs, ['10.244.0.0/16'], "net-conf.json of the Linux manifest's ConfigMap");
+    assert.deepEqual(c.network.outboundNatExceptions, ['10.244.0.0/16', '10.96.0.0/12']);
+    assert.deepEqual(c.network.routes, [{ destinationPrefix: '10.96.0.0/12', needEncap: true }], 'SDNROUTE (upper case) read');
+    assert.equal(c.nodes.find((n) => n.name === 'win-3')?.providerAddress, '10.127.130.13');
+    const ph = diags(c, 'config-placeholder');
+    assert.deepEqual(ph.map(tail), [
+      'documents[0].data["cni-conf-containerd.json"].delegate.AdditionalArgs[0].Value.Settings.Exceptions',
+      'documents[0].data["cni-conf-containerd.json"].delegate.AdditionalArgs[1].Value.Settings.DestinationPrefix',
+      'documents[0].data["cni-conf-containerd.json"].delegate.AdditionalArgs[2].Value.Settings.ProviderAddress',
+    ]);
+    assert.ok(ph.every((d) => d.severity === 'warning' && d.source.includes('swt-flannel-overlay-hpc.yml')));
+    assert.ok(c.derived.some((d) => d.startsWith('network.outboundNatExceptions <- ["10.244.0.0/16","10.96.0.0/12"] (the template')));
+    assert.ok(c.derived.some((d) => d.startsWith('network.routes <- 10.96.0.0/12 (the template')));
+    const linux = diags(c, 'cni-linux-config');
+    assert.equal(linux.length, 1);
+    assert.equal(tail(linux[0]), 'data["cni-conf.json"].plugins[0]');
+  });
+
+  it('the Linux kube-flannel-cfg alone: its CNI config is not applied (no policies: the recommended defaults)', () => {
+    const c = load('flannel-kube-flannel-cfg.yml');
+    assert.equal(c.network.outboundNat, true);
+    assert.deepEqual(c.network.outboundNatExceptions, ['10.244.0.0/16', '10.96.0.0/12', '10.127.130.0/24'], 'the no-CNI-config default list');
+  });
+
+  it('kubeadm dockershim-era ConfigMap with both forms: the containerd form is used by default, the other named', () => {
+    const c = load('swt-kubeadm-flannel-overlay.yml');
+    const chosen = diags(c, 'cni-form-chosen');
+    assert.equal(chosen.length, 1);
+    assert.equal(tail(chosen[0]), 'documents[0].data["cni-conf.json"]');
+    assert.ok(diags(c, 'config-placeholder').every((d) => d.source.includes('cni-conf-containerd.json')));
+    assert.equal(diags(c, 'config-placeholder').length, 3);
+    assert.equal(diags(c, 'cni-policy-unused').length, 0);
+  });
+
+  it('annotation vfp-emu/container-runtime: docker selects the dockershim cni-conf.json (win-overlay, v1 policies)', () => {
+    const text = readFileSync(real('swt-kubeadm-flannel-overlay.yml'), 'utf8').replace('  labels:\n    tier: node', '  annotations:\n    vfp-emu/container-runtime: docker\n  labels:\n    tier: node');
+    const c = parseClusterTexts([
+      { name: 'docker.yml', text },
+      { name: 'node.yaml', text: readFileSync(NODE, 'utf8') },
+    ]);
+    assert.equal(tail(diags(c, 'cni-form-chosen')[0]), 'documents[0].data["cni-conf-containerd.json"]');
+    assert.deepEqual(diags(c, 'config-placeholder').map(tail), ['documents[0].data["cni-conf.json"].delegate.policies[0].Value.ExceptionList', 'documents[0].data["cni-conf.json"].delegate.policies[1].Value.DestinationPrefix']);
+    assert.deepEqual(c.network.routes, [{ destinationPrefix: '10.96.0.0/12', needEncap: true }]);
+  });
+
+  it("kubeadm host-gw template: l2bridge; the node's subnet joins the assumed exceptions; the second route is left out", () => {
+    const c = load('swt-kubeadm-flannel-host-gw.yml');
+    assert.equal(c.network.mode, 'l2bridge');
+    assert.equal(c.network.name, 'cbr0');
+    assert.deepEqual(c.network.outboundNatExceptions, ['10.244.3.0/24', '10.96.0.0/12', '10.127.130.0/24']);
+    assert.deepEqual(c.network.routes, [{ destinationPrefix: '10.96.0.0/12', needEncap: true }]);
+    const ph = diags(c, 'config-placeholder');
+    assert.equal(ph.length, 3);
+    assert.match(ph[2].message, /left out/);
+  });
+});

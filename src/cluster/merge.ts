@@ -199,7 +199,8 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
   const exceptionSet = new Set<string>();
   for (const e of draft.exceptions) exceptionSet.add(e.cidr);
   for (const e of s.get<string[]>('network.exceptions') ?? []) exceptionSet.add(e);
-  assumeTemplateValues(s, clusterCidrs, serviceCidr, exceptionSet, draft.routes, derive);
+  const hostSubnets = overlay ? [] : nodeList.map((n) => tryParseIPv4(n.facts.get<string>('internalIP')!)).filter((v) => v >= 0).map((v) => `${u32ToIpv4((v & maskOf(24)) >>> 0)}/24`);
+  assumeTemplateValues(s, [...clusterCidrs, ...(serviceCidr !== null ? [serviceCidr] : []), ...hostSubnets], serviceCidr, exceptionSet, draft.routes, derive);
   const policyMode = draft.policySources.length > 0;
   let outboundNat: boolean;
   let perNodeSubnetException = false;
@@ -856,12 +857,14 @@ function buildServices(draft: Draft, services: GroupedService[], ctx: ServiceCon
 
 /**
  * What a template's placeholders are assumed to be filled in with (importers/placeholders.ts), as
- * sig-windows-tools flanneld/start.ps1 @ 03f99247 fills them: OutBoundNAT Exceptions = kubeadm's
- * serviceSubnet and podSubnet, the SDNRoute DestinationPrefix = serviceSubnet.
+ * sig-windows-tools' start scripts fill them (hostprocess/flannel/flanneld/start.ps1 @ 03f99247: Exceptions =
+ * $env:SERVICE_SUBNET and net-conf.json's Network, the first route = the service subnet; kubeadm/flannel/
+ * flannel-host-gw.yml run.ps1 @ 12a6e44a adds the host subnet `$networkJson.SubnetCIDR`, taken here as the
+ * InternalIP's /24 like the recommended default list). UNCONFIRMED: the host subnet's real prefix length.
  */
 function assumeTemplateValues(
   s: FactSet,
-  clusterCidrs: string[],
+  list: string[],
   serviceCidr: string | null,
   exceptionSet: Set<string>,
   routes: Draft['routes'],
@@ -869,9 +872,8 @@ function assumeTemplateValues(
 ): void {
   const exc = s.fact<boolean>('cni.assumeExceptions');
   if (exc) {
-    const list = [...clusterCidrs, ...(serviceCidr !== null ? [serviceCidr] : [])];
     for (const c of list) exceptionSet.add(c);
-    derive('network.outboundNatExceptions', list, `the template's empty Exceptions (${whereText(exc.where)}) filled in with the cluster and service CIDRs, as start.ps1 does`);
+    derive('network.outboundNatExceptions', list, `the template's empty Exceptions (${whereText(exc.where)}) filled in with the cluster and service CIDRs (and on l2bridge the node's /24, as flannel-host-gw.yml run.ps1 adds the host subnet), as the start scripts do`);
   }
   const route = s.fact<boolean>('cni.assumeServiceRoute');
   if (route && serviceCidr !== null) {

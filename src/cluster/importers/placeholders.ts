@@ -24,7 +24,7 @@ const PROSE = /^(?:the )?(?:ip|ip address|address|ipv4|ipv6|prefix|subnet|cidr)(
 /** What the placeholder in this string is (quoted, for messages), or null when the string is not one. */
 export function placeholderIn(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  if (value.trim() === '') return 'an empty value ""';
+  if (value.trim() === '') return 'empty ("")';
   const m = MUSTACHE.exec(value);
   if (m) return `the template token ${JSON.stringify(m[0])}`;
   const sed = SED_TOKEN.exec(value);
@@ -45,7 +45,7 @@ export function notePlaceholder(f: Field, draft: Draft, assumed: string): boolea
   draft.note(
     'config-placeholder',
     'warning',
-    `${f.pathText} holds ${what}: this is a template not yet filled in; the run continues and ${assumed}`,
+    `the value is ${what}: a template not yet filled in; the run continues and ${assumed}`,
     f.where,
   );
   return true;
@@ -53,5 +53,5 @@ export function notePlaceholder(f: Field, draft: Draft, assumed: string): boolea
 
 /** A template's empty list (`"Exceptions": []`), named as a placeholder with what is assumed. */
 export function noteEmptyList(f: Field, draft: Draft, assumed: string): void {
-  draft.note('config-placeholder', 'warning', `${f.pathText} is an empty list in a template (a start script fills it in on the node); the run continues and ${assumed}`, f.where);
+  draft.note('config-placeholder', 'warning', `an empty list in a template (a start script fills it in on the node); the run continues and ${assumed}`, f.where);
 }

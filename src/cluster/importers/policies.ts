@@ -22,7 +22,7 @@
 
 import type { Draft } from '../draft';
 import type { Field, Where } from '../source';
-import { noteEmptyList, notePlaceholder } from './placeholders';
+import { noteEmptyList, notePlaceholder, placeholderIn } from './placeholders';
 
 /** Policy types that do not change what the emulator does (encap overhead, L2 driver, QoS, port names, ...). */
 const INERT = new Set(['encapoverhead', 'l2driver', 'qos', 'portname', 'iov', 'interfaceconstraint', 'vlan', 'vsid', 'l4proxy', 'l4wfpproxy', 'tieracl', 'proxy', 'isolation', 'vnet']);
@@ -119,6 +119,18 @@ function readOutboundNat(p: Field, list: Field, draft: Draft): void {
   }
 }
 
+/**
+ * A template's unfilled route prefix. sig-windows-tools' start scripts fill the first with the service subnet
+ * (hostprocess/flannel/flanneld/start.ps1 @ 03f99247, kubeadm/flannel/*.yml run.ps1 @ 12a6e44a) and a second
+ * (flannel-host-gw.yml) with the node's own address (`$networkJson.AddressCIDR`): the first is assumed
+ * (`cni.assumeServiceRoute`), a later one is left out, as the node's address route is not one network-wide value.
+ */
+function assumeRoute(prefix: Field, needEncap: boolean, draft: Draft): void {
+  const first = !draft.settings.has('cni.assumeServiceRoute');
+  notePlaceholder(prefix, draft, first ? 'the service CIDR is assumed, as sig-windows-tools start scripts fill in the first route' : "this route is left out (start scripts fill a second route with the node's own address)");
+  if (first) draft.settings.put('cni.assumeServiceRoute', needEncap, prefix.where);
+}
+
 /** Reads one policy object into the draft (`v2Only`: decoded as the sdn* plugins do, see the module comment). */
 export function importEndpointPolicy(p: Field, draft: Draft, v2Only = false): PolicyResult {
   p.object();
@@ -146,8 +158,8 @@ export function importEndpointPolicy(p: Field, draft: Draft, v2Only = false): Po
     case 'route':
     case 'sdnroute': {
       const prefix = s.get('DestinationPrefix').required('DestinationPrefix');
-      if (notePlaceholder(prefix, draft, 'the service CIDR is assumed, as sig-windows-tools flanneld/start.ps1 fills it in')) {
-        draft.settings.put('cni.assumeServiceRoute', s.get('NeedEncap').optBool() ?? false, prefix.where);
+      if (placeholderIn(prefix.value) !== null) {
+        assumeRoute(prefix, s.get('NeedEncap').optBool() ?? false, draft);
         break;
       }
       const nextHop = s.get('NextHop').optIp();
