@@ -247,3 +247,54 @@ describe('real manifests: sig-windows-tools templates, the Linux flannel config'
     assert.match(ph[2].message, /left out/);
   });
 });
+
+describe('real Azure CNI conflists (Azure/azure-container-networking cni/*.conflist)', () => {
+  it('azure-windows.conflist @ de539913: bridge -> l2bridge; v1-flat OutBoundNAT, ROUTE and every ACL applied', () => {
+    const c = load('azure-windows.conflist');
+    assert.equal(c.network.name, 'azure');
+    assert.equal(c.network.mode, 'l2bridge');
+    assert.deepEqual(c.network.outboundNatExceptions, ['10.240.0.0/16', '10.0.0.0/8']);
+    assert.deepEqual(c.network.routes, [{ destinationPrefix: '10.0.0.0/8', needEncap: true }]);
+    assert.deepEqual(c.network.dnsServers, ['10.0.0.10', '168.63.129.16']);
+    const none = { localAddresses: [], localPorts: [], ruleType: 'Switch' };
+    assert.deepEqual(c.network.acls, [
+      { action: 'Allow', direction: 'Out', protocols: [17], remoteAddresses: ['168.63.129.16/32'], remotePorts: [[53, 53]], priority: 200, ...none },
+      { action: 'Block', direction: 'Out', protocols: [], remoteAddresses: ['168.63.129.16/32'], remotePorts: [], priority: 65000, ...none },
+      { action: 'Allow', direction: 'Out', protocols: [], remoteAddresses: [], remotePorts: [], priority: 65500, ...none },
+      { action: 'Allow', direction: 'In', protocols: [], remoteAddresses: [], remotePorts: [], priority: 65500, ...none },
+    ]);
+    assert.equal(diags(c, 'cni-policy-dropped').length, 0, "Azure's plugin converts the v1-flat form itself");
+    assert.equal(diags(c, 'cni-azure').length, 1);
+  });
+
+  it('azure-windows.conflist @ 8c143a82 (a missing comma): exit 2 naming the file, byte offset and line', () => {
+    const r = rules(real('azure-windows-broken.conflist'));
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /azure-windows-broken\.conflist at byte offset 1687: not valid JSON: .*\(line 55, column 17\)/);
+  });
+
+  for (const [file, field, what] of [
+    ['azure-windows-swift.conflist', 'plugins\\[0\\]\\.executionMode', 'executionMode "v4swift"'],
+    ['azure-windows-multitenancy.conflist', 'plugins\\[0\\]\\.multiTenancy', 'multitenancy'],
+  ]) {
+    it(`${file}: refused by name (${what})`, () => {
+      const r = rules(real(file));
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, new RegExp(`${file.replace('.', '\\.')} at ${field}: Azure CNI ${what}.* is not emulated`));
+    });
+  }
+
+  it('Azure: mode tunnel refused; a policy Type Azure cannot convert refused as the plugin fails; wincni refused', () => {
+    const az = (plugin: Record<string, unknown>) => JSON.stringify({ cniVersion: '0.3.0', name: 'azure', plugins: [{ type: 'azure-vnet', ipam: { type: 'azure-vnet-ipam' }, ...plugin }] });
+    assert.throws(() => parseClusterTexts([{ name: 'a.conflist', text: az({ mode: 'tunnel' }) }]), /a\.conflist.*plugins\[0\]\.mode.*mode "tunnel": only mode "bridge"/s);
+    assert.throws(() => parseClusterTexts([{ name: 'a.conflist', text: az({}) }]), /default mode "tunnel"/);
+    assert.throws(
+      () => parseClusterTexts([{ name: 'a.conflist', text: az({ mode: 'bridge', AdditionalArgs: [{ Name: 'EndpointPolicy', Value: { Type: 'SDNRoute', Settings: {} } }] }) }]),
+      /AdditionalArgs\[0\]\.Value\.Type.*"Failed to set Policy"/s,
+    );
+    assert.throws(
+      () => parseClusterTexts([{ name: 'w.conf', text: JSON.stringify({ cniVersion: '0.2.0', name: 'l2bridge', type: 'wincni.exe', ipam: { environment: 'azure' } }) }]),
+      /w\.conf.*type.*wincni, the pre-containerd dockershim plugin, is not emulated; use the sdnbridge\/win-bridge config of the node/s,
+    );
+  });
+});

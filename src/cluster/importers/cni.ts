@@ -27,7 +27,7 @@ import type { Field } from '../source';
 import { importEndpointPolicy } from './policies';
 import { readSdnFields } from './cni-sdn';
 import { placeholderIn, notePlaceholder } from './placeholders';
-import { refusedPluginType, isLinuxFlannel } from './azure-cni';
+import { refusedPluginType, isLinuxFlannel, importAzure } from './azure-cni';
 
 type WinPlugin = 'win-bridge' | 'win-overlay';
 /** A plugin type: what it programs, and whether it is a windows-container-networking (sdn*) plugin. */
@@ -38,6 +38,7 @@ interface PluginType {
 
 /** Plugin types this importer understands, by the `type` a config names (exact case, as the plugins match). */
 const PLUGINS: Record<string, PluginType> = {
+  'azure-vnet': { plugin: 'win-bridge', sdn: false },
   'win-bridge': { plugin: 'win-bridge', sdn: false },
   'win-overlay': { plugin: 'win-overlay', sdn: false },
   sdnbridge: { plugin: 'win-bridge', sdn: true },
@@ -108,6 +109,11 @@ function resolveType(typeField: Field, conf: Field, draft: Draft): PluginType | 
 
 function importPlugin(conf: Field, networkName: string, draft: Draft): void {
   const typeField = conf.get('type').required('type');
+  if (typeField.value === 'azure-vnet') {
+    draft.policySources.push(conf.where);
+    draft.settings.put('network.name', networkName, conf.get('name').absent ? conf.where : conf.get('name').where);
+    return importAzure(conf, draft, readDns);
+  }
   const resolved = resolveType(typeField, conf, draft);
   if (resolved?.plugin === 'flannel' && isLinuxFlannel(conf)) {
     draft.note('cni-linux-config', 'info', 'this is the flannel CNI config of the Linux nodes (type flannel with the Linux bridge delegate: no win-bridge, win-overlay, sdnbridge or sdnoverlay); it is not applied to Windows nodes', conf.where);
