@@ -138,6 +138,18 @@ describe('AdditionalArgs rules of the sdn* plugins (cni/cni.go GetNetworkInfo, n
     assert.match(d[0].message, /no exceptions/);
   });
 
+  it('vfp-emu rules shows it: no OutboundNAT exceptions, and the dropped field named in the diagnostics', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vfp-emu-cni-'));
+    const file = path.join(dir, 'flat.conf');
+    writeFileSync(file, JSON.stringify({ cniVersion: '0.2.0', name: 'cbr0', type: 'sdnbridge', AdditionalArgs: [{ Name: 'EndpointPolicy', Value: { Type: 'OutBoundNAT', ExceptionList: ['10.244.0.0/16'] } }] }));
+    const r = rules(file, NODE);
+    rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /OutboundNAT: exceptions <none>;/);
+    assert.match(r.stdout, /cni-policy-dropped \[[^\]]*flat\.conf:AdditionalArgs\[0\]\.Value\.ExceptionList\]: /);
+    assert.match(r.stdout, /config-nat-exceptions .*do not cover the cluster CIDR/);
+  });
+
   it('a v1-flat ROUTE is not applied; NetworkPolicy and other names are named, not applied', () => {
     const c = conf([
       { Name: 'EndpointPolicy', Value: { Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true } },
@@ -265,6 +277,10 @@ describe('real Azure CNI conflists (Azure/azure-container-networking cni/*.confl
     ]);
     assert.equal(diags(c, 'cni-policy-dropped').length, 0, "Azure's plugin converts the v1-flat form itself");
     assert.equal(diags(c, 'cni-azure').length, 1);
+    const r = rules(real('azure-windows.conflist'), NODE);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /OutboundNAT: exceptions 10\.240\.0\.0\/16, 10\.0\.0\.0\/8;/);
+    assert.match(r.stdout, /RULE : ACL_BLOCK_OUT_65000_1\n(?:.*\n)*?\s+Destination IP : 168\.63\.129\.16\/32/);
   });
 
   it('azure-windows.conflist @ 8c143a82 (a missing comma): exit 2 naming the file, byte offset and line', () => {
