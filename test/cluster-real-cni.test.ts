@@ -169,6 +169,7 @@ describe('AdditionalArgs rules of the sdn* plugins (cni/cni.go GetNetworkInfo, n
     const c = conf([{ Name: 'EndpointPolicy', Value: { Type: 'SDNROUTE', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } } }], { optionalFlags: { loopbackDSR: true, bogus: 1 } });
     assert.deepEqual(c.network.routes, [{ destinationPrefix: '10.96.0.0/12', needEncap: true }]);
     assert.equal(c.network.loopbackDSR, true);
+    assert.match(diags(c, 'cni-not-emulated').find((d) => d.source === 'sdn.conf:optionalFlags.loopbackDSR')?.message ?? '', /changes no verdict/);
     assert.ok(c.diagnostics.some((d) => d.code === 'config-ignored' && d.source === 'sdn.conf:optionalFlags.bogus'));
   });
 

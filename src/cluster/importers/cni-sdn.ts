@@ -11,7 +11,8 @@
  *
  * optionalFlags (`OptionalFlags`): `loopbackDSR` -> common/core/network.go adds network/policy.go
  * `GetLoopbackDSRPolicy` (OutBoundNAT `Settings.Destinations: [podIP]`) to every endpoint, the same policy
- * win-bridge's top-level `loopbackDSR` adds (domain.md 3.1), so it sets the same `network.loopbackDSR`. The
+ * win-bridge's top-level `loopbackDSR` adds (domain.md 3.1), so it sets the same `network.loopbackDSR`
+ * (which no engine step reads: see `readLoopbackDsr`). The
  * plugin fails ADD when HNS lacks DSR (`hcn.DSRSupported`); that is the Windows profile's business. The other
  * flags change nothing vfp-emu models and are named when set (`cni-not-emulated`): `localRoutedPortMapping`
  * and `allowAclPortMapping` act on port mappings (no host-port model), `forceBridgeGateway` and
@@ -33,6 +34,18 @@ const FLAGS: Record<string, string | null> = {
   gatewayFromAdditionalRoutes: "takes the endpoint's gateways from additionalRoutes; the gateway address changes no verdict here",
 };
 
+/**
+ * `loopbackDSR` (win-* top level, sdn* optionalFlags): sets `network.loopbackDSR`. The engine lets a pod reach
+ * itself through a Service VIP (the SLB hairpin SNAT, src/vfp/actions.ts) whether it is set or not, so the flag
+ * changes no verdict; said when it is on (UNCONFIRMED what a node without it does for a pod behind a DSR VIP).
+ */
+export function readLoopbackDsr(f: Field, draft: Draft): void {
+  if (f.absent) return;
+  const on = f.bool();
+  draft.settings.put('network.loopbackDSR', on, f.where);
+  if (on) draft.note('cni-not-emulated', 'info', 'loopbackDSR adds an OutBoundNAT policy with Destinations [the pod IP] so that a pod reaches itself through a DSR Service VIP; vfp-emu lets a pod reach itself through a VIP (hairpin SNAT) with or without it, so it changes no verdict here', f.where);
+}
+
 export function readSdnFields(conf: Field, draft: Draft): void {
   readOptionalFlags(conf.get('optionalFlags'), draft);
   for (const entry of conf.get('AdditionalArgs').optItems()) readAdditionalArg(entry, draft);
@@ -48,10 +61,11 @@ function readOptionalFlags(flags: Field, draft: Draft): void {
       draft.note('config-ignored', 'info', `optionalFlags.${key} is not a flag of the sdnbridge/sdnoverlay plugins (they know ${Object.keys(FLAGS).join(', ')}); ignored`, f.where);
       continue;
     }
-    if (f.absent) continue;
-    const on = f.bool();
-    if (known === 'loopbackDSR') draft.settings.put('network.loopbackDSR', on, f.where);
-    else if (on) draft.note('cni-not-emulated', 'info', `optionalFlags.${known} ${FLAGS[known]}`, f.where);
+    if (known === 'loopbackDSR') {
+      readLoopbackDsr(f, draft);
+      continue;
+    }
+    if (!f.absent && f.bool()) draft.note('cni-not-emulated', 'info', `optionalFlags.${known} ${FLAGS[known]}`, f.where);
   }
 }
 

@@ -25,7 +25,7 @@
 import type { Draft } from '../draft';
 import type { Field } from '../source';
 import { importEndpointPolicy } from './policies';
-import { readSdnFields } from './cni-sdn';
+import { readLoopbackDsr, readSdnFields } from './cni-sdn';
 import { placeholderIn, notePlaceholder } from './placeholders';
 import { refusedPluginType, isLinuxFlannel, importAzure } from './azure-cni';
 
@@ -157,8 +157,7 @@ function readWindowsPlugin(conf: Field, plugin: WinPlugin, sdn: boolean, draft: 
     return;
   }
   if (conf.has('AdditionalArgs')) draft.note('cni-policy-unused', 'warning', `the ${plugin} plugin (containernetworking/plugins) reads "policies", not AdditionalArgs (an sdnbridge/sdnoverlay field): a node running it applies none of these, so neither does the emulator`, conf.get('AdditionalArgs').where);
-  const loopback = conf.get('loopbackDSR');
-  if (!loopback.absent) draft.settings.put('network.loopbackDSR', loopback.bool(), loopback.where);
+  readLoopbackDsr(conf.get('loopbackDSR'), draft);
   readMasq(conf, plugin, draft);
   for (const entry of conf.get('policies').optItems()) {
     entry.object();
