@@ -107,6 +107,19 @@ describe('real CNI configs: microsoft/windows-container-networking examples (Add
     assert.deepEqual(flags, ['localRoutedPortMapping', 'allowAclPortMapping', 'enableDualStack', 'gatewayFromAdditionalRoutes']);
   });
 
+  it('l2bridgedualstack_host-local_ipam.conf: v4 and v6 exceptions and routes read; a Destinations-scoped OutBoundNAT named, not applied', () => {
+    const c = load('wcn-dualstack-host-local.conf');
+    assert.equal(c.network.name, 'winl2bridge');
+    assert.deepEqual(c.network.outboundNatExceptions, ['192.168.0.0/16', '11.0.0.0/8', '10.124.24.0/23']);
+    assert.deepEqual(c.network.routes, [
+      { destinationPrefix: '11.0.0.0/8', needEncap: true },
+      { destinationPrefix: 'fd00::200/120', needEncap: true },
+    ]);
+    const scoped = diags(c, 'cni-not-emulated').filter((d) => d.source.endsWith('AdditionalArgs[1].Value.Settings.Destinations'));
+    assert.equal(scoped.length, 1);
+    assert.match(scoped[0].message, /Destinations \[fd01::192, fd01::193\] \(VirtualIP fc00::123\).*not applied/);
+  });
+
   for (const [file, type] of [
     ['wcn-l2tunnel.conf', 'l2tunnel'],
     ['wcn-nat.conf', 'nat'],

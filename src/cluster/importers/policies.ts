@@ -102,6 +102,21 @@ function portRanges(f: Field): [number, number][] {
 }
 
 /**
+ * An OutBoundNAT policy limited to `Destinations` (the loopbackDSR policy, `Destinations: [podIP]`; hcsshim
+ * hcn `OutboundNatPolicySetting{VirtualIP, Exceptions, Destinations, Flags}`) NATs only traffic to those
+ * addresses, which the engine does not model (it has one OutBoundNAT per endpoint, with exceptions): such a
+ * policy is not applied, and said so. True when it was one.
+ */
+function scopedNat(s: Field, draft: Draft): boolean {
+  const dest = s.get('Destinations');
+  if (dest.absent || (Array.isArray(dest.value) && dest.value.length === 0)) return false;
+  const vip = s.get('VirtualIP');
+  const to = listOf(dest).map((x) => x.value as string).join(', ');
+  draft.note('cni-not-emulated', 'warning', `an OutBoundNAT policy limited to Destinations [${to}]${vip.absent ? '' : ` (VirtualIP ${String(vip.value)})`} NATs only traffic to those addresses; vfp-emu models one OutBoundNAT with exceptions per endpoint, so this policy is not applied`, dest.where);
+  return true;
+}
+
+/**
  * An OutBoundNAT policy's exceptions. A placeholder entry (`{{LOCAL_ENDPOINT}}/32`) is left out; an empty list
  * is a template's (sig-windows-tools flannel-overlay.yml `"Exceptions": []`, filled by flanneld/start.ps1 with
  * kubeadm's service and pod subnets), so the cluster and service CIDRs are assumed (`cni.assumeExceptions`).
@@ -149,6 +164,7 @@ export function importEndpointPolicy(p: Field, draft: Draft, v2Only = false): Po
   }
   switch (t) {
     case 'outboundnat':
+      if (scopedNat(s, draft)) break;
       readOutboundNat(p, s === p ? p.get('ExceptionList') : s.get('Exceptions'), draft);
       break;
     case 'nat':
