@@ -44,6 +44,9 @@ describe('real CNI configs: microsoft/windows-container-networking examples (Add
     const renamed = diags(c, 'cni-type-renamed');
     assert.equal(renamed.length, 1);
     assert.match(renamed[0].source, /wcn-l2bridge\.conf:type$/);
+    const unmodelled = diags(c, 'cni-not-emulated');
+    assert.equal(unmodelled.length, 1);
+    assert.match(unmodelled[0].message, /ipam subnet 192\.168\.1\.0\/24 .*; master "Ethernet" .*; the portMappings capability/);
   });
 
   it('flannel_l2bridge.conf (NBSP-indented upstream): refused with the byte offset and the character named', () => {
@@ -64,7 +67,8 @@ describe('real CNI configs: microsoft/windows-container-networking examples (Add
       { destinationPrefix: '10.132.34.98/32', needEncap: true },
     ]);
     const flags = diags(c, 'cni-not-emulated');
-    assert.deepEqual(flags.map((d) => d.source.replace(/^.*:/, '')), ['delegate.optionalFlags.forceBridgeGateway']);
+    assert.deepEqual(flags.map((d) => d.source.replace(/^.*\.conf:?/, '')), ['', 'delegate.optionalFlags.forceBridgeGateway']);
+    assert.match(flags[0].message, /^read but not modelled: the portMappings capability/);
   });
 
   it('flannel_overlay.conf: "ip of host" is a placeholder: warned, the InternalIP assumed as PA, the run goes on', () => {
@@ -103,7 +107,7 @@ describe('real CNI configs: microsoft/windows-container-networking examples (Add
       'AdditionalArgs[5].Value.Settings.RemoteAddresses',
       'AdditionalArgs[6].Value.Settings.RemoteAddresses',
     ]);
-    const flags = diags(c, 'cni-not-emulated').map((d) => d.source.replace(/^.*:optionalFlags\./, ''));
+    const flags = diags(c, 'cni-not-emulated').filter((d) => d.source.includes(':optionalFlags.')).map((d) => d.source.replace(/^.*:optionalFlags\./, ''));
     assert.deepEqual(flags, ['localRoutedPortMapping', 'allowAclPortMapping', 'enableDualStack', 'gatewayFromAdditionalRoutes']);
   });
 

@@ -89,3 +89,27 @@ function readAdditionalArg(entry: Field, draft: Draft): void {
     : 'is dropped by the plugin: only entries whose Name contains "Policy" are read';
   draft.note('cni-policy-unused', 'warning', `AdditionalArgs entry named ${JSON.stringify(name)} ${why}; a node applies none of it, so neither does the emulator`, entry.where);
 }
+
+/** The subnets an `ipam` section hands out (`subnet`, or host-local `ranges[][].subnet`), as written. */
+function ipamSubnets(ipam: Field): string[] {
+  if (!ipam.isObject()) return [];
+  const out = ipam.has('subnet') ? [String(ipam.get('subnet').value)] : [];
+  for (const set of ipam.get('ranges').optItems()) for (const r of set.optItems()) if (r.isObject() && r.has('subnet')) out.push(String(r.get('subnet').value));
+  return out;
+}
+
+/**
+ * The plugin fields that change nothing vfp-emu models, named once per config (`cni-not-emulated`, info) so
+ * that none is dropped in silence: the IPAM subnets (pod addresses and node subnets come from the Node and
+ * Pod inputs), `master` / `additionalRoutes` (the host adapter, extra endpoint routes), and the
+ * `portMappings` capability (hostPort pods get PortMapping policies; no host-port model).
+ */
+export function noteUnmodelled(conf: Field, draft: Draft): void {
+  const parts: string[] = [];
+  const subnets = ipamSubnets(conf.get('ipam'));
+  if (subnets.length > 0) parts.push(`ipam subnet ${subnets.join(', ')} (pod addresses and node subnets are taken from the Node and Pod inputs)`);
+  if (conf.has('master')) parts.push(`master ${JSON.stringify(conf.get('master').value)} (the host adapter)`);
+  if (conf.get('additionalRoutes').optItems().length > 0) parts.push('additionalRoutes (extra routes inside the pod)');
+  if (conf.at('capabilities', 'portMappings').value === true) parts.push('the portMappings capability (hostPort pods get port mappings; no host-port model)');
+  if (parts.length > 0) draft.note('cni-not-emulated', 'info', `read but not modelled: ${parts.join('; ')}`, conf.where);
+}

@@ -25,7 +25,7 @@
 import type { Draft } from '../draft';
 import type { Field } from '../source';
 import { importEndpointPolicy } from './policies';
-import { readLoopbackDsr, readSdnFields } from './cni-sdn';
+import { noteUnmodelled, readLoopbackDsr, readSdnFields } from './cni-sdn';
 import { placeholderIn, notePlaceholder } from './placeholders';
 import { refusedPluginType, isLinuxFlannel, importAzure } from './azure-cni';
 
@@ -132,6 +132,7 @@ function importPlugin(conf: Field, networkName: string, draft: Draft): void {
 /** The flannel meta plugin and its delegate (domain.md 3.4). */
 function importFlannel(conf: Field, typeField: Field, draft: Draft): void {
   draft.settings.put('network.plugin', 'flannel', typeField.where);
+  noteUnmodelled(conf, draft);
   const delegate = conf.get('delegate');
   if (delegate.absent) {
     // flannel defaults the delegate to win-bridge (domain.md 3.4).
@@ -150,6 +151,7 @@ function importFlannel(conf: Field, typeField: Field, draft: Draft): void {
 /** The shared pkg/hns NetConf fields plus the plugin's own (ipMasqNetwork for win-bridge; ipMasq, endpointMacPrefix for win-overlay). */
 function readWindowsPlugin(conf: Field, plugin: WinPlugin, sdn: boolean, draft: Draft): void {
   readDns(conf, draft);
+  noteUnmodelled(conf, draft);
   if (sdn) {
     draft.settings.put('cni.sdnPlugin', true, conf.where);
     readSdnFields(conf, draft);
