@@ -190,6 +190,15 @@ describe('AdditionalArgs rules of the sdn* plugins (cni/cni.go GetNetworkInfo, n
     assert.ok(c.diagnostics.some((d) => d.code === 'config-ignored' && d.source === 'sdn.conf:optionalFlags.bogus'));
   });
 
+  it('the HCN type names L2Bridge and Overlay are accepted (MapCniTypeToHcnType), exact case; lower-case "overlay" is not', () => {
+    const one = (type: string) => parseClusterTexts([{ name: 't.conf', text: JSON.stringify({ cniVersion: '0.2.0', name: 'n', type }) }]);
+    assert.equal(one('L2Bridge').network.mode, 'l2bridge');
+    assert.equal(one('Overlay').network.mode, 'overlay');
+    assert.throws(() => one('overlay'), /t\.conf.*type.*CNI plugin type "overlay" is not emulated/s);
+    assert.throws(() => one('NAT'), /CNI type "NAT": a NAT network/);
+    assert.throws(() => one('sdntunnel'), /CNI type "sdntunnel": an L2Tunnel network is not emulated/);
+  });
+
   it('a PortMapping policy is read and named as not emulated', () => {
     const c = conf([{ Name: 'EndpointPolicy', Value: { Type: 'PortMapping', Settings: { Protocol: 6, InternalPort: 80, ExternalPort: 8080 } } }]);
     const d = diags(c, 'port-mapping-not-emulated');
