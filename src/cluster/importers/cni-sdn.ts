@@ -101,8 +101,9 @@ function ipamSubnets(ipam: Field): string[] {
 /**
  * The plugin fields that change nothing vfp-emu models, named once per config (`cni-not-emulated`, info) so
  * that none is dropped in silence: the IPAM subnets (pod addresses and node subnets come from the Node and
- * Pod inputs), `master` / `additionalRoutes` (the host adapter, extra endpoint routes), and the
- * `portMappings` capability (hostPort pods get PortMapping policies; no host-port model).
+ * Pod inputs), `master` / `additionalRoutes` (the host adapter, extra endpoint routes). The `portMappings`
+ * capability is not named: it only lets the runtime pass a pod's hostPorts, which every config has; a
+ * hostPort is a fact of the pod, not of this file.
  */
 export function noteUnmodelled(conf: Field, draft: Draft): void {
   const parts: string[] = [];
@@ -110,6 +111,5 @@ export function noteUnmodelled(conf: Field, draft: Draft): void {
   if (subnets.length > 0) parts.push(`ipam subnet ${subnets.join(', ')} (pod addresses and node subnets are taken from the Node and Pod inputs)`);
   if (conf.has('master')) parts.push(`master ${JSON.stringify(conf.get('master').value)} (the host adapter)`);
   if (conf.get('additionalRoutes').optItems().length > 0) parts.push('additionalRoutes (extra routes inside the pod)');
-  if (conf.at('capabilities', 'portMappings').value === true) parts.push('the portMappings capability (hostPort pods get port mappings; no host-port model)');
   if (parts.length > 0) draft.note('cni-not-emulated', 'info', `read but not modelled: ${parts.join('; ')}`, conf.where);
 }
