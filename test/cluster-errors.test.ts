@@ -106,7 +106,10 @@ describe('cluster: bad input names the file and the field path', () => {
   it('an unknown CNI plugin and a conflist without a Windows plugin', () => {
     throwsAt(() => parseClusterText('c.conf', '{"cniVersion":"0.4.0","name":"n","type":"calico"}'), 'c.conf', 'type', /CNI plugin type "calico" is not emulated/);
     throwsAt(() => parseClusterText('c.conflist', '{"cniVersion":"0.4.0","name":"n","plugins":[{"type":"bridge"},{"type":"portmap"}]}'), 'c.conflist', 'plugins', /no win-bridge, win-overlay, sdnbridge, sdnoverlay or flannel plugin in this conflist \(found: bridge, portmap\)/);
-    throwsAt(() => parseClusterText('c.conf', '{"cniVersion":"0.2.0","name":"n","type":"flannel","delegate":{"type":"bridge"}}'), 'c.conf', 'delegate.type', /flannel delegate type "bridge" is not emulated/);
+    throwsAt(() => parseClusterText('c.conf', '{"cniVersion":"0.2.0","name":"n","type":"flannel","delegate":{"type":"calico"}}'), 'c.conf', 'delegate.type', /CNI plugin type "calico" is not emulated/);
+    // A delegate of the Linux bridge plugin is the Linux nodes' flannel config: named, not refused (cluster-real-cni.test.ts).
+    const linux = parseClusterText('c.conf', '{"cniVersion":"0.2.0","name":"n","type":"flannel","delegate":{"type":"bridge"}}');
+    assert.ok(linux.diagnostics.some((d) => d.code === 'cni-linux-config'));
   });
 
   it('an HNS dump with a bad policy field', () => {

@@ -33,7 +33,7 @@ describe('cluster: kind detection from content', () => {
     ['sdn-l2bridge-cni.conf', ['cni']],
     ['sdn-overlay-cni.conf', ['cni']],
     ['win-bridge-sample.conf', ['cni']],
-    ['sdnoverlay-v2.conflist', ['cni']],
+    ['win-overlay-v2.conflist', ['cni']],
     ['sdn-l2bridge-net-conf.json', ['flannel-net-conf']],
     ['kube-flannel-net-conf.json', ['flannel-net-conf']],
     ['subnet.env', ['flannel-subnet-env']],
@@ -234,9 +234,9 @@ describe('cluster: CNI configs', () => {
     assert.equal(c.clusterDomain, 'cluster.local');
   });
 
-  it('sdnoverlay v2 conflist: several OutBoundNAT policies union, SDNRoute, ACL, ProviderAddress, ipMasq', () => {
+  it('win-overlay apiVersion 2 conflist: several OutBoundNAT policies union, SDNRoute, ACL, ProviderAddress, ipMasq', () => {
     const c = parseClusterTexts([
-      { name: 'sdnoverlay-v2.conflist', text: text('sdnoverlay-v2.conflist') },
+      { name: 'win-overlay-v2.conflist', text: text('win-overlay-v2.conflist') },
       { name: 'node.yaml', text: 'apiVersion: v1\nkind: Node\nmetadata: {name: win-3, labels: {kubernetes.io/os: windows}}\nspec: {podCIDR: 10.244.3.0/24}\nstatus: {addresses: [{type: InternalIP, address: 10.127.130.13}]}\n' },
     ]);
     const n = c.network;

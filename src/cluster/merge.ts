@@ -177,7 +177,12 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
   // ipMasq / ipMasqNetwork: the flannel CNI overwrites the delegate's with subnet.env's (flannel_windows.go).
   let ipMasq: boolean;
   let ipMasqNetwork: string | null;
-  if (plugin === 'flannel') {
+  if (s.get<boolean>('cni.sdnPlugin') === true) {
+    // sdnbridge / sdnoverlay have no ipMasq / ipMasqNetwork field: what flannel hands its delegate is
+    // dropped (windows-container-networking cni/cni.go NetworkConfig @ b96345f1).
+    ipMasq = false;
+    ipMasqNetwork = null;
+  } else if (plugin === 'flannel') {
     const envMasq = s.fact<boolean>('flannel.ipMasq');
     const envNet = s.fact<string>('flannel.network');
     const delMasq = s.fact<boolean>('network.ipMasq');
@@ -201,6 +206,8 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
   const exceptionSet = new Set<string>();
   for (const e of draft.exceptions) exceptionSet.add(e.cidr);
   for (const e of s.get<string[]>('network.exceptions') ?? []) exceptionSet.add(e);
+  const hostSubnets = overlay ? [] : nodeList.map((n) => tryParseIPv4(n.facts.get<string>('internalIP')!)).filter((v) => v >= 0).map((v) => `${u32ToIpv4((v & maskOf(24)) >>> 0)}/24`);
+  assumeTemplateValues(s, [...clusterCidrs, ...(serviceCidr !== null ? [serviceCidr] : []), ...hostSubnets], serviceCidr, exceptionSet, draft.routes, derive);
   const policyMode = draft.policySources.length > 0;
   let outboundNat: boolean;
   let perNodeSubnetException = false;
@@ -868,3 +875,30 @@ function buildServices(draft: Draft, services: GroupedService[], ctx: ServiceCon
   });
 }
 
+
+/**
+ * What a template's placeholders are assumed to be filled in with (importers/placeholders.ts), as
+ * sig-windows-tools' start scripts fill them (hostprocess/flannel/flanneld/start.ps1 @ 03f99247: Exceptions =
+ * $env:SERVICE_SUBNET and net-conf.json's Network, the first route = the service subnet; kubeadm/flannel/
+ * flannel-host-gw.yml run.ps1 @ 12a6e44a adds the host subnet `$networkJson.SubnetCIDR`, taken here as the
+ * InternalIP's /24 like the recommended default list). UNCONFIRMED: the host subnet's real prefix length.
+ */
+function assumeTemplateValues(
+  s: FactSet,
+  list: string[],
+  serviceCidr: string | null,
+  exceptionSet: Set<string>,
+  routes: Draft['routes'],
+  derive: (path: string, value: unknown, how: string) => void,
+): void {
+  const exc = s.fact<boolean>('cni.assumeExceptions');
+  if (exc) {
+    for (const c of list) exceptionSet.add(c);
+    derive('network.outboundNatExceptions', list, `the template's empty Exceptions (${whereText(exc.where)}) filled in with the cluster and service CIDRs (and on l2bridge the node's /24, as flannel-host-gw.yml run.ps1 adds the host subnet), as the start scripts do`);
+  }
+  const route = s.fact<boolean>('cni.assumeServiceRoute');
+  if (route && serviceCidr !== null) {
+    routes.push({ destinationPrefix: serviceCidr, needEncap: route.value, where: route.where });
+    derive('network.routes', serviceCidr, `the template's empty DestinationPrefix (${whereText(route.where)}) filled in with the service CIDR, as start.ps1 does`);
+  }
+}

@@ -531,6 +531,17 @@ export function parseEmbedded(f: Field, text: string, json: boolean): { value: u
   return { value: yamlToJs(f.doc.file, d, path) };
 }
 
+/**
+ * A hint when JSON stops at a space character JSON does not allow (microsoft/windows-container-networking
+ * example/flannel_overlay.conf @ b96345f1 is indented with U+00A0): Go's encoding/json, which the CNI plugins
+ * and containerd use, refuses it too, so the node would not load that file either.
+ */
+function oddSpace(body: string, pos: number): string {
+  const c = body.charCodeAt(pos);
+  if (!(c === 0xa0 || c === 0xfeff || c === 0x3000 || (c >= 0x2000 && c <= 0x200b))) return '';
+  return `; the character there is U+${c.toString(16).toUpperCase().padStart(4, '0')}, a space JSON does not allow (Go's JSON reader, used by the CNI plugins, refuses it too): replace it with plain spaces`;
+}
+
 /** A locator over one YAML document. */
 function yamlLocator(doc: YAML.Document, lc: YAML.LineCounter): (path: PathSeg[]) => { line: number; col: number } | null {
   return (path) => {
@@ -570,7 +581,7 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
     const why = tooDeep
       ? `lists and objects nest more than ${MAX_NESTING} levels deep (the limit)`
       : jsonError.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
-    throw new InputError(file, { offset: utf8Length(body.slice(0, pos)) }, `${tooDeep ? '' : 'not valid JSON: '}${why} (line ${lc.line}, column ${lc.col})`);
+    throw new InputError(file, { offset: utf8Length(body.slice(0, pos)) }, `${tooDeep ? '' : 'not valid JSON: '}${why}${oddSpace(body, pos)} (line ${lc.line}, column ${lc.col})`);
   }
   const lc = new (yaml().LineCounter)();
   const docs = yaml().parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });

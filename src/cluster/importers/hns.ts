@@ -236,7 +236,7 @@ function importEndpoint(ep: Field, draft: Draft): boolean {
   for (const p of ep.get('Policies').optItems()) {
     if (!policies) draft.policySources.push(ep.get('Policies').where);
     policies = true;
-    const r = importEndpointPolicy(p, draft, ip);
+    const r = importEndpointPolicy(p, draft, { endpoint: ip });
     if (r.providerAddress) pa = r.providerAddress.ip;
   }
   draft.hnsEndpoints.push({ name, ip, mac: ep.get('MacAddress').optMac() ?? null, pa, where: ep.where });

@@ -380,12 +380,31 @@ function importEndpoints(obj: Field, draft: Draft): void {
   draft.slices.push({ namespace, service: name, legacy: true, where: obj.where, endpoints });
 }
 
+/**
+ * Of a ConfigMap carrying both CNI forms (sig-windows-tools kubeadm/flannel/flannel-overlay.yml @ 12a6e44a:
+ * `cni-conf.json` for dockershim, `cni-conf-containerd.json` for containerd; its run.ps1 picks one per node by
+ * whether `0-containerd-nat.json` exists), the key that is not used: the dockershim one unless the ConfigMap's
+ * annotation `vfp-emu/container-runtime: docker` says the nodes run Docker (Kubernetes removed dockershim in
+ * 1.24, so containerd is the default).
+ */
+function unusedCniKey(meta: Field, data: Field, draft: Draft): string | null {
+  if (!data.has('cni-conf.json') || !data.has('cni-conf-containerd.json')) return null;
+  const rt = annotation(meta, 'vfp-emu/container-runtime');
+  const docker = !rt.absent && rt.oneOf(['docker', 'containerd'] as const) === 'docker';
+  const [used, unused] = docker ? ['cni-conf.json', 'cni-conf-containerd.json'] : ['cni-conf-containerd.json', 'cni-conf.json'];
+  const why = docker ? 'the annotation vfp-emu/container-runtime: docker' : 'containerd nodes, the default (annotate the ConfigMap vfp-emu/container-runtime: docker for dockershim nodes)';
+  draft.note('cni-form-chosen', 'info', `the ConfigMap carries both CNI forms; ${used} is used, for ${why}, and ${unused} is not applied`, data.get(unused).where);
+  return unused;
+}
+
 /** ConfigMap keys whose text may be a cluster input of its own (kube-flannel-cfg, kube-proxy's config.conf). */
 function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): void {
-  const { namespace, name } = metaName(obj, 'subdomain');
+  const { namespace, name, meta } = metaName(obj, 'subdomain');
   const data = obj.get('data');
+  const unused = unusedCniKey(meta, data, draft);
   let used = false;
   for (const key of data.keys()) {
+    if (key === unused) continue;
     const f = data.get(key);
     if (typeof f.value !== 'string') continue;
     const isJson = key.endsWith('.json');

@@ -130,7 +130,7 @@ function podAcls(p: Field, draft: Draft, ip: string | null): void {
   for (const a of p.get('acls').optItems()) {
     if (ip === null) a.fail('a hostNetwork pod has no endpoint of its own to hold an ACL');
     if (a.get('Type').string().toLowerCase() !== 'acl') a.get('Type').fail('only ACL policies are read here (Type: ACL)');
-    importEndpointPolicy(a, draft, ip ?? undefined);
+    importEndpointPolicy(a, draft, { endpoint: ip ?? undefined });
   }
 }
 
