@@ -110,6 +110,18 @@ describe('real CNI configs: microsoft/windows-container-networking examples (Add
     assert.deepEqual(flags, ['localRoutedPortMapping', 'allowAclPortMapping', 'enableDualStack', 'gatewayFromAdditionalRoutes']);
   });
 
+  it('the dual-stack template filled in: its IPv6 OutBoundNAT exceptions are named as read but deciding nothing', () => {
+    const text = readFileSync(real('wcn-dualstack-template.conf'), 'utf8')
+      .replace('{{TYPE}}', 'sdnbridge')
+      .replace('{{NAME}}', 'l2bridge')
+      .replace(/\{\{[A-Z_0-9]+IPV6\}\}/g, 'fd00::5')
+      .replace(/\{\{[A-Z_0-9]+\}\}/g, '10.244.3.5');
+    const c = parseClusterTexts([{ name: 'filled.conf', text }, { name: NODE, text: readFileSync(NODE, 'utf8') }]);
+    const v6 = diags(c, 'cni-not-emulated').filter((d) => /IPv6 OutBoundNAT exceptions/.test(d.message));
+    assert.equal(v6.length, 1, JSON.stringify(c.diagnostics));
+    assert.match(v6[0].message, /10::(0)?\/120, fd00::5\/128 are read, but IPv6 OutboundNAT is not emulated/);
+  });
+
   it('l2bridgedualstack_host-local_ipam.conf: v4 and v6 exceptions and routes read; a Destinations-scoped OutBoundNAT named, not applied', () => {
     const c = load('wcn-dualstack-host-local.conf');
     assert.equal(c.network.name, 'winl2bridge');
@@ -120,7 +132,7 @@ describe('real CNI configs: microsoft/windows-container-networking examples (Add
     ]);
     const scoped = diags(c, 'cni-not-emulated').filter((d) => d.source.endsWith('AdditionalArgs[1].Value.Settings.Destinations'));
     assert.equal(scoped.length, 1);
-    assert.match(scoped[0].message, /Destinations \[fd01::192, fd01::193\] \(VirtualIP fc00::123\).*not applied/);
+    assert.match(scoped[0].message, /Destinations \[fd01::192, fd01::193\] \(VirtualIP fc00::123; Exceptions fd03::100\/120, fd04::100\/120\).*not applied/);
   });
 
   for (const [file, type] of [

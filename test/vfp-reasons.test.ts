@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { UsageError } from '../src/core/errors';
 import { PROFILES, resolveProfile } from '../src/vfp/profile';
 import { R, REASON_TABLE, V, reasonCode, reasonId, warningBit, warningCodes } from '../src/vfp/reasons';
@@ -12,6 +14,13 @@ const CONTRACT = [
 ];
 
 describe('vfp reason table', () => {
+  it("README documents every code beyond the CONTRACT table (a user meeting one in a verdict can look it up)", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Reason codes beyond the CONTRACT table'), readme.indexOf('## Decisions'));
+    const missing = REASON_TABLE.map((r) => r.code).filter((c) => !CONTRACT.includes(c) && !section.includes(`| ${c} |`));
+    assert.deepEqual(missing, [], 'add a row to README "Reason codes beyond the CONTRACT table"');
+  });
+
   it('holds every CONTRACT code, each with an id, a verdict and a sentence', () => {
     for (const code of CONTRACT) {
       const id = reasonId(code);

@@ -16,8 +16,8 @@
  * plugin fails ADD when HNS lacks DSR (`hcn.DSRSupported`); that is the Windows profile's business. The other
  * flags change nothing vfp-emu models and are named when set (`cni-not-emulated`): `localRoutedPortMapping`
  * and `allowAclPortMapping` act on port mappings (no host-port model), `forceBridgeGateway` and
- * `gatewayFromAdditionalRoutes` on the endpoint's gateway, `enableDualStack` on IPv6 addresses (the emulator
- * judges IPv4). An unknown flag is ignored by Go's decoder and named (`config-ignored`).
+ * `gatewayFromAdditionalRoutes` on the endpoint's gateway, `enableDualStack` on IPv6 addresses (pods'
+ * IPv6 addresses come from the Pod inputs; IPv6 OutboundNAT is not emulated). An unknown flag is ignored by Go's decoder and named (`config-ignored`).
  */
 
 import type { Draft } from '../draft';
@@ -30,7 +30,7 @@ const FLAGS: Record<string, string | null> = {
   localRoutedPortMapping: 'makes port mappings local-routed (PortMapping flag LocalRoutedVIP); vfp-emu has no host-port model',
   allowAclPortMapping: 'adds an inbound Allow ACL per port mapping (priority from 1000); vfp-emu has no host-port model',
   forceBridgeGateway: "sets the endpoint's gateway to the bridge gateway (x.x.x.2) at IPAM time; the gateway address changes no verdict here",
-  enableDualStack: 'gives endpoints an IPv6 address and IPv6 policies; vfp-emu judges IPv4 traffic only, so the IPv6 part is read but not emulated',
+  enableDualStack: "gives endpoints an IPv6 address and IPv6 policies; vfp-emu takes pods' IPv6 addresses from the Pod inputs (status.podIPs) and emulates IPv6 bridging and IPv6 ClusterIP load balancing only (no IPv6 OutboundNAT, NodePort or DSR)",
   gatewayFromAdditionalRoutes: "takes the endpoint's gateways from additionalRoutes; the gateway address changes no verdict here",
 };
 

@@ -112,7 +112,9 @@ function scopedNat(s: Field, draft: Draft): boolean {
   if (dest.absent || (Array.isArray(dest.value) && dest.value.length === 0)) return false;
   const vip = s.get('VirtualIP');
   const to = listOf(dest).map((x) => x.value as string).join(', ');
-  draft.note('cni-not-emulated', 'warning', `an OutBoundNAT policy limited to Destinations [${to}]${vip.absent ? '' : ` (VirtualIP ${String(vip.value)})`} NATs only traffic to those addresses; vfp-emu models one OutBoundNAT with exceptions per endpoint, so this policy is not applied`, dest.where);
+  const except = listOf(s.get('Exceptions')).map((x) => x.value as string);
+  const extra = [vip.absent ? '' : `VirtualIP ${String(vip.value)}`, except.length > 0 ? `Exceptions ${except.join(', ')}` : ''].filter((x) => x !== '').join('; ');
+  draft.note('cni-not-emulated', 'warning', `an OutBoundNAT policy limited to Destinations [${to}]${extra === '' ? '' : ` (${extra})`} NATs only traffic to those addresses; vfp-emu models one OutBoundNAT with exceptions per endpoint, so this policy is not applied`, dest.where);
   return true;
 }
 
