@@ -193,16 +193,21 @@ function oneFrontend(c: Ctx, d: HnsLbModel, vipText: string, seen: Set<number>):
   node.noLb.delete(key);
 }
 
+/** What the emulator does with dump LB `lb`: runs it, or (no endpoint of it exists) drops its traffic. */
+function outcome(lb: NodeLb): string {
+  return lb.backends.length === 0 ? 'none of its endpoints exists, so its traffic drops (no-endpoints)' : 'the dump is used';
+}
+
 /** The diagnostic (if any) comparing dump LB `lb` with kube-proxy's `exp` (or its no-LB record `no`). */
 function compareOne(c: Ctx, d: HnsLbModel, lb: NodeLb, exp: NodeLb | undefined, no: NoLb | undefined): void {
   const node = c.node;
   if (exp !== undefined) {
     const diffs = differences(exp, lb, d);
-    if (diffs.length > 0) diag(c, 'hns-lb-differs', 'warning', `${describeLb(c, exp)} on ${node.name}: the HNS load balancer differs from what kube-proxy would program: ${diffs.join('; ')} (the dump is used; a modify that kept the old endpoints, as kubernetes#131466)`, d.source);
+    if (diffs.length > 0) diag(c, 'hns-lb-differs', 'warning', `${describeLb(c, exp)} on ${node.name}: the HNS load balancer differs from what kube-proxy would program: ${diffs.join('; ')} (${outcome(lb)}; a modify that kept the old endpoints, as kubernetes#131466)`, d.source);
   } else if (no !== undefined) {
-    diag(c, 'hns-lb-stale', 'error', `HNS has ${describeLb(c, lb)} on ${node.name}, but kube-proxy would program none for it (${no.detail} [${reasonCode(no.reason)}]): a stale load balancer (kubernetes#112836, #113524); the dump is used`, d.source);
+    diag(c, 'hns-lb-stale', 'error', `HNS has ${describeLb(c, lb)} on ${node.name}, but kube-proxy would program none for it (${no.detail} [${reasonCode(no.reason)}]): a stale load balancer (kubernetes#112836, #113524); ${outcome(lb)}`, d.source);
   } else {
-    diag(c, 'hns-lb-stale', 'error', `HNS has ${describeLb(c, lb)} on ${node.name}, for a VIP and port no Service given has: a stale or foreign load balancer (kubernetes#113524); the dump is used`, d.source);
+    diag(c, 'hns-lb-stale', 'error', `HNS has ${describeLb(c, lb)} on ${node.name}, for a VIP and port no Service given has: a stale or foreign load balancer (kubernetes#113524); ${outcome(lb)}`, d.source);
   }
 }
 
