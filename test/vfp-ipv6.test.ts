@@ -245,6 +245,39 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     assert.deepEqual([fromWin2.verdict, fromWin2.service, fromWin2.dst, fromWin2.dport], ['delivered', 'default/local6', 'fd00:10:244:2::17', 8080]);
   });
 
+  it('terminating IPv6 endpoints are taken as the IPv4 proxier takes them (compile.ts selectEndpoints)', () => {
+    // all endpoints terminating (serving), no ingress IP: winkernel programs no load balancer for either family
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    const slice = (fam: string, ip: string) => `- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: term-${fam.toLowerCase()}, namespace: default, labels: {kubernetes.io/service-name: term}}\n  addressType: ${fam}\n  ports: [{name: http, port: 8080}]\n  endpoints: [{addresses: ['${ip}'], nodeName: win-2, conditions: {ready: false, serving: true, terminating: true}}]\n`;
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: term, namespace: default}\n  spec:\n    ipFamilies: [IPv4, IPv6]\n    clusterIPs: [10.96.0.97, 'fd00:10:96::97']\n    ports: [{name: http, port: 80, targetPort: 8080}]\n${slice('IPv4', '10.244.2.17')}${slice('IPv6', 'fd00:10:244:2::17')}`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const w1 = c.nodes.find((n) => n.name === 'win-1')!;
+    const sid = c.services.indexOf('default/term');
+    assert.deepEqual(w1.lbs.filter((lb) => lb.service === sid).length, 0, 'IPv4: no LB for an all-terminating Service without ingress IPs');
+    const [to6] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::97]:80 S']);
+    assert.deepEqual([to6.verdict, to6.reason], ['dropped', 'no-endpoints']);
+  });
+
+  it('the destination limit counts the IPv6 LB as built: internalTrafficPolicy Local holds only local endpoints', () => {
+    // 70 endpoints, 1 on win-1: the IPv4 compiler counts the built LB (1 destination); IPv6 must too
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    const eps = Array.from({ length: 70 }, (_, n) => (n === 0 ? `{addresses: ['fd00:10:244:1::16'], nodeName: win-1}` : `{addresses: ['fd00:10:244:9::${(n + 1).toString(16)}'], nodeName: win-9}`));
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: many6, namespace: default}\n  spec:\n    ipFamilies: [IPv6]\n    clusterIPs: ['fd00:10:96::98']\n    internalTrafficPolicy: Local\n    ports: [{name: http, port: 80, targetPort: 8080}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: many6-v6, namespace: default, labels: {kubernetes.io/service-name: many6}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [${eps.join(', ')}]\n`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const [fromWin1] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::98]:80 S']);
+    assert.deepEqual([fromWin1.verdict, fromWin1.reason, fromWin1.dst], ['delivered', null, 'fd00:10:244:1::16']);
+  });
+
   it('an IPv6 externalIP of an IPv4-only Service: neither proxier programs it, and a note says so', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
     const svc = path.join(dir, 'svc.yaml');
