@@ -1099,29 +1099,32 @@ function addLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, spec: LbSpec, vip: nu
     dsrRule: null,
   };
   const allLocal = localCount === backends.length;
-  const hostName = dsr
-    ? `LB_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`
-    : allLocal
-      ? `${backends.length === 1 ? 'NAT' : 'LB'}_${plan.id}_${vipText}_${extPort}_${extPort}_${proto}`
-      : `LB_HOST_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`;
   const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', plan.affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
   const data = `${plan.ref} ${kind}: ${backends.length} backend(s), ${localCount} local; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
-  const dst: Prefix[] = [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }];
-  const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (spec.hostAccess ? FROM_HOST : 0) });
-  lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
-  if (dsr) {
-    lb.dsrRule = b.rule(
-      `LB_DSR_${plan.id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
-      100,
-      RULE_TERMINATING,
-      'lb',
-      cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD }),
-      { kind: 'lb', lb: index },
-      data,
-    );
-  }
+  addLbRules(b, node, lb, plan.id, data);
   node.lbs.push(lb);
   node.lbByKey.set(key, index);
+}
+
+/**
+ * The host vNIC rule of `lb` and, for DSR, the pod ports' rule, named as HNS names them (module comment;
+ * `id` is the `<id>` segment): the one home of the forms for kube-proxy's LBs (addLb) and an HNS dump's
+ * (hns-truth.ts).
+ */
+export function addLbRules(b: Builder, node: CompiledNode, lb: NodeLb, id: string, data: string): void {
+  const { vipText, extPort, intPort, proto, dsr } = lb;
+  const hostName = dsr
+    ? `LB_${id}_${vipText}_${extPort}_${intPort}_${proto}`
+    : lb.localCount === lb.backends.length
+      ? `${lb.backends.length === 1 ? 'NAT' : 'LB'}_${id}_${vipText}_${extPort}_${extPort}_${proto}`
+      : `LB_HOST_${id}_${vipText}_${extPort}_${intPort}_${proto}`;
+  const dst: Prefix[] = [{ base: lb.vip, mask: 0xffffffff, text: `${vipText}/32` }];
+  const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (lb.hostAccess ? FROM_HOST : 0) });
+  lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: lb.index }, data);
+  if (dsr) {
+    const dsrCond = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD });
+    lb.dsrRule = b.rule(`LB_DSR_${id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`, 100, RULE_TERMINATING, 'lb', dsrCond, { kind: 'lb', lb: lb.index }, data);
+  }
 }
 
 function inClusterCidrs(env: LbEnv, v: number): boolean {
