@@ -184,6 +184,29 @@ spec:
     assert.equal(ph[0].source, 'pod.yaml:spec.containers[0].args[3]');
   });
 
+  it('env KUBE_NETWORK known only on the node (valueFrom, a script variable) is a placeholder, not applied', () => {
+    const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: kube-proxy-y, namespace: kube-system}
+spec:
+  containers:
+  - name: kube-proxy
+    image: registry.k8s.io/kube-proxy:v1.33.0
+    command: [C:/k/kube-proxy.exe, --v=2]
+    env:
+    - name: KUBE_NETWORK
+      valueFrom: {configMapKeyRef: {name: net, key: name}}
+`;
+    const c = parseClusterTexts([{ name: 'nodes.yaml', text: NODES }, { name: 'pod.yaml', text: pod }]);
+    const [fromPod] = diags(c, 'config-placeholder');
+    assert.match(fromPod.message, /^env KUBE_NETWORK of Pod kube-proxy-y \(valueFrom\): the value is filled in on the node/);
+    assert.equal(fromPod.source, 'pod.yaml:spec.containers[0].env[0]');
+    const s = parseClusterTexts([{ name: 'nodes.yaml', text: NODES }, { name: 'kp.ps1', text: '$env:KUBE_NETWORK=$net\nkube-proxy.exe --v=2\n' }]);
+    const [fromScript] = diags(s, 'config-placeholder');
+    assert.match(fromScript.message, /^env KUBE_NETWORK=\$net: the value is filled in on the node/);
+    for (const x of [c, s]) assert.notEqual(x.proxy.networkName, '$net');
+  });
+
   it("a Linux node's kube-proxy DaemonSet is recognised and not applied", () => {
     const ds = `apiVersion: apps/v1
 kind: DaemonSet

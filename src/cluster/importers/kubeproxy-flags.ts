@@ -180,6 +180,17 @@ function splitFlags(args: readonly Arg[]): Flag[] {
   return flags;
 }
 
+/**
+ * Env KUBE_NETWORK, the network name kube-proxy falls back to when --network-name is empty (domain.md 1.2),
+ * as a command line or a manifest sets it (`written`: how, appended to "env KUBE_NETWORK" in the message): applied, or, when its value is
+ * known only on the node (`value` null: a shell variable, a `valueFrom`), a `config-placeholder` warning.
+ * The one home of the rule for cmdline.ts and kubeproxy-pod.ts.
+ */
+export function applyKubeNetworkEnv(draft: Draft, value: string | null, written: string, where: Where): void {
+  if (value === null) draft.note('config-placeholder', 'warning', `env KUBE_NETWORK${written}: the value is filled in on the node when kube-proxy starts, so it is not known here and not applied`, where);
+  else if (value.trim() !== '') draft.settings.put('proxy.kubeNetworkEnv', value, where);
+}
+
 /** A list for a message: the first 30, then how many more (a command line may hold thousands). */
 function listed(items: string[]): string {
   return items.length > 30 ? `${items.slice(0, 30).join(' ')} and ${items.length - 30} more` : items.join(' ');
