@@ -238,6 +238,10 @@ describe('HNS load balancers as what the node runs', () => {
   it('load balancers with no endpoint dump: one warning; with no node to tell among several, one error and none used', () => {
     const c = loadCluster([path.join(S14, 'hns-network.json'), hns('loadbalancers-v2.json')]);
     assert.ok(c.diagnostics.some((d) => d.code === 'hns-lb-endpoints-unknown'));
+    // the NodePort mapping's Flags 18 (LocalRoutedVIP | VipExternalIP) are read and not used: named, not silent
+    const read = c.diagnostics.filter((d) => d.code === 'hns-lb-read');
+    assert.equal(read.length, 1);
+    assert.match(read[0].message, /flags read and not used: LocalRoutedVIP \(1\), VipExternalIP \(1\) \(whether the node itself reaches a VIP/);
     assert.ok(c.hnsLoadBalancers!.every((l) => l.endpoints.every((e) => e.ip === null)));
     const u = loadCluster([...overlay, hns('policylists-v1.json')]);
     assert.ok(u.diagnostics.some((d) => d.code === 'hns-lb-node-unknown' && /2 Windows nodes/.test(d.message)));

@@ -180,6 +180,8 @@ export interface HnsLbFacts {
   sourceVip: string | null;
   /** Endpoint IDs (lower case) it balances to, with where each is named. */
   endpoints: { id: string; where: Where }[];
+  /** Flags set in the dump that the emulator reads and does not use (`ILB`, `LocalRoutedVIP`, ...), for a note. */
+  unusedFlags: string[];
   where: Where;
 }
 
