@@ -131,6 +131,10 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     assert.match(text, /default\/api-edge ClusterIP \[fd00:10:96::61\]:80\/TCP: no usable IPv6 endpoint \[no-endpoints\]/);
     const d = c.diagnostics.filter((x) => x.code === 'ipv6-lb-not-emulated');
     assert.equal(d.length, 1);
+    // the single-stack IPv6 Service with no endpoint is in the summary, as an IPv4 one is (not only in rules)
+    const none = c.diagnostics.filter((x) => x.code === 'no-endpoints');
+    assert.deepEqual(none.map((x) => x.source), ['service default/api-edge']);
+    assert.match(none[0].message, /win-1 ClusterIP \[fd00:10:96::61\]:80\/TCP \(no usable IPv6 endpoint\)/);
     assert.match(d[0].message, /default\/api-edge: kube-proxy's IPv6 proxier programs NodePort/);
     // the IPv4 proxier skips the single-stack IPv6 Service whole: no IPv4 NodePort record for it
     assert.doesNotMatch(text, /default\/api-edge NodePort 10\./);
@@ -274,8 +278,25 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     );
     const c = compile([...L2, svc]);
     fs.rmSync(dir, { recursive: true, force: true });
+    // the nodes without a local endpoint have no LB (no-local-endpoint): no limit is passed, no error
+    assert.equal(c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations').length, 0);
     const [fromWin1] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::98]:80 S']);
     assert.deepEqual([fromWin1.verdict, fromWin1.reason, fromWin1.dst], ['delivered', null, 'fd00:10:244:1::16']);
+  });
+
+  it('an IPv6 LB over the destination limit is the summary error lb-too-many-destinations, as for IPv4', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    const eps = Array.from({ length: 70 }, (_, n) => `{addresses: ['fd00:10:244:9::${(n + 1).toString(16)}'], nodeName: win-9}`);
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: big6, namespace: default}\n  spec:\n    ipFamilies: [IPv6]\n    clusterIPs: ['fd00:10:96::99']\n    ports: [{name: http, port: 80, targetPort: 8080}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: big6-v6, namespace: default, labels: {kubernetes.io/service-name: big6}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [${eps.join(', ')}]\n`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const d = c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations');
+    assert.deepEqual(d.map((x) => [x.source, x.severity]), [['service default/big6', 'error']]);
+    assert.match(d[0].message, /2 load balancers of it would hold more than the 64 destinations .*win-1 ClusterIP \[fd00:10:96::99\]:80\/TCP \(70\)/);
   });
 
   it('an IPv6 externalIP of an IPv4-only Service: neither proxier programs it, and a note says so', () => {

@@ -86,6 +86,9 @@ export interface NoLb6 {
   service: number;
   reason: number;
   detail: string;
+  /** The Service as `ns/name`, and the LB as the summary's diagnostic names it (compile.ts noteLb). */
+  ref: string;
+  lbText: string;
 }
 
 /** A node's IPv6 load balancers: its LBs, the host port group holding their rules, and the VIPs without one. */
@@ -262,20 +265,21 @@ export function buildNodeLbs6(b: Lb6Builder, profile: WindowsProfile, nodeName: 
   const rules: Rule[] = [];
   for (const plan of plans) {
     const detail = `${plan.ref} ClusterIP [${plan.vipText}]:${plan.port}/${plan.protocolText}`;
-    const no = (reason: number, why: string) => out.noLb.push({ vip: plan.vip, service: plan.sid, reason, detail: `${detail}: ${why}` });
+    const no = (reason: number, why: string, short: string) =>
+      out.noLb.push({ vip: plan.vip, service: plan.sid, reason, detail: `${detail}: ${why}`, ref: plan.ref, lbText: `${nodeName} ClusterIP [${plan.vipText}]:${plan.port}/${plan.protocolText} (${short})` });
     if (plan.backends.length === 0) {
-      no(R.NO_ENDPOINTS, 'no usable IPv6 endpoint');
+      no(R.NO_ENDPOINTS, 'no usable IPv6 endpoint', 'no usable IPv6 endpoint');
       continue;
     }
     const backends = plan.itpLocal ? plan.backends.filter(isLocal) : plan.backends;
     if (backends.length === 0) {
-      no(R.NO_LOCAL_ENDPOINT, `no endpoint on ${nodeName}`);
+      no(R.NO_LOCAL_ENDPOINT, `no endpoint on ${nodeName}`, 'no local endpoint');
       continue;
     }
     // HNS's limit is per load balancer as built (compile.ts buildLb): ITP Local's holds the local ones only
     const destinations = backends === plan.backends ? plan.uniqueIps : new Set(backends.map((x) => x.ipText)).size;
     if (destinations > profile.maxLbDestinations) {
-      no(R.LB_TOO_MANY_DESTINATIONS, `${destinations} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`);
+      no(R.LB_TOO_MANY_DESTINATIONS, `${destinations} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`, String(destinations));
       continue;
     }
     const localCount = backends.filter(isLocal).length;
