@@ -133,6 +133,11 @@ describe('kube-proxy inputs: --hostname-override', () => {
     const c = parseClusterTexts([{ name: 'nodes.yaml', text: nodes }, { name: 'cni.conf', text: cni }, { name: 'kp.txt', text: 'kube-proxy.exe --source-vip=10.100.1.5 --hostname-override=WIN-0\n' }]);
     assert.deepEqual(c.nodes.map((n) => [n.name, n.sourceVip]), [['win-0', '10.100.1.5'], ['win-1', '10.100.1.2']]);
   });
+  it("a KubeProxyConfiguration's hostnameOverride is trimmed and lower-cased too (nodeutil.GetHostname)", () => {
+    const kp = 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nhostnameOverride: " WIN-0 "\nwinkernel: {sourceVip: 10.100.1.5}\n';
+    const c = parseClusterTexts([{ name: 'nodes.yaml', text: nodes }, { name: 'cni.conf', text: cni }, { name: 'kp.yaml', text: kp }]);
+    assert.deepEqual(c.nodes.map((n) => [n.name, n.sourceVip]), [['win-0', '10.100.1.5'], ['win-1', '10.100.1.2']]);
+  });
   it('without it, the node whose podCIDR holds the VIP', () => {
     const c = parseClusterTexts([{ name: 'nodes.yaml', text: nodes }, { name: 'cni.conf', text: cni }, { name: 'kp.txt', text: 'kube-proxy.exe --source-vip=10.100.1.5\n' }]);
     assert.deepEqual(c.nodes.map((n) => [n.name, n.sourceVip]), [['win-0', '10.100.0.2'], ['win-1', '10.100.1.5']]);

@@ -88,5 +88,6 @@ export function importKubeProxy(root: Field, draft: Draft): void {
     s.put('network.clusterCidrs', list.filter((c) => c.includes('.')), cidr.where, true);
   }
   const host = root.get('hostnameOverride');
-  if (!host.absent && host.value !== '') s.put('proxy.hostname', host.name(), host.where);
+  // kube-proxy takes the node name through nodeutil.GetHostname: trimmed and lower-cased (as the flag's)
+  if (!host.absent && host.value !== '') s.put('proxy.hostname', host.name().trim().toLowerCase(), host.where);
 }
