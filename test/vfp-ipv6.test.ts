@@ -299,6 +299,22 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     assert.match(d[0].message, /2 load balancers of it would hold more than the 64 destinations .*win-1 ClusterIP \[fd00:10:96::99\]:80\/TCP \(70\)/);
   });
 
+  it('a VIP with an LB on one port and none on another: the other port drops with its own reason', () => {
+    // port dns names a targetPort no endpoint has: no LB for it (no-endpoints), as IPv4 says, not no-service-port
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: half6, namespace: default}\n  spec:\n    ipFamilies: [IPv6]\n    clusterIPs: ['fd00:10:96::9a']\n    ports: [{name: http, port: 80, targetPort: 8080}, {name: dns, port: 53, protocol: UDP, targetPort: dns}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: half6-v6, namespace: default, labels: {kubernetes.io/service-name: half6}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [{addresses: ['fd00:10:244:2::17'], nodeName: win-2}]\n`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const [http, dns, other] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::9a]:80 S', 'udp [fd00:10:244:1::15]:53001 > [fd00:10:96::9a]:53', 'tcp [fd00:10:244:1::15]:43001 > [fd00:10:96::9a]:81 S']);
+    assert.deepEqual([http.verdict, http.dst], ['delivered', 'fd00:10:244:2::17']);
+    assert.deepEqual([dns.verdict, dns.reason], ['dropped', 'no-endpoints']);
+    assert.deepEqual([other.verdict, other.reason], ['dropped', 'no-service-port']);
+  });
+
   it('an IPv6 externalIP of an IPv4-only Service: neither proxier programs it, and a note says so', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
     const svc = path.join(dir, 'svc.yaml');

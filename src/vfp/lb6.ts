@@ -83,6 +83,9 @@ export interface NodeLb6 {
 /** Why an IPv6 VIP of a node has no load balancer. */
 export interface NoLb6 {
   vip: Uint8Array;
+  /** The IP protocol number and service port of the LB kube-proxy would have built. */
+  proto: number;
+  port: number;
   service: number;
   reason: number;
   detail: string;
@@ -266,7 +269,7 @@ export function buildNodeLbs6(b: Lb6Builder, profile: WindowsProfile, nodeName: 
   for (const plan of plans) {
     const detail = `${plan.ref} ClusterIP [${plan.vipText}]:${plan.port}/${plan.protocolText}`;
     const no = (reason: number, why: string, short: string) =>
-      out.noLb.push({ vip: plan.vip, service: plan.sid, reason, detail: `${detail}: ${why}`, ref: plan.ref, lbText: `${nodeName} ClusterIP [${plan.vipText}]:${plan.port}/${plan.protocolText} (${short})` });
+      out.noLb.push({ vip: plan.vip, proto: plan.proto, port: plan.port, service: plan.sid, reason, detail: `${detail}: ${why}`, ref: plan.ref, lbText: `${nodeName} ClusterIP [${plan.vipText}]:${plan.port}/${plan.protocolText} (${short})` });
     if (plan.backends.length === 0) {
       no(R.NO_ENDPOINTS, 'no usable IPv6 endpoint', 'no usable IPv6 endpoint');
       continue;
