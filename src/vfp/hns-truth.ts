@@ -139,10 +139,12 @@ function differences(exp: NodeLb, got: NodeLb, d: HnsLbModel): string[] {
   return out;
 }
 
-/** Stale endpoint references of `d` (IDs no dumped endpoint has). */
-function staleRefs(c: Ctx, d: HnsLbModel): void {
+/** Stale endpoint references of `d` (IDs no dumped endpoint has), once per HNS load balancer (`named`: those said). */
+function staleRefs(c: Ctx, d: HnsLbModel, named: Set<string>): void {
   const gone = d.endpoints.filter((e) => e.ip === null).map((e) => e.id);
-  if (gone.length === 0) return;
+  const lbKey = d.id !== '' ? `${d.file}\u0000${d.id}` : d.source;
+  if (gone.length === 0 || named.has(lbKey)) return;
+  named.add(lbKey);
   diag(
     c,
     'hns-lb-stale',
@@ -227,8 +229,9 @@ export function applyHnsTruth(b: Builder, cluster: Cluster, profile: WindowsProf
   node.lbByKey.clear();
   if (!c.compare) diag(c, 'hns-lb-only', 'info', `no Service is given: ${node.name}'s load balancers are the HNS dump's alone, compared with nothing`, dumped[0].source);
   const seen = new Set<number>();
+  const named = new Set<string>();
   for (const d of dumped) {
-    staleRefs(c, d);
+    staleRefs(c, d, named);
     if (d.ipv6) {
       diag(c, 'config-ignored', 'info', `HNS load balancer ${d.id || '(no ID)'} is IPv6 (Flags & 2): not programmed (the engine's load balancers are IPv4)`, d.source);
       continue;
