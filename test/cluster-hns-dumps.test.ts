@@ -190,6 +190,20 @@ describe('HNS load balancers as what the node runs', () => {
     assert.equal(reasonCode(win1.noLb.get(vipKey(6, tryParseIPv4('10.96.0.99'), 80))?.reason ?? 0), 'no-endpoints');
   });
 
+  it('a stale endpoint reference is named once per HNS load balancer, not once per frontend', () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'vfp-hns-'));
+    try {
+      const lists = JSON.parse(readFileSync(hns('policylists-v1.json'), 'utf8')) as Record<string, any>[];
+      lists[2].Policies.push({ ...lists[2].Policies[0], ExternalPort: 8443, InternalPort: 8443 });
+      const file = path.join(tmp, 'pl.json');
+      writeFileSync(file, JSON.stringify(lists));
+      const dp = compile(loadCluster([...overlay, hns('endpoints-v1.json'), file]));
+      assert.equal(diags(dp, 'hns-lb-stale').filter((s) => /HNS load balancer 2b3c4d5e-6f7a-4b9c-8d1e-2f3a4b5c6d7e on win-1 names endpoint/.test(s)).length, 1);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('a load balancer whose endpoints differ: hns-lb-differs with both lists, and the dump is what runs', () => {
     const dp = compile(drift());
     const d = diags(dp, 'hns-lb-differs');
@@ -238,6 +252,10 @@ describe('HNS load balancers as what the node runs', () => {
   it('load balancers with no endpoint dump: one warning; with no node to tell among several, one error and none used', () => {
     const c = loadCluster([path.join(S14, 'hns-network.json'), hns('loadbalancers-v2.json')]);
     assert.ok(c.diagnostics.some((d) => d.code === 'hns-lb-endpoints-unknown'));
+    // the NodePort mapping's Flags 18 (LocalRoutedVIP | VipExternalIP) are read and not used: named, not silent
+    const read = c.diagnostics.filter((d) => d.code === 'hns-lb-read');
+    assert.equal(read.length, 1);
+    assert.match(read[0].message, /flags read and not used: LocalRoutedVIP \(1\), VipExternalIP \(1\) \(whether the node itself reaches a VIP/);
     assert.ok(c.hnsLoadBalancers!.every((l) => l.endpoints.every((e) => e.ip === null)));
     const u = loadCluster([...overlay, hns('policylists-v1.json')]);
     assert.ok(u.diagnostics.some((d) => d.code === 'hns-lb-node-unknown' && /2 Windows nodes/.test(d.message)));

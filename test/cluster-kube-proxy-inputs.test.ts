@@ -133,6 +133,11 @@ describe('kube-proxy inputs: --hostname-override', () => {
     const c = parseClusterTexts([{ name: 'nodes.yaml', text: nodes }, { name: 'cni.conf', text: cni }, { name: 'kp.txt', text: 'kube-proxy.exe --source-vip=10.100.1.5 --hostname-override=WIN-0\n' }]);
     assert.deepEqual(c.nodes.map((n) => [n.name, n.sourceVip]), [['win-0', '10.100.1.5'], ['win-1', '10.100.1.2']]);
   });
+  it("a KubeProxyConfiguration's hostnameOverride is trimmed and lower-cased too (nodeutil.GetHostname)", () => {
+    const kp = 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nhostnameOverride: " WIN-0 "\nwinkernel: {sourceVip: 10.100.1.5}\n';
+    const c = parseClusterTexts([{ name: 'nodes.yaml', text: nodes }, { name: 'cni.conf', text: cni }, { name: 'kp.yaml', text: kp }]);
+    assert.deepEqual(c.nodes.map((n) => [n.name, n.sourceVip]), [['win-0', '10.100.1.5'], ['win-1', '10.100.1.2']]);
+  });
   it('without it, the node whose podCIDR holds the VIP', () => {
     const c = parseClusterTexts([{ name: 'nodes.yaml', text: nodes }, { name: 'cni.conf', text: cni }, { name: 'kp.txt', text: 'kube-proxy.exe --source-vip=10.100.1.5\n' }]);
     assert.deepEqual(c.nodes.map((n) => [n.name, n.sourceVip]), [['win-0', '10.100.0.2'], ['win-1', '10.100.1.5']]);
@@ -182,6 +187,29 @@ spec:
     assert.equal(ph.length, 1);
     assert.match(ph[0].message, /--hostname-override=\$\(NODE_NAME\)/);
     assert.equal(ph[0].source, 'pod.yaml:spec.containers[0].args[3]');
+  });
+
+  it('env KUBE_NETWORK known only on the node (valueFrom, a script variable) is a placeholder, not applied', () => {
+    const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: kube-proxy-y, namespace: kube-system}
+spec:
+  containers:
+  - name: kube-proxy
+    image: registry.k8s.io/kube-proxy:v1.33.0
+    command: [C:/k/kube-proxy.exe, --v=2]
+    env:
+    - name: KUBE_NETWORK
+      valueFrom: {configMapKeyRef: {name: net, key: name}}
+`;
+    const c = parseClusterTexts([{ name: 'nodes.yaml', text: NODES }, { name: 'pod.yaml', text: pod }]);
+    const [fromPod] = diags(c, 'config-placeholder');
+    assert.match(fromPod.message, /^env KUBE_NETWORK of Pod kube-proxy-y \(valueFrom\): the value is filled in on the node/);
+    assert.equal(fromPod.source, 'pod.yaml:spec.containers[0].env[0]');
+    const s = parseClusterTexts([{ name: 'nodes.yaml', text: NODES }, { name: 'kp.ps1', text: '$env:KUBE_NETWORK=$net\nkube-proxy.exe --v=2\n' }]);
+    const [fromScript] = diags(s, 'config-placeholder');
+    assert.match(fromScript.message, /^env KUBE_NETWORK=\$net: the value is filled in on the node/);
+    for (const x of [c, s]) assert.notEqual(x.proxy.networkName, '$net');
   });
 
   it("a Linux node's kube-proxy DaemonSet is recognised and not applied", () => {

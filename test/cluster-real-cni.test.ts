@@ -346,6 +346,13 @@ describe('real Azure CNI conflists (Azure/azure-container-networking cni/*.confl
       () => parseClusterTexts([{ name: 'a.conflist', text: az({ mode: 'bridge', AdditionalArgs: [{ Name: 'EndpointPolicy', Value: { Type: 'SDNRoute', Settings: {} } }] }) }]),
       /AdditionalArgs\[0\]\.Value\.Type.*"Failed to set Policy"/s,
     );
+    // entries that are no EndpointPolicy: named as the sdn* plugins' are (Azure keeps *Policy names the same way)
+    const other = parseClusterTexts([{ name: 'a.conflist', text: az({ mode: 'bridge', AdditionalArgs: [{ Name: 'NetworkPolicy', Value: { Type: 'VxlanPort' } }, { Name: 'SomePolicy', Value: {} }, { Name: 'Foo', Value: {} }] }) }]);
+    assert.deepEqual(other.diagnostics.filter((d) => d.code === 'cni-network-policy' || d.code === 'cni-policy-unused').map((d) => `${d.code} ${d.source.replace(/.*:/, '')}`), [
+      'cni-network-policy plugins[0].AdditionalArgs[0]',
+      'cni-policy-unused plugins[0].AdditionalArgs[1]',
+      'cni-policy-unused plugins[0].AdditionalArgs[2]',
+    ]);
     assert.throws(
       () => parseClusterTexts([{ name: 'w.conf', text: JSON.stringify({ cniVersion: '0.2.0', name: 'l2bridge', type: 'wincni.exe', ipam: { environment: 'azure' } }) }]),
       /w\.conf.*type.*wincni, the pre-containerd dockershim plugin, is not emulated; use the sdnbridge\/win-bridge config of the node/s,

@@ -131,6 +131,10 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     assert.match(text, /default\/api-edge ClusterIP \[fd00:10:96::61\]:80\/TCP: no usable IPv6 endpoint \[no-endpoints\]/);
     const d = c.diagnostics.filter((x) => x.code === 'ipv6-lb-not-emulated');
     assert.equal(d.length, 1);
+    // the single-stack IPv6 Service with no endpoint is in the summary, as an IPv4 one is (not only in rules)
+    const none = c.diagnostics.filter((x) => x.code === 'no-endpoints');
+    assert.deepEqual(none.map((x) => x.source), ['service default/api-edge']);
+    assert.match(none[0].message, /win-1 ClusterIP \[fd00:10:96::61\]:80\/TCP \(no usable IPv6 endpoint\)/);
     assert.match(d[0].message, /default\/api-edge: kube-proxy's IPv6 proxier programs NodePort/);
     // the IPv4 proxier skips the single-stack IPv6 Service whole: no IPv4 NodePort record for it
     assert.doesNotMatch(text, /default\/api-edge NodePort 10\./);
@@ -243,6 +247,72 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     const [fromWin1, fromWin2] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::96]:80 S', 'tcp [fd00:10:244:2::17]:43000 > [fd00:10:96::96]:80 S']);
     assert.deepEqual([fromWin1.verdict, fromWin1.reason], ['dropped', 'no-local-endpoint']);
     assert.deepEqual([fromWin2.verdict, fromWin2.service, fromWin2.dst, fromWin2.dport], ['delivered', 'default/local6', 'fd00:10:244:2::17', 8080]);
+  });
+
+  it('terminating IPv6 endpoints are taken as the IPv4 proxier takes them (compile.ts selectEndpoints)', () => {
+    // all endpoints terminating (serving), no ingress IP: winkernel programs no load balancer for either family
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    const slice = (fam: string, ip: string) => `- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: term-${fam.toLowerCase()}, namespace: default, labels: {kubernetes.io/service-name: term}}\n  addressType: ${fam}\n  ports: [{name: http, port: 8080}]\n  endpoints: [{addresses: ['${ip}'], nodeName: win-2, conditions: {ready: false, serving: true, terminating: true}}]\n`;
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: term, namespace: default}\n  spec:\n    ipFamilies: [IPv4, IPv6]\n    clusterIPs: [10.96.0.97, 'fd00:10:96::97']\n    ports: [{name: http, port: 80, targetPort: 8080}]\n${slice('IPv4', '10.244.2.17')}${slice('IPv6', 'fd00:10:244:2::17')}`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const w1 = c.nodes.find((n) => n.name === 'win-1')!;
+    const sid = c.services.indexOf('default/term');
+    assert.deepEqual(w1.lbs.filter((lb) => lb.service === sid).length, 0, 'IPv4: no LB for an all-terminating Service without ingress IPs');
+    const [to6] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::97]:80 S']);
+    assert.deepEqual([to6.verdict, to6.reason], ['dropped', 'no-endpoints']);
+  });
+
+  it('the destination limit counts the IPv6 LB as built: internalTrafficPolicy Local holds only local endpoints', () => {
+    // 70 endpoints, 1 on win-1: the IPv4 compiler counts the built LB (1 destination); IPv6 must too
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    const eps = Array.from({ length: 70 }, (_, n) => (n === 0 ? `{addresses: ['fd00:10:244:1::16'], nodeName: win-1}` : `{addresses: ['fd00:10:244:9::${(n + 1).toString(16)}'], nodeName: win-9}`));
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: many6, namespace: default}\n  spec:\n    ipFamilies: [IPv6]\n    clusterIPs: ['fd00:10:96::98']\n    internalTrafficPolicy: Local\n    ports: [{name: http, port: 80, targetPort: 8080}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: many6-v6, namespace: default, labels: {kubernetes.io/service-name: many6}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [${eps.join(', ')}]\n`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    // the nodes without a local endpoint have no LB (no-local-endpoint): no limit is passed, no error
+    assert.equal(c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations').length, 0);
+    const [fromWin1] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::98]:80 S']);
+    assert.deepEqual([fromWin1.verdict, fromWin1.reason, fromWin1.dst], ['delivered', null, 'fd00:10:244:1::16']);
+  });
+
+  it('an IPv6 LB over the destination limit is the summary error lb-too-many-destinations, as for IPv4', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    const eps = Array.from({ length: 70 }, (_, n) => `{addresses: ['fd00:10:244:9::${(n + 1).toString(16)}'], nodeName: win-9}`);
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: big6, namespace: default}\n  spec:\n    ipFamilies: [IPv6]\n    clusterIPs: ['fd00:10:96::99']\n    ports: [{name: http, port: 80, targetPort: 8080}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: big6-v6, namespace: default, labels: {kubernetes.io/service-name: big6}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [${eps.join(', ')}]\n`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const d = c.diagnostics.filter((x) => x.code === 'lb-too-many-destinations');
+    assert.deepEqual(d.map((x) => [x.source, x.severity]), [['service default/big6', 'error']]);
+    assert.match(d[0].message, /2 load balancers of it would hold more than the 64 destinations .*win-1 ClusterIP \[fd00:10:96::99\]:80\/TCP \(70\)/);
+  });
+
+  it('a VIP with an LB on one port and none on another: the other port drops with its own reason', () => {
+    // port dns names a targetPort no endpoint has: no LB for it (no-endpoints), as IPv4 says, not no-service-port
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ipv6-'));
+    const svc = path.join(dir, 'svc.yaml');
+    fs.writeFileSync(
+      svc,
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: half6, namespace: default}\n  spec:\n    ipFamilies: [IPv6]\n    clusterIPs: ['fd00:10:96::9a']\n    ports: [{name: http, port: 80, targetPort: 8080}, {name: dns, port: 53, protocol: UDP, targetPort: dns}]\n- apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n  metadata: {name: half6-v6, namespace: default, labels: {kubernetes.io/service-name: half6}}\n  addressType: IPv6\n  ports: [{name: http, port: 8080}]\n  endpoints: [{addresses: ['fd00:10:244:2::17'], nodeName: win-2}]\n`,
+    );
+    const c = compile([...L2, svc]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const [http, dns, other] = run(c, ['tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::9a]:80 S', 'udp [fd00:10:244:1::15]:53001 > [fd00:10:96::9a]:53', 'tcp [fd00:10:244:1::15]:43001 > [fd00:10:96::9a]:81 S']);
+    assert.deepEqual([http.verdict, http.dst], ['delivered', 'fd00:10:244:2::17']);
+    assert.deepEqual([dns.verdict, dns.reason], ['dropped', 'no-endpoints']);
+    assert.deepEqual([other.verdict, other.reason], ['dropped', 'no-service-port']);
   });
 
   it('an IPv6 externalIP of an IPv4-only Service: neither proxier programs it, and a note says so', () => {

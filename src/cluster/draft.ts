@@ -6,7 +6,7 @@
  * format implies when a key is left out (net-conf VNI 4096); it never overrides an explicit one.
  */
 
-import type { Diagnostic, EndpointModel, NetworkMode, Protocol } from './model';
+import type { Diagnostic, EndpointModel, HnsLbFrontend, NetworkMode, Protocol } from './model';
 import { whereText, type Where } from './source';
 
 interface Fact<T = unknown> {
@@ -158,28 +158,12 @@ export interface HnsEndpointIdFacts {
   where: Where;
 }
 
-/**
- * (HNS truth) One HNS load balancer frontend as a dump states it: a v1 policy list's ELB policy
- * (`Get-HnsPolicyList`) or one PortMapping of a v2 HostComputeLoadBalancer (domain.md 2.3, 2.5).
- */
-export interface HnsLbFacts {
-  id: string;
-  form: 'v1' | 'v2';
-  /** Frontend VIPs; empty = every node address (a NodePort LB). */
-  vips: string[];
-  /** IP protocol number (6 TCP, 17 UDP). */
-  protocol: number;
-  internalPort: number;
-  externalPort: number;
-  dsr: boolean;
-  ilb: boolean;
-  preserveDip: boolean;
-  /** DistributionType SourceIP / SourceIPProtocol. */
-  affinity: boolean;
-  ipv6: boolean;
-  sourceVip: string | null;
+/** (HNS truth) One HNS load balancer frontend as a dump states it (model.ts HnsLbFrontend), with where. */
+export interface HnsLbFacts extends HnsLbFrontend {
   /** Endpoint IDs (lower case) it balances to, with where each is named. */
   endpoints: { id: string; where: Where }[];
+  /** Flags set in the dump that the emulator reads and does not use (`ILB`, `LocalRoutedVIP`, ...), for a note. */
+  unusedFlags: string[];
   where: Where;
 }
 

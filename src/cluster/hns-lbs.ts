@@ -46,25 +46,14 @@ export function resolveHnsLbs(draft: Draft, nodes: NodeModel[], podByIp: Map<str
     draft.note('hns-lb-endpoints-unknown', 'warning', `the dumps hold load balancers but no endpoint with an ID (Get-HnsEndpoint | ConvertTo-Json -Depth 10 of the same node): their endpoints cannot be resolved, so every load balancer has no backend`, at);
   }
   const ownerOf = (ip: string): string | null => podByIp.get(ip)?.node ?? nodes.find((n) => n.podCIDR !== null && cidrContains(n.podCIDR, ip))?.name ?? nodes.find((n) => n.internalIP === ip)?.name ?? null;
-  return draft.hnsLbs.map((lb) => ({
-    id: lb.id,
+  return draft.hnsLbs.map(({ endpoints, unusedFlags: _unused, where, ...frontend }) => ({
+    ...frontend,
     node: node.name,
-    form: lb.form,
-    vips: lb.vips,
-    protocol: lb.protocol,
-    internalPort: lb.internalPort,
-    externalPort: lb.externalPort,
-    dsr: lb.dsr,
-    ilb: lb.ilb,
-    preserveDip: lb.preserveDip,
-    affinity: lb.affinity,
-    ipv6: lb.ipv6,
-    sourceVip: lb.sourceVip,
-    endpoints: lb.endpoints.map((r) => {
+    endpoints: endpoints.map((r) => {
       const e = byId.get(r.id);
       return { id: r.id, ip: e?.ip ?? null, remote: e?.remote ?? false, node: e ? (e.remote ? ownerOf(e.ip) : node.name) : null };
     }),
-    source: whereText(lb.where),
-    file: lb.where.file,
+    source: whereText(where),
+    file: where.file,
   }));
 }

@@ -203,27 +203,37 @@ export interface ProxyModel {
 }
 
 /**
- * (Additive.) One HNS load balancer frontend from a dump (`Get-HnsPolicyList` ELB policy or a v2 LB port
- * mapping) on the node the dump was taken on: what that node runs (src/vfp/hns-truth.ts compares it with what
- * kube-proxy would program for the Services given and programs it instead).
+ * One HNS load balancer frontend as a dump states it: a v1 policy list's ELB policy (`Get-HnsPolicyList`)
+ * or one PortMapping of a v2 HostComputeLoadBalancer (domain.md 2.3, 2.5; src/cluster/importers/hns-lb.ts).
+ * Shared by the draft (HnsLbFacts) and the model (HnsLbModel).
  */
-export interface HnsLbModel {
+export interface HnsLbFrontend {
   /** HNS id of the policy list / load balancer (lower case), '' when the dump has none. */
   id: string;
-  /** The node the dump was taken on. */
-  node: string;
   form: 'v1' | 'v2';
   /** Frontend VIPs; empty = the node's addresses (a NodePort LB). */
   vips: string[];
+  /** IP protocol number (6 TCP, 17 UDP). */
   protocol: number;
   internalPort: number;
   externalPort: number;
   dsr: boolean;
   ilb: boolean;
   preserveDip: boolean;
+  /** DistributionType SourceIP / SourceIPProtocol. */
   affinity: boolean;
   ipv6: boolean;
   sourceVip: string | null;
+}
+
+/**
+ * (Additive.) One HNS load balancer frontend from a dump on the node the dump was taken on: what that node
+ * runs (src/vfp/hns-truth.ts compares it with what kube-proxy would program for the Services given and
+ * programs it instead).
+ */
+export interface HnsLbModel extends HnsLbFrontend {
+  /** The node the dump was taken on. */
+  node: string;
   /** The endpoints it names; `ip` null when no dumped endpoint has that ID (a stale reference). */
   endpoints: { id: string; ip: string | null; remote: boolean; node: string | null }[];
   /** `file:path` of the frontend in the dump. */

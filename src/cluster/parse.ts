@@ -21,8 +21,9 @@ export interface ClusterText {
 /**
  * Text of a file's bytes: UTF-16LE/BE when a BOM says so (Windows PowerShell 5.1's `>` writes UTF-16LE with a
  * BOM), else UTF-16 without a BOM when the first two characters are ASCII with a NUL high (LE) or low (BE)
- * byte (what `[IO.File]::WriteAllText(..., [Text.Encoding]::Unicode)`-style writers without a preamble give;
- * no UTF-8 config starts with a NUL), else UTF-8 (a UTF-8 BOM is dropped later).
+ * byte (what a UTF-16 writer without a preamble gives, e.g. .NET `new UnicodeEncoding(false, false)`;
+ * `[Text.Encoding]::Unicode` itself writes a BOM; no UTF-8 config starts with a NUL), else UTF-8 (a UTF-8
+ * BOM is dropped later).
  */
 export function decodeClusterFile(bytes: Uint8Array): string {
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));

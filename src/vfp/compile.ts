@@ -479,6 +479,11 @@ function attachLbs6(b: Builder, env: ClusterEnv, nodes: CompiledNode[]): void {
     const local = new Set<string>();
     for (const cp of node.pods) for (const x of cp.model.ips) if (x.includes(':')) local.add(x);
     node.v6 = buildNodeLbs6(b, env.profile, node.name, local, plans);
+    // the summary's diagnostics from the IPv6 refusals, as buildLb's for IPv4 (one per Service and code)
+    for (const no of node.v6.noLb) {
+      if (no.reason === R.NO_ENDPOINTS) noteNoEndpoints(b, env, no.ref, no.lbText);
+      else if (no.reason === R.LB_TOO_MANY_DESTINATIONS) noteTooMany(b, env, no.ref, no.lbText, env.profile.maxLbDestinations);
+    }
     // the host port's last load-balancer layer (hostLayers: SLB_LB_LAYER, the LBs that only DNAT)
     const layer = node.host.layers.filter((l) => l.role === 'lb').pop() ?? null;
     if (node.v6.group !== null && layer !== null) {
@@ -1046,18 +1051,18 @@ function buildLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, sel: NodeSelection,
   };
   if (sel.backends.length === 0) {
     refuse(R.NO_ENDPOINTS, 'no usable endpoint');
-    return noteNoEndpoints(b, env, plan, `${node.name} ${frontend} (no ready endpoint)`);
+    return noteNoEndpoints(b, env, plan.ref, `${node.name} ${frontend} (no ready endpoint)`);
   }
   const backends = spec.localOnly ? sel.backends.filter((x) => isLocalBackend(ctx, x)) : sel.backends;
   if (backends.length === 0) return refuse(R.NO_LOCAL_ENDPOINT, `no endpoint on ${node.name}`);
   if (spec.kind !== 'ClusterIP' && !sel.availableForLb) {
     refuse(R.NO_ENDPOINTS, 'every endpoint is terminating (or none is serving): kube-proxy builds no load balancer but the ClusterIP one (endpointsAvailableForLB false)');
-    return noteNoEndpoints(b, env, plan, `${node.name} ${frontend} (all endpoints terminating)`);
+    return noteNoEndpoints(b, env, plan.ref, `${node.name} ${frontend} (all endpoints terminating)`);
   }
   const destinations = backends === sel.backends ? sel.uniqueIps : uniqueIpCount(backends);
   if (destinations > profile.maxLbDestinations) {
     refuse(R.LB_TOO_MANY_DESTINATIONS, `${destinations} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`);
-    noteTooMany(b, env, plan, `${node.name} ${frontend} (${destinations})`, profile.maxLbDestinations);
+    noteTooMany(b, env, plan.ref, `${node.name} ${frontend} (${destinations})`, profile.maxLbDestinations);
     return;
   }
   addLb(b, ctx, plan, spec, vip, key, backends);
@@ -1099,29 +1104,32 @@ function addLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, spec: LbSpec, vip: nu
     dsrRule: null,
   };
   const allLocal = localCount === backends.length;
-  const hostName = dsr
-    ? `LB_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`
-    : allLocal
-      ? `${backends.length === 1 ? 'NAT' : 'LB'}_${plan.id}_${vipText}_${extPort}_${extPort}_${proto}`
-      : `LB_HOST_${plan.id}_${vipText}_${extPort}_${intPort}_${proto}`;
   const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', plan.affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
   const data = `${plan.ref} ${kind}: ${backends.length} backend(s), ${localCount} local; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
-  const dst: Prefix[] = [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }];
-  const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (spec.hostAccess ? FROM_HOST : 0) });
-  lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: index }, data);
-  if (dsr) {
-    lb.dsrRule = b.rule(
-      `LB_DSR_${plan.id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`,
-      100,
-      RULE_TERMINATING,
-      'lb',
-      cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD }),
-      { kind: 'lb', lb: index },
-      data,
-    );
-  }
+  addLbRules(b, node, lb, plan.id, data);
   node.lbs.push(lb);
   node.lbByKey.set(key, index);
+}
+
+/**
+ * The host vNIC rule of `lb` and, for DSR, the pod ports' rule, named as HNS names them (module comment;
+ * `id` is the `<id>` segment): the one home of the forms for kube-proxy's LBs (addLb) and an HNS dump's
+ * (hns-truth.ts).
+ */
+export function addLbRules(b: Builder, node: CompiledNode, lb: NodeLb, id: string, data: string): void {
+  const { vipText, extPort, intPort, proto, dsr } = lb;
+  const hostName = dsr
+    ? `LB_${id}_${vipText}_${extPort}_${intPort}_${proto}`
+    : lb.localCount === lb.backends.length
+      ? `${lb.backends.length === 1 ? 'NAT' : 'LB'}_${id}_${vipText}_${extPort}_${extPort}_${proto}`
+      : `LB_HOST_${id}_${vipText}_${extPort}_${intPort}_${proto}`;
+  const dst: Prefix[] = [{ base: lb.vip, mask: 0xffffffff, text: `${vipText}/32` }];
+  const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (lb.hostAccess ? FROM_HOST : 0) });
+  lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: lb.index }, data);
+  if (dsr) {
+    const dsrCond = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD });
+    lb.dsrRule = b.rule(`LB_DSR_${id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`, 100, RULE_TERMINATING, 'lb', dsrCond, { kind: 'lb', lb: lb.index }, data);
+  }
 }
 
 function inClusterCidrs(env: LbEnv, v: number): boolean {
@@ -1135,26 +1143,26 @@ interface LbNote {
   render: (shown: string, count: number) => string;
 }
 
-/** Records that HNS refuses the load balancer `lbText` of `plan`'s Service: more destinations than one VFP LB rule takes. */
-function noteTooMany(b: Builder, env: LbEnv, plan: PortPlan, lbText: string, max: number): void {
-  noteLb(b, env, plan, 'lb-too-many-destinations', 'error', lbText, (shown, count) =>
-    `service ${plan.ref}: ${count === 1 ? 'a load balancer' : `${count} load balancers`} of it would hold more than the ${max} destinations one VFP load balancer rule takes (node, frontend, unique destinations: ${shown}): ` +
+/** Records that HNS refuses the load balancer `lbText` of Service `ref` (ns/name): more destinations than one VFP LB rule takes. */
+function noteTooMany(b: Builder, env: LbEnv, ref: string, lbText: string, max: number): void {
+  noteLb(b, env, ref, 'lb-too-many-destinations', 'error', lbText, (shown, count) =>
+    `service ${ref}: ${count === 1 ? 'a load balancer' : `${count} load balancers`} of it would hold more than the ${max} destinations one VFP load balancer rule takes (node, frontend, unique destinations: ${shown}): ` +
     'HNS refuses each ("Policy creation failed: hcnCreateLoadBalancer failed in Win32: The parameter is incorrect. (0x57)", "Unable to initialize VFP LB rule: invalid number of destinations."), ' +
     'so those nodes have no load balancer for those frontends. The limit is per load balancer: one for externalTrafficPolicy Local (DSR) or internalTrafficPolicy Local holds only its node\'s endpoints');
 }
 
-/** Records that kube-proxy builds no load balancer `lbText` of `plan`'s Service for want of usable endpoints. */
-function noteNoEndpoints(b: Builder, env: LbEnv, plan: PortPlan, lbText: string): void {
-  noteLb(b, env, plan, 'no-endpoints', 'warning', lbText, (shown) =>
-    `service ${plan.ref} has no usable endpoints for some of its load balancers (${shown}): kube-proxy programs no load balancer for them ("Endpoint information not available for service, not applying any policy"; ` +
+/** Records that kube-proxy builds no load balancer `lbText` of Service `ref` (ns/name) for want of usable endpoints. */
+function noteNoEndpoints(b: Builder, env: LbEnv, ref: string, lbText: string): void {
+  noteLb(b, env, ref, 'no-endpoints', 'warning', lbText, (shown) =>
+    `service ${ref} has no usable endpoints for some of its load balancers (${shown}): kube-proxy programs no load balancer for them ("Endpoint information not available for service, not applying any policy"; ` +
     'a not-ready endpoint is skipped, and only a Service with load-balancer ingress IPs falls back to its serving terminating endpoints, for its ClusterIP load balancer alone), so connections to them fail');
 }
 
-function noteLb(b: Builder, env: LbEnv, plan: PortPlan, code: string, severity: 'error' | 'warning', lbText: string, render: LbNote['render']): void {
-  const key = `${plan.svc.namespace}/${plan.svc.name}/${code}`;
+function noteLb(b: Builder, env: LbEnv, ref: string, code: string, severity: 'error' | 'warning', lbText: string, render: LbNote['render']): void {
+  const key = `${ref}/${code}`;
   let n = env.lbNotes.get(key);
   if (n === undefined) {
-    n = { d: { code, severity, message: '', source: `service ${plan.ref}` }, lbs: [], render };
+    n = { d: { code, severity, message: '', source: `service ${ref}` }, lbs: [], render };
     env.lbNotes.set(key, n);
     b.diagnostics.push(n.d);
   }

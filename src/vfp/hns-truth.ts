@@ -30,10 +30,10 @@
 import type { Cluster, Diagnostic, HnsLbModel } from '../cluster/model';
 import { u32ToIpv4 } from '../core/ip';
 import { lbSalt, type LbBackend, type LbKind, type NodeLb, type NoLb } from './lb';
-import { FROM_HOST, FROM_POD, FROM_WIRE, RULE_TERMINATING, vipKey, type Prefix } from './objects';
+import { vipKey } from './objects';
 import type { WindowsProfile } from './profile';
 import { R, reasonCode } from './reasons';
-import { cond, ip4, type Builder, type CompiledNode } from './compile';
+import { addLbRules, ip4, type Builder, type CompiledNode } from './compile';
 
 const PROTO: Record<number, string> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
 
@@ -119,24 +119,12 @@ function dumpLb(c: Ctx, d: HnsLbModel, vipText: string, vip: number, exp: NodeLb
   return lb;
 }
 
-/** The host-port rule (and the pod-port DSR rule) of `lb`, named as buildNodeLbs names them. */
+/** The rules of `lb`, named as buildNodeLbs names them (compile.ts addLbRules), `<id>` from the HNS id. */
 function lbRules(c: Ctx, d: HnsLbModel, lb: NodeLb): void {
-  const { b, node } = c;
   const id = d.id.replace(/[^0-9a-f]/g, '').slice(0, 8) || 'hns';
-  const { vipText, extPort, intPort, proto } = lb;
   const allLocal = lb.localCount === lb.backends.length;
-  const hostName = lb.dsr
-    ? `LB_${id}_${vipText}_${extPort}_${intPort}_${proto}`
-    : allLocal
-      ? `${lb.backends.length === 1 ? 'NAT' : 'LB'}_${id}_${vipText}_${extPort}_${extPort}_${proto}`
-      : `LB_HOST_${id}_${vipText}_${extPort}_${intPort}_${proto}`;
   const data = `HNS dump ${d.source} (${svcName(c, lb.service)} ${lb.kind}): ${lb.backends.length} backend(s), ${lb.localCount} local${lb.dsr ? '; DSR' : ''}${lb.preserveDip ? '; PreserveDIP' : ''}; Distribution ${lb.affinity ? 'SourceIP' : 'None'}${!lb.dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(lb.sourceVip)} for remote backends` : ''}`;
-  const dst: Prefix[] = [{ base: lb.vip, mask: 0xffffffff, text: `${vipText}/32` }];
-  const from = FROM_POD | FROM_WIRE | (lb.hostAccess ? FROM_HOST : 0);
-  lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from }), { kind: 'lb', lb: lb.index }, data);
-  if (lb.dsr) {
-    lb.dsrRule = b.rule(`LB_DSR_${id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`, 100, RULE_TERMINATING, 'lb', cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD }), { kind: 'lb', lb: lb.index }, data);
-  }
+  addLbRules(c.b, c.node, lb, id, data);
 }
 
 /** The differences between kube-proxy's LB `exp` and the dump's `got`, as `what: kube-proxy X, HNS Y` parts. */
@@ -151,10 +139,12 @@ function differences(exp: NodeLb, got: NodeLb, d: HnsLbModel): string[] {
   return out;
 }
 
-/** Stale endpoint references of `d` (IDs no dumped endpoint has). */
-function staleRefs(c: Ctx, d: HnsLbModel): void {
+/** Stale endpoint references of `d` (IDs no dumped endpoint has), once per HNS load balancer (`named`: those said). */
+function staleRefs(c: Ctx, d: HnsLbModel, named: Set<string>): void {
   const gone = d.endpoints.filter((e) => e.ip === null).map((e) => e.id);
-  if (gone.length === 0) return;
+  const lbKey = d.id !== '' ? `${d.file}\u0000${d.id}` : d.source;
+  if (gone.length === 0 || named.has(lbKey)) return;
+  named.add(lbKey);
   diag(
     c,
     'hns-lb-stale',
@@ -244,8 +234,9 @@ export function applyHnsTruth(b: Builder, cluster: Cluster, profile: WindowsProf
   node.lbByKey.clear();
   if (!c.compare) diag(c, 'hns-lb-only', 'info', `no Service is given: ${node.name}'s load balancers are the HNS dump's alone, compared with nothing`, dumped[0].source);
   const seen = new Set<number>();
+  const named = new Set<string>();
   for (const d of dumped) {
-    staleRefs(c, d);
+    staleRefs(c, d, named);
     if (d.ipv6) {
       diag(c, 'config-ignored', 'info', `HNS load balancer ${d.id || '(no ID)'} is IPv6 (Flags & 2): not programmed (the engine's load balancers are IPv4)`, d.source);
       continue;

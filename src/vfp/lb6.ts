@@ -20,10 +20,11 @@
  *    kubernetes/kubernetes copy of loadbalancer.go the code index holds, the version with
  *    `endpointsAvailableForLB`; plan11 A14 cites it @ 26d2859e).
  *
- * What is emulated: per Service port, the IPv6 ClusterIP LB (backends: the ready IPv6 endpoints, the
- * serving+terminating ones when none is ready; only local ones with internalTrafficPolicy Local; none
- * -> no LB, `no-endpoints` / `no-local-endpoint`; more unique destinations than the profile allows ->
- * `lb-too-many-destinations`, as for IPv4). A pod's packet to the VIP and port is DNATed to the backend
+ * What is emulated: per Service port, the IPv6 ClusterIP LB (backends: the IPv6 endpoints the IPv4
+ * proxier's rule picks, compile.ts selectEndpoints: the ready ones, the serving terminating ones only
+ * for a Service with IPv6 ingress IPs whose endpoints all terminate; only local ones with
+ * internalTrafficPolicy Local; none -> no LB, `no-endpoints` / `no-local-endpoint`; more unique
+ * destinations in the LB as built than the profile allows -> `lb-too-many-destinations`, as for IPv4). A pod's packet to the VIP and port is DNATed to the backend
  * (the IPv6 destination address and port, the TCP/UDP checksum updated: IPv6 has no header checksum).
  * The reply is un-DNATed statelessly: a packet from a backend address and port to a pod is given the
  * VIP and service port back when the LB's hash (the same stateless choice as the forward, lb.ts) picks
@@ -43,6 +44,7 @@
 import type { Cluster, Diagnostic, EndpointModel, ServiceModel } from '../cluster/model';
 import { ipFamily, parseIPv6 } from '../core/ip';
 import { flowHash4 } from '../packet/rewrite';
+import { selectEndpoints } from './compile';
 import { lbSalt } from './lb';
 import { DIR_OUT, FROM_POD, RULE_TERMINATING, anyConditions, type Action, type Conditions, type Group, type Layer, type Rule } from './objects';
 import type { WindowsProfile } from './profile';
@@ -81,9 +83,15 @@ export interface NodeLb6 {
 /** Why an IPv6 VIP of a node has no load balancer. */
 export interface NoLb6 {
   vip: Uint8Array;
+  /** The IP protocol number and service port of the LB kube-proxy would have built. */
+  proto: number;
+  port: number;
   service: number;
   reason: number;
   detail: string;
+  /** The Service as `ns/name`, and the LB as the summary's diagnostic names it (compile.ts noteLb). */
+  ref: string;
+  lbText: string;
 }
 
 /** A node's IPv6 load balancers: its LBs, the host port group holding their rules, and the VIPs without one. */
@@ -150,9 +158,15 @@ export function chooseBackend6(lb: NodeLb6, seed: number, proto: number, src: nu
   return h % n;
 }
 
+/**
+ * The IPv6 endpoints kube-proxy's IPv6 proxier balances to: the same rule as the IPv4 proxier's
+ * (compile.ts selectEndpoints, the one home of winkernel's terminating-endpoint rule), over the IPv6
+ * endpoints, with the Service's IPv6 ingress IPs (MapIPsByIPFamily keeps only those for this proxier).
+ */
 function usable(svc: ServiceModel): EndpointModel[] {
-  const ready = svc.endpoints.filter((e) => e.ready);
-  return ready.length > 0 ? ready : svc.endpoints.filter((e) => e.serving && e.terminating);
+  const eps = svc.endpoints.filter((e) => ipFamily(e.ip) === 6);
+  const hasIngress = svc.ingressIPs.some((x) => ipFamily(x) === 6);
+  return selectEndpoints(eps, hasIngress, false, () => false).picked.map((k) => eps[k]);
 }
 
 /**
@@ -169,7 +183,7 @@ export function planServices6(b: Lb6Builder, cluster: Cluster, profile: WindowsP
     serviceDiagnostics(b, svc, ref, vipText, overlay);
     const vip = vipText ? parseIPv6(vipText) : null;
     if (overlay || vip === null || vipText === null) return;
-    const eps = usable(svc).filter((e) => ipFamily(e.ip) === 6);
+    const eps = usable(svc);
     // as the IPv4 plan (compile.ts planServices): affinity timeouts are not passed to HNS; old builds lack affinity
     const wantAffinity = svc.sessionAffinity === 'ClientIP';
     const warn = (svc.affinityTimeoutSeconds !== null ? warningBit(R.AFFINITY_TIMEOUT_IGNORED) : 0) | (wantAffinity && !profile.sessionAffinity ? warningBit(R.SESSION_AFFINITY_UNSUPPORTED) : 0);
@@ -254,18 +268,21 @@ export function buildNodeLbs6(b: Lb6Builder, profile: WindowsProfile, nodeName: 
   const rules: Rule[] = [];
   for (const plan of plans) {
     const detail = `${plan.ref} ClusterIP [${plan.vipText}]:${plan.port}/${plan.protocolText}`;
-    const no = (reason: number, why: string) => out.noLb.push({ vip: plan.vip, service: plan.sid, reason, detail: `${detail}: ${why}` });
+    const no = (reason: number, why: string, short: string) =>
+      out.noLb.push({ vip: plan.vip, proto: plan.proto, port: plan.port, service: plan.sid, reason, detail: `${detail}: ${why}`, ref: plan.ref, lbText: `${nodeName} ClusterIP [${plan.vipText}]:${plan.port}/${plan.protocolText} (${short})` });
     if (plan.backends.length === 0) {
-      no(R.NO_ENDPOINTS, 'no usable IPv6 endpoint');
-      continue;
-    }
-    if (plan.uniqueIps > profile.maxLbDestinations) {
-      no(R.LB_TOO_MANY_DESTINATIONS, `${plan.uniqueIps} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`);
+      no(R.NO_ENDPOINTS, 'no usable IPv6 endpoint', 'no usable IPv6 endpoint');
       continue;
     }
     const backends = plan.itpLocal ? plan.backends.filter(isLocal) : plan.backends;
     if (backends.length === 0) {
-      no(R.NO_LOCAL_ENDPOINT, `no endpoint on ${nodeName}`);
+      no(R.NO_LOCAL_ENDPOINT, `no endpoint on ${nodeName}`, 'no local endpoint');
+      continue;
+    }
+    // HNS's limit is per load balancer as built (compile.ts buildLb): ITP Local's holds the local ones only
+    const destinations = backends === plan.backends ? plan.uniqueIps : new Set(backends.map((x) => x.ipText)).size;
+    if (destinations > profile.maxLbDestinations) {
+      no(R.LB_TOO_MANY_DESTINATIONS, `${destinations} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`, String(destinations));
       continue;
     }
     const localCount = backends.filter(isLocal).length;

@@ -20,7 +20,7 @@
 import { PF } from '../core/batch';
 import { nat6At, writeMac } from '../packet/rewrite';
 import { EP_EXTERNAL, EP_WIRE, type CompiledNode } from './compile';
-import { chooseBackend6, fold6, type NodeLb6 } from './lb6';
+import { chooseBackend6, fold6, type NoLb6, type NodeLb6 } from './lb6';
 import { DIR_OUT, type Rule } from './objects';
 import type { PacketCtx } from './packet-ctx';
 import { R, V } from './reasons';
@@ -102,6 +102,16 @@ function vip6Of(node: CompiledNode, a: Uint8Array, o: number): number {
   return -1;
 }
 
+/** The node's record of a VIP without an LB for this protocol and port (its own reason), or null (no-service-port). */
+function noLb6Of(node: CompiledNode, a: Uint8Array, o: number, proto: number, port: number): NoLb6 | null {
+  const list = node.v6.noLb;
+  for (let q = 0; q < list.length; q++) {
+    const no = list[q];
+    if (no.proto === proto && no.port === port && same16(a, o, no.vip)) return no;
+  }
+  return null;
+}
+
 /** The best rule of the node's IPv6 LB group for the packet (lowest priority; the group is in priority order). */
 function bestRule6(k: PacketCtx, node: CompiledNode): Rule | null {
   const g = node.v6.group;
@@ -136,7 +146,7 @@ function lb6Forward(k: PacketCtx, node: CompiledNode): boolean {
     k.tr.layerEnd(layer, best);
   }
   if (best === null) {
-    const no = vi <= -2 ? node.v6.noLb[-2 - vi] : null;
+    const no = noLb6Of(node, a, k.l3 + 24, k.proto, k.dport);
     k.tr.noLb6(k, no === null ? null : no.detail);
     stop(k, V.DROPPED, no === null ? R.NO_SERVICE_PORT : no.reason, node.id);
     return true;

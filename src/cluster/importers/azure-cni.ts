@@ -25,6 +25,7 @@
 
 import type { Draft } from '../draft';
 import type { Field } from '../source';
+import { noteOtherArg } from './cni-sdn';
 import { importEndpointPolicy } from './policies';
 
 const TUNNEL = 'an L2Tunnel network is not emulated (windows-container-networking no longer maps sdntunnel to an HCN type either); use an sdnbridge (L2Bridge) or sdnoverlay (Overlay) config';
@@ -63,11 +64,7 @@ function refuseAzureParts(conf: Field): void {
 function readAzureArg(entry: Field, draft: Draft): void {
   entry.object();
   const name = entry.get('Name').absent ? '' : entry.get('Name').string();
-  if (name !== 'EndpointPolicy') {
-    const what = name === 'NetworkPolicy' ? 'a policy of the HNS network: not emulated' : name.includes('Policy') ? 'kept by the plugin but not an EndpointPolicy: not applied' : 'dropped by the plugin (its Name has no "Policy")';
-    draft.note(name === 'NetworkPolicy' ? 'cni-network-policy' : 'cni-policy-unused', name === 'NetworkPolicy' ? 'info' : 'warning', `AdditionalArgs entry named ${JSON.stringify(name)} is ${what}`, entry.where);
-    return;
-  }
+  if (name !== 'EndpointPolicy') return noteOtherArg(entry, name, draft);
   const value = entry.get('Value').required('Value').object();
   const typeField = value.get('Type').required('Type');
   const type = typeField.string();

@@ -13,7 +13,7 @@
 import { InputError } from '../../core/errors';
 import type { Draft } from '../draft';
 import type { Field, Where } from '../source';
-import { importKubeProxyArgs, type Arg } from './kubeproxy-flags';
+import { applyKubeNetworkEnv, importKubeProxyArgs, type Arg } from './kubeproxy-flags';
 import { dialectOf, shellCommands, ShellSyntaxError, type Command, type Word } from './shell-words';
 
 /** The file name of a program path (`C:\k\kube-proxy.exe`, `"$env:X/kube-proxy/kube-proxy.exe"`), lower case. */
@@ -152,10 +152,7 @@ export function looksLikeKubeProxyCommandLine(text: string): boolean {
 
 /** Env KUBE_NETWORK as the command lines set it: the network name kube-proxy falls back to (domain.md 1.2). */
 function applyKubeNetwork(list: EnvSetting[], draft: Draft, where: (e: EnvSetting) => Where): void {
-  for (const e of list) {
-    if (e.dynamic) draft.note('config-placeholder', 'warning', `env KUBE_NETWORK=${e.value}: the value is filled in when the script runs, so it is not known here and not applied`, where(e));
-    else if (e.value.trim() !== '') draft.settings.put('proxy.kubeNetworkEnv', e.value, where(e));
-  }
+  for (const e of list) applyKubeNetworkEnv(draft, e.dynamic ? null : e.value, `=${e.value}`, where(e));
 }
 
 /** Lines of a text, found once: the 1-based line of an index by binary search (a file may hold many arguments). */

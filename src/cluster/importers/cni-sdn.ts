@@ -79,6 +79,18 @@ function readAdditionalArg(entry: Field, draft: Draft): void {
     if (r.providerAddress) draft.settings.put('cni.providerAddress', r.providerAddress.ip, r.providerAddress.where);
     return;
   }
+  noteOtherArg(entry, name, draft);
+}
+
+/**
+ * An AdditionalArgs entry that is no EndpointPolicy, named: a NetworkPolicy (a policy of the HNS network:
+ * not emulated), another `*Policy` (kept, used by nothing) or a Name without "Policy" (dropped). The one
+ * home of the rule the sdn* plugins and Azure CNI share (both keep entries whose Name contains "Policy":
+ * windows-container-networking cni.go GetNetworkInfo, azure-container-networking cni/netconfig.go
+ * GetPoliciesFromNwCfg).
+ */
+export function noteOtherArg(entry: Field, name: string, draft: Draft): void {
+  const value = entry.get('Value');
   if (name === 'NetworkPolicy') {
     const type = value.isObject() && typeof value.get('Type').value === 'string' ? (value.get('Type').value as string) : '(no Type)';
     draft.note('cni-network-policy', 'info', `AdditionalArgs NetworkPolicy ${JSON.stringify(type)} is a policy of the HNS network the plugin creates (not of the endpoints); it is not emulated: describe the network with its HNS dump (Get-HnsNetwork) to have it read`, entry.where);

@@ -12,7 +12,10 @@
  *   `PortMappings[]` entry {Protocol, InternalPort, ExternalPort, DistributionType (1 SourceIPProtocol,
  *   2 SourceIP), Flags (1 ILB, 2 LocalRoutedVIP, 4 UseMux, 8 PreserveDIP: `LoadBalancerPortMappingFlags`)}.
  * Not used: ILB and LocalRoutedVIP / UseMux (whether the node itself reaches a VIP is the Windows profile's
- * nodeToClusterIp / localNodePortAccess, as for kube-proxy's load balancers) and SchemaVersion.
+ * nodeToClusterIp / localNodePortAccess, as for kube-proxy's load balancers), kube-proxy's own port-mapping
+ * flag VipExternalIP (16: kubernetes pkg/proxy/winkernel/hns.go `LoadBalancerPortMappingFlagsVipExternalIP`)
+ * and SchemaVersion. The flags set are named in the dump's `hns-lb-read` note (hns.ts), not dropped in
+ * silence; so are bits no source names.
  * Shapes of real dumps followed: projectcalico/calico#8465 (v1 policy list: IsDSR, SourceVIP, VIPs, References),
  * kubernetes PR#115344 (v2 HostComputeEndpoints / FrontendVIPs).
  */
@@ -36,7 +39,26 @@ function port(f: Field, name: string): number {
   return f.get(name).required(name).int(0, 65535);
 }
 
+/** Port-mapping flag bits read and not used (hcsshim hcn/hcnloadbalancer.go; 8 PreserveDIP is used). */
+const UNUSED_MAPPING_FLAGS: [number, string][] = [
+  [1, 'ILB'],
+  [2, 'LocalRoutedVIP'],
+  [4, 'UseMux'],
+  [16, 'VipExternalIP'],
+];
+
+/** Names of the bits of `flags` outside `used` (known names, else the bit in hex). */
+function unusedBits(flags: number, used: number, names: [number, string][]): string[] {
+  const out: string[] = [];
+  for (let bit = 1; bit !== 0 && bit <= flags; bit = (bit << 1) >>> 0) {
+    if ((flags & bit) === 0 || (used & bit) !== 0) continue;
+    out.push(names.find(([b]) => b === bit)?.[1] ?? `Flags 0x${bit.toString(16)}`);
+  }
+  return out;
+}
+
 function importElb(p: Field, id: string, refs: HnsLbFacts['endpoints'], draft: Draft): void {
+  const ilb = p.get('ILB').optBool() ?? false;
   draft.hnsLbs.push({
     id,
     form: 'v1',
@@ -45,12 +67,13 @@ function importElb(p: Field, id: string, refs: HnsLbFacts['endpoints'], draft: D
     internalPort: port(p, 'InternalPort'),
     externalPort: port(p, 'ExternalPort'),
     dsr: p.get('IsDSR').optBool() ?? false,
-    ilb: p.get('ILB').optBool() ?? false,
+    ilb,
     preserveDip: false,
     affinity: false,
     ipv6: false,
     sourceVip: p.get('SourceVIP').optIp() ?? null,
     endpoints: refs,
+    unusedFlags: ilb ? ['ILB'] : [],
     where: p.where,
   });
 }
@@ -101,6 +124,7 @@ function importV2(lb: Field, draft: Draft): number {
       ipv6: (flags & 2) !== 0,
       sourceVip: lb.get('SourceVIP').optIp() ?? null,
       endpoints: refs,
+      unusedFlags: [...unusedBits(flags, 3, []).map((x) => `load balancer ${x}`), ...unusedBits(mflags, 8, UNUSED_MAPPING_FLAGS)],
       where: m.where,
     });
   }

@@ -20,7 +20,7 @@
  * in a v2 dump without one, its subnet) says which node; RemoteSubnetRoutes describe the other nodes.
  */
 
-import type { Draft, HnsNetworkFacts, NodeFacts, NodeKey } from '../draft';
+import type { Draft, HnsLbFacts, HnsNetworkFacts, NodeFacts, NodeKey } from '../draft';
 import type { NetworkMode } from '../model';
 import type { Field } from '../source';
 import { ENDPOINT_POLICY_TYPES, importEndpointPolicy } from './policies';
@@ -110,7 +110,16 @@ export function importHns(outer: Field, draft: Draft): void {
   if (remoteEndpoints > 0) {
     draft.note('config-ignored', 'info', `${remoteEndpoints} remote HNS endpoint(s) not pods of this node (kube-proxy creates them for remote Service backends, MAC 02-11-<ip>); used only to resolve the load balancers' endpoint IDs`, root.where);
   }
-  if (balancers > 0) draft.note('hns-lb-read', 'info', `${balancers} HNS load balancer frontend(s) read: the dumped node runs these, not what kube-proxy would derive from the Services`, root.where);
+  if (balancers > 0) draft.note('hns-lb-read', 'info', `${balancers} HNS load balancer frontend(s) read: the dumped node runs these, not what kube-proxy would derive from the Services${unusedLbFlags(draft.hnsLbs.slice(-balancers))}`, root.where);
+}
+
+/** The load-balancer flags read and not used (hns-lb.ts), with how many frontends set each, for the hns-lb-read note. */
+function unusedLbFlags(lbs: HnsLbFacts[]): string {
+  const count = new Map<string, number>();
+  for (const lb of lbs) for (const f of lb.unusedFlags) count.set(f, (count.get(f) ?? 0) + 1);
+  if (count.size === 0) return '';
+  const list = [...count].map(([f, n]) => `${f} (${n})`).join(', ');
+  return `; flags read and not used: ${list} (whether the node itself reaches a VIP is the Windows profile's nodeToClusterIp / localNodePortAccess, as for kube-proxy's load balancers)`;
 }
 
 /** The settings object of a v2 policy, or the policy itself (v1 flat form). */

@@ -32,6 +32,7 @@
 import { normalizeIp, tryParseCidr, formatCidr } from '../../core/ip';
 import type { Draft } from '../draft';
 import type { Where } from '../source';
+import { healthzPortOf, noteProxyMode } from './kubeproxy';
 
 /** One argv entry of a kube-proxy command, with where it is and how to fail on it. */
 export interface Arg {
@@ -115,11 +116,7 @@ const APPLY: Record<string, Apply> = {
     });
     draft.settings.put('network.clusterCidrs', list.filter((c) => c.includes('.')), a.where, true);
   },
-  'proxy-mode': (a, v, { draft }) => {
-    if (v !== '' && v !== 'kernelspace') {
-      draft.note('config-kube-proxy-mode', 'warning', `kube-proxy --proxy-mode=${v} does not exist on Windows; Windows nodes run the kernelspace (winkernel) proxier, which is what is emulated`, a.where);
-    }
-  },
+  'proxy-mode': (a, v, { draft }) => noteProxyMode(draft, v, `--proxy-mode=${v}`, a.where),
   'feature-gates': (a, v, ctx) => {
     for (const part of v.split(',')) {
       const kv = part.trim();
@@ -134,9 +131,8 @@ const APPLY: Record<string, Apply> = {
   },
   'healthz-bind-address': (a, v, { draft }) => {
     if (v === '') return;
-    const m = /:(\d+)$/.exec(v);
-    const port = m ? Number(m[1]) : NaN;
-    if (!m || port < 1 || port > 65535) a.fail(`--healthz-bind-address=${v}: not host:port (like 0.0.0.0:10256)`);
+    const port = healthzPortOf(v);
+    if (port === null) return a.fail(`--healthz-bind-address=${v}: not host:port (like 0.0.0.0:10256)`);
     draft.settings.put('proxy.healthzPort', port, a.where);
   },
   'healthz-port': (a, v, { draft }) => {
@@ -178,6 +174,17 @@ function splitFlags(args: readonly Arg[]): Flag[] {
     flags.push({ name, value: value as string, dynamic, arg: a });
   }
   return flags;
+}
+
+/**
+ * Env KUBE_NETWORK, the network name kube-proxy falls back to when --network-name is empty (domain.md 1.2),
+ * as a command line or a manifest sets it (`written`: how, appended to "env KUBE_NETWORK" in the message): applied, or, when its value is
+ * known only on the node (`value` null: a shell variable, a `valueFrom`), a `config-placeholder` warning.
+ * The one home of the rule for cmdline.ts and kubeproxy-pod.ts.
+ */
+export function applyKubeNetworkEnv(draft: Draft, value: string | null, written: string, where: Where): void {
+  if (value === null) draft.note('config-placeholder', 'warning', `env KUBE_NETWORK${written}: the value is filled in on the node when kube-proxy starts, so it is not known here and not applied`, where);
+  else if (value.trim() !== '') draft.settings.put('proxy.kubeNetworkEnv', value, where);
 }
 
 /** A list for a message: the first 30, then how many more (a command line may hold thousands). */

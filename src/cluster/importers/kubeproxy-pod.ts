@@ -17,7 +17,7 @@
 import type { Draft } from '../draft';
 import type { Field } from '../source';
 import { importKubeProxyScript } from './cmdline';
-import { importKubeProxyArgs, type Arg } from './kubeproxy-flags';
+import { applyKubeNetworkEnv, importKubeProxyArgs, type Arg } from './kubeproxy-flags';
 
 const SHELLS = new Set(['sh', 'bash', 'pwsh', 'powershell', 'cmd', 'pwsh.exe', 'powershell.exe', 'cmd.exe']);
 
@@ -80,10 +80,7 @@ function importContainer(c: Field, draft: Draft, what: string): boolean {
     draft.note('config-ignored', 'info', `${what}: the kube-proxy container (image ${image}) ${how}, so kube-proxy's flags are not in this manifest; give its command line with --cluster (a file holding it, or the ConfigMap holding the script)`, c.where);
   }
   const net = env.get('KUBE_NETWORK');
-  if (net !== undefined) {
-    if (net.value === null) draft.note('config-placeholder', 'warning', `${what}: env KUBE_NETWORK comes from valueFrom, known only on the node; not applied`, net.field.where);
-    else if (net.value.trim() !== '') draft.settings.put('proxy.kubeNetworkEnv', net.value, net.field.where);
-  }
+  if (net !== undefined) applyKubeNetworkEnv(draft, net.value, ` of ${what} (valueFrom)`, net.field.where);
   return true;
 }
 

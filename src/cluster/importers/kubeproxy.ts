@@ -9,7 +9,7 @@
  */
 
 import type { Draft } from '../draft';
-import type { Field } from '../source';
+import type { Field, Where } from '../source';
 
 export function looksLikeKubeProxy(root: Field): boolean {
   return root.isObject() && root.get('kind').value === 'KubeProxyConfiguration';
@@ -29,14 +29,28 @@ function unusedKeys(root: Field): string[] {
   return out;
 }
 
+/**
+ * A kube-proxy mode other than kernelspace (the config's `mode`, the flag `--proxy-mode`; `written` says which,
+ * for the message): a warning, the one home of the rule for both. Empty is kube-proxy's default.
+ */
+export function noteProxyMode(draft: Draft, mode: string, written: string, where: Where): void {
+  if (mode === '' || mode === 'kernelspace') return;
+  draft.note('config-kube-proxy-mode', 'warning', `kube-proxy ${written} does not exist on Windows; Windows nodes run the kernelspace (winkernel) proxier, which is what is emulated`, where);
+}
+
+/** The port of a healthz bind address `host:port` (config healthzBindAddress, flag --healthz-bind-address), or null when it is none (1..65535). */
+export function healthzPortOf(text: string): number | null {
+  const m = /:(\d+)$/.exec(text);
+  const port = m ? Number(m[1]) : NaN;
+  return m && port >= 1 && port <= 65535 ? port : null;
+}
+
 export function importKubeProxy(root: Field, draft: Draft): void {
   const s = draft.settings;
   const unused = unusedKeys(root);
   if (unused.length > 0) draft.note('config-ignored', 'info', `KubeProxyConfiguration keys with no Windows data-plane effect emulated, read and not used: ${unused.join(', ')}`, root.where);
   const mode = root.get('mode');
-  if (!mode.absent && mode.string() !== '' && mode.string() !== 'kernelspace') {
-    draft.note('config-kube-proxy-mode', 'warning', `kube-proxy mode ${JSON.stringify(mode.value)} does not exist on Windows; Windows nodes run the kernelspace (winkernel) proxier, which is what is emulated`, mode.where);
-  }
+  if (!mode.absent) noteProxyMode(draft, mode.string(), `mode ${JSON.stringify(mode.value)}`, mode.where);
   const wk = root.get('winkernel');
   if (!wk.absent) {
     wk.object();
@@ -61,9 +75,8 @@ export function importKubeProxy(root: Field, draft: Draft): void {
   }
   const healthz = root.get('healthzBindAddress');
   if (!healthz.absent && healthz.value !== '') {
-    const m = /:(\d+)$/.exec(healthz.string());
-    const port = m ? Number(m[1]) : NaN;
-    if (!m || port < 1 || port > 65535) healthz.fail(`${JSON.stringify(healthz.value)} is not host:port (like 0.0.0.0:10256)`);
+    const port = healthzPortOf(healthz.string());
+    if (port === null) return healthz.fail(`${JSON.stringify(healthz.value)} is not host:port (like 0.0.0.0:10256)`);
     s.put('proxy.healthzPort', port, healthz.where);
   }
   const cidr = root.get('clusterCIDR');
@@ -75,5 +88,6 @@ export function importKubeProxy(root: Field, draft: Draft): void {
     s.put('network.clusterCidrs', list.filter((c) => c.includes('.')), cidr.where, true);
   }
   const host = root.get('hostnameOverride');
-  if (!host.absent && host.value !== '') s.put('proxy.hostname', host.name(), host.where);
+  // kube-proxy takes the node name through nodeutil.GetHostname: trimmed and lower-cased (as the flag's)
+  if (!host.absent && host.value !== '') s.put('proxy.hostname', host.name().trim().toLowerCase(), host.where);
 }
