@@ -240,7 +240,7 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     kind: 'verdict',
     verdict: V.NO_RETURN,
     sentence:
-      'The packet leaves with the pod IP (its destination is in the OutBoundNAT ExceptionList, so no SNAT) to a host outside the cluster\'s nodes and pod CIDRs, which has no route back to the pod CIDR: its reply cannot return (remove the destination from the ExceptionList, or route the pod CIDRs in the underlay: --windows ws2022:underlayRoutesPodCidrs=true)',
+      'The packet leaves with the pod IP (no SNAT: its destination is in the OutBoundNAT ExceptionList, or the endpoint has no OutBoundNAT) to a host that is no node and outside the cluster\'s pod and Service CIDRs, which has no route back to the pod CIDR: its reply cannot return (remove the destination from the ExceptionList, or route the pod CIDRs in the underlay: --windows ws2022:underlayRoutesPodCidrs=true)',
   },
   {
     code: 'outboundnat-reply-unmatched',
