@@ -69,6 +69,22 @@ describe('HNS dumps: text encodings and wrappers', () => {
     });
   }
 
+  it('refuses a dump written as UTF-32 (Out-File -Encoding utf32) naming the file, offset 0 and the encoding', () => {
+    const utf32le = Buffer.alloc(4 + text.length * 4);
+    utf32le.set([0xff, 0xfe, 0, 0]);
+    for (let i = 0; i < text.length; i++) utf32le.writeUInt32LE(text.charCodeAt(i), 4 + i * 4);
+    const be = Buffer.from(utf32le);
+    for (let i = 0; i < be.length; i += 4) be.set([utf32le[i + 3], utf32le[i + 2], utf32le[i + 1], utf32le[i]], i);
+    for (const [end, bytes] of [['little', utf32le], ['big', be]] as const) {
+      const file = path.join(tmp, `ep-utf32${end}.json`);
+      writeFileSync(file, bytes);
+      const e = inputError(() => loadCluster([...overlay, file]));
+      assert.equal(e.file, file);
+      assert.equal(e.offset, 0);
+      assert.match(e.message, new RegExp(`is UTF-32 \\(${end}-endian byte-order mark\\), which is not read: save it as UTF-8 or UTF-16`));
+    }
+  });
+
   it('reads the {"Success":true,"Output":[...]} answer of Invoke-HNSRequest, and a single object as Output', () => {
     const c = loadCluster([...overlay, hns('invoke-hnsrequest-endpoints.json'), hns('policylists-v1.json')]);
     assert.equal(c.hnsLoadBalancers?.length, 4);

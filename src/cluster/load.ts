@@ -1,7 +1,7 @@
 /**
  * loadCluster: the `--cluster FILE...` entry point. Reads each file (a missing or unreadable file is an
  * InputError naming it), decodes it (UTF-8, or UTF-16 with a byte-order mark: what Windows PowerShell 5.1's
- * `Get-HnsNetwork | ConvertTo-Json > hns.json` writes) and hands the texts to parseClusterTexts (parse.ts).
+ * `Get-HnsNetwork | ConvertTo-Json > hns.json` writes; UTF-32 is refused naming the encoding) and hands the texts to parseClusterTexts (parse.ts).
  * A file is read with a bounded loop, never more than `maxConfigBytes` + 1 bytes (limits.ts), so a device
  * or FIFO that never ends (`--cluster /dev/zero`) is refused at the cap instead of filling memory.
  */
@@ -77,8 +77,25 @@ function readClusterFile(file: string, max: number): Uint8Array {
   }
 }
 
+/**
+ * Refuses a UTF-32 file by its byte-order mark (PowerShell's `Out-File -Encoding utf32` writes one): decoded as
+ * UTF-16 or UTF-8 it would be NUL-riddled text that no importer recognises, and the user would be told only
+ * that the kind of input is unknown.
+ */
+function refuseUtf32(file: string, bytes: Uint8Array): void {
+  const le = bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0;
+  const be = bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff;
+  if (le || be) {
+    throw new InputError(file, { offset: 0 }, `the file is UTF-32 (${le ? 'little' : 'big'}-endian byte-order mark), which is not read: save it as UTF-8 or UTF-16 (in PowerShell: Out-File -Encoding utf8, or Windows PowerShell's default \`>\`)`);
+  }
+}
+
 export function loadCluster(files: readonly string[], opts: LoadFileOptions = {}): Cluster {
   const max = opts.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
-  const texts: ClusterText[] = files.map((file) => ({ name: file, text: decodeClusterFile(readClusterFile(file, max)) }));
+  const texts: ClusterText[] = files.map((file) => {
+    const bytes = readClusterFile(file, max);
+    refuseUtf32(file, bytes);
+    return { name: file, text: decodeClusterFile(bytes) };
+  });
   return parseClusterTexts(texts, opts);
 }
