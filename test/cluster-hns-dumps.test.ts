@@ -119,6 +119,26 @@ describe('HNS dumps: PowerShell output that is not JSON', () => {
     });
   }
 
+  it('hnsdiag list all (names and IDs only): refused naming hnsdiag and the three commands to run, also as UTF-16', () => {
+    // before: "not valid YAML: Implicit keys need to be on a single line"
+    const e = inputError(() => loadCluster([hns('hnsdiag-list-all.txt')]));
+    assert.equal(e.file, hns('hnsdiag-list-all.txt'));
+    assert.equal(e.offset, 0);
+    assert.match(e.message, /this is hnsdiag's list output: it holds names and IDs only \(no address, MAC or policy\)/);
+    assert.match(e.message, /Get-HnsNetwork \| ConvertTo-Json -Depth 10 > network\.json.*Get-HnsEndpoint.*Get-HnsPolicyList/);
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'vfp-hnsdiag-'));
+    try {
+      const file = path.join(tmp, 'hnsdiag.txt');
+      const text = 'PS C:\\> hnsdiag.exe list all\r\n' + readFileSync(hns('hnsdiag-list-all.txt'), 'utf8');
+      writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+      const e16 = inputError(() => loadCluster([file]));
+      assert.equal(e16.offset, 'PS C:\\> hnsdiag.exe list all\r\n'.length, 'at the Networks: title, after the prompt line');
+      assert.match(e16.message, /hnsdiag's list output/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('ConvertTo-Json at its default depth 2: refused at the field that holds "System.Object[]", saying -Depth 10', () => {
     const e = inputError(() => loadCluster([hns('policylists-depth2.json')]));
     assert.equal(e.fieldPath, '[0].Policies[0].VIPs');
