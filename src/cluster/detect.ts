@@ -13,19 +13,20 @@ import { importNetConf, importSubnetEnv, looksLikeNetConf, looksLikeSubnetEnv } 
 import { importHns, looksLikeHns } from './importers/hns';
 import { importKubectl, looksLikeKubectl } from './importers/kubectl';
 import { importKubeProxy, looksLikeKubeProxy } from './importers/kubeproxy';
+import { importKubelet, looksLikeKubelet } from './importers/kubelet';
 import { importKubeProxyCommandFile, looksLikeKubeProxyCommandLine } from './importers/cmdline';
 import { importScenario, looksLikeScenario } from './importers/scenario';
 import { InputError } from '../core/errors';
-import { parseDocuments, type SourceDoc } from './source';
+import { parseDocuments, type Field, type SourceDoc } from './source';
 import { checkPsDepth, refusePowerShellText } from './ps-output';
 
-export type InputKind = 'scenario' | 'kube-proxy' | 'kube-proxy-cmdline' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
+export type InputKind = 'scenario' | 'kube-proxy' | 'kube-proxy-cmdline' | 'kubelet' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
 
 /** The kinds, in words, for the "cannot tell" error. */
 export const KIND_NAMES =
   'kubectl output (a List or single Node, Pod, Service, EndpointSlice, Endpoints, ConfigMap, kube-proxy DaemonSet; JSON or YAML), ' +
   'a CNI config (win-bridge, win-overlay, flannel; .conf or .conflist), flannel net-conf.json, flannel subnet.env, ' +
-  'a KubeProxyConfiguration or kube-proxy command line (kube-proxy.exe --flag=..., wins cli process run --args "..."), HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, Get-HnsPolicyList, HCN v2 load balancers, a list of endpoint policies), ' +
+  'a KubeProxyConfiguration or kube-proxy command line (kube-proxy.exe --flag=..., wins cli process run --args "..."), a KubeletConfiguration, HNS JSON (Get-HnsNetwork, Get-HnsEndpoint, Get-HnsPolicyList, HCN v2 load balancers, a list of endpoint policies), ' +
   'or a vfp-emu scenario (apiVersion: vfp-emu/v1, kind: Scenario)';
 
 /** The kind of one parsed document, or null. */
@@ -34,6 +35,7 @@ function detectKind(doc: SourceDoc): InputKind | null {
   const loose = doc.root(true);
   if (looksLikeScenario(exact)) return 'scenario';
   if (looksLikeKubeProxy(exact)) return 'kube-proxy';
+  if (looksLikeKubelet(exact)) return 'kubelet';
   if (looksLikeKubectl(exact)) return 'kubectl';
   if (looksLikeCni(loose)) return 'cni';
   if (looksLikeNetConf(loose)) return 'flannel-net-conf';
@@ -50,6 +52,9 @@ function importDocument(doc: SourceDoc, draft: Draft): InputKind | null {
       break;
     case 'kube-proxy':
       importKubeProxy(doc.root(false), draft);
+      break;
+    case 'kubelet':
+      importKubelet(doc.root(false), draft);
       break;
     case 'kubectl':
       importKubectl(doc.root(false), draft, (inner, d) => importDocument(inner, d) !== null);
@@ -85,6 +90,25 @@ function parseKubeProxyHint(file: string, text: string): SourceDoc[] {
   }
 }
 
+/**
+ * Refuses by name (exit 2) the files an admin has at hand that describe no node's data plane, with what to give
+ * instead, rather than "cannot tell what kind":
+ * - a kubeconfig (`kind: Config` with `clusters`): how to reach the API server, no cluster object;
+ * - the configuration of Microsoft/SDN's installer `Kubernetes/windows/kubeadm/KubeCluster.ps1` (its examples
+ *   `Kubeclustervxlan.json`, `Kubeclusterbridge.json` there @ 242fb0c3: top-level `Cri`, `Cni`, `Kubernetes`,
+ *   `Install`): what to install, not what the node runs (the installer writes the CNI config to `cni.conf` in
+ *   `GetCniConfigPath`, Kubernetes/windows/helper.v2.psm1, under the install destination, and starts kube-proxy).
+ */
+function refuseKnownOther(root: Field): void {
+  if (!root.isObject()) return;
+  if (root.get('kind').value === 'Config' && root.has('clusters')) {
+    root.get('kind').fail('this is a kubeconfig (how to reach the API server): it holds no cluster object; give the cluster\'s objects instead, e.g. `kubectl get nodes,pods,services,endpointslices -A -o yaml > cluster.yaml`');
+  }
+  if (root.has('cni') && root.has('kubernetes') && (root.has('cri') || root.has('install'))) {
+    root.get('cni').fail('this is the configuration of Microsoft/SDN\'s KubeCluster.ps1 installer, not what a node runs; give the CNI config it writes on the node (cni/config/cni.conf under its Install.Destination, e.g. C:/kubeadm/cni/config/cni.conf), the kube-proxy command line it starts, and `kubectl get nodes,pods,services,endpointslices -A -o yaml` output');
+  }
+}
+
 /** Detects and imports every document of one file's text; returns the kinds found, in order. */
 export function importText(file: string, text: string, draft: Draft): InputKind[] {
   draft.sources.push(file);
@@ -103,6 +127,7 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
   for (const doc of docs) {
     const kind = importDocument(doc, draft);
     if (kind === null) checkPsDepth(doc.root(true));
+    if (kind === null) refuseKnownOther(doc.root(true));
     if (kind === null) return doc.root().fail(`cannot tell what kind of cluster input this is; expected one of: ${KIND_NAMES}`);
     kinds.push(kind);
   }
