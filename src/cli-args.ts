@@ -188,7 +188,8 @@ Usage:
 replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
 external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or pcapng from stdin.
 --cluster may repeat; each file's kind (kubectl List or objects, CNI config, flannel net-conf.json or
-subnet.env, KubeProxyConfiguration, HNS JSON, scenario YAML) is detected from its content.
+subnet.env, KubeProxyConfiguration, KubeletConfiguration, HNS JSON, scenario YAML) is detected from
+its content.
 --max-config-bytes N: the most bytes one --cluster file may hold (default 67108864, 64 MiB); a
 larger file is bad input (exit 2). Configs may nest 256 levels and hold strings of up to 1 MiB.
 --windows PROFILE: ws2019, ws2022 (the default), ws2025 or future, optionally with overrides

@@ -77,3 +77,41 @@ describe('files that describe no node: refused by name with what to give instead
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 });
+
+describe('kube-proxy start scripts as nodes have them (a script whose first command is not kube-proxy)', () => {
+  const REAL = path.join(ROOT, 'test', 'fixtures-cluster', 'real');
+  const texts = (...names: string[]) => names.map((n) => ({ name: n, text: readFileSync(path.join(REAL, n), 'utf8') }));
+  const L2 = path.join(ROOT, 'traces', '_clusters', 'l2bridge');
+  const l2 = ['kubectl.yaml', 'cni.conf'].map((f) => ({ name: f, text: readFileSync(path.join(L2, f), 'utf8') }));
+
+  it("aks-engine's kubeproxystart.ps1: its kube-proxy line read (mode, placeholders), the other commands named", () => {
+    // before: "not valid YAML ... this looks like a script that starts kube-proxy" although it runs one command line
+    const c = parseClusterTexts([...l2, ...texts('aks-engine-kubeproxystart.ps1')]);
+    const mine = c.diagnostics.filter((d) => d.source.startsWith('aks-engine-kubeproxystart.ps1'));
+    const line = (code: string) => mine.filter((d) => d.code === code).map((d) => `${d.source}: ${d.message}`);
+    assert.deepEqual(line('config-placeholder').map((s) => s.slice(0, s.indexOf(':', s.indexOf(': ') + 2))), [
+      'aks-engine-kubeproxystart.ps1:line 8 KUBE_NETWORK: env KUBE_NETWORK=$KubeNetwork',
+      'aks-engine-kubeproxystart.ps1:line 27 --hostname-override: kube-proxy --hostname-override=$env',
+    ]);
+    assert.ok(line('config-ignored').some((s) => /line 27: kube-proxy flags with no effect on the data plane, read and not used: --v=3 --kubeconfig=\$KubeDir\\config$/.test(s)));
+    assert.ok(line('config-ignored').some((s) => /commands that do not run kube-proxy, read and not used: line 1: \$Global:ClusterConfiguration; .*line 25: Get-HnsPolicyList/.test(s)));
+  });
+
+  it('a generated kubeproxystart.ps1 with its values written in: KUBE_NETWORK applied, an unknown --hostname-override named', () => {
+    const script = '$env:KUBE_NETWORK = "l2bridge"\n$global:NetworkMode = "L2Bridge"\n$hnsNetwork = Get-HnsNetwork | ? Name -EQ $global:NetworkMode.ToLower()\nwhile (!$hnsNetwork)\n{\n    Start-Sleep 10\n    $hnsNetwork = Get-HnsNetwork | ? Name -EQ $global:NetworkMode.ToLower()\n}\n\nc:\\k\\kube-proxy.exe --v=3 --proxy-mode=kernelspace --hostname-override=34763k8s9010 --kubeconfig=c:\\k\\config\n';
+    const c = parseClusterTexts([...l2, { name: 'kubeproxystart.ps1', text: script }]);
+    // the network kube-proxy looks for (KUBE_NETWORK) is not the CNI config's cbr0: the warning names both
+    assert.ok(c.diagnostics.some((d) => d.code === 'config-network-name-mismatch' && /looks for HNS network l2bridge .* but the network is cbr0/.test(d.message)));
+    const unknown = c.diagnostics.filter((d) => d.code === 'config-unknown-node' && d.source === 'kubeproxystart.ps1:line 10 --hostname-override');
+    assert.equal(unknown.length, 1);
+    assert.match(unknown[0].message, /^kube-proxy's hostname 34763k8s9010 names no node of the inputs \(Windows nodes: win-1, win-2\): its settings are applied to every Windows node/);
+  });
+
+  it("microsoft/SDN's windows start-kubeproxy.ps1 (Param block first) is read; its flannel one, which runs kube-proxy on two lines by $NetworkMode, is refused naming them", () => {
+    const c = parseClusterTexts([...l2, ...texts('sdn-windows-start-kubeproxy.ps1')]);
+    assert.ok(c.diagnostics.some((d) => d.code === 'config-placeholder' && d.source === 'sdn-windows-start-kubeproxy.ps1:line 10 KUBE_NETWORK'));
+    const r = spawnSync(process.execPath, [CLI, 'rules', '--cluster', path.join(REAL, 'sdn-flannel-start-kubeproxy.ps1')], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /sdn-flannel-start-kubeproxy\.ps1 at line 27: the script runs kube-proxy on 2 lines \(17, 27\); which one runs is decided when the script runs, so it is not read: give the command line it runs instead/);
+  });
+});

@@ -14,7 +14,7 @@ import { importHns, looksLikeHns } from './importers/hns';
 import { importKubectl, looksLikeKubectl } from './importers/kubectl';
 import { importKubeProxy, looksLikeKubeProxy } from './importers/kubeproxy';
 import { importKubelet, looksLikeKubelet } from './importers/kubelet';
-import { importKubeProxyCommandFile, looksLikeKubeProxyCommandLine } from './importers/cmdline';
+import { importKubeProxyCommandFile, importKubeProxyScriptFile, looksLikeKubeProxyCommandLine } from './importers/cmdline';
 import { importScenario, looksLikeScenario } from './importers/scenario';
 import { InputError } from '../core/errors';
 import { parseDocuments, type Field, type SourceDoc } from './source';
@@ -75,15 +75,17 @@ function importDocument(doc: SourceDoc, draft: Draft): InputKind | null {
 }
 
 /**
- * parseDocuments, with a hint when a text that is no YAML names kube-proxy: a start script (start.ps1) that
- * builds kube-proxy's arguments in variables (`Invoke-Expression "$kproxy $argList"`) runs a command line
- * known only when it runs; the user can give that command line instead.
+ * parseDocuments, or 'script' when a text that is no YAML is a script that runs kube-proxy on one line (read as
+ * a command-line file), with a hint when it names kube-proxy otherwise: a start script (start.ps1) that builds
+ * kube-proxy's arguments in variables (`Invoke-Expression "$kproxy $argList"`) runs a command line known only
+ * when it runs; the user can give that command line instead.
  */
-function parseKubeProxyHint(file: string, text: string): SourceDoc[] {
+function parseKubeProxyHint(file: string, text: string, draft: Draft): SourceDoc[] | 'script' {
   try {
     return parseDocuments(file, text);
   } catch (e) {
     if (e instanceof InputError && /not valid YAML/.test(e.message) && /kube-proxy(\.exe)?\b/i.test(text)) {
+      if (importKubeProxyScriptFile(file, text, draft)) return 'script';
       throw new InputError(file, { offset: e.offset }, `${e.message.slice(e.message.indexOf(': ') + 2)}; this looks like a script that starts kube-proxy: give the command line it runs instead (a file holding \`kube-proxy.exe --flag=value ...\`)`);
     }
     throw e;
@@ -121,10 +123,13 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
     return ['kube-proxy-cmdline'];
   }
   refusePowerShellText(file, text);
-  const docs = parseKubeProxyHint(file, text);
+  const docs = parseKubeProxyHint(file, text, draft);
+  if (docs === 'script') return ['kube-proxy-cmdline'];
   if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);
   const kinds: InputKind[] = [];
   for (const doc of docs) {
+    // A script that YAML reads as one plain string (no `key: value` line): its kube-proxy command, if any
+    if (docs.length === 1 && typeof doc.root().value === 'string' && importKubeProxyScriptFile(file, text, draft)) return ['kube-proxy-cmdline'];
     const kind = importDocument(doc, draft);
     if (kind === null) checkPsDepth(doc.root(true));
     if (kind === null) refuseKnownOther(doc.root(true));

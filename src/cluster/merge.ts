@@ -328,6 +328,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
   if (nodeList.length > 0 && windowsNodes.length === 0) {
     note('config-no-windows-node', 'warning', 'no node is a Windows node (label kubernetes.io/os: windows): nothing will be emulated', draft.sources.join(', '));
   }
+  noteUnknownProxyHost(draft, windowsNodes);
   const cniPa = s.fact<string>('cni.providerAddress');
   const portRange = s.get<{ start: number; count: number }>('network.dynamicPortRange');
   let defaultPortsNoted = false;
@@ -703,6 +704,19 @@ function deriveNetworkName(
   const name = mode === 'overlay' ? (plugin === 'flannel' ? `flannel.${vni}` : 'vxlan0') : 'cbr0';
   derive('network.name', name, mode === 'overlay' ? (plugin === 'flannel' ? 'flannel default flannel.<VNI>' : 'Microsoft/SDN overlay name') : 'flannel host-gw / win-bridge default');
   return name;
+}
+
+/**
+ * kube-proxy's --hostname-override / hostnameOverride naming no node of the inputs (aks-engine's generated
+ * kubeproxystart.ps1 names the VM, `34763k8s9010`): kube-proxy's settings are one set for every emulated
+ * Windows node, and its --source-vip then goes to the node whose podCIDR holds it (finalizeCluster), so the
+ * user is told rather than left to wonder which node the command line was read for.
+ */
+function noteUnknownProxyHost(draft: Draft, windowsNodes: readonly { name: string }[]): void {
+  const host = draft.settings.fact<string>('proxy.hostname');
+  if (host === undefined || windowsNodes.length === 0 || windowsNodes.some((n) => n.name.toLowerCase() === host.value)) return;
+  const names = windowsNodes.map((n) => n.name).join(', ');
+  draft.note('config-unknown-node', 'warning', `kube-proxy's hostname ${host.value} names no node of the inputs (Windows nodes: ${names}): its settings are applied to every Windows node, and a --source-vip to the node whose podCIDR holds it; give the Node object of ${host.value}, or the command line of a node the inputs describe`, host.where);
 }
 
 function buildProxy(draft: Draft, derive: (p: string, v: unknown, how: string) => void): ProxyModel {
