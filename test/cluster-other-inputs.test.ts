@@ -69,6 +69,12 @@ describe('files that describe no node: refused by name with what to give instead
     );
   });
 
+  it('a directory (a CNI config directory given whole) says to give its files, not EISDIR', () => {
+    const r = spawnSync(process.execPath, [CLI, 'rules', '--cluster', OVERLAY], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `vfp-emu: ${OVERLAY}: this is a directory, not a file: give the files in it, each with --cluster (of a CNI config directory, the runtime uses the first .conf/.conflist/.json file in name order)\n`);
+  });
+
   it("Microsoft/SDN's KubeCluster.ps1 config (real file), at Cni, through the CLI (exit 2, no stack trace)", () => {
     const file = path.join(ROOT, 'test', 'fixtures-cluster', 'real', 'sdn-kubeclustervxlan.json');
     const r = spawnSync(process.execPath, [CLI, 'rules', '--cluster', file], { encoding: 'utf8' });

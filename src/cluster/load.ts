@@ -71,7 +71,12 @@ function readClusterFile(file: string, max: number): Uint8Array {
     return readBounded(file, fd, max);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(file, {}, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    // A CNI config directory (/etc/cni/net.d, C:\etc\cni\net.d) given whole: say what to give instead; which
+    // file a runtime uses: containerd/go-cni loadFromConfDir (libcni ConfFiles of .conf/.conflist/.json, sorted,
+    // the first one by default)
+    if (code === 'EISDIR') throw new InputError(file, {}, 'this is a directory, not a file: give the files in it, each with --cluster (of a CNI config directory, the runtime uses the first .conf/.conflist/.json file in name order)');
+    throw new InputError(file, {}, `cannot read the file: ${code ?? (e as Error).message}`);
   } finally {
     if (fd !== 0) closeSync(fd);
   }
