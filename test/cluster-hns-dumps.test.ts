@@ -280,3 +280,30 @@ describe('HNS load balancers as what the node runs', () => {
     assert.deepEqual(u.hnsLoadBalancers, []);
   });
 });
+
+describe('HNS dumps: an overlay network whose subnet is the cluster CIDR (older flannel)', () => {
+  // Shape of flannel-io/flannel#833's request (`"Subnets":[{"AddressPrefix":"10.244.0.0/16",...}]`), with a
+  // ManagementIP as Get-HnsNetwork shows it; before: exit 2, "node win-1 has podCIDR 10.244.0.0/16, which
+  // overlaps 10.244.0.0/24 of node linux-1", blaming a dump that is right.
+  const net = (extra: object) => JSON.stringify({ Name: 'vxlan0', Type: 'Overlay', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }], ...extra });
+  const texts = overlay.map((f) => ({ name: path.basename(f), text: readFileSync(f, 'utf8') }));
+
+  it('with its ManagementIP: the node keeps its podCIDR, the subnet is named as the pod network, its other facts are read', () => {
+    const c = parseClusterTexts([...texts, { name: 'net.json', text: net({ ManagementIP: '10.127.130.11', DrMacAddress: '00-15-5D-AA-BB-CC' }) }]);
+    const win1 = c.nodes.find((n) => n.name === 'win-1')!;
+    assert.equal(win1.podCIDR, '10.244.1.0/24');
+    assert.equal(win1.drMac, '00:15:5d:aa:bb:cc', 'the DR MAC of the same dump is applied');
+    const d = c.diagnostics.filter((x) => x.code === 'hns-network-subnet');
+    assert.equal(d.length, 1);
+    assert.equal(d[0].source, 'net.json:Subnets[0].AddressPrefix');
+    assert.match(d[0].message, /^the HNS network's subnet 10\.244\.0\.0\/16 holds node win-1's podCIDR 10\.244\.1\.0\/24 \(kubectl\.yaml:items\[1\]\.spec\.podCIDR\): it is the cluster's pod network/);
+  });
+
+  it('without one: it names no node, and the warning says why (not "give the Node objects", which were given)', () => {
+    const c = parseClusterTexts([...texts, { name: 'net.json', text: net({}) }]);
+    assert.deepEqual(c.nodes.map((n) => n.podCIDR), ['10.244.0.0/24', '10.244.1.0/24', '10.244.2.0/24']);
+    const d = c.diagnostics.filter((x) => x.code === 'config-unmatched');
+    assert.equal(d.length, 1);
+    assert.match(d[0].message, /^10\.244\.0\.0\/16 holds the podCIDRs of nodes linux-1, win-1, win-2: it is the cluster's pod network .*give the HNS network dump with its ManagementIP/);
+  });
+});

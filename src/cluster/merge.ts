@@ -564,23 +564,48 @@ function resolveNodes(draft: Draft, facts: NodeFacts[], derive: (p: string, v: u
       hit.facts.put('windows', f.key.windows ?? false, f.where, true);
       derive(`nodes[${ip}].name`, ip, 'no Node object has this IP; named after it');
     }
-    hit.facts.absorb(f.facts);
+    absorbNodeFacts(draft, hit, f);
   }
   for (const f of facts) {
     if (f.key.by !== 'subnet') continue;
-    const ip = f.key.ip;
-    const hit = [...nodes.values()].find((n) => {
-      const c = n.facts.get<string>('podCIDR');
-      return c !== undefined && cidrContains(c, ip);
-    });
+    const { ip, cidr } = f.key;
+    // the node whose podCIDR holds the whole subnet (an HNS network subnet wider than it names no node)
+    const podCidrs = [...nodes.values()].map((n) => ({ n, c: n.facts.get<string>('podCIDR') }));
+    const hit = podCidrs.find(({ c }) => c !== undefined && cidrContains(c, ip) && parseCidr(c).len <= parseCidr(cidr).len)?.n;
     if (!hit) {
       const fromEnv = draft.subnetEnvs.some((e) => e.node === f);
-      draft.note('config-unmatched', 'warning', `no node has a podCIDR holding ${f.key.cidr}, so these facts belong to no node; give the Node objects (kubectl get nodes -o yaml)${fromEnv ? ', or a "# node: NAME" line in subnet.env' : ''}`, f.where);
+      const inside = podCidrs.filter(({ c }) => c !== undefined && cidrContains(cidr, c.split('/')[0]) && parseCidr(c).len > parseCidr(cidr).len).map(({ n }) => n.name);
+      const why = inside.length > 0
+        ? `${cidr} holds the podCIDRs of nodes ${inside.join(', ')}: it is the cluster's pod network (older flannel versions created the overlay network with it), which names no node, so these facts belong to no node; give the HNS network dump with its ManagementIP (Get-HnsNetwork | ConvertTo-Json -Depth 10)`
+        : `no node has a podCIDR holding ${cidr}, so these facts belong to no node; give the Node objects (kubectl get nodes -o yaml)${fromEnv ? ', or a "# node: NAME" line in subnet.env' : ''}`;
+      draft.note('config-unmatched', 'warning', why, f.where);
       continue;
     }
-    hit.facts.absorb(f.facts);
+    absorbNodeFacts(draft, hit, f);
   }
   return nodes;
+}
+
+/**
+ * Absorbs the facts an HNS network or subnet.env gives about a node. An HNS network whose subnet strictly holds
+ * the podCIDR the node already has (a Node object's) is the cluster's pod network, not the node's pod subnet:
+ * older flannel versions created the overlay network with the cluster CIDR (flannel-io/flannel#833: a request
+ * `{"Name":"vxlan0","Subnets":[{"AddressPrefix":"10.244.0.0/16",...}],"Type":"Overlay"}`), today's with the
+ * node's lease (pkg/backend/vxlan/vxlan_windows.go @ 00014d09: `addressPrefix: lease.Subnet`). Taken as the
+ * podCIDR it overlapped every other node's and stopped the run; it is named instead, and every other fact kept.
+ */
+function absorbNodeFacts(draft: Draft, hit: ResolvedNode, f: NodeFacts): void {
+  const mine = hit.facts.get<string>('podCIDR');
+  const theirs = f.facts.fact<string>('podCIDR');
+  if (mine !== undefined && theirs !== undefined && mine !== theirs.value) {
+    const [m, t] = [parseCidr(mine), parseCidr(theirs.value)];
+    if (m.family === t.family && t.len < m.len && cidrContains(t, mine.split('/')[0])) {
+      draft.note('hns-network-subnet', 'info', `the HNS network's subnet ${theirs.value} holds node ${hit.name}'s podCIDR ${mine} (${whereText(hit.facts.fact('podCIDR')!.where)}): it is the cluster's pod network (older flannel versions created the overlay network with it), not the node's pod subnet, so the node keeps ${mine}`, theirs.where);
+      for (const [k, v] of f.facts.facts) if (k !== 'podCIDR') hit.facts.put(k, v.value, v.where, v.weak);
+      return;
+    }
+  }
+  hit.facts.absorb(f.facts);
 }
 
 function resolvePods(
