@@ -8,7 +8,10 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseClusterTexts } from '../src/cluster/parse';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { InputError } from '../src/core/errors';
+import { loadCluster } from '../src/cluster/load';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
@@ -67,6 +70,27 @@ describe('files that describe no node: refused by name with what to give instead
       () => parseClusterTexts([{ name: 'admin.conf', text: kubeconfig }]),
       /admin\.conf at kind: this is a kubeconfig \(how to reach the API server\): it holds no cluster object; give the cluster's objects instead, e\.g\. `kubectl get nodes,pods,services,endpointslices -A -o yaml > cluster\.yaml`/,
     );
+  });
+
+  it('a packet capture or an archive given with --cluster is named (offset 0), not "cannot tell what kind"', () => {
+    const trace = path.join(ROOT, 'traces', '02-overlay', 'trace.pcapng');
+    const r = spawnSync(process.execPath, [CLI, 'rules', '--cluster', trace], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `vfp-emu: ${trace} at byte offset 0: this is a packet capture (pcapng): give it as the TRACE argument of replay, decode or explain, not with --cluster\n`);
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'vfp-bin-'));
+    try {
+      const cases: [string, number[], RegExp][] = [
+        ['le.pcap', [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0], /packet capture \(pcap\)/],
+        ['logs.zip', [0x50, 0x4b, 0x03, 0x04, 20, 0], /a zip archive .*unpack it and give the files in it/],
+      ];
+      for (const [name, bytes, re] of cases) {
+        const file = path.join(tmp, name);
+        writeFileSync(file, Buffer.from(bytes));
+        assert.throws(() => loadCluster([file]), (e: unknown) => e instanceof InputError && e.offset === 0 && re.test(e.message));
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('a directory (a CNI config directory given whole) says to give its files, not EISDIR', () => {

@@ -95,11 +95,32 @@ function refuseUtf32(file: string, bytes: Uint8Array): void {
   }
 }
 
+/** Binary files a user may give by mistake, by their first bytes (pcap / pcapng magic, archives). */
+const BINARY_KINDS: { magic: number[]; what: string }[] = [
+  { magic: [0x0a, 0x0d, 0x0d, 0x0a], what: 'a packet capture (pcapng): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0xd4, 0xc3, 0xb2, 0xa1], what: 'a packet capture (pcap): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0xa1, 0xb2, 0xc3, 0xd4], what: 'a packet capture (pcap): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0x4d, 0x3c, 0xb2, 0xa1], what: 'a packet capture (pcap): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0xa1, 0xb2, 0x3c, 0x4d], what: 'a packet capture (pcap): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a zip archive (collectlogs.ps1 output zipped?): unpack it and give the files in it, each with --cluster' },
+  { magic: [0x1f, 0x8b], what: 'a gzip file: unpack it and give the file in it' },
+];
+
+/**
+ * Refuses a binary file by its first bytes, naming what it is: decoded as text it would be refused only as
+ * "cannot tell what kind of cluster input this is".
+ */
+function refuseBinary(file: string, bytes: Uint8Array): void {
+  const kind = BINARY_KINDS.find((k) => k.magic.length <= bytes.length && k.magic.every((b, i) => bytes[i] === b));
+  if (kind !== undefined) throw new InputError(file, { offset: 0 }, `this is ${kind.what}`);
+}
+
 export function loadCluster(files: readonly string[], opts: LoadFileOptions = {}): Cluster {
   const max = opts.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
   const texts: ClusterText[] = files.map((file) => {
     const bytes = readClusterFile(file, max);
     refuseUtf32(file, bytes);
+    refuseBinary(file, bytes);
     return { name: file, text: decodeClusterFile(bytes) };
   });
   return parseClusterTexts(texts, opts);
