@@ -139,6 +139,24 @@ describe('HNS dumps: PowerShell output that is not JSON', () => {
     }
   });
 
+  it("collectlogs.ps1's network.txt (a Select table, then the ConvertTo-Json dump appended): the JSON read as if alone, the table named as skipped", () => {
+    // before: refused as "PowerShell's table output", though the file holds the whole dump after the table
+    const rest = [path.join(S14, 'hns-endpoints.json'), path.join(S14, 'hns-loadbalancers.json')];
+    const c = loadCluster([hns('collectlogs-network.txt'), ...rest]);
+    const alone = loadCluster([path.join(S14, 'hns-network.json'), ...rest]);
+    assert.deepEqual(c.nodes, alone.nodes);
+    assert.deepEqual(c.network, alone.network);
+    const skipped = c.diagnostics.filter((d) => d.code === 'hns-ps-table-skipped');
+    assert.equal(skipped.length, 1);
+    assert.equal(skipped[0].source, `${hns('collectlogs-network.txt')}:line 7`);
+    assert.match(skipped[0].message, /lines 1-6: collectlogs\.ps1 writes a Select summary, then the ConvertTo-Json dump\) is skipped; the JSON from line 7 is read/);
+    // an error in the JSON part names the file's own line, not the JSON's
+    const text = readFileSync(hns('collectlogs-network.txt')).subarray(2).toString('utf16le').replace('"10.127.130.11"', '"10.127.130.311"');
+    const e = inputError(() => parseClusterTexts([{ name: 'network.txt', text }]));
+    assert.equal(e.fieldPath, 'ManagementIP');
+    assert.match(e.message, /"10\.127\.130\.311" is not an IP address \(line 12, column/);
+  });
+
   it('ConvertTo-Json at its default depth 2: refused at the field that holds "System.Object[]", saying -Depth 10', () => {
     const e = inputError(() => loadCluster([hns('policylists-depth2.json')]));
     assert.equal(e.fieldPath, '[0].Policies[0].VIPs');

@@ -18,7 +18,7 @@ import { importKubeProxyCommandFile, importKubeProxyScriptFile, looksLikeKubePro
 import { importScenario, looksLikeScenario } from './importers/scenario';
 import { InputError } from '../core/errors';
 import { parseDocuments, type Field, type SourceDoc } from './source';
-import { checkPsDepth, refusePowerShellText } from './ps-output';
+import { checkPsDepth, jsonAfterPowerShellText, refusePowerShellText } from './ps-output';
 
 export type InputKind = 'scenario' | 'kube-proxy' | 'kube-proxy-cmdline' | 'kubelet' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
 
@@ -122,7 +122,11 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
     importKubeProxyCommandFile(file, text, draft);
     return ['kube-proxy-cmdline'];
   }
-  refusePowerShellText(file, text);
+  const afterTable = jsonAfterPowerShellText(text);
+  if (afterTable !== null) {
+    draft.note('hns-ps-table-skipped', 'info', `PowerShell's table or list output before the JSON (lines 1-${afterTable.line - 1}: collectlogs.ps1 writes a Select summary, then the ConvertTo-Json dump) is skipped; the JSON from line ${afterTable.line} is read`, { file, path: `line ${afterTable.line}` });
+    text = afterTable.text;
+  } else refusePowerShellText(file, text);
   const docs = parseKubeProxyHint(file, text, draft);
   if (docs === 'script') return ['kube-proxy-cmdline'];
   if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);

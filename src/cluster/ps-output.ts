@@ -72,13 +72,45 @@ export function refusePowerShellText(file: string, text: string): void {
   if (first === '{' || first === '[') return;
   // PowerShell's formatter shows itself in the first lines; a big YAML file is not scanned further
   const lines = body.slice(0, 64 * 1024).split('\n').slice(0, SCAN_LINES);
+  const hit = powerShellHit(lines);
+  if (hit === null) return;
+  throw new InputError(file, { offset: utf8Length(body.slice(0, Math.max(0, hit.at))) }, hit.message(body));
+}
+
+/**
+ * microsoft/SDN's Kubernetes/windows/debug/collectlogs.ps1 (@ 242fb0c3) writes network.txt and endpoint.txt as a
+ * `Select ...` table (`> network.txt`) followed by the whole dump (`Get-hnsnetwork | Convertto-json -Depth 20
+ * >> network.txt`). When `text` is PowerShell's table or list output followed, from the start of a line, by a JSON
+ * document that runs to the end, returns the text with the part before it blanked (every character but line
+ * ends made a space, so offsets, lines and columns of the JSON stay those of the file) and the JSON's first
+ * line; else null.
+ */
+export function jsonAfterPowerShellText(text: string): { text: string; line: number } | null {
+  const body = text.replace(/^\uFEFF/, '');
+  const first = body.trimStart()[0];
+  if (first === '{' || first === '[') return null;
+  const start = body.search(/^[[{]/m);
+  if (start <= 0) return null;
+  const head = body.slice(0, start);
+  if (powerShellHit(head.split('\n').slice(0, SCAN_LINES)) === null) return null;
+  try {
+    JSON.parse(body.slice(start));
+  } catch {
+    return null;
+  }
+  const bom = text.length - body.length;
+  return { text: text.slice(0, bom) + head.replace(/[^\n]/g, ' ') + body.slice(start), line: head.split('\n').length };
+}
+
+/** Where PowerShell's formatter (or hnsdiag) shows itself in the first lines, and what to say; or null. */
+function powerShellHit(lines: readonly string[]): { at: number; message: (body: string) => string } | null {
   const diag = hnsdiagAt(lines);
   if (diag >= 0) {
-    throw new InputError(
-      file,
-      { offset: utf8Length(body.slice(0, diag)) },
-      "this is hnsdiag's list output: it holds names and IDs only (no address, MAC or policy), so nothing can be read from it; run `Get-HnsNetwork | ConvertTo-Json -Depth 10 > network.json` on the node, and the same for Get-HnsEndpoint (endpoints) and Get-HnsPolicyList (load balancers), and give those files",
-    );
+    return {
+      at: diag,
+      message: () =>
+        "this is hnsdiag's list output: it holds names and IDs only (no address, MAC or policy), so nothing can be read from it; run `Get-HnsNetwork | ConvertTo-Json -Depth 10 > network.json` on the node, and the same for Get-HnsEndpoint (endpoints) and Get-HnsPolicyList (load balancers), and give those files",
+    };
   }
   let at = 0;
   let listLines = 0;
@@ -97,12 +129,12 @@ export function refusePowerShellText(file: string, text: string): void {
     }
     at += lines[k].length + 1;
   }
-  if (hit === null) return;
-  throw new InputError(
-    file,
-    { offset: utf8Length(body.slice(0, Math.max(0, hit.at))) },
-    `this is PowerShell's ${hit.what} output, not JSON: it shows lists as System.Object[] and loses the data; run \`${psCommandFor(body)} > file.json\` and give that file`,
-  );
+  if (hit === null) return null;
+  const what = hit.what;
+  return {
+    at: hit.at,
+    message: (body) => `this is PowerShell's ${what} output, not JSON: it shows lists as System.Object[] and loses the data; run \`${psCommandFor(body)} > file.json\` and give that file`,
+  };
 }
 
 const TRUNCATED = /^(System\.Collections\.\S+|System\.Object\[\]|@\{.*\})$/s;
