@@ -72,6 +72,18 @@ describe('files that describe no node: refused by name with what to give instead
     );
   });
 
+  it("kubectl's table and describe output are refused naming the command that gives the objects", () => {
+    const table = 'NAME            STATUS   ROLES    AGE   VERSION   INTERNAL-IP      EXTERNAL-IP   OS-IMAGE\nwin-1           Ready    <none>   80m   v1.29.1   10.127.130.11    <none>        Windows Server 2022 Datacenter\n';
+    assert.throws(
+      () => parseClusterTexts([{ name: 'nodes.txt', text: table }]),
+      /nodes\.txt at byte offset 0: this is kubectl's table output \(kubectl get without -o\), which shows only some fields; run `kubectl get nodes,pods,services,endpointslices -A -o yaml > cluster\.yaml`/,
+    );
+    const pods = '\nNAMESPACE     NAME        READY   STATUS    RESTARTS   AGE\ndefault       web-0       1/1     Running   0          5m\n';
+    assert.throws(() => parseClusterTexts([{ name: 'pods.txt', text: pods }]), /pods\.txt at byte offset 1: this is kubectl's table output/);
+    const describe = 'Name:               win-1\nRoles:              <none>\nLabels:             kubernetes.io/os=windows\nAddresses:\n  InternalIP:  10.127.130.11\nPodCIDR:                      10.244.1.0/24\n';
+    assert.throws(() => parseClusterTexts([{ name: 'node.txt', text: describe }]), /node\.txt at byte offset 0: this is kubectl's describe output, which shows only some fields/);
+  });
+
   it('a packet capture or an archive given with --cluster is named (offset 0), not "cannot tell what kind"', () => {
     const trace = path.join(ROOT, 'traces', '02-overlay', 'trace.pcapng');
     const r = spawnSync(process.execPath, [CLI, 'rules', '--cluster', trace], { encoding: 'utf8' });

@@ -111,6 +111,27 @@ function refuseKnownOther(root: Field): void {
   }
 }
 
+/** kubectl's table header (`kubectl get nodes -o wide`, `kubectl get pods -A`): NAME and an upper-case column. */
+const KUBECTL_TABLE = /^(NAMESPACE\s{2,})?NAME\s{2,}(READY|STATUS|TYPE|CLUSTER-IP|ENDPOINTS|ADDRESSTYPE|DATA|AGE|PORTS|DESIRED)\b/;
+/** `kubectl describe` output: `Name:` padded to a column, then the other padded titles. */
+const KUBECTL_DESCRIBE = /^Name:\s{2,}\S/;
+const DESCRIBE_TITLE = /^(Namespace|Labels|Annotations|Roles|Selector|Type|Addresses|PodCIDR|IP|Endpoints|Port|TargetPort|Status|Node):\s/m;
+
+/**
+ * Refuses (exit 2, at its first line) kubectl's human-readable output (`kubectl get ...` without `-o`, `kubectl
+ * describe ...`): it lacks the objects' fields (a table shows a few columns), so nothing can be read from it;
+ * the answer is the command that gives them. Such text parsed as a YAML string or failed, "cannot tell".
+ */
+function refuseKubectlText(file: string, text: string): void {
+  const body = text.replace(/^\uFEFF/, '');
+  const lead = body.length - body.trimStart().length;
+  const first = body.slice(lead).split('\n')[0].replace(/\r$/, '');
+  const table = KUBECTL_TABLE.test(first);
+  if (!table && !(KUBECTL_DESCRIBE.test(first) && DESCRIBE_TITLE.test(body.slice(0, 8192)))) return;
+  const offset = new TextEncoder().encode(body.slice(0, lead)).length;
+  throw new InputError(file, { offset }, `this is kubectl's ${table ? 'table output (kubectl get without -o)' : 'describe output'}, which shows only some fields; run \`kubectl get nodes,pods,services,endpointslices -A -o yaml > cluster.yaml\` and give that file`);
+}
+
 /** Detects and imports every document of one file's text; returns the kinds found, in order. */
 export function importText(file: string, text: string, draft: Draft): InputKind[] {
   draft.sources.push(file);
@@ -127,6 +148,7 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
     draft.note('hns-ps-table-skipped', 'info', `PowerShell's table or list output before the JSON (lines 1-${afterTable.line - 1}: collectlogs.ps1 writes a Select summary, then the ConvertTo-Json dump) is skipped; the JSON from line ${afterTable.line} is read`, { file, path: `line ${afterTable.line}` });
     text = afterTable.text;
   } else refusePowerShellText(file, text);
+  refuseKubectlText(file, text);
   const docs = parseKubeProxyHint(file, text, draft);
   if (docs === 'script') return ['kube-proxy-cmdline'];
   if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);
