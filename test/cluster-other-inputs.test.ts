@@ -157,3 +157,18 @@ describe('kube-proxy start scripts as nodes have them (a script whose first comm
     assert.match(r.stderr, /sdn-flannel-start-kubeproxy\.ps1 at line 27: the script runs kube-proxy on 2 lines \(17, 27\); which one runs is decided when the script runs, so it is not read: give the command line it runs instead/);
   });
 });
+
+describe("flannel's delegate against the network mode another input gives", () => {
+  it('a win-overlay delegate beside a host-gw net-conf.json (microsoft/SDN files of the two modes) is a config-mismatch error naming both', () => {
+    // before: only config-override warnings, and the node was emulated as a working l2bridge node
+    const fx = (n: string) => ({ name: n, text: readFileSync(path.join(ROOT, 'test', 'fixtures-cluster', n), 'utf8') });
+    const c = parseClusterTexts([overlay[0], fx('sdn-overlay-cni.conf'), fx('sdn-l2bridge-net-conf.json')]);
+    const d = c.diagnostics.filter((x) => x.code === 'config-mismatch');
+    assert.equal(d.length, 1);
+    assert.equal(d[0].severity, 'error');
+    assert.equal(d[0].source, 'sdn-overlay-cni.conf:delegate.type');
+    assert.match(d[0].message, /^flannel's delegate win-overlay needs an Overlay network, but the network is l2bridge \(sdn-l2bridge-net-conf\.json:Backend\.type\): the plugin fails with "network is of unexpected type"$/);
+    const ok = parseClusterTexts([overlay[0], fx('sdn-overlay-cni.conf'), fx('sdn-overlay-net-conf.json')]);
+    assert.equal(ok.diagnostics.filter((x) => x.code === 'config-mismatch').length, 0);
+  });
+});

@@ -122,8 +122,13 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     plugin = mode === 'overlay' ? 'win-overlay' : 'win-bridge';
     derive('network.plugin', plugin, `no CNI config given; the plugin for ${mode} networks`);
   }
-  if ((plugin === 'win-bridge' && mode === 'overlay') || (plugin === 'win-overlay' && mode === 'l2bridge')) {
-    note('config-mismatch', 'error', `${plugin} needs ${plugin === 'win-bridge' ? 'an L2Bridge' : 'an Overlay'} network, but the network is ${mode} (${whereText(s.fact('network.mode')!.where)}): the plugin fails with "network is of unexpected type"`, s.fact('network.plugin')!.where);
+  // flannel hands the config to its delegate, which makes the endpoints: that plugin must suit the network
+  // (a flannel config with a win-overlay delegate beside a host-gw net-conf.json: the delegate fails on the node)
+  const delegate = plugin === 'flannel' ? s.fact<string>('cni.delegatePlugin') : undefined;
+  const endpointPlugin = delegate?.value ?? plugin;
+  if ((endpointPlugin === 'win-bridge' && mode === 'overlay') || (endpointPlugin === 'win-overlay' && mode === 'l2bridge')) {
+    const who = delegate !== undefined ? `flannel's delegate ${endpointPlugin}` : endpointPlugin;
+    note('config-mismatch', 'error', `${who} needs ${endpointPlugin === 'win-bridge' ? 'an L2Bridge' : 'an Overlay'} network, but the network is ${mode} (${whereText(s.fact('network.mode')!.where)}): the plugin fails with "network is of unexpected type"`, (delegate ?? s.fact('network.plugin')!).where);
   }
   const overlay = mode === 'overlay';
 

@@ -143,6 +143,7 @@ function importFlannel(conf: Field, typeField: Field, draft: Draft): void {
   if (delegate.absent) {
     // flannel defaults the delegate to win-bridge (domain.md 3.4).
     draft.settings.put('network.mode', 'l2bridge', typeField.where, true);
+    draft.settings.put('cni.delegatePlugin', 'win-bridge', typeField.where, true);
     return;
   }
   delegate.object();
@@ -151,6 +152,8 @@ function importFlannel(conf: Field, typeField: Field, draft: Draft): void {
   if (inner?.plugin === 'flannel') dType.fail(`flannel delegate type ${JSON.stringify(dType.value)} is not emulated; expected win-bridge or win-overlay (or sdnbridge, sdnoverlay)`);
   const plugin = (inner?.plugin ?? 'win-bridge') as WinPlugin;
   if (inner !== null) draft.settings.put('network.mode', plugin === 'win-overlay' ? 'overlay' : 'l2bridge', dType.absent ? delegate.where : dType.where);
+  // the plugin flannel hands the config to: a later input's network mode (net-conf.json's backend) must suit it
+  if (inner !== null) draft.settings.put('cni.delegatePlugin', plugin, dType.absent ? delegate.where : dType.where);
   readWindowsPlugin(delegate, plugin, inner?.sdn ?? delegate.has('AdditionalArgs'), draft);
 }
 
