@@ -85,15 +85,16 @@ export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
   for (let k = 0; k < rest.length; k++) {
     const word = rest[k];
+    if (word === '--help' || word === '-h') return { command: 'help', positional: [command], flags: new Map() };
+    if (/^-[A-Za-z]/.test(word)) throw new UsageError(`${command}: unknown flag ${word}: flags have two dashes${hintFor(`-${word.slice(1)}`, command)} (a file whose name starts with - is given as ./${word})`);
     if (word === '-' || !word.startsWith('--')) {
       positional.push(word);
       continue;
     }
-    if (word === '--help') return { command: 'help', positional: [command], flags: new Map() };
     const eq = word.indexOf('=');
     const name = eq < 0 ? word : word.slice(0, eq);
     const spec = specs[name];
-    if (spec === undefined) throw new UsageError(`${command}: unknown flag ${name} (see vfp-emu help)`);
+    if (spec === undefined) throw new UsageError(`${command}: unknown flag ${name}${hintFor(name, command)} (see vfp-emu help)`);
     const key = name.slice(2);
     if (!spec.value) {
       if (eq >= 0) throw new UsageError(`${command}: ${name} takes no value`);
@@ -123,6 +124,37 @@ export function parseArgs(argv: string[]): ParsedArgs {
     }
   }
   return { command, positional, flags };
+}
+
+/** Edit distance (insert, delete, substitute, swap two neighbours), for the hint of a misspelt flag. */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The hint after an unknown flag: the command's flag it is a misspelling of (`--clutser`, `--Cluster`, `-cluster`:
+ * at most 2 edits, or 1 for short names), else the commands that take it as spelt (`replay --node`), else ''.
+ */
+function hintFor(name: string, command: keyof typeof SPECS): string {
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const flag of Object.keys(SPECS[command])) {
+    const dist = distance(lower, flag);
+    if (dist < bestD && dist <= (flag.length > 6 ? 2 : 1)) [best, bestD] = [flag, dist];
+  }
+  if (best !== undefined) return `; did you mean ${best}?`;
+  const others = (Object.keys(SPECS) as (keyof typeof SPECS)[]).filter((c) => c !== command && name in SPECS[c]);
+  return others.length > 0 ? `; ${name} is a flag of ${others.join(', ')}, not ${command}` : '';
 }
 
 /** Value of a single-valued flag, or undefined. */
@@ -156,7 +188,8 @@ Usage:
 replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
 external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or pcapng from stdin.
 --cluster may repeat; each file's kind (kubectl List or objects, CNI config, flannel net-conf.json or
-subnet.env, KubeProxyConfiguration, HNS JSON, scenario YAML) is detected from its content.
+subnet.env, KubeProxyConfiguration, KubeletConfiguration, HNS JSON, scenario YAML) is detected from
+its content.
 --max-config-bytes N: the most bytes one --cluster file may hold (default 67108864, 64 MiB); a
 larger file is bad input (exit 2). Configs may nest 256 levels and hold strings of up to 1 MiB.
 --windows PROFILE: ws2019, ws2022 (the default), ws2025 or future, optionally with overrides

@@ -37,6 +37,27 @@ describe('vfp-emu --help matches what the commands accept', () => {
     assert.throws(() => parseArgs(['replay', '--out-dir', 'x']), (e: unknown) => e instanceof UsageError && /unknown flag --out-dir/.test(e.message));
   });
 
+  it('a misspelt flag is answered with the flag meant; a single-dash word is a flag, not a trace; a flag of another command is named', () => {
+    const msg = (argv: string[]) => {
+      try {
+        parseArgs(argv);
+      } catch (e) {
+        assert.ok(e instanceof UsageError, String(e));
+        return e.message;
+      }
+      return assert.fail(`${argv.join(' ')} was accepted`);
+    };
+    assert.equal(msg(['replay', 't.pcap', '--clutser', 'c.yaml']), 'replay: unknown flag --clutser; did you mean --cluster? (see vfp-emu help)');
+    assert.equal(msg(['rules', '--Cluster', 'c.yaml']), 'rules: unknown flag --Cluster; did you mean --cluster? (see vfp-emu help)');
+    assert.equal(msg(['replay', '--summry', 'json']), 'replay: unknown flag --summry; did you mean --summary? (see vfp-emu help)');
+    // before: `replay -c x` said "replay takes at most one TRACE, got 3"; `rules -n win-1` "takes no positional argument"
+    assert.equal(msg(['replay', 't.pcap', '-c', 'x']), 'replay: unknown flag -c: flags have two dashes (a file whose name starts with - is given as ./-c)');
+    assert.match(msg(['rules', '-cluster', 'x']), /^rules: unknown flag -cluster: flags have two dashes; did you mean --cluster\?/);
+    assert.equal(msg(['replay', '--node', 'win-1']), 'replay: unknown flag --node; --node is a flag of rules, not replay (see vfp-emu help)');
+    assert.equal(parseArgs(['replay', '-']).positional[0], '-', "'-' is still stdin");
+    assert.deepEqual(parseArgs(['rules', '-h']), { command: 'help', positional: ['rules'], flags: new Map() });
+  });
+
   it('replay, decode and explain take --lenient-snaplen (a caplen above the snaplen is bad input without it)', () => {
     for (const cmd of ['replay', 'decode', 'explain']) assert.equal(parseArgs([cmd, 't.pcap', '--lenient-snaplen']).flags.get('lenient-snaplen'), true);
     assert.throws(() => parseArgs(['rules', '--lenient-snaplen']), UsageError);

@@ -69,6 +69,22 @@ describe('HNS dumps: text encodings and wrappers', () => {
     });
   }
 
+  it('refuses a dump written as UTF-32 (Out-File -Encoding utf32) naming the file, offset 0 and the encoding', () => {
+    const utf32le = Buffer.alloc(4 + text.length * 4);
+    utf32le.set([0xff, 0xfe, 0, 0]);
+    for (let i = 0; i < text.length; i++) utf32le.writeUInt32LE(text.charCodeAt(i), 4 + i * 4);
+    const be = Buffer.from(utf32le);
+    for (let i = 0; i < be.length; i += 4) be.set([utf32le[i + 3], utf32le[i + 2], utf32le[i + 1], utf32le[i]], i);
+    for (const [end, bytes] of [['little', utf32le], ['big', be]] as const) {
+      const file = path.join(tmp, `ep-utf32${end}.json`);
+      writeFileSync(file, bytes);
+      const e = inputError(() => loadCluster([...overlay, file]));
+      assert.equal(e.file, file);
+      assert.equal(e.offset, 0);
+      assert.match(e.message, new RegExp(`is UTF-32 \\(${end}-endian byte-order mark\\), which is not read: save it as UTF-8 or UTF-16`));
+    }
+  });
+
   it('reads the {"Success":true,"Output":[...]} answer of Invoke-HNSRequest, and a single object as Output', () => {
     const c = loadCluster([...overlay, hns('invoke-hnsrequest-endpoints.json'), hns('policylists-v1.json')]);
     assert.equal(c.hnsLoadBalancers?.length, 4);
@@ -102,6 +118,44 @@ describe('HNS dumps: PowerShell output that is not JSON', () => {
       assert.match(e.message, command);
     });
   }
+
+  it('hnsdiag list all (names and IDs only): refused naming hnsdiag and the three commands to run, also as UTF-16', () => {
+    // before: "not valid YAML: Implicit keys need to be on a single line"
+    const e = inputError(() => loadCluster([hns('hnsdiag-list-all.txt')]));
+    assert.equal(e.file, hns('hnsdiag-list-all.txt'));
+    assert.equal(e.offset, 0);
+    assert.match(e.message, /this is hnsdiag's list output: it holds names and IDs only \(no address, MAC or policy\)/);
+    assert.match(e.message, /Get-HnsNetwork \| ConvertTo-Json -Depth 10 > network\.json.*Get-HnsEndpoint.*Get-HnsPolicyList/);
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'vfp-hnsdiag-'));
+    try {
+      const file = path.join(tmp, 'hnsdiag.txt');
+      const text = 'PS C:\\> hnsdiag.exe list all\r\n' + readFileSync(hns('hnsdiag-list-all.txt'), 'utf8');
+      writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+      const e16 = inputError(() => loadCluster([file]));
+      assert.equal(e16.offset, 'PS C:\\> hnsdiag.exe list all\r\n'.length, 'at the Networks: title, after the prompt line');
+      assert.match(e16.message, /hnsdiag's list output/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("collectlogs.ps1's network.txt (a Select table, then the ConvertTo-Json dump appended): the JSON read as if alone, the table named as skipped", () => {
+    // before: refused as "PowerShell's table output", though the file holds the whole dump after the table
+    const rest = [path.join(S14, 'hns-endpoints.json'), path.join(S14, 'hns-loadbalancers.json')];
+    const c = loadCluster([hns('collectlogs-network.txt'), ...rest]);
+    const alone = loadCluster([path.join(S14, 'hns-network.json'), ...rest]);
+    assert.deepEqual(c.nodes, alone.nodes);
+    assert.deepEqual(c.network, alone.network);
+    const skipped = c.diagnostics.filter((d) => d.code === 'hns-ps-table-skipped');
+    assert.equal(skipped.length, 1);
+    assert.equal(skipped[0].source, `${hns('collectlogs-network.txt')}:line 7`);
+    assert.match(skipped[0].message, /lines 1-6: collectlogs\.ps1 writes a Select summary, then the ConvertTo-Json dump\) is skipped; the JSON from line 7 is read/);
+    // an error in the JSON part names the file's own line, not the JSON's
+    const text = readFileSync(hns('collectlogs-network.txt')).subarray(2).toString('utf16le').replace('"10.127.130.11"', '"10.127.130.311"');
+    const e = inputError(() => parseClusterTexts([{ name: 'network.txt', text }]));
+    assert.equal(e.fieldPath, 'ManagementIP');
+    assert.match(e.message, /"10\.127\.130\.311" is not an IP address \(line 12, column/);
+  });
 
   it('ConvertTo-Json at its default depth 2: refused at the field that holds "System.Object[]", saying -Depth 10', () => {
     const e = inputError(() => loadCluster([hns('policylists-depth2.json')]));
@@ -260,5 +314,32 @@ describe('HNS load balancers as what the node runs', () => {
     const u = loadCluster([...overlay, hns('policylists-v1.json')]);
     assert.ok(u.diagnostics.some((d) => d.code === 'hns-lb-node-unknown' && /2 Windows nodes/.test(d.message)));
     assert.deepEqual(u.hnsLoadBalancers, []);
+  });
+});
+
+describe('HNS dumps: an overlay network whose subnet is the cluster CIDR (older flannel)', () => {
+  // Shape of flannel-io/flannel#833's request (`"Subnets":[{"AddressPrefix":"10.244.0.0/16",...}]`), with a
+  // ManagementIP as Get-HnsNetwork shows it; before: exit 2, "node win-1 has podCIDR 10.244.0.0/16, which
+  // overlaps 10.244.0.0/24 of node linux-1", blaming a dump that is right.
+  const net = (extra: object) => JSON.stringify({ Name: 'vxlan0', Type: 'Overlay', Subnets: [{ AddressPrefix: '10.244.0.0/16', GatewayAddress: '10.244.0.1', Policies: [{ Type: 'VSID', VSID: 4096 }] }], ...extra });
+  const texts = overlay.map((f) => ({ name: path.basename(f), text: readFileSync(f, 'utf8') }));
+
+  it('with its ManagementIP: the node keeps its podCIDR, the subnet is named as the pod network, its other facts are read', () => {
+    const c = parseClusterTexts([...texts, { name: 'net.json', text: net({ ManagementIP: '10.127.130.11', DrMacAddress: '00-15-5D-AA-BB-CC' }) }]);
+    const win1 = c.nodes.find((n) => n.name === 'win-1')!;
+    assert.equal(win1.podCIDR, '10.244.1.0/24');
+    assert.equal(win1.drMac, '00:15:5d:aa:bb:cc', 'the DR MAC of the same dump is applied');
+    const d = c.diagnostics.filter((x) => x.code === 'hns-network-subnet');
+    assert.equal(d.length, 1);
+    assert.equal(d[0].source, 'net.json:Subnets[0].AddressPrefix');
+    assert.match(d[0].message, /^the HNS network's subnet 10\.244\.0\.0\/16 holds node win-1's podCIDR 10\.244\.1\.0\/24 \(kubectl\.yaml:items\[1\]\.spec\.podCIDR\): it is the cluster's pod network/);
+  });
+
+  it('without one: it names no node, and the warning says why (not "give the Node objects", which were given)', () => {
+    const c = parseClusterTexts([...texts, { name: 'net.json', text: net({}) }]);
+    assert.deepEqual(c.nodes.map((n) => n.podCIDR), ['10.244.0.0/24', '10.244.1.0/24', '10.244.2.0/24']);
+    const d = c.diagnostics.filter((x) => x.code === 'config-unmatched');
+    assert.equal(d.length, 1);
+    assert.match(d[0].message, /^10\.244\.0\.0\/16 holds the podCIDRs of nodes linux-1, win-1, win-2: it is the cluster's pod network .*give the HNS network dump with its ManagementIP/);
   });
 });

@@ -359,3 +359,21 @@ describe('real Azure CNI conflists (Azure/azure-container-networking cni/*.confl
     );
   });
 });
+
+describe('real CNI configs of plugins vfp-emu does not read (Calico for Windows)', () => {
+  it('calico-windows-vxlan.conflist: refused naming the file, plugins and calico, with the HNS dump to give instead', () => {
+    const r = rules(real('calico-windows-vxlan.conflist'), NODE);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /calico-windows-vxlan\.conflist at plugins: no win-bridge, win-overlay, sdnbridge, sdnoverlay or flannel plugin in this conflist \(found: calico\)/);
+    assert.match(r.stderr, /give its HNS state instead \(on the node: Get-HnsNetwork \| ConvertTo-Json -Depth 10 > network\.json, and the same for Get-HnsEndpoint\)/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('a single-plugin config of an unread type says what to give instead', () => {
+    const calico = JSON.parse(readFileSync(real('calico-windows-vxlan.conflist'), 'utf8')).plugins[0];
+    assert.throws(
+      () => parseClusterTexts([{ name: 'c.conf', text: JSON.stringify({ cniVersion: '0.3.1', ...calico }) }]),
+      /c\.conf at type: CNI plugin type "calico" is not emulated; expected one of .*; to emulate such a node, give its HNS state instead/,
+    );
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * loadCluster: the `--cluster FILE...` entry point. Reads each file (a missing or unreadable file is an
  * InputError naming it), decodes it (UTF-8, or UTF-16 with a byte-order mark: what Windows PowerShell 5.1's
- * `Get-HnsNetwork | ConvertTo-Json > hns.json` writes) and hands the texts to parseClusterTexts (parse.ts).
+ * `Get-HnsNetwork | ConvertTo-Json > hns.json` writes; UTF-32 is refused naming the encoding) and hands the texts to parseClusterTexts (parse.ts).
  * A file is read with a bounded loop, never more than `maxConfigBytes` + 1 bytes (limits.ts), so a device
  * or FIFO that never ends (`--cluster /dev/zero`) is refused at the cap instead of filling memory.
  */
@@ -71,14 +71,57 @@ function readClusterFile(file: string, max: number): Uint8Array {
     return readBounded(file, fd, max);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(file, {}, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    // A CNI config directory (/etc/cni/net.d, C:\etc\cni\net.d) given whole: say what to give instead; which
+    // file a runtime uses: containerd/go-cni loadFromConfDir (libcni ConfFiles of .conf/.conflist/.json, sorted,
+    // the first one by default)
+    if (code === 'EISDIR') throw new InputError(file, {}, 'this is a directory, not a file: give the files in it, each with --cluster (of a CNI config directory, the runtime uses the first .conf/.conflist/.json file in name order)');
+    throw new InputError(file, {}, `cannot read the file: ${code ?? (e as Error).message}`);
   } finally {
     if (fd !== 0) closeSync(fd);
   }
 }
 
+/**
+ * Refuses a UTF-32 file by its byte-order mark (PowerShell's `Out-File -Encoding utf32` writes one): decoded as
+ * UTF-16 or UTF-8 it would be NUL-riddled text that no importer recognises, and the user would be told only
+ * that the kind of input is unknown.
+ */
+function refuseUtf32(file: string, bytes: Uint8Array): void {
+  const le = bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0;
+  const be = bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff;
+  if (le || be) {
+    throw new InputError(file, { offset: 0 }, `the file is UTF-32 (${le ? 'little' : 'big'}-endian byte-order mark), which is not read: save it as UTF-8 or UTF-16 (in PowerShell: Out-File -Encoding utf8, or Windows PowerShell's default \`>\`)`);
+  }
+}
+
+/** Binary files a user may give by mistake, by their first bytes (pcap / pcapng magic, archives). */
+const BINARY_KINDS: { magic: number[]; what: string }[] = [
+  { magic: [0x0a, 0x0d, 0x0d, 0x0a], what: 'a packet capture (pcapng): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0xd4, 0xc3, 0xb2, 0xa1], what: 'a packet capture (pcap): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0xa1, 0xb2, 0xc3, 0xd4], what: 'a packet capture (pcap): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0x4d, 0x3c, 0xb2, 0xa1], what: 'a packet capture (pcap): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0xa1, 0xb2, 0x3c, 0x4d], what: 'a packet capture (pcap): give it as the TRACE argument of replay, decode or explain, not with --cluster' },
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a zip archive (collectlogs.ps1 output zipped?): unpack it and give the files in it, each with --cluster' },
+  { magic: [0x1f, 0x8b], what: 'a gzip file: unpack it and give the file in it' },
+];
+
+/**
+ * Refuses a binary file by its first bytes, naming what it is: decoded as text it would be refused only as
+ * "cannot tell what kind of cluster input this is".
+ */
+function refuseBinary(file: string, bytes: Uint8Array): void {
+  const kind = BINARY_KINDS.find((k) => k.magic.length <= bytes.length && k.magic.every((b, i) => bytes[i] === b));
+  if (kind !== undefined) throw new InputError(file, { offset: 0 }, `this is ${kind.what}`);
+}
+
 export function loadCluster(files: readonly string[], opts: LoadFileOptions = {}): Cluster {
   const max = opts.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
-  const texts: ClusterText[] = files.map((file) => ({ name: file, text: decodeClusterFile(readClusterFile(file, max)) }));
+  const texts: ClusterText[] = files.map((file) => {
+    const bytes = readClusterFile(file, max);
+    refuseUtf32(file, bytes);
+    refuseBinary(file, bytes);
+    return { name: file, text: decodeClusterFile(bytes) };
+  });
   return parseClusterTexts(texts, opts);
 }

@@ -122,8 +122,13 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     plugin = mode === 'overlay' ? 'win-overlay' : 'win-bridge';
     derive('network.plugin', plugin, `no CNI config given; the plugin for ${mode} networks`);
   }
-  if ((plugin === 'win-bridge' && mode === 'overlay') || (plugin === 'win-overlay' && mode === 'l2bridge')) {
-    note('config-mismatch', 'error', `${plugin} needs ${plugin === 'win-bridge' ? 'an L2Bridge' : 'an Overlay'} network, but the network is ${mode} (${whereText(s.fact('network.mode')!.where)}): the plugin fails with "network is of unexpected type"`, s.fact('network.plugin')!.where);
+  // flannel hands the config to its delegate, which makes the endpoints: that plugin must suit the network
+  // (a flannel config with a win-overlay delegate beside a host-gw net-conf.json: the delegate fails on the node)
+  const delegate = plugin === 'flannel' ? s.fact<string>('cni.delegatePlugin') : undefined;
+  const endpointPlugin = delegate?.value ?? plugin;
+  if ((endpointPlugin === 'win-bridge' && mode === 'overlay') || (endpointPlugin === 'win-overlay' && mode === 'l2bridge')) {
+    const who = delegate !== undefined ? `flannel's delegate ${endpointPlugin}` : endpointPlugin;
+    note('config-mismatch', 'error', `${who} needs ${endpointPlugin === 'win-bridge' ? 'an L2Bridge' : 'an Overlay'} network, but the network is ${mode} (${whereText(s.fact('network.mode')!.where)}): the plugin fails with "network is of unexpected type"`, (delegate ?? s.fact('network.plugin')!).where);
   }
   const overlay = mode === 'overlay';
 
@@ -329,6 +334,7 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
   if (nodeList.length > 0 && windowsNodes.length === 0) {
     note('config-no-windows-node', 'warning', 'no node is a Windows node (label kubernetes.io/os: windows): nothing will be emulated', draft.sources.join(', '));
   }
+  noteUnknownProxyHost(draft, windowsNodes);
   const cniPa = s.fact<string>('cni.providerAddress');
   const portRange = s.get<{ start: number; count: number }>('network.dynamicPortRange');
   let defaultPortsNoted = false;
@@ -564,23 +570,48 @@ function resolveNodes(draft: Draft, facts: NodeFacts[], derive: (p: string, v: u
       hit.facts.put('windows', f.key.windows ?? false, f.where, true);
       derive(`nodes[${ip}].name`, ip, 'no Node object has this IP; named after it');
     }
-    hit.facts.absorb(f.facts);
+    absorbNodeFacts(draft, hit, f);
   }
   for (const f of facts) {
     if (f.key.by !== 'subnet') continue;
-    const ip = f.key.ip;
-    const hit = [...nodes.values()].find((n) => {
-      const c = n.facts.get<string>('podCIDR');
-      return c !== undefined && cidrContains(c, ip);
-    });
+    const { ip, cidr } = f.key;
+    // the node whose podCIDR holds the whole subnet (an HNS network subnet wider than it names no node)
+    const podCidrs = [...nodes.values()].map((n) => ({ n, c: n.facts.get<string>('podCIDR') }));
+    const hit = podCidrs.find(({ c }) => c !== undefined && cidrContains(c, ip) && parseCidr(c).len <= parseCidr(cidr).len)?.n;
     if (!hit) {
       const fromEnv = draft.subnetEnvs.some((e) => e.node === f);
-      draft.note('config-unmatched', 'warning', `no node has a podCIDR holding ${f.key.cidr}, so these facts belong to no node; give the Node objects (kubectl get nodes -o yaml)${fromEnv ? ', or a "# node: NAME" line in subnet.env' : ''}`, f.where);
+      const inside = podCidrs.filter(({ c }) => c !== undefined && cidrContains(cidr, c.split('/')[0]) && parseCidr(c).len > parseCidr(cidr).len).map(({ n }) => n.name);
+      const why = inside.length > 0
+        ? `${cidr} holds the podCIDRs of nodes ${inside.join(', ')}: it is the cluster's pod network (older flannel versions created the overlay network with it), which names no node, so these facts belong to no node; give the HNS network dump with its ManagementIP (Get-HnsNetwork | ConvertTo-Json -Depth 10)`
+        : `no node has a podCIDR holding ${cidr}, so these facts belong to no node; give the Node objects (kubectl get nodes -o yaml)${fromEnv ? ', or a "# node: NAME" line in subnet.env' : ''}`;
+      draft.note('config-unmatched', 'warning', why, f.where);
       continue;
     }
-    hit.facts.absorb(f.facts);
+    absorbNodeFacts(draft, hit, f);
   }
   return nodes;
+}
+
+/**
+ * Absorbs the facts an HNS network or subnet.env gives about a node. An HNS network whose subnet strictly holds
+ * the podCIDR the node already has (a Node object's) is the cluster's pod network, not the node's pod subnet:
+ * older flannel versions created the overlay network with the cluster CIDR (flannel-io/flannel#833: a request
+ * `{"Name":"vxlan0","Subnets":[{"AddressPrefix":"10.244.0.0/16",...}],"Type":"Overlay"}`), today's with the
+ * node's lease (pkg/backend/vxlan/vxlan_windows.go @ 00014d09: `addressPrefix: lease.Subnet`). Taken as the
+ * podCIDR it overlapped every other node's and stopped the run; it is named instead, and every other fact kept.
+ */
+function absorbNodeFacts(draft: Draft, hit: ResolvedNode, f: NodeFacts): void {
+  const mine = hit.facts.get<string>('podCIDR');
+  const theirs = f.facts.fact<string>('podCIDR');
+  if (mine !== undefined && theirs !== undefined && mine !== theirs.value) {
+    const [m, t] = [parseCidr(mine), parseCidr(theirs.value)];
+    if (m.family === t.family && t.len < m.len && cidrContains(t, mine.split('/')[0])) {
+      draft.note('hns-network-subnet', 'info', `the HNS network's subnet ${theirs.value} holds node ${hit.name}'s podCIDR ${mine} (${whereText(hit.facts.fact('podCIDR')!.where)}): it is the cluster's pod network (older flannel versions created the overlay network with it), not the node's pod subnet, so the node keeps ${mine}`, theirs.where);
+      for (const [k, v] of f.facts.facts) if (k !== 'podCIDR') hit.facts.put(k, v.value, v.where, v.weak);
+      return;
+    }
+  }
+  hit.facts.absorb(f.facts);
 }
 
 function resolvePods(
@@ -704,6 +735,19 @@ function deriveNetworkName(
   const name = mode === 'overlay' ? (plugin === 'flannel' ? `flannel.${vni}` : 'vxlan0') : 'cbr0';
   derive('network.name', name, mode === 'overlay' ? (plugin === 'flannel' ? 'flannel default flannel.<VNI>' : 'Microsoft/SDN overlay name') : 'flannel host-gw / win-bridge default');
   return name;
+}
+
+/**
+ * kube-proxy's --hostname-override / hostnameOverride naming no node of the inputs (aks-engine's generated
+ * kubeproxystart.ps1 names the VM, `34763k8s9010`): kube-proxy's settings are one set for every emulated
+ * Windows node, and its --source-vip then goes to the node whose podCIDR holds it (finalizeCluster), so the
+ * user is told rather than left to wonder which node the command line was read for.
+ */
+function noteUnknownProxyHost(draft: Draft, windowsNodes: readonly { name: string }[]): void {
+  const host = draft.settings.fact<string>('proxy.hostname');
+  if (host === undefined || windowsNodes.length === 0 || windowsNodes.some((n) => n.name.toLowerCase() === host.value)) return;
+  const names = windowsNodes.map((n) => n.name).join(', ');
+  draft.note('config-unknown-node', 'warning', `kube-proxy's hostname ${host.value} names no node of the inputs (Windows nodes: ${names}): its settings are applied to every Windows node, and a --source-vip to the node whose podCIDR holds it; give the Node object of ${host.value}, or the command line of a node the inputs describe`, host.where);
 }
 
 function buildProxy(draft: Draft, derive: (p: string, v: unknown, how: string) => void): ProxyModel {

@@ -7,6 +7,7 @@
  *   `ID : 5E28...` list lines with the names padded to one column (microsoft/SDN#582 `Get-HNSNetwork`), or a
  *   column header over a `----` rule. Such text has lost data (`System.Object[]` stands for a whole list), so
  *   nothing can be read from it;
+ * - `hnsdiag list all` / `list endpoints` text (names and IDs under `Networks:` / `Endpoints:` titles);
  * - JSON written by `ConvertTo-Json` at its default depth 2: deeper objects become the strings
  *   `"System.Collections.Hashtable"` or `"@{Type=ELB; ...}"` and lists `"System.Object[]"` (the same data loss).
  *
@@ -41,9 +42,29 @@ const TABLE_RULE = /^-{2,}(\s+-{2,})*\s*$/;
 /** What only PowerShell's formatter writes: hashtables and lists rendered as `@{...}` / `System.Object[]`. */
 const PS_VALUE = /@\{[A-Za-z]+=|System\.Object\[\]|System\.Collections\./;
 
+/** A section title of `hnsdiag list ...` output (`Networks:`, `Endpoints:`, `Namespaces:`, `LoadBalancers:`). */
+const HNSDIAG_SECTION = /^(Networks|Endpoints|Namespaces|LoadBalancers|Load Balancers|Policies|Routes):\s*$/;
+/** The column header under it: `Name  ID  Virtual Network Name`, `ID | Endpoint IDs`. */
+const HNSDIAG_HEADER = /^(Name|ID)(\s{2,}|\s*\|\s*)\S/;
+
+/**
+ * The character offset of the first section of `hnsdiag list ...` output (hnsdiag.exe, on every Windows node;
+ * sig-windows-tools#84 shows `hnsdiag.exe list all`), or -1: a section title over its column header. That
+ * text holds only names and IDs, no address, MAC or policy, so nothing can be read from it.
+ */
+function hnsdiagAt(lines: readonly string[]): number {
+  let at = 0;
+  for (let k = 0; k + 1 < lines.length; k++) {
+    if (HNSDIAG_SECTION.test(lines[k].replace(/\r$/, '').trim()) && HNSDIAG_HEADER.test(lines[k + 1].trim())) return at;
+    at += lines[k].length + 1;
+  }
+  return -1;
+}
+
 /**
  * Throws (exit 2, naming the file and the byte offset of the first telling line) when `text` is PowerShell's
- * table or list view. JSON texts (`{` / `[` first) are left to the JSON reader and `checkPsDepth`.
+ * table or list view, or hnsdiag's list output. JSON texts (`{` / `[` first) are left to the JSON reader and
+ * `checkPsDepth`.
  */
 export function refusePowerShellText(file: string, text: string): void {
   const body = text.replace(/^\uFEFF/, '');
@@ -51,6 +72,46 @@ export function refusePowerShellText(file: string, text: string): void {
   if (first === '{' || first === '[') return;
   // PowerShell's formatter shows itself in the first lines; a big YAML file is not scanned further
   const lines = body.slice(0, 64 * 1024).split('\n').slice(0, SCAN_LINES);
+  const hit = powerShellHit(lines);
+  if (hit === null) return;
+  throw new InputError(file, { offset: utf8Length(body.slice(0, Math.max(0, hit.at))) }, hit.message(body));
+}
+
+/**
+ * microsoft/SDN's Kubernetes/windows/debug/collectlogs.ps1 (@ 242fb0c3) writes network.txt and endpoint.txt as a
+ * `Select ...` table (`> network.txt`) followed by the whole dump (`Get-hnsnetwork | Convertto-json -Depth 20
+ * >> network.txt`). When `text` is PowerShell's table or list output followed, from the start of a line, by a JSON
+ * document that runs to the end, returns the text with the part before it blanked (every character but line
+ * ends made a space, so offsets, lines and columns of the JSON stay those of the file) and the JSON's first
+ * line; else null.
+ */
+export function jsonAfterPowerShellText(text: string): { text: string; line: number } | null {
+  const body = text.replace(/^\uFEFF/, '');
+  const first = body.trimStart()[0];
+  if (first === '{' || first === '[') return null;
+  const start = body.search(/^[[{]/m);
+  if (start <= 0) return null;
+  const head = body.slice(0, start);
+  if (powerShellHit(head.split('\n').slice(0, SCAN_LINES)) === null) return null;
+  try {
+    JSON.parse(body.slice(start));
+  } catch {
+    return null;
+  }
+  const bom = text.length - body.length;
+  return { text: text.slice(0, bom) + head.replace(/[^\n]/g, ' ') + body.slice(start), line: head.split('\n').length };
+}
+
+/** Where PowerShell's formatter (or hnsdiag) shows itself in the first lines, and what to say; or null. */
+function powerShellHit(lines: readonly string[]): { at: number; message: (body: string) => string } | null {
+  const diag = hnsdiagAt(lines);
+  if (diag >= 0) {
+    return {
+      at: diag,
+      message: () =>
+        "this is hnsdiag's list output: it holds names and IDs only (no address, MAC or policy), so nothing can be read from it; run `Get-HnsNetwork | ConvertTo-Json -Depth 10 > network.json` on the node, and the same for Get-HnsEndpoint (endpoints) and Get-HnsPolicyList (load balancers), and give those files",
+    };
+  }
   let at = 0;
   let listLines = 0;
   let firstList = -1;
@@ -68,12 +129,12 @@ export function refusePowerShellText(file: string, text: string): void {
     }
     at += lines[k].length + 1;
   }
-  if (hit === null) return;
-  throw new InputError(
-    file,
-    { offset: utf8Length(body.slice(0, Math.max(0, hit.at))) },
-    `this is PowerShell's ${hit.what} output, not JSON: it shows lists as System.Object[] and loses the data; run \`${psCommandFor(body)} > file.json\` and give that file`,
-  );
+  if (hit === null) return null;
+  const what = hit.what;
+  return {
+    at: hit.at,
+    message: (body) => `this is PowerShell's ${what} output, not JSON: it shows lists as System.Object[] and loses the data; run \`${psCommandFor(body)} > file.json\` and give that file`,
+  };
 }
 
 const TRUNCATED = /^(System\.Collections\.\S+|System\.Object\[\]|@\{.*\})$/s;

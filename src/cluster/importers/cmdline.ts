@@ -4,7 +4,8 @@
  *   `& "$env:CONTAINER_SANDBOX_MOUNT_POINT/kube-proxy/kube-proxy.exe" --flag=... `` (backtick continuations, as
  *   sig-windows-tools' hostprocess start.ps1 builds it), or `wins cli process run --path .../kube-proxy.exe
  *   --args "..."` (sig-windows-tools kubeadm/kube-proxy/kube-proxy.yml @ 12a6e44a, rancher wins);
- * - a script (a ConfigMap's run-script.ps1, a container's `-c` script) in which such a command is one line.
+ * - a script (a ConfigMap's run-script.ps1, a container's `-c` script, a node's kubeproxystart.ps1) in which
+ *   such a command is one line.
  * Detection is by content: the file's first command (comment lines skipped) runs a program whose file name
  * is kube-proxy or kube-proxy.exe (any path, quotes, a leading `&`), directly or through wins.
  * Other commands of the file are named in an info diagnostic (read, not used), never dropped silently.
@@ -209,6 +210,32 @@ export function importKubeProxyCommandFile(file: string, text: string, draft: Dr
   if (result.others.length > 0) {
     draft.note('config-ignored', 'info', `commands that do not run kube-proxy, read and not used: ${result.others.join('; ')}`, file);
   }
+}
+
+/**
+ * A script file that starts kube-proxy among other commands (a node's `c:\\k\\kubeproxystart.ps1` as aks-engine
+ * writes it: `$env:KUBE_NETWORK = "l2bridge"`, a wait loop for the HNS network, then `c:\\k\\kube-proxy.exe
+ * --v=3 --proxy-mode=kernelspace ...`), which is no YAML kubectl output and whose first command is not
+ * kube-proxy: read as a command-line file when it runs kube-proxy on exactly one line; returns false when it
+ * runs it on none (or does not split into commands). A script that runs it on several lines (an if/else on a
+ * setting read when it runs) is refused naming them: which one runs is not known here.
+ */
+export function importKubeProxyScriptFile(file: string, text: string, draft: Draft): boolean {
+  const body = text.replace(/^\uFEFF/, '');
+  let found: KubeProxyCommand[];
+  try {
+    found = findKubeProxyCommands(body).found;
+  } catch (e) {
+    if (!(e instanceof ShellSyntaxError)) throw e;
+    return false;
+  }
+  if (found.length === 0) return false;
+  if (found.length > 1) {
+    const lines = found.map((k) => k.line).join(', ');
+    throw new InputError(file, { fieldPath: `line ${found[1].line}` }, `the script runs kube-proxy on ${found.length} lines (${lines}); which one runs is decided when the script runs, so it is not read: give the command line it runs instead (a file holding \`kube-proxy.exe --flag=value ...\`)`);
+  }
+  importKubeProxyCommandFile(file, text, draft);
+  return true;
 }
 
 /**

@@ -52,6 +52,12 @@ const PLUGINS: Record<string, PluginType> = {
 /** The type names a message lists as emulated. */
 const EMULATED_TYPES = 'win-bridge, win-overlay, sdnbridge (L2Bridge), sdnoverlay (Overlay), flannel';
 
+/**
+ * What a user of another plugin (Calico for Windows `calico`, Antrea, EKS `vpc-bridge` ...) can do instead: the
+ * node's HNS state says what that plugin programmed, and a node is emulated from an HNS dump alone (hns.ts).
+ */
+const HNS_INSTEAD = 'to emulate such a node, give its HNS state instead (on the node: Get-HnsNetwork | ConvertTo-Json -Depth 10 > network.json, and the same for Get-HnsEndpoint), which says what the plugin programmed';
+
 function pluginOf(t: unknown): PluginType | undefined {
   return typeof t === 'string' && Object.prototype.hasOwnProperty.call(PLUGINS, t) ? PLUGINS[t] : undefined;
 }
@@ -81,7 +87,7 @@ export function importCni(root: Field, draft: Draft): void {
     const ours = plugins.find((p) => pluginOf(p.get('type').value) !== undefined || refusedPluginType(p.get('type').value) !== null);
     if (!ours) {
       const found = plugins.map((p) => String(p.get('type').value)).join(', ') || 'none';
-      pluginsField.fail(`no win-bridge, win-overlay, sdnbridge, sdnoverlay or flannel plugin in this conflist (found: ${found})`);
+      pluginsField.fail(`no win-bridge, win-overlay, sdnbridge, sdnoverlay or flannel plugin in this conflist (found: ${found}); ${HNS_INSTEAD}`);
     }
     importPlugin(ours as Field, name, draft);
     return;
@@ -104,7 +110,7 @@ function resolveType(typeField: Field, conf: Field, draft: Draft): PluginType | 
     notePlaceholder(typeField, draft, `the plugin is taken from the config's form (${sdn ? 'AdditionalArgs: sdnbridge/sdnoverlay' : 'policies: win-bridge/win-overlay'}) and the network mode from the other inputs (l2bridge when none says)`);
     return null;
   }
-  return typeField.fail(`CNI plugin type ${JSON.stringify(type)} is not emulated; expected one of ${EMULATED_TYPES}`);
+  return typeField.fail(`CNI plugin type ${JSON.stringify(type)} is not emulated; expected one of ${EMULATED_TYPES}; ${HNS_INSTEAD}`);
 }
 
 function importPlugin(conf: Field, networkName: string, draft: Draft): void {
@@ -137,6 +143,7 @@ function importFlannel(conf: Field, typeField: Field, draft: Draft): void {
   if (delegate.absent) {
     // flannel defaults the delegate to win-bridge (domain.md 3.4).
     draft.settings.put('network.mode', 'l2bridge', typeField.where, true);
+    draft.settings.put('cni.delegatePlugin', 'win-bridge', typeField.where, true);
     return;
   }
   delegate.object();
@@ -145,6 +152,8 @@ function importFlannel(conf: Field, typeField: Field, draft: Draft): void {
   if (inner?.plugin === 'flannel') dType.fail(`flannel delegate type ${JSON.stringify(dType.value)} is not emulated; expected win-bridge or win-overlay (or sdnbridge, sdnoverlay)`);
   const plugin = (inner?.plugin ?? 'win-bridge') as WinPlugin;
   if (inner !== null) draft.settings.put('network.mode', plugin === 'win-overlay' ? 'overlay' : 'l2bridge', dType.absent ? delegate.where : dType.where);
+  // the plugin flannel hands the config to: a later input's network mode (net-conf.json's backend) must suit it
+  if (inner !== null) draft.settings.put('cni.delegatePlugin', plugin, dType.absent ? delegate.where : dType.where);
   readWindowsPlugin(delegate, plugin, inner?.sdn ?? delegate.has('AdditionalArgs'), draft);
 }
 

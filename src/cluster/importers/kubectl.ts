@@ -397,7 +397,7 @@ function unusedCniKey(meta: Field, data: Field, draft: Draft): string | null {
   return unused;
 }
 
-/** ConfigMap keys whose text may be a cluster input of its own (kube-flannel-cfg, kube-proxy's config.conf). */
+/** ConfigMap keys whose text may be a cluster input of its own (kube-flannel-cfg, kube-proxy's config.conf, kubelet-config's kubelet). */
 function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): void {
   const { namespace, name, meta } = metaName(obj, 'subdomain');
   const data = obj.get('data');
@@ -408,7 +408,8 @@ function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): voi
     const f = data.get(key);
     if (typeof f.value !== 'string') continue;
     const isJson = key.endsWith('.json');
-    if (!isJson && !key.endsWith('.conf') && !key.endsWith('.yaml')) {
+    // kubeadm's kube-system/kubelet-config ConfigMap holds the KubeletConfiguration under the key `kubelet`
+    if (!isJson && !key.endsWith('.conf') && !key.endsWith('.yaml') && key !== 'kubelet') {
       // A script (run-script.ps1) that starts kube-proxy: its command line is read (cmdline.ts).
       if (importKubeProxyScript(f, f.value, draft)) used = true;
       continue;
@@ -420,5 +421,5 @@ function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): voi
     }
     if (embed(f.doc.embedded(f.path, parsed.value), draft)) used = true;
   }
-  if (!used) draft.note('config-ignored', 'info', `ConfigMap ${namespace}/${name} holds no flannel, CNI or kube-proxy config; skipped`, obj.where);
+  if (!used) draft.note('config-ignored', 'info', `ConfigMap ${namespace}/${name} holds no flannel, CNI, kube-proxy or kubelet config; skipped`, obj.where);
 }
