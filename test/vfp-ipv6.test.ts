@@ -115,6 +115,8 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
     throwsAt(() => parseClusterText('s.yaml', SVC('  ipFamilies: [IPv6, IPv7]\n')), 'spec.ipFamilies[1]', /IPv7/);
     const two = `apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {clusterIPs: [10.96.0.1, 'fd00::1'], ports: [{port: 80}]}}\n- {apiVersion: v1, kind: Service, metadata: {name: b}, spec: {clusterIPs: [10.96.0.2, 'fd00::1'], ports: [{port: 80}]}}\n`;
     throwsAt(() => parseClusterText('l.yaml', two), 'items[1].spec.clusterIPs', /Service default\/b has ClusterIP fd00::1, which Service default\/a \(l\.yaml:items\[0\]\.spec\.clusterIPs/);
+    const podV6 = `apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Node, metadata: {name: win-1, labels: {kubernetes.io/os: windows}}, spec: {podCIDR: 10.244.1.0/24}, status: {addresses: [{type: InternalIP, address: 10.127.130.11}]}}\n- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: default}, spec: {nodeName: win-1}, status: {phase: Running, podIP: 10.244.1.5, podIPs: [{ip: 10.244.1.5}, {ip: 'fd00::5'}]}}\n- {apiVersion: v1, kind: Service, metadata: {name: s}, spec: {clusterIPs: [10.96.0.1, 'fd00::5'], ports: [{port: 80}]}}\n`;
+    throwsAt(() => parseClusterText('p.yaml', podV6), 'items[2].spec.clusterIPs', /Service default\/s has ClusterIP fd00::5, which pod default\/p/);
   });
 
   it('compiles the IPv6 ClusterIP LBs per node and rules prints them in an IPv6 group', () => {

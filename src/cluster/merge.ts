@@ -327,7 +327,11 @@ export function finalizeCluster(draft: Draft, opts: FinalizeOptions = {}): Clust
     derive(`pods[hns/${name}]`, ep.ip, 'a local HNS endpoint that no Pod object has');
   }
 
-  checkClusterIps(services, podByIp, byIp);
+  // a pod's other addresses (status.podIPs: its IPv6 one) clash with a ClusterIP too; kept out of podByIp,
+  // which matches HNS endpoints by their IPv4 address
+  const everyPodIp = new Map(podByIp);
+  for (const p of pods) for (const x of p.facts.get<string[]>('ips') ?? []) if (!everyPodIp.has(x)) everyPodIp.set(x, p);
+  checkClusterIps(services, everyPodIp, byIp);
 
   // ---- 5. Nodes (derived fields).
   const windowsNodes = nodeList.filter((n) => n.facts.get<boolean>('windows') === true);
