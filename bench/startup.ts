@@ -2,7 +2,7 @@
  * Start-up time of the CLI (issue 12 "Start-up": the embedded lesson, `explain` and `decode` on a small
  * file within 2x the wall time of `node -e 0`, medians of alternating runs on the same machine).
  *
- *   npm run bench:startup -- [--rounds N] [--json]
+ *   npm run bench:startup -- [--rounds N] [--base DIR] [--json]
  *
  * Each round (default 15) runs, one after the other so that a busy spell of the shared machine hits all
  * alike:
@@ -13,7 +13,10 @@
  * The wall time of each run (spawn to exit, from process.hrtime) is taken; the figures are the medians
  * over the rounds and each command's ratio to the `node -e 0` median (the target: at most 2). The CPU
  * model, cores and load average at the start and end go with them. A command that exits non-zero stops
- * the bench (a broken build must not pass for a fast one). `--json` adds one JSON object on the last line.
+ * the bench (a broken build must not pass for a fast one). `--base DIR` adds the three commands of another
+ * build (DIR/dist/src/cli.js, e.g. the previous commit built in a temp dir) to every round, so a change is
+ * shown as the ratio of both builds to the same `node -e 0`, measured alternately in one run.
+ * `--json` adds one JSON object on the last line.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -33,21 +36,24 @@ interface Case {
   args: string[];
 }
 
-const CASES: Case[] = [
-  { name: 'node -e 0', args: ['-e', '0'] },
-  { name: 'replay (lesson)', args: [CLI, 'replay'] },
-  { name: 'explain', args: [CLI, 'explain', TRACE, ...CLUSTER, '--packet', '1'] },
-  { name: 'decode', args: [CLI, 'decode', TRACE] },
-];
+/** The three commands of the build whose CLI is `cli`, their names ending in `tag`. */
+function commands(cli: string, tag: string): Case[] {
+  return [
+    { name: `replay (lesson)${tag}`, args: [cli, 'replay'] },
+    { name: `explain${tag}`, args: [cli, 'explain', TRACE, ...CLUSTER, '--packet', '1'] },
+    { name: `decode${tag}`, args: [cli, 'decode', TRACE] },
+  ];
+}
 
-function parseArgs(argv: string[]): { rounds: number; json: boolean } {
-  const o = { rounds: 15, json: false };
+function parseArgs(argv: string[]): { rounds: number; json: boolean; base: string | null } {
+  const o = { rounds: 15, json: false, base: null as string | null };
   for (let k = 0; k < argv.length; k++) {
     if (argv[k] === '--rounds') {
       o.rounds = Number(argv[++k]);
       if (!Number.isInteger(o.rounds) || o.rounds < 1) fail('--rounds: give a whole number, 1 or more');
-    } else if (argv[k] === '--json') o.json = true;
-    else fail(`unknown argument ${argv[k]} (use --rounds N, --json)`);
+    } else if (argv[k] === '--base' && k + 1 < argv.length) o.base = path.resolve(argv[++k]);
+    else if (argv[k] === '--json') o.json = true;
+    else fail(`unknown argument ${argv[k]} (use --rounds N, --base DIR, --json)`);
   }
   return o;
 }
@@ -84,6 +90,9 @@ function load(): string {
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(CLI)) fail(`${CLI} is missing: build first (npx tsc -p .)`);
+  const baseCli = o.base === null ? null : path.join(o.base, 'dist', 'src', 'cli.js');
+  if (baseCli !== null && !fs.existsSync(baseCli)) fail(`${baseCli} is missing: build the base first`);
+  const CASES: Case[] = [{ name: 'node -e 0', args: ['-e', '0'] }, ...commands(CLI, ''), ...(baseCli === null ? [] : commands(baseCli, ' base'))];
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-startup-'));
   const loadBefore = load();
   const times: number[][] = CASES.map(() => []);
@@ -103,7 +112,7 @@ function main(): void {
   CASES.forEach((c, k) => {
     const ratio = medians[k] / floor;
     const verdict = k === 0 ? '' : ratio <= 2 ? '  ok (<= 2x)' : '  over 2x';
-    lines.push(`${c.name.padEnd(16)} median ${medians[k].toFixed(1).padStart(7)} ms  min ${Math.min(...times[k]).toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}x${verdict}`);
+    lines.push(`${c.name.padEnd(21)} median ${medians[k].toFixed(1).padStart(7)} ms  min ${Math.min(...times[k]).toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}x${verdict}`);
   });
   process.stdout.write(lines.join('\n') + '\n');
   if (o.json) {

@@ -368,7 +368,7 @@ function replayOptions(a: ParsedArgs): ReplayOptions {
     out: flagString(a, 'out'),
     report: flagString(a, 'report'),
     summary: flagString(a, 'summary') as 'text' | 'json' | undefined,
-    workers: flagInt(a, 'workers', os.availableParallelism()),
+    workers: flagInt(a, 'workers', defaultWorkers(a.positional[0] ?? '')),
     windows: flagString(a, 'windows'),
     seed: flagInt(a, 'seed', 1),
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',
@@ -378,6 +378,30 @@ function replayOptions(a: ParsedArgs): ReplayOptions {
     progress: a.flags.has('progress') ? true : a.flags.has('no-progress') ? false : undefined,
     maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
   };
+}
+
+/**
+ * Traces smaller than this replay on the main thread when `--workers` is not given (issue 12, start-up).
+ * Starting the split worker costs about 60-100 ms of wall time on the 2-core machine (a thread, its own
+ * module loading and compile of the Dataplane), while one thread replays on the order of 1M packets a second
+ * (bench/e2e.ts): a trace of a few MiB is done before a worker would have paid for itself. The W = 2 split
+ * itself ran 0.9-1.25x as fast as one thread (pipeline.ts), so the cut is not sharp: 4 MiB.
+ */
+export const SMALL_TRACE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `--workers` when the command line does not give it: 1 (no worker thread) for the embedded lesson ('') and
+ * for a regular file under SMALL_TRACE_BYTES; otherwise the cores available. stdin ('-'), a FIFO or a file
+ * that cannot be stat'ed (the open reports it later) get the cores. Outputs are the same bytes for every
+ * worker count (pipeline.ts), so this changes only the time taken.
+ */
+export function defaultWorkers(trace: string): number {
+  if (trace === '') return 1;
+  if (trace !== '-') {
+    const st = fs.statSync(trace, { throwIfNoEntry: false });
+    if (st !== undefined && st.isFile() && st.size < SMALL_TRACE_BYTES) return 1;
+  }
+  return os.availableParallelism();
 }
 
 /** The summary (JSON or text; the embedded lesson's story and table around it) through `say`. */
