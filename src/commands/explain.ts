@@ -9,7 +9,7 @@ import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { openCapture } from '../io/reader';
 import { explainPacket } from '../pipeline/replay-loop';
-import { decodeOptionsFor, prepareDataplane } from './replay';
+import { decodeOptionsFor, prepareDataplane } from './dataplane';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 
 /**

@@ -17,23 +17,25 @@ import * as path from 'node:path';
 import { InputError, UsageError } from '../core/errors';
 import { jsonSafe, safeMessage, safeText } from '../core/safe-text';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
-import { loadCluster } from '../cluster/load';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
-import type { DecodeOptions } from '../decode/decoder';
 import { AtomicOutput } from '../pipeline/output-files';
 import { egressNameDiagnostic } from '../pipeline/out-trace-encoder';
 import { runPipeline } from '../pipeline/pipeline';
 import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
-import { compileDataplane, type Dataplane } from '../vfp/engine';
+import type { Dataplane } from '../vfp/engine';
 import { FLOW_SHARES } from '../vfp/flow-table';
 import { resolveProfile } from '../vfp/profile';
 import { backendOfKey } from '../vfp/counters';
 import { reasonId, reasonSentence, VERDICT_NAMES } from '../vfp/reasons';
-import { loadScenario, tracesDir } from '../scenario/scenario';
+import { loadScenario, tracesDir, type Scenario } from '../scenario/scenario';
 import { StdoutClosed, writeStdout } from '../core/stdout';
 import { checkOutputPaths } from './output-paths';
+import { decodeOptionsFor, diagnosticLine, prepareDataplane } from './dataplane';
+
+// what explain and rules share with replay, in a module of its own so that they do not load the pipeline
+export { decodeOptionsFor, diagnosticLine, prepareDataplane };
 
 const DEFAULT_SCENARIO = '04-icmp-lesson';
 
@@ -99,34 +101,6 @@ export interface ReplayOutcome {
   error: InputError | null;
   dataplane: Dataplane;
   cluster: Cluster;
-}
-
-/**
- * Reads the cluster inputs and compiles them for the profile (shared by replay, explain, rules; the
- * pipeline's workers compile the loaded Cluster the same way, see src/pipeline/worker.ts).
- */
-export function prepareDataplane(
-  clusterFiles: string[],
-  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; maxConfigBytes?: number },
-): { cluster: Cluster; dataplane: Dataplane } {
-  if (clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
-  const profile = resolveProfile(opts.windows);
-  const cluster = loadCluster(clusterFiles, { maxConfigBytes: opts.maxConfigBytes });
-  const dataplane = compileDataplane(cluster, { profile, seed: opts.seed, view: opts.view });
-  return { cluster, dataplane };
-}
-
-/**
- * What the decoder takes for VXLAN: UDP 4789, the `--vxlan-port` ports, and the cluster network's own VXLAN
- * port (an HNS VxlanPort policy or a scenario's `vxlanPort` may make it another), so the network's own
- * tunnel is decapsulated without the flag. UDP 8472 (Linux flannel's default) needs no flag either:
- * step-input.ts `foreignVxlan` judges it.
- */
-export function decodeOptionsFor(vxlanPorts: number[], cluster: Cluster): DecodeOptions {
-  const ports = [...vxlanPorts];
-  const own = cluster.network.vxlanPort;
-  if (own !== 4789 && !ports.includes(own)) ports.push(own);
-  return { vxlanPorts: ports.length > 0 ? ports : undefined };
 }
 
 /**
@@ -207,14 +181,6 @@ function stopSignal(stop: AbortSignal | undefined): StopSignal {
 }
 
 /**
- * One config diagnostic as a line of text (the summary, report.txt, `vfp-emu rules`): its source and
- * message hold names from the config files, escaped by core/safe-text.ts `safeText`.
- */
-export function diagnosticLine(d: Diagnostic): string {
-  return `  ${d.code} [${safeText(d.source)}]: ${safeText(d.message)}`;
-}
-
-/**
  * The summary as text: what happened, and why, in the reference's words. Names from the config (Services,
  * diagnostics) go through `safeText`: no control or bidi character reaches the terminal or report.txt.
  */
@@ -267,8 +233,15 @@ function reportText(s: ReplaySummary, opts: ReplayOptions, error: InputError | n
   return head.join('\n') + summaryText(s);
 }
 
+let lesson: Scenario | null = null;
+
+/** The embedded lesson's scenario, read once per process (its options and its story come from it). */
+function lessonScenario(): Scenario {
+  return (lesson ??= loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO)));
+}
+
 function defaultScenarioOptions(o: ReplayOptions): ReplayOptions {
-  const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
+  const s = lessonScenario();
   fs.mkdirSync('vfp-out', { recursive: true });
   return {
     ...o,
@@ -368,7 +341,7 @@ function replayOptions(a: ParsedArgs): ReplayOptions {
     out: flagString(a, 'out'),
     report: flagString(a, 'report'),
     summary: flagString(a, 'summary') as 'text' | 'json' | undefined,
-    workers: flagInt(a, 'workers', os.availableParallelism()),
+    workers: flagInt(a, 'workers', defaultWorkers(a.positional[0] ?? '')),
     windows: flagString(a, 'windows'),
     seed: flagInt(a, 'seed', 1),
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',
@@ -380,6 +353,30 @@ function replayOptions(a: ParsedArgs): ReplayOptions {
   };
 }
 
+/**
+ * Traces smaller than this replay on the main thread when `--workers` is not given (issue 12, start-up).
+ * Starting the split worker costs about 60-100 ms of wall time on the 2-core machine (a thread, its own
+ * module loading and compile of the Dataplane), while one thread replays on the order of 1M packets a second
+ * (bench/e2e.ts): a trace of a few MiB is done before a worker would have paid for itself. The W = 2 split
+ * itself ran 0.9-1.25x as fast as one thread (pipeline.ts), so the cut is not sharp: 4 MiB.
+ */
+export const SMALL_TRACE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `--workers` when the command line does not give it: 1 (no worker thread) for the embedded lesson ('') and
+ * for a regular file under SMALL_TRACE_BYTES; otherwise the cores available. stdin ('-'), a FIFO or a file
+ * that cannot be stat'ed (the open reports it later) get the cores. Outputs are the same bytes for every
+ * worker count (pipeline.ts), so this changes only the time taken.
+ */
+export function defaultWorkers(trace: string): number {
+  if (trace === '') return 1;
+  if (trace !== '-') {
+    const st = fs.statSync(trace, { throwIfNoEntry: false });
+    if (st !== undefined && st.isFile() && st.size < SMALL_TRACE_BYTES) return 1;
+  }
+  return os.availableParallelism();
+}
+
 /** The summary (JSON or text; the embedded lesson's story and table around it) through `say`. */
 function printOutcome(outcome: ReplayOutcome, opts: ReplayOptions, embedded: boolean, say: (text: string) => void): void {
   if (opts.summary === 'json') {
@@ -387,7 +384,7 @@ function printOutcome(outcome: ReplayOutcome, opts: ReplayOptions, embedded: boo
     return;
   }
   if (embedded) {
-    const s = loadScenario(path.join(tracesDir(), DEFAULT_SCENARIO));
+    const s = lessonScenario();
     say(`${s.name}\n\n${s.about}\n`);
     // the table is read back from the verdict file: not when that went to a stream or a device
     if (opts.verdicts !== undefined && fs.statSync(opts.verdicts, { throwIfNoEntry: false })?.isFile() === true) say(lessonTable(opts.verdicts));

@@ -8,7 +8,7 @@ import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 import { runDiagnostics } from '../cluster/diagnostics';
-import { diagnosticLine, prepareDataplane } from './replay';
+import { diagnosticLine, prepareDataplane } from './dataplane';
 
 export async function runRulesCommand(a: ParsedArgs): Promise<number> {
   if (a.positional.length > 0) throw new UsageError(`rules takes no positional argument (got '${a.positional[0]}')`);

@@ -1,0 +1,124 @@
+/**
+ * Start-up time of the CLI (issue 12 "Start-up": the embedded lesson, `explain` and `decode` on a small
+ * file within 2x the wall time of `node -e 0`, medians of alternating runs on the same machine).
+ *
+ *   npm run bench:startup -- [--rounds N] [--base DIR] [--json]
+ *
+ * Each round (default 15) runs, one after the other so that a busy spell of the shared machine hits all
+ * alike:
+ *   node -e 0                                      the floor: Node's own start-up
+ *   node dist/src/cli.js replay                    the embedded lesson (10 packets), outputs in a temp dir
+ *   node dist/src/cli.js explain TRACE --cluster ... --packet 1   on the lesson's trace (3 KB)
+ *   node dist/src/cli.js decode TRACE              the same trace
+ * The wall time of each run (spawn to exit, from process.hrtime) is taken; the figures are the medians
+ * over the rounds and each command's ratio to the `node -e 0` median (the target: at most 2). The CPU
+ * model, cores and load average at the start and end go with them. A command that exits non-zero stops
+ * the bench (a broken build must not pass for a fast one). `--base DIR` adds the three commands of another
+ * build (DIR/dist/src/cli.js, e.g. the previous commit built in a temp dir) to every round, so a change is
+ * shown as the ratio of both builds to the same `node -e 0`, measured alternately in one run.
+ * `--json` adds one JSON object on the last line.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+const TRACE = path.join(ROOT, 'traces', '04-icmp-lesson', 'trace.pcapng');
+const CLUSTER = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].flatMap((f) => [
+  '--cluster',
+  path.join(ROOT, 'traces', '_clusters', 'l2bridge', f),
+]);
+
+interface Case {
+  name: string;
+  args: string[];
+}
+
+/** The three commands of the build whose CLI is `cli`, their names ending in `tag`. */
+function commands(cli: string, tag: string): Case[] {
+  return [
+    { name: `replay (lesson)${tag}`, args: [cli, 'replay'] },
+    { name: `explain${tag}`, args: [cli, 'explain', TRACE, ...CLUSTER, '--packet', '1'] },
+    { name: `decode${tag}`, args: [cli, 'decode', TRACE] },
+  ];
+}
+
+function parseArgs(argv: string[]): { rounds: number; json: boolean; base: string | null } {
+  const o = { rounds: 15, json: false, base: null as string | null };
+  for (let k = 0; k < argv.length; k++) {
+    if (argv[k] === '--rounds') {
+      o.rounds = Number(argv[++k]);
+      if (!Number.isInteger(o.rounds) || o.rounds < 1) fail('--rounds: give a whole number, 1 or more');
+    } else if (argv[k] === '--base' && k + 1 < argv.length) o.base = path.resolve(argv[++k]);
+    else if (argv[k] === '--json') o.json = true;
+    else fail(`unknown argument ${argv[k]} (use --rounds N, --base DIR, --json)`);
+  }
+  return o;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bench/startup: ${message}\n`);
+  process.exit(2);
+}
+
+/** One run's wall time in ms; the cwd is a temp dir so replay's ./vfp-out/ lands there. */
+function timeOne(c: Case, cwd: string): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, c.args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) fail(`${c.name} exited ${r.status}: ${r.stderr.toString().slice(0, 400)}`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, node ${process.versions.node}`;
+}
+
+function load(): string {
+  return os.loadavg().map((x) => x.toFixed(2)).join(' ');
+}
+
+function main(): void {
+  const o = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(CLI)) fail(`${CLI} is missing: build first (npx tsc -p .)`);
+  const baseCli = o.base === null ? null : path.join(o.base, 'dist', 'src', 'cli.js');
+  if (baseCli !== null && !fs.existsSync(baseCli)) fail(`${baseCli} is missing: build the base first`);
+  const CASES: Case[] = [{ name: 'node -e 0', args: ['-e', '0'] }, ...commands(CLI, ''), ...(baseCli === null ? [] : commands(baseCli, ' base'))];
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-startup-'));
+  const loadBefore = load();
+  const times: number[][] = CASES.map(() => []);
+  try {
+    for (const c of CASES) timeOne(c, cwd); // warm the file cache once
+    for (let r = 0; r < o.rounds; r++) {
+      // alternate the order every round so no case always follows another
+      const order = r % 2 ? [...CASES.keys()].reverse() : [...CASES.keys()];
+      for (const k of order) times[k].push(timeOne(CASES[k], cwd));
+    }
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+  const medians = times.map(median);
+  const floor = medians[0];
+  const lines = [`machine: ${machine()}`, `load average: ${loadBefore} (start), ${load()} (end)`, `rounds: ${o.rounds}`];
+  CASES.forEach((c, k) => {
+    const ratio = medians[k] / floor;
+    const verdict = k === 0 ? '' : ratio <= 2 ? '  ok (<= 2x)' : '  over 2x';
+    lines.push(`${c.name.padEnd(21)} median ${medians[k].toFixed(1).padStart(7)} ms  min ${Math.min(...times[k]).toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}x${verdict}`);
+  });
+  process.stdout.write(lines.join('\n') + '\n');
+  if (o.json) {
+    const out = CASES.map((c, k) => ({ name: c.name, medianMs: medians[k], ratio: medians[k] / floor, runsMs: times[k] }));
+    process.stdout.write(JSON.stringify({ machine: machine(), load: [loadBefore, load()], cases: out }) + '\n');
+  }
+}
+
+main();
