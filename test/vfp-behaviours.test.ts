@@ -519,6 +519,16 @@ describe('vfp behaviour 7: the page\'s limits', () => {
     assert.deepEqual([v.verdict, v.reason], ['dropped', 'no-endpoints']);
   });
 
+  it('two frontends on one VIP above 16.0.0.0 whose ports differ in the low bits stay apart (the one without endpoints says no-endpoints)', () => {
+    // vipKey once rounded the port's low bits away for addresses from 16.0.0.0 up (objects.ts)
+    const vip = '198.51.100.50';
+    const up = service('default', 'up', { clusterIP: '10.96.0.51', externalIPs: [vip], ports: [{ name: 'http', protocol: 'TCP', port: 8080, targetPort: 8080, nodePort: null }], endpoints: [ep(WEB0.ip, 'win-2', 8080)] });
+    const down = service('default', 'down', { clusterIP: '10.96.0.52', externalIPs: [vip], ports: [{ name: 'http', protocol: 'TCP', port: 8081, targetPort: 8080, nodePort: null }], endpoints: [{ ...ep(WEB1.ip, 'win-1', 8080), ready: false, serving: false }] });
+    const v = run(dataplane(cluster({ services: [up, down] })), [frame(CLIENT.ip, vip, tcp(44002, 8081)), frame(CLIENT.ip, vip, tcp(44003, 8080))]).v;
+    assert.deepEqual([v[0].verdict, v[0].reason], ['dropped', 'no-endpoints']);
+    assert.notEqual(v[1].verdict, 'dropped', 'the port with an endpoint is load balanced');
+  });
+
   it('ETP Local on a build without DSR: treated as Cluster, with the warning local-policy-requires-dsr', () => {
     const local = service('default', 'local-web', {
       type: 'NodePort',

@@ -125,7 +125,9 @@ const DESCRIBE_TITLE = /^(Namespace|Labels|Annotations|Roles|Selector|Type|Addre
 function refuseKubectlText(file: string, text: string): void {
   const body = text.replace(/^\uFEFF/, '');
   const lead = body.length - body.trimStart().length;
-  const first = body.slice(lead).split('\n')[0].replace(/\r$/, '');
+  // The first line only: never split the whole text (a 120 MB kubectl dump is millions of lines; issue 12)
+  const eol = body.indexOf('\n', lead);
+  const first = body.slice(lead, eol < 0 ? body.length : eol).replace(/\r$/, '');
   const table = KUBECTL_TABLE.test(first);
   if (!table && !(KUBECTL_DESCRIBE.test(first) && DESCRIBE_TITLE.test(body.slice(0, 8192)))) return;
   const offset = new TextEncoder().encode(body.slice(0, lead)).length;

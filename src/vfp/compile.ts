@@ -290,6 +290,23 @@ export class Builder {
 
   private backend6Idx = new Map<string, number>();
 
+  private lbConds = new Map<string, Conditions>();
+
+  /**
+   * The conditions of a load balancer's rule (protocol `proto` to `vipText:port`, from `from`): one object
+   * for every node's rule of that frontend (they are never changed once built). Each node holds an LB per
+   * Service port, so 100 nodes x 5k Services built 500k equal copies (issue 12, bench/cluster-scale.ts).
+   */
+  lbConditions(proto: number, vip: number, vipText: string, port: number, from: number): Conditions {
+    const key = `${proto} ${vip} ${vipText} ${port} ${from}`;
+    let c = this.lbConds.get(key);
+    if (c === undefined) {
+      c = cond({ protocols: [proto], dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }], dstPorts: [[port, port]], from });
+      this.lbConds.set(key, c);
+    }
+    return c;
+  }
+
   rule(name: string, priority: number, flags: number, type: string, c: Conditions, action: Action, data = '', ttl = 0): Rule {
     const r: Rule = { id: this.rules.length, name, priority, flags, type, cond: c, action, ttl, data };
     this.rules.push(r);
@@ -1045,27 +1062,33 @@ function buildLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, sel: NodeSelection,
   const vip = ip4(spec.vipText);
   if (vip < 0) return;
   const key = vipKey(plan.proto, vip, spec.extPort);
-  const frontend = `${spec.kind} ${spec.vipText}:${spec.extPort}/${plan.protocolText}`;
-  const refuse = (reason: number, detail: string): void => {
-    node.noLb.set(key, { reason, service: plan.sid, kind: spec.kind, detail: `${plan.ref} ${frontend}: ${detail}` });
-  };
   if (sel.backends.length === 0) {
-    refuse(R.NO_ENDPOINTS, 'no usable endpoint');
-    return noteNoEndpoints(b, env, plan.ref, `${node.name} ${frontend} (no ready endpoint)`);
+    refuseLb(node, plan, spec, key, R.NO_ENDPOINTS, 'no usable endpoint');
+    return noteNoEndpoints(b, env, plan.ref, `${node.name} ${frontendText(plan, spec)} (no ready endpoint)`);
   }
   const backends = spec.localOnly ? sel.backends.filter((x) => isLocalBackend(ctx, x)) : sel.backends;
-  if (backends.length === 0) return refuse(R.NO_LOCAL_ENDPOINT, `no endpoint on ${node.name}`);
+  if (backends.length === 0) return refuseLb(node, plan, spec, key, R.NO_LOCAL_ENDPOINT, `no endpoint on ${node.name}`);
   if (spec.kind !== 'ClusterIP' && !sel.availableForLb) {
-    refuse(R.NO_ENDPOINTS, 'every endpoint is terminating (or none is serving): kube-proxy builds no load balancer but the ClusterIP one (endpointsAvailableForLB false)');
-    return noteNoEndpoints(b, env, plan.ref, `${node.name} ${frontend} (all endpoints terminating)`);
+    refuseLb(node, plan, spec, key, R.NO_ENDPOINTS, 'every endpoint is terminating (or none is serving): kube-proxy builds no load balancer but the ClusterIP one (endpointsAvailableForLB false)');
+    return noteNoEndpoints(b, env, plan.ref, `${node.name} ${frontendText(plan, spec)} (all endpoints terminating)`);
   }
   const destinations = backends === sel.backends ? sel.uniqueIps : uniqueIpCount(backends);
   if (destinations > profile.maxLbDestinations) {
-    refuse(R.LB_TOO_MANY_DESTINATIONS, `${destinations} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`);
-    noteTooMany(b, env, plan.ref, `${node.name} ${frontend} (${destinations})`, profile.maxLbDestinations);
+    refuseLb(node, plan, spec, key, R.LB_TOO_MANY_DESTINATIONS, `${destinations} destinations > ${profile.maxLbDestinations} (profile ${profile.name})`);
+    noteTooMany(b, env, plan.ref, `${node.name} ${frontendText(plan, spec)} (${destinations})`, profile.maxLbDestinations);
     return;
   }
   addLb(b, ctx, plan, spec, vip, key, backends);
+}
+
+/** `ClusterIP 10.96.0.10:53/UDP`: built only when a refusal names it (never per built LB: issue 12, nodes x Services). */
+function frontendText(plan: PortPlan, spec: LbSpec): string {
+  return `${spec.kind} ${spec.vipText}:${spec.extPort}/${plan.protocolText}`;
+}
+
+/** Records on `node` why the VIP `key` has no load balancer. */
+function refuseLb(node: CompiledNode, plan: PortPlan, spec: LbSpec, key: number, reason: number, detail: string): void {
+  node.noLb.set(key, { reason, service: plan.sid, kind: spec.kind, detail: `${plan.ref} ${frontendText(plan, spec)}: ${detail}` });
 }
 
 /** The built load balancer: its host vNIC rule and, for DSR, the pod ports' rule. */
@@ -1104,7 +1127,7 @@ function addLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, spec: LbSpec, vip: nu
     dsrRule: null,
   };
   const allLocal = localCount === backends.length;
-  const flagsText = [dsr ? 'DSR' : '', preserve ? 'PreserveDIP' : '', plan.affinity ? 'Distribution SourceIP' : 'Distribution None'].filter((x) => x).join(', ');
+  const flagsText = (dsr ? 'DSR, ' : '') + (preserve ? 'PreserveDIP, ' : '') + (plan.affinity ? 'Distribution SourceIP' : 'Distribution None');
   const data = `${plan.ref} ${kind}: ${backends.length} backend(s), ${localCount} local; ${flagsText}${!dsr && !allLocal ? `; SNAT to SourceVIP ${u32ToIpv4(sourceVip)} for remote backends` : ''}`;
   addLbRules(b, node, lb, plan.id, data);
   node.lbs.push(lb);
@@ -1123,11 +1146,10 @@ export function addLbRules(b: Builder, node: CompiledNode, lb: NodeLb, id: strin
     : lb.localCount === lb.backends.length
       ? `${lb.backends.length === 1 ? 'NAT' : 'LB'}_${id}_${vipText}_${extPort}_${extPort}_${proto}`
       : `LB_HOST_${id}_${vipText}_${extPort}_${intPort}_${proto}`;
-  const dst: Prefix[] = [{ base: lb.vip, mask: 0xffffffff, text: `${vipText}/32` }];
-  const c: Conditions = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD | FROM_WIRE | (lb.hostAccess ? FROM_HOST : 0) });
+  const c = b.lbConditions(proto, lb.vip, vipText, extPort, FROM_POD | FROM_WIRE | (lb.hostAccess ? FROM_HOST : 0));
   lb.hostRule = b.rule(hostName, 100, RULE_TERMINATING, 'lb', c, { kind: 'lb', lb: lb.index }, data);
   if (dsr) {
-    const dsrCond = cond({ protocols: [proto], dst, dstPorts: [[extPort, extPort]], from: FROM_POD });
+    const dsrCond = b.lbConditions(proto, lb.vip, vipText, extPort, FROM_POD);
     lb.dsrRule = b.rule(`LB_DSR_${id}_${node.model.internalIP}_${vipText}_${extPort}_${intPort}_${proto}`, 100, RULE_TERMINATING, 'lb', dsrCond, { kind: 'lb', lb: lb.index }, data);
   }
 }

@@ -150,9 +150,25 @@ export interface Port {
   layers: Layer[];
 }
 
-/** Key of an exact (protocol, destination IPv4, destination port) match: fits in 49 bits, exact as a JS number. */
+/**
+ * vipKey's 5-bit protocol slot: TCP, UDP, SCTP and ICMP each their own; any other protocol shares a slot with
+ * those equal to it mod 27 (a group's VIP index re-checks each rule's conditions, step-layers.ts, and load
+ * balancers are TCP, UDP or SCTP only).
+ */
+const PROTO_SLOT = new Uint8Array(256).map((_, p) => 5 + (p % 27));
+PROTO_SLOT[6] = 1;
+PROTO_SLOT[17] = 2;
+PROTO_SLOT[132] = 3;
+PROTO_SLOT[1] = 4;
+
+/**
+ * Key of an exact (protocol, destination IPv4, destination port) match: address (32 bits), protocol slot (5)
+ * and port (16) make 53 bits, exact as a JS number. (The former `(ip * 512 + proto) * 65536 + port` took 57
+ * bits: from 16.0.0.0 up the port's low bits were rounded away, so NodePorts 30080 and 30081 on a node at
+ * 192.168.1.1 had one key and one overwrote the other in a node's lbByKey and an HNS dump's LB list.)
+ */
 export function vipKey(proto: number, ip: number, port: number): number {
-  return ((ip >>> 0) * 512 + (proto & 0x1ff)) * 65536 + (port & 0xffff);
+  return (ip >>> 0) * 2097152 + PROTO_SLOT[proto & 0xff] * 65536 + (port & 0xffff);
 }
 
 /** A condition set that matches everything from every ingress. */
