@@ -4,27 +4,11 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { InputError } from '../src/core/errors';
 import { loadCluster, parseClusterText, parseClusterTexts } from '../src/cluster';
+import { throwsAt } from './cluster-helpers';
 
 const FIX = path.resolve(__dirname, '..', '..', 'test', 'fixtures-cluster');
 const fx = (name: string) => path.join(FIX, name);
-
-/** Asserts that `fn` throws an InputError for `file` at `fieldPath` whose message matches `detail`. */
-function throwsAt(fn: () => unknown, file: string, fieldPath: string | undefined, detail: RegExp): InputError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof InputError, `expected an InputError, got ${String(caught)}`);
-  const e = caught as InputError;
-  assert.equal(e.file, file, e.message);
-  assert.equal(e.fieldPath, fieldPath, e.message);
-  assert.match(e.message, detail);
-  return e;
-}
 
 const LIST = (items: string) => `{"apiVersion":"v1","kind":"List","items":[${items}]}`;
 const NODE = (name: string, ip: string, cidr: string) =>

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCluster, parseClusterText } from '../src/cluster';
-import { InputError } from '../src/core/errors';
+import { throwsAt } from './cluster-helpers';
 import { Batch } from '../src/core/batch';
 import { decodeBatch } from '../src/decode/decoder';
 import { verifyL4Checksum } from '../src/packet/checksum';
@@ -81,18 +81,6 @@ function run(c: CompiledDataplane, lines: string[]): Out[] {
   return out;
 }
 
-function throwsAt(fn: () => unknown, fieldPath: string, detail: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof InputError, `expected an InputError, got ${String(caught)}`);
-  assert.equal((caught as InputError).fieldPath, fieldPath, (caught as InputError).message);
-  assert.match((caught as InputError).message, detail);
-}
-
 const SVC = (spec: string) => `apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: default}\nspec:\n  ports: [{port: 80}]\n${spec}`;
 
 describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
@@ -108,15 +96,15 @@ describe('IPv6 Services (dual-stack l2bridge: the IPv6 proxier)', () => {
   });
 
   it('refuses clusterIPs the API server could not have written, naming the field', () => {
-    throwsAt(() => parseClusterText('s.yaml', SVC("  clusterIP: 10.96.0.60\n  clusterIPs: ['fd00::60', 10.96.0.60]\n")), 'spec.clusterIPs[0]', /clusterIPs\[0\] is fd00::60 but clusterIP is 10\.96\.0\.60/);
-    throwsAt(() => parseClusterText('s.yaml', SVC('  clusterIPs: [10.96.0.60, 10.96.0.61]\n')), 'spec.clusterIPs[1]', /same family/);
-    throwsAt(() => parseClusterText('s.yaml', SVC("  ipFamilies: [IPv4, IPv6]\n  clusterIPs: [10.96.0.60, 10.96.0.61]\n")), 'spec.clusterIPs[1]', /same family|not an IPv6 address/);
-    throwsAt(() => parseClusterText('s.yaml', SVC("  ipFamilies: [IPv6]\n  clusterIPs: [10.96.0.60]\n")), 'spec.clusterIPs[0]', /10\.96\.0\.60 is not an IPv6 address, and ipFamilies\[0\] is IPv6/);
-    throwsAt(() => parseClusterText('s.yaml', SVC('  ipFamilies: [IPv6, IPv7]\n')), 'spec.ipFamilies[1]', /IPv7/);
+    throwsAt(() => parseClusterText('s.yaml', SVC("  clusterIP: 10.96.0.60\n  clusterIPs: ['fd00::60', 10.96.0.60]\n")), 's.yaml', 'spec.clusterIPs[0]', /clusterIPs\[0\] is fd00::60 but clusterIP is 10\.96\.0\.60/);
+    throwsAt(() => parseClusterText('s.yaml', SVC('  clusterIPs: [10.96.0.60, 10.96.0.61]\n')), 's.yaml', 'spec.clusterIPs[1]', /same family/);
+    throwsAt(() => parseClusterText('s.yaml', SVC("  ipFamilies: [IPv4, IPv6]\n  clusterIPs: [10.96.0.60, 10.96.0.61]\n")), 's.yaml', 'spec.clusterIPs[1]', /same family|not an IPv6 address/);
+    throwsAt(() => parseClusterText('s.yaml', SVC("  ipFamilies: [IPv6]\n  clusterIPs: [10.96.0.60]\n")), 's.yaml', 'spec.clusterIPs[0]', /10\.96\.0\.60 is not an IPv6 address, and ipFamilies\[0\] is IPv6/);
+    throwsAt(() => parseClusterText('s.yaml', SVC('  ipFamilies: [IPv6, IPv7]\n')), 's.yaml', 'spec.ipFamilies[1]', /IPv7/);
     const two = `apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: a}, spec: {clusterIPs: [10.96.0.1, 'fd00::1'], ports: [{port: 80}]}}\n- {apiVersion: v1, kind: Service, metadata: {name: b}, spec: {clusterIPs: [10.96.0.2, 'fd00::1'], ports: [{port: 80}]}}\n`;
-    throwsAt(() => parseClusterText('l.yaml', two), 'items[1].spec.clusterIPs', /Service default\/b has ClusterIP fd00::1, which Service default\/a \(l\.yaml:items\[0\]\.spec\.clusterIPs/);
+    throwsAt(() => parseClusterText('l.yaml', two), 'l.yaml', 'items[1].spec.clusterIPs', /Service default\/b has ClusterIP fd00::1, which Service default\/a \(l\.yaml:items\[0\]\.spec\.clusterIPs/);
     const podV6 = `apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Node, metadata: {name: win-1, labels: {kubernetes.io/os: windows}}, spec: {podCIDR: 10.244.1.0/24}, status: {addresses: [{type: InternalIP, address: 10.127.130.11}]}}\n- {apiVersion: v1, kind: Pod, metadata: {name: p, namespace: default}, spec: {nodeName: win-1}, status: {phase: Running, podIP: 10.244.1.5, podIPs: [{ip: 10.244.1.5}, {ip: 'fd00::5'}]}}\n- {apiVersion: v1, kind: Service, metadata: {name: s}, spec: {clusterIPs: [10.96.0.1, 'fd00::5'], ports: [{port: 80}]}}\n`;
-    throwsAt(() => parseClusterText('p.yaml', podV6), 'items[2].spec.clusterIPs', /Service default\/s has ClusterIP fd00::5, which pod default\/p/);
+    throwsAt(() => parseClusterText('p.yaml', podV6), 'p.yaml', 'items[2].spec.clusterIPs', /Service default\/s has ClusterIP fd00::5, which pod default\/p/);
   });
 
   it('compiles the IPv6 ClusterIP LBs per node and rules prints them in an IPv6 group', () => {
