@@ -21,7 +21,7 @@
  *   layout (16, 20, 24 or 28 bytes: standard, Nokia, SS990417/SS991029, SS990915) is chosen by scoring the
  *   first three records, as wiretap does; streams use the standard (or, modified magic, 24-byte) layout.
  */
-import { Batch, MAX_CAPLEN, PacketOptions } from '../core/batch';
+import { Batch, HEADROOM, MAX_CAPLEN, PacketOptions } from '../core/batch';
 import { InputError } from '../core/errors';
 import { ByteSource, DEFAULT_BUFFER_BYTES, MAX_BUFFERED_BLOCK } from './source';
 import { TsKind, unitsFromTsresol } from './timestamps';
@@ -55,6 +55,17 @@ export interface ReaderOptions {
   strictSnaplen?: boolean;
   /** Size of the read buffer in bytes (default 1 MiB). */
   bufferBytes?: number;
+  /**
+   * Hand out packets in place (default false): `next` points the batch's `arena` at the read buffer and
+   * each `off[i]` at the packet's bytes in it, copying nothing. A batch then ends where the buffered bytes
+   * end (never a record the buffer holds only in part), and the HEADROOM bytes in front of a packet are
+   * the end of the records before it: a prepend (VXLAN, an Ethernet header for SLL) overwrites the bytes of
+   * earlier packets. So only for a run that decides each batch's packets in index order on one thread and
+   * keeps none of their bytes afterwards: the pipeline's decide-only run (no --out, no --verdicts).
+   * The batch's `arena` is the reader's until the next call; give the batch a fresh `reset` arena
+   * (`Batch.arena` is restored by nothing) only with a reader that is not in place.
+   */
+  inPlace?: boolean;
 }
 
 export interface CaptureReader {
@@ -117,7 +128,7 @@ function hex32(n: number): string {
 export function openCapture(path: string, opts: ReaderOptions = {}): CaptureReader {
   let src: ByteSource;
   try {
-    src = ByteSource.open(path, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES);
+    src = ByteSource.open(path, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES, opts.inPlace === true ? HEADROOM : 0);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new InputError(path, {}, `cannot open: ${err.message}`);
@@ -131,7 +142,7 @@ export function openCapture(path: string, opts: ReaderOptions = {}): CaptureRead
  * file system.
  */
 export function openCaptureBytes(name: string, bytes: Uint8Array, opts: ReaderOptions = {}): CaptureReader {
-  return openSource(ByteSource.fromBytes(name, bytes, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES), opts);
+  return openSource(ByteSource.fromBytes(name, bytes, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES, opts.inPlace === true ? HEADROOM : 0), opts);
 }
 
 /** Detect the format from the magic number and start the reader (closes `src` when it throws). */
@@ -172,11 +183,51 @@ abstract class ReaderBase implements CaptureReader {
   protected done = false;
   protected readonly src: ByteSource;
   protected readonly strictSnaplen: boolean;
+  /** ReaderOptions.inPlace: packets are handed out where they lie in the read buffer. */
+  protected readonly inPlace: boolean;
 
   constructor(src: ByteSource, opts: ReaderOptions) {
     this.src = src;
     this.path = src.name;
     this.strictSnaplen = opts.strictSnaplen ?? false;
+    this.inPlace = opts.inPlace === true;
+  }
+
+  /**
+   * In place, a record of `need` bytes at the read position that the buffer does not hold whole ends a
+   * batch that has packets (filling the buffer would move them): true when `next` must stop here.
+   */
+  protected stopBefore(b: Batch, need: number): boolean {
+    return this.inPlace && b.count > 0 && this.src.end - this.src.start < need;
+  }
+
+  /**
+   * Adds a packet of `caplen` bytes at `at` in the read buffer to the batch: in place (its arena is the
+   * read buffer, see `lend`), or copied into the batch's arena. Returns its index.
+   */
+  protected put(b: Batch, at: number, caplen: number): number {
+    if (this.inPlace) {
+      const i = b.count++;
+      b.off[i] = at;
+      b.caplen[i] = caplen;
+      return i;
+    }
+    const i = b.alloc(caplen);
+    b.arena.set(this.src.buf.subarray(at, at + caplen), b.off[i]);
+    return i;
+  }
+
+  /** In place: the batch's arena is the read buffer its packets lie in (one buffer per batch: see `stopBefore`). */
+  protected lend(b: Batch): void {
+    if (!this.inPlace || b.count === 0) return;
+    const w = b as unknown as { arena: Uint8Array; view: DataView };
+    w.arena = this.src.buf;
+    w.view = this.src.view;
+  }
+
+  /** Room for one more packet of `caplen` bytes (in place: only the batch's capacity counts). */
+  protected fits(b: Batch, caplen: number): boolean {
+    return this.inPlace ? b.count < b.capacity : b.fits(caplen);
   }
 
   abstract next(batch: Batch): number;
@@ -325,8 +376,8 @@ class PcapReader extends ReaderBase {
     const snapLen = this.snapLen;
     const linkType = this.linkType;
     const fracUnits = this.fracUnits;
-    const arena = b.arena;
     while (b.count < b.capacity) {
+      if (this.stopBefore(b, hl)) break;
       if (src.end - src.start < hl && !src.ensure(hl)) {
         const rest = src.available();
         if (rest === 0) this.done = true;
@@ -358,8 +409,9 @@ class PcapReader extends ReaderBase {
         this.fail(src.offset, `record ${this.packetsRead + b.count + 1}: caplen ${caplen} is larger than the file's snaplen ${snapLen}`);
         break;
       }
-      if (!b.fits(caplen)) break;
+      if (!this.fits(b, caplen)) break;
       const need = hl + caplen;
+      if (this.stopBefore(b, need)) break;
       if (src.end - p < need) {
         if (!src.ensure(need)) {
           this.fail(
@@ -371,8 +423,7 @@ class PcapReader extends ReaderBase {
         p = src.start;
       }
       if (overSnap) this.overSnaplenPackets++;
-      const i = b.alloc(caplen);
-      arena.set(src.buf.subarray(p + hl, p + need), b.off[i]);
+      const i = this.put(b, p + hl, caplen);
       b.wirelen[i] = wirelen;
       b.tsHi[i] = sec;
       b.tsLo[i] = frac;
@@ -381,6 +432,7 @@ class PcapReader extends ReaderBase {
       b.linktype[i] = linkType;
       src.consume(need);
     }
+    this.lend(b);
     this.packetsRead += b.count;
     return b.count;
   }
@@ -577,10 +629,10 @@ class PcapngReader extends ReaderBase {
     b.reset(this.packetsRead + 1);
     if (this.done) return 0;
     const src = this.src;
-    const arena = b.arena;
     const ifaces = this.interfaces;
     while (b.count < b.capacity) {
       const at = src.offset;
+      if (this.stopBefore(b, 8)) break;
       if (src.end - src.start < 8 && !src.ensure(8)) {
         const rest = src.available();
         if (rest === 0) this.done = true;
@@ -592,6 +644,7 @@ class PcapngReader extends ReaderBase {
       const le = this.le;
       const type = v.getUint32(p, le);
       if (type === PCAPNG_SHB) {
+        if (this.inPlace && b.count > 0) break; // (a new section starts the next batch)
         const err = this.readSectionHeader();
         if (err) {
           this.error = err;
@@ -608,6 +661,7 @@ class PcapngReader extends ReaderBase {
         this.fail(at, lenErr);
         break;
       }
+      if (this.stopBefore(b, len)) break;
       if (!isPacket && type !== BT_IDB) {
         // NRB, ISB, DSB, custom, unknown: skip, but still check the trailing length.
         const skipped = src.skip(len - 4);
@@ -694,7 +748,7 @@ class PcapngReader extends ReaderBase {
         this.fail(at, `${this.blockName(type)} caplen ${caplen} is larger than interface ${gi}'s snaplen ${ifc.snapLen}`);
         break;
       }
-      if (!b.fits(caplen)) break;
+      if (!this.fits(b, caplen)) break;
       // Options come before anything is committed, so that a bad option leaves the batch consistent.
       if (type !== BT_SPB) {
         const optFrom = p + dataAt + ((caplen + 3) & ~3);
@@ -710,8 +764,7 @@ class PcapngReader extends ReaderBase {
         }
       }
       if (overSnap) this.overSnaplenPackets++;
-      const i = b.alloc(caplen);
-      arena.set(src.buf.subarray(p + dataAt, p + dataAt + caplen), b.off[i]);
+      const i = this.put(b, p + dataAt, caplen);
       b.wirelen[i] = wirelen;
       b.tsHi[i] = tsHi;
       b.tsLo[i] = tsLo;
@@ -724,6 +777,7 @@ class PcapngReader extends ReaderBase {
       }
       src.consume(len);
     }
+    this.lend(b);
     this.packetsRead += b.count;
     return b.count;
   }

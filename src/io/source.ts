@@ -134,18 +134,29 @@ export class ByteSource {
   private readPos = 0;
   private eof = false;
 
-  constructor(name: string, input: ByteInput, bufferBytes = DEFAULT_BUFFER_BYTES) {
+  /**
+   * `reserve`: bytes kept free at the front of `buf` (the unread bytes never start before it), so that a
+   * reader handing out packets in place (reader.ts `inPlace`) leaves the first packet of a fill the room
+   * in front that the engine's prepends need (core/batch.ts HEADROOM).
+   */
+  constructor(
+    name: string,
+    input: ByteInput,
+    bufferBytes = DEFAULT_BUFFER_BYTES,
+    readonly reserve = 0,
+  ) {
     this.name = name;
     this.input = input;
     this.isRegularFile = input.isRegularFile;
     this.size = input.size;
-    this.buf = new Uint8Array(Math.max(4096, bufferBytes));
+    this.buf = new Uint8Array(Math.max(4096, bufferBytes) + reserve);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.start = this.end = reserve;
   }
 
   /** Open a path (`-` = stdin, fd 0). Throws the fs error (ENOENT, EISDIR, ...) as is. */
-  static open(path: string, bufferBytes = DEFAULT_BUFFER_BYTES): ByteSource {
-    if (path === '-') return new ByteSource('-', new FdInput(0, false), bufferBytes);
+  static open(path: string, bufferBytes = DEFAULT_BUFFER_BYTES, reserve = 0): ByteSource {
+    if (path === '-') return new ByteSource('-', new FdInput(0, false), bufferBytes, reserve);
     const fd = fs().openSync(path, 'r');
     try {
       const st = fs().fstatSync(fd);
@@ -154,7 +165,7 @@ export class ByteSource {
         e.code = 'EISDIR';
         throw e;
       }
-      return new ByteSource(path, new FdInput(fd, true), bufferBytes);
+      return new ByteSource(path, new FdInput(fd, true), bufferBytes, reserve);
     } catch (e) {
       fs().closeSync(fd);
       throw e;
@@ -165,8 +176,8 @@ export class ByteSource {
    * Read `bytes` (not copied, never modified) as a sized input named `name` (used in error messages). The
    * read buffer is no larger than the input needs.
    */
-  static fromBytes(name: string, bytes: Uint8Array, bufferBytes = DEFAULT_BUFFER_BYTES): ByteSource {
-    return new ByteSource(name, new MemoryInput(bytes), Math.min(bufferBytes, bytes.length));
+  static fromBytes(name: string, bytes: Uint8Array, bufferBytes = DEFAULT_BUFFER_BYTES, reserve = 0): ByteSource {
+    return new ByteSource(name, new MemoryInput(bytes), Math.min(bufferBytes, bytes.length), reserve);
   }
 
   /** Unread bytes in the buffer. */
@@ -181,7 +192,7 @@ export class ByteSource {
 
   /** Size of the read buffer now (for tests of bounded memory). */
   bufferBytes(): number {
-    return this.buf.length;
+    return this.buf.length - this.reserve;
   }
 
   /**
@@ -194,19 +205,21 @@ export class ByteSource {
   }
 
   private fill(n: number): boolean {
-    if (n > this.buf.length) {
-      const bigger = new Uint8Array(Math.max(n, Math.min(this.buf.length * 2, MAX_BUFFERED_BLOCK)));
-      bigger.set(this.buf.subarray(this.start, this.end), 0);
-      this.end -= this.start;
-      this.start = 0;
+    const r = this.reserve;
+    if (n > this.buf.length - r) {
+      const room = this.buf.length - r;
+      const bigger = new Uint8Array(r + Math.max(n, Math.min(room * 2, MAX_BUFFERED_BLOCK)));
+      bigger.set(this.buf.subarray(this.start, this.end), r);
+      this.end += r - this.start;
+      this.start = r;
       this.buf = bigger;
       this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
-    } else if (this.start !== 0) {
+    } else if (this.start !== r) {
       // The unread tail is shorter than `n` (else we would not be here): moving it is cheap, and the
       // refill below then reads as much as the buffer holds.
-      this.buf.copyWithin(0, this.start, this.end);
-      this.end -= this.start;
-      this.start = 0;
+      this.buf.copyWithin(r, this.start, this.end);
+      this.end += r - this.start;
+      this.start = r;
     }
     while (this.end - this.start < n && !this.eof) {
       const got = this.read(this.buf, this.end, this.buf.length - this.end);
@@ -230,7 +243,7 @@ export class ByteSource {
       return n;
     }
     this.consume(a);
-    this.start = this.end = 0;
+    this.start = this.end = this.reserve;
     let left = n - a;
     if (this.isRegularFile) {
       const can = Math.min(left, this.size - this.readPos);
@@ -239,7 +252,7 @@ export class ByteSource {
       return a + can;
     }
     while (left > 0 && !this.eof) {
-      const got = this.read(this.buf, 0, Math.min(left, this.buf.length));
+      const got = this.read(this.buf, this.reserve, Math.min(left, this.buf.length - this.reserve));
       if (got === 0) this.eof = true;
       left -= got;
       this.offset += got;
