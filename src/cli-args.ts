@@ -194,9 +194,10 @@ its content.
 larger file is bad input (exit 2). Configs may nest 256 levels and hold strings of up to 1 MiB.
 --windows PROFILE: ws2019, ws2022 (the default), ws2025 or future, optionally with overrides
 (ws2022:icmpSnat=true,maxLbDestinations=128); --windows help lists what each one changes.
---workers N: threads (default: 1 for the embedded lesson and a trace file under 4 MiB, else the
-cores available); 2: the main thread decides every packet and a worker writes them; 3 or more:
-the flow table in shards. Outputs are the same for every N.
+--workers N: threads (default: 1 for the embedded lesson and a trace file under 4 MiB, and for a
+decide-only run (no --verdicts, no --out) on 2 cores or fewer; else the cores available); 2: the
+main thread decides every packet and a worker writes them; 3 or more: the flow table in shards.
+Outputs are the same for every N.
 --progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
 
 A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen

@@ -20,6 +20,18 @@
  *                 input order.
  * Several slots are in flight at once, so the threads run in parallel on successive batches.
  *
+ * Decide-only (DECIDE_ONLY: no --verdicts, no --out; `replay TRACE --summary json`, issue 12): only the
+ * counters are wanted, so no encoder is made (stage.ts makes them on first use; slotSpec leaves their
+ * regions out), nothing is written and, on one thread, the reader hands out each batch where its read
+ * buffer holds it (reader.ts `inPlace`: no copy into the slot's arena; the engine's prepends overwrite
+ * only packets already decided, which nothing reads again). In place only at W = 1: a chain's shards
+ * decide a batch's packets out of index order, and the split reads on the worker. The CLI runs
+ * decide-only on one thread on 2 cores or fewer (commands/replay.ts `defaultWorkers`): measured on the
+ * 2-core machine (1M packets, 10k flows, alternating runs), the split and a chain of two shards took
+ * 1.5x the CPU time of one thread and more wall time; most of a decide-only run is the engine, which
+ * one flow table keeps on one thread, and what a second thread could take off it (the read, ~15%) costs
+ * as much again in cache lines crossing cores.
+ *
  * Measured on the 2-core machine (AMD EPYC VM, 1M packets, 10k flows; closing notes of issue 4), where a
  * cache line takes 0.4-1.2 us to reach the other core and come back: every byte a thread reads that the
  * other one wrote costs, so the reader is 3x slower writing into a slot the other core read last, and the
@@ -351,7 +363,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
 function startRunner(o: PipelineOptions, files: OutputFiles): Runner {
   const W = Math.max(1, Math.floor(o.workers));
   const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
-  const open = (): CaptureReader => openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true });
+  // decide-only on one thread: each batch is decided where the reader's buffer holds it (reader.ts `inPlace`)
+  const inPlace = W === 1 && o.verdicts === undefined && o.out === undefined;
+  const open = (): CaptureReader => openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace });
   const spec = slotSpec(o.dp, { verdicts: o.verdicts !== undefined, trace: o.out !== undefined, capacity: o.capacity, arenaBytes: o.arenaBytes }, W >= 3 ? W : 1);
   // the split's reader runs on this thread only with --verdicts (see SplitRunner)
   const reader = W !== 2 || o.verdicts !== undefined ? open() : null;

@@ -74,13 +74,14 @@ export interface SlotOptions {
 export function slotSpec(dp: Dataplane, o: SlotOptions, regions: number): SlotSpec {
   const capacity = o.capacity ?? DEFAULT_CAPACITY;
   const arenaBytes = o.arenaBytes ?? DEFAULT_ARENA_BYTES;
-  const enc = new OutTraceEncoder(dp);
+  // (an encoder only for the output asked for: their bounds walk every name of the cluster)
+  const enc = o.trace ? new OutTraceEncoder(dp) : null;
   return {
     capacity,
     arenaBytes,
     verdictBytes: o.verdicts ? capacity * new VerdictEncoder(dp).maxRecordBytes : 0,
-    traceBytes: o.trace ? enc.regionBytes(capacity, arenaBytes) : 0,
-    idbBytes: o.trace ? enc.idbBytes(capacity) : 0,
+    traceBytes: enc !== null ? enc.regionBytes(capacity, arenaBytes) : 0,
+    idbBytes: enc !== null ? enc.idbBytes(capacity) : 0,
     regions,
   };
 }

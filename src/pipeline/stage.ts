@@ -118,8 +118,12 @@ export function shardTable(shards: number): Uint8Array {
 export class ShardStage {
   /** This shard's tally: the counters are its DataplaneState's (the engine counts as it decides). */
   readonly tally: Tally;
-  readonly verdictEncoder: VerdictEncoder;
-  readonly traceEncoder: OutTraceEncoder;
+  /**
+   * The encoders, made on first use: a decide-only run (no --verdicts, no --out) never makes them (their
+   * bounds walk every node, pod and Service name of the cluster).
+   */
+  private verdictEnc: VerdictEncoder | null = null;
+  private traceEnc: OutTraceEncoder | null = null;
   private readonly state: DataplaneState;
   private readonly idx: Uint32Array;
   private own = 0;
@@ -138,14 +142,20 @@ export class ShardStage {
     this.state = dp.state;
     this.tally = new Tally(dp.state.counters);
     this.idx = new Uint32Array(capacity);
-    this.verdictEncoder = new VerdictEncoder(dp);
-    this.traceEncoder = new OutTraceEncoder(dp);
     this.failVerdict = new Uint8Array(8);
     for (const v of opts.failVerdicts) this.failVerdict[v] = 1;
     this.failReason = new Uint8Array(Math.max(REASON_COUNT, 256));
     for (const r of opts.failReasons) this.failReason[r] = 1;
     this.anyFailReason = opts.failReasons.length > 0;
     this.anyFail = this.anyFailReason || opts.failVerdicts.length > 0;
+  }
+
+  get verdictEncoder(): VerdictEncoder {
+    return (this.verdictEnc ??= new VerdictEncoder(this.dp));
+  }
+
+  get traceEncoder(): OutTraceEncoder {
+    return (this.traceEnc ??= new OutTraceEncoder(this.dp));
   }
 
   /** Step 1 (see the module comment); `table`: shardTable(shards). */
