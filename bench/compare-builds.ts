@@ -11,7 +11,10 @@
  *   dist/bench/engine-trace.js --flows 10000    the engine's ns/packet at 10k flows (median of its passes)
  *   dist/bench/engine-trace.js --flows 100000   the same at 100k flows
  *   dist/bench/e2e.js --runs 1                  the replay rate (M packets/s) of `vfp-emu replay --out`,
- *                                               workers 1 and 2, with and without --verdicts
+ *                                               workers 1 and 2, with and without --verdicts, and of the
+ *                                               decide-only replay (no output file), workers 1 and 2:
+ *                                               this tree's e2e.js times each build's CLI (`--cli`), so
+ *                                               both builds run the same bench and its newer rows
  * Each bench prints text (their formats, read here, are those of engine-trace.ts and e2e.ts); the figures
  * are the medians over the rounds, and the ratio new/old with the verdict against the 5% bound (for ns per
  * packet lower is better, for packets/s higher); the best round of each build and their ratio beside them
@@ -118,6 +121,8 @@ const REPLAY = [
   { line: 'vfp-emu replay --out --workers 2', fig: { name: 'replay --out, workers 2', unit: 'M packets/s', higherBetter: true } },
   { line: 'vfp-emu replay --out --verdicts --workers 1', fig: { name: 'replay --out --verdicts, workers 1', unit: 'M packets/s', higherBetter: true } },
   { line: 'vfp-emu replay --out --verdicts --workers 2', fig: { name: 'replay --out --verdicts, workers 2', unit: 'M packets/s', higherBetter: true } },
+  { line: 'vfp-emu replay decide-only (--summary json) --workers 1', fig: { name: 'replay decide-only, workers 1', unit: 'M packets/s', higherBetter: true } },
+  { line: 'vfp-emu replay decide-only (--summary json) --workers 2', fig: { name: 'replay decide-only, workers 2', unit: 'M packets/s', higherBetter: true } },
 ];
 
 /** engine-trace.js's `engine   best X ns/packet   median Y` line: Y. */
@@ -143,16 +148,17 @@ function measure(b: Build, o: Options): Map<Figure, number> {
   const packets = o.packets !== null ? ['--packets', String(o.packets)] : [];
   // a run that fails (the shared machine: a file system or node_modules changing under it) loses its
   // figures for this round only; the others go on
-  const bench = (file: string, args: string[], take: (out: string) => void): void => {
+  const bench = (file: string, args: string[], take: (out: string) => void, from = b.dir): void => {
     try {
-      take(run(process.execPath, [path.join(b.dir, 'dist', 'bench', file), ...args, ...packets], b.dir));
+      take(run(process.execPath, [path.join(from, 'dist', 'bench', file), ...args, ...packets], b.dir));
     } catch (e) {
       process.stderr.write(`  ${b.label}: ${file} ${args.join(' ')} failed, its figures skipped this round: ${(e as Error).message.split('\n')[0]}\n`);
     }
   };
   bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], (out) => figures.set(ENGINE_10K, engineMedian(out)));
   bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], (out) => figures.set(ENGINE_100K, engineMedian(out)));
-  if (o.e2e) bench('e2e.js', ['--runs', String(o.e2eRuns)], (out) => REPLAY.forEach((r) => figures.set(r.fig, replayRate(out, r.line))));
+  const cli = path.join(b.dir, 'dist', 'src', 'cli.js');
+  if (o.e2e) bench('e2e.js', ['--runs', String(o.e2eRuns), '--cli', cli], (out) => REPLAY.forEach((r) => figures.set(r.fig, replayRate(out, r.line))), ROOT);
   return figures;
 }
 

@@ -5,6 +5,8 @@
  *
  *   vfp-emu replay          all stages, --out pcapng, --summary json; --workers 1 and 2
  *   vfp-emu replay          the same with --verdicts too
+ *   vfp-emu replay          decide-only: --summary json and no output file (verdicts counted, nothing
+ *                           written); --workers 1 (the CLI's default on 2 cores) and 2
  *   tcprewrite              the nearest stateless equivalent: MAC rewrite + source IP map + checksum fix
  *                           (`--enet-smac --srcipmap --fixcsum`), when installed (apt-get install tcpreplay)
  *   tcpdump -r -w /dev/null the libpcap copy rate, when installed
@@ -19,11 +21,15 @@
  *
  * The commands run in interleaved rounds (each once per round; its fastest round counts), so that a busy
  * spell of the shared machine slows all of them alike. It prints packets/s for each, CPU seconds and peak
- * RSS where /usr/bin/time is there, and the ratios the issue sets targets for (replay >= 5x tcprewrite,
- * >= 0.5x tcpdump; workers 1 -> 2 >= 1.6x). Files go to /dev/shm when it exists (the disk is not what is
- * measured), else to os.tmpdir().
+ * RSS where /usr/bin/time is there, and the ratios the issues set targets for (issue 12: decide-only
+ * >= 3 M packets/s, replay --out >= 2.5x tcprewrite; issue 4: >= 0.5x tcpdump, workers 1 -> 2 >= 1.6x).
+ * Files go to /dev/shm when it exists (the disk is not what is measured), else to os.tmpdir().
  *
- *   npm run build && node dist/bench/e2e.js [--packets N] [--flows N] [--runs N]
+ * `--cli PATH` times that build's dist/src/cli.js instead of this one's (bench/compare-builds.ts runs this
+ * bench on both builds so); `--old-cli PATH` adds another build's decide-only and --out runs (workers 1)
+ * to the same rounds and prints this build's rate over it: the ratio to the previous build in one run.
+ *
+ *   npm run build && node dist/bench/e2e.js [--packets N] [--flows N] [--runs N] [--cli PATH] [--old-cli PATH]
  */
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -49,11 +55,18 @@ function arg(name: string, dflt: number): number {
   return k > 0 ? Number(process.argv[k + 1]) : dflt;
 }
 
+function argString(name: string): string | null {
+  const k = process.argv.indexOf(`--${name}`);
+  return k > 0 ? path.resolve(process.argv[k + 1]) : null;
+}
+
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 }
 
 const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+/** The decide-only rows' name (bench/compare-builds.ts reads them by it). */
+const DECIDE = 'vfp-emu replay decide-only (--summary json)';
 
 /** A command to time. */
 interface Job {
@@ -138,7 +151,8 @@ async function main(): Promise<void> {
   const runs = arg('runs', 3);
   const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   const dir = fs.mkdtempSync(path.join(base, 'vfp-e2e-'));
-  const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+  const cli = argString('cli') ?? path.resolve(__dirname, '..', 'src', 'cli.js');
+  const oldCli = argString('old-cli');
   const load0 = os.loadavg();
   try {
     console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores (nproc), node ${process.version}, load ${load0.map((l) => l.toFixed(2)).join(' ')}`);
@@ -153,13 +167,19 @@ async function main(): Promise<void> {
     const head = path.join(dir, 'head.pcap');
     writeTraceFile(head, 'pcap', { packets: 100, flows: Math.min(flows, 50), seed: 1 });
 
-    const replayArgs = (w: number, verdicts: boolean): string[] => [
-      cli, 'replay', trace, '--cluster', cluster, '--out', path.join(dir, 'out.pcapng'), '--summary', 'json', '--no-progress', '--workers', String(w),
+    const replayArgs = (w: number, verdicts: boolean, which = cli): string[] => [
+      which, 'replay', trace, '--cluster', cluster, '--out', path.join(dir, 'out.pcapng'), '--summary', 'json', '--no-progress', '--workers', String(w),
       ...(verdicts ? ['--verdicts', path.join(dir, 'verdicts.jsonl')] : []),
     ];
+    const decideArgs = (w: number, which = cli): string[] => [which, 'replay', trace, '--cluster', cluster, '--summary', 'json', '--no-progress', '--workers', String(w)];
     const jobs: Job[] = [];
     for (const verdicts of [false, true]) {
       for (const w of [1, 2]) jobs.push({ name: `vfp-emu replay --out${verdicts ? ' --verdicts' : ''} --workers ${w}`, cmd: process.execPath, args: replayArgs(w, verdicts) });
+    }
+    for (const w of [1, 2]) jobs.push({ name: `${DECIDE} --workers ${w}`, cmd: process.execPath, args: decideArgs(w) });
+    if (oldCli !== null) {
+      jobs.push({ name: `old build: ${DECIDE} --workers 1`, cmd: process.execPath, args: decideArgs(1, oldCli) });
+      jobs.push({ name: 'old build: vfp-emu replay --out --workers 1', cmd: process.execPath, args: replayArgs(1, false, oldCli) });
     }
     // the copy floor writes as many bytes as the replay's output: one replay first tells how many
     timeOnce(jobs[0]);
@@ -202,11 +222,20 @@ async function main(): Promise<void> {
     const v1 = find('vfp-emu replay --out --verdicts --workers 1');
     const v2 = find('vfp-emu replay --out --verdicts --workers 2');
     const best = r1.s < r2.s ? r1 : r2;
+    const d1 = find(`${DECIDE} --workers 1`);
+    const d2 = find(`${DECIDE} --workers 2`);
+    const decide = d1.s < d2.s ? d1 : d2;
     console.log('\nratios (targets in brackets):');
+    console.log(`  decide-only (best):                    ${(rate(decide) / 1e6).toFixed(2)} M packets/s  [>= 3]   workers 1 -> 2: ${(d1.s / d2.s).toFixed(2)}x`);
     console.log(`  replay workers 1 -> 2:                 ${(r1.s / r2.s).toFixed(2)}x  [>= 1.6]   with --verdicts: ${(v1.s / v2.s).toFixed(2)}x`);
-    if (rewrite) console.log(`  replay (best) / tcprewrite:            ${(rewrite.s / best.s).toFixed(2)}x  [>= 5]`);
+    if (rewrite) console.log(`  replay --out (best) / tcprewrite:      ${(rewrite.s / best.s).toFixed(2)}x  [>= 2.5]   decide-only: ${(rewrite.s / decide.s).toFixed(2)}x`);
     if (dump) console.log(`  replay (best) / tcpdump copy:          ${(dump.s / best.s).toFixed(2)}x  [>= 0.5]`);
-    console.log(`  replay (best) / pcap-parser read:      ${(pp / best.s).toFixed(2)}x`);
+    console.log(`  replay (best) / pcap-parser read:      ${(pp / best.s).toFixed(2)}x   decide-only: ${(pp / decide.s).toFixed(2)}x`);
+    if (oldCli !== null) {
+      const od = find(`old build: ${DECIDE} --workers 1`);
+      const or = find('old build: vfp-emu replay --out --workers 1');
+      console.log(`  this build / old build (${oldCli}), same rounds: decide-only workers 1 ${(od.s / d1.s).toFixed(2)}x, --out workers 1 ${(or.s / r1.s).toFixed(2)}x`);
+    }
     const floor = find(FLOOR);
     const startup = find(STARTUP);
     const startup2 = find(STARTUP2);
@@ -217,6 +246,7 @@ async function main(): Promise<void> {
     const net = (m: Measure): number => Math.max(1e-3, m.s - (m.name.endsWith('--workers 2') ? startup2.s : startup.s));
     console.log(`  replay net of start-up, workers 1 -> 2: ${(net(r1) / net(r2)).toFixed(2)}x   with --verdicts: ${(net(v1) / net(v2)).toFixed(2)}x`);
     if (rewrite) console.log(`  replay net of start-up / tcprewrite:   ${(rewrite.s / net(best)).toFixed(2)}x`);
+    console.log(`  decide-only net of start-up:           ${(packets / net(decide) / 1e6).toFixed(2)} M packets/s`);
     if (dump) console.log(`  replay net of start-up / tcpdump copy: ${(dump.s / net(best)).toFixed(2)}x`);
     const load1 = os.loadavg();
     console.log(`\nload average at the end: ${load1.map((l) => l.toFixed(2)).join(' ')}`);
