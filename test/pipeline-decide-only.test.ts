@@ -121,8 +121,9 @@ describe('pipeline: decide-only runs count what full runs count', function () {
     const cores = os.availableParallelism();
     assert.equal(defaultWorkers(trace, true), cores <= 2 ? 1 : cores);
     assert.equal(defaultWorkers(trace, false), cores);
-    const run = (extra: string[]): { json: Record<string, unknown>; status: number | null } => {
-      const r = spawnSync(process.execPath, [cli, 'replay', trace, '--cluster', cluster, '--summary', 'json', '--no-progress', ...extra], { encoding: 'utf8' });
+    const run = (extra: string[], input?: Buffer): { json: Record<string, unknown>; status: number | null } => {
+      const from = input === undefined ? trace : '-';
+      const r = spawnSync(process.execPath, [cli, 'replay', from, '--cluster', cluster, '--summary', 'json', '--no-progress', ...extra], { encoding: 'utf8', input, maxBuffer: 64 << 20 });
       const json = JSON.parse(r.stdout) as Record<string, unknown>;
       delete json.elapsed_s;
       delete json.pps;
@@ -132,5 +133,8 @@ describe('pipeline: decide-only runs count what full runs count', function () {
     assert.equal(want.json.packets, 30_000);
     assert.deepEqual(run([]), want);
     assert.deepEqual(run(['--workers', '2']), want);
+    // from stdin (a stream: read in place too, with --workers 1)
+    const stdin = run(['--workers', '1'], fs.readFileSync(trace));
+    assert.deepEqual({ ...stdin, json: { ...stdin.json, fingerprint: undefined, trace: undefined } }, { ...want, json: { ...want.json, fingerprint: undefined, trace: undefined } });
   });
 });

@@ -62,8 +62,8 @@ export interface ReaderOptions {
    * the end of the records before it: a prepend (VXLAN, an Ethernet header for SLL) overwrites the bytes of
    * earlier packets. So only for a run that decides each batch's packets in index order on one thread and
    * keeps none of their bytes afterwards: the pipeline's decide-only run (no --out, no --verdicts).
-   * The batch's `arena` is the reader's until the next call; give the batch a fresh `reset` arena
-   * (`Batch.arena` is restored by nothing) only with a reader that is not in place.
+   * After `next` the batch's `arena` is the reader's buffer (valid until the next call), so a batch once
+   * filled in place is for in-place readers only.
    */
   inPlace?: boolean;
 }
