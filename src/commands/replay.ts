@@ -371,7 +371,8 @@ export const SMALL_TRACE_BYTES = 4 * 1024 * 1024;
  * `decideOnly` (no --verdicts, no --out: verdicts counted, nothing written) on 2 cores or fewer: 1, whatever
  * the trace. One thread decides each batch where the reader's buffer holds it (no copy, reader.ts `inPlace`);
  * measured on the 2-core machine (1M packets, 10k flows, alternating runs), the split (a worker reads) and a
- * chain of two shards both took more wall time and 1.5x the CPU time of one thread (pipeline.ts `DECIDE_ONLY`).
+ * chain of two shards took 1.5x and 1.6x the CPU time of one thread and, on a quiet machine, more wall time
+ * (pipeline.ts, decide-only).
  * Beyond 2 cores the chain of shards (the cores), unmeasured here.
  */
 export function defaultWorkers(trace: string, decideOnly = false): number {

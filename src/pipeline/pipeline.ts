@@ -28,9 +28,10 @@
  * decide a batch's packets out of index order, and the split reads on the worker. The CLI runs
  * decide-only on one thread on 2 cores or fewer (commands/replay.ts `defaultWorkers`): measured on the
  * 2-core machine (1M packets, 10k flows, alternating runs), the split and a chain of two shards took
- * 1.5x the CPU time of one thread and more wall time; most of a decide-only run is the engine, which
- * one flow table keeps on one thread, and what a second thread could take off it (the read, ~15%) costs
- * as much again in cache lines crossing cores.
+ * 1.5x and 1.6x the CPU time of one thread, and more wall time (load average 2; at load 12, with other
+ * processes on both cores, the split's wall time was about one thread's). Most of a decide-only run is
+ * the engine, which one flow table keeps on one thread, and what a second thread could take off it (the
+ * read, ~15%) costs as much again in cache lines crossing cores.
  *
  * Measured on the 2-core machine (AMD EPYC VM, 1M packets, 10k flows; closing notes of issue 4), where a
  * cache line takes 0.4-1.2 us to reach the other core and come back: every byte a thread reads that the
