@@ -26,7 +26,7 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 const TRACE = path.join(ROOT, 'traces', '04-icmp-lesson', 'trace.pcapng');
-const CLUSTER = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].flatMap((f) => [
+const CLUSTER = ['kubectl.json', 'cni.conf', 'net-conf.json'].flatMap((f) => [
   '--cluster',
   path.join(ROOT, 'traces', '_clusters', 'l2bridge', f),
 ]);
