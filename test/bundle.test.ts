@@ -4,13 +4,17 @@
  * file, on the embedded lesson, explain, rules, decode and bad input, so the bundle cannot drift from the
  * code the other tests check. The only bytes allowed to differ are the run's own timing (`N packets in
  * T s (R packets/s)`, `elapsed_s`, `pps`). And the bundle runs alone: copied without dist/src and
- * node_modules, it starts its worker bundle (`--workers 2`) and reads YAML through its yaml.js.
+ * node_modules, it starts its worker bundle (`--workers 2`) and reads YAML through its yaml.js. V8 accepts
+ * the code cache the build wrote for it (src/bundle-loader.ts): one it rejected would only cost time,
+ * silently, so this is where it shows.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { CODE_CACHE_FILE, loadMain, MAIN_FILE } from '../src/bundle-loader';
 
 const repo = path.resolve(__dirname, '..', '..');
 const tscCli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -104,7 +108,7 @@ describe('the bundled CLI (dist/bundle) against the tsc build', () => {
   it('copied alone (no dist/src, no node_modules): --workers 2 starts its worker bundle; YAML is read through yaml.js', () => {
     const alone = path.join(tmp, 'pkg', 'dist', 'bundle');
     fs.mkdirSync(alone, { recursive: true });
-    for (const f of ['vfp-emu.js', 'worker.js', 'yaml.js']) fs.copyFileSync(path.join(bundleDir, f), path.join(alone, f));
+    for (const f of fs.readdirSync(bundleDir)) fs.copyFileSync(path.join(bundleDir, f), path.join(alone, f));
     const args = [T('01-l2bridge/trace.pcapng'), ...l2bridge, '--cluster', T('01-l2bridge/win-3.yaml'), '--summary', 'json', '--verdicts', 'v.jsonl', '--out', 'o.pcapng'];
     const dirs = ['tsc', 'alone'].map((d) => fs.mkdtempSync(path.join(tmp, `${d}-`)));
     const a = run(tscCli, ['replay', ...args, '--workers', '1'], dirs[0]);
@@ -112,5 +116,12 @@ describe('the bundled CLI (dist/bundle) against the tsc build', () => {
     assert.equal(a.status, 0, a.stderr);
     assert.deepEqual(b, a);
     assert.deepEqual(files(dirs[1]), files(dirs[0]));
+  });
+
+  it('V8 accepts the code cache of main.js that the build wrote (src/bundle-loader.ts, scripts/code-cache.js)', () => {
+    assert.ok(fs.existsSync(path.join(bundleDir, CODE_CACHE_FILE)), CODE_CACHE_FILE);
+    const m = loadMain(bundleDir, createRequire(path.join(bundleDir, MAIN_FILE)));
+    assert.equal(m.script.cachedDataRejected, false);
+    assert.equal(typeof m.runAsMain, 'function');
   });
 });
