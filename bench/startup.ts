@@ -2,20 +2,26 @@
  * Start-up time of the CLI (issue 12 "Start-up": the embedded lesson, `explain` and `decode` on a small
  * file within 2x the wall time of `node -e 0`, medians of alternating runs on the same machine).
  *
- *   npm run bench:startup -- [--rounds N] [--base DIR] [--json]
+ *   npm run bench:startup -- [--rounds N] [--base DIR] [--no-tsc] [--json]
  *
  * Each round (default 15) runs, one after the other so that a busy spell of the shared machine hits all
  * alike:
  *   node -e 0                                      the floor: Node's own start-up
- *   node dist/src/cli.js replay                    the embedded lesson (10 packets), outputs in a temp dir
- *   node dist/src/cli.js explain TRACE --cluster ... --packet 1   on the lesson's trace (3 KB)
- *   node dist/src/cli.js decode TRACE              the same trace
+ *   node CLI replay                                the embedded lesson (10 packets), outputs in a temp dir
+ *   node CLI explain TRACE --cluster ... --packet 1   on the lesson's trace (3 KB) and cluster (JSON)
+ *   node CLI explain (yaml) ...                    packet 1 of traces/02-overlay, whose kubectl objects are
+ *                                                  YAML (4 KB): what loading and running the yaml package costs
+ *   node CLI decode TRACE                          the same trace
+ * for CLI = dist/bundle/vfp-emu.js (the bundle, package.json `bin`; scripts/bundle.mjs) and, unless
+ * --no-tsc, CLI = dist/src/cli.js (the tsc build the tests spawn).
  * The wall time of each run (spawn to exit, from process.hrtime) is taken; the figures are the medians
  * over the rounds and each command's ratio to the `node -e 0` median (the target: at most 2). The CPU
  * model, cores and load average at the start and end go with them. A command that exits non-zero stops
- * the bench (a broken build must not pass for a fast one). `--base DIR` adds the three commands of another
- * build (DIR/dist/src/cli.js, e.g. the previous commit built in a temp dir) to every round, so a change is
- * shown as the ratio of both builds to the same `node -e 0`, measured alternately in one run.
+ * the bench (a broken build must not pass for a fast one). `--base DIR` adds the commands of another
+ * build (DIR/dist/bundle/vfp-emu.js, or DIR/dist/src/cli.js when it has no bundle, e.g. the previous
+ * commit built in a temp dir) to every round, so a change is shown as the ratio of both builds to the
+ * same `node -e 0`, measured alternately in one run; its lesson is its own (its traces/), its explain and
+ * decode read the same files as ours.
  * `--json` adds one JSON object on the last line.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,35 +31,40 @@ import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+const BUNDLE = path.join(ROOT, 'dist', 'bundle', 'vfp-emu.js');
 const TRACE = path.join(ROOT, 'traces', '04-icmp-lesson', 'trace.pcapng');
-const CLUSTER = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].flatMap((f) => [
+const CLUSTER = ['kubectl.json', 'cni.conf', 'net-conf.json'].flatMap((f) => [
   '--cluster',
   path.join(ROOT, 'traces', '_clusters', 'l2bridge', f),
 ]);
+const OVERLAY_TRACE = path.join(ROOT, 'traces', '02-overlay', 'trace.pcapng');
+const OVERLAY = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(ROOT, 'traces', '_clusters', 'overlay', f)]);
 
 interface Case {
   name: string;
   args: string[];
 }
 
-/** The three commands of the build whose CLI is `cli`, their names ending in `tag`. */
+/** The commands of the build whose CLI is `cli`, their names ending in `tag`. */
 function commands(cli: string, tag: string): Case[] {
   return [
     { name: `replay (lesson)${tag}`, args: [cli, 'replay'] },
     { name: `explain${tag}`, args: [cli, 'explain', TRACE, ...CLUSTER, '--packet', '1'] },
+    { name: `explain (yaml)${tag}`, args: [cli, 'explain', OVERLAY_TRACE, ...OVERLAY, '--packet', '1'] },
     { name: `decode${tag}`, args: [cli, 'decode', TRACE] },
   ];
 }
 
-function parseArgs(argv: string[]): { rounds: number; json: boolean; base: string | null } {
-  const o = { rounds: 15, json: false, base: null as string | null };
+function parseArgs(argv: string[]): { rounds: number; json: boolean; base: string | null; tsc: boolean } {
+  const o = { rounds: 15, json: false, base: null as string | null, tsc: true };
   for (let k = 0; k < argv.length; k++) {
     if (argv[k] === '--rounds') {
       o.rounds = Number(argv[++k]);
       if (!Number.isInteger(o.rounds) || o.rounds < 1) fail('--rounds: give a whole number, 1 or more');
     } else if (argv[k] === '--base' && k + 1 < argv.length) o.base = path.resolve(argv[++k]);
     else if (argv[k] === '--json') o.json = true;
-    else fail(`unknown argument ${argv[k]} (use --rounds N, --base DIR, --json)`);
+    else if (argv[k] === '--no-tsc') o.tsc = false;
+    else fail(`unknown argument ${argv[k]} (use --rounds N, --base DIR, --no-tsc, --json)`);
   }
   return o;
 }
@@ -89,11 +100,17 @@ function load(): string {
 
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
-  if (!fs.existsSync(CLI)) fail(`${CLI} is missing: build first (npx tsc -p .)`);
-  const baseCli = o.base === null ? null : path.join(o.base, 'dist', 'src', 'cli.js');
-  if (baseCli !== null && !fs.existsSync(baseCli)) fail(`${baseCli} is missing: build the base first`);
-  const CASES: Case[] = [{ name: 'node -e 0', args: ['-e', '0'] }, ...commands(CLI, ''), ...(baseCli === null ? [] : commands(baseCli, ' base'))];
+  for (const f of [BUNDLE, CLI]) if (!fs.existsSync(f)) fail(`${f} is missing: build first (npm run build)`);
+  const baseCli = o.base === null ? null : [path.join(o.base, 'dist', 'bundle', 'vfp-emu.js'), path.join(o.base, 'dist', 'src', 'cli.js')].find((f) => fs.existsSync(f));
+  if (baseCli === undefined) fail(`${o.base}/dist has no CLI: build the base first`);
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-startup-'));
+  const CASES: Case[] = [
+    { name: 'node -e 0', args: ['-e', '0'] },
+    ...commands(BUNDLE, ' bundle'),
+    ...(o.tsc ? commands(CLI, ' tsc') : []),
+    ...(baseCli === null ? [] : commands(baseCli, ' base')),
+  ];
+  if (baseCli !== null) process.stdout.write(`base: ${baseCli}\n`);
   const loadBefore = load();
   const times: number[][] = CASES.map(() => []);
   try {
@@ -112,7 +129,7 @@ function main(): void {
   CASES.forEach((c, k) => {
     const ratio = medians[k] / floor;
     const verdict = k === 0 ? '' : ratio <= 2 ? '  ok (<= 2x)' : '  over 2x';
-    lines.push(`${c.name.padEnd(21)} median ${medians[k].toFixed(1).padStart(7)} ms  min ${Math.min(...times[k]).toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}x${verdict}`);
+    lines.push(`${c.name.padEnd(26)} median ${medians[k].toFixed(1).padStart(7)} ms  min ${Math.min(...times[k]).toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}x${verdict}`);
   });
   process.stdout.write(lines.join('\n') + '\n');
   if (o.json) {

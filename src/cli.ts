@@ -83,10 +83,13 @@ function isClosedStdout(e: unknown): boolean {
   return e instanceof Error && sys.code === 'EPIPE' && typeof sys.path === 'string' && standardStream(sys.path) === 'stdout';
 }
 
-/** Runs the CLI as the process's main module: sets process.exitCode (70 and the stack for a bug). */
-export function runAsMain(argv: string[]): void {
+/**
+ * Runs the CLI as the process's main module: sets process.exitCode (70 and the stack for a bug). The promise
+ * settles when the command is done (scripts/code-cache.js runs several commands in one process).
+ */
+export function runAsMain(argv: string[]): Promise<void> {
   guardProcessStdout();
-  main(argv).then(
+  return main(argv).then(
     (code) => {
       process.exitCode = code;
     },

@@ -24,7 +24,7 @@ const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
 const gen = path.join(repo, 'dist', 'src', 'gen', 'cli.js');
 const lessonTrace = path.join(repo, 'traces', '04-icmp-lesson', 'trace.pcapng');
-const l2bridge = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].map((f) => path.join(repo, 'traces', '_clusters', 'l2bridge', f));
+const l2bridge = ['kubectl.json', 'cni.conf', 'net-conf.json'].map((f) => path.join(repo, 'traces', '_clusters', 'l2bridge', f));
 const lessonCluster = l2bridge.flatMap((f) => ['--cluster', f]);
 
 /**
@@ -237,7 +237,7 @@ describe('vfp-emu command line edges (issue 9)', function () {
     });
 
     it('--report equal to a --cluster file: refused, the cluster file unchanged', () => {
-      const cluster = path.join(tmp, 'kubectl.yaml');
+      const cluster = path.join(tmp, 'kubectl.json');
       fs.copyFileSync(l2bridge[0], cluster);
       const args = ['replay', trace, '--cluster', cluster, '--cluster', l2bridge[1], '--cluster', l2bridge[2], '--report', cluster];
       refused(run(args, tmp), `--report ${cluster} is the same file as --cluster ${cluster}: refusing to overwrite it`);

@@ -73,7 +73,7 @@ describe('vfp-emu --help matches what the commands accept', () => {
 describe('vfp-emu command line: bad usage', () => {
   it('an output file that cannot be written is bad usage (exit 2, the path named), not an internal error', () => {
     const lesson = path.resolve(__dirname, '..', '..', 'traces', '04-icmp-lesson', 'trace.pcapng');
-    const cluster = path.resolve(__dirname, '..', '..', 'traces', '_clusters', 'l2bridge', 'kubectl.yaml');
+    const cluster = path.resolve(__dirname, '..', '..', 'traces', '_clusters', 'l2bridge', 'kubectl.json');
     for (const flag of ['--verdicts', '--out', '--report']) {
       const r = spawnSync(process.execPath, [cli, 'replay', lesson, '--cluster', cluster, '--workers', '1', flag, '/nonexistent-dir/x'], { encoding: 'utf8' });
       assert.equal(r.status, 2, `${flag}: ${r.stderr}`);

@@ -124,7 +124,7 @@ describe('kube-proxy start scripts as nodes have them (a script whose first comm
   const REAL = path.join(ROOT, 'test', 'fixtures-cluster', 'real');
   const texts = (...names: string[]) => names.map((n) => ({ name: n, text: readFileSync(path.join(REAL, n), 'utf8') }));
   const L2 = path.join(ROOT, 'traces', '_clusters', 'l2bridge');
-  const l2 = ['kubectl.yaml', 'cni.conf'].map((f) => ({ name: f, text: readFileSync(path.join(L2, f), 'utf8') }));
+  const l2 = ['kubectl.json', 'cni.conf'].map((f) => ({ name: f, text: readFileSync(path.join(L2, f), 'utf8') }));
 
   it("aks-engine's kubeproxystart.ps1: its kube-proxy line read (mode, placeholders), the other commands named", () => {
     // before: "not valid YAML ... this looks like a script that starts kube-proxy" although it runs one command line

@@ -113,7 +113,7 @@ describe('cluster: wrong values are errors or diagnostics naming the field', () 
     try {
       const extra = path.join(tmp, 'extra.yaml');
       fs.writeFileSync(extra, LIST(`- {apiVersion: v1, kind: Node, metadata: {name: linux-9, labels: {kubernetes.io/os: linux}}, spec: {podCIDR: 10.244.9.5/24}, status: {addresses: [{type: InternalIP, address: 10.127.130.99}]}}\n`));
-      const cluster = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(repo, 'traces', '_clusters', 'l2bridge', f)]);
+      const cluster = ['kubectl.json', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(repo, 'traces', '_clusters', 'l2bridge', f)]);
       const r = spawnSync(process.execPath, [cli, 'replay', path.join(repo, 'traces', '04-icmp-lesson', 'trace.pcapng'), ...cluster, '--cluster', extra, '--summary', 'json', '--workers', '1'], { cwd: tmp, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const d = (JSON.parse(r.stdout).diagnostics as { code: string; source: string }[]).filter((x) => x.code === 'config-bad-value');

@@ -176,7 +176,7 @@ describe('vfp-emu decode (command)', () => {
     fs.writeFileSync(file, 'hello, this is text\n');
     const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
     const decode = spawnSync(process.execPath, [cli, 'decode', file], { encoding: 'utf8' });
-    const replay = spawnSync(process.execPath, [cli, 'replay', file, '--cluster', path.resolve(__dirname, '..', '..', 'traces', '_clusters', 'l2bridge', 'kubectl.yaml'), '--workers', '1'], { encoding: 'utf8' });
+    const replay = spawnSync(process.execPath, [cli, 'replay', file, '--cluster', path.resolve(__dirname, '..', '..', 'traces', '_clusters', 'l2bridge', 'kubectl.json'), '--workers', '1'], { encoding: 'utf8' });
     assert.equal(decode.status, 2);
     assert.equal(replay.status, 2);
     assert.match(decode.stderr, /^vfp-emu: .* at byte offset 0: .*\n$/);

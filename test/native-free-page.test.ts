@@ -16,6 +16,7 @@ import * as vm from 'node:vm';
 import { bundleText, buildPage, readLesson } from '../native-free/build';
 import { clusterList } from '../src/gen/layout';
 import { writeTraceFile } from '../src/gen/trace';
+import { loadScenario } from '../src/scenario/scenario';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
@@ -57,10 +58,7 @@ function cliExplain(trace: string, cluster: string[], n: number): string {
 
 /** A scenario's cluster file paths (scenario.yaml `cluster:`). */
 function scenarioCluster(id: string): string[] {
-  const yaml = fs.readFileSync(path.join(traces, id, 'scenario.yaml'), 'utf8');
-  const m = /^cluster: \[(.*)\]$/m.exec(yaml);
-  assert.ok(m, `${id}/scenario.yaml has a one-line cluster list`);
-  return m[1].split(',').map((s) => path.join(traces, id, s.trim()));
+  return loadScenario(path.join(traces, id)).clusterFiles;
 }
 
 /** UTF-16LE with a byte-order mark: what Windows PowerShell 5.1's `> file` writes. */
@@ -98,7 +96,7 @@ describe('native-free: the teaching page', function () {
     assert.equal(lesson.id, '04-icmp-lesson');
     assert.deepEqual(
       lesson.cluster.map((c) => c.name),
-      ['_clusters/l2bridge/kubectl.yaml', '_clusters/l2bridge/cni.conf', '_clusters/l2bridge/net-conf.json'],
+      ['_clusters/l2bridge/kubectl.json', '_clusters/l2bridge/cni.conf', '_clusters/l2bridge/net-conf.json'],
     );
     assert.ok(bundle.includes(fs.readFileSync(path.join(traces, '04-icmp-lesson', 'trace.pcapng')).toString('base64')), 'the lesson trace is embedded');
   });

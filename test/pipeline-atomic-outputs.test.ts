@@ -115,7 +115,7 @@ describe('replay outputs are written whole (temporary file, then rename)', funct
     const kept = [`.out.pcapng.vfp-emu-${process.pid}.tmp`, `.other.pcapng.vfp-emu-${dead}.tmp`, `.out.pcapng.vfp-emu-${dead}.tmp.keep`];
     for (const f of [...leftovers, ...kept]) fs.writeFileSync(path.join(dir, f), 'half');
     const lesson = path.join(repo, 'traces', '04-icmp-lesson', 'trace.pcapng');
-    const l2bridge = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(repo, 'traces', '_clusters', 'l2bridge', f)]);
+    const l2bridge = ['kubectl.json', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(repo, 'traces', '_clusters', 'l2bridge', f)]);
     const r = spawnSync(process.execPath, [cli, 'replay', lesson, ...l2bridge, '--out', path.join(dir, 'out.pcapng'), '--report', path.join(dir, 'report.txt')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const left = fs.readdirSync(dir).sort();

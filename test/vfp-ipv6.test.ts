@@ -28,7 +28,7 @@ import { formatIPv6 } from '../src/core/ip';
 
 const repo = path.resolve(__dirname, '..', '..');
 const T = (p: string) => path.join(repo, 'traces', p);
-const L2 = ['_clusters/l2bridge/kubectl.yaml', '_clusters/l2bridge/cni.conf', '_clusters/l2bridge/net-conf.json', '20-dualstack/dualstack.yaml'].map(T);
+const L2 = ['_clusters/l2bridge/kubectl.json', '_clusters/l2bridge/cni.conf', '_clusters/l2bridge/net-conf.json', '20-dualstack/dualstack.yaml'].map(T);
 const OVERLAY = ['_clusters/overlay/kubectl.yaml', '_clusters/overlay/cni.conf', '_clusters/overlay/net-conf.json'].map(T);
 
 function compile(files: string[]): CompiledDataplane {

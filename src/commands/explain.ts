@@ -8,12 +8,12 @@ import { UsageError } from '../core/errors';
 import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { openCapture } from '../io/reader';
-import { explainPacket } from '../pipeline/replay-loop';
+import { explainPacket } from '../pipeline/explain-loop';
 import { decodeOptionsFor, prepareDataplane } from './dataplane';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 
 /**
- * The explanation of packet `packet` (1-based) of `trace` (pipeline/replay-loop.ts `explainPacket`, as the
+ * The explanation of packet `packet` (1-based) of `trace` (pipeline/explain-loop.ts `explainPacket`, as the
  * page explains). Throws the reader's error if the file ends first.
  */
 export function explainTrace(

@@ -28,6 +28,9 @@ import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, type StageOptions, type Tally } from './stage';
 import { VerdictEncoder } from './verdict-encoder';
 
+// explain's loop, in a module of its own so that `vfp-emu explain` loads no output encoder (issue 12, start-up)
+export { explainPacket } from './explain-loop';
+
 /**
  * A shape of the replay (one thread, the two-thread split, the shard chain): takes the input batch by
  * batch through the stages and has each batch's output written, in input order.
@@ -173,35 +176,4 @@ export class InlineRunner extends ReaderRunner {
   finish(): Tally {
     return this.stage.tally;
   }
-}
-
-/**
- * The replay of `explain` (the CLI's and the page's): packets 1..packet-1 decided silently (so the flow
- * table, NAT ports and TCP state are what a replay leaves them), then packet `packet` (1-based) walked
- * with a trace; returns its text. Null when the input ends before it (after throwing the reader's fault,
- * if it has one). The caller closes the reader.
- */
-export function explainPacket(reader: CaptureReader, dp: Dataplane, decode: DecodeOptions, packet: number): string | null {
-  const batch = new Batch();
-  const results = new Results(batch.capacity);
-  for (;;) {
-    const n = reader.next(batch);
-    if (n === 0) break;
-    if (batch.firstNumber + n - 1 < packet) {
-      decodeBatch(batch, decode);
-      dp.process(batch, results);
-      continue;
-    }
-    // The batch holding the packet: the packets before it one at a time, then the packet with a trace.
-    const target = packet - batch.firstNumber;
-    batch.count = target + 1;
-    decodeBatch(batch, decode);
-    results.reset(batch.count);
-    const idx = new Uint32Array(target);
-    for (let k = 0; k < target; k++) idx[k] = k;
-    dp.processWith(dp.state, batch, results, idx, target);
-    return dp.explainPacket(batch, target, results);
-  }
-  if (reader.error !== null) throw reader.error;
-  return null;
 }

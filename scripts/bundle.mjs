@@ -1,0 +1,73 @@
+/**
+ * The CLI as one file (issue 12, start-up): `npm run build` runs `tsc -p .`, then this script, which bundles
+ * the compiled JavaScript (dist/src, so the bundle runs exactly the code tsc emitted) with esbuild into
+ *
+ *   dist/bundle/main.js     the CLI: every module of src/ in one file (exports cli.ts's runAsMain)
+ *   dist/bundle/vfp-emu.js  the command (package.json `bin`): src/bundle-loader.ts, which runs main.js with
+ *   dist/bundle/main.code-cache  V8's code cache of main.js, written by scripts/code-cache.js after a run
+ *                           of the lesson, explain, rules and decode (a cache that does not fit is ignored)
+ *   dist/bundle/worker.js   the pipeline worker (src/pipeline/worker.ts): pipeline.ts starts
+ *                           `path.join(__dirname, 'worker.js')`, which next to the bundle is this file
+ *   dist/bundle/yaml.js     the `yaml` package, required by main.js and worker.js (`require("./yaml.js")`)
+ *                           only when a YAML text is read (src/cluster/yaml.ts): the 72 files of the
+ *                           package, about a quarter of the code, cost a run on JSON inputs nothing
+ *
+ * Why: loading ~170 files through Node's module loader (resolve, read, wrap, compile each) was most of
+ * the start-up of `vfp-emu replay`, `explain` and `decode` (bench/startup.ts has the figures). The tsc
+ * build (dist/src/cli.js) stays as it is: tests spawn it, and test/bundle.test.ts runs both builds on the
+ * same commands and compares every output byte. dist/bundle sits two levels under the package root like
+ * dist/src, so traces/ (src/scenario/scenario.ts `tracesDir`) and package.json are found the same way.
+ * The bundle is not minified: an internal error's stack keeps our function names.
+ */
+import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'dist', 'bundle');
+
+/** `require('yaml')` in our code becomes `require('./yaml.js')`, the package's own bundle beside it. */
+const yamlBeside = {
+  name: 'yaml-beside',
+  setup(build) {
+    build.onResolve({ filter: /^yaml$/ }, () => ({ path: './yaml.js', external: true }));
+  },
+};
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root, metafile: true };
+
+const src = path.join(root, 'dist', 'src');
+const results = await Promise.all([
+  esbuild.build({
+    ...common,
+    // module.exports: the CLI's exports (runAsMain), which the loader below runs
+    stdin: { contents: "module.exports = require('./cli');", resolveDir: src, sourcefile: 'main.js', loader: 'js' },
+    outfile: path.join(out, 'main.js'),
+    plugins: [yamlBeside],
+  }),
+  esbuild.build({ ...common, entryPoints: [path.join(src, 'pipeline', 'worker.js')], outfile: path.join(out, 'worker.js'), plugins: [yamlBeside] }),
+  esbuild.build({ ...common, entryPoints: ['yaml'], outfile: path.join(out, 'yaml.js') }),
+  esbuild.build({
+    ...common,
+    // the command: main.js run with its code cache (src/bundle-loader.ts), its require resolving from here
+    stdin: { contents: "require('./bundle-loader').loadMain(__dirname, require).runAsMain(process.argv.slice(2));", resolveDir: src, sourcefile: 'vfp-emu.js', loader: 'js' },
+    banner: { js: '#!/usr/bin/env node' },
+    outfile: path.join(out, 'vfp-emu.js'),
+  }),
+]);
+
+// The CLI, the worker and the loader must not carry a copy of the yaml package (it is the file beside them).
+for (const r of [results[0], results[1], results[3]]) {
+  const copied = Object.keys(r.metafile.inputs).filter((f) => f.includes('node_modules/'));
+  if (copied.length > 0) {
+    process.stderr.write(`scripts/bundle.mjs: a package was bundled into the CLI: ${copied.slice(0, 3).join(', ')}\n`);
+    process.exit(1);
+  }
+}
+
+// V8's code cache of main.js, from a run of the lesson, explain, rules and decode (scripts/code-cache.js)
+const cache = spawnSync(process.execPath, [path.join(root, 'scripts', 'code-cache.js')], { cwd: fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-code-cache-')), stdio: ['ignore', 'ignore', 'inherit'] });
+if (cache.status !== 0) process.exit(1);

@@ -1,0 +1,48 @@
+/**
+ * The `vfp-emu` command of the bundle (dist/bundle/vfp-emu.js, package.json `bin`; scripts/bundle.mjs): runs
+ * the bundled CLI (dist/bundle/main.js) with V8's code cache (dist/bundle/main.code-cache), issue 12 start-up.
+ *
+ * Compiling the 780 KB bundle (a pre-parse of all of it) and then each function a command runs took a
+ * good part of the start-up that was left. The build runs the lesson, explain, rules and decode once
+ * (scripts/code-cache.js) and saves V8's code for the functions they compiled; a later run deserialises
+ * that instead of parsing and compiling again. V8 checks the cache against its own version, its flags and
+ * the source (length), and rejects one that does not fit (another Node version, a bundle rebuilt without
+ * it): the script then compiles as it would without a cache, so the cache changes the time taken, never
+ * what a command does. Node 20 has no compile cache of its own for CommonJS (module.enableCompileCache is
+ * Node 22), hence `vm.Script` with `cachedData`, the way the v8-compile-cache package does it.
+ * Only node: modules are imported here: this file is bundled on its own.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+
+export const MAIN_FILE = 'main.js';
+export const CODE_CACHE_FILE = 'main.code-cache';
+
+/** The bundle's source as a function of Node's module wrapper (line numbers unchanged: the wrapper starts line 1). */
+export function wrapSource(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+}
+
+export interface LoadedMain {
+  script: vm.Script;
+  runAsMain(argv: string[]): Promise<void>;
+}
+
+/**
+ * Compiles and runs dist/bundle/main.js from `dir`, with the code cache beside it when there is one. Its
+ * `require` resolves from `dir` (the worker and yaml.js beside it) and its __dirname is `dir`.
+ */
+export function loadMain(dir: string, req: NodeJS.Require): LoadedMain {
+  const file = path.join(dir, MAIN_FILE);
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(path.join(dir, CODE_CACHE_FILE));
+  } catch {
+    cachedData = undefined; // no cache (a build without one): compiled as usual
+  }
+  const script = new vm.Script(wrapSource(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+  const mod = { exports: {} as { runAsMain(argv: string[]): Promise<void> } };
+  (script.runInThisContext() as (...a: unknown[]) => void)(mod.exports, req, mod, file, dir);
+  return { script, runAsMain: mod.exports.runAsMain };
+}
