@@ -48,9 +48,10 @@ function tooLong(file: string, path: PathSeg[], what: string, length: number): n
 /**
  * Walks a parsed document without recursion and throws an InputError at the first list or map nested
  * deeper than MAX_NESTING, or the first string (value or key) longer than MAX_STRING_CHARS, naming its
- * field path. Also stops on a cyclic value (a YAML alias to its own ancestor), as nesting too deep.
+ * field path (`above`: the levels of lists and maps that hold `value` in its file, for a streamed List's
+ * item). Also stops on a cyclic value (a YAML alias to its own ancestor), as nesting too deep.
  */
-export function checkValueLimits(file: string, value: unknown, prefix: readonly PathSeg[] = []): void {
+export function checkValueLimits(file: string, value: unknown, prefix: readonly PathSeg[] = [], above = 0): void {
   if (typeof value === 'string') {
     if (value.length > MAX_STRING_CHARS) tooLong(file, [...prefix], 'this string', value.length);
     return;
@@ -71,7 +72,7 @@ export function checkValueLimits(file: string, value: unknown, prefix: readonly 
     if (typeof child === 'string') {
       if (child.length > MAX_STRING_CHARS) tooLong(file, pathOf(stack, prefix), 'this string', child.length);
     } else if (typeof child === 'object' && child !== null) {
-      if (stack.length >= MAX_NESTING) {
+      if (stack.length + above >= MAX_NESTING) {
         const path = pathOf(stack, prefix);
         const shown = `${formatPath(path.slice(0, 8))}…(${path.length} levels)`;
         throw new InputError(file, { fieldPath: shown }, `lists and maps nest more than ${MAX_NESTING} levels deep here (the limit; kubectl objects nest about 12)`);
