@@ -77,11 +77,25 @@ export class ListScan {
     const n = buf.length;
     let i = 0;
     while (i < n) {
+      let c: number;
       if (this.inString) {
+        if (this.esc === 0 && this.keyBytes === null) {
+          // plain bytes in a tight loop
+          c = buf[i];
+          while (c !== 0x22 && c !== 0x5c && c >= 0x20) {
+            if (++i === n) return;
+            c = buf[i];
+          }
+          if (c === 0x22) {
+            this.endString(base + i);
+            i++;
+            continue;
+          }
+        }
         i = this.stringBytes(buf, i, base);
         continue;
       }
-      let c = buf[i];
+      c = buf[i];
       if (this.tokenStart >= 0) {
         if (isTokenByte(c)) {
           this.token += String.fromCharCode(c);
@@ -95,9 +109,34 @@ export class ListScan {
         if (++i === n) return;
         c = buf[i];
       }
-      this.structural(c, base + i);
+      if (!this.common(c, base + i)) this.structural(c, base + i);
       i++;
     }
+  }
+
+  /**
+   * The most frequent bytes between tokens (a string inside an item, `:`, `,` inside an item), handled
+   * without the general dispatch; false for any other case.
+   */
+  private common(c: number, at: number): boolean {
+    const st = this.state;
+    if (this.depth > 2) {
+      if (c === 0x22 && st <= KEY_OR_CLOSE) {
+        this.inString = true;
+        this.stringIsKey = st >= KEY;
+        this.stringStart = at;
+        return true;
+      }
+      if (c === 0x3a && st === COLON) {
+        this.state = VALUE;
+        return true;
+      }
+      if (c === 0x2c && st === AFTER) {
+        this.state = this.stack[this.depth - 1] === OBJ ? KEY : VALUE;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The end of the text at offset `end`. */
@@ -114,14 +153,6 @@ export class ListScan {
   /** Inside a string from `buf[i]`; returns the index after the bytes consumed. */
   private stringBytes(buf: Uint8Array, i: number, base: number): number {
     const n = buf.length;
-    if (this.esc === 0 && this.keyBytes === null) {
-      // plain bytes in a tight loop
-      let c = buf[i];
-      while (c !== 0x22 && c !== 0x5c && c >= 0x20) {
-        if (++i === n) return n;
-        c = buf[i];
-      }
-    }
     while (i < n) {
       const c = buf[i];
       if (this.esc !== 0) {

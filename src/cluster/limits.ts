@@ -6,7 +6,8 @@
  * - Size: a file is read up to `maxConfigBytes` (default 64 MiB, `--max-config-bytes N` on replay,
  *   explain and rules) with a bounded loop (load.ts); one byte more and it is refused, so `/dev/zero` or a
  *   FIFO that never ends costs at most the cap. The largest real kubectl dump we know of (5,000 nodes,
- *   150,000 pods, -o json) is about 40 MiB.
+ *   150,000 pods, -o json) is about 40 MiB. A kubectl List in a regular JSON file is streamed
+ *   (stream-list.ts): the cap then bounds each item and the envelope, what is held at once, not the file.
  * - Nesting: 256 levels of lists and maps (kubectl objects nest about 12 deep). JSON that JSON.parse
  *   refuses is re-scanned to find the error's offset; that scan stops at the limit instead of recursing
  *   until the stack overflows. The yaml package's own parser overflows its stack near 800 levels and

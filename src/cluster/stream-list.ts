@@ -61,6 +61,9 @@ export function streamStart(head: Uint8Array): { bom: number; at: number } | nul
 
 /** The file and its first pass, with what the second pass and the error positions need. */
 class ListFile {
+  /** Set when the import is over and `fd` may be closed (or reused): positions are then unknown. */
+  done = false;
+
   constructor(
     readonly file: string,
     readonly fd: number,
@@ -71,6 +74,7 @@ class ListFile {
 
   /** Line and column (1-based, in characters as source.ts counts them) of byte `abs`: counted in the file (error path only). */
   position(abs: number): { line: number; col: number } {
+    if (this.done) throw new Error('the file is closed'); // SourceDoc.position answers null
     let line = 1;
     let lineStart = this.bom;
     const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, abs)));
@@ -187,6 +191,10 @@ export function importStreamedList(file: string, fd: number, size: number, draft
   // limits before fields, as the whole-text reader checks the whole value before importing
   if (scan.flagged.size > 0) list.forEachItem(max, () => undefined, 0, scan.flagged);
   draft.sources.push(file);
-  list.forEachItem(max, (doc) => importListItem(doc, listKind, draft));
+  try {
+    list.forEachItem(max, (doc) => importListItem(doc, listKind, draft));
+  } finally {
+    list.done = true;
+  }
   return true;
 }
