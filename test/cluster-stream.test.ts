@@ -117,6 +117,18 @@ describe('cluster: a kubectl List in JSON is streamed', () => {
     }
   });
 
+  it('the CLI: bad JSON in a List over --max-config-bytes is exit 2 naming the file, byte offset, line and column', () => {
+    const item = pretty.indexOf('"kind": "Pod"');
+    const f = write('cli-bad.json', pretty.slice(0, item) + ',' + pretty.slice(item));
+    const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+    const r = spawnSync(process.execPath, [cli, 'rules', '--cluster', f, '--max-config-bytes', '4096'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    const whole = outcome([f], false);
+    const [, line, offset] = /(\(line \d+, column \d+\)).* offset=(\d+)/s.exec(whole)!;
+    assert.match(r.stderr, new RegExp(`^vfp-emu: ${f} at byte offset ${offset}: not valid JSON: .*${line.replace(/[()]/g, '\\$&')}`));
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  });
+
   it('a bad field: the same field path, line and column (streamed items are located in their own text)', () => {
     const svc = pretty.indexOf('"kind": "Service"');
     const port = pretty.indexOf('"port": ', svc);

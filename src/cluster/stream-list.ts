@@ -50,7 +50,7 @@ function readAt(fd: number, pos: number, len: number, into?: Buffer): Buffer {
   return buf.subarray(0, got);
 }
 
-/** Offset of the first byte after a UTF-8 byte-order mark and blanks, when it is `{` and the text is no UTF-16; else -1. */
+/** The byte-order mark's length and the offset of the first `{`, when a file's first bytes (after a UTF-8 BOM and blanks) are `{` and no UTF-16; else null. */
 export function streamStart(head: Uint8Array): { bom: number; at: number } | null {
   const bom = head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
   if (head.subarray(0, 4).includes(0)) return null;
