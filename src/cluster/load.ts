@@ -147,11 +147,16 @@ function streamable(file: string): boolean {
 
 /** Imports the streamable `file` (false: it is no kubectl List and is to be read whole). */
 function importStreamed(file: string, draft: Draft, max: number): boolean {
-  const fd = openSync(file, 'r');
+  let fd: number | undefined;
   try {
+    fd = openSync(file, 'r');
     return importStreamedList(file, fd, fstatSync(fd).size, draft, max);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && !(e instanceof InputError)) throw new InputError(file, {}, `cannot read the file: ${code}`);
+    throw e;
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
