@@ -15,7 +15,9 @@
  * Each phase runs in its own child process (fresh heap and JIT; `process.resourceUsage().maxRSS` is that
  * phase's peak):
  *   parse    readFileSync + JSON.parse of the JSON file (the yardstick)
- *   load     loadCluster (read, detect, parse, merge) of the JSON file
+ *   whole    loadCluster reading the JSON file whole (one string, JSON.parse: how it was read before streaming)
+ *   load     loadCluster (read, detect, parse, merge) of the JSON file, streamed (src/cluster/stream-list.ts),
+ *            with the default --max-config-bytes
  *   compile  loadCluster, then compileDataplane: the path `vfp-emu rules --node` takes (prepareDataplane);
  *            the time printed is the compile step alone, the RSS the whole run's
  *   rules    `vfp-emu rules --cluster FILE --node win-node-1` whole (runRulesCommand, stdout to /dev/null)
@@ -26,6 +28,10 @@
  *   npm run bench:cluster                 cases 10x30 (100 Services) and 100x100 (1k Services), about a minute
  *   npm run bench:cluster -- --big        adds 100x250 with 5k Services (the issue's target case; its YAML,
  *                                         over YAML_MAX_BYTES, is neither written nor read)
+ *   npm run bench:cluster -- --huge       adds 100x250 and 400x250 with 20k Services (about 500 MB of JSON: more
+ *                                         than one string holds, so only the streamed load reads it)
+ *   --phases LIST (e.g. parse,whole,load) only these phases; --lean pods without the API server's bulk
+ *   (owner references, containers, conditions, statuses: what a trimmed dump keeps)
  *   npm run bench:cluster -- --case NxP:S (repeatable) only these cases; --no-yaml skips the YAML phase;
  *                                         --keep keeps the temporary folder
  * Bad usage exits 2.
@@ -45,7 +51,7 @@ interface Case {
   services: number;
 }
 
-const PHASES = ['parse', 'load', 'compile', 'rules', 'yaml'] as const;
+const PHASES = ['parse', 'whole', 'load', 'compile', 'rules', 'yaml'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Measure {
@@ -187,8 +193,16 @@ function configMaps(): object[] {
   return JSON.parse(text) as object[];
 }
 
-/** The kubectl List for `c` (seeded: the same bytes every run). */
-export function generateList(c: Case, seed = 12): object {
+/** A pod as a lean dump keeps it (`kubectl get pods -o json | jq` down to what the data plane reads). */
+function leanPod(full: object): object {
+  const p = full as { apiVersion: string; kind: string; metadata: { name: string; namespace: string; labels: object }; spec: { nodeName: string }; status: { phase: string; hostIP: string; podIP: string; podIPs: object[] } };
+  const { name, namespace, labels } = p.metadata;
+  const { phase, hostIP, podIP, podIPs } = p.status;
+  return { apiVersion: p.apiVersion, kind: p.kind, metadata: { name, namespace, labels }, spec: { nodeName: p.spec.nodeName }, status: { phase, hostIP, podIP, podIPs } };
+}
+
+/** The kubectl List for `c` (seeded: the same bytes every run); `lean`: pods without the API server's bulk. */
+export function generateList(c: Case, seed = 12, lean = false): object {
   const rand = rng(seed);
   const items: object[] = [];
   const nodes = [nodeObject(0, false)];
@@ -222,7 +236,10 @@ export function generateList(c: Case, seed = 12): object {
     pairs.push(...servicePair(backends, name, backends[0]?.ns ?? 'default', ip, [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }], { [`backend-of-${name}`]: 'true' }));
   }
   const byName = new Map(nodes.map((n) => [n.name, n]));
-  pods.forEach((p, n) => items.push(podObject(p.ns, p.name, byName.get(p.node)!, p.ip, p.labels, p.node !== 'linux-node-1', n)));
+  pods.forEach((p, n) => {
+    const pod = podObject(p.ns, p.name, byName.get(p.node)!, p.ip, p.labels, p.node !== 'linux-node-1', n);
+    items.push(lean ? leanPod(pod) : pod);
+  });
   items.push(...pairs, ...configMaps());
   return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };
 }
@@ -235,9 +252,9 @@ async function child(phase: Phase, file: string, node: string): Promise<void> {
   let t1 = t0;
   if (phase === 'parse') {
     JSON.parse(fs.readFileSync(file, 'utf8'));
-  } else if (phase === 'load' || phase === 'yaml') {
+  } else if (phase === 'load' || phase === 'yaml' || phase === 'whole') {
     const { loadCluster } = await import('../src/cluster/load');
-    loadCluster([file], { maxConfigBytes: 2 ** 31 });
+    loadCluster([file], { maxConfigBytes: phase === 'whole' ? 2 ** 31 : undefined, streamLists: phase !== 'whole' });
   } else if (phase === 'compile') {
     const { loadCluster } = await import('../src/cluster/load');
     const { compileDataplane } = await import('../src/vfp/engine');
@@ -272,6 +289,10 @@ interface Options {
   cases: Case[];
   yaml: boolean;
   keep: boolean;
+  /** Phases to run (--phases; default all). */
+  phases: readonly Phase[];
+  /** Pods without the bulk the API server adds (--lean). */
+  lean: boolean;
 }
 
 class BenchUsage extends Error {}
@@ -287,21 +308,52 @@ function parseCase(s: string): Case {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { cases: [], yaml: true, keep: false };
+  const o: Options = { cases: [], yaml: true, keep: false, phases: PHASES, lean: false };
   let big = false;
+  let huge = false;
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k];
     if (a === '--big') big = true;
+    else if (a === '--huge') huge = true;
     else if (a === '--no-yaml') o.yaml = false;
     else if (a === '--keep') o.keep = true;
+    else if (a === '--lean') o.lean = true;
     else if (a === '--case') o.cases.push(parseCase(argv[++k] ?? ''));
-    else throw new BenchUsage(`unknown argument '${a}' (flags: --big, --case NxP:S, --no-yaml, --keep)`);
+    else if (a === '--phases') o.phases = parsePhases(argv[++k] ?? '');
+    else throw new BenchUsage(`unknown argument '${a}' (flags: --big, --huge, --case NxP:S, --phases LIST, --lean, --no-yaml, --keep)`);
   }
   if (o.cases.length === 0) {
     o.cases.push({ nodes: 10, pods: 30, services: 100 }, { nodes: 100, pods: 100, services: 1000 });
-    if (big) o.cases.push({ nodes: 100, pods: 250, services: 5000 });
-  } else if (big) throw new BenchUsage('--big adds to the default cases: give it without --case');
+    if (big || huge) o.cases.push({ nodes: 100, pods: 250, services: 5000 });
+    // about 500 MB of JSON: more than one string holds, so read only by streaming (src/cluster/stream-list.ts)
+    if (huge) o.cases.push({ nodes: 400, pods: 250, services: 20000 });
+  } else if (big || huge) throw new BenchUsage('--big and --huge add to the default cases: give them without --case');
   return o;
+}
+
+function parsePhases(s: string): Phase[] {
+  const list = s.split(',').filter((p) => p !== '');
+  const bad = list.find((p) => !(PHASES as readonly string[]).includes(p));
+  if (bad !== undefined || list.length === 0) throw new BenchUsage(`--phases ${s}: a comma-separated list of ${PHASES.join(', ')}`);
+  return PHASES.filter((p) => list.includes(p));
+}
+
+/**
+ * Writes `list` as `JSON.stringify(list, null, 4)` would (kubectl -o json indents by 4), one item at a time:
+ * a 500 MB dump is more than one string can hold.
+ */
+function writeList(file: string, list: { items: object[] }): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    const { items, ...envelope } = list;
+    const head = JSON.stringify({ ...envelope, items: [0] }, null, 4);
+    const cut = head.indexOf('0\n');
+    fs.writeSync(fd, head.slice(0, cut));
+    items.forEach((item, k) => fs.writeSync(fd, (k > 0 ? ',\n        ' : '') + JSON.stringify(item, null, 4).split('\n').join('\n        ')));
+    fs.writeSync(fd, head.slice(cut + 1) + '\n');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Past this the YAML phase is skipped: 62 MB of YAML took 55 s and 3.3 GB peak RSS (2 vCPUs, node 20). */
@@ -309,20 +361,27 @@ const YAML_MAX_BYTES = 32 * 1048576;
 
 const fmt = (n: number, d = 0): string => n.toFixed(d);
 
-async function runCase(dir: string, c: Case, o: Options): Promise<{ bytes: number; times: Partial<Record<Phase, number>> }> {
+interface CaseResult {
+  bytes: number;
+  times: Partial<Record<Phase, number>>;
+  rss: Partial<Record<Phase, number>>;
+}
+
+async function runCase(dir: string, c: Case, o: Options): Promise<CaseResult> {
   const tag = `${c.nodes}x${c.pods}-${c.services}`;
-  const list = generateList(c);
+  const list = generateList(c, 12, o.lean) as { items: object[] };
   const json = path.join(dir, `cluster-${tag}.json`);
-  fs.writeFileSync(json, JSON.stringify(list, null, 4) + '\n'); // kubectl -o json indents by 4
+  writeList(json, list);
   const yml = path.join(dir, `cluster-${tag}.yaml`);
   // The YAML is about the compact JSON's size; a big one is neither written nor read (YAML_MAX_BYTES)
-  const yamlOk = o.yaml && JSON.stringify(list).length <= YAML_MAX_BYTES;
+  const yamlOk = o.yaml && o.phases.includes('yaml') && fs.statSync(json).size < 4 * YAML_MAX_BYTES && JSON.stringify(list).length <= YAML_MAX_BYTES;
   if (yamlOk) fs.writeFileSync(yml, stringify(list));
   const bytes = fs.statSync(json).size;
   const pods = c.nodes * c.pods + 2;
   console.log(`\n${c.nodes} Windows nodes x ${c.pods} pods (${pods} pods), ${c.services} Services: JSON ${fmt(bytes / 1048576, 1)} MB` + (yamlOk ? `, YAML ${fmt(fs.statSync(yml).size / 1048576, 1)} MB` : ''));
   const times: Partial<Record<Phase, number>> = {};
-  for (const phase of PHASES) {
+  const rss: Partial<Record<Phase, number>> = {};
+  for (const phase of o.phases) {
     if (phase === 'yaml' && !o.yaml) continue;
     if (phase === 'yaml' && !yamlOk) {
       console.log(`  yaml     skipped: the YAML would be over ${YAML_MAX_BYTES / 1048576} MB (here 23 MB took 17 s and 1.3 GB, 62 MB 55 s and 3.3 GB: the parser's document tree)`);
@@ -334,10 +393,12 @@ async function runCase(dir: string, c: Case, o: Options): Promise<{ bytes: numbe
       continue;
     }
     times[phase] = r.ms;
+    rss[phase] = r.rssMb;
     const ratio = times.parse ? ` ${fmt(r.ms / times.parse, 2).padStart(7)}x JSON.parse` : '';
-    console.log(`  ${phase.padEnd(8)} ${fmt(r.ms).padStart(8)} ms ${fmt(r.rssMb).padStart(6)} MB peak RSS${ratio}`);
+    const bytesPer = ` ${fmt((r.rssMb * 1048576) / bytes, 2)} B RSS per input byte`;
+    console.log(`  ${phase.padEnd(8)} ${fmt(r.ms).padStart(8)} ms ${fmt(r.rssMb).padStart(6)} MB peak RSS${ratio}${bytesPer}`);
   }
-  return { bytes, times };
+  return { bytes, times, rss };
 }
 
 async function main(): Promise<void> {
@@ -346,7 +407,7 @@ async function main(): Promise<void> {
   console.log(`cluster-scale: node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; files in ${dir}`);
   console.log('  phase: ms, peak RSS of that phase\'s process, ratio to JSON.parse of the same file (compile: the compile step alone)');
   try {
-    const results: { c: Case; bytes: number; times: Partial<Record<Phase, number>> }[] = [];
+    const results: ({ c: Case } & CaseResult)[] = [];
     for (const c of o.cases) results.push({ c, ...(await runCase(dir, c, o)) });
     for (let k = 1; k < results.length; k++) {
       const a = results[k - 1];
@@ -355,6 +416,8 @@ async function main(): Promise<void> {
       if (decades <= 0) continue;
       const parts = PHASES.filter((p) => a.times[p] && b.times[p]).map((p) => `${p} ${fmt(Math.pow(b.times[p]! / a.times[p]!, 1 / decades), 1)}x`);
       console.log(`\ngrowth per 10x of input (${a.c.nodes}x${a.c.pods} -> ${b.c.nodes}x${b.c.pods}; 10x is linear): ${parts.join(', ')}`);
+      const mem = PHASES.filter((p) => a.rss[p] && b.rss[p]).map((p) => `${p} ${fmt(Math.pow(b.rss[p]! / a.rss[p]!, 1 / decades), 1)}x`);
+      console.log(`  peak RSS per 10x of input (the ~45 MB of a bare node process included): ${mem.join(', ')}`);
     }
   } finally {
     if (!o.keep) fs.rmSync(dir, { recursive: true, force: true });

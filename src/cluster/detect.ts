@@ -11,7 +11,7 @@ import type { Draft } from './draft';
 import { importCni, looksLikeCni } from './importers/cni';
 import { importNetConf, importSubnetEnv, looksLikeNetConf, looksLikeSubnetEnv } from './importers/flannel';
 import { importHns, looksLikeHns } from './importers/hns';
-import { importKubectl, looksLikeKubectl } from './importers/kubectl';
+import { importKubectl, importKubectlItem, isKubectlList, looksLikeKubectl } from './importers/kubectl';
 import { importKubeProxy, looksLikeKubeProxy } from './importers/kubeproxy';
 import { importKubelet, looksLikeKubelet } from './importers/kubelet';
 import { importKubeProxyCommandFile, importKubeProxyScriptFile, looksLikeKubeProxyCommandLine } from './importers/cmdline';
@@ -72,6 +72,21 @@ function importDocument(doc: SourceDoc, draft: Draft): InputKind | null {
       break;
   }
   return kind;
+}
+
+/**
+ * The List kind when a document whose `items` were left out (an empty list in their place) is a kubectl
+ * List, as importText would import it; else null (stream-list.ts then reads the file whole).
+ */
+export function kubectlListKind(envelope: SourceDoc): string | null {
+  if (detectKind(envelope) !== 'kubectl') return null;
+  const root = envelope.root(false);
+  return isKubectlList(root) ? root.get('kind').string() : null;
+}
+
+/** Imports one item of a streamed kubectl List (`item` is a document whose prefix is `items[k]`). */
+export function importListItem(item: SourceDoc, listKind: string, draft: Draft): void {
+  importKubectlItem(item.root(false), listKind, draft, (inner, d) => importDocument(inner, d) !== null);
 }
 
 /**

@@ -6,7 +6,8 @@
  * - Size: a file is read up to `maxConfigBytes` (default 64 MiB, `--max-config-bytes N` on replay,
  *   explain and rules) with a bounded loop (load.ts); one byte more and it is refused, so `/dev/zero` or a
  *   FIFO that never ends costs at most the cap. The largest real kubectl dump we know of (5,000 nodes,
- *   150,000 pods, -o json) is about 40 MiB.
+ *   150,000 pods, -o json) is about 40 MiB. A kubectl List in a regular JSON file is streamed
+ *   (stream-list.ts): the cap then bounds each item and the envelope, what is held at once, not the file.
  * - Nesting: 256 levels of lists and maps (kubectl objects nest about 12 deep). JSON that JSON.parse
  *   refuses is re-scanned to find the error's offset; that scan stops at the limit instead of recursing
  *   until the stack overflows. The yaml package's own parser overflows its stack near 800 levels and
@@ -48,9 +49,10 @@ function tooLong(file: string, path: PathSeg[], what: string, length: number): n
 /**
  * Walks a parsed document without recursion and throws an InputError at the first list or map nested
  * deeper than MAX_NESTING, or the first string (value or key) longer than MAX_STRING_CHARS, naming its
- * field path. Also stops on a cyclic value (a YAML alias to its own ancestor), as nesting too deep.
+ * field path (`above`: the levels of lists and maps that hold `value` in its file, for a streamed List's
+ * item). Also stops on a cyclic value (a YAML alias to its own ancestor), as nesting too deep.
  */
-export function checkValueLimits(file: string, value: unknown, prefix: readonly PathSeg[] = []): void {
+export function checkValueLimits(file: string, value: unknown, prefix: readonly PathSeg[] = [], above = 0): void {
   if (typeof value === 'string') {
     if (value.length > MAX_STRING_CHARS) tooLong(file, [...prefix], 'this string', value.length);
     return;
@@ -71,7 +73,7 @@ export function checkValueLimits(file: string, value: unknown, prefix: readonly 
     if (typeof child === 'string') {
       if (child.length > MAX_STRING_CHARS) tooLong(file, pathOf(stack, prefix), 'this string', child.length);
     } else if (typeof child === 'object' && child !== null) {
-      if (stack.length >= MAX_NESTING) {
+      if (stack.length + above >= MAX_NESTING) {
         const path = pathOf(stack, prefix);
         const shown = `${formatPath(path.slice(0, 8))}…(${path.length} levels)`;
         throw new InputError(file, { fieldPath: shown }, `lists and maps nest more than ${MAX_NESTING} levels deep here (the limit; kubectl objects nest about 12)`);

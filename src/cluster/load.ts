@@ -1,7 +1,9 @@
 /**
  * loadCluster: the `--cluster FILE...` entry point. Reads each file (a missing or unreadable file is an
  * InputError naming it), decodes it (UTF-8, or UTF-16 with a byte-order mark: what Windows PowerShell 5.1's
- * `Get-HnsNetwork | ConvertTo-Json > hns.json` writes; UTF-32 is refused naming the encoding) and hands the texts to parseClusterTexts (parse.ts).
+ * `Get-HnsNetwork | ConvertTo-Json > hns.json` writes; UTF-32 is refused naming the encoding) and imports the texts
+ * as parseClusterTexts (parse.ts) does; a regular file holding a kubectl List in JSON is streamed instead,
+ * never held whole (stream-list.ts).
  * A file is read with a bounded loop, never more than `maxConfigBytes` + 1 bytes (limits.ts), so a device
  * or FIFO that never ends (`--cluster /dev/zero`) is refused at the cap instead of filling memory.
  */
@@ -10,13 +12,19 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../core/errors';
 import type { Cluster } from './model';
 import { DEFAULT_MAX_CONFIG_BYTES } from './limits';
-import { decodeClusterFile, parseClusterTexts, type ClusterText, type LoadOptions } from './parse';
+import { importText } from './detect';
+import { Draft } from './draft';
+import { finalizeCluster } from './merge';
+import { decodeClusterFile, type LoadOptions } from './parse';
+import { importStreamedList, streamStart } from './stream-list';
 
 export { decodeClusterFile };
 
 export interface LoadFileOptions extends LoadOptions {
   /** Most bytes one cluster file may hold (default DEFAULT_MAX_CONFIG_BYTES, 64 MiB). */
   maxConfigBytes?: number;
+  /** false: read every file whole, as before streaming (tests compare the two). */
+  streamLists?: boolean;
 }
 
 const FIRST_READ = 1 << 16;
@@ -115,13 +123,60 @@ function refuseBinary(file: string, bytes: Uint8Array): void {
   if (kind !== undefined) throw new InputError(file, { offset: 0 }, `this is ${kind.what}`);
 }
 
+/**
+ * Whether `file` may be streamed (stream-list.ts): a regular file whose first character is `{`.
+ * Checked for every file before any is imported, so read errors come first, as when all were read whole.
+ */
+function streamable(file: string): boolean {
+  if (file === '-') return false;
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false; // readClusterFile names the fault
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return false;
+    const head = Buffer.alloc(Math.min(st.size, 1 << 16));
+    return streamStart(head.subarray(0, readSync(fd, head, 0, head.length, 0))) !== null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Imports the streamable `file` (false: it is no kubectl List and is to be read whole). */
+function importStreamed(file: string, draft: Draft, max: number): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    return importStreamedList(file, fd, fstatSync(fd).size, draft, max);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && !(e instanceof InputError)) throw new InputError(file, {}, `cannot read the file: ${code}`);
+    throw e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The text of a file read whole, after the checks of its bytes. */
+function readText(file: string, max: number): string {
+  const bytes = readClusterFile(file, max);
+  refuseUtf32(file, bytes);
+  refuseBinary(file, bytes);
+  return decodeClusterFile(bytes);
+}
+
 export function loadCluster(files: readonly string[], opts: LoadFileOptions = {}): Cluster {
   const max = opts.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
-  const texts: ClusterText[] = files.map((file) => {
-    const bytes = readClusterFile(file, max);
-    refuseUtf32(file, bytes);
-    refuseBinary(file, bytes);
-    return { name: file, text: decodeClusterFile(bytes) };
+  const texts = files.map((file) => (opts.streamLists !== false && streamable(file) ? null : readText(file, max)));
+  const draft = new Draft();
+  files.forEach((file, k) => {
+    const text = texts[k];
+    texts[k] = null;
+    if (text === null && importStreamed(file, draft, max)) return;
+    importText(file, text ?? readText(file, max), draft);
   });
-  return parseClusterTexts(texts, opts);
+  return finalizeCluster(draft, opts);
 }

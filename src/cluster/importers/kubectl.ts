@@ -36,17 +36,26 @@ export function looksLikeKubectl(root: Field): boolean {
 
 export function importKubectl(root: Field, draft: Draft, embed: EmbeddedImporter): void {
   const kind = root.get('kind').string();
-  if (kind === 'List' || (kind.endsWith('List') && !root.get('items').absent)) {
-    for (const item of root.get('items').items()) {
-      item.object();
-      const k = item.get('kind');
-      // Typed lists (PodList) omit the items' kind; take it from the list.
-      const itemKind = k.absent && kind !== 'List' ? kind.slice(0, -4) : k.required('kind').string();
-      importObject(item, itemKind, draft, embed);
-    }
+  if (isKubectlList(root)) {
+    for (const item of root.get('items').items()) importKubectlItem(item, kind, draft, embed);
     return;
   }
   importObject(root, kind, draft, embed);
+}
+
+/** Whether a kubectl document is a List (List, PodList, ...) whose `items` are imported one by one. */
+export function isKubectlList(root: Field): boolean {
+  const kind = root.get('kind').string();
+  return kind === 'List' || (kind.endsWith('List') && !root.get('items').absent);
+}
+
+/** One element of a List of kind `listKind` (also the streamed List's items, stream-list.ts). */
+export function importKubectlItem(item: Field, listKind: string, draft: Draft, embed: EmbeddedImporter): void {
+  item.object();
+  const k = item.get('kind');
+  // Typed lists (PodList) omit the items' kind; take it from the list.
+  const itemKind = k.absent && listKind !== 'List' ? listKind.slice(0, -4) : k.required('kind').string();
+  importObject(item, itemKind, draft, embed);
 }
 
 function importObject(obj: Field, kind: string, draft: Draft, embed: EmbeddedImporter): void {
