@@ -60,7 +60,7 @@
 
 import type { Batch } from '../core/batch';
 import type { Cluster } from '../cluster/model';
-import { compileCluster, type CompiledDataplane } from './compile';
+import { compileCluster, type CompiledDataplane, type NodeChoice } from './compile';
 import { domainHashes } from './dns';
 import { Trace } from './explain';
 import { PacketCtx } from './packet-ctx';
@@ -85,11 +85,13 @@ export interface DataplaneOptions {
   view: 'pod' | 'wire';
   /** Initial flow table capacity (connections); it grows on demand. */
   initialConnections?: number;
+  /** The Windows nodes to compile (compile.ts CompileOptions.only); absent or null: every one. */
+  only?: NodeChoice | null;
 }
 
 /** Compiles `cluster` for a Windows profile and returns the engine (with its own state). */
 export function compileDataplane(cluster: Cluster, opts: DataplaneOptions): Dataplane {
-  return new Dataplane(compileCluster(cluster, { profile: opts.profile, seed: opts.seed, view: opts.view }), opts.initialConnections);
+  return new Dataplane(compileCluster(cluster, { profile: opts.profile, seed: opts.seed, view: opts.view, only: opts.only }), opts.initialConnections);
 }
 
 export class Dataplane {

@@ -40,12 +40,12 @@ function conditionLines(c: Conditions): string[] {
 function groupRules(g: Group): Rule[] {
   const all = [...g.rules];
   if (g.byVip !== null) for (const list of g.byVip.values()) all.push(...list);
-  return all.sort((a, b) => a.priority - b.priority || a.id - b.id);
+  return all.sort((a, b) => a.priority - b.priority || a.local - b.local);
 }
 
 function printRule(out: string[], r: Rule, ttl: string): void {
   out.push(`      RULE : ${r.name}`);
-  out.push(`        Friendly name : ${r.name}, Id : ${r.id}`);
+  out.push(`        Friendly name : ${r.name}, Id : ${r.local}`);
   out.push(`        Priority : ${r.priority}`);
   out.push(`        Flags : ${(r.flags & RULE_TERMINATING) !== 0 ? '1 terminating' : '0'}`);
   out.push(`        Type : ${r.type}`);
@@ -112,12 +112,16 @@ function printLbs6(out: string[], c: CompiledDataplane, n: CompiledNode): void {
   }
 }
 
-/** The listing for node `nodeName`, or for every emulated node. Throws when the node is not emulated. */
+/**
+ * The listing for node `nodeName`, or for every compiled node (compile.ts CompileOptions.only). Throws when the
+ * node is not emulated or was not compiled. Rule `Id`s are numbers on their node (objects.ts Rule.local), so a
+ * node's listing is the same whichever other nodes were compiled.
+ */
 export function formatRules(c: CompiledDataplane, nodeName?: string): string {
   const out: string[] = [];
-  const nodes = nodeName === undefined ? c.nodes : c.nodes.filter((n) => n.name === nodeName);
+  const nodes = c.nodes.filter((n) => n.compiled && (nodeName === undefined || n.name === nodeName));
   if (nodeName !== undefined && nodes.length === 0) {
-    throw new Error(`node '${nodeName}' is not an emulated Windows node (known: ${c.nodes.map((n) => n.name).join(', ') || 'none'})`);
+    throw new Error(`node '${nodeName}' is not an emulated Windows node, or was not compiled (compiled: ${c.nodes.filter((n) => n.compiled).map((n) => n.name).join(', ') || 'none'})`);
   }
   if (nodes.length === 0) out.push('No Windows node in the cluster: nothing is emulated.');
   for (const n of nodes) printNode(out, c, n);
