@@ -91,11 +91,15 @@ export interface DataplaneOptions {
 
 /** Compiles `cluster` for a Windows profile and returns the engine (with its own state). */
 export function compileDataplane(cluster: Cluster, opts: DataplaneOptions): Dataplane {
-  return new Dataplane(compileCluster(cluster, { profile: opts.profile, seed: opts.seed, view: opts.view, only: opts.only }), opts.initialConnections);
+  const dp = new Dataplane(compileCluster(cluster, { profile: opts.profile, seed: opts.seed, view: opts.view, only: opts.only }), opts.initialConnections);
+  dp.only = opts.only ?? null;
+  return dp;
 }
 
 export class Dataplane {
   readonly c: CompiledDataplane;
+  /** The nodes it was compiled for (DataplaneOptions.only): the pipeline's workers compile the same ones. */
+  only: NodeChoice | null = null;
   /** The state `process` uses (one shard). */
   state: DataplaneState;
   private readonly k: PacketCtx;

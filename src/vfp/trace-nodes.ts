@@ -26,6 +26,7 @@ import type { Cluster, NodeModel } from '../cluster/model';
 import { PF, Batch } from '../core/batch';
 import { decodeBatch, type DecodeOptions } from '../decode/decoder';
 import { openCapture } from '../io/reader';
+import { decodeOptionsFor } from '../commands/dataplane';
 import { ip4, prefixOf, type NodeChoice } from './compile';
 import { clusterIpOfFamily } from './lb6';
 import type { Prefix } from './objects';
@@ -156,4 +157,14 @@ export function nodesForAddresses(cluster: Cluster, seen: TraceAddresses, source
     for (const n of win) if (seen.dstMacs.has(macNumber(n.mac))) names.add(n.name);
   }
   return { names, why: 'the Windows nodes the trace\'s addresses lead to (their own addresses, pods and pod subnets; the endpoints of the Services it addresses)', source };
+}
+
+/**
+ * The Windows nodes packets 1..`limit` of `trace` lead to, null (every node) when the trace cannot be read
+ * ahead (stdin; a fault, which the replay then reports). A module apart from commands/dataplane.ts so that
+ * `rules` loads neither the reader nor the decoder (issue 12, start-up).
+ */
+export function traceNodes(cluster: Cluster, trace: string, vxlanPorts: number[], strictSnaplen: boolean, limit?: number): NodeChoice | null {
+  const seen = traceAddresses(trace, decodeOptionsFor(vxlanPorts, cluster), strictSnaplen, limit);
+  return seen === null ? null : nodesForAddresses(cluster, seen, trace);
 }
