@@ -93,6 +93,25 @@ describe('compile only the nodes needed (issue 12)', () => {
     assert.ok(all.files.out.equals(some.files.out));
   });
 
+  it('every scenario cluster compiled for one node has the diagnostics of the whole cluster, and that node its listing', () => {
+    let checked = 0;
+    for (const dir of dirs) {
+      const s = loadScenario(dir);
+      const cluster = loadCluster(s.clusterFiles);
+      const opts = { profile: resolveProfile(s.windows), seed: s.seed, view: s.view };
+      const whole = compileDataplane(cluster, opts);
+      const text = (ds: { code: string; source: string; message: string }[]): string[] => ds.filter((d) => d.code !== 'nodes-compiled').map((d) => `${d.code} ${d.source} ${d.message}`);
+      for (const n of whole.c.nodes) {
+        const one = compileDataplane(cluster, { ...opts, only: { names: new Set([n.name]), why: 'test', source: '--node' } });
+        assert.deepEqual(text(one.diagnostics), text(whole.diagnostics), `${path.basename(dir)} --node ${n.name}`);
+        assert.equal(one.rulesText(n.name), whole.rulesText(n.name), `${path.basename(dir)} --node ${n.name}`);
+        assert.deepEqual(one.c.backends, whole.c.backends);
+        checked++;
+      }
+    }
+    assert.ok(checked > dirs.length);
+  });
+
   it('rules --node NAME lists a node as the whole listing does (same rule Ids), and compiles it alone', () => {
     const files = ['kubectl.yaml', 'cni.conf', 'net-conf.json'].map((f) => path.join(tracesDir(), '_clusters/overlay', f));
     const cluster = loadCluster(files);

@@ -483,7 +483,8 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
   }
   const plans = planServices(b, cluster, env.profile, env);
   const acls = (env.net.acls ?? []).filter((a) => a.ruleType === 'Switch');
-  for (const node of nodes) buildPorts(b, env, node, plans, acls);
+  const refusing = refusingPlans(plans, env.profile);
+  for (const node of nodes) buildPorts(b, env, node, node.compiled ? plans : refusing, acls);
   unownedAcls(b, acls, pods);
   attachLbs6(b, env, nodes);
   noteNodesCompiled(b, nodes, opts.only ?? null);
@@ -1060,6 +1061,18 @@ function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env
     });
   });
   return plans;
+}
+
+/**
+ * The plans whose load balancers some node may refuse with a diagnostic (no-endpoints, too many
+ * destinations), or that choose endpoints per node (their backend ids): what a node left out of the compile
+ * still goes through (buildNodeLbs builds nothing for it). A plan with the same usable endpoints on every
+ * node, available for LBs and within the destination limit, gives no node a diagnostic: an LB holding only
+ * the local ones has fewer destinations, and a node without local endpoints is `no-local-endpoint`, which
+ * is no diagnostic. 100 nodes x 5k Services went through buildNodeLbs for nothing (issue 12).
+ */
+function refusingPlans(plans: PortPlan[], profile: WindowsProfile): PortPlan[] {
+  return plans.filter((p) => p.perNode || p.backends.length === 0 || !p.availableForLb || p.uniqueIps > profile.maxLbDestinations);
 }
 
 /** One node's view while its load balancers are built (one per node, not per packet). */
