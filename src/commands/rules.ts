@@ -32,8 +32,11 @@ export async function runRulesCommand(a: ParsedArgs): Promise<number> {
     { windows: flagString(a, 'windows'), seed: 1, view: 'pod', maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES) },
     node === undefined ? undefined : (c) => oneNode(c, node),
   );
-  const text = dataplane.rulesText(node);
-  writeStdout(text);
+  let text = ''; // the last piece written (where the diagnostics start)
+  dataplane.writeRules(node, (t) => {
+    writeStdout(t);
+    text = t;
+  });
   const p = dataplane.profile;
   const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
   if (diagnostics.length > 0) {

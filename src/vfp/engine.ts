@@ -67,7 +67,7 @@ import { PacketCtx } from './packet-ctx';
 import type { WindowsProfile } from './profile';
 import { VERDICT_NAMES, reasonCode, warningCodes } from './reasons';
 import { Results } from './results';
-import { formatRules } from './rules-print';
+import { formatRules, writeRules } from './rules-print';
 import { shardKey } from './shard-key';
 import { DataplaneState } from './state';
 import { inputStep } from './step-input';
@@ -173,6 +173,11 @@ export class Dataplane {
   /** `vfpctrl /list-rule`-like listing of every port, layer, group and rule (one node, or all). */
   rulesText(nodeName?: string): string {
     return formatRules(this.c, nodeName);
+  }
+
+  /** The same listing written to `write` in pieces of whole lines (rules-print.ts writeRules). */
+  writeRules(nodeName: string | undefined, write: (text: string) => void): void {
+    writeRules(this.c, nodeName, write);
   }
 
   /**
