@@ -321,21 +321,27 @@ export class Builder {
 
   private backend6Idx = new Map<string, number>();
 
-  private lbConds = new Map<string, Conditions>();
+  /** By `from` (FROM_* bits, 0..7): vipKey -> the conditions (lbConditions). */
+  private lbConds: Map<number, Conditions>[] = [];
 
   /**
    * The conditions of a load balancer's rule (protocol `proto` to `vipText:port`, from `from`): one object
    * for every node's rule of that frontend (they are never changed once built). Each node holds an LB per
    * Service port, so 100 nodes x 5k Services built 500k equal copies (issue 12, bench/cluster-scale.ts).
+   * Keyed by number (objects.ts vipKey is exact), not by a text built per call; a VIP written another way
+   * (the text differs) gets its own object, unshared.
    */
   lbConditions(proto: number, vip: number, vipText: string, port: number, from: number): Conditions {
-    const key = `${proto} ${vip} ${vipText} ${port} ${from}`;
-    let c = this.lbConds.get(key);
-    if (c === undefined) {
-      c = cond({ protocols: [proto], dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }], dstPorts: [[port, port]], from });
-      this.lbConds.set(key, c);
+    const key = vipKey(proto, vip, port);
+    const byFrom = (this.lbConds[from] ??= new Map());
+    const c = byFrom.get(key);
+    if (c !== undefined) {
+      const t = c.dst![0].text;
+      if (c.protocols![0] === proto && t.length === vipText.length + 3 && t.startsWith(vipText)) return c;
     }
-    return c;
+    const made = cond({ protocols: [proto], dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }], dstPorts: [[port, port]], from });
+    if (c === undefined) byFrom.set(key, made);
+    return made;
   }
 
   /** The node whose rules are being built (its rules' `local` numbers count on): set per node and phase. */
