@@ -200,8 +200,8 @@ larger file is bad input (exit 2). Configs may nest 256 levels and hold strings 
 cores available); 2: the main thread decides every packet and a worker writes them; 3 or more:
 the flow table in shards. Outputs are the same for every N.
 --progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
-replay and explain compile only the Windows nodes the trace's addresses lead to (a nodes-compiled
-diagnostic names the others); --all-nodes compiles every one.
+On a big cluster (10k load balancers or more) replay and explain compile only the Windows nodes the
+trace's addresses lead to (a nodes-compiled diagnostic names the others); --all-nodes compiles every one.
 
 A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
 accepts it as tshark and tcpdump do.

@@ -15,6 +15,7 @@ import { replay, type ReplaySummary } from '../src/commands/replay';
 import { loadCluster } from '../src/cluster/load';
 import { compileDataplane } from '../src/vfp/engine';
 import { resolveProfile } from '../src/vfp/profile';
+import { generateList } from '../bench/cluster-scale';
 
 interface Run {
   files: Record<string, Buffer>;
@@ -37,6 +38,7 @@ async function run(s: Scenario, dir: string, allNodes: boolean, workers: number)
     failOn: [],
     vxlanPorts: [],
     allNodes,
+    alwaysRestrict: !allNodes,
   });
   assert.equal(out.status, 0);
   const files: Record<string, Buffer> = {};
@@ -110,6 +112,17 @@ describe('compile only the nodes needed (issue 12)', () => {
       }
     }
     assert.ok(checked > dirs.length);
+  });
+
+  it('a small cluster is compiled whole without reading the trace ahead; a big one is restricted, and says so', async () => {
+    const s = loadScenario(dirs.find((d) => path.basename(d) === '03-outboundnat') ?? dirs[2]);
+    const small = await replay({ trace: scenarioTracePath(s), clusterFiles: s.clusterFiles, workers: 1, windows: s.windows, seed: s.seed, view: s.view, failOn: [], vxlanPorts: [] });
+    assert.ok(!small.summary.diagnostics.some((d) => d.code === 'nodes-compiled'));
+    const big = path.join(tmp, 'big.json'); // 10 nodes x 1002 Service ports: RESTRICT_FROM_LBS
+    fs.writeFileSync(big, JSON.stringify(generateList({ nodes: 10, pods: 5, services: 1000 })));
+    const out = await replay({ trace: scenarioTracePath(s), clusterFiles: [big], workers: 1, seed: 1, view: 'pod', failOn: [], vxlanPorts: [] });
+    const note = out.summary.diagnostics.find((d) => d.code === 'nodes-compiled');
+    assert.ok(note !== undefined && note.message.startsWith('compiled 0 of 10 Windows nodes (none)'), note?.message);
   });
 
   it('rules --node NAME lists a node as the whole listing does (same rule Ids), and compiles it alone', () => {

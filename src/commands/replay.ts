@@ -65,6 +65,8 @@ export interface ReplayOptions {
    * (src/vfp/trace-nodes.ts; a `nodes-compiled` diagnostic names the others).
    */
   allNodes?: boolean;
+  /** Read the trace ahead and restrict the compile however small the cluster (tests; trace-nodes.ts RESTRICT_FROM_LBS). */
+  alwaysRestrict?: boolean;
   /**
    * Stop early once aborted (the CLI: SIGINT/SIGTERM, src/pipeline/stop.ts; the reason names the signal):
    * the outputs end whole after the packets judged so far, and the summary says `interrupted`.
@@ -118,7 +120,7 @@ export interface ReplayOutcome {
  * stdin).
  */
 export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
-  const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts, opts.allNodes === true ? undefined : (c) => traceNodes(c, opts.trace, opts.vxlanPorts, opts.strictSnaplen ?? true));
+  const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts, opts.allNodes === true ? undefined : (c) => traceNodes(c, opts.trace, opts.vxlanPorts, opts.strictSnaplen ?? true, undefined, opts.alwaysRestrict));
   const profile = resolveProfile(opts.windows);
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   const failReasons: number[] = [];

@@ -16,7 +16,7 @@
  *  - for an externalIP / ingress VIP: the first Windows node and every node whose MAC a frame is addressed to
  *    (step-classify.ts `nodeByDstMac`).
  * Ports are not looked at (a superset: a VIP's every Service port counts). Every node is compiled when the
- * trace cannot be read ahead (stdin, a reader fault: the replay reports it), holds IPv6 (the IPv6 switch
+ * cluster is small (RESTRICT_FROM_LBS), when the trace cannot be read ahead (stdin, a reader fault: the replay reports it), holds IPv6 (the IPv6 switch
  * reads the pods of every node), or the cluster holds an HNS load-balancer dump (its backends name nodes
  * by HNS endpoint; compile.ts compiles the dumped node anyway). test/vfp-compile-nodes.test.ts replays every
  * scenario with and without the restriction and compares every output byte.
@@ -160,11 +160,31 @@ export function nodesForAddresses(cluster: Cluster, seen: TraceAddresses, source
 }
 
 /**
- * The Windows nodes packets 1..`limit` of `trace` lead to, null (every node) when the trace cannot be read
- * ahead (stdin; a fault, which the replay then reports). A module apart from commands/dataplane.ts so that
- * `rules` loads neither the reader nor the decoder (issue 12, start-up).
+ * Under this many load balancers (Windows nodes x IPv4 Service ports) every node is compiled and the trace is
+ * not read ahead: the whole compile takes milliseconds there, while reading a big trace twice does not (the
+ * 1M-packet e2e trace: a decode pass), and the outputs stay those of every earlier build (no nodes-compiled
+ * diagnostic). 100 nodes x 100 Service ports is where the compile starts to cost a second on the 2-core
+ * machine (bench/cluster-scale.ts: 100 x 1k Services took seconds, 100 x 5k tens of seconds under load).
  */
-export function traceNodes(cluster: Cluster, trace: string, vxlanPorts: number[], strictSnaplen: boolean, limit?: number): NodeChoice | null {
+export const RESTRICT_FROM_LBS = 10000;
+
+/** Whether `cluster` is big enough for the trace to be read ahead (RESTRICT_FROM_LBS). */
+export function worthRestricting(cluster: Cluster): boolean {
+  const win = cluster.nodes.filter((n) => n.windows).length;
+  if (win < 2) return false;
+  let ports = 0;
+  for (const s of cluster.services) ports += s.ports.length;
+  return win * ports >= RESTRICT_FROM_LBS;
+}
+
+/**
+ * The Windows nodes packets 1..`limit` of `trace` lead to; null (every node) when the cluster is small
+ * (worthRestricting, unless `always`) or the trace cannot be read ahead (stdin; a fault, which the replay
+ * then reports). A module apart from commands/dataplane.ts so that `rules` loads neither the reader nor the
+ * decoder (issue 12, start-up).
+ */
+export function traceNodes(cluster: Cluster, trace: string, vxlanPorts: number[], strictSnaplen: boolean, limit?: number, always = false): NodeChoice | null {
+  if (!always && !worthRestricting(cluster)) return null;
   const seen = traceAddresses(trace, decodeOptionsFor(vxlanPorts, cluster), strictSnaplen, limit);
   return seen === null ? null : nodesForAddresses(cluster, seen, trace);
 }
