@@ -18,8 +18,10 @@
  *   whole    loadCluster reading the JSON file whole (one string, JSON.parse: how it was read before streaming)
  *   load     loadCluster (read, detect, parse, merge) of the JSON file, streamed (src/cluster/stream-list.ts),
  *            with the default --max-config-bytes
- *   compile  loadCluster, then compileDataplane: the path `vfp-emu rules --node` takes (prepareDataplane);
- *            the time printed is the compile step alone, the RSS the whole run's
+ *   compile  loadCluster, then compileDataplane of every node (replay --all-nodes); the time printed is the
+ *            compile step alone, the RSS the whole run's
+ *   compile1 the same for win-node-1 alone: the compile `vfp-emu rules --node` does (compile.ts
+ *            CompileOptions.only; the other nodes' LB refusals are still looked at, for the diagnostics)
  *   rules    `vfp-emu rules --cluster FILE --node win-node-1` whole (runRulesCommand, stdout to /dev/null)
  *   yaml     loadCluster of the YAML file (same objects)
  * and prints each time as a ratio to JSON.parse, and between cases the growth per 10x of input bytes
@@ -51,7 +53,7 @@ interface Case {
   services: number;
 }
 
-const PHASES = ['parse', 'whole', 'load', 'compile', 'rules', 'yaml'] as const;
+const PHASES = ['parse', 'whole', 'load', 'compile', 'compile1', 'rules', 'yaml'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Measure {
@@ -255,20 +257,27 @@ async function child(phase: Phase, file: string, node: string): Promise<void> {
   } else if (phase === 'load' || phase === 'yaml' || phase === 'whole') {
     const { loadCluster } = await import('../src/cluster/load');
     loadCluster([file], { maxConfigBytes: phase === 'whole' ? 2 ** 31 : undefined, streamLists: phase !== 'whole' });
-  } else if (phase === 'compile') {
-    const { loadCluster } = await import('../src/cluster/load');
-    const { compileDataplane } = await import('../src/vfp/engine');
-    const { resolveProfile } = await import('../src/vfp/profile');
-    const cluster = loadCluster([file], { maxConfigBytes: 2 ** 31 });
-    t1 = process.hrtime.bigint();
-    compileDataplane(cluster, { profile: resolveProfile(undefined), seed: 1, view: 'pod' });
+  } else if (phase === 'compile' || phase === 'compile1') {
+    t1 = await compilePhase(file, phase === 'compile1' ? node : null);
   } else {
     const { parseArgs } = await import('../src/cli-args');
     const { runRulesCommand } = await import('../src/commands/rules');
     await runRulesCommand(parseArgs(['rules', '--cluster', file, '--node', node, '--max-config-bytes', String(2 ** 31 - 1)]));
   }
-  const ms = Number(process.hrtime.bigint() - (phase === 'compile' ? t1 : t0)) / 1e6;
+  const ms = Number(process.hrtime.bigint() - (phase === 'compile' || phase === 'compile1' ? t1 : t0)) / 1e6;
   process.send!({ ms, rssMb: process.resourceUsage().maxRSS / 1024 });
+}
+
+/** Loads `file` and compiles it (every node, or `node` alone); returns when the compile started. */
+async function compilePhase(file: string, node: string | null): Promise<bigint> {
+  const { loadCluster } = await import('../src/cluster/load');
+  const { compileDataplane } = await import('../src/vfp/engine');
+  const { resolveProfile } = await import('../src/vfp/profile');
+  const cluster = loadCluster([file], { maxConfigBytes: 2 ** 31 });
+  const t1 = process.hrtime.bigint();
+  const only = node === null ? null : { names: new Set([node]), why: 'bench', source: '--node' };
+  compileDataplane(cluster, { profile: resolveProfile(undefined), seed: 1, view: 'pod', only });
+  return t1;
 }
 
 function runChild(phase: Phase, file: string, node: string): Promise<Measure | string> {

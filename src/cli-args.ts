@@ -41,6 +41,7 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
     '--progress': { value: false },
     '--no-progress': { value: false },
     '--lenient-snaplen': { value: false },
+    '--all-nodes': { value: false },
   },
   decode: {
     '--vxlan-port': VXLAN_PORT,
@@ -56,6 +57,7 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
     '--seed': { value: true, int: [0, 2 ** 32 - 1] },
     '--view': { value: true, oneOf: ['pod', 'wire'] },
     '--lenient-snaplen': { value: false },
+    '--all-nodes': { value: false },
   },
   rules: {
     '--cluster': { value: true, repeat: true },
@@ -179,10 +181,10 @@ Usage:
   vfp-emu replay [TRACE] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
                  [--summary text|json] [--workers N] [--windows PROFILE] [--seed N]
                  [--view pod|wire] [--fail-on REASON|dropped]... [--vxlan-port P]...
-                 [--progress | --no-progress] [--lenient-snaplen] [--max-config-bytes N]
+                 [--progress | --no-progress] [--lenient-snaplen] [--max-config-bytes N] [--all-nodes]
   vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]... [--lenient-snaplen]
   vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
-                 [--vxlan-port P]... [--lenient-snaplen] [--max-config-bytes N]
+                 [--vxlan-port P]... [--lenient-snaplen] [--max-config-bytes N] [--all-nodes]
   vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE] [--max-config-bytes N]
 
 replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
@@ -200,6 +202,8 @@ decide-only run (no --verdicts, no --out) on 2 cores or fewer; else the cores av
 main thread decides every packet and a worker writes them; 3 or more: the flow table in shards.
 Outputs are the same for every N.
 --progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
+On a big cluster (10k load balancers or more) replay and explain compile only the Windows nodes the
+trace's addresses lead to (a nodes-compiled diagnostic names the others); --all-nodes compiles every one.
 
 A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
 accepts it as tshark and tcpdump do.

@@ -8,22 +8,27 @@ import { safeText } from '../core/safe-text';
 import { loadCluster } from '../cluster/load';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
+import type { NodeChoice } from '../vfp/compile';
 import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
 
 /**
  * Reads the cluster inputs and compiles them for the profile (shared by replay, explain, rules; the
- * pipeline's workers compile the loaded Cluster the same way, see src/pipeline/worker.ts).
+ * pipeline's workers compile the loaded Cluster the same way, see src/pipeline/worker.ts). `choose` picks
+ * the Windows nodes to compile once the cluster is read (rules: `--node`; replay, explain: the nodes the
+ * trace reaches, vfp/trace-nodes.ts); absent or null: every node.
  */
 export function prepareDataplane(
   clusterFiles: string[],
   opts: { windows?: string; seed: number; view: 'pod' | 'wire'; maxConfigBytes?: number },
-): { cluster: Cluster; dataplane: Dataplane } {
+  choose?: (cluster: Cluster) => NodeChoice | null,
+): { cluster: Cluster; dataplane: Dataplane; only: NodeChoice | null } {
   if (clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
   const profile = resolveProfile(opts.windows);
   const cluster = loadCluster(clusterFiles, { maxConfigBytes: opts.maxConfigBytes });
-  const dataplane = compileDataplane(cluster, { profile, seed: opts.seed, view: opts.view });
-  return { cluster, dataplane };
+  const only = choose?.(cluster) ?? null;
+  const dataplane = compileDataplane(cluster, { profile, seed: opts.seed, view: opts.view, only });
+  return { cluster, dataplane, only };
 }
 
 /**

@@ -10,6 +10,7 @@ import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { openCapture } from '../io/reader';
 import { explainPacket } from '../pipeline/explain-loop';
 import { decodeOptionsFor, prepareDataplane } from './dataplane';
+import { traceNodes } from '../vfp/trace-nodes';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 
 /**
@@ -20,9 +21,9 @@ export function explainTrace(
   trace: string,
   clusterFiles: string[],
   packet: number,
-  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number },
+  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number; allNodes?: boolean },
 ): string {
-  const { cluster, dataplane } = prepareDataplane(clusterFiles, opts);
+  const { cluster, dataplane } = prepareDataplane(clusterFiles, opts, opts.allNodes === true ? undefined : (c) => traceNodes(c, trace, opts.vxlanPorts, opts.strictSnaplen ?? true, packet));
   const reader = openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true });
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   let text: string | null;
@@ -46,6 +47,7 @@ export async function runExplainCommand(a: ParsedArgs): Promise<number> {
     vxlanPorts: flagList(a, 'vxlan-port').map(Number),
     strictSnaplen: !a.flags.has('lenient-snaplen'),
     maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
+    allNodes: a.flags.has('all-nodes'),
   });
   writeStdout(text.endsWith('\n') ? text : text + '\n');
   return 0;

@@ -33,6 +33,7 @@ import { loadScenario, tracesDir, type Scenario } from '../scenario/scenario';
 import { StdoutClosed, writeStdout } from '../core/stdout';
 import { checkOutputPaths } from './output-paths';
 import { decodeOptionsFor, diagnosticLine, prepareDataplane } from './dataplane';
+import { traceNodes } from '../vfp/trace-nodes';
 
 // what explain and rules share with replay, in a module of its own so that they do not load the pipeline
 export { decodeOptionsFor, diagnosticLine, prepareDataplane };
@@ -59,6 +60,13 @@ export interface ReplayOptions {
   progress?: boolean;
   /** Most bytes one --cluster file may hold (`--max-config-bytes`; default 64 MiB, src/cluster/limits.ts). */
   maxConfigBytes?: number;
+  /**
+   * Compile every Windows node (`--all-nodes`); default: only those the trace's addresses lead to
+   * (src/vfp/trace-nodes.ts; a `nodes-compiled` diagnostic names the others).
+   */
+  allNodes?: boolean;
+  /** Read the trace ahead and restrict the compile however small the cluster (tests; trace-nodes.ts RESTRICT_FROM_LBS). */
+  alwaysRestrict?: boolean;
   /**
    * Stop early once aborted (the CLI: SIGINT/SIGTERM, src/pipeline/stop.ts; the reason names the signal):
    * the outputs end whole after the packets judged so far, and the summary says `interrupted`.
@@ -112,7 +120,7 @@ export interface ReplayOutcome {
  * stdin).
  */
 export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
-  const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts);
+  const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts, opts.allNodes === true ? undefined : (c) => traceNodes(c, opts.trace, opts.vxlanPorts, opts.strictSnaplen ?? true, undefined, opts.alwaysRestrict));
   const profile = resolveProfile(opts.windows);
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   const failReasons: number[] = [];
@@ -350,6 +358,7 @@ function replayOptions(a: ParsedArgs): ReplayOptions {
     strictSnaplen: !a.flags.has('lenient-snaplen'),
     progress: a.flags.has('progress') ? true : a.flags.has('no-progress') ? false : undefined,
     maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
+    allNodes: a.flags.has('all-nodes'),
   };
 }
 

@@ -590,6 +590,7 @@ function startWorker(o: PipelineOptions, stage: StageOptions, place: WorkerPlace
     windows: o.windows,
     seed: o.seed,
     view: o.view,
+    only: o.dp.only,
     stage,
     strictSnaplen: o.strictSnaplen ?? true,
   };

@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Cluster } from '../cluster/model';
+import type { NodeChoice } from '../vfp/compile';
 import type { TsUnits } from '../io/timestamps';
 import type { SlotSpec } from './slot';
 import type { StageOptions, TallyData } from './stage';
@@ -33,6 +34,8 @@ export interface WorkerInit {
   windows: string | undefined;
   seed: number;
   view: 'pod' | 'wire';
+  /** The Windows nodes the main thread's Dataplane was compiled for (engine.ts Dataplane.only). */
+  only: NodeChoice | null;
   stage: StageOptions;
   /**
    * The split worker reads the capture (`-`: stdin) itself, with `ring` slots in flight; null when the

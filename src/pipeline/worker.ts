@@ -97,7 +97,7 @@ function inputErrorData(e: InputError | null): InputErrorData | null {
  * SplitRunner), each written slot goes back to it empty.
  */
 function runSplitWorker(): void {
-  const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view });
+  const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view, only: init.only });
   const layout = new SlotLayout(init.spec);
   const slot = new Slot(layout, true);
   const stage = new ShardStage(dataplane, init.stage, init.spec.capacity);
@@ -186,7 +186,7 @@ function runSplitWorker(): void {
 
 /** A shard worker of a chain (W >= 3): worker 1 .. W - 1; the main thread is shard 0. */
 function runShardWorker(): void {
-  const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view });
+  const dataplane = compileDataplane(init.cluster, { profile: resolveProfile(init.windows), seed: init.seed, view: init.view, only: init.only });
   const slot = new Slot(new SlotLayout(init.spec), true);
   const stage = new ShardStage(dataplane, init.stage, init.spec.capacity);
   const ifaces: TsUnits[] = [];

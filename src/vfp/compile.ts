@@ -24,6 +24,19 @@
  *
  * Names the emulator had to invent (no Microsoft source shows them) are the ACL, L2_ROUTE, SDN_ROUTE, DECAP
  * and OUTBOUNDNAT_EXCEPTION ones; the `<id>` segment HNS fills with an opaque id is a stable hash here.
+ *
+ * Which nodes are compiled (issue 12: 100 nodes x 5k Services are 500k load balancers, and `rules --node`
+ * prints one node): CompileOptions.only names the nodes whose ports, layers, groups, load balancers, routes
+ * and rules are built (`rules --node`; replay and explain: the nodes the trace's addresses lead to,
+ * trace-nodes.ts), plus every node an HNS dump was taken on. Every other node is still read for what the
+ * compiled ones and the summary need of it: its addresses, pods (endpoint ids and pod indexes stay those of
+ * the whole cluster), pod subnet, NAT range, and its load balancers' refusals (buildNodeLbs runs for it
+ * without building any: the lb-too-many-destinations / no-endpoints diagnostics and the backend ids stay the
+ * whole cluster's). A `nodes-compiled` diagnostic says how many were compiled, which were not, and why.
+ * Rule ids: `Rule.id` is the position in `rules` (the counters' index), which depends on the nodes
+ * compiled; what `rules` prints as `Id` and explain as `#N` is `Rule.local`, the rule's number on its node in
+ * the order the node's rules are built, so a node's listing and explanations are the same whichever other
+ * nodes are compiled (a per-node base would need the other nodes' rule counts, i.e. compiling them).
  */
 
 import { serviceKey } from './dns';
@@ -76,6 +89,19 @@ export interface CompileOptions {
   profile: WindowsProfile;
   seed: number;
   view: 'pod' | 'wire';
+  /**
+   * The Windows nodes whose ports, layers, groups and rules are built (names), and why those (the
+   * `nodes-compiled` diagnostic says it); absent or null: every one (module comment, "Which nodes are compiled").
+   */
+  only?: NodeChoice | null;
+}
+
+/** Which Windows nodes to compile and why (`--node NAME`, the nodes a trace's addresses lead to). */
+export interface NodeChoice {
+  names: ReadonlySet<string>;
+  why: string;
+  /** The diagnostic's source (`--node`, the trace file). */
+  source: string;
 }
 
 export interface CompiledPod {
@@ -140,6 +166,11 @@ export interface CompiledNode {
   macSpoofing: boolean;
   /** IPv6 load balancers (lb6.ts; dual-stack l2bridge). */
   v6: Node6;
+  /**
+   * False for a node left out (CompileOptions.only): its addresses, pods, NAT range and pod subnet are known,
+   * it has no ports, load balancers, routes or rules (host, ext and its pods' ports are null).
+   */
+  compiled: boolean;
 }
 
 export interface CompiledDataplane {
@@ -290,27 +321,47 @@ export class Builder {
 
   private backend6Idx = new Map<string, number>();
 
-  private lbConds = new Map<string, Conditions>();
+  /** By `from` (FROM_* bits, 0..7): vipKey -> the conditions (lbConditions). */
+  private lbConds: Map<number, Conditions>[] = [];
 
   /**
    * The conditions of a load balancer's rule (protocol `proto` to `vipText:port`, from `from`): one object
    * for every node's rule of that frontend (they are never changed once built). Each node holds an LB per
    * Service port, so 100 nodes x 5k Services built 500k equal copies (issue 12, bench/cluster-scale.ts).
+   * Keyed by number (objects.ts vipKey is exact), not by a text built per call; a VIP written another way
+   * (the text differs) gets its own object, unshared.
    */
   lbConditions(proto: number, vip: number, vipText: string, port: number, from: number): Conditions {
-    const key = `${proto} ${vip} ${vipText} ${port} ${from}`;
-    let c = this.lbConds.get(key);
-    if (c === undefined) {
-      c = cond({ protocols: [proto], dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }], dstPorts: [[port, port]], from });
-      this.lbConds.set(key, c);
+    const key = vipKey(proto, vip, port);
+    const byFrom = (this.lbConds[from] ??= new Map());
+    const c = byFrom.get(key);
+    if (c !== undefined) {
+      const t = c.dst![0].text;
+      if (c.protocols![0] === proto && t.length === vipText.length + 3 && t.startsWith(vipText)) return c;
     }
-    return c;
+    const made = cond({ protocols: [proto], dst: [{ base: vip, mask: 0xffffffff, text: `${vipText}/32` }], dstPorts: [[port, port]], from });
+    if (c === undefined) byFrom.set(key, made);
+    return made;
   }
 
+  /** The node whose rules are being built (its rules' `local` numbers count on): set per node and phase. */
+  node = -1;
+  /** Rules built so far per node (the next `local` number). */
+  private readonly perNode: number[] = [];
+
   rule(name: string, priority: number, flags: number, type: string, c: Conditions, action: Action, data = '', ttl = 0): Rule {
-    const r: Rule = { id: this.rules.length, name, priority, flags, type, cond: c, action, ttl, data };
+    const local = this.perNode[this.node] ?? 0;
+    this.perNode[this.node] = local + 1;
+    const r: Rule = { id: this.rules.length, local, name, priority, flags, type, cond: c, action, ttl, data };
     this.rules.push(r);
     return r;
+  }
+
+  /** Takes the rules from id `start` on (the current node's last ones) out of the global list. */
+  dropRulesFrom(start: number): void {
+    if (start >= this.rules.length) return;
+    this.perNode[this.node] -= this.rules.length - start;
+    this.rules.length = start;
   }
 
   port(node: number, kind: Port['kind'], name: string, endpoint: number, mac: string, ip: number, layers: Layer[]): Port {
@@ -421,7 +472,8 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
   const env = clusterEnv(b, cluster, opts.profile);
   const addr = new AddrTable();
   const pods: CompiledPod[] = [];
-  const nodes = env.winNodes.map((m, id) => buildNode(b, env, addr, id, m, pods));
+  const build = nodesToBuild(env, opts.only ?? null);
+  const nodes = env.winNodes.map((m, id) => buildNode(b, env, addr, id, m, pods, build[id]));
   let ownerBase = 0; // NAT owner bases (global pool numbering)
   for (const n of nodes) {
     n.nat.ownerBase = ownerBase;
@@ -437,9 +489,11 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
   }
   const plans = planServices(b, cluster, env.profile, env);
   const acls = (env.net.acls ?? []).filter((a) => a.ruleType === 'Switch');
-  for (const node of nodes) buildPorts(b, env, node, plans, acls);
+  const refusing = refusingPlans(plans, env.profile);
+  for (const node of nodes) buildPorts(b, env, node, node.compiled ? plans : refusing, acls);
   unownedAcls(b, acls, pods);
   attachLbs6(b, env, nodes);
+  noteNodesCompiled(b, nodes, opts.only ?? null);
   const macs = new Uint8Array(b.macNames.length * 6);
   b.macNames.forEach((t, k) => macs.set(macBytes(t), k * 6));
   const net = env.net;
@@ -478,6 +532,34 @@ export function compileCluster(cluster: Cluster, opts: CompileOptions): Compiled
   };
 }
 
+/**
+ * By node id: is the node compiled. Every node without a choice; with one, the nodes it names and every node
+ * an HNS dump was taken on (hns-truth.ts compares the dump with kube-proxy's load balancers built for that
+ * node: its diagnostics need them).
+ */
+function nodesToBuild(env: ClusterEnv, only: NodeChoice | null): boolean[] {
+  if (only === null) return env.winNodes.map(() => true);
+  const dumped = new Set((env.cluster.hnsLoadBalancers ?? []).map((d) => d.node));
+  return env.winNodes.map((n) => only.names.has(n.name) || dumped.has(n.name));
+}
+
+/** The `nodes-compiled` diagnostic when a node was left out: how many were compiled, which, which not, and why. */
+function noteNodesCompiled(b: Builder, nodes: CompiledNode[], only: NodeChoice | null): void {
+  if (only === null) return;
+  const built = nodes.filter((n) => n.compiled).map((n) => n.name);
+  const left = nodes.filter((n) => !n.compiled).map((n) => n.name);
+  if (left.length === 0) return;
+  const list = (names: string[]): string => (names.length <= 8 ? names.join(', ') : `${names.slice(0, 8).join(', ')} and ${names.length - 8} more`);
+  b.diagnostics.push({
+    code: 'nodes-compiled',
+    severity: 'info',
+    source: only.source,
+    message:
+      `compiled ${built.length} of ${nodes.length} Windows nodes (${list(built) || 'none'}): ${only.why}; not compiled: ${list(left)} ` +
+      '(no rule tables built for them; their addresses, pod subnets and endpoints are still known to the compiled nodes, and the diagnostics cover every node)',
+  });
+}
+
 /** FNV-1a hashes of the namespaces the cluster knows (Services' and pods'). */
 function namespaceHashes(cluster: Cluster): Set<number> {
   const namespaces = new Set<number>();
@@ -495,14 +577,21 @@ function attachLbs6(b: Builder, env: ClusterEnv, nodes: CompiledNode[]): void {
   for (const node of nodes) {
     const local = new Set<string>();
     for (const cp of node.pods) for (const x of cp.model.ips) if (x.includes(':')) local.add(x);
+    b.node = node.id;
+    const start = b.rules.length;
     node.v6 = buildNodeLbs6(b, env.profile, node.name, local, plans);
+    if (!node.compiled) {
+      // built for its refusals (the diagnostics below), as every node's; its rules are no port's: dropped
+      b.dropRulesFrom(start);
+      node.v6 = { lbs: [], group: null, layer: null, noLb: node.v6.noLb };
+    }
     // the summary's diagnostics from the IPv6 refusals, as buildLb's for IPv4 (one per Service and code)
     for (const no of node.v6.noLb) {
       if (no.reason === R.NO_ENDPOINTS) noteNoEndpoints(b, env, no.ref, no.lbText);
       else if (no.reason === R.LB_TOO_MANY_DESTINATIONS) noteTooMany(b, env, no.ref, no.lbText, env.profile.maxLbDestinations);
     }
     // the host port's last load-balancer layer (hostLayers: SLB_LB_LAYER, the LBs that only DNAT)
-    const layer = node.host.layers.filter((l) => l.role === 'lb').pop() ?? null;
+    const layer = node.host === null ? null : node.host.layers.filter((l) => l.role === 'lb').pop() ?? null;
     if (node.v6.group !== null && layer !== null) {
       layer.groups.push(node.v6.group);
       node.v6.layer = layer;
@@ -523,7 +612,8 @@ function podIp6(pods: CompiledPod[]): Ip6Map {
 }
 
 /** Emulated node `id` (model `m`): its addresses, routes (the VNET layer), NAT range and pods. */
-function buildNode(b: Builder, env: ClusterEnv, addr: AddrTable, id: number, m: NodeModel, pods: CompiledPod[]): CompiledNode {
+function buildNode(b: Builder, env: ClusterEnv, addr: AddrTable, id: number, m: NodeModel, pods: CompiledPod[], compiled: boolean): CompiledNode {
+  b.node = id;
   const ip = ip4(m.internalIP);
   const pa = ip4(m.providerAddress) >= 0 ? ip4(m.providerAddress) : ip;
   const mac = b.mac(m.mac);
@@ -538,7 +628,7 @@ function buildNode(b: Builder, env: ClusterEnv, addr: AddrTable, id: number, m: 
   if (pa !== ip) addr.mark(pa, AK_PA, id);
   if (env.overlay && sourceVip !== ip) addr.mark(sourceVip, AK_SOURCE_VIP, id);
   const routes: RemoteSubnet[] = [];
-  const routeRules = [...subnetRoutes(b, env, m, routes), ...userRoutes(b, env, routes)];
+  const routeRules = compiled ? [...subnetRoutes(b, env, m, routes), ...userRoutes(b, env, routes)] : [];
   const node: CompiledNode = {
     id,
     name: m.name,
@@ -557,10 +647,11 @@ function buildNode(b: Builder, env: ClusterEnv, addr: AddrTable, id: number, m: 
     lbByKey: new Map(),
     noLb: new Map(),
     routes: longestFirst(routes),
-    vnet: vnetLayer(b, env, routeRules),
+    vnet: compiled ? vnetLayer(b, env, routeRules) : { name: 'VNET', role: 'vnet', priority: 500, groups: [], defaultAction: 'allow' },
     nat: { start: m.dynamicPortStart, count: m.dynamicPortCount, blockSize: env.profile.snatBlockSize, owners: 1 + env.podsByNode[id].length, ownerBase: 0 },
     macSpoofing: m.macSpoofing,
     v6: { lbs: [], group: null, layer: null, noLb: [] },
+    compiled,
   };
   for (const p of env.podsByNode[id]) addPod(b, addr, node, p, pods);
   return node;
@@ -657,7 +748,9 @@ function vnetLayer(b: Builder, env: ClusterEnv, routeRules: Rule[]): Layer {
 /** The node's load balancers, then its ports: the host vNIC, the external port, one per pod. */
 function buildPorts(b: Builder, env: ClusterEnv, node: CompiledNode, plans: PortPlan[], acls: AclModel[]): void {
   const net = env.net;
+  b.node = node.id;
   buildNodeLbs(b, env.profile, node, plans, env);
+  if (!node.compiled) return; // its load balancers were looked at for the diagnostics only (buildNodeLbs)
   applyHnsTruth(b, env.cluster, env.profile, node);
   const aclLayers = aclLayersOf(b, acls, new Set(node.pods.map((cp) => cp.model.ip)));
   const aclLayer = aclLayers.get(null) ?? null;
@@ -976,6 +1069,18 @@ function planServices(b: Builder, cluster: Cluster, profile: WindowsProfile, env
   return plans;
 }
 
+/**
+ * The plans whose load balancers some node may refuse with a diagnostic (no-endpoints, too many
+ * destinations), or that choose endpoints per node (their backend ids): what a node left out of the compile
+ * still goes through (buildNodeLbs builds nothing for it). A plan with the same usable endpoints on every
+ * node, available for LBs and within the destination limit, gives no node a diagnostic: an LB holding only
+ * the local ones has fewer destinations, and a node without local endpoints is `no-local-endpoint`, which
+ * is no diagnostic. 100 nodes x 5k Services went through buildNodeLbs for nothing (issue 12).
+ */
+function refusingPlans(plans: PortPlan[], profile: WindowsProfile): PortPlan[] {
+  return plans.filter((p) => p.perNode || p.backends.length === 0 || !p.availableForLb || p.uniqueIps > profile.maxLbDestinations);
+}
+
 /** One node's view while its load balancers are built (one per node, not per packet). */
 interface NodeLbCtx {
   node: CompiledNode;
@@ -1086,14 +1191,16 @@ function frontendText(plan: PortPlan, spec: LbSpec): string {
   return `${spec.kind} ${spec.vipText}:${spec.extPort}/${plan.protocolText}`;
 }
 
-/** Records on `node` why the VIP `key` has no load balancer. */
+/** Records on `node` why the VIP `key` has no load balancer (not on a node left out: nothing reads it). */
 function refuseLb(node: CompiledNode, plan: PortPlan, spec: LbSpec, key: number, reason: number, detail: string): void {
+  if (!node.compiled) return;
   node.noLb.set(key, { reason, service: plan.sid, kind: spec.kind, detail: `${plan.ref} ${frontendText(plan, spec)}: ${detail}` });
 }
 
 /** The built load balancer: its host vNIC rule and, for DSR, the pod ports' rule. */
 function addLb(b: Builder, ctx: NodeLbCtx, plan: PortPlan, spec: LbSpec, vip: number, key: number, backends: LbBackend[]): void {
   const { node, env } = ctx;
+  if (!node.compiled) return; // a node left out: only its refusals were wanted (the diagnostics)
   const { kind, vipText, extPort, dsr, preserve } = spec;
   const { proto, intPort } = plan;
   let localCount = 0;

@@ -60,14 +60,14 @@
 
 import type { Batch } from '../core/batch';
 import type { Cluster } from '../cluster/model';
-import { compileCluster, type CompiledDataplane } from './compile';
+import { compileCluster, type CompiledDataplane, type NodeChoice } from './compile';
 import { domainHashes } from './dns';
 import { Trace } from './explain';
 import { PacketCtx } from './packet-ctx';
 import type { WindowsProfile } from './profile';
 import { VERDICT_NAMES, reasonCode, warningCodes } from './reasons';
 import { Results } from './results';
-import { formatRules } from './rules-print';
+import { formatRules, writeRules } from './rules-print';
 import { shardKey } from './shard-key';
 import { DataplaneState } from './state';
 import { inputStep } from './step-input';
@@ -85,15 +85,21 @@ export interface DataplaneOptions {
   view: 'pod' | 'wire';
   /** Initial flow table capacity (connections); it grows on demand. */
   initialConnections?: number;
+  /** The Windows nodes to compile (compile.ts CompileOptions.only); absent or null: every one. */
+  only?: NodeChoice | null;
 }
 
 /** Compiles `cluster` for a Windows profile and returns the engine (with its own state). */
 export function compileDataplane(cluster: Cluster, opts: DataplaneOptions): Dataplane {
-  return new Dataplane(compileCluster(cluster, { profile: opts.profile, seed: opts.seed, view: opts.view }), opts.initialConnections);
+  const dp = new Dataplane(compileCluster(cluster, { profile: opts.profile, seed: opts.seed, view: opts.view, only: opts.only }), opts.initialConnections);
+  dp.only = opts.only ?? null;
+  return dp;
 }
 
 export class Dataplane {
   readonly c: CompiledDataplane;
+  /** The nodes it was compiled for (DataplaneOptions.only): the pipeline's workers compile the same ones. */
+  only: NodeChoice | null = null;
   /** The state `process` uses (one shard). */
   state: DataplaneState;
   private readonly k: PacketCtx;
@@ -167,6 +173,11 @@ export class Dataplane {
   /** `vfpctrl /list-rule`-like listing of every port, layer, group and rule (one node, or all). */
   rulesText(nodeName?: string): string {
     return formatRules(this.c, nodeName);
+  }
+
+  /** The same listing written to `write` in pieces of whole lines (rules-print.ts writeRules). */
+  writeRules(nodeName: string | undefined, write: (text: string) => void): void {
+    writeRules(this.c, nodeName, write);
   }
 
   /**

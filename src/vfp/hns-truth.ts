@@ -221,7 +221,7 @@ function dropRules(b: Builder, lbs: NodeLb[]): void {
   const mine = new Set(lbs.flatMap((l) => [l.hostRule, l.dsrRule]).filter((r) => r !== null));
   let start = b.rules.length;
   while (start > 0 && mine.has(b.rules[start - 1])) start--;
-  if (b.rules.length - start === mine.size) b.rules.length = start;
+  if (b.rules.length - start === mine.size) b.dropRulesFrom(start);
 }
 
 /** For the node an HNS dump was taken on: the dump's load balancers replace kube-proxy's (module comment). */

@@ -73,8 +73,14 @@ export type Action =
   | { kind: 'to-host' };
 
 export interface Rule {
-  /** Global id (counter index). */
+  /** Global id (counter index; a position in CompiledDataplane.rules, which depends on the nodes compiled). */
   id: number;
+  /**
+   * The rule's number on its node, counted from 0 in the order the node's rules are built: the `Id` that
+   * `vfp-emu rules` prints and the `#N` explain names. The same whichever other nodes are compiled
+   * (compile.ts module comment, "Which nodes are compiled").
+   */
+  local: number;
   /** Friendly name, as HNS names it (SNAT_TCP_OUTBOUNDNAT_..., LB_DSR_..., PA_ROUTE_...). */
   name: string;
   /** Lower wins inside a group. */

@@ -40,12 +40,12 @@ function conditionLines(c: Conditions): string[] {
 function groupRules(g: Group): Rule[] {
   const all = [...g.rules];
   if (g.byVip !== null) for (const list of g.byVip.values()) all.push(...list);
-  return all.sort((a, b) => a.priority - b.priority || a.id - b.id);
+  return all.sort((a, b) => a.priority - b.priority || a.local - b.local);
 }
 
-function printRule(out: string[], r: Rule, ttl: string): void {
+function printRule(out: Sink, r: Rule, ttl: string): void {
   out.push(`      RULE : ${r.name}`);
-  out.push(`        Friendly name : ${r.name}, Id : ${r.id}`);
+  out.push(`        Friendly name : ${r.name}, Id : ${r.local}`);
   out.push(`        Priority : ${r.priority}`);
   out.push(`        Flags : ${(r.flags & RULE_TERMINATING) !== 0 ? '1 terminating' : '0'}`);
   out.push(`        Type : ${r.type}`);
@@ -55,7 +55,7 @@ function printRule(out: string[], r: Rule, ttl: string): void {
   if (r.data) out.push(`        Rule Data : ${r.data}`);
 }
 
-function printLayer(out: string[], layer: Layer, ttl: string): void {
+function printLayer(out: Sink, layer: Layer, ttl: string): void {
   out.push(`  LAYER : ${layer.name}`);
   out.push(`    Priority : ${layer.priority}, default action : ${layer.defaultAction}, role : ${layer.role}`);
   for (const g of layer.groups) {
@@ -67,14 +67,14 @@ function printLayer(out: string[], layer: Layer, ttl: string): void {
   }
 }
 
-function printPort(out: string[], p: Port, ttl: string): void {
+function printPort(out: Sink, p: Port, ttl: string): void {
   out.push(`PORT : ${p.name}`);
   out.push(`  MAC : ${p.mac}${p.ip ? `, IP : ${u32ToIpv4(p.ip)}` : ''}, layers (OUT order; IN runs them in reverse) : ${p.layers.map((l) => l.name).join(', ') || '<none>'}`);
   for (const l of p.layers) printLayer(out, l, ttl);
   out.push('');
 }
 
-function printNode(out: string[], c: CompiledDataplane, n: CompiledNode): void {
+function printNode(out: Sink, c: CompiledDataplane, n: CompiledNode): void {
   const t = c.profile.timeouts;
   const ttl = `TCP ${t.tcpEstablished} s (half-open ${t.tcpHalfOpen} s, closed ${t.tcpClosed} s), UDP ${t.udp} s, other ${t.icmp} s (profile ${c.profile.name})`;
   const head = `NODE : ${n.name}  (${n.model.internalIP}, ${c.mode}, ${c.plugin}, profile ${c.profile.name})`;
@@ -105,21 +105,55 @@ function printNode(out: string[], c: CompiledDataplane, n: CompiledNode): void {
 }
 
 /** The node's IPv6 load balancers (lb6.ts: the IPv6 proxier's, LoadBalancerFlagsIPv6), after the IPv4 ones. */
-function printLbs6(out: string[], c: CompiledDataplane, n: CompiledNode): void {
+function printLbs6(out: Sink, c: CompiledDataplane, n: CompiledNode): void {
   for (const lb of n.v6.lbs) {
     out.push(`    ${c.services[lb.service]} ${lb.kind} [${lb.vipText}]:${lb.extPort} -> ${lb.intPort} ${PROTO[lb.proto] ?? `proto ${lb.proto}`}: ${lb.backends.length} backend(s), IPv6${lb.affinity ? ', SourceIP affinity' : ''}, DNAT only`);
     out.push(`      backends: ${lb.backends.map((x) => `[${x.ipText}]:${x.port}${x.node === n.name ? ' (local)' : ''}`).join(', ')}`);
   }
 }
 
-/** The listing for node `nodeName`, or for every emulated node. Throws when the node is not emulated. */
-export function formatRules(c: CompiledDataplane, nodeName?: string): string {
-  const out: string[] = [];
-  const nodes = nodeName === undefined ? c.nodes : c.nodes.filter((n) => n.name === nodeName);
-  if (nodeName !== undefined && nodes.length === 0) {
-    throw new Error(`node '${nodeName}' is not an emulated Windows node (known: ${c.nodes.map((n) => n.name).join(', ') || 'none'})`);
+/**
+ * The listing's lines, written out as they are made (`write` gets whole lines, each ending in '\n', a few
+ * thousand at a time): one node's listing at 5k Services is about 16 MB of text, which is never held whole
+ * (issue 12, `rules --node`).
+ */
+class Sink {
+  private readonly lines: string[] = [];
+
+  constructor(private readonly write: (text: string) => void) {}
+
+  push(...xs: string[]): void {
+    for (const x of xs) this.lines.push(x);
+    if (this.lines.length >= 4096) this.flush();
   }
+
+  flush(): void {
+    if (this.lines.length === 0) return;
+    this.write(this.lines.map(safeText).join('\n') + '\n');
+    this.lines.length = 0;
+  }
+}
+
+/**
+ * Writes the listing for node `nodeName`, or for every compiled node (compile.ts CompileOptions.only), to
+ * `write`, in pieces of whole lines. Throws (before writing) when the node is not emulated or was not
+ * compiled. Rule `Id`s are numbers on their node (objects.ts Rule.local), so a node's listing is the same
+ * whichever other nodes were compiled.
+ */
+export function writeRules(c: CompiledDataplane, nodeName: string | undefined, write: (text: string) => void): void {
+  const nodes = c.nodes.filter((n) => n.compiled && (nodeName === undefined || n.name === nodeName));
+  if (nodeName !== undefined && nodes.length === 0) {
+    throw new Error(`node '${nodeName}' is not an emulated Windows node, or was not compiled (compiled: ${c.nodes.filter((n) => n.compiled).map((n) => n.name).join(', ') || 'none'})`);
+  }
+  const out = new Sink(write);
   if (nodes.length === 0) out.push('No Windows node in the cluster: nothing is emulated.');
   for (const n of nodes) printNode(out, c, n);
-  return out.map(safeText).join('\n') + '\n';
+  out.flush();
+}
+
+/** The listing (writeRules) as one string. */
+export function formatRules(c: CompiledDataplane, nodeName?: string): string {
+  const parts: string[] = [];
+  writeRules(c, nodeName, (t) => parts.push(t));
+  return parts.join('');
 }

@@ -60,7 +60,7 @@ function condSummary(r: Rule): string {
 function ruleText(r: Rule): string {
   const k = r.action.kind;
   const data = (k === 'paroute' || k === 'l2route' || k === 'to-host' || k === 'decap') && r.data ? `: ${r.data}` : '';
-  return `${r.name} #${r.id} (priority ${r.priority}, ${r.type}${(r.flags & RULE_TERMINATING) !== 0 ? ', terminating' : ''})${data}`;
+  return `${r.name} #${r.local} (priority ${r.priority}, ${r.type}${(r.flags & RULE_TERMINATING) !== 0 ? ', terminating' : ''})${data}`;
 }
 
 /** `pod/NS/NAME` | `host` | `external` | `wire`, null for -1. */
