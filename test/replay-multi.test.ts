@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { clusterList } from '../src/gen/layout';
 import { writeTraceFile } from '../src/gen/trace';
+import { untimed, untimedText } from './multi-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -19,20 +20,6 @@ const cli = path.join(repo, 'dist', 'src', 'cli.js');
 function run(args: string[], cwd: string) {
   const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A summary without its timings (elapsed_s, pps: the only fields allowed to differ between runs). */
-export function untimed(s: Record<string, unknown>): Record<string, unknown> {
-  const { elapsed_s, pps, ...rest } = s;
-  void elapsed_s;
-  void pps;
-  if (Array.isArray(rest.traces)) rest.traces = (rest.traces as Record<string, unknown>[]).map(untimed);
-  return rest;
-}
-
-/** Text output without the timing line (`N packets in X s (R packets/s)`). */
-export function untimedText(t: string): string {
-  return t.replace(/^\d+ packets in [\d.]+ s \(\d+ packets\/s\)$/m, 'N packets in T s');
 }
 
 describe('vfp-emu replay with several traces', function () {
