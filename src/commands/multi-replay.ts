@@ -2,7 +2,8 @@
  * `vfp-emu replay` over several traces (issue 12, "Many captures at once"): files, folders or glob patterns
  * (trace-list.ts). Each trace is one node's or one window's traffic: it is replayed alone, with its own
  * Dataplane state, by the single-trace replay as it is (multi-job.ts). The traces run in parallel, one
- * worker thread per trace at a time, up to `--workers` threads (default: the cores available); with
+ * thread per trace at a time, up to `--workers` threads (default: the cores available; the main thread is one
+ * of them, the others are worker threads); with
  * `--workers 1`, or one trace, on the main thread one after another. A trace that is given fewer threads than
  * `--workers` (more threads than traces) gets the rest for its own pipeline: floor(workers / traces).
  *
@@ -150,46 +151,53 @@ async function runHere(shared: SharedOptions, jobs: readonly TraceJob[], stop: A
   return out;
 }
 
-/** The jobs on `threads` worker threads (multi-worker.ts), the next job to the first thread free. */
-function runInWorkers(shared: SharedOptions, jobs: readonly TraceJob[], threads: number, stop: AbortSignal): Promise<(JobResult | undefined)[]> {
+/**
+ * The jobs on `threads` threads, the next job to the first thread free: this thread is one of them (it has
+ * the modules loaded already: a worker thread costs about 0.25 s of CPU to start, load and compile them),
+ * `threads - 1` worker threads (multi-worker.ts) the others. This thread's replays let the event loop turn
+ * (pipeline.ts Pacer), so that the workers get their next job meanwhile.
+ */
+async function runInWorkers(shared: SharedOptions, jobs: readonly TraceJob[], threads: number, stop: AbortSignal): Promise<(JobResult | undefined)[]> {
   const out: (JobResult | undefined)[] = new Array<JobResult | undefined>(jobs.length).fill(undefined);
-  const workers = Array.from({ length: threads }, () => new Worker(path.join(__dirname, 'multi-worker.js'), { workerData: shared }));
   let next = 0;
-  let busy = 0;
   let ended = false;
-  return new Promise((resolve, reject) => {
-    const finish = (): void => {
-      stop.removeEventListener('abort', onStop);
-      for (const w of workers) void w.terminate();
-      resolve(out);
-    };
-    const give = (w: Worker): void => {
-      if (ended || stop.aborted || next >= jobs.length) {
-        if (busy === 0) finish();
-        return;
-      }
-      busy++;
-      w.postMessage({ type: 'run', job: jobs[next++] });
-    };
-    const onStop = (): void => {
-      for (const w of workers) w.postMessage({ type: 'stop', sig: stop.reason as string });
-    };
-    stop.addEventListener('abort', onStop);
-    for (const w of workers) {
+  const take = (): TraceJob | undefined => (ended || stop.aborted || next >= jobs.length ? undefined : jobs[next++]);
+  const put = (r: JobResult): void => {
+    out[r.index] = r;
+    if (r.type === 'fatal') ended = true;
+  };
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(path.join(__dirname, 'multi-worker.js'), { workerData: shared }));
+  const onStop = (): void => {
+    for (const w of workers) w.postMessage({ type: 'stop', sig: stop.reason as string });
+  };
+  stop.addEventListener('abort', onStop);
+  const workerLane = (w: Worker): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const give = (): void => {
+        const job = take();
+        if (job === undefined) resolve();
+        else w.postMessage({ type: 'run', job });
+      };
       w.on('message', (r: JobResult) => {
-        busy--;
-        out[r.index] = r;
-        if (r.type === 'fatal') ended = true;
-        give(w);
+        put(r);
+        give();
       });
       w.on('error', (e) => {
         ended = true;
-        for (const x of workers) void x.terminate();
         reject(e);
       });
-    }
-    for (const w of workers) give(w);
-  });
+      give();
+    });
+  const localLane = async (): Promise<void> => {
+    for (let job = take(); job !== undefined; job = take()) put(await runTraceJob(shared, job, stop));
+  };
+  try {
+    await Promise.all([...workers.map(workerLane), localLane()]);
+  } finally {
+    stop.removeEventListener('abort', onStop);
+    for (const w of workers) void w.terminate();
+  }
+  return out;
 }
 
 /** Per-trace lines under the merged text summary. */
