@@ -69,8 +69,8 @@ describe('vfp-emu replay with several traces', function () {
     assert.deepEqual(fs.readdirSync(path.join(tmp, 'o')).sort(), ['a-node1.pcapng', 'b-node2.pcapng', 'c-node3.pcapng']);
   });
 
-  it('the same summary, report and output bytes for --workers 1, 2 and 4', () => {
-    const outs = [1, 2, 4].map((w) => {
+  it('the same summary, report and output bytes for --workers 1, 2, 4 and 8 (8: 2 threads for each trace)', () => {
+    const outs = [1, 2, 4, 8].map((w) => {
       const r = run(['replay', 'caps', '--cluster', cluster, '--summary', 'json', '--out', `o${w}`, '--verdicts', `v${w}`, '--report', `r${w}.txt`, '--workers', String(w)], tmp);
       assert.equal(r.status, 0, r.stderr);
       const files = ['o', 'v'].flatMap((d) => fs.readdirSync(path.join(tmp, `${d}${w}`)).sort().map((f) => fs.readFileSync(path.join(tmp, `${d}${w}`, f)).toString('base64')));
