@@ -10,7 +10,10 @@
  * is `fatal`: it would be the same for every trace, and the command ends with it as for one trace.
  */
 import { InputError, UsageError } from '../core/errors';
+import { loadCluster } from '../cluster/load';
+import type { Cluster } from '../cluster/model';
 import type { ReplayOptions, ReplaySummary } from './replay';
+import { fingerprintOf, type Fingerprint } from './summary-merge';
 
 /** What one trace is asked to do. */
 export interface TraceJob {
@@ -21,7 +24,7 @@ export interface TraceJob {
 }
 
 /** The options every trace shares (no `stop`: each thread has its own, see multi-worker.ts). */
-export type SharedOptions = Omit<ReplayOptions, 'stop' | 'trace' | 'verdicts' | 'out' | 'report' | 'summary' | 'progress'>;
+export type SharedOptions = Omit<ReplayOptions, 'stop' | 'trace' | 'verdicts' | 'out' | 'report' | 'summary' | 'progress' | 'loaded'>;
 
 export interface FatalData {
   kind: 'usage' | 'input' | 'system' | 'other';
@@ -42,7 +45,8 @@ export type JobResult =
 export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: AbortSignal): Promise<JobResult> {
   try {
     const { replay } = await import('./replay');
-    const { summary, status } = await replay({ ...shared, trace: job.trace, verdicts: job.verdicts, out: job.out, stop });
+    loaded ??= loadOnce(shared);
+    const { summary, status } = await replay({ ...shared, trace: job.trace, verdicts: job.verdicts, out: job.out, stop, loaded });
     return { type: 'done', index: job.index, summary, status };
   } catch (e) {
     const sys = e as NodeJS.ErrnoException;
@@ -52,6 +56,18 @@ export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: Ab
     }
     return { type: 'fatal', index: job.index, fatal: fatalData(e) };
   }
+}
+
+/**
+ * The --cluster files, loaded once per thread for all the traces it runs (a 25 MB kubectl dump takes seconds
+ * to load: not once per trace), with the summary fingerprint. Each trace still compiles its own Dataplane
+ * from it (replay.ts `loaded`): the Cluster is only read by the compiler, so traces share no state.
+ */
+let loaded: { cluster: Cluster; fingerprint: Fingerprint } | undefined;
+
+function loadOnce(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
+  if (shared.clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
+  return { cluster: loadCluster(shared.clusterFiles, { maxConfigBytes: shared.maxConfigBytes }), fingerprint: fingerprintOf(shared) };
 }
 
 function fatalData(e: unknown): FatalData {

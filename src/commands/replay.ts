@@ -24,7 +24,7 @@ import { AtomicOutput } from '../pipeline/output-files';
 import { egressNameDiagnostic } from '../pipeline/out-trace-encoder';
 import { runPipeline } from '../pipeline/pipeline';
 import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
-import type { Dataplane } from '../vfp/engine';
+import { compileDataplane, type Dataplane } from '../vfp/engine';
 import { FLOW_SHARES } from '../vfp/flow-table';
 import { resolveProfile } from '../vfp/profile';
 import { backendOfKey } from '../vfp/counters';
@@ -66,6 +66,11 @@ export interface ReplayOptions {
    * the outputs end whole after the packets judged so far, and the summary says `interrupted`.
    */
   stop?: AbortSignal;
+  /**
+   * The --cluster files already loaded (multi-job.ts: once per thread for all its traces) and their summary
+   * fingerprint: the Dataplane is still compiled afresh for this trace, so its state is its own.
+   */
+  loaded?: { cluster: Cluster; fingerprint: Fingerprint };
 }
 
 export interface ReplaySummary {
@@ -120,7 +125,10 @@ export interface ReplayOutcome {
  * stdin).
  */
 export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
-  const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts);
+  const { cluster, dataplane: dp } =
+    opts.loaded !== undefined
+      ? { cluster: opts.loaded.cluster, dataplane: compileDataplane(opts.loaded.cluster, { profile: resolveProfile(opts.windows), seed: opts.seed, view: opts.view }) }
+      : prepareDataplane(opts.clusterFiles, opts);
   const profile = resolveProfile(opts.windows);
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   const { failVerdicts, failReasons } = failOnIds(opts.failOn);
@@ -167,7 +175,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   if (cut !== null) summary.diagnostics.push(cut);
   summary.trace = opts.trace;
   if (run.error !== null) summary.error = run.error.message;
-  summary.fingerprint = fingerprintOf(opts);
+  summary.fingerprint = opts.loaded?.fingerprint ?? fingerprintOf(opts);
   for (const [key, count] of counted.backends()) {
     const { service, backend } = backendOfKey(key);
     const svc = dp.serviceName(service) ?? '?';
