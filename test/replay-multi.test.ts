@@ -6,7 +6,7 @@
  * --fail-on over the totals.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -168,5 +168,38 @@ describe('vfp-emu replay with several traces', function () {
     const bad = run(['replay', 'caps', '--cluster', cluster, '--fail-on', 'no-such-reason'], tmp);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--fail-on no-such-reason: not a verdict/);
+  });
+  it('SIGINT in the middle: exit 130, the traces run so far counted, each output whole (records = its packets), no temporary file left', async () => {
+    const big = path.join(tmp, 'big');
+    fs.mkdirSync(big);
+    for (let k = 0; k < 3; k++) writeTraceFile(path.join(big, `n${k}.pcap`), 'pcap', { packets: 600_000, flows: 3000, seed: k + 1, sizes: [{ size: 64, weight: 1 }] });
+    const out = path.join(tmp, 'int-out');
+    const child = spawn(process.execPath, [cli, 'replay', 'big', '--cluster', cluster, '--workers', '2', '--summary', 'json', '--out', 'int-out', '--verdicts', 'int-out', '--report', 'int-r.txt'], { cwd: tmp });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const poll = setInterval(() => {
+      if (fs.existsSync(out) && fs.readdirSync(out).some((f) => f.endsWith('.tmp'))) {
+        clearInterval(poll);
+        child.kill('SIGINT');
+      }
+    }, 20);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearInterval(poll);
+    assert.equal(code, 130, stderr);
+    const m = JSON.parse(stdout) as { packets: number; interrupted: string; traces: { trace: string; packets: number; interrupted?: string }[] };
+    assert.equal(m.interrupted, 'SIGINT');
+    assert.ok(m.traces.length >= 1 && m.packets < 1_800_000, `stopped in the middle: ${m.packets} packets`);
+    assert.match(stderr, new RegExp(`interrupted \\(SIGINT\\) after ${m.packets} packets`));
+    for (const t of m.traces) {
+      const stem = path.basename(t.trace, '.pcap');
+      const lines = fs.readFileSync(path.join(out, `${stem}.jsonl`), 'utf8');
+      assert.ok(lines === '' || lines.endsWith('\n'), `${stem}.jsonl ends whole`);
+      assert.equal(lines === '' ? 0 : lines.split('\n').length - 1, t.packets, `${stem}.jsonl: one record per packet counted`);
+    }
+    assert.deepEqual(fs.readdirSync(out).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+    assert.equal(fs.readdirSync(out).length, 2 * m.traces.length, 'outputs only for the traces run');
+    assert.match(fs.readFileSync(path.join(tmp, 'int-r.txt'), 'utf8'), /^interrupted \(SIGINT\) after \d+ packets$/m);
   });
 });
