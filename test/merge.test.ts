@@ -98,6 +98,8 @@ describe('vfp-emu merge', function () {
       ['old.json', { ...good, fingerprint: undefined }, /old\.json at fingerprint: missing/],
       ['svc.json', { ...good, services: { 'default/web': { backends: { '10.0.0.1:80': 'x' } } } }, /svc\.json at services\.default\/web\.backends\.10\.0\.0\.1:80: must be a count/],
       ['sum.json', { ...multiJson, packets: 1 }, /sum\.json at packets: is 1, but its traces hold 6000 packets/],
+      ['extra.json', { ...good, node: 'win-1' }, /extra\.json at node: not a field of a vfp-emu replay summary/],
+      ['both.json', { ...multiJson, trace: 'A.pcap' }, /both\.json at trace: not a field/],
     ];
     for (const [file, doc, re] of cases) {
       fs.writeFileSync(path.join(tmp, file), typeof doc === 'string' ? doc : JSON.stringify(doc));

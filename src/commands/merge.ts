@@ -10,7 +10,8 @@
  * must be a count`). A summary without a `fingerprint` (made before vfp-emu had one), or with one that differs
  * from the first file's in a field (another cluster's files, another --windows profile, seed, view, VXLAN
  * ports or vfp-emu version), is refused naming both files and the field: such counts do not add up.
- * A merged summary whose `packets` is not the sum of its traces' is refused too (edited by hand).
+ * A merged summary whose `packets` is not the sum of its traces', or a field replay does not write (merge
+ * would drop it), is refused too (edited by hand, or made by a vfp-emu of another version).
  * The same trace path in two summaries is allowed: one Job pod per node may each replay /data/capture.pcap.
  *
  * Output: JSON by default (the form merge reads, so merged summaries merge again), `--summary text` the text
@@ -65,6 +66,17 @@ class Checker {
   }
 }
 
+/** The fields of a `traces[]` entry (summary-merge.ts TraceSummary), of a single-trace and of a merged summary. */
+const COUNT_KEYS = ['packets', 'interrupted', 'stdout_closed', 'error', 'verdicts', 'reasons', 'warnings', 'services', 'flows_evicted', 'flow_share_limit', 'elapsed_s', 'pps'];
+const TRACE_KEYS = new Set(['trace', ...COUNT_KEYS]);
+const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint']);
+const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces']);
+
+/** A field merge does not know would be dropped from the merged summary: refused by name instead. */
+function onlyKnown(c: Checker, o: Record<string, Json>, known: ReadonlySet<string>, at: string): void {
+  for (const k of Object.keys(o)) if (!known.has(k)) c.fail(at === '' ? k : `${at}.${k}`, 'not a field of a vfp-emu replay summary (merge would drop it)');
+}
+
 /** The counts every summary and every `traces[]` entry holds. */
 function checkCounts(c: Checker, o: Record<string, Json>, at: string): void {
   const p = at === '' ? '' : `${at}.`;
@@ -105,6 +117,7 @@ export function readSummary(file: string): { summary: AnySummary; fingerprint: F
     throw e;
   }
   const o = c.object(doc, '');
+  onlyKnown(c, o, o.traces === undefined ? SINGLE_KEYS : MERGED_KEYS, '');
   checkCounts(c, o, '');
   if (!Array.isArray(o.diagnostics)) c.fail('diagnostics', 'must be a list');
   (o.diagnostics as Json[]).forEach((d, k) => {
@@ -118,6 +131,7 @@ export function readSummary(file: string): { summary: AnySummary; fingerprint: F
     let sum = 0;
     (o.traces as Json[]).forEach((t, k) => {
       const x = c.object(t, `traces[${k}]`);
+      onlyKnown(c, x, TRACE_KEYS, `traces[${k}]`);
       c.string(x.trace, `traces[${k}].trace`);
       checkCounts(c, x, `traces[${k}]`);
       sum += x.packets as number;
