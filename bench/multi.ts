@@ -8,7 +8,9 @@
  * shared machine hits both alike; the figures are the median and the best round of each, and the ratios
  * W1/W2 of both. The load average before and after goes with them: on a machine whose other tenants keep
  * the 2 cores busy, two threads cannot get twice the CPU of one, and the ratio says so. CPU seconds (user +
- * sys, from /usr/bin/time when it is there) show the work done alike by both. Files go to /dev/shm when it
+ * sys, from /usr/bin/time when it is there) show the work each did, and the cores each round got (CPU / wall):
+ * a wall ratio from rounds that got well under 2 cores says how busy the machine was, not how the program
+ * scales; 2 x CPU(W1) / CPU(W2) is then the bound 2 free cores would give. Files go to /dev/shm when it
  * exists (the disk is not what is measured).
  *
  *   npm run bench:multi -- [--traces 8] [--packets 100000] [--rounds 5] [--flows N]
@@ -76,7 +78,8 @@ function main(): void {
       const order = r % 2 === 0 ? [1, 2] : [2, 1];
       for (const w of order) res[w].push(timeRun(args(w)));
       const [a, b] = [res[1][r], res[2][r]];
-      console.log(`round ${r + 1}: workers 1 ${a.wall.toFixed(2)} s, workers 2 ${b.wall.toFixed(2)} s, ratio ${(a.wall / b.wall).toFixed(2)}x (load ${load()})`);
+      const used = (t: Timed): string => (t.cpu === null ? '' : ` (${(t.cpu / t.wall).toFixed(2)} cores)`);
+      console.log(`round ${r + 1}: workers 1 ${a.wall.toFixed(2)} s${used(a)}, workers 2 ${b.wall.toFixed(2)} s${used(b)}, ratio ${(a.wall / b.wall).toFixed(2)}x (load ${load()})`);
     }
     const total = traces * packets;
     const line = (w: number): string => {
@@ -89,6 +92,12 @@ function main(): void {
     const med = median(res[1].map((t) => t.wall)) / median(res[2].map((t) => t.wall));
     const best = Math.min(...res[1].map((t) => t.wall)) / Math.min(...res[2].map((t) => t.wall));
     console.log(`speed-up workers 1 -> 2: median ${med.toFixed(2)}x, best ${best.toFixed(2)}x (target >= 1.8x); load average at end ${load()}`);
+    const cpu = (w: number): number[] => res[w].map((t) => t.cpu).filter((c): c is number => c !== null);
+    if (cpu(1).length > 0 && cpu(2).length > 0) {
+      // when the cores are busy with other work, the wall ratio measures the share the machine gave, not the
+      // program: the CPU each needed bounds what 2 free cores would give (2 x CPU1/CPU2, if both threads stay busy)
+      console.log(`CPU seconds workers 2 / workers 1: ${(median(cpu(2)) / median(cpu(1))).toFixed(2)} (2 free cores at most ${((2 * median(cpu(1))) / median(cpu(2))).toFixed(2)}x)`);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
