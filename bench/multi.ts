@@ -45,6 +45,25 @@ function timeRun(args: string[]): Timed {
   return { wall, cpu: m === null ? null : Number(m[1]) + Number(m[2]) };
 }
 
+/**
+ * What the machine gives two threads right now: the same pure-CPU loop twice on one thread, then once on each
+ * of two worker threads, in a child process; the ratio of the two times (2.0 on 2 free cores). On a machine
+ * shared with other work this is the bound the multi-trace ratio is read against.
+ */
+function spinRatio(): number {
+  const code = `
+const { Worker } = require('node:worker_threads');
+const body = 'let x = 0; for (let i = 0; i < 2e8; i++) x += i % 7; require("node:worker_threads").parentPort?.postMessage(x);';
+const spin = new Function(body.replace('require("node:worker_threads").parentPort?.postMessage(x);', 'return x;'));
+let t0 = process.hrtime.bigint(); spin(); spin();
+const one = Number(process.hrtime.bigint() - t0) / 1e9;
+t0 = process.hrtime.bigint();
+let done = 0;
+for (let k = 0; k < 2; k++) new Worker(body, { eval: true }).on('message', () => { if (++done === 2) { console.log(one / (Number(process.hrtime.bigint() - t0) / 1e9)); process.exit(0); } });`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -74,12 +93,14 @@ function main(): void {
     console.log(`${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores; load average at start ${load()}\n`);
     const args = (w: number): string[] => ['replay', caps, '--cluster', path.join(dir, 'cluster.json'), '--out', path.join(dir, `out${w}`), '--summary', 'json', '--no-progress', '--workers', String(w)];
     const res: Record<number, Timed[]> = { 1: [], 2: [] };
+    const spins: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? [1, 2] : [2, 1];
       for (const w of order) res[w].push(timeRun(args(w)));
+      spins.push(spinRatio());
       const [a, b] = [res[1][r], res[2][r]];
       const used = (t: Timed): string => (t.cpu === null ? '' : ` (${(t.cpu / t.wall).toFixed(2)} cores)`);
-      console.log(`round ${r + 1}: workers 1 ${a.wall.toFixed(2)} s${used(a)}, workers 2 ${b.wall.toFixed(2)} s${used(b)}, ratio ${(a.wall / b.wall).toFixed(2)}x (load ${load()})`);
+      console.log(`round ${r + 1}: workers 1 ${a.wall.toFixed(2)} s${used(a)}, workers 2 ${b.wall.toFixed(2)} s${used(b)}, ratio ${(a.wall / b.wall).toFixed(2)}x; a pure-CPU loop got ${spins[r].toFixed(2)}x from 2 threads (load ${load()})`);
     }
     const total = traces * packets;
     const line = (w: number): string => {
@@ -92,6 +113,7 @@ function main(): void {
     const med = median(res[1].map((t) => t.wall)) / median(res[2].map((t) => t.wall));
     const best = Math.min(...res[1].map((t) => t.wall)) / Math.min(...res[2].map((t) => t.wall));
     console.log(`speed-up workers 1 -> 2: median ${med.toFixed(2)}x, best ${best.toFixed(2)}x (target >= 1.8x); load average at end ${load()}`);
+    console.log(`a pure-CPU loop on 2 threads against 1, same rounds: median ${median(spins).toFixed(2)}x (what the machine gave 2 threads)`);
     const cpu = (w: number): number[] => res[w].map((t) => t.cpu).filter((c): c is number => c !== null);
     if (cpu(1).length > 0 && cpu(2).length > 0) {
       // when the cores are busy with other work, the wall ratio measures the share the machine gave, not the
