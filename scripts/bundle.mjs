@@ -8,6 +8,8 @@
  *                           of the lesson, explain, rules and decode (a cache that does not fit is ignored)
  *   dist/bundle/worker.js   the pipeline worker (src/pipeline/worker.ts): pipeline.ts starts
  *                           `path.join(__dirname, 'worker.js')`, which next to the bundle is this file
+ *   dist/bundle/multi-worker.js  a multi-trace replay's thread (src/commands/multi-worker.ts), started by
+ *                           multi-replay.ts as `path.join(__dirname, 'multi-worker.js')` in the same way
  *   dist/bundle/yaml.js     the `yaml` package, required by main.js and worker.js (`require("./yaml.js")`)
  *                           only when a YAML text is read (src/cluster/yaml.ts): the 72 files of the
  *                           package, about a quarter of the code, cost a run on JSON inputs nothing
@@ -49,6 +51,7 @@ const results = await Promise.all([
     plugins: [yamlBeside],
   }),
   esbuild.build({ ...common, entryPoints: [path.join(src, 'pipeline', 'worker.js')], outfile: path.join(out, 'worker.js'), plugins: [yamlBeside] }),
+  esbuild.build({ ...common, entryPoints: [path.join(src, 'commands', 'multi-worker.js')], outfile: path.join(out, 'multi-worker.js'), plugins: [yamlBeside] }),
   esbuild.build({ ...common, entryPoints: ['yaml'], outfile: path.join(out, 'yaml.js') }),
   esbuild.build({
     ...common,

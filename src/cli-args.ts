@@ -7,7 +7,7 @@
  */
 import { UsageError } from './core/errors';
 
-type Command = 'replay' | 'decode' | 'explain' | 'rules' | 'help' | 'version';
+type Command = 'replay' | 'decode' | 'explain' | 'rules' | 'merge' | 'help' | 'version';
 
 interface FlagSpec {
   /** Takes a value (else a boolean switch). */
@@ -65,6 +65,10 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
     '--max-config-bytes': MAX_CONFIG_BYTES,
     '--windows': { value: true },
   },
+  merge: {
+    '--summary': { value: true, oneOf: ['text', 'json'] },
+    '--out': { value: true },
+  },
 };
 
 export interface ParsedArgs {
@@ -80,7 +84,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     return { command: 'help', positional: [], flags: new Map() };
   }
   if (first === '--version' || first === 'version') return { command: 'version', positional: [], flags: new Map() };
-  if (!(first in SPECS)) throw new UsageError(`unknown command '${first}' (expected replay, decode, explain or rules; see vfp-emu help)`);
+  if (!(first in SPECS)) throw new UsageError(`unknown command '${first}' (expected replay, decode, explain, rules or merge; see vfp-emu help)`);
   const command = first as keyof typeof SPECS;
   const specs = SPECS[command];
   const flags = new Map<string, string | string[] | true>();
@@ -178,7 +182,7 @@ export function flagInt(a: ParsedArgs, key: string, dflt: number): number {
 export const HELP = `vfp-emu: replay packet traces through an emulation of the Windows VFP data plane
 
 Usage:
-  vfp-emu replay [TRACE] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
+  vfp-emu replay [TRACE...] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
                  [--summary text|json] [--workers N] [--windows PROFILE] [--seed N]
                  [--view pod|wire] [--fail-on REASON|dropped]... [--vxlan-port P]...
                  [--progress | --no-progress] [--lenient-snaplen] [--max-config-bytes N] [--all-nodes]
@@ -186,6 +190,7 @@ Usage:
   vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
                  [--vxlan-port P]... [--lenient-snaplen] [--max-config-bytes N] [--all-nodes]
   vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE] [--max-config-bytes N]
+  vfp-emu merge SUMMARY.json... [--summary json|text] [--out FILE]
 
 replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
 external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or pcapng from stdin.
@@ -204,6 +209,18 @@ Outputs are the same for every N.
 --progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
 On a big cluster (10k load balancers or more) replay and explain compile only the Windows nodes the
 trace's addresses lead to (a nodes-compiled diagnostic names the others); --all-nodes compiles every one.
+
+Several traces: replay A.pcap B.pcapng, a folder (its *.pcap, *.pcapng and *.cap files), or a
+quoted glob ('caps/*.pcapng', '**' for sub-folders); folders and globs sorted by name. Each trace
+is replayed alone (its own flow table), one worker thread per trace up to --workers (default: the
+cores available). One summary over all (totals, then per trace; --summary json adds "traces"), one
+--report; --out DIR and --verdicts DIR name folders that get NAME.pcapng and NAME.jsonl per trace
+(NAME: the trace's file name without .pcap/.pcapng/.cap; two traces of one NAME are refused).
+--fail-on applies to the totals. No --progress line for several traces.
+merge adds up the --summary json outputs of replays run elsewhere (one per machine or Kubernetes
+Job pod) into the summary one replay over all their traces prints (elapsed_s and pps aside); it
+refuses summaries of another cluster, --windows, --seed, --view, --vxlan-port or version, naming
+the file and the fingerprint field. It prints JSON unless --summary text; --out FILE writes it.
 
 A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
 accepts it as tshark and tcpdump do.

@@ -54,6 +54,8 @@ async function run(a: ParsedArgs): Promise<number> {
       return (await import('./commands/explain')).runExplainCommand(a);
     case 'rules':
       return (await import('./commands/rules')).runRulesCommand(a);
+    case 'merge':
+      return (await import('./commands/merge')).runMergeCommand(a);
   }
 }
 

@@ -118,6 +118,22 @@ describe('the bundled CLI (dist/bundle) against the tsc build', () => {
     assert.deepEqual(files(dirs[1]), files(dirs[0]));
   });
 
+  it('copied alone: a multi-trace replay with --workers 2 starts its multi-worker bundle, same bytes as the tsc build', () => {
+    const alone = path.join(tmp, 'pkg', 'dist', 'bundle');
+    fs.mkdirSync(alone, { recursive: true });
+    for (const f of fs.readdirSync(bundleDir)) fs.copyFileSync(path.join(bundleDir, f), path.join(alone, f));
+    const caps = path.join(tmp, 'caps');
+    fs.mkdirSync(caps, { recursive: true });
+    for (const n of ['a', 'b', 'c']) fs.copyFileSync(T('01-l2bridge/trace.pcapng'), path.join(caps, `${n}.pcapng`));
+    const args = [caps, ...l2bridge, '--cluster', T('01-l2bridge/win-3.yaml'), '--summary', 'json', '--verdicts', 'v', '--out', 'o'];
+    const dirs = ['tsc', 'alone'].map((d) => fs.mkdtempSync(path.join(tmp, `multi-${d}-`)));
+    const a = run(tscCli, ['replay', ...args, '--workers', '1'], dirs[0]);
+    const b = run(path.join(alone, 'vfp-emu.js'), ['replay', ...args, '--workers', '2'], dirs[1]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.deepEqual(b, a);
+    assert.deepEqual(files(dirs[1]), files(dirs[0]));
+  });
+
   it('V8 accepts the code cache of main.js that the build wrote (src/bundle-loader.ts, scripts/code-cache.js)', () => {
     assert.ok(fs.existsSync(path.join(bundleDir, CODE_CACHE_FILE)), CODE_CACHE_FILE);
     const m = loadMain(bundleDir, createRequire(path.join(bundleDir, MAIN_FILE)));

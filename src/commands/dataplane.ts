@@ -24,10 +24,17 @@ export function prepareDataplane(
   choose?: (cluster: Cluster) => NodeChoice | null,
 ): { cluster: Cluster; dataplane: Dataplane; only: NodeChoice | null } {
   if (clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
-  const profile = resolveProfile(opts.windows);
-  const cluster = loadCluster(clusterFiles, { maxConfigBytes: opts.maxConfigBytes });
+  return compileChosen(loadCluster(clusterFiles, { maxConfigBytes: opts.maxConfigBytes }), opts, choose);
+}
+
+/** The compile half of prepareDataplane, for a Cluster already loaded (multi-trace replay loads it once per thread). */
+export function compileChosen(
+  cluster: Cluster,
+  opts: { windows?: string; seed: number; view: 'pod' | 'wire' },
+  choose?: (cluster: Cluster) => NodeChoice | null,
+): { cluster: Cluster; dataplane: Dataplane; only: NodeChoice | null } {
   const only = choose?.(cluster) ?? null;
-  const dataplane = compileDataplane(cluster, { profile, seed: opts.seed, view: opts.view, only });
+  const dataplane = compileDataplane(cluster, { profile: resolveProfile(opts.windows), seed: opts.seed, view: opts.view, only });
   return { cluster, dataplane, only };
 }
 

@@ -32,7 +32,9 @@ import { reasonId, reasonSentence, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir, type Scenario } from '../scenario/scenario';
 import { StdoutClosed, writeStdout } from '../core/stdout';
 import { checkOutputPaths } from './output-paths';
-import { decodeOptionsFor, diagnosticLine, prepareDataplane } from './dataplane';
+import { fingerprintOf, type Fingerprint } from './summary-merge';
+import { expandTraces } from './trace-list';
+import { compileChosen, decodeOptionsFor, diagnosticLine, prepareDataplane } from './dataplane';
 import { traceNodes } from '../vfp/trace-nodes';
 
 // what explain and rules share with replay, in a module of its own so that they do not load the pipeline
@@ -72,6 +74,11 @@ export interface ReplayOptions {
    * the outputs end whole after the packets judged so far, and the summary says `interrupted`.
    */
   stop?: AbortSignal;
+  /**
+   * The --cluster files already loaded (multi-job.ts: once per thread for all its traces) and their summary
+   * fingerprint: the Dataplane is still compiled afresh for this trace, so its state is its own.
+   */
+  loaded?: { cluster: Cluster; fingerprint: Fingerprint };
 }
 
 export interface ReplaySummary {
@@ -97,6 +104,12 @@ export interface ReplaySummary {
   flow_share_limit?: number;
   elapsed_s: number;
   pps: number;
+  /** (Extension, issue 12.) The trace as given on the command line: `vfp-emu merge` lists it under `traces`. */
+  trace?: string;
+  /** (Extension.) Only when the trace was bad input: the error (everything before it was judged and counted). */
+  error?: string;
+  /** (Extension.) What must match for `vfp-emu merge` to add this summary to others (summary-merge.ts). */
+  fingerprint?: Fingerprint;
 }
 
 export interface ReplayOutcome {
@@ -120,17 +133,12 @@ export interface ReplayOutcome {
  * stdin).
  */
 export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
-  const { cluster, dataplane: dp } = prepareDataplane(opts.clusterFiles, opts, opts.allNodes === true ? undefined : (c) => traceNodes(c, opts.trace, opts.vxlanPorts, opts.strictSnaplen ?? true, undefined, opts.alwaysRestrict));
+  const choose = opts.allNodes === true ? undefined : (c: Cluster) => traceNodes(c, opts.trace, opts.vxlanPorts, opts.strictSnaplen ?? true, undefined, opts.alwaysRestrict);
+  const { cluster, dataplane: dp } =
+    opts.loaded !== undefined ? compileChosen(opts.loaded.cluster, opts, choose) : prepareDataplane(opts.clusterFiles, opts, choose);
   const profile = resolveProfile(opts.windows);
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
-  const failReasons: number[] = [];
-  const failVerdicts: number[] = [];
-  for (const f of opts.failOn) {
-    const v = (VERDICT_NAMES as readonly string[]).indexOf(f);
-    if (v >= 0) failVerdicts.push(v);
-    else if (reasonId(f) > 0) failReasons.push(reasonId(f));
-    else throw new UsageError(`--fail-on ${f}: not a verdict (${VERDICT_NAMES.join(', ')}) nor a reason code`);
-  }
+  const { failVerdicts, failReasons } = failOnIds(opts.failOn);
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new UsageError(`--workers ${opts.workers}: give a whole number of worker threads, 1 or more`);
   const run = await runPipeline({
     trace: opts.trace,
@@ -172,6 +180,9 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   // A config name too long for the output trace's interface names (out-trace-encoder.ts IFACE_NAME_MAX): said once.
   const cut = opts.out !== undefined ? egressNameDiagnostic(dp) : null;
   if (cut !== null) summary.diagnostics.push(cut);
+  summary.trace = opts.trace;
+  if (run.error !== null) summary.error = run.error.message;
+  summary.fingerprint = opts.loaded?.fingerprint ?? fingerprintOf(opts);
   for (const [key, count] of counted.backends()) {
     const { service, backend } = backendOfKey(key);
     const svc = dp.serviceName(service) ?? '?';
@@ -181,6 +192,19 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, reportText(summary, opts, run.error));
   const status = interrupted !== undefined ? signalStatus(interrupted) : run.error !== null ? 2 : t.failed ? 1 : 0;
   return { summary, status, error: run.error, dataplane: dp, cluster };
+}
+
+/** `--fail-on` names as verdict and reason ids; a name that is neither is bad usage. */
+export function failOnIds(failOn: readonly string[]): { failVerdicts: number[]; failReasons: number[] } {
+  const failReasons: number[] = [];
+  const failVerdicts: number[] = [];
+  for (const f of failOn) {
+    const v = (VERDICT_NAMES as readonly string[]).indexOf(f);
+    if (v >= 0) failVerdicts.push(v);
+    else if (reasonId(f) > 0) failReasons.push(reasonId(f));
+    else throw new UsageError(`--fail-on ${f}: not a verdict (${VERDICT_NAMES.join(', ')}) nor a reason code`);
+  }
+  return { failVerdicts, failReasons };
 }
 
 /** The signal a stop names (its reason: stop.ts), SIGINT for any other reason. */
@@ -309,7 +333,10 @@ function progressPrinter(): (packets: number, elapsed: number, fraction: number)
  * it quietly with the run's own status (0, 1 when --fail-on matched, 2 for a bad trace).
  */
 export async function runReplayCommand(a: ParsedArgs): Promise<number> {
-  let opts = replayOptions(a);
+  const list = expandTraces(a.positional);
+  // several traces, a folder or a pattern: one merged summary, per-trace outputs in folders (multi-replay.ts)
+  if (list.multi) return (await import('./multi-replay')).runMultiReplayCommand(replayOptions(a, ''), list.traces, a.flags.has('workers'));
+  let opts = replayOptions(a, list.traces[0] ?? '');
   const embedded = opts.trace === '';
   if (embedded) opts = defaultScenarioOptions(opts);
   const plan = checkOutputPaths(
@@ -340,16 +367,15 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
   return outcome.status;
 }
 
-function replayOptions(a: ParsedArgs): ReplayOptions {
-  if (a.positional.length > 1) throw new UsageError(`replay takes at most one TRACE, got ${a.positional.length}`);
+function replayOptions(a: ParsedArgs, trace: string): ReplayOptions {
   return {
-    trace: a.positional[0] ?? '',
+    trace,
     clusterFiles: flagList(a, 'cluster'),
     verdicts: flagString(a, 'verdicts'),
     out: flagString(a, 'out'),
     report: flagString(a, 'report'),
     summary: flagString(a, 'summary') as 'text' | 'json' | undefined,
-    workers: flagInt(a, 'workers', defaultWorkers(a.positional[0] ?? '', !a.flags.has('verdicts') && !a.flags.has('out'))),
+    workers: flagInt(a, 'workers', defaultWorkers(trace, !a.flags.has('verdicts') && !a.flags.has('out'))),
     windows: flagString(a, 'windows'),
     seed: flagInt(a, 'seed', 1),
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',

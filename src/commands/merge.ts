@@ -1,0 +1,174 @@
+/**
+ * `vfp-emu merge SUMMARY.json... [--summary json|text] [--out FILE]` (issue 12, "Many captures at once"):
+ * the `--summary json` outputs of replays made elsewhere (another machine, one Kubernetes Job pod per node)
+ * as one summary, equal to what one `vfp-emu replay` over all those traces prints, save the timings
+ * (summary-merge.ts says how each field is merged, and why elapsed_s and pps differ).
+ *
+ * Each file is read whole: one JSON object, a single-trace summary (with `trace` and `fingerprint`) or a
+ * merged one (with `traces`, which may be merged again). Everything merge reads is checked; a file that is
+ * not such a summary is bad input, exit 2 naming the file and the field path (`b.json at verdicts.dropped:
+ * must be a count`). A summary without a `fingerprint` (made before vfp-emu had one), or with one that differs
+ * from the first file's in a field (another cluster's files, another --windows profile, seed, view, VXLAN
+ * ports or vfp-emu version), is refused naming both files and the field: such counts do not add up.
+ * A merged summary whose `packets` is not the sum of its traces', or a field replay does not write (merge
+ * would drop it), is refused too (edited by hand, or made by a vfp-emu of another version).
+ * The same trace path in two summaries is allowed: one Job pod per node may each replay /data/capture.pcap.
+ *
+ * Output: JSON by default (the form merge reads, so merged summaries merge again), `--summary text` the text
+ * replay prints for several traces; on stdout, or `--out FILE` (written whole: a temporary file renamed,
+ * output-files.ts; an --out that is one of the inputs is refused, output-paths.ts).
+ */
+import * as fs from 'node:fs';
+import { InputError, UsageError } from '../core/errors';
+import { jsonSafe } from '../core/safe-text';
+import { writeStdout } from '../core/stdout';
+import { flagString, type ParsedArgs } from '../cli-args';
+import { AtomicOutput } from '../pipeline/output-files';
+import { VERDICT_NAMES } from '../vfp/reasons';
+import { checkOutputPaths } from './output-paths';
+import { multiSummaryText } from './multi-replay';
+import { FINGERPRINT_KEYS, fingerprintDiff, mergeSummaries, type AnySummary, type Fingerprint } from './summary-merge';
+
+type Json = unknown;
+
+/** Checks one value at a field path of `file`; throws InputError naming both. */
+class Checker {
+  constructor(readonly file: string) {}
+
+  fail(at: string, detail: string): never {
+    throw new InputError(this.file, { fieldPath: at === '' ? '(top level)' : at }, detail);
+  }
+
+  object(v: Json, at: string): Record<string, Json> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(at, 'must be an object');
+    return v as Record<string, Json>;
+  }
+
+  count(v: Json, at: string): number {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) this.fail(at, 'must be a count (a whole number, 0 or more)');
+    return v;
+  }
+
+  number(v: Json, at: string): number {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) this.fail(at, 'must be a number, 0 or more');
+    return v;
+  }
+
+  string(v: Json, at: string): string {
+    if (typeof v !== 'string') this.fail(at, 'must be a string');
+    return v;
+  }
+
+  counts(v: Json, at: string): Record<string, number> {
+    const o = this.object(v, at);
+    for (const [k, n] of Object.entries(o)) this.count(n, `${at}.${k}`);
+    return o as Record<string, number>;
+  }
+}
+
+/** The fields of a `traces[]` entry (summary-merge.ts TraceSummary), of a single-trace and of a merged summary. */
+const COUNT_KEYS = ['packets', 'interrupted', 'stdout_closed', 'error', 'verdicts', 'reasons', 'warnings', 'services', 'flows_evicted', 'flow_share_limit', 'elapsed_s', 'pps'];
+const TRACE_KEYS = new Set(['trace', ...COUNT_KEYS]);
+const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint']);
+const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces']);
+
+/** A field merge does not know would be dropped from the merged summary: refused by name instead. */
+function onlyKnown(c: Checker, o: Record<string, Json>, known: ReadonlySet<string>, at: string): void {
+  for (const k of Object.keys(o)) if (!known.has(k)) c.fail(at === '' ? k : `${at}.${k}`, 'not a field of a vfp-emu replay summary (merge would drop it)');
+}
+
+/** The counts every summary and every `traces[]` entry holds. */
+function checkCounts(c: Checker, o: Record<string, Json>, at: string): void {
+  const p = at === '' ? '' : `${at}.`;
+  c.count(o.packets, `${p}packets`);
+  const v = c.counts(o.verdicts, `${p}verdicts`);
+  for (const name of Object.keys(v)) if (!(VERDICT_NAMES as readonly string[]).includes(name)) c.fail(`${p}verdicts.${name}`, `not a verdict (${VERDICT_NAMES.join(', ')})`);
+  for (const name of VERDICT_NAMES) c.count(v[name], `${p}verdicts.${name}`);
+  c.counts(o.reasons, `${p}reasons`);
+  c.counts(o.warnings, `${p}warnings`);
+  const services = c.object(o.services, `${p}services`);
+  for (const [svc, s] of Object.entries(services)) c.counts(c.object(s, `${p}services.${svc}`).backends, `${p}services.${svc}.backends`);
+  c.count(o.flows_evicted, `${p}flows_evicted`);
+  if (o.flow_share_limit !== undefined) c.count(o.flow_share_limit, `${p}flow_share_limit`);
+  c.number(o.elapsed_s, `${p}elapsed_s`);
+  c.number(o.pps, `${p}pps`);
+  if (o.interrupted !== undefined && o.interrupted !== 'SIGINT' && o.interrupted !== 'SIGTERM') c.fail(`${p}interrupted`, 'must be SIGINT or SIGTERM');
+  if (o.error !== undefined) c.string(o.error, `${p}error`);
+}
+
+function checkFingerprint(c: Checker, v: Json): Fingerprint {
+  if (v === undefined) c.fail('fingerprint', 'missing: this summary was made by a vfp-emu without fingerprints; replay its trace again to merge it');
+  const f = c.object(v, 'fingerprint');
+  for (const k of ['version', 'cluster', 'windows', 'view'] as const) c.string(f[k], `fingerprint.${k}`);
+  c.count(f.seed, 'fingerprint.seed');
+  if (!Array.isArray(f.vxlan_ports)) c.fail('fingerprint.vxlan_ports', 'must be a list of ports');
+  (f.vxlan_ports as Json[]).forEach((p, k) => c.count(p, `fingerprint.vxlan_ports[${k}]`));
+  return Object.fromEntries(FINGERPRINT_KEYS.map((k) => [k, f[k]])) as unknown as Fingerprint;
+}
+
+/** One summary file, checked (see the module comment). */
+export function readSummary(file: string): { summary: AnySummary; fingerprint: Fingerprint } {
+  const c = new Checker(file);
+  let doc: Json;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new InputError(file, {}, `not JSON (${e.message}); give the output of vfp-emu replay --summary json`);
+    throw e;
+  }
+  const o = c.object(doc, '');
+  onlyKnown(c, o, o.traces === undefined ? SINGLE_KEYS : MERGED_KEYS, '');
+  checkCounts(c, o, '');
+  if (!Array.isArray(o.diagnostics)) c.fail('diagnostics', 'must be a list');
+  (o.diagnostics as Json[]).forEach((d, k) => {
+    const x = c.object(d, `diagnostics[${k}]`);
+    for (const f of ['code', 'message', 'source'] as const) c.string(x[f], `diagnostics[${k}].${f}`);
+  });
+  const fingerprint = checkFingerprint(c, o.fingerprint);
+  if (o.traces === undefined) c.string(o.trace, 'trace');
+  else {
+    if (!Array.isArray(o.traces)) c.fail('traces', 'must be a list');
+    let sum = 0;
+    (o.traces as Json[]).forEach((t, k) => {
+      const x = c.object(t, `traces[${k}]`);
+      onlyKnown(c, x, TRACE_KEYS, `traces[${k}]`);
+      c.string(x.trace, `traces[${k}].trace`);
+      checkCounts(c, x, `traces[${k}]`);
+      sum += x.packets as number;
+    });
+    if (sum !== o.packets) c.fail('packets', `is ${o.packets as number}, but its traces hold ${sum} packets`);
+  }
+  return { summary: o as unknown as AnySummary, fingerprint };
+}
+
+/** Summaries of `files` merged, after checking that they share one fingerprint. */
+export function mergeFiles(files: readonly string[]): ReturnType<typeof mergeSummaries> {
+  const read = files.map((f) => ({ file: f, ...readSummary(f) }));
+  const first = read[0];
+  for (const r of read.slice(1)) {
+    const k = fingerprintDiff(first.fingerprint, r.fingerprint);
+    if (k !== null) {
+      throw new InputError(
+        r.file,
+        { fieldPath: `fingerprint.${k}` },
+        `${JSON.stringify(r.fingerprint[k])}, but ${first.file} has ${JSON.stringify(first.fingerprint[k])}: summaries of another cluster, profile, seed, view or version do not add up`,
+      );
+    }
+  }
+  return mergeSummaries(
+    read.map((r) => r.summary),
+    first.fingerprint,
+  );
+}
+
+/** `vfp-emu merge` from the command line. */
+export function runMergeCommand(a: ParsedArgs): number {
+  if (a.positional.length === 0) throw new UsageError('merge takes one or more SUMMARY.json files (the output of vfp-emu replay --summary json)');
+  const out = flagString(a, 'out');
+  if (out !== undefined) checkOutputPaths(a.positional.map((f) => ({ what: 'summary', path: f })), [{ what: '--out', path: out }]);
+  const merged = mergeFiles(a.positional);
+  const text = flagString(a, 'summary') === 'text' ? multiSummaryText(merged) : jsonSafe(JSON.stringify(merged)) + '\n';
+  if (out !== undefined) AtomicOutput.writeFile(out, text);
+  else writeStdout(text);
+  return 0;
+}

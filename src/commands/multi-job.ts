@@ -1,0 +1,89 @@
+/**
+ * One trace of a multi-trace replay (multi-replay.ts), run on the main thread (`--workers 1`) or in a
+ * multi-worker.ts thread: the single-trace `replay` as it is, with a fresh Dataplane (its own flow table,
+ * SNAT ports, affinity: each trace is one node's or one window's traffic), and its outcome as plain data
+ * that a worker can post.
+ *
+ * A fault of the trace itself (it cannot be opened, or its header is bad: an InputError naming the trace,
+ * or a system error on its path) is that trace's `error`: the other traces still run and the exit status is
+ * 2, as for one bad trace. Any other fault (a bad --cluster file, bad usage, an output that cannot be written)
+ * is `fatal`: it would be the same for every trace, and the command ends with it as for one trace.
+ */
+import { InputError, UsageError } from '../core/errors';
+import { loadCluster } from '../cluster/load';
+import type { Cluster } from '../cluster/model';
+import type { ReplayOptions, ReplaySummary } from './replay';
+import { fingerprintOf, type Fingerprint } from './summary-merge';
+
+/** What one trace is asked to do. */
+export interface TraceJob {
+  index: number;
+  trace: string;
+  verdicts?: string;
+  out?: string;
+}
+
+/** The options every trace shares (no `stop`: each thread has its own, see multi-worker.ts). */
+export type SharedOptions = Omit<ReplayOptions, 'stop' | 'trace' | 'verdicts' | 'out' | 'report' | 'summary' | 'progress' | 'loaded'>;
+
+export interface FatalData {
+  kind: 'usage' | 'input' | 'system' | 'other';
+  message: string;
+  file?: string;
+  code?: string;
+  path?: string;
+  syscall?: string;
+  stack?: string;
+}
+
+export type JobResult =
+  | { type: 'done'; index: number; summary: ReplaySummary; status: number }
+  | { type: 'trace-error'; index: number; message: string }
+  | { type: 'fatal'; index: number; fatal: FatalData };
+
+/** Runs `job` with the shared options (see the module comment); never throws. */
+export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: AbortSignal): Promise<JobResult> {
+  try {
+    const { replay } = await import('./replay');
+    loaded ??= loadOnce(shared);
+    const { summary, status } = await replay({ ...shared, trace: job.trace, verdicts: job.verdicts, out: job.out, stop, loaded });
+    return { type: 'done', index: job.index, summary, status };
+  } catch (e) {
+    const sys = e as NodeJS.ErrnoException;
+    if (e instanceof InputError && e.file === job.trace) return { type: 'trace-error', index: job.index, message: e.message };
+    if (e instanceof Error && typeof sys.code === 'string' && sys.path === job.trace) {
+      return { type: 'trace-error', index: job.index, message: `${job.trace}: cannot ${sys.syscall ?? 'open'} it (${sys.code})` };
+    }
+    return { type: 'fatal', index: job.index, fatal: fatalData(e) };
+  }
+}
+
+/**
+ * The --cluster files, loaded once per thread for all the traces it runs (a 25 MB kubectl dump takes seconds
+ * to load: not once per trace), with the summary fingerprint. Each trace still compiles its own Dataplane
+ * from it (replay.ts `loaded`): the Cluster is only read by the compiler, so traces share no state.
+ */
+let loaded: { cluster: Cluster; fingerprint: Fingerprint } | undefined;
+
+function loadOnce(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
+  if (shared.clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
+  return { cluster: loadCluster(shared.clusterFiles, { maxConfigBytes: shared.maxConfigBytes }), fingerprint: fingerprintOf(shared) };
+}
+
+function fatalData(e: unknown): FatalData {
+  if (e instanceof UsageError) return { kind: 'usage', message: e.message };
+  if (e instanceof InputError) return { kind: 'input', message: e.message, file: e.file };
+  const sys = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof sys.code === 'string' && typeof sys.path === 'string') {
+    return { kind: 'system', message: e.message, code: sys.code, path: sys.path, syscall: sys.syscall };
+  }
+  return { kind: 'other', message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined };
+}
+
+/** A fatal fault as the error the CLI prints (cli.ts: a UsageError, InputError or system error is exit 2). */
+export function fatalError(f: FatalData): Error {
+  // an InputError's message already names the file and the field or offset: printed the same way (exit 2)
+  if (f.kind === 'usage' || f.kind === 'input') return new UsageError(f.message);
+  if (f.kind === 'system') return Object.assign(new Error(f.message), { code: f.code, path: f.path, syscall: f.syscall });
+  return Object.assign(new Error(f.message), { stack: f.stack });
+}

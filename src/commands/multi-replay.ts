@@ -1,0 +1,261 @@
+/**
+ * `vfp-emu replay` over several traces (issue 12, "Many captures at once"): files, folders or glob patterns
+ * (trace-list.ts). Each trace is one node's or one window's traffic: it is replayed alone, with its own
+ * Dataplane state, by the single-trace replay as it is (multi-job.ts). The traces run in parallel, one
+ * thread per trace at a time, up to `--workers` threads (default: the cores available; the main thread is one
+ * of them, the others are worker threads); with
+ * `--workers 1`, or one trace, on the main thread one after another. A trace that is given fewer threads than
+ * `--workers` (more threads than traces) gets the rest for its own pipeline: floor(workers / traces).
+ *
+ * Outputs:
+ * - one summary over all traces (summary-merge.ts: the single-trace fields as totals, `traces` per trace,
+ *   `fingerprint`), as text or `--summary json`; one `--report FILE`;
+ * - per-trace outputs: `--out DIR` and `--verdicts DIR` name folders (made when missing, their parent must
+ *   exist) that get `DIR/<name>.pcapng` and `DIR/<name>.jsonl`, `<name>` the trace's file name without
+ *   `.pcap`, `.pcapng` or `.cap`. Two traces with the same name are refused naming both (rename one). Every
+ *   path is checked before anything runs as for one trace (output-paths.ts): an output that is an input or
+ *   another output is refused; an existing file of that name that is no input is replaced whole, as
+ *   `--out FILE` replaces it. `/dev/stdout` cannot be a folder; `--report /dev/stdout` is allowed.
+ * - Each file ends whole even when the run is cut short (SIGINT/SIGTERM: the traces running end at the same
+ *   packet boundary their pipeline stops at; the traces not started are left out of the summary).
+ * Exit status, as for one trace: 130/143 when interrupted, else 2 when a trace was bad input (the other traces
+ *   still run; everything before the fault is counted), else 1 when `--fail-on` matches the merged totals,
+ *   else 0. The summary's bytes, the outputs' bytes and the report's are the same for every `--workers`
+ *   (results are put in trace order, whatever order the threads finish in), save elapsed_s and pps.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { UsageError } from '../core/errors';
+import { jsonSafe, safeMessage, safeText } from '../core/safe-text';
+import { writeStdout, StdoutClosed } from '../core/stdout';
+import { AtomicOutput } from '../pipeline/output-files';
+import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
+import { resolveProfile } from '../vfp/profile';
+import { VERDICT_NAMES } from '../vfp/reasons';
+import { checkOutputPaths, standardStream } from './output-paths';
+import { failOnIds, summaryText, type ReplayOptions, type ReplaySummary } from './replay';
+import { runTraceJob, fatalError, type JobResult, type SharedOptions, type TraceJob } from './multi-job';
+import { fingerprintOf, mergeSummaries, type MultiSummary } from './summary-merge';
+import { outputStem } from './trace-list';
+
+/** Per-trace jobs with their output paths, the folders checked and made (see the module comment). */
+export function planJobs(traces: readonly string[], opts: Pick<ReplayOptions, 'out' | 'verdicts' | 'report' | 'clusterFiles'>): { jobs: TraceJob[]; reportOnStdout: boolean } {
+  const byStem = new Map<string, string>();
+  for (const t of traces) {
+    const stem = outputStem(t);
+    const other = byStem.get(stem);
+    if (other !== undefined && (opts.out !== undefined || opts.verdicts !== undefined)) {
+      throw new UsageError(`replay: traces ${other} and ${t} would both write outputs named ${stem}: rename one, or replay them separately`);
+    }
+    byStem.set(stem, t);
+  }
+  for (const k of ['out', 'verdicts'] as const) if (opts[k] !== undefined) outputFolder(`--${k}`, opts[k] as string);
+  const jobs = traces.map((trace, index) => ({
+    index,
+    trace,
+    ...(opts.verdicts !== undefined ? { verdicts: path.join(opts.verdicts, `${outputStem(trace)}.jsonl`) } : {}),
+    ...(opts.out !== undefined ? { out: path.join(opts.out, `${outputStem(trace)}.pcapng`) } : {}),
+  }));
+  const plan = checkOutputPaths(
+    [...traces.map((t) => ({ what: 'the trace', path: t })), ...opts.clusterFiles.map((f) => ({ what: '--cluster', path: f }))],
+    [
+      ...jobs.flatMap((j) => [j.verdicts, j.out].filter((p): p is string => p !== undefined).map((p) => ({ what: j.out === p ? '--out' : '--verdicts', path: p }))),
+      ...(opts.report !== undefined ? [{ what: '--report', path: opts.report }] : []),
+    ],
+  );
+  return { jobs, reportOnStdout: plan.stdout !== null };
+}
+
+/** An --out or --verdicts folder of a multi-trace run: made when missing (not its parents). */
+function outputFolder(flag: string, dir: string): void {
+  if (standardStream(dir) !== null) throw new UsageError(`replay ${flag} ${dir}: with several traces ${flag} names a folder (one file per trace), not a stream`);
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) fs.mkdirSync(dir);
+  else if (!st.isDirectory()) throw new UsageError(`replay ${flag} ${dir}: with several traces ${flag} names a folder (one file per trace), and this is a file`);
+}
+
+interface MultiOutcome {
+  summary: MultiSummary;
+  status: number;
+  errors: string[];
+}
+
+/** Runs the jobs (see the module comment) and merges their summaries; writes the report. */
+export async function replayMany(opts: ReplayOptions, jobs: readonly TraceJob[], stop: AbortSignal): Promise<MultiOutcome> {
+  failOnIds(opts.failOn); // a bad --fail-on is bad usage before anything runs
+  resolveProfile(opts.windows); // a bad --windows is bad usage before anything runs
+  const threads = Math.min(opts.workers, jobs.length);
+  const shared: SharedOptions = {
+    clusterFiles: opts.clusterFiles,
+    workers: Math.max(1, Math.floor(opts.workers / jobs.length)),
+    windows: opts.windows,
+    seed: opts.seed,
+    view: opts.view,
+    failOn: opts.failOn,
+    vxlanPorts: opts.vxlanPorts,
+    strictSnaplen: opts.strictSnaplen,
+    maxConfigBytes: opts.maxConfigBytes,
+  };
+  const t0 = process.hrtime.bigint();
+  const results = threads <= 1 ? await runHere(shared, jobs, stop) : await runInWorkers(shared, jobs, threads, stop);
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  const summaries: ReplaySummary[] = [];
+  const errors: string[] = [];
+  for (const r of results) {
+    if (r === undefined) continue; // not started: the run was stopped
+    if (r.type === 'fatal') throw fatalError(r.fatal);
+    if (r.type === 'trace-error') errors.push(r.message);
+    else if (r.summary.error !== undefined) errors.push(r.summary.error);
+    summaries.push(r.type === 'done' ? r.summary : unopened(jobs[r.index].trace, r.message));
+  }
+  const fp = summaries.find((s) => s.fingerprint !== undefined)?.fingerprint ?? fingerprintOf(opts);
+  const summary = mergeSummaries(summaries, fp, elapsed);
+  const status = summary.interrupted !== undefined ? signalStatus(summary.interrupted) : errors.length > 0 ? 2 : failOnMatched(summary, opts.failOn) ? 1 : 0;
+  if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, multiReportText(summary, opts, errors));
+  return { summary, status, errors };
+}
+
+/** The entry of a trace that could not be opened: no packet, its error. */
+function unopened(trace: string, message: string): ReplaySummary {
+  return {
+    packets: 0,
+    verdicts: Object.fromEntries(VERDICT_NAMES.map((v) => [v, 0])) as ReplaySummary['verdicts'],
+    reasons: {},
+    warnings: {},
+    diagnostics: [],
+    services: {},
+    flows_evicted: 0,
+    elapsed_s: 0,
+    pps: 0,
+    trace,
+    error: message,
+  };
+}
+
+/** `--fail-on` over the merged totals: a verdict, reason or warning named there counted at least once. */
+function failOnMatched(s: MultiSummary, failOn: readonly string[]): boolean {
+  return failOn.some((f) => ((s.verdicts as Record<string, number>)[f] ?? 0) > 0 || (s.reasons[f] ?? 0) > 0 || (s.warnings[f] ?? 0) > 0);
+}
+
+/** The jobs one after another on this thread; none after a fatal fault or a stop. */
+async function runHere(shared: SharedOptions, jobs: readonly TraceJob[], stop: AbortSignal): Promise<(JobResult | undefined)[]> {
+  const out: (JobResult | undefined)[] = new Array<JobResult | undefined>(jobs.length).fill(undefined);
+  for (const job of jobs) {
+    if (stop.aborted) break;
+    const r = await runTraceJob(shared, job, stop);
+    out[job.index] = r;
+    if (r.type === 'fatal') break;
+  }
+  return out;
+}
+
+/**
+ * The jobs on `threads` threads, the next job to the first thread free: this thread is one of them (it has
+ * the modules loaded already: a worker thread costs about 0.25 s of CPU to start, load and compile them),
+ * `threads - 1` worker threads (multi-worker.ts) the others. This thread's replays let the event loop turn
+ * (pipeline.ts Pacer), so that the workers get their next job meanwhile.
+ */
+async function runInWorkers(shared: SharedOptions, jobs: readonly TraceJob[], threads: number, stop: AbortSignal): Promise<(JobResult | undefined)[]> {
+  const out: (JobResult | undefined)[] = new Array<JobResult | undefined>(jobs.length).fill(undefined);
+  let next = 0;
+  let ended = false;
+  const take = (): TraceJob | undefined => (ended || stop.aborted || next >= jobs.length ? undefined : jobs[next++]);
+  const put = (r: JobResult): void => {
+    out[r.index] = r;
+    if (r.type === 'fatal') ended = true;
+  };
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(path.join(__dirname, 'multi-worker.js'), { workerData: shared }));
+  const onStop = (): void => {
+    for (const w of workers) w.postMessage({ type: 'stop', sig: stop.reason as string });
+  };
+  stop.addEventListener('abort', onStop);
+  const workerLane = (w: Worker): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const give = (): void => {
+        const job = take();
+        if (job === undefined) resolve();
+        else w.postMessage({ type: 'run', job });
+      };
+      w.on('message', (r: JobResult) => {
+        put(r);
+        give();
+      });
+      w.on('error', (e) => {
+        ended = true;
+        reject(e);
+      });
+      give();
+    });
+  const localLane = async (): Promise<void> => {
+    for (let job = take(); job !== undefined; job = take()) put(await runTraceJob(shared, job, stop));
+  };
+  try {
+    await Promise.all([...workers.map(workerLane), localLane()]);
+  } finally {
+    stop.removeEventListener('abort', onStop);
+    for (const w of workers) void w.terminate();
+  }
+  return out;
+}
+
+/** Per-trace lines under the merged text summary. */
+export function tracesText(s: MultiSummary): string {
+  const lines = [`per trace (${s.traces.length}):`];
+  for (const t of s.traces) {
+    const counts = VERDICT_NAMES.map((v) => `${v} ${t.verdicts[v] ?? 0}`).join(', ');
+    const tail = t.error !== undefined ? `; input error: ${safeText(t.error)}` : t.interrupted !== undefined ? `; interrupted (${t.interrupted})` : '';
+    lines.push(`  ${safeText(t.trace)}: ${t.packets} packets (${counts})${tail}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The merged summary as text: the totals as for one trace, then one line per trace. */
+export function multiSummaryText(s: MultiSummary): string {
+  return summaryText(s) + tracesText(s);
+}
+
+function multiReportText(s: MultiSummary, opts: ReplayOptions, errors: readonly string[]): string {
+  const head = [
+    'vfp-emu replay report',
+    `traces: ${s.traces.map((t) => safeText(t.trace)).join(', ')}`,
+    `cluster: ${opts.clusterFiles.map(safeText).join(', ')}`,
+    `windows profile: ${resolveProfile(opts.windows).name}, seed ${opts.seed}, view ${opts.view}`,
+    '',
+  ];
+  for (const e of errors) head.push(`input error (everything before it was replayed): ${safeText(e)}`);
+  if (errors.length > 0) head.push('');
+  return head.join('\n') + multiSummaryText(s);
+}
+
+/**
+ * The command for several traces: prints the merged summary (text, or `--summary json`) and each trace's
+ * input error on stderr; returns the exit status (see the module comment).
+ */
+export async function runMultiReplayCommand(opts: ReplayOptions, traces: readonly string[], workersGiven: boolean): Promise<number> {
+  const all: ReplayOptions = { ...opts, workers: workersGiven ? opts.workers : os.availableParallelism() };
+  if (!Number.isInteger(all.workers) || all.workers < 1) throw new UsageError(`--workers ${all.workers}: give a whole number of worker threads, 1 or more`);
+  const { jobs, reportOnStdout } = planJobs(traces, all);
+  if (reportOnStdout && all.summary !== undefined) {
+    throw new UsageError(`--report ${all.report} and --summary ${all.summary} both write stdout: give one of them a file, or drop --summary`);
+  }
+  const stop = stopOnSignals();
+  let outcome: MultiOutcome;
+  try {
+    outcome = await replayMany(all, jobs, stop.signal);
+  } finally {
+    stop.dispose();
+  }
+  // stdout carries one thing: with --report /dev/stdout the text summary goes to stderr (as for one trace)
+  const say = reportOnStdout ? (text: string): void => void process.stderr.write(text) : writeStdout;
+  try {
+    say(all.summary === 'json' ? jsonSafe(JSON.stringify(outcome.summary)) + '\n' : multiSummaryText(outcome.summary));
+  } catch (e) {
+    if (!(e instanceof StdoutClosed)) throw e;
+  }
+  for (const e of outcome.errors) process.stderr.write(`vfp-emu: ${safeMessage(e)}\n`);
+  const sig: StopSignal | undefined = outcome.summary.interrupted;
+  if (sig !== undefined) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
+  return outcome.status;
+}

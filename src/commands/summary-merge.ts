@@ -1,0 +1,179 @@
+/**
+ * Summaries of several traces as one (issue 12, "Many captures at once"): what `vfp-emu replay A B C`
+ * prints and what `vfp-emu merge a.json b.json c.json` prints are built here by the same function
+ * (`mergeSummaries`), so that merging the summaries of runs made elsewhere (another machine, one
+ * Kubernetes Job pod per node) gives what one run over all those traces gives.
+ *
+ * The merged summary is the single-trace summary (DESIGN.md, CONTRACT: `--summary json`) with the same
+ * fields meaning the same thing over all traces, plus (extensions):
+ * - `fingerprint`: what must be equal for counts to be added up (below);
+ * - `traces`: one entry per trace, in the order of the command line (a folder's or a glob's captures sorted
+ *   by name), each with its own `trace` (the path as given), `packets`, `verdicts`, `reasons`, `warnings`,
+ *   `services`, `flows_evicted`, `elapsed_s`, `pps`, and `error` when that trace was bad input.
+ * Totals: counts are added; `reasons` and `warnings` in reason id order (as counters.ts prints one trace);
+ * `services` and their backends in order of first appearance over the traces; `diagnostics` are the union of
+ * the runs' (same cluster, so usually the same list), duplicates dropped; `interrupted` is the first
+ * interrupted trace's signal. `elapsed_s` is the run's wall time for a multi-trace replay, and for `merge`
+ * the sum of the merged runs' times (as if run one after another); `pps` is packets / elapsed_s. These two
+ * are timings: the only fields in which a merge and one run over the same traces differ.
+ *
+ * The fingerprint (added to every replay summary): `version` (package.json), `cluster` (SHA-256 over the
+ * SHA-256 of each --cluster file's bytes, in command-line order: the same files in the same order, whatever
+ * their paths), `windows` (the --windows profile as given, default ws2022), `seed`, `view`, `vxlan_ports`
+ * (sorted). A summary without one, or whose fingerprint differs from the first's, is refused by `merge`
+ * naming the file and the field (exit 2).
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { Diagnostic } from '../cluster/model';
+import { reasonId, VERDICT_NAMES } from '../vfp/reasons';
+import type { ReplaySummary } from './replay';
+
+export interface Fingerprint {
+  version: string;
+  cluster: string;
+  windows: string;
+  seed: number;
+  view: string;
+  vxlan_ports: number[];
+}
+
+export const FINGERPRINT_KEYS = ['version', 'cluster', 'windows', 'seed', 'view', 'vxlan_ports'] as const;
+
+/** One trace's counts in a merged summary (`traces[]`). */
+export interface TraceSummary {
+  trace: string;
+  packets: number;
+  interrupted?: ReplaySummary['interrupted'];
+  stdout_closed?: true;
+  error?: string;
+  verdicts: Record<string, number>;
+  reasons: Record<string, number>;
+  warnings: Record<string, number>;
+  services: ReplaySummary['services'];
+  flows_evicted: number;
+  flow_share_limit?: number;
+  elapsed_s: number;
+  pps: number;
+}
+
+/** The summary of several traces (see the module comment). */
+export type MultiSummary = Omit<ReplaySummary, 'trace' | 'error' | 'fingerprint'> & { fingerprint: Fingerprint; traces: TraceSummary[] };
+
+/** The project's version (package.json), as `--version` prints it. */
+export function emuVersion(): string {
+  return (require('../../../package.json') as { version: string }).version;
+}
+
+/** The fingerprint of a run (see the module comment); reads the --cluster files once more to hash them. */
+export function fingerprintOf(o: { clusterFiles: string[]; windows?: string; seed: number; view: string; vxlanPorts: number[] }): Fingerprint {
+  const all = createHash('sha256');
+  for (const f of o.clusterFiles) all.update(createHash('sha256').update(fs.readFileSync(f)).digest('hex') + '\n');
+  return {
+    version: emuVersion(),
+    cluster: all.digest('hex'),
+    windows: o.windows ?? 'ws2022',
+    seed: o.seed,
+    view: o.view,
+    vxlan_ports: [...o.vxlanPorts].sort((a, b) => a - b),
+  };
+}
+
+/** One trace's entry, from a single-trace summary. */
+export function traceEntry(s: ReplaySummary): TraceSummary {
+  return {
+    trace: s.trace ?? '',
+    packets: s.packets,
+    ...(s.interrupted !== undefined ? { interrupted: s.interrupted } : {}),
+    ...(s.stdout_closed === true ? { stdout_closed: true as const } : {}),
+    ...(s.error !== undefined ? { error: s.error } : {}),
+    verdicts: s.verdicts,
+    reasons: s.reasons,
+    warnings: s.warnings,
+    services: s.services,
+    flows_evicted: s.flows_evicted,
+    ...(s.flow_share_limit !== undefined ? { flow_share_limit: s.flow_share_limit } : {}),
+    elapsed_s: s.elapsed_s,
+    pps: s.pps,
+  };
+}
+
+/** A summary to merge: one trace's (ReplaySummary) or several traces' (MultiSummary). */
+export type AnySummary = ReplaySummary | MultiSummary;
+
+function tracesOf(s: AnySummary): TraceSummary[] {
+  return 'traces' in s && Array.isArray(s.traces) ? s.traces : [traceEntry(s as ReplaySummary)];
+}
+
+/**
+ * Summaries (already checked to share `fingerprint`) as one. `elapsed` is the wall time of a multi-trace run;
+ * undefined (merge): the sum of the summaries' own elapsed_s.
+ */
+export function mergeSummaries(parts: readonly AnySummary[], fingerprint: Fingerprint, elapsed?: number): MultiSummary {
+  const traces = parts.flatMap(tracesOf);
+  let packets = 0;
+  let evicted = 0;
+  const verdicts = Object.fromEntries(VERDICT_NAMES.map((v) => [v, 0])) as Record<string, number>;
+  const reasons: Record<string, number> = {};
+  const warnings: Record<string, number> = {};
+  const services: ReplaySummary['services'] = {};
+  for (const t of traces) {
+    packets += t.packets;
+    evicted += t.flows_evicted;
+    for (const v of VERDICT_NAMES) verdicts[v] += t.verdicts[v] ?? 0;
+    addCounts(reasons, t.reasons);
+    addCounts(warnings, t.warnings);
+    for (const [svc, { backends }] of Object.entries(t.services)) addCounts((services[svc] ??= { backends: {} }).backends, backends);
+  }
+  const interrupted = traces.find((t) => t.interrupted !== undefined)?.interrupted;
+  const shareLimit = traces.find((t) => t.flow_share_limit !== undefined)?.flow_share_limit;
+  const secs = elapsed ?? parts.reduce((sum, p) => sum + p.elapsed_s, 0);
+  return {
+    packets,
+    ...(interrupted !== undefined ? { interrupted } : {}),
+    ...(traces.some((t) => t.stdout_closed === true) ? { stdout_closed: true as const } : {}),
+    verdicts: verdicts as ReplaySummary['verdicts'],
+    reasons: inReasonOrder(reasons),
+    warnings: inReasonOrder(warnings),
+    diagnostics: unionDiagnostics(parts.map((p) => p.diagnostics)),
+    services,
+    flows_evicted: evicted,
+    ...(evicted > 0 && shareLimit !== undefined ? { flow_share_limit: shareLimit } : {}),
+    elapsed_s: Math.round(secs * 1e6) / 1e6,
+    pps: secs > 0 ? Math.round(packets / secs) : 0,
+    fingerprint,
+    traces,
+  };
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
+}
+
+/** Codes in reason id order (counters.ts `byCode`); a code this build does not know goes last, by name. */
+function inReasonOrder(counts: Record<string, number>): Record<string, number> {
+  const rank = (c: string): number => (reasonId(c) > 0 ? reasonId(c) : Number.MAX_SAFE_INTEGER);
+  const codes = Object.keys(counts).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(codes.map((c) => [c, counts[c]]));
+}
+
+function unionDiagnostics(lists: readonly Diagnostic[][]): Diagnostic[] {
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const list of lists) {
+    for (const d of list) {
+      const key = JSON.stringify(d);
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(d);
+      }
+    }
+  }
+  return out;
+}
+
+/** The first fingerprint field in which `b` differs from `a`, or null when they are equal. */
+export function fingerprintDiff(a: Fingerprint, b: Fingerprint): (typeof FINGERPRINT_KEYS)[number] | null {
+  for (const k of FINGERPRINT_KEYS) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return k;
+  return null;
+}

@@ -1,0 +1,118 @@
+/**
+ * `vfp-emu merge` (src/commands/merge.ts, summary-merge.ts): summaries made by separate runs (another machine,
+ * one Kubernetes Job pod per node) merged equal what one multi-trace replay over the same traces prints,
+ * save the timings; merged summaries merge again; summaries of another cluster, seed or profile, or that are
+ * not summaries, are refused naming the file and the field (exit 2).
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { clusterList } from '../src/gen/layout';
+import { writeTraceFile } from '../src/gen/trace';
+import { untimed, untimedText } from './multi-helpers';
+
+const repo = path.resolve(__dirname, '..', '..');
+const cli = path.join(repo, 'dist', 'src', 'cli.js');
+
+function run(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('vfp-emu merge', function () {
+  this.timeout(300_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-merge-'));
+  const cluster = path.join(tmp, 'cluster.json');
+  const traces = ['A.pcap', 'B.pcapng', 'C.pcap'];
+  let multiJson: Record<string, unknown>;
+  let multiText: string;
+  before(() => {
+    traces.forEach((n, k) => {
+      const gen = writeTraceFile(path.join(tmp, n), n.endsWith('ng') ? 'pcapng' : 'pcap', { packets: 2000, flows: 40, seed: 10 + k });
+      if (k === 0) fs.writeFileSync(cluster, JSON.stringify(clusterList(gen.layout)));
+    });
+    for (const n of traces) {
+      const r = run(['replay', n, '--cluster', cluster, '--summary', 'json'], tmp);
+      assert.equal(r.status, 0, r.stderr);
+      fs.writeFileSync(path.join(tmp, `${n}.json`), r.stdout);
+    }
+    const m = run(['replay', ...traces, '--cluster', cluster, '--summary', 'json'], tmp);
+    assert.equal(m.status, 0, m.stderr);
+    multiJson = JSON.parse(m.stdout) as Record<string, unknown>;
+    const t = run(['replay', ...traces, '--cluster', cluster], tmp);
+    assert.equal(t.status, 0, t.stderr);
+    multiText = t.stdout;
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('replay A, B, C separately, merge: equal to one `replay A B C --summary json` (timings aside), as JSON and as text', () => {
+    const r = run(['merge', 'A.pcap.json', 'B.pcapng.json', 'C.pcap.json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const merged = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.deepEqual(untimed(merged), untimed(multiJson));
+    assert.equal((merged.traces as unknown[]).length, 3);
+    // the merge's time is the runs' times added up; its rate follows from it
+    const sum = traces.reduce((s, n) => s + (JSON.parse(fs.readFileSync(path.join(tmp, `${n}.json`), 'utf8')) as { elapsed_s: number }).elapsed_s, 0);
+    assert.ok(Math.abs((merged.elapsed_s as number) - sum) < 1e-5);
+    const text = run(['merge', 'A.pcap.json', 'B.pcapng.json', 'C.pcap.json', '--summary', 'text'], tmp);
+    assert.equal(text.status, 0, text.stderr);
+    assert.equal(untimedText(text.stdout), untimedText(multiText));
+  });
+
+  it('a merged summary merges again: merge(merge(A, B), C) = merge(A, B, C); --out FILE holds what stdout would', () => {
+    const ab = run(['merge', 'A.pcap.json', 'B.pcapng.json', '--out', 'AB.json'], tmp);
+    assert.equal(ab.status, 0, ab.stderr);
+    assert.equal(ab.stdout, '');
+    const abc = run(['merge', 'AB.json', 'C.pcap.json'], tmp);
+    assert.equal(abc.status, 0, abc.stderr);
+    assert.deepEqual(untimed(JSON.parse(abc.stdout)), untimed(multiJson));
+    const direct = run(['merge', 'A.pcap.json', 'B.pcapng.json'], tmp);
+    assert.equal(fs.readFileSync(path.join(tmp, 'AB.json'), 'utf8'), direct.stdout);
+  });
+
+  it('refuses summaries of another seed or cluster by file and field, and leaves --out alone', () => {
+    const seeded = run(['replay', 'C.pcap', '--cluster', cluster, '--summary', 'json', '--seed', '9'], tmp);
+    fs.writeFileSync(path.join(tmp, 'seed9.json'), seeded.stdout);
+    const r = run(['merge', 'A.pcap.json', 'seed9.json', '--out', 'never.json'], tmp);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^vfp-emu: seed9\.json at fingerprint\.seed: 9, but A\.pcap\.json has 1: /m);
+    assert.ok(!fs.existsSync(path.join(tmp, 'never.json')));
+    const other = JSON.parse(JSON.stringify(clusterList(writeTraceFile(path.join(tmp, 'x.pcap'), 'pcap', { packets: 10, seed: 1, windowsNodes: 3 }).layout))) as object;
+    fs.writeFileSync(path.join(tmp, 'cluster2.json'), JSON.stringify(other, null, 1));
+    const c2 = run(['replay', 'C.pcap', '--cluster', 'cluster2.json', '--summary', 'json'], tmp);
+    fs.writeFileSync(path.join(tmp, 'c2.json'), c2.stdout);
+    const r2 = run(['merge', 'A.pcap.json', 'c2.json'], tmp);
+    assert.equal(r2.status, 2);
+    assert.match(r2.stderr, /c2\.json at fingerprint\.cluster: /);
+  });
+
+  it('refuses what is not a summary, naming the file and the field path; --out naming an input is refused', () => {
+    const good = JSON.parse(fs.readFileSync(path.join(tmp, 'A.pcap.json'), 'utf8')) as Record<string, unknown>;
+    const cases: [string, unknown, RegExp][] = [
+      ['notjson.json', 'not { json', /notjson\.json: not JSON/],
+      ['array.json', [1], /array\.json at \(top level\): must be an object/],
+      ['neg.json', { ...good, verdicts: { ...(good.verdicts as object), dropped: -1 } }, /neg\.json at verdicts\.dropped: must be a count/],
+      ['odd.json', { ...good, verdicts: { ...(good.verdicts as object), lost: 1 } }, /odd\.json at verdicts\.lost: not a verdict/],
+      ['old.json', { ...good, fingerprint: undefined }, /old\.json at fingerprint: missing/],
+      ['svc.json', { ...good, services: { 'default/web': { backends: { '10.0.0.1:80': 'x' } } } }, /svc\.json at services\.default\/web\.backends\.10\.0\.0\.1:80: must be a count/],
+      ['sum.json', { ...multiJson, packets: 1 }, /sum\.json at packets: is 1, but its traces hold 6000 packets/],
+      ['extra.json', { ...good, node: 'win-1' }, /extra\.json at node: not a field of a vfp-emu replay summary/],
+      ['both.json', { ...multiJson, trace: 'A.pcap' }, /both\.json at trace: not a field/],
+    ];
+    for (const [file, doc, re] of cases) {
+      fs.writeFileSync(path.join(tmp, file), typeof doc === 'string' ? doc : JSON.stringify(doc));
+      const r = run(['merge', 'A.pcap.json', file], tmp);
+      assert.equal(r.status, 2, `${file}: ${r.stderr}`);
+      assert.match(r.stderr, re, file);
+      assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+    }
+    const onto = run(['merge', 'A.pcap.json', 'B.pcapng.json', '--out', 'B.pcapng.json'], tmp);
+    assert.equal(onto.status, 2);
+    assert.match(onto.stderr, /--out B\.pcapng\.json is the same file as summary B\.pcapng\.json/);
+    const none = run(['merge'], tmp);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /merge takes one or more SUMMARY\.json files/);
+  });
+});
