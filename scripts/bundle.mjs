@@ -42,6 +42,8 @@ const yamlBeside = {
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root, metafile: true };
 
 const src = path.join(root, 'dist', 'src');
+/** Index in `results` of the yaml package's own build (the one build that may hold a package). */
+const YAML_BUILD = 3;
 const results = await Promise.all([
   esbuild.build({
     ...common,
@@ -63,7 +65,7 @@ const results = await Promise.all([
 ]);
 
 // The CLI, the worker and the loader must not carry a copy of the yaml package (it is the file beside them).
-for (const r of [results[0], results[1], results[3]]) {
+for (const r of results.filter((_, k) => k !== YAML_BUILD)) {
   const copied = Object.keys(r.metafile.inputs).filter((f) => f.includes('node_modules/'));
   if (copied.length > 0) {
     process.stderr.write(`scripts/bundle.mjs: a package was bundled into the CLI: ${copied.slice(0, 3).join(', ')}\n`);
