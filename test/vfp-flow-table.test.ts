@@ -67,8 +67,7 @@ describe('vfp flow table (typed-array unified flow table)', () => {
         const at = Math.floor(rnd() * live.length);
         const c = live[at];
         live.splice(at, 1);
-        const o = (2 * c) << 2;
-        ref.delete(`${ft.fkey[o + 1]},${ft.fkey[o + 2]},${ft.fkey[o + 3]}`);
+        ref.delete(`${ft.key(2 * c, 1)},${ft.key(2 * c, 2)},${ft.key(2 * c, 3)}`);
         ft.freeConnection(c);
       }
     }
@@ -189,6 +188,7 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     ft.setNat(2 * c, 0x0a7f820b, 49216, 0, 0);
     ft.setEndpoints(2 * c, 3, 1);
     ft.setService(c, 4, 9);
+    ft.seal(c);
     ft.setTcp(c, 2);
     assert.deepEqual([ft.xflags(2 * c), ft.verdict(2 * c), ft.reason(2 * c)], [0x15, 1, 7]);
     assert.deepEqual([ft.snatIp(2 * c), ft.snatPort(2 * c), ft.ingress(2 * c), ft.egress(2 * c)], [0x0a7f820b, 49216, 3, 1]);
