@@ -2,23 +2,34 @@
  * The unified flow table (VFP's UFT, domain.md §4.5): the cached result of the slow path for each flow,
  * so later packets and replies take the fast path.
  *
- * Layout (typed arrays only; no Map, no object per flow), chosen so that a fast-path hit touches about
- * three cache lines whatever the table size (measured: a column per field cost ~20 cache misses per packet):
+ * Layout (typed arrays only; no Map, no object per flow), chosen so that a fast-path hit touches two cold
+ * cache lines whatever the table size (issue 12; before it, a 16-word record per flow and a separate key
+ * copy in the index cost three or four):
  *  - A *connection* `c` owns two flows created together: `2c` (forward, the first packet's direction) and
  *    `2c + 1` (reverse, its replies); `f ^ 1` is a flow's partner.
- *  - Hot record: 16 words (64 bytes) per flow in one Uint32Array (`rec`), everything the fast path reads:
- *    the composed header transposition (FX flags and values), the verdict, reason, warnings, endpoints,
- *    service and backend, the TCP state and the direction's expiry time (a float64 over words 12-13).
- *  - Cold columns per connection (SoA): the flows' keys (to delete them, to print them), NAT port and owner,
- *    the trace number of the first packet, the connection flags.
- *  - Key index: open addressing with linear probing, each slot 5 words in one Uint32Array (the 4 key
- *    words, then flow + 1; 0 = empty), so a probe reads one cache line. Keys are
+ *  - Flow record: 8 words (32 bytes) per flow in one Int32Array (`rec`), so a connection's two flows fill
+ *    one 64-byte line: the flow's key (4 words, stored only here), its expiry time (a float64 over words
+ *    4-5), its action id with the connection's TCP state in the top bits, and its own 16-bit NAT port
+ *    (when its action does not say it) with its VXLAN outer source port.
+ *  - Interned actions: the composed header transposition (FX flags and values), verdict, reason,
+ *    warnings, endpoints, node, rule, service and backend of a flow, 16 words, stored once per distinct
+ *    value and shared by every flow that takes the same path (`seal` interns a new connection's two
+ *    flows). A NAT's address and port that equal the partner flow's key (always, for a connection the
+ *    slow path composed: the reply's tuple is the NATed one) are read from the partner's key, in the same
+ *    line, so per-connection NAT ports and client addresses do not split actions; the number of actions
+ *    is bounded by the paths the configuration has, and they live as long as the table.
+ *  - Cold columns per connection (SoA): NAT port and owner, the trace number of the first packet, the
+ *    connection flags, the share ring.
+ *  - Key index: open addressing with linear probing, each slot 2 words in one Int32Array (the key's
+ *    hash, then flow + 1 with ALIAS_BIT for a pod-view alias; 0 = empty): a probe compares the hash, then
+ *    the key in the flow's record (the line a hit reads next anyway). Keys are
  *    `(scope, proto, src, dst, sport, dport)`:
  *      k0 = scope * 256 + proto, k1 = src, k2 = dst, k3 = sport << 16 | dport.
  *    `scope` says where the packet meets the flow: SCOPE_ENTRY (the first emulated node the packet
  *    enters, a function of its addresses), `scopeHop(node)` (it arrives at `node`'s external port from
  *    another emulated node or encapsulated from the wire), SCOPE_ALIAS (a reply as a pod-side capture
- *    shows it, see engine.ts "views").
+ *    shows it, see engine.ts "views"): the exact reverse of the forward key, so not stored, read reversed
+ *    from the forward flow's record.
  *
  * Expiry runs on trace time: each direction's record holds its expiry time (last packet + the timeout of
  * the connection's state), so a packet updates only its own record; a connection is expired when both
@@ -48,8 +59,9 @@
  * packet in the slow path, not yet admitted). Growth copies the arrays (rare, amortised); nothing is
  * allocated per packet.
  *
- * Memory: about 230-275 bytes per connection (both records, cold columns, the ring, 2-3 key slots), see
- * `bytesPerConnection`; 273 B (546 MiB) with every share full at the default limit.
+ * Memory: 64 bytes of records, 8 per index slot (2-4 slots), ~33 of cold columns per connection slot,
+ * see `bytesPerConnection`: measured 131 B on the 10k-flow e2e trace (bench/engine-trace.ts; 268 B
+ * before issue 12) and 113 B for a table of 64k connections as made.
  */
 
 /**
@@ -197,7 +209,7 @@ export class FlowTable {
   // ---- interned actions (never freed: their number is bounded by the paths the configuration has)
   private acts: Int32Array;
   /** Actions interned (action 0: the empty one a new connection starts with). */
-  actionCount = 1;
+  actionCount = 0;
   private actIndex: Int32Array;
   /** Staging of the connection being built (its two flows' actions and own words), sealed by `seal`. */
   private readonly stage = new Int32Array(2 * AW);
