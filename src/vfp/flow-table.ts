@@ -20,9 +20,10 @@
  *    is bounded by the paths the configuration has, and they live as long as the table.
  *  - Cold columns per connection (SoA): NAT port and owner, the trace number of the first packet, the
  *    connection flags, the share ring.
- *  - Key index: open addressing with linear probing, each slot 2 words in one Int32Array (the key's
- *    hash, then flow + 1 with ALIAS_BIT for a pod-view alias; 0 = empty): a probe compares the hash, then
- *    the key in the flow's record (the line a hit reads next anyway). Keys are
+ *  - Key index: open addressing with linear probing, each slot one int32 (flow + 1, an alias bit for a
+ *    pod-view alias, and the top bits of the key's hash as a tag; 0 = empty), 16 slots a cache line: a
+ *    probe compares the tag, then the key in the flow's record (the line a hit reads next anyway); a
+ *    deletion's backward shift and a growth take each entry's hash from its record. Keys are
  *    `(scope, proto, src, dst, sport, dport)`:
  *      k0 = scope * 256 + proto, k1 = src, k2 = dst, k3 = sport << 16 | dport.
  *    `scope` says where the packet meets the flow: SCOPE_ENTRY (the first emulated node the packet
@@ -59,9 +60,9 @@
  * packet in the slow path, not yet admitted). Growth copies the arrays (rare, amortised); nothing is
  * allocated per packet.
  *
- * Memory: 64 bytes of records, 8 per index slot (2-4 slots), ~33 of cold columns per connection slot,
- * see `bytesPerConnection`: measured 131 B on the 10k-flow e2e trace (bench/engine-trace.ts; 268 B
- * before issue 12) and 113 B for a table of 64k connections as made.
+ * Memory: 64 bytes of records, 4 per index slot (2-4 slots), ~33 of cold columns per connection slot,
+ * see `bytesPerConnection`: measured 116 B on the 10k-flow e2e trace (bench/engine-trace.ts; 268 B
+ * before issue 12) and 105 B for a table of 64k connections as made.
  */
 
 /**
@@ -167,10 +168,15 @@ const NAT_CONST = 0;
 const NAT_VAR = 1;
 const NAT_PARTNER = 2;
 
-/** Key index slot: the key's hash, then flow + 1 (ALIAS_BIT: the pod-view alias of the flow's partner's key); 0 = empty. */
-const SLOT = 2;
-const ALIAS_BIT = 1 << 30;
-const FLOW_BITS = ALIAS_BIT - 1;
+/**
+ * Key index slot: one int32, flow + 1 in the low `flowBits` bits, then the alias bit (the pod-view alias of
+ * the flow's partner's key), then as many top bits of the key's hash as are left (the tag); 0 = empty.
+ */
+function flowBitsFor(maxCapacity: number): number {
+  let bits = 1;
+  while (bits < 30 && 2 ** bits <= 2 * maxCapacity + 1) bits++;
+  return bits;
+}
 
 function mixKey(k0: number, k1: number, k2: number, k3: number): number {
   let h = Math.imul(k0 ^ 0x9e3779b9, 0x85ebca6b);
@@ -189,6 +195,10 @@ export class FlowTable {
   // ---- key index ----
   private slots: Int32Array;
   private slotMask: number;
+  /** Slot value layout (see flowBitsFor): flow + 1 mask, alias bit, tag mask. */
+  private readonly flowMask: number;
+  private readonly aliasBit: number;
+  private readonly tagMask: number;
   /** Keys in the index. */
   keyCount = 0;
 
@@ -258,8 +268,12 @@ export class FlowTable {
     this.capacity = cap;
     let slots = 16;
     while (slots < cap * 2) slots <<= 1;
-    this.slots = new Int32Array(slots * SLOT);
+    this.slots = new Int32Array(slots);
     this.slotMask = slots - 1;
+    const fb = flowBitsFor(this.maxCapacity);
+    this.flowMask = 2 ** fb - 1;
+    this.aliasBit = 2 ** fb;
+    this.tagMask = ~(2 ** (fb + 1) - 1);
     this.freeList = new Int32Array(cap);
     const buf = new ArrayBuffer(cap * 2 * W * 4);
     this.rec = new Int32Array(buf);
@@ -283,15 +297,25 @@ export class FlowTable {
   // ---------------------------------------------------------------------------------------------
   // key index
 
-  /** True when index value `v` (flow + 1, ALIAS_BIT) stands for key k0..k3 (read from the flow's record). */
+  /** True when index value `v` stands for key k0..k3 (read from the flow's record). */
   private holds(v: number, k0: number, k1: number, k2: number, k3: number): boolean {
     const rec = this.rec;
-    if ((v & ALIAS_BIT) === 0) {
-      const o = ((v - 1) & FLOW_BITS) * W;
+    const f = (v & this.flowMask) - 1;
+    if ((v & this.aliasBit) === 0) {
+      const o = f * W;
       return rec[o + 1] === k1 && rec[o + 2] === k2 && rec[o + 3] === k3 && rec[o] === k0;
     }
-    const o = (((v - 1) & FLOW_BITS) ^ 1) * W; // the alias of the reverse flow is its forward partner's key reversed
+    const o = (f ^ 1) * W; // the alias of the reverse flow is its forward partner's key reversed
     return rec[o + 2] === k1 && rec[o + 1] === k2 && swap3(rec[o + 3]) === k3 && key0(SCOPE_ALIAS, rec[o] & 0xff) === k0;
+  }
+
+  /** The hash of the key index value `v` stands for (from the flow's record). */
+  private hashOf(v: number): number {
+    const rec = this.rec;
+    const f = (v & this.flowMask) - 1;
+    if ((v & this.aliasBit) === 0) return mixKey(rec[f * W], rec[f * W + 1], rec[f * W + 2], rec[f * W + 3]);
+    const o = (f ^ 1) * W;
+    return mixKey(key0(SCOPE_ALIAS, rec[o] & 0xff), rec[o + 2], rec[o + 1], swap3(rec[o + 3]));
   }
 
   /** The flow a key maps to, or -1. Does not look at expiry. Key words are compared as int32. */
@@ -301,18 +325,19 @@ export class FlowTable {
     k3 |= 0;
     const sl = this.slots;
     const m = this.slotMask;
+    const tm = this.tagMask;
     const h = mixKey(k0, k1, k2, k3);
+    const tag = h & tm;
     let s = h & m;
     for (;;) {
-      const o = s * SLOT;
-      const v = sl[o + 1];
+      const v = sl[s];
       if (v === 0) return -1;
-      if (sl[o] === h && this.holds(v, k0, k1, k2, k3)) return (v - 1) & FLOW_BITS;
+      if ((v & tm) === tag && this.holds(v, k0, k1, k2, k3)) return (v & this.flowMask) - 1;
       s = (s + 1) & m;
     }
   }
 
-  /** Indexes key k0..k3 (already in flow records) as value `v`; false (nothing changed) when the key is present. */
+  /** Indexes key k0..k3 (already in flow records) for flow + 1 `v` (with the alias bit); false (nothing changed) when the key is present. */
   private addKey(k0: number, k1: number, k2: number, k3: number, v: number): boolean {
     k0 |= 0;
     k1 |= 0;
@@ -321,31 +346,30 @@ export class FlowTable {
     if ((this.keyCount + 1) * 5 > (this.slotMask + 1) * 4) this.growKeys(); // load <= 0.8
     const sl = this.slots;
     const m = this.slotMask;
+    const tm = this.tagMask;
     const h = mixKey(k0, k1, k2, k3);
     let s = h & m;
     for (;;) {
-      const o = s * SLOT;
-      const u = sl[o + 1];
+      const u = sl[s];
       if (u === 0) break;
-      if (sl[o] === h && this.holds(u, k0, k1, k2, k3)) return false;
+      if ((u & tm) === (h & tm) && this.holds(u, k0, k1, k2, k3)) return false;
       s = (s + 1) & m;
     }
-    sl[s * SLOT] = h;
-    sl[s * SLOT + 1] = v;
+    sl[s] = (h & tm) | v;
     this.keyCount++;
     return true;
   }
 
-  /** Removes the index entry with hash `h` and value `v` (backward-shift deletion, no tombstones). */
+  /** Removes the index entry of key hash `h` for flow + 1 `v` (with the alias bit): backward-shift deletion, no tombstones. */
   private deleteKey(h: number, v: number): boolean {
     const sl = this.slots;
     const m = this.slotMask;
+    const want = (h & this.tagMask) | v;
     let s = h & m;
     for (;;) {
-      const o = s * SLOT;
-      const u = sl[o + 1];
+      const u = sl[s];
       if (u === 0) return false;
-      if (u === v && sl[o] === h) break;
+      if (u === want) break;
       s = (s + 1) & m;
     }
     // Backward shift: move later entries of the same probe run into the hole.
@@ -353,17 +377,16 @@ export class FlowTable {
     let j = s;
     for (;;) {
       j = (j + 1) & m;
-      const o = j * SLOT;
-      if (sl[o + 1] === 0) break;
-      const home = sl[o] & m;
+      const u = sl[j];
+      if (u === 0) break;
+      const home = this.hashOf(u) & m;
       // The entry at j may move to `hole` unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (stays) continue;
-      sl[hole * SLOT] = sl[o];
-      sl[hole * SLOT + 1] = sl[o + 1];
+      sl[hole] = u;
       hole = j;
     }
-    sl[hole * SLOT + 1] = 0;
+    sl[hole] = 0;
     this.keyCount--;
     return true;
   }
@@ -371,16 +394,14 @@ export class FlowTable {
   private growKeys(): void {
     const old = this.slots;
     const n = this.slotMask + 1;
-    const sl = new Int32Array(n * 2 * SLOT);
+    const sl = new Int32Array(n * 2);
     const m = n * 2 - 1;
     for (let s = 0; s < n; s++) {
-      const v = old[s * SLOT + 1];
+      const v = old[s];
       if (v === 0) continue;
-      const h = old[s * SLOT];
-      let t = h & m;
-      while (sl[t * SLOT + 1] !== 0) t = (t + 1) & m;
-      sl[t * SLOT] = h;
-      sl[t * SLOT + 1] = v;
+      let t = this.hashOf(v) & m;
+      while (sl[t] !== 0) t = (t + 1) & m;
+      sl[t] = v;
     }
     this.slots = sl;
     this.slotMask = m;
@@ -680,7 +701,7 @@ export class FlowTable {
   aliasKey(c: number): boolean {
     const o = 2 * c * W;
     const r = this.rec;
-    const ok = this.addKey(key0(SCOPE_ALIAS, r[o] & 0xff), r[o + 2], r[o + 1], swap3(r[o + 3]), (2 * c + 2) | ALIAS_BIT);
+    const ok = this.addKey(key0(SCOPE_ALIAS, r[o] & 0xff), r[o + 2], r[o + 1], swap3(r[o + 3]), (2 * c + 2) | this.aliasBit);
     if (ok) this.cflags[c] |= CF.ALIAS_KEYED;
     return ok;
   }
@@ -696,7 +717,7 @@ export class FlowTable {
     if ((fl & CF.FWD_KEYED) !== 0) this.deleteKey(mixKey(r[o], r[o + 1], r[o + 2], r[o + 3]), 2 * c + 1);
     if ((fl & CF.REV_KEYED) !== 0) this.deleteKey(mixKey(r[o + W], r[o + W + 1], r[o + W + 2], r[o + W + 3]), 2 * c + 2);
     if ((fl & CF.ALIAS_KEYED) !== 0) {
-      this.deleteKey(mixKey(key0(SCOPE_ALIAS, r[o] & 0xff), r[o + 2], r[o + 1], swap3(r[o + 3])), (2 * c + 2) | ALIAS_BIT);
+      this.deleteKey(mixKey(key0(SCOPE_ALIAS, r[o] & 0xff), r[o + 2], r[o + 1], swap3(r[o + 3])), (2 * c + 2) | this.aliasBit);
     }
     this.cflags[c] = 0;
     this.natOwner[c] = -1;
@@ -796,6 +817,7 @@ export class FlowTable {
   private grow(): void {
     // x1.5 keeps the slack (memory per live connection) below a third after a growth.
     const cap = Math.min(Math.ceil((this.capacity * 3) / 2), this.maxCapacity);
+    if (2 * cap + 1 > this.flowMask) throw new Error(`flow table: more than ${this.flowMask >> 1} connections`);
     const buf = new ArrayBuffer(cap * 2 * W * 4);
     const rec = new Int32Array(buf);
     rec.set(this.rec);
