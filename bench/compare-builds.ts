@@ -2,7 +2,7 @@
  * Two builds side by side on the shared machine (issue 10: "within 5% of before, old and new builds
  * alternating in one run"): the build of git revision REV (default HEAD~1) and this tree's build.
  *
- *   npm run bench:compare -- [REV] [--rounds N] [--packets N] [--engine-runs N] [--e2e-runs N] [--no-e2e] [--json]
+ *   npm run bench:compare -- [REV] [--rounds N] [--packets N] [--engine-runs N] [--e2e-runs N] [--no-e2e] [--no-1m] [--packets-1m N] [--json]
  *
  * REV is checked out into a temporary worktree under /tmp (`git worktree add --detach`, node_modules
  * linked to this tree's, `tsc -p .`), removed again at the end (also on Ctrl-C). Then, for N rounds
@@ -10,6 +10,11 @@
  * busy spell of the machine hits both alike:
  *   dist/bench/engine-trace.js --flows 10000    the engine's ns/packet at 10k flows (median of its passes)
  *   dist/bench/engine-trace.js --flows 100000   the same at 100k flows
+ *   dist/bench/engine-trace.js --flows 1000000 --packets 10000000 --runs 1
+ *                                               the same at 1M flows (10 packets a flow: ~90% flow hits);
+ *                                               `--packets-1m N` sets its packets, `--no-1m` leaves it out
+ *   the flow table's bytes per connection       printed by engine-trace (10k and 1M flows; builds whose
+ *                                               engine-trace does not print it have no such figure)
  *   dist/bench/e2e.js --runs 1                  the replay rate (M packets/s) of `vfp-emu replay --out`,
  *                                               workers 1 and 2, with and without --verdicts, and of the
  *                                               decide-only replay (no output file), workers 1 and 2:
@@ -40,13 +45,15 @@ interface Options {
   e2eRuns: number;
   e2e: boolean;
   json: boolean;
+  big: boolean;
+  packets1m: number;
 }
 
 /** Bad usage (an option, a revision): exit 2, as the CLI's. */
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { rev: 'HEAD~1', rounds: 5, packets: null, engineRuns: 3, e2eRuns: 1, e2e: true, json: false };
+  const o: Options = { rev: 'HEAD~1', rounds: 5, packets: null, engineRuns: 3, e2eRuns: 1, e2e: true, json: false, big: true, packets1m: 10_000_000 };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k];
     const num = (): number => {
@@ -59,6 +66,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--engine-runs') o.engineRuns = num();
     else if (a === '--e2e-runs') o.e2eRuns = num();
     else if (a === '--no-e2e') o.e2e = false;
+    else if (a === '--no-1m') o.big = false;
+    else if (a === '--packets-1m') o.packets1m = num();
     else if (a === '--json') o.json = true;
     else if (!a.startsWith('-')) o.rev = a;
     else throw new UsageError(`unknown option ${a} (see bench/compare-builds.ts)`);
@@ -116,6 +125,9 @@ interface Figure {
 
 const ENGINE_10K: Figure = { name: 'engine, 10k flows', unit: 'ns/packet', higherBetter: false };
 const ENGINE_100K: Figure = { name: 'engine, 100k flows', unit: 'ns/packet', higherBetter: false };
+const ENGINE_1M: Figure = { name: 'engine, 1M flows', unit: 'ns/packet', higherBetter: false };
+const BYTES_10K: Figure = { name: 'flow table, 10k flows', unit: 'B/connection', higherBetter: false };
+const BYTES_1M: Figure = { name: 'flow table, 1M flows', unit: 'B/connection', higherBetter: false };
 const REPLAY = [
   { line: 'vfp-emu replay --out --workers 1', fig: { name: 'replay --out, workers 1', unit: 'M packets/s', higherBetter: true } },
   { line: 'vfp-emu replay --out --workers 2', fig: { name: 'replay --out, workers 2', unit: 'M packets/s', higherBetter: true } },
@@ -130,6 +142,12 @@ function engineMedian(out: string): number {
   const m = /^engine\s+best\s+[\d.]+ ns\/packet\s+median\s+([\d.]+)/m.exec(out);
   if (m === null) throw new Error(`no engine line in engine-trace output:\n${out}`);
   return Number(m[1]);
+}
+
+/** engine-trace.js's `flow table: B bytes per connection` line: B, or null (a build that does not print it). */
+function tableBytes(out: string): number | null {
+  const m = /^flow table: ([\d.]+) bytes per connection/m.exec(out);
+  return m === null ? null : Number(m[1]);
 }
 
 /** e2e.js's `NAME   S s   R M packets/s` line of `name`: R. */
@@ -155,8 +173,15 @@ function measure(b: Build, o: Options): Map<Figure, number> {
       process.stderr.write(`  ${b.label}: ${file} ${args.join(' ')} failed, its figures skipped this round: ${(e as Error).message.split('\n')[0]}\n`);
     }
   };
-  bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], (out) => figures.set(ENGINE_10K, engineMedian(out)));
-  bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], (out) => figures.set(ENGINE_100K, engineMedian(out)));
+  const engine = (fig: Figure, bytes: Figure | null) => (out: string): void => {
+    figures.set(fig, engineMedian(out));
+    const b = tableBytes(out);
+    if (bytes !== null && b !== null) figures.set(bytes, b);
+  };
+  bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], engine(ENGINE_10K, BYTES_10K));
+  bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], engine(ENGINE_100K, null));
+  // its own packets first: engine-trace takes the first --packets
+  if (o.big) bench('engine-trace.js', ['--flows', '1000000', '--packets', String(o.packets1m), '--runs', '1'], engine(ENGINE_1M, BYTES_1M));
   const cli = path.join(b.dir, 'dist', 'src', 'cli.js');
   if (o.e2e) bench('e2e.js', ['--runs', String(o.e2eRuns), '--cli', cli], (out) => REPLAY.forEach((r) => figures.set(r.fig, replayRate(out, r.line))), ROOT);
   return figures;
@@ -232,7 +257,7 @@ function main(): void {
       }
     }
     const lines = [`machine at the start: ${start}`, `machine at the end:   ${machine()}`, `old: ${old.label}`, `new: ${cur.label}`];
-    lines.push(`${o.rounds} rounds, builds alternating (old first in odd rounds); engine-trace ${o.engineRuns} passes per run${o.packets !== null ? `, ${o.packets} packets` : ''}; e2e --runs ${o.e2eRuns}`, '');
+    lines.push(`${o.rounds} rounds, builds alternating (old first in odd rounds); engine-trace ${o.engineRuns} passes per run${o.packets !== null ? `, ${o.packets} packets` : ''}${o.big ? `, 1M flows: ${o.packets1m} packets, 1 pass` : ''}; e2e --runs ${o.e2eRuns}`, '');
     lines.push(...report([...rows.values()]));
     console.log(lines.join('\n'));
     if (o.json) console.log(JSON.stringify({ old: old.label, new: cur.label, machine: os.cpus()[0]?.model, load: os.loadavg(), figures: [...rows.values()].map((r) => ({ ...r.fig, old: r.old, new: r.cur, ratio: median(r.cur) / median(r.old) })) }));

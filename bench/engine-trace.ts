@@ -5,7 +5,9 @@
  * three steps apart: read, decode, engine (Dataplane.processWith). Unlike the micro-suites, the flow table
  * here lives beside a stream of packet bytes, as in `vfp-emu replay`, so cache misses show as they do there.
  *
- * It prints ns per packet for each step, best and median of `--runs` passes. The machines are shared and
+ * It prints ns per packet for each step, best and median of `--runs` passes, then the flow table's bytes
+ * per connection (FlowTable.bytesPerConnection after the last pass) and how many lookups hit (the engine
+ * figure is a flow-table hit's cost only when nearly all do: at 1M flows give 10M packets or more). The machines are shared and
  * noisy (the same build varies by 2x from one minute to the next): compare two builds by running them
  * alternately, never against numbers from another day.
  *
@@ -47,6 +49,7 @@ try {
   console.log(`trace: ${packets} packets, ${gen.flows} flows (the e2e trace); ${runs} passes, each with a fresh state\n`);
   const steps = ['read', 'decode', 'engine'];
   const ns: number[][] = steps.map(() => []);
+  let table = '';
   for (let run = 0; run < runs; run++) {
     const st = dp.createState(1024);
     const reader = openCapture(trace);
@@ -69,11 +72,14 @@ try {
     }
     reader.close();
     for (let k = 0; k < 3; k++) ns[k].push(Number(t[k]) / n);
+    const ct = st.counters;
+    table = `flow table: ${st.flows.bytesPerConnection().toFixed(1)} bytes per connection (${st.flows.live} live, capacity ${st.flows.capacity}); ${ct.fastPath} flow hits, ${ct.slowPath} slow paths (${((100 * ct.fastPath) / (ct.fastPath + ct.slowPath)).toFixed(1)}% hits)`;
   }
   for (let k = 0; k < 3; k++) {
     const sorted = [...ns[k]].sort((x, y) => x - y);
     console.log(`${steps[k].padEnd(8)} best ${sorted[0].toFixed(1).padStart(7)} ns/packet   median ${sorted[Math.floor(sorted.length / 2)].toFixed(1).padStart(7)}   (${ns[k].map((x) => x.toFixed(0)).join(' ')})`);
   }
+  console.log(table);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

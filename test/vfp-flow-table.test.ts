@@ -67,8 +67,7 @@ describe('vfp flow table (typed-array unified flow table)', () => {
         const at = Math.floor(rnd() * live.length);
         const c = live[at];
         live.splice(at, 1);
-        const o = (2 * c) << 2;
-        ref.delete(`${ft.fkey[o + 1]},${ft.fkey[o + 2]},${ft.fkey[o + 3]}`);
+        ref.delete(`${ft.key(2 * c, 1)},${ft.key(2 * c, 2)},${ft.key(2 * c, 3)}`);
         ft.freeConnection(c);
       }
     }
@@ -177,9 +176,52 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     assert.equal(ft.lookup(1, 2, 0, 0), 2 * b);
   });
 
-  it('costs at most 256 bytes per connection (both flows and their keys) when full', () => {
+  it('costs at most 160 bytes per connection (both flows, their keys, the cold columns) when full (issue 12)', () => {
     const ft = new FlowTable(1 << 16);
-    assert.ok(ft.bytesPerConnection() <= 256, `${ft.bytesPerConnection()} bytes per connection`);
+    for (let c = 0; c < ft.capacity; c++) {
+      const x = ft.allocConnection();
+      ft.keyFlow(2 * x, key0(SCOPE_ENTRY, 6), 0x0af40105, 0xcb00710a, key3(c & 0xffff, 80));
+      ft.keyFlow(2 * x + 1, key0(SCOPE_ENTRY, 6), 0xcb00710a, 0x0af40105, key3(80, c & 0xffff));
+      ft.aliasKey(x);
+      ft.seal(x);
+    }
+    assert.equal(ft.live, 1 << 16);
+    assert.ok(ft.bytesPerConnection() <= 160, `${ft.bytesPerConnection()} bytes per connection`);
+  });
+
+  it('shares one action among connections that take the same path; each keeps its own NAT values', () => {
+    const ft = new FlowTable(16);
+    const node = 0x0a7f820b;
+    const conns: number[] = [];
+    for (let n = 0; n < 3; n++) {
+      const c = ft.allocConnection();
+      const client = 0x0af40105 + n; // pod, port 40000 + n, to 203.0.113.10:443, SNATed to the node at 49216 + n
+      ft.setX(2 * c, 0x04, 1, 0);
+      ft.setNat(2 * c, node, 49216 + n, 0, 0);
+      ft.setEncap(2 * c, 3, 5000 + n);
+      ft.setX(2 * c + 1, 0x08, 0, 0);
+      ft.setNat(2 * c + 1, 0, 0, client, 40000 + n);
+      ft.setService(c, 2, 7);
+      ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 6), client, 0xcb00710a, key3(40000 + n, 443));
+      ft.keyFlow(2 * c + 1, key0(SCOPE_ENTRY, 6), 0xcb00710a, node, key3(443, 49216 + n));
+      ft.seal(c);
+      conns.push(c);
+    }
+    assert.equal(ft.actionCount, 3, 'the empty action, the SNAT and the un-SNAT');
+    for (let n = 0; n < 3; n++) {
+      const c = conns[n];
+      assert.equal(ft.actionOf(2 * c), ft.actionOf(2 * conns[0]));
+      assert.deepEqual([ft.snatIp(2 * c), ft.snatPort(2 * c), ft.outerSport(2 * c), ft.tpl(2 * c)], [node, 49216 + n, 5000 + n, 3]);
+      assert.deepEqual([ft.dnatIp(2 * c + 1), ft.dnatPort(2 * c + 1), ft.service(2 * c + 1), ft.backend(2 * c)], [0x0af40105 + n, 40000 + n, 2, 7]);
+    }
+    // a NAT the partner's key does not say (here: keys that do not match it) keeps its own values
+    const d = ft.allocConnection();
+    ft.setX(2 * d, 0x0c, 1, 0);
+    ft.setNat(2 * d, node, 1234, 0x0a000001, 8080);
+    ft.keyFlow(2 * d, 1, 2, 3, 4);
+    ft.keyFlow(2 * d + 1, 1, 5, 6, 7);
+    ft.seal(d);
+    assert.deepEqual([ft.snatIp(2 * d), ft.snatPort(2 * d), ft.dnatIp(2 * d), ft.dnatPort(2 * d)], [node, 1234, 0x0a000001, 8080]);
   });
 
   it('keeps each direction\'s transposition in its own 64-byte record', () => {
@@ -189,6 +231,7 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     ft.setNat(2 * c, 0x0a7f820b, 49216, 0, 0);
     ft.setEndpoints(2 * c, 3, 1);
     ft.setService(c, 4, 9);
+    ft.seal(c);
     ft.setTcp(c, 2);
     assert.deepEqual([ft.xflags(2 * c), ft.verdict(2 * c), ft.reason(2 * c)], [0x15, 1, 7]);
     assert.deepEqual([ft.snatIp(2 * c), ft.snatPort(2 * c), ft.ingress(2 * c), ft.egress(2 * c)], [0x0a7f820b, 49216, 3, 1]);

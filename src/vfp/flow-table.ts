@@ -2,23 +2,35 @@
  * The unified flow table (VFP's UFT, domain.md §4.5): the cached result of the slow path for each flow,
  * so later packets and replies take the fast path.
  *
- * Layout (typed arrays only; no Map, no object per flow), chosen so that a fast-path hit touches about
- * three cache lines whatever the table size (measured: a column per field cost ~20 cache misses per packet):
+ * Layout (typed arrays only; no Map, no object per flow), chosen so that a fast-path hit touches two cold
+ * cache lines whatever the table size (issue 12; before it, a 16-word record per flow and a separate key
+ * copy in the index cost three or four):
  *  - A *connection* `c` owns two flows created together: `2c` (forward, the first packet's direction) and
  *    `2c + 1` (reverse, its replies); `f ^ 1` is a flow's partner.
- *  - Hot record: 16 words (64 bytes) per flow in one Uint32Array (`rec`), everything the fast path reads:
- *    the composed header transposition (FX flags and values), the verdict, reason, warnings, endpoints,
- *    service and backend, the TCP state and the direction's expiry time (a float64 over words 12-13).
- *  - Cold columns per connection (SoA): the flows' keys (to delete them, to print them), NAT port and owner,
- *    the trace number of the first packet, the connection flags.
- *  - Key index: open addressing with linear probing, each slot 5 words in one Uint32Array (the 4 key
- *    words, then flow + 1; 0 = empty), so a probe reads one cache line. Keys are
+ *  - Flow record: 8 words (32 bytes) per flow in one Int32Array (`rec`), so a connection's two flows fill
+ *    one 64-byte line: the flow's key (4 words, stored only here), its expiry time (a float64 over words
+ *    4-5), its action id with the connection's TCP state in the top bits, and its own 16-bit NAT port
+ *    (when its action does not say it) with its VXLAN outer source port.
+ *  - Interned actions: the composed header transposition (FX flags and values), verdict, reason,
+ *    warnings, endpoints, node, rule, service and backend of a flow, 16 words, stored once per distinct
+ *    value and shared by every flow that takes the same path (`seal` interns a new connection's two
+ *    flows). A NAT's address and port that equal the partner flow's key (always, for a connection the
+ *    slow path composed: the reply's tuple is the NATed one) are read from the partner's key, in the same
+ *    line, so per-connection NAT ports and client addresses do not split actions; the number of actions
+ *    is bounded by the paths the configuration has, and they live as long as the table.
+ *  - Cold columns per connection (SoA): NAT port and owner, the trace number of the first packet, the
+ *    connection flags, the share ring.
+ *  - Key index: open addressing with linear probing, each slot one int32 (flow + 1, an alias bit for a
+ *    pod-view alias, and the top bits of the key's hash as a tag; 0 = empty), 16 slots a cache line: a
+ *    probe compares the tag, then the key in the flow's record (the line a hit reads next anyway); a
+ *    deletion's backward shift and a growth take each entry's hash from its record. Keys are
  *    `(scope, proto, src, dst, sport, dport)`:
  *      k0 = scope * 256 + proto, k1 = src, k2 = dst, k3 = sport << 16 | dport.
  *    `scope` says where the packet meets the flow: SCOPE_ENTRY (the first emulated node the packet
  *    enters, a function of its addresses), `scopeHop(node)` (it arrives at `node`'s external port from
  *    another emulated node or encapsulated from the wire), SCOPE_ALIAS (a reply as a pod-side capture
- *    shows it, see engine.ts "views").
+ *    shows it, see engine.ts "views"): the exact reverse of the forward key, so not stored, read reversed
+ *    from the forward flow's record.
  *
  * Expiry runs on trace time: each direction's record holds its expiry time (last packet + the timeout of
  * the connection's state), so a packet updates only its own record; a connection is expired when both
@@ -48,8 +60,9 @@
  * packet in the slow path, not yet admitted). Growth copies the arrays (rare, amortised); nothing is
  * allocated per packet.
  *
- * Memory: about 230-275 bytes per connection (both records, cold columns, the ring, 2-3 key slots), see
- * `bytesPerConnection`; 273 B (546 MiB) with every share full at the default limit.
+ * Memory: 64 bytes of records, 4 per index slot (2-4 slots), ~33 of cold columns per connection slot,
+ * see `bytesPerConnection`: measured 116 B on the 10k-flow e2e trace (bench/engine-trace.ts; 268 B
+ * before issue 12) and 105 B for a table of 64k connections as made.
  */
 
 /**
@@ -120,24 +133,50 @@ export const CF = {
 /** Sentinel for "no MAC" and "no template". */
 export const NONE16 = 0xffff;
 
-/** Words per flow record and the word offsets inside it. */
-export const W = 16;
-const W_X = 0; //        xflags (bits 0-15) | verdict (16-23) | reason (24-31)
-const W_MACS = 1; //     smac (0-15) | dmac (16-31)
-const W_SNAT_IP = 2;
-const W_DNAT_IP = 3;
-const W_PORTS = 4; //    snatPort (0-15) | dnatPort (16-31)
-const W_TPL = 5; //      tpl (0-15) | outerSport (16-31)
-const W_WARN = 6;
-const W_EPS = 7; //      ingress (0-15) | egress (16-31)
-const W_NODE = 8; //     next (0-15) | node (16-31)
-const W_RULE = 9; //     rule id + 1 (0 = none)
-const W_SERVICE = 10; // service id + 1
-const W_BACKEND = 11; // backend id + 1
-const W_EXP = 12; //     float64 expiry time over words 12-13 (Float64Array index f * 8 + 6)
-const W_TCP = 14; //     TCP state
+/** Words per flow record (8: a connection's two flows share one 64-byte line) and the offsets inside it. */
+export const W = 8;
+// k0, k1, k2, k3 at words 0-3: the flow's key, stored only here (the key index holds hash and flow)
+const W_EXP = 4; //      float64 expiry time over words 4-5 (Float64Array index f * 4 + 2)
+const W_ACT = 6; //      interned action id (bits 0-27) | TCP state (bits 28-30)
+const W_VAR = 7; //      the flow's own NAT port when its action does not say it (bits 0-15) | outerSport (16-31)
 const F64_EXP = W_EXP / 2;
-const SLOT = 5; //       key slot: k0, k1, k2, k3, flow + 1
+const ACT_MASK = 0x0fffffff;
+const TCP_SHIFT = 28;
+
+/** Words per interned action and the offsets inside it. */
+const AW = 16;
+const A_X = 0; //        xflags (bits 0-15) | verdict (16-23) | reason (24-31)
+const A_MACS = 1; //     smac (0-15) | dmac (16-31)
+const A_SNAT_IP = 2;
+const A_DNAT_IP = 3;
+const A_PORTS = 4; //    snatPort (0-15) | dnatPort (16-31), when their mode is NAT_CONST
+const A_TPL = 5; //      tpl
+const A_WARN = 6;
+const A_EPS = 7; //      ingress (0-15) | egress (16-31)
+const A_NODE = 8; //     next (0-15) | node (16-31)
+const A_RULE = 9; //     rule id + 1 (0 = none)
+const A_SERVICE = 10; // service id + 1
+const A_BACKEND = 11; // backend id + 1
+const A_MODE = 12; //    snat mode (bits 0-1) | dnat mode (bits 2-3)
+/**
+ * Where a NAT's address and port come from (A_MODE): NAT_PARTNER, the partner flow's key (a SNAT's are the
+ * reply's destination, a DNAT's the reply's source: what makes a connection's NAT per connection lives
+ * in its keys already); NAT_VAR, the address in the action and the port in the flow's W_VAR; NAT_CONST,
+ * both in the action.
+ */
+const NAT_CONST = 0;
+const NAT_VAR = 1;
+const NAT_PARTNER = 2;
+
+/**
+ * Key index slot: one int32, flow + 1 in the low `flowBits` bits, then the alias bit (the pod-view alias of
+ * the flow's partner's key), then as many top bits of the key's hash as are left (the tag); 0 = empty.
+ */
+function flowBitsFor(maxCapacity: number): number {
+  let bits = 1;
+  while (bits < 30 && 2 ** bits <= 2 * maxCapacity + 1) bits++;
+  return bits;
+}
 
 function mixKey(k0: number, k1: number, k2: number, k3: number): number {
   let h = Math.imul(k0 ^ 0x9e3779b9, 0x85ebca6b);
@@ -147,10 +186,19 @@ function mixKey(k0: number, k1: number, k2: number, k3: number): number {
   return h ^ (h >>> 16); // int32: never boxed when the call is not inlined
 }
 
+/** k3 with its ports swapped (the alias key's). */
+function swap3(k3: number): number {
+  return ((k3 & 0xffff) << 16) | (k3 >>> 16);
+}
+
 export class FlowTable {
   // ---- key index ----
   private slots: Int32Array;
   private slotMask: number;
+  /** Slot value layout (see flowBitsFor): flow + 1 mask, alias bit, tag mask. */
+  private readonly flowMask: number;
+  private readonly aliasBit: number;
+  private readonly tagMask: number;
   /** Keys in the index. */
   keyCount = 0;
 
@@ -163,12 +211,21 @@ export class FlowTable {
   private freeTop = 0;
   /** Highest connection index ever handed out + 1. */
   private highWater = 0;
-  /** Hot records, W words per flow. */
+  /** Hot records, W words per flow (key, expiry, action, own port), 2W per connection. */
   private rec: Int32Array;
   /** The same memory as float64 (expiry times). */
   private recF: Float64Array;
 
-  // ---- cold columns (per connection, or per flow for keys) ----
+  // ---- interned actions (never freed: their number is bounded by the paths the configuration has)
+  private acts: Int32Array;
+  /** Actions interned (action 0: the empty one a new connection starts with). */
+  actionCount = 0;
+  private actIndex: Int32Array;
+  /** Staging of the connection being built (its two flows' actions and own words), sealed by `seal`. */
+  private readonly stage = new Int32Array(2 * AW);
+  private readonly stageVar = new Int32Array(2);
+
+  // ---- cold columns (per connection) ----
   /** CF bits. */
   cflags: Uint8Array;
   /** SNAT owner (snat.ts, node-local owner index) of the connection's NAT port, -1 none. */
@@ -178,8 +235,6 @@ export class FlowTable {
   natProto: Uint8Array;
   /** 1-based trace number of the packet that created the connection (explain). */
   firstPacket: Uint32Array;
-  /** Each flow's own key (4 words), to delete it and to print it. */
-  fkey: Int32Array;
 
   // ---- the bound: shares, each a ring of its connections with a CLOCK hand (cold, per connection)
   /** Most connections per share: ceil(maxConnections / FLOW_SHARES) (Infinity: no limit). */
@@ -213,18 +268,26 @@ export class FlowTable {
     this.capacity = cap;
     let slots = 16;
     while (slots < cap * 2) slots <<= 1;
-    this.slots = new Int32Array(slots * SLOT);
+    this.slots = new Int32Array(slots);
     this.slotMask = slots - 1;
+    const fb = flowBitsFor(this.maxCapacity);
+    this.flowMask = 2 ** fb - 1;
+    this.aliasBit = 2 ** fb;
+    this.tagMask = ~(2 ** (fb + 1) - 1);
     this.freeList = new Int32Array(cap);
     const buf = new ArrayBuffer(cap * 2 * W * 4);
     this.rec = new Int32Array(buf);
     this.recF = new Float64Array(buf);
+    this.acts = new Int32Array(64 * AW);
+    this.actIndex = new Int32Array(128);
+    this.resetStage(0);
+    this.resetStage(1);
+    this.intern(0); // action 0: the empty action
     this.cflags = new Uint8Array(cap);
     this.natOwner = new Int32Array(cap).fill(-1);
     this.natPort = new Uint16Array(cap);
     this.natProto = new Uint8Array(cap);
     this.firstPacket = new Uint32Array(cap);
-    this.fkey = new Int32Array(cap * 2 * 4);
     this.shareOf = new Uint8Array(cap).fill(NO_SHARE);
     this.ringNext = new Int32Array(cap);
     this.ringPrev = new Int32Array(cap);
@@ -234,6 +297,27 @@ export class FlowTable {
   // ---------------------------------------------------------------------------------------------
   // key index
 
+  /** True when index value `v` stands for key k0..k3 (read from the flow's record). */
+  private holds(v: number, k0: number, k1: number, k2: number, k3: number): boolean {
+    const rec = this.rec;
+    const f = (v & this.flowMask) - 1;
+    if ((v & this.aliasBit) === 0) {
+      const o = f * W;
+      return rec[o + 1] === k1 && rec[o + 2] === k2 && rec[o + 3] === k3 && rec[o] === k0;
+    }
+    const o = (f ^ 1) * W; // the alias of the reverse flow is its forward partner's key reversed
+    return rec[o + 2] === k1 && rec[o + 1] === k2 && swap3(rec[o + 3]) === k3 && key0(SCOPE_ALIAS, rec[o] & 0xff) === k0;
+  }
+
+  /** The hash of the key index value `v` stands for (from the flow's record). */
+  private hashOf(v: number): number {
+    const rec = this.rec;
+    const f = (v & this.flowMask) - 1;
+    if ((v & this.aliasBit) === 0) return mixKey(rec[f * W], rec[f * W + 1], rec[f * W + 2], rec[f * W + 3]);
+    const o = (f ^ 1) * W;
+    return mixKey(key0(SCOPE_ALIAS, rec[o] & 0xff), rec[o + 2], rec[o + 1], swap3(rec[o + 3]));
+  }
+
   /** The flow a key maps to, or -1. Does not look at expiry. Key words are compared as int32. */
   lookup(k0: number, k1: number, k2: number, k3: number): number {
     k1 |= 0;
@@ -241,18 +325,20 @@ export class FlowTable {
     k3 |= 0;
     const sl = this.slots;
     const m = this.slotMask;
-    let s = mixKey(k0, k1, k2, k3) & m;
+    const tm = this.tagMask;
+    const h = mixKey(k0, k1, k2, k3);
+    const tag = h & tm;
+    let s = h & m;
     for (;;) {
-      const o = s * SLOT;
-      const v = sl[o + 4];
+      const v = sl[s];
       if (v === 0) return -1;
-      if (sl[o] === k0 && sl[o + 1] === k1 && sl[o + 2] === k2 && sl[o + 3] === k3) return v - 1;
+      if ((v & tm) === tag && this.holds(v, k0, k1, k2, k3)) return (v & this.flowMask) - 1;
       s = (s + 1) & m;
     }
   }
 
-  /** Adds a key for `flow`; returns false (and changes nothing) when the key is already present. */
-  addKey(k0: number, k1: number, k2: number, k3: number, flow: number): boolean {
+  /** Indexes key k0..k3 (already in flow records) for flow + 1 `v` (with the alias bit); false (nothing changed) when the key is present. */
+  private addKey(k0: number, k1: number, k2: number, k3: number, v: number): boolean {
     k0 |= 0;
     k1 |= 0;
     k2 |= 0;
@@ -260,40 +346,30 @@ export class FlowTable {
     if ((this.keyCount + 1) * 5 > (this.slotMask + 1) * 4) this.growKeys(); // load <= 0.8
     const sl = this.slots;
     const m = this.slotMask;
-    let s = mixKey(k0, k1, k2, k3) & m;
+    const tm = this.tagMask;
+    const h = mixKey(k0, k1, k2, k3);
+    let s = h & m;
     for (;;) {
-      const o = s * SLOT;
-      if (sl[o + 4] === 0) break;
-      if (sl[o] === k0 && sl[o + 1] === k1 && sl[o + 2] === k2 && sl[o + 3] === k3) return false;
+      const u = sl[s];
+      if (u === 0) break;
+      if ((u & tm) === (h & tm) && this.holds(u, k0, k1, k2, k3)) return false;
       s = (s + 1) & m;
     }
-    const o = s * SLOT;
-    sl[o] = k0;
-    sl[o + 1] = k1;
-    sl[o + 2] = k2;
-    sl[o + 3] = k3;
-    sl[o + 4] = flow + 1;
+    sl[s] = (h & tm) | v;
     this.keyCount++;
     return true;
   }
 
-  /** Removes a key if it maps to `flow` (backward-shift deletion, no tombstones). */
-  deleteKey(k0: number, k1: number, k2: number, k3: number, flow: number): boolean {
-    k0 |= 0;
-    k1 |= 0;
-    k2 |= 0;
-    k3 |= 0;
+  /** Removes the index entry of key hash `h` for flow + 1 `v` (with the alias bit): backward-shift deletion, no tombstones. */
+  private deleteKey(h: number, v: number): boolean {
     const sl = this.slots;
     const m = this.slotMask;
-    let s = mixKey(k0, k1, k2, k3) & m;
+    const want = (h & this.tagMask) | v;
+    let s = h & m;
     for (;;) {
-      const o = s * SLOT;
-      const v = sl[o + 4];
-      if (v === 0) return false;
-      if (sl[o] === k0 && sl[o + 1] === k1 && sl[o + 2] === k2 && sl[o + 3] === k3) {
-        if (v !== flow + 1) return false;
-        break;
-      }
+      const u = sl[s];
+      if (u === 0) return false;
+      if (u === want) break;
       s = (s + 1) & m;
     }
     // Backward shift: move later entries of the same probe run into the hole.
@@ -301,21 +377,16 @@ export class FlowTable {
     let j = s;
     for (;;) {
       j = (j + 1) & m;
-      const o = j * SLOT;
-      if (sl[o + 4] === 0) break;
-      const home = mixKey(sl[o], sl[o + 1], sl[o + 2], sl[o + 3]) & m;
+      const u = sl[j];
+      if (u === 0) break;
+      const home = this.hashOf(u) & m;
       // The entry at j may move to `hole` unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (stays) continue;
-      const h = hole * SLOT;
-      sl[h] = sl[o];
-      sl[h + 1] = sl[o + 1];
-      sl[h + 2] = sl[o + 2];
-      sl[h + 3] = sl[o + 3];
-      sl[h + 4] = sl[o + 4];
+      sl[hole] = u;
       hole = j;
     }
-    sl[hole * SLOT + 4] = 0;
+    sl[hole] = 0;
     this.keyCount--;
     return true;
   }
@@ -323,134 +394,261 @@ export class FlowTable {
   private growKeys(): void {
     const old = this.slots;
     const n = this.slotMask + 1;
-    this.slots = new Int32Array(n * 2 * SLOT);
-    this.slotMask = n * 2 - 1;
-    this.keyCount = 0;
+    const sl = new Int32Array(n * 2);
+    const m = n * 2 - 1;
     for (let s = 0; s < n; s++) {
-      const o = s * SLOT;
-      if (old[o + 4] !== 0) this.addKey(old[o], old[o + 1], old[o + 2], old[o + 3], old[o + 4] - 1);
+      const v = old[s];
+      if (v === 0) continue;
+      let t = this.hashOf(v) & m;
+      while (sl[t] !== 0) t = (t + 1) & m;
+      sl[t] = v;
     }
+    this.slots = sl;
+    this.slotMask = m;
+  }
+
+  /** Key word `j` (0-3: k0, k1, k2, k3) of flow `f` (set by keyFlow, kept while the connection lives). */
+  key(f: number, j: number): number {
+    return this.rec[f * W + j];
   }
 
   // ---------------------------------------------------------------------------------------------
-  // hot record accessors (small: V8 inlines them)
+  // hot record accessors (small: V8 inlines them); a flow's action fields are its interned action's
 
+  /** Word offset of flow `f`'s action in `acts`. */
+  private act(f: number): number {
+    return (this.rec[f * W + W_ACT] & ACT_MASK) * AW;
+  }
+  /** Flow `f`'s action id (flows with the same id do the same to their packets, NAT ports aside). */
+  actionOf(f: number): number {
+    return this.rec[f * W + W_ACT] & ACT_MASK;
+  }
   xflags(f: number): number {
-    return this.rec[f * W + W_X] & 0xffff;
+    return this.acts[this.act(f) + A_X] & 0xffff;
   }
   verdict(f: number): number {
-    return (this.rec[f * W + W_X] >>> 16) & 0xff;
+    return (this.acts[this.act(f) + A_X] >>> 16) & 0xff;
   }
   reason(f: number): number {
-    return this.rec[f * W + W_X] >>> 24;
+    return this.acts[this.act(f) + A_X] >>> 24;
   }
   smac(f: number): number {
-    return this.rec[f * W + W_MACS] & 0xffff;
+    return this.acts[this.act(f) + A_MACS] & 0xffff;
   }
   dmac(f: number): number {
-    return this.rec[f * W + W_MACS] >>> 16;
+    return this.acts[this.act(f) + A_MACS] >>> 16;
   }
   /** NAT addresses as int32 (`>>> 0` for the unsigned value). */
   snatIp(f: number): number {
-    return this.rec[f * W + W_SNAT_IP];
+    const a = this.act(f);
+    return (this.acts[a + A_MODE] & 3) === NAT_PARTNER ? this.rec[(f ^ 1) * W + 2] : this.acts[a + A_SNAT_IP];
   }
   dnatIp(f: number): number {
-    return this.rec[f * W + W_DNAT_IP];
+    const a = this.act(f);
+    return ((this.acts[a + A_MODE] >>> 2) & 3) === NAT_PARTNER ? this.rec[(f ^ 1) * W + 1] : this.acts[a + A_DNAT_IP];
   }
   snatPort(f: number): number {
-    return this.rec[f * W + W_PORTS] & 0xffff;
+    const a = this.act(f);
+    const mode = this.acts[a + A_MODE] & 3;
+    if (mode === NAT_PARTNER) return this.rec[(f ^ 1) * W + 3] & 0xffff;
+    return mode === NAT_VAR ? this.rec[f * W + W_VAR] & 0xffff : this.acts[a + A_PORTS] & 0xffff;
   }
   dnatPort(f: number): number {
-    return this.rec[f * W + W_PORTS] >>> 16;
+    const a = this.act(f);
+    const mode = (this.acts[a + A_MODE] >>> 2) & 3;
+    if (mode === NAT_PARTNER) return this.rec[(f ^ 1) * W + 3] >>> 16;
+    return mode === NAT_VAR ? this.rec[f * W + W_VAR] & 0xffff : this.acts[a + A_PORTS] >>> 16;
   }
   tpl(f: number): number {
-    return this.rec[f * W + W_TPL] & 0xffff;
+    return this.acts[this.act(f) + A_TPL] & 0xffff;
   }
   outerSport(f: number): number {
-    return this.rec[f * W + W_TPL] >>> 16;
+    return this.rec[f * W + W_VAR] >>> 16;
   }
   warn(f: number): number {
-    return this.rec[f * W + W_WARN] >>> 0;
+    return this.acts[this.act(f) + A_WARN] >>> 0;
   }
   ingress(f: number): number {
-    return this.rec[f * W + W_EPS] & 0xffff;
+    return this.acts[this.act(f) + A_EPS] & 0xffff;
   }
   egress(f: number): number {
-    return this.rec[f * W + W_EPS] >>> 16;
+    return this.acts[this.act(f) + A_EPS] >>> 16;
   }
   next(f: number): number {
-    return this.rec[f * W + W_NODE] & 0xffff;
+    return this.acts[this.act(f) + A_NODE] & 0xffff;
   }
   /** The emulated node the flow belongs to. */
   node(f: number): number {
-    return this.rec[f * W + W_NODE] >>> 16;
+    return this.acts[this.act(f) + A_NODE] >>> 16;
   }
   /** Deciding rule id, -1 none. */
   rule(f: number): number {
-    return this.rec[f * W + W_RULE] - 1;
+    return this.acts[this.act(f) + A_RULE] - 1;
   }
   /** Service id, -1 none (same in both flows of a connection). */
   service(f: number): number {
-    return this.rec[f * W + W_SERVICE] - 1;
+    return this.acts[this.act(f) + A_SERVICE] - 1;
   }
   backend(f: number): number {
-    return this.rec[f * W + W_BACKEND] - 1;
+    return this.acts[this.act(f) + A_BACKEND] - 1;
   }
   /** TCP state (same in both flows of a connection). */
   tcp(f: number): number {
-    return this.rec[f * W + W_TCP];
+    return this.rec[f * W + W_ACT] >>> TCP_SHIFT;
   }
   /** This direction's expiry time. */
   expiresAt(f: number): number {
     return this.recF[f * (W / 2) + F64_EXP];
   }
 
-  // ---- writers (slow path, and the per-packet expiry / TCP updates) ----
+  // ---- writers: the slow path stages the new connection's flows (`f & 1` picks the direction), `seal` interns them
 
   setX(f: number, xflags: number, verdict: number, reason: number): void {
-    this.rec[f * W + W_X] = (xflags & 0xffff) | ((verdict & 0xff) << 16) | ((reason & 0xff) << 24);
+    this.stage[(f & 1) * AW + A_X] = (xflags & 0xffff) | ((verdict & 0xff) << 16) | ((reason & 0xff) << 24);
   }
   orXflags(f: number, bits: number): void {
-    this.rec[f * W + W_X] |= bits & 0xffff;
+    this.stage[(f & 1) * AW + A_X] |= bits & 0xffff;
   }
   setMacs(f: number, smac: number, dmac: number): void {
-    this.rec[f * W + W_MACS] = (smac & 0xffff) | ((dmac & 0xffff) << 16);
+    this.stage[(f & 1) * AW + A_MACS] = (smac & 0xffff) | ((dmac & 0xffff) << 16);
   }
   setNat(f: number, snatIp: number, snatPort: number, dnatIp: number, dnatPort: number): void {
-    const o = f * W;
-    this.rec[o + W_SNAT_IP] = snatIp | 0;
-    this.rec[o + W_DNAT_IP] = dnatIp | 0;
-    this.rec[o + W_PORTS] = (snatPort & 0xffff) | ((dnatPort & 0xffff) << 16);
+    const o = (f & 1) * AW;
+    this.stage[o + A_SNAT_IP] = snatIp | 0;
+    this.stage[o + A_DNAT_IP] = dnatIp | 0;
+    this.stage[o + A_PORTS] = (snatPort & 0xffff) | ((dnatPort & 0xffff) << 16);
   }
   setEncap(f: number, tpl: number, outerSport: number): void {
-    this.rec[f * W + W_TPL] = (tpl & 0xffff) | ((outerSport & 0xffff) << 16);
+    this.stage[(f & 1) * AW + A_TPL] = tpl & 0xffff;
+    this.stageVar[f & 1] = (outerSport & 0xffff) << 16;
   }
   setWarn(f: number, warn: number): void {
-    this.rec[f * W + W_WARN] = warn | 0;
+    this.stage[(f & 1) * AW + A_WARN] = warn | 0;
   }
   setEndpoints(f: number, ingress: number, egress: number): void {
-    this.rec[f * W + W_EPS] = (ingress & 0xffff) | ((egress & 0xffff) << 16);
+    this.stage[(f & 1) * AW + A_EPS] = (ingress & 0xffff) | ((egress & 0xffff) << 16);
   }
   setNode(f: number, node: number, next: number): void {
-    this.rec[f * W + W_NODE] = (next & 0xffff) | ((node & 0xffff) << 16);
+    this.stage[(f & 1) * AW + A_NODE] = (next & 0xffff) | ((node & 0xffff) << 16);
   }
   setRule(f: number, rule: number): void {
-    this.rec[f * W + W_RULE] = rule + 1;
+    this.stage[(f & 1) * AW + A_RULE] = rule + 1;
   }
-  /** Service and backend of connection `c` (both flows). */
-  setService(c: number, service: number, backend: number): void {
-    for (let f = 2 * c; f <= 2 * c + 1; f++) {
-      this.rec[f * W + W_SERVICE] = service + 1;
-      this.rec[f * W + W_BACKEND] = backend + 1;
+  /** Service and backend of the connection being built (both flows). */
+  setService(_c: number, service: number, backend: number): void {
+    for (let d = 0; d < 2; d++) {
+      this.stage[d * AW + A_SERVICE] = service + 1;
+      this.stage[d * AW + A_BACKEND] = backend + 1;
     }
   }
   /** TCP state of connection `c` (both flows). */
   setTcp(c: number, state: number): void {
-    this.rec[2 * c * W + W_TCP] = state;
-    this.rec[(2 * c + 1) * W + W_TCP] = state;
+    const o = 2 * c * W + W_ACT;
+    this.rec[o] = (this.rec[o] & ACT_MASK) | (state << TCP_SHIFT);
+    this.rec[o + W] = (this.rec[o + W] & ACT_MASK) | (state << TCP_SHIFT);
   }
   setExpiresAt(f: number, t: number): void {
     this.recF[f * (W / 2) + F64_EXP] = t;
+  }
+
+  /**
+   * Interns the staged actions of connection `c`'s two flows (set by the writers since `allocConnection`;
+   * keys set) and points the flows at them. A NAT address and port equal to the partner's key (always, for
+   * a composed connection: the reply's tuple is the NATed one) are taken from there; else the port is the
+   * flow's own (W_VAR) and the address the action's.
+   */
+  seal(c: number): void {
+    const st = this.stage;
+    const rec = this.rec;
+    for (let d = 0; d < 2; d++) {
+      const f = 2 * c + d;
+      const o = d * AW;
+      const p = (f ^ 1) * W;
+      const x = st[o + A_X];
+      const sport = st[o + A_PORTS] & 0xffff;
+      const dport = st[o + A_PORTS] >>> 16;
+      let v = this.stageVar[d];
+      let sm = NAT_CONST;
+      let dm = NAT_CONST;
+      if ((x & FX.SNAT) !== 0) {
+        if (rec[p + 2] === st[o + A_SNAT_IP] && (rec[p + 3] & 0xffff) === sport) sm = NAT_PARTNER;
+        else {
+          sm = NAT_VAR;
+          v |= sport;
+        }
+      }
+      if ((x & FX.DNAT) !== 0) {
+        if (rec[p + 1] === st[o + A_DNAT_IP] && rec[p + 3] >>> 16 === dport) dm = NAT_PARTNER;
+        else if (sm !== NAT_VAR) {
+          dm = NAT_VAR;
+          v |= dport;
+        }
+      }
+      // what the partner's key or the flow's own word says is left out of the action, so that it is shared
+      st[o + A_PORTS] = (sm === NAT_CONST ? sport : 0) | (dm === NAT_CONST ? dport << 16 : 0);
+      if (sm === NAT_PARTNER) st[o + A_SNAT_IP] = 0;
+      if (dm === NAT_PARTNER) st[o + A_DNAT_IP] = 0;
+      st[o + A_MODE] = sm | (dm << 2);
+      rec[f * W + W_ACT] = this.intern(d) | (rec[f * W + W_ACT] & ~ACT_MASK);
+      rec[f * W + W_VAR] = v;
+      this.resetStage(d);
+    }
+  }
+
+  private resetStage(d: number): void {
+    const o = d * AW;
+    this.stage.fill(0, o, o + AW);
+    this.stage[o + A_MACS] = NONE16 | (NONE16 << 16);
+    this.stage[o + A_TPL] = NONE16;
+    this.stageVar[d] = 0;
+  }
+
+  /** The id of the action equal to staged direction `d` (added when new). */
+  private intern(d: number): number {
+    const st = this.stage;
+    const o = d * AW;
+    let h = 0x811c9dc5;
+    for (let j = 0; j < AW; j++) h = Math.imul(h ^ st[o + j], 0x01000193);
+    h ^= h >>> 15;
+    const m = this.actIndex.length - 1;
+    for (let s = h & m; ; s = (s + 1) & m) {
+      const v = this.actIndex[s];
+      if (v === 0) break;
+      const a = (v - 1) * AW;
+      let j = 0;
+      while (j < AW && this.acts[a + j] === st[o + j]) j++;
+      if (j === AW) return v - 1;
+    }
+    const id = this.actionCount++;
+    if (id > ACT_MASK) throw new Error('flow table: more than 2^28 distinct actions');
+    if ((id + 1) * AW > this.acts.length) {
+      const a = new Int32Array(this.acts.length * 2);
+      a.set(this.acts);
+      this.acts = a;
+    }
+    this.acts.set(st.subarray(o, o + AW), id * AW);
+    if (this.actionCount * 2 > this.actIndex.length) this.rehashActions();
+    else this.placeAction(this.actIndex, id, h);
+    return id;
+  }
+
+  private actionHash(id: number): number {
+    let h = 0x811c9dc5;
+    for (let j = 0; j < AW; j++) h = Math.imul(h ^ this.acts[id * AW + j], 0x01000193);
+    return h ^ (h >>> 15);
+  }
+
+  private placeAction(index: Int32Array, id: number, h: number): void {
+    const m = index.length - 1;
+    let s = h & m;
+    while (index[s] !== 0) s = (s + 1) & m;
+    index[s] = id + 1;
+  }
+
+  private rehashActions(): void {
+    const index = new Int32Array(this.actIndex.length * 2);
+    for (let id = 0; id < this.actionCount; id++) this.placeAction(index, id, this.actionHash(id));
+    this.actIndex = index;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -476,11 +674,9 @@ export class FlowTable {
     this.natProto[c] = 0;
     this.firstPacket[c] = 0;
     const o = 2 * c * W;
-    this.rec.fill(0, o, o + 2 * W);
-    this.setMacs(2 * c, NONE16, NONE16);
-    this.setMacs(2 * c + 1, NONE16, NONE16);
-    this.setEncap(2 * c, NONE16, 0);
-    this.setEncap(2 * c + 1, NONE16, 0);
+    this.rec.fill(0, o, o + 2 * W); // action 0 (empty), TCP_NONE, no key
+    this.resetStage(0);
+    this.resetStage(1);
     this.setExpiresAt(2 * c, NaN);
     this.setExpiresAt(2 * c + 1, NaN);
     return c;
@@ -488,12 +684,12 @@ export class FlowTable {
 
   /** Sets flow `f`'s key and indexes it; returns false when another live flow holds that key (then `f` is not indexed). */
   keyFlow(f: number, k0: number, k1: number, k2: number, k3: number): boolean {
-    const o = f << 2;
-    this.fkey[o] = k0;
-    this.fkey[o + 1] = k1;
-    this.fkey[o + 2] = k2;
-    this.fkey[o + 3] = k3;
-    const ok = this.addKey(k0, k1, k2, k3, f);
+    const o = f * W;
+    this.rec[o] = k0;
+    this.rec[o + 1] = k1;
+    this.rec[o + 2] = k2;
+    this.rec[o + 3] = k3;
+    const ok = this.addKey(k0, k1, k2, k3, f + 1);
     if (ok) this.cflags[f >> 1] |= (f & 1) === 0 ? CF.FWD_KEYED : CF.REV_KEYED;
     return ok;
   }
@@ -503,10 +699,9 @@ export class FlowTable {
    * mapped to the reverse flow (engine.ts, views).
    */
   aliasKey(c: number): boolean {
-    const o = (2 * c) << 2;
-    const proto = this.fkey[o] & 0xff;
-    const k3 = this.fkey[o + 3];
-    const ok = this.addKey(key0(SCOPE_ALIAS, proto), this.fkey[o + 2], this.fkey[o + 1], ((k3 & 0xffff) << 16) | (k3 >>> 16), 2 * c + 1);
+    const o = 2 * c * W;
+    const r = this.rec;
+    const ok = this.addKey(key0(SCOPE_ALIAS, r[o] & 0xff), r[o + 2], r[o + 1], swap3(r[o + 3]), (2 * c + 2) | this.aliasBit);
     if (ok) this.cflags[c] |= CF.ALIAS_KEYED;
     return ok;
   }
@@ -517,19 +712,12 @@ export class FlowTable {
     if ((fl & CF.LIVE) === 0) return;
     if (this.onFree !== null) this.onFree(c);
     if (this.shareOf[c] !== NO_SHARE) this.unlink(c);
-    const fk = this.fkey;
-    if ((fl & CF.FWD_KEYED) !== 0) {
-      const o = (2 * c) << 2;
-      this.deleteKey(fk[o], fk[o + 1], fk[o + 2], fk[o + 3], 2 * c);
-    }
-    if ((fl & CF.REV_KEYED) !== 0) {
-      const o = (2 * c + 1) << 2;
-      this.deleteKey(fk[o], fk[o + 1], fk[o + 2], fk[o + 3], 2 * c + 1);
-    }
+    const r = this.rec;
+    const o = 2 * c * W;
+    if ((fl & CF.FWD_KEYED) !== 0) this.deleteKey(mixKey(r[o], r[o + 1], r[o + 2], r[o + 3]), 2 * c + 1);
+    if ((fl & CF.REV_KEYED) !== 0) this.deleteKey(mixKey(r[o + W], r[o + W + 1], r[o + W + 2], r[o + W + 3]), 2 * c + 2);
     if ((fl & CF.ALIAS_KEYED) !== 0) {
-      const o = (2 * c) << 2;
-      const k3 = fk[o + 3];
-      this.deleteKey(key0(SCOPE_ALIAS, fk[o] & 0xff), fk[o + 2], fk[o + 1], ((k3 & 0xffff) << 16) | (k3 >>> 16), 2 * c + 1);
+      this.deleteKey(mixKey(key0(SCOPE_ALIAS, r[o] & 0xff), r[o + 2], r[o + 1], swap3(r[o + 3])), (2 * c + 2) | this.aliasBit);
     }
     this.cflags[c] = 0;
     this.natOwner[c] = -1;
@@ -629,6 +817,7 @@ export class FlowTable {
   private grow(): void {
     // x1.5 keeps the slack (memory per live connection) below a third after a growth.
     const cap = Math.min(Math.ceil((this.capacity * 3) / 2), this.maxCapacity);
+    if (2 * cap + 1 > this.flowMask) throw new Error(`flow table: more than ${this.flowMask >> 1} connections`);
     const buf = new ArrayBuffer(cap * 2 * W * 4);
     const rec = new Int32Array(buf);
     rec.set(this.rec);
@@ -645,7 +834,6 @@ export class FlowTable {
     this.natPort = g(this.natPort, cap, 0);
     this.natProto = g(this.natProto, cap, 0);
     this.firstPacket = g(this.firstPacket, cap, 0);
-    this.fkey = g(this.fkey, cap * 2 * 4, 0);
     this.shareOf = g(this.shareOf, cap, NO_SHARE);
     this.ringNext = g(this.ringNext, cap, 0);
     this.ringPrev = g(this.ringPrev, cap, 0);
@@ -669,7 +857,8 @@ export class FlowTable {
       this.natPort.byteLength +
       this.natProto.byteLength +
       this.firstPacket.byteLength +
-      this.fkey.byteLength +
+      this.acts.byteLength +
+      this.actIndex.byteLength +
       this.shareOf.byteLength +
       this.ringNext.byteLength +
       this.ringPrev.byteLength +

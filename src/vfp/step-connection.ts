@@ -31,6 +31,7 @@ export function connectionStep(k: PacketCtx): number {
   const fwd = 2 * cn;
   forwardFlow(k, ft, fwd);
   reverseFlow(k, ft, fwd + 1);
+  ft.seal(cn); // both keys set: the actions are interned (flow-table.ts)
   if (k.c.view === 'pod' && (k.x.flags & (FX.SNAT | FX.DNAT)) !== 0) ft.aliasKey(cn);
   const evicted = ft.evicted;
   ft.admit(cn, packetShare(k, ft), k.ts); // may evict the share's least recently used connection

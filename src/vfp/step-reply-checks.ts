@@ -34,7 +34,7 @@ function natPortTaken(k: PacketCtx): boolean {
   const ft = k.st.flows;
   const cc = k.st.snat.connectionOfPort(node.nat, k.slot, k.oDport);
   if (cc < 0 || !ft.isLive(cc) || ft.expired(cc, k.ts)) return false;
-  const expected = ft.fkey[((2 * cc + 1) << 2) + 1];
+  const expected = ft.key(2 * cc + 1, 1);
   if (expected === k.oSrc) return false;
   k.tr.natPortTaken(k, cc, expected);
   return true;
@@ -57,9 +57,8 @@ function podPortTaken(k: PacketCtx): boolean {
   for (let q = 0; q < conns.length; q++) {
     const cc = conns[q];
     if (cc < 0 || !ft.isLive(cc) || ft.expired(cc, k.ts)) continue;
-    const o = (2 * cc) << 2;
-    if (ft.fkey[o + 1] === (p.ip | 0) && ft.fkey[o + 3] >>> 16 === k.oDport && ft.fkey[o + 2] !== k.oSrc) {
-      k.tr.podPortTaken(k, p, cc, ft.fkey[o + 2]);
+    if (ft.key(2 * cc, 1) === (p.ip | 0) && ft.key(2 * cc, 3) >>> 16 === k.oDport && ft.key(2 * cc, 2) !== k.oSrc) {
+      k.tr.podPortTaken(k, p, cc, ft.key(2 * cc, 2));
       return true;
     }
   }

@@ -121,15 +121,14 @@ export function explainTail(k: PacketCtx, ft: FlowTable, r: Results): string[] {
   const out: string[] = [finalPacket(k, r)];
   const f = r.flow[i];
   if (f >= 0) {
-    const o = f << 2;
-    const k0 = ft.fkey[o];
+    const k0 = ft.key(f, 0);
     const scope = k0 >>> 8;
-    const k3 = ft.fkey[o + 3];
+    const k3 = ft.key(f, 3);
     const scopeText = scope === SCOPE_ENTRY ? 'entry' : scope === SCOPE_ALIAS ? 'alias' : `hop(${c.nodes[scope - 1].name})`;
     const cn = f >> 1;
     const portsText = (k0 & 0xff) === 1 ? `id=${k3 >>> 16}` : `sport=${k3 >>> 16},dport=${k3 & 0xffff}`;
     out.push(
-      `Unified flow: node=${c.nodes[ft.node(f)].name},scope=${scopeText},proto=${k0 & 0xff},src=${u32ToIpv4(ft.fkey[o + 1])},dst=${u32ToIpv4(ft.fkey[o + 2])},${portsText} (${(f & 1) === 0 ? 'forward' : 'reverse'}; connection #${cn}, created by packet ${ft.firstPacket[cn]}${ft.natOwner[cn] >= 0 ? `, NAT port ${ft.natPort[cn]}` : ''})`,
+      `Unified flow: node=${c.nodes[ft.node(f)].name},scope=${scopeText},proto=${k0 & 0xff},src=${u32ToIpv4(ft.key(f, 1))},dst=${u32ToIpv4(ft.key(f, 2))},${portsText} (${(f & 1) === 0 ? 'forward' : 'reverse'}; connection #${cn}, created by packet ${ft.firstPacket[cn]}${ft.natOwner[cn] >= 0 ? `, NAT port ${ft.natPort[cn]}` : ''})`,
     );
     out.push(`Actions: ${describeActions(c, k.templates, ft, f)}`);
   } else {
@@ -239,9 +238,8 @@ export class TextTracer extends Tracer {
       `unified flow table hit: ${(f & 1) === 0 ? 'forward' : 'reverse'} flow of connection #${cn} (created by packet ${ft.firstPacket[cn]}, whose first packet walked the layers)${alias ? '; matched through the pod-view reply alias (the reply as the pod sees it)' : ''}`,
     );
     if (alias) {
-      const o = f << 2;
-      const k3 = ft.fkey[o + 3];
-      T.leaf(T_DETAIL, `as it reaches the node it would be ${protoName(ft.fkey[o] & 0xff)} ${u32ToIpv4(ft.fkey[o + 1])}:${k3 >>> 16} > ${u32ToIpv4(ft.fkey[o + 2])}:${k3 & 0xffff}`);
+        const k3 = ft.key(f, 3);
+      T.leaf(T_DETAIL, `as it reaches the node it would be ${protoName(ft.key(f, 0) & 0xff)} ${u32ToIpv4(ft.key(f, 1))}:${k3 >>> 16} > ${u32ToIpv4(ft.key(f, 2))}:${k3 & 0xffff}`);
     }
     if ((f & 1) === 1 && ft.verdict(f) === V.DROPPED && ft.verdict(f ^ 1) === V.NO_RETURN) {
       T.leaf(T_DETAIL, `its request (packet ${ft.firstPacket[cn]}) left without a transposition, so the flow pair has nothing to translate this reply back with: the reverse flow drops it`);
