@@ -6,6 +6,7 @@
  * what `rules` prints for it, rule Ids included.
  */
 import { strict as assert } from 'node:assert';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -123,6 +124,23 @@ describe('compile only the nodes needed (issue 12)', () => {
     const out = await replay({ trace: scenarioTracePath(s), clusterFiles: [big], workers: 1, seed: 1, view: 'pod', failOn: [], vxlanPorts: [] });
     const note = out.summary.diagnostics.find((d) => d.code === 'nodes-compiled');
     assert.ok(note !== undefined && note.message.startsWith('compiled 0 of 10 Windows nodes (none)'), note?.message);
+  });
+
+  it('a trace that cannot be read twice (a FIFO, `<(...)`) is not read ahead: every node compiled, every packet replayed', async function () {
+    if (process.platform === 'win32') this.skip();
+    const s = loadScenario(dirs.find((d) => path.basename(d) === '03-outboundnat') ?? dirs[2]);
+    const big = path.join(tmp, 'big-fifo.json');
+    fs.writeFileSync(big, JSON.stringify(generateList({ nodes: 10, pods: 5, services: 1000 })));
+    const opts = { clusterFiles: [big], workers: 1, seed: 1, view: 'pod' as const, failOn: [], vxlanPorts: [] };
+    const file = await replay({ ...opts, trace: scenarioTracePath(s) });
+    const fifo = path.join(tmp, 'trace.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', scenarioTracePath(s), fifo]);
+    const piped = await replay({ ...opts, trace: fifo });
+    writer.kill();
+    assert.ok(!piped.summary.diagnostics.some((d) => d.code === 'nodes-compiled'), 'a FIFO compiles every node');
+    assert.equal(piped.summary.packets, file.summary.packets);
+    assert.deepEqual(piped.summary.verdicts, file.summary.verdicts);
   });
 
   it('rules --node NAME lists a node as the whole listing does (same rule Ids), and compiles it alone', () => {

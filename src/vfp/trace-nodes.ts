@@ -27,6 +27,7 @@ import { PF, Batch } from '../core/batch';
 import { decodeBatch, type DecodeOptions } from '../decode/decoder';
 import { openCapture } from '../io/reader';
 import { decodeOptionsFor } from '../commands/dataplane';
+import * as fs from 'node:fs';
 import { ip4, prefixOf, type NodeChoice } from './compile';
 import { clusterIpOfFamily } from './lb6';
 import type { Prefix } from './objects';
@@ -42,11 +43,12 @@ export interface TraceAddresses {
 }
 
 /**
- * The addresses of packets 1..`limit` (all when absent) of capture `path`; null when it cannot be read ahead
- * (stdin, or the reader or decoder fails: the replay itself then reports the fault).
+ * The addresses of packets 1..`limit` (all when absent) of capture `path`; null when it cannot be read ahead:
+ * it is not a regular file (stdin, a FIFO, `<(...)`: reading ahead would drain what the replay must read), or
+ * the reader or decoder fails (the replay itself then reports the fault).
  */
 export function traceAddresses(path: string, decode: DecodeOptions, strictSnaplen: boolean, limit = Infinity): TraceAddresses | null {
-  if (path === '-') return null;
+  if (path === '-' || fs.statSync(path, { throwIfNoEntry: false })?.isFile() !== true) return null;
   const seen: TraceAddresses = { v4: new Set(), dstMacs: new Set(), v6: false };
   try {
     const reader = openCapture(path, { strictSnaplen });
