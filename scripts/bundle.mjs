@@ -74,5 +74,7 @@ for (const r of results.filter((_, k) => k !== YAML_BUILD)) {
 }
 
 // V8's code cache of main.js, from a run of the lesson, explain, rules and decode (scripts/code-cache.js)
-const cache = spawnSync(process.execPath, [path.join(root, 'scripts', 'code-cache.js')], { cwd: fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-code-cache-')), stdio: ['ignore', 'ignore', 'inherit'] });
+const cacheRun = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-code-cache-')); // the lesson writes vfp-out/ here
+const cache = spawnSync(process.execPath, [path.join(root, 'scripts', 'code-cache.js')], { cwd: cacheRun, stdio: ['ignore', 'ignore', 'inherit'] });
+fs.rmSync(cacheRun, { recursive: true, force: true });
 if (cache.status !== 0) process.exit(1);

@@ -6,9 +6,10 @@
  * good part of the start-up that was left. The build runs the lesson, explain, rules and decode once
  * (scripts/code-cache.js) and saves V8's code for the functions they compiled; a later run deserialises
  * that instead of parsing and compiling again. V8 checks the cache against its own version, its flags and
- * the source (length), and rejects one that does not fit (another Node version, a bundle rebuilt without
- * it): the script then compiles as it would without a cache, so the cache changes the time taken, never
- * what a command does. Node 20 has no compile cache of its own for CommonJS (module.enableCompileCache is
+ * the source's length only, and rejects one that does not fit (another Node version, a bundle of another
+ * length): the script then compiles as it would without a cache. `npm run build` always writes main.js and
+ * its cache together (scripts/bundle.mjs); a main.js edited by hand to the same length is the one case V8
+ * cannot tell, so edit src/ and rebuild, never dist/bundle. Node 20 has no compile cache of its own for CommonJS (module.enableCompileCache is
  * Node 22), hence `vm.Script` with `cachedData`, the way the v8-compile-cache package does it.
  * Only node: modules are imported here: this file is bundled on its own.
  */

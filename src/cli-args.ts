@@ -198,8 +198,8 @@ external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or 
 subnet.env, KubeProxyConfiguration, KubeletConfiguration, HNS JSON, scenario YAML) is detected from
 its content.
 --max-config-bytes N: the most bytes one --cluster file may hold (default 67108864, 64 MiB); a
-larger file is bad input (exit 2), but a kubectl List in JSON is streamed and only each of its objects
-is held to this. Configs may nest 256 levels and hold strings of up to 1 MiB.
+larger file is bad input (exit 2), but a kubectl List in JSON in a regular file is streamed and only
+each of its objects is held to this (stdin and FIFOs are read whole). Configs may nest 256 levels and hold strings of up to 1 MiB.
 --windows PROFILE: ws2019, ws2022 (the default), ws2025 or future, optionally with overrides
 (ws2022:icmpSnat=true,maxLbDestinations=128); --windows help lists what each one changes.
 --workers N: threads (default: 1 for the embedded lesson and a trace file under 4 MiB, and for a

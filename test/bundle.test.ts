@@ -43,6 +43,14 @@ function timeless(text: string): string {
 }
 
 /** Every file under `dir` (relative path -> bytes, timing masked in text reports). */
+/** dist/bundle copied alone to a folder of `tmp` (no dist/src, no node_modules beside it); its path. */
+function bundleAlone(tmp: string): string {
+  const alone = path.join(tmp, 'pkg', 'dist', 'bundle');
+  fs.mkdirSync(alone, { recursive: true });
+  for (const f of fs.readdirSync(bundleDir)) fs.copyFileSync(path.join(bundleDir, f), path.join(alone, f));
+  return alone;
+}
+
 function files(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
@@ -106,9 +114,7 @@ describe('the bundled CLI (dist/bundle) against the tsc build', () => {
   });
 
   it('copied alone (no dist/src, no node_modules): --workers 2 starts its worker bundle; YAML is read through yaml.js', () => {
-    const alone = path.join(tmp, 'pkg', 'dist', 'bundle');
-    fs.mkdirSync(alone, { recursive: true });
-    for (const f of fs.readdirSync(bundleDir)) fs.copyFileSync(path.join(bundleDir, f), path.join(alone, f));
+    const alone = bundleAlone(tmp);
     const args = [T('01-l2bridge/trace.pcapng'), ...l2bridge, '--cluster', T('01-l2bridge/win-3.yaml'), '--summary', 'json', '--verdicts', 'v.jsonl', '--out', 'o.pcapng'];
     const dirs = ['tsc', 'alone'].map((d) => fs.mkdtempSync(path.join(tmp, `${d}-`)));
     const a = run(tscCli, ['replay', ...args, '--workers', '1'], dirs[0]);
@@ -119,9 +125,7 @@ describe('the bundled CLI (dist/bundle) against the tsc build', () => {
   });
 
   it('copied alone: a multi-trace replay with --workers 2 starts its multi-worker bundle, same bytes as the tsc build', () => {
-    const alone = path.join(tmp, 'pkg', 'dist', 'bundle');
-    fs.mkdirSync(alone, { recursive: true });
-    for (const f of fs.readdirSync(bundleDir)) fs.copyFileSync(path.join(bundleDir, f), path.join(alone, f));
+    const alone = bundleAlone(tmp);
     const caps = path.join(tmp, 'caps');
     fs.mkdirSync(caps, { recursive: true });
     for (const n of ['a', 'b', 'c']) fs.copyFileSync(T('01-l2bridge/trace.pcapng'), path.join(caps, `${n}.pcapng`));

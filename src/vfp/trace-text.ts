@@ -238,7 +238,7 @@ export class TextTracer extends Tracer {
       `unified flow table hit: ${(f & 1) === 0 ? 'forward' : 'reverse'} flow of connection #${cn} (created by packet ${ft.firstPacket[cn]}, whose first packet walked the layers)${alias ? '; matched through the pod-view reply alias (the reply as the pod sees it)' : ''}`,
     );
     if (alias) {
-        const k3 = ft.key(f, 3);
+      const k3 = ft.key(f, 3);
       T.leaf(T_DETAIL, `as it reaches the node it would be ${protoName(ft.key(f, 0) & 0xff)} ${u32ToIpv4(ft.key(f, 1))}:${k3 >>> 16} > ${u32ToIpv4(ft.key(f, 2))}:${k3 & 0xffff}`);
     }
     if ((f & 1) === 1 && ft.verdict(f) === V.DROPPED && ft.verdict(f ^ 1) === V.NO_RETURN) {
