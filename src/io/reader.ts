@@ -625,11 +625,108 @@ class PcapngReader extends ReaderBase {
     return null;
   }
 
+  /** An NRB, ISB, DSB, custom or unknown block at `at`: skipped, its trailing length checked; false on a fault. */
+  private skipBlock(at: number, type: number, len: number): boolean {
+    const src = this.src;
+    const skipped = src.skip(len - 4);
+    if (skipped !== len - 4 || !src.ensure(4)) {
+      this.fail(at, this.pastEnd(type, len, skipped + src.available()));
+      return false;
+    }
+    const trail = src.view.getUint32(src.start, this.le);
+    if (trail !== len) {
+      this.fail(at, this.trailMismatch(type, len, trail));
+      return false;
+    }
+    src.consume(4);
+    return true;
+  }
+
+  /**
+   * The EPB, SPB or PB of `len` bytes at `p` in the buffer (`at` in the file) put into `b`; false when the
+   * batch is full before it or on a fault (then `error` is set).
+   */
+  private packetBlock(b: Batch, at: number, type: number, len: number, p: number, v: DataView): boolean {
+    const src = this.src;
+    const le = this.le;
+    let localId: number;
+    let tsHi = 0;
+    let tsLo = 0;
+    let caplen: number;
+    let wirelen: number;
+    let dataAt: number;
+    if (type === BT_SPB) {
+      localId = 0;
+      wirelen = v.getUint32(p + 8, le);
+      dataAt = 12;
+      caplen = Math.min(wirelen, len - 16);
+    } else {
+      if (type === BT_EPB) localId = v.getUint32(p + 8, le);
+      else localId = v.getUint16(p + 8, le);
+      tsHi = v.getUint32(p + 12, le);
+      tsLo = v.getUint32(p + 16, le);
+      caplen = v.getUint32(p + 20, le);
+      wirelen = v.getUint32(p + 24, le);
+      dataAt = 28;
+      if (caplen > len - 32) {
+        this.fail(at, `${this.blockName(type)} caplen ${caplen} is larger than the block holds (${len - 32} bytes)`);
+        return false;
+      }
+    }
+    if (localId >= this.sectionIfaces) {
+      this.fail(
+        at,
+        `${this.blockName(type)} refers to interface ${localId}, but section ${this.section} has ${this.sectionIfaces} interface(s) so far`,
+      );
+      return false;
+    }
+    const gi = this.sectionBase + localId;
+    const ifc = this.interfaces[gi];
+    if (type === BT_SPB && ifc.snapLen !== 0 && caplen > ifc.snapLen) caplen = ifc.snapLen;
+    if (caplen > MAX_CAPLEN) {
+      this.fail(at, `${this.blockName(type)} caplen ${caplen} is larger than the maximum of ${MAX_CAPLEN}`);
+      return false;
+    }
+    const overSnap = ifc.snapLen !== 0 && caplen > ifc.snapLen;
+    if (overSnap && this.strictSnaplen) {
+      this.fail(at, `${this.blockName(type)} caplen ${caplen} is larger than interface ${gi}'s snaplen ${ifc.snapLen}`);
+      return false;
+    }
+    if (!this.fits(b, caplen)) return false;
+    // Options come before anything is committed, so that a bad option leaves the batch consistent.
+    if (type !== BT_SPB) {
+      const optFrom = p + dataAt + ((caplen + 3) & ~3);
+      const optTo = p + len - 4;
+      if (optTo - optFrom >= 4) {
+        this.opts = null;
+        const err = this.walkOptions(optFrom, optTo, le, at, this.blockName(type), 'packet');
+        if (err) {
+          this.error = err;
+          this.done = true;
+          return false;
+        }
+      }
+    }
+    if (overSnap) this.overSnaplenPackets++;
+    const i = this.put(b, p + dataAt, caplen);
+    b.wirelen[i] = wirelen;
+    b.tsHi[i] = tsHi;
+    b.tsLo[i] = tsLo;
+    b.ts[i] = type === BT_SPB ? NaN : (tsHi * 4294967296 + tsLo) / ifc.tsUnitsPerSec + ifc.tsOffset;
+    b.iface[i] = gi;
+    b.linktype[i] = ifc.linkType;
+    if (this.opts !== null) {
+      b.options.set(i, this.opts);
+      this.opts = null;
+    }
+    src.consume(len);
+    return true;
+  }
+
   next(b: Batch): number {
     b.reset(this.packetsRead + 1);
     if (this.done) return 0;
     const src = this.src;
-    const ifaces = this.interfaces;
     while (b.count < b.capacity) {
       const at = src.offset;
       if (this.stopBefore(b, 8)) break;
@@ -663,18 +760,7 @@ class PcapngReader extends ReaderBase {
       }
       if (this.stopBefore(b, len)) break;
       if (!isPacket && type !== BT_IDB) {
-        // NRB, ISB, DSB, custom, unknown: skip, but still check the trailing length.
-        const skipped = src.skip(len - 4);
-        if (skipped !== len - 4 || !src.ensure(4)) {
-          this.fail(at, this.pastEnd(type, len, skipped + src.available()));
-          break;
-        }
-        const trail = src.view.getUint32(src.start, le);
-        if (trail !== len) {
-          this.fail(at, this.trailMismatch(type, len, trail));
-          break;
-        }
-        src.consume(4);
+        if (!this.skipBlock(at, type, len)) break;
         continue;
       }
       if (len > MAX_BUFFERED_BLOCK) {
@@ -705,77 +791,7 @@ class PcapngReader extends ReaderBase {
         continue;
       }
 
-      let localId: number;
-      let tsHi = 0;
-      let tsLo = 0;
-      let caplen: number;
-      let wirelen: number;
-      let dataAt: number;
-      if (type === BT_SPB) {
-        localId = 0;
-        wirelen = v.getUint32(p + 8, le);
-        dataAt = 12;
-        caplen = Math.min(wirelen, len - 16);
-      } else {
-        if (type === BT_EPB) localId = v.getUint32(p + 8, le);
-        else localId = v.getUint16(p + 8, le);
-        tsHi = v.getUint32(p + 12, le);
-        tsLo = v.getUint32(p + 16, le);
-        caplen = v.getUint32(p + 20, le);
-        wirelen = v.getUint32(p + 24, le);
-        dataAt = 28;
-        if (caplen > len - 32) {
-          this.fail(at, `${this.blockName(type)} caplen ${caplen} is larger than the block holds (${len - 32} bytes)`);
-          break;
-        }
-      }
-      if (localId >= this.sectionIfaces) {
-        this.fail(
-          at,
-          `${this.blockName(type)} refers to interface ${localId}, but section ${this.section} has ${this.sectionIfaces} interface(s) so far`,
-        );
-        break;
-      }
-      const gi = this.sectionBase + localId;
-      const ifc = ifaces[gi];
-      if (type === BT_SPB && ifc.snapLen !== 0 && caplen > ifc.snapLen) caplen = ifc.snapLen;
-      if (caplen > MAX_CAPLEN) {
-        this.fail(at, `${this.blockName(type)} caplen ${caplen} is larger than the maximum of ${MAX_CAPLEN}`);
-        break;
-      }
-      const overSnap = ifc.snapLen !== 0 && caplen > ifc.snapLen;
-      if (overSnap && this.strictSnaplen) {
-        this.fail(at, `${this.blockName(type)} caplen ${caplen} is larger than interface ${gi}'s snaplen ${ifc.snapLen}`);
-        break;
-      }
-      if (!this.fits(b, caplen)) break;
-      // Options come before anything is committed, so that a bad option leaves the batch consistent.
-      if (type !== BT_SPB) {
-        const optFrom = p + dataAt + ((caplen + 3) & ~3);
-        const optTo = p + len - 4;
-        if (optTo - optFrom >= 4) {
-          this.opts = null;
-          const err = this.walkOptions(optFrom, optTo, le, at, this.blockName(type), 'packet');
-          if (err) {
-            this.error = err;
-            this.done = true;
-            break;
-          }
-        }
-      }
-      if (overSnap) this.overSnaplenPackets++;
-      const i = this.put(b, p + dataAt, caplen);
-      b.wirelen[i] = wirelen;
-      b.tsHi[i] = tsHi;
-      b.tsLo[i] = tsLo;
-      b.ts[i] = type === BT_SPB ? NaN : (tsHi * 4294967296 + tsLo) / ifc.tsUnitsPerSec + ifc.tsOffset;
-      b.iface[i] = gi;
-      b.linktype[i] = ifc.linkType;
-      if (this.opts !== null) {
-        b.options.set(i, this.opts);
-        this.opts = null;
-      }
-      src.consume(len);
+      if (!this.packetBlock(b, at, type, len, p, v)) break;
     }
     this.lend(b);
     this.packetsRead += b.count;
