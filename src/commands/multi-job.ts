@@ -10,7 +10,7 @@
  * is `fatal`: it would be the same for every trace, and the command ends with it as for one trace.
  */
 import { InputError, UsageError } from '../core/errors';
-import { loadCluster } from '../cluster/load';
+import { loadClusterFiles } from '../cluster/load';
 import type { Cluster } from '../cluster/model';
 import type { ReplayOptions, ReplaySummary } from './replay';
 import { fingerprintOf, type Fingerprint } from './summary-merge';
@@ -23,8 +23,11 @@ export interface TraceJob {
   out?: string;
 }
 
-/** The options every trace shares (no `stop`: each thread has its own, see multi-worker.ts). */
-export type SharedOptions = Omit<ReplayOptions, 'stop' | 'trace' | 'verdicts' | 'out' | 'report' | 'summary' | 'progress' | 'loaded'>;
+/** Keys of ReplayOptions that are per trace or per run (no `stop`: each thread has its own, see multi-worker.ts). */
+export const PER_RUN_KEYS = ['stop', 'trace', 'verdicts', 'out', 'report', 'summary', 'progress', 'loaded'] as const;
+
+/** The options every trace shares: all of ReplayOptions but PER_RUN_KEYS. */
+export type SharedOptions = Omit<ReplayOptions, (typeof PER_RUN_KEYS)[number]>;
 
 export interface FatalData {
   kind: 'usage' | 'input' | 'system' | 'other';
@@ -38,7 +41,7 @@ export interface FatalData {
 
 export type JobResult =
   | { type: 'done'; index: number; summary: ReplaySummary; status: number }
-  | { type: 'trace-error'; index: number; message: string }
+  | { type: 'trace-error'; index: number; message: string; fingerprint?: Fingerprint }
   | { type: 'fatal'; index: number; fatal: FatalData };
 
 /** Runs `job` with the shared options (see the module comment); never throws. */
@@ -50,9 +53,10 @@ export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: Ab
     return { type: 'done', index: job.index, summary, status };
   } catch (e) {
     const sys = e as NodeJS.ErrnoException;
-    if (e instanceof InputError && e.file === job.trace) return { type: 'trace-error', index: job.index, message: e.message };
+    const fingerprint = loaded?.fingerprint; // the merged summary's, when no trace could be opened
+    if (e instanceof InputError && e.file === job.trace) return { type: 'trace-error', index: job.index, message: e.message, fingerprint };
     if (e instanceof Error && typeof sys.code === 'string' && sys.path === job.trace) {
-      return { type: 'trace-error', index: job.index, message: `${job.trace}: cannot ${sys.syscall ?? 'open'} it (${sys.code})` };
+      return { type: 'trace-error', index: job.index, message: `${job.trace}: cannot ${sys.syscall ?? 'open'} it (${sys.code})`, fingerprint };
     }
     return { type: 'fatal', index: job.index, fatal: fatalData(e) };
   }
@@ -67,7 +71,8 @@ let loaded: { cluster: Cluster; fingerprint: Fingerprint } | undefined;
 
 function loadOnce(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
   if (shared.clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
-  return { cluster: loadCluster(shared.clusterFiles, { maxConfigBytes: shared.maxConfigBytes }), fingerprint: fingerprintOf(shared) };
+  const { cluster, digests } = loadClusterFiles(shared.clusterFiles, { maxConfigBytes: shared.maxConfigBytes });
+  return { cluster, fingerprint: fingerprintOf(shared, digests) };
 }
 
 function fatalData(e: unknown): FatalData {
