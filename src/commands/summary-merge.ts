@@ -19,7 +19,8 @@
  *
  * The fingerprint (added to every replay summary): `version` (package.json), `cluster` (SHA-256 over the
  * SHA-256 of each --cluster file's bytes, in command-line order: the same files in the same order, whatever
- * their paths), `windows` (the --windows profile as given, default ws2022), `seed`, `view`, `vxlan_ports`
+ * their paths; hashed as cluster/load.ts read them, never read again; a multi-trace run stopped before any
+ * trace started read no file and hashes none), `windows` (the --windows profile as given, default ws2022), `seed`, `view`, `vxlan_ports`
  * (sorted). A summary without one, or whose fingerprint differs from the first's, is refused by `merge`
  * naming the file and the field (exit 2).
  */
