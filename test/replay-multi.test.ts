@@ -211,6 +211,16 @@ describe('vfp-emu replay with several traces', function () {
     const piped = run(['replay', `caps/${names[0]}`, '--cluster', '-', '--summary', 'json'], tmp, fs.readFileSync(cluster));
     assert.equal(piped.status, 0, piped.stderr);
     assert.deepEqual((JSON.parse(piped.stdout) as { fingerprint: unknown }).fingerprint, (JSON.parse(file.stdout) as { fingerprint: unknown }).fingerprint);
+    // several traces on several threads: stdin is read once, on the main thread, and the workers get its cluster
+    const many = run(['replay', 'caps', '--cluster', cluster, '--summary', 'json', '--workers', '3'], tmp);
+    const manyPiped = run(['replay', 'caps', '--cluster', '-', '--summary', 'json', '--workers', '3'], tmp, fs.readFileSync(cluster));
+    assert.equal(manyPiped.status, 0, manyPiped.stderr);
+    const counts = (out: string): Record<string, unknown> => {
+      const { diagnostics, ...rest } = untimed(JSON.parse(out) as Record<string, unknown>);
+      void diagnostics; // they name the file: `-` or its path
+      return rest;
+    };
+    assert.deepEqual(counts(manyPiped.stdout), counts(many.stdout));
     const streamed = loadClusterFiles([cluster]).digests;
     assert.deepEqual(loadClusterFiles([cluster], { streamLists: false }).digests, streamed);
     assert.match(streamed[0], /^[0-9a-f]{64}$/);

@@ -9,6 +9,7 @@
  * 2, as for one bad trace. Any other fault (a bad --cluster file, bad usage, an output that cannot be written)
  * is `fatal`: it would be the same for every trace, and the command ends with it as for one trace.
  */
+import * as fs from 'node:fs';
 import { InputError, UsageError } from '../core/errors';
 import { loadClusterFiles } from '../cluster/load';
 import type { Cluster } from '../cluster/model';
@@ -28,6 +29,12 @@ export const PER_RUN_KEYS = ['stop', 'trace', 'verdicts', 'out', 'report', 'summ
 
 /** The options every trace shares: all of ReplayOptions but PER_RUN_KEYS. */
 export type SharedOptions = Omit<ReplayOptions, (typeof PER_RUN_KEYS)[number]>;
+
+/** What a worker thread (multi-worker.ts) starts with: the shared options, and the cluster when the main thread loaded it (loadShared). */
+export interface WorkerData {
+  shared: SharedOptions;
+  loaded?: { cluster: Cluster; fingerprint: Fingerprint };
+}
 
 export interface FatalData {
   kind: 'usage' | 'input' | 'system' | 'other';
@@ -68,6 +75,27 @@ export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: Ab
  * from it (replay.ts `loaded`): the Cluster is only read by the compiler, so traces share no state.
  */
 let loaded: { cluster: Cluster; fingerprint: Fingerprint } | undefined;
+
+/**
+ * The --cluster files loaded on this thread (once). The main thread calls it before starting worker threads
+ * when a file can be read only once (stdin `-`, a FIFO, `<(...)`: readOnce) and hands the result to them
+ * (useLoaded), so that no thread reads a drained pipe.
+ */
+export function loadShared(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
+  return (loaded ??= loadOnce(shared));
+}
+
+/** A worker thread takes the cluster the main thread loaded (loadShared). */
+export function useLoaded(l: { cluster: Cluster; fingerprint: Fingerprint }): void {
+  loaded = l;
+}
+
+/** Whether a --cluster file can be read only once: stdin, or anything but a regular file (a FIFO, `<(...)`). */
+export function readOnce(file: string): boolean {
+  if (file === '-') return true;
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st !== undefined && !st.isFile();
+}
 
 function loadOnce(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
   if (shared.clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');

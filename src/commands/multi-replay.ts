@@ -36,7 +36,7 @@ import { resolveProfile } from '../vfp/profile';
 import { VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths, standardStream } from './output-paths';
 import { failOnIds, summaryText, type ReplayOptions, type ReplaySummary } from './replay';
-import { runTraceJob, fatalError, PER_RUN_KEYS, type JobResult, type SharedOptions, type TraceJob } from './multi-job';
+import { runTraceJob, fatalError, loadShared, readOnce, PER_RUN_KEYS, type JobResult, type SharedOptions, type TraceJob, type WorkerData } from './multi-job';
 import { fingerprintOf, mergeSummaries, type Fingerprint, type MultiSummary } from './summary-merge';
 import { outputStem } from './trace-list';
 
@@ -192,7 +192,10 @@ async function runInWorkers(shared: SharedOptions, jobs: readonly TraceJob[], th
     out[r.index] = r;
     if (r.type === 'fatal') ended = true;
   };
-  const workers = Array.from({ length: threads - 1 }, () => new Worker(path.join(__dirname, 'multi-worker.js'), { workerData: shared }));
+  // a cluster file that can be read once (stdin, a FIFO) is loaded here, once, and handed to the workers
+  const loaded = shared.clusterFiles.some(readOnce) ? loadShared(shared) : undefined;
+  const data: WorkerData = { shared, loaded };
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(path.join(__dirname, 'multi-worker.js'), { workerData: data }));
   const onStop = (): void => {
     for (const w of workers) w.postMessage({ type: 'stop', sig: stop.reason as string });
   };
