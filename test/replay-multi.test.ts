@@ -6,7 +6,7 @@
  * --fail-on over the totals.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -211,6 +211,12 @@ describe('vfp-emu replay with several traces', function () {
     const piped = run(['replay', `caps/${names[0]}`, '--cluster', '-', '--summary', 'json'], tmp, fs.readFileSync(cluster));
     assert.equal(piped.status, 0, piped.stderr);
     assert.deepEqual((JSON.parse(piped.stdout) as { fingerprint: unknown }).fingerprint, (JSON.parse(file.stdout) as { fingerprint: unknown }).fingerprint);
+    // a FIFO (as `<(...)` gives): hashed as read, not re-read drained
+    const fifo = path.join(tmp, 'cluster.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const viaFifo = spawnSync('sh', ['-c', 'cat "$1" > "$2" & exec "$3" "$4" replay "$5" --cluster "$2" --summary json', 'sh', cluster, fifo, process.execPath, cli, `caps/${names[0]}`], { cwd: tmp, encoding: 'utf8' });
+    assert.equal(viaFifo.status, 0, viaFifo.stderr);
+    assert.deepEqual((JSON.parse(viaFifo.stdout) as { fingerprint: unknown }).fingerprint, (JSON.parse(file.stdout) as { fingerprint: unknown }).fingerprint);
     // several traces on several threads: stdin is read once, on the main thread, and the workers get its cluster
     const many = run(['replay', 'caps', '--cluster', cluster, '--summary', 'json', '--workers', '3'], tmp);
     const manyPiped = run(['replay', 'caps', '--cluster', '-', '--summary', 'json', '--workers', '3'], tmp, fs.readFileSync(cluster));
