@@ -246,6 +246,9 @@ describe('vfp-emu replay with several traces', function () {
     assert.match(onto.stderr, /--out same2\/a\.pcapng is the same file as the trace same2\/a\.pcapng/);
     const clash = run(['replay', 'caps', '--cluster', cluster, '--out', 'never-o', '--report', '/dev/stdout', '--summary', 'json'], tmp);
     assert.equal(clash.status, 2);
+    const missing = run(['replay', 'caps', '--cluster', 'no-such-cluster.json', '--out', 'never-o'], tmp);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /no-such-cluster\.json: cannot read the file: ENOENT/);
     assert.ok(!fs.existsSync(path.join(tmp, 'never-o')) && !fs.existsSync(path.join(tmp, 'never-v')), 'no folder left behind');
     const ok = run(['replay', 'caps', '--cluster', cluster, '--out', 'made-o', '--verdicts', 'made-o', '--report', 'made-o/r.txt'], tmp);
     assert.equal(ok.status, 0, ok.stderr);

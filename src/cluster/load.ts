@@ -12,7 +12,7 @@
  */
 
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors';
 import type { Cluster } from './model';
 import { DEFAULT_MAX_CONFIG_BYTES } from './limits';
@@ -71,6 +71,31 @@ function readBounded(file: string, fd: number, max: number): Uint8Array {
   return buf.subarray(0, total);
 }
 
+function readError(file: string, e: unknown): never {
+  const code = (e as NodeJS.ErrnoException).code;
+  // A CNI config directory (/etc/cni/net.d, C:\etc\cni\net.d) given whole: say what to give instead; which
+  // file a runtime uses: containerd/go-cni loadFromConfDir (libcni ConfFiles of .conf/.conflist/.json, sorted,
+  // the first one by default)
+  if (code === 'EISDIR') throw new InputError(file, {}, 'this is a directory, not a file: give the files in it, each with --cluster (of a CNI config directory, the runtime uses the first .conf/.conflist/.json file in name order)');
+  throw new InputError(file, {}, `cannot read the file: ${code ?? (e as Error).message}`);
+}
+
+/**
+ * Refuses, as loading would, a --cluster file that is missing, unreadable or a directory, without reading it
+ * (a FIFO or stdin is not opened: that would wait for or take its data). For a command that makes things
+ * (multi-trace replay's folders) before its threads load the cluster.
+ */
+export function checkClusterFile(file: string): void {
+  if (file === '-') return;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    accessSync(file, fsConstants.R_OK);
+  } catch (e) {
+    readError(file, e);
+  }
+}
+
 /** The bytes of one cluster file (`-`: stdin). */
 function readClusterFile(file: string, max: number): Uint8Array {
   let fd: number;
@@ -83,12 +108,7 @@ function readClusterFile(file: string, max: number): Uint8Array {
     return readBounded(file, fd, max);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    // A CNI config directory (/etc/cni/net.d, C:\etc\cni\net.d) given whole: say what to give instead; which
-    // file a runtime uses: containerd/go-cni loadFromConfDir (libcni ConfFiles of .conf/.conflist/.json, sorted,
-    // the first one by default)
-    if (code === 'EISDIR') throw new InputError(file, {}, 'this is a directory, not a file: give the files in it, each with --cluster (of a CNI config directory, the runtime uses the first .conf/.conflist/.json file in name order)');
-    throw new InputError(file, {}, `cannot read the file: ${code ?? (e as Error).message}`);
+    return readError(file, e);
   } finally {
     if (fd !== 0) closeSync(fd);
   }

@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UsageError } from '../core/errors';
+import { checkClusterFile } from '../cluster/load';
 import { jsonSafe, safeMessage, safeText } from '../core/safe-text';
 import { writeStdout, StdoutClosed } from '../core/stdout';
 import { AtomicOutput } from '../pipeline/output-files';
@@ -271,6 +272,7 @@ export async function runMultiReplayCommand(opts: ReplayOptions, traces: readonl
   }
   failOnIds(all.failOn); // bad usage before anything is made or run
   resolveProfile(all.windows);
+  all.clusterFiles.forEach(checkClusterFile); // a missing or unreadable one too (the threads load them)
   for (const dir of folders) fs.mkdirSync(dir); // last, after every check (the parent's existence was checked)
   const stop = stopOnSignals();
   let outcome: MultiOutcome;
