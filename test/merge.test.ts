@@ -5,21 +5,12 @@
  * not summaries, are refused naming the file and the field (exit 2).
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { clusterList } from '../src/gen/layout';
 import { writeTraceFile } from '../src/gen/trace';
-import { untimed, untimedText } from './multi-helpers';
-
-const repo = path.resolve(__dirname, '..', '..');
-const cli = path.join(repo, 'dist', 'src', 'cli.js');
-
-function run(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { run, untimed, untimedText, writeTraces } from './multi-helpers';
 
 describe('vfp-emu merge', function () {
   this.timeout(300_000);
@@ -29,10 +20,7 @@ describe('vfp-emu merge', function () {
   let multiJson: Record<string, unknown>;
   let multiText: string;
   before(() => {
-    traces.forEach((n, k) => {
-      const gen = writeTraceFile(path.join(tmp, n), n.endsWith('ng') ? 'pcapng' : 'pcap', { packets: 2000, flows: 40, seed: 10 + k });
-      if (k === 0) fs.writeFileSync(cluster, JSON.stringify(clusterList(gen.layout)));
-    });
+    writeTraces(tmp, traces, cluster, { packets: 2000, flows: 40, firstSeed: 10 });
     for (const n of traces) {
       const r = run(['replay', n, '--cluster', cluster, '--summary', 'json'], tmp);
       assert.equal(r.status, 0, r.stderr);
@@ -91,13 +79,15 @@ describe('vfp-emu merge', function () {
   it('refuses what is not a summary, naming the file and the field path; --out naming an input is refused', () => {
     const good = JSON.parse(fs.readFileSync(path.join(tmp, 'A.pcap.json'), 'utf8')) as Record<string, unknown>;
     const cases: [string, unknown, RegExp][] = [
-      ['notjson.json', 'not { json', /notjson\.json: not JSON/],
-      ['array.json', [1], /array\.json at \(top level\): must be an object/],
+      ['notjson.json', 'not { json', /notjson\.json at byte offset 0: not a JSON summary \(starts with byte 0x6e\)/],
+      ['badjson.json', ' { json', /badjson\.json: not JSON/],
+      ['array.json', [1], /array\.json at byte offset 0: not a JSON summary \(starts with byte 0x5b\)/],
       ['neg.json', { ...good, verdicts: { ...(good.verdicts as object), dropped: -1 } }, /neg\.json at verdicts\.dropped: must be a count/],
       ['odd.json', { ...good, verdicts: { ...(good.verdicts as object), lost: 1 } }, /odd\.json at verdicts\.lost: not a verdict/],
       ['old.json', { ...good, fingerprint: undefined }, /old\.json at fingerprint: missing/],
       ['svc.json', { ...good, services: { 'default/web': { backends: { '10.0.0.1:80': 'x' } } } }, /svc\.json at services\.default\/web\.backends\.10\.0\.0\.1:80: must be a count/],
-      ['sum.json', { ...multiJson, packets: 1 }, /sum\.json at packets: is 1, but its traces hold 6000 packets/],
+      ['sum.json', { ...multiJson, packets: 1 }, /sum\.json at verdicts: sum to 6000, but packets is 1/],
+      ['lost.json', { ...multiJson, traces: (multiJson.traces as unknown[]).slice(1) }, /lost\.json at packets: is 6000, but its traces hold 4000 packets/],
       ['extra.json', { ...good, node: 'win-1' }, /extra\.json at node: not a field of a vfp-emu replay summary/],
       ['both.json', { ...multiJson, trace: 'A.pcap' }, /both\.json at trace: not a field/],
     ];
@@ -115,4 +105,54 @@ describe('vfp-emu merge', function () {
     assert.equal(none.status, 2);
     assert.match(none.stderr, /merge takes one or more SUMMARY\.json files/);
   });
+
+  it('a folder, an unreadable file or a binary file: exit 2 naming the file, no stack trace', () => {
+    fs.mkdirSync(path.join(tmp, 'adir'), { recursive: true });
+    const cases: [string[], RegExp][] = [
+      [['A.pcap.json', 'adir'], /^vfp-emu: adir: is a folder; give a summary file$/m],
+      [['A.pcap.json', 'missing.json'], /^vfp-emu: missing\.json: cannot read it \(ENOENT\)$/m],
+      [['A.pcap.json', 'A.pcap'], /^vfp-emu: A\.pcap at byte offset 0: not a JSON summary \(starts with byte 0xd4\)/m],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(['merge', ...args], tmp);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+    }
+  });
+
+  it('refuses what merge would drop: unknown fields in fingerprint and services, verdicts that do not sum to packets', () => {
+    const good = JSON.parse(fs.readFileSync(path.join(tmp, 'A.pcap.json'), 'utf8')) as Record<string, unknown>;
+    const v = good.verdicts as Record<string, number>;
+    const cases: [string, unknown, RegExp][] = [
+      ['fpx.json', { ...good, fingerprint: { ...(good.fingerprint as object), node: 'win-1' } }, /fpx\.json at fingerprint\.node: not a field of a vfp-emu replay summary/],
+      ['svcx.json', { ...good, services: { 'default/web': { backends: {}, weight: 2 } } }, /svcx\.json at services\.default\/web\.weight: not a field/],
+      ['vsum.json', { ...good, verdicts: { ...v, dropped: v.dropped + 1 } }, new RegExp(`vsum\\.json at verdicts: sum to ${(good.packets as number) + 1}, but packets is ${good.packets as number}`)],
+    ];
+    for (const [file, doc, re] of cases) {
+      fs.writeFileSync(path.join(tmp, file), JSON.stringify(doc));
+      const r = run(['merge', 'A.pcap.json', file], tmp);
+      assert.equal(r.status, 2, `${file}: ${r.stderr}`);
+      assert.match(r.stderr, re, file);
+    }
+  });
+
+  it('a code, service or backend named __proto__ is counted as any other name', () => {
+    const good = JSON.parse(fs.readFileSync(path.join(tmp, 'A.pcap.json'), 'utf8')) as Record<string, unknown>;
+    const text = JSON.stringify({ ...good, reasons: {}, warnings: {}, services: {} })
+      .replace('"reasons":{}', '"reasons":{"__proto__":5}')
+      .replace('"warnings":{}', '"warnings":{"__proto__":6}')
+      .replace('"services":{}', '"services":{"__proto__":{"backends":{"__proto__":7}}}');
+    fs.writeFileSync(path.join(tmp, 'proto.json'), text);
+    const r = run(['merge', 'proto.json', 'proto.json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const own = (o: unknown): unknown => Object.getOwnPropertyDescriptor(o, '__proto__')?.value;
+    const m = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(own(m.reasons), 10);
+    assert.equal(own(m.warnings), 12);
+    assert.equal(own((own(m.services) as { backends: unknown }).backends), 14);
+    const again = run(['merge', 'proto.json'], tmp);
+    assert.match(again.stdout, /"reasons":\{"__proto__":5\},"warnings":\{"__proto__":6\}/);
+  });
 });
+

@@ -10,17 +10,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clusterList } from '../src/gen/layout';
+import { generateList } from '../bench/cluster-scale';
+import { loadClusterFiles } from '../src/cluster/load';
 import { writeTraceFile } from '../src/gen/trace';
-import { untimed, untimedText } from './multi-helpers';
-
-const repo = path.resolve(__dirname, '..', '..');
-const cli = path.join(repo, 'dist', 'src', 'cli.js');
-
-function run(args: string[], cwd: string) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { cli, run, untimed, untimedText, writeTraces } from './multi-helpers';
 
 describe('vfp-emu replay with several traces', function () {
   this.timeout(300_000);
@@ -30,10 +23,7 @@ describe('vfp-emu replay with several traces', function () {
   const names = ['a-node1.pcap', 'b-node2.pcapng', 'c-node3.pcap'];
   before(() => {
     fs.mkdirSync(caps);
-    names.forEach((n, k) => {
-      const gen = writeTraceFile(path.join(caps, n), n.endsWith('ng') ? 'pcapng' : 'pcap', { packets: 3000, flows: 60, seed: k + 1 });
-      if (k === 0) fs.writeFileSync(cluster, JSON.stringify(clusterList(gen.layout)));
-    });
+    writeTraces(caps, names, cluster, { packets: 3000, flows: 60, firstSeed: 1 });
     fs.writeFileSync(path.join(caps, 'README.txt'), 'not a capture');
     fs.writeFileSync(path.join(caps, '.hidden.pcap'), 'not taken: a dot file');
   });
@@ -94,6 +84,7 @@ describe('vfp-emu replay with several traces', function () {
     assert.deepEqual(order(['caps/*.pcap']), ['caps/a-node1.pcap', 'caps/c-node3.pcap']);
     assert.deepEqual(order(['deep/**/*.pcap*']), ['deep/x/z.pcap', 'deep/y.pcapng']);
     assert.deepEqual(order(['caps/[ab]-node?.pcap*']), ['caps/a-node1.pcap', 'caps/b-node2.pcapng']);
+    assert.deepEqual(order(['deep/**']), ['deep/x/z.pcap', 'deep/y.pcapng'], 'a last ** takes every file below, as bash globstar');
     const none = run(['replay', 'caps/*.cap', '--cluster', cluster], tmp);
     assert.equal(none.status, 2);
     assert.match(none.stderr, /pattern caps\/\*\.cap matches no file/);
@@ -201,5 +192,66 @@ describe('vfp-emu replay with several traces', function () {
     assert.deepEqual(fs.readdirSync(out).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
     assert.equal(fs.readdirSync(out).length, 2 * m.traces.length, 'outputs only for the traces run');
     assert.match(fs.readFileSync(path.join(tmp, 'int-r.txt'), 'utf8'), /^interrupted \(SIGINT\) after \d+ packets$/m);
+  });
+
+  it('--all-nodes reaches every trace of a multi-trace replay: no nodes-compiled restriction (without it, a big cluster is restricted)', () => {
+    fs.writeFileSync(path.join(tmp, 'big-cluster.json'), JSON.stringify(generateList({ nodes: 10, pods: 5, services: 1000 })));
+    const codes = (extra: string[]): string[] => {
+      const r = run(['replay', `caps/${names[0]}`, `caps/${names[1]}`, '--cluster', 'big-cluster.json', '--summary', 'json', '--workers', '1', ...extra], tmp);
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { diagnostics: { code: string }[] }).diagnostics.map((d) => d.code);
+    };
+    assert.ok(codes([]).includes('nodes-compiled'), 'restricted by default');
+    assert.ok(!codes(['--all-nodes']).includes('nodes-compiled'), '--all-nodes compiles every node');
+  });
+
+  it('--cluster - (stdin): read once, and its fingerprint is the file\'s; streamed and whole reads hash the same bytes', () => {
+    const file = run(['replay', `caps/${names[0]}`, '--cluster', cluster, '--summary', 'json'], tmp);
+    assert.equal(file.status, 0, file.stderr);
+    const piped = run(['replay', `caps/${names[0]}`, '--cluster', '-', '--summary', 'json'], tmp, fs.readFileSync(cluster));
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.deepEqual((JSON.parse(piped.stdout) as { fingerprint: unknown }).fingerprint, (JSON.parse(file.stdout) as { fingerprint: unknown }).fingerprint);
+    // a FIFO (as `<(...)` gives): hashed as read, not re-read drained
+    const fifo = path.join(tmp, 'cluster.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const viaFifo = spawnSync('sh', ['-c', 'cat "$1" > "$2" & exec "$3" "$4" replay "$5" --cluster "$2" --summary json', 'sh', cluster, fifo, process.execPath, cli, `caps/${names[0]}`], { cwd: tmp, encoding: 'utf8' });
+    assert.equal(viaFifo.status, 0, viaFifo.stderr);
+    assert.deepEqual((JSON.parse(viaFifo.stdout) as { fingerprint: unknown }).fingerprint, (JSON.parse(file.stdout) as { fingerprint: unknown }).fingerprint);
+    // several traces on several threads: stdin is read once, on the main thread, and the workers get its cluster
+    const many = run(['replay', 'caps', '--cluster', cluster, '--summary', 'json', '--workers', '3'], tmp);
+    const manyPiped = run(['replay', 'caps', '--cluster', '-', '--summary', 'json', '--workers', '3'], tmp, fs.readFileSync(cluster));
+    assert.equal(manyPiped.status, 0, manyPiped.stderr);
+    const counts = (out: string): Record<string, unknown> => {
+      const { diagnostics, ...rest } = untimed(JSON.parse(out) as Record<string, unknown>);
+      void diagnostics; // they name the file: `-` or its path
+      return rest;
+    };
+    assert.deepEqual(counts(manyPiped.stdout), counts(many.stdout));
+    const streamed = loadClusterFiles([cluster]).digests;
+    assert.deepEqual(loadClusterFiles([cluster], { streamLists: false }).digests, streamed);
+    assert.match(streamed[0], /^[0-9a-f]{64}$/);
+    const bom = path.join(tmp, 'bom-cluster.json');
+    fs.writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fs.readFileSync(cluster)]));
+    assert.deepEqual(loadClusterFiles([bom]).digests, loadClusterFiles([bom], { streamLists: false }).digests, 'the byte-order mark is hashed too');
+    assert.notDeepEqual(loadClusterFiles([bom]).digests, streamed);
+  });
+
+  it('a refused command makes no --out / --verdicts folder', () => {
+    const bad = run(['replay', 'caps', '--cluster', cluster, '--out', 'never-o', '--verdicts', 'never-v', '--fail-on', 'no-such-reason'], tmp);
+    assert.equal(bad.status, 2);
+    fs.mkdirSync(path.join(tmp, 'same2'));
+    fs.copyFileSync(path.join(caps, names[0]), path.join(tmp, 'same2', 'a.pcapng'));
+    const onto = run(['replay', 'same2/a.pcapng', `caps/${names[1]}`, '--cluster', cluster, '--out', 'same2', '--verdicts', 'never-v'], tmp);
+    assert.equal(onto.status, 2);
+    assert.match(onto.stderr, /--out same2\/a\.pcapng is the same file as the trace same2\/a\.pcapng/);
+    const clash = run(['replay', 'caps', '--cluster', cluster, '--out', 'never-o', '--report', '/dev/stdout', '--summary', 'json'], tmp);
+    assert.equal(clash.status, 2);
+    const missing = run(['replay', 'caps', '--cluster', 'no-such-cluster.json', '--out', 'never-o'], tmp);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /no-such-cluster\.json: cannot read the file: ENOENT/);
+    assert.ok(!fs.existsSync(path.join(tmp, 'never-o')) && !fs.existsSync(path.join(tmp, 'never-v')), 'no folder left behind');
+    const ok = run(['replay', 'caps', '--cluster', cluster, '--out', 'made-o', '--verdicts', 'made-o', '--report', 'made-o/r.txt'], tmp);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(fs.readdirSync(path.join(tmp, 'made-o')).length, 7, 'made once every check passed: 3 traces x 2 outputs and the report');
   });
 });

@@ -6,9 +6,13 @@
  * never held whole (stream-list.ts).
  * A file is read with a bounded loop, never more than `maxConfigBytes` + 1 bytes (limits.ts), so a device
  * or FIFO that never ends (`--cluster /dev/zero`) is refused at the cap instead of filling memory.
+ * loadClusterFiles also gives each file's SHA-256 (the replay summary's fingerprint, commands/summary-merge.ts),
+ * hashed from the bytes as they are read (whole, or chunk by chunk when streamed): a file is never opened again
+ * for it, so stdin (`-`), a FIFO or `<(...)` is hashed as read, and a large dump is not held whole.
  */
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { accessSync, closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors';
 import type { Cluster } from './model';
 import { DEFAULT_MAX_CONFIG_BYTES } from './limits';
@@ -67,6 +71,31 @@ function readBounded(file: string, fd: number, max: number): Uint8Array {
   return buf.subarray(0, total);
 }
 
+function readError(file: string, e: unknown): never {
+  const code = (e as NodeJS.ErrnoException).code;
+  // A CNI config directory (/etc/cni/net.d, C:\etc\cni\net.d) given whole: say what to give instead; which
+  // file a runtime uses: containerd/go-cni loadFromConfDir (libcni ConfFiles of .conf/.conflist/.json, sorted,
+  // the first one by default)
+  if (code === 'EISDIR') throw new InputError(file, {}, 'this is a directory, not a file: give the files in it, each with --cluster (of a CNI config directory, the runtime uses the first .conf/.conflist/.json file in name order)');
+  throw new InputError(file, {}, `cannot read the file: ${code ?? (e as Error).message}`);
+}
+
+/**
+ * Refuses, as loading would, a --cluster file that is missing, unreadable or a directory, without reading it
+ * (a FIFO or stdin is not opened: that would wait for or take its data). For a command that makes things
+ * (multi-trace replay's folders) before its threads load the cluster.
+ */
+export function checkClusterFile(file: string): void {
+  if (file === '-') return;
+  try {
+    const st = statSync(file);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    accessSync(file, fsConstants.R_OK);
+  } catch (e) {
+    readError(file, e);
+  }
+}
+
 /** The bytes of one cluster file (`-`: stdin). */
 function readClusterFile(file: string, max: number): Uint8Array {
   let fd: number;
@@ -79,12 +108,7 @@ function readClusterFile(file: string, max: number): Uint8Array {
     return readBounded(file, fd, max);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    // A CNI config directory (/etc/cni/net.d, C:\etc\cni\net.d) given whole: say what to give instead; which
-    // file a runtime uses: containerd/go-cni loadFromConfDir (libcni ConfFiles of .conf/.conflist/.json, sorted,
-    // the first one by default)
-    if (code === 'EISDIR') throw new InputError(file, {}, 'this is a directory, not a file: give the files in it, each with --cluster (of a CNI config directory, the runtime uses the first .conf/.conflist/.json file in name order)');
-    throw new InputError(file, {}, `cannot read the file: ${code ?? (e as Error).message}`);
+    return readError(file, e);
   } finally {
     if (fd !== 0) closeSync(fd);
   }
@@ -145,12 +169,12 @@ function streamable(file: string): boolean {
   }
 }
 
-/** Imports the streamable `file` (false: it is no kubectl List and is to be read whole). */
-function importStreamed(file: string, draft: Draft, max: number): boolean {
+/** Imports the streamable `file`, its bytes into `hash` (false: it is no kubectl List and is to be read whole; `hash` is then partial). */
+function importStreamed(file: string, draft: Draft, max: number, hash: Hash): boolean {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    return importStreamedList(file, fd, fstatSync(fd).size, draft, max);
+    return importStreamedList(file, fd, fstatSync(fd).size, draft, max, hash);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && !(e instanceof InputError)) throw new InputError(file, {}, `cannot read the file: ${code}`);
@@ -160,23 +184,43 @@ function importStreamed(file: string, draft: Draft, max: number): boolean {
   }
 }
 
-/** The text of a file read whole, after the checks of its bytes. */
-function readText(file: string, max: number): string {
+/** The text of a file read whole, after the checks of its bytes; its bytes go into `hash`. */
+function readText(file: string, max: number, hash: Hash): string {
   const bytes = readClusterFile(file, max);
+  hash.update(bytes);
   refuseUtf32(file, bytes);
   refuseBinary(file, bytes);
   return decodeClusterFile(bytes);
 }
 
-export function loadCluster(files: readonly string[], opts: LoadFileOptions = {}): Cluster {
+/** The cluster the files describe, and each file's SHA-256 in hex, of the bytes read (see the module comment). */
+export function loadClusterFiles(files: readonly string[], opts: LoadFileOptions = {}): { cluster: Cluster; digests: string[] } {
   const max = opts.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
-  const texts = files.map((file) => (opts.streamLists !== false && streamable(file) ? null : readText(file, max)));
+  const digests: string[] = files.map(() => '');
+  const texts = files.map((file, k) => {
+    if (opts.streamLists !== false && streamable(file)) return null;
+    const hash = createHash('sha256');
+    const text = readText(file, max, hash);
+    digests[k] = hash.digest('hex');
+    return text;
+  });
   const draft = new Draft();
   files.forEach((file, k) => {
     const text = texts[k];
     texts[k] = null;
-    if (text === null && importStreamed(file, draft, max)) return;
-    importText(file, text ?? readText(file, max), draft);
+    if (text !== null) return importText(file, text, draft);
+    const streamed = createHash('sha256');
+    if (importStreamed(file, draft, max, streamed)) {
+      digests[k] = streamed.digest('hex');
+      return;
+    }
+    const whole = createHash('sha256'); // not a kubectl List after all: read whole
+    importText(file, readText(file, max, whole), draft);
+    digests[k] = whole.digest('hex');
   });
-  return finalizeCluster(draft, opts);
+  return { cluster: finalizeCluster(draft, opts), digests };
+}
+
+export function loadCluster(files: readonly string[], opts: LoadFileOptions = {}): Cluster {
+  return loadClusterFiles(files, opts).cluster;
 }

@@ -27,6 +27,7 @@
  * anywhere before any limit error (limits.ts), a limit error before any field error.
  */
 
+import type { Hash } from 'node:crypto';
 import { readSync } from 'node:fs';
 import { InputError } from '../core/errors';
 import { importListItem, kubectlListKind } from './detect';
@@ -152,14 +153,19 @@ class ListFile {
   }
 }
 
-/** First pass over the whole file (after a byte-order mark of `bom` bytes); a JsonScanError stops it. */
-function scanFile(fd: number, size: number, bom: number): ListScan {
+/**
+ * First pass over the whole file (after a byte-order mark of `bom` bytes); a JsonScanError stops it. Every
+ * byte read, the mark's too, goes into `hash` (the file's digest, load.ts), so the file is hashed in this pass.
+ */
+function scanFile(fd: number, size: number, bom: number, hash?: Hash): ListScan {
   const scan = new ListScan();
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, size)));
+  if (bom > 0) hash?.update(readAt(fd, 0, bom));
   let pos = bom;
   for (;;) {
     const got = readAt(fd, pos, buf.length, buf);
     if (got.length === 0) break;
+    hash?.update(got);
     scan.feed(got, pos);
     pos += got.length;
   }
@@ -168,15 +174,15 @@ function scanFile(fd: number, size: number, bom: number): ListScan {
 }
 
 /**
- * Imports the kubectl List in regular file `fd` into `draft` as the module comment says; returns false
- * (nothing imported, nothing recorded) when the file is to be read whole instead.
+ * Imports the kubectl List in regular file `fd` into `draft` as the module comment says, its bytes into `hash`;
+ * returns false (nothing imported, nothing recorded) when the file is to be read whole instead.
  */
-export function importStreamedList(file: string, fd: number, size: number, draft: Draft, max: number): boolean {
+export function importStreamedList(file: string, fd: number, size: number, draft: Draft, max: number, hash?: Hash): boolean {
   const start = streamStart(readAt(fd, 0, Math.min(size, 1 << 16)));
   if (start === null) return false;
   let scan: ListScan;
   try {
-    scan = scanFile(fd, size, start.bom);
+    scan = scanFile(fd, size, start.bom, hash);
   } catch (e) {
     if (!(e instanceof JsonScanError)) throw e;
     // the whole-text reader says it in its words, unless the file is too big for it

@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../core/errors';
 import { safeText } from '../core/safe-text';
-import { loadCluster } from '../cluster/load';
+import { loadClusterFiles } from '../cluster/load';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import type { DecodeOptions } from '../decode/decoder';
 import type { NodeChoice } from '../vfp/compile';
@@ -16,15 +16,16 @@ import { resolveProfile } from '../vfp/profile';
  * Reads the cluster inputs and compiles them for the profile (shared by replay, explain, rules; the
  * pipeline's workers compile the loaded Cluster the same way, see src/pipeline/worker.ts). `choose` picks
  * the Windows nodes to compile once the cluster is read (rules: `--node`; replay, explain: the nodes the
- * trace reaches, vfp/trace-nodes.ts); absent or null: every node.
+ * trace reaches, vfp/trace-nodes.ts); absent or null: every node. `digests`: each file's SHA-256 (cluster/load.ts).
  */
 export function prepareDataplane(
   clusterFiles: string[],
   opts: { windows?: string; seed: number; view: 'pod' | 'wire'; maxConfigBytes?: number },
   choose?: (cluster: Cluster) => NodeChoice | null,
-): { cluster: Cluster; dataplane: Dataplane; only: NodeChoice | null } {
+): { cluster: Cluster; dataplane: Dataplane; only: NodeChoice | null; digests: string[] } {
   if (clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
-  return compileChosen(loadCluster(clusterFiles, { maxConfigBytes: opts.maxConfigBytes }), opts, choose);
+  const { cluster, digests } = loadClusterFiles(clusterFiles, { maxConfigBytes: opts.maxConfigBytes });
+  return { ...compileChosen(cluster, opts, choose), digests };
 }
 
 /** The compile half of prepareDataplane, for a Cluster already loaded (multi-trace replay loads it once per thread). */

@@ -10,8 +10,8 @@
  * must be a count`). A summary without a `fingerprint` (made before vfp-emu had one), or with one that differs
  * from the first file's in a field (another cluster's files, another --windows profile, seed, view, VXLAN
  * ports or vfp-emu version), is refused naming both files and the field: such counts do not add up.
- * A merged summary whose `packets` is not the sum of its traces', or a field replay does not write (merge
- * would drop it), is refused too (edited by hand, or made by a vfp-emu of another version).
+ * A merged summary whose `packets` is not the sum of its traces', verdicts that do not sum to `packets`, or a
+ * field replay does not write (merge would drop it; in the fingerprint and services too), is refused too (edited by hand, or made by a vfp-emu of another version).
  * The same trace path in two summaries is allowed: one Job pod per node may each replay /data/capture.pcap.
  *
  * Output: JSON by default (the form merge reads, so merged summaries merge again), `--summary text` the text
@@ -71,6 +71,8 @@ const COUNT_KEYS = ['packets', 'interrupted', 'stdout_closed', 'error', 'verdict
 const TRACE_KEYS = new Set(['trace', ...COUNT_KEYS]);
 const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint']);
 const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces']);
+const SERVICE_KEYS = new Set(['backends']);
+const FINGERPRINT_FIELDS = new Set<string>(FINGERPRINT_KEYS);
 
 /** A field merge does not know would be dropped from the merged summary: refused by name instead. */
 function onlyKnown(c: Checker, o: Record<string, Json>, known: ReadonlySet<string>, at: string): void {
@@ -83,11 +85,17 @@ function checkCounts(c: Checker, o: Record<string, Json>, at: string): void {
   c.count(o.packets, `${p}packets`);
   const v = c.counts(o.verdicts, `${p}verdicts`);
   for (const name of Object.keys(v)) if (!(VERDICT_NAMES as readonly string[]).includes(name)) c.fail(`${p}verdicts.${name}`, `not a verdict (${VERDICT_NAMES.join(', ')})`);
-  for (const name of VERDICT_NAMES) c.count(v[name], `${p}verdicts.${name}`);
+  let judged = 0;
+  for (const name of VERDICT_NAMES) judged += c.count(v[name], `${p}verdicts.${name}`);
+  if (judged !== o.packets) c.fail(`${p}verdicts`, `sum to ${judged}, but packets is ${o.packets as number}: every packet has one verdict`);
   c.counts(o.reasons, `${p}reasons`);
   c.counts(o.warnings, `${p}warnings`);
   const services = c.object(o.services, `${p}services`);
-  for (const [svc, s] of Object.entries(services)) c.counts(c.object(s, `${p}services.${svc}`).backends, `${p}services.${svc}.backends`);
+  for (const [svc, s] of Object.entries(services)) {
+    const entry = c.object(s, `${p}services.${svc}`);
+    onlyKnown(c, entry, SERVICE_KEYS, `${p}services.${svc}`);
+    c.counts(entry.backends, `${p}services.${svc}.backends`);
+  }
   c.count(o.flows_evicted, `${p}flows_evicted`);
   if (o.flow_share_limit !== undefined) c.count(o.flow_share_limit, `${p}flow_share_limit`);
   c.number(o.elapsed_s, `${p}elapsed_s`);
@@ -99,6 +107,7 @@ function checkCounts(c: Checker, o: Record<string, Json>, at: string): void {
 function checkFingerprint(c: Checker, v: Json): Fingerprint {
   if (v === undefined) c.fail('fingerprint', 'missing: this summary was made by a vfp-emu without fingerprints; replay its trace again to merge it');
   const f = c.object(v, 'fingerprint');
+  onlyKnown(c, f, FINGERPRINT_FIELDS, 'fingerprint');
   for (const k of ['version', 'cluster', 'windows', 'view'] as const) c.string(f[k], `fingerprint.${k}`);
   c.count(f.seed, 'fingerprint.seed');
   if (!Array.isArray(f.vxlan_ports)) c.fail('fingerprint.vxlan_ports', 'must be a list of ports');
@@ -106,16 +115,36 @@ function checkFingerprint(c: Checker, v: Json): Fingerprint {
   return Object.fromEntries(FINGERPRINT_KEYS.map((k) => [k, f[k]])) as unknown as Fingerprint;
 }
 
+/**
+ * The JSON of one summary file. Any read error is bad input naming the file (a folder: give a file); a file
+ * whose first non-space byte is not `{` is not a summary, said with that byte rather than JSON.parse's excerpt
+ * of what may be binary.
+ */
+function parseSummaryFile(file: string): Json {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new InputError(file, {}, code === 'EISDIR' ? 'is a folder; give a summary file' : `cannot read it (${code})`);
+  }
+  let k = 0;
+  while (k < bytes.length && (bytes[k] === 0x20 || bytes[k] === 0x09 || bytes[k] === 0x0a || bytes[k] === 0x0d)) k++;
+  if (k === bytes.length) throw new InputError(file, {}, 'is empty; give the output of vfp-emu replay --summary json');
+  if (bytes[k] !== 0x7b) {
+    throw new InputError(file, { offset: k }, `not a JSON summary (starts with byte 0x${bytes[k].toString(16).padStart(2, '0')}); give the output of vfp-emu replay --summary json`);
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new InputError(file, {}, `not JSON (${(e as Error).message}); give the output of vfp-emu replay --summary json`);
+  }
+}
+
 /** One summary file, checked (see the module comment). */
 export function readSummary(file: string): { summary: AnySummary; fingerprint: Fingerprint } {
   const c = new Checker(file);
-  let doc: Json;
-  try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new InputError(file, {}, `not JSON (${e.message}); give the output of vfp-emu replay --summary json`);
-    throw e;
-  }
+  const doc = parseSummaryFile(file);
   const o = c.object(doc, '');
   onlyKnown(c, o, o.traces === undefined ? SINGLE_KEYS : MERGED_KEYS, '');
   checkCounts(c, o, '');

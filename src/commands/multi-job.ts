@@ -9,8 +9,9 @@
  * 2, as for one bad trace. Any other fault (a bad --cluster file, bad usage, an output that cannot be written)
  * is `fatal`: it would be the same for every trace, and the command ends with it as for one trace.
  */
+import * as fs from 'node:fs';
 import { InputError, UsageError } from '../core/errors';
-import { loadCluster } from '../cluster/load';
+import { loadClusterFiles } from '../cluster/load';
 import type { Cluster } from '../cluster/model';
 import type { ReplayOptions, ReplaySummary } from './replay';
 import { fingerprintOf, type Fingerprint } from './summary-merge';
@@ -23,8 +24,17 @@ export interface TraceJob {
   out?: string;
 }
 
-/** The options every trace shares (no `stop`: each thread has its own, see multi-worker.ts). */
-export type SharedOptions = Omit<ReplayOptions, 'stop' | 'trace' | 'verdicts' | 'out' | 'report' | 'summary' | 'progress' | 'loaded'>;
+/** Keys of ReplayOptions that are per trace or per run (no `stop`: each thread has its own, see multi-worker.ts). */
+export const PER_RUN_KEYS = ['stop', 'trace', 'verdicts', 'out', 'report', 'summary', 'progress', 'loaded'] as const;
+
+/** The options every trace shares: all of ReplayOptions but PER_RUN_KEYS. */
+export type SharedOptions = Omit<ReplayOptions, (typeof PER_RUN_KEYS)[number]>;
+
+/** What a worker thread (multi-worker.ts) starts with: the shared options, and the cluster when the main thread loaded it (loadShared). */
+export interface WorkerData {
+  shared: SharedOptions;
+  loaded?: { cluster: Cluster; fingerprint: Fingerprint };
+}
 
 export interface FatalData {
   kind: 'usage' | 'input' | 'system' | 'other';
@@ -38,7 +48,7 @@ export interface FatalData {
 
 export type JobResult =
   | { type: 'done'; index: number; summary: ReplaySummary; status: number }
-  | { type: 'trace-error'; index: number; message: string }
+  | { type: 'trace-error'; index: number; message: string; fingerprint?: Fingerprint }
   | { type: 'fatal'; index: number; fatal: FatalData };
 
 /** Runs `job` with the shared options (see the module comment); never throws. */
@@ -50,9 +60,10 @@ export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: Ab
     return { type: 'done', index: job.index, summary, status };
   } catch (e) {
     const sys = e as NodeJS.ErrnoException;
-    if (e instanceof InputError && e.file === job.trace) return { type: 'trace-error', index: job.index, message: e.message };
+    const fingerprint = loaded?.fingerprint; // the merged summary's, when no trace could be opened
+    if (e instanceof InputError && e.file === job.trace) return { type: 'trace-error', index: job.index, message: e.message, fingerprint };
     if (e instanceof Error && typeof sys.code === 'string' && sys.path === job.trace) {
-      return { type: 'trace-error', index: job.index, message: `${job.trace}: cannot ${sys.syscall ?? 'open'} it (${sys.code})` };
+      return { type: 'trace-error', index: job.index, message: `${job.trace}: cannot ${sys.syscall ?? 'open'} it (${sys.code})`, fingerprint };
     }
     return { type: 'fatal', index: job.index, fatal: fatalData(e) };
   }
@@ -65,9 +76,31 @@ export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: Ab
  */
 let loaded: { cluster: Cluster; fingerprint: Fingerprint } | undefined;
 
+/**
+ * The --cluster files loaded on this thread (once). The main thread calls it before starting worker threads
+ * when a file can be read only once (stdin `-`, a FIFO, `<(...)`: readOnce) and hands the result to them
+ * (useLoaded), so that no thread reads a drained pipe.
+ */
+export function loadShared(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
+  return (loaded ??= loadOnce(shared));
+}
+
+/** A worker thread takes the cluster the main thread loaded (loadShared). */
+export function useLoaded(l: { cluster: Cluster; fingerprint: Fingerprint }): void {
+  loaded = l;
+}
+
+/** Whether a --cluster file can be read only once: stdin, or anything but a regular file (a FIFO, `<(...)`). */
+export function readOnce(file: string): boolean {
+  if (file === '-') return true;
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st !== undefined && !st.isFile();
+}
+
 function loadOnce(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
   if (shared.clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
-  return { cluster: loadCluster(shared.clusterFiles, { maxConfigBytes: shared.maxConfigBytes }), fingerprint: fingerprintOf(shared) };
+  const { cluster, digests } = loadClusterFiles(shared.clusterFiles, { maxConfigBytes: shared.maxConfigBytes });
+  return { cluster, fingerprint: fingerprintOf(shared, digests) };
 }
 
 function fatalData(e: unknown): FatalData {

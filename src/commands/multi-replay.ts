@@ -28,6 +28,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UsageError } from '../core/errors';
+import { checkClusterFile } from '../cluster/load';
 import { jsonSafe, safeMessage, safeText } from '../core/safe-text';
 import { writeStdout, StdoutClosed } from '../core/stdout';
 import { AtomicOutput } from '../pipeline/output-files';
@@ -36,12 +37,15 @@ import { resolveProfile } from '../vfp/profile';
 import { VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths, standardStream } from './output-paths';
 import { failOnIds, summaryText, type ReplayOptions, type ReplaySummary } from './replay';
-import { runTraceJob, fatalError, type JobResult, type SharedOptions, type TraceJob } from './multi-job';
-import { fingerprintOf, mergeSummaries, type MultiSummary } from './summary-merge';
+import { runTraceJob, fatalError, loadShared, readOnce, PER_RUN_KEYS, type JobResult, type SharedOptions, type TraceJob, type WorkerData } from './multi-job';
+import { fingerprintOf, mergeSummaries, type Fingerprint, type MultiSummary } from './summary-merge';
 import { outputStem } from './trace-list';
 
-/** Per-trace jobs with their output paths, the folders checked and made (see the module comment). */
-export function planJobs(traces: readonly string[], opts: Pick<ReplayOptions, 'out' | 'verdicts' | 'report' | 'clusterFiles'>): { jobs: TraceJob[]; reportOnStdout: boolean } {
+/**
+ * Per-trace jobs with their output paths, checked, and the --out/--verdicts `folders` to make once every other
+ * check passed too (so a refused command leaves no empty folder behind).
+ */
+export function planJobs(traces: readonly string[], opts: Pick<ReplayOptions, 'out' | 'verdicts' | 'report' | 'clusterFiles'>): { jobs: TraceJob[]; reportOnStdout: boolean; folders: string[] } {
   const byStem = new Map<string, string>();
   for (const t of traces) {
     const stem = outputStem(t);
@@ -51,29 +55,46 @@ export function planJobs(traces: readonly string[], opts: Pick<ReplayOptions, 'o
     }
     byStem.set(stem, t);
   }
-  for (const k of ['out', 'verdicts'] as const) if (opts[k] !== undefined) outputFolder(`--${k}`, opts[k] as string);
+  const made = new Map<string, string>(); // folders to make (resolved path -> flag), only once every check passed
+  for (const k of ['out', 'verdicts'] as const) {
+    const dir = opts[k];
+    if (dir !== undefined && !outputFolder(`--${k}`, dir)) made.set(path.resolve(dir), `--${k}`);
+  }
   const jobs = traces.map((trace, index) => ({
     index,
     trace,
     ...(opts.verdicts !== undefined ? { verdicts: path.join(opts.verdicts, `${outputStem(trace)}.jsonl`) } : {}),
     ...(opts.out !== undefined ? { out: path.join(opts.out, `${outputStem(trace)}.pcapng`) } : {}),
   }));
+  const outputs = [
+    ...jobs.flatMap((j) => [j.verdicts, j.out].filter((p): p is string => p !== undefined).map((p) => ({ what: j.out === p ? '--out' : '--verdicts', path: p }))),
+    ...(opts.report !== undefined ? [{ what: '--report', path: opts.report }] : []),
+  ];
+  const inMade = (p: string): boolean => made.has(path.resolve(path.dirname(p)));
   const plan = checkOutputPaths(
     [...traces.map((t) => ({ what: 'the trace', path: t })), ...opts.clusterFiles.map((f) => ({ what: '--cluster', path: f }))],
-    [
-      ...jobs.flatMap((j) => [j.verdicts, j.out].filter((p): p is string => p !== undefined).map((p) => ({ what: j.out === p ? '--out' : '--verdicts', path: p }))),
-      ...(opts.report !== undefined ? [{ what: '--report', path: opts.report }] : []),
-    ],
+    [...outputs.filter((o) => !inMade(o.path)), ...[...made].map(([dir, what]) => ({ what, path: dir }))],
   );
-  return { jobs, reportOnStdout: plan.stdout !== null };
+  refuseSameNew(outputs.filter((o) => inMade(o.path)));
+  return { jobs, reportOnStdout: plan.stdout !== null, folders: [...made.keys()] };
 }
 
-/** An --out or --verdicts folder of a multi-trace run: made when missing (not its parents). */
-function outputFolder(flag: string, dir: string): void {
+/** Outputs in folders not made yet (so no input is there): two of them with the same path are refused. */
+function refuseSameNew(outputs: readonly { what: string; path: string }[]): void {
+  const seen = new Map<string, { what: string; path: string }>();
+  for (const o of outputs) {
+    const other = seen.get(path.resolve(o.path));
+    if (other !== undefined) throw new UsageError(`${o.what} ${o.path} is the same file as ${other.what} ${other.path}: refusing to overwrite it`);
+    seen.set(path.resolve(o.path), o);
+  }
+}
+
+/** An --out or --verdicts folder of a multi-trace run: true when it exists; false when missing (planJobs makes it, not its parents). */
+function outputFolder(flag: string, dir: string): boolean {
   if (standardStream(dir) !== null) throw new UsageError(`replay ${flag} ${dir}: with several traces ${flag} names a folder (one file per trace), not a stream`);
   const st = fs.statSync(dir, { throwIfNoEntry: false });
-  if (st === undefined) fs.mkdirSync(dir);
-  else if (!st.isDirectory()) throw new UsageError(`replay ${flag} ${dir}: with several traces ${flag} names a folder (one file per trace), and this is a file`);
+  if (st !== undefined && !st.isDirectory()) throw new UsageError(`replay ${flag} ${dir}: with several traces ${flag} names a folder (one file per trace), and this is a file`);
+  return st !== undefined;
 }
 
 interface MultiOutcome {
@@ -87,17 +108,7 @@ export async function replayMany(opts: ReplayOptions, jobs: readonly TraceJob[],
   failOnIds(opts.failOn); // a bad --fail-on is bad usage before anything runs
   resolveProfile(opts.windows); // a bad --windows is bad usage before anything runs
   const threads = Math.min(opts.workers, jobs.length);
-  const shared: SharedOptions = {
-    clusterFiles: opts.clusterFiles,
-    workers: Math.max(1, Math.floor(opts.workers / jobs.length)),
-    windows: opts.windows,
-    seed: opts.seed,
-    view: opts.view,
-    failOn: opts.failOn,
-    vxlanPorts: opts.vxlanPorts,
-    strictSnaplen: opts.strictSnaplen,
-    maxConfigBytes: opts.maxConfigBytes,
-  };
+  const shared: SharedOptions = { ...sharedOptions(opts), workers: Math.max(1, Math.floor(opts.workers / jobs.length)) };
   const t0 = process.hrtime.bigint();
   const results = threads <= 1 ? await runHere(shared, jobs, stop) : await runInWorkers(shared, jobs, threads, stop);
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -110,11 +121,27 @@ export async function replayMany(opts: ReplayOptions, jobs: readonly TraceJob[],
     else if (r.summary.error !== undefined) errors.push(r.summary.error);
     summaries.push(r.type === 'done' ? r.summary : unopened(jobs[r.index].trace, r.message));
   }
-  const fp = summaries.find((s) => s.fingerprint !== undefined)?.fingerprint ?? fingerprintOf(opts);
-  const summary = mergeSummaries(summaries, fp, elapsed);
+  // a trace that could not be opened still had the cluster loaded; stopped before any trace started: none read
+  const fingerprint = results.map(fingerprintIn).find((f) => f !== undefined) ?? fingerprintOf(opts, []);
+  const summary = mergeSummaries(summaries, fingerprint, elapsed);
   const status = summary.interrupted !== undefined ? signalStatus(summary.interrupted) : errors.length > 0 ? 2 : failOnMatched(summary, opts.failOn) ? 1 : 0;
   if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, multiReportText(summary, opts, errors));
   return { summary, status, errors };
+}
+
+/**
+ * The options every job gets: `opts` without the per-trace keys (multi-job.ts PER_RUN_KEYS), so that no option (such as --all-nodes) can be
+ * left out by a list of the shared ones. Only values a worker thread can receive (structured clone) remain.
+ */
+export function sharedOptions(opts: ReplayOptions): SharedOptions {
+  const shared: Record<string, unknown> = { ...opts };
+  for (const k of PER_RUN_KEYS) delete shared[k];
+  return shared as SharedOptions;
+}
+
+/** The fingerprint a job's result carries (a fatal one, or a job not started: none). */
+function fingerprintIn(r: JobResult | undefined): Fingerprint | undefined {
+  return r?.type === 'done' ? r.summary.fingerprint : r?.type === 'trace-error' ? r.fingerprint : undefined;
 }
 
 /** The entry of a trace that could not be opened: no packet, its error. */
@@ -166,7 +193,10 @@ async function runInWorkers(shared: SharedOptions, jobs: readonly TraceJob[], th
     out[r.index] = r;
     if (r.type === 'fatal') ended = true;
   };
-  const workers = Array.from({ length: threads - 1 }, () => new Worker(path.join(__dirname, 'multi-worker.js'), { workerData: shared }));
+  // a cluster file that can be read once (stdin, a FIFO) is loaded here, once, and handed to the workers
+  const loaded = shared.clusterFiles.some(readOnce) ? loadShared(shared) : undefined;
+  const data: WorkerData = { shared, loaded };
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(path.join(__dirname, 'multi-worker.js'), { workerData: data }));
   const onStop = (): void => {
     for (const w of workers) w.postMessage({ type: 'stop', sig: stop.reason as string });
   };
@@ -236,10 +266,14 @@ function multiReportText(s: MultiSummary, opts: ReplayOptions, errors: readonly 
 export async function runMultiReplayCommand(opts: ReplayOptions, traces: readonly string[], workersGiven: boolean): Promise<number> {
   const all: ReplayOptions = { ...opts, workers: workersGiven ? opts.workers : os.availableParallelism() };
   if (!Number.isInteger(all.workers) || all.workers < 1) throw new UsageError(`--workers ${all.workers}: give a whole number of worker threads, 1 or more`);
-  const { jobs, reportOnStdout } = planJobs(traces, all);
+  const { jobs, reportOnStdout, folders } = planJobs(traces, all);
   if (reportOnStdout && all.summary !== undefined) {
     throw new UsageError(`--report ${all.report} and --summary ${all.summary} both write stdout: give one of them a file, or drop --summary`);
   }
+  failOnIds(all.failOn); // bad usage before anything is made or run
+  resolveProfile(all.windows);
+  all.clusterFiles.forEach(checkClusterFile); // a missing or unreadable one too (the threads load them)
+  for (const dir of folders) fs.mkdirSync(dir); // last, after every check (the parent's existence was checked)
   const stop = stopOnSignals();
   let outcome: MultiOutcome;
   try {

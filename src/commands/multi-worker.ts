@@ -7,11 +7,12 @@
  * `interrupted`). To the main thread: a JobResult per job.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runTraceJob, type SharedOptions, type TraceJob } from './multi-job';
+import { runTraceJob, useLoaded, type TraceJob, type WorkerData } from './multi-job';
 
 type Msg = { type: 'run'; job: TraceJob } | { type: 'stop'; sig: string };
 
-const shared = workerData as SharedOptions;
+const { shared, loaded } = workerData as WorkerData;
+if (loaded !== undefined) useLoaded(loaded); // a --cluster read once (stdin, a FIFO): the main thread's
 const ctl = new AbortController();
 const port = parentPort;
 if (port !== null) {

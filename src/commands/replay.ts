@@ -25,6 +25,7 @@ import { egressNameDiagnostic } from '../pipeline/out-trace-encoder';
 import { runPipeline } from '../pipeline/pipeline';
 import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import type { Dataplane } from '../vfp/engine';
+import type { NodeChoice } from '../vfp/compile';
 import { FLOW_SHARES } from '../vfp/flow-table';
 import { resolveProfile } from '../vfp/profile';
 import { backendOfKey } from '../vfp/counters';
@@ -134,8 +135,7 @@ export interface ReplayOutcome {
  */
 export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
   const choose = opts.allNodes === true ? undefined : (c: Cluster) => traceNodes(c, opts.trace, opts.vxlanPorts, opts.strictSnaplen ?? true, undefined, opts.alwaysRestrict);
-  const { cluster, dataplane: dp } =
-    opts.loaded !== undefined ? compileChosen(opts.loaded.cluster, opts, choose) : prepareDataplane(opts.clusterFiles, opts, choose);
+  const { cluster, dataplane: dp, fingerprint } = compiled(opts, choose);
   const profile = resolveProfile(opts.windows);
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   const { failVerdicts, failReasons } = failOnIds(opts.failOn);
@@ -182,7 +182,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   if (cut !== null) summary.diagnostics.push(cut);
   summary.trace = opts.trace;
   if (run.error !== null) summary.error = run.error.message;
-  summary.fingerprint = opts.loaded?.fingerprint ?? fingerprintOf(opts);
+  summary.fingerprint = fingerprint;
   for (const [key, count] of counted.backends()) {
     const { service, backend } = backendOfKey(key);
     const svc = dp.serviceName(service) ?? '?';
@@ -192,6 +192,13 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, reportText(summary, opts, run.error));
   const status = interrupted !== undefined ? signalStatus(interrupted) : run.error !== null ? 2 : t.failed ? 1 : 0;
   return { summary, status, error: run.error, dataplane: dp, cluster };
+}
+
+/** The Dataplane for `opts` (its cluster loaded now, or `opts.loaded`), and the summary fingerprint. */
+function compiled(opts: ReplayOptions, choose: ((c: Cluster) => NodeChoice | null) | undefined): { cluster: Cluster; dataplane: Dataplane; fingerprint: Fingerprint } {
+  if (opts.loaded !== undefined) return { ...compileChosen(opts.loaded.cluster, opts, choose), fingerprint: opts.loaded.fingerprint };
+  const { digests, ...rest } = prepareDataplane(opts.clusterFiles, opts, choose);
+  return { ...rest, fingerprint: fingerprintOf(opts, digests) };
 }
 
 /** `--fail-on` names as verdict and reason ids; a name that is neither is bad usage. */

@@ -19,12 +19,12 @@
  *
  * The fingerprint (added to every replay summary): `version` (package.json), `cluster` (SHA-256 over the
  * SHA-256 of each --cluster file's bytes, in command-line order: the same files in the same order, whatever
- * their paths), `windows` (the --windows profile as given, default ws2022), `seed`, `view`, `vxlan_ports`
+ * their paths; hashed as cluster/load.ts read them, never read again; a multi-trace run stopped before any
+ * trace started read no file and hashes none), `windows` (the --windows profile as given, default ws2022), `seed`, `view`, `vxlan_ports`
  * (sorted). A summary without one, or whose fingerprint differs from the first's, is refused by `merge`
  * naming the file and the field (exit 2).
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import type { Diagnostic } from '../cluster/model';
 import { reasonId, VERDICT_NAMES } from '../vfp/reasons';
 import type { ReplaySummary } from './replay';
@@ -65,10 +65,13 @@ export function emuVersion(): string {
   return (require('../../../package.json') as { version: string }).version;
 }
 
-/** The fingerprint of a run (see the module comment); reads the --cluster files once more to hash them. */
-export function fingerprintOf(o: { clusterFiles: string[]; windows?: string; seed: number; view: string; vxlanPorts: number[] }): Fingerprint {
+/**
+ * The fingerprint of a run (see the module comment). `digests`: each --cluster file's SHA-256 in hex, hashed
+ * as loadClusterFiles (cluster/load.ts) read it, never by opening the file again (stdin, a FIFO).
+ */
+export function fingerprintOf(o: { windows?: string; seed: number; view: string; vxlanPorts: number[] }, digests: readonly string[]): Fingerprint {
   const all = createHash('sha256');
-  for (const f of o.clusterFiles) all.update(createHash('sha256').update(fs.readFileSync(f)).digest('hex') + '\n');
+  for (const d of digests) all.update(d + '\n');
   return {
     version: emuVersion(),
     cluster: all.digest('hex'),
@@ -114,16 +117,17 @@ export function mergeSummaries(parts: readonly AnySummary[], fingerprint: Finger
   let packets = 0;
   let evicted = 0;
   const verdicts = Object.fromEntries(VERDICT_NAMES.map((v) => [v, 0])) as Record<string, number>;
-  const reasons: Record<string, number> = {};
-  const warnings: Record<string, number> = {};
-  const services: ReplaySummary['services'] = {};
+  // null-prototype maps: a code, service or backend named `__proto__` is counted as any other name
+  const reasons: Record<string, number> = Object.create(null) as Record<string, number>;
+  const warnings: Record<string, number> = Object.create(null) as Record<string, number>;
+  const services: ReplaySummary['services'] = Object.create(null) as ReplaySummary['services'];
   for (const t of traces) {
     packets += t.packets;
     evicted += t.flows_evicted;
     for (const v of VERDICT_NAMES) verdicts[v] += t.verdicts[v] ?? 0;
     addCounts(reasons, t.reasons);
     addCounts(warnings, t.warnings);
-    for (const [svc, { backends }] of Object.entries(t.services)) addCounts((services[svc] ??= { backends: {} }).backends, backends);
+    for (const [svc, { backends }] of Object.entries(t.services)) addCounts((services[svc] ??= { backends: Object.create(null) as Record<string, number> }).backends, backends);
   }
   const interrupted = traces.find((t) => t.interrupted !== undefined)?.interrupted;
   const shareLimit = traces.find((t) => t.flow_share_limit !== undefined)?.flow_share_limit;
@@ -136,7 +140,7 @@ export function mergeSummaries(parts: readonly AnySummary[], fingerprint: Finger
     reasons: inReasonOrder(reasons),
     warnings: inReasonOrder(warnings),
     diagnostics: unionDiagnostics(parts.map((p) => p.diagnostics)),
-    services,
+    services: plainServices(services),
     flows_evicted: evicted,
     ...(evicted > 0 && shareLimit !== undefined ? { flow_share_limit: shareLimit } : {}),
     elapsed_s: Math.round(secs * 1e6) / 1e6,
@@ -144,6 +148,11 @@ export function mergeSummaries(parts: readonly AnySummary[], fingerprint: Finger
     fingerprint,
     traces,
   };
+}
+
+/** The services as plain objects again (Object.fromEntries defines `__proto__` as an own field), in the same order. */
+function plainServices(services: ReplaySummary['services']): ReplaySummary['services'] {
+  return Object.fromEntries(Object.entries(services).map(([svc, { backends }]) => [svc, { backends: Object.fromEntries(Object.entries(backends)) }]));
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {

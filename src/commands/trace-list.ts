@@ -7,7 +7,8 @@
  *   `.cap` (any case), not those starting with `.`, not its sub-folders; a folder with none is bad usage;
  * - a glob pattern, quoted so that the shell leaves it alone (`'caps/*.pcapng'`): `*` any run of characters
  *   and `?` one character within a name, `[abc]`, `[a-z]`, `[!a]` one character of a set, `**` a whole
- *   path segment matching any number of folders (none included); names starting with `.` only match a
+ *   path segment matching any number of folders (none included), and as the last segment every file below
+ *   (`'caps/**'`, as bash's globstar); names starting with `.` only match a
  *   pattern segment starting with `.`, as in a shell. Every regular file that matches is taken, whatever
  *   its name ends in (the pattern is the user's filter); a pattern that matches none is bad usage. An
  *   argument that names an existing file is that file, even when its name holds `*` or `?`. The matcher is
@@ -91,7 +92,8 @@ function walk(dir: string, segs: readonly string[], found: Set<string>): void {
   const [seg, ...rest] = segs;
   const join = (n: string): string => (dir === '' ? n : path.join(dir, n));
   if (seg === '**') {
-    walk(dir, rest, found); // no folder
+    if (rest.length > 0) walk(dir, rest, found); // no folder
+    else for (const n of listFolder(dir)) if (!n.startsWith('.')) found.add(join(n)); // a last `**`: every file below, as bash's globstar
     for (const n of listFolder(dir)) if (!n.startsWith('.') && isFolder(join(n))) walk(join(n), segs, found);
     return;
   }
