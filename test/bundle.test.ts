@@ -51,6 +51,19 @@ function bundleAlone(tmp: string): string {
   return alone;
 }
 
+/**
+ * `replay ARGS` run by the tsc build on one thread and by the copied-alone bundle in `alone` with --workers 2,
+ * each in a new folder of `tmp`: the same exit status, stdout, stderr and files written.
+ */
+function sameAsTscWithTwoWorkers(tmp: string, alone: string, args: string[], label: string): void {
+  const dirs = ['tsc', 'alone'].map((d) => fs.mkdtempSync(path.join(tmp, `${label}-${d}-`)));
+  const a = run(tscCli, ['replay', ...args, '--workers', '1'], dirs[0]);
+  const b = run(path.join(alone, 'vfp-emu.js'), ['replay', ...args, '--workers', '2'], dirs[1]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.deepEqual(b, a);
+  assert.deepEqual(files(dirs[1]), files(dirs[0]));
+}
+
 function files(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
@@ -116,12 +129,7 @@ describe('the bundled CLI (dist/bundle) against the tsc build', () => {
   it('copied alone (no dist/src, no node_modules): --workers 2 starts its worker bundle; YAML is read through yaml.js', () => {
     const alone = bundleAlone(tmp);
     const args = [T('01-l2bridge/trace.pcapng'), ...l2bridge, '--cluster', T('01-l2bridge/win-3.yaml'), '--summary', 'json', '--verdicts', 'v.jsonl', '--out', 'o.pcapng'];
-    const dirs = ['tsc', 'alone'].map((d) => fs.mkdtempSync(path.join(tmp, `${d}-`)));
-    const a = run(tscCli, ['replay', ...args, '--workers', '1'], dirs[0]);
-    const b = run(path.join(alone, 'vfp-emu.js'), ['replay', ...args, '--workers', '2'], dirs[1]);
-    assert.equal(a.status, 0, a.stderr);
-    assert.deepEqual(b, a);
-    assert.deepEqual(files(dirs[1]), files(dirs[0]));
+    sameAsTscWithTwoWorkers(tmp, alone, args, 'one');
   });
 
   it('copied alone: a multi-trace replay with --workers 2 starts its multi-worker bundle, same bytes as the tsc build', () => {
@@ -130,12 +138,7 @@ describe('the bundled CLI (dist/bundle) against the tsc build', () => {
     fs.mkdirSync(caps, { recursive: true });
     for (const n of ['a', 'b', 'c']) fs.copyFileSync(T('01-l2bridge/trace.pcapng'), path.join(caps, `${n}.pcapng`));
     const args = [caps, ...l2bridge, '--cluster', T('01-l2bridge/win-3.yaml'), '--summary', 'json', '--verdicts', 'v', '--out', 'o'];
-    const dirs = ['tsc', 'alone'].map((d) => fs.mkdtempSync(path.join(tmp, `multi-${d}-`)));
-    const a = run(tscCli, ['replay', ...args, '--workers', '1'], dirs[0]);
-    const b = run(path.join(alone, 'vfp-emu.js'), ['replay', ...args, '--workers', '2'], dirs[1]);
-    assert.equal(a.status, 0, a.stderr);
-    assert.deepEqual(b, a);
-    assert.deepEqual(files(dirs[1]), files(dirs[0]));
+    sameAsTscWithTwoWorkers(tmp, alone, args, 'multi');
   });
 
   it('V8 accepts the code cache of main.js that the build wrote (src/bundle-loader.ts, scripts/code-cache.js)', () => {
