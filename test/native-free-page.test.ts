@@ -265,7 +265,9 @@ describe('native-free: the teaching page', function () {
           '--disable-sync',
           '--no-first-run',
           `--user-data-dir=${profile}`,
-          '--virtual-time-budget=5000',
+          // virtual time runs ahead while the page is idle; the files' reads are real time, so the budget is
+          // generous (a loaded CI machine once dumped the DOM before a 5 s budget's replay had run)
+          '--virtual-time-budget=60000',
           '--dump-dom',
           `file://${html}`,
         ],
@@ -290,12 +292,17 @@ describe('native-free: the teaching page', function () {
   var input = document.getElementById('file-input');
   input.files = dt.files;
   input.dispatchEvent(new Event('change'));
-  var tries = 0;
-  (function waitThenReplay() {
-    var button = document.getElementById('replay-mine');
-    if (!button.disabled) { button.click(); return; }
-    if (++tries < 500) setTimeout(waitThenReplay, 10);
-  })();
+  // click Replay when the page has read the files and enables it (an observer, not a timer polling in
+  // virtual time, which ran out once on a loaded CI machine before the reads had finished)
+  var button = document.getElementById('replay-mine');
+  var observer = new MutationObserver(clickWhenReady);
+  function clickWhenReady() {
+    if (button.disabled) return;
+    observer.disconnect();
+    button.click();
+  }
+  observer.observe(button, { attributes: true });
+  clickWhenReady();
 })();
 </script>
 </body>`;
