@@ -23,7 +23,7 @@
  * Each bench prints text (their formats, read here, are those of engine-trace.ts and e2e.ts); the figures
  * are the medians over the rounds, and the ratio new/old with the verdict against the 5% bound (for ns per
  * packet lower is better, for packets/s higher); the best round of each build and their ratio beside them
- * (less moved by a neighbour's load spike than the median when the rounds are few). The CPU model, cores and load average at the start and
+ * (less moved by a neighbour's load spike than the median when the rounds are few), and the median of each round's own new/old ratio (pairedText). The CPU model, cores and load average at the start and
  * end go with them. `--json` adds one JSON object with every figure and round on the last line.
  *
  * This tree must be built first (the npm script does it). The machines are shared and noisy: read the
@@ -203,9 +203,20 @@ interface Row {
   cur: number[];
 }
 
+/**
+ * The median of the rounds' own new/old ratios: the two builds of a round run one after the other, so a
+ * busy spell of the shared machine that spans a round cancels in its ratio, where it skews the medians of
+ * the figures (the same build's 10k-flow figure once varied 2.6x between rounds of one run). Empty when a
+ * run failed in some round (the rounds no longer pair up).
+ */
+function pairedText(r: Row): string {
+  if (r.old.length !== r.cur.length) return '';
+  return `; per-round ratios' median ${median(r.cur.map((x, k) => x / r.old[k])).toFixed(3)}`;
+}
+
 /** The report lines: per figure the medians, the ratio new/old and the verdict against BOUND, then the rounds. */
 function report(rows: Row[]): string[] {
-  const out = [`${'figure (medians of the rounds)'.padEnd(48)} ${'old'.padStart(9)} ${'new'.padStart(9)}  new/old  within ${BOUND * 100}%   best old / new, ratio`];
+  const out = [`${'figure (medians of the rounds)'.padEnd(48)} ${'old'.padStart(9)} ${'new'.padStart(9)}  new/old  within ${BOUND * 100}%   best old / new, ratio; median of the rounds' ratios`];
   for (const r of rows) {
     if (r.old.length === 0 || r.cur.length === 0) {
       out.push(`${`${r.fig.name} (${r.fig.unit})`.padEnd(48)} no figure for one build (every run failed)`);
@@ -218,7 +229,7 @@ function report(rows: Row[]): string[] {
     const digits = r.fig.higherBetter ? 3 : 1;
     const best = (xs: number[]): number => (r.fig.higherBetter ? Math.max(...xs) : Math.min(...xs));
     const bestText = `${best(r.old).toFixed(digits)} / ${best(r.cur).toFixed(digits)}, ${(best(r.cur) / best(r.old)).toFixed(3)}`;
-    out.push(`${`${r.fig.name} (${r.fig.unit})`.padEnd(48)} ${a.toFixed(digits).padStart(9)} ${b.toFixed(digits).padStart(9)}  ${ratio.toFixed(3).padStart(7)}  ${(worse ? 'NO (slower)' : 'yes').padEnd(11)}  ${bestText}`);
+    out.push(`${`${r.fig.name} (${r.fig.unit})`.padEnd(48)} ${a.toFixed(digits).padStart(9)} ${b.toFixed(digits).padStart(9)}  ${ratio.toFixed(3).padStart(7)}  ${(worse ? 'NO (slower)' : 'yes').padEnd(11)}  ${bestText}${pairedText(r)}`);
   }
   out.push('', 'each round (old | new):');
   for (const r of rows) {
