@@ -77,7 +77,11 @@ const ALL_NODES: FlagSpec = { value: false, help: "compile every Windows node (d
 const LESSON = 'traces/04-icmp-lesson/trace.pcapng';
 const L2BRIDGE = '--cluster traces/_clusters/l2bridge/kubectl.json --cluster traces/_clusters/l2bridge/cni.conf --cluster traces/_clusters/l2bridge/net-conf.json';
 
-/** Every command, its flags and its help (see the module comment). */
+/**
+ * Every command, its flags and its help (see the module comment). A new command (issue 13's `trace`, `live`)
+ * is one entry here, its case in cli.ts `run` (tsc refuses the switch without it) and its usage line in
+ * README's commands section (test/cli-help.test.ts compares them); a new flag is one line with its `help`.
+ */
 export const COMMANDS = {
   replay: {
     summary: 'judge every packet of one or more captures as a Windows node would; summary, verdicts, output pcapng, report',
