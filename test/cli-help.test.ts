@@ -150,6 +150,16 @@ describe('vfp-emu command line: errors say what is accepted; an option is never 
     const s = run(['replay', lesson, '--cluster', cluster, '--windows', 'ws2022:icmpSant=true']);
     assert.equal(s.status, 2);
     assert.match(s.stderr, /^vfp-emu: --windows: unknown setting 'icmpSant' \(settings: .*\bicmpSnat\b.*\btimeouts\.udp\b.*\)/);
+    // the embedded lesson (no TRACE) refuses them before it makes ./vfp-out
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-help-usage-'));
+    try {
+      for (const flags of [['--windows', 'ws2021'], ['--fail-on', 'droped']]) {
+        assert.equal(run(['replay', ...flags], tmp).status, 2);
+        assert.deepEqual(fs.readdirSync(tmp), [], `replay ${flags.join(' ')}`);
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
     // the help names every profile
     const help = run(['replay', '--help']).stdout;
     for (const name of Object.keys(PROFILES)) assert.match(help, new RegExp(`--windows PROFILE[^]*\\b${name}\\b`));

@@ -352,6 +352,8 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
   if (list.multi) return (await import('./multi-replay')).runMultiReplayCommand(manyOutputs(replayOptions(a, '')), list.traces, a.flags.has('workers'));
   let opts = replayOptions(a, list.traces[0] ?? '');
   const embedded = opts.trace === '';
+  resolveProfile(opts.windows); // bad usage before the lesson makes ./vfp-out (`replay --windows ws2021` made it)
+  failOnIds(opts.failOn);
   if (embedded) opts = defaultScenarioOptions(opts);
   const plan = checkOutputPaths(
     [{ what: 'the trace', path: opts.trace }, ...opts.clusterFiles.map((f) => ({ what: '--cluster', path: f }))],
