@@ -1,15 +1,28 @@
 /**
- * Command-line parsing for `vfp-emu` (DESIGN.md, CONTRACT: command line). No dependency: the grammar is
- * small, and every error must be a UsageError naming the flag (exit status 2).
+ * Command-line parsing and help for `vfp-emu` (DESIGN.md, CONTRACT: command line). No dependency: the grammar
+ * is small, and every error must be a UsageError naming the flag (exit status 2).
  *
- * Flags take their value as the next word or after `=` (`--workers 2`, `--workers=2`). Flags that may
- * repeat collect into arrays. Unknown flags are errors, never silently ignored.
+ * One table, COMMANDS, is the source of both the parser and the help (issue 13, "A CLI that fits in pipes and
+ * habits"): each command's operands, one line of help per flag, its notes and examples. Adding a command
+ * is one entry there (and its case in cli.ts); adding a flag is one line in its command's `flags`, whose
+ * `help` the type requires. test/cli-help.test.ts checks that every flag the parser takes is in the printed
+ * help and the reverse, and that README's commands section shows the same flags.
+ *
+ * Grammar:
+ * - Flags take their value as the next word or after `=` (`--workers 2`, `--workers=2`); a next word that is
+ *   itself a flag (`--out --verdicts x`) is refused, not taken as a file name (`--out=--odd` or `./--odd`
+ *   name such a file). Flags that may repeat collect into arrays; any other flag given twice is refused.
+ * - Short options: only `-h` (`--help`, every command) and `-q` (`--quiet`, replay) exist, as the table's
+ *   `short` says. No `-o`: replay has three outputs, and one letter would hide which. Any other `-x`, and
+ *   any unknown `--flag`, is refused as an option (exit 2 naming it), never read as a file name.
+ * - `-` alone is an operand (TRACE `-` is stdin); `--` ends the options: every word after it is an operand
+ *   (`vfp-emu decode -- -odd.pcap`).
+ * - `vfp-emu COMMAND --help`, `vfp-emu COMMAND -h` and `vfp-emu help COMMAND` print that command's help;
+ *   `vfp-emu`, `vfp-emu help`, `--help` and `-h` the list of commands.
  */
 import { UsageError } from './core/errors';
 
-type Command = 'replay' | 'decode' | 'explain' | 'rules' | 'merge' | 'help' | 'version';
-
-interface FlagSpec {
+export interface FlagSpec {
   /** Takes a value (else a boolean switch). */
   value: boolean;
   repeat?: boolean;
@@ -17,59 +30,173 @@ interface FlagSpec {
   oneOf?: readonly string[];
   /** Value must be an integer in [min, max]. */
   int?: [number, number];
+  /** The value's name in the help (FILE, PROFILE); default: the `oneOf` values joined by |, N for `int`, else VALUE. */
+  arg?: string;
+  /** One line of help: what the flag does and its default (a repeatable flag gets "(repeatable)" appended). */
+  help: string;
+  /** Its one-letter form (`-q`), when it has one (see the module comment for the ones that exist). */
+  short?: string;
 }
 
-const VXLAN_PORT: FlagSpec = { value: true, repeat: true, int: [1, 65535] };
-/** Most bytes one --cluster file may hold (src/cluster/limits.ts; default 64 MiB). */
-const MAX_CONFIG_BYTES: FlagSpec = { value: true, int: [1, 2 ** 53 - 1] };
+export interface CommandSpec {
+  /** One line for the list of commands. */
+  summary: string;
+  /** What follows the command in its usage line, before [OPTIONS] (`[TRACE...]`). */
+  operands: string;
+  flags: Readonly<Record<string, FlagSpec>>;
+  /** Paragraphs after the options: the operands, and how the flags combine. */
+  notes: readonly string[];
+  /** Command lines that run as shown from the package's folder (the first of each command is run by a test). */
+  examples: readonly string[];
+}
 
-/** The flags each command accepts (HELP shows each of them in that command's usage). */
-export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readonly<Record<string, FlagSpec>>>> = {
+const HELP_FLAG: FlagSpec = { value: false, short: '-h', help: 'print this help and exit' };
+const VXLAN_PORT: FlagSpec = { value: true, repeat: true, int: [1, 65535], arg: 'P', help: 'a UDP port that carries VXLAN besides 4789' };
+const CLUSTER: FlagSpec = {
+  value: true,
+  repeat: true,
+  arg: 'FILE',
+  help: "a cluster input, its kind read from its content: kubectl output, CNI config, flannel net-conf.json or subnet.env, kube-proxy's config or command line, HNS JSON, scenario YAML",
+};
+/** Most bytes one --cluster file may hold (src/cluster/limits.ts; default 64 MiB). */
+const MAX_CONFIG_BYTES: FlagSpec = {
+  value: true,
+  int: [1, 2 ** 53 - 1],
+  help: 'the most bytes one --cluster file may hold (default 67108864, 64 MiB; a kubectl List in JSON in a regular file is streamed, each object held to it)',
+};
+const WINDOWS: FlagSpec = {
+  value: true,
+  arg: 'PROFILE',
+  help: 'the Windows build: ws2019, ws2022 (default), ws2025 or future, optionally with overrides (ws2022:icmpSnat=true,maxLbDestinations=128); --windows help lists them',
+};
+const SEED: FlagSpec = { value: true, int: [0, 2 ** 32 - 1], help: "the seed of the emulator's random choices (a load balancer's backend pick); default 1" };
+const VIEW: FlagSpec = { value: true, oneOf: ['pod', 'wire'], help: 'pod (default): packets as their senders sent them; wire: as they cross the node (a reply to OutboundNAT is to the node IP)' };
+const LENIENT_SNAPLEN: FlagSpec = { value: false, help: "accept a record whose caplen exceeds its interface's snaplen, as tshark and tcpdump do (default: bad input, exit 2)" };
+const ALL_NODES: FlagSpec = { value: false, help: "compile every Windows node (default on a big cluster: only the nodes the trace's addresses lead to)" };
+
+const LESSON = 'traces/04-icmp-lesson/trace.pcapng';
+const L2BRIDGE = '--cluster traces/_clusters/l2bridge/kubectl.json --cluster traces/_clusters/l2bridge/cni.conf --cluster traces/_clusters/l2bridge/net-conf.json';
+
+/**
+ * Every command, its flags and its help (see the module comment). A new command (issue 13's `trace`, `live`)
+ * is one entry here, its case in cli.ts `run` (tsc refuses the switch without it) and its usage line in
+ * README's commands section (test/cli-help.test.ts compares them); a new flag is one line with its `help`.
+ */
+export const COMMANDS = {
   replay: {
-    '--vxlan-port': VXLAN_PORT,
-    '--cluster': { value: true, repeat: true },
-    '--verdicts': { value: true },
-    '--out': { value: true },
-    '--report': { value: true },
-    '--summary': { value: true, oneOf: ['text', 'json'] },
-    '--workers': { value: true, int: [1, 256] },
-    '--windows': { value: true },
-    '--seed': { value: true, int: [0, 2 ** 32 - 1] },
-    '--view': { value: true, oneOf: ['pod', 'wire'] },
-    '--fail-on': { value: true, repeat: true },
-    '--max-config-bytes': MAX_CONFIG_BYTES,
-    '--progress': { value: false },
-    '--no-progress': { value: false },
-    '--lenient-snaplen': { value: false },
-    '--all-nodes': { value: false },
+    summary: 'judge every packet of one or more captures as a Windows node would; summary, verdicts, output pcapng, report',
+    operands: '[TRACE...]',
+    flags: {
+      '--cluster': CLUSTER,
+      '--verdicts': { value: true, arg: 'FILE', help: 'write one JSON line per packet (verdict, reason, the packet before and after); - for stdout' },
+      '--out': { value: true, arg: 'FILE', help: 'write the packets as they leave the node, as pcapng with a comment per packet; - for stdout' },
+      '--report': { value: true, arg: 'FILE', help: 'write the text report of the run; - for stdout' },
+      '--summary': { value: true, oneOf: ['text', 'json'], help: 'the summary on stdout as text (default) or JSON (what vfp-emu merge reads)' },
+      '--workers': { value: true, int: [1, 256], help: 'threads (default: 1 for a trace under 4 MiB, else the cores available); the outputs are the same for every N' },
+      '--windows': WINDOWS,
+      '--seed': SEED,
+      '--view': VIEW,
+      '--fail-on': { value: true, repeat: true, arg: 'VERDICT|REASON', help: 'exit 1 when a packet gets this verdict (dropped, no-return, ...) or reason code (icmp-not-transposed, ...)' },
+      '--vxlan-port': VXLAN_PORT,
+      '--max-config-bytes': MAX_CONFIG_BYTES,
+      '--progress': { value: false, help: 'show packets, rate and ETA on stderr (default: when stderr is a terminal)' },
+      '--no-progress': { value: false, help: 'never show the progress line' },
+      '--lenient-snaplen': LENIENT_SNAPLEN,
+      '--all-nodes': ALL_NODES,
+      '--quiet': { value: false, short: '-q', help: 'print nothing but errors: no summary, no progress (the exit status says the rest)' },
+      '--help': HELP_FLAG,
+    },
+    notes: [
+      'With no TRACE: the embedded lesson (a pod pinging and curling the same external host), its outputs under ./vfp-out/ ' +
+        '(verdicts.jsonl, out.pcapng, report.txt). TRACE - reads pcap or pcapng from stdin (tcpdump -w - | vfp-emu replay - ...).',
+      "Several traces: replay A.pcap B.pcapng, a folder (its *.pcap, *.pcapng and *.cap files) or a quoted glob ('caps/*.pcapng', " +
+        "'**' for sub-folders), taken sorted by path. Each trace is replayed alone (its own flow table), one thread per trace up to " +
+        '--workers; one summary over all (totals, then per trace), one --report; --out DIR and --verdicts DIR name folders that get ' +
+        "NAME.pcapng and NAME.jsonl per trace (NAME: the trace's file name without .pcap/.pcapng/.cap). --fail-on applies to the totals. " +
+        'Several traces cannot share stdout: --out - and --verdicts - are refused there.',
+      'Outputs: - (or /dev/stdout) writes that output to stdout; the summary and the lesson\'s story then go to stderr, so stdout carries ' +
+        'that output alone, and --summary is refused. Two outputs on stdout are refused, as is an output naming an input or another ' +
+        'output. Each output file is written to a temporary file beside it and renamed when whole. A closed stdout (| head) ends the run quietly.',
+      'Exit status: 0 done; 1 --fail-on matched; 2 bad usage or bad input (the message names the file and the byte offset or ' +
+        'field path; every packet before the fault is still judged and written); 130 / 143 stopped by SIGINT / SIGTERM (the outputs ' +
+        'end whole); 70 an internal error (a bug: please report it).',
+    ],
+    examples: [
+      'vfp-emu replay',
+      `vfp-emu replay ${LESSON} ${L2BRIDGE} --fail-on dropped --summary json`,
+      `vfp-emu replay ${LESSON} ${L2BRIDGE} --verdicts - --quiet | head -1`,
+      `vfp-emu replay ${LESSON} ${L2BRIDGE} --out - | tshark -r -`,
+      'tcpdump -i eth0 -w - | vfp-emu replay - --cluster kubectl.json --cluster cni.conf',
+    ],
   },
   decode: {
-    '--vxlan-port': VXLAN_PORT,
-    '--lenient-snaplen': { value: false },
-    '--format': { value: true, oneOf: ['tsv', 'jsonl'] },
+    summary: 'print the decoded fields of every packet of a capture (the CONTRACT columns), as TSV or JSON lines',
+    operands: 'TRACE',
+    flags: {
+      '--format': { value: true, oneOf: ['tsv', 'jsonl'], help: 'tab-separated columns with a header line (default), or one JSON object per line' },
+      '--vxlan-port': VXLAN_PORT,
+      '--lenient-snaplen': LENIENT_SNAPLEN,
+      '--help': HELP_FLAG,
+    },
+    notes: ['TRACE is a pcap or pcapng file, or - for stdin. Exit status: 0 done; 2 bad input (every packet before the fault is printed first).'],
+    examples: [`vfp-emu decode ${LESSON}`, `vfp-emu decode ${LESSON} --format jsonl | head -1`],
   },
   explain: {
-    '--vxlan-port': VXLAN_PORT,
-    '--cluster': { value: true, repeat: true },
-    '--packet': { value: true, int: [1, 2 ** 53 - 1] },
-    '--max-config-bytes': MAX_CONFIG_BYTES,
-    '--windows': { value: true },
-    '--seed': { value: true, int: [0, 2 ** 32 - 1] },
-    '--view': { value: true, oneOf: ['pod', 'wire'] },
-    '--lenient-snaplen': { value: false },
-    '--all-nodes': { value: false },
+    summary: 'walk one packet of a capture through the node step by step: ports, layers, groups, rules, and why',
+    operands: 'TRACE',
+    flags: {
+      '--cluster': CLUSTER,
+      '--packet': { value: true, int: [1, 2 ** 53 - 1], help: 'the packet to walk, numbered from 1 as Wireshark numbers them (required)' },
+      '--windows': WINDOWS,
+      '--seed': SEED,
+      '--view': VIEW,
+      '--vxlan-port': VXLAN_PORT,
+      '--lenient-snaplen': LENIENT_SNAPLEN,
+      '--max-config-bytes': MAX_CONFIG_BYTES,
+      '--all-nodes': ALL_NODES,
+      '--help': HELP_FLAG,
+    },
+    notes: ['The packets before N are replayed first (the flow table they leave decides N), so N is judged as replay judges it. TRACE - reads stdin.'],
+    examples: [`vfp-emu explain ${LESSON} ${L2BRIDGE} --packet 1`],
   },
   rules: {
-    '--cluster': { value: true, repeat: true },
-    '--node': { value: true },
-    '--max-config-bytes': MAX_CONFIG_BYTES,
-    '--windows': { value: true },
+    summary: 'print the VFP ports, layers, groups and rules HNS would program on each Windows node, like vfpctrl /list-rule',
+    operands: '',
+    flags: {
+      '--cluster': CLUSTER,
+      '--node': { value: true, arg: 'NAME', help: 'list this Windows node alone (default: every Windows node)' },
+      '--windows': WINDOWS,
+      '--max-config-bytes': MAX_CONFIG_BYTES,
+      '--help': HELP_FLAG,
+    },
+    notes: ['The config diagnostics (what the emulator assumed, what looks wrong) follow the rules.'],
+    examples: [`vfp-emu rules ${L2BRIDGE}`],
   },
   merge: {
-    '--summary': { value: true, oneOf: ['text', 'json'] },
-    '--out': { value: true },
+    summary: 'add up replay --summary json outputs made elsewhere (one per machine or Job pod) into one summary',
+    operands: 'SUMMARY.json...',
+    flags: {
+      '--summary': { value: true, oneOf: ['json', 'text'], help: 'print the merged summary as JSON (default; it merges again) or as text' },
+      '--out': { value: true, arg: 'FILE', help: 'write the merged summary to FILE, whole (default, or -: stdout)' },
+      '--help': HELP_FLAG,
+    },
+    notes: [
+      'The sum is what one replay over all those traces prints (elapsed_s and pps aside). Summaries of another cluster, --windows, ' +
+        '--seed, --view, --vxlan-port or vfp-emu version are refused, naming the file and the fingerprint field.',
+    ],
+    examples: ['vfp-emu merge node1.json node2.json --summary text'],
   },
-};
+} satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+type Command = CommandName | 'help' | 'version';
+
+/** The flags each command accepts (derived from COMMANDS; kept for the callers that look flags up by command). */
+export const SPECS: Readonly<Record<CommandName, Readonly<Record<string, FlagSpec>>>> = Object.fromEntries(
+  Object.entries(COMMANDS).map(([name, c]) => [name, c.flags]),
+) as unknown as Record<CommandName, Record<string, FlagSpec>>;
+
+const isCommand = (word: string): word is CommandName => Object.prototype.hasOwnProperty.call(COMMANDS, word);
 
 export interface ParsedArgs {
   command: Command;
@@ -78,58 +205,98 @@ export interface ParsedArgs {
   flags: Map<string, string | string[] | true>;
 }
 
+const helpFor = (command?: CommandName): ParsedArgs => ({ command: 'help', positional: command === undefined ? [] : [command], flags: new Map() });
+
 export function parseArgs(argv: string[]): ParsedArgs {
   const [first, ...rest] = argv;
-  if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
-    return { command: 'help', positional: [], flags: new Map() };
-  }
+  if (first === undefined || first === '--help' || first === '-h') return helpFor();
+  if (first === 'help') return helpCommand(rest);
   if (first === '--version' || first === 'version') return { command: 'version', positional: [], flags: new Map() };
-  if (!(first in SPECS)) throw new UsageError(`unknown command '${first}' (expected replay, decode, explain, rules or merge; see vfp-emu help)`);
-  const command = first as keyof typeof SPECS;
-  const specs = SPECS[command];
+  if (!isCommand(first)) throw new UsageError(`unknown command '${first}' (expected ${commandList()}; see vfp-emu help)`);
+  const specs = COMMANDS[first].flags as Readonly<Record<string, FlagSpec>>;
   const flags = new Map<string, string | string[] | true>();
   const positional: string[] = [];
+  let operandsOnly = false;
   for (let k = 0; k < rest.length; k++) {
     const word = rest[k];
-    if (word === '--help' || word === '-h') return { command: 'help', positional: [command], flags: new Map() };
-    if (/^-[A-Za-z]/.test(word)) throw new UsageError(`${command}: unknown flag ${word}: flags have two dashes${hintFor(`-${word.slice(1)}`, command)} (a file whose name starts with - is given as ./${word})`);
-    if (word === '-' || !word.startsWith('--')) {
+    if (operandsOnly || word === '-' || !word.startsWith('-')) {
       positional.push(word);
       continue;
     }
-    const eq = word.indexOf('=');
-    const name = eq < 0 ? word : word.slice(0, eq);
-    const spec = specs[name];
-    if (spec === undefined) throw new UsageError(`${command}: unknown flag ${name}${hintFor(name, command)} (see vfp-emu help)`);
-    const key = name.slice(2);
-    if (!spec.value) {
-      if (eq >= 0) throw new UsageError(`${command}: ${name} takes no value`);
-      flags.set(key, true);
+    if (word === '--') {
+      operandsOnly = true;
       continue;
     }
-    let value: string | undefined;
-    if (eq >= 0) value = word.slice(eq + 1);
-    else value = rest[++k];
-    if (value === undefined) throw new UsageError(`${command}: ${name} needs a value`);
-    if (spec.oneOf && !spec.oneOf.includes(value)) {
-      throw new UsageError(`${command}: ${name} must be one of ${spec.oneOf.join(', ')} (got '${value}')`);
+    const eq = word.startsWith('--') ? word.indexOf('=') : -1;
+    const name = longName(first, eq < 0 ? word : word.slice(0, eq));
+    const spec = specs[name];
+    if (name === '--help') return helpFor(first);
+    if (!spec.value) {
+      if (eq >= 0) throw new UsageError(`${first}: ${name} takes no value`);
+      flags.set(name.slice(2), true);
+      continue;
     }
-    if (spec.int) {
-      const n = Number(value);
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < spec.int[0] || n > spec.int[1]) {
-        throw new UsageError(`${command}: ${name} must be an integer from ${spec.int[0]} to ${spec.int[1]} (got '${value}')`);
-      }
+    const value = eq >= 0 ? word.slice(eq + 1) : rest[++k];
+    if (value === undefined) throw new UsageError(`${first}: ${name} needs a value`);
+    if (eq < 0 && value !== '-' && /^-(-|[A-Za-z])/.test(value)) {
+      throw new UsageError(`${first}: ${name} needs a value, not the flag ${value} (a value that starts with - is given as ${name}=${value})`);
     }
-    if (spec.repeat) {
-      const prev = flags.get(key);
-      if (Array.isArray(prev)) prev.push(value);
-      else flags.set(key, [value]);
-    } else {
-      if (flags.has(key)) throw new UsageError(`${command}: ${name} given twice`);
-      flags.set(key, value);
+    checkValue(first, name, spec, value);
+    setFlag(flags, first, name, spec, value);
+  }
+  return { command: first, positional, flags };
+}
+
+/** `vfp-emu help [COMMAND]`. */
+function helpCommand(rest: string[]): ParsedArgs {
+  if (rest.length === 0) return helpFor();
+  if (rest.length > 1 || !isCommand(rest[0])) throw new UsageError(`help: '${rest.join(' ')}' is not a command (commands: ${commandList()})`);
+  return helpFor(rest[0]);
+}
+
+function commandList(): string {
+  const names = Object.keys(COMMANDS);
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+/** The long name of `word` (a flag as written: `--cluster`, `-q`) for `command`; throws a UsageError for a flag it does not take. */
+function longName(command: CommandName, word: string): string {
+  const specs = COMMANDS[command].flags as Readonly<Record<string, FlagSpec>>;
+  if (word.startsWith('--')) {
+    if (Object.prototype.hasOwnProperty.call(specs, word)) return word;
+    throw new UsageError(`${command}: unknown flag ${word}${hintFor(word, command)} (see vfp-emu ${command} --help)`);
+  }
+  for (const [name, spec] of Object.entries(specs)) if (spec.short === word) return name;
+  const shorts = Object.values(specs).flatMap((s) => (s.short === undefined ? [] : [s.short]));
+  throw new UsageError(
+    `${command}: unknown flag ${word}: flags have two dashes${hintFor(`-${word.slice(1)}`, command)}; its short options are ${shorts.join(', ')} ` +
+      `(a file whose name starts with - is given as ./${word})`,
+  );
+}
+
+/** Checks a flag's value against its spec (closed list, integer range); throws a UsageError listing what is accepted. */
+function checkValue(command: CommandName, name: string, spec: FlagSpec, value: string): void {
+  if (spec.oneOf && !spec.oneOf.includes(value)) {
+    throw new UsageError(`${command}: ${name} must be one of ${spec.oneOf.join(', ')} (got '${value}')`);
+  }
+  if (spec.int) {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < spec.int[0] || n > spec.int[1]) {
+      throw new UsageError(`${command}: ${name} must be an integer from ${spec.int[0]} to ${spec.int[1]} (got '${value}')`);
     }
   }
-  return { command, positional, flags };
+}
+
+function setFlag(flags: Map<string, string | string[] | true>, command: CommandName, name: string, spec: FlagSpec, value: string): void {
+  const key = name.slice(2);
+  if (spec.repeat) {
+    const prev = flags.get(key);
+    if (Array.isArray(prev)) prev.push(value);
+    else flags.set(key, [value]);
+    return;
+  }
+  if (flags.has(key)) throw new UsageError(`${command}: ${name} given twice`);
+  flags.set(key, value);
 }
 
 /** Edit distance (insert, delete, substitute, swap two neighbours), for the hint of a misspelt flag. */
@@ -179,57 +346,86 @@ export function flagInt(a: ParsedArgs, key: string, dflt: number): number {
   return v === undefined ? dflt : Number(v);
 }
 
-export const HELP = `vfp-emu: replay packet traces through an emulation of the Windows VFP data plane
 
-Usage:
-  vfp-emu replay [TRACE...] [--cluster FILE]... [--verdicts FILE] [--out FILE] [--report FILE]
-                 [--summary text|json] [--workers N] [--windows PROFILE] [--seed N]
-                 [--view pod|wire] [--fail-on REASON|dropped]... [--vxlan-port P]...
-                 [--progress | --no-progress] [--lenient-snaplen] [--max-config-bytes N] [--all-nodes]
-  vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]... [--lenient-snaplen]
-  vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
-                 [--vxlan-port P]... [--lenient-snaplen] [--max-config-bytes N] [--all-nodes]
-  vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE] [--max-config-bytes N]
-  vfp-emu merge SUMMARY.json... [--summary json|text] [--out FILE]
+/** Help lines are wrapped to this width. */
+const WIDTH = 100;
+/** The flag column of a command's help is at most this wide; a longer flag puts its help on the next line. */
+const FLAG_COLUMN = 30;
 
-replay with no TRACE runs the embedded default scenario (a pod pinging and curling the same
-external host) and writes its outputs under ./vfp-out/. TRACE '-' reads pcap or pcapng from stdin.
---cluster may repeat; each file's kind (kubectl List or objects, CNI config, flannel net-conf.json or
-subnet.env, KubeProxyConfiguration, KubeletConfiguration, HNS JSON, scenario YAML) is detected from
-its content.
---max-config-bytes N: the most bytes one --cluster file may hold (default 67108864, 64 MiB); a
-larger file is bad input (exit 2), but a kubectl List in JSON in a regular file is streamed and only
-each of its objects is held to this (stdin and FIFOs are read whole). Configs may nest 256 levels and hold strings of up to 1 MiB.
---windows PROFILE: ws2019, ws2022 (the default), ws2025 or future, optionally with overrides
-(ws2022:icmpSnat=true,maxLbDestinations=128); --windows help lists what each one changes.
---workers N: threads (default: 1 for the embedded lesson and a trace file under 4 MiB, and for a
-decide-only run (no --verdicts, no --out) on 2 cores or fewer; else the cores available); 2: the
-main thread decides every packet and a worker writes them; 3 or more: the flow table in shards.
-Outputs are the same for every N.
---progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
-On a big cluster (10k load balancers or more) replay and explain compile only the Windows nodes the
-trace's addresses lead to (a nodes-compiled diagnostic names the others); --all-nodes compiles every one.
+/** `text` wrapped to WIDTH, every line but the first indented by `indent` spaces (the first starts at column `at`). */
+function wrap(text: string, indent: number, at = indent): string {
+  const lines: string[] = [];
+  let line = '';
+  let col = at;
+  for (const word of text.split(' ')) {
+    if (line !== '' && col + 1 + word.length > WIDTH) {
+      lines.push(line);
+      line = '';
+      col = indent;
+    }
+    line += (line === '' ? '' : ' ') + word;
+    col += (line === word ? 0 : 1) + word.length;
+  }
+  lines.push(line);
+  return lines.join('\n' + ' '.repeat(indent));
+}
 
-Several traces: replay A.pcap B.pcapng, a folder (its *.pcap, *.pcapng and *.cap files), or a
-quoted glob ('caps/*.pcapng', '**' for sub-folders); folders and globs sorted by name. Each trace
-is replayed alone (its own flow table), one worker thread per trace up to --workers (default: the
-cores available). One summary over all (totals, then per trace; --summary json adds "traces"), one
---report; --out DIR and --verdicts DIR name folders that get NAME.pcapng and NAME.jsonl per trace
-(NAME: the trace's file name without .pcap/.pcapng/.cap; two traces of one NAME are refused).
---fail-on applies to the totals. No --progress line for several traces.
-merge adds up the --summary json outputs of replays run elsewhere (one per machine or Kubernetes
-Job pod) into the summary one replay over all their traces prints (elapsed_s and pps aside); it
-refuses summaries of another cluster, --windows, --seed, --view, --vxlan-port or version, naming
-the file and the fingerprint field. It prints JSON unless --summary text; --out FILE writes it.
+/** The placeholder of a flag's value in the help (`FILE`, `tsv|jsonl`, `N`). */
+function argName(spec: FlagSpec): string {
+  return spec.arg ?? (spec.oneOf ? spec.oneOf.join('|') : spec.int ? 'N' : 'VALUE');
+}
 
-A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
-accepts it as tshark and tcpdump do.
+/** A flag as its help line shows it: `-q, --quiet`, `    --cluster FILE`. */
+function flagForm(name: string, spec: FlagSpec): string {
+  return `${spec.short !== undefined ? `${spec.short}, ` : '    '}${name}${spec.value ? ` ${argName(spec)}` : ''}`;
+}
 
-/dev/stdout may be an output (replay's summary then goes to stderr); an output naming an input or
-another output is refused.
+/** `vfp-emu COMMAND --help`: usage, one line per flag, notes, examples. */
+export function commandHelp(command: CommandName): string {
+  const c: CommandSpec = COMMANDS[command];
+  const out = [`vfp-emu ${command}: ${c.summary}`, '', `Usage: vfp-emu ${command}${c.operands === '' ? '' : ` ${c.operands}`} [OPTIONS]`, '', 'Options:'];
+  const forms = Object.entries(c.flags).map(([name, spec]) => [flagForm(name, spec), spec] as const);
+  const column = Math.min(FLAG_COLUMN, Math.max(...forms.map(([f]) => f.length)) + 2);
+  for (const [form, spec] of forms) {
+    const help = spec.help + (spec.repeat ? ' (repeatable)' : '');
+    const left = `  ${form}`;
+    if (left.length + 2 > column + 2) out.push(left, ' '.repeat(column + 2) + wrap(help, column + 2));
+    else out.push(left.padEnd(column + 2) + wrap(help, column + 2));
+  }
+  for (const note of c.notes) out.push('', wrap(note, 0));
+  out.push('', 'Examples:', ...c.examples.map((e) => `  ${e}`), '');
+  return out.join('\n');
+}
 
-Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input, or an output
-that cannot be written; 130 / 143 replay stopped by SIGINT / SIGTERM (its outputs end whole after the
-packets judged); 70 an internal error (a bug: please report it). A closed stdout (| head) ends the run
-quietly.
-`;
+/** `vfp-emu --help`: the commands, and what holds for all of them. */
+export function topHelp(): string {
+  const names = Object.keys(COMMANDS) as CommandName[];
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  return [
+    'vfp-emu: replay packet traces through an emulation of the Windows VFP data plane',
+    '',
+    'Usage: vfp-emu COMMAND [ARGS...]',
+    '       vfp-emu help COMMAND   (or vfp-emu COMMAND --help): the flags of COMMAND, one line each, and examples',
+    '       vfp-emu --version',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}${wrap(COMMANDS[n].summary, width + 2, width + 2)}`),
+    '',
+    wrap(
+      'Flags have two dashes and take their value as the next word or after = (--workers 2, --workers=2). The short options are ' +
+        '-h (--help) and -q (replay --quiet); any other -x is refused, never read as a file name. - alone is stdin as a TRACE and ' +
+        'stdout as an output; -- ends the options (vfp-emu decode -- -odd.pcap).',
+      0,
+    ),
+    '',
+    wrap(
+      'Exit status: 0 done; 1 the run completed but --fail-on matched; 2 bad usage or bad input (the message names the file and ' +
+        'the byte offset or field path); 130 / 143 replay stopped by SIGINT / SIGTERM; 70 an internal error (a bug: please report ' +
+        'it). A closed stdout (| head) ends a command quietly.',
+      0,
+    ),
+    '',
+    'Start with: vfp-emu replay   (the embedded lesson; its outputs under ./vfp-out/)',
+    '',
+  ].join('\n');
+}

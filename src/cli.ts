@@ -22,7 +22,7 @@ import { InputError, UsageError } from './core/errors';
 import { safeMessage, safeText } from './core/safe-text';
 import { guardProcessStdout, StdoutClosed, writeStdout } from './core/stdout';
 import { standardStream } from './commands/output-paths';
-import { HELP, parseArgs, flagList, flagString, type ParsedArgs } from './cli-args';
+import { commandHelp, topHelp, parseArgs, flagList, flagString, type CommandName, type ParsedArgs } from './cli-args';
 import { runDecode } from './commands/decode';
 import { describeProfiles } from './vfp/profile';
 
@@ -33,7 +33,7 @@ async function run(a: ParsedArgs): Promise<number> {
   }
   switch (a.command) {
     case 'help':
-      writeStdout(HELP);
+      writeStdout(a.positional.length === 0 ? topHelp() : commandHelp(a.positional[0] as CommandName));
       return 0;
     case 'version':
       writeStdout(`${(require('../../package.json') as { version: string }).version}\n`);
@@ -55,6 +55,7 @@ async function run(a: ParsedArgs): Promise<number> {
     case 'rules':
       return (await import('./commands/rules')).runRulesCommand(a);
     case 'merge':
+      if (flagString(a, 'out') === '-') a.flags.delete('out'); // `--out -`: stdout, merge's default
       return (await import('./commands/merge')).runMergeCommand(a);
   }
 }

@@ -284,12 +284,12 @@ export async function runMultiReplayCommand(opts: ReplayOptions, traces: readonl
   // stdout carries one thing: with --report /dev/stdout the text summary goes to stderr (as for one trace)
   const say = reportOnStdout ? (text: string): void => void process.stderr.write(text) : writeStdout;
   try {
-    say(all.summary === 'json' ? jsonSafe(JSON.stringify(outcome.summary)) + '\n' : multiSummaryText(outcome.summary));
+    if (all.quiet !== true) say(all.summary === 'json' ? jsonSafe(JSON.stringify(outcome.summary)) + '\n' : multiSummaryText(outcome.summary));
   } catch (e) {
     if (!(e instanceof StdoutClosed)) throw e;
   }
   for (const e of outcome.errors) process.stderr.write(`vfp-emu: ${safeMessage(e)}\n`);
   const sig: StopSignal | undefined = outcome.summary.interrupted;
-  if (sig !== undefined) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
+  if (sig !== undefined && all.quiet !== true) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;
 }

@@ -12,6 +12,8 @@
  *   the file it leads to, where the temporary file is made): outputs are written to a temporary file in their folder and renamed, and the report is only
  *   written at the end, so this is found before the long work, not after it.
  * Allowed without the folder checks:
+ * - `-` (issue 13: what a shell user expects of `--out -`): stdout, as /dev/stdout is; the caller writes it
+ *   to fd 1 under the name /dev/stdout (replay.ts stdoutAsDevice), never to a file named `-`.
  * - /dev/stdout and /dev/stderr (also /dev/fd/1, /dev/fd/2, /proc/self/fd/1, /proc/self/fd/2): written
  *   straight to fd 1 / fd 2 (never reopened or renamed, output-files.ts); when that fd is a regular file
  *   (`>> cap.pcapng`), its device and inode are checked against the inputs and the other outputs as a
@@ -50,7 +52,7 @@ export function checkOutputPaths(inputs: readonly NamedPath[], outputs: readonly
     if (key !== null && !seen.has(key)) seen.set(key, input);
   }
   for (const output of outputs) {
-    const stream = standardStream(output.path);
+    const stream = output.path === '-' ? 'stdout' : standardStream(output.path);
     if (stream !== null) {
       const taken = plan[stream];
       if (taken !== null) throw new UsageError(`${taken.what} ${taken.path} and ${output.what} ${output.path} both write ${stream}: give one of them a file`);

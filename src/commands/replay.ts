@@ -29,7 +29,7 @@ import type { NodeChoice } from '../vfp/compile';
 import { FLOW_SHARES } from '../vfp/flow-table';
 import { resolveProfile } from '../vfp/profile';
 import { backendOfKey } from '../vfp/counters';
-import { reasonId, reasonSentence, VERDICT_NAMES } from '../vfp/reasons';
+import { REASON_TABLE, reasonId, reasonSentence, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir, type Scenario } from '../scenario/scenario';
 import { StdoutClosed, writeStdout } from '../core/stdout';
 import { checkOutputPaths } from './output-paths';
@@ -68,6 +68,8 @@ export interface ReplayOptions {
    * (src/vfp/trace-nodes.ts; a `nodes-compiled` diagnostic names the others).
    */
   allNodes?: boolean;
+  /** `--quiet`: the command prints nothing but errors (no summary, no progress, no lesson story). */
+  quiet?: boolean;
   /** Read the trace ahead and restrict the compile however small the cluster (tests; trace-nodes.ts RESTRICT_FROM_LBS). */
   alwaysRestrict?: boolean;
   /**
@@ -209,7 +211,11 @@ export function failOnIds(failOn: readonly string[]): { failVerdicts: number[]; 
     const v = (VERDICT_NAMES as readonly string[]).indexOf(f);
     if (v >= 0) failVerdicts.push(v);
     else if (reasonId(f) > 0) failReasons.push(reasonId(f));
-    else throw new UsageError(`--fail-on ${f}: not a verdict (${VERDICT_NAMES.join(', ')}) nor a reason code`);
+    else {
+      // what is accepted, listed (issue 13): the verdicts, and the codes a packet can get (verdict reasons, warnings)
+      const codes = REASON_TABLE.filter((r) => r.kind !== 'diagnostic').map((r) => r.code);
+      throw new UsageError(`--fail-on ${f}: not a verdict nor a reason code; verdicts: ${VERDICT_NAMES.join(', ')}; reason codes: ${codes.join(', ')}`);
+    }
   }
   return { failVerdicts, failReasons };
 }
@@ -341,19 +347,23 @@ function progressPrinter(): (packets: number, elapsed: number, fraction: number)
  */
 export async function runReplayCommand(a: ParsedArgs): Promise<number> {
   const list = expandTraces(a.positional);
+  quietConflicts(a);
   // several traces, a folder or a pattern: one merged summary, per-trace outputs in folders (multi-replay.ts)
-  if (list.multi) return (await import('./multi-replay')).runMultiReplayCommand(replayOptions(a, ''), list.traces, a.flags.has('workers'));
+  if (list.multi) return (await import('./multi-replay')).runMultiReplayCommand(manyOutputs(replayOptions(a, '')), list.traces, a.flags.has('workers'));
   let opts = replayOptions(a, list.traces[0] ?? '');
   const embedded = opts.trace === '';
+  resolveProfile(opts.windows); // bad usage before the lesson makes ./vfp-out (`replay --windows ws2021` made it)
+  failOnIds(opts.failOn);
   if (embedded) opts = defaultScenarioOptions(opts);
   const plan = checkOutputPaths(
     [{ what: 'the trace', path: opts.trace }, ...opts.clusterFiles.map((f) => ({ what: '--cluster', path: f }))],
-    (['verdicts', 'out', 'report'] as const).flatMap((k) => (opts[k] === undefined ? [] : [{ what: `--${k}`, path: opts[k] as string }])),
+    OUTPUT_FLAGS.flatMap((k) => (opts[k] === undefined ? [] : [{ what: `--${k}`, path: opts[k] as string }])),
   );
   if (plan.stdout !== null && opts.summary !== undefined) {
     throw new UsageError(`${plan.stdout.what} ${plan.stdout.path} and --summary ${opts.summary} both write stdout: give one of them a file, or drop --summary`);
   }
-  const showProgress = opts.progress ?? process.stderr.isTTY === true;
+  opts = stdoutAsDevice(opts); // `-` checked as stdout above; written to fd 1 as /dev/stdout is (output-files.ts)
+  const showProgress = opts.quiet !== true && (opts.progress ?? process.stderr.isTTY === true);
   const stop = stopOnSignals(); // SIGINT/SIGTERM stop the run cleanly while it lasts (src/pipeline/stop.ts)
   let outcome: ReplayOutcome;
   try {
@@ -362,7 +372,7 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     stop.dispose();
   }
   if (showProgress) process.stderr.write('\n');
-  const say = plan.stdout === null ? writeStdout : (text: string): void => void process.stderr.write(text);
+  const say = opts.quiet === true ? (): void => {} : plan.stdout === null ? writeStdout : (text: string): void => void process.stderr.write(text);
   try {
     printOutcome(outcome, opts, embedded, say);
   } catch (e) {
@@ -370,8 +380,41 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
   }
   if (outcome.error !== null) process.stderr.write(`vfp-emu: ${safeMessage(outcome.error.message)}\n`);
   const sig = outcome.summary.interrupted;
-  if (sig !== undefined) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
+  if (sig !== undefined && opts.quiet !== true) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;
+}
+
+/** The outputs of replay, by their flag's name without the dashes. */
+const OUTPUT_FLAGS = ['verdicts', 'out', 'report'] as const;
+
+/**
+ * `--quiet` prints nothing but errors: with `--summary` (a summary asked for) or `--progress` it is refused
+ * by name rather than one of them ignored.
+ */
+function quietConflicts(a: ParsedArgs): void {
+  if (!a.flags.has('quiet')) return;
+  for (const other of ['summary', 'progress']) {
+    if (a.flags.has(other)) throw new UsageError(`replay: --quiet prints no ${other}, and --${other} asks for one: drop one of them`);
+  }
+}
+
+/** An output named `-` is stdout: from here on the name the pipeline writes to fd 1 (output-files.ts standardStream). */
+function stdoutAsDevice(opts: ReplayOptions): ReplayOptions {
+  const o = { ...opts };
+  for (const k of OUTPUT_FLAGS) if (o[k] === '-') o[k] = '/dev/stdout';
+  return o;
+}
+
+/**
+ * Several traces: `--out` and `--verdicts` name folders (one file per trace), and no sound reading puts
+ * several traces' pcapng or verdict lines on one stdout (the traces run in parallel and their records carry
+ * no trace name), so `-` is refused by name there; `--report -` (one report) is stdout as for one trace.
+ */
+function manyOutputs(opts: ReplayOptions): ReplayOptions {
+  for (const k of ['out', 'verdicts'] as const) {
+    if (opts[k] === '-') throw new UsageError(`replay --${k} -: several traces cannot share stdout (each gets its own file): give --${k} a folder, or replay one trace`);
+  }
+  return stdoutAsDevice(opts);
 }
 
 function replayOptions(a: ParsedArgs, trace: string): ReplayOptions {
@@ -392,6 +435,7 @@ function replayOptions(a: ParsedArgs, trace: string): ReplayOptions {
     progress: a.flags.has('progress') ? true : a.flags.has('no-progress') ? false : undefined,
     maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
     allNodes: a.flags.has('all-nodes'),
+    quiet: a.flags.has('quiet'),
   };
 }
 

@@ -194,7 +194,7 @@ export function resolveProfile(spec: string | undefined | null): WindowsProfile 
   for (const part of text.slice(colon + 1).split(',')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    if (eq < 0) throw new UsageError(`--windows: '${part}' is not key=value`);
+    if (eq < 0) throw new UsageError(`--windows: '${part}' is not key=value (settings: ${settingNames().join(', ')})`);
     const key = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
     const num = (min: number): number => {
@@ -210,11 +210,16 @@ export function resolveProfile(spec: string | undefined | null): WindowsProfile 
       if (value !== 'true' && value !== 'false') throw new UsageError(`--windows: ${key} must be true or false, got '${value}'`);
       (p as unknown as Record<string, boolean>)[key] = value === 'true';
     } else {
-      throw new UsageError(`--windows: unknown setting '${key}'`);
+      throw new UsageError(`--windows: unknown setting '${key}' (settings: ${settingNames().join(', ')}; vfp-emu replay --windows help)`);
     }
   }
   p.name = text;
   return p;
+}
+
+/** The settings `--windows NAME:key=value` takes, for its errors (issue 13: an error lists what is accepted). */
+function settingNames(): string[] {
+  return [...NUMERIC_KEYS, ...BOOLEAN_KEYS, ...[...TIMEOUT_KEYS].map((k) => `timeouts.${k}`)];
 }
 
 /** One line per profile, for `--windows help` and the docs. */
