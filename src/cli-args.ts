@@ -7,7 +7,7 @@
  */
 import { UsageError } from './core/errors';
 
-type Command = 'replay' | 'decode' | 'explain' | 'rules' | 'merge' | 'help' | 'version';
+type Command = 'replay' | 'decode' | 'explain' | 'trace' | 'rules' | 'merge' | 'help' | 'version';
 
 interface FlagSpec {
   /** Takes a value (else a boolean switch). */
@@ -58,6 +58,17 @@ export const SPECS: Readonly<Record<Exclude<Command, 'help' | 'version'>, Readon
     '--view': { value: true, oneOf: ['pod', 'wire'] },
     '--lenient-snaplen': { value: false },
     '--all-nodes': { value: false },
+    '--format': { value: true, oneOf: ['text', 'json'] },
+    '--detail': { value: true, oneOf: ['summary', 'full'] },
+  },
+  trace: {
+    '--cluster': { value: true, repeat: true },
+    '--max-config-bytes': MAX_CONFIG_BYTES,
+    '--windows': { value: true },
+    '--seed': { value: true, int: [0, 2 ** 32 - 1] },
+    '--view': { value: true, oneOf: ['pod', 'wire'] },
+    '--format': { value: true, oneOf: ['text', 'json'] },
+    '--detail': { value: true, oneOf: ['summary', 'full'] },
   },
   rules: {
     '--cluster': { value: true, repeat: true },
@@ -84,7 +95,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
     return { command: 'help', positional: [], flags: new Map() };
   }
   if (first === '--version' || first === 'version') return { command: 'version', positional: [], flags: new Map() };
-  if (!(first in SPECS)) throw new UsageError(`unknown command '${first}' (expected replay, decode, explain, rules or merge; see vfp-emu help)`);
+  if (!(first in SPECS)) throw new UsageError(`unknown command '${first}' (expected replay, decode, explain, trace, rules or merge; see vfp-emu help)`);
   const command = first as keyof typeof SPECS;
   const specs = SPECS[command];
   const flags = new Map<string, string | string[] | true>();
@@ -189,6 +200,9 @@ Usage:
   vfp-emu decode TRACE [--format tsv|jsonl] [--vxlan-port P]... [--lenient-snaplen]
   vfp-emu explain TRACE --cluster FILE... --packet N [--windows PROFILE] [--seed N] [--view pod|wire]
                  [--vxlan-port P]... [--lenient-snaplen] [--max-config-bytes N] [--all-nodes]
+                 [--format text|json] [--detail summary|full]
+  vfp-emu trace FLOW --cluster FILE... [--windows PROFILE] [--seed N] [--view pod|wire]
+                 [--format text|json] [--detail summary|full] [--max-config-bytes N]
   vfp-emu rules --cluster FILE... [--node NAME] [--windows PROFILE] [--max-config-bytes N]
   vfp-emu merge SUMMARY.json... [--summary json|text] [--out FILE]
 
@@ -221,6 +235,11 @@ merge adds up the --summary json outputs of replays run elsewhere (one per machi
 Job pod) into the summary one replay over all their traces prints (elapsed_s and pps aside); it
 refuses summaries of another cluster, --windows, --seed, --view, --vxlan-port or version, naming
 the file and the fingerprint field. It prints JSON unless --summary text; --out FILE writes it.
+
+trace walks one packet given as a line, no capture needed ('tcp 10.244.1.5:49800 > 203.0.113.10:80 S',
+'icmp 10.244.1.5 > 8.8.8.8 echo', 'udp A:P > B:P', the notation of traces/*/scenario.yaml), then the
+reply the far end would send, and says whether the conversation works end to end, what breaks it and
+what to change. --format json gives the walks as data; --detail summary prints one line per node.
 
 A record whose caplen exceeds its interface's snaplen is bad input (exit 2); --lenient-snaplen
 accepts it as tshark and tcpdump do.
