@@ -11,7 +11,8 @@
  *   no-return      the request leaves, but nothing carries its reply back (its reason says why and what to do);
  *   reply-dropped  the reply reaches the node and is dropped;
  *   reply-mismatch the reply comes back with other addresses or ports than the sender's connection has;
- *   no-reply-expected   nothing answers this packet (an ICMP error, a TCP RST): the request's fate alone.
+ *   no-reply-expected   nothing answers this packet (an ICMP error, a TCP RST): the request's fate alone;
+ *   reply-not-walked    the reply is not built (IPv6): `works` is null.
  * What breaks it is named: node, rule (its `Id` as `vfp-emu rules` prints it), layer, group, reason and the
  * reason's sentence (src/vfp/reasons.ts: the one home of the advice). Where a profile setting decides the
  * outcome (WHAT_IF: the UNCONFIRMED facts src/vfp/profile.ts makes settings), the flow is walked again with
@@ -63,8 +64,9 @@ export interface BrokenBy {
 }
 
 export interface Conversation {
-  works: boolean;
-  code: 'works' | 'request-dropped' | 'request-ignored' | 'no-return' | 'reply-dropped' | 'reply-ignored' | 'reply-mismatch' | 'no-reply-expected';
+  /** Null: not known (the reply is not walked: IPv6). */
+  works: boolean | null;
+  code: 'works' | 'request-dropped' | 'request-ignored' | 'no-return' | 'reply-dropped' | 'reply-ignored' | 'reply-mismatch' | 'no-reply-expected' | 'reply-not-walked';
   text: string;
   broken_by: BrokenBy | null;
 }
@@ -125,13 +127,14 @@ function frameBatch(frame: Uint8Array, number: number, ts: number, decode: Decod
 }
 
 /** Walks `frame` (number `n`) through `dp` with its state as it is; returns the batch (rewritten), the Results row and the walk. */
-function walkFrame(dp: Dataplane, frame: Uint8Array, n: number, decode: DecodeOptions, detail: Detail): { b: Batch; r: Results; walk: Walk; text: string } {
+function walkFrame(dp: Dataplane, frame: Uint8Array, n: number, decode: DecodeOptions, detail: Detail): { b: Batch; r: Results; walk: Walk; full: Walk; text: string } {
   const b = frameBatch(frame, n, T0 + (n - 1) / 1000, decode);
   const r = new Results(1);
   r.reset(1);
   const e = dp.explainWalk(b, 0, r);
-  const walk = walkOf(dp.c, e, r, 0, detail);
-  return { b, r, walk, text: walkText(walk, e) };
+  const full = walkOf(dp.c, e, r, 0, 'full'); // the verdict reads every step, whatever the detail shown
+  const walk = detail === 'full' ? full : walkOf(dp.c, e, r, 0, detail);
+  return { b, r, walk, full, text: walkText(walk, e) };
 }
 
 /** The addresses a FLOW holds (for compiling only the nodes it leads to on a big cluster, vfp/trace-nodes.ts). */
@@ -155,7 +158,7 @@ function walkConversation(cluster: Cluster, frame: Uint8Array, opts: TraceOption
   const plan = planReply(dataplane.c, req.b, req.r, decode);
   const rep = plan.line !== null ? walkFrame(dataplane, buildPacketLine(plan.line), 2, decode, opts.detail) : null;
   const mismatch = rep !== null && plan.line !== null && plan.arrives && rep.walk.final.verdict !== 'dropped' ? replyMismatch(req.b, rep.b, decode) : null;
-  return { request: req.walk, requestText: req.text, plan, reply: rep?.walk ?? null, replyText: rep?.text ?? '', verdict: judge(req.walk, plan, rep?.walk ?? null, mismatch) };
+  return { request: req.walk, requestText: req.text, plan, reply: rep?.walk ?? null, replyText: rep?.text ?? '', verdict: judge(req.full, plan, rep?.full ?? null, mismatch) };
 }
 
 /**
@@ -192,7 +195,9 @@ function judge(req: Walk, plan: ReplyPlan, rep: Walk | null, mismatch: string | 
   if (v === 'dropped') return fail('request-dropped', 'fails: the request is dropped', brokenBy('request', req));
   if (v === 'no-return') return fail('no-return', 'fails: the request leaves, but no reply comes back', brokenBy('request', req));
   if (plan.line === null || rep === null) {
-    return { works: true, code: 'no-reply-expected', text: `the request is ${v} (${req.final.egress ?? '-'}); no reply: ${plan.line === null ? plan.why : ''}`, broken_by: null };
+    const why = plan.line === null ? plan.why : '';
+    const walked = plan.line === null && plan.answered;
+    return { works: walked ? true : null, code: walked ? 'no-reply-expected' : 'reply-not-walked', text: `the request is ${v} (${req.final.egress ?? '-'} at ${req.final.node ?? '-'}); no reply: ${why}`, broken_by: null };
   }
   const rv = rep.final.verdict;
   if (rv === 'dropped') return fail('reply-dropped', 'fails: the request arrives, but its reply is dropped', brokenBy('reply', rep));
@@ -243,7 +248,7 @@ export function traceFlow(flow: string, clusterFiles: string[], opts: TraceOptio
 /** The answer as JSON: {flow, request, reply_plan, reply, verdict, what_if, assumed}. */
 export function traceJson(t: TraceAnswer): string {
   const m = t.main;
-  const plan = m.plan.line !== null ? { line: m.plan.line, from: m.plan.from, how: m.plan.how, arrives: m.plan.arrives } : { line: null, why: m.plan.why };
+  const plan = m.plan.line !== null ? { line: m.plan.line, from: m.plan.from, how: m.plan.how, arrives: m.plan.arrives } : { line: null, why: m.plan.why, answered: m.plan.answered };
   return JSON.stringify({ flow: t.flow, line: t.line, request: m.request, reply_plan: plan, reply: m.reply, verdict: m.verdict, what_if: t.whatIf, assumed: t.assumed }, null, 2) + '\n';
 }
 

@@ -25,7 +25,7 @@ import type { Results } from './results';
 /** What the far end answers: the reply's packet line and where it comes from, or why there is none. */
 export type ReplyPlan =
   | { line: string; from: string; how: string; arrives: boolean }
-  | { line: null; why: string };
+  | { line: null; why: string; /** True: nothing answers such a packet; false: the reply is not built (IPv6) or the request did not arrive. */ answered: boolean };
 
 interface L4Tuple {
   proto: number;
@@ -108,10 +108,10 @@ function finalPacket(b: Batch, decode: DecodeOptions): Batch {
  */
 export function planReply(c: CompiledDataplane, b: Batch, r: Results, decode: DecodeOptions): ReplyPlan {
   const v = r.verdict[0];
-  if (v === V.DROPPED) return { line: null, why: 'the request is dropped, so nothing answers it' };
-  if (v === V.IGNORED) return { line: null, why: 'the request touches no emulated Windows node (or cannot be judged): no reply is walked' };
+  if (v === V.DROPPED) return { line: null, why: 'the request is dropped, so nothing answers it', answered: false };
+  if (v === V.IGNORED) return { line: null, why: 'the request touches no emulated Windows node (or cannot be judged): no reply is walked', answered: false };
   const d = finalPacket(b, decode);
-  if (d.ipVer[0] !== 4 || d.l3Off[0] < 0) return { line: null, why: 'the reply walk is built for IPv4 only' };
+  if (d.ipVer[0] !== 4 || d.l3Off[0] < 0) return { line: null, why: 'the reply walk is built for IPv4 only', answered: false };
   const a = d.arena;
   const base = d.off[0];
   const rel = (o: number): number => (o < 0 ? -1 : base + o);
@@ -121,7 +121,7 @@ export function planReply(c: CompiledDataplane, b: Batch, r: Results, decode: De
   const encap = r.encap[0] === 1 && d.innerL3Off[0] >= 0 && d.innerIpVer[0] === 4;
   const t = encap ? tupleAt(a, rel(d.innerL2Off[0]), base + d.innerL3Off[0], rel(d.innerL4Off[0])) : outer;
   const ans = answerLine(t);
-  if ('why' in ans) return { line: null, why: ans.why };
+  if ('why' in ans) return { line: null, why: ans.why, answered: true };
   let line = ans.line + macsSwapped(t);
   if (encap) line = `vxlan ${u32ToIpv4(outer.dst)}:${outer.sport} > ${u32ToIpv4(outer.src)}:${outer.dport} vni=${r.vni[0]}${macsSwapped(outer)} | ${line}`;
   if (eg >= EP_POD0 || eg === EP_HOST) {
