@@ -46,7 +46,7 @@ function parseEndpoint(word: string): Endpoint {
     port = c < 0 ? undefined : word.slice(c + 1);
   }
   const v6 = ip.includes(':');
-  if (!v6 && !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new PacketLineError(`'${ip}' is not an IPv4 or IPv6 address`);
+  if (!v6 && (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) || ip.split('.').some((o) => Number(o) > 255))) throw new PacketLineError(`'${ip}' is not an IPv4 or IPv6 address`);
   let p: number | null = null;
   if (port !== undefined) {
     p = Number(port);
