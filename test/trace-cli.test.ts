@@ -63,9 +63,10 @@ function checkWalk(w: Json, at: string, detail: 'summary' | 'full'): void {
   assert.ok(Array.isArray(f.warnings), `${at}.final.warnings`);
 }
 
-/** trace's JSON: {flow, line, request, reply_plan, reply, verdict, what_if, assumed}. */
+/** trace's JSON: {flow, line, request, reply_plan, reply, verdict, what_if, assumed, diagnostics}. */
 function checkTrace(t: Json, detail: 'summary' | 'full'): void {
-  assert.deepEqual(Object.keys(t).sort(), ['assumed', 'flow', 'line', 'reply', 'reply_plan', 'request', 'verdict', 'what_if']);
+  assert.deepEqual(Object.keys(t).sort(), ['assumed', 'diagnostics', 'flow', 'line', 'reply', 'reply_plan', 'request', 'verdict', 'what_if']);
+  assert.ok((t.diagnostics as Json[]).every((d) => typeof d.code === 'string' && typeof d.source === 'string' && typeof d.message === 'string'), 'diagnostics');
   checkWalk(t.request as Json, 'request', detail);
   if (t.reply !== null) checkWalk(t.reply as Json, 'reply', detail);
   const v = t.verdict as Json;
@@ -101,6 +102,7 @@ describe('vfp-emu trace FLOW', function () {
     assert.match(text, /^Why, and what to change: VFP does not transpose ICMP.*use curl instead of ping/m);
     assert.match(text, /^What if \(--windows ws2022:icmpSnat=true\): works end to end/m);
     assert.match(text, /underlayRoutesPodCidrs=false/);
+    assert.match(text, /^ {2}- facts no input states \(config-assumed.*\): clusterDomain, network\.serviceCidr/m);
     const t = traceJson(PING);
     const v = t.verdict as Json;
     assert.equal(v.works, false);

@@ -31,7 +31,8 @@ import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { decodeBatch, type DecodeOptions } from '../decode/decoder';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 import { loadClusterFiles } from '../cluster/load';
-import type { Cluster } from '../cluster/model';
+import { runDiagnostics } from '../cluster/diagnostics';
+import type { Cluster, Diagnostic } from '../cluster/model';
 import { buildPacketLine, LINE_PROTOCOLS, PacketLineError } from '../scenario/packet-line';
 import type { Dataplane } from '../vfp/engine';
 import { resolveProfile, type WindowsProfile } from '../vfp/profile';
@@ -79,6 +80,8 @@ interface Walked {
   reply: Walk | null;
   replyText: string;
   verdict: Conversation;
+  /** The config diagnostics of the cluster for this profile (as `vfp-emu rules` lists them). */
+  diagnostics: Diagnostic[];
 }
 
 /**
@@ -158,7 +161,10 @@ function walkConversation(cluster: Cluster, frame: Uint8Array, opts: TraceOption
   const plan = planReply(dataplane.c, req.b, req.r, decode);
   const rep = plan.line !== null ? walkFrame(dataplane, buildPacketLine(plan.line), 2, decode, opts.detail) : null;
   const mismatch = rep !== null && plan.line !== null && plan.arrives && rep.walk.final.verdict !== 'dropped' ? replyMismatch(req.b, rep.b, decode) : null;
-  return { request: req.walk, requestText: req.text, plan, reply: rep?.walk ?? null, replyText: rep?.text ?? '', verdict: judge(req.full, plan, rep?.full ?? null, mismatch) };
+  const p = dataplane.profile;
+  const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
+  const verdict = judge(req.full, plan, rep?.full ?? null, mismatch);
+  return { request: req.walk, requestText: req.text, plan, reply: rep?.walk ?? null, replyText: rep?.text ?? '', verdict, diagnostics };
 }
 
 /**
@@ -217,6 +223,10 @@ function assumptions(w: Walked, profile: WindowsProfile): string[] {
   const out = [`profile ${profile.name}: ${REPLY_SETTINGS.map((k) => `${k}=${String(profile[k])}`).join(', ')} (src/vfp/profile.ts; --windows help)`];
   if (w.plan.line !== null) out.push(`${w.plan.how}, at once (no flow has expired)`);
   if (w.plan.line !== null && !w.plan.arrives) out.push('the reply does not reach the node (the request was no-return); its walk shows what the node would do if the network carried it back');
+  const facts = w.diagnostics.filter((d) => d.code === 'config-assumed').map((d) => d.source);
+  if (facts.length > 0) out.push(`facts no input states (config-assumed; \`vfp-emu rules\` and --format json give each value): ${facts.join(', ')}`);
+  const other = w.diagnostics.length - facts.length;
+  if (other > 0) out.push(`${other} other config diagnostic(s) (--format json, \`vfp-emu rules\`): ${[...new Set(w.diagnostics.filter((d) => d.code !== 'config-assumed').map((d) => d.code))].join(', ')}`);
   return out;
 }
 
@@ -245,11 +255,12 @@ export function traceFlow(flow: string, clusterFiles: string[], opts: TraceOptio
   return { flow, line, main, whatIf, assumed: assumptions(main, profile) };
 }
 
-/** The answer as JSON: {flow, request, reply_plan, reply, verdict, what_if, assumed}. */
+/** The answer as JSON: {flow, line, request, reply_plan, reply, verdict, what_if, assumed, diagnostics}. */
 export function traceJson(t: TraceAnswer): string {
   const m = t.main;
   const plan = m.plan.line !== null ? { line: m.plan.line, from: m.plan.from, how: m.plan.how, arrives: m.plan.arrives } : { line: null, why: m.plan.why, answered: m.plan.answered };
-  return JSON.stringify({ flow: t.flow, line: t.line, request: m.request, reply_plan: plan, reply: m.reply, verdict: m.verdict, what_if: t.whatIf, assumed: t.assumed }, null, 2) + '\n';
+  const diagnostics = m.diagnostics.map((d) => ({ code: d.code, source: d.source, message: d.message }));
+  return JSON.stringify({ flow: t.flow, line: t.line, request: m.request, reply_plan: plan, reply: m.reply, verdict: m.verdict, what_if: t.whatIf, assumed: t.assumed, diagnostics }, null, 2) + '\n';
 }
 
 /** The answer in words: the request's walk, the reply's, then the verdict, what breaks it, the what-if and what was assumed. */
