@@ -132,6 +132,23 @@ describe('vfp-emu trace FLOW', function () {
     assert.equal(t.what_if, null);
   });
 
+  it('a reply the node drops, and one that comes back with other addresses (traces/19-return-path)', () => {
+    const s = loadScenario(path.join(repo, 'traces', '19-return-path'));
+    const cluster = s.clusterFiles.flatMap((f) => ['--cluster', f]);
+    const flow = 'tcp 192.168.50.10:50000 > 10.244.1.6:8080 S dmac=00:15:5d:82:0b:01';
+    const t = JSON.parse(ok(['trace', flow, ...cluster, '--format', 'json'])) as Json;
+    const v = t.verdict as Json;
+    assert.equal(v.code, 'reply-dropped');
+    assert.deepEqual([(v.broken_by as Json).walk, (v.broken_by as Json).reason], ['reply', 'outboundnat-reply-unmatched']);
+    assert.equal((t.reply_plan as Json).from, 'pod/default/web-1 (on win-1)');
+    const w = (t.what_if as Json).verdict as Json;
+    assert.equal((t.what_if as Json).windows, 'ws2022:outsideReplySnat=true');
+    assert.equal(w.code, 'reply-mismatch');
+    assert.match(w.text as string, /reaches the sender as 10\.127\.130\.11:8080 > 192\.168\.50\.10:50000/);
+    const ping = ok(['trace', 'tcp 10.244.1.5:42000 > 10.127.130.50:443', ...cluster, '--windows', 'ws2022:underlayRoutesPodCidrs=true']);
+    assert.match(ping, /^Conversation: works end to end/m);
+  });
+
   it('a TCP flow without flags is a SYN; a bare ICMP type name is type=', () => {
     assert.equal(traceJson('tcp 10.244.1.5:49800 > 203.0.113.10:80').line, CURL);
     const t = traceJson('icmp 10.244.1.5 > 10.244.2.7 echo');
@@ -170,6 +187,8 @@ describe('vfp-emu trace FLOW', function () {
     assert.deepEqual(ej.final, (tj.request as Json).final);
     const es = JSON.parse(ok(['explain', pcap, ...LESSON, '--packet', '3', '--format', 'json', '--detail', 'summary'])) as Json;
     checkWalk(es, 'explain', 'summary');
+    const sumText = ok(['explain', pcap, ...LESSON, '--packet', '3', '--detail', 'summary']);
+    assert.match(sumText, /^Packet 3: tcp 10\.244\.1\.5:49800 > 203\.0\.113\.10:80\n\nnode win-1: in pod\/default\/client-0; rule SNAT_TCP_OUTBOUNDNAT_\w+ #\d+; .*\n\nFinal packet: /);
     const text = ok(['explain', pcap, ...LESSON, '--packet', '1']);
     assert.equal(ok(['explain', pcap, ...LESSON, '--packet', '1', '--detail', 'full']), text);
   });

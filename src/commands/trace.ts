@@ -62,6 +62,8 @@ export interface BrokenBy {
   group: string | null;
   reason: string | null;
   sentence: string | null;
+  /** Decided by a unified flow table hit (the fast path: no layer walked). */
+  byFlow: boolean;
 }
 
 export interface Conversation {
@@ -183,13 +185,15 @@ function brokenBy(which: 'request' | 'reply', w: Walk): BrokenBy {
       if (s.layer !== null) [layer, group] = [s.layer, s.group ?? group];
     }
   }
-  return { walk: which, node: f.node, rule: f.rule, layer, group, reason: f.reason, sentence: f.sentence };
+  const byFlow = w.steps.some((s) => s.text.startsWith('unified flow table hit'));
+  return { walk: which, node: f.node, rule: f.rule, layer, group, reason: f.reason, sentence: f.sentence, byFlow };
 }
 
 /** The words of where it breaks: `node win-1, rule NAME (Id 7) in layer L, group G: reason`. */
 function brokenText(b: BrokenBy): string {
   const where = `${b.layer !== null ? ` layer ${b.layer}` : ''}${b.group !== null ? `, group ${b.group}` : ''}`;
-  const rule = b.rule !== null ? `rule ${b.rule.name} (Id ${b.rule.id})${where !== '' ? ` in${where}` : ''}` : where !== '' ? `no rule matched in${where} (the layer's default action)` : 'no rule';
+  const none = b.byFlow ? 'no rule: the unified flow the request made decided it' : 'no rule';
+  const rule = b.rule !== null ? `rule ${b.rule.name} (Id ${b.rule.id})${where !== '' ? ` in${where}` : ''}` : where !== '' ? `no rule matched in${where} (the layer's default action)` : none;
   return `node ${b.node ?? '-'}, ${rule}${b.reason !== null ? `: ${b.reason}` : ''}`;
 }
 

@@ -122,19 +122,22 @@ function fullSteps(e: ExplainedPacket): WalkStep[] {
 /** The steps folded into one per hop (a node line opens a hop; lines before the first node are one of their own). */
 function hops(steps: WalkStep[]): WalkStep[] {
   const out: WalkStep[] = [];
+  const notes: { sw: string; problem: string }[] = [];
   let hop: WalkStep | null = null;
   for (const s of steps) {
     if (hop === null || s.kind === 'node') {
       hop = { kind: 'hop', node: s.node, port: null, layer: null, group: null, rule: null, action: null, text: '', packet: s.packet, rules: [] };
       out.push(hop);
+      notes.push({ sw: '', problem: '' });
     }
-    foldInto(hop, s);
+    foldInto(hop, s, notes[notes.length - 1]);
   }
-  for (const h of out) h.text = hopText(h);
+  out.forEach((h, k) => (h.text = hopText(h, notes[k])));
   return out;
 }
 
-function foldInto(hop: WalkStep, s: WalkStep): void {
+/** Adds step `s` to its hop: entry port, rules, actions; `note` keeps the switch's decision and the last error or warning. */
+function foldInto(hop: WalkStep, s: WalkStep, note: { sw: string; problem: string }): void {
   hop.packet = s.packet;
   if (hop.port === null && s.port !== null) hop.port = s.port;
   if (s.rule !== null) {
@@ -142,16 +145,18 @@ function foldInto(hop: WalkStep, s: WalkStep): void {
     [hop.rule, hop.layer, hop.group] = [s.rule, s.layer, s.group];
   }
   if (s.action !== null) hop.action = hop.action === null ? s.action : `${hop.action}; ${s.action}`;
-  if (s.kind === 'error' || s.kind === 'warning' || (s.kind === 'detail' && hop.text === '')) hop.text = `${s.kind === 'detail' ? '' : `${s.kind}: `}${s.text}`;
+  if (s.kind === 'detail' && s.text.startsWith('switch: ')) note.sw = s.text;
+  if (s.kind === 'error' || s.kind === 'warning') note.problem = `${s.kind}: ${s.text}`;
 }
 
-/** A hop in a line: `node win-1: in PORT; rules A #3, B #7; SNAT ...; error: ...`. */
-function hopText(h: WalkStep): string {
+/** A hop in a line: `node win-1: in PORT; rule A #3, B #7; SNAT ...; switch: ...; error: ...`. */
+function hopText(h: WalkStep, note: { sw: string; problem: string }): string {
   const parts: string[] = [];
   if (h.port !== null) parts.push(`in ${h.port}`);
   if (h.rules!.length > 0) parts.push(`rule ${h.rules!.map((r) => `${r.name} #${r.id}`).join(', ')}`);
   if (h.action !== null) parts.push(h.action);
-  if (h.text !== '') parts.push(h.text);
+  if (note.sw !== '') parts.push(note.sw);
+  if (note.problem !== '') parts.push(note.problem);
   return `${h.node !== null ? `node ${h.node}: ` : ''}${parts.join('; ')}`;
 }
 
