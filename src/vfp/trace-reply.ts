@@ -133,25 +133,44 @@ export function planReply(c: CompiledDataplane, b: Batch, r: Results, decode: De
   return { line, from: far, how, arrives: v !== V.NO_RETURN };
 }
 
-/** The (inner, for VXLAN) tuple of row 0 of `b` as the decoder read it: the engine leaves the decoded columns as they were. */
-function endsOf(b: Batch): { src: number; dst: number; sport: number; dport: number; proto: number } {
+interface Ends {
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+  proto: number;
+}
+
+/**
+ * The tuples of row 0 of `b` as the decoder read it (the engine leaves the decoded columns as they were): the
+ * outer one, and for VXLAN also the inner one (a node that does not decapsulate it judges the outer one).
+ */
+function endsOf(b: Batch): Ends[] {
+  const out: Ends[] = [{ src: b.src4[0], dst: b.dst4[0], sport: b.sport[0], dport: b.dport[0], proto: b.proto[0] }];
   if ((b.flags[0] & PF.TUNNEL) !== 0 && b.innerIpVer[0] === 4) {
-    return { src: b.innerSrc4[0], dst: b.innerDst4[0], sport: b.innerSport[0], dport: b.innerDport[0], proto: b.innerProto[0] };
+    out.push({ src: b.innerSrc4[0], dst: b.innerDst4[0], sport: b.innerSport[0], dport: b.innerDport[0], proto: b.innerProto[0] });
   }
-  return { src: b.src4[0], dst: b.dst4[0], sport: b.sport[0], dport: b.dport[0], proto: b.proto[0] };
+  return out;
+}
+
+/** `got` is the answer to `want`: addresses swapped, and ports for TCP and UDP. */
+function answers(got: Ends, want: Ends): boolean {
+  const ports = want.proto === 6 || want.proto === 17;
+  return got.proto === want.proto && got.src === want.dst && got.dst === want.src && (!ports || (got.sport === want.dport && got.dport === want.sport));
 }
 
 /**
  * Whether the reply, as it ends its walk (row 0 of `rb`, rewritten), is addressed back to the request's
- * sender from the address it sent to (ports too for TCP and UDP); null when it is, else the reply's tuple.
+ * sender from the address it sent to (ports too for TCP and UDP), at the outer or, for VXLAN, the inner
+ * level; null when it is, else the reply's (innermost) tuple in words.
  */
 export function replyMismatch(req: Batch, rb: Batch, decode: DecodeOptions): string | null {
   const d = finalPacket(rb, decode);
   if (d.ipVer[0] !== 4 || req.ipVer[0] !== 4) return null;
   const got = endsOf(d);
   const want = endsOf(req);
-  const ports = want.proto === 6 || want.proto === 17;
-  const same = got.src === want.dst && got.dst === want.src && (!ports || (got.sport === want.dport && got.dport === want.sport));
-  if (same) return null;
-  return ports ? `${u32ToIpv4(got.src)}:${got.sport} > ${u32ToIpv4(got.dst)}:${got.dport}` : `${u32ToIpv4(got.src)} > ${u32ToIpv4(got.dst)}`;
+  if (got.some((g) => want.some((w) => answers(g, w)))) return null;
+  const g = got[got.length - 1];
+  const ports = g.proto === 6 || g.proto === 17;
+  return ports ? `${u32ToIpv4(g.src)}:${g.sport} > ${u32ToIpv4(g.dst)}:${g.dport}` : `${u32ToIpv4(g.src)} > ${u32ToIpv4(g.dst)}`;
 }
