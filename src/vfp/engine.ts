@@ -255,7 +255,6 @@ export class Dataplane {
   explainWalk(b: Batch, i: number, r: Results): ExplainedPacket {
     const T = new Trace();
     const k = this.k;
-    const input = describeInput(b, i);
     k.tr = new TextTracer(T, k);
     if (r.count <= i) r.count = i + 1;
     try {
@@ -266,7 +265,7 @@ export class Dataplane {
     T.tail.push(...explainTail(k, this.state.flows, r));
     const after = T.snapshot!();
     T.snapshot = null;
-    return { number: b.firstNumber + i, input, trace: T, after };
+    return { number: b.firstNumber + i, input: describeInput(b, i), trace: T, after };
   }
 
   private decide(st: DataplaneState, b: Batch, i: number, r: Results): void {
