@@ -75,6 +75,8 @@ const LENIENT_SNAPLEN: FlagSpec = { value: false, help: "accept a record whose c
 const ALL_NODES: FlagSpec = { value: false, help: "compile every Windows node (default on a big cluster: only the nodes the trace's addresses lead to)" };
 
 const LESSON = 'traces/04-icmp-lesson/trace.pcapng';
+const FORMAT_WALK: FlagSpec = { value: true, oneOf: ['text', 'json'], help: 'text (default) or the walk as JSON data: steps (node, port, layer, group, rule, action, packet after each step)' };
+const DETAIL: FlagSpec = { value: true, oneOf: ['summary', 'full'], help: 'full (default): every layer and rule; summary: one line per node crossed' };
 const L2BRIDGE = '--cluster traces/_clusters/l2bridge/kubectl.json --cluster traces/_clusters/l2bridge/cni.conf --cluster traces/_clusters/l2bridge/net-conf.json';
 
 /**
@@ -154,10 +156,33 @@ export const COMMANDS = {
       '--lenient-snaplen': LENIENT_SNAPLEN,
       '--max-config-bytes': MAX_CONFIG_BYTES,
       '--all-nodes': ALL_NODES,
+      '--format': FORMAT_WALK,
+      '--detail': DETAIL,
       '--help': HELP_FLAG,
     },
     notes: ['The packets before N are replayed first (the flow table they leave decides N), so N is judged as replay judges it. TRACE - reads stdin.'],
     examples: [`vfp-emu explain ${LESSON} ${L2BRIDGE} --packet 1`],
+  },
+  trace: {
+    summary: 'walk a flow given as a packet line, no capture needed, then its reply: does the conversation work end to end, what breaks it, what to change',
+    operands: 'FLOW',
+    flags: {
+      '--cluster': CLUSTER,
+      '--windows': WINDOWS,
+      '--seed': SEED,
+      '--view': VIEW,
+      '--format': FORMAT_WALK,
+      '--detail': DETAIL,
+      '--max-config-bytes': MAX_CONFIG_BYTES,
+      '--help': HELP_FLAG,
+    },
+    notes: [
+      "FLOW is one packet in the notation of traces/*/scenario.yaml: 'tcp 10.244.1.5:49800 > 203.0.113.10:80 S', " +
+        "'icmp 10.244.1.5 > 8.8.8.8 echo', 'udp A:P > B:P'. The request is walked as explain walks a packet, then the reply the far end " +
+        'would send (same state: the NAT and load-balancer flows the request made apply); the verdict says whether the conversation works, ' +
+        'the rule that breaks it and what to change, with a what-if when a --windows setting decides it. Exit status: 0 done; 2 bad usage or bad input.',
+    ],
+    examples: [`vfp-emu trace 'icmp 10.244.1.5 > 203.0.113.10 echo' ${L2BRIDGE}`],
   },
   rules: {
     summary: 'print the VFP ports, layers, groups and rules HNS would program on each Windows node, like vfpctrl /list-rule',

@@ -52,6 +52,8 @@ async function run(a: ParsedArgs): Promise<number> {
       return (await import('./commands/replay')).runReplayCommand(a);
     case 'explain':
       return (await import('./commands/explain')).runExplainCommand(a);
+    case 'trace':
+      return (await import('./commands/trace')).runTraceCommand(a);
     case 'rules':
       return (await import('./commands/rules')).runRulesCommand(a);
     case 'merge':

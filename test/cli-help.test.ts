@@ -94,7 +94,7 @@ describe('vfp-emu --help matches what the commands accept', () => {
     for (const command of names) assert.match(top.stdout, new RegExp(`^  ${command} +\\S`, 'm'));
     const bad = run(['help', 'replya']);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /^vfp-emu: help: 'replya' is not a command \(commands: replay, decode, explain, rules or merge\)\n$/);
+    assert.match(bad.stderr, /^vfp-emu: help: 'replya' is not a command \(commands: replay, decode, explain, trace, rules or merge\)\n$/);
   });
 
   it("README's commands section shows the same flags as each command's --help", () => {

@@ -8,32 +8,37 @@ import { UsageError } from '../core/errors';
 import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { openCapture } from '../io/reader';
-import { explainPacket } from '../pipeline/explain-loop';
+import { walkPacket } from '../pipeline/explain-loop';
+import { walkOf, walkText, type Detail } from '../vfp/walk';
 import { decodeOptionsFor, prepareDataplane } from './dataplane';
 import { traceNodes } from '../vfp/trace-nodes';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 
 /**
- * The explanation of packet `packet` (1-based) of `trace` (pipeline/explain-loop.ts `explainPacket`, as the
- * page explains). Throws the reader's error if the file ends first.
+ * The explanation of packet `packet` (1-based) of `trace` (pipeline/explain-loop.ts `walkPacket`, as the
+ * page explains): text (at `detail` full, what explain has always printed; summary, a line per hop) or, with
+ * `format` json, the walk as data (vfp/walk.ts: `{packet, input, detail, steps, final}`). Throws the reader's
+ * error if the file ends first.
  */
 export function explainTrace(
   trace: string,
   clusterFiles: string[],
   packet: number,
-  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number; allNodes?: boolean },
+  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number; allNodes?: boolean; format?: 'text' | 'json'; detail?: Detail },
 ): string {
   const { cluster, dataplane } = prepareDataplane(clusterFiles, opts, opts.allNodes === true ? undefined : (c) => traceNodes(c, trace, opts.vxlanPorts, opts.strictSnaplen ?? true, packet));
   const reader = openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true });
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
-  let text: string | null;
+  let w: ReturnType<typeof walkPacket>;
   try {
-    text = explainPacket(reader, dataplane, decodeOpts, packet);
+    w = walkPacket(reader, dataplane, decodeOpts, packet);
   } finally {
     reader.close();
   }
-  if (text === null) throw new UsageError(`--packet ${packet}: the trace has only ${reader.packetsRead} packets`);
-  return text;
+  if (w === null) throw new UsageError(`--packet ${packet}: the trace has only ${reader.packetsRead} packets`);
+  const walk = walkOf(dataplane.c, w.walked, w.results, w.index, opts.detail ?? 'full');
+  if (opts.format === 'json') return JSON.stringify(walk, null, 2) + '\n';
+  return walkText(walk, w.walked);
 }
 
 export async function runExplainCommand(a: ParsedArgs): Promise<number> {
@@ -48,6 +53,8 @@ export async function runExplainCommand(a: ParsedArgs): Promise<number> {
     strictSnaplen: !a.flags.has('lenient-snaplen'),
     maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
     allNodes: a.flags.has('all-nodes'),
+    format: (flagString(a, 'format') ?? 'text') as 'text' | 'json',
+    detail: (flagString(a, 'detail') ?? 'full') as Detail,
   });
   writeStdout(text.endsWith('\n') ? text : text + '\n');
   return 0;

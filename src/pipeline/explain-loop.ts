@@ -6,8 +6,9 @@
 import { Batch } from '../core/batch';
 import { decodeBatch, type DecodeOptions } from '../decode/decoder';
 import type { CaptureReader } from '../io/reader';
-import type { Dataplane } from '../vfp/engine';
+import type { Dataplane, ExplainedPacket } from '../vfp/engine';
 import { Results } from '../vfp/results';
+import { explainedText } from '../vfp/walk';
 
 /**
  * The replay of `explain` (the CLI's and the page's): packets 1..packet-1 decided silently (so the flow
@@ -16,6 +17,15 @@ import { Results } from '../vfp/results';
  * if it has one). The caller closes the reader.
  */
 export function explainPacket(reader: CaptureReader, dp: Dataplane, decode: DecodeOptions, packet: number): string | null {
+  const w = walkPacket(reader, dp, decode, packet);
+  return w === null ? null : explainedText(w.walked);
+}
+
+/**
+ * As `explainPacket`, the walk itself (the Trace, for vfp/walk.ts's data) with the Results row of the packet
+ * (`results`, row `index`).
+ */
+export function walkPacket(reader: CaptureReader, dp: Dataplane, decode: DecodeOptions, packet: number): { walked: ExplainedPacket; results: Results; index: number } | null {
   const batch = new Batch();
   const results = new Results(batch.capacity);
   for (;;) {
@@ -34,7 +44,7 @@ export function explainPacket(reader: CaptureReader, dp: Dataplane, decode: Deco
     const idx = new Uint32Array(target);
     for (let k = 0; k < target; k++) idx[k] = k;
     dp.processWith(dp.state, batch, results, idx, target);
-    return dp.explainPacket(batch, target, results);
+    return { walked: dp.explainWalk(batch, target, results), results, index: target };
   }
   if (reader.error !== null) throw reader.error;
   return null;

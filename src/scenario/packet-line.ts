@@ -7,7 +7,7 @@
  * to port 4789 by default, wrapping the packet after `|`). IPv6 addresses with a port are written
  * `[fd00::1]:80`. FLAGS for tcp are letters (S, SA, A, PA, FA, R). Keys:
  *   seq= ack= (tcp), len= (payload bytes, default 0; tcp/udp), id= seq= (icmp echo),
- *   type=echo|echo-reply|<number> code=<n> (icmp), q=<name> qtype=A|AAAA|<n> qid=<n> (dns),
+ *   type=echo|echo-reply|<number> code=<n> (icmp; a bare `echo`, `echo-reply`, ... is type=), q=<name> qtype=A|AAAA|<n> qid=<n> (dns),
  *   vni=<n> (vxlan), ttl=<n>, smac= dmac= (Ethernet addresses), vlan=<id>.
  * Examples:
  *   icmp 10.244.1.5 > 203.0.113.10 type=echo id=1 seq=1
@@ -46,7 +46,7 @@ function parseEndpoint(word: string): Endpoint {
     port = c < 0 ? undefined : word.slice(c + 1);
   }
   const v6 = ip.includes(':');
-  if (!v6 && !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) throw new PacketLineError(`'${ip}' is not an IPv4 or IPv6 address`);
+  if (!v6 && (!/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) || ip.split('.').some((o) => Number(o) > 255))) throw new PacketLineError(`'${ip}' is not an IPv4 or IPv6 address`);
   let p: number | null = null;
   if (port !== undefined) {
     p = Number(port);
@@ -97,6 +97,7 @@ function parsePacketLine(line: string): FrameSpec & { outer?: { sport: number; d
   for (const w of words.slice(4)) {
     const eq = w.indexOf('=');
     if (eq > 0) keys.set(w.slice(0, eq).toLowerCase(), w.slice(eq + 1));
+    else if (proto === 'icmp' && Object.prototype.hasOwnProperty.call(ICMP_TYPES, w.toLowerCase()) && !keys.has('type')) keys.set('type', w.toLowerCase());
     else if (/^[SAFRPUEC]+$/.test(w)) flags = w;
     else throw new PacketLineError(`unknown word '${w}' (flags are letters like SA, options are key=value)`);
   }
@@ -150,7 +151,7 @@ function parsePacketLine(line: string): FrameSpec & { outer?: { sport: number; d
       break;
     }
     default:
-      throw new PacketLineError(`unknown protocol '${proto}' (tcp, udp, icmp, dns, vxlan)`);
+      throw new PacketLineError(`unknown protocol '${proto}' (${LINE_PROTOCOLS.join(', ')})`);
   }
   const vlan = keys.get('vlan');
   const spec: FrameSpec & { outer?: { sport: number; dport: number; vni: number } } = {
@@ -167,6 +168,9 @@ function parsePacketLine(line: string): FrameSpec & { outer?: { sport: number; d
   if (outer) spec.outer = outer;
   return spec;
 }
+
+/** The protocols a packet line may start with (the error of a bad line lists them). */
+export const LINE_PROTOCOLS = ['tcp', 'udp', 'icmp', 'dns', 'vxlan'] as const;
 
 /** Build the bytes of one packet line. */
 export function buildPacketLine(line: string): Uint8Array {

@@ -74,8 +74,18 @@ import { inputStep } from './step-input';
 import { NO_TRACE } from './tracer';
 import { TextTracer, describeInput, endpointName, explainTail } from './trace-text';
 import { VxlanTemplates } from './vxlan-templates';
+import { explainedText } from './walk';
 
 export { HOSTS_KEY } from './shard-key';
+
+/** One packet walked with a trace (Dataplane.explainWalk): its number, its input line, the Trace, its tuple at the end. */
+export interface ExplainedPacket {
+  number: number;
+  input: string;
+  trace: Trace;
+  /** The tracked tuple after the walk (trace-text.ts packetText). */
+  after: string;
+}
 
 export interface DataplaneOptions {
   profile: WindowsProfile;
@@ -235,9 +245,17 @@ export class Dataplane {
    * rules it met, then `Final packet:`, `Unified flow:` and `Actions:`. Row `i` of `r` is set.
    */
   explainPacket(b: Batch, i: number, r: Results): string {
+    return explainedText(this.explainWalk(b, i, r));
+  }
+
+  /**
+   * As `explainPacket`, the walk kept as the Trace itself (its lines hold the rules and the packet after
+   * each step) for walk.ts, which gives it as data (`--format json`) or prints it; `explainPacket` is its text.
+   */
+  explainWalk(b: Batch, i: number, r: Results): ExplainedPacket {
     const T = new Trace();
     const k = this.k;
-    k.tr = new TextTracer(T);
+    k.tr = new TextTracer(T, k);
     if (r.count <= i) r.count = i + 1;
     try {
       this.decide(this.state, b, i, r);
@@ -245,7 +263,9 @@ export class Dataplane {
       k.tr = NO_TRACE;
     }
     T.tail.push(...explainTail(k, this.state.flows, r));
-    return `Packet ${b.firstNumber + i}: ${describeInput(b, i)}\n\n${T.format()}`;
+    const after = T.snapshot!();
+    T.snapshot = null;
+    return { number: b.firstNumber + i, input: describeInput(b, i), trace: T, after };
   }
 
   private decide(st: DataplaneState, b: Batch, i: number, r: Results): void {

@@ -19,6 +19,7 @@
  */
 
 import { safeText } from '../core/safe-text';
+import type { Rule } from './objects';
 
 export const T_NODE = 0;
 export const T_PORT = 1;
@@ -30,22 +31,49 @@ export const T_DETAIL = 6;
 export const T_WARN = 7;
 export const T_ERROR = 8;
 
-interface Line {
+/**
+ * One line of the tree. Besides its words, what walk.ts gives as data (`--format json`): `name`, the bare name
+ * of the node, port, layer or group it opens (the text adds the direction); `rule`, the rule a T_RULE line
+ * names (its `Id` as `vfp-emu rules` prints it); `packet`, the tracked packet tuple when the line was written
+ * (before the step's own rewrite: walk.ts takes the next line's as the packet after an action).
+ */
+export interface TraceLine {
   depth: number;
   kind: number;
   text: string;
+  name?: string;
+  rule?: Rule;
+  packet?: string;
 }
 
 export class Trace {
-  private lines: Line[] = [];
+  private lines: TraceLine[] = [];
   private depth = 0;
   /** Closing lines (Final packet, Unified flow, Actions, Dropped at). */
   tail: string[] = [];
+  /**
+   * The packet's tracked tuple now, in words (trace-text.ts TextTracer sets it from the PacketCtx): each line
+   * records it, for walk.ts. Null: lines hold none.
+   */
+  snapshot: (() => string) | null = null;
 
-  /** Opens a node that can hold children (T_NODE, T_PORT, T_LAYER, T_GROUP). */
-  open(kind: number, text: string): void {
-    this.lines.push({ depth: this.depth, kind, text });
+  /** The lines recorded, in order (walk.ts reads them as data). */
+  get recorded(): readonly TraceLine[] {
+    return this.lines;
+  }
+
+  /** Opens a node that can hold children (T_NODE, T_PORT, T_LAYER, T_GROUP); `name`: its bare name for walk.ts. */
+  open(kind: number, text: string, name?: string): void {
+    this.lines.push(this.line(kind, text, name, undefined));
     this.depth++;
+  }
+
+  private line(kind: number, text: string, name: string | undefined, rule: Rule | undefined): TraceLine {
+    const l: TraceLine = { depth: this.depth, kind, text };
+    if (name !== undefined) l.name = name;
+    if (rule !== undefined) l.rule = rule;
+    if (this.snapshot !== null) l.packet = this.snapshot();
+    return l;
   }
 
   close(): void {
@@ -61,9 +89,9 @@ export class Trace {
     return this.depth;
   }
 
-  /** Adds a leaf (T_RULE, T_ACTION, T_DETAIL, T_WARN, T_ERROR). */
-  leaf(kind: number, text: string): void {
-    this.lines.push({ depth: this.depth, kind, text });
+  /** Adds a leaf (T_RULE, T_ACTION, T_DETAIL, T_WARN, T_ERROR); `rule`: the rule a T_RULE line names. */
+  leaf(kind: number, text: string, rule?: Rule): void {
+    this.lines.push(this.line(kind, text, undefined, rule));
   }
 
   format(): string {

@@ -179,10 +179,30 @@ function tuple6(k: PacketCtx): string {
   return `IPv6 ${protoName(proto)} [${src}]:${(a[l4] << 8) | a[l4 + 1]} > [${dst}]:${(a[l4 + 2] << 8) | a[l4 + 3]}`;
 }
 
+/** The packet's tracked tuple in a line (as the packet-line notation writes it, plus TCP flags): walk.ts's `packet`. */
+export function packetText(k: PacketCtx): string {
+  if (k.b === null || k.b.ipVer[k.i] !== 4) return k.b !== null ? describeInput(k.b, k.i) : '';
+  const t = fmtTuple(k.proto, k.src, k.dst, k.sport, k.dport, k.ports, k.icmpType);
+  return k.proto === 6 && k.ports ? `${t} ${tcpFlagText(k.b.tcpFlags[k.i])}` : t;
+}
+
+/** TCP flag bits as letters (S, SA, PA, FA, R), '.' for none. */
+export function tcpFlagText(f: number): string {
+  const letters = 'FSRPAUEC';
+  let s = '';
+  for (const ch of 'SFRPAUEC') if ((f & (1 << letters.indexOf(ch))) !== 0) s += ch;
+  return s || '.';
+}
+
 /** Writes the steps' reports as the lines of an explanation. */
 export class TextTracer extends Tracer {
-  constructor(private readonly T: Trace) {
+  /** `k`: the engine's PacketCtx, whose tracked tuple each line records for walk.ts (`--format json`). */
+  constructor(
+    private readonly T: Trace,
+    k?: PacketCtx,
+  ) {
     super();
+    if (k !== undefined) T.snapshot = () => packetText(k);
   }
 
   // ---- input, decapsulation, results
@@ -194,7 +214,7 @@ export class TextTracer extends Tracer {
   }
   override externalPort(k: PacketCtx, node: CompiledNode): void {
     this.T.open(T_NODE, node.name);
-    this.T.open(T_PORT, 'external (IN, from the wire)');
+    this.T.open(T_PORT, 'external (IN, from the wire)', 'external');
   }
   override decapCheck(k: PacketCtx, vni: number, dport: number, wantVni: number, wantPort: number): void {
     this.T.leaf(T_DETAIL, `VXLAN ${u32ToIpv4(k.src)} > ${u32ToIpv4(k.dst)} UDP ${dport} VNI ${vni < 0 ? '(not decoded)' : vni}; the rule's: UDP ${wantPort} VNI ${wantVni}`);
@@ -232,7 +252,8 @@ export class TextTracer extends Tracer {
     const cn = f >> 1;
     const ing = ft.ingress(f);
     T.open(T_NODE, k.c.nodes[ft.node(f)].name);
-    T.open(T_PORT, ing === EP_EXTERNAL ? 'external (IN, from the wire)' : `${endpointName(k.c, ing)} (OUT, from the endpoint)`);
+    const ingName = ing === EP_EXTERNAL ? 'external' : (endpointName(k.c, ing) ?? '-');
+    T.open(T_PORT, ing === EP_EXTERNAL ? 'external (IN, from the wire)' : `${ingName} (OUT, from the endpoint)`, ingName);
     T.leaf(
       T_DETAIL,
       `unified flow table hit: ${(f & 1) === 0 ? 'forward' : 'reverse'} flow of connection #${cn} (created by packet ${ft.firstPacket[cn]}, whose first packet walked the layers)${alias ? '; matched through the pod-view reply alias (the reply as the pod sees it)' : ''}`,
@@ -267,7 +288,7 @@ export class TextTracer extends Tracer {
   override slowStart(k: PacketCtx): void {
     const dirIn = k.port!.kind === 'external';
     this.T.open(T_NODE, k.node!.name);
-    this.T.open(T_PORT, `${k.port!.name} (${dirIn ? 'IN, from the wire' : 'OUT, from the endpoint'})`);
+    this.T.open(T_PORT, `${k.port!.name} (${dirIn ? 'IN, from the wire' : 'OUT, from the endpoint'})`, k.port!.name);
     this.T.leaf(T_DETAIL, `${fmtTuple(k.proto, k.src, k.dst, k.sport, k.dport, k.ports, k.icmpType)}: unified flow table miss, walking the layers`);
   }
   override natPortTaken(k: PacketCtx, cc: number, peer: number): void {
@@ -280,12 +301,12 @@ export class TextTracer extends Tracer {
     this.T.leaf(T_ERROR, `an ICMP echo reply from ${u32ToIpv4(k.oSrc)} (outside the ExceptionList) to a pod IP: its request left un-NATed`);
   }
   override layer(layer: Layer, port: Port, dir: number): void {
-    this.T.open(T_LAYER, `${layer.name} (port ${port.name}, ${dir === DIR_IN ? 'IN' : 'OUT'})`);
+    this.T.open(T_LAYER, `${layer.name} (port ${port.name}, ${dir === DIR_IN ? 'IN' : 'OUT'})`, layer.name);
   }
   override group(g: Group, best: Rule | null): void {
     const T = this.T;
-    T.open(T_GROUP, g.name);
-    if (best !== null) T.leaf(T_RULE, ruleText(best));
+    T.open(T_GROUP, g.name, g.name);
+    if (best !== null) T.leaf(T_RULE, ruleText(best), best);
     else if (g.rules.length <= 8 && (g.byVip === null || g.byVip.size === 0)) {
       T.leaf(T_DETAIL, `no rule matched: ${g.rules.map((x) => `${x.name} [${condSummary(x)}]`).join(', ') || 'the group is empty'}`);
     } else T.leaf(T_DETAIL, `no rule matched (${g.rules.length + (g.byVip?.size ?? 0)} rules)`);
@@ -322,11 +343,11 @@ export class TextTracer extends Tracer {
   override hostLb(k: PacketCtx, layer: Layer, rule: Rule): void {
     const T = this.T;
     const how = k.from === FROM_POD ? 'through the ROUTE/NeedEncap steering of VIP traffic' : k.from === FROM_WIRE ? 'from the external port' : 'from the host';
-    T.open(T_PORT, `host (the host vNIC port's load balancers, reached ${how})`);
-    T.open(T_LAYER, `${layer.name} (port host, OUT)`);
+    T.open(T_PORT, `host (the host vNIC port's load balancers, reached ${how})`, 'host');
+    T.open(T_LAYER, `${layer.name} (port host, OUT)`, layer.name);
     const g = layer.groups.find((x) => x.rules.includes(rule) || (x.byVip !== null && [...x.byVip.values()].some((l) => l.includes(rule))));
-    T.open(T_GROUP, g?.name ?? '?');
-    T.leaf(T_RULE, ruleText(rule));
+    T.open(T_GROUP, g?.name ?? '?', g?.name ?? '?');
+    T.leaf(T_RULE, ruleText(rule), rule);
   }
   override hostLbEnd(): void {
     this.T.closeTo(2);
@@ -347,7 +368,7 @@ export class TextTracer extends Tracer {
     this.T.leaf(T_DETAIL, `switch: deliver to the host vNIC (${u32ToIpv4(dst)} is ${(kind & AK_SOURCE_VIP) !== 0 ? 'the SourceVIP' : 'the node address'})`);
   }
   override podPortIn(k: PacketCtx, p: CompiledPod): void {
-    this.T.open(T_PORT, `${p.name} (IN, towards the pod)`);
+    this.T.open(T_PORT, `${p.name} (IN, towards the pod)`, p.name);
   }
   override deliverPod(k: PacketCtx, p: CompiledPod): void {
     this.T.leaf(T_DETAIL, `switch: deliver to ${p.name} (destination MAC ${k.c.macNames[p.mac]})`);
@@ -384,7 +405,7 @@ export class TextTracer extends Tracer {
   }
   override ipv6Port(k: PacketCtx, node: CompiledNode, p: CompiledPod, fromPod: boolean): void {
     this.T.open(T_NODE, node.name);
-    this.T.open(T_PORT, fromPod ? `${p.name} (OUT)` : 'external (IN)');
+    this.T.open(T_PORT, fromPod ? `${p.name} (OUT)` : 'external (IN)', fromPod ? p.name : 'external');
   }
   override lb6Choice(k: PacketCtx, lb: NodeLb6, be: Lb6Backend, dport: number): void {
     this.T.leaf(
