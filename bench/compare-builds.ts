@@ -19,7 +19,11 @@
  *                                               workers 1 and 2, with and without --verdicts, and of the
  *                                               decide-only replay (no output file), workers 1 and 2:
  *                                               this tree's e2e.js times each build's CLI (`--cli`), so
- *                                               both builds run the same bench and its newer rows
+ *                                               both builds run the same bench and its newer rows; the
+ *                                               --out and decide-only rows again through each build's
+ *                                               bundle (dist/bundle/vfp-emu.js, the `vfp-emu` command),
+ *                                               which both builds get (scripts/bundle.mjs, when the
+ *                                               revision has it) after `tsc`
  * Each bench prints text (their formats, read here, are those of engine-trace.ts and e2e.ts); the figures
  * are the medians over the rounds, and the ratio new/old with the verdict against the 5% bound (for ns per
  * packet lower is better, for packets/s higher); the best round of each build and their ratio beside them
@@ -103,11 +107,18 @@ function buildRevision(rev: string): { build: Build; remove: () => void } {
     fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(dir, 'node_modules'));
     process.stderr.write(`building ${rev} (${sha.slice(0, 12)}) in ${dir} ...\n`);
     run(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], dir);
+    bundle(dir);
   } catch (e) {
     remove();
     throw e;
   }
   return { build: { label: `${rev} (${sha.slice(0, 12)})`, dir }, remove };
+}
+
+/** The build's bundle (`npm run build`'s second step), when the revision has scripts/bundle.mjs. */
+function bundle(dir: string): void {
+  const script = path.join(dir, 'scripts', 'bundle.mjs');
+  if (fs.existsSync(script)) run(process.execPath, [script], dir);
 }
 
 function currentLabel(): string {
@@ -136,6 +147,13 @@ const REPLAY = [
   { line: 'vfp-emu replay decide-only (--summary json) --workers 1', fig: { name: 'replay decide-only, workers 1', unit: 'M packets/s', higherBetter: true } },
   { line: 'vfp-emu replay decide-only (--summary json) --workers 2', fig: { name: 'replay decide-only, workers 2', unit: 'M packets/s', higherBetter: true } },
 ];
+/** e2e.js's rows through the bundle (builds with one; a build without gets no figure for them). */
+const REPLAY_BUNDLE = [
+  { line: 'vfp-emu (bundle) replay --out --workers 1', fig: { name: 'bundle: replay --out, workers 1', unit: 'M packets/s', higherBetter: true } },
+  { line: 'vfp-emu (bundle) replay --out --workers 2', fig: { name: 'bundle: replay --out, workers 2', unit: 'M packets/s', higherBetter: true } },
+  { line: 'vfp-emu (bundle) replay decide-only --workers 1', fig: { name: 'bundle: replay decide-only, workers 1', unit: 'M packets/s', higherBetter: true } },
+  { line: 'vfp-emu (bundle) replay decide-only --workers 2', fig: { name: 'bundle: replay decide-only, workers 2', unit: 'M packets/s', higherBetter: true } },
+];
 
 /** engine-trace.js's `engine   best X ns/packet   median Y` line: Y. */
 function engineMedian(out: string): number {
@@ -150,14 +168,20 @@ function tableBytes(out: string): number | null {
   return m === null ? null : Number(m[1]);
 }
 
-/** e2e.js's `NAME   S s   R M packets/s` line of `name`: R. */
+/** e2e.js's `NAME   S s   R M packets/s` line of `name`: R (throws when there is none; `replayRateOrNull`: null). */
 function replayRate(out: string, name: string): number {
+  const r = replayRateOrNull(out, name);
+  if (r === null) throw new Error(`no '${name}' line in e2e output:\n${out}`);
+  return r;
+}
+
+function replayRateOrNull(out: string, name: string): number | null {
   for (const l of out.split('\n')) {
     if (!l.startsWith(name) || !/^\s/.test(l.slice(name.length))) continue;
     const m = /([\d.]+) M packets\/s/.exec(l);
     if (m !== null) return Number(m[1]);
   }
-  throw new Error(`no '${name}' line in e2e output:\n${out}`);
+  return null;
 }
 
 /** One round of one build: every figure once. */
@@ -183,7 +207,14 @@ function measure(b: Build, o: Options): Map<Figure, number> {
   // its own packets first: engine-trace takes the first --packets
   if (o.big) bench('engine-trace.js', ['--flows', '1000000', '--packets', String(o.packets1m), '--runs', '1'], engine(ENGINE_1M, BYTES_1M));
   const cli = path.join(b.dir, 'dist', 'src', 'cli.js');
-  if (o.e2e) bench('e2e.js', ['--runs', String(o.e2eRuns), '--cli', cli], (out) => REPLAY.forEach((r) => figures.set(r.fig, replayRate(out, r.line))), ROOT);
+  const e2e = (out: string): void => {
+    REPLAY.forEach((r) => figures.set(r.fig, replayRate(out, r.line)));
+    for (const r of REPLAY_BUNDLE) {
+      const v = replayRateOrNull(out, r.line);
+      if (v !== null) figures.set(r.fig, v);
+    }
+  };
+  if (o.e2e) bench('e2e.js', ['--runs', String(o.e2eRuns), '--cli', cli], e2e, ROOT);
   return figures;
 }
 
@@ -246,6 +277,7 @@ function main(): void {
   }
   const cur: Build = { label: currentLabel(), dir: ROOT };
   if (!fs.existsSync(path.join(ROOT, 'dist', 'bench', 'engine-trace.js'))) throw new Error('build this tree first (npm run bench:compare builds it)');
+  if (o.e2e) bundle(ROOT); // this tree's dist/src as built, bundled (the old build gets the same)
   const { build: old, remove } = buildRevision(o.rev);
   const onSignal = (): void => {
     remove();

@@ -108,6 +108,13 @@ const HEURISTIC_MAX_WIRELEN = 128 * 1024 * 1024;
 const utf8 = new TextDecoder('utf-8');
 
 /**
+ * The readers' fast paths (PcapReader `plainRecords`, PcapngReader `plainBlocks`: the common records in
+ * one tight loop) are on; test/io-fast-path.test.ts turns them off to check that every capture reads the
+ * same without them (the general loop is the reference).
+ */
+export const readerTuning = { fastPath: true };
+
+/**
  * A pcapng string option: UTF-8, ending at the option length or at the first NUL (some writers count a
  * C terminator and whatever follows it; tshark shows the text up to the NUL too).
  */
@@ -376,7 +383,11 @@ class PcapReader extends ReaderBase {
     const snapLen = this.snapLen;
     const linkType = this.linkType;
     const fracUnits = this.fracUnits;
+    const plain = swapMode === LENGTHS_NOT_SWAPPED;
     while (b.count < b.capacity) {
+      // the records the buffer holds whole that need nothing but copying out, in one tight loop; the
+      // loop below takes the record it stops at (a refill, a fault, caplen over the snaplen, a full batch)
+      if (plain && readerTuning.fastPath && this.plainRecords(b) && b.count >= b.capacity) break;
       if (this.stopBefore(b, hl)) break;
       if (src.end - src.start < hl && !src.ensure(hl)) {
         const rest = src.available();
@@ -435,6 +446,46 @@ class PcapReader extends ReaderBase {
     this.lend(b);
     this.packetsRead += b.count;
     return b.count;
+  }
+
+  /**
+   * The fast path of `next` (lengths not swapped): puts the records at the read position that the buffer
+   * holds whole and that `next`'s loop would take without a word to say (caplen within MAX_CAPLEN and the
+   * snaplen, room in the batch), keeping the read position in a local and committing it once. Stops before
+   * any other record, which `next`'s general loop then takes as it always did: the batches are the same.
+   * Returns true when it put a packet. (Measured on the 1M-packet e2e trace, in place: see the commit.)
+   */
+  private plainRecords(b: Batch): boolean {
+    const src = this.src;
+    const v = src.view;
+    const le = this.littleEndian;
+    const hl = this.hdrLen;
+    const snapLen = this.snapLen === 0 ? MAX_CAPLEN : Math.min(this.snapLen, MAX_CAPLEN);
+    const linkType = this.linkType;
+    const fracUnits = this.fracUnits;
+    const inPlace = this.inPlace;
+    const cap = b.capacity;
+    const end = src.end;
+    const start = src.start;
+    let p = start;
+    while (b.count < cap && end - p >= hl) {
+      const caplen = v.getUint32(p + 8, le);
+      const need = hl + caplen;
+      if (caplen > snapLen || end - p < need || (!inPlace && !b.fits(caplen))) break;
+      const sec = v.getUint32(p, le);
+      const frac = v.getUint32(p + 4, le);
+      const i = this.put(b, p + hl, caplen);
+      b.wirelen[i] = v.getUint32(p + 12, le);
+      b.tsHi[i] = sec;
+      b.tsLo[i] = frac;
+      b.ts[i] = sec + frac / fracUnits;
+      b.iface[i] = 0;
+      b.linktype[i] = linkType;
+      p += need;
+    }
+    if (p === start) return false;
+    src.consume(p - start);
+    return true;
   }
 }
 
@@ -728,6 +779,8 @@ class PcapngReader extends ReaderBase {
     if (this.done) return 0;
     const src = this.src;
     while (b.count < b.capacity) {
+      // plain EPBs in one tight loop (see plainBlocks); the loop below takes the block it stops at
+      if (readerTuning.fastPath && this.plainBlocks(b) && b.count >= b.capacity) break;
       const at = src.offset;
       if (this.stopBefore(b, 8)) break;
       if (src.end - src.start < 8 && !src.ensure(8)) {
@@ -796,5 +849,50 @@ class PcapngReader extends ReaderBase {
     this.lend(b);
     this.packetsRead += b.count;
     return b.count;
+  }
+
+  /**
+   * The fast path of `next`: puts the Enhanced Packet Blocks at the read position that the buffer holds
+   * whole and that `next` would take without a word to say (a length within bounds and matching its
+   * trailing copy, a known interface, caplen within the block, MAX_CAPLEN and the snaplen, no options,
+   * room in the batch), keeping the read position in a local and committing it once. Stops before any
+   * other block, which `next`'s general loop then takes as it always did: the batches are the same.
+   * Returns true when it put a packet.
+   */
+  private plainBlocks(b: Batch): boolean {
+    const src = this.src;
+    const v = src.view;
+    const le = this.le;
+    const inPlace = this.inPlace;
+    const cap = b.capacity;
+    const end = src.end;
+    const start = src.start;
+    const known = this.sectionIfaces;
+    const base = this.sectionBase;
+    let p = start;
+    while (b.count < cap && end - p >= 32) {
+      const len = v.getUint32(p + 4, le);
+      if (v.getUint32(p, le) !== BT_EPB || len < 32 || (len & 3) !== 0 || len > end - p || len > MAX_BUFFERED_BLOCK) break;
+      const localId = v.getUint32(p + 8, le);
+      const caplen = v.getUint32(p + 20, le);
+      // no options: the padded data runs up to the trailing length
+      if (localId >= known || caplen > len - 32 || caplen > MAX_CAPLEN || len - 32 - ((caplen + 3) & ~3) >= 4) break;
+      if (v.getUint32(p + len - 4, le) !== len) break;
+      const ifc = this.interfaces[base + localId];
+      if ((ifc.snapLen !== 0 && caplen > ifc.snapLen) || (!inPlace && !b.fits(caplen))) break;
+      const tsHi = v.getUint32(p + 12, le);
+      const tsLo = v.getUint32(p + 16, le);
+      const i = this.put(b, p + 28, caplen);
+      b.wirelen[i] = v.getUint32(p + 24, le);
+      b.tsHi[i] = tsHi;
+      b.tsLo[i] = tsLo;
+      b.ts[i] = (tsHi * 4294967296 + tsLo) / ifc.tsUnitsPerSec + ifc.tsOffset;
+      b.iface[i] = base + localId;
+      b.linktype[i] = ifc.linkType;
+      p += len;
+    }
+    if (p === start) return false;
+    src.consume(p - start);
+    return true;
   }
 }
