@@ -105,7 +105,7 @@ function load(): string {
 }
 
 /** `n` Linux nodes of `pods` pods each (see the module comment), as kubectl prints them. */
-function padding(n: number, pods: number): object[] {
+export function padding(n: number, pods: number): object[] {
   const items: object[] = [];
   for (let k = 0; k < n; k++) {
     const name = `pad-node-${k + 1}`;
@@ -232,4 +232,4 @@ function main(): void {
   }
 }
 
-main();
+if (require.main === module) main();

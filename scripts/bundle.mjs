@@ -52,7 +52,8 @@ const results = await Promise.all([
     ...common,
     // module.exports: the CLI's exports (runAsMain), which the loader below runs
     stdin: {
-      contents: "module.exports = { runAsMain: require('./cli').runAsMain, runMultiWorker: require('./commands/multi-worker-loop').runMultiWorker };",
+      // runMultiWorker's module is required when it is called, not when main.js loads (the CLI's start-up)
+      contents: "module.exports = { runAsMain: require('./cli').runAsMain, runMultiWorker: () => require('./commands/multi-worker-loop').runMultiWorker() };",
       resolveDir: src,
       sourcefile: 'main.js',
       loader: 'js',
