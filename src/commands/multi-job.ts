@@ -1,6 +1,6 @@
 /**
  * One trace of a multi-trace replay (multi-replay.ts), run on the main thread (`--workers 1`) or in a
- * multi-worker.ts thread: the single-trace `replay` as it is, with a fresh Dataplane (its own flow table,
+ * multi-worker-loop.ts thread: the single-trace `replay` as it is, with a fresh Dataplane (its own flow table,
  * SNAT ports, affinity: each trace is one node's or one window's traffic), and its outcome as plain data
  * that a worker can post.
  *
@@ -23,7 +23,7 @@ export interface TraceJob {
   out?: string;
 }
 
-/** Keys of ReplayOptions that are per trace or per run (no `stop`: each thread has its own, see multi-worker.ts). */
+/** Keys of ReplayOptions that are per trace or per run (no `stop`: each thread has its own, see multi-worker-loop.ts). */
 export const PER_RUN_KEYS = ['stop', 'trace', 'verdicts', 'out', 'report', 'summary', 'progress', 'loaded'] as const;
 
 /** The options every trace shares: all of ReplayOptions but PER_RUN_KEYS. */
