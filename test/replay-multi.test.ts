@@ -276,13 +276,13 @@ describe('vfp-emu replay with several traces', function () {
     const jobs = [...sizes.map((_, k) => path.join(sized, `t${k}.pcap`)), '-', path.join(sized, 'missing.pcap')].map((trace, index) => ({ index, trace }));
     assert.deepEqual(jobOrder(jobs).map((j) => j.index), [1, 3, 2, 0, 4, 5]);
     // the run: traces of different lengths, the same summary in trace order for 1 and 2 threads
-    const mixed = path.join(tmp, 'mixed');
+    const mixed = path.join(tmp, 'by-size');
     fs.mkdirSync(mixed);
     for (const [k, n] of [300, 3000, 1000].entries()) writeTraceFile(path.join(mixed, `m${k}.pcap`), 'pcap', { packets: n, flows: 30, seed: 10 + k });
-    const one = run(['replay', 'mixed', '--cluster', cluster, '--summary', 'json', '--workers', '1'], tmp);
-    const two = run(['replay', 'mixed', '--cluster', cluster, '--summary', 'json', '--workers', '2'], tmp);
+    const one = run(['replay', 'by-size', '--cluster', cluster, '--summary', 'json', '--workers', '1'], tmp);
+    const two = run(['replay', 'by-size', '--cluster', cluster, '--summary', 'json', '--workers', '2'], tmp);
     assert.equal(two.status, 0, two.stderr);
     assert.deepEqual(untimed(JSON.parse(two.stdout)), untimed(JSON.parse(one.stdout)));
-    assert.deepEqual((JSON.parse(two.stdout) as { traces: { trace: string }[] }).traces.map((t) => t.trace), ['mixed/m0.pcap', 'mixed/m1.pcap', 'mixed/m2.pcap']);
+    assert.deepEqual((JSON.parse(two.stdout) as { traces: { trace: string }[] }).traces.map((t) => t.trace), ['by-size/m0.pcap', 'by-size/m1.pcap', 'by-size/m2.pcap']);
   });
 });
