@@ -2,14 +2,17 @@
  * The CLI as one file (issue 12, start-up): `npm run build` runs `tsc -p .`, then this script, which bundles
  * the compiled JavaScript (dist/src, so the bundle runs exactly the code tsc emitted) with esbuild into
  *
- *   dist/bundle/main.js     the CLI: every module of src/ in one file (exports cli.ts's runAsMain)
+ *   dist/bundle/main.js     the CLI: every module of src/ in one file (exports cli.ts's runAsMain, and
+ *                           runMultiWorker of src/commands/multi-worker-loop.ts for the file below)
  *   dist/bundle/vfp-emu.js  the command (package.json `bin`): src/bundle-loader.ts, which runs main.js with
  *   dist/bundle/main.code-cache  V8's code cache of main.js, written by scripts/code-cache.js after a run
  *                           of the lesson, explain, rules and decode (a cache that does not fit is ignored)
  *   dist/bundle/worker.js   the pipeline worker (src/pipeline/worker.ts): pipeline.ts starts
  *                           `path.join(__dirname, 'worker.js')`, which next to the bundle is this file
- *   dist/bundle/multi-worker.js  a multi-trace replay's thread (src/commands/multi-worker.ts), started by
- *                           multi-replay.ts as `path.join(__dirname, 'multi-worker.js')` in the same way
+ *   dist/bundle/multi-worker.js  a multi-trace replay's thread, started by multi-replay.ts as
+ *                           `path.join(__dirname, 'multi-worker.js')` in the same way: a loader like
+ *                           vfp-emu.js that runs main.js's runMultiWorker with main.code-cache (the
+ *                           worker shares the CLI's code and its cache instead of a bundle of its own)
  *   dist/bundle/yaml.js     the `yaml` package, required by main.js and worker.js (`require("./yaml.js")`)
  *                           only when a YAML text is read (src/cluster/yaml.ts): the 72 files of the
  *                           package, about a quarter of the code, cost a run on JSON inputs nothing
@@ -48,12 +51,23 @@ const results = await Promise.all([
   esbuild.build({
     ...common,
     // module.exports: the CLI's exports (runAsMain), which the loader below runs
-    stdin: { contents: "module.exports = require('./cli');", resolveDir: src, sourcefile: 'main.js', loader: 'js' },
+    stdin: {
+      // runMultiWorker's module is required when it is called, not when main.js loads (the CLI's start-up)
+      contents: "module.exports = { runAsMain: require('./cli').runAsMain, runMultiWorker: () => require('./commands/multi-worker-loop').runMultiWorker() };",
+      resolveDir: src,
+      sourcefile: 'main.js',
+      loader: 'js',
+    },
     outfile: path.join(out, 'main.js'),
     plugins: [yamlBeside],
   }),
   esbuild.build({ ...common, entryPoints: [path.join(src, 'pipeline', 'worker.js')], outfile: path.join(out, 'worker.js'), plugins: [yamlBeside] }),
-  esbuild.build({ ...common, entryPoints: [path.join(src, 'commands', 'multi-worker.js')], outfile: path.join(out, 'multi-worker.js'), plugins: [yamlBeside] }),
+  esbuild.build({
+    ...common,
+    // a multi-trace replay's worker thread: main.js's runMultiWorker, run with main.js's code cache
+    stdin: { contents: "require('./bundle-loader').loadMain(__dirname, require).runMultiWorker();", resolveDir: src, sourcefile: 'multi-worker.js', loader: 'js' },
+    outfile: path.join(out, 'multi-worker.js'),
+  }),
   esbuild.build({ ...common, entryPoints: ['yaml'], outfile: path.join(out, 'yaml.js') }),
   esbuild.build({
     ...common,

@@ -11,6 +11,9 @@
  * its cache together (scripts/bundle.mjs); a main.js edited by hand to the same length is the one case V8
  * cannot tell, so edit src/ and rebuild, never dist/bundle. Node 20 has no compile cache of its own for CommonJS (module.enableCompileCache is
  * Node 22), hence `vm.Script` with `cachedData`, the way the v8-compile-cache package does it.
+ * A multi-trace replay's worker thread (dist/bundle/multi-worker.js) loads main.js the same way, with the same
+ * cache, and runs its `runMultiWorker` (issue 12, many captures: a worker no longer parses and compiles a
+ * second bundle of the CLI without a cache).
  * Only node: modules are imported here: this file is bundled on its own.
  */
 import * as fs from 'node:fs';
@@ -25,9 +28,14 @@ export function wrapSource(source: string): string {
   return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 }
 
-export interface LoadedMain {
-  script: vm.Script;
+/** What main.js exports (scripts/bundle.mjs): the CLI, and a multi-trace replay's worker thread (src/commands/multi-worker-loop.ts). */
+export interface MainExports {
   runAsMain(argv: string[]): Promise<void>;
+  runMultiWorker(): void;
+}
+
+export interface LoadedMain extends MainExports {
+  script: vm.Script;
 }
 
 /**
@@ -43,7 +51,7 @@ export function loadMain(dir: string, req: NodeJS.Require): LoadedMain {
     cachedData = undefined; // no cache (a build without one): compiled as usual
   }
   const script = new vm.Script(wrapSource(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
-  const mod = { exports: {} as { runAsMain(argv: string[]): Promise<void> } };
+  const mod = { exports: {} as MainExports };
   (script.runInThisContext() as (...a: unknown[]) => void)(mod.exports, req, mod, file, dir);
-  return { script, runAsMain: mod.exports.runAsMain };
+  return { script, runAsMain: mod.exports.runAsMain, runMultiWorker: mod.exports.runMultiWorker };
 }

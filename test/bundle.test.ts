@@ -146,5 +146,8 @@ describe('the bundled CLI (dist/bundle) against the tsc build', () => {
     const m = loadMain(bundleDir, createRequire(path.join(bundleDir, MAIN_FILE)));
     assert.equal(m.script.cachedDataRejected, false);
     assert.equal(typeof m.runAsMain, 'function');
+    // a multi-trace replay's worker runs main.js with this cache too: its own file is only the loader
+    assert.equal(typeof m.runMultiWorker, 'function');
+    assert.ok(fs.statSync(path.join(bundleDir, 'multi-worker.js')).size < 16 << 10, 'multi-worker.js is a loader, not a second copy of the CLI');
   });
 });

@@ -77,7 +77,8 @@ describe('cluster: a kubectl List in JSON is streamed', () => {
     assert.equal(outcome(two, true), outcome(two, false));
   });
 
-  it('bad JSON: the streamed reader names the byte offset, line and column the whole-text reader names', () => {
+  /** Texts of the List with one syntax error each (what, text). */
+  const badJsonCases = (): [string, string][] => {
     const at = (s: string, find: string, k = 0): number => {
       let i = -1;
       for (let n = 0; n <= k; n++) i = s.indexOf(find, i + 1);
@@ -102,6 +103,11 @@ describe('cluster: a kubectl List in JSON is streamed', () => {
       ['nesting too deep, then an error', pretty.slice(0, item) + '"x": ' + '['.repeat(MAX_NESTING + 5) + '}' + pretty.slice(item)],
       ['a UTF-8 byte-order mark first', `\uFEFF${pretty.replace(/: true([,\n])/, ': tru$1')}`],
     ];
+    return cases;
+  };
+
+  it('bad JSON: the streamed reader names the byte offset, line and column the whole-text reader names', () => {
+    const cases = badJsonCases();
     for (const [what, text] of cases) {
       assert.notEqual(text, pretty, what);
       const f = write('bad.json', text);
@@ -193,5 +199,96 @@ describe('cluster: a kubectl List in JSON is streamed', () => {
     assert.equal(r.stdout.trim(), '3000');
     // the same file read whole does not fit (the test can fail)
     assert.notEqual(run('whole').status, 0);
+  });
+
+  describe('on standard input and through a FIFO (copied as read, then streamed: src/cluster/spool.ts)', () => {
+    const clusterDir = path.resolve(__dirname, '..', 'src', 'cluster');
+    const errorsFile = path.resolve(__dirname, '..', 'src', 'core', 'errors');
+    const script = `const { loadClusterFiles } = require(${JSON.stringify(clusterDir + '/load')}); const { InputError } = require(${JSON.stringify(errorsFile)});
+const [mode, max, file] = process.argv.slice(1);
+try { const r = loadClusterFiles([file], { streamLists: mode === 'stream', maxConfigBytes: max === '-' ? undefined : Number(max) }); console.log(JSON.stringify(r.cluster) + ' ' + r.digests[0]); }
+catch (e) { if (!(e instanceof InputError)) throw e; console.log('InputError ' + e.message + ' offset=' + String(e.offset) + ' path=' + String(e.fieldPath)); }`;
+    /** What a user sees loading `text` given on stdin (`-`), in a child process whose temporary folder is `tmpDir`. */
+    const viaStdin = (text: string | Buffer, stream = true, max?: number, tmpDir = tmp, heapMb?: number): string => {
+      const r = spawnSync(process.execPath, [...(heapMb !== undefined ? [`--max-old-space-size=${heapMb}`] : []), '-e', script, stream ? 'stream' : 'whole', String(max ?? '-'), '-'], { input: text, encoding: 'utf8', env: { ...process.env, TMPDIR: tmpDir }, maxBuffer: 1 << 30 });
+      assert.equal(r.status, 0, r.stderr.slice(-2000));
+      return r.stdout.trim();
+    };
+    /** The same for the file `f` (its name written `-`, as stdin's is). */
+    const viaFile = (f: string, stream = true, max?: number): string => {
+      const r = spawnSync(process.execPath, ['-e', script, stream ? 'stream' : 'whole', String(max ?? '-'), f], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().split(f).join('-');
+    };
+
+    it('a List: the model and the digest of the file; bad JSON: the file\'s byte offset, line and column, under the cap and over it', () => {
+      const f = write('stdin-list.json', pretty);
+      assert.equal(viaStdin(pretty), viaFile(f));
+      assert.equal(viaStdin(pretty, true, 4096), viaFile(f, true, 4096), 'a List larger than the cap is read from stdin as from a file');
+      assert.match(viaStdin(pretty, false, 4096), /larger than 4096 bytes/, 'read whole it is refused (the test can fail)');
+      for (const [what, text] of badJsonCases()) {
+        const g = write('stdin-bad.json', text);
+        const whole = viaFile(g, false);
+        assert.match(whole, /^InputError - at byte offset \d+: .*\(line \d+, column \d+\).* offset=\d+/s, what);
+        assert.equal(viaStdin(text), whole, `${what}: under the cap, the whole-text reader's words`);
+        assert.equal(viaStdin(text, true, 16), viaFile(g, true, 16), `${what}: over the cap, the streamed reader's offset, line and column`);
+      }
+      assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('vfp-emu-cluster-')), [], 'no copy left behind, after errors too');
+    });
+
+    it('a bad field: the same field path, line and column as the file', () => {
+      const svc = pretty.indexOf('"kind": "Service"');
+      const port = pretty.indexOf('"port": ', svc);
+      for (const text of [pretty.slice(0, port) + '"port": "http", "x": ' + pretty.slice(port + 8), pretty.replace('"kind": "Pod",', ''), pretty.replace('"kind": "List"', '"kind": 5')]) {
+        const g = write('stdin-field.json', text);
+        const seen = viaStdin(text);
+        assert.match(seen, /^InputError .*path=(?!undefined)/, seen);
+        assert.equal(seen, viaFile(g));
+        assert.equal(viaStdin(text, true, 4096), viaFile(g, true, 4096));
+      }
+    });
+
+    it('what is no JSON List is read whole as before: YAML, UTF-16, JSON that is no List, a stream that never stops being no JSON', () => {
+      const yaml = path.resolve(__dirname, '..', '..', 'traces', '_clusters', 'overlay', 'kubectl.yaml');
+      assert.equal(viaStdin(fs.readFileSync(yaml)), viaFile(yaml));
+      const utf16 = write('utf16.json', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(pretty, 'utf16le')]));
+      assert.equal(viaStdin(fs.readFileSync(utf16)), viaFile(utf16));
+      const net = path.join(FIXTURES, 'kube-flannel-net-conf.json');
+      assert.equal(viaStdin(fs.readFileSync(net)), viaFile(net));
+      // `{` then no JSON for ever: read to the cap and no further
+      const endless = spawnSync('sh', ['-c', 'yes "{" | "$0" -e "$1" stream 4096 -', process.execPath, script], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp }, timeout: 60_000 });
+      assert.equal(endless.status, 0, endless.stderr);
+      assert.match(endless.stdout, /^InputError - at byte offset 2: not valid JSON: .*\(line 2, column 1\)/);
+    });
+
+    it('memory: a 60 MB dump piped in loads in a 48 MB heap; through a FIFO too, with the file\'s digest', function () {
+      const f = path.join(tmp, 'bulky.json'); // written by the memory test above
+      if (!fs.existsSync(f)) this.skip();
+      const own = fs.mkdtempSync(path.join(tmp, 'own-tmp-'));
+      const r = viaStdin(fs.readFileSync(f), true, 2 ** 30, own, 48);
+      assert.match(r, / [0-9a-f]{64}$/, r.slice(0, 300));
+      const digest = r.slice(-64);
+      const fifo = path.join(tmp, 'bulky.fifo');
+      spawnSync('mkfifo', [fifo]);
+      const viaFifo = spawnSync('sh', ['-c', 'cat "$1" > "$2" & exec "$0" --max-old-space-size=48 -e "$3" stream 1073741824 "$2"', process.execPath, f, fifo, script], { encoding: 'utf8', env: { ...process.env, TMPDIR: own }, maxBuffer: 1 << 30 });
+      assert.equal(viaFifo.status, 0, viaFifo.stderr.slice(-2000));
+      assert.equal(viaFifo.stdout.trim().slice(-64), digest);
+      assert.deepEqual(fs.readdirSync(own), [], 'the copies are removed');
+      // read whole from stdin, the same dump does not fit (the test can fail)
+      const whole = spawnSync(process.execPath, ['--max-old-space-size=48', '-e', script, 'whole', String(2 ** 30), '-'], { input: fs.readFileSync(f), encoding: 'utf8' });
+      assert.notEqual(whole.status, 0);
+    });
+
+    it('the CLI: `--cluster -` with bad JSON over --max-config-bytes is exit 2 naming -, byte offset, line and column', () => {
+      const item = pretty.indexOf('"kind": "Pod"');
+      const text = pretty.slice(0, item) + ',' + pretty.slice(item);
+      const g = write('cli-stdin-bad.json', text);
+      const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+      const r = spawnSync(process.execPath, [cli, 'rules', '--cluster', '-', '--max-config-bytes', '4096'], { input: text, encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      const file = spawnSync(process.execPath, [cli, 'rules', '--cluster', g, '--max-config-bytes', '4096'], { encoding: 'utf8' });
+      assert.equal(r.stderr, file.stderr.split(g).join('-'));
+      assert.match(r.stderr, /^vfp-emu: - at byte offset \d+: not valid JSON: .*\(line \d+, column \d+\)/);
+    });
   });
 });

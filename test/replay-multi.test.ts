@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateList } from '../bench/cluster-scale';
 import { loadClusterFiles } from '../src/cluster/load';
+import { jobOrder } from '../src/commands/multi-replay';
 import { writeTraceFile } from '../src/gen/trace';
 import { cli, run, untimed, untimedText, writeTraces } from './multi-helpers';
 
@@ -253,5 +254,35 @@ describe('vfp-emu replay with several traces', function () {
     const ok = run(['replay', 'caps', '--cluster', cluster, '--out', 'made-o', '--verdicts', 'made-o', '--report', 'made-o/r.txt'], tmp);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal(fs.readdirSync(path.join(tmp, 'made-o')).length, 7, 'made once every check passed: 3 traces x 2 outputs and the report');
+  });
+
+  it('a bad --cluster file: the same message and exit 2 for --workers 1 and 2 (loaded once, on the main thread, before any worker gets a trace)', () => {
+    const bad = path.join(tmp, 'bad-cluster.json');
+    fs.writeFileSync(bad, '{"apiVersion": "v1", "kind": "List", "items": [ {"kind": "Pod", } ]}');
+    const outs = [1, 2, 3].map((w) => run(['replay', 'caps', '--cluster', bad, '--summary', 'json', '--workers', String(w)], tmp));
+    for (const r of outs) {
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /bad-cluster\.json at byte offset 64: not valid JSON/);
+      assert.equal(r.stderr, outs[0].stderr);
+    }
+  });
+
+  it('the threads take the largest traces first (a trace not a regular file counts 0 bytes), results in trace order', () => {
+    const sized = path.join(tmp, 'sized');
+    fs.mkdirSync(sized);
+    const sizes = [10, 30, 20, 30];
+    sizes.forEach((n, k) => fs.writeFileSync(path.join(sized, `t${k}.pcap`), Buffer.alloc(n)));
+    const jobs = [...sizes.map((_, k) => path.join(sized, `t${k}.pcap`)), '-', path.join(sized, 'missing.pcap')].map((trace, index) => ({ index, trace }));
+    assert.deepEqual(jobOrder(jobs).map((j) => j.index), [1, 3, 2, 0, 4, 5]);
+    // the run: traces of different lengths, the same summary in trace order for 1 and 2 threads
+    const mixed = path.join(tmp, 'by-size');
+    fs.mkdirSync(mixed);
+    for (const [k, n] of [300, 3000, 1000].entries()) writeTraceFile(path.join(mixed, `m${k}.pcap`), 'pcap', { packets: n, flows: 30, seed: 10 + k });
+    const one = run(['replay', 'by-size', '--cluster', cluster, '--summary', 'json', '--workers', '1'], tmp);
+    const two = run(['replay', 'by-size', '--cluster', cluster, '--summary', 'json', '--workers', '2'], tmp);
+    assert.equal(two.status, 0, two.stderr);
+    assert.deepEqual(untimed(JSON.parse(two.stdout)), untimed(JSON.parse(one.stdout)));
+    assert.deepEqual((JSON.parse(two.stdout) as { traces: { trace: string }[] }).traces.map((t) => t.trace), ['by-size/m0.pcap', 'by-size/m1.pcap', 'by-size/m2.pcap']);
   });
 });

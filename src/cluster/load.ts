@@ -2,8 +2,8 @@
  * loadCluster: the `--cluster FILE...` entry point. Reads each file (a missing or unreadable file is an
  * InputError naming it), decodes it (UTF-8, or UTF-16 with a byte-order mark: what Windows PowerShell 5.1's
  * `Get-HnsNetwork | ConvertTo-Json > hns.json` writes; UTF-32 is refused naming the encoding) and imports the texts
- * as parseClusterTexts (parse.ts) does; a regular file holding a kubectl List in JSON is streamed instead,
- * never held whole (stream-list.ts).
+ * as parseClusterTexts (parse.ts) does; a kubectl List in JSON is streamed instead, never held whole
+ * (stream-list.ts): from a regular file, or from the copy of stdin or a FIFO made as it is read (spool.ts).
  * A file is read with a bounded loop, never more than `maxConfigBytes` + 1 bytes (limits.ts), so a device
  * or FIFO that never ends (`--cluster /dev/zero`) is refused at the cap instead of filling memory.
  * loadClusterFiles also gives each file's SHA-256 (the replay summary's fingerprint, commands/summary-merge.ts),
@@ -20,6 +20,7 @@ import { importText } from './detect';
 import { Draft } from './draft';
 import { finalizeCluster } from './merge';
 import { decodeClusterFile, type LoadOptions } from './parse';
+import { readStream, spoolStream, type Spool } from './spool';
 import { importStreamedList, streamStart } from './stream-list';
 
 export { decodeClusterFile };
@@ -33,40 +34,27 @@ export interface LoadFileOptions extends LoadOptions {
 
 const FIRST_READ = 1 << 16;
 
-/** Sleeps `ms` milliseconds on this thread (a non-blocking stdin that has no data yet). */
-function pause(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 /**
  * Reads up to `max` bytes of `fd` into one buffer (sized from fstat for a regular file, doubling for a
- * stream); throws (naming the file) at the first byte past `max`.
+ * stream), after the bytes `head` already read from it; throws (naming the file) at the first byte past `max`.
  */
-function readBounded(file: string, fd: number, max: number): Uint8Array {
+function readBounded(file: string, fd: number, max: number, head: Uint8Array = new Uint8Array(0)): Uint8Array {
   const st = fstatSync(fd);
-  let buf = Buffer.allocUnsafe(Math.min(max, st.isFile() && st.size > 0 ? st.size : FIRST_READ) + 1);
-  let total = 0;
+  let buf = Buffer.allocUnsafe(Math.max(head.length, Math.min(max, st.isFile() && st.size > 0 ? st.size : FIRST_READ) + 1));
+  buf.set(head);
+  let total = head.length;
   for (;;) {
+    if (total > max) {
+      throw new InputError(file, { offset: max }, `the file is larger than ${max} bytes, the most a cluster input may hold (--max-config-bytes N raises it); it was not read further`);
+    }
     if (total === buf.length) {
       const bigger = Buffer.allocUnsafe(Math.min(max + 1, buf.length * 2));
       buf.copy(bigger, 0, 0, total);
       buf = bigger;
     }
-    let n: number;
-    try {
-      n = readSync(fd, buf, total, buf.length - total, null);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-        pause(5);
-        continue;
-      }
-      throw e;
-    }
+    const n = readStream(fd, buf, total, buf.length - total);
     if (n === 0) break;
     total += n;
-    if (total > max) {
-      throw new InputError(file, { offset: max }, `the file is larger than ${max} bytes, the most a cluster input may hold (--max-config-bytes N raises it); it was not read further`);
-    }
   }
   return buf.subarray(0, total);
 }
@@ -96,22 +84,51 @@ export function checkClusterFile(file: string): void {
   }
 }
 
-/** The bytes of one cluster file (`-`: stdin). */
-function readClusterFile(file: string, max: number): Uint8Array {
+/**
+ * `read(fd)` of cluster file `file` (`-`: stdin), opened from `from` (a stream's copy, spool.ts; by default
+ * the file itself); a fault opening or reading it is an InputError naming `file`.
+ */
+function withClusterFile<T>(file: string, read: (fd: number) => T, from = file): T {
   let fd: number;
   try {
-    fd = file === '-' ? 0 : openSync(file, 'r');
+    fd = from === '-' ? 0 : openSync(from, 'r');
   } catch (e) {
     throw new InputError(file, {}, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    return readBounded(file, fd, max);
+    return read(fd);
   } catch (e) {
     if (e instanceof InputError) throw e;
     return readError(file, e);
   } finally {
     if (fd !== 0) closeSync(fd);
   }
+}
+
+/** The bytes of one cluster file (`-`: stdin), read from `from` (see withClusterFile). */
+function readClusterFile(file: string, max: number, from = file): Uint8Array {
+  return withClusterFile(file, (fd) => readBounded(file, fd, max), from);
+}
+
+/**
+ * Whether `file` is standard input or a stream (a FIFO, `<(...)`, a device): read once, so a kubectl List
+ * there is copied as it is read (spool.ts) before it is streamed.
+ */
+function isStream(file: string): boolean {
+  if (file === '-') return true;
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st !== undefined && !st.isFile() && !st.isDirectory();
+}
+
+/**
+ * Reads stream `file` (isStream): its copy when it starts as JSON (spool.ts), else its text, read whole;
+ * its bytes go into `hash` either way.
+ */
+function readStreamFile(file: string, max: number, hash: Hash): { spool: Spool } | { text: string } {
+  return withClusterFile(file, (fd) => {
+    const r = spoolStream(fd, max, hash);
+    return 'spool' in r ? r : { text: textOf(file, readBounded(file, fd, max, r.head), hash) };
+  });
 }
 
 /**
@@ -169,12 +186,15 @@ function streamable(file: string): boolean {
   }
 }
 
-/** Imports the streamable `file`, its bytes into `hash` (false: it is no kubectl List and is to be read whole; `hash` is then partial). */
-function importStreamed(file: string, draft: Draft, max: number, hash: Hash): boolean {
+/**
+ * Imports the streamable `file`, its bytes into `hash` (false: it is no kubectl List and is to be read whole;
+ * `hash` is then partial). `spool`: the file is a stream, read from its copy (scanned and hashed already).
+ */
+function importStreamed(file: string, draft: Draft, max: number, hash: Hash, spool?: Spool): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
-    return importStreamedList(file, fd, fstatSync(fd).size, draft, max, hash);
+    fd = openSync(spool?.path ?? file, 'r');
+    return importStreamedList(file, fd, fstatSync(fd).size, draft, max, spool === undefined ? hash : undefined, spool?.scan);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && !(e instanceof InputError)) throw new InputError(file, {}, `cannot read the file: ${code}`);
@@ -184,9 +204,13 @@ function importStreamed(file: string, draft: Draft, max: number, hash: Hash): bo
   }
 }
 
-/** The text of a file read whole, after the checks of its bytes; its bytes go into `hash`. */
-function readText(file: string, max: number, hash: Hash): string {
-  const bytes = readClusterFile(file, max);
+/** The text of a file read whole (from `from`, see withClusterFile), after the checks of its bytes; its bytes go into `hash`. */
+function readText(file: string, max: number, hash: Hash, from = file): string {
+  return textOf(file, readClusterFile(file, max, from), hash);
+}
+
+/** The text of `bytes`, the whole of `file`, after their checks; they go into `hash`. */
+function textOf(file: string, bytes: Uint8Array, hash: Hash): string {
   hash.update(bytes);
   refuseUtf32(file, bytes);
   refuseBinary(file, bytes);
@@ -196,29 +220,38 @@ function readText(file: string, max: number, hash: Hash): string {
 /** The cluster the files describe, and each file's SHA-256 in hex, of the bytes read (see the module comment). */
 export function loadClusterFiles(files: readonly string[], opts: LoadFileOptions = {}): { cluster: Cluster; digests: string[] } {
   const max = opts.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
+  const stream = opts.streamLists !== false;
   const digests: string[] = files.map(() => '');
-  const texts = files.map((file, k) => {
-    if (opts.streamLists !== false && streamable(file)) return null;
-    const hash = createHash('sha256');
-    const text = readText(file, max, hash);
-    digests[k] = hash.digest('hex');
-    return text;
-  });
-  const draft = new Draft();
-  files.forEach((file, k) => {
-    const text = texts[k];
-    texts[k] = null;
-    if (text !== null) return importText(file, text, draft);
-    const streamed = createHash('sha256');
-    if (importStreamed(file, draft, max, streamed)) {
-      digests[k] = streamed.digest('hex');
-      return;
-    }
-    const whole = createHash('sha256'); // not a kubectl List after all: read whole
-    importText(file, readText(file, max, whole), draft);
-    digests[k] = whole.digest('hex');
-  });
-  return { cluster: finalizeCluster(draft, opts), digests };
+  const spools: (Spool | undefined)[] = [];
+  try {
+    const texts = files.map((file, k) => {
+      const once = isStream(file); // stat only: a FIFO is opened once, to be read
+      if (stream && !once && streamable(file)) return null;
+      const hash = createHash('sha256');
+      const read = stream && once ? readStreamFile(file, max, hash) : { text: readText(file, max, hash) };
+      digests[k] = hash.digest('hex');
+      if ('text' in read) return read.text;
+      spools[k] = read.spool;
+      return null;
+    });
+    const draft = new Draft();
+    files.forEach((file, k) => {
+      const text = texts[k];
+      texts[k] = null;
+      if (text !== null) return importText(file, text, draft);
+      const streamed = createHash('sha256');
+      if (importStreamed(file, draft, max, streamed, spools[k])) {
+        if (spools[k] === undefined) digests[k] = streamed.digest('hex');
+        return;
+      }
+      const whole = createHash('sha256'); // not a kubectl List after all: read whole
+      importText(file, readText(file, max, whole, spools[k]?.path), draft);
+      digests[k] = whole.digest('hex');
+    });
+    return { cluster: finalizeCluster(draft, opts), digests };
+  } finally {
+    for (const s of spools) s?.remove();
+  }
 }
 
 export function loadCluster(files: readonly string[], opts: LoadFileOptions = {}): Cluster {

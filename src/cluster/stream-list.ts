@@ -17,7 +17,8 @@
  * is `{` goes this way; a file that turns out to be no kubectl List (no `items`, `items` twice, another kind)
  * or whose first pass finds an error is read whole as before, so one path reads every List whatever its
  * size and the error for bad JSON is the whole-text reader's when the file is under --max-config-bytes.
- * Standard input and other non-regular files (no second pass), UTF-16 and YAML are read whole.
+ * Standard input and FIFOs are copied to a temporary file as they are read, and streamed from there (spool.ts);
+ * UTF-16 and YAML are read whole.
  * --max-config-bytes bounds what is held at once: here each element and the envelope, not the file
  * (a List larger than the cap is read; an element larger than it is refused at its offset).
  *
@@ -173,21 +174,30 @@ function scanFile(fd: number, size: number, bom: number, hash?: Hash): ListScan 
   return scan;
 }
 
-/**
- * Imports the kubectl List in regular file `fd` into `draft` as the module comment says, its bytes into `hash`;
- * returns false (nothing imported, nothing recorded) when the file is to be read whole instead.
- */
-export function importStreamedList(file: string, fd: number, size: number, draft: Draft, max: number, hash?: Hash): boolean {
-  const start = streamStart(readAt(fd, 0, Math.min(size, 1 << 16)));
-  if (start === null) return false;
-  let scan: ListScan;
+/** The first pass (scanFile), or its error. */
+function scanOrError(fd: number, size: number, bom: number, hash?: Hash): ListScan | JsonScanError {
   try {
-    scan = scanFile(fd, size, start.bom, hash);
+    return scanFile(fd, size, bom, hash);
   } catch (e) {
     if (!(e instanceof JsonScanError)) throw e;
+    return e;
+  }
+}
+
+/**
+ * Imports the kubectl List in regular file `fd` into `draft` as the module comment says, its bytes into `hash`;
+ * returns false (nothing imported, nothing recorded) when the file is to be read whole instead. `scanned`:
+ * the first pass already made (or its error) as the file was written (spool.ts: a copy of stdin or a FIFO,
+ * hashed then): it is not made again, and `hash` is not fed.
+ */
+export function importStreamedList(file: string, fd: number, size: number, draft: Draft, max: number, hash?: Hash, scanned?: ListScan | JsonScanError): boolean {
+  const start = streamStart(readAt(fd, 0, Math.min(size, 1 << 16)));
+  if (start === null) return false;
+  const scan = scanned ?? scanOrError(fd, size, start.bom, hash);
+  if (scan instanceof JsonScanError) {
     // the whole-text reader says it in its words, unless the file is too big for it
     if (size <= max) return false;
-    throw new ListFile(file, fd, size, start.bom, new ListScan()).syntaxError(e);
+    throw new ListFile(file, fd, size, start.bom, new ListScan()).syntaxError(scan);
   }
   if (scan.itemsOpen < 0 || scan.duplicateItems) return false;
   const list = new ListFile(file, fd, size, start.bom, scan);

@@ -1,6 +1,6 @@
 /**
  * One trace of a multi-trace replay (multi-replay.ts), run on the main thread (`--workers 1`) or in a
- * multi-worker.ts thread: the single-trace `replay` as it is, with a fresh Dataplane (its own flow table,
+ * multi-worker-loop.ts thread: the single-trace `replay` as it is, with a fresh Dataplane (its own flow table,
  * SNAT ports, affinity: each trace is one node's or one window's traffic), and its outcome as plain data
  * that a worker can post.
  *
@@ -9,7 +9,6 @@
  * 2, as for one bad trace. Any other fault (a bad --cluster file, bad usage, an output that cannot be written)
  * is `fatal`: it would be the same for every trace, and the command ends with it as for one trace.
  */
-import * as fs from 'node:fs';
 import { InputError, UsageError } from '../core/errors';
 import { loadClusterFiles } from '../cluster/load';
 import type { Cluster } from '../cluster/model';
@@ -24,16 +23,21 @@ export interface TraceJob {
   out?: string;
 }
 
-/** Keys of ReplayOptions that are per trace or per run (no `stop`: each thread has its own, see multi-worker.ts). */
+/** Keys of ReplayOptions that are per trace or per run (no `stop`: each thread has its own, see multi-worker-loop.ts). */
 export const PER_RUN_KEYS = ['stop', 'trace', 'verdicts', 'out', 'report', 'summary', 'progress', 'loaded'] as const;
 
 /** The options every trace shares: all of ReplayOptions but PER_RUN_KEYS. */
 export type SharedOptions = Omit<ReplayOptions, (typeof PER_RUN_KEYS)[number]>;
 
-/** What a worker thread (multi-worker.ts) starts with: the shared options, and the cluster when the main thread loaded it (loadShared). */
+/** The --cluster files loaded once, and the summary fingerprint of their bytes (loadShared). */
+export interface SharedLoad {
+  cluster: Cluster;
+  fingerprint: Fingerprint;
+}
+
+/** What a worker thread (multi-worker-loop.ts) starts with: the shared options (the cluster comes with its first job). */
 export interface WorkerData {
   shared: SharedOptions;
-  loaded?: { cluster: Cluster; fingerprint: Fingerprint };
 }
 
 export interface FatalData {
@@ -70,40 +74,36 @@ export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: Ab
 }
 
 /**
- * The --cluster files, loaded once per thread for all the traces it runs (a 25 MB kubectl dump takes seconds
- * to load: not once per trace), with the summary fingerprint. Each trace still compiles its own Dataplane
- * from it (replay.ts `loaded`): the Cluster is only read by the compiler, so traces share no state.
+ * The --cluster files, loaded once for all the traces of this thread (a 25 MB kubectl dump takes seconds to
+ * load: not once per trace), with the summary fingerprint. Each trace still compiles its own Dataplane from
+ * it (replay.ts `loaded`): the Cluster is only read by the compiler, so traces share no state.
  */
-let loaded: { cluster: Cluster; fingerprint: Fingerprint } | undefined;
+let loaded: SharedLoad | undefined;
 
 /**
- * The --cluster files loaded on this thread (once). The main thread calls it before starting worker threads
- * when a file can be read only once (stdin `-`, a FIFO, `<(...)`: readOnce) and hands the result to them
- * (useLoaded), so that no thread reads a drained pipe.
+ * The --cluster files loaded on this thread (once). With worker threads the main thread loads them, once for
+ * the process, and hands the result to each worker with its first job (useLoaded; multi-replay.ts
+ * runInWorkers): no worker parses and imports the files again (it used to, each thread its own copy: the
+ * CPU of a load per thread, and a file read once only, stdin or a FIFO, had to be special-cased), and a
+ * file is read once, so stdin, a FIFO or `<(...)` needs nothing of its own.
  */
-export function loadShared(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
+export function loadShared(shared: SharedOptions): SharedLoad {
   return (loaded ??= loadOnce(shared));
 }
 
 /** A worker thread takes the cluster the main thread loaded (loadShared). */
-export function useLoaded(l: { cluster: Cluster; fingerprint: Fingerprint }): void {
+export function useLoaded(l: SharedLoad): void {
   loaded = l;
 }
 
-/** Whether a --cluster file can be read only once: stdin, or anything but a regular file (a FIFO, `<(...)`). */
-export function readOnce(file: string): boolean {
-  if (file === '-') return true;
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  return st !== undefined && !st.isFile();
-}
-
-function loadOnce(shared: SharedOptions): { cluster: Cluster; fingerprint: Fingerprint } {
+function loadOnce(shared: SharedOptions): SharedLoad {
   if (shared.clusterFiles.length === 0) throw new UsageError('give the cluster with --cluster FILE (repeatable)');
   const { cluster, digests } = loadClusterFiles(shared.clusterFiles, { maxConfigBytes: shared.maxConfigBytes });
   return { cluster, fingerprint: fingerprintOf(shared, digests) };
 }
 
-function fatalData(e: unknown): FatalData {
+/** A thrown fault as data a worker can post (fatalError turns it back into the error the CLI prints). */
+export function fatalData(e: unknown): FatalData {
   if (e instanceof UsageError) return { kind: 'usage', message: e.message };
   if (e instanceof InputError) return { kind: 'input', message: e.message, file: e.file };
   const sys = e as NodeJS.ErrnoException;

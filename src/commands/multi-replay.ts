@@ -37,7 +37,7 @@ import { resolveProfile } from '../vfp/profile';
 import { VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths, standardStream } from './output-paths';
 import { failOnIds, summaryText, type ReplayOptions, type ReplaySummary } from './replay';
-import { runTraceJob, fatalError, loadShared, readOnce, PER_RUN_KEYS, type JobResult, type SharedOptions, type TraceJob, type WorkerData } from './multi-job';
+import { runTraceJob, fatalData, fatalError, loadShared, PER_RUN_KEYS, type JobResult, type SharedLoad, type SharedOptions, type TraceJob, type WorkerData } from './multi-job';
 import { fingerprintOf, mergeSummaries, type Fingerprint, type MultiSummary } from './summary-merge';
 import { outputStem } from './trace-list';
 
@@ -179,34 +179,72 @@ async function runHere(shared: SharedOptions, jobs: readonly TraceJob[], stop: A
 }
 
 /**
- * The jobs on `threads` threads, the next job to the first thread free: this thread is one of them (it has
- * the modules loaded already: a worker thread costs about 0.25 s of CPU to start, load and compile them),
- * `threads - 1` worker threads (multi-worker.ts) the others. This thread's replays let the event loop turn
- * (pipeline.ts Pacer), so that the workers get their next job meanwhile.
+ * The order the threads take the jobs in: the largest trace file first (a trace that is no regular file, or
+ * cannot be stat'ed, counts as 0 bytes), then command-line order. A trace is the smallest unit of work (its
+ * state is its own), so the run ends when the last thread ends its last trace: with the long ones taken first,
+ * the ones left for the end are short and the threads end close together (longest processing time first).
+ * Only the order of the work changes: results are put in trace order (the outputs' bytes are the same).
+ */
+export function jobOrder(jobs: readonly TraceJob[]): TraceJob[] {
+  const size = (file: string): number => {
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() ? st.size : 0;
+  };
+  const sizes = new Map(jobs.map((j) => [j.index, size(j.trace)]));
+  return [...jobs].sort((a, b) => (sizes.get(b.index) ?? 0) - (sizes.get(a.index) ?? 0) || a.index - b.index);
+}
+
+/**
+ * The jobs on `threads` threads, the next job (jobOrder) to the first thread free: this thread is one of them
+ * (it has the modules loaded already), `threads - 1` worker threads (multi-worker-loop.ts) the others. The
+ * workers are started first, so that their start-up (about 50 ms of CPU for Node's own, then main.js with
+ * its code cache in the bundle) runs while this thread loads the --cluster files, once for all threads
+ * (multi-job.ts loadShared); each worker gets that cluster with its first job. A cluster that cannot be
+ * loaded is the first job's fatal fault, as on one thread. This thread takes the first job (the workers
+ * are still starting), and its replays let the event loop turn (pipeline.ts Pacer), so that the workers get
+ * their next job meanwhile.
  */
 async function runInWorkers(shared: SharedOptions, jobs: readonly TraceJob[], threads: number, stop: AbortSignal): Promise<(JobResult | undefined)[]> {
   const out: (JobResult | undefined)[] = new Array<JobResult | undefined>(jobs.length).fill(undefined);
-  let next = 0;
-  let ended = false;
-  const take = (): TraceJob | undefined => (ended || stop.aborted || next >= jobs.length ? undefined : jobs[next++]);
-  const put = (r: JobResult): void => {
-    out[r.index] = r;
-    if (r.type === 'fatal') ended = true;
-  };
-  // a cluster file that can be read once (stdin, a FIFO) is loaded here, once, and handed to the workers
-  const loaded = shared.clusterFiles.some(readOnce) ? loadShared(shared) : undefined;
-  const data: WorkerData = { shared, loaded };
+  const data: WorkerData = { shared };
   const workers = Array.from({ length: threads - 1 }, () => new Worker(path.join(__dirname, 'multi-worker.js'), { workerData: data }));
   const onStop = (): void => {
     for (const w of workers) w.postMessage({ type: 'stop', sig: stop.reason as string });
   };
   stop.addEventListener('abort', onStop);
+  try {
+    let loaded: SharedLoad;
+    try {
+      loaded = loadShared(shared);
+    } catch (e) {
+      out[jobs[0].index] = { type: 'fatal', index: jobs[0].index, fatal: fatalData(e) };
+      return out;
+    }
+    await runLanes(shared, jobOrder(jobs), workers, loaded, stop, out);
+  } finally {
+    stop.removeEventListener('abort', onStop);
+    for (const w of workers) void w.terminate();
+  }
+  return out;
+}
+
+/** Hands out `queue` to this thread and `workers` until it is empty, a job is fatal or the run is stopped; results into `out`. */
+async function runLanes(shared: SharedOptions, queue: readonly TraceJob[], workers: readonly Worker[], loaded: SharedLoad, stop: AbortSignal, out: (JobResult | undefined)[]): Promise<void> {
+  let next = 0;
+  let ended = false;
+  const take = (): TraceJob | undefined => (ended || stop.aborted || next >= queue.length ? undefined : queue[next++]);
+  const put = (r: JobResult): void => {
+    out[r.index] = r;
+    if (r.type === 'fatal') ended = true;
+  };
   const workerLane = (w: Worker): Promise<void> =>
     new Promise((resolve, reject) => {
+      let first = true;
       const give = (): void => {
         const job = take();
         if (job === undefined) resolve();
-        else w.postMessage({ type: 'run', job });
+        else w.postMessage({ type: 'run', job, ...(first ? { loaded } : {}) });
+        first = false;
       };
       w.on('message', (r: JobResult) => {
         put(r);
@@ -221,13 +259,7 @@ async function runInWorkers(shared: SharedOptions, jobs: readonly TraceJob[], th
   const localLane = async (): Promise<void> => {
     for (let job = take(); job !== undefined; job = take()) put(await runTraceJob(shared, job, stop));
   };
-  try {
-    await Promise.all([...workers.map(workerLane), localLane()]);
-  } finally {
-    stop.removeEventListener('abort', onStop);
-    for (const w of workers) void w.terminate();
-  }
-  return out;
+  await Promise.all([localLane(), ...workers.map(workerLane)]);
 }
 
 /** Per-trace lines under the merged text summary. */
