@@ -137,11 +137,20 @@ export const NONE16 = 0xffff;
 export const W = 8;
 // k0, k1, k2, k3 at words 0-3: the flow's key, stored only here (the key index holds hash and flow)
 const W_EXP = 4; //      float64 expiry time over words 4-5 (Float64Array index f * 4 + 2)
-const W_ACT = 6; //      interned action id (bits 0-27) | TCP state (bits 28-30)
+const W_ACT = 6; //      interned action id (bits 0-27) | TCP state (bits 28-30) | HOP_CHECKED (bit 31)
 const W_VAR = 7; //      the flow's own NAT port when its action does not say it (bits 0-15) | outerSport (16-31)
 const F64_EXP = W_EXP / 2;
 const ACT_MASK = 0x0fffffff;
 const TCP_SHIFT = 28;
+const TCP_BITS = 7 << TCP_SHIFT;
+/**
+ * W_ACT bit 31: the next node's external port decapsulated this flow's VXLAN packet (step-input.ts
+ * decapAtHop). That check walks the next node's layers with the flow's outer header, which is the same
+ * for every packet of the flow (the template and outer source port are the flow's, the layers do not
+ * change after compile), so its success is kept here and later packets skip the walk. Cleared with the
+ * record when the connection slot is taken again.
+ */
+const HOP_CHECKED = 1 << 31;
 
 /** Words per interned action and the offsets inside it. */
 const AW = 16;
@@ -337,6 +346,19 @@ export class FlowTable {
     }
   }
 
+  /**
+   * Brings key k0..k3's index line and the record of the first flow whose tag matches into the cache, and
+   * returns a word of each (the caller sums them so the loads are kept): nothing is changed. The batch's
+   * warm pass (step-warm.ts) calls it for every packet before deciding any, so that the misses of many
+   * packets overlap instead of each packet waiting for its own two in turn.
+   */
+  touch(k0: number, k1: number, k2: number, k3: number): number {
+    const h = mixKey(k0, k1 | 0, k2 | 0, k3 | 0);
+    const v = this.slots[h & this.slotMask];
+    if (v === 0 || (v & this.tagMask) !== (h & this.tagMask)) return v;
+    return v + this.rec[((v & this.flowMask) - 1) * W];
+  }
+
   /** Indexes key k0..k3 (already in flow records) for flow + 1 `v` (with the alias bit); false (nothing changed) when the key is present. */
   private addKey(k0: number, k1: number, k2: number, k3: number, v: number): boolean {
     k0 |= 0;
@@ -494,7 +516,15 @@ export class FlowTable {
   }
   /** TCP state (same in both flows of a connection). */
   tcp(f: number): number {
-    return this.rec[f * W + W_ACT] >>> TCP_SHIFT;
+    return (this.rec[f * W + W_ACT] & TCP_BITS) >>> TCP_SHIFT;
+  }
+  /** True when flow `f`'s packets passed the next node's decap check (HOP_CHECKED). */
+  hopChecked(f: number): boolean {
+    return (this.rec[f * W + W_ACT] & HOP_CHECKED) !== 0;
+  }
+  /** Flow `f`'s packets pass the next node's decap check (HOP_CHECKED). */
+  setHopChecked(f: number): void {
+    this.rec[f * W + W_ACT] |= HOP_CHECKED;
   }
   /** This direction's expiry time. */
   expiresAt(f: number): number {
@@ -544,8 +574,8 @@ export class FlowTable {
   /** TCP state of connection `c` (both flows). */
   setTcp(c: number, state: number): void {
     const o = 2 * c * W + W_ACT;
-    this.rec[o] = (this.rec[o] & ACT_MASK) | (state << TCP_SHIFT);
-    this.rec[o + W] = (this.rec[o + W] & ACT_MASK) | (state << TCP_SHIFT);
+    this.rec[o] = (this.rec[o] & ~TCP_BITS) | (state << TCP_SHIFT);
+    this.rec[o + W] = (this.rec[o + W] & ~TCP_BITS) | (state << TCP_SHIFT);
   }
   setExpiresAt(f: number, t: number): void {
     this.recF[f * (W / 2) + F64_EXP] = t;
