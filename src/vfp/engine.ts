@@ -71,6 +71,7 @@ import { formatRules, writeRules } from './rules-print';
 import { shardKey } from './shard-key';
 import { DataplaneState } from './state';
 import { inputStep } from './step-input';
+import { warmBatch } from './step-warm';
 import { NO_TRACE } from './tracer';
 import { TextTracer, describeInput, endpointName, explainTail } from './trace-text';
 import { VxlanTemplates } from './vxlan-templates';
@@ -218,6 +219,7 @@ export class Dataplane {
   process(b: Batch, r: Results): void {
     r.reset(b.count);
     const st = this.state;
+    warmBatch(st.flows, b, null, b.count, this.c.view === 'pod');
     for (let i = 0; i < b.count; i++) this.decide(st, b, i, r);
   }
 
@@ -226,6 +228,7 @@ export class Dataplane {
    * the caller resets `r`. For sharded runs (issue 4).
    */
   processWith(st: DataplaneState, b: Batch, r: Results, idx: Uint32Array, n: number): void {
+    warmBatch(st.flows, b, idx, n, this.c.view === 'pod');
     for (let q = 0; q < n; q++) this.decide(st, b, idx[q], r);
   }
 
