@@ -152,20 +152,24 @@ const TCP_BITS = 7 << TCP_SHIFT;
  */
 const HOP_CHECKED = 1 << 31;
 
-/** Words per interned action and the offsets inside it. */
+/**
+ * Words per interned action and the offsets inside it. The fast path (step-flow.ts) reads a hit's words
+ * straight from `actions` at `actBase(f)` (exported: A_X ... A_BACKEND), each once per hop, instead of one
+ * accessor call per field, each reading the flow's action id again.
+ */
 const AW = 16;
-const A_X = 0; //        xflags (bits 0-15) | verdict (16-23) | reason (24-31)
-const A_MACS = 1; //     smac (0-15) | dmac (16-31)
+export const A_X = 0; //        xflags (bits 0-15) | verdict (16-23) | reason (24-31)
+export const A_MACS = 1; //     smac (0-15) | dmac (16-31)
 const A_SNAT_IP = 2;
 const A_DNAT_IP = 3;
 const A_PORTS = 4; //    snatPort (0-15) | dnatPort (16-31), when their mode is NAT_CONST
-const A_TPL = 5; //      tpl
-const A_WARN = 6;
-const A_EPS = 7; //      ingress (0-15) | egress (16-31)
-const A_NODE = 8; //     next (0-15) | node (16-31)
-const A_RULE = 9; //     rule id + 1 (0 = none)
-const A_SERVICE = 10; // service id + 1
-const A_BACKEND = 11; // backend id + 1
+export const A_TPL = 5; //      tpl
+export const A_WARN = 6;
+export const A_EPS = 7; //      ingress (0-15) | egress (16-31)
+export const A_NODE = 8; //     next (0-15) | node (16-31)
+export const A_RULE = 9; //     rule id + 1 (0 = none)
+export const A_SERVICE = 10; // service id + 1
+export const A_BACKEND = 11; // backend id + 1
 const A_MODE = 12; //    snat mode (bits 0-1) | dnat mode (bits 2-3)
 /**
  * Where a NAT's address and port come from (A_MODE): NAT_PARTNER, the partner flow's key (a SNAT's are the
@@ -440,6 +444,14 @@ export class FlowTable {
   /** Word offset of flow `f`'s action in `acts`. */
   private act(f: number): number {
     return (this.rec[f * W + W_ACT] & ACT_MASK) * AW;
+  }
+  /** Word offset of flow `f`'s action in `actions` (its words at A_X ... A_BACKEND). */
+  actBase(f: number): number {
+    return (this.rec[f * W + W_ACT] & ACT_MASK) * AW;
+  }
+  /** The interned actions' words (replaced when it grows: read it again after a slow path). */
+  get actions(): Int32Array {
+    return this.acts;
   }
   /** Flow `f`'s action id (flows with the same id do the same to their packets, NAT ports aside). */
   actionOf(f: number): number {
