@@ -14,6 +14,8 @@
  * The compiled rules decide: the steps below walk the ports, layers, groups and rules compile.ts builds and
  * `vfp-emu rules` prints, and execute the selected rules' actions (actions.ts, one function per kind).
  *
+ * Per batch first, step-warm.ts: each packet's entry key index slot and flow record are loaded ahead, all
+ * at once (the misses overlap; it changes nothing).
  * Per packet, one step per file (each with its Uses / Sets / Next), sharing one preallocated PacketCtx:
  *   1. step-input.ts: packets that cannot be judged (unsupported link type, not IP, cut before the headers
  *      needed, malformed); VXLAN addressed to an emulated node: the external port's VNET layer, whose decap
