@@ -13,6 +13,8 @@
  *   dist/bench/engine-trace.js --flows 1000000 --packets 10000000 --runs 1
  *                                               the same at 1M flows (10 packets a flow: ~90% flow hits);
  *                                               `--packets-1m N` sets its packets, `--no-1m` leaves it out
+ *   the engine's CPU time per packet            printed by engine-trace since issue 12 (10k and 1M flows;
+ *                                               process.cpuUsage: less moved by a neighbour taking the core)
  *   the flow table's bytes per connection       printed by engine-trace (10k and 1M flows; builds whose
  *                                               engine-trace does not print it have no such figure)
  *   dist/bench/e2e.js --runs 1                  the replay rate (M packets/s) of `vfp-emu replay --out`,
@@ -126,6 +128,8 @@ interface Figure {
 const ENGINE_10K: Figure = { name: 'engine, 10k flows', unit: 'ns/packet', higherBetter: false };
 const ENGINE_100K: Figure = { name: 'engine, 100k flows', unit: 'ns/packet', higherBetter: false };
 const ENGINE_1M: Figure = { name: 'engine, 1M flows', unit: 'ns/packet', higherBetter: false };
+const CPU_10K: Figure = { name: 'engine CPU time, 10k flows', unit: 'ns/packet', higherBetter: false };
+const CPU_1M: Figure = { name: 'engine CPU time, 1M flows', unit: 'ns/packet', higherBetter: false };
 const BYTES_10K: Figure = { name: 'flow table, 10k flows', unit: 'B/connection', higherBetter: false };
 const BYTES_1M: Figure = { name: 'flow table, 1M flows', unit: 'B/connection', higherBetter: false };
 const REPLAY = [
@@ -142,6 +146,12 @@ function engineMedian(out: string): number {
   const m = /^engine\s+best\s+[\d.]+ ns\/packet\s+median\s+([\d.]+)/m.exec(out);
   if (m === null) throw new Error(`no engine line in engine-trace output:\n${out}`);
   return Number(m[1]);
+}
+
+/** engine-trace.js's `engine CPU time best X ns/packet   median Y` line: Y, or null (a build that does not print it). */
+function engineCpu(out: string): number | null {
+  const m = /^engine CPU time best\s+[\d.]+ ns\/packet\s+median\s+([\d.]+)/m.exec(out);
+  return m === null ? null : Number(m[1]);
 }
 
 /** engine-trace.js's `flow table: B bytes per connection` line: B, or null (a build that does not print it). */
@@ -173,15 +183,17 @@ function measure(b: Build, o: Options): Map<Figure, number> {
       process.stderr.write(`  ${b.label}: ${file} ${args.join(' ')} failed, its figures skipped this round: ${(e as Error).message.split('\n')[0]}\n`);
     }
   };
-  const engine = (fig: Figure, bytes: Figure | null) => (out: string): void => {
+  const engine = (fig: Figure, bytes: Figure | null, cpuFig: Figure | null = null) => (out: string): void => {
     figures.set(fig, engineMedian(out));
+    const cpu = engineCpu(out);
+    if (cpuFig !== null && cpu !== null) figures.set(cpuFig, cpu);
     const b = tableBytes(out);
     if (bytes !== null && b !== null) figures.set(bytes, b);
   };
-  bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], engine(ENGINE_10K, BYTES_10K));
+  bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], engine(ENGINE_10K, BYTES_10K, CPU_10K));
   bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], engine(ENGINE_100K, null));
   // its own packets first: engine-trace takes the first --packets
-  if (o.big) bench('engine-trace.js', ['--flows', '1000000', '--packets', String(o.packets1m), '--runs', '1'], engine(ENGINE_1M, BYTES_1M));
+  if (o.big) bench('engine-trace.js', ['--flows', '1000000', '--packets', String(o.packets1m), '--runs', '1'], engine(ENGINE_1M, BYTES_1M, CPU_1M));
   const cli = path.join(b.dir, 'dist', 'src', 'cli.js');
   if (o.e2e) bench('e2e.js', ['--runs', String(o.e2eRuns), '--cli', cli], (out) => REPLAY.forEach((r) => figures.set(r.fig, replayRate(out, r.line))), ROOT);
   return figures;
