@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { CF, FLOW_SHARES, FlowTable, SCOPE_ALIAS, SCOPE_ENTRY, key0, key3, scopeHop } from '../src/vfp/flow-table';
+import { CF, FLOW_SHARES, FlowTable, SCOPE_ALIAS, SCOPE_ENTRY, TCP_ESTABLISHED, TCP_SYN, key0, key3, scopeHop } from '../src/vfp/flow-table';
 import { Prng } from '../src/gen/prng';
 
 /** Sets both directions of connection `c` to expire at `t`. */
@@ -239,6 +239,38 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     assert.deepEqual([ft.xflags(2 * c + 1), ft.service(2 * c)], [0, 4]);
     const d = ft.allocConnection();
     assert.equal(ft.service(2 * d), -1, 'a new connection starts clean');
+  });
+
+  it('keeps a flow\'s passed decap check beside its TCP state, and forgets it when the slot holds a new connection (issue 12)', () => {
+    const ft = new FlowTable(16);
+    const c = ft.allocConnection();
+    ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 6), 1, 2, key3(3, 4));
+    ft.keyFlow(2 * c + 1, key0(SCOPE_ENTRY, 6), 2, 1, key3(4, 3));
+    ft.seal(c);
+    assert.equal(ft.hopChecked(2 * c), false);
+    ft.setTcp(c, TCP_SYN);
+    ft.setHopChecked(2 * c);
+    assert.equal(ft.tcp(2 * c), TCP_SYN, 'the check bit is not read as TCP state');
+    ft.setTcp(c, TCP_ESTABLISHED);
+    assert.equal(ft.hopChecked(2 * c), true, 'a TCP state change keeps the check');
+    assert.equal(ft.hopChecked(2 * c + 1), false, 'the other direction has its own');
+    assert.equal(ft.tcp(2 * c + 1), TCP_ESTABLISHED);
+    assert.equal(ft.lookup(key0(SCOPE_ENTRY, 6), 1, 2, key3(3, 4)), 2 * c, 'the action id is unchanged');
+    ft.freeConnection(c);
+    const d = ft.allocConnection();
+    assert.equal(d, c);
+    assert.equal(ft.hopChecked(2 * d), false, 'a new connection in the slot is checked again');
+  });
+
+  it('touch (the warm pass) changes nothing the lookups see', () => {
+    const ft = new FlowTable(16);
+    const c = ft.allocConnection();
+    ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 17), 5, 6, key3(7, 8));
+    const before = [ft.lookup(key0(SCOPE_ENTRY, 17), 5, 6, key3(7, 8)), ft.keyCount, ft.live];
+    ft.touch(key0(SCOPE_ENTRY, 17), 5, 6, key3(7, 8));
+    ft.touch(key0(SCOPE_ENTRY, 17), 9, 9, key3(9, 9));
+    assert.deepEqual([ft.lookup(key0(SCOPE_ENTRY, 17), 5, 6, key3(7, 8)), ft.keyCount, ft.live], before);
+    assert.equal(ft.lookup(key0(SCOPE_ENTRY, 17), 9, 9, key3(9, 9)), -1);
   });
 
   it('marks live slots and clears them on free', () => {

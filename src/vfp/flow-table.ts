@@ -137,26 +137,39 @@ export const NONE16 = 0xffff;
 export const W = 8;
 // k0, k1, k2, k3 at words 0-3: the flow's key, stored only here (the key index holds hash and flow)
 const W_EXP = 4; //      float64 expiry time over words 4-5 (Float64Array index f * 4 + 2)
-const W_ACT = 6; //      interned action id (bits 0-27) | TCP state (bits 28-30)
+const W_ACT = 6; //      interned action id (bits 0-27) | TCP state (bits 28-30) | HOP_CHECKED (bit 31)
 const W_VAR = 7; //      the flow's own NAT port when its action does not say it (bits 0-15) | outerSport (16-31)
 const F64_EXP = W_EXP / 2;
 const ACT_MASK = 0x0fffffff;
 const TCP_SHIFT = 28;
+const TCP_BITS = 7 << TCP_SHIFT;
+/**
+ * W_ACT bit 31: the next node's external port decapsulated this flow's VXLAN packet (step-input.ts
+ * decapAtHop). That check walks the next node's layers with the flow's outer header, which is the same
+ * for every packet of the flow (the template and outer source port are the flow's, the layers do not
+ * change after compile), so its success is kept here and later packets skip the walk. Cleared with the
+ * record when the connection slot is taken again.
+ */
+const HOP_CHECKED = 1 << 31;
 
-/** Words per interned action and the offsets inside it. */
+/**
+ * Words per interned action and the offsets inside it. The fast path (step-flow.ts) reads a hit's words
+ * straight from `actions` at `actBase(f)` (exported: A_X ... A_BACKEND), each once per hop, instead of one
+ * accessor call per field, each reading the flow's action id again.
+ */
 const AW = 16;
-const A_X = 0; //        xflags (bits 0-15) | verdict (16-23) | reason (24-31)
-const A_MACS = 1; //     smac (0-15) | dmac (16-31)
+export const A_X = 0; //        xflags (bits 0-15) | verdict (16-23) | reason (24-31)
+export const A_MACS = 1; //     smac (0-15) | dmac (16-31)
 const A_SNAT_IP = 2;
 const A_DNAT_IP = 3;
 const A_PORTS = 4; //    snatPort (0-15) | dnatPort (16-31), when their mode is NAT_CONST
-const A_TPL = 5; //      tpl
-const A_WARN = 6;
-const A_EPS = 7; //      ingress (0-15) | egress (16-31)
-const A_NODE = 8; //     next (0-15) | node (16-31)
-const A_RULE = 9; //     rule id + 1 (0 = none)
-const A_SERVICE = 10; // service id + 1
-const A_BACKEND = 11; // backend id + 1
+export const A_TPL = 5; //      tpl
+export const A_WARN = 6;
+export const A_EPS = 7; //      ingress (0-15) | egress (16-31)
+export const A_NODE = 8; //     next (0-15) | node (16-31)
+export const A_RULE = 9; //     rule id + 1 (0 = none)
+export const A_SERVICE = 10; // service id + 1
+export const A_BACKEND = 11; // backend id + 1
 const A_MODE = 12; //    snat mode (bits 0-1) | dnat mode (bits 2-3)
 /**
  * Where a NAT's address and port come from (A_MODE): NAT_PARTNER, the partner flow's key (a SNAT's are the
@@ -337,6 +350,19 @@ export class FlowTable {
     }
   }
 
+  /**
+   * Brings key k0..k3's index line and the record of the first flow whose tag matches into the cache, and
+   * returns a word of each (the caller sums them so the loads are kept): nothing is changed. The batch's
+   * warm pass (step-warm.ts) calls it for every packet before deciding any, so that the misses of many
+   * packets overlap instead of each packet waiting for its own two in turn.
+   */
+  touch(k0: number, k1: number, k2: number, k3: number): number {
+    const h = mixKey(k0, k1 | 0, k2 | 0, k3 | 0);
+    const v = this.slots[h & this.slotMask];
+    if (v === 0 || (v & this.tagMask) !== (h & this.tagMask)) return v;
+    return v + this.rec[((v & this.flowMask) - 1) * W];
+  }
+
   /** Indexes key k0..k3 (already in flow records) for flow + 1 `v` (with the alias bit); false (nothing changed) when the key is present. */
   private addKey(k0: number, k1: number, k2: number, k3: number, v: number): boolean {
     k0 |= 0;
@@ -419,6 +445,14 @@ export class FlowTable {
   private act(f: number): number {
     return (this.rec[f * W + W_ACT] & ACT_MASK) * AW;
   }
+  /** Word offset of flow `f`'s action in `actions` (its words at A_X ... A_BACKEND). */
+  actBase(f: number): number {
+    return (this.rec[f * W + W_ACT] & ACT_MASK) * AW;
+  }
+  /** The interned actions' words (replaced when it grows: read it again after a slow path). */
+  get actions(): Int32Array {
+    return this.acts;
+  }
   /** Flow `f`'s action id (flows with the same id do the same to their packets, NAT ports aside). */
   actionOf(f: number): number {
     return this.rec[f * W + W_ACT] & ACT_MASK;
@@ -494,7 +528,15 @@ export class FlowTable {
   }
   /** TCP state (same in both flows of a connection). */
   tcp(f: number): number {
-    return this.rec[f * W + W_ACT] >>> TCP_SHIFT;
+    return (this.rec[f * W + W_ACT] & TCP_BITS) >>> TCP_SHIFT;
+  }
+  /** True when flow `f`'s packets passed the next node's decap check (HOP_CHECKED). */
+  hopChecked(f: number): boolean {
+    return (this.rec[f * W + W_ACT] & HOP_CHECKED) !== 0;
+  }
+  /** Flow `f`'s packets pass the next node's decap check (HOP_CHECKED). */
+  setHopChecked(f: number): void {
+    this.rec[f * W + W_ACT] |= HOP_CHECKED;
   }
   /** This direction's expiry time. */
   expiresAt(f: number): number {
@@ -544,8 +586,8 @@ export class FlowTable {
   /** TCP state of connection `c` (both flows). */
   setTcp(c: number, state: number): void {
     const o = 2 * c * W + W_ACT;
-    this.rec[o] = (this.rec[o] & ACT_MASK) | (state << TCP_SHIFT);
-    this.rec[o + W] = (this.rec[o + W] & ACT_MASK) | (state << TCP_SHIFT);
+    this.rec[o] = (this.rec[o] & ~TCP_BITS) | (state << TCP_SHIFT);
+    this.rec[o + W] = (this.rec[o + W] & ~TCP_BITS) | (state << TCP_SHIFT);
   }
   setExpiresAt(f: number, t: number): void {
     this.recF[f * (W / 2) + F64_EXP] = t;

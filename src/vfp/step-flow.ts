@@ -17,7 +17,7 @@
 
 import { PF } from '../core/batch';
 import { pqdnUnresolvable } from './dns';
-import { CF, FX, SCOPE_ALIAS, SCOPE_ENTRY, TCP_CLOSED, TCP_ESTABLISHED, TCP_FIN, TCP_NONE, TCP_SYN, key0, key3, scopeHop, type FlowTable } from './flow-table';
+import { A_BACKEND, A_EPS, A_MACS, A_NODE, A_RULE, A_SERVICE, A_TPL, A_WARN, A_X, CF, FX, SCOPE_ALIAS, SCOPE_ENTRY, TCP_CLOSED, TCP_ESTABLISHED, TCP_FIN, TCP_NONE, TCP_SYN, key0, key3, scopeHop, type FlowTable } from './flow-table';
 import { FROM_WIRE } from './objects';
 import type { PacketCtx } from './packet-ctx';
 import { R, V, warningBit } from './reasons';
@@ -47,11 +47,14 @@ export function flowStep(k: PacketCtx, firstScope: number, hopNode: number): voi
       if (f < 0) return; // decided without a flow (result set)
     }
     k.flow = f;
-    if (!applyFlow(k, ft, f)) return;
-    if ((ft.xflags(f) & FX.NEXT_NODE) === 0) return leave(k, ft, f);
-    hopNode = ft.next(f);
+    // the action's words are read once here and handed on (flow-table.ts A_*)
+    const a = ft.actBase(f);
+    const x = ft.actions[a + A_X];
+    if (!applyFlow(k, ft, f, a, x)) return;
+    if ((x & FX.NEXT_NODE) === 0) return leave(k, ft, a, x);
+    hopNode = ft.actions[a + A_NODE] & 0xffff;
     k.tr.nextNode(k, hopNode);
-    if ((ft.xflags(f) & FX.ENCAP) !== 0 && !decapAtHop(k, ft, f, k.c.nodes[hopNode])) return;
+    if ((x & FX.ENCAP) !== 0 && !decapAtHop(k, ft, f, k.c.nodes[hopNode])) return;
     scope = entryNodeOf(k, k.src, k.dst) === hopNode ? SCOPE_ENTRY : scopeHop(hopNode);
   }
   stop(k, V.DROPPED, R.NO_RULE, -1);
@@ -91,30 +94,34 @@ function miss(k: PacketCtx, scope: number, hopNode: number): number {
   return slowPath(k, scope, k.c.nodes[k.eNode], k.ePort!, k.eFrom);
 }
 
-/** Flow `f` for this packet: TCP state, outcome fields, DNS check, bytes. False when it drops the packet. */
-function applyFlow(k: PacketCtx, ft: FlowTable, f: number): boolean {
+/**
+ * Flow `f` (its action at `a` in ft.actions, whose A_X word is `x`) for this packet: TCP state, outcome
+ * fields, DNS check, bytes. False when it drops the packet.
+ */
+function applyFlow(k: PacketCtx, ft: FlowTable, f: number, a: number, x: number): boolean {
   tcpUpdate(k, ft, f);
-  const xf = ft.xflags(f);
+  const acts = ft.actions;
   if (k.service < 0) {
-    k.service = ft.service(f);
-    k.backend = ft.backend(f);
+    k.service = acts[a + A_SERVICE] - 1;
+    k.backend = acts[a + A_BACKEND] - 1;
   }
-  k.warn |= ft.warn(f);
-  if ((xf & FX.DNS_CHECK) !== 0) dnsCheck(k, ft, f);
-  const rule = ft.rule(f);
+  k.warn |= acts[a + A_WARN];
+  if ((x & FX.DNS_CHECK) !== 0) dnsCheck(k, ft, f);
+  const rule = acts[a + A_RULE] - 1;
   if (rule >= 0) k.rule = rule;
-  if (ft.verdict(f) === V.DROPPED) {
-    stop(k, V.DROPPED, ft.reason(f), ft.node(f));
+  if (((x >>> 16) & 0xff) === V.DROPPED) {
+    stop(k, V.DROPPED, x >>> 24, acts[a + A_NODE] >>> 16);
     return false;
   }
-  applyBytes(k, ft, f);
+  applyBytes(k, ft, f, a, x);
   return true;
 }
 
-/** The packet leaves the last node it crossed through flow `f`. */
-function leave(k: PacketCtx, ft: FlowTable, f: number): void {
+/** The packet leaves the last node it crossed through the flow whose action is at `a` (A_X word `x`). */
+function leave(k: PacketCtx, ft: FlowTable, a: number, x: number): void {
+  const acts = ft.actions;
   k.tr.closeAll(k);
-  finish(k, ft.verdict(f), ft.reason(f), ft.node(f), ft.egress(f));
+  finish(k, (x >>> 16) & 0xff, x >>> 24, acts[a + A_NODE] >>> 16, acts[a + A_EPS] >>> 16);
   if (k.encapTpl >= 0) markEncap(k, k.templates.list[k.encapTpl]);
 }
 
@@ -167,18 +174,19 @@ function tcpState(ft: FlowTable, f: number, fl: number): number {
   return s;
 }
 
-/** Applies flow `f`'s transposition to the packet bytes and to the tracked tuple. */
-function applyBytes(k: PacketCtx, ft: FlowTable, f: number): void {
-  const xf = ft.xflags(f);
+/** Applies flow `f`'s transposition (its action at `a`, A_X word `x`) to the packet bytes and to the tracked tuple. */
+function applyBytes(k: PacketCtx, ft: FlowTable, f: number, a: number, x: number): void {
   const b = k.b!;
-  const a = b.arena;
-  const macs = k.c.macs;
-  if ((xf & FX.SET_SMAC) !== 0 && k.l2 >= 0) writeMac(a, k.l2 + 6, macs, ft.smac(f));
-  if ((xf & FX.SET_DMAC) !== 0 && k.l2 >= 0) writeMac(a, k.l2, macs, ft.dmac(f));
-  if ((xf & FX.SNAT) !== 0) natBytes(k, a, false, ft.snatIp(f), ft.snatPort(f));
-  if ((xf & FX.DNAT) !== 0) natBytes(k, a, true, ft.dnatIp(f), ft.dnatPort(f));
-  if ((xf & FX.ENCAP) !== 0 && (xf & FX.NEXT_NODE) === 0) {
-    const tpl = ft.tpl(f);
+  const arena = b.arena;
+  if ((x & (FX.SET_SMAC | FX.SET_DMAC)) !== 0 && k.l2 >= 0) {
+    const m = ft.actions[a + A_MACS];
+    if ((x & FX.SET_SMAC) !== 0) writeMac(arena, k.l2 + 6, k.c.macs, m & 0xffff);
+    if ((x & FX.SET_DMAC) !== 0) writeMac(arena, k.l2, k.c.macs, m >>> 16);
+  }
+  if ((x & FX.SNAT) !== 0) natBytes(k, arena, false, ft.snatIp(f), ft.snatPort(f));
+  if ((x & FX.DNAT) !== 0) natBytes(k, arena, true, ft.dnatIp(f), ft.dnatPort(f));
+  if ((x & FX.ENCAP) !== 0 && (x & FX.NEXT_NODE) === 0) {
+    const tpl = ft.actions[a + A_TPL] & 0xffff;
     k.encapTpl = tpl;
     if (k.l2 === k.base) vxlanPrepend(b, k.i, k.templates.list[tpl], ft.outerSport(f));
   }

@@ -204,6 +204,7 @@ function decapAction(k: PacketCtx, node: CompiledNode, rule: Rule): void {
  * VXLAN packet itself (delivered to the host, encapsulated). False when the packet ended here.
  */
 export function decapAtHop(k: PacketCtx, ft: FlowTable, f: number, node: CompiledNode): boolean {
+  if (ft.hopChecked(f)) return true; // an earlier packet of the flow passed: the same walk (flow-table.ts HOP_CHECKED)
   const t = k.templates.list[ft.tpl(f)];
   const layers = node.ext.layers;
   let decap: Rule | null = null;
@@ -225,7 +226,10 @@ export function decapAtHop(k: PacketCtx, ft: FlowTable, f: number, node: Compile
     return false;
   }
   const a = decap.action as { kind: 'decap'; vni: number; port: number };
-  if (t.vni === a.vni && t.dstPort === a.port) return true;
+  if (t.vni === a.vni && t.dstPort === a.port) {
+    ft.setHopChecked(f);
+    return true;
+  }
   k.tr.externalPort(k, node);
   k.tr.decapCheck(k, t.vni, t.dstPort, a.vni, a.port);
   stop(k, V.DROPPED, R.VNI_MISMATCH, node.id);
