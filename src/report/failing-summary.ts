@@ -114,16 +114,19 @@ export function flowText(f: FailingFlow['flow']): string {
 }
 
 /**
- * The text summary's lines (empty when nothing failed): the first FAILING_SHOWN entries, then how many more
- * (the JSON summary and the HTML report list them). Names from packets and configs go through `safeText`.
+ * The text summary's lines (empty when nothing failed): the first FAILING_SHOWN entries (a reason's sentence
+ * under the first flow with that reason only), then how many more (the JSON summary and the HTML report list
+ * them). Names from packets and configs go through `safeText`.
  */
 export function failingText(f: FailingFlows | undefined, multi: boolean): string[] {
   if (f === undefined || f.flows === 0) return [];
   const lines = [`failing flows (${f.flows} flows, ${f.packets} packets; most packets first):`];
+  const said = new Set<string | null>(); // each reason's sentence once, under its first flow
   for (const e of f.list.slice(0, FAILING_SHOWN)) {
     const where = `${multi ? `${safeText(e.trace)} ` : ''}packet ${e.first_packet}${e.node !== null ? ` on ${safeText(e.node)}` : ''}`;
     lines.push(`  ${flowText(e.flow)}: ${e.verdict}${e.reason !== null ? ` ${e.reason}` : ''}, ${e.packets} packet${e.packets === 1 ? '' : 's'}, first ${where}`);
-    if (e.sentence !== '') lines.push(`    ${e.sentence}`);
+    if (e.sentence !== '' && !said.has(e.reason)) lines.push(`    ${e.sentence}`);
+    said.add(e.reason);
     lines.push(`    explain: ${safeText(e.explain)}`);
   }
   const more = f.flows - Math.min(f.list.length, FAILING_SHOWN);
