@@ -289,7 +289,7 @@ describe('failing flows, explain commands, --fail-on and the HTML report (issue 
       const reasons = numbers(dom, 'reason');
       for (const [c, n] of Object.entries(s.reasons)) assert.equal(reasons.get(c), n, `reason ${c}`);
       assert.match(dom, new RegExp(`<span id="failing-flows">${s.failing_flows.flows}</span> flows, <span id="failing-packets">${s.failing_flows.packets}</span> packets`));
-      const rows = [...dom.matchAll(/<tr data-flow="(\d+)">[\s\S]*?<td class="n first">(\d+)<\/td><td class="n packets">(\d+)<\/td><td><code>([^<]*)<\/code>/g)];
+      const rows = [...dom.matchAll(/<tr data-flow="(\d+)">[\s\S]*?<td class="n first">(\d+)<\/td><td class="n packets">(\d+)<\/td><\/tr><tr class="cmd"><td colspan="7">step by step: <code>([^<]*)<\/code>/g)];
       assert.equal(rows.length, s.failing_flows.list.length);
       rows.forEach((m, k) => assert.deepEqual([Number(m[2]), Number(m[3]), unesc(m[4])], [s.failing_flows.list[k].first_packet, s.failing_flows.list[k].packets, s.failing_flows.list[k].explain]));
       for (const [svc, { backends }] of Object.entries(s.services)) {

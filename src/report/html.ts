@@ -36,7 +36,7 @@ const VERDICT_COLOURS: Record<string, string> = { delivered: '#2e7d32', forwarde
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-td.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:12px;word-break:break-all}
+td.n{text-align:right;font-variant-numeric:tabular-nums}tr.cmd td{border-top:none;padding-bottom:8px}code{font-size:12px;word-break:break-all}
 .meta{color:#555}.why{color:#555;font-size:12px}figure{margin:12px 0}figcaption{font-weight:600}
 svg text{font:12px system-ui,sans-serif}`;
 
@@ -96,13 +96,14 @@ function failingSection(s: Summary): string {
   if (f === undefined || f.flows === 0) return '<h2>Failing flows</h2><p id="no-failing">No packet was dropped and none left without a way back.</p>';
   const rows = f.list.map(
     (e, k) =>
-      `<tr data-flow="${k}"><td>${esc(e.trace)}</td><td>${esc(flowText(e.flow))}</td><td>${e.verdict}</td><td>${esc(e.reason ?? '')}<div class="why">${esc(e.sentence)}</div></td>` +
-      `<td>${esc(e.node ?? '')}</td><td class="n first">${e.first_packet}</td><td class="n packets">${e.packets}</td><td><code>${esc(e.explain)}</code></td></tr>`,
+      `<tr data-flow="${k}"><td>${esc(e.trace)}</td><td>${esc(flowText(e.flow))}</td><td>${e.verdict}</td><td title="${esc(e.sentence)}">${esc(e.reason ?? '')}</td>` +
+      `<td>${esc(e.node ?? '')}</td><td class="n first">${e.first_packet}</td><td class="n packets">${e.packets}</td></tr>` +
+      `<tr class="cmd"><td colspan="7">step by step: <code>${esc(e.explain)}</code></td></tr>`,
   );
   const more = f.flows - f.list.length;
   return `<h2>Failing flows (<span id="failing-flows">${f.flows}</span> flows, <span id="failing-packets">${f.packets}</span> packets)</h2>
-<p class="meta">Grouped by 5-tuple as the packet entered and reason, most packets first.${more > 0 ? ` The first ${f.list.length} are listed; ${more} more are not.` : ''}</p>
-<table id="failing"><tr><th>trace</th><th>flow</th><th>verdict</th><th>reason</th><th>node</th><th>first packet</th><th>packets</th><th>step by step</th></tr>${rows.join('')}</table>`;
+<p class="meta">Grouped by 5-tuple as the packet entered and reason, most packets first; the reasons' sentences are in the table above (and in each reason's tooltip).${more > 0 ? ` The first ${f.list.length} are listed; ${more} more are not.` : ''}</p>
+<table id="failing"><tr><th>trace</th><th>flow</th><th>verdict</th><th>reason</th><th>node</th><th>first packet</th><th>packets</th></tr>${rows.join('')}</table>`;
 }
 
 function serviceSection(s: Summary): string {
