@@ -207,6 +207,8 @@ decide-only run (no --verdicts, no --out) on 2 cores or fewer; else the cores av
 main thread decides every packet and a worker writes them; 3 or more: the flow table in shards.
 Outputs are the same for every N.
 --progress shows packets, rate and ETA on stderr (default: when stderr is a terminal).
+--report FILE.html (a name ending in .html or .htm) writes an HTML report: counts, failing flows,
+backend spread per Service, per-node counts, the first failing packets' paths; any other name: text.
 On a big cluster (10k load balancers or more) replay and explain compile only the Windows nodes the
 trace's addresses lead to (a nodes-compiled diagnostic names the others); --all-nodes compiles every one.
 
