@@ -20,6 +20,9 @@
  * groups past the bound are `untracked_packets` in the summary (0 unless a trace has more than
  * FAILING_TRACKED failing 5-tuples, e.g. a scan).
  *
+ * The same loop counts every packet per node and verdict (`perNode`, the summary's `nodes`): a typed-array
+ * increment per packet.
+ *
  * No Node.js module is imported here (the pipeline's workers and the page load it).
  */
 import { PF, type Batch } from '../core/batch';
