@@ -12,8 +12,9 @@
  * - a bin link not on PATH (`npx vfp-emu` in a project that depends on it: node_modules/.bin/vfp-emu):
  *   `node node_modules/.bin/vfp-emu` (node runs the link's target).
  * Every argument is quoted for a POSIX shell (`shellQuote`). The same options as the replay (cluster files in
- * order, --windows, --seed, --view, --vxlan-port, --lenient-snaplen, --max-config-bytes, --all-nodes) so that
- * explain decides as the replay did. A trace read from stdin (`-`) gives `explain -`: the capture must be
+ * order, --windows, --seed, --view, --vxlan-port, --lenient-snaplen, --max-config-bytes) so that explain
+ * decides as the replay did; not --all-nodes, which changes no decision (test/vfp-compile-nodes.test.ts), so
+ * the commands of a run with and without it are the same bytes. A trace read from stdin (`-`) gives `explain -`: the capture must be
  * given on stdin again.
  *
  * No Node.js module but `path` is needed; the caller passes argv[1], cwd and PATH (worker threads get them
@@ -71,7 +72,6 @@ export function explainCommand(trace: string, packet: number, o: ExplainOptions,
   for (const p of o.vxlanPorts) words.push('--vxlan-port', String(p));
   if (o.strictSnaplen === false) words.push('--lenient-snaplen');
   if (o.maxConfigBytes !== undefined && o.maxConfigBytes !== DEFAULT_MAX_CONFIG) words.push('--max-config-bytes', String(o.maxConfigBytes));
-  if (o.allNodes === true) words.push('--all-nodes');
   words.push('--packet', String(packet));
   return words.join(' ');
 }
