@@ -92,7 +92,7 @@ export const COMMANDS = {
       '--cluster': CLUSTER,
       '--verdicts': { value: true, arg: 'FILE', help: 'write one JSON line per packet (verdict, reason, the packet before and after); - for stdout' },
       '--out': { value: true, arg: 'FILE', help: 'write the packets as they leave the node, as pcapng with a comment per packet; - for stdout' },
-      '--report': { value: true, arg: 'FILE', help: 'write the text report of the run; - for stdout' },
+      '--report': { value: true, arg: 'FILE', help: 'write the report of the run: HTML when FILE ends in .html or .htm (counts, failing flows, backend spread per Service, per-node counts, the first failing packets\' paths), else text; - for stdout (text)' },
       '--summary': { value: true, oneOf: ['text', 'json'], help: 'the summary on stdout as text (default) or JSON (what vfp-emu merge reads)' },
       '--workers': { value: true, int: [1, 256], help: 'threads (default: 1 for a trace under 4 MiB, else the cores available); the outputs are the same for every N' },
       '--windows': WINDOWS,

@@ -35,9 +35,14 @@ function run(cli: string, args: string[], cwd: string): Ran {
   return { status: r.status, stdout: timeless(r.stdout), stderr: r.stderr };
 }
 
-/** The run's own timing, the one thing two runs of the same command may print differently. */
+/**
+ * The run's own timing, the one thing two runs of the same command may print differently, and the explain
+ * commands' start, which says how this CLI was started (src/report/command.ts: `node dist/src/cli.js`,
+ * `node dist/bundle/vfp-emu.js`).
+ */
 function timeless(text: string): string {
   return text
+    .replace(/node \S+?(?:cli|vfp-emu)\.js explain/g, 'node CLI explain')
     .replace(/^(\d+ packets) in \d+\.\d+ s \(\d+ packets\/s\)$/gm, '$1 in T s (R packets/s)')
     .replace(/"elapsed_s":[0-9.e-]+,"pps":\d+/g, '"elapsed_s":T,"pps":R');
 }

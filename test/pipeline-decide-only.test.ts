@@ -135,6 +135,9 @@ describe('pipeline: decide-only runs count what full runs count', function () {
     assert.deepEqual(run(['--workers', '2']), want);
     // from stdin (a stream: read in place too, with --workers 1)
     const stdin = run(['--workers', '1'], fs.readFileSync(trace));
-    assert.deepEqual({ ...stdin, json: { ...stdin.json, fingerprint: undefined, trace: undefined } }, { ...want, json: { ...want.json, fingerprint: undefined, trace: undefined } });
+    // (the failing flows name their trace, and their explain commands read it)
+    const traceless = (j: Record<string, unknown>): string => JSON.stringify({ ...j, fingerprint: undefined, trace: undefined }).replace(/"(trace|explain)":"[^"]*"/g, '');
+    assert.equal(stdin.status, want.status);
+    assert.equal(traceless(stdin.json), traceless(want.json));
   });
 });

@@ -35,7 +35,7 @@ describe('vfp-emu replay (command line)', () => {
     // one line per packet: the ping leaves un-NATed, curl's SYN leaves as the node
     assert.match(r.stdout, /^ +1 +ping 10\.244\.1\.5 > 203\.0\.113\.10 +no-return +icmp-not-transposed$/m);
     assert.match(r.stdout, /^ +3 +tcp 10\.244\.1\.5:49800 > 203\.0\.113\.10:80 +forwarded +10\.127\.130\.11:\d+ > 203\.0\.113\.10:80$/m);
-    assert.match(r.stdout, /step by step: vfp-emu explain .*--packet 1/);
+    assert.match(r.stdout, /step by step: node \S*cli\.js explain .*--packet 1/); // as this CLI was started (src/report/command.ts)
     for (const f of ['verdicts.jsonl', 'out.pcapng', 'report.txt']) assert.ok(fs.existsSync(path.join(tmp, 'vfp-out', f)), f);
     const lines = fs.readFileSync(path.join(tmp, 'vfp-out', 'verdicts.jsonl'), 'utf8').trim().split('\n');
     assert.equal(lines.length, 10);

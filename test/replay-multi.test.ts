@@ -46,8 +46,11 @@ describe('vfp-emu replay with several traces', function () {
     );
     assert.equal(m.packets, 9000);
     for (const [k, s] of singles.entries()) {
-      const { diagnostics, fingerprint, ...own } = untimed(s);
+      // the failing flows and per-node counts are the merged summary's (their totals), not a trace entry's
+      const { diagnostics, fingerprint, failing_flows, nodes, ...own } = untimed(s);
       void diagnostics;
+      void failing_flows;
+      void nodes;
       assert.deepEqual(m.fingerprint, fingerprint);
       assert.deepEqual(untimed(m.traces[k]), own, `trace ${k}: the counts of its own run`);
     }
@@ -225,7 +228,8 @@ describe('vfp-emu replay with several traces', function () {
     const counts = (out: string): Record<string, unknown> => {
       const { diagnostics, ...rest } = untimed(JSON.parse(out) as Record<string, unknown>);
       void diagnostics; // they name the file: `-` or its path
-      return rest;
+      return JSON.parse(JSON.stringify(rest).replace(/"explain":"[^"]*"/g, '"explain":""')) as Record<string, unknown>; // so do the explain commands
+
     };
     assert.deepEqual(counts(manyPiped.stdout), counts(many.stdout));
     const streamed = loadClusterFiles([cluster]).digests;

@@ -27,6 +27,7 @@ import { AtomicOutput } from '../pipeline/output-files';
 import { VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths } from './output-paths';
 import { multiSummaryText } from './multi-replay';
+import { FAILING_ENTRY_KEYS, FAILING_KEYS } from '../report/failing-summary';
 import { FINGERPRINT_KEYS, fingerprintDiff, mergeSummaries, type AnySummary, type Fingerprint } from './summary-merge';
 
 type Json = unknown;
@@ -69,8 +70,11 @@ class Checker {
 /** The fields of a `traces[]` entry (summary-merge.ts TraceSummary), of a single-trace and of a merged summary. */
 const COUNT_KEYS = ['packets', 'interrupted', 'stdout_closed', 'error', 'verdicts', 'reasons', 'warnings', 'services', 'flows_evicted', 'flow_share_limit', 'elapsed_s', 'pps'];
 const TRACE_KEYS = new Set(['trace', ...COUNT_KEYS]);
-const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint']);
-const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces']);
+const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint', 'failing_flows', 'nodes']);
+const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces', 'failing_flows', 'nodes']);
+const FAILING_FIELDS = new Set<string>(FAILING_KEYS);
+const FAILING_ENTRY_FIELDS = new Set<string>(FAILING_ENTRY_KEYS);
+const FLOW_FIELDS = new Set(['proto', 'src', 'sport', 'dst', 'dport', 'icmp_type']);
 const SERVICE_KEYS = new Set(['backends']);
 const FINGERPRINT_FIELDS = new Set<string>(FINGERPRINT_KEYS);
 
@@ -102,6 +106,40 @@ function checkCounts(c: Checker, o: Record<string, Json>, at: string): void {
   c.number(o.pps, `${p}pps`);
   if (o.interrupted !== undefined && o.interrupted !== 'SIGINT' && o.interrupted !== 'SIGTERM') c.fail(`${p}interrupted`, 'must be SIGINT or SIGTERM');
   if (o.error !== undefined) c.string(o.error, `${p}error`);
+}
+
+/**
+ * `failing_flows` (issue 13, src/report/failing-summary.ts): counts, and each entry's fields; its packets must be
+ * the dropped and no-return verdicts' count (absent: a summary of a vfp-emu before issue 13, refused by its
+ * fingerprint's version anyway).
+ */
+function checkFailing(c: Checker, v: Json, o: Record<string, Json>): void {
+  if (v === undefined) return;
+  const f = c.object(v, 'failing_flows');
+  onlyKnown(c, f, FAILING_FIELDS, 'failing_flows');
+  c.count(f.flows, 'failing_flows.flows');
+  const packets = c.count(f.packets, 'failing_flows.packets');
+  const verdicts = o.verdicts as Record<string, number>;
+  if (packets !== verdicts['dropped'] + verdicts['no-return']) c.fail('failing_flows.packets', `is ${packets}, but verdicts hold ${verdicts['dropped'] + verdicts['no-return']} dropped and no-return packets`);
+  c.count(f.untracked_packets, 'failing_flows.untracked_packets');
+  if (!Array.isArray(f.list)) c.fail('failing_flows.list', 'must be a list');
+  (f.list as Json[]).forEach((e, k) => {
+    const at = `failing_flows.list[${k}]`;
+    const x = c.object(e, at);
+    onlyKnown(c, x, FAILING_ENTRY_FIELDS, at);
+    for (const s of ['trace', 'verdict', 'sentence', 'explain'] as const) c.string(x[s], `${at}.${s}`);
+    if (x.reason !== null) c.string(x.reason, `${at}.reason`);
+    if (x.node !== null) c.string(x.node, `${at}.node`);
+    c.count(x.first_packet, `${at}.first_packet`);
+    c.count(x.packets, `${at}.packets`);
+    const flow = c.object(x.flow, `${at}.flow`);
+    onlyKnown(c, flow, FLOW_FIELDS, `${at}.flow`);
+    c.count(flow.proto, `${at}.flow.proto`);
+    c.string(flow.src, `${at}.flow.src`);
+    c.string(flow.dst, `${at}.flow.dst`);
+    for (const p of ['sport', 'dport'] as const) if (flow[p] !== null) c.count(flow[p], `${at}.flow.${p}`);
+    if (flow.icmp_type !== undefined) c.count(flow.icmp_type, `${at}.flow.icmp_type`);
+  });
 }
 
 function checkFingerprint(c: Checker, v: Json): Fingerprint {
@@ -154,6 +192,13 @@ export function readSummary(file: string): { summary: AnySummary; fingerprint: F
     for (const f of ['code', 'message', 'source'] as const) c.string(x[f], `diagnostics[${k}].${f}`);
   });
   const fingerprint = checkFingerprint(c, o.fingerprint);
+  checkFailing(c, o.failing_flows, o);
+  if (o.nodes !== undefined) {
+    for (const [name, counts] of Object.entries(c.object(o.nodes, 'nodes'))) {
+      const v = c.counts(counts, `nodes.${name}`);
+      for (const k of Object.keys(v)) if (!(VERDICT_NAMES as readonly string[]).includes(k)) c.fail(`nodes.${name}.${k}`, `not a verdict (${VERDICT_NAMES.join(', ')})`);
+    }
+  }
   if (o.traces === undefined) c.string(o.trace, 'trace');
   else {
     if (!Array.isArray(o.traces)) c.fail('traces', 'must be a list');

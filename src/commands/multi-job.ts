@@ -51,7 +51,7 @@ export interface FatalData {
 }
 
 export type JobResult =
-  | { type: 'done'; index: number; summary: ReplaySummary; status: number }
+  | { type: 'done'; index: number; summary: ReplaySummary; status: number; failFirst: number }
   | { type: 'trace-error'; index: number; message: string; fingerprint?: Fingerprint }
   | { type: 'fatal'; index: number; fatal: FatalData };
 
@@ -60,8 +60,8 @@ export async function runTraceJob(shared: SharedOptions, job: TraceJob, stop: Ab
   try {
     const { replay } = await import('./replay');
     loaded ??= loadOnce(shared);
-    const { summary, status } = await replay({ ...shared, trace: job.trace, verdicts: job.verdicts, out: job.out, stop, loaded });
-    return { type: 'done', index: job.index, summary, status };
+    const { summary, status, failFirst } = await replay({ ...shared, trace: job.trace, verdicts: job.verdicts, out: job.out, stop, loaded });
+    return { type: 'done', index: job.index, summary, status, failFirst };
   } catch (e) {
     const sys = e as NodeJS.ErrnoException;
     const fingerprint = loaded?.fingerprint; // the merged summary's, when no trace could be opened

@@ -36,7 +36,7 @@ import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import { resolveProfile } from '../vfp/profile';
 import { VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths, standardStream } from './output-paths';
-import { failOnIds, summaryText, type ReplayOptions, type ReplaySummary } from './replay';
+import { failOnIds, failOnText, isHtmlReport, summaryText, type ReplayOptions, type ReplaySummary } from './replay';
 import { runTraceJob, fatalData, fatalError, loadShared, PER_RUN_KEYS, type JobResult, type SharedLoad, type SharedOptions, type TraceJob, type WorkerData } from './multi-job';
 import { fingerprintOf, mergeSummaries, type Fingerprint, type MultiSummary } from './summary-merge';
 import { outputStem } from './trace-list';
@@ -101,6 +101,8 @@ interface MultiOutcome {
   summary: MultiSummary;
   status: number;
   errors: string[];
+  /** The first packet that matched --fail-on, in the first trace that had one. */
+  first: { trace: string; packet: number } | null;
 }
 
 /** Runs the jobs (see the module comment) and merges their summaries; writes the report. */
@@ -125,8 +127,16 @@ export async function replayMany(opts: ReplayOptions, jobs: readonly TraceJob[],
   const fingerprint = results.map(fingerprintIn).find((f) => f !== undefined) ?? fingerprintOf(opts, []);
   const summary = mergeSummaries(summaries, fingerprint, elapsed);
   const status = summary.interrupted !== undefined ? signalStatus(summary.interrupted) : errors.length > 0 ? 2 : failOnMatched(summary, opts.failOn) ? 1 : 0;
-  if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, multiReportText(summary, opts, errors));
-  return { summary, status, errors };
+  // the first trace (in command-line order) with a packet that matched --fail-on, and that packet
+  const hit = results.find((r) => r?.type === 'done' && r.failFirst > 0);
+  const first = hit?.type === 'done' ? { trace: jobs[hit.index].trace, packet: hit.failFirst } : null;
+  if (opts.report !== undefined) {
+    if (isHtmlReport(opts.report)) {
+      const { htmlReport } = await import('../report/html');
+      AtomicOutput.writeFile(opts.report, htmlReport(summary.traces.map((t) => t.trace), summary, opts, errors));
+    } else AtomicOutput.writeFile(opts.report, multiReportText(summary, opts, errors));
+  }
+  return { summary, status, errors, first };
 }
 
 /**
@@ -275,7 +285,7 @@ export function tracesText(s: MultiSummary): string {
 
 /** The merged summary as text: the totals as for one trace, then one line per trace. */
 export function multiSummaryText(s: MultiSummary): string {
-  return summaryText(s) + tracesText(s);
+  return summaryText(s, true) + tracesText(s);
 }
 
 function multiReportText(s: MultiSummary, opts: ReplayOptions, errors: readonly string[]): string {
@@ -321,6 +331,7 @@ export async function runMultiReplayCommand(opts: ReplayOptions, traces: readonl
     if (!(e instanceof StdoutClosed)) throw e;
   }
   for (const e of outcome.errors) process.stderr.write(`vfp-emu: ${safeMessage(e)}\n`);
+  if (outcome.status === 1 && all.quiet !== true) process.stderr.write(failOnText(outcome.summary, all, outcome.first));
   const sig: StopSignal | undefined = outcome.summary.interrupted;
   if (sig !== undefined && all.quiet !== true) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;

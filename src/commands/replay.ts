@@ -29,7 +29,7 @@ import type { NodeChoice } from '../vfp/compile';
 import { FLOW_SHARES } from '../vfp/flow-table';
 import { resolveProfile } from '../vfp/profile';
 import { backendOfKey } from '../vfp/counters';
-import { REASON_TABLE, reasonId, reasonSentence, VERDICT_NAMES } from '../vfp/reasons';
+import { REASON_TABLE, reasonId, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import { loadScenario, tracesDir, type Scenario } from '../scenario/scenario';
 import { StdoutClosed, writeStdout } from '../core/stdout';
 import { checkOutputPaths } from './output-paths';
@@ -37,6 +37,9 @@ import { fingerprintOf, type Fingerprint } from './summary-merge';
 import { expandTraces } from './trace-list';
 import { compileChosen, decodeOptionsFor, diagnosticLine, prepareDataplane } from './dataplane';
 import { traceNodes } from '../vfp/trace-nodes';
+import { FailingFlows as FailingCollector } from '../report/failing-flows';
+import { failingSummary, failingText, nodesSummary, type FailingFlows, type NodeCounts } from '../report/failing-summary';
+import { cliPrefix, explainCommand } from '../report/command';
 
 // what explain and rules share with replay, in a module of its own so that they do not load the pipeline
 export { decodeOptionsFor, diagnosticLine, prepareDataplane };
@@ -82,6 +85,11 @@ export interface ReplayOptions {
    * fingerprint: the Dataplane is still compiled afresh for this trace, so its state is its own.
    */
   loaded?: { cluster: Cluster; fingerprint: Fingerprint };
+  /**
+   * How to start vfp-emu again in the explain commands the summary prints (src/report/command.ts
+   * `cliPrefix`, taken on the main thread: worker threads get it with the options). Default: this process's.
+   */
+  cli?: string;
 }
 
 export interface ReplaySummary {
@@ -113,6 +121,13 @@ export interface ReplaySummary {
   error?: string;
   /** (Extension.) What must match for `vfp-emu merge` to add this summary to others (summary-merge.ts). */
   fingerprint?: Fingerprint;
+  /**
+   * (Extension, issue 13.) The failing flows (dropped, no-return) grouped by 5-tuple and reason, most packets
+   * first, each with the explain command of its first packet (src/report/failing-summary.ts).
+   */
+  failing_flows?: FailingFlows;
+  /** (Extension, issue 13.) Packets per emulated node and verdict (src/report/failing-summary.ts `nodesSummary`). */
+  nodes?: NodeCounts;
 }
 
 export interface ReplayOutcome {
@@ -125,6 +140,8 @@ export interface ReplayOutcome {
   error: InputError | null;
   dataplane: Dataplane;
   cluster: Cluster;
+  /** The number of the first packet that matched `--fail-on` (0: none). */
+  failFirst: number;
 }
 
 /**
@@ -191,9 +208,26 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     const be = dp.backendName(backend) ?? '?';
     (summary.services[svc] ??= { backends: {} }).backends[be] = count;
   }
-  if (opts.report !== undefined) AtomicOutput.writeFile(opts.report, reportText(summary, opts, run.error));
+  const failing = FailingCollector.merged([t.failing.data()]);
+  summary.nodes = nodesSummary(failing.perNode, (id) => dp.nodeName(id));
+  summary.failing_flows = failingSummary(failing, counted.verdicts[V.DROPPED] + counted.verdicts[V.NO_RETURN], opts.trace, (id) => dp.nodeName(id), opts);
   const status = interrupted !== undefined ? signalStatus(interrupted) : run.error !== null ? 2 : t.failed ? 1 : 0;
-  return { summary, status, error: run.error, dataplane: dp, cluster };
+  const outcome: ReplayOutcome = { summary, status, error: run.error, dataplane: dp, cluster, failFirst: t.failFirst };
+  if (opts.report !== undefined) await writeReport(opts.report, outcome, opts);
+  return outcome;
+}
+
+/** The --report file: HTML when its name ends in .html or .htm (src/report/html.ts), else text. */
+async function writeReport(file: string, outcome: ReplayOutcome, opts: ReplayOptions): Promise<void> {
+  if (isHtmlReport(file)) {
+    const { htmlReport } = await import('../report/html');
+    AtomicOutput.writeFile(file, htmlReport([opts.trace], outcome.summary, opts, outcome.error !== null ? [outcome.error.message] : [], outcome.cluster));
+  } else AtomicOutput.writeFile(file, reportText(outcome.summary, opts, outcome.error));
+}
+
+/** True for a report path whose name ends in .html or .htm (any case): the HTML report. */
+export function isHtmlReport(file: string): boolean {
+  return /\.html?$/i.test(file);
 }
 
 /** The Dataplane for `opts` (its cluster loaded now, or `opts.loaded`), and the summary fingerprint. */
@@ -220,6 +254,24 @@ export function failOnIds(failOn: readonly string[]): { failVerdicts: number[]; 
   return { failVerdicts, failReasons };
 }
 
+/**
+ * What `--fail-on` matched (issue 13), for stderr when the status is 1: each name given with the packets it
+ * counted (a verdict's count; a reason's as final reason plus as warning), and the first packet that matched
+ * with the explain command that walks it. `first`: that packet's trace and number (packet 0: not known).
+ */
+export function failOnText(s: Pick<ReplaySummary, 'verdicts' | 'reasons' | 'warnings'>, opts: ReplayOptions, first: { trace: string; packet: number } | null): string {
+  const counts = opts.failOn.map((f) => {
+    const n = ((s.verdicts as Record<string, number>)[f] ?? 0) + (s.reasons[f] ?? 0) + (s.warnings[f] ?? 0);
+    const kind = (VERDICT_NAMES as readonly string[]).includes(f) ? 'verdict' : 'reason';
+    return `${kind} ${f}: ${n} packet${n === 1 ? '' : 's'}`;
+  });
+  const lines = [`vfp-emu: --fail-on matched (exit status 1): ${counts.join('; ')}`];
+  if (first !== null && first.packet > 0) {
+    lines.push(`vfp-emu: first match: packet ${first.packet} of ${safeText(first.trace)}; step by step: ${safeText(explainCommand(first.trace, first.packet, opts))}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** The signal a stop names (its reason: stop.ts), SIGINT for any other reason. */
 function stopSignal(stop: AbortSignal | undefined): StopSignal {
   return stop?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
@@ -229,7 +281,7 @@ function stopSignal(stop: AbortSignal | undefined): StopSignal {
  * The summary as text: what happened, and why, in the reference's words. Names from the config (Services,
  * diagnostics) go through `safeText`: no control or bidi character reaches the terminal or report.txt.
  */
-export function summaryText(s: ReplaySummary): string {
+export function summaryText(s: ReplaySummary, multi = false): string {
   const lines: string[] = [];
   if (s.interrupted !== undefined) lines.push(`interrupted (${s.interrupted}) after ${s.packets} packets`);
   if (s.stdout_closed === true) lines.push(`stdout closed after ${s.packets} packets`);
@@ -263,6 +315,7 @@ export function summaryText(s: ReplaySummary): string {
       lines.push(`  ${safeText(name)}: ` + Object.entries(backends).map(([b, n]) => `${safeText(b)} ${n}`).join(', '));
     }
   }
+  lines.push(...failingText(s.failing_flows, multi));
   return lines.join('\n') + '\n';
 }
 
@@ -379,6 +432,7 @@ export async function runReplayCommand(a: ParsedArgs): Promise<number> {
     if (!(e instanceof StdoutClosed)) throw e;
   }
   if (outcome.error !== null) process.stderr.write(`vfp-emu: ${safeMessage(outcome.error.message)}\n`);
+  if (outcome.status === 1 && opts.quiet !== true) process.stderr.write(failOnText(outcome.summary, opts, { trace: opts.trace, packet: outcome.failFirst }));
   const sig = outcome.summary.interrupted;
   if (sig !== undefined && opts.quiet !== true) process.stderr.write(`vfp-emu: interrupted (${sig}) after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;
@@ -436,6 +490,7 @@ function replayOptions(a: ParsedArgs, trace: string): ReplayOptions {
     maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
     allNodes: a.flags.has('all-nodes'),
     quiet: a.flags.has('quiet'),
+    cli: cliPrefix(),
   };
 }
 
@@ -487,6 +542,6 @@ function printOutcome(outcome: ReplayOutcome, opts: ReplayOptions, embedded: boo
     // the paths written, as given on the command line or defaulted under vfp-out/ (defaultScenarioOptions)
     const outputs = [opts.verdicts, opts.out, opts.report].filter((p): p is string => p !== undefined);
     say(`\noutputs: ${outputs.map(safeText).join(', ')}\n`);
-    say(`step by step: vfp-emu explain ${path.relative(process.cwd(), opts.trace)} ${opts.clusterFiles.map((f) => `--cluster ${safeText(path.relative(process.cwd(), f))}`).join(' ')} --packet 1\n`);
+    say(`step by step: ${safeText(explainCommand(opts.trace, 1, opts))}\n`);
   }
 }

@@ -9,7 +9,10 @@
  * - `fingerprint`: what must be equal for counts to be added up (below);
  * - `traces`: one entry per trace, in the order of the command line (a folder's or a glob's captures sorted
  *   by name), each with its own `trace` (the path as given), `packets`, `verdicts`, `reasons`, `warnings`,
- *   `services`, `flows_evicted`, `elapsed_s`, `pps`, and `error` when that trace was bad input.
+ *   `services`, `flows_evicted`, `elapsed_s`, `pps`, and `error` when that trace was bad input;
+ * - `failing_flows` (issue 13): every part's failing flows as one list (src/report/failing-summary.ts
+ *   `mergeFailing`: each entry names its trace; flows and packets added; the first 1000 in one order);
+ * - `nodes` (issue 13): packets per node and verdict, added up (`mergeNodes`).
  * Totals: counts are added; `reasons` and `warnings` in reason id order (as counters.ts prints one trace);
  * `services` and their backends in order of first appearance over the traces; `diagnostics` are the union of
  * the runs' (same cluster, so usually the same list), duplicates dropped; `interrupted` is the first
@@ -28,6 +31,7 @@ import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../cluster/model';
 import { reasonId, VERDICT_NAMES } from '../vfp/reasons';
 import type { ReplaySummary } from './replay';
+import { mergeFailing, mergeNodes } from '../report/failing-summary';
 
 export interface Fingerprint {
   version: string;
@@ -147,6 +151,8 @@ export function mergeSummaries(parts: readonly AnySummary[], fingerprint: Finger
     pps: secs > 0 ? Math.round(packets / secs) : 0,
     fingerprint,
     traces,
+    nodes: mergeNodes(parts.map((p) => p.nodes)),
+    failing_flows: mergeFailing(parts.map((p) => p.failing_flows)),
   };
 }
 

@@ -21,6 +21,7 @@
  * With one shard, steps 3 and 4 are one (`finishAll`): the output is written in order straight away.
  */
 import type { TsUnits } from '../io/timestamps';
+import type { Batch } from '../core/batch';
 import { decodePackets, decodeRange, type DecodeOptions } from '../decode/decoder';
 import type { Dataplane } from '../vfp/engine';
 import { Counters, type CountersData } from '../vfp/counters';
@@ -31,6 +32,7 @@ import { FLOW_SHARES } from '../vfp/flow-table';
 import { OutTraceEncoder } from './out-trace-encoder';
 import type { Slot } from './slot';
 import { VerdictEncoder } from './verdict-encoder';
+import { FailingFlows, type FailingFlowsData } from '../report/failing-flows';
 
 /**
  * What one thread's part of a run came to: its DataplaneState's counters (counters.ts, the one counter
@@ -42,22 +44,33 @@ export class Tally {
   failed = false;
   /** Connections its DataplaneState evicted to stay within the flow table's limit (set after each batch it processed). */
   flowsEvicted = 0;
+  /** The number of the first packet that matched `--fail-on` (0: none yet; the threads': the least). */
+  failFirst = 0;
 
-  constructor(readonly counters: Counters) {}
+  /**
+   * `failing`: the failing flows (dropped, no-return) grouped as src/report/failing-flows.ts says: a
+   * shard's collector, bounded; a merged tally's holds every shard's groups (cut when the summary is made).
+   */
+  constructor(
+    readonly counters: Counters,
+    readonly failing = new FailingFlows(),
+  ) {}
 
   add(o: TallyData): void {
     this.counters.add(o.counters);
     this.failed ||= o.failed;
     this.flowsEvicted += o.flowsEvicted;
+    if (o.failFirst > 0 && (this.failFirst === 0 || o.failFirst < this.failFirst)) this.failFirst = o.failFirst;
+    this.failing.addData(o.failing);
   }
 
   data(): TallyData {
-    return { counters: this.counters.data(), failed: this.failed, flowsEvicted: this.flowsEvicted };
+    return { counters: this.counters.data(), failed: this.failed, flowsEvicted: this.flowsEvicted, failFirst: this.failFirst, failing: this.failing.data() };
   }
 
   /** The threads' tallies added up (every thread compiled the same rules: the first one sizes the counters). */
   static merge(parts: readonly TallyData[]): Tally {
-    const t = new Tally(new Counters(parts.length > 0 ? parts[0].counters.rulePackets.length : 0));
+    const t = new Tally(new Counters(parts.length > 0 ? parts[0].counters.rulePackets.length : 0), new FailingFlows(Number.MAX_SAFE_INTEGER));
     for (const p of parts) t.add(p);
     return t;
   }
@@ -68,6 +81,8 @@ export interface TallyData {
   counters: CountersData;
   failed: boolean;
   flowsEvicted: number;
+  failFirst: number;
+  failing: FailingFlowsData;
 }
 
 export interface StageOptions {
@@ -198,7 +213,7 @@ export class ShardStage {
     const r = s.results;
     const idx = this.idx;
     const m = this.own;
-    this.checkFail(r, idx, m);
+    this.checkFail(b, r, idx, m);
     const spec = s.spec;
     if (verdicts) {
       decodePackets(b, idx, m, this.opts.decode);
@@ -235,7 +250,7 @@ export class ShardStage {
     const n = b.count;
     const idx = this.idx;
     for (let i = 0; i < n; i++) idx[i] = i; // every packet (the output worker of W = 2 ran no `process`)
-    this.checkFail(r, idx, n);
+    this.checkFail(b, r, idx, n);
     let v = 0;
     if (verdicts) {
       decodeRange(b, 0, n, this.opts.decode);
@@ -254,18 +269,28 @@ export class ShardStage {
     return { verdictBytes: v, traceBytes: t };
   }
 
-  /** Sets `tally.failed` when one of the packets matches `--fail-on` (the engine counted them already). */
-  private checkFail(r: Results, idx: Uint32Array, m: number): void {
+  /**
+   * Groups the failing packets (src/report/failing-flows.ts; before the batch is decoded again as it leaves)
+   * and sets `tally.failed` and `failFirst` at the first packet that matches `--fail-on` (the engine counted
+   * them already).
+   */
+  private checkFail(b: Batch, r: Results, idx: Uint32Array, m: number): void {
+    this.tally.failing.collect(b, r, idx, m);
     if (!this.anyFail || this.tally.failed) return;
     const fv = this.failVerdict;
     const fr = this.failReason;
     for (let k = 0; k < m; k++) {
       const i = idx[k];
-      if (fv[r.verdict[i]] === 1 || fr[r.reason[i]] === 1) this.tally.failed = true;
+      let hit = fv[r.verdict[i]] === 1 || fr[r.reason[i]] === 1;
       const w = r.warnings[i];
-      if (w !== 0 && this.anyFailReason) {
+      if (!hit && w !== 0 && this.anyFailReason) {
         const ids = this.warningIdsOf(w);
-        for (let j = 0; j < ids.length; j++) if (fr[ids[j]] === 1) this.tally.failed = true;
+        for (let j = 0; j < ids.length; j++) if (fr[ids[j]] === 1) hit = true;
+      }
+      if (hit) {
+        this.tally.failed = true;
+        this.tally.failFirst = b.firstNumber + i;
+        return;
       }
     }
   }
