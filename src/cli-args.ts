@@ -207,7 +207,7 @@ export const COMMANDS = {
     },
     notes: [
       'The sum is what one replay over all those traces prints (elapsed_s and pps aside). Summaries of another cluster, --windows, ' +
-        '--seed, --view, --vxlan-port or vfp-emu version are refused, naming the file and the fingerprint field.',
+        '--seed, --view, --vxlan-port or vfp-emu version are refused, naming the file and the fingerprint field. A SUMMARY of - is read from stdin (one at most).',
     ],
     examples: ['vfp-emu merge node1.json node2.json --summary text'],
   },
@@ -262,14 +262,23 @@ export function parseArgs(argv: string[]): ParsedArgs {
       continue;
     }
     const value = eq >= 0 ? word.slice(eq + 1) : rest[++k];
-    if (value === undefined) throw new UsageError(`${first}: ${name} needs a value`);
+    if (value === undefined || value === '') throw new UsageError(`${first}: ${name} needs a value${value === '' ? ' (it is empty)' : ''}`);
     if (eq < 0 && value !== '-' && /^-(-|[A-Za-z])/.test(value)) {
       throw new UsageError(`${first}: ${name} needs a value, not the flag ${value} (a value that starts with - is given as ${name}=${value})`);
     }
     checkValue(first, name, spec, value);
     setFlag(flags, first, name, spec, value);
   }
+  oneStdin(first, positional, flags);
   return { command: first, positional, flags };
+}
+
+/** stdin (`-`) can be read by one input only: the second reader would find it empty. */
+function oneStdin(command: CommandName, positional: readonly string[], flags: ReadonlyMap<string, string | string[] | true>): void {
+  const uses: string[] = positional.filter((p) => p === '-').map(() => (command === 'merge' ? 'a SUMMARY' : 'TRACE'));
+  const cluster = flags.get('cluster');
+  if (Array.isArray(cluster)) for (const c of cluster) if (c === '-') uses.push('--cluster');
+  if (uses.length > 1) throw new UsageError(`${command}: stdin (-) is given ${uses.length} times (${uses.join(', ')}): one input only can read it; give the others as files`);
 }
 
 /** `vfp-emu help [COMMAND]`. */

@@ -157,4 +157,28 @@ describe('vfp-emu in pipes: - is stdout, --quiet (issue 13)', function () {
     assert.match(r.stdout.toString(), /^10 packets in /);
     assert.deepEqual(fs.readdirSync(work), ['a.json']);
   });
+
+  it('merge - reads a summary on stdin (the same sum as from the file)', () => {
+    const summary = spawnSync(process.execPath, [cli, 'replay', lesson, ...cluster, '--summary', 'json'], { cwd: work, encoding: 'utf8' });
+    fs.writeFileSync(path.join(work, 'a.json'), summary.stdout);
+    const fromFile = spawnSync(process.execPath, [cli, 'merge', 'a.json', 'a.json'], { cwd: work, encoding: 'utf8' });
+    const fromStdin = spawnSync(process.execPath, [cli, 'merge', '-', 'a.json'], { cwd: work, encoding: 'utf8', input: summary.stdout });
+    assert.equal(fromStdin.status, 0, fromStdin.stderr);
+    assert.equal(fromStdin.stdout, fromFile.stdout);
+  });
+
+  it('stdin given to two inputs, or an empty flag value, is refused before anything runs (exit 2, naming them)', () => {
+    const twice = spawnSync(process.execPath, [cli, 'replay', '-', '--cluster', '-'], { cwd: work, encoding: 'utf8', input: fs.readFileSync(lesson) });
+    assert.equal(twice.status, 2);
+    assert.equal(twice.stderr, 'vfp-emu: replay: stdin (-) is given 2 times (TRACE, --cluster): one input only can read it; give the others as files\n');
+    const clusters = spawnSync(process.execPath, [cli, 'explain', lesson, '--cluster', '-', '--cluster=-', '--packet', '1'], { cwd: work, encoding: 'utf8', input: '' });
+    assert.equal(clusters.status, 2);
+    assert.match(clusters.stderr, /stdin \(-\) is given 2 times \(--cluster, --cluster\)/);
+    for (const flag of ['--out=', '--verdicts=', '--report=', '--cluster=']) {
+      const r = spawnSync(process.execPath, [cli, 'replay', lesson, ...cluster, flag], { cwd: work, encoding: 'utf8' });
+      assert.equal(r.status, 2, flag);
+      assert.equal(r.stderr, `vfp-emu: replay: ${flag.slice(0, -1)} needs a value (it is empty)\n`);
+    }
+    assert.deepEqual(fs.readdirSync(work), []);
+  });
 });

@@ -246,6 +246,18 @@ describe('failing flows, explain commands, --fail-on and the HTML report (issue 
     assert.equal(esc(`a<b>&"'\u202e`), 'a&#60;b&#62;&#38;&#34;&#39;\\u202E');
   });
 
+  it('a trace read from a FIFO: the HTML report is written without reading it again (its paths say why they are not drawn)', function () {
+    const fifo = path.join(tmp, 'trace.fifo');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();
+    // the writer exits once the replay has read the trace; a second open of the FIFO would wait for ever
+    const r = spawnSync('sh', ['-c', `cat ${trace} > trace.fifo & node "$0" replay trace.fifo --cluster ${cluster} --report fifo.html --summary json`, cli], { cwd: tmp, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+    assert.equal(r.signal, null, 'replay ended by itself');
+    assert.equal(r.status, 0, r.stderr);
+    const html = fs.readFileSync(path.join(tmp, 'fifo.html'), 'utf8');
+    assert.match(html, /not drawn: trace\.fifo cannot be read again; run the explain command with the same input/);
+    assert.ok((JSON.parse(r.stdout) as Summary).failing_flows.flows > 0);
+  });
+
   describe('in headless Chromium', function () {
     before(function () {
       if (!fs.existsSync(CHROMIUM)) {

@@ -161,7 +161,7 @@ function checkFingerprint(c: Checker, v: Json): Fingerprint {
 function parseSummaryFile(file: string): Json {
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = fs.readFileSync(file === '-' ? 0 : file); // - is stdin (one SUMMARY at most: cli-args oneStdin)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     throw new InputError(file, {}, code === 'EISDIR' ? 'is a folder; give a summary file' : `cannot read it (${code})`);

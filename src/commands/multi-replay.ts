@@ -133,7 +133,9 @@ export async function replayMany(opts: ReplayOptions, jobs: readonly TraceJob[],
   if (opts.report !== undefined) {
     if (isHtmlReport(opts.report)) {
       const { htmlReport } = await import('../report/html');
-      AtomicOutput.writeFile(opts.report, htmlReport(summary.traces.map((t) => t.trace), summary, opts, errors));
+      // the cluster this run loaded (memoised on this thread; failing flows mean it loaded): never read again
+      const cluster = (summary.failing_flows?.list.length ?? 0) > 0 ? loadShared(shared).cluster : undefined;
+      AtomicOutput.writeFile(opts.report, htmlReport(summary.traces.map((t) => t.trace), summary, opts, errors, cluster));
     } else AtomicOutput.writeFile(opts.report, multiReportText(summary, opts, errors));
   }
   return { summary, status, errors, first };
