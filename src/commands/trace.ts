@@ -44,7 +44,7 @@ import { resolveProfile, type WindowsProfile } from '../vfp/profile';
 import { Results } from '../vfp/results';
 import { nodesForAddresses, worthRestricting } from '../vfp/trace-nodes';
 import { planReply, replyMismatch, type ReplyPlan } from '../vfp/trace-reply';
-import { walkOf, walkText, type Detail, type Walk, type WalkRule } from '../vfp/walk';
+import { flowHit, walkOf, walkText, type Detail, type Walk, type WalkRule } from '../vfp/walk';
 import { compileChosen, decodeOptionsFor } from './dataplane';
 
 /** Trace time of the request (2026-01-01T00:00:00Z, the scenarios' default start); the reply 1 ms later. */
@@ -147,14 +147,14 @@ function frameBatch(frame: Uint8Array, number: number, ts: number, decode: Decod
 }
 
 /** Walks `frame` (number `n`) through `dp` with its state as it is; returns the batch (rewritten), the Results row and the walk. */
-function walkFrame(dp: Dataplane, frame: Uint8Array, n: number, decode: DecodeOptions, detail: Detail): { b: Batch; r: Results; walk: Walk; full: Walk; text: string } {
+function walkFrame(dp: Dataplane, frame: Uint8Array, n: number, decode: DecodeOptions, detail: Detail): { b: Batch; r: Results; walk: Walk; full: Walk; text: string; byFlow: boolean } {
   const b = frameBatch(frame, n, T0 + (n - 1) / 1000, decode);
   const r = new Results(1);
   r.reset(1);
   const e = dp.explainWalk(b, 0, r);
   const full = walkOf(dp.c, e, r, 0, 'full'); // the verdict reads every step, whatever the detail shown
   const walk = detail === 'full' ? full : walkOf(dp.c, e, r, 0, detail);
-  return { b, r, walk, full, text: walkText(walk, e) };
+  return { b, r, walk, full, text: walkText(walk, e), byFlow: flowHit(e) };
 }
 
 /** The addresses a FLOW holds (for compiling only the nodes it leads to on a big cluster, vfp/trace-nodes.ts). */
@@ -180,7 +180,7 @@ function walkConversation(cluster: Cluster, frame: Uint8Array, opts: TraceOption
   const mismatch = rep !== null && plan.line !== null && plan.arrives && rep.walk.final.verdict !== 'dropped' ? replyMismatch(req.b, rep.b, decode) : null;
   const p = dataplane.profile;
   const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
-  const verdict = judge(req.full, plan, rep?.full ?? null, mismatch);
+  const verdict = judge({ walk: req.full, byFlow: req.byFlow }, plan, rep !== null ? { walk: rep.full, byFlow: rep.byFlow } : null, mismatch);
   return { request: req.walk, requestText: req.text, plan, reply: rep?.walk ?? null, replyText: rep?.text ?? '', verdict, diagnostics };
 }
 
@@ -189,7 +189,7 @@ function walkConversation(cluster: Cluster, frame: Uint8Array, opts: TraceOption
  * (a layer's default action let it through, or it was decided before any layer), the layer and group walked
  * last before the first warning or error (e.g. SLB_NAT_LAYER, whose SNAT rules carry no ICMP).
  */
-function brokenBy(which: 'request' | 'reply', w: Walk): BrokenBy {
+function brokenBy(which: 'request' | 'reply', { walk: w, byFlow }: Judged): BrokenBy {
   const f = w.final;
   const at = f.rule !== null ? [...w.steps].reverse().find((s) => s.rule?.id === f.rule!.id && s.rule.name === f.rule!.name) : undefined;
   let layer: string | null = at?.layer ?? null;
@@ -200,7 +200,6 @@ function brokenBy(which: 'request' | 'reply', w: Walk): BrokenBy {
       if (s.layer !== null) [layer, group] = [s.layer, s.group ?? group];
     }
   }
-  const byFlow = w.steps.some((s) => s.text.startsWith('unified flow table hit'));
   return { walk: which, node: f.node, rule: f.rule, layer, group, reason: f.reason, sentence: f.sentence, byFlow };
 }
 
@@ -212,10 +211,16 @@ function brokenText(b: BrokenBy): string {
   return `node ${b.node ?? '-'}, ${rule}${b.reason !== null ? `: ${b.reason}` : ''}`;
 }
 
+/** A walk as judge reads it: every step, and whether a unified flow table hit decided it (walk.ts flowHit). */
+interface Judged {
+  walk: Walk;
+  byFlow: boolean;
+}
+
 /** The conversation's verdict from the two walks (module comment lists the codes), with the walks' warnings. */
-function judge(req: Walk, plan: ReplyPlan, rep: Walk | null, mismatch: string | null): Conversation {
+function judge(req: Judged, plan: ReplyPlan, rep: Judged | null, mismatch: string | null): Conversation {
   const verdict = judgeWalks(req, plan, rep, mismatch);
-  const warnings = [...new Set([...req.final.warnings, ...(rep?.final.warnings ?? [])])];
+  const warnings = [...new Set([...req.walk.final.warnings, ...(rep?.walk.final.warnings ?? [])])];
   if (warnings.length > 0 && verdict.works === true) verdict.text = `${verdict.text.replace(/^works end to end: /, 'works at the packet level: ')}; ${warningsText(warnings)}`;
   return { ...verdict, warnings };
 }
@@ -225,21 +230,23 @@ function warningsText(codes: string[]): string {
   return codes.map((c) => `warning: ${c}: ${reasonSentence(reasonId(c))}`).join('; ');
 }
 
-function judgeWalks(req: Walk, plan: ReplyPlan, rep: Walk | null, mismatch: string | null): Omit<Conversation, 'warnings'> {
+function judgeWalks(reqJ: Judged, plan: ReplyPlan, repJ: Judged | null, mismatch: string | null): Omit<Conversation, 'warnings'> {
+  const req = reqJ.walk;
+  const rep = repJ?.walk ?? null;
   const v = req.final.verdict;
   const fail = (code: Conversation['code'], text: string, b: BrokenBy | null): Omit<Conversation, 'warnings'> => ({ works: false, code, text, broken_by: b });
   if (v === 'ignored') return fail('request-ignored', `nothing to walk: ${req.final.sentence ?? 'the request is not judged'}`, null);
-  if (v === 'dropped') return fail('request-dropped', 'fails: the request is dropped', brokenBy('request', req));
+  if (v === 'dropped') return fail('request-dropped', 'fails: the request is dropped', brokenBy('request', reqJ));
   const unanswered = plan.line === null && plan.answered; // nothing answers it (checked before no-return: no reply is lost)
-  if (v === 'no-return' && !unanswered) return fail('no-return', 'fails: the request leaves, but no reply comes back', brokenBy('request', req));
+  if (v === 'no-return' && !unanswered) return fail('no-return', 'fails: the request leaves, but no reply comes back', brokenBy('request', reqJ));
   if (plan.line === null || rep === null) {
     const why = plan.line === null ? plan.why : '';
     return { works: unanswered ? true : null, code: unanswered ? 'no-reply-expected' : 'reply-not-walked', text: `the request is ${v} (${req.final.egress ?? '-'} at ${req.final.node ?? '-'}${req.final.reason !== null ? `: ${req.final.reason}` : ''}); no reply: ${why}`, broken_by: null };
   }
   const rv = rep.final.verdict;
-  if (rv === 'dropped') return fail('reply-dropped', 'fails: the request arrives, but its reply is dropped', brokenBy('reply', rep));
-  if (rv === 'ignored' || rv === 'no-return') return fail('reply-ignored', `fails: the request arrives, but its reply is ${rv}`, brokenBy('reply', rep));
-  if (mismatch !== null) return fail('reply-mismatch', `fails: the reply reaches the sender as ${mismatch}, which is not the connection it opened`, brokenBy('reply', rep));
+  if (rv === 'dropped') return fail('reply-dropped', 'fails: the request arrives, but its reply is dropped', brokenBy('reply', repJ!));
+  if (rv === 'ignored' || rv === 'no-return') return fail('reply-ignored', `fails: the request arrives, but its reply is ${rv}`, brokenBy('reply', repJ!));
+  if (mismatch !== null) return fail('reply-mismatch', `fails: the reply reaches the sender as ${mismatch}, which is not the connection it opened`, brokenBy('reply', repJ!));
   return { works: true, code: 'works', text: `works end to end: the request is ${v} (${req.final.egress ?? '-'} at ${req.final.node ?? '-'}) and the reply is ${rv} (${rep.final.egress ?? '-'} at ${rep.final.node ?? '-'})`, broken_by: null };
 }
 
