@@ -217,6 +217,77 @@ describe('vfp-emu trace FLOW', function () {
     assert.match(noCluster.stderr, /--cluster/);
   });
 
+  it('a FLOW too big for its IP length field is exit 2 naming len= and the limit, not an internal error (exit 70)', () => {
+    for (const [flow, limit] of [
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 len=600000', 'len=600000: .* from 0 to 65495'],
+      ['udp 10.244.1.5:1 > 1.1.1.1:53 len=65508', 'len=65508: .* from 0 to 65507'],
+      ['tcp [fd00::5]:1 > [fd00::6]:80 len=70000', 'len=70000: .* from 0 to 65515'],
+    ]) {
+      const r = run(['trace', flow, '--cluster', path.join(L2, 'kubectl.json')]);
+      assert.equal(r.status, 2, `${flow}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(limit), flow);
+      assert.doesNotMatch(r.stderr, /internal error|RangeError|\n\s+at /, flow);
+    }
+    const big = run(['trace', 'tcp 10.244.1.5:1 > 1.1.1.1:80 len=65495', '--cluster', path.join(L2, 'kubectl.json'), '--format', 'json']);
+    assert.equal(big.status, 0, big.stderr);
+  });
+
+  it('a FLOW with an unknown key, a key twice, or a value its header field cannot hold is exit 2 naming it', () => {
+    const cases: [string, RegExp][] = [
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 x=y', /unknown key 'x' in 'x=y' \(tcp takes seq= ack= len= ttl= smac= dmac= vlan=\)/],
+      ['icmp 10.244.1.5 > 1.1.1.1 sqe=5', /unknown key 'sqe' in 'sqe=5' \(icmp takes type= code= id= seq= len= ttl= smac= dmac= vlan=\)/],
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 q=a', /unknown key 'q'/],
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 ttl=300', /ttl=300: the 8-bit IPv4 TTL holds a whole number from 0 to 255/],
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 vlan=abc', /vlan=abc: the 12-bit VLAN id holds a whole number from 0 to 4095/],
+      ['icmp 10.244.1.5 > 1.1.1.1 id=70000', /id=70000: the 16-bit ICMP id holds a whole number from 0 to 65535/],
+      ['icmp 10.244.1.5 > 1.1.1.1 code=999', /code=999: the 8-bit ICMP code holds a whole number from 0 to 255/],
+      ['icmp 10.244.1.5 > 1.1.1.1 type=300', /type=300: unknown ICMP type/],
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 seq=99999999999', /seq=99999999999: the 32-bit TCP sequence number holds a whole number from 0 to 4294967295/],
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 seq=', /seq=: the 32-bit TCP sequence number/],
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 seq=1 seq=2', /seq= given twice/],
+      ['udp 10.244.1.5:1 > 1.1.1.1:53 S', /flags 'S' are for tcp only/],
+      ['dns 10.244.1.5:1 > 10.96.0.10:53 q=a..b', /q=a\.\.b: not a DNS name/],
+      ['dns 10.244.1.5:1 > 10.96.0.10:53 q=a qid=65536', /qid=65536: the 16-bit DNS id/],
+      ['tcp 10.244.1.5:1 > 1.1.1.1:80 dmac=00:11', /dmac=00:11: not a MAC address/],
+      ['tcp [fd00::zz]:1 > [fd00::1]:80', /'fd00::zz' is not an IPv4 or IPv6 address/],
+      ['vxlan 10.127.130.10:49200 > 10.127.130.11 vni=16777216 | udp 10.244.0.3:80 > 10.244.1.5:40000', /vni=16777216: the 24-bit VXLAN network identifier/],
+    ];
+    for (const [flow, why] of cases) {
+      const r = run(['trace', flow, ...LESSON]);
+      assert.equal(r.status, 2, `${flow}: ${r.stderr}`);
+      assert.match(r.stderr, why, flow);
+      assert.match(r.stderr, /^vfp-emu: trace: FLOW '.*': .*; a FLOW is /, flow);
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  it('a conversation that works while a walk warns says so: works at the packet level, with the warning (text and JSON)', () => {
+    const flow = 'dns 10.244.1.5:5300 > 10.96.0.10:53 q=kubernetes.default';
+    const text = ok(['trace', flow, ...LESSON]);
+    assert.match(text, /^Conversation: works at the packet level: .*; warning: dns-pqdn-unresolvable: Windows pods have a single DNS suffix/m);
+    assert.doesNotMatch(text, /works end to end/);
+    const v = traceJson(flow).verdict as Json;
+    assert.deepEqual([v.code, v.works, v.warnings], ['works', true, ['dns-pqdn-unresolvable']]);
+    const fqdn = traceJson('dns 10.244.1.5:5300 > 10.96.0.10:53 q=kubernetes.default.svc.cluster.local.').verdict as Json;
+    assert.deepEqual([fqdn.code, fqdn.warnings], ['works', []]);
+    assert.match(fqdn.text as string, /^works end to end/);
+  });
+
+  it('an outward ICMP error is no-reply-expected (nothing answers it), with no what-if that changes nothing', () => {
+    const flow = 'icmp 10.244.1.5 > 1.1.1.1 unreachable';
+    const text = ok(['trace', flow, ...LESSON]);
+    assert.match(text, /^Conversation: the request is no-return \(wire at win-1: icmp-not-transposed\); no reply: an ICMP message of type 3 is not answered/m);
+    assert.doesNotMatch(text, /^What if/m);
+    const t = traceJson(flow);
+    assert.deepEqual([(t.verdict as Json).code, (t.verdict as Json).works, t.what_if], ['no-reply-expected', true, null]);
+  });
+
+  it("the what-if's --windows replaces the setting it flips rather than appending it again", () => {
+    const text = ok(['trace', PING, ...LESSON, '--windows', 'ws2022:icmpSnat=true,underlayRoutesPodCidrs=false,icmpSnat=false']);
+    assert.match(text, /^What if \(--windows ws2022:icmpSnat=true,underlayRoutesPodCidrs=false\): works end to end/m);
+    assert.equal((traceJson(PING, ['--windows', 'ws2022:icmpSnat=false']).what_if as Json).windows, 'ws2022:icmpSnat=true');
+  });
+
   it('every rule a walk names is the rule `vfp-emu rules` lists with that Id on that node, port and layer', () => {
     const dir = path.join(repo, 'traces', '05-services');
     const s = loadScenario(dir);

@@ -13,6 +13,10 @@
  *   reply-mismatch the reply comes back with other addresses or ports than the sender's connection has;
  *   no-reply-expected   nothing answers this packet (an ICMP error, a TCP RST): the request's fate alone;
  *   reply-not-walked    the reply is not built (IPv6): `works` is null.
+ * A conversation that works while a walk carried warnings (e.g. dns-pqdn-unresolvable: the DNS query arrives,
+ * the name does not resolve) says "works at the packet level" and names each warning with its sentence;
+ * `warnings` lists their codes (request's, then reply's) whatever the verdict. A packet nothing answers (an
+ * ICMP error, a TCP RST) is no-reply-expected even when it leaves no-return: no reply is lost.
  * What breaks it is named: node, rule (its `Id` as `vfp-emu rules` prints it), layer, group, reason and the
  * reason's sentence (src/vfp/reasons.ts: the one home of the advice). Where a profile setting decides the
  * outcome (WHAT_IF: the UNCONFIRMED facts src/vfp/profile.ts makes settings), the flow is walked again with
@@ -23,7 +27,7 @@
  * Exit status: 0 (the question was answered, whatever the answer); 2 for a bad FLOW (what is wrong and what
  * is accepted) or bad cluster input.
  */
-import { Batch } from '../core/batch';
+import { Batch, HEADROOM, MAX_CAPLEN } from '../core/batch';
 import { UsageError } from '../core/errors';
 import { safeText } from '../core/safe-text';
 import { writeStdout } from '../core/stdout';
@@ -35,11 +39,12 @@ import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import { buildPacketLine, LINE_PROTOCOLS, PacketLineError } from '../scenario/packet-line';
 import type { Dataplane } from '../vfp/engine';
+import { reasonId, reasonSentence } from '../vfp/reasons';
 import { resolveProfile, type WindowsProfile } from '../vfp/profile';
 import { Results } from '../vfp/results';
 import { nodesForAddresses, worthRestricting } from '../vfp/trace-nodes';
 import { planReply, replyMismatch, type ReplyPlan } from '../vfp/trace-reply';
-import { walkOf, walkText, type Detail, type Walk, type WalkRule } from '../vfp/walk';
+import { flowHit, walkOf, walkText, type Detail, type Walk, type WalkRule } from '../vfp/walk';
 import { compileChosen, decodeOptionsFor } from './dataplane';
 
 /** Trace time of the request (2026-01-01T00:00:00Z, the scenarios' default start); the reply 1 ms later. */
@@ -72,6 +77,8 @@ export interface Conversation {
   code: 'works' | 'request-dropped' | 'request-ignored' | 'no-return' | 'reply-dropped' | 'reply-ignored' | 'reply-mismatch' | 'no-reply-expected' | 'reply-not-walked';
   text: string;
   broken_by: BrokenBy | null;
+  /** The warning codes the request's and the reply's walks carried (reasons.ts), each once. */
+  warnings: string[];
 }
 
 /** One walked conversation: the request, the reply (null when there is none, `reply_plan` says why) and the verdict. */
@@ -105,22 +112,30 @@ const REPLY_SETTINGS: readonly (keyof WindowsProfile)[] = ['icmpSnat', 'icmpUntr
 
 const FLOW_SYNTAX = `<proto> <src>[:port] > <dst>[:port] [FLAGS] [key=value]... with proto ${LINE_PROTOCOLS.join(', ')} (e.g. 'tcp 10.244.1.5:49800 > 203.0.113.10:80 S', 'icmp 10.244.1.5 > 8.8.8.8 echo', 'udp 10.244.1.5:53000 > 10.96.0.10:53'; quote it: > is the shell's)`;
 
-/** FLOW as the packet line it is walked as (a TCP flow without flags is a SYN), and its frame; a bad FLOW is a UsageError. */
+/**
+ * FLOW as the packet line it is walked as (a TCP flow without flags is a SYN), and its frame; a bad FLOW (the
+ * parser's PacketLineError: it range-checks every value, len= too) is a UsageError. Any other error is a bug
+ * and stays one (exit 70). A frame larger than MAX_CAPLEN (the most a capture record or a Batch slot holds)
+ * is refused too, though the parser's len= limit (the 16-bit IP length) keeps every line below it.
+ */
 export function flowFrame(flow: string): { line: string; frame: Uint8Array } {
   const words = flow.trim().split(/\s+/);
   let line = words.join(' ');
   if (words[0]?.toLowerCase() === 'tcp' && !line.includes('|') && !words.slice(4).some((w) => /^[SAFRPUEC]+$/.test(w))) line += ' S';
+  let frame: Uint8Array;
   try {
-    return { line, frame: buildPacketLine(line) };
+    frame = buildPacketLine(line);
   } catch (e) {
-    if (e instanceof PacketLineError || e instanceof Error) throw new UsageError(`trace: FLOW '${flow}': ${e.message}; a FLOW is ${FLOW_SYNTAX}`);
+    if (e instanceof PacketLineError) throw new UsageError(`trace: FLOW '${flow}': ${e.message}; a FLOW is ${FLOW_SYNTAX}`);
     throw e;
   }
+  if (frame.length > MAX_CAPLEN) throw new UsageError(`trace: FLOW '${flow}': the frame is ${frame.length} bytes, more than the ${MAX_CAPLEN} a packet may have: lower len=`);
+  return { line, frame };
 }
 
 /** A one-packet batch holding `frame` as packet `number` at trace time `ts`, decoded. */
 function frameBatch(frame: Uint8Array, number: number, ts: number, decode: DecodeOptions): Batch {
-  const b = new Batch({ capacity: 1, arenaBytes: 1 << 19 });
+  const b = new Batch({ capacity: 1, arenaBytes: MAX_CAPLEN + HEADROOM + 8 }); // flowFrame keeps a frame within MAX_CAPLEN
   b.reset(number);
   const i = b.alloc(frame.length);
   b.arena.set(frame, b.off[i]);
@@ -132,14 +147,14 @@ function frameBatch(frame: Uint8Array, number: number, ts: number, decode: Decod
 }
 
 /** Walks `frame` (number `n`) through `dp` with its state as it is; returns the batch (rewritten), the Results row and the walk. */
-function walkFrame(dp: Dataplane, frame: Uint8Array, n: number, decode: DecodeOptions, detail: Detail): { b: Batch; r: Results; walk: Walk; full: Walk; text: string } {
+function walkFrame(dp: Dataplane, frame: Uint8Array, n: number, decode: DecodeOptions, detail: Detail): { b: Batch; r: Results; walk: Walk; full: Walk; text: string; byFlow: boolean } {
   const b = frameBatch(frame, n, T0 + (n - 1) / 1000, decode);
   const r = new Results(1);
   r.reset(1);
   const e = dp.explainWalk(b, 0, r);
   const full = walkOf(dp.c, e, r, 0, 'full'); // the verdict reads every step, whatever the detail shown
   const walk = detail === 'full' ? full : walkOf(dp.c, e, r, 0, detail);
-  return { b, r, walk, full, text: walkText(walk, e) };
+  return { b, r, walk, full, text: walkText(walk, e), byFlow: flowHit(e) };
 }
 
 /** The addresses a FLOW holds (for compiling only the nodes it leads to on a big cluster, vfp/trace-nodes.ts). */
@@ -165,7 +180,7 @@ function walkConversation(cluster: Cluster, frame: Uint8Array, opts: TraceOption
   const mismatch = rep !== null && plan.line !== null && plan.arrives && rep.walk.final.verdict !== 'dropped' ? replyMismatch(req.b, rep.b, decode) : null;
   const p = dataplane.profile;
   const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
-  const verdict = judge(req.full, plan, rep?.full ?? null, mismatch);
+  const verdict = judge({ walk: req.full, byFlow: req.byFlow }, plan, rep !== null ? { walk: rep.full, byFlow: rep.byFlow } : null, mismatch);
   return { request: req.walk, requestText: req.text, plan, reply: rep?.walk ?? null, replyText: rep?.text ?? '', verdict, diagnostics };
 }
 
@@ -174,7 +189,7 @@ function walkConversation(cluster: Cluster, frame: Uint8Array, opts: TraceOption
  * (a layer's default action let it through, or it was decided before any layer), the layer and group walked
  * last before the first warning or error (e.g. SLB_NAT_LAYER, whose SNAT rules carry no ICMP).
  */
-function brokenBy(which: 'request' | 'reply', w: Walk): BrokenBy {
+function brokenBy(which: 'request' | 'reply', { walk: w, byFlow }: Judged): BrokenBy {
   const f = w.final;
   const at = f.rule !== null ? [...w.steps].reverse().find((s) => s.rule?.id === f.rule!.id && s.rule.name === f.rule!.name) : undefined;
   let layer: string | null = at?.layer ?? null;
@@ -185,7 +200,6 @@ function brokenBy(which: 'request' | 'reply', w: Walk): BrokenBy {
       if (s.layer !== null) [layer, group] = [s.layer, s.group ?? group];
     }
   }
-  const byFlow = w.steps.some((s) => s.text.startsWith('unified flow table hit'));
   return { walk: which, node: f.node, rule: f.rule, layer, group, reason: f.reason, sentence: f.sentence, byFlow };
 }
 
@@ -197,29 +211,60 @@ function brokenText(b: BrokenBy): string {
   return `node ${b.node ?? '-'}, ${rule}${b.reason !== null ? `: ${b.reason}` : ''}`;
 }
 
-/** The conversation's verdict from the two walks (module comment lists the codes). */
-function judge(req: Walk, plan: ReplyPlan, rep: Walk | null, mismatch: string | null): Conversation {
+/** A walk as judge reads it: every step, and whether a unified flow table hit decided it (walk.ts flowHit). */
+interface Judged {
+  walk: Walk;
+  byFlow: boolean;
+}
+
+/** The conversation's verdict from the two walks (module comment lists the codes), with the walks' warnings. */
+function judge(req: Judged, plan: ReplyPlan, rep: Judged | null, mismatch: string | null): Conversation {
+  const verdict = judgeWalks(req, plan, rep, mismatch);
+  const warnings = [...new Set([...req.walk.final.warnings, ...(rep?.walk.final.warnings ?? [])])];
+  if (warnings.length > 0 && verdict.works === true) verdict.text = `${verdict.text.replace(/^works end to end: /, 'works at the packet level: ')}; ${warningsText(warnings)}`;
+  return { ...verdict, warnings };
+}
+
+/** `warning: CODE: sentence; warning: ...` (reasons.ts holds the sentences). */
+function warningsText(codes: string[]): string {
+  return codes.map((c) => `warning: ${c}: ${reasonSentence(reasonId(c))}`).join('; ');
+}
+
+function judgeWalks(reqJ: Judged, plan: ReplyPlan, repJ: Judged | null, mismatch: string | null): Omit<Conversation, 'warnings'> {
+  const req = reqJ.walk;
+  const rep = repJ?.walk ?? null;
   const v = req.final.verdict;
-  const fail = (code: Conversation['code'], text: string, b: BrokenBy | null): Conversation => ({ works: false, code, text, broken_by: b });
+  const fail = (code: Conversation['code'], text: string, b: BrokenBy | null): Omit<Conversation, 'warnings'> => ({ works: false, code, text, broken_by: b });
   if (v === 'ignored') return fail('request-ignored', `nothing to walk: ${req.final.sentence ?? 'the request is not judged'}`, null);
-  if (v === 'dropped') return fail('request-dropped', 'fails: the request is dropped', brokenBy('request', req));
-  if (v === 'no-return') return fail('no-return', 'fails: the request leaves, but no reply comes back', brokenBy('request', req));
+  if (v === 'dropped') return fail('request-dropped', 'fails: the request is dropped', brokenBy('request', reqJ));
+  const unanswered = plan.line === null && plan.answered; // nothing answers it (checked before no-return: no reply is lost)
+  if (v === 'no-return' && !unanswered) return fail('no-return', 'fails: the request leaves, but no reply comes back', brokenBy('request', reqJ));
   if (plan.line === null || rep === null) {
     const why = plan.line === null ? plan.why : '';
-    const walked = plan.line === null && plan.answered;
-    return { works: walked ? true : null, code: walked ? 'no-reply-expected' : 'reply-not-walked', text: `the request is ${v} (${req.final.egress ?? '-'} at ${req.final.node ?? '-'}); no reply: ${why}`, broken_by: null };
+    return { works: unanswered ? true : null, code: unanswered ? 'no-reply-expected' : 'reply-not-walked', text: `the request is ${v} (${req.final.egress ?? '-'} at ${req.final.node ?? '-'}${req.final.reason !== null ? `: ${req.final.reason}` : ''}); no reply: ${why}`, broken_by: null };
   }
   const rv = rep.final.verdict;
-  if (rv === 'dropped') return fail('reply-dropped', 'fails: the request arrives, but its reply is dropped', brokenBy('reply', rep));
-  if (rv === 'ignored' || rv === 'no-return') return fail('reply-ignored', `fails: the request arrives, but its reply is ${rv}`, brokenBy('reply', rep));
-  if (mismatch !== null) return fail('reply-mismatch', `fails: the reply reaches the sender as ${mismatch}, which is not the connection it opened`, brokenBy('reply', rep));
+  if (rv === 'dropped') return fail('reply-dropped', 'fails: the request arrives, but its reply is dropped', brokenBy('reply', repJ!));
+  if (rv === 'ignored' || rv === 'no-return') return fail('reply-ignored', `fails: the request arrives, but its reply is ${rv}`, brokenBy('reply', repJ!));
+  if (mismatch !== null) return fail('reply-mismatch', `fails: the reply reaches the sender as ${mismatch}, which is not the connection it opened`, brokenBy('reply', repJ!));
   return { works: true, code: 'works', text: `works end to end: the request is ${v} (${req.final.egress ?? '-'} at ${req.final.node ?? '-'}) and the reply is ${rv} (${rep.final.egress ?? '-'} at ${rep.final.node ?? '-'})`, broken_by: null };
 }
 
-/** The `--windows` value that sets `key` to `value` on top of the profile given. */
+/** The `--windows` value that sets `key` to `value` on top of the profile given: an existing `key=` is replaced (each one, in place), else it is appended. */
 function withSetting(windows: string | undefined, key: string, value: string): string {
   const base = windows ?? 'ws2022';
-  return `${base}${base.includes(':') ? ',' : ':'}${key}=${value}`;
+  const colon = base.indexOf(':');
+  const items = colon < 0 ? [] : base.slice(colon + 1).split(',').filter((it) => it.trim() !== '');
+  const mine = (it: string): boolean => it.slice(0, it.indexOf('=')).trim() === key;
+  const at = items.findIndex(mine);
+  const out = items.filter((it, k) => !mine(it) || k === at).map((it) => (mine(it) ? `${key}=${value}` : it));
+  if (at < 0) out.push(`${key}=${value}`);
+  return `${colon < 0 ? base : base.slice(0, colon)}:${out.join(',')}`;
+}
+
+/** Two verdicts that answer the same (the what-if is not shown when flipping the setting changes nothing). */
+function sameAnswer(a: Conversation, b: Conversation): boolean {
+  return a.code === b.code && a.works === b.works && a.text === b.text && a.broken_by?.reason === b.broken_by?.reason;
 }
 
 /** What the walk assumes about the world outside the node, and the profile settings that decide it. */
@@ -254,7 +299,8 @@ export function traceFlow(flow: string, clusterFiles: string[], opts: TraceOptio
   let whatIf: TraceAnswer['whatIf'] = null;
   if (flip !== undefined && String(profile[flip.key]) !== flip.value) {
     const windows = withSetting(opts.windows, flip.key, flip.value);
-    whatIf = { windows, verdict: walkConversation(cluster, frame, { ...opts, windows }).verdict };
+    const verdict = walkConversation(cluster, frame, { ...opts, windows }).verdict;
+    if (!sameAnswer(verdict, main.verdict)) whatIf = { windows, verdict };
   }
   return { flow, line, main, whatIf, assumed: assumptions(main, profile) };
 }

@@ -44,7 +44,12 @@ export interface TraceLine {
   name?: string;
   rule?: Rule;
   packet?: string;
+  /** What a T_DETAIL line records, for walk.ts and trace.ts to read without matching its words. */
+  tag?: LineTag;
 }
+
+/** `switch`: the switch's forwarding decision (deliver to a port, out to the wire); `flow-hit`: a unified flow table hit. */
+export type LineTag = 'switch' | 'flow-hit';
 
 export class Trace {
   private lines: TraceLine[] = [];
@@ -89,9 +94,11 @@ export class Trace {
     return this.depth;
   }
 
-  /** Adds a leaf (T_RULE, T_ACTION, T_DETAIL, T_WARN, T_ERROR); `rule`: the rule a T_RULE line names. */
-  leaf(kind: number, text: string, rule?: Rule): void {
-    this.lines.push(this.line(kind, text, undefined, rule));
+  /** Adds a leaf (T_RULE, T_ACTION, T_DETAIL, T_WARN, T_ERROR); `rule`: the rule a T_RULE line names; `tag`: what the line records. */
+  leaf(kind: number, text: string, rule?: Rule, tag?: LineTag): void {
+    const l = this.line(kind, text, undefined, rule);
+    if (tag !== undefined) l.tag = tag;
+    this.lines.push(l);
   }
 
   format(): string {

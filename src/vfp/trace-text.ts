@@ -257,6 +257,8 @@ export class TextTracer extends Tracer {
     T.leaf(
       T_DETAIL,
       `unified flow table hit: ${(f & 1) === 0 ? 'forward' : 'reverse'} flow of connection #${cn} (created by packet ${ft.firstPacket[cn]}, whose first packet walked the layers)${alias ? '; matched through the pod-view reply alias (the reply as the pod sees it)' : ''}`,
+      undefined,
+      'flow-hit',
     );
     if (alias) {
       const k3 = ft.key(f, 3);
@@ -365,13 +367,13 @@ export class TextTracer extends Tracer {
     this.T.leaf(T_ERROR, `${u32ToIpv4(k.dst)} is a ClusterIP: its load balancers carry TCP and UDP ports only, and no host has the address`);
   }
   override deliverHost(k: PacketCtx, dst: number, kind: number): void {
-    this.T.leaf(T_DETAIL, `switch: deliver to the host vNIC (${u32ToIpv4(dst)} is ${(kind & AK_SOURCE_VIP) !== 0 ? 'the SourceVIP' : 'the node address'})`);
+    this.T.leaf(T_DETAIL, `switch: deliver to the host vNIC (${u32ToIpv4(dst)} is ${(kind & AK_SOURCE_VIP) !== 0 ? 'the SourceVIP' : 'the node address'})`, undefined, 'switch');
   }
   override podPortIn(k: PacketCtx, p: CompiledPod): void {
     this.T.open(T_PORT, `${p.name} (IN, towards the pod)`, p.name);
   }
   override deliverPod(k: PacketCtx, p: CompiledPod): void {
-    this.T.leaf(T_DETAIL, `switch: deliver to ${p.name} (destination MAC ${k.c.macNames[p.mac]})`);
+    this.T.leaf(T_DETAIL, `switch: deliver to ${p.name} (destination MAC ${k.c.macNames[p.mac]})`, undefined, 'switch');
   }
   override unheldPodAddress(k: PacketCtx, dst: number): void {
     const node = k.node!;
@@ -385,7 +387,7 @@ export class TextTracer extends Tracer {
   }
   override leaving(k: PacketCtx, dst: number): void {
     const how = k.c.mode === 'l2bridge' ? 'L2Bridge: the source MAC is rewritten to the host MAC' : (k.x.flags & FX.ENCAP) !== 0 ? 'VXLAN-encapsulated' : 'not encapsulated, host MAC';
-    this.T.leaf(T_DETAIL, `switch: out through the external port to the wire (${how})${k.next >= 0 ? `; ${u32ToIpv4(dst)} is on emulated node ${k.c.nodes[k.next].name}` : ''}`);
+    this.T.leaf(T_DETAIL, `switch: out through the external port to the wire (${how})${k.next >= 0 ? `; ${u32ToIpv4(dst)} is on emulated node ${k.c.nodes[k.next].name}` : ''}`, undefined, 'switch');
   }
   override podIpNotRoutable(k: PacketCtx, dst: number): void {
     this.T.leaf(

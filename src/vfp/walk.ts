@@ -91,7 +91,12 @@ export function ruleData(r: Rule): WalkRule {
 /** The packet `e` walked (row `i` of `r` its verdict) as data at `detail`. */
 export function walkOf(c: CompiledDataplane, e: ExplainedPacket, r: Results, i: number, detail: Detail): Walk {
   const full = fullSteps(e);
-  return { number: e.number, input: e.input, detail, steps: detail === 'full' ? full : hops(full), final: finalOf(c, e, r, i) };
+  return { number: e.number, input: e.input, detail, steps: detail === 'full' ? full : hops(full, e.trace.recorded), final: finalOf(c, e, r, i) };
+}
+
+/** Whether a unified flow table hit decided packet `e` (the fast path: no layer walked). */
+export function flowHit(e: ExplainedPacket): boolean {
+  return e.trace.recorded.some((l) => l.tag === 'flow-hit');
 }
 
 /** One step per line of the trace, each with where it happens and the packet after it. */
@@ -119,25 +124,25 @@ function fullSteps(e: ExplainedPacket): WalkStep[] {
   return steps;
 }
 
-/** The steps folded into one per hop (a node line opens a hop; lines before the first node are one of their own). */
-function hops(steps: WalkStep[]): WalkStep[] {
+/** The steps (one per line of `lines`) folded into one per hop (a node line opens a hop; lines before the first node are one of their own). */
+function hops(steps: WalkStep[], lines: readonly TraceLine[]): WalkStep[] {
   const out: WalkStep[] = [];
   const notes: { sw: string; problem: string }[] = [];
   let hop: WalkStep | null = null;
-  for (const s of steps) {
+  steps.forEach((s, j) => {
     if (hop === null || s.kind === 'node') {
       hop = { kind: 'hop', node: s.node, port: null, layer: null, group: null, rule: null, action: null, text: '', packet: s.packet, rules: [] };
       out.push(hop);
       notes.push({ sw: '', problem: '' });
     }
-    foldInto(hop, s, notes[notes.length - 1]);
-  }
+    foldInto(hop, s, lines[j], notes[notes.length - 1]);
+  });
   out.forEach((h, k) => (h.text = hopText(h, notes[k])));
   return out;
 }
 
-/** Adds step `s` to its hop: entry port, rules, actions; `note` keeps the switch's decision and the last error or warning. */
-function foldInto(hop: WalkStep, s: WalkStep, note: { sw: string; problem: string }): void {
+/** Adds step `s` (of trace line `l`) to its hop: entry port, rules, actions; `note` keeps the switch's decision and the last error or warning. */
+function foldInto(hop: WalkStep, s: WalkStep, l: TraceLine, note: { sw: string; problem: string }): void {
   hop.packet = s.packet;
   if (hop.port === null && s.port !== null) hop.port = s.port;
   if (s.rule !== null) {
@@ -145,7 +150,7 @@ function foldInto(hop: WalkStep, s: WalkStep, note: { sw: string; problem: strin
     [hop.rule, hop.layer, hop.group] = [s.rule, s.layer, s.group];
   }
   if (s.action !== null) hop.action = hop.action === null ? s.action : `${hop.action}; ${s.action}`;
-  if (s.kind === 'detail' && s.text.startsWith('switch: ')) note.sw = s.text;
+  if (l.tag === 'switch') note.sw = s.text;
   if (s.kind === 'error' || s.kind === 'warning') note.problem = `${s.kind}: ${s.text}`;
 }
 
