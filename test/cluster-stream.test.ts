@@ -4,7 +4,8 @@
  * path, line and column), a List larger than --max-config-bytes read, memory bounded by one item.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -231,7 +232,9 @@ catch (e) { if (!(e instanceof InputError)) throw e; console.log('InputError ' +
         const whole = viaFile(g, false);
         assert.match(whole, /^InputError - at byte offset \d+: .*\(line \d+, column \d+\).* offset=\d+/s, what);
         assert.equal(viaStdin(text), whole, `${what}: under the cap, the whole-text reader's words`);
-        assert.equal(viaStdin(text, true, 16), viaFile(g, true, 16), `${what}: over the cap, the streamed reader's offset, line and column`);
+        // over the cap (no element nor the envelope over it: a stream stops at the cap, spool.ts)
+        assert.equal(viaStdin(text, true, 4096), viaFile(g, true, 4096), `${what}: over the cap, the streamed reader's offset, line and column`);
+        assert.match(viaFile(g, true, 4096), /not valid JSON|nest more/, what);
       }
       assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('vfp-emu-cluster-')), [], 'no copy left behind, after errors too');
     });
@@ -277,6 +280,69 @@ catch (e) { if (!(e instanceof InputError)) throw e; console.log('InputError ' +
       // read whole from stdin, the same dump does not fit (the test can fail)
       const whole = spawnSync(process.execPath, ['--max-old-space-size=48', '-e', script, 'whole', String(2 ** 30), '-'], { input: fs.readFileSync(f), encoding: 'utf8' });
       assert.notEqual(whole.status, 0);
+    });
+
+    it('a stream is refused as soon as it passes a cap: its own fields over --max-config-bytes, an item over it (the writer still writing)', async () => {
+      const own = fs.mkdtempSync(path.join(tmp, 'own-tmp-'));
+      // no List: the whole read's refusal at the cap (a file gives the same), and an endless one stops there
+      const noList = '{"a":"' + 'x'.repeat(200_000) + '"}';
+      const f = write('stdin-nolist.json', noList);
+      const file = viaFile(f, true, 1000);
+      assert.match(file, /^InputError - at byte offset 1000: the file is larger than 1000 bytes/);
+      assert.equal(viaStdin(noList, true, 1000, own), file);
+      const endless = spawnSync('sh', ['-c', '(printf \'{"a":"\'; tr "\\0" x < /dev/zero) | "$0" -e "$1" stream 1000 -', process.execPath, script], { encoding: 'utf8', env: { ...process.env, TMPDIR: own }, timeout: 60_000 });
+      assert.equal(endless.status, 0, endless.stderr);
+      assert.equal(endless.stdout.trim(), file);
+      // the same List's envelope under a larger cap is read (the test can fail)
+      assert.doesNotMatch(viaStdin(noList, true, 300_000, own), /larger than/);
+      // an item over the cap: the file reader's offset and words, before the stream ends
+      const item = '{"apiVersion": "v1", "items": [{"kind": "ConfigMap", "data": {"a": "' + 'b'.repeat(5000) + '"}}], "kind": "List"}';
+      const g = write('stdin-big-item.json', item);
+      assert.match(viaFile(g, true, 1000), /^InputError - at byte offset 31: items\[0\] is 5\d{3} bytes long, more than 1000 bytes, the most one object may hold/);
+      const child = spawn(process.execPath, ['-e', script, 'stream', '1000', '-'], { env: { ...process.env, TMPDIR: own } });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stdin.on('error', () => undefined);
+      child.stdin.write(item.slice(0, 4000)); // the item not ended, the pipe kept open
+      const [code] = (await once(child, 'exit')) as [number | null];
+      child.stdin.destroy();
+      assert.equal(code, 0);
+      assert.match(out.trim(), /^InputError - at byte offset 31: items\[0\] is more than 1000 bytes long, the most one object may hold \(--max-config-bytes N raises it\); it was not read further offset=31/);
+      assert.deepEqual(fs.readdirSync(own), [], 'no copy left after a refusal');
+    });
+
+    it('SIGTERM / SIGINT while a stream is read end replay at once (killed by the signal: 143 / 130 in a shell), leaving no copy', async function () {
+      if (process.platform !== 'linux') this.skip(); // /proc shows the copy's descriptor
+      const cli = path.resolve(__dirname, '..', 'src', 'cli.js');
+      const trace = path.resolve(__dirname, '..', '..', 'traces', '04-icmp-lesson', 'trace.pcapng');
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        const own = fs.mkdtempSync(path.join(tmp, 'own-tmp-'));
+        const child = spawn(process.execPath, [cli, 'replay', trace, '--cluster', '-', '-q'], { env: { ...process.env, TMPDIR: own } });
+        child.stdin.on('error', () => undefined);
+        child.stdin.write('{"apiVersion": "v1", "items": [{"kind": "ConfigMap"}, '); // a List under way, its writer still there
+        // the copy is open, with no name left on disk
+        for (;;) {
+          const fds = fs.existsSync(`/proc/${child.pid}/fd`) ? fs.readdirSync(`/proc/${child.pid}/fd`) : [];
+          const links = fds.map((d) => {
+            try {
+              return fs.readlinkSync(`/proc/${child.pid}/fd/${d}`);
+            } catch {
+              return '';
+            }
+          });
+          if (links.some((l) => l.includes('stream.json'))) {
+            assert.ok(links.some((l) => /stream\.json \(deleted\)$/.test(l)), links.join(' '));
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.deepEqual(fs.readdirSync(own), [], 'the copy has no name while it is read');
+        child.kill(sig);
+        const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+        child.stdin.destroy();
+        assert.equal(signal, sig, `exit ${code}`);
+        assert.deepEqual(fs.readdirSync(own), [], 'nothing left after the signal');
+      }
     });
 
     it('the CLI: `--cluster -` with bad JSON over --max-config-bytes is exit 2 naming -, byte offset, line and column', () => {

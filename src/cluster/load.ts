@@ -20,8 +20,8 @@ import { importText } from './detect';
 import { Draft } from './draft';
 import { finalizeCluster } from './merge';
 import { decodeClusterFile, type LoadOptions } from './parse';
-import { readStream, spoolStream, type Spool } from './spool';
-import { importStreamedList, streamStart } from './stream-list';
+import { readStream, spoolStream, withDefaultStopSignals, type Spool } from './spool';
+import { fileTooLarge, importStreamedList, streamStart } from './stream-list';
 
 export { decodeClusterFile };
 
@@ -45,7 +45,7 @@ function readBounded(file: string, fd: number, max: number, head: Uint8Array = n
   let total = head.length;
   for (;;) {
     if (total > max) {
-      throw new InputError(file, { offset: max }, `the file is larger than ${max} bytes, the most a cluster input may hold (--max-config-bytes N raises it); it was not read further`);
+      throw fileTooLarge(file, max);
     }
     if (total === buf.length) {
       const bigger = Buffer.allocUnsafe(Math.min(max + 1, buf.length * 2));
@@ -122,13 +122,27 @@ function isStream(file: string): boolean {
 
 /**
  * Reads stream `file` (isStream): its copy when it starts as JSON (spool.ts), else its text, read whole;
- * its bytes go into `hash` either way.
+ * its bytes go into `hash` either way. SIGINT / SIGTERM end the process meanwhile (spool.ts withDefaultStopSignals).
  */
 function readStreamFile(file: string, max: number, hash: Hash): { spool: Spool } | { text: string } {
-  return withClusterFile(file, (fd) => {
-    const r = spoolStream(fd, max, hash);
-    return 'spool' in r ? r : { text: textOf(file, readBounded(file, fd, max, r.head), hash) };
-  });
+  return withDefaultStopSignals(() =>
+    withClusterFile(file, (fd) => {
+      const r = spoolStream(file, fd, max, hash);
+      return 'spool' in r ? r : { text: textOf(file, readBounded(file, fd, max, r.head), hash) };
+    }),
+  );
+}
+
+/** The text of a stream's copy read whole (it is no kubectl List), refused as readBounded refuses past `max`. */
+function spoolText(file: string, spool: Spool, max: number, hash: Hash): string {
+  if (spool.size > max) throw fileTooLarge(file, max);
+  const bytes = Buffer.allocUnsafe(spool.size);
+  for (let got = 0; got < spool.size; ) {
+    const n = readSync(spool.fd, bytes, got, spool.size - got, got);
+    if (n === 0) throw new InputError(file, {}, 'cannot read the file: its copy ended early');
+    got += n;
+  }
+  return textOf(file, bytes, hash);
 }
 
 /**
@@ -193,8 +207,9 @@ function streamable(file: string): boolean {
 function importStreamed(file: string, draft: Draft, max: number, hash: Hash, spool?: Spool): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(spool?.path ?? file, 'r');
-    return importStreamedList(file, fd, fstatSync(fd).size, draft, max, spool === undefined ? hash : undefined, spool?.scan);
+    if (spool !== undefined) return importStreamedList(file, spool.fd, spool.size, draft, max, undefined, spool.scan);
+    fd = openSync(file, 'r');
+    return importStreamedList(file, fd, fstatSync(fd).size, draft, max, hash);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && !(e instanceof InputError)) throw new InputError(file, {}, `cannot read the file: ${code}`);
@@ -245,7 +260,8 @@ export function loadClusterFiles(files: readonly string[], opts: LoadFileOptions
         return;
       }
       const whole = createHash('sha256'); // not a kubectl List after all: read whole
-      importText(file, readText(file, max, whole, spools[k]?.path), draft);
+      const s = spools[k];
+      importText(file, s !== undefined ? spoolText(file, s, max, whole) : readText(file, max, whole), draft);
       digests[k] = whole.digest('hex');
     });
     return { cluster: finalizeCluster(draft, opts), digests };

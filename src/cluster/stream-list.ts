@@ -52,6 +52,20 @@ function readAt(fd: number, pos: number, len: number, into?: Buffer): Buffer {
   return buf.subarray(0, got);
 }
 
+/**
+ * The refusal of element `k` of `items`, at byte offset `offset` (after the byte-order mark), longer than `max`
+ * bytes: `len` bytes long, or (a stream, spool.ts, refused before the element ends) more than `max`.
+ */
+export function itemTooLong(file: string, k: number, offset: number, max: number, len?: number): InputError {
+  const tail = 'the most one object may hold (--max-config-bytes N raises it)';
+  return new InputError(file, { offset }, len !== undefined ? `items[${k}] is ${len} bytes long, more than ${max} bytes, ${tail}` : `items[${k}] is more than ${max} bytes long, ${tail}; it was not read further`);
+}
+
+/** The refusal of a file read whole (load.ts readBounded) at its byte `max` + 1. */
+export function fileTooLarge(file: string, max: number): InputError {
+  return new InputError(file, { offset: max }, `the file is larger than ${max} bytes, the most a cluster input may hold (--max-config-bytes N raises it); it was not read further`);
+}
+
 /** The byte-order mark's length and the offset of the first `{`, when a file's first bytes (after a UTF-8 BOM and blanks) are `{` and no UTF-16; else null. */
 export function streamStart(head: Uint8Array): { bom: number; at: number } | null {
   const bom = head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
@@ -136,7 +150,7 @@ class ListFile {
     for (let k = from; k < starts.length; k++) {
       if (only && !only.has(k)) continue;
       const len = ends[k] - starts[k];
-      if (len > max) throw new InputError(this.file, { offset: starts[k] - this.bom }, `items[${k}] is ${len} bytes long, more than ${max} bytes, the most one object may hold (--max-config-bytes N raises it)`);
+      if (len > max) throw itemTooLong(this.file, k, starts[k] - this.bom, max, len);
       if (starts[k] < base || ends[k] > base + window.length) {
         base = starts[k];
         if (store.length < Math.max(CHUNK, len)) store = Buffer.allocUnsafe(Math.max(CHUNK, len));
