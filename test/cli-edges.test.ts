@@ -17,8 +17,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Batch } from '../src/core/batch';
-import { openCapture } from '../src/io/reader';
+import { packetCount } from './io-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -130,16 +129,6 @@ describe('vfp-emu command line edges (issue 9)', function () {
   });
 
   describe('a closed stdout under --verdicts /dev/stdout stops the run: the other outputs are committed whole', () => {
-    /** Packets in pcapng `file`, read whole by our reader (no fault). */
-    function packetsIn(file: string): number {
-      const reader = openCapture(file);
-      const batch = new Batch({ capacity: 4096 });
-      let n = 0;
-      for (let k = reader.next(batch); k > 0; k = reader.next(batch)) n += k;
-      reader.close();
-      assert.equal(reader.error, null, `our reader: ${reader.error?.message}`);
-      return n;
-    }
     for (const workers of ['1', '2', '3']) {
       for (const failOn of [[], ['--fail-on', 'delivered']]) {
         const status = failOn.length === 0 ? 0 : 1;
@@ -151,7 +140,7 @@ describe('vfp-emu command line edges (issue 9)', function () {
           assert.equal(r.status, status, r.stderr);
           assert.doesNotMatch(withoutFailOn(r.stderr), /vfp-emu:|internal error|\n\s+at /);
           assert.ok(fs.existsSync(out) && fs.existsSync(report), 'both outputs committed');
-          const n = packetsIn(out);
+          const n = packetCount(out);
           assert.ok(n > 0 && n < 20000, `${n} packets: stopped early`);
           const text = fs.readFileSync(report, 'utf8');
           assert.match(text, new RegExp(`^stdout closed after ${n} packets\n${n} packets in `, 'm'));

@@ -15,8 +15,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Batch } from '../src/core/batch';
-import { openCapture, openCaptureBytes } from '../src/io/reader';
+import { openCaptureBytes } from '../src/io/reader';
+import { packetCount } from './io-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -33,16 +33,6 @@ function pipe(args: string[], tail: string, cwd: string): { stdout: Buffer; stat
   const stderr = fs.readFileSync(err, 'utf8');
   fs.rmSync(err);
   return { stdout: r.stdout, status: Number(r.stderr.toString().trim()), stderr };
-}
-
-/** Packets in a capture, read whole by our reader (no fault). */
-function packets(reader: ReturnType<typeof openCapture>): number {
-  const batch = new Batch({ capacity: 4096 });
-  let n = 0;
-  for (let k = reader.next(batch); k > 0; k = reader.next(batch)) n += k;
-  reader.close();
-  assert.equal(reader.error, null, `our reader: ${reader.error?.message}`);
-  return n;
 }
 
 const hasTshark = spawnSync('tshark', ['-v']).status === 0;
@@ -67,7 +57,7 @@ describe('vfp-emu in pipes: - is stdout, --quiet (issue 13)', function () {
     const file = spawnSync(process.execPath, [cli, 'replay', lesson, ...cluster, '--out', 'o.pcapng'], { cwd: work, encoding: 'utf8' });
     assert.equal(file.status, 0, file.stderr);
     assert.deepEqual(r.stdout, fs.readFileSync(path.join(work, 'o.pcapng')));
-    assert.equal(packets(openCaptureBytes('stdout', new Uint8Array(r.stdout))), 10);
+    assert.equal(packetCount(openCaptureBytes('stdout', new Uint8Array(r.stdout))), 10);
     const untimed = (t: string): string => t.replace(/^\d+ packets in .*\n/, '');
     assert.equal(untimed(r.stderr), untimed(file.stdout), 'the summary, on stderr (timings aside)');
     assert.deepEqual(fs.readdirSync(work), ['o.pcapng']);
@@ -93,7 +83,7 @@ describe('vfp-emu in pipes: - is stdout, --quiet (issue 13)', function () {
       assert.doesNotMatch(r.stderr, /vfp-emu:|internal error|\n\s+at |Error/);
       assert.match(r.stderr, /^stdout closed after \d+ packets\n/);
       assert.deepEqual(fs.readdirSync(work), ['o.pcapng'], 'no .tmp file, no file named -');
-      const n = packets(openCapture(path.join(work, 'o.pcapng')));
+      const n = packetCount(path.join(work, 'o.pcapng'));
       assert.ok(n > 0 && n < 20000, `${n} packets`);
     });
   }

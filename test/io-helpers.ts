@@ -118,3 +118,14 @@ export function readTsv(file: string): Record<string, string>[] {
     return row;
   });
 }
+
+/** Packets in a capture (a reader, e.g. of bytes, or a file), read whole by our reader; asserts it met no fault. */
+export function packetCount(from: CaptureReader | string): number {
+  const reader = typeof from === 'string' ? openCapture(from) : from;
+  const batch = new Batch({ capacity: 4096 });
+  let n = 0;
+  for (let k = reader.next(batch); k > 0; k = reader.next(batch)) n += k;
+  reader.close();
+  if (reader.error !== null) throw new Error(`our reader: ${reader.error.message}`);
+  return n;
+}
