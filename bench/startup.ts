@@ -15,7 +15,10 @@
  * for CLI = dist/bundle/vfp-emu.js (the bundle, package.json `bin`; scripts/bundle.mjs) and, unless
  * --no-tsc, CLI = dist/src/cli.js (the tsc build the tests spawn).
  * The wall time of each run (spawn to exit, from process.hrtime) is taken; the figures are the medians
- * over the rounds and each command's ratio to the `node -e 0` median (the target: at most 2). The CPU
+ * over the rounds and each command's ratio to the `node -e 0` median (the target: at most 2). Where
+ * /usr/bin/time is installed each run goes through it and the mean CPU time (user + system; GNU time prints
+ * it to 10 ms, hence the mean) and its ratio to `node -e 0`'s follow (`cpu`): on a busy shared machine the wall time swings with the others'
+ * load, the CPU time much less, so a change of a few ms shows there first. The CPU
  * model, cores and load average at the start and end go with them. A command that exits non-zero stops
  * the bench (a broken build must not pass for a fast one). `--base DIR` adds the commands of another
  * build (DIR/dist/bundle/vfp-emu.js, or DIR/dist/src/cli.js when it has no bundle, e.g. the previous
@@ -74,13 +77,23 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** One run's wall time in ms; the cwd is a temp dir so replay's ./vfp-out/ lands there. */
-function timeOne(c: Case, cwd: string): number {
+/** GNU time, which reports a child's CPU seconds (user + system), when the machine has it. */
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/**
+ * One run's wall time in ms and, with GNU time, its CPU time in ms (user + system: what the run itself
+ * did, less swayed than the wall time by the other processes of a busy shared machine); the cwd is a temp
+ * dir so replay's ./vfp-out/ lands there. GNU time's line is the last of stderr.
+ */
+function timeOne(c: Case, cwd: string): { wall: number; cpu: number | null } {
+  const [cmd, args] = TIME === null ? [process.execPath, c.args] : [TIME, ['-f', '%U %S', process.execPath, ...c.args]];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, c.args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) fail(`${c.name} exited ${r.status}: ${r.stderr.toString().slice(0, 400)}`);
-  return ms;
+  if (TIME === null) return { wall, cpu: null };
+  const [u, sy] = r.stderr.toString().trim().split('\n').pop()!.split(' ').map(Number);
+  return { wall, cpu: (u + sy) * 1000 };
 }
 
 function median(xs: number[]): number {
@@ -113,27 +126,35 @@ function main(): void {
   if (baseCli !== null) process.stdout.write(`base: ${baseCli}\n`);
   const loadBefore = load();
   const times: number[][] = CASES.map(() => []);
+  const cpus: number[][] = CASES.map(() => []);
   try {
     for (const c of CASES) timeOne(c, cwd); // warm the file cache once
     for (let r = 0; r < o.rounds; r++) {
       // alternate the order every round so no case always follows another
       const order = r % 2 ? [...CASES.keys()].reverse() : [...CASES.keys()];
-      for (const k of order) times[k].push(timeOne(CASES[k], cwd));
+      for (const k of order) {
+        const t = timeOne(CASES[k], cwd);
+        times[k].push(t.wall);
+        if (t.cpu !== null) cpus[k].push(t.cpu);
+      }
     }
   } finally {
     fs.rmSync(cwd, { recursive: true, force: true });
   }
   const medians = times.map(median);
   const floor = medians[0];
+  // the mean: GNU time prints CPU seconds to 10 ms, so a median of a few runs would move in 10 ms steps
+  const cpuMeans = cpus.map((c) => (c.length === 0 ? null : c.reduce((a, b) => a + b, 0) / c.length));
   const lines = [`machine: ${machine()}`, `load average: ${loadBefore} (start), ${load()} (end)`, `rounds: ${o.rounds}`];
   CASES.forEach((c, k) => {
     const ratio = medians[k] / floor;
     const verdict = k === 0 ? '' : ratio <= 2 ? '  ok (<= 2x)' : '  over 2x';
-    lines.push(`${c.name.padEnd(26)} median ${medians[k].toFixed(1).padStart(7)} ms  min ${Math.min(...times[k]).toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}x${verdict}`);
+    const cpu = cpuMeans[k] === null ? '' : `  cpu ${(cpuMeans[k] as number).toFixed(0).padStart(4)} ms ${((cpuMeans[k] as number) / (cpuMeans[0] as number)).toFixed(2)}x`;
+    lines.push(`${c.name.padEnd(26)} median ${medians[k].toFixed(1).padStart(7)} ms  min ${Math.min(...times[k]).toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}x${verdict}${cpu}`);
   });
   process.stdout.write(lines.join('\n') + '\n');
   if (o.json) {
-    const out = CASES.map((c, k) => ({ name: c.name, medianMs: medians[k], ratio: medians[k] / floor, runsMs: times[k] }));
+    const out = CASES.map((c, k) => ({ name: c.name, medianMs: medians[k], ratio: medians[k] / floor, runsMs: times[k], cpuMeanMs: cpuMeans[k] }));
     process.stdout.write(JSON.stringify({ machine: machine(), load: [loadBefore, load()], cases: out }) + '\n');
   }
 }

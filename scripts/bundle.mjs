@@ -42,6 +42,25 @@ const yamlBeside = {
   },
 };
 
+/**
+ * `node:worker_threads` and `node:os` in main.js become a module that loads the real one on its first
+ * property read (a Proxy; tsc's output reads `node_worker_threads_1.Worker` where it is used, and
+ * `__importStar` returns a module marked `__esModule` as it is). Loading them took about 5 ms of CPU (15
+ * ms of wall time on the busy 2-core machine) of every run, and a run on one thread (the lesson, explain,
+ * rules, decode, a small trace: src/commands/replay.ts defaultWorkers) never uses worker_threads, nor os
+ * but for a signal's exit status or a spool's temp dir. Not in worker.js: a worker reads workerData at once.
+ */
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^node:(worker_threads|os)$/ }, (a) => (a.namespace === 'lazy-builtin' ? { path: a.path, external: true } : { path: a.path, namespace: 'lazy-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({
+      contents: `let m; const real = () => (m ??= require(${JSON.stringify(a.path)})); module.exports = new Proxy({}, { get: (_, k) => (k === '__esModule' ? true : real()[k]) });`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root, metafile: true };
 
 const src = path.join(root, 'dist', 'src');
@@ -59,7 +78,7 @@ const results = await Promise.all([
       loader: 'js',
     },
     outfile: path.join(out, 'main.js'),
-    plugins: [yamlBeside],
+    plugins: [yamlBeside, lazyBuiltins],
   }),
   esbuild.build({ ...common, entryPoints: [path.join(src, 'pipeline', 'worker.js')], outfile: path.join(out, 'worker.js'), plugins: [yamlBeside] }),
   esbuild.build({

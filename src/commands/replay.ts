@@ -479,7 +479,8 @@ function replayOptions(a: ParsedArgs, trace: string): ReplayOptions {
     out: flagString(a, 'out'),
     report: flagString(a, 'report'),
     summary: flagString(a, 'summary') as 'text' | 'json' | undefined,
-    workers: flagInt(a, 'workers', defaultWorkers(trace, !a.flags.has('verdicts') && !a.flags.has('out'))),
+    // the default only when --workers is not given: it reads the core count (node:os, loaded on first use in the bundle)
+    workers: a.flags.has('workers') ? flagInt(a, 'workers', 1) : defaultWorkers(trace, !a.flags.has('verdicts') && !a.flags.has('out')),
     windows: flagString(a, 'windows'),
     seed: flagInt(a, 'seed', 1),
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',

@@ -406,6 +406,18 @@ function unusedCniKey(meta: Field, data: Field, draft: Draft): string | null {
   return unused;
 }
 
+/**
+ * Whether an embedded config text is JSON by Kubernetes' content rule: its first non-space character is `{`
+ * (kubernetes/apimachinery pkg/util/yaml/decoder.go `IsJSONBuffer`, which the universal decoder kube-proxy
+ * and the kubelet read their config files with uses to pick the JSON decoder over the YAML one). Such a text
+ * (the generated cluster's kube-proxy `config.conf`, kubeadm ConfigMaps written by tools) is read with
+ * JSON.parse, so a run never loads the yaml package for it (issue 12, start-up), and a text that is not
+ * valid JSON is refused naming the key, as a `.json` key is: Kubernetes' JSON decoder refuses it too.
+ */
+function jsonText(text: string): boolean {
+  return /^\s*\{/.test(text);
+}
+
 /** ConfigMap keys whose text may be a cluster input of its own (kube-flannel-cfg, kube-proxy's config.conf, kubelet-config's kubelet). */
 function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): void {
   const { namespace, name, meta } = metaName(obj, 'subdomain');
@@ -423,9 +435,10 @@ function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): voi
       if (importKubeProxyScript(f, f.value, draft)) used = true;
       continue;
     }
-    const parsed = parseEmbedded(f, f.value, isJson);
+    const asJson = isJson || jsonText(f.value);
+    const parsed = parseEmbedded(f, f.value, asJson);
     if ('error' in parsed) {
-      if (isJson) f.fail(`not valid JSON: ${parsed.error}`);
+      if (asJson) f.fail(`not valid JSON: ${parsed.error}`);
       continue;
     }
     if (embed(f.doc.embedded(f.path, parsed.value), draft)) used = true;
