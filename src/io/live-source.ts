@@ -40,6 +40,8 @@ interface CapHandle {
 
 export interface CapModule {
   Cap: new () => CapHandle;
+  /** libpcap's devices (pcap_findalldevs), by name. */
+  deviceList(): { name: string }[];
 }
 
 /** How to get cap working, in every message that says it is not. */
@@ -143,6 +145,9 @@ export class LiveSource implements CaptureReader {
 
   /** Opens the device (UsageError naming it when libpcap refuses: no such device, no permission, bad filter). */
   open(): CaptureReader {
+    // named first: for a device that does not exist cap prints its own warning before libpcap's error
+    const names = this.o.cap.deviceList().map((d) => d.name);
+    if (!names.includes(this.o.iface)) throw new UsageError(`live --iface ${this.o.iface}: no such interface here (libpcap lists: ${names.join(', ')})`);
     const c = new this.o.cap.Cap();
     let link: string;
     try {
