@@ -244,7 +244,10 @@ export const COMMANDS = {
         'summary printed (exit 130 / 143); a second one ends at once, the unfinished outputs removed. Exit status otherwise as replay: ' +
         '0 done (--count or --duration reached), 1 --fail-on matched, 2 bad usage (no such interface, no permission, cap missing).',
     ],
-    examples: ['sudo vfp-emu live --iface eth0 --cluster kubectl.json --cluster cni.conf --duration 60 --out live-out.pcapng --save live.pcap'],
+    examples: [
+      `vfp-emu live --iface lo --duration 1 ${L2BRIDGE}`,
+      'sudo vfp-emu live --iface eth0 --cluster kubectl.json --cluster cni.conf --filter "not port 22" --out live-out.pcapng --save live.pcap',
+    ],
   },
 } satisfies Record<string, CommandSpec>;
 
