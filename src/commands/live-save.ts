@@ -15,14 +15,14 @@ const SNAPLEN = 65535;
 
 export class PcapSave {
   private out: AtomicOutput | null = null;
-  private buf = new Uint8Array(1 << 16);
+  private buf = Buffer.alloc(1 << 16);
 
   constructor(private readonly file: string) {}
 
   /** Creates the file with its header (link type of the capture). */
   open(linkType: number): void {
     const out = (this.out = AtomicOutput.open(this.file));
-    const h = new DataView(this.buf.buffer);
+    const h = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     h.setUint32(0, PCAP_USEC_MAGIC, true);
     h.setUint16(4, 2, true);
     h.setUint16(6, 4, true);
@@ -47,15 +47,16 @@ export class PcapSave {
   private write(b: Batch): void {
     let bytes = 0;
     for (let i = 0; i < b.count; i++) bytes += 16 + b.caplen[i];
-    if (this.buf.length < bytes) this.buf = new Uint8Array(bytes * 2);
-    const v = new DataView(this.buf.buffer);
+    if (this.buf.length < bytes) this.buf = Buffer.alloc(bytes * 2);
+    const v = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const arena = Buffer.from(b.arena.buffer, b.arena.byteOffset, b.arena.byteLength);
     let p = 0;
     for (let i = 0; i < b.count; i++) {
       v.setUint32(p, b.tsHi[i], true);
       v.setUint32(p + 4, b.tsLo[i], true);
       v.setUint32(p + 8, b.caplen[i], true);
       v.setUint32(p + 12, b.wirelen[i], true);
-      this.buf.set(b.packet(i), p + 16);
+      arena.copy(this.buf, p + 16, b.off[i], b.off[i] + b.caplen[i]);
       p += 16 + b.caplen[i];
     }
     const out = this.out as AtomicOutput;

@@ -193,7 +193,9 @@ class LiveView {
       process.stderr.write(`vfp-emu: ${head}\n`);
       return;
     }
-    const lines = [head, ...this.failingLines()];
+    // each line cut to the terminal's width: a wrapped line would throw off the count of lines to redraw
+    const width = Math.max(20, (process.stderr.columns ?? 100) - 1);
+    const lines = [head, ...this.failingLines()].map((l) => (l.length > width ? l.slice(0, width - 1) + '…' : l));
     // back to the first line drawn last time, clear to the end of the screen, draw again
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}F\x1b[J` : '';
     process.stderr.write(up + lines.join('\n') + '\n');
@@ -211,9 +213,11 @@ class LiveView {
     return lines;
   }
 
+  /** Stops the timer; the terminal view is drawn a last time, so that it ends showing every packet. */
   close(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    if (this.mode === 'tty') this.draw();
   }
 }
 

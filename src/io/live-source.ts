@@ -126,6 +126,8 @@ export class LiveSource implements CaptureReader {
   private cap: CapHandle | null = null;
   private readonly packet = Buffer.alloc(SNAPLEN);
   private readonly bytes = new Uint8Array(QUEUE_BYTES);
+  /** `bytes` as a Buffer (Buffer.copy: no view object per packet). */
+  private readonly bytesBuf = Buffer.from(this.bytes.buffer);
   private readonly start = new Uint32Array(QUEUE_PACKETS);
   private readonly len = new Uint32Array(QUEUE_PACKETS);
   private readonly when = new Float64Array(QUEUE_PACKETS);
@@ -183,7 +185,7 @@ export class LiveSource implements CaptureReader {
     this.start[k] = this.used;
     this.len[k] = n;
     this.when[k] = performance.timeOrigin + performance.now();
-    this.bytes.set(this.packet.subarray(0, n), this.used);
+    this.packet.copy(this.bytes, this.used, 0, n);
     this.used += n;
     this.head++;
     this.captured++;
@@ -244,7 +246,7 @@ export class LiveSource implements CaptureReader {
       const n = this.len[k];
       if (!b.fits(n)) break;
       const i = b.alloc(n);
-      b.arena.set(this.bytes.subarray(this.start[k], this.start[k] + n), b.off[i]);
+      this.bytesBuf.copy(b.arena, b.off[i], this.start[k], this.start[k] + n);
       const us = Math.floor(this.when[k] * 1000);
       const sec = Math.floor(us / 1e6);
       b.wirelen[i] = n;
