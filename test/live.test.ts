@@ -250,10 +250,25 @@ describe('vfp-emu live in two network namespaces joined by a veth pair (the less
     }
   });
 
-  it('an interface that does not exist: exit 2 naming it, no output left', () => {
+  it('SIGTERM before any packet: exit 143, the outputs exist whole (empty), the summary says SIGTERM', async () => {
+    const { child, done } = await startLive(['--filter', 'udp port 9', '--out', 'term.pcapng', '--verdicts', 'term.jsonl', '--save', 'term.pcap', '--summary', 'json']);
+    child.kill('SIGTERM');
+    const r = await done;
+    assert.equal(r.status, 143, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { interrupted: string; packets: number }).interrupted, 'SIGTERM');
+    assert.equal(fs.readFileSync(path.join(tmp, 'term.jsonl'), 'utf8'), '');
+    assert.equal(packetCount(path.join(tmp, 'term.pcapng')), 0);
+    assert.equal(packetCount(path.join(tmp, 'term.pcap')), 0);
+    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  });
+
+  it('an interface that does not exist, a filter libpcap cannot compile: exit 2 naming them, no output left', () => {
     const r = spawnSync('ip', ['netns', 'exec', podNs, process.execPath, cli, 'live', '--iface', 'vfpl-none0', ...CLUSTER, '--out', 'none.pcapng'], { cwd: tmp, encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`^vfp-emu: live --iface vfpl-none0: no such interface here \\(libpcap lists: .*\\b${podIf}\\b.*\\)\\n$`));
     assert.ok(!fs.existsSync(path.join(tmp, 'none.pcapng')));
+    const filter = spawnSync('ip', ['netns', 'exec', podNs, process.execPath, cli, 'live', '--iface', podIf, ...CLUSTER, '--filter', 'tcp port eighty'], { cwd: tmp, encoding: 'utf8' });
+    assert.equal(filter.status, 2, filter.stderr);
+    assert.match(filter.stderr, new RegExp(`^vfp-emu: live --iface ${podIf} --filter 'tcp port eighty': cannot capture: .*\\n$`));
   });
 });

@@ -155,7 +155,9 @@ export class LiveSource implements CaptureReader {
     try {
       link = c.open(this.o.iface, this.o.filter, KERNEL_BUFFER, this.packet);
     } catch (e) {
-      throw new UsageError(`live --iface ${this.o.iface}${this.o.filter !== '' ? ` --filter '${this.o.filter}'` : ''}: cannot capture: ${(e as Error).message} (capturing needs root or CAP_NET_RAW)`);
+      const why = (e as Error).message;
+      const root = /not permitted|permission/i.test(why) ? ' (capturing needs root or CAP_NET_RAW)' : '';
+      throw new UsageError(`live --iface ${this.o.iface}${this.o.filter !== '' ? ` --filter '${this.o.filter}'` : ''}: cannot capture: ${why}${root}`);
     }
     this.linkType = linkTypeOf(link);
     if (this.linkType < 0) {
