@@ -175,12 +175,13 @@ describe('vfp-emu live in two network namespaces joined by a veth pair (the less
     return { child, done };
   }
 
-  it('--count 2: a ping to the external host: the echo is no-return (icmp-not-transposed), its reply dropped; the outputs whole', async () => {
-    const { done } = await startLive(['--filter', 'icmp', '--count', '2', '--verdicts', 'v.jsonl', '--out', 'o.pcapng', '--save', 's.pcap']);
+  it('--count 2: a ping to the external host: the echo is no-return (icmp-not-transposed), its reply dropped; --fail-on; the outputs whole', async () => {
+    const { done } = await startLive(['--filter', 'icmp', '--count', '2', '--verdicts', 'v.jsonl', '--out', 'o.pcapng', '--save', 's.pcap', '--fail-on', 'no-return']);
     const ping = inNs(podNs, 'ping', ['-c', '1', '-W', '2', EXTERNAL]);
     assert.equal(ping.status, 0, `the ping itself works between the namespaces: ${ping.stderr}`);
     const r = await done;
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 1, `--fail-on no-return matched: ${r.stderr}`);
+    assert.match(r.stderr, /vfp-emu: --fail-on matched \(exit status 1\): verdict no-return: 1 packet\nvfp-emu: first match: packet 1 of s\.pcap; step by step: .* explain s\.pcap /);
     const v = readVerdicts(path.join(tmp, 'v.jsonl'));
     assert.deepEqual(
       v.map((x) => [x.packet, x.verdict, x.reason, x.flow?.src, x.flow?.dst, x.flow?.icmp_type]),

@@ -28,7 +28,7 @@ import { jsonSafe, safeText } from '../core/safe-text';
 import { writeStdout, StdoutClosed } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
-import { LiveSource, loadCap, type CapModule } from '../io/live-source';
+import { LiveSource, loadCap } from '../io/live-source';
 import type { PipelineInput } from '../pipeline/pipeline';
 import { stopOnSignals } from '../pipeline/stop';
 import type { Tally } from '../pipeline/stage';
@@ -57,7 +57,7 @@ const VIEW_FLOWS = 5;
 /** The view is redrawn (or a line written) at most this often. */
 const VIEW_MS = 1000;
 
-export async function runLiveCommand(a: ParsedArgs, capModule = 'cap'): Promise<number> {
+export async function runLiveCommand(a: ParsedArgs): Promise<number> {
   let opts = liveOptions(a);
   resolveProfile(opts.windows);
   failOnIds(opts.failOn);
@@ -69,10 +69,10 @@ export async function runLiveCommand(a: ParsedArgs, capModule = 'cap'): Promise<
     throw new UsageError(`${plan.stdout.what} ${plan.stdout.path} and --summary ${opts.summary} both write stdout: give one of them a file, or drop --summary`);
   }
   opts = stdoutAsDevice(opts);
-  const cap = loadCap(capModule);
+  const cap = loadCap();
   const stop = stopOnSignals();
   const view = new LiveView(opts.iface, opts.quiet === true ? 'quiet' : process.stderr.isTTY === true ? 'tty' : 'lines', opts);
-  const source = new LiveSource({ iface: opts.iface, filter: opts.filter, count: opts.count, duration: opts.duration, stop: stop.signal, cap: cap as CapModule });
+  const source = new LiveSource({ iface: opts.iface, filter: opts.filter, count: opts.count, duration: opts.duration, stop: stop.signal, cap });
   const save = opts.save !== undefined ? new PcapSave(opts.save) : null;
   const input: PipelineInput = {
     open: () => {
@@ -84,9 +84,10 @@ export async function runLiveCommand(a: ParsedArgs, capModule = 'cap'): Promise<
     ready: () => source.ready(),
     judged: (t, n) => view.update(t, n),
   };
+  const trace = opts.save ?? source.path; // what the summary and its explain commands name
   let outcome;
   try {
-    outcome = await replay({ ...opts, trace: opts.save ?? source.path, stop: stop.signal, input });
+    outcome = await replay({ ...opts, trace, stop: stop.signal, input });
     save?.commit();
   } finally {
     source.close();
@@ -101,7 +102,7 @@ export async function runLiveCommand(a: ParsedArgs, capModule = 'cap'): Promise<
     if (!(e instanceof StdoutClosed)) throw e;
   }
   if (opts.quiet !== true) process.stderr.write(captureNote(source));
-  if (outcome.status === 1 && opts.quiet !== true) process.stderr.write(failOnText(outcome.summary, opts, { trace: opts.trace, packet: outcome.failFirst }));
+  if (outcome.status === 1 && opts.quiet !== true) process.stderr.write(failOnText(outcome.summary, opts, { trace, packet: outcome.failFirst }));
   const sig = outcome.summary.interrupted;
   if (sig !== undefined && opts.quiet !== true) process.stderr.write(`vfp-emu: live: stopped by ${sig} after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;
