@@ -61,7 +61,9 @@ const lazyBuiltins = {
   },
 };
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root, metafile: true };
+// cap (live capture, src/io/live-source.ts) stays a package beside the bundle: an optional native module,
+// required only when `vfp-emu live` runs, and absent wherever its build failed or was not wanted
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', absWorkingDir: root, metafile: true, external: ['cap'] };
 
 const src = path.join(root, 'dist', 'src');
 /** Index in `results` of the yaml package's own build (the one build that may hold a package). */

@@ -211,6 +211,44 @@ export const COMMANDS = {
     ],
     examples: ['vfp-emu merge node1.json node2.json --summary text'],
   },
+  live: {
+    summary: 'capture on a network interface and judge the packets as they come (needs the optional package cap and root); the same outputs as replay',
+    operands: '',
+    flags: {
+      '--iface': { value: true, arg: 'IF', help: 'the network interface to capture on (required; ip link lists them)' },
+      '--cluster': CLUSTER,
+      '--filter': { value: true, arg: 'BPF', help: "a capture filter in tcpdump's syntax ('ip and not port 22'); default: every packet" },
+      '--count': { value: true, int: [1, 2 ** 53 - 1], help: 'stop after N packets (default: until Ctrl-C, or --duration)' },
+      '--duration': { value: true, int: [1, 2 ** 31 - 1], arg: 'S', help: 'stop after S seconds (default: until Ctrl-C, or --count)' },
+      '--verdicts': { value: true, arg: 'FILE', help: 'write one JSON line per packet, as replay does; - for stdout' },
+      '--out': { value: true, arg: 'FILE', help: 'write the packets as they leave the node, as replay does (pcapng); - for stdout' },
+      '--report': { value: true, arg: 'FILE', help: 'write the report of the run, as replay does (HTML when FILE ends in .html or .htm)' },
+      '--save': { value: true, arg: 'FILE', help: "write the packets as captured to a pcap file; the failing flows' explain commands then name it" },
+      '--summary': { value: true, oneOf: ['text', 'json'], help: 'the summary at the end on stdout as text (default) or JSON' },
+      '--windows': WINDOWS,
+      '--seed': SEED,
+      '--view': VIEW,
+      '--fail-on': { value: true, repeat: true, arg: 'VERDICT|REASON', help: 'exit 1 when a packet gets this verdict or reason code, as replay' },
+      '--vxlan-port': VXLAN_PORT,
+      '--max-config-bytes': MAX_CONFIG_BYTES,
+      '--quiet': { value: false, help: 'print nothing but errors: no rolling view, no summary' },
+      '--help': HELP_FLAG,
+    },
+    notes: [
+      'Packets are captured with libpcap through the npm package cap (an optional dependency): when it is missing or its build ' +
+        'failed, live exits 2 saying how to get it (apt-get install libpcap-dev && npm rebuild cap). Capturing needs root or CAP_NET_RAW.',
+      'Packets are judged in batches as they come: when 512 are queued, or 100 ms after the first of them was captured. While it runs, ' +
+        'stderr shows the verdict counts and the first failing flows, redrawn once a second on a terminal (else one line a second ' +
+        'while packets come). Every Windows node of the cluster is compiled.',
+      'Ctrl-C (SIGINT) or SIGTERM ends the capture: the packets captured so far are judged, every output is closed whole and the ' +
+        'summary printed (exit 130 / 143); a second one ends at once, the unfinished outputs removed. Exit status otherwise as replay: ' +
+        '0 done (--count or --duration reached), 1 --fail-on matched, 2 bad usage (no such interface, no permission, cap missing).',
+    ],
+    examples: [
+      `vfp-emu live --iface lo --duration 1 ${L2BRIDGE}`,
+      'sudo vfp-emu live --iface eth0 --cluster kubectl.json --cluster cni.conf --filter "not port 22" --out live-out.pcapng --save live.pcap',
+    ],
+  },
 } satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;

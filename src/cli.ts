@@ -59,6 +59,8 @@ async function run(a: ParsedArgs): Promise<number> {
     case 'merge':
       if (flagString(a, 'out') === '-') a.flags.delete('out'); // `--out -`: stdout, merge's default
       return (await import('./commands/merge')).runMergeCommand(a);
+    case 'live':
+      return (await import('./commands/live')).runLiveCommand(a);
   }
 }
 

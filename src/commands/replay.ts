@@ -22,7 +22,7 @@ import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import { AtomicOutput } from '../pipeline/output-files';
 import { egressNameDiagnostic } from '../pipeline/out-trace-encoder';
-import { runPipeline } from '../pipeline/pipeline';
+import { runPipeline, type PipelineInput } from '../pipeline/pipeline';
 import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import type { Dataplane } from '../vfp/engine';
 import type { NodeChoice } from '../vfp/compile';
@@ -90,6 +90,12 @@ export interface ReplayOptions {
    * `cliPrefix`, taken on the main thread: worker threads get it with the options). Default: this process's.
    */
   cli?: string;
+  /**
+   * (Issue 13, `vfp-emu live`.) Packets as they are captured (src/io/live-source.ts) instead of `trace`,
+   * which then only names them in the summary and the explain commands: judged on this thread as they
+   * come (pipeline.ts PipelineInput); every Windows node is compiled (nothing can be read ahead).
+   */
+  input?: PipelineInput;
 }
 
 export interface ReplaySummary {
@@ -153,7 +159,7 @@ export interface ReplayOutcome {
  * stdin).
  */
 export async function replay(opts: ReplayOptions, progress?: (packets: number, elapsed: number, fraction: number) => void): Promise<ReplayOutcome> {
-  const choose = opts.allNodes === true ? undefined : (c: Cluster) => traceNodes(c, opts.trace, opts.vxlanPorts, opts.strictSnaplen ?? true, undefined, opts.alwaysRestrict);
+  const choose = opts.allNodes === true || opts.input !== undefined ? undefined : (c: Cluster) => traceNodes(c, opts.trace, opts.vxlanPorts, opts.strictSnaplen ?? true, undefined, opts.alwaysRestrict);
   const { cluster, dataplane: dp, fingerprint } = compiled(opts, choose);
   const profile = resolveProfile(opts.windows);
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
@@ -175,6 +181,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     failReasons,
     progress,
     stop: opts.stop,
+    input: opts.input,
   });
   const t = run.tally;
   const counted = t.counters;

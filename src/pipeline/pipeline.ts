@@ -148,6 +148,24 @@ export interface PipelineOptions {
   arenaBytes?: number;
   /** Stop reading once aborted (checked between batches; see the module comment). */
   stop?: AbortSignal;
+  /**
+   * A capture that is not a file (live capture, src/io/live-source.ts), read instead of `trace`: judged on
+   * this thread (W = 1, the InlineRunner whatever `workers` says) batch by batch as its packets come. The
+   * loop awaits `ready` before each batch, so the event loop (the capture's callbacks, signals) runs
+   * while it waits. After `stop` the loop goes on until the input ends (the live source ends itself on
+   * the same signal): the packets captured before it are judged and written too.
+   */
+  input?: PipelineInput;
+}
+
+/** A capture that comes as it is made (PipelineOptions.input). */
+export interface PipelineInput {
+  /** Opens the reader (instead of openCapture); throws an InputError or UsageError when it cannot. */
+  open(): CaptureReader;
+  /** Resolves once the reader has packets to hand out, or has ended (its `next` then returns 0). */
+  ready(): Promise<void>;
+  /** After each batch is judged and written: the counters so far (the live command's rolling view). */
+  judged?(tally: Tally, packets: number): void;
 }
 
 export interface PipelineResult {
@@ -336,14 +354,16 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     let stopped = false;
     for (;;) {
       if (pacer.due()) await pacer.pause();
+      if (o.input !== undefined) await o.input.ready();
       if (o.stop?.aborted === true) {
         stopped = true;
-        break;
+        if (o.input === undefined) break;
       }
       if (files.stdoutClosed) break;
       const n = run.step();
       if (n === 0) break;
       packets += n;
+      if (o.input?.judged !== undefined) o.input.judged((run as InlineRunner).tally, packets);
       if (o.progress) o.progress(packets, elapsed(), size > 0 ? Math.min(1, run.bytesRead() / size) : NaN);
     }
     const tally = run.finish();
@@ -362,11 +382,11 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
  * output exists), then the outputs (the split: once the capture proved readable, see SplitRunner).
  */
 function startRunner(o: PipelineOptions, files: OutputFiles): Runner {
-  const W = Math.max(1, Math.floor(o.workers));
+  const W = o.input !== undefined ? 1 : Math.max(1, Math.floor(o.workers));
   const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
   // decide-only on one thread: each batch is decided where the reader's buffer holds it (reader.ts `inPlace`)
   const inPlace = W === 1 && o.verdicts === undefined && o.out === undefined;
-  const open = (): CaptureReader => openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace });
+  const open = (): CaptureReader => (o.input !== undefined ? o.input.open() : openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace }));
   const spec = slotSpec(o.dp, { verdicts: o.verdicts !== undefined, trace: o.out !== undefined, capacity: o.capacity, arenaBytes: o.arenaBytes }, W >= 3 ? W : 1);
   // the split's reader runs on this thread only with --verdicts (see SplitRunner)
   const reader = W !== 2 || o.verdicts !== undefined ? open() : null;

@@ -176,4 +176,9 @@ export class InlineRunner extends ReaderRunner {
   finish(): Tally {
     return this.stage.tally;
   }
+
+  /** The counters so far (after each `step`: live capture's rolling view, pipeline.ts PipelineInput `judged`). */
+  get tally(): Tally {
+    return this.stage.tally;
+  }
 }
