@@ -72,7 +72,7 @@ export function typeCheck(root: string): void {
   const raw = read.config as { compilerOptions?: Record<string, unknown> };
   const config = {
     ...raw,
-    compilerOptions: { ...raw.compilerOptions, lib: ['ES2022', 'DOM'], types: [], noEmit: true, sourceMap: false, declaration: false, incremental: false },
+    compilerOptions: { ...raw.compilerOptions, lib: ['ES2022', 'DOM', 'DOM.Iterable'], types: [], noEmit: true, sourceMap: false, declaration: false, incremental: false },
     include: [],
     files: ENTRIES,
   };
