@@ -24,16 +24,20 @@ import { packetFields } from '../src/decode/format';
 import { openCaptureBytes, type CaptureReader } from '../src/io/reader';
 import { MemorySink } from '../src/io/writer';
 import { sectionHeaderBlock } from '../src/pipeline/out-trace-encoder';
-import { explainPacket, InlineRunner, slotSpec } from '../src/pipeline/replay-loop';
+import { InlineRunner, slotSpec } from '../src/pipeline/replay-loop';
+import { walkPacket } from '../src/pipeline/explain-loop';
 import type { Slot } from '../src/pipeline/slot';
 import { compileDataplane, type Dataplane } from '../src/vfp/engine';
 import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../src/vfp/profile';
 import { VERDICT_NAMES, reasonId, reasonSentence } from '../src/vfp/reasons';
+import { explainedText, walkOf, type Walk } from '../src/vfp/walk';
 
 export { decodeClusterFile, DEFAULT_PROFILE, VERDICT_NAMES };
 /** Names from configs and packets shown on the page go through the CLI's escaper (control, C1 and bidi characters made visible). */
 export { safeMessage } from '../src/core/safe-text';
-export type { ClusterText, Diagnostic };
+export type { ClusterText, Diagnostic, Walk };
+/** The path diagram the HTML report draws (src/report/path-diagram.ts): the page draws the same. */
+export { pathSvg, tailLines } from '../src/report/path-diagram';
 
 /** The Windows profiles a user can pick (`--windows`), with their descriptions. */
 export const WINDOWS_PROFILES: readonly { name: string; description: string }[] = Object.values(PROFILES).map((p) => ({
@@ -296,17 +300,99 @@ export class Session {
    * are replayed silently (flow table, NAT ports, TCP state), then N is walked with a trace.
    */
   explain(packet: number): string {
+    return this.walk(packet).text;
+  }
+
+  /**
+   * Packet `packet` walked as `explain` walks it (see `explain`): its text, and the walk as data
+   * (src/vfp/walk.ts at detail full, what `vfp-emu explain --format json` prints) for the path diagram.
+   */
+  walk(packet: number): { text: string; walk: Walk } {
     if (!Number.isInteger(packet) || packet < 1) throw new UsageError(`packet ${packet}: give a packet number from 1`);
     const reader = this.reader();
-    let text: string | null;
+    const dp = this.dataplane();
+    let w: ReturnType<typeof walkPacket>;
     try {
-      text = explainPacket(reader, this.dataplane(), this.decodeOpts, packet);
+      w = walkPacket(reader, dp, this.decodeOpts, packet);
     } finally {
       reader.close();
     }
-    if (text === null) throw new UsageError(`packet ${packet}: the trace has only ${reader.packetsRead} packets`);
-    return text;
+    if (w === null) throw new UsageError(`packet ${packet}: the trace has only ${reader.packetsRead} packets`);
+    return { text: explainedText(w.walked), walk: walkOf(dp.c, w.walked, w.results, w.index, 'full') };
   }
+}
+
+/**
+ * The lesson's what-ifs (issue 13): the same questions `vfp-emu replay` and `trace` answer with another
+ * `--windows` or `--cluster` input, asked of the lesson by replaying it with that input (`whatIfInput`).
+ *   exception   the lesson's CNI config with LESSON_HOST/32 added to its OutBoundNAT ExceptionList (the file
+ *               a user would pass to `replay --cluster` instead of cni.conf);
+ *   icmp-snat   the profile with ICMP SNAT on: `--windows ws2022:icmpSnat=true` (src/vfp/profile.ts reads the
+ *               spec; `trace` shows this what-if for icmp-not-transposed).
+ */
+export const LESSON_WHAT_IFS: readonly { id: 'exception' | 'icmp-snat'; label: string; cli: string }[] = [
+  { id: 'exception', label: 'Add 203.0.113.10 to the ExceptionList', cli: 'replay --cluster cni.conf with 203.0.113.10/32 in its OutBoundNAT ExceptionList' },
+  { id: 'icmp-snat', label: "Turn the profile's ICMP SNAT on", cli: 'replay --windows ws2022:icmpSnat=true' },
+];
+
+/** The external host of the ICMP lesson (traces/04-icmp-lesson). */
+export const LESSON_HOST = '203.0.113.10';
+
+/** `spec` (a --windows value, default DEFAULT_PROFILE) with `key=value` added; resolveProfile lets the last value of a key win. */
+export function windowsWith(spec: string | undefined, key: string, value: string): string {
+  const base = spec ?? DEFAULT_PROFILE;
+  return `${base}${base.includes(':') ? ',' : ':'}${key}=${value}`;
+}
+
+/**
+ * The cluster texts with `cidr` added to every OutBoundNAT `ExceptionList` of a JSON CNI config (win-bridge
+ * and win-overlay `policies`, their `AdditionalArgs`); a UsageError when none has one.
+ */
+export function withException(cluster: readonly ClusterText[], cidr: string): ClusterText[] {
+  let added = 0;
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        if (k === 'ExceptionList' && Array.isArray(x)) {
+          if (!x.includes(cidr)) x.push(cidr);
+          added++;
+        } else visit(x);
+      }
+    }
+  };
+  const out = cluster.map((c) => {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(c.text);
+    } catch {
+      return c; // YAML or another kind of input: no CNI config
+    }
+    const before = added;
+    visit(doc);
+    return added === before ? c : { name: c.name, text: JSON.stringify(doc, null, 2) };
+  });
+  if (added === 0) throw new UsageError(`no OutBoundNAT ExceptionList in ${cluster.map((c) => c.name).join(', ')} to add ${cidr} to`);
+  return out;
+}
+
+/** The input of what-if `id` (LESSON_WHAT_IFS) applied to `input`. */
+export function whatIfInput(input: RunInput, id: string): RunInput {
+  if (id === 'exception') return { ...input, cluster: withException(input.cluster, `${LESSON_HOST}/32`) };
+  if (id === 'icmp-snat') return { ...input, windows: windowsWith(input.windows, 'icmpSnat', 'true') };
+  throw new UsageError(`unknown what-if '${id}' (known: ${LESSON_WHAT_IFS.map((w) => w.id).join(', ')})`);
+}
+
+/** The packets whose verdict or reason differ between two replays of the same trace: packet number -> the first's `verdict reason`. */
+export function changedRows(before: RunResult, after: RunResult): Map<number, string> {
+  const out = new Map<number, string>();
+  const words = (r: VerdictRecord): string => [r.verdict, r.reason].filter((x) => x !== null).join(' ');
+  const n = Math.min(before.rows.length, after.rows.length);
+  for (let k = 0; k < n; k++) {
+    const [a, b] = [before.rows[k].record, after.rows[k].record];
+    if (words(a) !== words(b)) out.set(a.packet, words(a));
+  }
+  return out;
 }
 
 /** Reason code -> packets, with the sentence, for the reasons (or warnings) counted. */

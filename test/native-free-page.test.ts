@@ -73,13 +73,12 @@ describe('native-free: the teaching page', function () {
   let site = '';
   let bundle = '';
 
-  before(function () {
+  before(async function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-native-free-'));
     site = path.join(tmp, 'site');
     fs.mkdirSync(site);
     for (const f of ['index.html', 'style.css']) fs.copyFileSync(path.join(root, 'native-free', f), path.join(site, f));
-    // Type errors outside native-free/ are the project build's to report (tsc), not this test's.
-    const file = buildPage({ root, out: path.join(site, 'dist', 'vfp-emu-page.js'), warn: () => {} });
+    const file = await buildPage({ root, out: path.join(site, 'dist', 'vfp-emu-page.js') });
     bundle = fs.readFileSync(file, 'utf8');
   });
 
@@ -87,10 +86,11 @@ describe('native-free: the teaching page', function () {
     if (tmp !== '') fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('builds one self-contained file, the same bytes every time', function () {
-    assert.equal(bundleText(root, () => {}), bundle, 'a second build differs');
-    assert.match(bundle, /"native-free\/core\.js": \[function/);
-    assert.match(bundle, /"node_modules\/yaml\/dist\/index\.js": \[function/);
+  it('builds one self-contained file with esbuild, the same bytes every time', async function () {
+    assert.equal(await bundleText(root), bundle, 'a second build differs');
+    assert.match(bundle, /^  \/\/ native-free\/core\.ts$/m);
+    assert.match(bundle, /^  \/\/ node_modules\/yaml\/dist\/index\.js$/m, "yaml's CommonJS build, by its path in this clone (symlinks kept)");
+    assert.match(bundle, /node:fs is a Node\.js module; the page cannot use it \(required by src\/io\/source\.ts\)/);
     assert.doesNotMatch(bundle, /\bfetch\(|XMLHttpRequest|import\(/, 'the page must not fetch anything (it opens from file://)');
     const lesson = readLesson(root);
     assert.equal(lesson.id, '04-icmp-lesson');
@@ -252,7 +252,7 @@ describe('native-free: the teaching page', function () {
     });
 
     /** The page's DOM after the scripts ran (virtual time lets timers and promises finish). */
-    function dumpDom(html: string): string {
+    function dumpDom(html: string, extra: string[] = []): string {
       const profile = fs.mkdtempSync(path.join(tmp, 'chromium-'));
       return execFileSync(
         CHROMIUM,
@@ -268,7 +268,8 @@ describe('native-free: the teaching page', function () {
           // virtual time runs ahead while the page is idle; the files' reads are real time, so the budget is
           // generous (a loaded CI machine once dumped the DOM before a 5 s budget's replay had run)
           '--virtual-time-budget=60000',
-          '--dump-dom',
+          ...extra,
+          ...(extra.some((a) => a.startsWith('--screenshot')) ? [] : ['--dump-dom']),
           `file://${html}`,
         ],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120000, maxBuffer: 64 << 20 },
@@ -349,6 +350,107 @@ document.getElementById('packet-2').dispatchEvent(new KeyboardEvent('keydown', {
       assert.deepEqual(explained, [['3', 'tcp 10.244.1.5:49800 &gt; 203.0.113.10:80']], 'one explanation open: packet 3');
       assert.match(dom, /<tr class="packet open" id="packet-3"/);
       assert.match(dom, /Unified flow: node=win-1,scope=entry,proto=6,src=10\.244\.1\.5,dst=203\.0\.113\.10,sport=49800,dport=80 \(forward; connection #1, created by packet 3/);
+    });
+
+    /** index.html with `script` run after the page started; `dumpDom` of it at 1024x768 (the projector). */
+    function harnessPage(name: string, script: string): string {
+      const file = path.join(site, name);
+      fs.writeFileSync(file, fs.readFileSync(path.join(site, 'index.html'), 'utf8').replace('</body>', `<script>\n${script}\n</script>\n</body>`));
+      return file;
+    }
+
+    /** What the harness script below measured, read back from the DOM Chromium dumped. */
+    interface Seen {
+      packets: { inBand: string; outBand: string; decided: string[]; text: string }[];
+      scrollWidth: number;
+      filtered: { chip: string; rows: string[] }[];
+      whatIfs: Record<string, { rows: [string, string, string, boolean][]; note: string }>;
+    }
+
+    const LESSON_HARNESS = `
+var seen = { packets: [], filtered: [], whatIfs: {} };
+var texts = function (root, sel) { return Array.prototype.map.call(root.querySelectorAll(sel), function (t) { return t.textContent; }); };
+[1, 2, 3, 4].forEach(function (n) {
+  document.getElementById('packet-' + n).click();
+  var row = document.getElementById('explain-row');
+  seen.packets.push({ inBand: texts(row, 'g.packet-in text').join(' '), outBand: texts(row, 'g.packet-out text').join(' '),
+    decided: texts(row, 'g.step.rule.decided > title'), text: row.querySelector('pre.explain-text').textContent.split('\\n')[0] });
+});
+seen.scrollWidth = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
+var rows = function () { return Array.prototype.map.call(document.querySelectorAll('tr.packet'), function (tr) {
+  return [tr.dataset.packet, tr.dataset.verdict, tr.dataset.reason, tr.classList.contains('changed')]; }); };
+Array.prototype.forEach.call(document.querySelectorAll('button.chip'), function (b) {
+  b.click();
+  seen.filtered.push({ chip: b.textContent, rows: rows().map(function (r) { return r[0] + ' ' + r[1]; }) });
+});
+document.querySelector('button.chip[data-filter=""]').click();
+['whatif-icmp-snat', 'whatif-exception'].forEach(function (id) {
+  document.getElementById(id).click();
+  seen.whatIfs[id] = { rows: rows(), note: document.getElementById('whatif-result').textContent };
+  document.getElementById(id).click();
+});
+var pre = document.createElement('pre'); pre.id = 'harness'; pre.textContent = JSON.stringify(seen); document.body.append(pre);
+`;
+
+    it('the lesson on a 1024x768 projector: packets 1-4 drawn as paths (the rule that matched, the packet in and out), no horizontal scroll', function () {
+      const dom = dumpDom(harnessPage('lesson-1024.html', LESSON_HARNESS), ['--window-size=1024,768']);
+      const m = /<pre id="harness">([^<]*)<\/pre>/.exec(dom);
+      assert.ok(m !== null, 'the harness ran');
+      const seen = JSON.parse(m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) as Seen;
+      const [echo, reply, syn, synAck] = seen.packets;
+      // the echo request: no SNAT rule matches (OutboundNAT is TCP and UDP only), it leaves with the pod IP
+      assert.equal(echo.inBand, 'in: icmp 10.244.1.5 > 203.0.113.10 echo');
+      assert.deepEqual(echo.decided, []);
+      assert.match(echo.outBand, /^out: eth [^,]+, icmp 10\.244\.1\.5 > 203\.0\.113\.10 .*verdict: no-return \(icmp-not-transposed\)$/);
+      assert.match(reply.outBand, /^out: nothing leaves \(dropped\) verdict: dropped \(icmp-not-transposed\)$/);
+      // the SYN: SNAT_TCP_OUTBOUNDNAT_* matched, and it leaves with the node IP; the SYN-ACK goes back to the pod
+      assert.equal(syn.decided.length, 1);
+      assert.match(syn.decided[0], /^rule SNAT_TCP_OUTBOUNDNAT_[0-9a-f]+ #\d+ \(priority 1000, nat\)$/);
+      assert.match(syn.outBand, /tcp 10\.127\.130\.11:\d+ > 203\.0\.113\.10:80 verdict: forwarded, decided by rule SNAT_TCP_OUTBOUNDNAT_/);
+      assert.match(synAck.outBand, /> 10\.244\.1\.5:49800 verdict: delivered/);
+      seen.packets.forEach((p, k) => assert.equal(p.text.replace(/ (S|SA)$/, ''), `Packet ${k + 1}: ${p.inBand.slice(4)}`.replace(/ (S|SA)$/, ''), 'the text beside the diagram is the same packet'));
+      assert.ok(seen.scrollWidth <= 1024, `no horizontal scroll at 1024 px: scrollWidth ${seen.scrollWidth}`);
+      // the verdict filter: each button shows its verdict's packets, with the count on it
+      for (const f of seen.filtered) {
+        const want = /^all (\d+) packets$/.exec(f.chip);
+        if (want !== null) assert.equal(f.rows.length, Number(want[1]));
+        else {
+          const [verdict, n] = f.chip.split(' ');
+          assert.equal(f.rows.length, Number(n), f.chip);
+          for (const r of f.rows) assert.equal(r.split(' ')[1], verdict, f.chip);
+        }
+      }
+      assert.deepEqual(seen.filtered.find((f) => f.chip.startsWith('no-return'))?.rows, ['1 no-return']);
+    });
+
+    it("the lesson's what-ifs replay it and mark what changes: ICMP SNAT on makes the ping work; the ExceptionList entry changes why it fails and breaks curl", function () {
+      const dom = dumpDom(harnessPage('lesson-whatif.html', LESSON_HARNESS), ['--window-size=1024,768']);
+      const m = /<pre id="harness">([^<]*)<\/pre>/.exec(dom) as RegExpExecArray;
+      const seen = JSON.parse(m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&')) as Seen;
+      const snat = seen.whatIfs['whatif-icmp-snat'];
+      assert.deepEqual(snat.rows[0], ['1', 'forwarded', '', true], 'the ping leaves SNATed: forwarded, marked as changed');
+      assert.deepEqual(snat.rows[1], ['2', 'delivered', '', true], 'its reply comes back to the pod');
+      assert.deepEqual(snat.rows[2], ['3', 'forwarded', '', false], 'curl is as before');
+      assert.match(snat.note, /^replay --windows ws2022:icmpSnat=true\. 2 packets change: packet 1: no-return icmp-not-transposed → forwarded; packet 2: dropped icmp-not-transposed → delivered\.$/);
+      const ex = seen.whatIfs['whatif-exception'];
+      assert.deepEqual(ex.rows[0], ['1', 'no-return', 'pod-ip-not-routable', true], 'the ping still fails, now because the pod IP is not routable outside');
+      assert.deepEqual(ex.rows[2], ['3', 'no-return', 'pod-ip-not-routable', true], 'curl is no longer SNATed and breaks too');
+      assert.deepEqual(ex.rows[7], ['8', 'delivered', '', false], 'pod to pod is as before');
+      assert.match(ex.note, /ExceptionList\. 7 packets change: packet 1: no-return icmp-not-transposed → no-return pod-ip-not-routable;/);
+      // screenshots: the lesson with the SYN's path open, and with ICMP SNAT on (test-output/page/)
+      const shots = path.join(root, 'test-output', 'page');
+      fs.mkdirSync(shots, { recursive: true });
+      const shot = (name: string, script: string): void => {
+        const file = path.join(shots, name);
+        dumpDom(harnessPage(`shot-${name}.html`, script), ['--window-size=1024,768', `--screenshot=${file}`]);
+        assert.ok(fs.statSync(file).size > 10_000, `${name} was written`);
+        console.log(`      screenshot: ${path.relative(root, file)}`);
+      };
+      shot('lesson-1024x768.png', '');
+      // (a headless screenshot is of the top of the page: what is above the part shown is hidden, not scrolled past)
+      const hide = (ids: string[]): string => `${JSON.stringify(ids)}.forEach(function (id) { document.getElementById(id).style.display = 'none'; }); document.querySelector('header').style.display = 'none';`;
+      shot('syn-path-1024x768.png', `document.getElementById('packet-3').click(); ${hide(['scenario-about', 'scenario-sources', 'whatif', 'why', 'diagnostics', 'packet-1', 'packet-2'])}`);
+      shot('icmp-snat-whatif-1024x768.png', `document.getElementById('whatif-icmp-snat').click(); ${hide(['scenario-about', 'scenario-sources', 'why', 'diagnostics', 'explain-row'])}`);
     });
 
     it('replays a capture and cluster files handed to the file input, as the CLI does', function () {

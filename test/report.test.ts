@@ -19,6 +19,8 @@ import { writeTraceFile } from '../src/gen/trace';
 import { cliPrefix, explainCommand, shellQuote } from '../src/report/command';
 import { esc, htmlReport } from '../src/report/html';
 import type { ReplayOptions } from '../src/commands/replay';
+import { pathFigure, pathSvg, wrapText } from '../src/report/path-diagram';
+import type { Walk } from '../src/vfp/walk';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -246,6 +248,36 @@ describe('failing flows, explain commands, --fail-on and the HTML report (issue 
     assert.equal(esc(`a<b>&"'\u202e`), 'a&#60;b&#62;&#38;&#34;&#39;\\u202E');
   });
 
+  it('the path diagram (report and page) is drawn from the walk as data: the rule that matched, the packet before and after', () => {
+    const lesson = path.join(repo, 'traces', '04-icmp-lesson', 'trace.pcapng');
+    const cl = ['kubectl.json', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(repo, 'traces', '_clusters', 'l2bridge', f)]);
+    const walkOfPacket = (n: number): Walk => JSON.parse(run(cli, ['explain', lesson, ...cl, '--packet', String(n), '--format', 'json'], repo).stdout) as Walk;
+    const texts = (svg: string, cls: string): string[] =>
+      [...svg.matchAll(new RegExp(`<g class="${cls}">(?:<title>[^<]*</title>)?(?:<rect[^>]*/>)((?:<text[^>]*>[^<]*</text>)+)`, 'g'))].map((m) => [...m[1].matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((t) => t[1]).join(' '));
+    // the SYN: SNAT_TCP_OUTBOUNDNAT_* decides it and it leaves with the node IP
+    const syn = pathSvg(walkOfPacket(3), { width: 560 });
+    assert.deepEqual(texts(syn, 'packet-in'), ['in: tcp 10.244.1.5:49800 &#62; 203.0.113.10:80']);
+    const decided = texts(syn, 'step rule decided');
+    assert.equal(decided.length, 1);
+    assert.match(decided[0], /^rule: SNAT_TCP_OUTBOUNDNAT_[0-9a-f]+ #\d+ \(priority 1000, nat\)$/);
+    assert.match(texts(syn, 'step action')[0], /^action: SNAT 10\.244\.1\.5:49800 -&#62; 10\.127\.130\.11:\d+ [^]* packet now: tcp 10\.127\.130\.11:\d+ &#62; 203\.0\.113\.10:80 S$/);
+    assert.match(texts(syn, 'packet-out')[0], /^out: eth [0-9a-f:]+ &#62; [0-9a-f:]+, tcp 10\.127\.130\.11:\d+ &#62; 203\.0\.113\.10:80 verdict: forwarded, decided by rule SNAT_TCP_OUTBOUNDNAT_/);
+    // the echo request: no SNAT rule matches, it leaves with the pod IP, no-return
+    const echo = pathSvg(walkOfPacket(1));
+    assert.equal(texts(echo, 'step rule decided').length, 0);
+    assert.match(texts(echo, 'packet-out')[0], /^out: eth [^,]*, icmp 10\.244\.1\.5 &#62; 203\.0\.113\.10 [^]*verdict: no-return \(icmp-not-transposed\)$/);
+    assert.match(pathFigure(walkOfPacket(2)), /<p class="why">Final packet: unchanged<br>[^]*Verdict: dropped \(icmp-not-transposed\)<br>Dropped at node win-1: VFP does not transpose ICMP/);
+    // a name holding markup is text; long texts wrap within the width, nothing is cut
+    const w = walkOfPacket(3);
+    const hostile = '<script>alert(1)</script>'.repeat(8);
+    const marked: Walk = { ...w, steps: w.steps.map((st) => ({ ...st, text: st.kind === 'node' ? hostile : st.text })) };
+    const svg = pathSvg(marked, { width: 400 });
+    assert.doesNotMatch(svg, /<script/);
+    assert.ok(svg.includes('&#60;script&#62;alert(1)&#60;/script&#62;'));
+    for (const line of wrapText(`rule: ${hostile} and more words`, 30)) assert.ok(line.length <= 30, line);
+    assert.deepEqual(wrapText('abcdefgh ij k', 3), ['abc', 'def', 'gh', 'ij', 'k'], 'a word longer than a line is split, never cut');
+  });
+
   it('a trace read from a FIFO: the HTML report is written without reading it again (its paths say why they are not drawn)', function () {
     const fifo = path.join(tmp, 'trace.fifo');
     if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();
@@ -325,6 +357,13 @@ describe('failing flows, explain commands, --fail-on and the HTML report (issue 
       const boxes = [...paths[0].matchAll(/<g class="step (port|layer)"><title>([^<]*)<\/title>/g)].map((m) => unesc(m[2]));
       const lines = explained.split('\n').map((l) => l.trim()).filter((l) => /^(port|layer) /.test(l));
       assert.deepEqual(boxes, lines);
+      // ... drawn from the walk as data (`explain --format json`): the packet in and out, the verdict, the deciding rule
+      const walk = JSON.parse(sh(`${s.failing_flows.list[0].explain} --format json`, tmp).stdout) as Walk;
+      const band = (cls: string): string => unesc([...(new RegExp(`<g class="${cls}">[\\s\\S]*?</g>`).exec(paths[0]) ?? [''])[0].matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).join(' '));
+      assert.equal(band('packet-in'), `in: ${walk.input}`);
+      assert.match(band('packet-out'), new RegExp(`verdict: ${walk.final.verdict} \\(${walk.final.reason}\\)`));
+      const decided = [...paths[0].matchAll(/<g class="step rule decided"><title>([^<]*)<\/title>/g)].map((m) => unesc(m[1]));
+      assert.deepEqual(decided, walk.final.rule === null ? [] : [walk.steps.find((st) => st.rule?.id === walk.final.rule?.id)?.text].map((t) => `rule ${t}`));
       const shot = path.join(SHOTS, 'generated-trace.png');
       chromium(['--screenshot=' + shot, '--window-size=1280,4000'], file);
       assert.ok(fs.statSync(shot).size > 10_000);

@@ -4,8 +4,13 @@
  * Uses: the elements of native-free/index.html (by id), the embedded Lesson, and core.ts's Session.
  * On start it replays the lesson and shows one table row per packet (n, the packet in words, verdict,
  * reason with its sentence, node, ingress → egress, the packet as it leaves); clicking a row (or Enter,
- * or the arrow keys) opens the `explain` walk of that packet under it. A user can drop or choose their
- * own capture and cluster files and replay them the same way, and download the output trace as pcapng.
+ * or the arrow keys) opens the walk of that packet under it: the path diagram the HTML report draws
+ * (src/report/path-diagram.ts, from the walk as data) with explain's text beside it. On the lesson, two
+ * what-ifs (core.ts LESSON_WHAT_IFS) replay it with another cluster input or profile and mark each packet
+ * whose verdict or reason changes, with what it was. The verdict buttons above the table filter it (with
+ * the counts); the table shows PAGE_ROWS rows at a time, paged, so a capture of any size draws at most that
+ * many rows (the core keeps rows for the first MAX_ROWS packets; the counts cover all). A user can drop or
+ * choose their own capture and cluster files and replay them the same way, and download the output trace.
  *
  * Compiled only by native-free/build.ts (with the DOM library); the rest of the project never sees it.
  */
@@ -20,7 +25,11 @@ import {
   errorMessage,
   MAX_ROWS,
   VERDICT_NAMES,
+  LESSON_WHAT_IFS,
+  changedRows,
+  pathSvg,
   safeMessage,
+  whatIfInput,
   type ClusterText,
   type Lesson,
   type PacketRow,
@@ -28,8 +37,10 @@ import {
   type RunResult,
 } from '../core';
 
-/** Rows drawn at first and per "show more" click. */
-const ROWS_PER_PAGE = 1000;
+/** Rows of one page of the table: the most the table ever draws (the rule that keeps a big capture responsive). */
+export const PAGE_ROWS = 100;
+/** Width of the path diagram in the explain row (it fits beside the text in a 1024-pixel window). */
+const DIAGRAM_WIDTH = 540;
 
 /** An element holding `text` as text (never HTML), escaped as the CLI escapes names, line by line: a U+202E in a pod name cannot reorder a cell. */
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
@@ -58,7 +69,13 @@ interface Shown {
   /** The lesson's packets (expected verdict and the reference's words), when the lesson is shown. */
   lesson: Lesson | null;
   open: number;
-  drawn: number;
+  /** The what-ifs applied (LESSON_WHAT_IFS ids) and, when some are, the packets they change: packet -> what it was. */
+  whatIfs: string[];
+  changed: Map<number, string>;
+  /** The verdict shown ('' all) and the indices into result.rows it selects; the page of them drawn. */
+  filter: string;
+  view: number[];
+  page: number;
 }
 
 let shown: Shown | null = null;
@@ -91,6 +108,12 @@ export function startPage(lesson: Lesson): void {
   window.addEventListener('dragover', (e) => e.preventDefault());
   window.addEventListener('drop', (e) => e.preventDefault());
   byId('packet-table').addEventListener('keydown', (e) => onKey(e));
+  byId('page-prev').addEventListener('click', () => showPage((shown as Shown).page - 1));
+  byId('page-next').addEventListener('click', () => showPage((shown as Shown).page + 1));
+  for (const w of LESSON_WHAT_IFS) {
+    const box = byId<HTMLInputElement>(`whatif-${w.id}`);
+    box.addEventListener('change', () => applyWhatIfs(lesson));
+  }
   drawMine();
   showLesson(lesson);
 }
@@ -113,11 +136,26 @@ function showError(message: string | null): void {
 }
 
 function showLesson(lesson: Lesson): void {
+  for (const w of LESSON_WHAT_IFS) byId<HTMLInputElement>(`whatif-${w.id}`).checked = false;
   run(`Lesson: ${lesson.name}`, lessonInput(lesson), lesson);
 }
 
+/** Replays the lesson with the what-ifs ticked and marks the packets whose verdict or reason changes. */
+function applyWhatIfs(lesson: Lesson): void {
+  const ids = LESSON_WHAT_IFS.filter((w) => byId<HTMLInputElement>(`whatif-${w.id}`).checked).map((w) => w.id);
+  let input = lessonInput(lesson);
+  try {
+    for (const id of ids) input = whatIfInput(input, id);
+  } catch (e) {
+    showError(errorMessage(e));
+    return;
+  }
+  const base = ids.length === 0 ? null : new Session(lessonInput(lesson)).replay();
+  run(`Lesson: ${lesson.name}`, input, lesson, ids, base);
+}
+
 /** Replays `input` and draws it; a bad input leaves the previous replay on screen and says why. */
-function run(title: string, input: RunInput, lesson: Lesson | null): void {
+function run(title: string, input: RunInput, lesson: Lesson | null, whatIfs: string[] = [], base: RunResult | null = null): void {
   let session: Session;
   let result: RunResult;
   try {
@@ -132,11 +170,14 @@ function run(title: string, input: RunInput, lesson: Lesson | null): void {
     document.body.classList.remove('busy');
   }
   showError(result.error === null ? null : `The capture is damaged: ${result.error}. Every packet before the fault was replayed.`);
-  shown = { title, input, session, result, lesson, open: 0, drawn: 0 };
+  const changed = base === null ? new Map<number, string>() : changedRows(base, result);
+  const open = shown !== null && shown.lesson !== null && lesson !== null ? shown.open : 1;
+  shown = { title, input, session, result, lesson, open: 0, whatIfs, changed, filter: '', view: [], page: 0 };
   drawScenario();
+  drawWhatIfs();
   drawSummary();
-  drawTable();
-  if (result.rows.length > 0) openRow(1, false);
+  setFilter('');
+  if (result.rows.length > 0) openRow(Math.min(Math.max(open, 1), result.rows.length), false);
 }
 
 function drawScenario(): void {
@@ -152,11 +193,17 @@ function drawScenario(): void {
 function drawSummary(): void {
   const r = (shown as Shown).result;
   const counts = byId('verdict-counts');
-  counts.replaceChildren(el('span', 'count-total', `${r.packets} packets:`));
-  for (const v of VERDICT_NAMES) {
-    const n = r.verdicts[v];
-    if (n > 0) counts.append(el('span', `verdict v-${v}`, `${v} ${n}`));
-  }
+  counts.replaceChildren(el('span', 'count-total', 'Show:'));
+  const chip = (filter: string, label: string): void => {
+    const b = el('button', `chip${filter === '' ? '' : ` verdict v-${filter}`}`, label);
+    b.type = 'button';
+    b.dataset.filter = filter;
+    b.setAttribute('aria-pressed', 'false');
+    b.addEventListener('click', () => setFilter(filter));
+    counts.append(b);
+  };
+  chip('', `all ${r.packets} packets`);
+  for (const v of VERDICT_NAMES) if (r.verdicts[v] > 0) chip(v, `${v} ${r.verdicts[v]}`);
   const why = byId('why-list');
   why.replaceChildren();
   for (const x of r.reasons) {
@@ -182,29 +229,52 @@ function drawSummary(): void {
   dl.textContent = `Download the output trace (pcapng, ${bytesText(r.outPcapng.length)})`;
 }
 
-function drawTable(): void {
+/** The what-if panel: on the lesson only; what the ticked ones change. */
+function drawWhatIfs(): void {
   const s = shown as Shown;
-  const body = byId('packet-rows');
-  body.replaceChildren();
-  s.drawn = 0;
-  drawMoreRows();
-  const more = byId<HTMLButtonElement>('more-rows');
-  more.onclick = () => drawMoreRows();
+  byId('whatif').hidden = s.lesson === null;
+  const note = byId('whatif-result');
+  if (s.whatIfs.length === 0) {
+    note.textContent = 'Tick a what-if: the lesson is replayed with it and each packet whose verdict changes is marked.';
+    return;
+  }
+  const cli = LESSON_WHAT_IFS.filter((w) => s.whatIfs.includes(w.id)).map((w) => w.cli).join('; ');
+  const changes = [...s.changed].map(([n, was]) => {
+    const r = s.result.rows[n - 1].record;
+    return `packet ${n}: ${was} → ${[r.verdict, r.reason].filter((x) => x !== null).join(' ')}`;
+  });
+  note.textContent = `${cli}. ${changes.length === 0 ? 'No verdict changes.' : `${changes.length} packet${changes.length === 1 ? '' : 's'} change: ${changes.join('; ')}.`}`;
 }
 
-function drawMoreRows(): void {
+/** Shows the rows of verdict `filter` ('' all), from the first page. */
+function setFilter(filter: string): void {
   const s = shown as Shown;
+  s.filter = filter;
+  s.view = [];
+  s.result.rows.forEach((row, k) => {
+    if (filter === '' || row.record.verdict === filter) s.view.push(k);
+  });
+  for (const b of byId('verdict-counts').querySelectorAll<HTMLButtonElement>('button.chip')) b.setAttribute('aria-pressed', String(b.dataset.filter === filter));
+  showPage(0);
+}
+
+/** Draws page `page` of the current view (PAGE_ROWS rows) and the pager. */
+function showPage(page: number): void {
+  const s = shown as Shown;
+  const pages = Math.max(1, Math.ceil(s.view.length / PAGE_ROWS));
+  s.page = Math.min(Math.max(page, 0), pages - 1);
   const body = byId('packet-rows');
-  const upto = Math.min(s.result.rows.length, s.drawn + ROWS_PER_PAGE);
-  for (let k = s.drawn; k < upto; k++) body.append(rowElement(s.result.rows[k]));
-  s.drawn = upto;
-  const more = byId<HTMLButtonElement>('more-rows');
-  const left = s.result.rows.length - s.drawn;
-  more.hidden = left === 0;
-  more.textContent = `Show ${Math.min(left, ROWS_PER_PAGE)} more packets (${left} not shown)`;
+  body.replaceChildren();
+  const from = s.page * PAGE_ROWS;
+  for (const k of s.view.slice(from, from + PAGE_ROWS)) body.append(rowElement(s.result.rows[k]));
+  byId('pager').hidden = pages === 1;
+  byId('page-info').textContent = `rows ${s.view.length === 0 ? 0 : from + 1}–${Math.min(from + PAGE_ROWS, s.view.length)} of ${s.view.length}, page ${s.page + 1} of ${pages}`;
+  byId<HTMLButtonElement>('page-prev').disabled = s.page === 0;
+  byId<HTMLButtonElement>('page-next').disabled = s.page === pages - 1;
   const note = byId('rows-note');
   note.hidden = s.result.packets <= MAX_ROWS;
   note.textContent = `The table holds the first ${MAX_ROWS} of ${s.result.packets} packets; the counts above and the download cover them all.`;
+  if (s.open > 0) markOpen(s.open);
 }
 
 function rowElement(row: PacketRow): HTMLTableRowElement {
@@ -224,7 +294,13 @@ function rowElement(row: PacketRow): HTMLTableRowElement {
   tr.append(what);
   const verdict = el('td', 'verdict-cell');
   verdict.append(el('span', `verdict v-${r.verdict}`, r.verdict));
-  if (lp !== undefined) {
+  const was = s.changed.get(r.packet);
+  if (was !== undefined) {
+    tr.classList.add('changed');
+    verdict.append(el('div', 'was', `was: ${was}`));
+  }
+  if (lp !== undefined && s.whatIfs.length === 0) {
+    // (the reference's words are about the lesson as it is; under a what-if the change is what is marked)
     const got = [r.verdict, r.reason].filter((x) => x !== null).join(' ');
     const ok = got === lp.expect;
     verdict.append(el('div', ok ? 'expect ok' : 'expect bad', ok ? '✓ as the reference says' : `✗ the scenario expects ${lp.expect}`));
@@ -243,16 +319,34 @@ function rowElement(row: PacketRow): HTMLTableRowElement {
   return tr;
 }
 
-/** Opens the explanation of packet `n` under its row (closing the one that was open). */
-function openRow(n: number, focus: boolean): void {
-  const s = shown as Shown;
+/** Marks the row of packet `n` open and puts its explanation under it, when it is on the page drawn. */
+function markOpen(n: number): void {
   document.getElementById('explain-row')?.remove();
   document.querySelector('tr.packet.open')?.classList.remove('open');
-  while (n > s.drawn && s.drawn < s.result.rows.length) drawMoreRows();
   const tr = document.getElementById(`packet-${n}`);
   if (tr === null) return;
-  s.open = n;
   tr.classList.add('open');
+  tr.after(explainRow(n));
+}
+
+/** Opens the explanation of packet `n` under its row (closing the one that was open), turning to its page. */
+function openRow(n: number, focus: boolean): void {
+  const s = shown as Shown;
+  const at = s.view.indexOf(n - 1);
+  if (at < 0) return; // filtered out
+  s.open = n;
+  if (Math.floor(at / PAGE_ROWS) !== s.page) showPage(Math.floor(at / PAGE_ROWS));
+  else markOpen(n);
+  const tr = document.getElementById(`packet-${n}`);
+  if (focus && tr !== null) {
+    tr.focus({ preventScroll: true });
+    tr.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  }
+}
+
+/** The explanation of packet `n`: the path diagram and, beside it, the verdict's sentence and explain's text. */
+function explainRow(n: number): HTMLTableRowElement {
+  const s = shown as Shown;
   const row = s.result.rows[n - 1];
   const detail = el('tr');
   detail.id = 'explain-row';
@@ -260,34 +354,41 @@ function openRow(n: number, focus: boolean): void {
   td.colSpan = 7;
   const box = el('div', 'explain');
   box.append(el('h3', undefined, `Step by step: packet ${n}, ${row.words}`));
+  const grid = el('div', 'explain-grid');
+  const diagram = el('div', 'diagram');
+  const side = el('div', 'explain-side');
   if (row.reasonSentence !== null) {
     const callout = el('p', `callout v-${row.record.verdict}`);
     callout.append(el('strong', undefined, `${row.record.verdict}: `), el('span', undefined, row.reasonSentence));
-    box.append(callout);
+    side.append(callout);
   }
-  let text: string;
   try {
-    text = s.session.explain(n);
+    const { text, walk } = s.session.walk(n);
+    diagram.innerHTML = pathSvg(walk, { width: DIAGRAM_WIDTH, fontSize: 13 }); // every string in it is escaped (path-diagram.ts)
+    side.append(el('pre', 'explain-text', text));
   } catch (e) {
-    text = errorMessage(e);
+    side.append(el('p', 'error', errorMessage(e)));
   }
-  box.append(el('pre', 'explain-text', text));
   const nav = el('div', 'explain-nav');
   const prev = el('button', undefined, '◀ previous packet');
-  prev.disabled = n <= 1;
-  prev.addEventListener('click', () => openRow(n - 1, true));
+  prev.disabled = s.view.indexOf(n - 1) <= 0;
+  prev.addEventListener('click', () => step(n, -1));
   const next = el('button', undefined, 'next packet ▶');
-  next.disabled = n >= s.result.rows.length;
-  next.addEventListener('click', () => openRow(n + 1, true));
+  next.disabled = s.view.indexOf(n - 1) >= s.view.length - 1;
+  next.addEventListener('click', () => step(n, 1));
   nav.append(prev, next);
-  box.append(nav);
+  grid.append(diagram, side);
+  box.append(nav, grid);
   td.append(box);
   detail.append(td);
-  tr.after(detail);
-  if (focus) {
-    tr.focus({ preventScroll: true });
-    tr.scrollIntoView({ block: 'start', behavior: 'smooth' });
-  }
+  return detail;
+}
+
+/** Opens the packet `by` rows before or after packet `n` in the current view. */
+function step(n: number, by: number): void {
+  const s = shown as Shown;
+  const k = s.view[s.view.indexOf(n - 1) + by];
+  if (k !== undefined) openRow(k + 1, true);
 }
 
 function onKey(e: KeyboardEvent): void {
@@ -296,8 +397,8 @@ function onKey(e: KeyboardEvent): void {
   const target = e.target as HTMLElement;
   const n = Number(target.dataset?.packet ?? s.open);
   if (e.key === 'Enter' || e.key === ' ') openRow(n, true);
-  else if (e.key === 'ArrowDown' && n < s.result.rows.length) openRow(n + 1, true);
-  else if (e.key === 'ArrowUp' && n > 1) openRow(n - 1, true);
+  else if (e.key === 'ArrowDown') step(n, 1);
+  else if (e.key === 'ArrowUp') step(n, -1);
   else return;
   e.preventDefault();
 }

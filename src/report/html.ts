@@ -3,7 +3,8 @@
  * CSS and SVG, no script): verdict and reason counts, the failing flows table, per-Service backend spread
  * as a chart (packets per backend, max/min ratio), packets per node and verdict, and for the first packet of
  * each of the first PATHS_DRAWN failing flows its path through nodes, ports, layers, groups and the rules
- * that matched, drawn as SVG boxes (explain-paths.ts).
+ * that matched, drawn as SVG boxes from the walk as data (src/vfp/walk.ts, walked by explain-paths.ts, drawn by
+ * path-diagram.ts, which the teaching page draws its lesson with too).
  *
  * Every string from a packet, a config or a file name goes through `esc` (HTML-escaped after core/safe-text.ts
  * `safeText`: control and bidi characters visible, then `& < > " '` as entities), in text and attributes
@@ -21,16 +22,15 @@ import type { Cluster } from '../cluster/model';
 import { openCapture } from '../io/reader';
 import { resolveProfile } from '../vfp/profile';
 import { reasonId, reasonSentence, VERDICT_NAMES } from '../vfp/reasons';
-import { explainPackets, parseExplain, type PacketPath } from './explain-paths';
+import type { Walk } from '../vfp/walk';
+import { walkPackets } from './explain-paths';
+import { esc, pathFigure } from './path-diagram';
 import { flowText, type FailingFlow } from './failing-summary';
 
 /** Failing flows whose first packet is drawn. */
 export const PATHS_DRAWN = 10;
 
-/** `s` for HTML text or a quoted attribute (module comment). */
-export function esc(s: string): string {
-  return safeText(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+export { esc };
 
 const VERDICT_COLOURS: Record<string, string> = { delivered: '#2e7d32', forwarded: '#1565c0', 'no-return': '#ef6c00', dropped: '#c62828', ignored: '#757575' };
 
@@ -135,8 +135,8 @@ function nodeSection(s: Summary): string {
 }
 
 /** Each drawn flow's path (explain of its first packet), by list position; null where it cannot be drawn. */
-function pathsOf(drawn: readonly FailingFlow[], opts: ReplayOptions, cluster?: Cluster): (PacketPath | string)[] {
-  const out: (PacketPath | string)[] = drawn.map(() => 'not drawn');
+function pathsOf(drawn: readonly FailingFlow[], opts: ReplayOptions, cluster?: Cluster): (Walk | string)[] {
+  const out: (Walk | string)[] = drawn.map(() => 'not drawn');
   const byTrace = new Map<string, number[]>();
   drawn.forEach((e, k) => byTrace.set(e.trace, [...(byTrace.get(e.trace) ?? []), k]));
   for (const [trace, ks] of byTrace) {
@@ -151,11 +151,8 @@ function pathsOf(drawn: readonly FailingFlow[], opts: ReplayOptions, cluster?: C
       const dp = compileChosen(c, opts).dataplane;
       const reader = openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true });
       try {
-        const texts = explainPackets(reader, dp, decodeOptionsFor(opts.vxlanPorts, c), ks.map((k) => drawn[k].first_packet));
-        for (const k of ks) {
-          const t = texts.get(drawn[k].first_packet);
-          out[k] = t === undefined ? 'the trace ended before this packet' : parseExplain(t);
-        }
+        const walks = walkPackets(reader, dp, decodeOptionsFor(opts.vxlanPorts, c), ks.map((k) => drawn[k].first_packet));
+        for (const k of ks) out[k] = walks.get(drawn[k].first_packet) ?? 'the trace ended before this packet';
       } finally {
         reader.close();
       }
@@ -174,40 +171,12 @@ function isRegularFile(f: string): boolean {
   }
 }
 
-function pathSection(drawn: readonly FailingFlow[], paths: readonly (PacketPath | string)[]): string {
+function pathSection(drawn: readonly FailingFlow[], paths: readonly (Walk | string)[]): string {
   if (drawn.length === 0) return '';
   const figs = drawn.map((e, k) => {
     const p = paths[k];
-    const body = typeof p === 'string' ? `<p>${esc(p)}</p>` : pathSvg(p);
+    const body = typeof p === 'string' ? `<p>${esc(p)}</p>` : pathFigure(p, { width: 1100 });
     return `<figure class="path" data-path="${k}"><figcaption>${esc(flowText(e.flow))}: ${e.verdict} ${esc(e.reason ?? '')} (packet ${e.first_packet} of ${esc(e.trace)})</figcaption>${body}</figure>`;
   });
   return `<h2>Paths of the first packet of each failing flow (first ${drawn.length})</h2>${figs.join('\n')}`;
-}
-
-const STEP_FILL: Record<string, string> = { port: '#e3f2fd', layer: '#fff8e1', group: '#f3e5f5', rule: '#e8f5e9', action: '#e0f7fa', error: '#ffebee', warn: '#fff3e0' };
-const ROW = 24;
-const WIDTH = 1100;
-
-/** A path as SVG: a box per node, inside it a box per port, layer, group, matched rule, action, warning and error, indented by depth. */
-export function pathSvg(p: PacketPath): string {
-  const parts: string[] = [];
-  let y = 4;
-  for (const node of p.nodes) {
-    const steps = node.steps.filter((s) => s.kind !== 'detail');
-    const h = (steps.length + 1) * ROW + 8;
-    parts.push(`<rect x="2" y="${y}" width="${WIDTH - 4}" height="${h}" rx="6" fill="#fafafa" stroke="#455a64"/><text x="12" y="${y + 17}" font-weight="bold">node ${esc(node.name)}</text>`);
-    let sy = y + ROW + 2;
-    for (const s of steps) {
-      const x = 12 + Math.max(0, s.depth - 1) * 18;
-      const label = s.text.length > 140 ? `${s.text.slice(0, 139)}…` : s.text;
-      parts.push(
-        `<g class="step ${s.kind}"><title>${esc(`${s.kind} ${s.text}`)}</title><rect x="${x}" y="${sy}" width="${WIDTH - x - 12}" height="${ROW - 4}" rx="3" fill="${STEP_FILL[s.kind] ?? '#fff'}" stroke="#90a4ae"/>` +
-          `<text x="${x + 6}" y="${sy + 15}">${esc(`${s.kind}: ${label}`)}</text></g>`,
-      );
-      sy += ROW;
-    }
-    y += h + 8;
-  }
-  const tail = p.tail.map((t) => esc(t)).join('<br>');
-  return `<p class="meta">${esc(p.head)}</p><svg role="img" aria-label="path through nodes, ports and layers" width="${WIDTH}" height="${y}">${parts.join('')}</svg><p class="why">${tail}</p>`;
 }
