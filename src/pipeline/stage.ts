@@ -6,7 +6,7 @@
  * turn, and each runs the steps that are its own:
  *
  *   1. prepare       (main thread) decode every packet (src/decode), keep the tuples as captured (for
- *                    verdict records), reset the Results, and pick each packet's shard.
+ *                    verdict records and the output trace's comments), reset the Results, and pick each packet's shard.
  *   2. process       (every shard) the VFP engine on the packets of its shard, in index order, with its
  *                    shard's DataplaneState (`Dataplane.processWith`), which also counts them (the
  *                    state's Counters: verdicts, reasons, warnings, backends, rules). A shard is a set
@@ -14,7 +14,7 @@
  *                    every node crossed and the NAT ports it uses), so each state sees its connections
  *                    whole and in trace order, and nothing else touches it.
  *   3. finish        (every shard) on its own packets: check them against `--fail-on` (Tally), decode them
- *                    again as they leave (for `out` in verdict records), encode their verdict records and
+ *                    again as they leave (for `out` in verdict records, NAT in comments), encode their verdict records and
  *                    output pcapng blocks one after the other in its own region of the slot.
  *   4. number        (last worker) the output interfaces, in input order (out-trace-encoder.ts); the
  *                    main thread then writes each packet's pieces in input order.
@@ -173,12 +173,12 @@ export class ShardStage {
     return (this.traceEnc ??= new OutTraceEncoder(this.dp));
   }
 
-  /** Step 1 (see the module comment); `table`: shardTable(shards). */
-  prepare(s: Slot, table: Uint8Array, shards: number, verdicts: boolean): void {
+  /** Step 1 (see the module comment); `table`: shardTable(shards); `tuples`: keep the tuples as captured (--verdicts or --out). */
+  prepare(s: Slot, table: Uint8Array, shards: number, tuples: boolean): void {
     const b = s.batch;
     const n = b.count;
     decodeRange(b, 0, n, this.opts.decode);
-    if (verdicts) s.flows.takeRange(b, 0, n);
+    if (tuples) s.flows.takeRange(b, 0, n);
     s.results.reset(n);
     const shard = s.shard;
     if (shards === 1) shard.fill(0, 0, n);
@@ -215,8 +215,8 @@ export class ShardStage {
     const m = this.own;
     this.checkFail(b, r, idx, m);
     const spec = s.spec;
+    if (verdicts || trace) decodePackets(b, idx, m, this.opts.decode);
     if (verdicts) {
-      decodePackets(b, idx, m, this.opts.decode);
       this.verdictEncoder.encodeList(b, r, s.flows, idx, m, s.verdictOut, me * spec.verdictBytes, s.vpos, s.vlen);
     }
     if (trace) {
@@ -227,7 +227,7 @@ export class ShardStage {
       let p = me * spec.traceBytes;
       for (let k = 0; k < m; k++) {
         const i = idx[k];
-        const len = enc.packet(b, r, i, p, 0);
+        const len = enc.packet(b, r, s.flows, i, p, 0);
         tpos[i] = p;
         tlen[i] = len;
         p += len;
@@ -252,8 +252,8 @@ export class ShardStage {
     for (let i = 0; i < n; i++) idx[i] = i; // every packet (the output worker of W = 2 ran no `process`)
     this.checkFail(b, r, idx, n);
     let v = 0;
+    if (verdicts || trace) decodeRange(b, 0, n, this.opts.decode);
     if (verdicts) {
-      decodeRange(b, 0, n, this.opts.decode);
       v = this.verdictEncoder.encodeAll(b, r, s.flows, s.verdictOut);
     }
     let t = 0;
@@ -263,7 +263,7 @@ export class ShardStage {
       for (let i = 0; i < n; i++) {
         const iface = enc.number(b, r, i);
         if (enc.fresh) t += enc.writeIdb(t);
-        t += enc.packet(b, r, i, t, iface);
+        t += enc.packet(b, r, s.flows, i, t, iface);
       }
     }
     return { verdictBytes: v, traceBytes: t };
