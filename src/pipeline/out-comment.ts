@@ -17,8 +17,11 @@
  *   dnat=A:P->B:P      the destination the packet entered with and the one it leaves or arrives with,
  *   snat=A:P->B:P      the same of the source: present when they differ (`A->B` without ports for ICMP);
  *                      from the packet's bytes before and after the engine (the verdict record's `flow`
- *                      and `out`), so an un-DNAT of a reply shows as `snat=`
- *   encap=vxlan vni V SRC->DST:PORT   it leaves VXLAN-encapsulated (the verdict record's `out.outer`)
+ *                      and `out`; the encoder reads the header where it was captured, FlowColumns l3At,
+ *                      since the engine rewrites in place: no second decode for --out), so an un-DNAT of
+ *                      a reply shows as `snat=`
+ *   encap=vxlan vni V SRC->DST:PORT   it leaves VXLAN-encapsulated (Results encap, outerSrc, outerDst,
+ *                      outerDport, vni: the verdict record's `out.outer`)
  *   decap=vxlan        it entered encapsulated and leaves or arrives without (then no dnat/snat: the
  *                      captured tuple is the outer one)
  * A sentence may hold `; ` but never `; KEY=` (a test checks every sentence): split the fields on the

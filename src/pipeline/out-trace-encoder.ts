@@ -37,8 +37,8 @@
  * `numberAll` (one thread, batches in order) walks the packets in input order, numbers the egress
  * points, writes each new one's IDB aside, and sets each EPB's interface in place.
  *
- * Uses: the batch after the engine ran (bytes rewritten, off/caplen/wirelen moved) and decoded again,
- * FlowColumns (the tuples as captured: dnat/snat are the difference), Results, the input
+ * Uses: the batch after the engine ran (bytes rewritten, off/caplen/wirelen moved), FlowColumns (the
+ * tuples as captured and their header offsets: dnat/snat are the difference), Results, the input
  * interfaces' timestamp units, the Dataplane's names. Sets nothing in them.
  */
 import { HEADROOM, PF, type Batch, type FlowColumns } from '../core/batch';
@@ -326,9 +326,9 @@ export class OutTraceEncoder {
     if (r.service[i] >= 0 || r.backend[i] >= 0) p = putText(v, p, this.lbText(r.service[i], r.backend[i], r.rule[i]));
     const verdict = r.verdict[i];
     if (verdict === V.DROPPED || verdict === V.IGNORED) return p;
-    const encap = r.encap[i] === 1 && (b.flags[i] & PF.TUNNEL) !== 0;
+    const encap = r.encap[i] === 1;
     if ((f.flags[i] & PF.TUNNEL) !== 0) return encap ? this.encapField(v, p, r, i) : putText(v, p, T_DECAP);
-    p = encap ? this.natInner(v, p, b, f, i) : this.natOuter(v, p, b, f, i);
+    p = this.nat(v, p, b, f, i);
     return encap ? this.encapField(v, p, r, i) : p;
   }
 
@@ -410,24 +410,26 @@ export class OutTraceEncoder {
     return putSmall(v, p, r.outerDport[i]);
   }
 
-  /** `; dnat=..` and `; snat=..` of a packet that leaves unencapsulated: the captured tuple against the decoded one. */
-  private natOuter(v: DataView, p: number, b: Batch, f: FlowColumns, i: number): number {
+  /**
+   * `; dnat=..` and `; snat=..`: the tuple as captured against the same header as it leaves, read where it
+   * was captured (FlowColumns l3At / l4At: the engine rewrites in place; inside the VXLAN push when
+   * encapsulated), so the batch need not be decoded again.
+   */
+  private nat(v: DataView, p: number, b: Batch, f: FlowColumns, i: number): number {
+    const l3 = f.l3At[i];
+    if (l3 < 0) return p;
+    const a = b.arena;
+    const ports = (f.flags[i] & PF.HAS_PORTS) !== 0;
+    const l4 = f.l4At[i];
+    const sport = ports ? (a[l4] << 8) | a[l4 + 1] : 0;
+    const dport = ports ? (a[l4 + 2] << 8) | a[l4 + 3] : 0;
     const ver = f.ipVer[i];
-    if (ver !== b.ipVer[i] || f.proto[i] !== b.proto[i]) return p;
-    const ports = (f.flags[i] & b.flags[i] & PF.HAS_PORTS) !== 0;
-    if (ver === 4) return this.nat4(v, p, ports, f.src4[i], f.sport[i], b.src4[i], b.sport[i], f.dst4[i], f.dport[i], b.dst4[i], b.dport[i]);
-    if (ver === 6) return this.nat6(v, p, ports, f, i, b.arena, b.off[i] + b.l3Off[i] + 8, b.sport[i], b.dport[i]);
-    return p;
-  }
-
-  /** The same of a packet that leaves encapsulated: the captured tuple against the decoded inner one. */
-  private natInner(v: DataView, p: number, b: Batch, f: FlowColumns, i: number): number {
-    const ver = f.ipVer[i];
-    if (ver !== b.innerIpVer[i] || f.proto[i] !== b.innerProto[i]) return p;
-    const ports = (f.flags[i] & PF.HAS_PORTS) !== 0 && (b.flags[i] & PF.INNER_PORTS) !== 0;
-    if (ver === 4) return this.nat4(v, p, ports, f.src4[i], f.sport[i], b.innerSrc4[i], b.innerSport[i], f.dst4[i], f.dport[i], b.innerDst4[i], b.innerDport[i]);
-    if (ver === 6) return this.nat6(v, p, ports, f, i, b.arena, b.off[i] + b.innerL3Off[i] + 8, b.innerSport[i], b.innerDport[i]);
-    return p;
+    if (ver === 4) {
+      const src = ((a[l3 + 12] << 24) | (a[l3 + 13] << 16) | (a[l3 + 14] << 8) | a[l3 + 15]) >>> 0;
+      const dst = ((a[l3 + 16] << 24) | (a[l3 + 17] << 16) | (a[l3 + 18] << 8) | a[l3 + 19]) >>> 0;
+      return this.nat4(v, p, ports, f.src4[i], f.sport[i], src, sport, f.dst4[i], f.dport[i], dst, dport);
+    }
+    return ver === 6 ? this.nat6(v, p, ports, f, i, a, l3 + 8, sport, dport) : p;
   }
 
   private nat4(v: DataView, p: number, ports: boolean, s0: number, sp0: number, s1: number, sp1: number, d0: number, dp0: number, d1: number, dp1: number): number {
@@ -516,7 +518,7 @@ export class OutTraceEncoder {
 
   /**
    * Writes the EPB of packet `i` at `pos` of the `begin` array, on interface `iface`; returns its length.
-   * `b`: decoded again after the engine ran; `f`: the tuples as captured (both for the comment's fields).
+   * `f`: the tuples as captured and where (the comment's fields).
    */
   packet(b: Batch, r: Results, f: FlowColumns, i: number, pos: number, iface: number): number {
     const w = this.w;

@@ -14,7 +14,7 @@
  *                    every node crossed and the NAT ports it uses), so each state sees its connections
  *                    whole and in trace order, and nothing else touches it.
  *   3. finish        (every shard) on its own packets: check them against `--fail-on` (Tally), decode them
- *                    again as they leave (for `out` in verdict records, NAT in comments), encode their verdict records and
+ *                    again as they leave (for `out` in verdict records), encode their verdict records and
  *                    output pcapng blocks one after the other in its own region of the slot.
  *   4. number        (last worker) the output interfaces, in input order (out-trace-encoder.ts); the
  *                    main thread then writes each packet's pieces in input order.
@@ -215,8 +215,8 @@ export class ShardStage {
     const m = this.own;
     this.checkFail(b, r, idx, m);
     const spec = s.spec;
-    if (verdicts || trace) decodePackets(b, idx, m, this.opts.decode);
     if (verdicts) {
+      decodePackets(b, idx, m, this.opts.decode);
       this.verdictEncoder.encodeList(b, r, s.flows, idx, m, s.verdictOut, me * spec.verdictBytes, s.vpos, s.vlen);
     }
     if (trace) {
@@ -252,8 +252,8 @@ export class ShardStage {
     for (let i = 0; i < n; i++) idx[i] = i; // every packet (the output worker of W = 2 ran no `process`)
     this.checkFail(b, r, idx, n);
     let v = 0;
-    if (verdicts || trace) decodeRange(b, 0, n, this.opts.decode);
     if (verdicts) {
+      decodeRange(b, 0, n, this.opts.decode);
       v = this.verdictEncoder.encodeAll(b, r, s.flows, s.verdictOut);
     }
     let t = 0;

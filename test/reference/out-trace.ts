@@ -126,7 +126,7 @@ function endpointText(ver: number, a: Uint8Array | number, at: number, port: num
 function natFields(b: Batch, r: Results, f: FlowColumns, i: number): string {
   const verdict = r.verdict[i];
   if (verdict === V.DROPPED || verdict === V.IGNORED) return '';
-  const encap = r.encap[i] === 1 && (b.flags[i] & PF.TUNNEL) !== 0;
+  const encap = r.encap[i] === 1;
   const encapText = encap ? `; encap=vxlan vni ${r.vni[i]} ${ipv4Text(r.outerSrc[i])}->${ipv4Text(r.outerDst[i])}:${r.outerDport[i]}` : '';
   if ((f.flags[i] & PF.TUNNEL) !== 0) return encap ? encapText : '; decap=vxlan';
   const ver = f.ipVer[i];
