@@ -534,14 +534,13 @@ export class OutTraceEncoder {
     else out.set(b.arena.subarray(off, off + caplen), dataAt);
     for (let k = dataAt + caplen; k < optAt; k++) out[k] = 0;
     // opt_comment: its digits are written in place, then its length is known
-    w.p = optAt + 4;
-    w.text(PACKET);
-    w.uint(b.firstNumber + i);
-    w.text(this.commentSuffix(verdict, r.reason[i]));
-    w.p = this.fields(w.view, w.p, b, r, f, i);
-    const commentLen = w.p - optAt - 4;
+    let c = putText(dv, optAt + 4, PACKET);
+    c = putUint(dv, c, b.firstNumber + i);
+    c = putText(dv, c, this.commentSuffix(verdict, r.reason[i]));
+    c = this.fields(dv, c, b, r, f, i);
+    const commentLen = c - optAt - 4;
     let o = optAt + 4 + ((commentLen + 3) & ~3);
-    for (let k = w.p; k < o; k++) out[k] = 0;
+    for (let k = c; k < o; k++) out[k] = 0;
     dv.setUint16(optAt, 1, true);
     dv.setUint16(optAt + 2, commentLen, true);
     // epb_flags: direction
