@@ -49,7 +49,7 @@ export function referenceReplay(o: ReferenceOptions): number {
       dp.process(batch, results);
       decodeBatch(batch, decodeOpts);
       fs.writeSync(fd, verdictLines(batch, results, snap, dp));
-      outTrace.writeBatch(batch, results, reader.interfaces);
+      outTrace.writeBatch(batch, results, snap, reader.interfaces);
       packets += n;
     }
   } finally {

@@ -247,21 +247,38 @@ export interface FlowColumns extends Pick<Batch, FlowTupleName> {}
 export class FlowColumns {
   /** IPv6 source then destination, 32 bytes per packet. */
   readonly addr6: Uint8Array;
+  /**
+   * Arena offsets of the packet's IP header and L4 header (off + l3Off, off + l4Off; -1 none). The engine
+   * rewrites headers in place and only moves `off` (a VXLAN push writes in front, a pop or an Ethernet
+   * header for a cooked capture moves the start), so the packet as it leaves is read back there
+   * (src/pipeline/out-trace-encoder.ts: NAT in the output trace's comments, with no second decode).
+   */
+  readonly l3At: Int32Array;
+  readonly l4At: Int32Array;
 
   constructor(capacity: number, shared = false) {
     // (added by computed name: few enough that V8 keeps the object's fast properties)
     const cols = this as unknown as Record<FlowTupleName, Column>;
     for (const name of FLOW_TUPLE) cols[name] = makeColumn(columnKind(name), capacity, shared);
     this.addr6 = makeColumn('u8', capacity * 32, shared);
+    this.l3At = makeColumn('i32', capacity, shared) as Int32Array;
+    this.l4At = makeColumn('i32', capacity, shared) as Int32Array;
   }
   /** Copies the decoded tuple of packets [from, to) of `b` (no allocation). */
   takeRange(b: Batch, from: number, to: number): void {
     for (let c = 0; c < FLOW_TUPLE.length; c++) copyRange(this[FLOW_TUPLE[c]], b[FLOW_TUPLE[c]], from, to);
     const a = b.arena;
     const d = this.addr6;
+    const l3At = this.l3At;
+    const l4At = this.l4At;
     for (let i = from; i < to; i++) {
+      const off = b.off[i];
+      const l3 = b.l3Off[i];
+      const l4 = b.l4Off[i];
+      l3At[i] = l3 >= 0 ? off + l3 : -1;
+      l4At[i] = l4 >= 0 ? off + l4 : -1;
       if (b.ipVer[i] !== 6) continue;
-      const o = b.off[i] + b.l3Off[i] + 8;
+      const o = off + l3 + 8;
       const p = i * 32;
       for (let k = 0; k < 32; k++) d[p + k] = a[o + k];
     }

@@ -287,7 +287,7 @@ export function checkVerdicts(file: string, packets: number): string[] {
   });
 }
 
-/** The output pcapng: reads back whole, one packet per input packet, each commented `packet N: <verdict>`. */
+/** The output pcapng: reads back whole, one packet per input packet, each commented `packet N: <verdict>` (then ` <reason>: ..` or `; <fields>`). */
 export function checkOutTrace(file: string, verdicts: readonly string[], batch: Batch): void {
   const reader = openCapture(file, { strictSnaplen: false, bufferBytes: 64 << 10 });
   let n = 0;
@@ -299,7 +299,7 @@ export function checkOutTrace(file: string, verdicts: readonly string[], batch: 
         n++;
         const c = batch.options.get(i)?.comments?.[0] ?? '';
         const want = `packet ${n}: ${verdicts[n - 1]}`;
-        if (!(c === want || c.startsWith(want + ' '))) throw new FuzzFailure(`output packet ${n}: comment ${JSON.stringify(c)}, expected ${want}`);
+        if (!(c === want || c.startsWith(want + ' ') || c.startsWith(want + '; '))) throw new FuzzFailure(`output packet ${n}: comment ${JSON.stringify(c)}, expected ${want}`);
       }
     }
   } finally {

@@ -129,6 +129,9 @@ function putWords8(v: DataView, p: number, w: Uint32Array, o: number): void {
   v.setUint32(p + 28, w[o + 7], true);
 }
 
+/** The text a cache miss of Ipv4Texts / MacTexts is built in (no array per miss: misses are per packet in big traces). */
+const FILL_SCRATCH = new Uint8Array(32);
+
 /** Writes `t` (its length a multiple of 4) as little-endian words into `w` from `w[at]`. */
 function storeWords(w: Uint32Array, at: number, t: Uint8Array): void {
   for (let k = 0; 4 * k < t.length; k++) w[at + k] = t[4 * k] | (t[4 * k + 1] << 8) | (t[4 * k + 2] << 16) | (t[4 * k + 3] << 24);
@@ -168,7 +171,8 @@ export class Ipv4Texts {
   }
 
   private fill(s: number, a: number): number {
-    const t = new Uint8Array(32);
+    const t = FILL_SCRATCH;
+    t.fill(0);
     const n = ipv4Bytes(a >>> 0, t, 0);
     t.set(this.suffix, n);
     storeWords(this.words, 8 * s, t);
@@ -215,7 +219,8 @@ export class MacTexts {
   }
 
   private fill(s: number, a: Uint8Array, o: number, hi: number, lo: number): void {
-    const t = new Uint8Array(32);
+    const t = FILL_SCRATCH;
+    t.fill(0);
     for (let k = 0; k < 6; k++) {
       const x = a[o + k];
       t[3 * k] = HEX[x >>> 4];

@@ -12,7 +12,8 @@
  *     type N)` for those of another link layer than Ethernet, e.g. an ARP in a Linux cooked capture: the
  *     engine frames every IP packet as Ethernet, so only ignored ones keep their own).
  *   - Each packet carries, as etl2pcapng does for pktmon captures: a comment `packet N: <verdict>
- *     [<reason>: <sentence>]`, epb_flags direction (1 inbound = delivered, 2 outbound = forwarded /
+ *     [<reason>: <sentence>]` then the `; KEY=VALUE` fields of out-comment.ts (pktmon-drop, warnings,
+ *     service, backend, dsr, dnat, snat, encap, decap: issue 13), epb_flags direction (1 inbound = delivered, 2 outbound = forwarded /
  *     no-return), and for drops epb_verdict [2, 1, 0 x 7] (type 2 Linux eBPF XDP, u64 value 1: dropped by
  *     the OS; tshark refuses any other length for type 2), so Wireshark can filter `frame.verdict`.
  *   - Timestamps keep the input's units (the first packet's interface's resolution; other units are
@@ -36,10 +37,11 @@
  * `numberAll` (one thread, batches in order) walks the packets in input order, numbers the egress
  * points, writes each new one's IDB aside, and sets each EPB's interface in place.
  *
- * Uses: the batch after the engine ran (bytes rewritten, off/caplen/wirelen moved), Results, the input
+ * Uses: the batch after the engine ran (bytes rewritten, off/caplen/wirelen moved), FlowColumns (the
+ * tuples as captured and their header offsets: dnat/snat are the difference), Results, the input
  * interfaces' timestamp units, the Dataplane's names. Sets nothing in them.
  */
-import { HEADROOM, type Batch } from '../core/batch';
+import { HEADROOM, PF, type Batch, type FlowColumns } from '../core/batch';
 import { capText, capUtf8, safeText, shortText, utf8Length } from '../core/safe-text';
 import type { Diagnostic } from '../cluster/model';
 import { DEFAULT_SNAPLEN, OPTION_MAX } from '../io/writer';
@@ -47,7 +49,10 @@ import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnit
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
-import { ByteWriter, putBytes, putU16le, putU32le, Text, utf8 } from './bytes';
+import { ipv6Text } from '../decode/format';
+import type { NodeLb } from '../vfp/lb';
+import { ByteWriter, Ipv4Texts, putBytes, putSmall, putText, putU16le, putU32le, putUint, Text, utf8 } from './bytes';
+import { lbFields, lbFieldsBound, lbsByRule, pktmonField, warningsField } from './out-comment';
 
 /** Most UTF-8 bytes of an egress point's interface name in the output trace (see the module comment). */
 export const IFACE_NAME_MAX = 1024;
@@ -126,6 +131,13 @@ export function sectionHeaderBlock(userAppl = 'vfp-emu'): Uint8Array {
 }
 
 const PACKET = new Text('packet ');
+const T_DNAT = new Text('; dnat=');
+const T_SNAT = new Text('; snat=');
+const T_ARROW = new Text('->');
+const T_ENCAP = new Text('; encap=vxlan vni ');
+const T_DECAP = new Text('; decap=vxlan');
+/** Most bytes of the NAT and encapsulation fields: two IPv6 `[a]:p->[b]:p` and an encap field. */
+const NAT_BOUND = 2 * (7 + 2 * (2 + 39 + 6) + 2) + 18 + 10 + 1 + 15 + 2 + 15 + 6;
 const TWO32 = 4294967296;
 
 /** Encodes the output trace (see the module comment). One per thread. */
@@ -147,8 +159,25 @@ export class OutTraceEncoder {
   private readonly ifaceOfText: number[] = [];
   private readonly idbs: (Text | undefined)[] = [];
   private nextIface = 0;
-  /** `: <verdict>[ <code>: <sentence>]` per verdict * 256 + reason (built on first use). */
+  /** `: <verdict>[ <code>: <sentence>][; pktmon-drop=..]` per verdict * 256 + reason (built on first use). */
   private readonly suffix: (Text | undefined)[] = new Array<Text | undefined>(8 * 256).fill(undefined);
+  /** `; warnings=..` per warning bitmask (built on first use). */
+  private readonly warningTexts = new Map<number, Text>();
+  /** The load balancer of each LB rule (out-comment.ts lbsByRule). */
+  private readonly lbs: (NodeLb | undefined)[];
+  /**
+   * `; service=..; backend=..[; dsr=yes]` per (service, backend, rule): an open-addressing table (slot: the
+   * text, or undefined when free; its 3 keys in `lbKeys`), at most half full; `lbLast*`: the last one used.
+   */
+  private lbTexts: (Text | undefined)[] = new Array<Text | undefined>(256).fill(undefined);
+  private lbKeys = new Int32Array(3 * 256);
+  private lbCount = 0;
+  private lbLastKey0 = -2;
+  private lbLastKey1 = -2;
+  private lbLastKey2 = -2;
+  private lbLast: Text = new Text('');
+  /** Dotted IPv4 texts (no suffix) of the NAT and encapsulation fields. */
+  private readonly ips = new Ipv4Texts('');
   private readonly w = new ByteWriter();
   /** A view over the whole buffer that holds both the arena and the output, and where each starts in it (see begin). */
   private wholeOf: ArrayBufferLike | null = null;
@@ -176,7 +205,11 @@ export class OutTraceEncoder {
     const name = Math.min(IFACE_NAME_MAX, Math.max(30, longestEgressName(dp)));
     let sentence = 0;
     for (let id = 1; id < 256; id++) sentence = Math.max(sentence, utf8(` ${reasonCode(id)}: ${reasonSentence(id)}`).length);
-    const comment = optLen(7 + 16 + 2 + 12 + sentence);
+    let pktmon = 0;
+    for (let id = 1; id < 256; id++) pktmon = Math.max(pktmon, utf8(pktmonField(V.DROPPED, id)).length);
+    const warnings = utf8(warningsField(0xffffffff)).length;
+    this.lbs = lbsByRule(dp);
+    const comment = optLen(7 + 16 + 2 + 12 + sentence + pktmon + warnings + lbFieldsBound(dp) + NAT_BOUND) + 32;
     this.idbRoom = (20 + optLen(name) + optLen(name + 22) + 8 + 4 + 7) & ~7;
     this.overhead = (32 + comment + 8 + 16 + 4 + 4 + 7) & ~7;
   }
@@ -280,10 +313,157 @@ export class OutTraceEncoder {
     if (s === undefined) {
       let text = `: ${VERDICT_NAMES[verdict]}`;
       if (reason !== 0) text += ` ${reasonCode(reason)}: ${reasonSentence(reason)}`;
-      s = new Text(text);
+      s = new Text(text + pktmonField(verdict, reason));
       this.suffix[k] = s;
     }
     return s;
+  }
+
+  /** The comment's fields after the suffix (out-comment.ts), written to `v` at `p`; returns the position after them. */
+  private fields(v: DataView, p: number, b: Batch, r: Results, f: FlowColumns, i: number): number {
+    const warn = r.warnings[i];
+    if (warn !== 0) p = putText(v, p, this.warningsText(warn));
+    if (r.service[i] >= 0 || r.backend[i] >= 0) p = putText(v, p, this.lbText(r.service[i], r.backend[i], r.rule[i]));
+    const verdict = r.verdict[i];
+    if (verdict === V.DROPPED || verdict === V.IGNORED) return p;
+    const encap = r.encap[i] === 1;
+    if ((f.flags[i] & PF.TUNNEL) !== 0) return encap ? this.encapField(v, p, r, i) : putText(v, p, T_DECAP);
+    p = this.nat(v, p, b, f, i);
+    return encap ? this.encapField(v, p, r, i) : p;
+  }
+
+  private warningsText(mask: number): Text {
+    let t = this.warningTexts.get(mask);
+    if (t === undefined) {
+      t = new Text(warningsField(mask >>> 0));
+      this.warningTexts.set(mask, t);
+    }
+    return t;
+  }
+
+  /** `; service=..` and the rest (out-comment.ts lbFields) of (service, backend, rule), cached (see `lbTexts`). */
+  private lbText(service: number, backend: number, rule: number): Text {
+    if (service === this.lbLastKey0 && backend === this.lbLastKey1 && rule === this.lbLastKey2) return this.lbLast;
+    const keys = this.lbKeys;
+    const mask = this.lbTexts.length - 1;
+    const h = Math.imul(service ^ Math.imul(backend, 0x85ebca6b) ^ Math.imul(rule, 0xc2b2ae35), 0x9e3779b1);
+    let s = (h >>> 8) & mask;
+    for (; ; s = (s + 1) & mask) {
+      const t = this.lbTexts[s];
+      if (t === undefined) break;
+      if (keys[3 * s] === service && keys[3 * s + 1] === backend && keys[3 * s + 2] === rule) return this.lbHit(service, backend, rule, t);
+    }
+    if (2 * (this.lbCount + 1) > this.lbTexts.length) {
+      this.growLbTexts();
+      return this.lbText(service, backend, rule);
+    }
+    const t = new Text(lbFields(this.dp, this.lbs, service, backend, rule));
+    this.lbTexts[s] = t;
+    keys[3 * s] = service;
+    keys[3 * s + 1] = backend;
+    keys[3 * s + 2] = rule;
+    this.lbCount++;
+    return this.lbHit(service, backend, rule, t);
+  }
+
+  private lbHit(service: number, backend: number, rule: number, t: Text): Text {
+    this.lbLastKey0 = service;
+    this.lbLastKey1 = backend;
+    this.lbLastKey2 = rule;
+    this.lbLast = t;
+    return t;
+  }
+
+  private growLbTexts(): void {
+    const old = this.lbTexts;
+    const oldKeys = this.lbKeys;
+    this.lbTexts = new Array<Text | undefined>(2 * old.length).fill(undefined);
+    this.lbKeys = new Int32Array(6 * old.length);
+    this.lbCount = 0;
+    const mask = this.lbTexts.length - 1;
+    for (let k = 0; k < old.length; k++) {
+      const t = old[k];
+      if (t === undefined) continue;
+      const service = oldKeys[3 * k];
+      const backend = oldKeys[3 * k + 1];
+      const rule = oldKeys[3 * k + 2];
+      const h = Math.imul(service ^ Math.imul(backend, 0x85ebca6b) ^ Math.imul(rule, 0xc2b2ae35), 0x9e3779b1);
+      let s = (h >>> 8) & mask;
+      while (this.lbTexts[s] !== undefined) s = (s + 1) & mask;
+      this.lbTexts[s] = t;
+      this.lbKeys[3 * s] = service;
+      this.lbKeys[3 * s + 1] = backend;
+      this.lbKeys[3 * s + 2] = rule;
+      this.lbCount++;
+    }
+  }
+
+  /** `; encap=vxlan vni V SRC->DST:PORT` from the Results row. */
+  private encapField(v: DataView, p: number, r: Results, i: number): number {
+    p = putText(v, p, T_ENCAP);
+    p = putUint(v, p, r.vni[i]);
+    v.setUint8(p++, 32);
+    p = this.ips.put(v, p, r.outerSrc[i]);
+    p = putText(v, p, T_ARROW);
+    p = this.ips.put(v, p, r.outerDst[i]);
+    v.setUint8(p++, 58);
+    return putSmall(v, p, r.outerDport[i]);
+  }
+
+  /**
+   * `; dnat=..` and `; snat=..`: the tuple as captured against the same header as it leaves, read where it
+   * was captured (FlowColumns l3At / l4At: the engine rewrites in place; inside the VXLAN push when
+   * encapsulated), so the batch need not be decoded again.
+   */
+  private nat(v: DataView, p: number, b: Batch, f: FlowColumns, i: number): number {
+    const l3 = f.l3At[i];
+    if (l3 < 0) return p;
+    const a = b.arena;
+    const ports = (f.flags[i] & PF.HAS_PORTS) !== 0;
+    const l4 = f.l4At[i];
+    const sport = ports ? (a[l4] << 8) | a[l4 + 1] : 0;
+    const dport = ports ? (a[l4 + 2] << 8) | a[l4 + 3] : 0;
+    const ver = f.ipVer[i];
+    if (ver === 4) {
+      const src = ((a[l3 + 12] << 24) | (a[l3 + 13] << 16) | (a[l3 + 14] << 8) | a[l3 + 15]) >>> 0;
+      const dst = ((a[l3 + 16] << 24) | (a[l3 + 17] << 16) | (a[l3 + 18] << 8) | a[l3 + 19]) >>> 0;
+      return this.nat4(v, p, ports, f.src4[i], f.sport[i], src, sport, f.dst4[i], f.dport[i], dst, dport);
+    }
+    return ver === 6 ? this.nat6(v, p, ports, f, i, a, l3 + 8, sport, dport) : p;
+  }
+
+  private nat4(v: DataView, p: number, ports: boolean, s0: number, sp0: number, s1: number, sp1: number, d0: number, dp0: number, d1: number, dp1: number): number {
+    if (d0 !== d1 || (ports && dp0 !== dp1)) p = this.change4(v, putText(v, p, T_DNAT), ports, d0, dp0, d1, dp1);
+    if (s0 !== s1 || (ports && sp0 !== sp1)) p = this.change4(v, putText(v, p, T_SNAT), ports, s0, sp0, s1, sp1);
+    return p;
+  }
+
+  /** `A:P->B:P` (`A->B` without ports). */
+  private change4(v: DataView, p: number, ports: boolean, a: number, ap: number, b: number, bp: number): number {
+    p = this.ips.put(v, p, a);
+    if (ports) {
+      v.setUint8(p++, 58);
+      p = putSmall(v, p, ap);
+    }
+    p = putText(v, p, T_ARROW);
+    p = this.ips.put(v, p, b);
+    if (!ports) return p;
+    v.setUint8(p++, 58);
+    return putSmall(v, p, bp);
+  }
+
+  /** dnat / snat of an IPv6 packet (cold: strings), the decoded addresses at `a[o]` (source then destination). */
+  private nat6(v: DataView, p: number, ports: boolean, f: FlowColumns, i: number, a: Uint8Array, o: number, sport: number, dport: number): number {
+    const text = (addr: Uint8Array, at: number, port: number): string => (ports ? `[${ipv6Text(addr, at)}]:${port}` : ipv6Text(addr, at));
+    const d0 = text(f.addr6, 32 * i + 16, f.dport[i]);
+    const d1 = text(a, o + 16, dport);
+    const s0 = text(f.addr6, 32 * i, f.sport[i]);
+    const s1 = text(a, o, sport);
+    let s = '';
+    if (d0 !== d1) s += `; dnat=${d0}->${d1}`;
+    if (s0 !== s1) s += `; snat=${s0}->${s1}`;
+    for (let k = 0; k < s.length; k++) v.setUint8(p + k, s.charCodeAt(k));
+    return p + s.length;
   }
 
   /** Set by `number`: the packet's egress point was new (its IDB goes first); and its text id. */
@@ -336,8 +516,11 @@ export class OutTraceEncoder {
     return w.p - pos;
   }
 
-  /** Writes the EPB of packet `i` at `pos` of the `begin` array, on interface `iface`; returns its length. */
-  packet(b: Batch, r: Results, i: number, pos: number, iface: number): number {
+  /**
+   * Writes the EPB of packet `i` at `pos` of the `begin` array, on interface `iface`; returns its length.
+   * `f`: the tuples as captured and where (the comment's fields).
+   */
+  packet(b: Batch, r: Results, f: FlowColumns, i: number, pos: number, iface: number): number {
     const w = this.w;
     const out = w.out;
     const dv = w.view;
@@ -351,13 +534,13 @@ export class OutTraceEncoder {
     else out.set(b.arena.subarray(off, off + caplen), dataAt);
     for (let k = dataAt + caplen; k < optAt; k++) out[k] = 0;
     // opt_comment: its digits are written in place, then its length is known
-    w.p = optAt + 4;
-    w.text(PACKET);
-    w.uint(b.firstNumber + i);
-    w.text(this.commentSuffix(verdict, r.reason[i]));
-    const commentLen = w.p - optAt - 4;
+    let c = putText(dv, optAt + 4, PACKET);
+    c = putUint(dv, c, b.firstNumber + i);
+    c = putText(dv, c, this.commentSuffix(verdict, r.reason[i]));
+    c = this.fields(dv, c, b, r, f, i);
+    const commentLen = c - optAt - 4;
     let o = optAt + 4 + ((commentLen + 3) & ~3);
-    for (let k = w.p; k < o; k++) out[k] = 0;
+    for (let k = c; k < o; k++) out[k] = 0;
     dv.setUint16(optAt, 1, true);
     dv.setUint16(optAt + 2, commentLen, true);
     // epb_flags: direction

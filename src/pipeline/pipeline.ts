@@ -508,7 +508,7 @@ class SplitRunner implements Runner {
     b.count = count;
     b.firstNumber = first;
     b.used = used;
-    stage.prepare(slot, this.table, 1, this.o.verdicts !== undefined);
+    stage.prepare(slot, this.table, 1, this.o.verdicts !== undefined || this.o.out !== undefined);
     stage.process(slot, 0, true);
     const decided: DecidedMessage = { type: 'decided', ifaces, count, first, used, buffer };
     this.toWorker.port1.postMessage(decided, [buffer]);
@@ -722,7 +722,7 @@ class ChainRunner extends ReaderRunner {
     // the main thread is shard 0 and the first step of the chain: it decodes and picks the shards
     // (stage.ts `prepare`), then decides and encodes its own packets before the workers get the slot
     const main = this.mainShard;
-    main.prepare(s, this.table, this.workers.length + 1, this.verdicts);
+    main.prepare(s, this.table, this.workers.length + 1, this.verdicts || this.trace);
     main.process(s, 0, false);
     main.finish(s, 0, ifaces, this.verdicts, this.trace);
     const add = ifaces.slice(this.sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));

@@ -166,7 +166,7 @@ export class InlineRunner extends ReaderRunner {
 
   protected send(s: Slot, ifaces: readonly TsUnits[]): void {
     const st = this.stage;
-    st.prepare(s, this.table, 1, this.verdicts);
+    st.prepare(s, this.table, 1, this.verdicts || this.trace);
     if (this.decoded !== null) this.decoded(s.batch);
     st.process(s, 0, true);
     const out = st.finishAll(s, ifaces, this.verdicts, this.trace);

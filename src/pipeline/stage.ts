@@ -6,7 +6,7 @@
  * turn, and each runs the steps that are its own:
  *
  *   1. prepare       (main thread) decode every packet (src/decode), keep the tuples as captured (for
- *                    verdict records), reset the Results, and pick each packet's shard.
+ *                    verdict records and the output trace's comments), reset the Results, and pick each packet's shard.
  *   2. process       (every shard) the VFP engine on the packets of its shard, in index order, with its
  *                    shard's DataplaneState (`Dataplane.processWith`), which also counts them (the
  *                    state's Counters: verdicts, reasons, warnings, backends, rules). A shard is a set
@@ -173,12 +173,12 @@ export class ShardStage {
     return (this.traceEnc ??= new OutTraceEncoder(this.dp));
   }
 
-  /** Step 1 (see the module comment); `table`: shardTable(shards). */
-  prepare(s: Slot, table: Uint8Array, shards: number, verdicts: boolean): void {
+  /** Step 1 (see the module comment); `table`: shardTable(shards); `tuples`: keep the tuples as captured (--verdicts or --out). */
+  prepare(s: Slot, table: Uint8Array, shards: number, tuples: boolean): void {
     const b = s.batch;
     const n = b.count;
     decodeRange(b, 0, n, this.opts.decode);
-    if (verdicts) s.flows.takeRange(b, 0, n);
+    if (tuples) s.flows.takeRange(b, 0, n);
     s.results.reset(n);
     const shard = s.shard;
     if (shards === 1) shard.fill(0, 0, n);
@@ -227,7 +227,7 @@ export class ShardStage {
       let p = me * spec.traceBytes;
       for (let k = 0; k < m; k++) {
         const i = idx[k];
-        const len = enc.packet(b, r, i, p, 0);
+        const len = enc.packet(b, r, s.flows, i, p, 0);
         tpos[i] = p;
         tlen[i] = len;
         p += len;
@@ -263,7 +263,7 @@ export class ShardStage {
       for (let i = 0; i < n; i++) {
         const iface = enc.number(b, r, i);
         if (enc.fresh) t += enc.writeIdb(t);
-        t += enc.packet(b, r, i, t, iface);
+        t += enc.packet(b, r, s.flows, i, t, iface);
       }
     }
     return { verdictBytes: v, traceBytes: t };
