@@ -5,7 +5,8 @@
  *   npm run bench:compare -- [REV] [--rounds N] [--packets N] [--engine-runs N] [--e2e-runs N] [--no-e2e] [--no-1m] [--packets-1m N] [--json]
  *
  * REV is checked out into a temporary worktree under /tmp (`git worktree add --detach`, node_modules
- * linked to this tree's, `tsc -p .`), removed again at the end (also on Ctrl-C). Then, for N rounds
+ * linked to this tree's, `tsc -p .`), removed again at the end, also on Ctrl-C / SIGTERM: the running child
+ * gets the signal, the worktree goes, the exit status is 130 (143 for SIGTERM); see `onSignal`. Then, for N rounds
  * (default 5), each build runs its own benches, the order of the two builds swapped every round so that a
  * busy spell of the machine hits both alike:
  *   dist/bench/engine-trace.js --flows 10000    the engine's ns/packet at 10k flows (median of its passes)
@@ -36,7 +37,7 @@
  * This tree must be built first (the npm script does it). The machines are shared and noisy: read the
  * per-round figures before trusting a ratio, and run again when the load average moved a lot.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -82,14 +83,67 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-function run(cmd: string, args: string[], cwd: string): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed with ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+/**
+ * Ctrl-C (SIGINT) and SIGTERM: the builds and benches run as child processes, one at a time (`run`,
+ * asynchronous, so that the signal handler runs while a child does: with spawnSync it ran only after the
+ * whole comparison, and a child killed by Ctrl-C only lost its round's figures). The signal is forwarded
+ * to the running child (a terminal's Ctrl-C reaches it already; a `kill -INT` of this process alone does
+ * not), and once it has exited the temporary worktree is removed and the process exits 130 (SIGINT; 143
+ * for SIGTERM), as a shell reports a command ended by the signal.
+ */
+class Interrupted extends Error {}
+let interrupted: NodeJS.Signals | null = null;
+let child: ChildProcess | null = null;
+/** Removes the temporary worktree (set once it exists). */
+let cleanup: (() => void) | null = null;
+
+function onSignal(sig: NodeJS.Signals): void {
+  if (interrupted !== null) return;
+  interrupted = sig;
+  process.stderr.write(`compare-builds: ${sig}: stopping${child !== null ? ' the running bench' : ''}, removing the temporary worktree\n`);
+  if (child !== null && child.exitCode === null && child.signalCode === null) {
+    child.kill(sig);
+    // a child that ignores the signal is not waited for long
+    setTimeout(() => child?.kill('SIGKILL'), 5000).unref();
+  } else stopNow();
 }
 
+/** Removes the worktree and exits with the signal's status. */
+function stopNow(): never {
+  cleanup?.();
+  cleanup = null;
+  process.exit(interrupted === 'SIGTERM' ? 143 : 130);
+}
+
+/** Runs `cmd` in `cwd` (the only child running), its stdout as the result; throws when it fails. */
+function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  if (interrupted !== null) return Promise.reject(new Interrupted());
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    c.stdout.on('data', (d: Buffer) => out.push(d));
+    c.stderr.on('data', (d: Buffer) => err.push(d));
+    c.on('error', (e) => {
+      child = null;
+      reject(e);
+    });
+    c.on('close', (code, signal) => {
+      child = null;
+      if (interrupted !== null) return reject(new Interrupted());
+      const stdout = Buffer.concat(out).toString('utf8');
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed with ${code ?? signal}:\n${stdout}\n${Buffer.concat(err).toString('utf8')}`));
+      resolve(stdout);
+    });
+  });
+}
+
+/** git in this tree (quick commands: synchronous). */
 function git(args: string[]): string {
-  return run('git', args, ROOT).trim();
+  const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed with ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout.trim();
 }
 
 interface Build {
@@ -97,8 +151,8 @@ interface Build {
   dir: string;
 }
 
-/** Checks out and builds `rev` under /tmp; returns the build and its removal. */
-function buildRevision(rev: string): { build: Build; remove: () => void } {
+/** Checks out and builds `rev` under /tmp; returns the build and its removal (also set as `cleanup`, for a signal). */
+async function buildRevision(rev: string): Promise<{ build: Build; remove: () => void }> {
   const sha = git(['rev-parse', '--verify', `${rev}^{commit}`]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `vfp-compare-${sha.slice(0, 8)}-`));
   git(['worktree', 'add', '--detach', dir, sha]);
@@ -106,12 +160,13 @@ function buildRevision(rev: string): { build: Build; remove: () => void } {
     spawnSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });
     fs.rmSync(dir, { recursive: true, force: true });
   };
+  cleanup = remove;
   try {
     fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(dir, 'node_modules'));
     process.stderr.write(`building ${rev} (${sha.slice(0, 12)}) in ${dir} ...\n`);
-    run(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], dir);
-    bundle(dir);
-    sameEngineBench(dir);
+    await run(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], dir);
+    await bundle(dir);
+    await sameEngineBench(dir);
   } catch (e) {
     remove();
     throw e;
@@ -120,9 +175,9 @@ function buildRevision(rev: string): { build: Build; remove: () => void } {
 }
 
 /** The build's bundle (`npm run build`'s second step), when the revision has scripts/bundle.mjs. */
-function bundle(dir: string): void {
+async function bundle(dir: string): Promise<void> {
   const script = path.join(dir, 'scripts', 'bundle.mjs');
-  if (fs.existsSync(script)) run(process.execPath, [script], dir);
+  if (fs.existsSync(script)) await run(process.execPath, [script], dir);
 }
 
 /**
@@ -131,13 +186,14 @@ function bundle(dir: string): void {
  * also prints the figures added since (the engine's CPU time). Kept as built when it does not load there
  * (an engine API it uses is missing): a quick run of one pass says.
  */
-function sameEngineBench(dir: string): void {
+async function sameEngineBench(dir: string): Promise<void> {
   const target = path.join(dir, 'dist', 'bench', 'engine-trace.js');
   const own = fs.readFileSync(target);
   fs.copyFileSync(path.join(ROOT, 'dist', 'bench', 'engine-trace.js'), target);
   try {
-    run(process.execPath, [target, '--packets', '2000', '--flows', '100', '--runs', '1'], dir);
-  } catch {
+    await run(process.execPath, [target, '--packets', '2000', '--flows', '100', '--runs', '1'], dir);
+  } catch (e) {
+    if (e instanceof Interrupted) throw e;
     fs.writeFileSync(target, own);
     process.stderr.write(`  this tree's engine-trace does not run on the old build: the old build's own is used\n`);
   }
@@ -215,15 +271,16 @@ function replayRateOrNull(out: string, name: string): number | null {
 }
 
 /** One round of one build: every figure once. */
-function measure(b: Build, o: Options): Map<Figure, number> {
+async function measure(b: Build, o: Options): Promise<Map<Figure, number>> {
   const figures = new Map<Figure, number>();
   const packets = o.packets !== null ? ['--packets', String(o.packets)] : [];
   // a run that fails (the shared machine: a file system or node_modules changing under it) loses its
   // figures for this round only; the others go on
-  const bench = (file: string, args: string[], take: (out: string) => void, from = b.dir): void => {
+  const bench = async (file: string, args: string[], take: (out: string) => void, from = b.dir): Promise<void> => {
     try {
-      take(run(process.execPath, [path.join(from, 'dist', 'bench', file), ...args, ...packets], b.dir));
+      take(await run(process.execPath, [path.join(from, 'dist', 'bench', file), ...args, ...packets], b.dir));
     } catch (e) {
+      if (e instanceof Interrupted) throw e;
       process.stderr.write(`  ${b.label}: ${file} ${args.join(' ')} failed, its figures skipped this round: ${(e as Error).message.split('\n')[0]}\n`);
     }
   };
@@ -234,10 +291,10 @@ function measure(b: Build, o: Options): Map<Figure, number> {
     const b = tableBytes(out);
     if (bytes !== null && b !== null) figures.set(bytes, b);
   };
-  bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], engine(ENGINE_10K, BYTES_10K, CPU_10K));
-  bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], engine(ENGINE_100K, null));
+  await bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], engine(ENGINE_10K, BYTES_10K, CPU_10K));
+  await bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], engine(ENGINE_100K, null));
   // its own packets first: engine-trace takes the first --packets
-  if (o.big) bench('engine-trace.js', ['--flows', '1000000', '--packets', String(o.packets1m), '--runs', '1'], engine(ENGINE_1M, BYTES_1M, CPU_1M));
+  if (o.big) await bench('engine-trace.js', ['--flows', '1000000', '--packets', String(o.packets1m), '--runs', '1'], engine(ENGINE_1M, BYTES_1M, CPU_1M));
   const cli = path.join(b.dir, 'dist', 'src', 'cli.js');
   const e2e = (out: string): void => {
     REPLAY.forEach((r) => figures.set(r.fig, replayRate(out, r.line)));
@@ -246,7 +303,7 @@ function measure(b: Build, o: Options): Map<Figure, number> {
       if (v !== null) figures.set(r.fig, v);
     }
   };
-  if (o.e2e) bench('e2e.js', ['--runs', String(o.e2eRuns), '--cli', cli], e2e, ROOT);
+  if (o.e2e) await bench('e2e.js', ['--runs', String(o.e2eRuns), '--cli', cli], e2e, ROOT);
   return figures;
 }
 
@@ -302,21 +359,17 @@ function report(rows: Row[]): string[] {
   return out;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (spawnSync('git', ['rev-parse', '--verify', '--quiet', `${o.rev}^{commit}`], { cwd: ROOT }).status !== 0) {
     throw new UsageError(`${o.rev}: not a commit of this repository (give a revision, e.g. HEAD~1 or a commit id)`);
   }
   const cur: Build = { label: currentLabel(), dir: ROOT };
   if (!fs.existsSync(path.join(ROOT, 'dist', 'bench', 'engine-trace.js'))) throw new Error('build this tree first (npm run bench:compare builds it)');
-  if (o.e2e) bundle(ROOT); // this tree's dist/src as built, bundled (the old build gets the same)
-  const { build: old, remove } = buildRevision(o.rev);
-  const onSignal = (): void => {
-    remove();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  if (o.e2e) await bundle(ROOT); // this tree's dist/src as built, bundled (the old build gets the same)
+  const { build: old, remove } = await buildRevision(o.rev);
   try {
     const start = machine();
     const rows = new Map<Figure, Row>();
@@ -324,7 +377,7 @@ function main(): void {
       const order = k % 2 === 0 ? [old, cur] : [cur, old];
       for (const b of order) {
         process.stderr.write(`round ${k + 1}/${o.rounds}: ${b.label} ...\n`);
-        for (const [fig, v] of measure(b, o)) {
+        for (const [fig, v] of await measure(b, o)) {
           const row = rows.get(fig) ?? { fig, old: [], cur: [] };
           (b === old ? row.old : row.cur).push(v);
           rows.set(fig, row);
@@ -338,12 +391,12 @@ function main(): void {
     if (o.json) console.log(JSON.stringify({ old: old.label, new: cur.label, machine: os.cpus()[0]?.model, load: os.loadavg(), figures: [...rows.values()].map((r) => ({ ...r.fig, old: r.old, new: r.cur, ratio: median(r.cur) / median(r.old) })) }));
   } finally {
     remove();
+    cleanup = null;
   }
 }
 
-try {
-  main();
-} catch (e) {
+main().catch((e: unknown) => {
+  if (e instanceof Interrupted || interrupted !== null) stopNow();
   console.error(`compare-builds: ${e instanceof Error ? e.message : String(e)}`);
   process.exitCode = e instanceof UsageError ? 2 : 1;
-}
+});
