@@ -107,6 +107,16 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.match(t.stdout, /pktmon dropped \(MTU mismatch\); emulator: forwarded - DISAGREE/);
   });
 
+  it('the HTML report has a pktmon section with the drop records side by side', function () {
+    const h = path.join(tmp, 'r.html');
+    const r = run(['replay', pk, ...cluster, '--report', h, '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const html = fs.readFileSync(h, 'utf8');
+    assert.match(html, /<h2>pktmon capture<\/h2>/);
+    assert.match(html, /<tr data-pktmon-drop="\d+" class="agree">.*?<td>Filtered<\/td><td>dropped<\/td>/);
+    assert.match(html, /class="disagree">.*?<td>MTU mismatch<\/td><td>forwarded<\/td>/);
+  });
+
   it('without a DropReason comment (etl2pcapng writes none) the reason is shown as absent', function () {
     const f = path.join(tmp, 'no-comments.pcapng');
     fs.writeFileSync(f, pktmonCapture(fs.readFileSync(lesson), { drops }));

@@ -177,3 +177,22 @@ function grow16(a: Uint16Array, min: number): Uint16Array {
 
 /** Marks that say a Batch packet is a pktmon one (for callers that test a column without this module's types). */
 export const PKTMON_MARKS = { PK_PACKET, PK_DROP };
+
+/**
+ * The HTML report's pktmon section (src/report/html.ts; '' for a capture that is not pktmon's): the counts,
+ * the components, and every listed drop record with pktmon's reason beside the emulator's verdict and reason.
+ * `esc` is the report's HTML escaper (names come from the capture).
+ */
+export function pktmonHtml(p: PktmonSummary | undefined, esc: (s: string) => string): string {
+  if (p === undefined) return '';
+  const rows = p.drops.list.map(
+    (d) =>
+      `<tr data-pktmon-drop="${d.packet}" class="${d.agree === null ? 'unknown' : d.agree ? 'agree' : 'disagree'}"><td class="n">${d.packet}</td><td class="n">${d.judged ?? ''}</td><td>${esc(d.component)}</td><td>${esc(d.pktmon_reason ?? 'no reason in the file')}</td><td>${esc(d.verdict ?? 'not judged')}</td><td>${esc(d.reason ?? '')}</td><td>${d.agree === null ? '?' : d.agree ? 'agree' : 'disagree'}</td></tr>`,
+  );
+  return `<h2>pktmon capture</h2><p id="pktmon">${p.components.length} components (${p.components.map(esc).join(', ')}); view: ${esc(p.view === 'first' ? 'the first component each packet was seen at' : p.view)}.
+${p.packets} packets judged once, ${p.copies} copies linked to them. pktmon drops: ${p.drops.records}, the emulator agrees on ${p.drops.agree}, disagrees on ${p.drops.disagree}.</p>${
+    rows.length > 0
+      ? `<table id="pktmon-drops"><tr><th>packet</th><th>judged as</th><th>component</th><th>pktmon drop reason</th><th>emulator verdict</th><th>emulator reason</th><th></th></tr>${rows.join('')}</table>`
+      : ''
+  }`;
+}
