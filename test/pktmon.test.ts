@@ -117,6 +117,30 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.match(html, /class="disagree">.*?<td>MTU mismatch<\/td><td>forwarded<\/td>/);
   });
 
+  it('several traces and vfp-emu merge add the pktmon parts up (per trace and in total)', function () {
+    const r = run(['replay', pk, lesson, ...cluster, '--summary', 'json', '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.pktmon.packets, plain.length);
+    assert.equal(s.traces[0].pktmon.copies, s.pktmon.copies);
+    assert.equal(s.traces[1].pktmon, undefined);
+    assert.equal(s.pktmon.drops.list[0].trace, pk);
+    const a = path.join(tmp, 'a.json');
+    fs.writeFileSync(a, run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1']).stdout);
+    const m = run(['merge', a, a]);
+    assert.equal(m.status, 0, m.stderr);
+    const ms = JSON.parse(m.stdout);
+    assert.equal(ms.pktmon.packets, 2 * plain.length);
+    assert.equal(ms.pktmon.drops.disagree, 2);
+    // a pktmon field merge does not know is refused by name
+    const bad = JSON.parse(fs.readFileSync(a, 'utf8'));
+    bad.pktmon.extra = 1;
+    fs.writeFileSync(a, JSON.stringify(bad));
+    const b = run(['merge', a]);
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /pktmon\.extra/);
+  });
+
   it('without a DropReason comment (etl2pcapng writes none) the reason is shown as absent', function () {
     const f = path.join(tmp, 'no-comments.pcapng');
     fs.writeFileSync(f, pktmonCapture(fs.readFileSync(lesson), { drops }));

@@ -218,7 +218,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   }
   const failing = FailingCollector.merged([t.failing.data()]);
   summary.nodes = nodesSummary(failing.perNode, (id) => dp.nodeName(id));
-  const pk = t.pktmon.summary(componentNames(opts.trace, opts.strictSnaplen ?? true), opts.pktmonComponent);
+  const pk = t.pktmon.summary(opts.trace, componentNames(opts.trace, opts.strictSnaplen ?? true), opts.pktmonComponent);
   if (pk !== null) {
     summary.pktmon = pk;
     summary.diagnostics.push({ code: 'pktmon-capture', message: pktmonText(pk).split('\n')[0], source: opts.trace === '-' ? 'stdin' : opts.trace });

@@ -10,7 +10,7 @@
  *   - `drops.records`: appearances pktmon logged as dropped (etl2pcapng's epb_verdict XDP drop);
  *     `agree`: the emulator drops the judged packet too (verdict dropped), `disagree`: it does not,
  *     `unknown`: the judged packet is not in the trace (--pktmon-component never saw it);
- *   - `list` (at most LIST_MAX, in trace order): {packet, judged, component, pktmon_reason, verdict, reason}
+ *   - `list` (at most LIST_MAX, in trace order): {trace, packet, judged, component, pktmon_reason, verdict, reason}
  *     with pktmon's reason string (null: the file gives none, as etl2pcapng's files do) beside the
  *     emulator's verdict and reason code.
  * No object per packet: verdicts of judged pktmon packets in a Uint16Array by packet number.
@@ -98,7 +98,7 @@ export class PktmonTally {
   }
 
   /** The `pktmon` summary key, or null when the capture had no pktmon packet. */
-  summary(ifaceName: (g: number) => string, view: string | undefined): PktmonSummary | null {
+  summary(trace: string, ifaceName: (g: number) => string, view: string | undefined): PktmonSummary | null {
     if (this.packets + this.copies === 0) return null;
     const d = this.data();
     // threads add their drops in any order: the list in trace order, then cut
@@ -116,6 +116,7 @@ export class PktmonTally {
       else drops.disagree++;
       if (drops.list.length < LIST_MAX) {
         drops.list.push({
+          trace,
           packet: rec,
           judged: judged === 0 ? null : judged,
           component: ifaceName(g),
@@ -142,7 +143,7 @@ export interface PktmonSummary {
     agree: number;
     disagree: number;
     unknown: number;
-    list: { packet: number; judged: number | null; component: string; pktmon_reason: string | null; verdict: string | null; reason: string | null; agree: boolean | null }[];
+    list: { trace: string; packet: number; judged: number | null; component: string; pktmon_reason: string | null; verdict: string | null; reason: string | null; agree: boolean | null }[];
   };
 }
 
@@ -195,4 +196,22 @@ ${p.packets} packets judged once, ${p.copies} copies linked to them. pktmon drop
       ? `<table id="pktmon-drops"><tr><th>packet</th><th>judged as</th><th>component</th><th>pktmon drop reason</th><th>emulator verdict</th><th>emulator reason</th><th></th></tr>${rows.join('')}</table>`
       : ''
   }`;
+}
+
+/** Several traces' `pktmon` parts as one (multi-trace replay and `vfp-emu merge`): counts added, lists joined in trace order and cut. */
+export function mergePktmon(parts: readonly PktmonSummary[]): PktmonSummary {
+  const views = [...new Set(parts.map((p) => p.view))];
+  const components = [...new Set(parts.flatMap((p) => p.components))];
+  const out: PktmonSummary = { packets: 0, copies: 0, copies_unlinked: 0, components, view: views.join(', '), drops: { records: 0, agree: 0, disagree: 0, unknown: 0, list: [] } };
+  for (const p of parts) {
+    out.packets += p.packets;
+    out.copies += p.copies;
+    out.copies_unlinked += p.copies_unlinked;
+    out.drops.records += p.drops.records;
+    out.drops.agree += p.drops.agree;
+    out.drops.disagree += p.drops.disagree;
+    out.drops.unknown += p.drops.unknown;
+    for (const d of p.drops.list) if (out.drops.list.length < LIST_MAX) out.drops.list.push(d);
+  }
+  return out;
 }
