@@ -197,6 +197,25 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.ok(s.pktmon.packets > 0);
   });
 
+  it('an epb_packetid of another length than 8 is exit 2 naming the option and its byte offset', function () {
+    const bytes = Buffer.from(fs.readFileSync(pk));
+    // the first EPB's epb_packetid: option code 5, length 8, after epb_flags
+    let at = -1;
+    for (let k = 0; k + 4 <= bytes.length; k += 4) {
+      if (bytes.readUInt16LE(k) === 5 && bytes.readUInt16LE(k + 2) === 8 && bytes.readUInt16LE(k - 8) === 2) {
+        at = k;
+        break;
+      }
+    }
+    assert.ok(at > 0);
+    bytes.writeUInt16LE(4, at + 2);
+    const bad = path.join(tmp, 'bad-id.pcapng');
+    fs.writeFileSync(bad, bytes);
+    const r = run(['replay', bad, ...cluster, '--workers', '1']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`bad-id\\.pcapng.*byte offset ${at}.*epb_packetid\\) length 4, must be 8`));
+  });
+
   it('tshark reads the generated file: interface names, packet ids, drop verdicts and comments', function () {
     if (spawnSync('tshark', ['-v']).status !== 0) {
       this.skip(); // tshark absent: install it (.ci/run does) to run this check
