@@ -216,6 +216,16 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.match(r.stderr, new RegExp(`bad-id\\.pcapng.*byte offset ${at}.*epb_packetid\\) length 4, must be 8`));
   });
 
+  it('the generator\'s command line writes the same file (gen/cli.js pktmon)', function () {
+    const out = path.join(tmp, 'gen.pcapng');
+    const g = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, out, '--drop', '2@134=8', '--drop', '3@2=23', '--drop-comments'], { encoding: 'utf8' });
+    assert.equal(g.status, 0, g.stderr);
+    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(pk)));
+    const bad = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, out, '--drop', '2'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--drop: give N@COMPONENT=REASON/);
+  });
+
   it('tshark reads the generated file: interface names, packet ids, drop verdicts and comments', function () {
     if (spawnSync('tshark', ['-v']).status !== 0) {
       this.skip(); // tshark absent: install it (.ci/run does) to run this check

@@ -16,7 +16,10 @@
  * the packet as VFP rewrote it; the engine judges only one appearance, so the copies' bytes do not matter
  * to a replay), until a drop: a dropped packet's last appearance is its drop event.
  */
+import * as fs from 'node:fs';
 import { Batch } from '../core/batch';
+import { UsageError } from '../core/errors';
+import { pktmonDropReason } from '../vfp/reasons';
 import { openCaptureBytes } from '../io/reader';
 
 export interface PktmonComponent {
@@ -156,4 +159,29 @@ export function pktmonCapture(capture: Uint8Array, opts: PktmonGenOptions = {}):
   }
   if (reader.error !== null) throw reader.error;
   return o.result();
+}
+
+/**
+ * `gen pktmon IN OUT [--drop N@COMPONENT=REASON]... [--drop-comments]`: writes OUT, IN as pktmon would log it
+ * at DEFAULT_COMPONENTS (packet N dropped at component id COMPONENT with pktmon drop reason id REASON).
+ */
+export function pktmonMain(argv: string[]): number {
+  const files: string[] = [];
+  const drops = new Map<number, { component: number; reason: number; reasonText: string }>();
+  let dropComments = false;
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k];
+    if (a === '--drop-comments') dropComments = true;
+    else if (a === '--drop') {
+      const m = /^(\d+)@(\d+)=(\d+)$/.exec(argv[++k] ?? '');
+      if (m === null) throw new UsageError(`--drop: give N@COMPONENT=REASON (packet, component id, pktmon drop reason id), not '${argv[k] ?? ''}'`);
+      drops.set(Number(m[1]), { component: Number(m[2]), reason: Number(m[3]), reasonText: pktmonDropReason(Number(m[3])) });
+    } else if (a.startsWith('--')) throw new UsageError(`pktmon: unknown flag '${a}'`);
+    else files.push(a);
+  }
+  if (files.length !== 2) throw new UsageError('usage: node dist/src/gen/cli.js pktmon IN.pcapng OUT.pcapng [--drop N@COMPONENT=REASON]... [--drop-comments]');
+  const bytes = pktmonCapture(fs.readFileSync(files[0]), { drops, dropComments });
+  fs.writeFileSync(files[1], bytes);
+  process.stderr.write(JSON.stringify({ out: files[1], bytes: bytes.length, components: DEFAULT_COMPONENTS.length, drops: drops.size }) + '\n');
+  return 0;
 }
