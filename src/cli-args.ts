@@ -98,6 +98,7 @@ export const COMMANDS = {
       '--windows': WINDOWS,
       '--seed': SEED,
       '--view': VIEW,
+      '--pktmon-component': { value: true, arg: 'NAME|N', help: 'a pktmon capture (etl2pcapng): judge each packet at this component (if_name, if_description or interface index N); default: the first component it was seen at; its other copies are pktmon-copy' },
       '--fail-on': { value: true, repeat: true, arg: 'VERDICT|REASON', help: 'exit 1 when a packet gets this verdict (dropped, no-return, ...) or reason code (icmp-not-transposed, ...)' },
       '--vxlan-port': VXLAN_PORT,
       '--max-config-bytes': MAX_CONFIG_BYTES,

@@ -8,6 +8,7 @@ import { UsageError } from '../core/errors';
 import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { openCapture } from '../io/reader';
+import { pktmonReader } from '../io/pktmon';
 import { walkPacket } from '../pipeline/explain-loop';
 import { walkOf, walkText, type Detail } from '../vfp/walk';
 import { decodeOptionsFor, prepareDataplane } from './dataplane';
@@ -27,7 +28,8 @@ export function explainTrace(
   opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number; allNodes?: boolean; format?: 'text' | 'json'; detail?: Detail },
 ): string {
   const { cluster, dataplane } = prepareDataplane(clusterFiles, opts, opts.allNodes === true ? undefined : (c) => traceNodes(c, trace, opts.vxlanPorts, opts.strictSnaplen ?? true, packet));
-  const reader = openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true });
+  // a pktmon capture's copies are not walked again (src/io/pktmon.ts; the default view: first appearance)
+  const reader = pktmonReader(openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true }), {});
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   let w: ReturnType<typeof walkPacket>;
   try {

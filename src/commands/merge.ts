@@ -69,9 +69,11 @@ class Checker {
 
 /** The fields of a `traces[]` entry (summary-merge.ts TraceSummary), of a single-trace and of a merged summary. */
 const COUNT_KEYS = ['packets', 'interrupted', 'stdout_closed', 'error', 'verdicts', 'reasons', 'warnings', 'services', 'flows_evicted', 'flow_share_limit', 'elapsed_s', 'pps'];
-const TRACE_KEYS = new Set(['trace', ...COUNT_KEYS]);
-const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint', 'failing_flows', 'nodes']);
-const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces', 'failing_flows', 'nodes']);
+const TRACE_KEYS = new Set(['trace', 'pktmon', ...COUNT_KEYS]);
+const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint', 'failing_flows', 'nodes', 'pktmon']);
+const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces', 'failing_flows', 'nodes', 'pktmon']);
+const PKTMON_FIELDS = new Set(['packets', 'copies', 'copies_unlinked', 'components', 'view', 'drops']);
+const PKTMON_DROP_FIELDS = new Set(['records', 'agree', 'disagree', 'unknown', 'list']);
 const FAILING_FIELDS = new Set<string>(FAILING_KEYS);
 const FAILING_ENTRY_FIELDS = new Set<string>(FAILING_ENTRY_KEYS);
 const FLOW_FIELDS = new Set(['proto', 'src', 'sport', 'dst', 'dport', 'icmp_type']);
@@ -179,6 +181,21 @@ function parseSummaryFile(file: string): Json {
   }
 }
 
+/** `pktmon` (issue 13, src/report/pktmon.ts): its counts, components, view and drop list. */
+function checkPktmon(c: Checker, v: Json, at: string): void {
+  const p = c.object(v, at);
+  onlyKnown(c, p, PKTMON_FIELDS, at);
+  for (const k of ['packets', 'copies', 'copies_unlinked'] as const) c.count(p[k], `${at}.${k}`);
+  c.string(p.view, `${at}.view`);
+  if (!Array.isArray(p.components)) c.fail(`${at}.components`, 'must be a list');
+  (p.components as Json[]).forEach((s, k) => c.string(s, `${at}.components[${k}]`));
+  const d = c.object(p.drops, `${at}.drops`);
+  onlyKnown(c, d, PKTMON_DROP_FIELDS, `${at}.drops`);
+  for (const k of ['records', 'agree', 'disagree', 'unknown'] as const) c.count(d[k], `${at}.drops.${k}`);
+  if (!Array.isArray(d.list)) c.fail(`${at}.drops.list`, 'must be a list');
+  (d.list as Json[]).forEach((e, k) => c.object(e, `${at}.drops.list[${k}]`));
+}
+
 /** One summary file, checked (see the module comment). */
 export function readSummary(file: string): { summary: AnySummary; fingerprint: Fingerprint } {
   const c = new Checker(file);
@@ -193,6 +210,7 @@ export function readSummary(file: string): { summary: AnySummary; fingerprint: F
   });
   const fingerprint = checkFingerprint(c, o.fingerprint);
   checkFailing(c, o.failing_flows, o);
+  if (o.pktmon !== undefined) checkPktmon(c, o.pktmon, 'pktmon');
   if (o.nodes !== undefined) {
     for (const [name, counts] of Object.entries(c.object(o.nodes, 'nodes'))) {
       const v = c.counts(counts, `nodes.${name}`);
@@ -206,6 +224,7 @@ export function readSummary(file: string): { summary: AnySummary; fingerprint: F
     (o.traces as Json[]).forEach((t, k) => {
       const x = c.object(t, `traces[${k}]`);
       onlyKnown(c, x, TRACE_KEYS, `traces[${k}]`);
+      if (x.pktmon !== undefined) checkPktmon(c, x.pktmon, `traces[${k}].pktmon`);
       c.string(x.trace, `traces[${k}].trace`);
       checkCounts(c, x, `traces[${k}]`);
       sum += x.packets as number;

@@ -11,6 +11,9 @@
  * With no TRACE it runs the embedded default scenario (traces/04-icmp-lesson) and writes its outputs
  * under ./vfp-out/ (verdicts.jsonl, out.pcapng, report.txt).
  */
+import { pktmonText, type PktmonSummary } from '../report/pktmon';
+import { Batch } from '../core/batch';
+import { openCapture, type CaptureReader } from '../io/reader';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -62,6 +65,8 @@ export interface ReplayOptions {
   vxlanPorts: number[];
   /** Default true: caplen > snaplen is bad input (issue 2); false (`--lenient-snaplen`) accepts it as tshark does. */
   strictSnaplen?: boolean;
+  /** `--pktmon-component NAME|N`: the component a pktmon capture's packets are judged at (src/io/pktmon.ts). */
+  pktmonComponent?: string;
   /** Progress line on stderr (packets, rate, ETA); default: when stderr is a TTY. */
   progress?: boolean;
   /** Most bytes one --cluster file may hold (`--max-config-bytes`; default 64 MiB, src/cluster/limits.ts). */
@@ -134,6 +139,8 @@ export interface ReplaySummary {
   failing_flows?: FailingFlows;
   /** (Extension, issue 13.) Packets per emulated node and verdict (src/report/failing-summary.ts `nodesSummary`). */
   nodes?: NodeCounts;
+  /** (Extension, issue 13.) Only for a pktmon capture: its packets, copies, components and drop records compared (src/report/pktmon.ts). */
+  pktmon?: PktmonSummary;
 }
 
 export interface ReplayOutcome {
@@ -168,6 +175,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   const run = await runPipeline({
     trace: opts.trace,
     strictSnaplen: opts.strictSnaplen ?? true,
+    pktmonComponent: opts.pktmonComponent,
     cluster,
     windows: opts.windows,
     seed: opts.seed,
@@ -217,11 +225,46 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   }
   const failing = FailingCollector.merged([t.failing.data()]);
   summary.nodes = nodesSummary(failing.perNode, (id) => dp.nodeName(id));
+  const pk = t.pktmon.summary(opts.trace, componentNames(opts.trace, opts.strictSnaplen ?? true), opts.pktmonComponent);
+  if (pk !== null) {
+    summary.pktmon = pk;
+    summary.diagnostics.push({ code: 'pktmon-capture', message: pktmonText(pk).split('\n')[0], source: opts.trace === '-' ? 'stdin' : opts.trace });
+  }
   summary.failing_flows = failingSummary(failing, counted.verdicts[V.DROPPED] + counted.verdicts[V.NO_RETURN], opts.trace, (id) => dp.nodeName(id), opts);
   const status = interrupted !== undefined ? signalStatus(interrupted) : run.error !== null ? 2 : t.failed ? 1 : 0;
   const outcome: ReplayOutcome = { summary, status, error: run.error, dataplane: dp, cluster, failFirst: t.failFirst };
   if (opts.report !== undefined) await writeReport(opts.report, outcome, opts);
   return outcome;
+}
+
+/**
+ * Names of a capture's interfaces for the pktmon summary (`if_name (if_description)`), read from the
+ * file again (its interface blocks come first: reading stops once `g` is known); `interface g` for stdin,
+ * a FIFO or an interface not found.
+ */
+function componentNames(trace: string, strictSnaplen: boolean): (g: number) => string {
+  const names: string[] = [];
+  const st = trace === '' || trace === '-' ? undefined : fs.statSync(trace, { throwIfNoEntry: false });
+  let reader: CaptureReader | null = null;
+  let batch: Batch | null = null;
+  return (g) => {
+    if (names[g] === undefined && st?.isFile() === true) {
+      try {
+        reader ??= openCapture(trace, { strictSnaplen });
+        batch ??= new Batch({ capacity: 64, arenaBytes: 1 << 20 });
+        while (reader.interfaces.length <= g && reader.next(batch) > 0) batch.reset(reader.packetsRead + 1);
+        const r: CaptureReader = reader;
+        reader = null;
+        r.close();
+        r.interfaces.forEach((f, k) => {
+          names[k] = f.name !== undefined && f.description !== undefined && f.description !== f.name ? `${f.name} (${f.description})` : (f.name ?? f.description ?? `interface ${k}`);
+        });
+      } catch {
+        // the run already reported a bad capture
+      }
+    }
+    return names[g] ?? `interface ${g}`;
+  };
 }
 
 /** The --report file: HTML when its name ends in .html or .htm (src/report/html.ts), else text. */
@@ -294,6 +337,7 @@ export function summaryText(s: ReplaySummary, multi = false): string {
   if (s.stdout_closed === true) lines.push(`stdout closed after ${s.packets} packets`);
   lines.push(`${s.packets} packets in ${s.elapsed_s.toFixed(3)} s (${s.pps} packets/s)`);
   lines.push('verdicts: ' + VERDICT_NAMES.map((v) => `${v} ${s.verdicts[v]}`).join(', '));
+  if (s.pktmon !== undefined) lines.push(pktmonText(s.pktmon).trimEnd());
   const reasons = Object.entries(s.reasons);
   if (reasons.length > 0) {
     lines.push('why:');
@@ -494,6 +538,7 @@ function replayOptions(a: ParsedArgs, trace: string): ReplayOptions {
     failOn: flagList(a, 'fail-on'),
     vxlanPorts: flagList(a, 'vxlan-port').map(Number),
     strictSnaplen: !a.flags.has('lenient-snaplen'),
+    pktmonComponent: flagString(a, 'pktmon-component'),
     progress: a.flags.has('progress') ? true : a.flags.has('no-progress') ? false : undefined,
     maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
     allNodes: a.flags.has('all-nodes'),

@@ -27,6 +27,7 @@
  * (sorted). A summary without one, or whose fingerprint differs from the first's, is refused by `merge`
  * naming the file and the field (exit 2).
  */
+import { mergePktmon, type PktmonSummary } from '../report/pktmon';
 import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../cluster/model';
 import { reasonId, VERDICT_NAMES } from '../vfp/reasons';
@@ -57,6 +58,8 @@ export interface TraceSummary {
   services: ReplaySummary['services'];
   flows_evicted: number;
   flow_share_limit?: number;
+  /** (Issue 13.) This trace's pktmon part, when it is a pktmon capture (src/report/pktmon.ts). */
+  pktmon?: PktmonSummary;
   elapsed_s: number;
   pps: number;
 }
@@ -100,6 +103,7 @@ export function traceEntry(s: ReplaySummary): TraceSummary {
     services: s.services,
     flows_evicted: s.flows_evicted,
     ...(s.flow_share_limit !== undefined ? { flow_share_limit: s.flow_share_limit } : {}),
+    ...(s.pktmon !== undefined ? { pktmon: s.pktmon } : {}),
     elapsed_s: s.elapsed_s,
     pps: s.pps,
   };
@@ -153,7 +157,14 @@ export function mergeSummaries(parts: readonly AnySummary[], fingerprint: Finger
     traces,
     nodes: mergeNodes(parts.map((p) => p.nodes)),
     failing_flows: mergeFailing(parts.map((p) => p.failing_flows)),
+    ...pktmonOf(traces),
   };
+}
+
+/** `{pktmon}` added up over the traces that have one (src/report/pktmon.ts `mergePktmon`), or nothing. */
+function pktmonOf(traces: readonly TraceSummary[]): { pktmon?: PktmonSummary } {
+  const parts = traces.flatMap((t) => (t.pktmon !== undefined ? [t.pktmon] : []));
+  return parts.length > 0 ? { pktmon: mergePktmon(parts) } : {};
 }
 
 /** The services as plain objects again (Object.fromEntries defines `__proto__` as an own field), in the same order. */

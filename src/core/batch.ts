@@ -41,6 +41,14 @@ export const PF = {
   BAD_CHECKSUM: 1 << 13, // DecodeOptions.verifyChecksums: an IPv4 header or TCP/UDP/ICMP checksum of the outermost packet is wrong
 } as const;
 
+/** `Batch.pkInfo` bits: a packet of a pktmon capture (it has an epb_packetid), a pktmon drop record (epb_verdict). */
+export const PK_PACKET = 1;
+export const PK_DROP = 2;
+/** `Batch.pkInfo >>> PK_REASON_SHIFT`: the pktmon drop reason id + 1 (0: none given; etl2pcapng gives none). */
+export const PK_REASON_SHIFT = 16;
+/** `Batch.pkCopyOf` of a copy whose judged packet comes later in the trace, or never (`--pktmon-component`). */
+export const PK_COPY_UNSEEN = 0xffffffff;
+
 export interface BatchOptions {
   /** Most packets in one batch. */
   capacity?: number;
@@ -138,6 +146,13 @@ export class Batch extends BatchArena {
   readonly iface = this.column('u16');
   /** LINKTYPE_* of the packet's interface. */
   readonly linktype = this.column('u16');
+  /**
+   * pktmon captures (src/io/pktmon.ts PktmonTagger; 0 for every other capture): `pkCopyOf` is 0 for a packet
+   * the engine judges, else this packet is another component's copy of packet `pkCopyOf` (1-based;
+   * PK_COPY_UNSEEN when that packet is not before it); `pkInfo` holds PK_* bits and the pktmon drop reason.
+   */
+  readonly pkCopyOf = this.column('u32');
+  readonly pkInfo = this.column('u32');
 
   // ---- set by decode ----
   readonly flags = this.column('u16');

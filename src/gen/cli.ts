@@ -7,11 +7,15 @@
  *
  * Writes a generated trace (see trace.ts) and, with --cluster-out, the matching cluster as a kubectl List
  * JSON that `vfp-emu replay --cluster` reads. Prints one JSON summary line on stderr. Bad usage exits 2.
+ *
+ * `node dist/src/gen/cli.js pktmon IN.pcapng OUT.pcapng [--drop N@COMPONENT=REASON_ID]... [--drop-comments]`:
+ * IN's packets as microsoft/etl2pcapng writes a pktmon capture of them (src/gen/pktmon.ts).
  */
 
 import * as fs from 'node:fs';
 import { UsageError } from '../core/errors';
 import { clusterList } from './layout';
+import { pktmonMain } from './pktmon';
 import { DEFAULT_MIX, TRAFFIC_KINDS, TraceFormat, TraceOptions, TrafficKind, writeTraceFile, type SizeWeight } from './trace';
 
 const USAGE =
@@ -99,6 +103,7 @@ function parseGenArgs(argv: string[]): { out: string; format: TraceFormat; clust
 
 export function main(argv: string[]): number {
   try {
+    if (argv[0] === 'pktmon') return pktmonMain(argv.slice(1));
     const a = parseGenArgs(argv);
     let r;
     try {

@@ -618,7 +618,9 @@ class PcapngReader extends ReaderBase {
           (po.comments ??= []).push(optionString(buf, val, val + len));
         } else if (code === 2 && len === 4) {
           (this.opts ??= {}).flags = v.getUint32(val, le);
-        } else if (code === 5 && len === 8 && into === 'packet') {
+        } else if (code === 5 && into === 'packet') {
+          // epb_packetid is 8 bytes (pcapng spec); pktmon's copies are grouped by it (src/io/pktmon.ts)
+          if (len !== 8) return new InputError(this.path, { offset: blockAt + (o - base) }, `${what} option 5 (epb_packetid) length ${len}, must be 8`);
           (this.opts ??= {}).packetId = v.getBigUint64(val, le);
         } else if (code === 7 && len >= 1) {
           const po = (this.opts ??= {});

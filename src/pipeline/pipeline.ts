@@ -90,6 +90,7 @@ import type { Cluster } from '../cluster/model';
 import { InputError } from '../core/errors';
 import type { DecodeOptions } from '../decode/decoder';
 import { openCapture, type CaptureReader } from '../io/reader';
+import { pktmonReader } from '../io/pktmon';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { AtomicOutput, isClosedStdout, standardStream, outputWriteError, writeAll, writevAll, writing } from './output-files';
@@ -118,6 +119,8 @@ export interface PipelineOptions {
   trace: string;
   /** A record whose caplen exceeds its interface's snaplen is bad input (default true; false reads it as tshark does). */
   strictSnaplen?: boolean;
+  /** pktmon captures: the component packets are judged at (`--pktmon-component`; src/io/pktmon.ts). */
+  pktmonComponent?: string;
   /** How workers compile their own Dataplane: the Cluster model and options the main thread's `dp` came from. */
   cluster: Cluster;
   windows: string | undefined;
@@ -386,7 +389,9 @@ function startRunner(o: PipelineOptions, files: OutputFiles): Runner {
   const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
   // decide-only on one thread: each batch is decided where the reader's buffer holds it (reader.ts `inPlace`)
   const inPlace = W === 1 && o.verdicts === undefined && o.out === undefined;
-  const open = (): CaptureReader => (o.input !== undefined ? o.input.open() : openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace }));
+  // a live source is not pktmon's; a file may be (io/pktmon.ts marks the copies of one packet)
+  const open = (): CaptureReader =>
+    o.input !== undefined ? o.input.open() : pktmonReader(openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace }), { component: o.pktmonComponent });
   const spec = slotSpec(o.dp, { verdicts: o.verdicts !== undefined, trace: o.out !== undefined, capacity: o.capacity, arenaBytes: o.arenaBytes }, W >= 3 ? W : 1);
   // the split's reader runs on this thread only with --verdicts (see SplitRunner)
   const reader = W !== 2 || o.verdicts !== undefined ? open() : null;
@@ -613,6 +618,7 @@ function startWorker(o: PipelineOptions, stage: StageOptions, place: WorkerPlace
     only: o.dp.only,
     stage,
     strictSnaplen: o.strictSnaplen ?? true,
+    pktmonComponent: o.pktmonComponent,
   };
   const worker = new Worker(path.join(__dirname, 'worker.js'), { workerData: init, transferList: [place.input, place.output, place.errors] });
   worker.unref();

@@ -33,6 +33,7 @@ import { OutTraceEncoder } from './out-trace-encoder';
 import type { Slot } from './slot';
 import { VerdictEncoder } from './verdict-encoder';
 import { FailingFlows, type FailingFlowsData } from '../report/failing-flows';
+import { PktmonTally, type PktmonTallyData } from '../report/pktmon';
 
 /**
  * What one thread's part of a run came to: its DataplaneState's counters (counters.ts, the one counter
@@ -54,6 +55,7 @@ export class Tally {
   constructor(
     readonly counters: Counters,
     readonly failing = new FailingFlows(),
+    readonly pktmon = new PktmonTally(),
   ) {}
 
   add(o: TallyData): void {
@@ -62,10 +64,11 @@ export class Tally {
     this.flowsEvicted += o.flowsEvicted;
     if (o.failFirst > 0 && (this.failFirst === 0 || o.failFirst < this.failFirst)) this.failFirst = o.failFirst;
     this.failing.addData(o.failing);
+    this.pktmon.addData(o.pktmon);
   }
 
   data(): TallyData {
-    return { counters: this.counters.data(), failed: this.failed, flowsEvicted: this.flowsEvicted, failFirst: this.failFirst, failing: this.failing.data() };
+    return { counters: this.counters.data(), failed: this.failed, flowsEvicted: this.flowsEvicted, failFirst: this.failFirst, failing: this.failing.data(), pktmon: this.pktmon.data() };
   }
 
   /** The threads' tallies added up (every thread compiled the same rules: the first one sizes the counters). */
@@ -83,6 +86,7 @@ export interface TallyData {
   flowsEvicted: number;
   failFirst: number;
   failing: FailingFlowsData;
+  pktmon: PktmonTallyData;
 }
 
 export interface StageOptions {
@@ -276,6 +280,7 @@ export class ShardStage {
    */
   private checkFail(b: Batch, r: Results, idx: Uint32Array, m: number): void {
     this.tally.failing.collect(b, r, idx, m);
+    this.tally.pktmon.collect(b, r, idx, m);
     if (!this.anyFail || this.tally.failed) return;
     const fv = this.failVerdict;
     const fr = this.failReason;

@@ -19,7 +19,7 @@
  * once per id and kept). Sets nothing. No string or object per packet, except for IPv6 addresses (their
  * text comes from decode/format.ts).
  */
-import { PF, type Batch, type FlowColumns } from '../core/batch';
+import { PF, PK_COPY_UNSEEN, type Batch, type FlowColumns } from '../core/batch';
 import { jsonText } from '../core/safe-text';
 import { ipv6Text } from '../decode/format';
 import type { Dataplane } from '../vfp/engine';
@@ -43,6 +43,10 @@ const T_ETH_SRC = new Text(',"eth":{"src":"');
 const T_OUTER_SRC = new Text(',"outer":{"src":"');
 const T_OUTER_VNI = new Text(',"vni":');
 const T_CLOSE2 = new Text('}}');
+/** A pktmon copy's link (src/io/pktmon.ts): the record's last field, a CONTRACT extension. */
+const T_COPY_OF = new Text(',"copy_of":');
+const T_COPY_END = new Text('}\n');
+const T_NULL_END = new Text('null}\n');
 /** `{"proto":P,"src":"` per protocol number. */
 const T_PROTO: Text[] = [];
 for (let k = 0; k < 256; k++) T_PROTO.push(new Text(`{"proto":${k},"src":"`));
@@ -124,7 +128,7 @@ export class VerdictEncoder {
     for (let id = 1; id < REASON_COUNT; id++) reason = Math.max(reason, len(`"${reasonCode(id)}"`));
     const warnings = 16 + warningCodes(0xffffffff).reduce((n, w) => n + w.length + 3, 0);
     const tuple = 200 + 2 * IPV6_MAX + 120; // proto, ports, icmp, eth, outer and their keys
-    return (64 + 40 + reason + warnings + node + 2 * ep + svc + be + 2 * tuple + 64 + 7) & ~7;
+    return (64 + 40 + 32 + reason + warnings + node + 2 * ep + svc + be + 2 * tuple + 64 + 7) & ~7;
   }
 
   private verdictReasonText(v: number, reason: number): Text {
@@ -265,7 +269,19 @@ export class VerdictEncoder {
     p = putText(v, p, this.head(r, i));
     p = this.flowJson(v, p, f, i);
     p = this.outJson(v, p, b, r, i);
-    return putText(v, p, this.tail(r, i));
+    p = putText(v, p, this.tail(r, i));
+    const copyOf = b.pkCopyOf[i];
+    return copyOf === 0 ? p : this.copyOf(v, p - 2, copyOf);
+  }
+
+  /**
+   * `,"copy_of":N}` and a newline in place of the tail's `}` and newline: packet N is the copy the engine
+   * judged (null: it comes later in the trace, or never, under `--pktmon-component`).
+   */
+  private copyOf(v: DataView, p: number, n: number): number {
+    p = putText(v, p, T_COPY_OF);
+    if (n === PK_COPY_UNSEEN) return putText(v, p, T_NULL_END);
+    return putText(v, putUint(v, p, n), T_COPY_END);
   }
 
   /** An IPv6 address's text (cold: a string per address). */

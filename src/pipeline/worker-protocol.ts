@@ -43,6 +43,8 @@ export interface WorkerInit {
    */
   capture: string | null;
   strictSnaplen: boolean;
+  /** `--pktmon-component` (src/io/pktmon.ts). */
+  pktmonComponent?: string;
   ring: number;
 }
 

@@ -23,6 +23,7 @@
 import { MessagePort, workerData } from 'node:worker_threads';
 import { InputError } from '../core/errors';
 import { openCapture, type CaptureReader } from '../io/reader';
+import { pktmonReader } from '../io/pktmon';
 import type { TsUnits } from '../io/timestamps';
 import { compileDataplane } from '../vfp/engine';
 import { resolveProfile } from '../vfp/profile';
@@ -104,7 +105,7 @@ function runSplitWorker(): void {
   let reader: CaptureReader | null = null;
   if (init.capture !== null) {
     try {
-      reader = openCapture(init.capture, { strictSnaplen: init.strictSnaplen });
+      reader = pktmonReader(openCapture(init.capture, { strictSnaplen: init.strictSnaplen }), { component: init.pktmonComponent });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       const eof: EofMessage = { type: 'eof', packets: 0, error: inputErrorData(e), fatal: true };

@@ -18,6 +18,7 @@ import { safeText } from '../core/safe-text';
 import { compileChosen, decodeOptionsFor } from '../commands/dataplane';
 import { loadClusterFiles } from '../cluster/load';
 import type { ReplayOptions, ReplaySummary } from '../commands/replay';
+import { pktmonHtml } from './pktmon';
 import type { Cluster } from '../cluster/model';
 import { openCapture } from '../io/reader';
 import { resolveProfile } from '../vfp/profile';
@@ -42,7 +43,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}tr.cmd td{border-top:non
 svg text{font:12px system-ui,sans-serif}`;
 
 /** The parts of the summary a report reads (one trace's or several traces'). */
-type Summary = Pick<ReplaySummary, 'packets' | 'verdicts' | 'reasons' | 'warnings' | 'services' | 'nodes' | 'failing_flows'>;
+type Summary = Pick<ReplaySummary, 'packets' | 'verdicts' | 'reasons' | 'warnings' | 'services' | 'nodes' | 'failing_flows'> & Pick<Partial<ReplaySummary>, 'pktmon'>;
 
 /**
  * The report of a run: `traces`, the traces replayed; `total`, their summary; `errors`, their input errors.
@@ -64,6 +65,7 @@ export function htmlReport(traces: readonly string[], total: Summary, opts: Repl
     failingSection(total),
     serviceSection(total),
     nodeSection(total),
+    pktmonHtml(total.pktmon, esc),
     pathSection(drawn, paths),
     '</body></html>',
   ];

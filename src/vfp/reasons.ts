@@ -255,6 +255,12 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     verdict: V.FORWARDED,
     sentence:
       'kube-proxy\'s IPv6 proxier programs this load balancer (NodePort, externalIP or ingress IPv6), but the emulator builds only IPv6 ClusterIP load balancers: packets to it are bridged and routed without load balancing',
+  },  {
+    code: 'pktmon-copy',
+    kind: 'verdict',
+    verdict: V.IGNORED,
+    sentence:
+      'A pktmon capture logs one packet once per component it passes: this is another component\'s copy of a packet judged once, at the component the view names (--pktmon-component), so it is not judged again (its record says copy_of)',
   },
 ];
 
@@ -305,6 +311,7 @@ export const R = {
   POD_IP_NOT_ROUTABLE: ID.POD_IP_NOT_ROUTABLE,
   OUTBOUNDNAT_REPLY_UNMATCHED: ID.OUTBOUNDNAT_REPLY_UNMATCHED,
   IPV6_LB_NOT_EMULATED: ID.IPV6_LB_NOT_EMULATED,
+  PKTMON_COPY: ID.PKTMON_COPY,
 } as const;
 
 /** Number of reason ids including 0 (size of per-reason counter arrays). */
@@ -355,4 +362,46 @@ export function warningIds(mask: number): number[] {
 /** CONTRACT codes of the warnings in bitmask `mask` (the verdict record's `warnings`). */
 export function warningCodes(mask: number): string[] {
   return warningIds(mask).map((id) => CODE_BY_ID[id] as string);
+}
+
+// ---- pktmon drop reasons ---------------------------------------------------------------------------
+
+/**
+ * pktmon's drop reason strings by id (`PktMon_DropReason`, /work/shared/reference/domain.md §6.1, the
+ * id -> string pktmon and NetMon show): the one home of these strings; REASON_TABLE's `pktmon` fields use
+ * the same words. Newer, VFP-specific ids are UNCONFIRMED (domain.md §7): an id not here prints as
+ * `DropReason N`.
+ */
+export const PKTMON_DROP_REASONS: ReadonlyMap<number, string> = new Map<number, string>([
+  [0, 'Unspecified'], [1, 'Invalid Data'], [2, 'Invalid Packet'], [3, 'Insufficient resources'], [4, 'Adapter not ready'],
+  [5, 'Media Disconnected'], [6, 'Not accepted'], [7, 'Device busy'], [8, 'Filtered'], [9, 'Filtered VLAN'],
+  [10, 'Unauthorized VLAN'], [11, 'Unauthorized MAC'], [12, 'Failed security policy'], [13, 'Failed pVlan setting'],
+  [14, 'QoS drop'], [15, 'IPSec drop'], [16, 'Spoofed MAC address is not allowed'], [17, 'Failed DHCP guard'],
+  [18, 'Failed Router Guard'], [19, 'Bridge is not allowed inside VM'], [20, 'Virtual Subnet ID does not match'],
+  [21, 'Required vSwitch extension is missing'], [22, 'Creating vSwitch over another vSwitch is not allowed'],
+  [23, 'MTU mismatch'], [24, 'Native forwarding required'], [25, 'Invalid VLAN format'], [26, 'Invalid destination MAC'],
+  [27, 'Invalid source MAC'], [28, 'First NB too small'], [29, 'Windows Network Virtualization error'],
+  [30, 'Storm limit exceeded'], [31, 'ICMP request injected by switch'], [32, 'Failed to update destination list'],
+  [33, 'Destination NIC is disabled'], [34, 'Packet does not match destination NIC packet filter'],
+  [35, 'vSwitch data flow is disabled'], [36, 'Port isolation setting does not allow untagged traffic'],
+  [37, 'Invalid PD queue'], [38, 'Adapter is in low power state'], [101, 'Adapter paused'], [102, 'Adapter reset in progress'],
+  [103, 'Send aborted'], [104, 'Unsupported EtherType'], [201, 'Microport error'], [202, 'VF not ready'],
+  [203, 'Microport not ready'], [204, 'VMBus error'],
+]);
+
+/** The pktmon string of drop reason `id` (`DropReason N` for an id domain.md §6.1 does not list). */
+export function pktmonDropReason(id: number): string {
+  return PKTMON_DROP_REASONS.get(id) ?? `DropReason ${id}`;
+}
+
+/** The id of a pktmon drop reason string (case-insensitive), or -1. */
+export function pktmonDropReasonId(text: string): number {
+  const t = text.trim().toLowerCase();
+  for (const [id, s] of PKTMON_DROP_REASONS) if (s.toLowerCase() === t) return id;
+  return -1;
+}
+
+/** The pktmon drop reason string a reason id corresponds to (its row's `pktmon`), or null. */
+export function reasonPktmon(id: number): string | null {
+  return REASON_TABLE[id - 1]?.pktmon ?? null;
 }

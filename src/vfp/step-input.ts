@@ -8,6 +8,7 @@
  * Next:  step-flow.ts (the unified flow table, then the slow path); step-ipv6.ts for IPv6; step-result.ts
  *        for packets that cannot be judged:
  *   unsupported-linktype  ignored  (the link layer is not decoded);
+ *   pktmon-copy           ignored  (another component's copy of a pktmon packet judged once: src/io/pktmon.ts);
  *   not-ip                ignored  (ARP, LLDP, ...: VFP rules are not involved);
  *   truncated             ignored  (cut before the headers needed: the L4 ports of TCP/UDP);
  *   malformed             dropped  when its addresses lead to an emulated node (pktmon "Invalid Packet"),
@@ -36,6 +37,7 @@ export function inputStep(k: PacketCtx): void {
   const i = k.i;
   const flags = b.flags[i];
   if ((flags & PF.UNSUPPORTED_LINKTYPE) !== 0) return stop(k, V.IGNORED, R.UNSUPPORTED_LINKTYPE, -1);
+  if (b.pkCopyOf[i] !== 0) return stop(k, V.IGNORED, R.PKTMON_COPY, -1);
   const ver = b.ipVer[i];
   if (ver === 0) return notIp(k, flags);
   if (b.l2Off[i] < 0 && !giveEthernet(k)) return stop(k, V.IGNORED, R.UNSUPPORTED_LINKTYPE, -1);

@@ -1,0 +1,243 @@
+/**
+ * pktmon captures (issue 13, src/io/pktmon.ts): the ICMP lesson as etl2pcapng would write a pktmon capture of
+ * it (src/gen/pktmon.ts: 3 components per packet, PktGroupId in epb_packetid, drop events with epb_verdict)
+ * is judged as the plain lesson is, once per packet; copies are linked (`copy_of`), counted, never judged;
+ * pktmon's drop records are compared with the emulator's verdicts; a damaged file is exit 2 with the byte
+ * offset; every worker count gives the same bytes. tshark reads the generated files (skipped without it).
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pktmonCapture } from '../src/gen/pktmon';
+
+const repo = path.resolve(__dirname, '..', '..');
+const cli = path.join(repo, 'dist', 'src', 'cli.js');
+const lesson = path.join(repo, 'traces', '04-icmp-lesson', 'trace.pcapng');
+const cluster = ['kubectl.json', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', path.join(repo, 'traces', '_clusters', 'l2bridge', f)]);
+
+interface Rec {
+  packet: number;
+  verdict: string;
+  reason: string | null;
+  copy_of?: number | null;
+  [k: string]: unknown;
+}
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function records(file: string): Rec[] {
+  return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+}
+
+describe('pktmon captures (etl2pcapng layout)', function () {
+  let tmp: string;
+  let pk: string;
+  let plain: Rec[];
+  const drops = new Map([
+    // the echo reply: pktmon drops it at the vSwitch, as the emulator does (agree)
+    [2, { component: 134, reason: 8, reasonText: 'Filtered' }],
+    // the curl SYN: pktmon drops it at the physical NIC, the emulator forwards it (disagree)
+    [3, { component: 2, reason: 23, reasonText: 'MTU mismatch' }],
+  ]);
+
+  before(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-pktmon-'));
+    pk = path.join(tmp, 'lesson-pktmon.pcapng');
+    fs.writeFileSync(pk, pktmonCapture(fs.readFileSync(lesson), { drops, dropComments: true }));
+    const r = run(['replay', lesson, ...cluster, '--verdicts', path.join(tmp, 'plain.jsonl'), '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    plain = records(path.join(tmp, 'plain.jsonl'));
+  });
+
+  after(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('judges each packet once, at its first component, with the plain trace\'s verdicts; copies link to it', function () {
+    const v = path.join(tmp, 'v.jsonl');
+    const r = run(['replay', pk, ...cluster, '--verdicts', v, '--summary', 'json', '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const recs = records(v);
+    const judged = recs.filter((x) => x.copy_of === undefined);
+    const copies = recs.filter((x) => x.copy_of !== undefined);
+    assert.equal(judged.length, plain.length);
+    // 3 appearances per packet, but the dropped ones stop at their drop: 2 (reply at vmswitch) and 3 (SYN at the NIC)
+    assert.equal(recs.length, 3 * plain.length - 1);
+    assert.equal(copies.length, recs.length - plain.length);
+    for (let k = 0; k < plain.length; k++) {
+      const { packet: _a, ...want } = plain[k];
+      const { packet: _b, ...got } = judged[k];
+      assert.deepEqual(got, want, `packet ${k + 1} of the plain trace`);
+    }
+    for (const c of copies) {
+      assert.equal(c.verdict, 'ignored');
+      assert.equal(c.reason, 'pktmon-copy');
+      const j = recs[(c.copy_of as number) - 1];
+      assert.equal(j.copy_of, undefined, 'copy_of names a judged packet');
+      assert.ok(j.packet < c.packet);
+    }
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.packets, recs.length);
+    assert.equal(s.reasons['pktmon-copy'], copies.length);
+    assert.equal(s.pktmon.packets, plain.length);
+    assert.equal(s.pktmon.copies, copies.length);
+    assert.equal(s.pktmon.components.length, 3);
+    assert.equal(s.pktmon.view, 'first');
+    assert.ok(s.diagnostics.some((d: { code: string; message: string }) => d.code === 'pktmon-capture' && /pktmon capture detected: 3 components, view = /.test(d.message)));
+  });
+
+  it('compares pktmon drop records with the emulator: agree and disagree, reasons side by side', function () {
+    const r = run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1']);
+    const d = JSON.parse(r.stdout).pktmon.drops;
+    assert.equal(d.records, 2);
+    assert.equal(d.agree, 1);
+    assert.equal(d.disagree, 1);
+    assert.deepEqual(d.list.map((x: { pktmon_reason: string; verdict: string; agree: boolean }) => [x.pktmon_reason, x.verdict, x.agree]), [
+      ['Filtered', 'dropped', true],
+      ['MTU mismatch', 'forwarded', false],
+    ]);
+    assert.match(d.list[1].component, /Hyper-V Network Adapter #2/);
+    const t = run(['replay', pk, ...cluster, '--workers', '1']);
+    assert.match(t.stdout, /pktmon drops: 2 \(emulator agrees 1, disagrees 1\)/);
+    assert.match(t.stdout, /pktmon dropped \(MTU mismatch\); emulator: forwarded - DISAGREE/);
+  });
+
+  it('the HTML report has a pktmon section with the drop records side by side', function () {
+    const h = path.join(tmp, 'r.html');
+    const r = run(['replay', pk, ...cluster, '--report', h, '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const html = fs.readFileSync(h, 'utf8');
+    assert.match(html, /<h2>pktmon capture<\/h2>/);
+    assert.match(html, /<tr data-pktmon-drop="\d+" class="agree">.*?<td>Filtered<\/td><td>dropped<\/td>/);
+    assert.match(html, /class="disagree">.*?<td>MTU mismatch<\/td><td>forwarded<\/td>/);
+  });
+
+  it('several traces and vfp-emu merge add the pktmon parts up (per trace and in total)', function () {
+    const r = run(['replay', pk, lesson, ...cluster, '--summary', 'json', '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.pktmon.packets, plain.length);
+    assert.equal(s.traces[0].pktmon.copies, s.pktmon.copies);
+    assert.equal(s.traces[1].pktmon, undefined);
+    assert.equal(s.pktmon.drops.list[0].trace, pk);
+    const a = path.join(tmp, 'a.json');
+    fs.writeFileSync(a, run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1']).stdout);
+    const m = run(['merge', a, a]);
+    assert.equal(m.status, 0, m.stderr);
+    const ms = JSON.parse(m.stdout);
+    assert.equal(ms.pktmon.packets, 2 * plain.length);
+    assert.equal(ms.pktmon.drops.disagree, 2);
+    // a pktmon field merge does not know is refused by name
+    const bad = JSON.parse(fs.readFileSync(a, 'utf8'));
+    bad.pktmon.extra = 1;
+    fs.writeFileSync(a, JSON.stringify(bad));
+    const b = run(['merge', a]);
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /pktmon\.extra/);
+  });
+
+  it('without a DropReason comment (etl2pcapng writes none) the reason is shown as absent', function () {
+    const f = path.join(tmp, 'no-comments.pcapng');
+    fs.writeFileSync(f, pktmonCapture(fs.readFileSync(lesson), { drops }));
+    const r = run(['replay', f, ...cluster, '--summary', 'json', '--workers', '1']);
+    const d = JSON.parse(r.stdout).pktmon.drops;
+    assert.equal(d.list[0].pktmon_reason, null);
+    assert.equal(d.agree, 1);
+  });
+
+  it('--pktmon-component judges at the named component (the vSwitch): copies before it have copy_of null', function () {
+    const v = path.join(tmp, 'vs.jsonl');
+    const r = run(['replay', pk, ...cluster, '--verdicts', v, '--summary', 'json', '--workers', '1', '--pktmon-component', 'vmswitch.sys']);
+    assert.equal(r.status, 0, r.stderr);
+    const recs = records(v);
+    const judged = recs.filter((x) => x.copy_of === undefined);
+    assert.equal(judged.length, plain.length - 0, 'every packet passes the vSwitch');
+    assert.ok(recs.some((x) => x.copy_of === null));
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.pktmon.view, 'vmswitch.sys');
+    assert.ok(s.pktmon.copies_unlinked > 0);
+  });
+
+  it('gives the same bytes for --workers 1..4', function () {
+    let first: string | null = null;
+    for (const w of [1, 2, 3, 4]) {
+      const v = path.join(tmp, `w${w}.jsonl`);
+      const o = path.join(tmp, `w${w}.pcapng`);
+      const r = run(['replay', pk, ...cluster, '--verdicts', v, '--out', o, '--summary', 'json', '--workers', String(w)]);
+      assert.equal(r.status, 0, r.stderr);
+      const s = JSON.parse(r.stdout);
+      delete s.elapsed_s;
+      delete s.pps;
+      const all = fs.readFileSync(v, 'utf8') + fs.readFileSync(o).toString('hex') + JSON.stringify(s);
+      if (first === null) first = all;
+      else assert.equal(all, first, `--workers ${w}`);
+    }
+    // no --verdicts: the split's worker reads (and marks) the capture itself
+    const sums = [1, 2, 3].map((w) => {
+      const s = JSON.parse(run(['replay', pk, ...cluster, '--summary', 'json', '--workers', String(w)]).stdout);
+      return JSON.stringify([s.verdicts, s.reasons, s.pktmon]);
+    });
+    assert.equal(sums[1], sums[0]);
+    assert.equal(sums[2], sums[0]);
+  });
+
+  it('a damaged pktmon capture is exit 2 naming the byte offset (packets before it counted)', function () {
+    const bytes = fs.readFileSync(pk);
+    const cut = path.join(tmp, 'cut.pcapng');
+    fs.writeFileSync(cut, bytes.subarray(0, bytes.length - 37));
+    const r = run(['replay', cut, ...cluster, '--summary', 'json', '--workers', '1']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /cut\.pcapng.*byte offset \d+/);
+    const s = JSON.parse(r.stdout);
+    assert.ok(s.pktmon.packets > 0);
+  });
+
+  it('an epb_packetid of another length than 8 is exit 2 naming the option and its byte offset', function () {
+    const bytes = Buffer.from(fs.readFileSync(pk));
+    // the first EPB's epb_packetid: option code 5, length 8, after epb_flags
+    let at = -1;
+    for (let k = 0; k + 4 <= bytes.length; k += 4) {
+      if (bytes.readUInt16LE(k) === 5 && bytes.readUInt16LE(k + 2) === 8 && bytes.readUInt16LE(k - 8) === 2) {
+        at = k;
+        break;
+      }
+    }
+    assert.ok(at > 0);
+    bytes.writeUInt16LE(4, at + 2);
+    const bad = path.join(tmp, 'bad-id.pcapng');
+    fs.writeFileSync(bad, bytes);
+    const r = run(['replay', bad, ...cluster, '--workers', '1']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`bad-id\\.pcapng.*byte offset ${at}.*epb_packetid\\) length 4, must be 8`));
+  });
+
+  it('the generator\'s command line writes the same file (gen/cli.js pktmon)', function () {
+    const out = path.join(tmp, 'gen.pcapng');
+    const g = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, out, '--drop', '2@134=8', '--drop', '3@2=23', '--drop-comments'], { encoding: 'utf8' });
+    assert.equal(g.status, 0, g.stderr);
+    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(pk)));
+    const bad = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, out, '--drop', '2'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--drop: give N@COMPONENT=REASON/);
+  });
+
+  it('tshark reads the generated file: interface names, packet ids, drop verdicts and comments', function () {
+    if (spawnSync('tshark', ['-v']).status !== 0) {
+      this.skip(); // tshark absent: install it (.ci/run does) to run this check
+    }
+    const r = spawnSync('tshark', ['-r', pk, '-T', 'fields', '-e', 'frame.interface_name', '-e', 'frame.packet_id', '-e', 'frame.verdict.ebpf_xdp', '-e', 'frame.comment'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+    assert.equal(rows.length, 3 * plain.length - 1);
+    assert.deepEqual(rows[0].slice(0, 2), ['Microsoft Hyper-V Network Adapter', String(0x2a00)]);
+    assert.deepEqual(rows[1].slice(0, 2), ['vmswitch.sys', String(0x2a00)]);
+    const drop = rows.filter((x) => x[2] === '1');
+    assert.equal(drop.length, 2);
+    assert.match(drop[0][3], /DropReason Filtered/);
+  });
+});
