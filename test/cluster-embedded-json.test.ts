@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseClusterText } from '../src/cluster';
-import { InputError } from '../src/core/errors';
+import { throwsInput } from './io-helpers';
 
 const NODE = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'win-1', labels: { 'kubernetes.io/os': 'windows' } }, spec: { podCIDR: '10.244.1.0/24' }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.11' }] } };
 const KPC = { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration', mode: 'kernelspace', featureGates: { WinDSR: true }, winkernel: { networkName: 'cbr0', enableDSR: true } };
@@ -18,16 +18,6 @@ const KPC = { apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyCo
 function list(conf: string): string {
   const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-proxy-windows', namespace: 'kube-system' }, data: { 'config.conf': conf } };
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [NODE, cm] }, null, 2);
-}
-
-function throwsInput(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof InputError, `expected an InputError, got ${String(e)}`);
-    return e;
-  }
-  return assert.fail('expected an InputError');
 }
 
 describe('ConfigMap keys holding JSON are read as JSON', () => {

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { detectClusterText, loadCluster, parseClusterText, parseClusterTexts } from '../src/cluster';
-import { InputError } from '../src/core/errors';
+import { throwsInput } from './io-helpers';
 import type { Cluster } from '../src/cluster/model';
 import { shellCommands } from '../src/cluster/importers/shell-words';
 
@@ -28,16 +28,6 @@ metadata: {name: win-1, labels: {kubernetes.io/os: windows}}
 spec: {podCIDR: 10.244.1.0/24}
 status: {addresses: [{type: InternalIP, address: 10.0.0.11}]}
 `;
-
-function throwsInput(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof InputError, `expected an InputError, got ${String(e)}`);
-    return e;
-  }
-  return assert.fail('expected an InputError');
-}
 
 describe('kube-proxy inputs: shell words', () => {
   it('splits as sh and PowerShell do: quotes, escapes, continuations, variables', () => {

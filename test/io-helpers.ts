@@ -129,3 +129,14 @@ export function packetCount(from: CaptureReader | string): number {
   if (reader.error !== null) throw new Error(`our reader: ${reader.error.message}`);
   return n;
 }
+
+/** Runs `fn` and returns the InputError it throws (bad input: exit 2); fails the test otherwise. */
+export function throwsInput(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof InputError) return e;
+    throw new Error(`expected an InputError, got ${String(e)}`);
+  }
+  throw new Error('expected an InputError');
+}
