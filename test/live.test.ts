@@ -96,6 +96,15 @@ describe('vfp-emu live without cap: a clear message, and every other command wor
     assert.equal(operand.status, 2);
     assert.match(String(operand.stderr), /^vfp-emu: live takes no operand \(got 'x\.pcap'\)/);
   });
+
+  it('--duration above 2147483 s (the longest timer Node holds) is refused naming the flag and the most; 2147483 is taken', () => {
+    // a longer delay made setTimeout fire at once: the capture ended at its start with 0 packets, exit 0
+    const r = bundled(['live', '--iface', 'lo', ...CLUSTER, '--duration', '2147484']);
+    assert.equal(r.status, 2, String(r.stderr));
+    assert.equal(r.stderr, "vfp-emu: live: --duration must be an integer from 1 to 2147483 (got '2147484')\n");
+    const most = bundled(['live', '--iface', 'lo', ...CLUSTER, '--duration', '2147483']);
+    assert.match(String(most.stderr), /^vfp-emu: live: cap is not installed/, 'the command line was taken: live went on to load cap');
+  });
 });
 
 /** Why the namespace tests cannot run here, or null when they can. */
