@@ -185,7 +185,7 @@ describe('vfp-emu live in two network namespaces joined by a veth pair (the less
   }
 
   it('--count 2: a ping to the external host: the echo is no-return (icmp-not-transposed), its reply dropped; --fail-on; the outputs whole', async () => {
-    const { done } = await startLive(['--filter', 'icmp', '--count', '2', '--verdicts', 'v.jsonl', '--out', 'o.pcapng', '--save', 's.pcap', '--fail-on', 'no-return']);
+    const { done } = await startLive(['--filter', 'icmp', '--count', '2', '--verdicts', 'v.jsonl', '--out', 'o.pcapng', '--save', 's.pcap', '--fail-on', 'no-return', '--report', 'r.html']);
     const ping = inNs(podNs, 'ping', ['-c', '1', '-W', '2', EXTERNAL]);
     assert.equal(ping.status, 0, `the ping itself works between the namespaces: ${ping.stderr}`);
     const r = await done;
@@ -209,6 +209,10 @@ describe('vfp-emu live in two network namespaces joined by a veth pair (the less
     assert.ok(explain[1].includes('s.pcap'), explain[1]);
     const walked = spawnSync(process.execPath, [cli, 'explain', 's.pcap', ...CLUSTER, '--packet', '1'], { cwd: tmp, encoding: 'utf8' });
     assert.match(walked.stdout, /Verdict: no-return \(icmp-not-transposed\)/);
+    // the HTML report, written after s.pcap is complete, draws both failing flows' paths from it
+    const html = fs.readFileSync(path.join(tmp, 'r.html'), 'utf8');
+    assert.ok(!html.includes('not drawn'), /not drawn[^<]*/.exec(html)?.[0]);
+    assert.equal(html.match(/<figure class="path" data-path="\d+"><figcaption>[^<]*<\/figcaption><p class="meta">Packet \d+: [^<]*<\/p><svg/g)?.length, 2, 'two path diagrams');
     if (haveCommand('tshark')) {
       const t = spawnSync('tshark', ['-r', path.join(tmp, 'o.pcapng'), '-T', 'fields', '-e', 'ip.src', '-e', 'icmp.type'], { encoding: 'utf8' });
       assert.equal(t.status, 0, t.stderr);

@@ -38,7 +38,7 @@ import { cliPrefix } from '../report/command';
 import { resolveProfile } from '../vfp/profile';
 import { V, VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths } from './output-paths';
-import { failOnIds, failOnText, replay, summaryText, type ReplayOptions } from './replay';
+import { failOnIds, failOnText, replay, summaryText, writeReport, type ReplayOptions } from './replay';
 import { PcapSave } from './live-save';
 
 interface LiveCommandOptions extends ReplayOptions {
@@ -87,8 +87,11 @@ export async function runLiveCommand(a: ParsedArgs): Promise<number> {
   const trace = opts.save ?? source.path; // what the summary and its explain commands name
   let outcome;
   try {
-    outcome = await replay({ ...opts, trace, stop: stop.signal, input });
+    // the report is written here, after the --save file is renamed into place: the HTML report reads it
+    // again to draw the failing flows' paths (replay() would write it before the file exists)
+    outcome = await replay({ ...opts, report: undefined, trace, stop: stop.signal, input });
     save?.commit();
+    if (opts.report !== undefined) await writeReport(opts.report, outcome, { ...opts, trace });
   } finally {
     source.close();
     save?.abort();
