@@ -220,6 +220,31 @@ describe('vfp-emu live in two network namespaces joined by a veth pair (the less
     }
   });
 
+  it('without --save: no explain command is printed (none could run: no file holds the packets); the summary says to add --save', async () => {
+    const text = await startLive(['--filter', 'icmp', '--count', '2', '--fail-on', 'no-return', '--report', 'nosave.html']);
+    assert.equal(inNs(podNs, 'ping', ['-c', '1', '-W', '2', EXTERNAL]).status, 0);
+    const r = await text.done;
+    assert.equal(r.status, 1, r.stderr);
+    // before: `explain live:IF ... --packet 1`, which exits 2 (live:IF: cannot open: ENOENT)
+    assert.ok(!/explain live:/.test(r.stdout + r.stderr), r.stdout + r.stderr);
+    assert.match(r.stdout, /failing flows \(2 flows, 2 packets; most packets first\):\n(?:  .*\n(?:    (?!explain).*\n)*)+  \(no explain commands: the packets were not saved; add --save FILE to get explain commands\)\n/);
+    assert.match(r.stderr, /vfp-emu: --fail-on matched \(exit status 1\): verdict no-return: 1 packet\nvfp-emu: first match: packet 1; add --save FILE to get explain commands\n/);
+    const html = fs.readFileSync(path.join(tmp, 'nosave.html'), 'utf8');
+    assert.ok(!html.includes('step by step'), 'no explain command in the report');
+    assert.match(html, /not drawn: the captured packets were not saved; add --save FILE/);
+    const json = await startLive(['--filter', 'icmp', '--count', '2', '--summary', 'json']);
+    assert.equal(inNs(podNs, 'ping', ['-c', '1', '-W', '2', EXTERNAL]).status, 0);
+    const j = await json.done;
+    assert.equal(j.status, 0, j.stderr);
+    const list = (JSON.parse(j.stdout) as { failing_flows: { list: { explain: string | null }[] } }).failing_flows.list;
+    assert.deepEqual(list.map((e) => e.explain), [null, null]);
+    // merge takes such a summary (explain null) and keeps it null
+    fs.writeFileSync(path.join(tmp, 'nosave.json'), j.stdout);
+    const m = spawnSync(process.execPath, [cli, 'merge', 'nosave.json', '--summary', 'json'], { cwd: tmp, encoding: 'utf8' });
+    assert.equal(m.status, 0, m.stderr);
+    assert.deepEqual((JSON.parse(m.stdout) as { failing_flows: { list: { explain: string | null }[] } }).failing_flows.list.map((e) => e.explain), [null, null]);
+  });
+
   it('TCP and UDP to the external host, then SIGINT: forwarded with SNAT to the node IP, the SYN-ACK delivered; exit 130, every output whole', async () => {
     const server = spawn('ip', ['netns', 'exec', extNs, 'ncat', '-l', '-k', EXTERNAL, '80', '--send-only', '-c', 'echo hello'], { stdio: 'ignore' });
     const udpServer = spawn('ip', ['netns', 'exec', extNs, 'ncat', '-u', '-l', EXTERNAL, '5353', '--recv-only'], { stdio: 'ignore' });
