@@ -220,7 +220,7 @@ export const COMMANDS = {
       '--cluster': CLUSTER,
       '--filter': { value: true, arg: 'BPF', help: "a capture filter in tcpdump's syntax ('ip and not port 22'); default: every packet" },
       '--count': { value: true, int: [1, 2 ** 53 - 1], help: 'stop after N packets (default: until Ctrl-C, or --duration)' },
-      '--duration': { value: true, int: [1, 2 ** 31 - 1], arg: 'S', help: 'stop after S seconds (default: until Ctrl-C, or --count)' },
+      '--duration': { value: true, int: [1, 2147483], arg: 'S', help: 'stop after S seconds, at most 2147483 (24.8 days: the longest timer Node holds) (default: until Ctrl-C, or --count)' },
       '--verdicts': { value: true, arg: 'FILE', help: 'write one JSON line per packet, as replay does; - for stdout' },
       '--out': { value: true, arg: 'FILE', help: 'write the packets as they leave the node, as replay does (pcapng); - for stdout' },
       '--report': { value: true, arg: 'FILE', help: 'write the report of the run, as replay does (HTML when FILE ends in .html or .htm)' },

@@ -96,6 +96,15 @@ describe('vfp-emu live without cap: a clear message, and every other command wor
     assert.equal(operand.status, 2);
     assert.match(String(operand.stderr), /^vfp-emu: live takes no operand \(got 'x\.pcap'\)/);
   });
+
+  it('--duration above 2147483 s (the longest timer Node holds) is refused naming the flag and the most; 2147483 is taken', () => {
+    // a longer delay made setTimeout fire at once: the capture ended at its start with 0 packets, exit 0
+    const r = bundled(['live', '--iface', 'lo', ...CLUSTER, '--duration', '2147484']);
+    assert.equal(r.status, 2, String(r.stderr));
+    assert.equal(r.stderr, "vfp-emu: live: --duration must be an integer from 1 to 2147483 (got '2147484')\n");
+    const most = bundled(['live', '--iface', 'lo', ...CLUSTER, '--duration', '2147483']);
+    assert.match(String(most.stderr), /^vfp-emu: live: cap is not installed/, 'the command line was taken: live went on to load cap');
+  });
 });
 
 /** Why the namespace tests cannot run here, or null when they can. */
@@ -176,7 +185,7 @@ describe('vfp-emu live in two network namespaces joined by a veth pair (the less
   }
 
   it('--count 2: a ping to the external host: the echo is no-return (icmp-not-transposed), its reply dropped; --fail-on; the outputs whole', async () => {
-    const { done } = await startLive(['--filter', 'icmp', '--count', '2', '--verdicts', 'v.jsonl', '--out', 'o.pcapng', '--save', 's.pcap', '--fail-on', 'no-return']);
+    const { done } = await startLive(['--filter', 'icmp', '--count', '2', '--verdicts', 'v.jsonl', '--out', 'o.pcapng', '--save', 's.pcap', '--fail-on', 'no-return', '--report', 'r.html']);
     const ping = inNs(podNs, 'ping', ['-c', '1', '-W', '2', EXTERNAL]);
     assert.equal(ping.status, 0, `the ping itself works between the namespaces: ${ping.stderr}`);
     const r = await done;
@@ -200,11 +209,40 @@ describe('vfp-emu live in two network namespaces joined by a veth pair (the less
     assert.ok(explain[1].includes('s.pcap'), explain[1]);
     const walked = spawnSync(process.execPath, [cli, 'explain', 's.pcap', ...CLUSTER, '--packet', '1'], { cwd: tmp, encoding: 'utf8' });
     assert.match(walked.stdout, /Verdict: no-return \(icmp-not-transposed\)/);
+    // the HTML report, written after s.pcap is complete, draws both failing flows' paths from it
+    const html = fs.readFileSync(path.join(tmp, 'r.html'), 'utf8');
+    assert.ok(!html.includes('not drawn'), /not drawn[^<]*/.exec(html)?.[0]);
+    assert.equal(html.match(/<figure class="path" data-path="\d+"><figcaption>[^<]*<\/figcaption><p class="meta">Packet \d+: [^<]*<\/p><svg/g)?.length, 2, 'two path diagrams');
     if (haveCommand('tshark')) {
       const t = spawnSync('tshark', ['-r', path.join(tmp, 'o.pcapng'), '-T', 'fields', '-e', 'ip.src', '-e', 'icmp.type'], { encoding: 'utf8' });
       assert.equal(t.status, 0, t.stderr);
       assert.equal(t.stdout, `${POD}\t8\n${EXTERNAL}\t0\n`);
     }
+  });
+
+  it('without --save: no explain command is printed (none could run: no file holds the packets); the summary says to add --save', async () => {
+    const text = await startLive(['--filter', 'icmp', '--count', '2', '--fail-on', 'no-return', '--report', 'nosave.html']);
+    assert.equal(inNs(podNs, 'ping', ['-c', '1', '-W', '2', EXTERNAL]).status, 0);
+    const r = await text.done;
+    assert.equal(r.status, 1, r.stderr);
+    // before: `explain live:IF ... --packet 1`, which exits 2 (live:IF: cannot open: ENOENT)
+    assert.ok(!/explain live:/.test(r.stdout + r.stderr), r.stdout + r.stderr);
+    assert.match(r.stdout, /failing flows \(2 flows, 2 packets; most packets first\):\n(?:  .*\n(?:    (?!explain).*\n)*)+  \(no explain commands: the packets were not saved; add --save FILE to get explain commands\)\n/);
+    assert.match(r.stderr, /vfp-emu: --fail-on matched \(exit status 1\): verdict no-return: 1 packet\nvfp-emu: first match: packet 1; add --save FILE to get explain commands\n/);
+    const html = fs.readFileSync(path.join(tmp, 'nosave.html'), 'utf8');
+    assert.ok(!html.includes('step by step'), 'no explain command in the report');
+    assert.match(html, /not drawn: the captured packets were not saved; add --save FILE/);
+    const json = await startLive(['--filter', 'icmp', '--count', '2', '--summary', 'json']);
+    assert.equal(inNs(podNs, 'ping', ['-c', '1', '-W', '2', EXTERNAL]).status, 0);
+    const j = await json.done;
+    assert.equal(j.status, 0, j.stderr);
+    const list = (JSON.parse(j.stdout) as { failing_flows: { list: { explain: string | null }[] } }).failing_flows.list;
+    assert.deepEqual(list.map((e) => e.explain), [null, null]);
+    // merge takes such a summary (explain null) and keeps it null
+    fs.writeFileSync(path.join(tmp, 'nosave.json'), j.stdout);
+    const m = spawnSync(process.execPath, [cli, 'merge', 'nosave.json', '--summary', 'json'], { cwd: tmp, encoding: 'utf8' });
+    assert.equal(m.status, 0, m.stderr);
+    assert.deepEqual((JSON.parse(m.stdout) as { failing_flows: { list: { explain: string | null }[] } }).failing_flows.list.map((e) => e.explain), [null, null]);
   });
 
   it('TCP and UDP to the external host, then SIGINT: forwarded with SNAT to the node IP, the SYN-ACK delivered; exit 130, every output whole', async () => {

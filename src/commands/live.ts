@@ -17,7 +17,8 @@
  * Every Windows node is compiled (replay reads a trace ahead to pick the nodes it leads to; a live capture
  * cannot be read ahead). The packets are named `live:IF` in the summary; `--save FILE` also writes them,
  * as captured, to a pcap file, which then names them, so that the failing flows' explain commands run as
- * printed (explain FILE --packet N walks the packet numbered N here).
+ * printed (explain FILE --packet N walks the packet numbered N here). Without --save no file holds them:
+ * no explain command is printed (JSON `explain: null`), the summary says to add --save FILE instead.
  *
  * cap is loaded when `live` runs, after the command line and the output paths were checked, before the
  * cluster is compiled: when it is missing or did not build, exit 2 with how to install it
@@ -38,7 +39,7 @@ import { cliPrefix } from '../report/command';
 import { resolveProfile } from '../vfp/profile';
 import { V, VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths } from './output-paths';
-import { failOnIds, failOnText, replay, summaryText, type ReplayOptions } from './replay';
+import { failOnIds, failOnText, replay, summaryText, writeReport, type ReplayOptions, type ReplayOutcome, type ReplaySummary } from './replay';
 import { PcapSave } from './live-save';
 
 interface LiveCommandOptions extends ReplayOptions {
@@ -87,8 +88,12 @@ export async function runLiveCommand(a: ParsedArgs): Promise<number> {
   const trace = opts.save ?? source.path; // what the summary and its explain commands name
   let outcome;
   try {
-    outcome = await replay({ ...opts, trace, stop: stop.signal, input });
+    // the report is written here, after the --save file is renamed into place: the HTML report reads it
+    // again to draw the failing flows' paths (replay() would write it before the file exists)
+    outcome = await replay({ ...opts, report: undefined, trace, stop: stop.signal, input });
+    if (save === null) noExplain(outcome.summary);
     save?.commit();
+    if (opts.report !== undefined) await writeReport(opts.report, outcome, { ...opts, trace });
   } finally {
     source.close();
     save?.abort();
@@ -102,10 +107,25 @@ export async function runLiveCommand(a: ParsedArgs): Promise<number> {
     if (!(e instanceof StdoutClosed)) throw e;
   }
   if (opts.quiet !== true) process.stderr.write(captureNote(source));
-  if (outcome.status === 1 && opts.quiet !== true) process.stderr.write(failOnText(outcome.summary, opts, { trace, packet: outcome.failFirst }));
+  if (outcome.status === 1 && opts.quiet !== true) process.stderr.write(failOnMatched(outcome, opts, save !== null ? trace : null));
   const sig = outcome.summary.interrupted;
   if (sig !== undefined && opts.quiet !== true) process.stderr.write(`vfp-emu: live: stopped by ${sig} after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;
+}
+
+/**
+ * Without --save no file holds the packets: `explain live:IF --packet N` cannot run, so the failing flows
+ * carry no explain command (`explain: null`, failing-summary.ts; the text summary says to add --save).
+ */
+function noExplain(s: ReplaySummary): void {
+  for (const e of s.failing_flows?.list ?? []) e.explain = null;
+}
+
+/** replay's --fail-on lines; the first match's explain command only when `saved` names the packets' file. */
+function failOnMatched(outcome: ReplayOutcome, opts: ReplayOptions, saved: string | null): string {
+  if (saved !== null) return failOnText(outcome.summary, opts, { trace: saved, packet: outcome.failFirst });
+  const first = outcome.failFirst > 0 ? `vfp-emu: first match: packet ${outcome.failFirst}; add --save FILE to get explain commands\n` : '';
+  return failOnText(outcome.summary, opts, null) + first;
 }
 
 /** What the capture itself lost (the queue full, packets cut), said after the summary. */

@@ -267,8 +267,11 @@ function componentNames(trace: string, strictSnaplen: boolean): (g: number) => s
   };
 }
 
-/** The --report file: HTML when its name ends in .html or .htm (src/report/html.ts), else text. */
-async function writeReport(file: string, outcome: ReplayOutcome, opts: ReplayOptions): Promise<void> {
+/**
+ * The --report file: HTML when its name ends in .html or .htm (src/report/html.ts), else text. `vfp-emu live`
+ * calls it itself, after its --save file is complete: the HTML report reads the trace again to draw the paths.
+ */
+export async function writeReport(file: string, outcome: ReplayOutcome, opts: ReplayOptions): Promise<void> {
   if (isHtmlReport(file)) {
     const { htmlReport } = await import('../report/html');
     AtomicOutput.writeFile(file, htmlReport([opts.trace], outcome.summary, opts, outcome.error !== null ? [outcome.error.message] : [], outcome.cluster));

@@ -168,6 +168,8 @@ export class LiveSource implements CaptureReader {
     this.cap = c;
     this.interfaces.push({ linkType: this.linkType, snapLen: SNAPLEN, tsUnitsPerSec: 1e6, tsresolRaw: 6, tsOffset: 0, tsKind: 'sec-frac', name: this.o.iface, section: 0 });
     c.on('packet', (n, cut) => this.arrived(n, cut));
+    // --duration is at most 2147483 s (cli-args.ts): setTimeout holds at most 2^31 - 1 ms, and a longer delay
+    // fires at once (Node's TimeoutOverflowWarning: the delay is set to 1), which ended the capture at its start
     if (this.o.duration > 0) this.durationTimer = setTimeout(() => this.end(), this.o.duration * 1000);
     if (this.o.stop?.aborted === true) this.end();
     else this.o.stop?.addEventListener('abort', this.onAbort, { once: true });

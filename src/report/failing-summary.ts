@@ -9,7 +9,8 @@
  *     list              the groups, most packets first (then the earliest first packet, then trace), at most
  *                       FAILING_LISTED; each: trace, flow (as verdict records write `flow`: proto, src, sport,
  *                       dst, dport, icmp_type for ICMP), verdict, reason, sentence, node, first_packet,
- *                       packets, explain (the command that walks its first packet: command.ts)
+ *                       packets, explain (the command that walks its first packet: command.ts; null when
+ *                       the packets cannot be read again: `vfp-emu live` without --save)
  *   }
  *
  * Several traces (multi-replay, `vfp-emu merge`): `mergeFailing` adds flows, packets and untracked_packets
@@ -37,7 +38,8 @@ export interface FailingFlow {
   node: string | null;
   first_packet: number;
   packets: number;
-  explain: string;
+  /** null: no file holds the packets (`vfp-emu live` without --save), so no command walks them. */
+  explain: string | null;
 }
 
 export interface FailingFlows {
@@ -127,8 +129,9 @@ export function failingText(f: FailingFlows | undefined, multi: boolean): string
     lines.push(`  ${flowText(e.flow)}: ${e.verdict}${e.reason !== null ? ` ${e.reason}` : ''}, ${e.packets} packet${e.packets === 1 ? '' : 's'}, first ${where}`);
     if (e.sentence !== '' && !said.has(e.reason)) lines.push(`    ${e.sentence}`);
     said.add(e.reason);
-    lines.push(`    explain: ${safeText(e.explain)}`);
+    if (e.explain !== null) lines.push(`    explain: ${safeText(e.explain)}`);
   }
+  if (f.list.slice(0, FAILING_SHOWN).some((e) => e.explain === null)) lines.push('  (no explain commands: the packets were not saved; add --save FILE to get explain commands)');
   const more = f.flows - Math.min(f.list.length, FAILING_SHOWN);
   if (more > 0) lines.push(`  ... and ${more} more failing flow${more === 1 ? '' : 's'} (--summary json lists ${FAILING_LISTED} at most, --report FILE.html the same)`);
   if (f.untracked_packets > 0) lines.push(`  (${f.untracked_packets} failing packets are in flows past the first ${f.flows} found, not grouped)`);

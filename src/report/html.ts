@@ -101,7 +101,7 @@ function failingSection(s: Summary): string {
     (e, k) =>
       `<tr data-flow="${k}"><td>${esc(e.trace)}</td><td>${esc(flowText(e.flow))}</td><td>${e.verdict}</td><td title="${esc(e.sentence)}">${esc(e.reason ?? '')}</td>` +
       `<td>${esc(e.node ?? '')}</td><td class="n first">${e.first_packet}</td><td class="n packets">${e.packets}</td></tr>` +
-      `<tr class="cmd"><td colspan="7">step by step: <code>${esc(e.explain)}</code></td></tr>`,
+      (e.explain !== null ? `<tr class="cmd"><td colspan="7">step by step: <code>${esc(e.explain)}</code></td></tr>` : ''),
   );
   const more = f.flows - f.list.length;
   return `<h2>Failing flows (<span id="failing-flows">${f.flows}</span> flows, <span id="failing-packets">${f.packets}</span> packets)</h2>
@@ -143,6 +143,11 @@ function pathsOf(drawn: readonly FailingFlow[], opts: ReplayOptions, cluster?: C
   drawn.forEach((e, k) => byTrace.set(e.trace, [...(byTrace.get(e.trace) ?? []), k]));
   for (const [trace, ks] of byTrace) {
     // a second read of stdin or a FIFO would wait for data that never comes (or drain what another reader needs)
+    if (drawn[ks[0]].explain === null) {
+      // vfp-emu live without --save: no file holds the packets (failing-summary.ts)
+      for (const k of ks) out[k] = 'not drawn: the captured packets were not saved; add --save FILE to get the paths and explain commands';
+      continue;
+    }
     const streams = [trace, ...(cluster === undefined ? opts.clusterFiles : [])].filter((f) => !isRegularFile(f));
     if (streams.length > 0) {
       for (const k of ks) out[k] = `not drawn: ${streams.map((f) => (f === '-' ? 'stdin' : f)).join(', ')} cannot be read again; run the explain command with the same input`;
