@@ -4,7 +4,7 @@
  * and the list is the first LIST_MAX records by packet number whichever thread saw them.
  */
 import { strict as assert } from 'node:assert';
-import { PK_DROP, PK_PACKET, type Batch } from '../src/core/batch';
+import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, type Batch } from '../src/core/batch';
 import { LIST_MAX, PktmonTally, pktmonText } from '../src/report/pktmon';
 import { V } from '../src/vfp/reasons';
 import type { Results } from '../src/vfp/results';
@@ -43,5 +43,16 @@ describe('pktmon drop records beyond the listed ones', () => {
     assert.deepEqual(s.drops.list.map((d) => d.packet), Array.from({ length: LIST_MAX }, (_, i) => i + 1));
     assert.deepEqual(sums[1], s, 'the merge order does not matter');
     assert.match(pktmonText(s), /pktmon drops: 4000 \(emulator agrees 2000, disagrees 2000\)/);
+  });
+
+  it('a drop record whose packet was not judged before it (copy_of null) says "not linked"', () => {
+    const { b, r, idx } = batch(1, 2, () => false);
+    b.pkCopyOf[1] = PK_COPY_UNSEEN;
+    const t = new PktmonTally();
+    t.collect(b, r, idx, 2);
+    const s = t.summary('t.pcapng', (g) => `if${g}`, 'vmswitch.sys');
+    assert.ok(s !== null);
+    assert.equal(s.drops.unknown, 1);
+    assert.match(pktmonText(s), /packet 2 at if0: pktmon dropped \(no reason in the file\); emulator: not linked/);
   });
 });

@@ -163,6 +163,17 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.ok(s.pktmon.copies_unlinked > 0);
   });
 
+  it('--pktmon-component naming no component, or given for a capture that is not pktmon\'s, is exit 2 naming the flag', function () {
+    for (const w of ['1', '3']) {
+      const r = run(['replay', pk, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*its components: 0 .*vmswitch\.sys/);
+      const p = run(['replay', lesson, ...cluster, '--workers', w, '--pktmon-component', '0']);
+      assert.equal(p.status, 2, p.stderr);
+      assert.match(p.stderr, /--pktmon-component 0: the capture has no pktmon packet ids/);
+    }
+  });
+
   it('gives the same bytes for --workers 1..4', function () {
     let first: string | null = null;
     for (const w of [1, 2, 3, 4]) {

@@ -158,7 +158,8 @@ export function pktmonText(p: PktmonSummary): string {
   ];
   for (const d of p.drops.list.slice(0, 10)) {
     const pk = d.pktmon_reason ?? 'no reason in the file';
-    const em = d.verdict === null ? 'not judged' : `${d.verdict}${d.reason !== null ? ` (${d.reason})` : ''}`;
+    // copy_of null: the record's packet was not judged before it (at the view's component): nothing to compare
+    const em = d.judged === null ? 'not linked (its packet was not judged before this record)' : d.verdict === null ? 'not judged' : `${d.verdict}${d.reason !== null ? ` (${d.reason})` : ''}`;
     lines.push(`    packet ${d.packet} at ${d.component}: pktmon dropped (${pk}); emulator: ${em}${d.agree === null ? '' : d.agree ? ' - agree' : ' - DISAGREE'}`);
   }
   if (p.drops.list.length > 10) lines.push(`    ... ${p.drops.records - 10} more`);
