@@ -163,6 +163,18 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.ok(s.pktmon.copies_unlinked > 0);
   });
 
+  it('the explain commands replay prints under --pktmon-component carry it, and walk the judged packet', function () {
+    const r = run(['replay', pk, ...cluster, '--workers', '1', '--pktmon-component', 'vmswitch.sys', '--fail-on', 'dropped']);
+    assert.equal(r.status, 1, r.stderr);
+    const m = /step by step: .* explain .* --pktmon-component vmswitch\.sys --packet (\d+)$/m.exec(r.stderr);
+    assert.ok(m !== null, r.stderr);
+    assert.match(r.stdout, /explain: .* --pktmon-component vmswitch\.sys --packet \d+/);
+    const e = run(['explain', pk, ...cluster, '--pktmon-component', 'vmswitch.sys', '--packet', m[1]]);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /Verdict: dropped/);
+    assert.doesNotMatch(e.stdout, /pktmon-copy/);
+  });
+
   it('--pktmon-component naming no component, or given for a capture that is not pktmon\'s, is exit 2 naming the flag', function () {
     for (const w of ['1', '3']) {
       const r = run(['replay', pk, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss']);
