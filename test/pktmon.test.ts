@@ -244,6 +244,14 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const g = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, out, '--drop', '2@134=8', '--drop', '3@2=23', '--drop-comments'], { encoding: 'utf8' });
     assert.equal(g.status, 0, g.stderr);
     assert.ok(fs.readFileSync(out).equals(fs.readFileSync(pk)));
+    // the reason by name, as its usage line says (REASON), gives the same file
+    const named = path.join(tmp, 'gen-named.pcapng');
+    const n = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, named, '--drop', '2@134=Filtered', '--drop', '3@2=mtu mismatch', '--drop-comments'], { encoding: 'utf8' });
+    assert.equal(n.status, 0, n.stderr);
+    assert.ok(fs.readFileSync(named).equals(fs.readFileSync(pk)));
+    const unknown = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, named, '--drop', '2@134=Filterd'], { encoding: 'utf8' });
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /--drop: give N@COMPONENT=REASON .*'2@134=Filterd'/);
     const bad = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, out, '--drop', '2'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--drop: give N@COMPONENT=REASON/);
