@@ -70,6 +70,8 @@ const WINDOWS: FlagSpec = {
   help: 'the Windows build: ws2019, ws2022 (default), ws2025 or future, optionally with overrides (ws2022:icmpSnat=true,maxLbDestinations=128); --windows help lists them',
 };
 const SEED: FlagSpec = { value: true, int: [0, 2 ** 32 - 1], help: "the seed of the emulator's random choices (a load balancer's backend pick); default 1" };
+/** `--pktmon-component` (src/io/pktmon.ts): replay and explain, so explain walks what replay judged. */
+const PKTMON_COMPONENT = { value: true, arg: 'NAME|N', help: 'a pktmon capture (etl2pcapng): judge each packet at this component (if_name, if_description or interface index N); default: the first component it was seen at; its other copies are pktmon-copy' } as const;
 const VIEW: FlagSpec = { value: true, oneOf: ['pod', 'wire'], help: 'pod (default): packets as their senders sent them; wire: as they cross the node (a reply to OutboundNAT is to the node IP)' };
 const LENIENT_SNAPLEN: FlagSpec = { value: false, help: "accept a record whose caplen exceeds its interface's snaplen, as tshark and tcpdump do (default: bad input, exit 2)" };
 const ALL_NODES: FlagSpec = { value: false, help: "compile every Windows node (default on a big cluster: only the nodes the trace's addresses lead to)" };
@@ -98,7 +100,7 @@ export const COMMANDS = {
       '--windows': WINDOWS,
       '--seed': SEED,
       '--view': VIEW,
-      '--pktmon-component': { value: true, arg: 'NAME|N', help: 'a pktmon capture (etl2pcapng): judge each packet at this component (if_name, if_description or interface index N); default: the first component it was seen at; its other copies are pktmon-copy' },
+      '--pktmon-component': PKTMON_COMPONENT,
       '--fail-on': { value: true, repeat: true, arg: 'VERDICT|REASON', help: 'exit 1 when a packet gets this verdict (dropped, no-return, ...) or reason code (icmp-not-transposed, ...)' },
       '--vxlan-port': VXLAN_PORT,
       '--max-config-bytes': MAX_CONFIG_BYTES,
@@ -157,6 +159,7 @@ export const COMMANDS = {
       '--lenient-snaplen': LENIENT_SNAPLEN,
       '--max-config-bytes': MAX_CONFIG_BYTES,
       '--all-nodes': ALL_NODES,
+      '--pktmon-component': PKTMON_COMPONENT,
       '--format': FORMAT_WALK,
       '--detail': DETAIL,
       '--help': HELP_FLAG,

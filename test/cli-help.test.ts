@@ -217,6 +217,10 @@ describe('vfp-emu command line: errors say what is accepted; an option is never 
     assert.throws(() => parseArgs(['rules', '--lenient-snaplen']), UsageError);
   });
 
+  it('replay and explain take --pktmon-component (explain walks a pktmon capture as replay judged it)', () => {
+    for (const cmd of ['replay', 'explain']) assert.equal(parseArgs([cmd, 't.pcapng', '--pktmon-component', 'vmswitch.sys']).flags.get('pktmon-component'), 'vmswitch.sys');
+  });
+
   it('--windows help lists every profile and exits 0', () => {
     const r = run(['replay', '--windows', 'help']);
     assert.equal(r.status, 0, r.stderr);

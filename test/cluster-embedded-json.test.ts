@@ -40,6 +40,21 @@ describe('ConfigMap keys holding JSON are read as JSON', () => {
     assert.match(e.message, /not valid JSON/);
   });
 
+  it('an application ConfigMap whose YAML starts with "{" is skipped with a note, not refused', () => {
+    const app = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-settings', namespace: 'default' }, data: { 'settings.yaml': '{level: debug, retries: 3}' } };
+    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [NODE, app, JSON.parse(list(JSON.stringify(KPC))).items[1]] });
+    const c = parseClusterText('cm.json', text);
+    assert.ok(c.diagnostics.some((n) => n.code === 'config-ignored' && /ConfigMap default\/app-settings/.test(n.message)), JSON.stringify(c.diagnostics));
+    assert.equal(c.proxy.enableDSR, true);
+  });
+
+  it('a .json key that is flow YAML is still refused', () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' }, data: { 'app.json': '{level: debug}' } };
+    const e = throwsInput(() => parseClusterText('cm.json', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [NODE, cm] })));
+    assert.equal(e.fieldPath, 'items[1].data["app.json"]');
+    assert.match(e.message, /not valid JSON/);
+  });
+
   it('the yaml package is not loaded for a cluster whose texts are all JSON', function () {
     this.timeout(60000);
     const cluster = path.resolve(__dirname, '..', 'src', 'cluster');

@@ -163,6 +163,29 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.ok(s.pktmon.copies_unlinked > 0);
   });
 
+  it('the explain commands replay prints under --pktmon-component carry it, and walk the judged packet', function () {
+    const r = run(['replay', pk, ...cluster, '--workers', '1', '--pktmon-component', 'vmswitch.sys', '--fail-on', 'dropped']);
+    assert.equal(r.status, 1, r.stderr);
+    const m = /step by step: .* explain .* --pktmon-component vmswitch\.sys --packet (\d+)$/m.exec(r.stderr);
+    assert.ok(m !== null, r.stderr);
+    assert.match(r.stdout, /explain: .* --pktmon-component vmswitch\.sys --packet \d+/);
+    const e = run(['explain', pk, ...cluster, '--pktmon-component', 'vmswitch.sys', '--packet', m[1]]);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /Verdict: dropped/);
+    assert.doesNotMatch(e.stdout, /pktmon-copy/);
+  });
+
+  it('--pktmon-component naming no component, or given for a capture that is not pktmon\'s, is exit 2 naming the flag', function () {
+    for (const w of ['1', '3']) {
+      const r = run(['replay', pk, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*its components: 0 .*vmswitch\.sys/);
+      const p = run(['replay', lesson, ...cluster, '--workers', w, '--pktmon-component', '0']);
+      assert.equal(p.status, 2, p.stderr);
+      assert.match(p.stderr, /--pktmon-component 0: the capture has no pktmon packet ids/);
+    }
+  });
+
   it('gives the same bytes for --workers 1..4', function () {
     let first: string | null = null;
     for (const w of [1, 2, 3, 4]) {
@@ -221,6 +244,14 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const g = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, out, '--drop', '2@134=8', '--drop', '3@2=23', '--drop-comments'], { encoding: 'utf8' });
     assert.equal(g.status, 0, g.stderr);
     assert.ok(fs.readFileSync(out).equals(fs.readFileSync(pk)));
+    // the reason by name, as its usage line says (REASON), gives the same file
+    const named = path.join(tmp, 'gen-named.pcapng');
+    const n = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, named, '--drop', '2@134=Filtered', '--drop', '3@2=mtu mismatch', '--drop-comments'], { encoding: 'utf8' });
+    assert.equal(n.status, 0, n.stderr);
+    assert.ok(fs.readFileSync(named).equals(fs.readFileSync(pk)));
+    const unknown = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, named, '--drop', '2@134=Filterd'], { encoding: 'utf8' });
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /--drop: give N@COMPONENT=REASON .*'2@134=Filterd'/);
     const bad = spawnSync(process.execPath, [path.join(repo, 'dist', 'src', 'gen', 'cli.js'), 'pktmon', lesson, out, '--drop', '2'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--drop: give N@COMPONENT=REASON/);

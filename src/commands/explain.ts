@@ -25,11 +25,11 @@ export function explainTrace(
   trace: string,
   clusterFiles: string[],
   packet: number,
-  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number; allNodes?: boolean; format?: 'text' | 'json'; detail?: Detail },
+  opts: { windows?: string; seed: number; view: 'pod' | 'wire'; vxlanPorts: number[]; strictSnaplen?: boolean; maxConfigBytes?: number; allNodes?: boolean; format?: 'text' | 'json'; detail?: Detail; pktmonComponent?: string },
 ): string {
   const { cluster, dataplane } = prepareDataplane(clusterFiles, opts, opts.allNodes === true ? undefined : (c) => traceNodes(c, trace, opts.vxlanPorts, opts.strictSnaplen ?? true, packet));
-  // a pktmon capture's copies are not walked again (src/io/pktmon.ts; the default view: first appearance)
-  const reader = pktmonReader(openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true }), {});
+  // a pktmon capture's copies are not walked again (src/io/pktmon.ts): judged at the component replay judged them at
+  const reader = pktmonReader(openCapture(trace, { strictSnaplen: opts.strictSnaplen ?? true }), { component: opts.pktmonComponent });
   const decodeOpts = decodeOptionsFor(opts.vxlanPorts, cluster);
   let w: ReturnType<typeof walkPacket>;
   try {
@@ -57,6 +57,7 @@ export async function runExplainCommand(a: ParsedArgs): Promise<number> {
     allNodes: a.flags.has('all-nodes'),
     format: (flagString(a, 'format') ?? 'text') as 'text' | 'json',
     detail: (flagString(a, 'detail') ?? 'full') as Detail,
+    pktmonComponent: flagString(a, 'pktmon-component'),
   });
   writeStdout(text.endsWith('\n') ? text : text + '\n');
   return 0;

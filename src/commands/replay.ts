@@ -225,7 +225,13 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   }
   const failing = FailingCollector.merged([t.failing.data()]);
   summary.nodes = nodesSummary(failing.perNode, (id) => dp.nodeName(id));
-  const pk = t.pktmon.summary(opts.trace, componentNames(opts.trace, opts.strictSnaplen ?? true), opts.pktmonComponent);
+  const names = componentNames(opts.trace, opts.strictSnaplen ?? true);
+  let pk: PktmonSummary | null;
+  try {
+    pk = t.pktmon.summary(opts.trace, names.name, opts.pktmonComponent);
+  } finally {
+    names.close();
+  }
   if (pk !== null) {
     summary.pktmon = pk;
     summary.diagnostics.push({ code: 'pktmon-capture', message: pktmonText(pk).split('\n')[0], source: opts.trace === '-' ? 'stdin' : opts.trace });
@@ -239,32 +245,44 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
 
 /**
  * Names of a capture's interfaces for the pktmon summary (`if_name (if_description)`), read from the
- * file again (its interface blocks come first: reading stops once `g` is known); `interface g` for stdin,
- * a FIFO or an interface not found.
+ * file again (its interface blocks come first: reading stops once `g` is known, and goes on from there for a
+ * later `g`); `interface g` for stdin, a FIFO or an interface not found. The file is opened once (`close`
+ * ends it; it is closed at its end too).
  */
-function componentNames(trace: string, strictSnaplen: boolean): (g: number) => string {
+export function componentNames(trace: string, strictSnaplen: boolean): { name: (g: number) => string; close: () => void } {
   const names: string[] = [];
   const st = trace === '' || trace === '-' ? undefined : fs.statSync(trace, { throwIfNoEntry: false });
   let reader: CaptureReader | null = null;
+  let done = st?.isFile() !== true;
   let batch: Batch | null = null;
-  return (g) => {
-    if (names[g] === undefined && st?.isFile() === true) {
+  const close = (): void => {
+    done = true;
+    reader?.close();
+    reader = null;
+  };
+  const name = (g: number): string => {
+    if (names[g] === undefined && !done) {
       try {
         reader ??= openCapture(trace, { strictSnaplen });
         batch ??= new Batch({ capacity: 64, arenaBytes: 1 << 20 });
-        while (reader.interfaces.length <= g && reader.next(batch) > 0) batch.reset(reader.packetsRead + 1);
         const r: CaptureReader = reader;
-        reader = null;
-        r.close();
+        while (r.interfaces.length <= g) {
+          if (r.next(batch) === 0) {
+            close();
+            break;
+          }
+          batch.reset(r.packetsRead + 1);
+        }
         r.interfaces.forEach((f, k) => {
           names[k] = f.name !== undefined && f.description !== undefined && f.description !== f.name ? `${f.name} (${f.description})` : (f.name ?? f.description ?? `interface ${k}`);
         });
       } catch {
-        // the run already reported a bad capture
+        close(); // the run already reported a bad capture
       }
     }
     return names[g] ?? `interface ${g}`;
   };
+  return { name, close };
 }
 
 /**

@@ -8,7 +8,7 @@
  * Writes a generated trace (see trace.ts) and, with --cluster-out, the matching cluster as a kubectl List
  * JSON that `vfp-emu replay --cluster` reads. Prints one JSON summary line on stderr. Bad usage exits 2.
  *
- * `node dist/src/gen/cli.js pktmon IN.pcapng OUT.pcapng [--drop N@COMPONENT=REASON_ID]... [--drop-comments]`:
+ * `node dist/src/gen/cli.js pktmon IN.pcapng OUT.pcapng [--drop N@COMPONENT=REASON]... [--drop-comments]`:
  * IN's packets as microsoft/etl2pcapng writes a pktmon capture of them (src/gen/pktmon.ts).
  */
 

@@ -19,7 +19,7 @@
 import * as fs from 'node:fs';
 import { Batch } from '../core/batch';
 import { UsageError } from '../core/errors';
-import { pktmonDropReason } from '../vfp/reasons';
+import { pktmonDropReason, pktmonDropReasonId } from '../vfp/reasons';
 import { openCaptureBytes } from '../io/reader';
 
 export interface PktmonComponent {
@@ -163,7 +163,8 @@ export function pktmonCapture(capture: Uint8Array, opts: PktmonGenOptions = {}):
 
 /**
  * `gen pktmon IN OUT [--drop N@COMPONENT=REASON]... [--drop-comments]`: writes OUT, IN as pktmon would log it
- * at DEFAULT_COMPONENTS (packet N dropped at component id COMPONENT with pktmon drop reason id REASON).
+ * at DEFAULT_COMPONENTS (packet N dropped at component id COMPONENT with pktmon drop reason REASON: its id,
+ * or its name as reasons.ts PKTMON_DROP_REASONS spells it, case-insensitive, e.g. `Filtered`, `MTU mismatch`).
  */
 export function pktmonMain(argv: string[]): number {
   const files: string[] = [];
@@ -173,9 +174,10 @@ export function pktmonMain(argv: string[]): number {
     const a = argv[k];
     if (a === '--drop-comments') dropComments = true;
     else if (a === '--drop') {
-      const m = /^(\d+)@(\d+)=(\d+)$/.exec(argv[++k] ?? '');
-      if (m === null) throw new UsageError(`--drop: give N@COMPONENT=REASON (packet, component id, pktmon drop reason id), not '${argv[k] ?? ''}'`);
-      drops.set(Number(m[1]), { component: Number(m[2]), reason: Number(m[3]), reasonText: pktmonDropReason(Number(m[3])) });
+      const m = /^(\d+)@(\d+)=(.+)$/.exec(argv[++k] ?? '');
+      const reason = m === null ? -1 : /^\d+$/.test(m[3]) ? Number(m[3]) : pktmonDropReasonId(m[3]);
+      if (m === null || reason < 0) throw new UsageError(`--drop: give N@COMPONENT=REASON (packet, component id, pktmon drop reason id or name such as Filtered), not '${argv[k] ?? ''}'`);
+      drops.set(Number(m[1]), { component: Number(m[2]), reason, reasonText: pktmonDropReason(reason) });
     } else if (a.startsWith('--')) throw new UsageError(`pktmon: unknown flag '${a}'`);
     else files.push(a);
   }

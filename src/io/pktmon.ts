@@ -38,7 +38,7 @@
  * on the thread that reads, so every pipeline shape (W = 1..N) sees the same.
  */
 import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type Batch, type PacketOptions } from '../core/batch';
-import type { InputError } from '../core/errors';
+import { InputError } from '../core/errors';
 import { pktmonDropReasonId } from '../vfp/reasons';
 import type { CaptureFormat, CaptureReader, InterfaceInfo, PcapVariant } from './reader';
 
@@ -93,6 +93,10 @@ export class PktmonTagger implements CaptureReader {
   forgotten = 0;
   /** Per interface: 1 the view's component, 2 another one (0: not known yet). */
   private ifaceView = new Uint8Array(0);
+  /** `--pktmon-component` named no component, or the capture has no pktmon packet (checkView). */
+  private viewError: InputError | null = null;
+  private viewChecked = false;
+  private sawPktmon = false;
 
   constructor(
     private readonly inner: CaptureReader,
@@ -107,18 +111,50 @@ export class PktmonTagger implements CaptureReader {
   get packetsRead(): number { return this.inner.packetsRead; }
   get bytesRead(): number { return this.inner.bytesRead; }
   get overSnaplenPackets(): number { return this.inner.overSnaplenPackets; }
-  get error(): InputError | null { return this.inner.error; }
+  get error(): InputError | null { return this.viewError ?? this.inner.error; }
   close(): void { this.inner.close(); }
 
   next(b: Batch): number {
+    if (this.viewError !== null) return 0;
     const n = this.inner.next(b);
+    if (this.view.component !== undefined && this.checkView(n)) return 0;
     const copyOf = b.pkCopyOf;
     const info = b.pkInfo;
     copyOf.fill(0, 0, n);
     info.fill(0, 0, n);
     if (b.options.size === 0) return n;
-    for (const [i, o] of b.options) if (i < n && o.packetId !== undefined) this.tag(b, i, o);
+    for (const [i, o] of b.options) {
+      if (i < n && o.packetId !== undefined) {
+        this.sawPktmon = true;
+        this.tag(b, i, o);
+      }
+    }
     return n;
+  }
+
+  /**
+   * `--pktmon-component` that names nothing is refused, not accepted in silence (every packet would be an
+   * unjudged copy): once the interface blocks before the first packet are read (etl2pcapng writes them all
+   * first), no interface named so is exit 2 listing the components; a capture that ends without any
+   * epb_packetid is exit 2 too (it is not a pktmon capture). True when the run must stop here.
+   */
+  private checkView(n: number): boolean {
+    if (!this.viewChecked && (n > 0 || this.inner.error === null)) {
+      this.viewChecked = true;
+      const fs = this.inner.interfaces;
+      let found = false;
+      for (let g = 0; g < fs.length; g++) if (this.isViewIface(g)) found = true;
+      if (!found) {
+        const names = fs.map((f, g) => `${g} ${f.name ?? ''}${f.description !== undefined && f.description !== f.name ? ` (${f.description})` : ''}`.trim());
+        this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: no component of this capture has that if_name, if_description or interface index; its components: ${names.length > 0 ? names.join(', ') : 'none'}`);
+        return true;
+      }
+    }
+    if (n === 0 && !this.sawPktmon && this.inner.error === null) {
+      this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: the capture has no pktmon packet ids (epb_packetid): it is not a pktmon capture (microsoft/etl2pcapng of a pktmon ETL)`);
+      return true;
+    }
+    return false;
   }
 
   /** Marks packet `i`, a pktmon appearance of group `o.packetId`. */

@@ -12,7 +12,7 @@
  * - a bin link not on PATH (`npx vfp-emu` in a project that depends on it: node_modules/.bin/vfp-emu):
  *   `node node_modules/.bin/vfp-emu` (node runs the link's target).
  * Every argument is quoted for a POSIX shell (`shellQuote`). The same options as the replay (cluster files in
- * order, --windows, --seed, --view, --vxlan-port, --lenient-snaplen, --max-config-bytes) so that explain
+ * order, --windows, --seed, --view, --vxlan-port, --lenient-snaplen, --max-config-bytes, --pktmon-component) so that explain
  * decides as the replay did; not --all-nodes, which changes no decision (test/vfp-compile-nodes.test.ts), so
  * the commands of a run with and without it are the same bytes. A trace read from stdin (`-`) gives `explain -`: the capture must be
  * given on stdin again.
@@ -56,6 +56,8 @@ export interface ExplainOptions {
   strictSnaplen?: boolean;
   maxConfigBytes?: number;
   allNodes?: boolean;
+  /** `--pktmon-component`: explain must judge a pktmon capture's packets at the component replay did. */
+  pktmonComponent?: string;
   /** The command prefix (cliPrefix() of the main thread); default: this process's. */
   cli?: string;
 }
@@ -72,6 +74,7 @@ export function explainCommand(trace: string, packet: number, o: ExplainOptions,
   for (const p of o.vxlanPorts) words.push('--vxlan-port', String(p));
   if (o.strictSnaplen === false) words.push('--lenient-snaplen');
   if (o.maxConfigBytes !== undefined && o.maxConfigBytes !== DEFAULT_MAX_CONFIG) words.push('--max-config-bytes', String(o.maxConfigBytes));
+  if (o.pktmonComponent !== undefined) words.push('--pktmon-component', shellQuote(o.pktmonComponent));
   words.push('--packet', String(packet));
   return words.join(' ');
 }

@@ -10,7 +10,7 @@
  *   - `drops.records`: appearances pktmon logged as dropped (etl2pcapng's epb_verdict XDP drop);
  *     `agree`: the emulator drops the judged packet too (verdict dropped), `disagree`: it does not,
  *     `unknown`: the judged packet is not in the trace (--pktmon-component never saw it);
- *   - `list` (at most LIST_MAX, in trace order): {trace, packet, judged, component, pktmon_reason, verdict, reason}
+ *   - `list` (the first LIST_MAX records by packet number, whatever the worker count; the counts cover every record): {trace, packet, judged, component, pktmon_reason, verdict, reason}
  *     with pktmon's reason string (null: the file gives none, as etl2pcapng's files do) beside the
  *     emulator's verdict and reason code.
  * No object per packet: verdicts of judged pktmon packets in a Uint16Array by packet number.
@@ -73,7 +73,8 @@ export class PktmonTally {
     }
     if ((inf & PK_DROP) !== 0) {
       this.dropCount++;
-      if (this.drops.length < 4 * LIST_MAX) this.drops.push(n, copyOf === 0 ? n : copyOf === PK_COPY_UNSEEN ? 0 : copyOf, g, inf >>> PK_REASON_SHIFT);
+      // every record is kept (4 numbers each), so agree/disagree count them all; only the list is cut (summary)
+      this.drops.push(n, copyOf === 0 ? n : copyOf === PK_COPY_UNSEEN ? 0 : copyOf, g, inf >>> PK_REASON_SHIFT);
     }
   }
 
@@ -157,7 +158,8 @@ export function pktmonText(p: PktmonSummary): string {
   ];
   for (const d of p.drops.list.slice(0, 10)) {
     const pk = d.pktmon_reason ?? 'no reason in the file';
-    const em = d.verdict === null ? 'not judged' : `${d.verdict}${d.reason !== null ? ` (${d.reason})` : ''}`;
+    // copy_of null: the record's packet was not judged before it (at the view's component): nothing to compare
+    const em = d.judged === null ? 'not linked (its packet was not judged before this record)' : d.verdict === null ? 'not judged' : `${d.verdict}${d.reason !== null ? ` (${d.reason})` : ''}`;
     lines.push(`    packet ${d.packet} at ${d.component}: pktmon dropped (${pk}); emulator: ${em}${d.agree === null ? '' : d.agree ? ' - agree' : ' - DISAGREE'}`);
   }
   if (p.drops.list.length > 10) lines.push(`    ... ${p.drops.records - 10} more`);

@@ -411,11 +411,36 @@ function unusedCniKey(meta: Field, data: Field, draft: Draft): string | null {
  * (kubernetes/apimachinery pkg/util/yaml/decoder.go `IsJSONBuffer`, which the universal decoder kube-proxy
  * and the kubelet read their config files with uses to pick the JSON decoder over the YAML one). Such a text
  * (the generated cluster's kube-proxy `config.conf`, kubeadm ConfigMaps written by tools) is read with
- * JSON.parse, so a run never loads the yaml package for it (issue 12, start-up), and a text that is not
- * valid JSON is refused naming the key, as a `.json` key is: Kubernetes' JSON decoder refuses it too.
+ * JSON.parse, so a run never loads the yaml package for it (issue 12, start-up); a text that is not valid
+ * JSON falls back to YAML (parseConfigMapText).
  */
 function jsonText(text: string): boolean {
   return /^\s*\{/.test(text);
+}
+
+/** The kinds of config the emulator reads whose files Kubernetes decodes as JSON when they start with `{`. */
+const JSON_DECODED_KINDS: ReadonlySet<unknown> = new Set(['KubeProxyConfiguration', 'KubeletConfiguration']);
+
+/**
+ * The parsed value of a ConfigMap key's text, or null for a text that is not a config (skipped). A `.json`
+ * key must be JSON. A text starting with `{` is read as JSON first (jsonText); if it is not valid JSON it is
+ * read as YAML, as flow-style YAML (`{level: debug, retries: 3}`, an application's settings in a
+ * `kubectl get cm -A -o yaml` dump) is, and refused only when it is a kube-proxy or kubelet config: their
+ * decoder takes such a text as JSON and refuses it too. Other YAML that does not parse is skipped.
+ */
+function parseConfigMapText(f: Field, text: string, isJson: boolean): unknown {
+  const asJson = isJson || jsonText(text);
+  const parsed = parseEmbedded(f, text, asJson);
+  if (!('error' in parsed)) return parsed.value;
+  if (isJson) f.fail(`not valid JSON: ${parsed.error}`);
+  if (!asJson) return null;
+  const asYaml = parseEmbedded(f, text, false);
+  if ('error' in asYaml) return null;
+  const v = asYaml.value;
+  if (v !== null && typeof v === 'object' && JSON_DECODED_KINDS.has((v as { kind?: unknown }).kind)) {
+    f.fail(`not valid JSON: ${parsed.error} (a ${String((v as { kind?: unknown }).kind)} text starting with "{" is decoded as JSON by kube-proxy and the kubelet)`);
+  }
+  return v;
 }
 
 /** ConfigMap keys whose text may be a cluster input of its own (kube-flannel-cfg, kube-proxy's config.conf, kubelet-config's kubelet). */
@@ -435,13 +460,9 @@ function importConfigMap(obj: Field, draft: Draft, embed: EmbeddedImporter): voi
       if (importKubeProxyScript(f, f.value, draft)) used = true;
       continue;
     }
-    const asJson = isJson || jsonText(f.value);
-    const parsed = parseEmbedded(f, f.value, asJson);
-    if ('error' in parsed) {
-      if (asJson) f.fail(`not valid JSON: ${parsed.error}`);
-      continue;
-    }
-    if (embed(f.doc.embedded(f.path, parsed.value), draft)) used = true;
+    const parsed = parseConfigMapText(f, f.value, isJson);
+    if (parsed === null) continue;
+    if (embed(f.doc.embedded(f.path, parsed), draft)) used = true;
   }
   if (!used) draft.note('config-ignored', 'info', `ConfigMap ${namespace}/${name} holds no flannel, CNI, kube-proxy or kubelet config; skipped`, obj.where);
 }
