@@ -108,6 +108,20 @@ describe('output pcapng comments (what a Wireshark user needs)', () => {
     assert.deepEqual(tsharkComments(out), comments);
   });
 
+  it('IPv6 Services: the IPv6 load balancer\'s frontend in brackets, as the IPv4 one (20-dualstack)', function () {
+    const { out, comments } = replayComments(tmp, '20-dualstack', [...l2bridge, 'dualstack.yaml']);
+    const want = [
+      'packet 1: delivered; service=default/api ClusterIP [fd00:10:96::60]:80/tcp; backend=[fd00:10:244:2::17]:8080; dnat=[fd00:10:96::60]:80->[fd00:10:244:2::17]:8080',
+      // the reply: the rule that decided is not the load balancer's, so no frontend (as IPv4)
+      'packet 2: delivered; service=default/api; backend=[fd00:10:244:2::17]:8080; snat=[fd00:10:244:2::17]:8080->[fd00:10:96::60]:80',
+      'packet 6: delivered; service=default/api ClusterIP [fd00:10:96::60]:53/udp; backend=[fd00:10:244:2::17]:5353; dnat=[fd00:10:96::60]:53->[fd00:10:244:2::17]:5353',
+      'packet 10: delivered; service=default/api ClusterIP 10.96.0.60:80/tcp; backend=10.244.1.16:8080; dnat=10.96.0.60:80->10.244.1.16:8080',
+    ];
+    assert.deepEqual([0, 1, 5, 9].map((k) => comments[k]), want);
+    if (!haveTshark()) this.skip();
+    assert.deepEqual(tsharkComments(out), comments);
+  });
+
   it('drops carry the pktmon drop reason; a VXLAN packet delivered decapsulated says decap', () => {
     const l2 = replayComments(tmp, '01-l2bridge', [...l2bridge, 'win-3.yaml']).comments.map(shortOf);
     assert.equal(l2[5], 'packet 6: dropped mac-spoofing-disabled; pktmon-drop=Spoofed MAC address is not allowed');

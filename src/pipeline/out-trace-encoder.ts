@@ -50,9 +50,8 @@ import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import { ipv6Text } from '../decode/format';
-import type { NodeLb } from '../vfp/lb';
 import { ByteWriter, Ipv4Texts, putBytes, putSmall, putText, putU16le, putU32le, putUint, Text, utf8 } from './bytes';
-import { lbFields, lbFieldsBound, lbsByRule, pktmonField, warningsField } from './out-comment';
+import { type LbFrontend, lbFields, lbFieldsBound, lbsByRule, pktmonField, warningsField } from './out-comment';
 
 /** Most UTF-8 bytes of an egress point's interface name in the output trace (see the module comment). */
 export const IFACE_NAME_MAX = 1024;
@@ -164,7 +163,7 @@ export class OutTraceEncoder {
   /** `; warnings=..` per warning bitmask (built on first use). */
   private readonly warningTexts = new Map<number, Text>();
   /** The load balancer of each LB rule (out-comment.ts lbsByRule). */
-  private readonly lbs: (NodeLb | undefined)[];
+  private readonly lbs: (LbFrontend | undefined)[];
   /**
    * `; service=..; backend=..[; dsr=yes]` per (service, backend, rule): an open-addressing table (slot: the
    * text, or undefined when free; its 3 keys in `lbKeys`), at most half full; `lbLast*`: the last one used.
