@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import { Batch } from '../src/core/batch';
 import { openCapture } from '../src/io/reader';
 import { REASON_TABLE } from '../src/vfp/reasons';
+import { putIpv6 } from '../src/pipeline/bytes';
+import { ipv6Text } from '../src/decode/format';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -120,6 +122,24 @@ describe('output pcapng comments (what a Wireshark user needs)', () => {
     assert.deepEqual([0, 1, 5, 9].map((k) => comments[k]), want);
     if (!haveTshark()) this.skip();
     assert.deepEqual(tsharkComments(out), comments);
+  });
+
+  it('IPv6 addresses in comments are written as the reports print them (putIpv6 = ipv6Text, RFC 5952)', () => {
+    const cases = ['fd00:10:96::60', '::', '::1', '1::', '2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:0:1', '::ffff:10.1.2.3', '::10.1.2.3', '1:0:2:0:3:0:4:0', 'abcd:ef01:2345:6789:abcd:ef01:2345:6789', 'fe80::ffff:1', '0:0:1::'];
+    const bytes = (t: string): Uint8Array => {
+      const [head, tail] = t.includes('::') ? t.split('::') : [t, undefined];
+      const words = (x: string): number[] => (x === '' ? [] : x.split(':').flatMap((w) => (w.includes('.') ? ((q) => [(q[0] << 8) | q[1], (q[2] << 8) | q[3]])(w.split('.').map(Number)) : [parseInt(w, 16)])));
+      const h = words(head);
+      const tl = tail === undefined ? [] : words(tail);
+      const all = [...h, ...new Array<number>(8 - h.length - tl.length).fill(0), ...tl];
+      return Uint8Array.from(all.flatMap((w) => [w >> 8, w & 255]));
+    };
+    const out = new Uint8Array(64);
+    for (const c of cases) {
+      const a = bytes(c);
+      const end = putIpv6(new DataView(out.buffer), 0, a, 0);
+      assert.equal(Buffer.from(out.subarray(0, end)).toString('latin1'), ipv6Text(a, 0), c);
+    }
   });
 
   it('drops carry the pktmon drop reason; a VXLAN packet delivered decapsulated says decap', () => {

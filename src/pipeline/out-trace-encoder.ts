@@ -49,8 +49,7 @@ import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnit
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
-import { ipv6Text } from '../decode/format';
-import { ByteWriter, Ipv4Texts, putBytes, putSmall, putText, putU16le, putU32le, putUint, Text, utf8 } from './bytes';
+import { ByteWriter, Ipv4Texts, putBytes, putIpv6, putSmall, putText, putU16le, putU32le, putUint, Text, utf8 } from './bytes';
 import { type LbFrontend, lbFields, lbFieldsBound, lbsByRule, pktmonField, warningsField } from './out-comment';
 
 /** Most UTF-8 bytes of an egress point's interface name in the output trace (see the module comment). */
@@ -451,18 +450,13 @@ export class OutTraceEncoder {
     return putSmall(v, p, bp);
   }
 
-  /** dnat / snat of an IPv6 packet (cold: strings), the decoded addresses at `a[o]` (source then destination). */
+  /** dnat / snat of an IPv6 packet: the addresses as captured (FlowColumns addr6) against those at `a[o]` (source then destination). */
   private nat6(v: DataView, p: number, ports: boolean, f: FlowColumns, i: number, a: Uint8Array, o: number, sport: number, dport: number): number {
-    const text = (addr: Uint8Array, at: number, port: number): string => (ports ? `[${ipv6Text(addr, at)}]:${port}` : ipv6Text(addr, at));
-    const d0 = text(f.addr6, 32 * i + 16, f.dport[i]);
-    const d1 = text(a, o + 16, dport);
-    const s0 = text(f.addr6, 32 * i, f.sport[i]);
-    const s1 = text(a, o, sport);
-    let s = '';
-    if (d0 !== d1) s += `; dnat=${d0}->${d1}`;
-    if (s0 !== s1) s += `; snat=${s0}->${s1}`;
-    for (let k = 0; k < s.length; k++) v.setUint8(p + k, s.charCodeAt(k));
-    return p + s.length;
+    const x = f.addr6;
+    const at = 32 * i;
+    if (!same16(x, at + 16, a, o + 16) || (ports && f.dport[i] !== dport)) p = change6(v, putText(v, p, T_DNAT), ports, x, at + 16, f.dport[i], a, o + 16, dport);
+    if (!same16(x, at, a, o) || (ports && f.sport[i] !== sport)) p = change6(v, putText(v, p, T_SNAT), ports, x, at, f.sport[i], a, o, sport);
+    return p;
   }
 
   /** Set by `number`: the packet's egress point was new (its IDB goes first); and its text id. */
@@ -623,4 +617,26 @@ export class OutTraceEncoder {
       secFracToTicks(tsResult[0], tsResult[1], this.outUnits, this.outUnits);
     }
   }
+}
+
+/** Whether the 16 bytes at `x[xo]` and `a[ao]` are equal. */
+function same16(x: Uint8Array, xo: number, a: Uint8Array, ao: number): boolean {
+  for (let k = 0; k < 16; k++) if (x[xo + k] !== a[ao + k]) return false;
+  return true;
+}
+
+/** `[A]:P->[B]:P` (`A->B` without ports) of IPv6 addresses `x[xo]` and `a[ao]`. */
+function change6(v: DataView, p: number, ports: boolean, x: Uint8Array, xo: number, xp: number, a: Uint8Array, ao: number, ap: number): number {
+  p = ipv6Port(v, p, ports, x, xo, xp);
+  p = putText(v, p, T_ARROW);
+  return ipv6Port(v, p, ports, a, ao, ap);
+}
+
+function ipv6Port(v: DataView, p: number, ports: boolean, a: Uint8Array, o: number, port: number): number {
+  if (!ports) return putIpv6(v, p, a, o);
+  v.setUint8(p++, 91);
+  p = putIpv6(v, p, a, o);
+  v.setUint8(p++, 93);
+  v.setUint8(p++, 58);
+  return putSmall(v, p, port);
 }
