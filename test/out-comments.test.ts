@@ -14,6 +14,7 @@ import { Batch } from '../src/core/batch';
 import { openCapture } from '../src/io/reader';
 import { REASON_TABLE } from '../src/vfp/reasons';
 import { putIpv6 } from '../src/pipeline/bytes';
+import { KeyTable } from '../src/core/key-table';
 import { ipv6Text } from '../src/decode/format';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -140,6 +141,25 @@ describe('output pcapng comments (what a Wireshark user needs)', () => {
       const end = putIpv6(new DataView(out.buffer), 0, a, 0);
       assert.equal(Buffer.from(out.subarray(0, end)).toString('latin1'), ipv6Text(a, 0), c);
     }
+  });
+
+  it('the text caches\' KeyTable keeps each key\'s number through growth (uint32 keys too)', () => {
+    const t = new KeyTable(3, 2);
+    const put = (a: number, b: number, c: number): number => {
+      t.key.set([a, b, c]);
+      const n = t.find();
+      return n >= 0 ? n : t.add();
+    };
+    const keys = Array.from({ length: 500 }, (_, k) => [k % 7, -1 - (k % 3), 0xffffffff - k] as const);
+    const first = keys.map(([a, b, c]) => put(a, b, c));
+    assert.deepEqual(first, Array.from({ length: 500 }, (_, k) => k), 'numbered in the order added');
+    assert.deepEqual(keys.map(([a, b, c]) => put(a, b, c)), first, 'found again after the table grew');
+    assert.equal(t.size, 500);
+    t.key.set([1, 2, 3]);
+    assert.equal(t.find(), -1);
+    t.clear();
+    t.key.set([0, -1, 0xffffffff]);
+    assert.equal(t.find(), -1, 'cleared');
   });
 
   it('drops carry the pktmon drop reason; a VXLAN packet delivered decapsulated says decap', () => {

@@ -42,6 +42,7 @@
  * interfaces' timestamp units, the Dataplane's names. Sets nothing in them.
  */
 import { HEADROOM, PF, type Batch, type FlowColumns } from '../core/batch';
+import { KeyTable } from '../core/key-table';
 import { capText, capUtf8, safeText, shortText, utf8Length } from '../core/safe-text';
 import type { Diagnostic } from '../cluster/model';
 import { DEFAULT_SNAPLEN, OPTION_MAX } from '../io/writer';
@@ -163,13 +164,9 @@ export class OutTraceEncoder {
   private readonly warningTexts = new Map<number, Text>();
   /** The load balancer of each LB rule (out-comment.ts lbsByRule). */
   private readonly lbs: (LbFrontend | undefined)[];
-  /**
-   * `; service=..; backend=..[; dsr=yes]` per (service, backend, rule): an open-addressing table (slot: the
-   * text, or undefined when free; its 3 keys in `lbKeys`), at most half full; `lbLast*`: the last one used.
-   */
-  private lbTexts: (Text | undefined)[] = new Array<Text | undefined>(256).fill(undefined);
-  private lbKeys = new Int32Array(3 * 256);
-  private lbCount = 0;
+  /** `; service=..; backend=..[; dsr=yes]` per (service, backend, rule), by its number in `lbTable`; `lbLast*`: the last one used. */
+  private readonly lbTable = new KeyTable(3, 8);
+  private readonly lbTexts: Text[] = [];
   private lbLastKey0 = -2;
   private lbLastKey1 = -2;
   private lbLastKey2 = -2;
@@ -342,58 +339,21 @@ export class OutTraceEncoder {
   /** `; service=..` and the rest (out-comment.ts lbFields) of (service, backend, rule), cached (see `lbTexts`). */
   private lbText(service: number, backend: number, rule: number): Text {
     if (service === this.lbLastKey0 && backend === this.lbLastKey1 && rule === this.lbLastKey2) return this.lbLast;
-    const keys = this.lbKeys;
-    const mask = this.lbTexts.length - 1;
-    const h = Math.imul(service ^ Math.imul(backend, 0x85ebca6b) ^ Math.imul(rule, 0xc2b2ae35), 0x9e3779b1);
-    let s = (h >>> 8) & mask;
-    for (; ; s = (s + 1) & mask) {
-      const t = this.lbTexts[s];
-      if (t === undefined) break;
-      if (keys[3 * s] === service && keys[3 * s + 1] === backend && keys[3 * s + 2] === rule) return this.lbHit(service, backend, rule, t);
+    const table = this.lbTable;
+    const key = table.key;
+    key[0] = service;
+    key[1] = backend;
+    key[2] = rule;
+    let n = table.find();
+    if (n < 0) {
+      n = table.add();
+      this.lbTexts[n] = new Text(lbFields(this.dp, this.lbs, service, backend, rule));
     }
-    if (2 * (this.lbCount + 1) > this.lbTexts.length) {
-      this.growLbTexts();
-      return this.lbText(service, backend, rule);
-    }
-    const t = new Text(lbFields(this.dp, this.lbs, service, backend, rule));
-    this.lbTexts[s] = t;
-    keys[3 * s] = service;
-    keys[3 * s + 1] = backend;
-    keys[3 * s + 2] = rule;
-    this.lbCount++;
-    return this.lbHit(service, backend, rule, t);
-  }
-
-  private lbHit(service: number, backend: number, rule: number, t: Text): Text {
     this.lbLastKey0 = service;
     this.lbLastKey1 = backend;
     this.lbLastKey2 = rule;
-    this.lbLast = t;
-    return t;
-  }
-
-  private growLbTexts(): void {
-    const old = this.lbTexts;
-    const oldKeys = this.lbKeys;
-    this.lbTexts = new Array<Text | undefined>(2 * old.length).fill(undefined);
-    this.lbKeys = new Int32Array(6 * old.length);
-    this.lbCount = 0;
-    const mask = this.lbTexts.length - 1;
-    for (let k = 0; k < old.length; k++) {
-      const t = old[k];
-      if (t === undefined) continue;
-      const service = oldKeys[3 * k];
-      const backend = oldKeys[3 * k + 1];
-      const rule = oldKeys[3 * k + 2];
-      const h = Math.imul(service ^ Math.imul(backend, 0x85ebca6b) ^ Math.imul(rule, 0xc2b2ae35), 0x9e3779b1);
-      let s = (h >>> 8) & mask;
-      while (this.lbTexts[s] !== undefined) s = (s + 1) & mask;
-      this.lbTexts[s] = t;
-      this.lbKeys[3 * s] = service;
-      this.lbKeys[3 * s + 1] = backend;
-      this.lbKeys[3 * s + 2] = rule;
-      this.lbCount++;
-    }
+    this.lbLast = this.lbTexts[n];
+    return this.lbLast;
   }
 
   /** `; encap=vxlan vni V SRC->DST:PORT` from the Results row. */
