@@ -30,11 +30,13 @@ export class KeyTable {
     const key = this.key;
     const keys = this.keys;
     const mask = this.slots.length - 1;
+    const slots = this.slots;
     for (let s = this.hash(key, 0) & mask; ; s = (s + 1) & mask) {
-      const n = this.slots[s] - 1;
+      const n = slots[s] - 1;
       if (n < 0) return -1;
+      const o = w * n;
       let j = 0;
-      while (j < w && keys[w * n + j] === key[j]) j++;
+      while (j < w && keys[o + j] === key[j]) j++;
       if (j === w) return n;
     }
   }
@@ -55,8 +57,9 @@ export class KeyTable {
   }
 
   private hash(a: Int32Array, o: number): number {
+    const end = o + this.width;
     let h = 0x811c9dc5;
-    for (let j = 0; j < this.width; j++) h = Math.imul(h ^ a[o + j], 0x9e3779b1);
+    for (let j = o; j < end; j++) h = Math.imul(h ^ a[j], 0x9e3779b1);
     return (h ^ (h >>> 15)) >>> 0;
   }
 
