@@ -60,7 +60,8 @@ export class KeyTable {
     const end = o + this.width;
     let h = 0x811c9dc5;
     for (let j = o; j < end; j++) h = Math.imul(h ^ a[j], 0x9e3779b1);
-    return (h ^ (h >>> 15)) >>> 0;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    return (h ^ (h >>> 13)) >>> 0;
   }
 
   private place(n: number): void {

@@ -79,6 +79,8 @@ export class VerdictEncoder {
    */
   private readonly headTable = new KeyTable(6, 10);
   private readonly heads: Text[] = [];
+  /** The head of the last packet, whose 6 keys `headTable.key` holds (null before the first). */
+  private lastHead: Text | null = null;
   /**
    * `,"service":S,"backend":B}` and a newline: per backend id (a backend belongs to one service; the
    * service is kept to check), and per service id + 1 when there is no backend.
@@ -170,16 +172,24 @@ export class VerdictEncoder {
 
   /** The record head of packet `i` (see `heads`). */
   private head(r: Results, i: number): Text {
-    const table = this.headTable;
-    const key = table.key;
-    key[0] = r.verdict[i];
-    key[1] = r.reason[i];
-    key[2] = r.warnings[i];
-    key[3] = r.node[i];
-    key[4] = r.ingress[i];
-    key[5] = r.egress[i];
-    const n = table.find();
-    return n >= 0 ? this.heads[n] : this.addHead(key[0], key[1], key[2], key[3], key[4], key[5]);
+    const key = this.headTable.key;
+    const verdict = r.verdict[i];
+    const reason = r.reason[i];
+    const warnings = r.warnings[i] | 0;
+    const node = r.node[i];
+    const ingress = r.ingress[i];
+    const egress = r.egress[i];
+    // `key` still holds the last packet's: a packet like the one before skips the lookup
+    if (key[0] === verdict && key[1] === reason && key[2] === warnings && key[3] === node && key[4] === ingress && key[5] === egress && this.lastHead !== null) return this.lastHead;
+    key[0] = verdict;
+    key[1] = reason;
+    key[2] = warnings;
+    key[3] = node;
+    key[4] = ingress;
+    key[5] = egress;
+    const n = this.headTable.find();
+    this.lastHead = n >= 0 ? this.heads[n] : this.addHead(verdict, reason, warnings, node, ingress, egress);
+    return this.lastHead;
   }
 
   private addHead(verdict: number, reason: number, warnings: number, node: number, ingress: number, egress: number): Text {
