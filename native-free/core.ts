@@ -28,7 +28,7 @@ import { InlineRunner, slotSpec } from '../src/pipeline/replay-loop';
 import { walkPacket } from '../src/pipeline/explain-loop';
 import type { Slot } from '../src/pipeline/slot';
 import { compileDataplane, type Dataplane } from '../src/vfp/engine';
-import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../src/vfp/profile';
+import { DEFAULT_PROFILE, PROFILES, resolveProfile, withSetting } from '../src/vfp/profile';
 import { VERDICT_NAMES, reasonId, reasonSentence } from '../src/vfp/reasons';
 import { explainedText, walkOf, type Walk } from '../src/vfp/walk';
 
@@ -331,18 +331,12 @@ export class Session {
  *               spec; `trace` shows this what-if for icmp-not-transposed).
  */
 export const LESSON_WHAT_IFS: readonly { id: 'exception' | 'icmp-snat'; label: string; cli: string }[] = [
-  { id: 'exception', label: 'Add 203.0.113.10 to the ExceptionList', cli: 'replay --cluster cni.conf with 203.0.113.10/32 in its OutBoundNAT ExceptionList' },
-  { id: 'icmp-snat', label: "Turn the profile's ICMP SNAT on", cli: 'replay --windows ws2022:icmpSnat=true' },
+  { id: 'exception', label: 'Add 203.0.113.10 to the ExceptionList', cli: "the lesson's cni.conf with 203.0.113.10/32 added to its OutBoundNAT ExceptionList, then `vfp-emu replay TRACE --cluster <that file> ...`" },
+  { id: 'icmp-snat', label: "Turn the profile's ICMP SNAT on", cli: 'vfp-emu replay TRACE --cluster ... --windows ws2022:icmpSnat=true' },
 ];
 
 /** The external host of the ICMP lesson (traces/04-icmp-lesson). */
 export const LESSON_HOST = '203.0.113.10';
-
-/** `spec` (a --windows value, default DEFAULT_PROFILE) with `key=value` added; resolveProfile lets the last value of a key win. */
-export function windowsWith(spec: string | undefined, key: string, value: string): string {
-  const base = spec ?? DEFAULT_PROFILE;
-  return `${base}${base.includes(':') ? ',' : ':'}${key}=${value}`;
-}
 
 /**
  * The cluster texts with `cidr` added to every OutBoundNAT `ExceptionList` of a JSON CNI config (win-bridge
@@ -379,7 +373,7 @@ export function withException(cluster: readonly ClusterText[], cidr: string): Cl
 /** The input of what-if `id` (LESSON_WHAT_IFS) applied to `input`. */
 export function whatIfInput(input: RunInput, id: string): RunInput {
   if (id === 'exception') return { ...input, cluster: withException(input.cluster, `${LESSON_HOST}/32`) };
-  if (id === 'icmp-snat') return { ...input, windows: windowsWith(input.windows, 'icmpSnat', 'true') };
+  if (id === 'icmp-snat') return { ...input, windows: withSetting(input.windows, 'icmpSnat', 'true') };
   throw new UsageError(`unknown what-if '${id}' (known: ${LESSON_WHAT_IFS.map((w) => w.id).join(', ')})`);
 }
 

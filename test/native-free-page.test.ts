@@ -17,6 +17,7 @@ import { bundleText, buildPage, readLesson } from '../native-free/build';
 import { clusterList } from '../src/gen/layout';
 import { writeTraceFile } from '../src/gen/trace';
 import { loadScenario } from '../src/scenario/scenario';
+import { withSetting } from '../src/vfp/profile';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli.js');
@@ -40,6 +41,8 @@ interface PageApi {
     explain(n: number): string;
   };
   lessonInput(lesson: unknown): unknown;
+  whatIfInput(input: unknown, id: string): { windows?: string };
+  LESSON_WHAT_IFS: readonly { id: string; cli: string }[];
   decodeClusterFile(bytes: Uint8Array): string;
   errorMessage(e: unknown): string;
 }
@@ -131,6 +134,19 @@ describe('native-free: the teaching page', function () {
         [['icmp-not-transposed', 2]],
       );
       assert.equal(r.error, null);
+    });
+
+    it("the what-ifs are the CLI's: the ICMP SNAT profile is written as `vfp-emu trace` writes it, the ExceptionList one names the file change", function () {
+      const input = page.lessonInput(page.lesson) as Record<string, unknown>;
+      // a setting the input already gives is replaced, not repeated (the profile's name on the page is this text)
+      const given = 'ws2022:icmpSnat=false,maxLbDestinations=128';
+      const got = page.whatIfInput({ ...input, windows: given }, 'icmp-snat').windows;
+      assert.equal(got, 'ws2022:icmpSnat=true,maxLbDestinations=128');
+      assert.equal(got, withSetting(given, 'icmpSnat', 'true'), 'the one function trace.ts uses');
+      assert.equal(page.whatIfInput(input, 'icmp-snat').windows, 'ws2022:icmpSnat=true');
+      const cli = Object.fromEntries(Array.from(page.LESSON_WHAT_IFS, (w) => [w.id, w.cli]));
+      assert.equal(cli.exception, "the lesson's cni.conf with 203.0.113.10/32 added to its OutBoundNAT ExceptionList, then `vfp-emu replay TRACE --cluster <that file> ...`");
+      assert.equal(cli['icmp-snat'], 'vfp-emu replay TRACE --cluster ... --windows ws2022:icmpSnat=true');
     });
 
     it('gives the verdict records, output pcapng and explanations the CLI gives for the lesson', function () {
@@ -364,7 +380,7 @@ document.getElementById('packet-2').dispatchEvent(new KeyboardEvent('keydown', {
       packets: { inBand: string; outBand: string; decided: string[]; text: string }[];
       scrollWidth: number;
       filtered: { chip: string; rows: string[] }[];
-      whatIfs: Record<string, { rows: [string, string, string, boolean][]; note: string }>;
+      whatIfs: Record<string, { rows: [string, string, string, boolean][]; quotes: string[]; note: string }>;
     }
 
     const LESSON_HARNESS = `
@@ -379,6 +395,8 @@ var texts = function (root, sel) { return Array.prototype.map.call(root.querySel
 seen.scrollWidth = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth);
 var rows = function () { return Array.prototype.map.call(document.querySelectorAll('tr.packet'), function (tr) {
   return [tr.dataset.packet, tr.dataset.verdict, tr.dataset.reason, tr.classList.contains('changed')]; }); };
+var quotes = function () { return Array.prototype.map.call(document.querySelectorAll('tr.packet'), function (tr) {
+  var q = tr.querySelector('td.what .ref'); return q === null ? '' : q.className + ': ' + q.textContent; }); };
 Array.prototype.forEach.call(document.querySelectorAll('button.chip'), function (b) {
   b.click();
   seen.filtered.push({ chip: b.textContent, rows: rows().map(function (r) { return r[0] + ' ' + r[1]; }) });
@@ -386,7 +404,7 @@ Array.prototype.forEach.call(document.querySelectorAll('button.chip'), function 
 document.querySelector('button.chip[data-filter=""]').click();
 ['whatif-icmp-snat', 'whatif-exception'].forEach(function (id) {
   document.getElementById(id).click();
-  seen.whatIfs[id] = { rows: rows(), note: document.getElementById('whatif-result').textContent };
+  seen.whatIfs[id] = { rows: rows(), quotes: quotes(), note: document.getElementById('whatif-result').textContent };
   document.getElementById(id).click();
 });
 var pre = document.createElement('pre'); pre.id = 'harness'; pre.textContent = JSON.stringify(seen); document.body.append(pre);
@@ -431,12 +449,17 @@ var pre = document.createElement('pre'); pre.id = 'harness'; pre.textContent = J
       assert.deepEqual(snat.rows[0], ['1', 'forwarded', '', true], 'the ping leaves SNATed: forwarded, marked as changed');
       assert.deepEqual(snat.rows[1], ['2', 'delivered', '', true], 'its reply comes back to the pod');
       assert.deepEqual(snat.rows[2], ['3', 'forwarded', '', false], 'curl is as before');
-      assert.match(snat.note, /^replay --windows ws2022:icmpSnat=true\. 2 packets change: packet 1: no-return icmp-not-transposed → forwarded; packet 2: dropped icmp-not-transposed → delivered\.$/);
+      // the lesson's words about packets 1-2 contradict the what-if: labelled and dimmed there, as they are on curl
+      const why = readLesson(root).packets.map((p) => p.why);
+      assert.equal(snat.quotes[0], `ref stale: the lesson says (without the what-if): “${why[0]}”`);
+      assert.equal(snat.quotes[1], why[1] === '' ? '' : `ref stale: the lesson says (without the what-if): “${why[1]}”`);
+      assert.equal(snat.quotes[2], why[2] === '' ? '' : `ref: “${why[2]}”`);
+      assert.match(snat.note, /^vfp-emu replay TRACE --cluster \.\.\. --windows ws2022:icmpSnat=true\. 2 packets change: packet 1: no-return icmp-not-transposed → forwarded; packet 2: dropped icmp-not-transposed → delivered\.$/);
       const ex = seen.whatIfs['whatif-exception'];
       assert.deepEqual(ex.rows[0], ['1', 'no-return', 'pod-ip-not-routable', true], 'the ping still fails, now because the pod IP is not routable outside');
       assert.deepEqual(ex.rows[2], ['3', 'no-return', 'pod-ip-not-routable', true], 'curl is no longer SNATed and breaks too');
       assert.deepEqual(ex.rows[7], ['8', 'delivered', '', false], 'pod to pod is as before');
-      assert.match(ex.note, /ExceptionList\. 7 packets change: packet 1: no-return icmp-not-transposed → no-return pod-ip-not-routable;/);
+      assert.match(ex.note, /^the lesson's cni\.conf with 203\.0\.113\.10\/32 added to its OutBoundNAT ExceptionList, then `vfp-emu replay TRACE --cluster <that file> \.\.\.`\. 7 packets change: packet 1: no-return icmp-not-transposed → no-return pod-ip-not-routable;/);
       // screenshots: the lesson with the SYN's path open, and with ICMP SNAT on (test-output/page/)
       const shots = path.join(root, 'test-output', 'page');
       fs.mkdirSync(shots, { recursive: true });

@@ -13,6 +13,9 @@ import * as path from 'node:path';
 import { Batch } from '../src/core/batch';
 import { openCapture } from '../src/io/reader';
 import { REASON_TABLE } from '../src/vfp/reasons';
+import { putIpv6 } from '../src/pipeline/bytes';
+import { KeyTable } from '../src/core/key-table';
+import { ipv6Text } from '../src/decode/format';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -106,6 +109,57 @@ describe('output pcapng comments (what a Wireshark user needs)', () => {
     );
     if (!haveTshark()) this.skip();
     assert.deepEqual(tsharkComments(out), comments);
+  });
+
+  it('IPv6 Services: the IPv6 load balancer\'s frontend in brackets, as the IPv4 one (20-dualstack)', function () {
+    const { out, comments } = replayComments(tmp, '20-dualstack', [...l2bridge, 'dualstack.yaml']);
+    const want = [
+      'packet 1: delivered; service=default/api ClusterIP [fd00:10:96::60]:80/tcp; backend=[fd00:10:244:2::17]:8080; dnat=[fd00:10:96::60]:80->[fd00:10:244:2::17]:8080',
+      // the reply: the rule that decided is not the load balancer's, so no frontend (as IPv4)
+      'packet 2: delivered; service=default/api; backend=[fd00:10:244:2::17]:8080; snat=[fd00:10:244:2::17]:8080->[fd00:10:96::60]:80',
+      'packet 6: delivered; service=default/api ClusterIP [fd00:10:96::60]:53/udp; backend=[fd00:10:244:2::17]:5353; dnat=[fd00:10:96::60]:53->[fd00:10:244:2::17]:5353',
+      'packet 10: delivered; service=default/api ClusterIP 10.96.0.60:80/tcp; backend=10.244.1.16:8080; dnat=10.96.0.60:80->10.244.1.16:8080',
+    ];
+    assert.deepEqual([0, 1, 5, 9].map((k) => comments[k]), want);
+    if (!haveTshark()) this.skip();
+    assert.deepEqual(tsharkComments(out), comments);
+  });
+
+  it('IPv6 addresses in comments are written as the reports print them (putIpv6 = ipv6Text, RFC 5952)', () => {
+    const cases = ['fd00:10:96::60', '::', '::1', '1::', '2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:0:1', '::ffff:10.1.2.3', '::10.1.2.3', '1:0:2:0:3:0:4:0', 'abcd:ef01:2345:6789:abcd:ef01:2345:6789', 'fe80::ffff:1', '0:0:1::'];
+    const bytes = (t: string): Uint8Array => {
+      const [head, tail] = t.includes('::') ? t.split('::') : [t, undefined];
+      const words = (x: string): number[] => (x === '' ? [] : x.split(':').flatMap((w) => (w.includes('.') ? ((q) => [(q[0] << 8) | q[1], (q[2] << 8) | q[3]])(w.split('.').map(Number)) : [parseInt(w, 16)])));
+      const h = words(head);
+      const tl = tail === undefined ? [] : words(tail);
+      const all = [...h, ...new Array<number>(8 - h.length - tl.length).fill(0), ...tl];
+      return Uint8Array.from(all.flatMap((w) => [w >> 8, w & 255]));
+    };
+    const out = new Uint8Array(64);
+    for (const c of cases) {
+      const a = bytes(c);
+      const end = putIpv6(new DataView(out.buffer), 0, a, 0);
+      assert.equal(Buffer.from(out.subarray(0, end)).toString('latin1'), ipv6Text(a, 0), c);
+    }
+  });
+
+  it('the text caches\' KeyTable keeps each key\'s number through growth (uint32 keys too)', () => {
+    const t = new KeyTable(3, 2);
+    const put = (a: number, b: number, c: number): number => {
+      t.key.set([a, b, c]);
+      const n = t.find();
+      return n >= 0 ? n : t.add();
+    };
+    const keys = Array.from({ length: 500 }, (_, k) => [k % 7, -1 - (k % 3), 0xffffffff - k] as const);
+    const first = keys.map(([a, b, c]) => put(a, b, c));
+    assert.deepEqual(first, Array.from({ length: 500 }, (_, k) => k), 'numbered in the order added');
+    assert.deepEqual(keys.map(([a, b, c]) => put(a, b, c)), first, 'found again after the table grew');
+    assert.equal(t.size, 500);
+    t.key.set([1, 2, 3]);
+    assert.equal(t.find(), -1);
+    t.clear();
+    t.key.set([0, -1, 0xffffffff]);
+    assert.equal(t.find(), -1, 'cleared');
   });
 
   it('drops carry the pktmon drop reason; a VXLAN packet delivered decapsulated says decap', () => {

@@ -290,11 +290,12 @@ function rowElement(row: PacketRow): HTMLTableRowElement {
   const what = el('td', 'what');
   what.append(el('div', 'words', row.words));
   const lp = s.lesson?.packets[r.packet - 1];
-  if (lp !== undefined && lp.why !== '') what.append(el('div', 'ref', `“${lp.why}”`));
+  const was = s.changed.get(r.packet);
+  // a what-if changed this packet: the lesson's words are about it without the what-if, and say so (dimmed)
+  if (lp !== undefined && lp.why !== '') what.append(was === undefined ? el('div', 'ref', `“${lp.why}”`) : el('div', 'ref stale', `the lesson says (without the what-if): “${lp.why}”`));
   tr.append(what);
   const verdict = el('td', 'verdict-cell');
   verdict.append(el('span', `verdict v-${r.verdict}`, r.verdict));
-  const was = s.changed.get(r.packet);
   if (was !== undefined) {
     tr.classList.add('changed');
     verdict.append(el('div', 'was', `was: ${was}`));

@@ -11,12 +11,12 @@
  * With no TRACE it runs the embedded default scenario (traces/04-icmp-lesson) and writes its outputs
  * under ./vfp-out/ (verdicts.jsonl, out.pcapng, report.txt).
  */
-import { pktmonText, type PktmonSummary } from '../report/pktmon';
-import { Batch } from '../core/batch';
-import { openCapture, type CaptureReader } from '../io/reader';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pktmonText, type PktmonSummary } from '../report/pktmon';
+import { Batch } from '../core/batch';
+import { openCapture, type CaptureReader } from '../io/reader';
 import { InputError, UsageError } from '../core/errors';
 import { jsonSafe, safeMessage, safeText } from '../core/safe-text';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';

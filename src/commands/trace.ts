@@ -40,7 +40,7 @@ import type { Cluster, Diagnostic } from '../cluster/model';
 import { buildPacketLine, LINE_PROTOCOLS, PacketLineError } from '../scenario/packet-line';
 import type { Dataplane } from '../vfp/engine';
 import { reasonId, reasonSentence } from '../vfp/reasons';
-import { resolveProfile, type WindowsProfile } from '../vfp/profile';
+import { resolveProfile, withSetting, type WindowsProfile } from '../vfp/profile';
 import { Results } from '../vfp/results';
 import { nodesForAddresses, worthRestricting } from '../vfp/trace-nodes';
 import { planReply, replyMismatch, type ReplyPlan } from '../vfp/trace-reply';
@@ -248,18 +248,6 @@ function judgeWalks(reqJ: Judged, plan: ReplyPlan, repJ: Judged | null, mismatch
   if (rv === 'ignored' || rv === 'no-return') return fail('reply-ignored', `fails: the request arrives, but its reply is ${rv}`, brokenBy('reply', repJ!));
   if (mismatch !== null) return fail('reply-mismatch', `fails: the reply reaches the sender as ${mismatch}, which is not the connection it opened`, brokenBy('reply', repJ!));
   return { works: true, code: 'works', text: `works end to end: the request is ${v} (${req.final.egress ?? '-'} at ${req.final.node ?? '-'}) and the reply is ${rv} (${rep.final.egress ?? '-'} at ${rep.final.node ?? '-'})`, broken_by: null };
-}
-
-/** The `--windows` value that sets `key` to `value` on top of the profile given: an existing `key=` is replaced (each one, in place), else it is appended. */
-function withSetting(windows: string | undefined, key: string, value: string): string {
-  const base = windows ?? 'ws2022';
-  const colon = base.indexOf(':');
-  const items = colon < 0 ? [] : base.slice(colon + 1).split(',').filter((it) => it.trim() !== '');
-  const mine = (it: string): boolean => it.slice(0, it.indexOf('=')).trim() === key;
-  const at = items.findIndex(mine);
-  const out = items.filter((it, k) => !mine(it) || k === at).map((it) => (mine(it) ? `${key}=${value}` : it));
-  if (at < 0) out.push(`${key}=${value}`);
-  return `${colon < 0 ? base : base.slice(0, colon)}:${out.join(',')}`;
 }
 
 /** Two verdicts that answer the same (the what-if is not shown when flipping the setting changes nothing). */

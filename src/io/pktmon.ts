@@ -39,6 +39,7 @@
  */
 import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type Batch, type PacketOptions } from '../core/batch';
 import { InputError } from '../core/errors';
+import { KeyTable } from '../core/key-table';
 import { pktmonDropReasonId } from '../vfp/reasons';
 import type { CaptureFormat, CaptureReader, InterfaceInfo, PcapVariant } from './reader';
 
@@ -84,11 +85,10 @@ function isDrop(o: PacketOptions, le: boolean): boolean {
  * reader the pipeline opened; everything else is the inner reader's.
  */
 export class PktmonTagger implements CaptureReader {
-  private keysLo = new Uint32Array(1024);
-  private keysHi = new Uint32Array(1024);
-  /** Judged packet number + 1 of each slot's group (0: empty slot; 1: a group not judged yet). */
-  private judged = new Uint32Array(1024);
-  private used = 0;
+  /** The PktGroupIds (lo, hi) seen, numbered (core/key-table.ts). */
+  private readonly groups = new KeyTable(2, 10);
+  /** Judged packet number + 1 of each group, by its number (1: a group not judged yet). */
+  private judged = new Uint32Array(512);
   /** Times the table was emptied at GROUP_LIMIT. */
   forgotten = 0;
   /** Per interface: 1 the view's component, 2 another one (0: not known yet). */
@@ -194,51 +194,28 @@ export class PktmonTagger implements CaptureReader {
     return this.ifaceView[g] === 1;
   }
 
-  /** The slot of group (lo, hi), made (judged 1: not yet) when new. */
+  /** The number of group (lo, hi), made (judged 1: not yet) when new; at GROUP_LIMIT groups the table is emptied first. */
   private slot(lo: number, hi: number): number {
-    let mask = this.judged.length - 1;
-    let h = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & mask;
-    while (this.judged[h] !== 0) {
-      if (this.keysLo[h] === lo && this.keysHi[h] === hi) return h;
-      h = (h + 1) & mask;
+    const g = this.groups;
+    g.key[0] = lo;
+    g.key[1] = hi;
+    const found = g.find();
+    if (found >= 0) return found;
+    if (g.size >= GROUP_LIMIT) {
+      g.clear();
+      this.forgotten++;
     }
-    if (this.used + 1 > (this.judged.length >>> 1)) {
-      this.grow();
-      mask = this.judged.length - 1;
-      h = (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0) & mask;
-      while (this.judged[h] !== 0) h = (h + 1) & mask;
-    }
-    this.keysLo[h] = lo;
-    this.keysHi[h] = hi;
-    this.judged[h] = 1;
-    this.used++;
-    return h;
+    const n = g.add();
+    if (n >= this.judged.length) this.grow();
+    this.judged[n] = 1;
+    return n;
   }
 
-  /** Doubles the table (or, at GROUP_LIMIT, empties it). */
+  /** Doubles `judged`. */
   private grow(): void {
-    const oldLo = this.keysLo;
-    const oldHi = this.keysHi;
-    const oldJ = this.judged;
-    if (this.used >= GROUP_LIMIT) {
-      this.judged.fill(0);
-      this.used = 0;
-      this.forgotten++;
-      return;
-    }
-    const size = oldJ.length * 2;
-    this.keysLo = new Uint32Array(size);
-    this.keysHi = new Uint32Array(size);
-    this.judged = new Uint32Array(size);
-    const mask = size - 1;
-    for (let k = 0; k < oldJ.length; k++) {
-      if (oldJ[k] === 0) continue;
-      let h = (Math.imul(oldLo[k] ^ Math.imul(oldHi[k], 0x85ebca6b), 0x9e3779b1) >>> 0) & mask;
-      while (this.judged[h] !== 0) h = (h + 1) & mask;
-      this.keysLo[h] = oldLo[k];
-      this.keysHi[h] = oldHi[k];
-      this.judged[h] = oldJ[k];
-    }
+    const judged = new Uint32Array(2 * this.judged.length);
+    judged.set(this.judged);
+    this.judged = judged;
   }
 }
 

@@ -94,6 +94,59 @@ export function putSmall(v: DataView, p: number, n: number): number {
   return p + 5;
 }
 
+/** Lowercase hex digits of `n` (0..0xffff, no leading zeros, as `n.toString(16)`); returns the position after them. */
+function putHex16(v: DataView, p: number, n: number): number {
+  let shift = 12;
+  while (shift > 0 && n >>> shift === 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) {
+    const d = (n >>> shift) & 15;
+    v.setUint8(p++, d < 10 ? 48 + d : 87 + d);
+  }
+  return p;
+}
+
+/**
+ * The IPv6 address at `a[o]` as decode/format.ts `ipv6Text` prints it (RFC 5952: the longest run of zero
+ * words of at least 2 as `::`, the first on a tie; `::a.b.c.d` and `::ffff:a.b.c.d`), written without a
+ * string (up to 3 bytes past it); returns the position after it.
+ */
+export function putIpv6(v: DataView, p: number, a: Uint8Array, o: number): number {
+  let bestBase = -1;
+  let bestLen = 0;
+  let curBase = -1;
+  let curLen = 0;
+  for (let k = 0; k < 8; k++) {
+    if ((a[o + 2 * k] | a[o + 2 * k + 1]) !== 0) curBase = -1;
+    else {
+      if (curBase < 0) curBase = k;
+      curLen = curBase === k ? 1 : curLen + 1;
+      if (curLen > bestLen) {
+        bestBase = curBase;
+        bestLen = curLen;
+      }
+    }
+  }
+  if (bestLen < 2) bestBase = -1;
+  const w5 = (a[o + 10] << 8) | a[o + 11];
+  for (let k = 0; k < 8; k++) {
+    if (bestBase >= 0 && k >= bestBase && k < bestBase + bestLen) {
+      if (k === bestBase) v.setUint8(p++, 58);
+      continue;
+    }
+    if (k !== 0) v.setUint8(p++, 58);
+    if (k === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w5 === 0xffff))) {
+      for (let q = 12; q < 16; q++) {
+        if (q !== 12) v.setUint8(p++, 46);
+        p = putSmall(v, p, a[o + q]);
+      }
+      return p;
+    }
+    p = putHex16(v, p, (a[o + 2 * k] << 8) | a[o + 2 * k + 1]);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) v.setUint8(p++, 58);
+  return p;
+}
+
 /** Decimal digits of a non-negative integer below 2^53 (as `String(n)` prints it); returns the position after them. */
 export function putUint(v: DataView, p: number, n: number): number {
   if (n < 100000) return putSmall(v, p, n);

@@ -31,20 +31,36 @@
  */
 import { safeText, capText } from '../core/safe-text';
 import type { Dataplane } from '../vfp/engine';
-import type { NodeLb } from '../vfp/lb';
+import type { LbKind } from '../vfp/lb';
 import { REASON_TABLE, V, warningCodes } from '../vfp/reasons';
 
 /** Most UTF-8 bytes of a Service name in a comment (ends in `…` when cut). */
 export const SERVICE_NAME_MAX = 512;
 
-/** The load balancer each rule programs (its host-port and DSR pod-port rules), by global rule id. */
-export function lbsByRule(dp: Dataplane): (NodeLb | undefined)[] {
-  const out: (NodeLb | undefined)[] = [];
+/** What a comment names of a load balancer (an IPv4 lb.ts NodeLb or an IPv6 lb6.ts NodeLb6). */
+export interface LbFrontend {
+  service: number;
+  kind: LbKind;
+  proto: number;
+  vipText: string;
+  extPort: number;
+  /** DSR (IPv6 LBs are never: lb6.ts builds no DSR rule). */
+  dsr?: boolean;
+}
+
+/**
+ * The load balancer each rule programs, by global rule id: an IPv4 LB's host-port and DSR pod-port rules,
+ * and an IPv6 LB's rule in the host port's SLB_GROUP_LB_IPv6_OUT (lb6.ts; step-ipv6.ts sets it as the
+ * deciding rule).
+ */
+export function lbsByRule(dp: Dataplane): (LbFrontend | undefined)[] {
+  const out: (LbFrontend | undefined)[] = [];
   for (const node of dp.c.nodes) {
     for (const lb of node.lbs) {
       if (lb.hostRule !== null) out[lb.hostRule.id] = lb;
       if (lb.dsrRule !== null) out[lb.dsrRule.id] = lb;
     }
+    for (const lb of node.v6.lbs) out[lb.rule.id] = lb;
   }
   return out;
 }
@@ -70,18 +86,14 @@ function protoName(p: number): string {
  * `; service=...; backend=...; dsr=yes` of a packet whose Results row has `service`, `backend` and `rule`
  * (`lbs`: lbsByRule), or ''.
  */
-export function lbFields(dp: Dataplane, lbs: readonly (NodeLb | undefined)[], service: number, backend: number, rule: number): string {
+export function lbFields(dp: Dataplane, lbs: readonly (LbFrontend | undefined)[], service: number, backend: number, rule: number): string {
+  const found = service >= 0 && rule >= 0 ? lbs[rule] : undefined;
+  const lb = found !== undefined && found.service === service ? found : undefined;
   let s = '';
-  if (service >= 0) {
-    s += `; service=${capText(safeText(dp.serviceName(service) ?? ''), SERVICE_NAME_MAX)}`;
-    const lb = rule >= 0 ? lbs[rule] : undefined;
-    if (lb !== undefined && lb.service === service) s += ` ${lb.kind} ${lb.vipText.includes(':') ? `[${lb.vipText}]` : lb.vipText}:${lb.extPort}/${protoName(lb.proto)}`;
-  }
+  if (service >= 0) s += `; service=${capText(safeText(dp.serviceName(service) ?? ''), SERVICE_NAME_MAX)}`;
+  if (lb !== undefined) s += ` ${lb.kind} ${lb.vipText.includes(':') ? `[${lb.vipText}]` : lb.vipText}:${lb.extPort}/${protoName(lb.proto)}`;
   if (backend >= 0) s += `; backend=${dp.backendName(backend) ?? ''}`;
-  if (service >= 0) {
-    const lb = rule >= 0 ? lbs[rule] : undefined;
-    if (lb !== undefined && lb.service === service && lb.dsr) s += '; dsr=yes';
-  }
+  if (lb?.dsr === true) s += '; dsr=yes';
   return s;
 }
 

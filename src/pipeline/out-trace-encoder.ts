@@ -42,6 +42,7 @@
  * interfaces' timestamp units, the Dataplane's names. Sets nothing in them.
  */
 import { HEADROOM, PF, type Batch, type FlowColumns } from '../core/batch';
+import { KeyTable } from '../core/key-table';
 import { capText, capUtf8, safeText, shortText, utf8Length } from '../core/safe-text';
 import type { Diagnostic } from '../cluster/model';
 import { DEFAULT_SNAPLEN, OPTION_MAX } from '../io/writer';
@@ -49,10 +50,8 @@ import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnit
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
-import { ipv6Text } from '../decode/format';
-import type { NodeLb } from '../vfp/lb';
-import { ByteWriter, Ipv4Texts, putBytes, putSmall, putText, putU16le, putU32le, putUint, Text, utf8 } from './bytes';
-import { lbFields, lbFieldsBound, lbsByRule, pktmonField, warningsField } from './out-comment';
+import { ByteWriter, Ipv4Texts, putBytes, putIpv6, putSmall, putText, putU16le, putU32le, putUint, Text, utf8 } from './bytes';
+import { type LbFrontend, lbFields, lbFieldsBound, lbsByRule, pktmonField, warningsField } from './out-comment';
 
 /** Most UTF-8 bytes of an egress point's interface name in the output trace (see the module comment). */
 export const IFACE_NAME_MAX = 1024;
@@ -164,14 +163,10 @@ export class OutTraceEncoder {
   /** `; warnings=..` per warning bitmask (built on first use). */
   private readonly warningTexts = new Map<number, Text>();
   /** The load balancer of each LB rule (out-comment.ts lbsByRule). */
-  private readonly lbs: (NodeLb | undefined)[];
-  /**
-   * `; service=..; backend=..[; dsr=yes]` per (service, backend, rule): an open-addressing table (slot: the
-   * text, or undefined when free; its 3 keys in `lbKeys`), at most half full; `lbLast*`: the last one used.
-   */
-  private lbTexts: (Text | undefined)[] = new Array<Text | undefined>(256).fill(undefined);
-  private lbKeys = new Int32Array(3 * 256);
-  private lbCount = 0;
+  private readonly lbs: (LbFrontend | undefined)[];
+  /** `; service=..; backend=..[; dsr=yes]` per (service, backend, rule), by its number in `lbTable`; `lbLast*`: the last one used. */
+  private readonly lbTable = new KeyTable(3, 8);
+  private readonly lbTexts: Text[] = [];
   private lbLastKey0 = -2;
   private lbLastKey1 = -2;
   private lbLastKey2 = -2;
@@ -344,58 +339,21 @@ export class OutTraceEncoder {
   /** `; service=..` and the rest (out-comment.ts lbFields) of (service, backend, rule), cached (see `lbTexts`). */
   private lbText(service: number, backend: number, rule: number): Text {
     if (service === this.lbLastKey0 && backend === this.lbLastKey1 && rule === this.lbLastKey2) return this.lbLast;
-    const keys = this.lbKeys;
-    const mask = this.lbTexts.length - 1;
-    const h = Math.imul(service ^ Math.imul(backend, 0x85ebca6b) ^ Math.imul(rule, 0xc2b2ae35), 0x9e3779b1);
-    let s = (h >>> 8) & mask;
-    for (; ; s = (s + 1) & mask) {
-      const t = this.lbTexts[s];
-      if (t === undefined) break;
-      if (keys[3 * s] === service && keys[3 * s + 1] === backend && keys[3 * s + 2] === rule) return this.lbHit(service, backend, rule, t);
+    const table = this.lbTable;
+    const key = table.key;
+    key[0] = service;
+    key[1] = backend;
+    key[2] = rule;
+    let n = table.find();
+    if (n < 0) {
+      n = table.add();
+      this.lbTexts[n] = new Text(lbFields(this.dp, this.lbs, service, backend, rule));
     }
-    if (2 * (this.lbCount + 1) > this.lbTexts.length) {
-      this.growLbTexts();
-      return this.lbText(service, backend, rule);
-    }
-    const t = new Text(lbFields(this.dp, this.lbs, service, backend, rule));
-    this.lbTexts[s] = t;
-    keys[3 * s] = service;
-    keys[3 * s + 1] = backend;
-    keys[3 * s + 2] = rule;
-    this.lbCount++;
-    return this.lbHit(service, backend, rule, t);
-  }
-
-  private lbHit(service: number, backend: number, rule: number, t: Text): Text {
     this.lbLastKey0 = service;
     this.lbLastKey1 = backend;
     this.lbLastKey2 = rule;
-    this.lbLast = t;
-    return t;
-  }
-
-  private growLbTexts(): void {
-    const old = this.lbTexts;
-    const oldKeys = this.lbKeys;
-    this.lbTexts = new Array<Text | undefined>(2 * old.length).fill(undefined);
-    this.lbKeys = new Int32Array(6 * old.length);
-    this.lbCount = 0;
-    const mask = this.lbTexts.length - 1;
-    for (let k = 0; k < old.length; k++) {
-      const t = old[k];
-      if (t === undefined) continue;
-      const service = oldKeys[3 * k];
-      const backend = oldKeys[3 * k + 1];
-      const rule = oldKeys[3 * k + 2];
-      const h = Math.imul(service ^ Math.imul(backend, 0x85ebca6b) ^ Math.imul(rule, 0xc2b2ae35), 0x9e3779b1);
-      let s = (h >>> 8) & mask;
-      while (this.lbTexts[s] !== undefined) s = (s + 1) & mask;
-      this.lbTexts[s] = t;
-      this.lbKeys[3 * s] = service;
-      this.lbKeys[3 * s + 1] = backend;
-      this.lbKeys[3 * s + 2] = rule;
-      this.lbCount++;
-    }
+    this.lbLast = this.lbTexts[n];
+    return this.lbLast;
   }
 
   /** `; encap=vxlan vni V SRC->DST:PORT` from the Results row. */
@@ -452,18 +410,13 @@ export class OutTraceEncoder {
     return putSmall(v, p, bp);
   }
 
-  /** dnat / snat of an IPv6 packet (cold: strings), the decoded addresses at `a[o]` (source then destination). */
+  /** dnat / snat of an IPv6 packet: the addresses as captured (FlowColumns addr6) against those at `a[o]` (source then destination). */
   private nat6(v: DataView, p: number, ports: boolean, f: FlowColumns, i: number, a: Uint8Array, o: number, sport: number, dport: number): number {
-    const text = (addr: Uint8Array, at: number, port: number): string => (ports ? `[${ipv6Text(addr, at)}]:${port}` : ipv6Text(addr, at));
-    const d0 = text(f.addr6, 32 * i + 16, f.dport[i]);
-    const d1 = text(a, o + 16, dport);
-    const s0 = text(f.addr6, 32 * i, f.sport[i]);
-    const s1 = text(a, o, sport);
-    let s = '';
-    if (d0 !== d1) s += `; dnat=${d0}->${d1}`;
-    if (s0 !== s1) s += `; snat=${s0}->${s1}`;
-    for (let k = 0; k < s.length; k++) v.setUint8(p + k, s.charCodeAt(k));
-    return p + s.length;
+    const x = f.addr6;
+    const at = 32 * i;
+    if (!same16(x, at + 16, a, o + 16) || (ports && f.dport[i] !== dport)) p = change6(v, putText(v, p, T_DNAT), ports, x, at + 16, f.dport[i], a, o + 16, dport);
+    if (!same16(x, at, a, o) || (ports && f.sport[i] !== sport)) p = change6(v, putText(v, p, T_SNAT), ports, x, at, f.sport[i], a, o, sport);
+    return p;
   }
 
   /** Set by `number`: the packet's egress point was new (its IDB goes first); and its text id. */
@@ -624,4 +577,26 @@ export class OutTraceEncoder {
       secFracToTicks(tsResult[0], tsResult[1], this.outUnits, this.outUnits);
     }
   }
+}
+
+/** Whether the 16 bytes at `x[xo]` and `a[ao]` are equal. */
+function same16(x: Uint8Array, xo: number, a: Uint8Array, ao: number): boolean {
+  for (let k = 0; k < 16; k++) if (x[xo + k] !== a[ao + k]) return false;
+  return true;
+}
+
+/** `[A]:P->[B]:P` (`A->B` without ports) of IPv6 addresses `x[xo]` and `a[ao]`. */
+function change6(v: DataView, p: number, ports: boolean, x: Uint8Array, xo: number, xp: number, a: Uint8Array, ao: number, ap: number): number {
+  p = ipv6Port(v, p, ports, x, xo, xp);
+  p = putText(v, p, T_ARROW);
+  return ipv6Port(v, p, ports, a, ao, ap);
+}
+
+function ipv6Port(v: DataView, p: number, ports: boolean, a: Uint8Array, o: number, port: number): number {
+  if (!ports) return putIpv6(v, p, a, o);
+  v.setUint8(p++, 91);
+  p = putIpv6(v, p, a, o);
+  v.setUint8(p++, 93);
+  v.setUint8(p++, 58);
+  return putSmall(v, p, port);
 }

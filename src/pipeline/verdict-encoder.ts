@@ -20,6 +20,7 @@
  * text comes from decode/format.ts).
  */
 import { PF, PK_COPY_UNSEEN, type Batch, type FlowColumns } from '../core/batch';
+import { KeyTable } from '../core/key-table';
 import { jsonText } from '../core/safe-text';
 import { ipv6Text } from '../decode/format';
 import type { Dataplane } from '../vfp/engine';
@@ -74,12 +75,12 @@ export class VerdictEncoder {
   private readonly macEnd = new MacTexts('"}');
   /**
    * `,"verdict":..,"reason":..,"warnings":[..],"node":..,"ingress":..,"egress":..,"flow":` per verdict,
-   * reason, warning bitmask, node, ingress and egress: an open-addressing table (slot: the text, or
-   * undefined when free; its 6 keys in `headKeys`), at most half full.
+   * reason, warning bitmask, node, ingress and egress, by its number in `headTable`.
    */
-  private heads: (Text | undefined)[] = new Array<Text | undefined>(1024).fill(undefined);
-  private headKeys = new Int32Array(6 * 1024);
-  private headCount = 0;
+  private readonly headTable = new KeyTable(6, 10);
+  private readonly heads: Text[] = [];
+  /** The head of the last packet, whose 6 keys `headTable.key` holds (null before the first). */
+  private lastHead: Text | null = null;
   /**
    * `,"service":S,"backend":B}` and a newline: per backend id (a backend belongs to one service; the
    * service is kept to check), and per service id + 1 when there is no backend.
@@ -171,50 +172,30 @@ export class VerdictEncoder {
 
   /** The record head of packet `i` (see `heads`). */
   private head(r: Results, i: number): Text {
+    const key = this.headTable.key;
     const verdict = r.verdict[i];
     const reason = r.reason[i];
     const warnings = r.warnings[i] | 0;
     const node = r.node[i];
     const ingress = r.ingress[i];
     const egress = r.egress[i];
-    const h = (verdict | (reason << 8)) ^ Math.imul(warnings, 0x85ebca6b) ^ Math.imul(node, 0xc2b2ae35) ^ Math.imul(ingress, 0x27d4eb2f) ^ Math.imul(egress, 0x165667b1);
-    const heads = this.heads;
-    const keys = this.headKeys;
-    const mask = heads.length - 1;
-    for (let s = Math.imul(h, 0x9e3779b1) & mask; ; s = (s + 1) & mask) {
-      const t = heads[s];
-      if (t === undefined) break;
-      const k = 6 * s;
-      if (keys[k] === verdict && keys[k + 1] === reason && keys[k + 2] === warnings && keys[k + 3] === node && keys[k + 4] === ingress && keys[k + 5] === egress) return t;
-    }
-    return this.addHead(verdict, reason, warnings, node, ingress, egress);
+    // `key` still holds the last packet's: a packet like the one before skips the lookup
+    if (key[0] === verdict && key[1] === reason && key[2] === warnings && key[3] === node && key[4] === ingress && key[5] === egress && this.lastHead !== null) return this.lastHead;
+    key[0] = verdict;
+    key[1] = reason;
+    key[2] = warnings;
+    key[3] = node;
+    key[4] = ingress;
+    key[5] = egress;
+    const n = this.headTable.find();
+    this.lastHead = n >= 0 ? this.heads[n] : this.addHead(verdict, reason, warnings, node, ingress, egress);
+    return this.lastHead;
   }
 
   private addHead(verdict: number, reason: number, warnings: number, node: number, ingress: number, egress: number): Text {
-    if (2 * (this.headCount + 1) > this.heads.length) {
-      const old = this.heads;
-      const oldKeys = this.headKeys;
-      this.heads = new Array<Text | undefined>(2 * old.length).fill(undefined);
-      this.headKeys = new Int32Array(12 * old.length);
-      this.headCount = 0;
-      for (let s = 0; s < old.length; s++) {
-        const t = old[s];
-        if (t !== undefined) this.placeHead(oldKeys.subarray(6 * s, 6 * s + 6), t);
-      }
-    }
     const t = joinTexts([this.verdictReasonText(verdict, reason), this.warnings(warnings >>> 0), this.part(0, node), this.part(1, ingress), this.part(2, egress)]);
-    this.placeHead(Int32Array.of(verdict, reason, warnings, node, ingress, egress), t);
+    this.heads[this.headTable.add()] = t;
     return t;
-  }
-
-  private placeHead(key: Int32Array, t: Text): void {
-    const h = (key[0] | (key[1] << 8)) ^ Math.imul(key[2], 0x85ebca6b) ^ Math.imul(key[3], 0xc2b2ae35) ^ Math.imul(key[4], 0x27d4eb2f) ^ Math.imul(key[5], 0x165667b1);
-    const mask = this.heads.length - 1;
-    let s = Math.imul(h, 0x9e3779b1) & mask;
-    while (this.heads[s] !== undefined) s = (s + 1) & mask;
-    this.heads[s] = t;
-    this.headKeys.set(key, 6 * s);
-    this.headCount++;
   }
 
   /** The record tail of packet `i` (see `tails`). */

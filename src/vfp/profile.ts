@@ -217,6 +217,22 @@ export function resolveProfile(spec: string | undefined | null): WindowsProfile 
   return p;
 }
 
+/**
+ * The `--windows` value that sets `key` to `value` on top of the profile given (default DEFAULT_PROFILE): an
+ * existing `key=` is replaced (the first in place, later ones removed), else it is appended. The one writer of
+ * a what-if's profile for `vfp-emu trace` and the teaching page (native-free/core.ts whatIfInput).
+ */
+export function withSetting(windows: string | undefined, key: string, value: string): string {
+  const base = windows ?? DEFAULT_PROFILE;
+  const colon = base.indexOf(':');
+  const items = colon < 0 ? [] : base.slice(colon + 1).split(',').filter((it) => it.trim() !== '');
+  const mine = (it: string): boolean => it.slice(0, it.indexOf('=')).trim() === key;
+  const at = items.findIndex(mine);
+  const out = items.filter((it, k) => !mine(it) || k === at).map((it) => (mine(it) ? `${key}=${value}` : it));
+  if (at < 0) out.push(`${key}=${value}`);
+  return `${colon < 0 ? base : base.slice(0, colon)}:${out.join(',')}`;
+}
+
 /** The settings `--windows NAME:key=value` takes, for its errors (issue 13: an error lists what is accepted). */
 function settingNames(): string[] {
   return [...NUMERIC_KEYS, ...BOOLEAN_KEYS, ...[...TIMEOUT_KEYS].map((k) => `timeouts.${k}`)];

@@ -255,7 +255,8 @@ export const REASON_TABLE: readonly ReasonRow[] = [
     verdict: V.FORWARDED,
     sentence:
       'kube-proxy\'s IPv6 proxier programs this load balancer (NodePort, externalIP or ingress IPv6), but the emulator builds only IPv6 ClusterIP load balancers: packets to it are bridged and routed without load balancing',
-  },  {
+  },
+  {
     code: 'pktmon-copy',
     kind: 'verdict',
     verdict: V.IGNORED,

@@ -8,8 +8,7 @@
  */
 import { PF, type Batch, type FlowColumns } from '../../src/core/batch';
 import { ipv4Text, ipv6Text } from '../../src/decode/format';
-import { lbFields, lbsByRule, pktmonField, warningsField } from '../../src/pipeline/out-comment';
-import type { NodeLb } from '../../src/vfp/lb';
+import { type LbFrontend, lbFields, lbsByRule, pktmonField, warningsField } from '../../src/pipeline/out-comment';
 import { createWriter, type ByteSink, type CaptureWriter } from '../../src/io/writer';
 import type { InterfaceInfo } from '../../src/io/reader';
 import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits } from '../../src/io/timestamps';
@@ -30,7 +29,7 @@ export class OutTrace {
   private readonly ifaceByKey = new Map<string, number>();
   private outUnits = 0;
   private outResol = 6;
-  private readonly lbs: (NodeLb | undefined)[];
+  private readonly lbs: (LbFrontend | undefined)[];
 
   /** `file`: a path, or a ByteSink (a MemorySink: the browser page builds the file in memory). */
   constructor(
