@@ -21,6 +21,7 @@ import { esc, htmlReport } from '../src/report/html';
 import type { ReplayOptions } from '../src/commands/replay';
 import { pathFigure, pathSvg, wrapText } from '../src/report/path-diagram';
 import type { Walk } from '../src/vfp/walk';
+import { lessonNodes } from './cluster-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -400,11 +401,7 @@ function hostileScenario(node: string): unknown {
     apiVersion: 'vfp-emu/v1',
     kind: 'Scenario',
     description: 'a node name holding markup',
-    nodes: [
-      { name: 'linux-1', windows: false, ip: '10.127.130.10', podCIDR: '10.244.0.0/24', drMac: 'ae:10:7f:82:0a:10' },
-      { name: node, ip: '10.127.130.11', podCIDR: '10.244.1.0/24', mac: '00:15:5d:82:0b:01', drMac: '00:15:5d:82:0b:ff' },
-      { name: 'win-2', ip: '10.127.130.12', podCIDR: '10.244.2.0/24', mac: '00:15:5d:82:0c:01', drMac: '00:15:5d:82:0c:ff' },
-    ],
+    nodes: lessonNodes(node),
     pods: [
       { name: 'default/client-0', ip: '10.244.1.5', node },
       { name: 'default/web-0', ip: '10.244.2.7', node: 'win-2' },

@@ -29,6 +29,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { createWriter, MemorySink } from '../src/io/writer';
 import { buildFrame, dnsQuery } from '../src/packet/build';
+import { lessonNodes } from './cluster-helpers';
 import { haveCommand, readAll } from './io-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -73,11 +74,7 @@ function overlayScenario(file: string, win1: string): void {
     apiVersion: 'vfp-emu/v1',
     kind: 'Scenario',
     description: 'traces/_clusters/overlay/kubectl.yaml as a scenario',
-    nodes: [
-      { name: 'linux-1', windows: false, ip: '10.127.130.10', podCIDR: '10.244.0.0/24', drMac: 'ae:10:7f:82:0a:10' },
-      { name: win1, ip: '10.127.130.11', podCIDR: '10.244.1.0/24', mac: '00:15:5d:82:0b:01', drMac: '00:15:5d:82:0b:ff' },
-      { name: 'win-2', ip: '10.127.130.12', podCIDR: '10.244.2.0/24', mac: '00:15:5d:82:0c:01', drMac: '00:15:5d:82:0c:ff' },
-    ],
+    nodes: lessonNodes(win1),
     pods: [
       { name: 'default/client-0', ip: '10.244.1.5', ips: ['fd00:10:244:1::5'], node: win1 },
       { name: 'default/web-1', ip: '10.244.1.6', node: win1 },
