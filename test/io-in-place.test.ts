@@ -5,6 +5,9 @@
  * buffer with HEADROOM free bytes in front of its first packet, one after the other (a prepend overwrites
  * only earlier packets). On the real-capture corpus when it is there, on every trace of traces/ and on
  * generated pcap and pcapng traces always.
+ *
+ * And the copying reader with its read buffer in the ArrayBuffer of the batch's arena (reader.ts
+ * ReaderOptions `buffer`: pipeline slot.ts `readBuf`, packets copied with copyWithin) reads the same too.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -12,6 +15,7 @@ import * as path from 'node:path';
 import { Batch, HEADROOM } from '../src/core/batch';
 import { InputError } from '../src/core/errors';
 import { openCapture, type CaptureReader, type ReaderOptions } from '../src/io/reader';
+import { Slot, SlotLayout } from '../src/pipeline/slot';
 import { writeTraceFile } from '../src/gen/trace';
 import { listScenarios, tracesDir } from '../src/scenario/scenario';
 import { corpusDir, corpusPresent, readAll, tmpFile, type ReadResult } from './io-helpers';
@@ -61,6 +65,34 @@ function alwaysPresent(): string[] {
   return files.filter((f) => fs.existsSync(f));
 }
 
+/** A pipeline slot with a read buffer of `readBytes` beside its arena (1 MiB) in one ArrayBuffer. */
+function sharedSlot(readBytes: number, capacity: number): Slot {
+  return new Slot(new SlotLayout({ capacity, arenaBytes: 1 << 20, verdictBytes: 0, traceBytes: 0, idbBytes: 0, regions: 1, readBytes }));
+}
+
+describe('io: a read buffer beside the arena (ReaderOptions buffer)', () => {
+  it('is the one the reader reads into, and the packets are those of the file', () => {
+    const f = tmpFile('shared.pcap');
+    writeTraceFile(f, 'pcap', { packets: 200, flows: 20, seed: 3 });
+    const slot = sharedSlot(4096, 64);
+    const reader = openCapture(f, { bufferBytes: 4096, buffer: slot.readBuf });
+    assert.equal((reader as unknown as { src: { buf: Uint8Array } }).src.buf, slot.readBuf, 'the reader made a buffer of its own');
+    reader.close();
+    const copied = readAll(f, { bufferBytes: 4096 }, new Batch({ capacity: 64 }));
+    assert.equal(copied.packets.length, 200);
+    assert.deepEqual(comparable(readAll(f, { bufferBytes: 4096, buffer: slot.readBuf }, slot.batch)), comparable(copied));
+  });
+
+  it('too small for the buffer asked for: the reader makes its own', () => {
+    const f = tmpFile('shared-small.pcap');
+    writeTraceFile(f, 'pcap', { packets: 50, flows: 5, seed: 4 });
+    const slot = sharedSlot(4096, 64);
+    const reader = openCapture(f, { bufferBytes: 8192, buffer: slot.readBuf });
+    assert.notEqual((reader as unknown as { src: { buf: Uint8Array } }).src.buf, slot.readBuf);
+    reader.close();
+  });
+});
+
 describe('io: in-place reading gives what the copying reader gives', function () {
   this.timeout(300_000);
   const variants: { name: string; opts: ReaderOptions; capacity: number }[] = [
@@ -76,6 +108,9 @@ describe('io: in-place reading gives what the copying reader gives', function ()
         const inPlace = readAll(file, { ...v.opts, inPlace: true }, new Batch({ capacity: v.capacity, arenaBytes: 0 }));
         assert.deepEqual(comparable(inPlace), comparable(copied), `${path.basename(file)} (${v.name}): in place differs`);
         assert.equal(checkLayout(file, v.opts, v.capacity), copied.packets.length, `${path.basename(file)}: packets in place`);
+        const slot = sharedSlot(v.opts.bufferBytes as number, v.capacity);
+        const shared = readAll(file, { ...v.opts, buffer: slot.readBuf }, slot.batch);
+        assert.deepEqual(comparable(shared), comparable(copied), `${path.basename(file)} (${v.name}): read through a buffer beside the arena differs`);
       }
     }
   };

@@ -144,19 +144,26 @@ export class ByteSource {
     input: ByteInput,
     bufferBytes = DEFAULT_BUFFER_BYTES,
     readonly reserve = 0,
+    buffer: Uint8Array | null = null,
   ) {
     this.name = name;
     this.input = input;
     this.isRegularFile = input.isRegularFile;
     this.size = input.size;
-    this.buf = new Uint8Array(Math.max(4096, bufferBytes) + reserve);
+    // `buffer`: the caller's (see `open`), when it has room for the buffer asked for
+    const bytes = Math.max(4096, bufferBytes) + reserve;
+    this.buf = buffer !== null && buffer.length >= bytes ? buffer : new Uint8Array(bytes);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.start = this.end = reserve;
   }
 
-  /** Open a path (`-` = stdin, fd 0). Throws the fs error (ENOENT, EISDIR, ...) as is. */
-  static open(path: string, bufferBytes = DEFAULT_BUFFER_BYTES, reserve = 0): ByteSource {
-    if (path === '-') return new ByteSource('-', new FdInput(0, false), bufferBytes, reserve);
+  /**
+   * Open a path (`-` = stdin, fd 0). Throws the fs error (ENOENT, EISDIR, ...) as is. `buffer`: the read
+   * buffer to use instead of a new one (reader.ts ReaderOptions `buffer`; ignored when smaller than
+   * `bufferBytes` + `reserve`), until a block larger than it needs a bigger one.
+   */
+  static open(path: string, bufferBytes = DEFAULT_BUFFER_BYTES, reserve = 0, buffer: Uint8Array | null = null): ByteSource {
+    if (path === '-') return new ByteSource('-', new FdInput(0, false), bufferBytes, reserve, buffer);
     const fd = fs().openSync(path, 'r');
     try {
       const st = fs().fstatSync(fd);
@@ -165,7 +172,7 @@ export class ByteSource {
         e.code = 'EISDIR';
         throw e;
       }
-      return new ByteSource(path, new FdInput(fd, true), bufferBytes, reserve);
+      return new ByteSource(path, new FdInput(fd, true), bufferBytes, reserve, buffer);
     } catch (e) {
       fs().closeSync(fd);
       throw e;

@@ -90,6 +90,7 @@ import type { Cluster } from '../cluster/model';
 import { InputError } from '../core/errors';
 import type { DecodeOptions } from '../decode/decoder';
 import { openCapture, type CaptureReader } from '../io/reader';
+import { DEFAULT_BUFFER_BYTES } from '../io/source';
 import { pktmonReader } from '../io/pktmon';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
@@ -389,10 +390,13 @@ function startRunner(o: PipelineOptions, files: OutputFiles): Runner {
   const stageOpts: StageOptions = { decode: o.decode, failVerdicts: o.failVerdicts, failReasons: o.failReasons };
   // decide-only on one thread: each batch is decided where the reader's buffer holds it (reader.ts `inPlace`)
   const inPlace = W === 1 && o.verdicts === undefined && o.out === undefined;
+  const spec = slotSpec(o.dp, { verdicts: o.verdicts !== undefined, trace: o.out !== undefined, capacity: o.capacity, arenaBytes: o.arenaBytes }, W >= 3 ? W : 1);
+  // one thread with outputs: the reader's buffer lies in the one slot, packets are copied with copyWithin (reader.ts `buffer`)
+  const oneSlot = W === 1 && !inPlace && o.input === undefined ? new Slot(new SlotLayout({ ...spec, readBytes: DEFAULT_BUFFER_BYTES })) : null;
+  const buffer = oneSlot?.readBuf;
   // a live source is not pktmon's; a file may be (io/pktmon.ts marks the copies of one packet)
   const open = (): CaptureReader =>
-    o.input !== undefined ? o.input.open() : pktmonReader(openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace }), { component: o.pktmonComponent });
-  const spec = slotSpec(o.dp, { verdicts: o.verdicts !== undefined, trace: o.out !== undefined, capacity: o.capacity, arenaBytes: o.arenaBytes }, W >= 3 ? W : 1);
+    o.input !== undefined ? o.input.open() : pktmonReader(openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace, buffer }), { component: o.pktmonComponent });
   // the split's reader runs on this thread only with --verdicts (see SplitRunner)
   const reader = W !== 2 || o.verdicts !== undefined ? open() : null;
   try {
@@ -400,7 +404,7 @@ function startRunner(o: PipelineOptions, files: OutputFiles): Runner {
     files.open(o);
     const write = fileWriter(o, files);
     const r = reader as CaptureReader;
-    return W === 1 ? new InlineRunner(r, o.dp, stageOpts, spec, write) : new ChainRunner(r, o, spec, stageOpts, W, write);
+    return W === 1 ? new InlineRunner(r, o.dp, stageOpts, spec, write, null, oneSlot) : new ChainRunner(r, o, spec, stageOpts, W, write);
   } catch (e) {
     reader?.close();
     throw e;

@@ -144,7 +144,10 @@ export class InlineRunner extends ReaderRunner {
   private readonly verdicts: boolean;
   private readonly trace: boolean;
 
-  /** `spec`: slotSpec(dp, ..., 1); records and blocks are encoded when it has room for them. */
+  /**
+   * `spec`: slotSpec(dp, ..., 1); records and blocks are encoded when it has room for them. `slot`: the
+   * one slot, made by the caller on `spec` (pipeline.ts: the reader's buffer is in it), else made here.
+   */
   constructor(
     reader: CaptureReader,
     dp: Dataplane,
@@ -152,9 +155,10 @@ export class InlineRunner extends ReaderRunner {
     spec: SlotSpec,
     private readonly write: WriteSlot,
     private readonly decoded: ((b: Batch) => void) | null = null,
+    slot: Slot | null = null,
   ) {
     super(reader);
-    this.slot = new Slot(new SlotLayout(spec));
+    this.slot = slot ?? new Slot(new SlotLayout(spec));
     this.stage = new ShardStage(dp, stageOpts, spec.capacity);
     this.verdicts = spec.verdictBytes > 0;
     this.trace = spec.traceBytes > 0;

@@ -12,6 +12,7 @@
  *   traceOut    output pcapng blocks, one region per shard likewise, right after the arena, so that a
  *               packet's bytes are copied with one `copyWithin` in the same buffer;
  *   idbOut      the Interface Description Blocks first needed in this batch;
+ *   readBuf     the reader's buffer, when one thread reads into its one slot (SlotSpec `readBytes`);
  *   vpos/vlen, tpos/tlen, ipos/ilen   where each packet's record, EPB and IDB (if any) are, when shards
  *               wrote them (the main thread writes them in input order, pipeline.ts).
  *
@@ -35,6 +36,12 @@ export interface SlotSpec {
   idbBytes: number;
   /** Output regions: one per shard that encodes (verdictBytes and traceBytes are per region). */
   regions: number;
+  /**
+   * Bytes of the reader's buffer in the slot (`readBuf`; 0 or absent: none): one thread reading into the
+   * one slot it decides (pipeline.ts, W = 1 with outputs), so that the reader copies each packet into the
+   * arena with `copyWithin` in the one buffer (reader.ts ReaderOptions `buffer`).
+   */
+  readBytes?: number;
 }
 
 type ViewCtor = new (b: ArrayBuffer, o: number, n: number) => ArrayBufferView;
@@ -95,6 +102,7 @@ export class SlotLayout {
     for (const name of ['vpos', 'vlen', 'tpos', 'tlen', 'ipos', 'ilen']) add('slot', name, Int32Array, C, 4);
     add('slot', 'verdictOut', Uint8Array, spec.verdictBytes * spec.regions, 1);
     add('slot', 'idbOut', Uint8Array, spec.idbBytes, 1);
+    add('slot', 'readBuf', Uint8Array, spec.readBytes ?? 0, 1);
     this.bytes = (at + 7) & ~7;
   }
 }
@@ -113,6 +121,8 @@ export class Slot {
   verdictOut!: Uint8Array;
   traceOut!: Uint8Array;
   idbOut!: Uint8Array;
+  /** The reader's buffer (SlotSpec `readBytes`; empty when none). */
+  readBuf!: Uint8Array;
   /** The buffer every view of the slot is on (transfer it to move the slot). */
   buffer: ArrayBuffer;
 
