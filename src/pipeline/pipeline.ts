@@ -33,6 +33,24 @@
  * the engine, which one flow table keeps on one thread, and what a second thread could take off it (the
  * read, ~15%) costs as much again in cache lines crossing cores.
  *
+ * Why two threads are slower than one here (issue 12, session 10; 1M packets, 10k flows, 304 MB pcap in
+ * /dev/shm, tsc build, per-thread CPU from `perf record` samples, load 5-10 from other work):
+ *   - decide-only, W = 2: the main thread alone spent 1.28 s (decode + engine) where W = 1's one thread
+ *     spent 1.14 s reading, decoding and deciding: the engine and the decoder ran 25-140% slower per
+ *     function (flow lookups +56%, warm pass +40%, decodePacket 2.4x) on packet bytes and columns the
+ *     reader wrote on the other core. The worker spent 0.61 s more (read, messages, its own Dataplane
+ *     compile) and V8's compiler threads 0.55 s (W = 1: 0.39 s: the worker's JIT). And posting each decided
+ *     slot back blocked the main thread 190-210 us per batch (hrtime around postMessage, 1954 batches: ~0.4 s
+ *     of wall time), though perf saw only ~1.3% of samples in it: off the CPU, the woken worker taking the
+ *     poster's vCPU. A bare ping-pong of the same slot between two threads costs 5-8 us per post (17-28 us
+ *     with 60 live views on the buffer, as a slot has) and ~55 us of CPU per round trip: the messages are
+ *     not the cost, the scheduler and the cache lines are.
+ *   - --out, W = 2: main 2.25 s + worker 2.2 s against W = 1's 3.43 s on one thread: the worker's encoder
+ *     reads the headers and Results the main thread wrote (its NAT fields 1.7x, comment fields likewise).
+ * So on this VM a second thread costs more CPU than it takes off the first, for both shapes; the rule
+ * stays (decide-only: one thread on <= 2 cores, `defaultWorkers`). A shared ring would not change this:
+ * the cost is the bytes crossing cores (and V8's typed arrays on a SharedArrayBuffer are slower, slot.ts).
+ *
  * Measured on the 2-core machine (AMD EPYC VM, 1M packets, 10k flows; closing notes of issue 4), where a
  * cache line takes 0.4-1.2 us to reach the other core and come back: every byte a thread reads that the
  * other one wrote costs, so the reader is 3x slower writing into a slot the other core read last, and the
