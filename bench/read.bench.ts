@@ -2,7 +2,10 @@
  * Read and read+decode throughput: the same generated trace (src/gen, IMIX sizes) as pcap and pcapng,
  * read whole by our reader (alone, and with decodeBatch filling every column), by pcap-parser (pcap only;
  * it does not decode, so the read+decode ratio against it is conservative) and by
- * `tcpdump -r FILE -w /dev/null` when tcpdump is installed; packets/s side by side, best of 3 runs.
+ * `tcpdump -r FILE -w /dev/null` when tcpdump is installed; packets/s side by side, best of 3 runs. The
+ * `read (slot)` row reads as `replay --workers 1` with outputs does: the read buffer in the slot's
+ * ArrayBuffer beside the arena (reader.ts ReaderOptions `buffer`: each packet copied with copyWithin),
+ * alternated with the plain copying read (a typed array per packet for `set`) in the same rounds.
  * Issue 2's targets: read+decode >= 5x pcap-parser and >= 0.5x the tcpdump copy rate.
  *
  *   npm run build && node dist/bench/read.bench.js [PACKETS]     (default 1000000)
@@ -16,10 +19,28 @@ import { Batch } from '../src/core/batch';
 import { writeTraceFile } from '../src/gen/trace';
 import { openCapture } from '../src/io/reader';
 import { decodeBatch } from '../src/decode/decoder';
+import { Slot, SlotLayout } from '../src/pipeline/slot';
 
 function ours(file: string): number {
   const r = openCapture(file);
   const b = new Batch();
+  let n = 0;
+  let bytes = 0;
+  while (r.next(b) > 0) {
+    n += b.count;
+    for (let i = 0; i < b.count; i++) bytes += b.caplen[i];
+  }
+  r.close();
+  if (r.error) throw r.error;
+  if (bytes === 0) throw new Error('no bytes');
+  return n;
+}
+
+/** Reads `file` into a pipeline slot whose read buffer lies beside its arena (as pipeline.ts at W = 1 with outputs). */
+function oursSlot(file: string): number {
+  const slot = new Slot(new SlotLayout({ capacity: 512, arenaBytes: 1 << 20, verdictBytes: 0, traceBytes: 0, idbBytes: 0, regions: 1, readBytes: 1 << 20 }));
+  const r = openCapture(file, { buffer: slot.readBuf });
+  const b = slot.batch;
   let n = 0;
   let bytes = 0;
   while (r.next(b) > 0) {
@@ -89,6 +110,14 @@ async function main(): Promise<void> {
       if (a.value !== packets) throw new Error(`read ${a.value} packets`);
       const pps = (n: number, ms: number) => (n / (ms / 1000) / 1e6).toFixed(2) + ' Mpkt/s';
       console.log(`  vfp-emu read         ${a.ms.toFixed(0).padStart(6)} ms  ${pps(packets, a.ms)}  ${(mb / (a.ms / 1000)).toFixed(0)} MB/s`);
+      // the slot's read buffer against the plain read, alternated (5 rounds each, best of each)
+      let plain = Infinity;
+      let inSlot = Infinity;
+      for (let round = 0; round < 5; round++) {
+        plain = Math.min(plain, (await best(1, () => ours(file))).ms);
+        inSlot = Math.min(inSlot, (await best(1, () => oursSlot(file))).ms);
+      }
+      console.log(`  vfp-emu read (slot)  ${inSlot.toFixed(0).padStart(6)} ms  ${pps(packets, inSlot)}  ${(inSlot / plain).toFixed(2)}x the plain read's time (alternated)`);
       const d = await best(3, () => oursDecoded(file));
       if (d.value !== packets) throw new Error(`read+decode ${d.value} packets`);
       console.log(`  vfp-emu read+decode  ${d.ms.toFixed(0).padStart(6)} ms  ${pps(packets, d.ms)}`);
