@@ -221,6 +221,24 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     }
   });
 
+  it('a capture as pktmon\'s own converter writes it (no packet ids: every appearance a packet) gets a pktmon-duplicates warning', function () {
+    const f = path.join(tmp, 'builtin.pcapng');
+    fs.writeFileSync(f, pktmonCapture(fs.readFileSync(lesson), { drops, builtin: true }));
+    const r = run(['replay', f, ...cluster, '--summary', 'json', '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.pktmon, undefined, 'not a pktmon capture: no packet ids');
+    assert.equal(s.packets, 3 * plain.length - 1);
+    const d = s.diagnostics.find((x: { code: string }) => x.code === 'pktmon-duplicates');
+    assert.ok(d !== undefined, JSON.stringify(s.diagnostics.map((x: { code: string }) => x.code)));
+    assert.match(d.message, new RegExp(`^${2 * plain.length - 1} of the first ${3 * plain.length - 1} packets repeat the packet before byte for byte: .*pktmon etl2pcap --component-id N`));
+    assert.equal(d.severity, 'warning');
+    // the text summary shows it; the plain trace has no such warning
+    assert.match(run(['replay', f, ...cluster, '--workers', '2']).stdout, /pktmon-duplicates/);
+    const p = JSON.parse(run(['replay', lesson, ...cluster, '--summary', 'json', '--workers', '1']).stdout);
+    assert.ok(!p.diagnostics.some((x: { code: string }) => x.code === 'pktmon-duplicates'));
+  });
+
   it('gives the same bytes for --workers 1..4', function () {
     let first: string | null = null;
     for (const w of [1, 2, 3, 4]) {

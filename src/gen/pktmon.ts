@@ -57,6 +57,12 @@ export interface PktmonGenOptions {
   natAt?: number;
   /** Write each component's IDB just before its first EPB (see the module comment). */
   lateIdbs?: boolean;
+  /**
+   * What pktmon's own converter (`pktmon etl2pcap`) is documented to keep (learn.microsoft.com
+   * pktmon-pcapng-support: no component, no drop mark): every appearance's frame, on one IDB without
+   * options, in EPBs without options. Its real IDB and option layout is UNCONFIRMED.
+   */
+  builtin?: boolean;
 }
 
 /** `data` (an Ethernet frame) with its IPv4 source address set to `ip` and the header checksum recomputed; `data` itself when it is not Ethernet + IPv4. */
@@ -127,7 +133,16 @@ function idb(o: Out, linkType: number, c: PktmonComponent): void {
   end();
 }
 
-function epb(o: Out, iface: number, usec: bigint, data: Uint8Array, wirelen: number, inbound: boolean, group: bigint, drop: boolean, comment: string | null): void {
+/** One IDB without options (PktmonGenOptions.builtin). */
+function plainIdb(o: Out, linkType: number): void {
+  const end = block(o, 1);
+  o.u16(linkType);
+  o.u16(0);
+  o.u32(65535);
+  end();
+}
+
+function epb(o: Out, iface: number, usec: bigint, data: Uint8Array, wirelen: number, inbound: boolean, group: bigint, drop: boolean, comment: string | null, builtin = false): void {
   const end = block(o, 6);
   o.u32(iface);
   o.u32(Number(usec >> 32n));
@@ -136,6 +151,7 @@ function epb(o: Out, iface: number, usec: bigint, data: Uint8Array, wirelen: num
   o.u32(wirelen);
   o.bytes(data);
   o.pad();
+  if (builtin) return end(); // no options (see PktmonGenOptions.builtin)
   o.u16(2); o.u16(4); o.u32(inbound ? 1 : 2);
   o.u16(5); o.u16(8); o.u64(group);
   if (drop) {
@@ -169,7 +185,8 @@ export function pktmonCapture(capture: Uint8Array, opts: PktmonGenOptions = {}):
     const n = reader.next(b);
     if (n === 0) break;
     const linkType = reader.interfaces[0]?.linkType ?? 1;
-    if (!wroteIdbs && opts.lateIdbs !== true) for (const c of sorted) idb(o, linkType, c);
+    if (!wroteIdbs && opts.builtin === true) plainIdb(o, linkType);
+    else if (!wroteIdbs && opts.lateIdbs !== true) for (const c of sorted) idb(o, linkType, c);
     wroteIdbs = true;
     for (let i = 0; i < n; i++) {
       const num = b.firstNumber + i;
@@ -179,13 +196,14 @@ export function pktmonCapture(capture: Uint8Array, opts: PktmonGenOptions = {}):
       for (let k = 0; k < order.length; k++) {
         const dropHere = drop !== undefined && drop.component === order[k];
         const comment = dropHere && opts.dropComments === true ? `Drop: PktGroupId ${group}, Component ${order[k]}, DropReason ${drop.reasonText}` : null;
-        if (!ifaceOf.has(order[k])) {
+        if (opts.builtin === true) ifaceOf.set(order[k], 0);
+        else if (!ifaceOf.has(order[k])) {
           // lateIdbs: the component's IDB just before its first packet
           ifaceOf.set(order[k], ifaceOf.size);
           idb(o, linkType, comps.find((c) => c.id === order[k]) as PktmonComponent);
         }
         const bytes = natFrom >= 0 && k >= natFrom ? natted(data, natIp as readonly number[]) : data;
-        epb(o, ifaceOf.get(order[k]) as number, usec + BigInt(k), bytes, b.wirelen[i], k === 0, group, dropHere, comment);
+        epb(o, ifaceOf.get(order[k]) as number, usec + BigInt(k), bytes, b.wirelen[i], k === 0, group, dropHere, comment, opts.builtin === true);
         if (dropHere) break;
       }
       group++;

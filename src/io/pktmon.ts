@@ -65,9 +65,19 @@ export interface PktmonView {
 /** Most live groups kept before the table is emptied (12 bytes a slot, 2 slots a group: 48 MiB). */
 export const GROUP_LIMIT = 1 << 21;
 
-/** `pkInfo >>> PK_EPOCH_SHIFT & PK_EPOCH_MASK`: the group table's epoch (`forgotten`) the packet was tagged in (bits 2..15; see the module comment). */
+/**
+ * `pkInfo >>> PK_EPOCH_SHIFT & PK_EPOCH_MASK`: the group table's epoch (`forgotten`) the packet was tagged
+ * in (bits 2..13; see the module comment; packet numbers are 32-bit, so at most 2^32 / GROUP_LIMIT = 2048
+ * epochs: 12 bits tell one from the next).
+ */
 export const PK_EPOCH_SHIFT = 2;
-export const PK_EPOCH_MASK = 0x3fff;
+export const PK_EPOCH_MASK = 0xfff;
+/** `pkInfo` bit of a packet WITHOUT a packet id whose bytes are the packet before's (`sampleSame`), among the first SAME_SAMPLE. */
+export const PK_SAME = 1 << 14;
+/** Packets looked at for back-to-back duplicates (pktmon's own converter; see `sampleSame`). */
+export const SAME_SAMPLE = 2048;
+/** Bytes of a packet compared with the one before (with its caplen and wirelen). */
+const SAME_BYTES = 256;
 
 /** The pktmon drop reason a comment gives (`DropReason 8` or `DropReason Filtered`), -1 when none. */
 export function commentDropReason(comments: readonly string[] | undefined): number {
@@ -124,6 +134,11 @@ export class PktmonTagger implements CaptureReader {
   private viewFound = false;
   private ifacesChecked = 0;
   private sawPktmon = false;
+  /** Packets looked at by `sampleSame`, and the one before: its first bytes, caplen and wirelen. */
+  private sampled = 0;
+  private readonly prev = new Uint8Array(SAME_BYTES);
+  private prevCaplen = -1;
+  private prevWirelen = -1;
 
   constructor(
     private readonly inner: CaptureReader,
@@ -152,6 +167,7 @@ export class PktmonTagger implements CaptureReader {
     copyOf.fill(0, 0, n);
     info.fill(0, 0, n);
     this.routeN = 0;
+    if (this.sampled < SAME_SAMPLE) this.sampleSame(b, n);
     if (b.options.size === 0) return n;
     if (this.routeIdx.length < b.capacity) {
       this.routeIdx = new Uint32Array(b.capacity);
@@ -164,6 +180,33 @@ export class PktmonTagger implements CaptureReader {
       }
     }
     return n;
+  }
+
+  /**
+   * pktmon's own converter (`pktmon etl2pcap`, alias `pktmon pcapng`) writes no packet id and, its docs say,
+   * "doesn't distinguish between different networking components where a packet was captured"
+   * (learn.microsoft.com windows-server/networking/technologies/pktmon/pktmon-pcapng-support): a packet
+   * seen at three components is three packets with the same bytes, usually one after the other. So the
+   * first SAME_SAMPLE packets are compared with the packet before (caplen, wirelen, first SAME_BYTES bytes)
+   * and a same one marked PK_SAME (never a packet with an id): the summary then says so (report/pktmon.ts
+   * `pktmonSameDiagnostic`). Only a diagnostic: nothing is judged differently (NAT'ed copies differ in
+   * their bytes, and which frames are one packet is UNCONFIRMED without ids). Bounded: the sample only.
+   */
+  private sampleSame(b: Batch, n: number): void {
+    const arena = b.arena;
+    const prev = this.prev;
+    const m = Math.min(n, SAME_SAMPLE - this.sampled);
+    for (let i = 0; i < m; i++) {
+      const off = b.off[i];
+      const len = Math.min(b.caplen[i], SAME_BYTES);
+      let same = b.caplen[i] === this.prevCaplen && b.wirelen[i] === this.prevWirelen;
+      for (let k = 0; same && k < len; k++) same = arena[off + k] === prev[k];
+      if (same && b.options.get(i)?.packetId === undefined) b.pkInfo[i] = PK_SAME;
+      prev.set(arena.subarray(off, off + len));
+      this.prevCaplen = b.caplen[i];
+      this.prevWirelen = b.wirelen[i];
+    }
+    this.sampled += m;
   }
 
   /**

@@ -23,7 +23,7 @@
  * is the first LIST_MAX of the trace; the counts cover every record.
  */
 import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type Batch } from '../core/batch';
-import { PK_EPOCH_MASK, PK_EPOCH_SHIFT } from '../io/pktmon';
+import { PK_EPOCH_MASK, PK_EPOCH_SHIFT, PK_SAME, SAME_SAMPLE } from '../io/pktmon';
 import { pktmonDropReason, reasonCode, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 
@@ -46,6 +46,8 @@ export interface PktmonTallyData {
   disagree: number;
   unknown: number;
   unlinked: number;
+  /** Packets without a packet id that repeat the packet before (io/pktmon.ts `sampleSame`, first SAME_SAMPLE packets). */
+  same: number;
 }
 
 /** Numbers per drop row in PktmonTallyData.drops. */
@@ -60,6 +62,8 @@ export class PktmonTally {
   unknown = 0;
   /** Copies whose judged appearance is not before them (null copy_of). */
   unlinked = 0;
+  /** Packets marked PK_SAME (a plain capture's packet equal to the one before). */
+  same = 0;
   private seen: Uint8Array = new Uint8Array(0);
   /** This thread's judged packets of the current epoch: numbers (increasing) and verdict codes, `judgedN` of them. */
   private judgedNum = new Uint32Array(1024);
@@ -76,7 +80,8 @@ export class PktmonTally {
       const i = idx[k];
       const inf = info[i];
       if (inf === 0) continue;
-      this.one(b, r, i, inf);
+      if (inf === PK_SAME) this.same++;
+      else this.one(b, r, i, inf);
     }
   }
 
@@ -151,8 +156,8 @@ export class PktmonTally {
   data(): PktmonTallyData {
     const ifaces: number[] = [];
     for (let g = 0; g < this.seen.length; g++) if (this.seen[g] === 1) ifaces.push(g);
-    const { packets, copies, dropCount, agree, disagree, unknown, unlinked } = this;
-    return { packets, copies, ifaces, drops: this.drops.slice(), dropCount, agree, disagree, unknown, unlinked };
+    const { packets, copies, dropCount, agree, disagree, unknown, unlinked, same } = this;
+    return { packets, copies, ifaces, drops: this.drops.slice(), dropCount, agree, disagree, unknown, unlinked, same };
   }
 
   addData(d: PktmonTallyData): void {
@@ -163,6 +168,7 @@ export class PktmonTally {
     this.disagree += d.disagree;
     this.unknown += d.unknown;
     this.unlinked += d.unlinked;
+    this.same += d.same;
     for (const g of d.ifaces) {
       if (g >= this.seen.length) this.seen = grow8(this.seen, g + 1);
       this.seen[g] = 1;
@@ -195,6 +201,22 @@ export class PktmonTally {
     }
     return { packets: this.packets, copies: this.copies, copies_unlinked: this.unlinked, components: d.ifaces.map(ifaceName), view: view ?? 'first', drops };
   }
+}
+
+/**
+ * The diagnostic for a capture without packet ids whose packets repeat one another back to back (a third or
+ * more of the first SAME_SAMPLE: what pktmon's own `pktmon etl2pcap` writes for a packet seen at several
+ * components; io/pktmon.ts `sampleSame`), or null. `packets`: the capture's packet count.
+ */
+export function pktmonSameDiagnostic(t: PktmonTally, packets: number, source: string): { code: string; severity: 'warning'; message: string; source: string } | null {
+  const sample = Math.min(packets, SAME_SAMPLE);
+  if (t.packets + t.copies > 0 || t.same === 0 || 3 * t.same < sample) return null;
+  return {
+    code: 'pktmon-duplicates',
+    severity: 'warning',
+    message: `${t.same} of the first ${sample} packets repeat the packet before byte for byte: this looks like pktmon's own converter ('pktmon etl2pcap' / 'pktmon pcapng'), which writes no packet ids and no component per packet, so each packet is judged once per component it was seen at (UNCONFIRMED: without ids the copies cannot be told apart). Convert the ETL with 'pktmon etl2pcap --component-id N' (one component) or with microsoft/etl2pcapng 1.12+ (packet ids: judged once)`,
+    source,
+  };
 }
 
 /** The `pktmon` key of the JSON summary. */
