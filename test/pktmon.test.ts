@@ -208,6 +208,13 @@ describe('pktmon captures (etl2pcapng layout)', function () {
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*every interface block read, to the end of the trace.*its components: 0 Microsoft Hyper-V Network Adapter .*1 vmswitch\.sys .*2 Microsoft Hyper-V Network Adapter #2/);
     }
+    // explain stops at its packet, but reads on for the component before it walks a packet judged nowhere
+    const e = run(['explain', late, ...cluster, '--pktmon-component', 'vmswitch.syss', '--packet', '1']);
+    assert.equal(e.status, 2, e.stdout);
+    assert.match(e.stderr, /--pktmon-component vmswitch\.syss: no component /);
+    const good = run(['explain', late, ...cluster, '--pktmon-component', 'Microsoft Hyper-V Network Adapter #2', '--packet', '3']);
+    assert.equal(good.status, 0, good.stderr);
+    assert.doesNotMatch(good.stdout, /pktmon-copy/);
   });
 
   it('--pktmon-component naming no component, or given for a capture that is not pktmon\'s, is exit 2 naming the flag', function () {

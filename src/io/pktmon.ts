@@ -49,7 +49,7 @@
  * The view's component is checked at the end of the trace, not at the first packet: pcapng allows an
  * interface block anywhere in a section (etl2pcapng writes them all first; another writer may not).
  */
-import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type Batch, type PacketOptions } from '../core/batch';
+import { Batch, PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type PacketOptions } from '../core/batch';
 import { InputError } from '../core/errors';
 import { KeyTable } from '../core/key-table';
 import { pktmonDropReasonId } from '../vfp/reasons';
@@ -225,6 +225,21 @@ export class PktmonTagger implements CaptureReader {
     }
   }
 
+  /**
+   * For a reader that stops early (explain stops at its packet): when the view's component was not among
+   * the interfaces read so far, the rest of the capture is read for it (an IDB may come later); throws the
+   * refusal `checkView` makes at the end when it never comes.
+   */
+  finishView(): void {
+    if (this.view.component === undefined || this.viewFound || this.viewError !== null) return;
+    const b = new Batch({ capacity: 256, arenaBytes: 1 << 20 });
+    for (;;) {
+      b.reset(this.packetsRead + 1);
+      if (this.next(b) === 0) break;
+    }
+    if (this.viewError !== null) throw this.viewError;
+  }
+
   /** Groups in the table, and the slots its arrays hold (bounded by `groupLimit`, whatever the trace's length). */
   footprint(): { groups: number; slots: number } {
     return { groups: this.groups.size, slots: this.judged.length };
@@ -332,4 +347,9 @@ export function pktmonReader(r: CaptureReader, view: PktmonView): CaptureReader 
  */
 export function pktmonRoute(reader: CaptureReader, b: Batch, shard: Uint8Array): void {
   if (reader instanceof PktmonTagger) reader.route(b, shard);
+}
+
+/** explain: `--pktmon-component` refused as replay refuses it, though the walk stopped early (PktmonTagger.finishView). */
+export function pktmonFinishView(reader: CaptureReader): void {
+  if (reader instanceof PktmonTagger) reader.finishView();
 }
