@@ -175,6 +175,48 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.doesNotMatch(e.stdout, /pktmon-copy/);
   });
 
+  it('--pktmon-component is in the summary fingerprint: merge refuses summaries judged at another component', function () {
+    const plainSum = path.join(tmp, 'fp-first.json');
+    const vsSum = path.join(tmp, 'fp-vs.json');
+    fs.writeFileSync(plainSum, run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1']).stdout);
+    fs.writeFileSync(vsSum, run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1', '--pktmon-component', 'vmswitch.sys']).stdout);
+    assert.equal(JSON.parse(fs.readFileSync(plainSum, 'utf8')).fingerprint.pktmon_component, undefined, 'absent without the flag');
+    assert.equal(JSON.parse(fs.readFileSync(vsSum, 'utf8')).fingerprint.pktmon_component, 'vmswitch.sys');
+    const m = run(['merge', plainSum, vsSum]);
+    assert.equal(m.status, 2, m.stderr);
+    assert.match(m.stderr, /fp-vs\.json.*fingerprint\.pktmon_component.*"vmswitch\.sys", but .*fp-first\.json has absent: .*pktmon component/);
+    const same = run(['merge', vsSum, vsSum]);
+    assert.equal(same.status, 0, same.stderr);
+    assert.equal(JSON.parse(same.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    // a hand-edited value of another type is refused by name
+    const bad = JSON.parse(fs.readFileSync(vsSum, 'utf8'));
+    bad.fingerprint.pktmon_component = 7;
+    fs.writeFileSync(vsSum, JSON.stringify(bad));
+    const b = run(['merge', vsSum]);
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /fingerprint\.pktmon_component/);
+  });
+
+  it('--pktmon-component naming no component, with interface blocks after the first packet, is refused at the end of the trace', function () {
+    const late = path.join(tmp, 'late.pcapng');
+    fs.writeFileSync(late, pktmonCapture(fs.readFileSync(lesson), { drops, lateIdbs: true }));
+    const ok = run(['replay', late, ...cluster, '--workers', '1', '--summary', 'json', '--pktmon-component', 'Microsoft Hyper-V Network Adapter #2']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.ok(JSON.parse(ok.stdout).pktmon.packets > 0);
+    for (const w of ['1', '2']) {
+      const r = run(['replay', late, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*every interface block read, to the end of the trace.*its components: 0 Microsoft Hyper-V Network Adapter .*1 vmswitch\.sys .*2 Microsoft Hyper-V Network Adapter #2/);
+    }
+    // explain stops at its packet, but reads on for the component before it walks a packet judged nowhere
+    const e = run(['explain', late, ...cluster, '--pktmon-component', 'vmswitch.syss', '--packet', '1']);
+    assert.equal(e.status, 2, e.stdout);
+    assert.match(e.stderr, /--pktmon-component vmswitch\.syss: no component /);
+    const good = run(['explain', late, ...cluster, '--pktmon-component', 'Microsoft Hyper-V Network Adapter #2', '--packet', '3']);
+    assert.equal(good.status, 0, good.stderr);
+    assert.doesNotMatch(good.stdout, /pktmon-copy/);
+  });
+
   it('--pktmon-component naming no component, or given for a capture that is not pktmon\'s, is exit 2 naming the flag', function () {
     for (const w of ['1', '3']) {
       const r = run(['replay', pk, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss']);
@@ -182,8 +224,26 @@ describe('pktmon captures (etl2pcapng layout)', function () {
       assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*its components: 0 .*vmswitch\.sys/);
       const p = run(['replay', lesson, ...cluster, '--workers', w, '--pktmon-component', '0']);
       assert.equal(p.status, 2, p.stderr);
-      assert.match(p.stderr, /--pktmon-component 0: the capture has no pktmon packet ids/);
+      assert.match(p.stderr, /--pktmon-component 0: the capture has no pktmon packet ids .*pktmon etl2pcap' writes no packet ids/);
     }
+  });
+
+  it('a capture as pktmon\'s own converter writes it (no packet ids: every appearance a packet) gets a pktmon-duplicates warning', function () {
+    const f = path.join(tmp, 'builtin.pcapng');
+    fs.writeFileSync(f, pktmonCapture(fs.readFileSync(lesson), { drops, builtin: true }));
+    const r = run(['replay', f, ...cluster, '--summary', 'json', '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.pktmon, undefined, 'not a pktmon capture: no packet ids');
+    assert.equal(s.packets, 3 * plain.length - 1);
+    const d = s.diagnostics.find((x: { code: string }) => x.code === 'pktmon-duplicates');
+    assert.ok(d !== undefined, JSON.stringify(s.diagnostics.map((x: { code: string }) => x.code)));
+    assert.match(d.message, new RegExp(`^${2 * plain.length - 1} of the first ${3 * plain.length - 1} packets repeat the packet before byte for byte: .*pktmon etl2pcap --component-id N`));
+    assert.equal(d.severity, 'warning');
+    // the text summary shows it; the plain trace has no such warning
+    assert.match(run(['replay', f, ...cluster, '--workers', '2']).stdout, /pktmon-duplicates/);
+    const p = JSON.parse(run(['replay', lesson, ...cluster, '--summary', 'json', '--workers', '1']).stdout);
+    assert.ok(!p.diagnostics.some((x: { code: string }) => x.code === 'pktmon-duplicates'));
   });
 
   it('gives the same bytes for --workers 1..4', function () {
@@ -270,5 +330,16 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const drop = rows.filter((x) => x[2] === '1');
     assert.equal(drop.length, 2);
     assert.match(drop[0][3], /DropReason Filtered/);
+    // the generator's NAT at the NIC and IDBs after packets: tshark reads the names by first use, the NIC's
+    // source address and a good IPv4 header checksum
+    const late = path.join(tmp, 'late-nat.pcapng');
+    fs.writeFileSync(late, pktmonCapture(fs.readFileSync(lesson), { drops, natAt: 2, lateIdbs: true }));
+    const t = spawnSync('tshark', ['-r', late, '-o', 'ip.check_checksum:TRUE', '-T', 'fields', '-e', 'frame.interface_id', '-e', 'frame.interface_name', '-e', 'ip.src', '-e', 'ip.checksum.status'], { encoding: 'utf8' });
+    assert.equal(t.status, 0, t.stderr);
+    const lr = t.stdout.trim().split('\n').map((l) => l.split('\t'));
+    assert.equal(lr.length, rows.length);
+    assert.deepEqual(lr.slice(0, 3).map((x) => x.slice(0, 2)), [['0', 'Microsoft Hyper-V Network Adapter'], ['1', 'vmswitch.sys'], ['2', 'Microsoft Hyper-V Network Adapter #2']]);
+    const atNic = lr.filter((x) => x[1].endsWith('#2') && x[2] !== '');
+    assert.ok(atNic.length > 0 && atNic.every((x) => x[2] === '10.127.130.11' && x[3] === '1'), JSON.stringify(atNic.slice(0, 3)));
   });
 });

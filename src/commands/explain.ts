@@ -8,7 +8,7 @@ import { UsageError } from '../core/errors';
 import { writeStdout } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { openCapture } from '../io/reader';
-import { pktmonReader } from '../io/pktmon';
+import { pktmonFinishView, pktmonReader } from '../io/pktmon';
 import { walkPacket } from '../pipeline/explain-loop';
 import { walkOf, walkText, type Detail } from '../vfp/walk';
 import { decodeOptionsFor, prepareDataplane } from './dataplane';
@@ -34,6 +34,7 @@ export function explainTrace(
   let w: ReturnType<typeof walkPacket>;
   try {
     w = walkPacket(reader, dataplane, decodeOpts, packet);
+    pktmonFinishView(reader); // a --pktmon-component no interface names is refused, as by replay
   } finally {
     reader.close();
   }

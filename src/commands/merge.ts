@@ -153,7 +153,8 @@ function checkFingerprint(c: Checker, v: Json): Fingerprint {
   c.count(f.seed, 'fingerprint.seed');
   if (!Array.isArray(f.vxlan_ports)) c.fail('fingerprint.vxlan_ports', 'must be a list of ports');
   (f.vxlan_ports as Json[]).forEach((p, k) => c.count(p, `fingerprint.vxlan_ports[${k}]`));
-  return Object.fromEntries(FINGERPRINT_KEYS.map((k) => [k, f[k]])) as unknown as Fingerprint;
+  if (f.pktmon_component !== undefined) c.string(f.pktmon_component, 'fingerprint.pktmon_component');
+  return Object.fromEntries(FINGERPRINT_KEYS.flatMap((k) => (f[k] !== undefined ? [[k, f[k]]] : []))) as unknown as Fingerprint;
 }
 
 /**
@@ -235,6 +236,11 @@ export function readSummary(file: string): { summary: AnySummary; fingerprint: F
   return { summary: o as unknown as AnySummary, fingerprint };
 }
 
+/** A fingerprint field's value in words (an absent pktmon_component: made without --pktmon-component). */
+function fingerprintValue(v: unknown): string {
+  return v === undefined ? 'absent' : JSON.stringify(v);
+}
+
 /** Summaries of `files` merged, after checking that they share one fingerprint. */
 export function mergeFiles(files: readonly string[]): ReturnType<typeof mergeSummaries> {
   const read = files.map((f) => ({ file: f, ...readSummary(f) }));
@@ -245,7 +251,7 @@ export function mergeFiles(files: readonly string[]): ReturnType<typeof mergeSum
       throw new InputError(
         r.file,
         { fieldPath: `fingerprint.${k}` },
-        `${JSON.stringify(r.fingerprint[k])}, but ${first.file} has ${JSON.stringify(first.fingerprint[k])}: summaries of another cluster, profile, seed, view or version do not add up`,
+        `${fingerprintValue(r.fingerprint[k])}, but ${first.file} has ${fingerprintValue(first.fingerprint[k])}: summaries of another cluster, profile, seed, view, pktmon component or version do not add up`,
       );
     }
   }

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pktmonText, type PktmonSummary } from '../report/pktmon';
+import { pktmonSameDiagnostic, pktmonText, type PktmonSummary } from '../report/pktmon';
 import { Batch } from '../core/batch';
 import { openCapture, type CaptureReader } from '../io/reader';
 import { InputError, UsageError } from '../core/errors';
@@ -236,6 +236,8 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     summary.pktmon = pk;
     summary.diagnostics.push({ code: 'pktmon-capture', message: pktmonText(pk).split('\n')[0], source: opts.trace === '-' ? 'stdin' : opts.trace });
   }
+  const same = pktmonSameDiagnostic(t.pktmon, packets, opts.trace === '-' ? 'stdin' : opts.trace);
+  if (same !== null) summary.diagnostics.push(same);
   summary.failing_flows = failingSummary(failing, counted.verdicts[V.DROPPED] + counted.verdicts[V.NO_RETURN], opts.trace, (id) => dp.nodeName(id), opts);
   const status = interrupted !== undefined ? signalStatus(interrupted) : run.error !== null ? 2 : t.failed ? 1 : 0;
   const outcome: ReplayOutcome = { summary, status, error: run.error, dataplane: dp, cluster, failFirst: t.failFirst };

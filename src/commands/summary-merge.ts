@@ -41,9 +41,14 @@ export interface Fingerprint {
   seed: number;
   view: string;
   vxlan_ports: number[];
+  /**
+   * (Extension, issue 13.) `--pktmon-component` when given (src/io/pktmon.ts): it picks which appearance of
+   * a pktmon packet is judged, so it changes verdicts; absent without the flag (the summaries made without it are unchanged).
+   */
+  pktmon_component?: string;
 }
 
-export const FINGERPRINT_KEYS = ['version', 'cluster', 'windows', 'seed', 'view', 'vxlan_ports'] as const;
+export const FINGERPRINT_KEYS = ['version', 'cluster', 'windows', 'seed', 'view', 'vxlan_ports', 'pktmon_component'] as const;
 
 /** One trace's counts in a merged summary (`traces[]`). */
 export interface TraceSummary {
@@ -76,7 +81,7 @@ export function emuVersion(): string {
  * The fingerprint of a run (see the module comment). `digests`: each --cluster file's SHA-256 in hex, hashed
  * as loadClusterFiles (cluster/load.ts) read it, never by opening the file again (stdin, a FIFO).
  */
-export function fingerprintOf(o: { windows?: string; seed: number; view: string; vxlanPorts: number[] }, digests: readonly string[]): Fingerprint {
+export function fingerprintOf(o: { windows?: string; seed: number; view: string; vxlanPorts: number[]; pktmonComponent?: string }, digests: readonly string[]): Fingerprint {
   const all = createHash('sha256');
   for (const d of digests) all.update(d + '\n');
   return {
@@ -86,6 +91,7 @@ export function fingerprintOf(o: { windows?: string; seed: number; view: string;
     seed: o.seed,
     view: o.view,
     vxlan_ports: [...o.vxlanPorts].sort((a, b) => a - b),
+    ...(o.pktmonComponent !== undefined ? { pktmon_component: o.pktmonComponent } : {}),
   };
 }
 

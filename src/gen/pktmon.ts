@@ -14,7 +14,13 @@
  *     `Drop: ... DropReason <string>` comment on drop events (what a converter that kept the reason would add).
  * Each input packet appears at every component in `order` with the same bytes (a later component would see
  * the packet as VFP rewrote it; the engine judges only one appearance, so the copies' bytes do not matter
- * to a replay), until a drop: a dropped packet's last appearance is its drop event.
+ * to a replay), until a drop: a dropped packet's last appearance is its drop event. Two options make files
+ * etl2pcapng does not write but a reader must take (tests of src/io/pktmon.ts):
+ *   - `natAt`: from that component on, an IPv4 packet's source address is the component's if_IPv4addr
+ *     (outbound NAT at the physical NIC, IPv4 header checksum recomputed): its copies there have another
+ *     5-tuple, hence another shard key, than its first appearance;
+ *   - `lateIdbs`: each component's IDB is written just before its first EPB, so IDBs follow packets
+ *     (pcapng allows an IDB anywhere in a section); the interface indices are then in order of first use.
  */
 import * as fs from 'node:fs';
 import { Batch } from '../core/batch';
@@ -47,6 +53,32 @@ export interface PktmonGenOptions {
   dropComments?: boolean;
   /** PktGroupId of packet 1 (the next packets count up). */
   firstGroupId?: bigint;
+  /** Component id from which on an IPv4 packet's source address is that component's `ipv4` (see the module comment). */
+  natAt?: number;
+  /** Write each component's IDB just before its first EPB (see the module comment). */
+  lateIdbs?: boolean;
+  /**
+   * What pktmon's own converter (`pktmon etl2pcap`) is documented to keep (learn.microsoft.com
+   * pktmon-pcapng-support: no component, no drop mark): every appearance's frame, on one IDB without
+   * options, in EPBs without options. Its real IDB and option layout is UNCONFIRMED.
+   */
+  builtin?: boolean;
+}
+
+/** `data` (an Ethernet frame) with its IPv4 source address set to `ip` and the header checksum recomputed; `data` itself when it is not Ethernet + IPv4. */
+function natted(data: Uint8Array, ip: readonly number[]): Uint8Array {
+  if (data.length < 34 || data[12] !== 0x08 || data[13] !== 0x00 || data[14] >> 4 !== 4) return data;
+  const d = Uint8Array.from(data);
+  const ihl = (d[14] & 15) * 4;
+  d.set(ip, 26);
+  d[24] = 0;
+  d[25] = 0;
+  let sum = 0;
+  for (let k = 14; k < 14 + ihl; k += 2) sum += (d[k] << 8) | d[k + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  d[24] = (~sum >> 8) & 0xff;
+  d[25] = ~sum & 0xff;
+  return d;
 }
 
 class Out {
@@ -101,7 +133,16 @@ function idb(o: Out, linkType: number, c: PktmonComponent): void {
   end();
 }
 
-function epb(o: Out, iface: number, usec: bigint, data: Uint8Array, wirelen: number, inbound: boolean, group: bigint, drop: boolean, comment: string | null): void {
+/** One IDB without options (PktmonGenOptions.builtin). */
+function plainIdb(o: Out, linkType: number): void {
+  const end = block(o, 1);
+  o.u16(linkType);
+  o.u16(0);
+  o.u32(65535);
+  end();
+}
+
+function epb(o: Out, iface: number, usec: bigint, data: Uint8Array, wirelen: number, inbound: boolean, group: bigint, drop: boolean, comment: string | null, builtin = false): void {
   const end = block(o, 6);
   o.u32(iface);
   o.u32(Number(usec >> 32n));
@@ -110,6 +151,7 @@ function epb(o: Out, iface: number, usec: bigint, data: Uint8Array, wirelen: num
   o.u32(wirelen);
   o.bytes(data);
   o.pad();
+  if (builtin) return end(); // no options (see PktmonGenOptions.builtin)
   o.u16(2); o.u16(4); o.u32(inbound ? 1 : 2);
   o.u16(5); o.u16(8); o.u64(group);
   if (drop) {
@@ -126,7 +168,10 @@ export function pktmonCapture(capture: Uint8Array, opts: PktmonGenOptions = {}):
   const comps = [...(opts.components ?? DEFAULT_COMPONENTS)];
   const order = opts.order ?? comps.map((c) => c.id);
   const sorted = [...comps].sort((a, b) => a.id - b.id); // WriteInterfaces: by component id
-  const ifaceOf = new Map(sorted.map((c, k) => [c.id, k]));
+  const ifaceOf = new Map(opts.lateIdbs === true ? [] : sorted.map((c, k) => [c.id, k]));
+  const natFrom = opts.natAt === undefined ? -1 : order.indexOf(opts.natAt);
+  const natIp = comps.find((c) => c.id === opts.natAt)?.ipv4;
+  if (opts.natAt !== undefined && (natFrom < 0 || natIp === undefined)) throw new UsageError(`natAt ${opts.natAt}: not a component in the order with an IPv4 address`);
   const o = new Out();
   const endShb = block(o, 0x0a0d0d0a);
   o.u32(0x1a2b3c4d); o.u16(1); o.u16(0); o.u32(0xffffffff); o.u32(0xffffffff);
@@ -139,10 +184,10 @@ export function pktmonCapture(capture: Uint8Array, opts: PktmonGenOptions = {}):
     b.reset(reader.packetsRead + 1);
     const n = reader.next(b);
     if (n === 0) break;
-    if (!wroteIdbs) {
-      for (const c of sorted) idb(o, reader.interfaces[0]?.linkType ?? 1, c);
-      wroteIdbs = true;
-    }
+    const linkType = reader.interfaces[0]?.linkType ?? 1;
+    if (!wroteIdbs && opts.builtin === true) plainIdb(o, linkType);
+    else if (!wroteIdbs && opts.lateIdbs !== true) for (const c of sorted) idb(o, linkType, c);
+    wroteIdbs = true;
     for (let i = 0; i < n; i++) {
       const num = b.firstNumber + i;
       const data = b.arena.slice(b.off[i], b.off[i] + b.caplen[i]);
@@ -151,7 +196,14 @@ export function pktmonCapture(capture: Uint8Array, opts: PktmonGenOptions = {}):
       for (let k = 0; k < order.length; k++) {
         const dropHere = drop !== undefined && drop.component === order[k];
         const comment = dropHere && opts.dropComments === true ? `Drop: PktGroupId ${group}, Component ${order[k]}, DropReason ${drop.reasonText}` : null;
-        epb(o, ifaceOf.get(order[k]) as number, usec + BigInt(k), data, b.wirelen[i], k === 0, group, dropHere, comment);
+        if (opts.builtin === true) ifaceOf.set(order[k], 0);
+        else if (!ifaceOf.has(order[k])) {
+          // lateIdbs: the component's IDB just before its first packet
+          ifaceOf.set(order[k], ifaceOf.size);
+          idb(o, linkType, comps.find((c) => c.id === order[k]) as PktmonComponent);
+        }
+        const bytes = natFrom >= 0 && k >= natFrom ? natted(data, natIp as readonly number[]) : data;
+        epb(o, ifaceOf.get(order[k]) as number, usec + BigInt(k), bytes, b.wirelen[i], k === 0, group, dropHere, comment, opts.builtin === true);
         if (dropHere) break;
       }
       group++;
@@ -162,7 +214,7 @@ export function pktmonCapture(capture: Uint8Array, opts: PktmonGenOptions = {}):
 }
 
 /**
- * `gen pktmon IN OUT [--drop N@COMPONENT=REASON]... [--drop-comments]`: writes OUT, IN as pktmon would log it
+ * `gen pktmon IN OUT [--drop N@COMPONENT=REASON]... [--drop-comments] [--nat COMPONENT] [--late-idbs]`: writes OUT, IN as pktmon would log it
  * at DEFAULT_COMPONENTS (packet N dropped at component id COMPONENT with pktmon drop reason REASON: its id,
  * or its name as reasons.ts PKTMON_DROP_REASONS spells it, case-insensitive, e.g. `Filtered`, `MTU mismatch`).
  */
@@ -170,9 +222,16 @@ export function pktmonMain(argv: string[]): number {
   const files: string[] = [];
   const drops = new Map<number, { component: number; reason: number; reasonText: string }>();
   let dropComments = false;
+  let lateIdbs = false;
+  let natAt: number | undefined;
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k];
     if (a === '--drop-comments') dropComments = true;
+    else if (a === '--late-idbs') lateIdbs = true;
+    else if (a === '--nat') {
+      natAt = Number(argv[++k]);
+      if (!DEFAULT_COMPONENTS.some((c) => c.id === natAt && c.ipv4 !== undefined)) throw new UsageError(`--nat: give the id of a component with an IPv4 address (${DEFAULT_COMPONENTS.filter((c) => c.ipv4 !== undefined).map((c) => c.id).join(', ')}), not '${argv[k] ?? ''}'`);
+    }
     else if (a === '--drop') {
       const m = /^(\d+)@(\d+)=(.+)$/.exec(argv[++k] ?? '');
       const reason = m === null ? -1 : /^\d+$/.test(m[3]) ? Number(m[3]) : pktmonDropReasonId(m[3]);
@@ -181,8 +240,8 @@ export function pktmonMain(argv: string[]): number {
     } else if (a.startsWith('--')) throw new UsageError(`pktmon: unknown flag '${a}'`);
     else files.push(a);
   }
-  if (files.length !== 2) throw new UsageError('usage: node dist/src/gen/cli.js pktmon IN.pcapng OUT.pcapng [--drop N@COMPONENT=REASON]... [--drop-comments]');
-  const bytes = pktmonCapture(fs.readFileSync(files[0]), { drops, dropComments });
+  if (files.length !== 2) throw new UsageError('usage: node dist/src/gen/cli.js pktmon IN.pcapng OUT.pcapng [--drop N@COMPONENT=REASON]... [--drop-comments] [--nat COMPONENT] [--late-idbs]');
+  const bytes = pktmonCapture(fs.readFileSync(files[0]), { drops, dropComments, lateIdbs, natAt });
   fs.writeFileSync(files[1], bytes);
   process.stderr.write(JSON.stringify({ out: files[1], bytes: bytes.length, components: DEFAULT_COMPONENTS.length, drops: drops.size }) + '\n');
   return 0;

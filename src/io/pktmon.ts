@@ -36,8 +36,20 @@
  * packet; past GROUP_LIMIT live groups the table is emptied (`forgotten` counts it; a later copy of a
  * forgotten group is then judged again). The marks travel in the Batch columns `pkCopyOf` / `pkInfo`, set
  * on the thread that reads, so every pipeline shape (W = 1..N) sees the same.
+ *
+ * Epochs and routing (memory bounded by GROUP_LIMIT, not by the trace): the table's emptyings number
+ * epochs; each pktmon packet carries its epoch's low bits in `pkInfo` (PK_EPOCH_SHIFT). A copy always
+ * links to a judged packet of its own epoch (an emptied group is judged afresh), so a thread that compares
+ * drop records with verdicts (src/report/pktmon.ts PktmonTally) keeps the judged verdicts of one epoch only.
+ * With shards (W >= 3) a copy goes to the shard of its judged packet (`pktmonRoute`, called by the chain
+ * after the shard keys are picked): its own 5-tuple may differ after NAT, and a copy never reaches the
+ * flow table (step-input.ts stops it first), so only the drop comparison cares where it runs; the group
+ * table keeps the judged packet's shard beside its number.
+ *
+ * The view's component is checked at the end of the trace, not at the first packet: pcapng allows an
+ * interface block anywhere in a section (etl2pcapng writes them all first; another writer may not).
  */
-import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type Batch, type PacketOptions } from '../core/batch';
+import { Batch, PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type PacketOptions } from '../core/batch';
 import { InputError } from '../core/errors';
 import { KeyTable } from '../core/key-table';
 import { pktmonDropReasonId } from '../vfp/reasons';
@@ -46,10 +58,26 @@ import type { CaptureFormat, CaptureReader, InterfaceInfo, PcapVariant } from '.
 /** The view of a pktmon capture: the component packets are judged at (undefined: their first one). */
 export interface PktmonView {
   component?: string;
+  /** Most live groups before the table is emptied (default GROUP_LIMIT; tests use small ones). */
+  groupLimit?: number;
 }
 
 /** Most live groups kept before the table is emptied (12 bytes a slot, 2 slots a group: 48 MiB). */
 export const GROUP_LIMIT = 1 << 21;
+
+/**
+ * `pkInfo >>> PK_EPOCH_SHIFT & PK_EPOCH_MASK`: the group table's epoch (`forgotten`) the packet was tagged
+ * in (bits 2..13; see the module comment; packet numbers are 32-bit, so at most 2^32 / GROUP_LIMIT = 2048
+ * epochs: 12 bits tell one from the next).
+ */
+export const PK_EPOCH_SHIFT = 2;
+export const PK_EPOCH_MASK = 0xfff;
+/** `pkInfo` bit of a packet WITHOUT a packet id whose bytes are the packet before's (`sampleSame`), among the first SAME_SAMPLE. */
+export const PK_SAME = 1 << 14;
+/** Packets looked at for back-to-back duplicates (pktmon's own converter; see `sampleSame`). */
+export const SAME_SAMPLE = 2048;
+/** Bytes of a packet compared with the one before (with its caplen and wirelen). */
+const SAME_BYTES = 256;
 
 /** The pktmon drop reason a comment gives (`DropReason 8` or `DropReason Filtered`), -1 when none. */
 export function commentDropReason(comments: readonly string[] | undefined): number {
@@ -89,19 +117,35 @@ export class PktmonTagger implements CaptureReader {
   private readonly groups = new KeyTable(2, 10);
   /** Judged packet number + 1 of each group, by its number (1: a group not judged yet). */
   private judged = new Uint32Array(512);
+  /** The shard of each group's judged packet, by its number (set by `route`). */
+  private judgedShard = new Uint8Array(512);
+  /** The last batch's pktmon packets: index and group number each (`route`). */
+  private routeIdx = new Uint32Array(0);
+  private routeGroup = new Uint32Array(0);
+  private routeN = 0;
+  private readonly groupLimit: number;
   /** Times the table was emptied at GROUP_LIMIT. */
   forgotten = 0;
   /** Per interface: 1 the view's component, 2 another one (0: not known yet). */
   private ifaceView = new Uint8Array(0);
   /** `--pktmon-component` named no component, or the capture has no pktmon packet (checkView). */
   private viewError: InputError | null = null;
-  private viewChecked = false;
+  /** An interface the view names was seen; interfaces looked at so far (`checkView`). */
+  private viewFound = false;
+  private ifacesChecked = 0;
   private sawPktmon = false;
+  /** Packets looked at by `sampleSame`, and the one before: its first bytes, caplen and wirelen. */
+  private sampled = 0;
+  private readonly prev = new Uint8Array(SAME_BYTES);
+  private prevCaplen = -1;
+  private prevWirelen = -1;
 
   constructor(
     private readonly inner: CaptureReader,
     private readonly view: PktmonView,
-  ) {}
+  ) {
+    this.groupLimit = view.groupLimit ?? GROUP_LIMIT;
+  }
 
   get path(): string { return this.inner.path; }
   get format(): CaptureFormat { return this.inner.format; }
@@ -122,7 +166,13 @@ export class PktmonTagger implements CaptureReader {
     const info = b.pkInfo;
     copyOf.fill(0, 0, n);
     info.fill(0, 0, n);
+    this.routeN = 0;
+    if (this.sampled < SAME_SAMPLE) this.sampleSame(b, n);
     if (b.options.size === 0) return n;
+    if (this.routeIdx.length < b.capacity) {
+      this.routeIdx = new Uint32Array(b.capacity);
+      this.routeGroup = new Uint32Array(b.capacity);
+    }
     for (const [i, o] of b.options) {
       if (i < n && o.packetId !== undefined) {
         this.sawPktmon = true;
@@ -133,25 +183,87 @@ export class PktmonTagger implements CaptureReader {
   }
 
   /**
+   * pktmon's own converter (`pktmon etl2pcap`, alias `pktmon pcapng`) writes no packet id and, its docs say,
+   * "doesn't distinguish between different networking components where a packet was captured"
+   * (learn.microsoft.com windows-server/networking/technologies/pktmon/pktmon-pcapng-support): a packet
+   * seen at three components is three packets with the same bytes, usually one after the other. So the
+   * first SAME_SAMPLE packets are compared with the packet before (caplen, wirelen, first SAME_BYTES bytes)
+   * and a same one marked PK_SAME (never a packet with an id): the summary then says so (report/pktmon.ts
+   * `pktmonSameDiagnostic`). Only a diagnostic: nothing is judged differently (NAT'ed copies differ in
+   * their bytes, and which frames are one packet is UNCONFIRMED without ids). Bounded: the sample only.
+   */
+  private sampleSame(b: Batch, n: number): void {
+    const arena = b.arena;
+    const prev = this.prev;
+    const m = Math.min(n, SAME_SAMPLE - this.sampled);
+    for (let i = 0; i < m; i++) {
+      const off = b.off[i];
+      const len = Math.min(b.caplen[i], SAME_BYTES);
+      let same = b.caplen[i] === this.prevCaplen && b.wirelen[i] === this.prevWirelen;
+      for (let k = 0; same && k < len; k++) same = arena[off + k] === prev[k];
+      if (same && b.options.get(i)?.packetId === undefined) b.pkInfo[i] = PK_SAME;
+      prev.set(arena.subarray(off, off + len));
+      this.prevCaplen = b.caplen[i];
+      this.prevWirelen = b.wirelen[i];
+    }
+    this.sampled += m;
+  }
+
+  /**
+   * Sends each copy of the last batch read to the shard of its judged packet (`shard`: the batch's shards
+   * as the shard keys picked them; see the module comment). Judged packets come before their copies, so
+   * one pass in index order sees each judged packet's shard before its copies ask for it.
+   */
+  route(b: Batch, shard: Uint8Array): void {
+    const copyOf = b.pkCopyOf;
+    for (let k = 0; k < this.routeN; k++) {
+      const i = this.routeIdx[k];
+      const g = this.routeGroup[k];
+      const c = copyOf[i];
+      if (c === 0) this.judgedShard[g] = shard[i];
+      else if (c !== PK_COPY_UNSEEN) shard[i] = this.judgedShard[g];
+    }
+  }
+
+  /**
+   * For a reader that stops early (explain stops at its packet): when the view's component was not among
+   * the interfaces read so far, the rest of the capture is read for it (an IDB may come later); throws the
+   * refusal `checkView` makes at the end when it never comes.
+   */
+  finishView(): void {
+    if (this.view.component === undefined || this.viewFound || this.viewError !== null) return;
+    const b = new Batch({ capacity: 256, arenaBytes: 1 << 20 });
+    for (;;) {
+      b.reset(this.packetsRead + 1);
+      if (this.next(b) === 0) break;
+    }
+    if (this.viewError !== null) throw this.viewError;
+  }
+
+  /** Groups in the table, and the slots its arrays hold (bounded by `groupLimit`, whatever the trace's length). */
+  footprint(): { groups: number; slots: number } {
+    return { groups: this.groups.size, slots: this.judged.length };
+  }
+
+  /**
    * `--pktmon-component` that names nothing is refused, not accepted in silence (every packet would be an
-   * unjudged copy): once the interface blocks before the first packet are read (etl2pcapng writes them all
-   * first), no interface named so is exit 2 listing the components; a capture that ends without any
+   * unjudged copy). An interface block may come after packets (pcapng allows it anywhere in a section;
+   * etl2pcapng writes them all first, a merge or another converter may not), so the interfaces are looked
+   * at as they come, and the refusal is made at the end of the trace: exit 2 listing the components (the
+   * packets before were judged as copies; the outputs hold them). A capture that ends without any
    * epb_packetid is exit 2 too (it is not a pktmon capture). True when the run must stop here.
    */
   private checkView(n: number): boolean {
-    if (!this.viewChecked && (n > 0 || this.inner.error === null)) {
-      this.viewChecked = true;
-      const fs = this.inner.interfaces;
-      let found = false;
-      for (let g = 0; g < fs.length; g++) if (this.isViewIface(g)) found = true;
-      if (!found) {
-        const names = fs.map((f, g) => `${g} ${f.name ?? ''}${f.description !== undefined && f.description !== f.name ? ` (${f.description})` : ''}`.trim());
-        this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: no component of this capture has that if_name, if_description or interface index; its components: ${names.length > 0 ? names.join(', ') : 'none'}`);
-        return true;
-      }
+    const fs = this.inner.interfaces;
+    for (; !this.viewFound && this.ifacesChecked < fs.length; this.ifacesChecked++) if (this.isViewIface(this.ifacesChecked)) this.viewFound = true;
+    if (n > 0 || this.inner.error !== null) return false;
+    if (!this.sawPktmon) {
+      this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: the capture has no pktmon packet ids (epb_packetid): it is not a pktmon capture as microsoft/etl2pcapng 1.12+ writes it (pktmon's own 'pktmon etl2pcap' writes no packet ids and no component per packet: convert the ETL with etl2pcapng, or with 'pktmon etl2pcap --component-id N' and replay without --pktmon-component)`);
+      return true;
     }
-    if (n === 0 && !this.sawPktmon && this.inner.error === null) {
-      this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: the capture has no pktmon packet ids (epb_packetid): it is not a pktmon capture (microsoft/etl2pcapng of a pktmon ETL)`);
+    if (!this.viewFound) {
+      const names = fs.map((f, g) => `${g} ${f.name ?? ''}${f.description !== undefined && f.description !== f.name ? ` (${f.description})` : ''}`.trim());
+      this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: no component of this capture has that if_name, if_description or interface index (every interface block read, to the end of the trace; its packets were judged as copies); its components: ${names.length > 0 ? names.join(', ') : 'none'}`);
       return true;
     }
     return false;
@@ -168,8 +280,10 @@ export class PktmonTagger implements CaptureReader {
       const r = commentDropReason(o.comments);
       if (r >= 0 && r < 0xfffe) inf |= (r + 1) << PK_REASON_SHIFT;
     }
-    b.pkInfo[i] = inf;
     const s = this.slot(lo, hi);
+    b.pkInfo[i] = inf | ((this.forgotten & PK_EPOCH_MASK) << PK_EPOCH_SHIFT);
+    this.routeIdx[this.routeN] = i;
+    this.routeGroup[this.routeN++] = s;
     const number = b.firstNumber + i;
     const atView = this.view.component === undefined || this.isViewIface(b.iface[i]);
     if (this.judged[s] <= 1 && atView) {
@@ -201,7 +315,7 @@ export class PktmonTagger implements CaptureReader {
     g.key[1] = hi;
     const found = g.find();
     if (found >= 0) return found;
-    if (g.size >= GROUP_LIMIT) {
+    if (g.size >= this.groupLimit) {
       g.clear();
       this.forgotten++;
     }
@@ -211,15 +325,31 @@ export class PktmonTagger implements CaptureReader {
     return n;
   }
 
-  /** Doubles `judged`. */
+  /** Doubles `judged` and `judgedShard`. */
   private grow(): void {
     const judged = new Uint32Array(2 * this.judged.length);
     judged.set(this.judged);
     this.judged = judged;
+    const shard = new Uint8Array(judged.length);
+    shard.set(this.judgedShard);
+    this.judgedShard = shard;
   }
 }
 
 /** The reader the pipeline decides from: `r` with pktmon copies marked (always on: a capture without epb_packetid is unchanged). */
 export function pktmonReader(r: CaptureReader, view: PktmonView): CaptureReader {
   return new PktmonTagger(r, view);
+}
+
+/**
+ * The chain's routing of pktmon copies (pipeline.ts ChainRunner, after stage.ts `prepare` picked the
+ * shards of the batch `reader` just read): each copy to its judged packet's shard (PktmonTagger.route).
+ */
+export function pktmonRoute(reader: CaptureReader, b: Batch, shard: Uint8Array): void {
+  if (reader instanceof PktmonTagger) reader.route(b, shard);
+}
+
+/** explain: `--pktmon-component` refused as replay refuses it, though the walk stopped early (PktmonTagger.finishView). */
+export function pktmonFinishView(reader: CaptureReader): void {
+  if (reader instanceof PktmonTagger) reader.finishView();
 }

@@ -109,7 +109,7 @@ import { InputError } from '../core/errors';
 import type { DecodeOptions } from '../decode/decoder';
 import { openCapture, type CaptureReader } from '../io/reader';
 import { DEFAULT_BUFFER_BYTES } from '../io/source';
-import { pktmonReader } from '../io/pktmon';
+import { pktmonReader, pktmonRoute } from '../io/pktmon';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { AtomicOutput, isClosedStdout, standardStream, outputWriteError, writeAll, writevAll, writing } from './output-files';
@@ -751,6 +751,7 @@ class ChainRunner extends ReaderRunner {
     // (stage.ts `prepare`), then decides and encodes its own packets before the workers get the slot
     const main = this.mainShard;
     main.prepare(s, this.table, this.workers.length + 1, this.verdicts || this.trace);
+    pktmonRoute(this.reader, s.batch, s.shard); // a pktmon copy goes where its judged packet went (io/pktmon.ts)
     main.process(s, 0, false);
     main.finish(s, 0, ifaces, this.verdicts, this.trace);
     const add = ifaces.slice(this.sentIfaces).map((f) => ({ tsKind: f.tsKind, tsUnitsPerSec: f.tsUnitsPerSec, tsOffset: f.tsOffset }));

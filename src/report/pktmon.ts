@@ -13,9 +13,17 @@
  *   - `list` (the first LIST_MAX records by packet number, whatever the worker count; the counts cover every record): {trace, packet, judged, component, pktmon_reason, verdict, reason}
  *     with pktmon's reason string (null: the file gives none, as etl2pcapng's files do) beside the
  *     emulator's verdict and reason code.
- * No object per packet: verdicts of judged pktmon packets in a Uint16Array by packet number.
+ * Memory bounded by the group table, not by the trace (it was a Uint16 per packet number, 200 MB a thread
+ * at 100M packets): each thread compares a drop record with the verdict of its judged packet as it counts
+ * it, in trace order, against the verdicts of the judged packets it counted in the record's epoch (at most
+ * src/io/pktmon.ts `groupLimit` of them: a sorted pair of typed arrays, emptied when a packet of a new
+ * epoch comes). The judged packet is always on the record's thread: the chain sends copies to their judged
+ * packet's shard (io/pktmon.ts `pktmonRoute`), and W = 1, 2 count every packet on one thread. Each thread
+ * keeps its first LIST_MAX records (its packets come in trace order), so the merged list, sorted and cut,
+ * is the first LIST_MAX of the trace; the counts cover every record.
  */
 import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type Batch } from '../core/batch';
+import { PK_EPOCH_MASK, PK_EPOCH_SHIFT, PK_SAME, SAME_SAMPLE } from '../io/pktmon';
 import { pktmonDropReason, reasonCode, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 
@@ -28,22 +36,41 @@ export interface PktmonTallyData {
   copies: number;
   /** Interface indices pktmon packets were seen on. */
   ifaces: number[];
-  /** Per judged packet number n: at [n] 1 + verdict + 8 * reason (0: not a judged pktmon packet here). */
-  judged: Uint16Array;
-  /** Drop records, flat: [record number, judged number (0: unseen), interface, pktmon reason + 1 (0: none)]. */
+  /**
+   * The thread's first LIST_MAX drop records, flat, ROW numbers each: [record number, judged number (0:
+   * unseen), interface, pktmon reason + 1 (0: none), judged verdict code (1 + verdict + 8 * reason; 0: not judged)].
+   */
   drops: number[];
   dropCount: number;
+  agree: number;
+  disagree: number;
+  unknown: number;
   unlinked: number;
+  /** Packets without a packet id that repeat the packet before (io/pktmon.ts `sampleSame`, first SAME_SAMPLE packets). */
+  same: number;
 }
+
+/** Numbers per drop row in PktmonTallyData.drops. */
+const ROW = 5;
 
 export class PktmonTally {
   packets = 0;
   copies = 0;
   dropCount = 0;
+  agree = 0;
+  disagree = 0;
+  unknown = 0;
   /** Copies whose judged appearance is not before them (null copy_of). */
   unlinked = 0;
+  /** Packets marked PK_SAME (a plain capture's packet equal to the one before). */
+  same = 0;
   private seen: Uint8Array = new Uint8Array(0);
-  private judged: Uint16Array = new Uint16Array(0);
+  /** This thread's judged packets of the current epoch: numbers (increasing) and verdict codes, `judgedN` of them. */
+  private judgedNum = new Uint32Array(1024);
+  private judgedCode = new Uint16Array(1024);
+  private judgedN = 0;
+  /** The epoch of the packets counted last (-1: none yet). */
+  private epoch = -1;
   private readonly drops: number[] = [];
 
   /** Counts packets `idx[0..m)` of `b` (their verdicts in `r`). */
@@ -53,8 +80,14 @@ export class PktmonTally {
       const i = idx[k];
       const inf = info[i];
       if (inf === 0) continue;
-      this.one(b, r, i, inf);
+      if (inf === PK_SAME) this.same++;
+      else this.one(b, r, i, inf);
     }
+  }
+
+  /** Judged verdicts held (`entries`) and the room for them (`slots`): bounded by the group table's limit, not by the trace. */
+  footprint(): { entries: number; slots: number; drops: number } {
+    return { entries: this.judgedN, slots: this.judgedNum.length, drops: this.drops.length / ROW };
   }
 
   private one(b: Batch, r: Results, i: number, inf: number): void {
@@ -62,39 +95,85 @@ export class PktmonTally {
     const g = b.iface[i];
     if (g >= this.seen.length) this.seen = grow8(this.seen, g + 1);
     this.seen[g] = 1;
+    const epoch = (inf >>> PK_EPOCH_SHIFT) & PK_EPOCH_MASK;
+    if (epoch !== this.epoch) {
+      // a copy links only to a judged packet of its own epoch (io/pktmon.ts): the older verdicts are never asked for
+      this.epoch = epoch;
+      this.judgedN = 0;
+    }
     const copyOf = b.pkCopyOf[i];
+    let code = 0;
     if (copyOf === 0) {
       this.packets++;
-      if (n >= this.judged.length) this.judged = grow16(this.judged, n + 1);
-      this.judged[n] = 1 + r.verdict[i] + 8 * r.reason[i];
+      code = 1 + r.verdict[i] + 8 * r.reason[i];
+      this.keep(n, code);
     } else {
       this.copies++;
       if (copyOf === PK_COPY_UNSEEN) this.unlinked++;
+      else if ((inf & PK_DROP) !== 0) code = this.codeOf(copyOf);
     }
-    if ((inf & PK_DROP) !== 0) {
-      this.dropCount++;
-      // every record is kept (4 numbers each), so agree/disagree count them all; only the list is cut (summary)
-      this.drops.push(n, copyOf === 0 ? n : copyOf === PK_COPY_UNSEEN ? 0 : copyOf, g, inf >>> PK_REASON_SHIFT);
+    if ((inf & PK_DROP) !== 0) this.drop(n, copyOf === 0 ? n : copyOf === PK_COPY_UNSEEN ? 0 : copyOf, g, inf >>> PK_REASON_SHIFT, code);
+  }
+
+  /** A drop record counted (agree: the judged packet was dropped too) and, among the thread's first LIST_MAX, kept. */
+  private drop(n: number, judged: number, g: number, reason: number, code: number): void {
+    this.dropCount++;
+    if (code === 0) this.unknown++;
+    else if (((code - 1) & 7) === V.DROPPED) this.agree++;
+    else this.disagree++;
+    if (this.drops.length < ROW * LIST_MAX) this.drops.push(n, judged, g, reason, code);
+  }
+
+  /** Appends judged packet `n` (numbers come in increasing order on a thread). */
+  private keep(n: number, code: number): void {
+    if (this.judgedN === this.judgedNum.length) {
+      const num = new Uint32Array(2 * this.judgedN);
+      num.set(this.judgedNum);
+      this.judgedNum = num;
+      const c = new Uint16Array(2 * this.judgedN);
+      c.set(this.judgedCode);
+      this.judgedCode = c;
     }
+    this.judgedNum[this.judgedN] = n;
+    this.judgedCode[this.judgedN++] = code;
+  }
+
+  /** The verdict code of judged packet `n` of this epoch on this thread (binary search), 0 when it is not here. */
+  private codeOf(n: number): number {
+    const a = this.judgedNum;
+    let lo = 0;
+    let hi = this.judgedN - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = a[mid];
+      if (v === n) return this.judgedCode[mid];
+      if (v < n) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
   }
 
   data(): PktmonTallyData {
     const ifaces: number[] = [];
     for (let g = 0; g < this.seen.length; g++) if (this.seen[g] === 1) ifaces.push(g);
-    return { packets: this.packets, copies: this.copies, ifaces, judged: this.judged, drops: this.drops.slice(), dropCount: this.dropCount, unlinked: this.unlinked };
+    const { packets, copies, dropCount, agree, disagree, unknown, unlinked, same } = this;
+    return { packets, copies, ifaces, drops: this.drops.slice(), dropCount, agree, disagree, unknown, unlinked, same };
   }
 
   addData(d: PktmonTallyData): void {
     this.packets += d.packets;
     this.copies += d.copies;
     this.dropCount += d.dropCount;
+    this.agree += d.agree;
+    this.disagree += d.disagree;
+    this.unknown += d.unknown;
     this.unlinked += d.unlinked;
+    this.same += d.same;
     for (const g of d.ifaces) {
       if (g >= this.seen.length) this.seen = grow8(this.seen, g + 1);
       this.seen[g] = 1;
     }
-    if (d.judged.length > this.judged.length) this.judged = grow16(this.judged, d.judged.length);
-    for (let n = 0; n < d.judged.length; n++) if (d.judged[n] !== 0) this.judged[n] = d.judged[n];
+    // a merged tally holds every thread's first LIST_MAX (the summary sorts and cuts)
     for (let k = 0; k < d.drops.length; k++) this.drops.push(d.drops[k]);
   }
 
@@ -104,32 +183,40 @@ export class PktmonTally {
     const d = this.data();
     // threads add their drops in any order: the list in trace order, then cut
     const rows: number[][] = [];
-    for (let k = 0; k + 3 < d.drops.length; k += 4) rows.push(d.drops.slice(k, k + 4));
+    for (let k = 0; k + ROW - 1 < d.drops.length; k += ROW) rows.push(d.drops.slice(k, k + ROW));
     rows.sort((a, b) => a[0] - b[0]);
-    const drops: PktmonSummary['drops'] = { records: this.dropCount, agree: 0, disagree: 0, unknown: 0, list: [] };
-    for (const [rec, judged, g, reason] of rows) {
-      const j = judged > 0 && judged < this.judged.length ? this.judged[judged] : 0;
+    const drops: PktmonSummary['drops'] = { records: this.dropCount, agree: this.agree, disagree: this.disagree, unknown: this.unknown, list: [] };
+    for (const [rec, judged, g, reason, j] of rows.slice(0, LIST_MAX)) {
       const verdict = j === 0 ? null : (j - 1) & 7;
-      const why = j === 0 ? null : reasonCode((j - 1) >>> 3);
-      const agree = verdict === null ? null : verdict === V.DROPPED;
-      if (agree === null) drops.unknown++;
-      else if (agree) drops.agree++;
-      else drops.disagree++;
-      if (drops.list.length < LIST_MAX) {
-        drops.list.push({
-          trace,
-          packet: rec,
-          judged: judged === 0 ? null : judged,
-          component: ifaceName(g),
-          pktmon_reason: reason === 0 ? null : pktmonDropReason(reason - 1),
-          verdict: verdict === null ? null : VERDICT_NAMES[verdict],
-          reason: why,
-          agree,
-        });
-      }
+      drops.list.push({
+        trace,
+        packet: rec,
+        judged: judged === 0 ? null : judged,
+        component: ifaceName(g),
+        pktmon_reason: reason === 0 ? null : pktmonDropReason(reason - 1),
+        verdict: verdict === null ? null : VERDICT_NAMES[verdict],
+        reason: j === 0 ? null : reasonCode((j - 1) >>> 3),
+        agree: verdict === null ? null : verdict === V.DROPPED,
+      });
     }
     return { packets: this.packets, copies: this.copies, copies_unlinked: this.unlinked, components: d.ifaces.map(ifaceName), view: view ?? 'first', drops };
   }
+}
+
+/**
+ * The diagnostic for a capture without packet ids whose packets repeat one another back to back (a third or
+ * more of the first SAME_SAMPLE: what pktmon's own `pktmon etl2pcap` writes for a packet seen at several
+ * components; io/pktmon.ts `sampleSame`), or null. `packets`: the capture's packet count.
+ */
+export function pktmonSameDiagnostic(t: PktmonTally, packets: number, source: string): { code: string; severity: 'warning'; message: string; source: string } | null {
+  const sample = Math.min(packets, SAME_SAMPLE);
+  if (t.packets + t.copies > 0 || t.same === 0 || 3 * t.same < sample) return null;
+  return {
+    code: 'pktmon-duplicates',
+    severity: 'warning',
+    message: `${t.same} of the first ${sample} packets repeat the packet before byte for byte: this looks like pktmon's own converter ('pktmon etl2pcap' / 'pktmon pcapng'), which writes no packet ids and no component per packet, so each packet is judged once per component it was seen at (UNCONFIRMED: without ids the copies cannot be told apart). Convert the ETL with 'pktmon etl2pcap --component-id N' (one component) or with microsoft/etl2pcapng 1.12+ (packet ids: judged once)`,
+    source,
+  };
 }
 
 /** The `pktmon` key of the JSON summary. */
@@ -168,12 +255,6 @@ export function pktmonText(p: PktmonSummary): string {
 
 function grow8(a: Uint8Array, min: number): Uint8Array {
   const g = new Uint8Array(Math.max(min, a.length * 2, 16));
-  g.set(a);
-  return g;
-}
-
-function grow16(a: Uint16Array, min: number): Uint16Array {
-  const g = new Uint16Array(Math.max(min, a.length * 2, 1024));
   g.set(a);
   return g;
 }
