@@ -74,7 +74,7 @@ const SEED: FlagSpec = { value: true, int: [0, 2 ** 32 - 1], help: "the seed of 
 const PKTMON_COMPONENT = { value: true, arg: 'NAME|N', help: 'a pktmon capture (etl2pcapng): judge each packet at this component (if_name, if_description or interface index N); default: the first component it was seen at; its other copies are pktmon-copy' } as const;
 const VIEW: FlagSpec = { value: true, oneOf: ['pod', 'wire'], help: 'pod (default): packets as their senders sent them; wire: as they cross the node (a reply to OutboundNAT is to the node IP)' };
 const LENIENT_SNAPLEN: FlagSpec = { value: false, help: "accept a record whose caplen exceeds its interface's snaplen, as tshark and tcpdump do (default: bad input, exit 2)" };
-const ALL_NODES: FlagSpec = { value: false, help: "compile every Windows node (default on a big cluster: only the nodes the trace's addresses lead to)" };
+const ALL_NODES: FlagSpec = { value: false, help: "compile every Windows node (default on a big cluster: only the nodes the packets' addresses lead to)" };
 
 const LESSON = 'traces/04-icmp-lesson/trace.pcapng';
 const FORMAT_WALK: FlagSpec = { value: true, oneOf: ['text', 'json'], help: 'text (default) or the walk as JSON data: steps (node, port, layer, group, rule, action, packet after each step)' };
@@ -178,6 +178,8 @@ export const COMMANDS = {
       '--format': FORMAT_WALK,
       '--detail': DETAIL,
       '--max-config-bytes': MAX_CONFIG_BYTES,
+      '--vxlan-port': VXLAN_PORT,
+      '--all-nodes': ALL_NODES,
       '--help': HELP_FLAG,
     },
     notes: [
