@@ -245,7 +245,8 @@ export const COMMANDS = {
         'failed, live exits 2 saying how to get it (apt-get install libpcap-dev && npm rebuild cap). Capturing needs root or CAP_NET_RAW.',
       'Packets are judged in batches as they come: when 512 are queued, or 100 ms after the first of them was captured. While it runs, ' +
         'stderr shows the verdict counts and the first failing flows, redrawn once a second on a terminal (else one line a second ' +
-        'while packets come). Every Windows node of the cluster is compiled.',
+        'while packets come). Packets captured faster than they are judged wait in a queue (16384 packets, 32 MiB); what finds it ' +
+        'full is lost, and the view and the summary say how many ("N packets lost: capture queue full"). Every Windows node of the cluster is compiled.',
       'Ctrl-C (SIGINT) or SIGTERM ends the capture: the packets captured so far are judged, every output is closed whole and the ' +
         'summary printed (exit 130 / 143); a second one ends at once, the unfinished outputs removed. Exit status otherwise as replay: ' +
         '0 done (--count or --duration reached), 1 --fail-on matched, 2 bad usage (no such interface, no permission, cap missing).',
