@@ -32,6 +32,34 @@ function ok(args: string[]): string {
 const trace = (flow: string, extra: string[] = []): Json => JSON.parse(ok(['trace', flow, ...CLUSTER, '--format', 'json', ...extra])) as Json;
 const final = (w: unknown): Json => (w as Json).final as Json;
 
+type Shape = '*' | { [k: string]: Shape };
+
+/** Two shapes as one: objects by the union of their keys; an object and a leaf (null) give the object. */
+function merge(a: Shape, b: Shape): Shape {
+  if (a === '*') return b;
+  if (b === '*') return a;
+  const out: Record<string, Shape> = {};
+  for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) out[k] = merge(a[k] ?? '*', b[k] ?? '*');
+  return out;
+}
+
+/** The keys of a JSON value, nested: an array is the merge of its items, null and scalars are leaves. */
+function shape(v: unknown): Shape {
+  if (Array.isArray(v)) return v.map(shape).reduce<Shape>(merge, '*');
+  if (v === null || typeof v !== 'object') return '*';
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Json)[k])]));
+}
+
+/**
+ * `a` and `b` have the same keys wherever both are objects (a leaf, i.e. null, matches anything: the IPv6
+ * reply's `final.rule` is null where IPv4's names the LB rule, step-ipv6.ts records no rule for the un-DNAT).
+ */
+function assertSameShape(a: Shape, b: Shape, at: string): void {
+  if (a === '*' || b === '*') return;
+  assert.deepEqual(Object.keys(a), Object.keys(b), at);
+  for (const k of Object.keys(a)) assertSameShape(a[k], b[k], `${at}.${k}`);
+}
+
 /** One frame as row 0 of a decoded batch. */
 function frame(line: string): Batch {
   const f = buildPacketLine(line);
@@ -93,6 +121,16 @@ describe('vfp-emu trace on IPv6 flows (dual-stack l2bridge, traces/20-dualstack)
     assert.match((err.reply_plan as Json).why as string, /an ICMPv6 message of type 1 is not answered/);
     const text = ok(['trace', DUAL.packets[10].send, ...CLUSTER]);
     assert.match(text, /^Broken at: the request, node win-1, no rule matched in layer SLB_LB_LAYER, group SLB_GROUP_LB_IPv6_OUT .*: no-service-port$/m);
+  });
+
+  it('--format json: an IPv6 conversation has the shape of an IPv4 one (every key, nested, at both details)', () => {
+    for (const detail of ['full', 'summary']) {
+      const v4 = trace(DUAL.packets[9].send, ['--detail', detail]); // the same Service's IPv4 ClusterIP
+      const v6 = trace(DUAL.packets[0].send, ['--detail', detail]);
+      assert.ok(v6.reply !== null && v4.reply !== null, 'both replies walked');
+      assertSameShape(shape(v6), shape(v4), detail);
+      assert.deepEqual([(v4.verdict as Json).code, (v6.verdict as Json).code], ['works', 'works']);
+    }
   });
 
   it('replyMismatch compares IPv6 addresses and ports: a reply from the backend rather than the VIP is named', () => {
