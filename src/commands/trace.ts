@@ -79,7 +79,7 @@ export interface BrokenBy {
 }
 
 export interface Conversation {
-  /** Null: not known (the reply is not walked: IPv6). */
+  /** Null: not known (the reply is not walked: IPv6 inside VXLAN, a packet that is not IP). */
   works: boolean | null;
   code: 'works' | 'request-dropped' | 'request-ignored' | 'no-return' | 'reply-dropped' | 'reply-ignored' | 'reply-mismatch' | 'no-reply-expected' | 'reply-not-walked';
   text: string;

@@ -33,7 +33,7 @@ import type { Results } from './results';
 /** What the far end answers: the reply's packet line and where it comes from, or why there is none. */
 export type ReplyPlan =
   | { line: string; from: string; how: string; arrives: boolean }
-  | { line: null; why: string; /** True: nothing answers such a packet; false: the reply is not built (IPv6) or the request did not arrive. */ answered: boolean };
+  | { line: null; why: string; /** True: nothing answers such a packet; false: the reply is not built (IPv6 inside VXLAN, not IP) or the request did not arrive. */ answered: boolean };
 
 interface L4Tuple {
   proto: number;
