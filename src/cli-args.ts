@@ -74,7 +74,7 @@ const SEED: FlagSpec = { value: true, int: [0, 2 ** 32 - 1], help: "the seed of 
 const PKTMON_COMPONENT = { value: true, arg: 'NAME|N', help: 'a pktmon capture (etl2pcapng): judge each packet at this component (if_name, if_description or interface index N); default: the first component it was seen at; its other copies are pktmon-copy' } as const;
 const VIEW: FlagSpec = { value: true, oneOf: ['pod', 'wire'], help: 'pod (default): packets as their senders sent them; wire: as they cross the node (a reply to OutboundNAT is to the node IP)' };
 const LENIENT_SNAPLEN: FlagSpec = { value: false, help: "accept a record whose caplen exceeds its interface's snaplen, as tshark and tcpdump do (default: bad input, exit 2)" };
-const ALL_NODES: FlagSpec = { value: false, help: "compile every Windows node (default on a big cluster: only the nodes the trace's addresses lead to)" };
+const ALL_NODES: FlagSpec = { value: false, help: "compile every Windows node (default on a big cluster: only the nodes the packets' addresses lead to)" };
 
 const LESSON = 'traces/04-icmp-lesson/trace.pcapng';
 const FORMAT_WALK: FlagSpec = { value: true, oneOf: ['text', 'json'], help: 'text (default) or the walk as JSON data: steps (node, port, layer, group, rule, action, packet after each step)' };
@@ -178,6 +178,8 @@ export const COMMANDS = {
       '--format': FORMAT_WALK,
       '--detail': DETAIL,
       '--max-config-bytes': MAX_CONFIG_BYTES,
+      '--vxlan-port': VXLAN_PORT,
+      '--all-nodes': ALL_NODES,
       '--help': HELP_FLAG,
     },
     notes: [
@@ -243,7 +245,8 @@ export const COMMANDS = {
         'failed, live exits 2 saying how to get it (apt-get install libpcap-dev && npm rebuild cap). Capturing needs root or CAP_NET_RAW.',
       'Packets are judged in batches as they come: when 512 are queued, or 100 ms after the first of them was captured. While it runs, ' +
         'stderr shows the verdict counts and the first failing flows, redrawn once a second on a terminal (else one line a second ' +
-        'while packets come). Every Windows node of the cluster is compiled.',
+        'while packets come). Packets captured faster than they are judged wait in a queue (16384 packets, 32 MiB); what finds it ' +
+        'full is lost, and the view and the summary say how many ("N packets lost: capture queue full"). Every Windows node of the cluster is compiled.',
       'Ctrl-C (SIGINT) or SIGTERM ends the capture: the packets captured so far are judged, every output is closed whole and the ' +
         'summary printed (exit 130 / 143); a second one ends at once, the unfinished outputs removed. Exit status otherwise as replay: ' +
         '0 done (--count or --duration reached), 1 --fail-on matched, 2 bad usage (no such interface, no permission, cap missing).',

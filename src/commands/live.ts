@@ -23,13 +23,23 @@
  * cap is loaded when `live` runs, after the command line and the output paths were checked, before the
  * cluster is compiled: when it is missing or did not build, exit 2 with how to install it
  * (live-source.ts CAP_INSTALL_HINT); every other command never loads it.
+ *
+ * Packets can be lost before they are judged: cap hands them over on this thread between two batches, and
+ * one that finds the capture queue full (live-source.ts QUEUE_PACKETS, QUEUE_BYTES: packets captured faster
+ * than they are judged) is dropped. The rolling view and the summary say so ("N packets lost: capture queue
+ * full"; JSON `capture_lost`, only when any was lost), as they say how many were cut to cap's buffer. What the kernel drops before
+ * libpcap reads it is not counted: cap 0.2.1 gives no pcap_stats (UNCONFIRMED whether any were lost there).
+ *
+ * `LiveDeps`: cap, the timers, stdout and stderr, given by a test instead of the real ones
+ * (test/live-queue.test.ts drives the batch flush, the timer flush and the queue overflow with a fake cap
+ * and a clock it fires itself: no root, no wait).
  */
 import { UsageError } from '../core/errors';
 import { jsonSafe, safeText } from '../core/safe-text';
 import { writeStdout, StdoutClosed } from '../core/stdout';
 import { flagInt, flagList, flagString, type ParsedArgs } from '../cli-args';
 import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
-import { LiveSource, loadCap } from '../io/live-source';
+import { LiveSource, loadCap, NODE_TIMERS, type CapModule, type LiveTimers } from '../io/live-source';
 import type { PipelineInput } from '../pipeline/pipeline';
 import { stopOnSignals } from '../pipeline/stop';
 import type { Tally } from '../pipeline/stage';
@@ -58,7 +68,40 @@ const VIEW_FLOWS = 5;
 /** The view is redrawn (or a line written) at most this often. */
 const VIEW_MS = 1000;
 
-export async function runLiveCommand(a: ParsedArgs): Promise<number> {
+/** The timers live sets: the capture's (live-source.ts) and the rolling view's interval. */
+export interface LiveClock extends LiveTimers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const NODE_CLOCK: LiveClock = { ...NODE_TIMERS, setInterval: (fn, ms) => setInterval(fn, ms), clearInterval: (h) => clearInterval(h as NodeJS.Timeout) };
+
+/** Where the rolling view and the notes go: process.stderr, or a test's. */
+export interface LiveStderr {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** What live takes from the world (module comment); each absent one is the real one. */
+export interface LiveDeps {
+  cap?: CapModule;
+  clock?: LiveClock;
+  stdout?: (text: string) => void;
+  stderr?: LiveStderr;
+}
+
+/**
+ * The summary of a live run: replay's, and what the capture lost before the engine saw it, only when it lost
+ * any (a summary without losses stays replay's, which `vfp-emu merge` adds up; merge refuses one with
+ * `capture_lost` by name rather than drop it: it has no sum for it yet).
+ */
+export type LiveSummary = ReplaySummary & {
+  /** (Extension, issue 13.) Only when > 0: packets dropped because the capture queue was full, and packets cut to cap's buffer. */
+  capture_lost?: { queue_full: number; truncated: number };
+};
+
+export async function runLiveCommand(a: ParsedArgs, deps: LiveDeps = {}): Promise<number> {
   let opts = liveOptions(a);
   resolveProfile(opts.windows);
   failOnIds(opts.failOn);
@@ -70,10 +113,12 @@ export async function runLiveCommand(a: ParsedArgs): Promise<number> {
     throw new UsageError(`${plan.stdout.what} ${plan.stdout.path} and --summary ${opts.summary} both write stdout: give one of them a file, or drop --summary`);
   }
   opts = stdoutAsDevice(opts);
-  const cap = loadCap();
+  const cap = deps.cap ?? loadCap();
+  const clock = deps.clock ?? NODE_CLOCK;
+  const stderr: LiveStderr = deps.stderr ?? process.stderr;
   const stop = stopOnSignals();
-  const view = new LiveView(opts.iface, opts.quiet === true ? 'quiet' : process.stderr.isTTY === true ? 'tty' : 'lines', opts);
-  const source = new LiveSource({ iface: opts.iface, filter: opts.filter, count: opts.count, duration: opts.duration, stop: stop.signal, cap });
+  const source = new LiveSource({ iface: opts.iface, filter: opts.filter, count: opts.count, duration: opts.duration, stop: stop.signal, cap, timers: clock });
+  const view = new LiveView(opts.iface, opts.quiet === true ? 'quiet' : stderr.isTTY === true ? 'tty' : 'lines', opts, { clock, stderr, source });
   const save = opts.save !== undefined ? new PcapSave(opts.save) : null;
   const input: PipelineInput = {
     open: () => {
@@ -100,16 +145,17 @@ export async function runLiveCommand(a: ParsedArgs): Promise<number> {
     view.close();
     stop.dispose();
   }
-  const say = opts.quiet === true ? (): void => {} : plan.stdout === null ? writeStdout : (text: string): void => void process.stderr.write(text);
+  const lost = source.dropped + source.truncated > 0;
+  const summary: LiveSummary = lost ? { ...outcome.summary, capture_lost: { queue_full: source.dropped, truncated: source.truncated } } : outcome.summary;
+  const say = opts.quiet === true ? (): void => {} : plan.stdout === null ? (deps.stdout ?? writeStdout) : (text: string): void => void stderr.write(text);
   try {
-    say(opts.summary === 'json' ? jsonSafe(JSON.stringify(outcome.summary)) + '\n' : summaryText(outcome.summary));
+    say(opts.summary === 'json' ? jsonSafe(JSON.stringify(summary)) + '\n' : summaryText(summary) + captureNote(source));
   } catch (e) {
     if (!(e instanceof StdoutClosed)) throw e;
   }
-  if (opts.quiet !== true) process.stderr.write(captureNote(source));
-  if (outcome.status === 1 && opts.quiet !== true) process.stderr.write(failOnMatched(outcome, opts, save !== null ? trace : null));
+  if (outcome.status === 1 && opts.quiet !== true) stderr.write(failOnMatched(outcome, opts, save !== null ? trace : null));
   const sig = outcome.summary.interrupted;
-  if (sig !== undefined && opts.quiet !== true) process.stderr.write(`vfp-emu: live: stopped by ${sig} after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
+  if (sig !== undefined && opts.quiet !== true) stderr.write(`vfp-emu: live: stopped by ${sig} after ${outcome.summary.packets} packets; the outputs hold them whole\n`);
   return outcome.status;
 }
 
@@ -128,12 +174,18 @@ function failOnMatched(outcome: ReplayOutcome, opts: ReplayOptions, saved: strin
   return failOnText(outcome.summary, opts, null) + first;
 }
 
-/** What the capture itself lost (the queue full, packets cut), said after the summary. */
-function captureNote(s: LiveSource): string {
+/** What the capture lost before the engine saw it, in words ('' when nothing): the rolling view's and the summary's. */
+function lostText(s: LiveSource): string {
   const lost: string[] = [];
-  if (s.dropped > 0) lost.push(`${s.dropped} packets dropped (captured faster than they were judged; the queue was full)`);
+  if (s.dropped > 0) lost.push(`${s.dropped} packets lost: capture queue full (captured faster than they were judged; not in the outputs)`);
   if (s.truncated > 0) lost.push(`${s.truncated} packets cut to cap's 65535-byte buffer`);
-  return lost.length > 0 ? `vfp-emu: live: ${lost.join('; ')}\n` : '';
+  return lost.join('; ');
+}
+
+/** The text summary's closing line on what the capture lost ('' when nothing). */
+function captureNote(s: LiveSource): string {
+  const lost = lostText(s);
+  return lost !== '' ? `Capture: ${lost}\n` : '';
 }
 
 /** An output named `-` is stdout: from here on the name the pipeline writes to fd 1 (as replay.ts does). */
@@ -180,22 +232,23 @@ function liveOptions(a: ParsedArgs): LiveCommandOptions {
 class LiveView {
   private tally: Tally | null = null;
   private packets = 0;
-  private shown = -1;
+  private shown = '';
   private drawnLines = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
   private readonly t0 = Date.now();
 
   constructor(
     private readonly iface: string,
     private readonly mode: 'tty' | 'lines' | 'quiet',
     private readonly opts: ReplayOptions,
+    private readonly io: { clock: LiveClock; stderr: LiveStderr; source: LiveSource },
   ) {}
 
   /** The capture is open: said once (tests wait for this line), and the timer started. */
   started(filter: string): void {
     if (this.mode === 'quiet') return;
-    process.stderr.write(`vfp-emu: live: capturing on ${safeText(this.iface)}${filter !== '' ? ` (filter ${safeText(filter)})` : ''}; Ctrl-C ends the capture and closes the outputs\n`);
-    this.timer = setInterval(() => this.draw(), VIEW_MS);
+    this.io.stderr.write(`vfp-emu: live: capturing on ${safeText(this.iface)}${filter !== '' ? ` (filter ${safeText(filter)})` : ''}; Ctrl-C ends the capture and closes the outputs\n`);
+    this.timer = this.io.clock.setInterval(() => this.draw(), VIEW_MS);
   }
 
   update(t: Tally, packets: number): void {
@@ -204,22 +257,23 @@ class LiveView {
   }
 
   private draw(): void {
-    if (this.tally === null || this.packets === this.shown) return;
-    this.shown = this.packets;
+    const lost = lostText(this.io.source);
+    if (this.tally === null || `${this.packets} ${lost}` === this.shown) return;
+    this.shown = `${this.packets} ${lost}`;
     const c = this.tally.counters.byVerdict() as Record<string, number>;
     const counts = VERDICT_NAMES.map((v) => `${v} ${c[v]}`).join(', ');
     const secs = Math.round((Date.now() - this.t0) / 1000);
-    const head = `live on ${safeText(this.iface)}: ${this.packets} packets in ${secs} s: ${counts}`;
+    const head = `live on ${safeText(this.iface)}: ${this.packets} packets in ${secs} s: ${counts}${lost !== '' ? `; ${lost}` : ''}`;
     if (this.mode === 'lines') {
-      process.stderr.write(`vfp-emu: ${head}\n`);
+      this.io.stderr.write(`vfp-emu: ${head}\n`);
       return;
     }
     // each line cut to the terminal's width: a wrapped line would throw off the count of lines to redraw
-    const width = Math.max(20, (process.stderr.columns ?? 100) - 1);
+    const width = Math.max(20, (this.io.stderr.columns ?? 100) - 1);
     const lines = [head, ...this.failingLines()].map((l) => (l.length > width ? l.slice(0, width - 1) + '…' : l));
     // back to the first line drawn last time, clear to the end of the screen, draw again
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}F\x1b[J` : '';
-    process.stderr.write(up + lines.join('\n') + '\n');
+    this.io.stderr.write(up + lines.join('\n') + '\n');
     this.drawnLines = lines.length;
   }
 
@@ -236,7 +290,7 @@ class LiveView {
 
   /** Stops the timer; the terminal view is drawn a last time, so that it ends showing every packet. */
   close(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    if (this.timer !== null) this.io.clock.clearInterval(this.timer);
     this.timer = null;
     if (this.mode === 'tty') this.draw();
   }

@@ -12,7 +12,10 @@
  *   reply-dropped  the reply reaches the node and is dropped;
  *   reply-mismatch the reply comes back with other addresses or ports than the sender's connection has;
  *   no-reply-expected   nothing answers this packet (an ICMP error, a TCP RST): the request's fate alone;
- *   reply-not-walked    the reply is not built (IPv6): `works` is null.
+ *   reply-not-walked    the reply is not built (IPv6 inside VXLAN, not IP): `works` is null.
+ * IPv6 (dual-stack l2bridge) is walked and judged the same way, on the engine's stateless IPv6 model
+ * (step-ipv6.ts: bridged / routed by address, the IPv6 ClusterIP LB's reverse NAT recomputed from its hash,
+ * no flow table, ACL or SNAT walked); what such a verdict rests on is listed under Assumed (IPV6_ASSUMED).
  * A conversation that works while a walk carried warnings (e.g. dns-pqdn-unresolvable: the DNS query arrives,
  * the name does not resolve) says "works at the packet level" and names each warning with its sentence;
  * `warnings` lists their codes (request's, then reply's) whatever the verdict. A packet nothing answers (an
@@ -56,6 +59,10 @@ export interface TraceOptions {
   view: 'pod' | 'wire';
   maxConfigBytes?: number;
   detail: Detail;
+  /** `--vxlan-port`: UDP ports carrying VXLAN besides 4789 and the network's own (as replay's). */
+  vxlanPorts?: number[];
+  /** `--all-nodes`: compile every Windows node (as replay's; default on a big cluster: the nodes FLOW leads to). */
+  allNodes?: boolean;
 }
 
 /** What breaks a conversation: the walk, node, rule (as `rules` lists it), layer and group, and the reason. */
@@ -72,7 +79,7 @@ export interface BrokenBy {
 }
 
 export interface Conversation {
-  /** Null: not known (the reply is not walked: IPv6). */
+  /** Null: not known (the reply is not walked: IPv6 inside VXLAN, a packet that is not IP). */
   works: boolean | null;
   code: 'works' | 'request-dropped' | 'request-ignored' | 'no-return' | 'reply-dropped' | 'reply-ignored' | 'reply-mismatch' | 'no-reply-expected' | 'reply-not-walked';
   text: string;
@@ -91,6 +98,8 @@ interface Walked {
   verdict: Conversation;
   /** The config diagnostics of the cluster for this profile (as `vfp-emu rules` lists them). */
   diagnostics: Diagnostic[];
+  /** The request is IPv6: the verdict rests on the engine's stateless IPv6 model (IPV6_ASSUMED). */
+  ipv6: boolean;
 }
 
 /**
@@ -106,6 +115,17 @@ const WHAT_IF: Readonly<Record<string, { key: keyof WindowsProfile; value: strin
   'lb-too-many-destinations': { key: 'maxLbDestinations', value: '1024' },
   'outboundnat-reply-unmatched': { key: 'outsideReplySnat', value: 'true' },
 };
+
+/**
+ * What an IPv6 conversation's verdict rests on (src/vfp/step-ipv6.ts, lb6.ts): the engine bridges and routes
+ * IPv6 by address and keeps no state for it; a reply to a pod's own IPv6 address is taken to reach its node
+ * (for IPv4 the profile's underlayRoutesPodCidrs decides that; IPv6 return routing is not modelled).
+ */
+const IPV6_ASSUMED =
+  'IPv6: the engine models it statelessly (src/vfp/step-ipv6.ts): each packet is bridged or routed by its addresses on l2bridge, ' +
+  "the IPv6 ClusterIP load balancer DNATs the request and un-DNATs the reply from the same hash (no connection is kept, lb6.ts); no flow table, " +
+  'ACL, SNAT or NodePort/externalIP LB is walked for IPv6; the network is taken to carry a reply to a pod\'s IPv6 address back to its node ' +
+  '(IPv6 return routing is not modelled): the verdict rests on that model';
 
 /** The profile settings that decide a reply's fate outside what the node's rules say (shown as assumed). */
 const REPLY_SETTINGS: readonly (keyof WindowsProfile)[] = ['icmpSnat', 'icmpUntransposedLeaves', 'underlayRoutesPodCidrs', 'outsideReplySnat'];
@@ -172,16 +192,17 @@ function flowNodes(cluster: Cluster, frame: Uint8Array, decode: DecodeOptions): 
 
 /** The request, the reply and the verdict of `frame` through a freshly compiled dataplane. */
 function walkConversation(cluster: Cluster, frame: Uint8Array, opts: TraceOptions): Walked {
-  const decode = decodeOptionsFor([], cluster);
-  const { dataplane } = compileChosen(cluster, opts, (c) => flowNodes(c, frame, decode));
+  const decode = decodeOptionsFor(opts.vxlanPorts ?? [], cluster);
+  const { dataplane } = compileChosen(cluster, opts, opts.allNodes === true ? undefined : (c) => flowNodes(c, frame, decode));
   const req = walkFrame(dataplane, frame, 1, decode, opts.detail);
   const plan = planReply(dataplane.c, req.b, req.r, decode);
   const rep = plan.line !== null ? walkFrame(dataplane, buildPacketLine(plan.line), 2, decode, opts.detail) : null;
-  const mismatch = rep !== null && plan.line !== null && plan.arrives && rep.walk.final.verdict !== 'dropped' ? replyMismatch(req.b, rep.b, decode) : null;
+  const sent = (): Batch => frameBatch(frame, 1, T0, decode); // the request as sent (req.b's bytes are rewritten)
+  const mismatch = rep !== null && plan.line !== null && plan.arrives && rep.walk.final.verdict !== 'dropped' ? replyMismatch(sent(), rep.b, decode) : null;
   const p = dataplane.profile;
   const diagnostics = runDiagnostics(cluster, { maxLbDestinations: p.maxLbDestinations, dsrSupported: p.dsr }, dataplane.diagnostics);
   const verdict = judge({ walk: req.full, byFlow: req.byFlow }, plan, rep !== null ? { walk: rep.full, byFlow: rep.byFlow } : null, mismatch);
-  return { request: req.walk, requestText: req.text, plan, reply: rep?.walk ?? null, replyText: rep?.text ?? '', verdict, diagnostics };
+  return { request: req.walk, requestText: req.text, plan, reply: rep?.walk ?? null, replyText: rep?.text ?? '', verdict, diagnostics, ipv6: req.b.ipVer[0] === 6 };
 }
 
 /**
@@ -258,6 +279,7 @@ function sameAnswer(a: Conversation, b: Conversation): boolean {
 /** What the walk assumes about the world outside the node, and the profile settings that decide it. */
 function assumptions(w: Walked, profile: WindowsProfile): string[] {
   const out = [`profile ${profile.name}: ${REPLY_SETTINGS.map((k) => `${k}=${String(profile[k])}`).join(', ')} (src/vfp/profile.ts; --windows help)`];
+  if (w.ipv6) out.push(IPV6_ASSUMED);
   if (w.plan.line !== null) out.push(`${w.plan.how}, at once (no flow has expired)`);
   if (w.plan.line !== null && !w.plan.arrives) out.push('the reply does not reach the node (the request was no-return); its walk shows what the node would do if the network carried it back');
   const facts = w.diagnostics.filter((d) => d.code === 'config-assumed').map((d) => d.source);
@@ -328,6 +350,8 @@ export async function runTraceCommand(a: ParsedArgs): Promise<number> {
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',
     maxConfigBytes: flagInt(a, 'max-config-bytes', DEFAULT_MAX_CONFIG_BYTES),
     detail: (flagString(a, 'detail') ?? 'full') as Detail,
+    vxlanPorts: flagList(a, 'vxlan-port').map(Number),
+    allNodes: a.flags.has('all-nodes'),
   });
   writeStdout(flagString(a, 'format') === 'json' ? traceJson(answer) : traceText(answer));
   return 0;

@@ -82,11 +82,25 @@ export const FLUSH_MS = 100;
 /** Packets that make a batch: handed out at once (the pipeline's batch capacity, replay-loop.ts). */
 export const FLUSH_PACKETS = 512;
 /** The queue's bounds: packets beyond them are dropped and counted. */
-const QUEUE_PACKETS = 16384;
-const QUEUE_BYTES = 32 << 20;
+export const QUEUE_PACKETS = 16384;
+export const QUEUE_BYTES = 32 << 20;
 /** cap's snaplen (binding.cc) and the kernel buffer asked for. */
 const SNAPLEN = 65535;
 const KERNEL_BUFFER = 16 << 20;
+
+/**
+ * The timers the capture sets (FLUSH_MS after a batch's first packet, the --duration end): Node's by
+ * default; a test gives its own clock and fires them itself (test/live-queue.test.ts: no test waits for time).
+ */
+export interface LiveTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const NODE_TIMERS: LiveTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 export interface LiveOptions {
   iface: string;
@@ -97,8 +111,10 @@ export interface LiveOptions {
   /** Stop after this many seconds (0: no limit). */
   duration: number;
   stop?: AbortSignal;
-  /** cap, loaded by `loadCap`. */
+  /** cap, loaded by `loadCap` (a test gives a fake one). */
   cap: CapModule;
+  /** Default NODE_TIMERS. */
+  timers?: LiveTimers;
 }
 
 /**
@@ -136,13 +152,15 @@ export class LiveSource implements CaptureReader {
   private used = 0;
   private linkType = 1;
   private due = false;
-  private flushTimer: NodeJS.Timeout | null = null;
-  private durationTimer: NodeJS.Timeout | null = null;
+  private flushTimer: unknown = null;
+  private durationTimer: unknown = null;
+  private readonly timers: LiveTimers;
   private wake: (() => void) | null = null;
   private readonly onAbort = (): void => this.end();
 
   constructor(private readonly o: LiveOptions) {
     this.path = `live:${o.iface}`;
+    this.timers = o.timers ?? NODE_TIMERS;
   }
 
   /** Opens the device (UsageError naming it when libpcap refuses: no such device, no permission, bad filter). */
@@ -170,7 +188,7 @@ export class LiveSource implements CaptureReader {
     c.on('packet', (n, cut) => this.arrived(n, cut));
     // --duration is at most 2147483 s (cli-args.ts): setTimeout holds at most 2^31 - 1 ms, and a longer delay
     // fires at once (Node's TimeoutOverflowWarning: the delay is set to 1), which ended the capture at its start
-    if (this.o.duration > 0) this.durationTimer = setTimeout(() => this.end(), this.o.duration * 1000);
+    if (this.o.duration > 0) this.durationTimer = this.timers.setTimeout(() => this.end(), this.o.duration * 1000);
     if (this.o.stop?.aborted === true) this.end();
     else this.o.stop?.addEventListener('abort', this.onAbort, { once: true });
     return this;
@@ -195,7 +213,7 @@ export class LiveSource implements CaptureReader {
     this.captured++;
     if (this.o.count > 0 && this.captured >= this.o.count) this.end();
     else if (this.head - this.tail >= FLUSH_PACKETS) this.flush();
-    else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+    else if (this.flushTimer === null) this.flushTimer = this.timers.setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   /** Room for `n` more bytes at the end of the byte buffer (moving the queued bytes to its start when that makes room). */
@@ -215,7 +233,7 @@ export class LiveSource implements CaptureReader {
 
   /** The queued packets may be handed out now. */
   private flush(): void {
-    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    if (this.flushTimer !== null) this.timers.clearTimeout(this.flushTimer);
     this.flushTimer = null;
     this.due = true;
     const w = this.wake;
@@ -227,7 +245,7 @@ export class LiveSource implements CaptureReader {
   end(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.durationTimer !== null) clearTimeout(this.durationTimer);
+    if (this.durationTimer !== null) this.timers.clearTimeout(this.durationTimer);
     this.durationTimer = null;
     this.o.stop?.removeEventListener('abort', this.onAbort);
     this.cap?.close();
@@ -272,7 +290,7 @@ export class LiveSource implements CaptureReader {
 
   close(): void {
     this.end();
-    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    if (this.flushTimer !== null) this.timers.clearTimeout(this.flushTimer);
     this.flushTimer = null;
   }
 }
