@@ -21,7 +21,8 @@
  *    flow (thousands of expiry checks per dropped flow at 100k flows). After a scan that found nothing,
  *    the pool remembers the earliest time one of its connections can expire (`quietUntil`); until then a
  *    new flow is refused without a scan, with the same result the scan would give. The engine lowers that
- *    time when a connection's expiry moves earlier (a FIN shortens its timeout: `expiryLowered`).
+ *    time when a connection's expiry moves earlier (a FIN shortens its timeout: `expiryLowered`; a new
+ *    connection's first time is such a move, from NaN), and keeps it when it takes a new block.
  *
  * All of it is mutable state of one DataplaneState (one shard); nothing is shared.
  */
@@ -172,7 +173,11 @@ export class SnatPools {
     this.clientPorts[pool] = ports;
     this.cursor[pool] = held + 1;
     this.inUse[pool]++;
-    this.quietUntil[pool] = -Infinity;
+    // quietUntil stays: it bounds the expiry of the connections that held every port (the scan above just
+    // set it, or found it still valid), and a new one never expires before its first packet sets its time,
+    // which goes through `expiryLowered` (NaN -> a time is a lowering). So when the new block is full too,
+    // the next connection takes another block without scanning the old ones again (2 reads per port held:
+    // ~60 record reads per new connection for a pod with 1.8k NATed connections at 100k flows)
     return this.portAt(r, owner, held);
   }
 
