@@ -14,7 +14,7 @@
  *   dist/bench/engine-trace.js --flows 1000000 --packets 10000000 --runs 1
  *                                               the same at 1M flows (10 packets a flow: ~90% flow hits);
  *                                               `--packets-1m N` sets its packets, `--no-1m` leaves it out
- *   the engine's CPU time per packet            printed by engine-trace since issue 12 (10k and 1M flows;
+ *   the engine's CPU time per packet            printed by engine-trace since issue 12 (10k, 100k and 1M flows;
  *                                               process.cpuUsage: less moved by a neighbour taking the core);
  *                                               both builds run this tree's engine-trace (sameEngineBench)
  *   the flow table's bytes per connection       printed by engine-trace (10k and 1M flows; builds whose
@@ -216,6 +216,7 @@ const ENGINE_10K: Figure = { name: 'engine, 10k flows', unit: 'ns/packet', highe
 const ENGINE_100K: Figure = { name: 'engine, 100k flows', unit: 'ns/packet', higherBetter: false };
 const ENGINE_1M: Figure = { name: 'engine, 1M flows', unit: 'ns/packet', higherBetter: false };
 const CPU_10K: Figure = { name: 'engine CPU time, 10k flows', unit: 'ns/packet', higherBetter: false };
+const CPU_100K: Figure = { name: 'engine CPU time, 100k flows', unit: 'ns/packet', higherBetter: false };
 const CPU_1M: Figure = { name: 'engine CPU time, 1M flows', unit: 'ns/packet', higherBetter: false };
 const BYTES_10K: Figure = { name: 'flow table, 10k flows', unit: 'B/connection', higherBetter: false };
 const BYTES_1M: Figure = { name: 'flow table, 1M flows', unit: 'B/connection', higherBetter: false };
@@ -292,7 +293,7 @@ async function measure(b: Build, o: Options): Promise<Map<Figure, number>> {
     if (bytes !== null && b !== null) figures.set(bytes, b);
   };
   await bench('engine-trace.js', ['--flows', '10000', '--runs', String(o.engineRuns)], engine(ENGINE_10K, BYTES_10K, CPU_10K));
-  await bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], engine(ENGINE_100K, null));
+  await bench('engine-trace.js', ['--flows', '100000', '--runs', String(o.engineRuns)], engine(ENGINE_100K, null, CPU_100K));
   // its own packets first: engine-trace takes the first --packets
   if (o.big) await bench('engine-trace.js', ['--flows', '1000000', '--packets', String(o.packets1m), '--runs', '1'], engine(ENGINE_1M, BYTES_1M, CPU_1M));
   const cli = path.join(b.dir, 'dist', 'src', 'cli.js');

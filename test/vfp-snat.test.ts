@@ -42,6 +42,8 @@ function fullPool(expiresAt: (c: number) => number) {
   for (let c = 0; c < 64; c++) {
     portOf.set(c, p.allocate(r, 1, NAT_TCP, c, h));
     expiry.set(c, expiresAt(c));
+    // as the engine does when a connection's first packet sets its time (step-flow.ts tcpUpdate)
+    p.expiryLowered(r, 1, NAT_TCP, expiresAt(c), portOf.get(c));
   }
   return { r, p, h, portOf, expiry };
 }
@@ -107,6 +109,7 @@ describe('vfp OutboundNAT port blocks (snat.ts)', () => {
       },
       expiresAfter: (c) => (c === 5 ? -1 : Infinity),
     };
+    p.expiryLowered(r, 1, NAT_TCP, -1, 49216 + 5); // connection 5's packets set its time
     const port = p.allocate(r, 1, NAT_TCP, 500, holders);
     assert.deepEqual(reclaimed, [5]);
     assert.equal(port, 49216 + 5);
@@ -118,7 +121,7 @@ describe('vfp OutboundNAT port blocks (snat.ts)', () => {
     h.now = 50;
     assert.equal(p.allocate(r, 1, NAT_TCP, 1000, h), -1, 'every port busy: snat-ports-exhausted');
     const afterScan = h.checks;
-    assert.equal(afterScan, 64, 'the first refusal looks at every port');
+    assert.equal(afterScan, 0, 'the first refusal reads no connection: each is known to expire after 100 + c, later than 50');
     for (let k = 0; k < 10; k++) assert.equal(p.allocate(r, 1, NAT_TCP, 1001 + k, h), -1);
     h.now = 100; // connection 0 expires only after 100
     assert.equal(p.allocate(r, 1, NAT_TCP, 1100, h), -1);
@@ -126,6 +129,30 @@ describe('vfp OutboundNAT port blocks (snat.ts)', () => {
     h.now = 100.5; // connection 0 has expired: its port is taken back, as a scan finds it
     assert.equal(p.allocate(r, 1, NAT_TCP, 1200, h), portOf.get(0));
     assert.deepEqual(h.reclaimed, [0]);
+    assert.equal(h.checks, afterScan + 1, 'only the connection past its known expiry was read');
+  });
+
+  it('reads a busy port\'s connection only once the trace time passes what it knew of its expiry', () => {
+    // 64 busy ports, connection c expiring after 100 + c; a port freed in the middle makes the pool scan
+    const { r, p, h, portOf, expiry } = fullPool((c) => 100 + c);
+    p.release(r, 1, NAT_TCP, portOf.get(40) as number, 40);
+    expiry.delete(40);
+    h.now = 50;
+    assert.equal(p.allocate(r, 1, NAT_TCP, 1000, h), portOf.get(40), 'the free port is found');
+    assert.equal(h.checks, 0, 'the 40 busy ports passed on the way are known to expire after 50');
+    // trace time 120.5: connections 0..20 have expired; the scan from the cursor (41) passes 41..63 (known
+    // to expire after 141..163: not read), then reads 0 (expired: taken back)
+    h.now = 120.5;
+    assert.equal(p.allocate(r, 1, NAT_TCP, 1001, h), portOf.get(0));
+    assert.deepEqual(h.reclaimed, [0]);
+    assert.equal(h.checks, 1, 'only connection 0 was read');
+    assert.equal(p.allocate(r, 1, NAT_TCP, 1002, h), portOf.get(1), 'the next expired one, after the cursor');
+    assert.equal(h.checks, 2, 'then only connection 1');
+    // a connection whose time is not known to the pool (expiryLowered without its port) is read again
+    h.now = 130;
+    p.expiryLowered(r, 1, NAT_TCP, 125);
+    assert.equal(p.allocate(r, 1, NAT_TCP, 1003, h), portOf.get(2));
+    assert.equal(h.checks, 3);
   });
 
   it('a connection whose expiry moves earlier (FIN) makes the exhausted owner look again from then', () => {

@@ -76,7 +76,7 @@ function blockAction(k: PacketCtx, rule: Rule): void {
 function snatAction(k: PacketCtx, rule: Rule, ip: number): void {
   if (k.slot < 0 || !k.ports) return;
   const node = k.node as CompiledNode;
-  const p = k.st.snat.allocate(node.nat, k.owner, k.slot, k.conn, k.st);
+  const p = k.st.snat.allocate(node.nat, k.owner, k.slot, k.conn, k.st, k.oSport);
   if (p < 0) {
     k.tr.snatExhausted(k);
     k.decide(V.DROPPED, R.SNAT_PORTS_EXHAUSTED, false);
@@ -141,7 +141,7 @@ function lbAction(k: PacketCtx, rule: Rule, lb: NodeLb): void {
   if (k.natOwner < 0) {
     const slot = natSlot(k.proto);
     if (slot < 0) return;
-    port = k.st.snat.allocate(node.nat, k.owner, slot, k.conn, k.st);
+    port = k.st.snat.allocate(node.nat, k.owner, slot, k.conn, k.st, k.oSport);
     if (port < 0) {
       k.decide(V.DROPPED, R.SNAT_PORTS_EXHAUSTED, false);
       return;

@@ -417,7 +417,46 @@ export class FlowTable {
     return true;
   }
 
+  /**
+   * Doubles the key index. The keys are taken from the connections' records in connection order (a
+   * sequential read of `rec`, where taking them slot by slot read one random record per key: a cache miss
+   * each at 100k connections); the index holds exactly the keys the CF.*_KEYED bits say (keyFlow and
+   * aliasKey set them when they index a key, freeConnection deletes those keys), so the new index holds the
+   * same entries, and a lookup (keys are unique in it) finds the same flow whatever their order. Should the
+   * count ever disagree, the index is rebuilt slot by slot instead.
+   */
   private growKeys(): void {
+    const n = (this.slotMask + 1) * 2;
+    const sl = new Int32Array(n);
+    const m = n - 1;
+    const r = this.rec;
+    const fl = this.cflags;
+    let placed = 0;
+    for (let c = 0; c < this.highWater; c++) {
+      const f = fl[c];
+      if ((f & CF.LIVE) === 0) continue;
+      const o = 2 * c * W;
+      if ((f & CF.FWD_KEYED) !== 0) placed += this.place(sl, m, mixKey(r[o], r[o + 1], r[o + 2], r[o + 3]), 2 * c + 1);
+      if ((f & CF.REV_KEYED) !== 0) placed += this.place(sl, m, mixKey(r[o + W], r[o + W + 1], r[o + W + 2], r[o + W + 3]), 2 * c + 2);
+      if ((f & CF.ALIAS_KEYED) !== 0) {
+        placed += this.place(sl, m, mixKey(key0(SCOPE_ALIAS, r[o] & 0xff), r[o + 2], r[o + 1], swap3(r[o + 3])), (2 * c + 2) | this.aliasBit);
+      }
+    }
+    if (placed !== this.keyCount) return this.growKeysBySlot();
+    this.slots = sl;
+    this.slotMask = m;
+  }
+
+  /** Puts index value `v` (flow + 1, alias bit) of a key with hash `h` into `sl` (mask `m`); returns 1. */
+  private place(sl: Int32Array, m: number, h: number, v: number): number {
+    let t = h & m;
+    while (sl[t] !== 0) t = (t + 1) & m;
+    sl[t] = (h & this.tagMask) | v;
+    return 1;
+  }
+
+  /** growKeys, slot by slot (each entry's hash from its record). */
+  private growKeysBySlot(): void {
     const old = this.slots;
     const n = this.slotMask + 1;
     const sl = new Int32Array(n * 2);
@@ -711,6 +750,7 @@ export class FlowTable {
     const c = this.freeTop > 0 ? this.freeList[--this.freeTop] : this.highWater++;
     this.live++;
     this.cflags[c] = CF.LIVE;
+    this.shareOf[c] = NO_SHARE; // (a slot past the old capacity is 0 after a growth: `grow` fills nothing)
     this.natOwner[c] = -1;
     this.natPort[c] = 0;
     this.natProto[c] = 0;
@@ -865,20 +905,21 @@ export class FlowTable {
     rec.set(this.rec);
     this.rec = rec;
     this.recF = new Float64Array(buf);
-    const g = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, n: number, fill: number): T => {
+    // the new slots are left 0 (no fill: a pass over fresh memory), allocConnection sets what a connection
+    // must start with (natOwner -1, shareOf NO_SHARE); nothing reads a slot before it is allocated
+    const g = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, n: number): T => {
       const x = new (a.constructor as new (n: number) => T)(n);
-      if (fill !== 0) x.fill(fill);
       x.set(a);
       return x;
     };
-    this.cflags = g(this.cflags, cap, 0);
-    this.natOwner = g(this.natOwner, cap, -1);
-    this.natPort = g(this.natPort, cap, 0);
-    this.natProto = g(this.natProto, cap, 0);
-    this.firstPacket = g(this.firstPacket, cap, 0);
-    this.shareOf = g(this.shareOf, cap, NO_SHARE);
-    this.ringNext = g(this.ringNext, cap, 0);
-    this.ringPrev = g(this.ringPrev, cap, 0);
+    this.cflags = g(this.cflags, cap);
+    this.natOwner = g(this.natOwner, cap);
+    this.natPort = g(this.natPort, cap);
+    this.natProto = g(this.natProto, cap);
+    this.firstPacket = g(this.firstPacket, cap);
+    this.shareOf = g(this.shareOf, cap);
+    this.ringNext = g(this.ringNext, cap);
+    this.ringPrev = g(this.ringPrev, cap);
     const stamp = new Float64Array(cap);
     stamp.set(this.stamp);
     this.stamp = stamp;

@@ -21,7 +21,15 @@
  *    flow (thousands of expiry checks per dropped flow at 100k flows). After a scan that found nothing,
  *    the pool remembers the earliest time one of its connections can expire (`quietUntil`); until then a
  *    new flow is refused without a scan, with the same result the scan would give. The engine lowers that
- *    time when a connection's expiry moves earlier (a FIN shortens its timeout: `expiryLowered`).
+ *    time when a connection's expiry moves earlier (a FIN shortens its timeout: `expiryLowered`; a new
+ *    connection's first time is such a move, from NaN), and keeps it when it takes a new block.
+ *  - A scan for a free port passes every busy port before it, and must take back one whose connection has
+ *    expired. Each port keeps a lower bound of its connection's expiry (`until`: the time `expiryLowered`
+ *    gave for its port, or the expiry read when a scan last looked), so a scan reads a connection's record
+ *    (a cache miss, thousands per pool at 100k flows) only once the trace time is past it. The contract
+ *    this rests on: a bound connection does not expire before its first packet sets its time, and every
+ *    lowering of a connection's time reaches `expiryLowered` with its port (the engine: step-flow.ts
+ *    tcpUpdate). The ports handed out are the same as a scan reading every record would give.
  *
  * All of it is mutable state of one DataplaneState (one shard); nothing is shared.
  */
@@ -97,6 +105,20 @@ export interface PortHolders {
 export class SnatPools {
   /** Connection by port index, per pool; grows one block at a time. */
   private conns: (Int32Array | null)[] = [];
+  /**
+   * Per pool, beside `conns`: the client's own port of the connection bound to each port index (its source
+   * port before the NAT: the forward key's sport). The pod-view reply check (step-reply-checks.ts
+   * podPortTaken) looks for a pod's connection by that port: it reads this dense array first and the
+   * connection's record (a cache miss each, thousands per pool at 100k flows) only where it matches.
+   */
+  private clientPorts: (Uint16Array | null)[] = [];
+  /**
+   * Per pool, beside `conns`: a lower bound of the expiry time of the connection bound to each port index
+   * (Infinity when bound: a connection expires only after its first packet set its time, which
+   * `expiryLowered` passes on with the port; raised to the connection's expiry when a scan reads it). A
+   * scan reads a connection's record only when the trace time is past it.
+   */
+  private until: (Float64Array | null)[] = [];
   /** Rotating cursor per pool. */
   private cursor: number[] = [];
   /** Ports in use per pool. */
@@ -113,59 +135,108 @@ export class SnatPools {
    * connection `conn`; -1 when the owner's stripe is exhausted. A port held by a connection that
    * `holders.isExpired` says has expired is taken back (`holders.reclaim` frees it first).
    */
-  allocate(r: NatRange, owner: number, slot: number, conn: number, holders: PortHolders): number {
+  allocate(r: NatRange, owner: number, slot: number, conn: number, holders: PortHolders, clientPort = 0): number {
     const pool = (r.ownerBase + owner) * SLOTS + slot;
     while (this.conns.length <= pool) {
       this.conns.push(null);
+      this.clientPorts.push(null);
+      this.until.push(null);
       this.cursor.push(0);
       this.inUse.push(0);
       this.quietUntil.push(-Infinity);
     }
-    let arr = this.conns[pool];
+    const arr = this.conns[pool];
     const held = arr === null ? 0 : arr.length;
     // every port busy and none can have expired since the last fruitless scan: a scan would find nothing
     if (arr !== null && !(this.inUse[pool] === held && holders.now <= this.quietUntil[pool])) {
-      const n = arr.length;
-      let k = this.cursor[pool] % n;
-      for (let step = 0; step < n; step++, k = k + 1 === n ? 0 : k + 1) {
-        let c = arr[k];
-        if (c >= 0 && holders.isExpired(c)) {
-          holders.reclaim(c); // frees the port through `release`
-          c = arr[k];
-        }
-        if (c < 0) {
-          arr[k] = conn;
-          this.cursor[pool] = k + 1;
-          this.inUse[pool]++;
-          this.quietUntil[pool] = -Infinity;
-          return this.portAt(r, owner, k);
-        }
+      const k = this.scan(pool, arr, holders);
+      if (k >= 0) {
+        this.bind(pool, k, conn, clientPort);
+        this.quietUntil[pool] = -Infinity;
+        return this.portAt(r, owner, k);
       }
-      let quiet = Infinity;
-      for (let k2 = 0; k2 < n; k2++) {
-        const t = holders.expiresAfter(arr[k2]);
-        if (t < quiet) quiet = t;
-      }
-      this.quietUntil[pool] = quiet;
     }
-    // Every held port is busy: take the next block of the owner's stripe.
+    // Every held port is busy: take the next block of the owner's stripe. quietUntil stays: it bounds the
+    // expiry of the connections that held every port (the scan above just set it, or found it still
+    // valid), and a new one never expires before its first packet sets its time, which goes through
+    // `expiryLowered` (NaN -> a time is a lowering). So when the new block is full too, the next connection
+    // takes another block without scanning the ones it holds again.
     const j = held / r.blockSize;
     if (j >= stripeBlocks(r, owner)) return -1;
-    const grown = new Int32Array(held + r.blockSize).fill(-1);
-    if (arr !== null) grown.set(arr);
-    arr = grown;
-    this.conns[pool] = arr;
-    arr[held] = conn;
-    this.cursor[pool] = held + 1;
-    this.inUse[pool]++;
-    this.quietUntil[pool] = -Infinity;
+    this.grow(pool, held + r.blockSize);
+    this.bind(pool, held, conn, clientPort);
     return this.portAt(r, owner, held);
   }
 
-  /** A connection holding a port of `owner`'s pool may now expire as early as trace time `t`. */
-  expiryLowered(r: NatRange, owner: number, slot: number, t: number): void {
+  /**
+   * The first port index from the pool's cursor that is free or whose connection has expired (taken back:
+   * `holders.reclaim` frees it), -1 when none is; a fruitless scan sets the pool's quietUntil. A connection's
+   * record is read only when the trace time is past its `until` (a lower bound of its expiry): the busy
+   * ports of a pod at 100k flows are thousands, each a cache miss, and most are far from expiring.
+   */
+  private scan(pool: number, arr: Int32Array, holders: PortHolders): number {
+    const until = this.until[pool] as Float64Array;
+    const now = holders.now;
+    const n = arr.length;
+    let k = this.cursor[pool] % n;
+    for (let step = 0; step < n; step++, k = k + 1 === n ? 0 : k + 1) {
+      let c = arr[k];
+      if (c >= 0 && !(now <= until[k])) {
+        if (holders.isExpired(c)) {
+          holders.reclaim(c); // frees the port through `release`
+          c = arr[k];
+        } else until[k] = holders.expiresAfter(c);
+      }
+      if (c < 0) return k;
+    }
+    // every entry's `until` is now a lower bound of its connection's expiry, none before the trace time
+    let quiet = Infinity;
+    for (let q = 0; q < n; q++) if (!(until[q] >= quiet)) quiet = until[q];
+    this.quietUntil[pool] = quiet;
+    return -1;
+  }
+
+  /** Binds port index `k` of `pool` to connection `conn` (client port `clientPort`). */
+  private bind(pool: number, k: number, conn: number, clientPort: number): void {
+    (this.conns[pool] as Int32Array)[k] = conn;
+    (this.clientPorts[pool] as Uint16Array)[k] = clientPort;
+    // a new connection never expires until its first packet sets its time (through `expiryLowered`)
+    (this.until[pool] as Float64Array)[k] = Infinity;
+    this.cursor[pool] = k + 1;
+    this.inUse[pool]++;
+  }
+
+  /** The pool's arrays grown to `size` port indexes (the new ones free). */
+  private grow(pool: number, size: number): void {
+    const arr = new Int32Array(size).fill(-1);
+    const ports = new Uint16Array(size);
+    const until = new Float64Array(size);
+    const had = this.conns[pool];
+    if (had !== null) {
+      arr.set(had);
+      ports.set(this.clientPorts[pool] as Uint16Array);
+      until.set(this.until[pool] as Float64Array);
+    }
+    this.conns[pool] = arr;
+    this.clientPorts[pool] = ports;
+    this.until[pool] = until;
+  }
+
+  /**
+   * A connection holding a port of `owner`'s pool may now expire as early as trace time `t`; `port` is its
+   * NAT port (-1: not known, then the `until` of every port of the pool is forgotten).
+   */
+  expiryLowered(r: NatRange, owner: number, slot: number, t: number, port = -1): void {
     const pool = (r.ownerBase + owner) * SLOTS + slot;
-    if (pool < this.quietUntil.length && !(t >= this.quietUntil[pool])) this.quietUntil[pool] = t;
+    if (pool >= this.quietUntil.length) return;
+    if (!(t >= this.quietUntil[pool])) this.quietUntil[pool] = t;
+    const until = this.until[pool];
+    if (until === null) return;
+    if (port < 0 || ownerOfPort(r, port) !== owner) until.fill(-Infinity);
+    else {
+      const k = indexOfPort(r, port);
+      if (k < until.length && !(t >= until[k])) until[k] = t;
+    }
   }
 
   /** Frees `port` of `owner` if it is bound to `conn`. */
@@ -194,6 +265,11 @@ export class SnatPools {
   /** Live connections using `owner`'s pool (for mismatch checks by pod port; slow path). */
   connectionsOf(r: NatRange, owner: number, slot: number): Int32Array | null {
     return this.conns[(r.ownerBase + owner) * SLOTS + slot] ?? null;
+  }
+
+  /** The client ports of `connectionsOf`'s connections, index for index (`allocate`'s `clientPort`). */
+  clientPortsOf(r: NatRange, owner: number, slot: number): Uint16Array | null {
+    return this.clientPorts[(r.ownerBase + owner) * SLOTS + slot] ?? null;
   }
 
   /** Ports in use and blocks held by `owner` (tests, explain). */

@@ -154,7 +154,7 @@ function tcpUpdate(k: PacketCtx, ft: FlowTable, f: number): void {
   if (!(at >= ft.expiresAt(f))) {
     const cn = f >> 1;
     const owner = ft.natOwner[cn];
-    if (owner >= 0) k.st.snat.expiryLowered(k.c.nodes[ft.node(2 * cn)].nat, owner, ft.natProto[cn], at);
+    if (owner >= 0) k.st.snat.expiryLowered(k.c.nodes[ft.node(2 * cn)].nat, owner, ft.natProto[cn], at, ft.natPort[cn]);
   }
   ft.setExpiresAt(f, at);
 }

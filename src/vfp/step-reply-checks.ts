@@ -52,9 +52,14 @@ function podPortTaken(k: PacketCtx): boolean {
   if (c.view !== 'pod' || e < 0 || (c.addrKind[e] & AK_POD) === 0 || c.addrNode[e] !== node.id || inPrefixes(node.exceptions, k.oSrc)) return false;
   const p = c.pods[c.addrPod[e]];
   const conns = k.st.snat.connectionsOf(node.nat, p.owner, k.slot);
-  if (conns === null) return false;
+  const clientPorts = k.st.snat.clientPortsOf(node.nat, p.owner, k.slot);
+  if (conns === null || clientPorts === null) return false;
   const ft = k.st.flows;
+  const port = k.oDport;
   for (let q = 0; q < conns.length; q++) {
+    // the pod's port of each connection (its forward key's sport) from the pool's dense array: the
+    // connection's record is read only for those at the reply's port
+    if (clientPorts[q] !== port) continue;
     const cc = conns[q];
     if (cc < 0 || !ft.isLive(cc) || ft.expired(cc, k.ts)) continue;
     if (ft.key(2 * cc, 1) === (p.ip | 0) && ft.key(2 * cc, 3) >>> 16 === k.oDport && ft.key(2 * cc, 2) !== k.oSrc) {
