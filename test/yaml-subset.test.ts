@@ -187,7 +187,7 @@ describe('yaml-subset: the fast YAML reader gives what the yaml package gives', 
   it('leaves to the yaml package what is outside the subset (gives null, never a value)', () => {
     const outside = [
       'a: &x 1\nb: *x\n', 'a: !!str 1\n', '%YAML 1.2\n---\na: 1\n', 'a: 1\n...\n', '? a\n: b\n', 'a: [b, c,]\n', 'a: {b}\n', 'a: [b: c]\n',
-      'a: {"b":1}\n', "a: 'multi\n  line'\n", 'a: multi\n  line\n', 'a: "multi\n  line"\n', 'a: [1,\n  2]\n', 'a: |+\n  x\n\n', 'a:\tb\n', '\ta: b\n',
+      'a: {"b":1}\n', 'a: "multi\n  line"\n', 'a: multi\n  - line\n', 'a: multi\n  li: ne\n', "a: 'multi\nline'\n", 'a: [1,\n  2]\n', 'a: |+\n  x\n\n', 'a:\tb\n', '\ta: b\n',
       'a: |\n  x\n   \n  y\n', 'just a scalar\n', '__proto__: 1\n', '<<: {a: 1}\n', 'a: 1\na: 2\n', 'a: 1\r b: 2\n', 'a: "\\q"\n', 'a: b: c\n',
       'a: - b\n', "a: 'x'#c\n", 'a:\n  |\n  x\n', '--- a\n', 'a: \u2028\n', 'a: \u0085\n', 'a: x\u0000\n', 'a: {b: c, b: d}\n',
     ];
@@ -347,9 +347,22 @@ function randomText(seed: number): string {
     return out;
   };
   const scalar = () => (r.next() < 0.97 ? r.pick(SCALARS) : r.pick(ODD));
+  /** A value over several lines, as kubectl folds a long one: plain or single-quoted, lines indented around `ind`. */
+  const folded = (ind: number): string => {
+    const quote = r.next() < 0.4 ? "'" : '';
+    let out = quote + r.pick(['a', 'LimitRanger plugin set:', 'x  ', 'on', '12', "it''s"]);
+    for (let n = 1 + Math.floor(r.next() * 3); n > 0; n--) {
+      if (r.next() < 0.2) out += r.pick(['\n', '\n  \n']);
+      out += `\n${sp(ind - 2 + Math.floor(r.next() * 5))}${r.pick(['cpu request', 'for container', 'hostnames ', '- x', 'a: b', '# c', 'b#c', '[x]', 'x:', ':x', "''"])}`;
+    }
+    return out + quote;
+  };
   const node = (ind: number, depth: number): { text: string; inline: boolean; block?: boolean } => {
     const x = r.next();
-    if (depth > 3 || x < 0.35) return r.next() < 0.15 ? { text: blockScalar(ind), inline: true, block: true } : { text: scalar(), inline: true };
+    if (depth > 3 || x < 0.35) {
+      const y = r.next();
+      return y < 0.15 ? { text: blockScalar(ind), inline: true, block: true } : { text: y < 0.25 ? folded(ind) : scalar(), inline: true };
+    }
     return { text: x < 0.65 ? map(ind, depth) : seq(ind, depth), inline: false };
   };
   const map = (ind: number, depth: number): string => {

@@ -20,16 +20,19 @@
  *   key "1", `null: x` and `~: x` key "", `0x1F: x` key "31");
  * - values: plain scalars on one line (core schema: null `~` `null` `Null` `NULL` or empty; booleans `true`
  *   `True` `TRUE` `false` ...; ints `12`, `+12`, `-0`, `0o17`, `0x1F`; floats `1.5`, `.5`, `1e3`, `-.inf`,
- *   `.nan`; anything else a string: `yes`, `on`, `off` are strings in YAML 1.2); single-quoted (`'it''s'`) and
- *   double-quoted scalars on one line (the escapes `\0 \a \b \t \n \v \f \r \e \  \" \/ \\ \N \_ \L \P \xXX
+ *   `.nan`; anything else a string: `yes`, `on`, `off` are strings in YAML 1.2), also over several lines as
+ *   kubectl folds a long value at 80 columns (each line below indented more than the collection; blank lines
+ *   between); single-quoted scalars (`'it''s'`), also over several lines; double-quoted scalars on one line
+ *   (the escapes `\0 \a \b \t \n \v \f \r \e \  \" \/ \\ \N \_ \L \P \xXX
  *   \uXXXX \UXXXXXXXX`); literal `|` and folded `>` block scalars, with `-` (strip) or no chomping indicator
  *   and an optional indentation indicator `1`-`9`, as in a ConfigMap holding kube-proxy's or flannel's
  *   config; flow mappings and sequences on one line (`{app: web}`, `[{ip: 10.0.0.1}]`, `[]`, `{}`).
  * Outside the subset, so read by the yaml package: anchors `&a`, aliases `*a`, tags `!x`, directives `%YAML`,
  * the `...` marker, explicit keys `? `, complex keys, merge keys `<<`, the key `__proto__`, duplicate keys
  * (an error there), tabs anywhere, control characters, a lone CR, U+0085, U+2028/2029, U+FEFF in the text,
- * plain or quoted scalars over several lines, flow collections over several lines or with a trailing comma,
- * an empty value or a single-pair mapping inside a flow collection, keep chomping `|+`, a whitespace-only
+ * double-quoted scalars over several lines, flow collections over several lines or with a trailing comma,
+ * an empty value or a single-pair mapping inside a flow collection, a continuation line of a plain scalar
+ * that starts with an indicator or holds `: ` or ` #`, keep chomping `|+`, a whitespace-only
  * line in a block scalar with more spaces than its indentation, a document that is one scalar, keys longer
  * than 1000 characters, nesting deeper than 64 levels, and anything that is an error.
  * Positions (line, column) are not kept: source.ts asks the yaml package for them when an error is reported.
@@ -378,12 +381,83 @@ class Reader {
     let v: unknown;
     if (ch === 0x7c || ch === 0x3e) return this.blockScalar(owner);
     if (ch === DQ) v = this.doubleQuoted();
-    else if (ch === SQ) v = this.singleQuoted();
+    else if (ch === SQ) v = this.quotedEnd(this.pos) < 0 ? this.singleQuotedLines(owner) : this.singleQuoted();
     else if (ch === 0x5b || ch === 0x7b) v = this.flow();
-    else v = plainValue(this.plain(false, false));
+    else {
+      const start = this.pos;
+      const first = this.plain(false, false);
+      const end = this.plainLines(owner);
+      if (end >= 0) {
+        this.advance();
+        return plainValue(unfoldLines(this.s.slice(start, end)));
+      }
+      v = plainValue(first);
+    }
     this.endLine();
     this.advance();
     return v;
+  }
+
+  /**
+   * The lines a plain scalar that ends its first line goes on over (kubectl's YAML writer folds a long value
+   * at 80 columns: kubernetes/kubernetes#32335): the lines below indented more than `owner`, blank lines
+   * between them; a comment line or a line indented `owner` or less ends it. Returns the end of its text
+   * (and `pos` is then at the next line), or -1 when it has one line. Outside the subset: a continuation line
+   * that starts with an indicator or holds `: `, ` #` or ends with `:`.
+   */
+  private plainLines(owner: number): number {
+    const s = this.s;
+    let p = this.pos;
+    while (s.charCodeAt(p) === SP) p++;
+    if (p < this.n && s.charCodeAt(p) !== NL) return -1; // a comment ends it on this line
+    let end = -1;
+    while (p < this.n) {
+      const start = ++p; // past the line break
+      while (s.charCodeAt(p) === SP) p++;
+      const c = s.charCodeAt(p);
+      if (p >= this.n || c === NL) continue;
+      if (p - start <= owner || c === HASH) break;
+      if (indicator(c) || c === DASH || c === 0x3f || c === COLON) outside();
+      let e = s.indexOf('\n', p);
+      if (e < 0) e = this.n;
+      let last = e;
+      while (s.charCodeAt(last - 1) === SP) last--;
+      const text = s.slice(p, last);
+      if (text.includes(': ') || text.includes(' #') || text.endsWith(':')) outside();
+      end = last;
+      p = e;
+    }
+    if (end >= 0) {
+      const nl = s.indexOf('\n', end);
+      this.pos = nl < 0 ? this.n : nl + 1;
+      this.line = this.pos;
+    }
+    return end;
+  }
+
+  /**
+   * A single-quoted scalar over several lines at `pos` (kubectl folds a long quoted value too), each line
+   * below the first blank or indented more than `owner`; unfolded as the yaml package unfolds it.
+   */
+  private singleQuotedLines(owner: number): string {
+    const s = this.s;
+    const start = this.pos;
+    let i = start + 1;
+    for (;;) {
+      if (i >= this.n) outside();
+      const c = s.charCodeAt(i);
+      if (c === SQ) {
+        if (s.charCodeAt(i + 1) !== SQ) break;
+        i++;
+      } else if (c === NL) {
+        let p = i + 1;
+        while (s.charCodeAt(p) === SP) p++;
+        if (p < this.n && s.charCodeAt(p) !== NL && p - (i + 1) <= owner) outside();
+      }
+      i++;
+    }
+    this.pos = i + 1;
+    return unfoldLines(s.slice(start + 1, i)).replace(/''/g, "'");
   }
 
   /**
@@ -674,6 +748,29 @@ class Reader {
     this.line = this.pos; // the start of the line that ends the scalar (or the end), for advance()
     return { text, more, leading };
   }
+}
+
+/**
+ * The lines of a plain or quoted scalar joined as the yaml package joins them (compose/resolve-flow-scalar.js
+ * unfoldLines; spaces only, as this reader refuses tabs): the first line's trailing and the last line's
+ * leading spaces dropped, each line between trimmed, a line break a space and blank lines line breaks.
+ */
+function unfoldLines(source: string): string {
+  const lines = source.split('\n');
+  if (lines.length === 1) return source;
+  let res = lines[0].replace(/ +$/, '');
+  let sep = ' ';
+  for (let i = 1; i < lines.length - 1; i++) {
+    const lm = lines[i].replace(/^ +| +$/g, '');
+    if (lm === '') {
+      if (sep === '\n') res += sep;
+      else sep = '\n';
+    } else {
+      res += sep + lm;
+      sep = ' ';
+    }
+  }
+  return res + sep + lines[lines.length - 1].replace(/^ +/, '');
 }
 
 /**
