@@ -23,7 +23,9 @@
  *   compile1 the same for win-node-1 alone: the compile `vfp-emu rules --node` does (compile.ts
  *            CompileOptions.only; the other nodes' LB refusals are still looked at, for the diagnostics)
  *   rules    `vfp-emu rules --cluster FILE --node win-node-1` whole (runRulesCommand, stdout to /dev/null)
- *   yaml     loadCluster of the YAML file (same objects)
+ *   yaml     loadCluster of the YAML file (same objects), read by the fast reader (src/cluster/yaml-subset.ts)
+ *   yamlpkg  the same with the fast reader off: the yaml package reads it (as before issue 12's start-up work);
+ *            the yaml line then shows the ratio yaml / yamlpkg (below 1: the fast reader is faster)
  * and prints each time as a ratio to JSON.parse, and between cases the growth per 10x of input bytes
  * (time ratio ^ (1 / log10(bytes ratio)): 10 is linear).
  *
@@ -53,7 +55,7 @@ interface Case {
   services: number;
 }
 
-const PHASES = ['parse', 'whole', 'load', 'compile', 'compile1', 'rules', 'yaml'] as const;
+const PHASES = ['parse', 'whole', 'load', 'compile', 'compile1', 'rules', 'yaml', 'yamlpkg'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Measure {
@@ -254,8 +256,9 @@ async function child(phase: Phase, file: string, node: string): Promise<void> {
   let t1 = t0;
   if (phase === 'parse') {
     JSON.parse(fs.readFileSync(file, 'utf8'));
-  } else if (phase === 'load' || phase === 'yaml' || phase === 'whole') {
+  } else if (phase === 'load' || phase === 'yaml' || phase === 'yamlpkg' || phase === 'whole') {
     const { loadCluster } = await import('../src/cluster/load');
+    if (phase === 'yamlpkg') (await import('../src/cluster/yaml-subset')).yamlSubset.enabled = false;
     loadCluster([file], { maxConfigBytes: phase === 'whole' ? 2 ** 31 : undefined, streamLists: phase !== 'whole' });
   } else if (phase === 'compile' || phase === 'compile1') {
     t1 = await compilePhase(file, phase === 'compile1' ? node : null);
@@ -383,7 +386,7 @@ async function runCase(dir: string, c: Case, o: Options): Promise<CaseResult> {
   writeList(json, list);
   const yml = path.join(dir, `cluster-${tag}.yaml`);
   // The YAML is about the compact JSON's size; a big one is neither written nor read (YAML_MAX_BYTES)
-  const yamlOk = o.yaml && o.phases.includes('yaml') && fs.statSync(json).size < 4 * YAML_MAX_BYTES && JSON.stringify(list).length <= YAML_MAX_BYTES;
+  const yamlOk = o.yaml && (o.phases.includes('yaml') || o.phases.includes('yamlpkg')) && fs.statSync(json).size < 4 * YAML_MAX_BYTES && JSON.stringify(list).length <= YAML_MAX_BYTES;
   if (yamlOk) fs.writeFileSync(yml, stringify(list));
   const bytes = fs.statSync(json).size;
   const pods = c.nodes * c.pods + 2;
@@ -391,12 +394,13 @@ async function runCase(dir: string, c: Case, o: Options): Promise<CaseResult> {
   const times: Partial<Record<Phase, number>> = {};
   const rss: Partial<Record<Phase, number>> = {};
   for (const phase of o.phases) {
-    if (phase === 'yaml' && !o.yaml) continue;
-    if (phase === 'yaml' && !yamlOk) {
-      console.log(`  yaml     skipped: the YAML would be over ${YAML_MAX_BYTES / 1048576} MB (here 23 MB took 17 s and 1.3 GB, 62 MB 55 s and 3.3 GB: the parser's document tree)`);
+    const isYaml = phase === 'yaml' || phase === 'yamlpkg';
+    if (isYaml && !o.yaml) continue;
+    if (isYaml && !yamlOk) {
+      console.log(`  ${phase.padEnd(8)} skipped: the YAML would be over ${YAML_MAX_BYTES / 1048576} MB (here 23 MB took 17 s and 1.3 GB, 62 MB 55 s and 3.3 GB: the parser's document tree)`);
       continue;
     }
-    const r = await runChild(phase, phase === 'yaml' ? yml : json, 'win-node-1');
+    const r = await runChild(phase, isYaml ? yml : json, 'win-node-1');
     if (typeof r === 'string') {
       console.log(`  ${phase.padEnd(8)} ${r}`);
       continue;
@@ -405,7 +409,8 @@ async function runCase(dir: string, c: Case, o: Options): Promise<CaseResult> {
     rss[phase] = r.rssMb;
     const ratio = times.parse ? ` ${fmt(r.ms / times.parse, 2).padStart(7)}x JSON.parse` : '';
     const bytesPer = ` ${fmt((r.rssMb * 1048576) / bytes, 2)} B RSS per input byte`;
-    console.log(`  ${phase.padEnd(8)} ${fmt(r.ms).padStart(8)} ms ${fmt(r.rssMb).padStart(6)} MB peak RSS${ratio}${bytesPer}`);
+    const vsPkg = phase === 'yamlpkg' && times.yaml ? `  (yaml / yamlpkg: ${fmt(times.yaml / r.ms, 3)}x time, ${fmt(rss.yaml! / r.rssMb, 2)}x RSS)` : '';
+    console.log(`  ${phase.padEnd(8)} ${fmt(r.ms).padStart(8)} ms ${fmt(r.rssMb).padStart(6)} MB peak RSS${ratio}${bytesPer}${vsPkg}`);
   }
   return { bytes, times, rss };
 }

@@ -24,7 +24,8 @@
  * build (DIR/dist/bundle/vfp-emu.js, or DIR/dist/src/cli.js when it has no bundle, e.g. the previous
  * commit built in a temp dir) to every round, so a change is shown as the ratio of both builds to the
  * same `node -e 0`, measured alternately in one run; its lesson is its own (its traces/), its explain and
- * decode read the same files as ours.
+ * decode read the same files as ours; the last lines give each bundle command's wall and CPU time as a
+ * ratio to the base's (`this build / base`).
  * `--json` adds one JSON object on the last line.
  */
 import { spawnSync } from 'node:child_process';
@@ -111,6 +112,22 @@ function load(): string {
   return os.loadavg().map((x) => x.toFixed(2)).join(' ');
 }
 
+/**
+ * With --base: each bundle command's median wall time and mean CPU time as a ratio to the base build's same
+ * command, measured in the same rounds (below 1: this build is faster).
+ */
+function versusBase(cases: Case[], medians: number[], cpuMeans: (number | null)[]): string[] {
+  const lines = ['this build / base (same rounds):'];
+  cases.forEach((c, k) => {
+    if (!c.name.endsWith(' bundle')) return;
+    const b = cases.findIndex((x) => x.name === c.name.replace(/ bundle$/, ' base'));
+    if (b < 0) return;
+    const cpu = cpuMeans[k] !== null && cpuMeans[b] !== null ? `  cpu ${((cpuMeans[k] as number) / (cpuMeans[b] as number)).toFixed(2)}x` : '';
+    lines.push(`  ${c.name.replace(/ bundle$/, '').padEnd(24)} wall ${(medians[k] / medians[b]).toFixed(2)}x${cpu}`);
+  });
+  return lines;
+}
+
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
   for (const f of [BUNDLE, CLI]) if (!fs.existsSync(f)) fail(`${f} is missing: build first (npm run build)`);
@@ -152,6 +169,7 @@ function main(): void {
     const cpu = cpuMeans[k] === null ? '' : `  cpu ${(cpuMeans[k] as number).toFixed(0).padStart(4)} ms ${((cpuMeans[k] as number) / (cpuMeans[0] as number)).toFixed(2)}x`;
     lines.push(`${c.name.padEnd(26)} median ${medians[k].toFixed(1).padStart(7)} ms  min ${Math.min(...times[k]).toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}x${verdict}${cpu}`);
   });
+  if (baseCli !== null) lines.push(...versusBase(CASES, medians, cpuMeans));
   process.stdout.write(lines.join('\n') + '\n');
   if (o.json) {
     const out = CASES.map((c, k) => ({ name: c.name, medianMs: medians[k], ratio: medians[k] / floor, runsMs: times[k], cpuMeanMs: cpuMeans[k] }));

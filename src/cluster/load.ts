@@ -9,9 +9,13 @@
  * loadClusterFiles also gives each file's SHA-256 (the replay summary's fingerprint, commands/summary-merge.ts),
  * hashed from the bytes as they are read (whole, or chunk by chunk when streamed): a file is never opened again
  * for it, so stdin (`-`), a FIFO or `<(...)` is hashed as read, and a large dump is not held whole.
+ * node:crypto is loaded only when a hash is taken (issue 12, start-up: loading it cost about 11 ms of CPU of
+ * every run, and explain, rules and trace never read the digests): a file read whole of at most
+ * LAZY_DIGEST_BYTES keeps its bytes and is hashed when its digest is first read (LazyDigest); a bigger or
+ * streamed one is hashed as it is read, as before. The digest is the same SHA-256 of the same bytes.
  */
 
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { accessSync, closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { InputError } from '../core/errors';
 import type { Cluster } from './model';
@@ -33,6 +37,58 @@ export interface LoadFileOptions extends LoadOptions {
 }
 
 const FIRST_READ = 1 << 16;
+
+/** A new SHA-256 hash, node:crypto loaded on the first call. */
+function sha256(): Hash {
+  return (require('node:crypto') as typeof import('node:crypto')).createHash('sha256');
+}
+
+/** Most bytes of a file that LazyDigest keeps unhashed (1 MiB: the cluster files of a small cluster are a few KB). */
+const LAZY_DIGEST_BYTES = 1 << 20;
+
+/** Where the bytes of a file go to be hashed: a Hash, or a LazyDigest. */
+interface ByteSink {
+  update(bytes: Uint8Array): unknown;
+}
+
+/**
+ * A SHA-256 taken when it is first read (node:crypto loaded then): a copy of the bytes given is kept until
+ * then (a streamed file's chunks come in one reused buffer), at most LAZY_DIGEST_BYTES of them; past that
+ * they are hashed at once.
+ */
+class LazyDigest implements ByteSink {
+  private held: Uint8Array[] = [];
+  private size = 0;
+  private hash: Hash | null = null;
+  private hex: string | null = null;
+
+  update(bytes: Uint8Array): this {
+    if (this.hash === null && this.size + bytes.length <= LAZY_DIGEST_BYTES) {
+      this.held.push(Uint8Array.prototype.slice.call(bytes));
+      this.size += bytes.length;
+    } else this.real().update(bytes);
+    return this;
+  }
+
+  digest(): string {
+    return (this.hex ??= this.real().digest('hex'));
+  }
+
+  private real(): Hash {
+    if (this.hash === null) {
+      const h = sha256();
+      for (const b of this.held) h.update(b);
+      this.held = [];
+      this.hash = h;
+    }
+    return this.hash;
+  }
+}
+
+/** `digests[k]` reads `d`'s digest, taken on that first read (the array stays a string[] to its readers). */
+function setLazyDigest(digests: string[], k: number, d: LazyDigest): void {
+  Object.defineProperty(digests, k, { get: () => d.digest(), enumerable: true, configurable: true });
+}
 
 /**
  * Reads up to `max` bytes of `fd` into one buffer (sized from fstat for a regular file, doubling for a
@@ -134,7 +190,7 @@ function readStreamFile(file: string, max: number, hash: Hash): { spool: Spool }
 }
 
 /** The text of a stream's copy read whole (it is no kubectl List), refused as readBounded refuses past `max`. */
-function spoolText(file: string, spool: Spool, max: number, hash: Hash): string {
+function spoolText(file: string, spool: Spool, max: number, hash: ByteSink): string {
   if (spool.size > max) throw fileTooLarge(file, max);
   const bytes = Buffer.allocUnsafe(spool.size);
   for (let got = 0; got < spool.size; ) {
@@ -220,12 +276,12 @@ function importStreamed(file: string, draft: Draft, max: number, hash: Hash, spo
 }
 
 /** The text of a file read whole (from `from`, see withClusterFile), after the checks of its bytes; its bytes go into `hash`. */
-function readText(file: string, max: number, hash: Hash, from = file): string {
+function readText(file: string, max: number, hash: ByteSink, from = file): string {
   return textOf(file, readClusterFile(file, max, from), hash);
 }
 
 /** The text of `bytes`, the whole of `file`, after their checks; they go into `hash`. */
-function textOf(file: string, bytes: Uint8Array, hash: Hash): string {
+function textOf(file: string, bytes: Uint8Array, hash: ByteSink): string {
   hash.update(bytes);
   refuseUtf32(file, bytes);
   refuseBinary(file, bytes);
@@ -242,8 +298,14 @@ export function loadClusterFiles(files: readonly string[], opts: LoadFileOptions
     const texts = files.map((file, k) => {
       const once = isStream(file); // stat only: a FIFO is opened once, to be read
       if (stream && !once && streamable(file)) return null;
-      const hash = createHash('sha256');
-      const read = stream && once ? readStreamFile(file, max, hash) : { text: readText(file, max, hash) };
+      if (!(stream && once)) {
+        const lazy = new LazyDigest();
+        const text = readText(file, max, lazy);
+        setLazyDigest(digests, k, lazy);
+        return text;
+      }
+      const hash = sha256();
+      const read = readStreamFile(file, max, hash);
       digests[k] = hash.digest('hex');
       if ('text' in read) return read.text;
       spools[k] = read.spool;
@@ -254,15 +316,16 @@ export function loadClusterFiles(files: readonly string[], opts: LoadFileOptions
       const text = texts[k];
       texts[k] = null;
       if (text !== null) return importText(file, text, draft);
-      const streamed = createHash('sha256');
-      if (importStreamed(file, draft, max, streamed, spools[k])) {
-        if (spools[k] === undefined) digests[k] = streamed.digest('hex');
+      const streamed = new LazyDigest();
+      // stream-list.ts only calls the hash's update (scanFile), which LazyDigest has
+      if (importStreamed(file, draft, max, streamed as unknown as Hash, spools[k])) {
+        if (spools[k] === undefined) setLazyDigest(digests, k, streamed);
         return;
       }
-      const whole = createHash('sha256'); // not a kubectl List after all: read whole
+      const whole = new LazyDigest(); // not a kubectl List after all: read whole
       const s = spools[k];
       importText(file, s !== undefined ? spoolText(file, s, max, whole) : readText(file, max, whole), draft);
-      digests[k] = whole.digest('hex');
+      setLazyDigest(digests, k, whole);
     });
     return { cluster: finalizeCluster(draft, opts), digests };
   } finally {

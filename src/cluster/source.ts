@@ -2,7 +2,8 @@
  * Reading cluster input files: text -> documents -> `Field`s that know their file and field path.
  *
  * JSON text is parsed with JSON.parse (fast, for large kubectl dumps); YAML (also multi-document `---`)
- * with the `yaml` package. Positions are computed only when an error is reported: the YAML document, or
+ * with the fast reader of yaml-subset.ts when the text is inside its subset (the same values; issue 12,
+ * start-up), else with the `yaml` package. Positions are computed only when an error is reported: the YAML document, or
  * one scan of the JSON text (json-locate.ts), maps a field path to a line and column. Every accessor on `Field`
  * checks the type and throws InputError(file, {fieldPath}, detail) naming the path, e.g.
  * `items[3].spec.ports[0].port`, and the line when it is known.
@@ -10,6 +11,7 @@
 
 import type * as YAML from 'yaml';
 import { yaml } from './yaml';
+import { readYamlSubset } from './yaml-subset';
 import { InputError } from '../core/errors';
 import { normalizeIp, tryParseCidr, formatCidr, tryParseIPv4, type Cidr } from '../core/ip';
 import { parseMac } from './mac';
@@ -525,6 +527,11 @@ export function parseEmbedded(f: Field, text: string, json: boolean): { value: u
     checkValueLimits(f.doc.file, value, path);
     return { value };
   }
+  const fast = readYamlSubset(text, true);
+  if (fast !== null) {
+    checkValueLimits(f.doc.file, fast[0], path);
+    return { value: fast[0] };
+  }
   const d = yaml().parseDocument(text, { prettyErrors: false });
   if (d.errors.length > 0) {
     if (/Maximum call stack/.test(d.errors[0].message)) f.fail(`the embedded YAML nests deeper than the parser can follow (the limit is ${MAX_NESTING} levels)`);
@@ -553,6 +560,29 @@ function yamlLocator(doc: YAML.Document, lc: YAML.LineCounter): (path: PathSeg[]
     }
     return null;
   };
+}
+
+/**
+ * The documents yaml-subset.ts read from `body` (the values of its non-empty documents), made as the
+ * yaml package's are below: the same prefixes (`documents[k]` when there are several) and limits. Their
+ * positions come from the yaml package, which reads the text when an error first asks for one (so a
+ * message names the line and column it named before; a run without errors never loads the package).
+ */
+function subsetDocs(file: string, body: string, values: unknown[]): SourceDoc[] {
+  let read: { docs: YAML.Document[]; lc: YAML.LineCounter } | undefined;
+  const positions = () => {
+    if (read === undefined) {
+      const lc = new (yaml().LineCounter)();
+      const all = yaml().parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
+      read = { docs: (Array.isArray(all) ? all : []).filter((d) => d.contents !== null), lc };
+    }
+    return read;
+  };
+  return values.map((value, k) => {
+    const prefix: PathSeg[] = values.length > 1 ? ['documents', k] : [];
+    checkValueLimits(file, value, prefix);
+    return new SourceDoc(file, value, prefix, (path) => yamlLocator(positions().docs[k], positions().lc)(path));
+  });
 }
 
 /**
@@ -585,6 +615,8 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
       : jsonError.message.replace(/, (\.\.\.)?".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
     throw new InputError(file, { offset: utf8Length(body.slice(0, pos)) }, `${tooDeep ? '' : 'not valid JSON: '}${why}${oddSpace(body, pos)} (line ${lc.line}, column ${lc.col})`);
   }
+  const fast = readYamlSubset(body);
+  if (fast !== null) return subsetDocs(file, body, fast);
   const lc = new (yaml().LineCounter)();
   const docs = yaml().parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];
