@@ -11,7 +11,7 @@
  * noisy (the same build varies by 2x from one minute to the next): compare two builds by running them
  * alternately, never against numbers from another day.
  *
- *   npm run build && node dist/bench/engine-trace.js [--packets N] [--flows N] [--runs N]
+ *   npm run build && node dist/bench/engine-trace.js [--packets N] [--flows N] [--runs N] [--warm on|off|ab]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,6 +25,7 @@ import { openCapture } from '../src/io/reader';
 import { compileDataplane } from '../src/vfp/engine';
 import { resolveProfile } from '../src/vfp/profile';
 import { Results } from '../src/vfp/results';
+import { warmPolicy } from '../src/vfp/step-warm';
 
 function arg(name: string, dflt: number): number {
   const k = process.argv.indexOf(`--${name}`);
@@ -34,6 +35,11 @@ function arg(name: string, dflt: number): number {
 const packets = arg('packets', 1_000_000);
 const flows = arg('flows', 10_000);
 const runs = arg('runs', 5);
+// `--warm on|off|ab`: the batch's warm pass always or never (step-warm.ts warmPolicy), or alternately from
+// pass to pass (on first), the two compared in this one process; else the engine's rule
+const warmAt = process.argv.indexOf('--warm');
+const warm = warmAt > 0 ? process.argv[warmAt + 1] : '';
+if (warm === 'on' || warm === 'off') warmPolicy.minConnections = warm === 'off' ? Infinity : 0;
 const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 const dir = fs.mkdtempSync(path.join(base, 'vfp-engine-'));
 try {
@@ -53,6 +59,7 @@ try {
   const cpu: number[] = [];
   let table = '';
   for (let run = 0; run < runs; run++) {
+    if (warm === 'ab') warmPolicy.minConnections = run % 2 === 0 ? 0 : Infinity;
     const st = dp.createState(1024);
     const reader = openCapture(trace);
     const t = [0n, 0n, 0n];
@@ -92,7 +99,20 @@ try {
   }
   const sortedCpu = [...cpu].sort((x, y) => x - y);
   console.log(`engine CPU time best ${sortedCpu[0].toFixed(1).padStart(7)} ns/packet   median ${sortedCpu[Math.floor(sortedCpu.length / 2)].toFixed(1).padStart(7)}   (${cpu.map((x) => x.toFixed(0)).join(' ')})`);
+  if (warm === 'ab') console.log(pairedText(ns[2], cpu));
   console.log(table);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** `--warm ab`: each pair of passes (on, off) as a ratio on/off of wall and CPU time, and their medians. */
+function pairedText(wall: number[], cpuNs: number[]): string {
+  const w: number[] = [];
+  const c: number[] = [];
+  for (let k = 0; k + 1 < wall.length; k += 2) {
+    w.push(wall[k] / wall[k + 1]);
+    c.push(cpuNs[k] / cpuNs[k + 1]);
+  }
+  const med = (a: number[]): string => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)].toFixed(3);
+  return `warm on/off per pair: wall ${w.map((x) => x.toFixed(3)).join(' ')} (median ${med(w)}), CPU ${c.map((x) => x.toFixed(3)).join(' ')} (median ${med(c)})`;
 }

@@ -185,6 +185,9 @@ const NAT_PARTNER = 2;
  * Key index slot: one int32, flow + 1 in the low `flowBits` bits, then the alias bit (the pod-view alias of
  * the flow's partner's key), then as many top bits of the key's hash as are left (the tag); 0 = empty.
  */
+/** Most index slots `touch` walks looking for a key's tag (the warm pass: a bound, not a rule). */
+const TOUCH_PROBES = 8;
+
 function flowBitsFor(maxCapacity: number): number {
   let bits = 1;
   while (bits < 30 && 2 ** bits <= 2 * maxCapacity + 1) bits++;
@@ -358,9 +361,20 @@ export class FlowTable {
    */
   touch(k0: number, k1: number, k2: number, k3: number): number {
     const h = mixKey(k0, k1 | 0, k2 | 0, k3 | 0);
-    const v = this.slots[h & this.slotMask];
-    if (v === 0 || (v & this.tagMask) !== (h & this.tagMask)) return v;
-    return v + this.rec[((v & this.flowMask) - 1) * W];
+    const sl = this.slots;
+    const m = this.slotMask;
+    const tm = this.tagMask;
+    const tag = h & tm;
+    // the probe run as `lookup` walks it, tags only (a key is often not in its home slot: linear probing);
+    // a run rarely leaves the home slot's line, and TOUCH_PROBES bounds the walk
+    let s = h & m;
+    for (let p = 0; p < TOUCH_PROBES; p++) {
+      const v = sl[s];
+      if (v === 0) return 0;
+      if ((v & tm) === tag) return v + this.rec[((v & this.flowMask) - 1) * W];
+      s = (s + 1) & m;
+    }
+    return 0;
   }
 
   /** Indexes key k0..k3 (already in flow records) for flow + 1 `v` (with the alias bit); false (nothing changed) when the key is present. */

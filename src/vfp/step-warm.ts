@@ -22,8 +22,15 @@ import { SCOPE_ALIAS, SCOPE_ENTRY, key0, key3, type FlowTable } from './flow-tab
 /** Loaded words, summed (kept so that the loads are not optimised away). */
 let sink = 0;
 
+/**
+ * When the pass runs: a table of at least `minConnections` live connections (set by benches to measure the
+ * pass on and off: 0 always, Infinity never).
+ */
+export const warmPolicy = { minConnections: 0 };
+
 /** Warms the entry lookups of packets `idx[0..n)` of `b` (idx null: 0..n-1). `alias`: the pod view's alias key too. */
 export function warmBatch(ft: FlowTable, b: Batch, idx: Uint32Array | null, n: number, alias: boolean): void {
+  if (ft.live < warmPolicy.minConnections) return;
   let acc = 0;
   const flags = b.flags;
   for (let q = 0; q < n; q++) {
