@@ -181,13 +181,22 @@ const NAT_CONST = 0;
 const NAT_VAR = 1;
 const NAT_PARTNER = 2;
 
+/** Most index slots `touch` walks looking for a key's tag (the warm pass: a bound, not a rule). */
+const TOUCH_PROBES = 8;
+
+/** The offset in FlowTable.actions of the action that action word `w` (FlowTable.actWord) names. */
+export function actBaseOf(w: number): number {
+  return (w & ACT_MASK) * AW;
+}
+/** The TCP state that action word `w` (FlowTable.actWord) holds. */
+export function tcpOf(w: number): number {
+  return (w & TCP_BITS) >>> TCP_SHIFT;
+}
+
 /**
  * Key index slot: one int32, flow + 1 in the low `flowBits` bits, then the alias bit (the pod-view alias of
  * the flow's partner's key), then as many top bits of the key's hash as are left (the tag); 0 = empty.
  */
-/** Most index slots `touch` walks looking for a key's tag (the warm pass: a bound, not a rule). */
-const TOUCH_PROBES = 8;
-
 function flowBitsFor(maxCapacity: number): number {
   let bits = 1;
   while (bits < 30 && 2 ** bits <= 2 * maxCapacity + 1) bits++;
@@ -462,6 +471,29 @@ export class FlowTable {
   /** Word offset of flow `f`'s action in `actions` (its words at A_X ... A_BACKEND). */
   actBase(f: number): number {
     return (this.rec[f * W + W_ACT] & ACT_MASK) * AW;
+  }
+  /**
+   * Flow `f`'s action word: its action's offset (`actBaseOf`) and the connection's TCP state (`tcpOf`) in
+   * one read, for the fast path (step-flow.ts), which reads it once per hop.
+   */
+  actWord(f: number): number {
+    return this.rec[f * W + W_ACT];
+  }
+  /**
+   * A NAT's address (`dst` false: the SNAT's, true: the DNAT's) of flow `f` whose action is at `a`
+   * (`actBaseOf`), as int32: snatIp / dnatIp without reading the action id again.
+   */
+  natIpAt(f: number, a: number, dst: boolean): number {
+    const mode = dst ? (this.acts[a + A_MODE] >>> 2) & 3 : this.acts[a + A_MODE] & 3;
+    if (mode === NAT_PARTNER) return this.rec[(f ^ 1) * W + (dst ? 1 : 2)];
+    return this.acts[a + (dst ? A_DNAT_IP : A_SNAT_IP)];
+  }
+  /** A NAT's port (as natIpAt): snatPort / dnatPort without reading the action id again. */
+  natPortAt(f: number, a: number, dst: boolean): number {
+    const mode = dst ? (this.acts[a + A_MODE] >>> 2) & 3 : this.acts[a + A_MODE] & 3;
+    if (mode === NAT_PARTNER) return dst ? this.rec[(f ^ 1) * W + 3] >>> 16 : this.rec[(f ^ 1) * W + 3] & 0xffff;
+    if (mode === NAT_VAR) return this.rec[f * W + W_VAR] & 0xffff;
+    return dst ? this.acts[a + A_PORTS] >>> 16 : this.acts[a + A_PORTS] & 0xffff;
   }
   /** The interned actions' words (replaced when it grows: read it again after a slow path). */
   get actions(): Int32Array {
