@@ -324,13 +324,16 @@ export class FlowTable {
 
   /** True when index value `v` stands for key k0..k3 (read from the flow's record). */
   private holds(v: number, k0: number, k1: number, k2: number, k3: number): boolean {
+    if ((v & this.aliasBit) !== 0) return this.holdsAlias(v, k0, k1, k2, k3);
     const rec = this.rec;
-    const f = (v & this.flowMask) - 1;
-    if ((v & this.aliasBit) === 0) {
-      const o = f * W;
-      return rec[o + 1] === k1 && rec[o + 2] === k2 && rec[o + 3] === k3 && rec[o] === k0;
-    }
-    const o = (f ^ 1) * W; // the alias of the reverse flow is its forward partner's key reversed
+    const o = ((v & this.flowMask) - 1) * W;
+    return rec[o + 1] === k1 && rec[o + 2] === k2 && rec[o + 3] === k3 && rec[o] === k0;
+  }
+
+  /** `holds` for an alias entry (kept apart so that `holds`, on every hit, stays small enough to inline). */
+  private holdsAlias(v: number, k0: number, k1: number, k2: number, k3: number): boolean {
+    const rec = this.rec;
+    const o = (((v & this.flowMask) - 1) ^ 1) * W; // the alias of the reverse flow is its forward partner's key reversed
     return rec[o + 2] === k1 && rec[o + 1] === k2 && swap3(rec[o + 3]) === k3 && key0(SCOPE_ALIAS, rec[o] & 0xff) === k0;
   }
 
