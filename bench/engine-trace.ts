@@ -11,7 +11,7 @@
  * noisy (the same build varies by 2x from one minute to the next): compare two builds by running them
  * alternately, never against numbers from another day.
  *
- *   npm run build && node dist/bench/engine-trace.js [--packets N] [--flows N] [--runs N] [--warm on|off|ab]
+ *   npm run build && node dist/bench/engine-trace.js [--packets N] [--flows N] [--runs N] [--warm on|off|ab] [--against DIR]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -40,6 +40,11 @@ const runs = arg('runs', 5);
 const warmAt = process.argv.indexOf('--warm');
 const warm = warmAt > 0 ? process.argv[warmAt + 1] : '';
 if (warm === 'on' || warm === 'off') warmPolicy.minConnections = warm === 'off' ? Infinity : 0;
+// `--against DIR`: another build (a tree with dist/, e.g. a `git worktree` of the old revision, built) whose
+// engine takes every other pass (this build's first), both in this one process on the same trace and
+// reader: the pairs' ratios this/other are less moved by the neighbours' load than separate processes
+const againstAt = process.argv.indexOf('--against');
+const against = againstAt > 0 ? path.resolve(process.argv[againstAt + 1]) : '';
 const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 const dir = fs.mkdtempSync(path.join(base, 'vfp-engine-'));
 try {
@@ -49,6 +54,7 @@ try {
   const dp = compileDataplane(cluster, { profile: resolveProfile(undefined), seed: 1, view: 'pod' });
   const b = new Batch({ capacity: 512, arenaBytes: 1 << 20 });
   const r = new Results(b.capacity);
+  const other = against === '' ? null : otherEngine(against, JSON.stringify(clusterList(gen.layout)), b.capacity);
   const idx = new Uint32Array(b.capacity);
   for (let k = 0; k < idx.length; k++) idx[k] = k;
   console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -60,7 +66,10 @@ try {
   let table = '';
   for (let run = 0; run < runs; run++) {
     if (warm === 'ab') warmPolicy.minConnections = run % 2 === 0 ? 0 : Infinity;
-    const st = dp.createState(1024);
+    const theirs = other !== null && run % 2 === 1;
+    const eng = theirs ? other!.dp : dp;
+    const res = theirs ? other!.r : r;
+    const st = eng.createState(1024);
     const reader = openCapture(trace);
     const t = [0n, 0n, 0n];
     let cpuUs = 0;
@@ -75,8 +84,8 @@ try {
       // the CPU clock (a getrusage syscall, ~2 us: ~4 ns a packet) is read outside the engine's wall-time window
       const c0 = process.cpuUsage();
       const t3 = process.hrtime.bigint();
-      r.reset(got);
-      dp.processWith(st, b, r, idx, got);
+      res.reset(got);
+      eng.processWith(st, b, res, idx, got);
       const t4 = process.hrtime.bigint();
       const c1 = process.cpuUsage(c0);
       cpuUs += c1.user + c1.system;
@@ -99,14 +108,28 @@ try {
   }
   const sortedCpu = [...cpu].sort((x, y) => x - y);
   console.log(`engine CPU time best ${sortedCpu[0].toFixed(1).padStart(7)} ns/packet   median ${sortedCpu[Math.floor(sortedCpu.length / 2)].toFixed(1).padStart(7)}   (${cpu.map((x) => x.toFixed(0)).join(' ')})`);
-  if (warm === 'ab') console.log(pairedText(ns[2], cpu));
+  if (warm === 'ab') console.log(pairedText('warm on/off', ns[2], cpu));
+  if (other !== null) console.log(pairedText(`this build / ${against}`, ns[2], cpu));
   console.log(table);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** `--warm ab`: each pair of passes (on, off) as a ratio on/off of wall and CPU time, and their medians. */
-function pairedText(wall: number[], cpuNs: number[]): string {
+/** The engine of the build at `root` (its dist/), with the cluster `layoutJson` and its own Results. */
+function otherEngine(root: string, layoutJson: string, capacity: number): { dp: ReturnType<typeof compileDataplane>; r: Results } {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const src = path.join(root, 'dist', 'src');
+  const e = require(path.join(src, 'vfp', 'engine')) as typeof import('../src/vfp/engine');
+  const pr = require(path.join(src, 'vfp', 'profile')) as typeof import('../src/vfp/profile');
+  const pc = require(path.join(src, 'cluster', 'parse')) as typeof import('../src/cluster/parse');
+  const rs = require(path.join(src, 'vfp', 'results')) as typeof import('../src/vfp/results');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const dp = e.compileDataplane(pc.parseClusterText('generated cluster', layoutJson), { profile: pr.resolveProfile(undefined), seed: 1, view: 'pod' });
+  return { dp, r: new rs.Results(capacity) };
+}
+
+/** Passes in pairs (`--warm ab`: on, off; `--against`: this build, the other) as ratios of wall and CPU time, and their medians. */
+function pairedText(what: string, wall: number[], cpuNs: number[]): string {
   const w: number[] = [];
   const c: number[] = [];
   for (let k = 0; k + 1 < wall.length; k += 2) {
@@ -114,5 +137,5 @@ function pairedText(wall: number[], cpuNs: number[]): string {
     c.push(cpuNs[k] / cpuNs[k + 1]);
   }
   const med = (a: number[]): string => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)].toFixed(3);
-  return `warm on/off per pair: wall ${w.map((x) => x.toFixed(3)).join(' ')} (median ${med(w)}), CPU ${c.map((x) => x.toFixed(3)).join(' ')} (median ${med(c)})`;
+  return `${what} per pair: wall ${w.map((x) => x.toFixed(3)).join(' ')} (median ${med(w)}), CPU ${c.map((x) => x.toFixed(3)).join(' ')} (median ${med(c)})`;
 }
