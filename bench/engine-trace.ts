@@ -123,7 +123,9 @@ function otherEngine(root: string, layoutJson: string, capacity: number): { dp: 
   const pr = require(path.join(src, 'vfp', 'profile')) as typeof import('../src/vfp/profile');
   const pc = require(path.join(src, 'cluster', 'parse')) as typeof import('../src/cluster/parse');
   const rs = require(path.join(src, 'vfp', 'results')) as typeof import('../src/vfp/results');
+  const wm = require(path.join(src, 'vfp', 'step-warm')) as Partial<typeof import('../src/vfp/step-warm')>;
   /* eslint-enable @typescript-eslint/no-require-imports */
+  if (wm.warmPolicy !== undefined) wm.warmPolicy.minConnections = warmPolicy.minConnections; // `--warm on|off` for both
   const dp = e.compileDataplane(pc.parseClusterText('generated cluster', layoutJson), { profile: pr.resolveProfile(undefined), seed: 1, view: 'pod' });
   return { dp, r: new rs.Results(capacity) };
 }
