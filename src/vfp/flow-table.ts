@@ -372,21 +372,7 @@ export class FlowTable {
    * packets overlap instead of each packet waiting for its own two in turn.
    */
   touch(k0: number, k1: number, k2: number, k3: number): number {
-    return this.touchHash(mixKey(k0, k1 | 0, k2 | 0, k3 | 0));
-  }
-
-  /** The hash of key k0..k3 (`touchHash`, `homeSlot`: the warm pass computes it once per packet). */
-  hashKey(k0: number, k1: number, k2: number, k3: number): number {
-    return mixKey(k0, k1 | 0, k2 | 0, k3 | 0);
-  }
-
-  /** The key index word at key hash `h`'s home slot (loading its line; the warm pass's first stage). */
-  homeSlot(h: number): number {
-    return this.slots[h & this.slotMask];
-  }
-
-  /** `touch` for a key whose hash is `h` (`hashKey`). */
-  touchHash(h: number): number {
+    const h = mixKey(k0, k1 | 0, k2 | 0, k3 | 0);
     const sl = this.slots;
     const m = this.slotMask;
     const tm = this.tagMask;

@@ -35,50 +35,26 @@ let sink = 0;
  */
 export const warmPolicy = { minConnections: 8192 };
 
-/** Per batch scratch: each packet's entry key hash, and 1 when it was computed (grown, never per packet). */
-let hashes = new Int32Array(512);
-let keyed = new Uint8Array(512);
-
-/**
- * Warms the entry lookups of packets `idx[0..n)` of `b` (idx null: 0..n-1). `alias`: the pod view's alias key too.
- * Two stages, as DPDK's rte_hash bulk lookup: first every packet's home index slot (loads with no branch on
- * what they load, so many are in flight at once), then, those lines in the cache, the record each probe
- * run leads to (again independent from packet to packet).
- */
+/** Warms the entry lookups of packets `idx[0..n)` of `b` (idx null: 0..n-1). `alias`: the pod view's alias key too. */
 export function warmBatch(ft: FlowTable, b: Batch, idx: Uint32Array | null, n: number, alias: boolean): void {
   if (ft.live < warmPolicy.minConnections) return;
-  if (hashes.length < n) {
-    hashes = new Int32Array(n);
-    keyed = new Uint8Array(n);
-  }
   let acc = 0;
   const flags = b.flags;
   for (let q = 0; q < n; q++) {
     const i = idx === null ? q : idx[q];
     const fl = flags[i];
-    keyed[q] = 0;
     if (b.ipVer[i] !== 4 || (fl & (PF.TUNNEL | PF.MALFORMED)) !== 0) continue;
-    const h = ft.hashKey(key0(SCOPE_ENTRY, b.proto[i]), b.src4[i] | 0, b.dst4[i] | 0, entryKey3(b, i, fl));
-    hashes[q] = h;
-    keyed[q] = 1;
-    acc = (acc + ft.homeSlot(h)) | 0;
-  }
-  for (let q = 0; q < n; q++) {
-    if (keyed[q] === 0) continue;
-    const v = ft.touchHash(hashes[q]);
+    const proto = b.proto[i];
+    let k3 = 0;
+    if ((fl & PF.HAS_PORTS) !== 0) k3 = key3(b.sport[i], b.dport[i]);
+    else if (proto === 1) k3 = icmpKey3(b, i);
+    const src = b.src4[i] | 0;
+    const dst = b.dst4[i] | 0;
+    const v = ft.touch(key0(SCOPE_ENTRY, proto), src, dst, k3);
     acc = (acc + v) | 0;
-    if (alias && v === 0) {
-      const i = idx === null ? q : idx[q];
-      acc = (acc + ft.touch(key0(SCOPE_ALIAS, b.proto[i]), b.src4[i] | 0, b.dst4[i] | 0, entryKey3(b, i, flags[i]))) | 0;
-    }
+    if (alias && v === 0) acc = (acc + ft.touch(key0(SCOPE_ALIAS, proto), src, dst, k3)) | 0;
   }
   sink = (sink + acc) | 0;
-}
-
-/** k3 of packet `i`'s entry key (flags `fl`): its ports, an ICMP query's identifier, else 0. */
-function entryKey3(b: Batch, i: number, fl: number): number {
-  if ((fl & PF.HAS_PORTS) !== 0) return key3(b.sport[i], b.dport[i]);
-  return b.proto[i] === 1 ? icmpKey3(b, i) : 0;
 }
 
 /** The key word of an ICMP query (its identifier as both ports, as step-input.ts icmpPorts), else 0. */
