@@ -11,7 +11,7 @@
  * noisy (the same build varies by 2x from one minute to the next): compare two builds by running them
  * alternately, never against numbers from another day.
  *
- *   npm run build && node dist/bench/engine-trace.js [--packets N] [--flows N] [--runs N]
+ *   npm run build && node dist/bench/engine-trace.js [--packets N] [--flows N] [--runs N] [--warm on|off|ab] [--against DIR]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,6 +25,7 @@ import { openCapture } from '../src/io/reader';
 import { compileDataplane } from '../src/vfp/engine';
 import { resolveProfile } from '../src/vfp/profile';
 import { Results } from '../src/vfp/results';
+import { warmPolicy } from '../src/vfp/step-warm';
 
 function arg(name: string, dflt: number): number {
   const k = process.argv.indexOf(`--${name}`);
@@ -34,6 +35,16 @@ function arg(name: string, dflt: number): number {
 const packets = arg('packets', 1_000_000);
 const flows = arg('flows', 10_000);
 const runs = arg('runs', 5);
+// `--warm on|off|ab`: the batch's warm pass always or never (step-warm.ts warmPolicy), or alternately from
+// pass to pass (on first), the two compared in this one process; else the engine's rule
+const warmAt = process.argv.indexOf('--warm');
+const warm = warmAt > 0 ? process.argv[warmAt + 1] : '';
+if (warm === 'on' || warm === 'off') warmPolicy.minConnections = warm === 'off' ? Infinity : 0;
+// `--against DIR`: another build (a tree with dist/, e.g. a `git worktree` of the old revision, built) whose
+// engine takes every other pass (this build's first), both in this one process on the same trace and
+// reader: the pairs' ratios this/other are less moved by the neighbours' load than separate processes
+const againstAt = process.argv.indexOf('--against');
+const against = againstAt > 0 ? path.resolve(process.argv[againstAt + 1]) : '';
 const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 const dir = fs.mkdtempSync(path.join(base, 'vfp-engine-'));
 try {
@@ -43,6 +54,7 @@ try {
   const dp = compileDataplane(cluster, { profile: resolveProfile(undefined), seed: 1, view: 'pod' });
   const b = new Batch({ capacity: 512, arenaBytes: 1 << 20 });
   const r = new Results(b.capacity);
+  const other = against === '' ? null : otherEngine(against, JSON.stringify(clusterList(gen.layout)), b.capacity);
   const idx = new Uint32Array(b.capacity);
   for (let k = 0; k < idx.length; k++) idx[k] = k;
   console.log(`machine: ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -53,7 +65,11 @@ try {
   const cpu: number[] = [];
   let table = '';
   for (let run = 0; run < runs; run++) {
-    const st = dp.createState(1024);
+    if (warm === 'ab') warmPolicy.minConnections = run % 2 === 0 ? 0 : Infinity;
+    const theirs = other !== null && run % 2 === 1;
+    const eng = theirs ? other!.dp : dp;
+    const res = theirs ? other!.r : r;
+    const st = eng.createState(1024);
     const reader = openCapture(trace);
     const t = [0n, 0n, 0n];
     let cpuUs = 0;
@@ -65,18 +81,17 @@ try {
       if (got === 0) break;
       decodeRange(b, 0, got);
       const t2 = process.hrtime.bigint();
-      // the CPU clock is read outside the timed span: getrusage took 7 us here on a quiet machine (13 ns
-      // per packet of a 512-packet batch) and much longer under load, which went into the engine's figure
+      // the CPU clock (a getrusage syscall, ~2 us: ~4 ns a packet) is read outside the engine's wall-time window
       const c0 = process.cpuUsage();
-      const t2e = process.hrtime.bigint();
-      r.reset(got);
-      dp.processWith(st, b, r, idx, got);
       const t3 = process.hrtime.bigint();
+      res.reset(got);
+      eng.processWith(st, b, res, idx, got);
+      const t4 = process.hrtime.bigint();
       const c1 = process.cpuUsage(c0);
       cpuUs += c1.user + c1.system;
       t[0] += t1 - t0;
       t[1] += t2 - t1;
-      t[2] += t3 - t2e;
+      t[2] += t4 - t3;
       n += got;
     }
     reader.close();
@@ -93,7 +108,36 @@ try {
   }
   const sortedCpu = [...cpu].sort((x, y) => x - y);
   console.log(`engine CPU time best ${sortedCpu[0].toFixed(1).padStart(7)} ns/packet   median ${sortedCpu[Math.floor(sortedCpu.length / 2)].toFixed(1).padStart(7)}   (${cpu.map((x) => x.toFixed(0)).join(' ')})`);
+  if (warm === 'ab') console.log(pairedText('warm on/off', ns[2], cpu));
+  if (other !== null) console.log(pairedText(`this build / ${against}`, ns[2], cpu));
   console.log(table);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** The engine of the build at `root` (its dist/), with the cluster `layoutJson` and its own Results. */
+function otherEngine(root: string, layoutJson: string, capacity: number): { dp: ReturnType<typeof compileDataplane>; r: Results } {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const src = path.join(root, 'dist', 'src');
+  const e = require(path.join(src, 'vfp', 'engine')) as typeof import('../src/vfp/engine');
+  const pr = require(path.join(src, 'vfp', 'profile')) as typeof import('../src/vfp/profile');
+  const pc = require(path.join(src, 'cluster', 'parse')) as typeof import('../src/cluster/parse');
+  const rs = require(path.join(src, 'vfp', 'results')) as typeof import('../src/vfp/results');
+  const wm = require(path.join(src, 'vfp', 'step-warm')) as Partial<typeof import('../src/vfp/step-warm')>;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  if (wm.warmPolicy !== undefined) wm.warmPolicy.minConnections = warmPolicy.minConnections; // `--warm on|off` for both
+  const dp = e.compileDataplane(pc.parseClusterText('generated cluster', layoutJson), { profile: pr.resolveProfile(undefined), seed: 1, view: 'pod' });
+  return { dp, r: new rs.Results(capacity) };
+}
+
+/** Passes in pairs (`--warm ab`: on, off; `--against`: this build, the other) as ratios of wall and CPU time, and their medians. */
+function pairedText(what: string, wall: number[], cpuNs: number[]): string {
+  const w: number[] = [];
+  const c: number[] = [];
+  for (let k = 0; k + 1 < wall.length; k += 2) {
+    w.push(wall[k] / wall[k + 1]);
+    c.push(cpuNs[k] / cpuNs[k + 1]);
+  }
+  const med = (a: number[]): string => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)].toFixed(3);
+  return `${what} per pair: wall ${w.map((x) => x.toFixed(3)).join(' ')} (median ${med(w)}), CPU ${c.map((x) => x.toFixed(3)).join(' ')} (median ${med(c)})`;
 }

@@ -181,6 +181,18 @@ const NAT_CONST = 0;
 const NAT_VAR = 1;
 const NAT_PARTNER = 2;
 
+/** Most index slots `touch` walks looking for a key's tag (the warm pass: a bound, not a rule). */
+const TOUCH_PROBES = 8;
+
+/** The offset in FlowTable.actions of the action that action word `w` (FlowTable.actWord) names. */
+export function actBaseOf(w: number): number {
+  return (w & ACT_MASK) * AW;
+}
+/** The TCP state that action word `w` (FlowTable.actWord) holds. */
+export function tcpOf(w: number): number {
+  return (w & TCP_BITS) >>> TCP_SHIFT;
+}
+
 /**
  * Key index slot: one int32, flow + 1 in the low `flowBits` bits, then the alias bit (the pod-view alias of
  * the flow's partner's key), then as many top bits of the key's hash as are left (the tag); 0 = empty.
@@ -312,13 +324,16 @@ export class FlowTable {
 
   /** True when index value `v` stands for key k0..k3 (read from the flow's record). */
   private holds(v: number, k0: number, k1: number, k2: number, k3: number): boolean {
+    if ((v & this.aliasBit) !== 0) return this.holdsAlias(v, k0, k1, k2, k3);
     const rec = this.rec;
-    const f = (v & this.flowMask) - 1;
-    if ((v & this.aliasBit) === 0) {
-      const o = f * W;
-      return rec[o + 1] === k1 && rec[o + 2] === k2 && rec[o + 3] === k3 && rec[o] === k0;
-    }
-    const o = (f ^ 1) * W; // the alias of the reverse flow is its forward partner's key reversed
+    const o = ((v & this.flowMask) - 1) * W;
+    return rec[o + 1] === k1 && rec[o + 2] === k2 && rec[o + 3] === k3 && rec[o] === k0;
+  }
+
+  /** `holds` for an alias entry (kept apart so that `holds`, on every hit, stays small enough to inline). */
+  private holdsAlias(v: number, k0: number, k1: number, k2: number, k3: number): boolean {
+    const rec = this.rec;
+    const o = (((v & this.flowMask) - 1) ^ 1) * W; // the alias of the reverse flow is its forward partner's key reversed
     return rec[o + 2] === k1 && rec[o + 1] === k2 && swap3(rec[o + 3]) === k3 && key0(SCOPE_ALIAS, rec[o] & 0xff) === k0;
   }
 
@@ -358,9 +373,20 @@ export class FlowTable {
    */
   touch(k0: number, k1: number, k2: number, k3: number): number {
     const h = mixKey(k0, k1 | 0, k2 | 0, k3 | 0);
-    const v = this.slots[h & this.slotMask];
-    if (v === 0 || (v & this.tagMask) !== (h & this.tagMask)) return v;
-    return v + this.rec[((v & this.flowMask) - 1) * W];
+    const sl = this.slots;
+    const m = this.slotMask;
+    const tm = this.tagMask;
+    const tag = h & tm;
+    // the probe run as `lookup` walks it, tags only (a key is often not in its home slot: linear probing);
+    // a run rarely leaves the home slot's line, and TOUCH_PROBES bounds the walk
+    let s = h & m;
+    for (let p = 0; p < TOUCH_PROBES; p++) {
+      const v = sl[s];
+      if (v === 0) return 0;
+      if ((v & tm) === tag) return v + this.rec[((v & this.flowMask) - 1) * W];
+      s = (s + 1) & m;
+    }
+    return 0;
   }
 
   /** Indexes key k0..k3 (already in flow records) for flow + 1 `v` (with the alias bit); false (nothing changed) when the key is present. */
@@ -487,6 +513,29 @@ export class FlowTable {
   /** Word offset of flow `f`'s action in `actions` (its words at A_X ... A_BACKEND). */
   actBase(f: number): number {
     return (this.rec[f * W + W_ACT] & ACT_MASK) * AW;
+  }
+  /**
+   * Flow `f`'s action word: its action's offset (`actBaseOf`) and the connection's TCP state (`tcpOf`) in
+   * one read, for the fast path (step-flow.ts), which reads it once per hop.
+   */
+  actWord(f: number): number {
+    return this.rec[f * W + W_ACT];
+  }
+  /**
+   * A NAT's address (`dst` false: the SNAT's, true: the DNAT's) of flow `f` whose action is at `a`
+   * (`actBaseOf`), as int32: snatIp / dnatIp without reading the action id again.
+   */
+  natIpAt(f: number, a: number, dst: boolean): number {
+    const mode = dst ? (this.acts[a + A_MODE] >>> 2) & 3 : this.acts[a + A_MODE] & 3;
+    if (mode === NAT_PARTNER) return this.rec[(f ^ 1) * W + (dst ? 1 : 2)];
+    return this.acts[a + (dst ? A_DNAT_IP : A_SNAT_IP)];
+  }
+  /** A NAT's port (as natIpAt): snatPort / dnatPort without reading the action id again. */
+  natPortAt(f: number, a: number, dst: boolean): number {
+    const mode = dst ? (this.acts[a + A_MODE] >>> 2) & 3 : this.acts[a + A_MODE] & 3;
+    if (mode === NAT_PARTNER) return dst ? this.rec[(f ^ 1) * W + 3] >>> 16 : this.rec[(f ^ 1) * W + 3] & 0xffff;
+    if (mode === NAT_VAR) return this.rec[f * W + W_VAR] & 0xffff;
+    return dst ? this.acts[a + A_PORTS] >>> 16 : this.acts[a + A_PORTS] & 0xffff;
   }
   /** The interned actions' words (replaced when it grows: read it again after a slow path). */
   get actions(): Int32Array {

@@ -17,7 +17,7 @@
 
 import { PF } from '../core/batch';
 import { pqdnUnresolvable } from './dns';
-import { A_BACKEND, A_EPS, A_MACS, A_NODE, A_RULE, A_SERVICE, A_TPL, A_WARN, A_X, CF, FX, SCOPE_ALIAS, SCOPE_ENTRY, TCP_CLOSED, TCP_ESTABLISHED, TCP_FIN, TCP_NONE, TCP_SYN, key0, key3, scopeHop, type FlowTable } from './flow-table';
+import { A_BACKEND, A_EPS, A_MACS, A_NODE, A_RULE, A_SERVICE, A_TPL, A_WARN, A_X, CF, FX, actBaseOf, tcpOf, SCOPE_ALIAS, SCOPE_ENTRY, TCP_CLOSED, TCP_ESTABLISHED, TCP_FIN, TCP_NONE, TCP_SYN, key0, key3, scopeHop, type FlowTable } from './flow-table';
 import { FROM_WIRE } from './objects';
 import type { PacketCtx } from './packet-ctx';
 import { R, V, warningBit } from './reasons';
@@ -47,10 +47,11 @@ export function flowStep(k: PacketCtx, firstScope: number, hopNode: number): voi
       if (f < 0) return; // decided without a flow (result set)
     }
     k.flow = f;
-    // the action's words are read once here and handed on (flow-table.ts A_*)
-    const a = ft.actBase(f);
+    // the flow's action word (action, TCP state) and its action's words are read once here and handed on
+    const w = ft.actWord(f);
+    const a = actBaseOf(w);
     const x = ft.actions[a + A_X];
-    if (!applyFlow(k, ft, f, a, x)) return;
+    if (!applyFlow(k, ft, f, w, a, x)) return;
     if ((x & FX.NEXT_NODE) === 0) return leave(k, ft, a, x);
     hopNode = ft.actions[a + A_NODE] & 0xffff;
     k.tr.nextNode(k, hopNode);
@@ -95,11 +96,11 @@ function miss(k: PacketCtx, scope: number, hopNode: number): number {
 }
 
 /**
- * Flow `f` (its action at `a` in ft.actions, whose A_X word is `x`) for this packet: TCP state, outcome
- * fields, DNS check, bytes. False when it drops the packet.
+ * Flow `f` (action word `w`, its action at `a` in ft.actions, whose A_X word is `x`) for this packet: TCP
+ * state, outcome fields, DNS check, bytes. False when it drops the packet.
  */
-function applyFlow(k: PacketCtx, ft: FlowTable, f: number, a: number, x: number): boolean {
-  tcpUpdate(k, ft, f);
+function applyFlow(k: PacketCtx, ft: FlowTable, f: number, w: number, a: number, x: number): boolean {
+  tcpUpdate(k, ft, f, w);
   const acts = ft.actions;
   if (k.service < 0) {
     k.service = acts[a + A_SERVICE] - 1;
@@ -140,12 +141,12 @@ function flowUsable(k: PacketCtx, ft: FlowTable, f: number): boolean {
   return true;
 }
 
-/** TCP state (both directions) and this direction's expiry time, on trace time. */
-function tcpUpdate(k: PacketCtx, ft: FlowTable, f: number): void {
+/** TCP state (both directions) and this direction's expiry time, on trace time (`w`: the flow's action word). */
+function tcpUpdate(k: PacketCtx, ft: FlowTable, f: number, w: number): void {
   const t = k.c.profile.timeouts;
   let timeout: number;
   if (k.proto === 6) {
-    const s = tcpState(ft, f, k.tcp);
+    const s = tcpState(ft, f, k.tcp, tcpOf(w));
     timeout = s === TCP_SYN ? t.tcpHalfOpen : s === TCP_CLOSED ? t.tcpClosed : t.tcpEstablished;
   } else timeout = k.proto === 17 ? t.udp : t.icmp;
   const at = k.ts + timeout;
@@ -159,9 +160,8 @@ function tcpUpdate(k: PacketCtx, ft: FlowTable, f: number): void {
   ft.setExpiresAt(f, at);
 }
 
-/** The connection's TCP state after a segment with flags `fl` in flow `f`'s direction. */
-function tcpState(ft: FlowTable, f: number, fl: number): number {
-  const old = ft.tcp(f);
+/** The connection's TCP state after a segment with flags `fl` in flow `f`'s direction (state `old` before). */
+function tcpState(ft: FlowTable, f: number, fl: number, old: number): number {
   let s = old;
   if ((fl & TCP_RST_BIT) !== 0) s = TCP_CLOSED;
   else if ((fl & TCP_FIN_BIT) !== 0) {
@@ -183,8 +183,8 @@ function applyBytes(k: PacketCtx, ft: FlowTable, f: number, a: number, x: number
     if ((x & FX.SET_SMAC) !== 0) writeMac(arena, k.l2 + 6, k.c.macs, m & 0xffff);
     if ((x & FX.SET_DMAC) !== 0) writeMac(arena, k.l2, k.c.macs, m >>> 16);
   }
-  if ((x & FX.SNAT) !== 0) natBytes(k, arena, false, ft.snatIp(f), ft.snatPort(f));
-  if ((x & FX.DNAT) !== 0) natBytes(k, arena, true, ft.dnatIp(f), ft.dnatPort(f));
+  if ((x & FX.SNAT) !== 0) natBytes(k, arena, false, ft.natIpAt(f, a, false), ft.natPortAt(f, a, false));
+  if ((x & FX.DNAT) !== 0) natBytes(k, arena, true, ft.natIpAt(f, a, true), ft.natPortAt(f, a, true));
   if ((x & FX.ENCAP) !== 0 && (x & FX.NEXT_NODE) === 0) {
     const tpl = ft.actions[a + A_TPL] & 0xffff;
     k.encapTpl = tpl;

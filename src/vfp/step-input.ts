@@ -15,7 +15,7 @@
  *                                  else ignored.
  */
 
-import { PF } from '../core/batch';
+import { PF, type Batch } from '../core/batch';
 import { AK_NODE, AK_PA, AK_POD, EP_EXTERNAL, EP_HOST, type CompiledNode } from './compile';
 import type { FlowTable } from './flow-table';
 import type { VxlanTemplate } from '../packet/rewrite';
@@ -31,11 +31,22 @@ import { layerDefault } from './actions';
 import { finish, stop } from './step-result';
 import { frameAsEthernet, popOuter, vxlanPrepend, writeMac } from '../packet/rewrite';
 
+/**
+ * Decoded flags of a plain packet (the common case, one test in `inputStep`): of these, HAS_PORTS alone
+ * (TCP or UDP with its ports, not malformed, not a tunnel, not a later fragment, a decoded link type).
+ */
+const PLAIN_MASK = PF.UNSUPPORTED_LINKTYPE | PF.MALFORMED | PF.TUNNEL | PF.NONFIRST_FRAGMENT | PF.HAS_PORTS;
+
 /** Decides the packet `k.begin` started. */
 export function inputStep(k: PacketCtx): void {
   const b = k.b!;
   const i = k.i;
   const flags = b.flags[i];
+  // the common case: an IPv4 TCP/UDP packet with an Ethernet header, not a pktmon copy, not to flannel's
+  // VXLAN port (foreignVxlan); it takes the steps below with the same outcome, in fewer tests
+  if ((flags & PLAIN_MASK) === PF.HAS_PORTS && b.ipVer[i] === 4 && b.l2Off[i] >= 0 && b.pkCopyOf[i] === 0 && b.dport[i] !== LINUX_VXLAN_PORT) {
+    return plainIp4(k, b, i);
+  }
   if ((flags & PF.UNSUPPORTED_LINKTYPE) !== 0) return stop(k, V.IGNORED, R.UNSUPPORTED_LINKTYPE, -1);
   if (b.pkCopyOf[i] !== 0) return stop(k, V.IGNORED, R.PKTMON_COPY, -1);
   const ver = b.ipVer[i];
@@ -66,6 +77,27 @@ export function inputStep(k: PacketCtx): void {
   k.dport = k.ports ? b.dport[i] : 0;
   k.tcp = k.proto === 6 ? b.tcpFlags[i] : 0;
   icmpPorts(k);
+  flowStep(k, SCOPE_ENTRY, -1);
+}
+
+/** An IPv4 TCP/UDP packet that passes every check of `inputStep` (PLAIN_MASK): its fields, then the flow table. */
+function plainIp4(k: PacketCtx, b: Batch, i: number): void {
+  const base = b.off[i];
+  k.origOff = base;
+  k.base = base;
+  k.end = base + b.caplen[i];
+  k.l2 = base + b.l2Off[i];
+  k.l3 = base + b.l3Off[i];
+  k.l4 = base + b.l4Off[i];
+  const proto = b.proto[i];
+  k.proto = proto;
+  k.src = b.src4[i] | 0;
+  k.dst = b.dst4[i] | 0;
+  k.ports = true;
+  k.sport = b.sport[i];
+  k.dport = b.dport[i];
+  k.tcp = proto === 6 ? b.tcpFlags[i] : 0;
+  k.icmpType = -1;
   flowStep(k, SCOPE_ENTRY, -1);
 }
 

@@ -8,6 +8,8 @@
  *        with or without it.
  * Next:  the packets, one by one (engine.ts `decide`).
  *
+ * When: only for a table bigger than the cache (`warmPolicy`).
+ *
  * Why: a flow table hit reads two lines that are cold on a big table (the key index slot, then the flow's
  * record, which depends on it): one packet after the other, every hit waits for its two misses in turn.
  * Loaded here, packet after packet with no dependency between packets, the CPU has many misses in flight
@@ -22,8 +24,20 @@ import { SCOPE_ALIAS, SCOPE_ENTRY, key0, key3, type FlowTable } from './flow-tab
 /** Loaded words, summed (kept so that the loads are not optimised away). */
 let sink = 0;
 
+/**
+ * When the pass runs (issue 12): a table of at least `minConnections` live connections, 8192 by default:
+ * their records (64 B a connection) then fill a 512 KB L2 cache (a Zen core's, the machine measured), so
+ * a hit's lines come from L3 or memory and loading them ahead pays; in a smaller table they are in L2
+ * already and the pass is pure cost. Measured with `engine-trace --warm ab` (passes on and off
+ * alternating in one process, CPU time on/off, medians of 6 pairs, load average 8-15 on 2 vCPUs):
+ * 1.24 at 1k flows (1,269 live), 1.12 at 4k (5,155), 0.97 at 10k (12,850); 0.81 and 0.94 (2 pairs) at
+ * 1M flows (1.2M live, measured with `touch` still reading the home slot only). Benches set it to measure the pass on and off (0: always, Infinity: never).
+ */
+export const warmPolicy = { minConnections: 8192 };
+
 /** Warms the entry lookups of packets `idx[0..n)` of `b` (idx null: 0..n-1). `alias`: the pod view's alias key too. */
 export function warmBatch(ft: FlowTable, b: Batch, idx: Uint32Array | null, n: number, alias: boolean): void {
+  if (ft.live < warmPolicy.minConnections) return;
   let acc = 0;
   const flags = b.flags;
   for (let q = 0; q < n; q++) {
