@@ -95,6 +95,19 @@ describe('vfp-emu trace on IPv6 flows (dual-stack l2bridge, traces/20-dualstack)
     assert.match(text, /^ {2}- IPv6: the engine models it statelessly/m);
   });
 
+  it("the walk's packet lines name IPv6 addresses and ports in the packet-line notation (input, each step's packet)", () => {
+    const t = trace(DUAL.packets[0].send, ['--detail', 'summary']);
+    const req = t.request as Json;
+    const rep = t.reply as Json;
+    assert.equal(req.input, 'tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::60]:80');
+    assert.equal(((req.steps as Json[])[0]).packet, 'tcp [fd00:10:244:1::15]:43000 > [fd00:10:244:2::17]:8080 S', 'after the DNAT');
+    assert.equal(rep.input, 'tcp [fd00:10:244:2::17]:8080 > [fd00:10:244:1::15]:43000');
+    assert.equal(((rep.steps as Json[])[0]).packet, 'tcp [fd00:10:96::60]:80 > [fd00:10:244:1::15]:43000 SA', 'after the un-DNAT');
+    const text = ok(['trace', 'icmp fd00:10:244:1::15 > fd00:10:244:2::17 type=echo id=9 seq=4', ...CLUSTER]);
+    assert.match(text, /^Packet 1: icmp fd00:10:244:1::15 > fd00:10:244:2::17 echo id 9$/m);
+    assert.match(text, /^Packet 2: icmp fd00:10:244:2::17 > fd00:10:244:1::15 echo-reply id 9$/m);
+  });
+
   it('UDP to the IPv6 ClusterIP: the datagram back comes from the VIP and port 53', () => {
     const t = trace('udp [fd00:10:244:1::15]:53001 > [fd00:10:96::60]:53');
     assert.equal((t.verdict as Json).code, 'works');

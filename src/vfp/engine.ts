@@ -262,6 +262,7 @@ export class Dataplane {
     const k = this.k;
     k.tr = new TextTracer(T, k);
     if (r.count <= i) r.count = i + 1;
+    const input = describeInput(b, i); // before the walk: an IPv6 packet is rewritten in place (its line reads the bytes)
     try {
       this.decide(this.state, b, i, r);
     } finally {
@@ -270,7 +271,7 @@ export class Dataplane {
     T.tail.push(...explainTail(k, this.state.flows, r));
     const after = T.snapshot!();
     T.snapshot = null;
-    return { number: b.firstNumber + i, input: describeInput(b, i), trace: T, after };
+    return { number: b.firstNumber + i, input, trace: T, after };
   }
 
   private decide(st: DataplaneState, b: Batch, i: number, r: Results): void {

@@ -109,8 +109,31 @@ export function describeInput(b: Batch, i: number): string {
     }
     return s;
   }
-  if (ver === 6) return `IPv6 ${protoName(b.proto[i])}`;
+  if (ver === 6) return b.l3Off[i] >= 0 ? line6(b, i, b.off[i] + b.l3Off[i]) : `IPv6 ${protoName(b.proto[i])}`;
   return etherTypeText(b.ethType[i]);
+}
+
+const ICMP6_TYPES: Record<number, string> = { 1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 128: 'echo', 129: 'echo-reply', 135: 'neighbor-solicit', 136: 'neighbor-advert' };
+
+/**
+ * An IPv6 packet in the packet-line notation (src/scenario/packet-line.ts), read from its bytes as they now
+ * are (the batch has no IPv6 address column): `tcp [fd00::5]:49800 > [fd00::9]:80`, `udp fd00::5 > fd00::9`
+ * when the ports were not captured, `icmp fd00::5 > fd00::9 echo id 7` for ICMPv6 (as packet-line writes it).
+ */
+function line6(b: Batch, i: number, l3: number): string {
+  const a = b.arena;
+  const proto = b.proto[i];
+  if (l3 + 40 > b.off[i] + b.caplen[i]) return `IPv6 ${protoName(proto)}`;
+  const src = formatIPv6(a.subarray(l3 + 8, l3 + 24));
+  const dst = formatIPv6(a.subarray(l3 + 24, l3 + 40));
+  const l4 = b.l4Off[i] >= 0 ? b.off[i] + b.l4Off[i] : -1;
+  if (proto === 58) {
+    const t = (b.flags[i] & PF.HAS_ICMP) !== 0 ? ` ${ICMP6_TYPES[b.icmpType[i]] ?? `type ${b.icmpType[i]}`}` : '';
+    const echo = l4 >= 0 && (b.icmpType[i] === 128 || b.icmpType[i] === 129) && l4 + 8 <= b.off[i] + b.caplen[i];
+    return `icmp ${src} > ${dst}${t}${echo ? ` id ${(a[l4 + 4] << 8) | a[l4 + 5]}` : ''}`;
+  }
+  if ((b.flags[i] & PF.HAS_PORTS) === 0 || l4 < 0) return `${protoName(proto)} ${src} > ${dst}`;
+  return `${protoName(proto)} [${src}]:${(a[l4] << 8) | a[l4 + 1]} > [${dst}]:${(a[l4 + 2] << 8) | a[l4 + 3]}`;
 }
 
 /** The closing lines of an explanation: Final packet, Unified flow, Actions, Verdict (ofproto/trace style). */
@@ -181,9 +204,16 @@ function tuple6(k: PacketCtx): string {
 
 /** The packet's tracked tuple in a line (as the packet-line notation writes it, plus TCP flags): walk.ts's `packet`. */
 export function packetText(k: PacketCtx): string {
-  if (k.b === null || k.b.ipVer[k.i] !== 4) return k.b !== null ? describeInput(k.b, k.i) : '';
+  const b = k.b;
+  if (b === null) return '';
+  const ver = b.ipVer[k.i];
+  if (ver !== 4) {
+    // IPv6: the line read from the bytes as the walk has rewritten them so far (the engine rewrites IPv6 in place)
+    const t = describeInput(b, k.i);
+    return ver === 6 && b.proto[k.i] === 6 && (b.flags[k.i] & PF.HAS_PORTS) !== 0 && b.l4Off[k.i] >= 0 ? `${t} ${tcpFlagText(b.tcpFlags[k.i])}` : t;
+  }
   const t = fmtTuple(k.proto, k.src, k.dst, k.sport, k.dport, k.ports, k.icmpType);
-  return k.proto === 6 && k.ports ? `${t} ${tcpFlagText(k.b.tcpFlags[k.i])}` : t;
+  return k.proto === 6 && k.ports ? `${t} ${tcpFlagText(b.tcpFlags[k.i])}` : t;
 }
 
 /** TCP flag bits as letters (S, SA, PA, FA, R), '.' for none. */
