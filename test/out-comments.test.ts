@@ -115,8 +115,8 @@ describe('output pcapng comments (what a Wireshark user needs)', () => {
     const { out, comments } = replayComments(tmp, '20-dualstack', [...l2bridge, 'dualstack.yaml']);
     const want = [
       'packet 1: delivered; service=default/api ClusterIP [fd00:10:96::60]:80/tcp; backend=[fd00:10:244:2::17]:8080; dnat=[fd00:10:96::60]:80->[fd00:10:244:2::17]:8080',
-      // the reply: the rule that decided is not the load balancer's, so no frontend (as IPv4)
-      'packet 2: delivered; service=default/api; backend=[fd00:10:244:2::17]:8080; snat=[fd00:10:244:2::17]:8080->[fd00:10:96::60]:80',
+      // the reply: decided by the load balancer's rule, so its frontend is named (as an IPv4 reply's: 06-dsr packet 2)
+      'packet 2: delivered; service=default/api ClusterIP [fd00:10:96::60]:80/tcp; backend=[fd00:10:244:2::17]:8080; snat=[fd00:10:244:2::17]:8080->[fd00:10:96::60]:80',
       'packet 6: delivered; service=default/api ClusterIP [fd00:10:96::60]:53/udp; backend=[fd00:10:244:2::17]:5353; dnat=[fd00:10:96::60]:53->[fd00:10:244:2::17]:5353',
       'packet 10: delivered; service=default/api ClusterIP 10.96.0.60:80/tcp; backend=10.244.1.16:8080; dnat=10.96.0.60:80->10.244.1.16:8080',
     ];

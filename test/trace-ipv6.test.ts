@@ -50,10 +50,7 @@ function shape(v: unknown): Shape {
   return Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Json)[k])]));
 }
 
-/**
- * `a` and `b` have the same keys wherever both are objects (a leaf, i.e. null, matches anything: the IPv6
- * reply's `final.rule` is null where IPv4's names the LB rule, step-ipv6.ts records no rule for the un-DNAT).
- */
+/** `a` and `b` have the same keys wherever both are objects (a leaf, i.e. null, matches anything). */
 function assertSameShape(a: Shape, b: Shape, at: string): void {
   if (a === '*' || b === '*') return;
   assert.deepEqual(Object.keys(a), Object.keys(b), at);
@@ -88,6 +85,9 @@ describe('vfp-emu trace on IPv6 flows (dual-stack l2bridge, traces/20-dualstack)
     assert.equal(rep.verdict, p2.expectVerdict);
     assert.deepEqual([rep.node, rep.egress, rep.service], [p2.check.node, p2.check.egress, p2.check.service]);
     assert.match(rep.packet as string, /IPv6 tcp \[fd00:10:96::60\]:80 > \[fd00:10:244:1::15\]:43000$/);
+    // the reply is decided by the load-balancer rule the request matched (as an IPv4 reply's final.rule)
+    assert.equal((final(t.request).rule as Json).name, 'LB_HOST_96e2179a_fd00:10:96::60_80_8080_6');
+    assert.deepEqual(rep.rule, final(t.request).rule);
     assert.ok((t.assumed as string[]).some((a) => /^IPv6: the engine models it statelessly \(src\/vfp\/step-ipv6\.ts\).*the verdict rests on that model$/.test(a)), 'the model the verdict rests on is named');
     const text = ok(['trace', DUAL.packets[0].send, ...CLUSTER]);
     assert.match(text, /^Reply: tcp \[fd00:10:244:2::17\]:8080 > \[fd00:10:244:1::15\]:43000 SA /m);

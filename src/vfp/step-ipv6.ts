@@ -190,6 +190,7 @@ function lb6Reverse(k: PacketCtx, cn: CompiledNode): void {
       if (chooseBackend6(lb, k.c.seed, k.proto, client, k.dport, lb.extPort) !== j) continue;
       k.service = lb.service;
       k.backend = lb.backends[j].id;
+      k.rule = rules[q].id; // the LB rule the forward walk matched decides the reply too, as the IPv4 flow's cached rule does (step-flow.ts)
       k.warn |= lb.warn;
       k.tr.lb6Reverse(k, lb, rules[q]);
       nat6At(a, k.l3, k.l4, k.end, k.proto, false, lb.vip, 0, lb.extPort);
