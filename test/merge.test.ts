@@ -137,6 +137,40 @@ describe('vfp-emu merge', function () {
     }
   });
 
+  it('live summaries that lost packets (capture_lost) are added up, as one run would say; a bad capture_lost is refused by field', () => {
+    // what `vfp-emu live --summary json` writes when its capture lost packets (live.ts LiveSummary; test/live-queue.test.ts)
+    const good = JSON.parse(fs.readFileSync(path.join(tmp, 'A.pcap.json'), 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(path.join(tmp, 'lost1.json'), JSON.stringify({ ...good, capture_lost: { queue_full: 5, truncated: 0 } }));
+    fs.writeFileSync(path.join(tmp, 'lost2.json'), JSON.stringify({ ...good, capture_lost: { queue_full: 2, truncated: 3 } }));
+    const r = run(['merge', 'lost1.json', 'lost2.json', '--out', 'lost12.json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(fs.readFileSync(path.join(tmp, 'lost12.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(m.capture_lost, { queue_full: 7, truncated: 3 });
+    assert.equal(m.packets, 2 * (good.packets as number));
+    // one lossy input and a replay's: only the live one's losses; merged again, still added up
+    const one = JSON.parse(run(['merge', 'lost1.json', 'B.pcapng.json'], tmp).stdout) as Record<string, unknown>;
+    assert.deepEqual(one.capture_lost, { queue_full: 5, truncated: 0 });
+    const again = JSON.parse(run(['merge', 'lost12.json', 'lost1.json'], tmp).stdout) as Record<string, unknown>;
+    assert.deepEqual(again.capture_lost, { queue_full: 12, truncated: 3 });
+    const none = JSON.parse(run(['merge', 'A.pcap.json', 'B.pcapng.json'], tmp).stdout) as Record<string, unknown>;
+    assert.equal('capture_lost' in none, false, 'no input lost packets: no capture_lost');
+    // the text ends with live's closing line on the losses
+    const text = run(['merge', 'lost1.json', 'lost2.json', '--summary', 'text'], tmp);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /\nCapture: 7 packets lost: capture queue full \(captured faster than they were judged; not in the outputs\); 3 packets cut to cap's 65535-byte buffer\n$/);
+    const cases: [string, unknown, RegExp][] = [
+      ['lostx.json', { ...good, capture_lost: { queue_full: 1, truncated: 0, ring: 2 } }, /lostx\.json at capture_lost\.ring: not a field of a vfp-emu replay summary/],
+      ['losty.json', { ...good, capture_lost: { queue_full: -1, truncated: 0 } }, /losty\.json at capture_lost\.queue_full: must be a count/],
+      ['lostz.json', { ...good, capture_lost: { queue_full: 1 } }, /lostz\.json at capture_lost\.truncated: must be a count/],
+    ];
+    for (const [file, doc, re] of cases) {
+      fs.writeFileSync(path.join(tmp, file), JSON.stringify(doc));
+      const bad = run(['merge', 'A.pcap.json', file], tmp);
+      assert.equal(bad.status, 2, `${file}: ${bad.stderr}`);
+      assert.match(bad.stderr, re, file);
+    }
+  });
+
   it('a code, service or backend named __proto__ is counted as any other name', () => {
     const good = JSON.parse(fs.readFileSync(path.join(tmp, 'A.pcap.json'), 'utf8')) as Record<string, unknown>;
     const text = JSON.stringify({ ...good, reasons: {}, warnings: {}, services: {} })

@@ -51,6 +51,7 @@ import { V, VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths } from './output-paths';
 import { failOnIds, failOnText, replay, summaryText, writeReport, type ReplayOptions, type ReplayOutcome, type ReplaySummary } from './replay';
 import { PcapSave } from './live-save';
+import { captureLostLine, captureLostText } from './summary-merge';
 
 interface LiveCommandOptions extends ReplayOptions {
   iface: string;
@@ -93,8 +94,7 @@ export interface LiveDeps {
 
 /**
  * The summary of a live run: replay's, and what the capture lost before the engine saw it, only when it lost
- * any (a summary without losses stays replay's, which `vfp-emu merge` adds up; merge refuses one with
- * `capture_lost` by name rather than drop it: it has no sum for it yet).
+ * any (a summary without losses stays replay's; `vfp-emu merge` adds up `capture_lost` too, summary-merge.ts).
  */
 export type LiveSummary = ReplaySummary & {
   /** (Extension, issue 13.) Only when > 0: packets dropped because the capture queue was full, and packets cut to cap's buffer. */
@@ -176,16 +176,12 @@ function failOnMatched(outcome: ReplayOutcome, opts: ReplayOptions, saved: strin
 
 /** What the capture lost before the engine saw it, in words ('' when nothing): the rolling view's and the summary's. */
 function lostText(s: LiveSource): string {
-  const lost: string[] = [];
-  if (s.dropped > 0) lost.push(`${s.dropped} packets lost: capture queue full (captured faster than they were judged; not in the outputs)`);
-  if (s.truncated > 0) lost.push(`${s.truncated} packets cut to cap's 65535-byte buffer`);
-  return lost.join('; ');
+  return captureLostText({ queue_full: s.dropped, truncated: s.truncated });
 }
 
 /** The text summary's closing line on what the capture lost ('' when nothing). */
 function captureNote(s: LiveSource): string {
-  const lost = lostText(s);
-  return lost !== '' ? `Capture: ${lost}\n` : '';
+  return captureLostLine({ queue_full: s.dropped, truncated: s.truncated });
 }
 
 /** An output named `-` is stdout: from here on the name the pipeline writes to fd 1 (as replay.ts does). */

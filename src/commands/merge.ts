@@ -13,6 +13,7 @@
  * A merged summary whose `packets` is not the sum of its traces', verdicts that do not sum to `packets`, or a
  * field replay does not write (merge would drop it; in the fingerprint and services too), is refused too (edited by hand, or made by a vfp-emu of another version).
  * The same trace path in two summaries is allowed: one Job pod per node may each replay /data/capture.pcap.
+ * A `vfp-emu live` summary is one too; its `capture_lost` (packets the capture lost) is added up (summary-merge.ts).
  *
  * Output: JSON by default (the form merge reads, so merged summaries merge again), `--summary text` the text
  * replay prints for several traces; on stdout, or `--out FILE` (written whole: a temporary file renamed,
@@ -28,7 +29,7 @@ import { VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths } from './output-paths';
 import { multiSummaryText } from './multi-replay';
 import { FAILING_ENTRY_KEYS, FAILING_KEYS } from '../report/failing-summary';
-import { FINGERPRINT_KEYS, fingerprintDiff, mergeSummaries, type AnySummary, type Fingerprint } from './summary-merge';
+import { captureLostLine, FINGERPRINT_KEYS, fingerprintDiff, mergeSummaries, type AnySummary, type Fingerprint } from './summary-merge';
 
 type Json = unknown;
 
@@ -70,8 +71,10 @@ class Checker {
 /** The fields of a `traces[]` entry (summary-merge.ts TraceSummary), of a single-trace and of a merged summary. */
 const COUNT_KEYS = ['packets', 'interrupted', 'stdout_closed', 'error', 'verdicts', 'reasons', 'warnings', 'services', 'flows_evicted', 'flow_share_limit', 'elapsed_s', 'pps'];
 const TRACE_KEYS = new Set(['trace', 'pktmon', ...COUNT_KEYS]);
-const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint', 'failing_flows', 'nodes', 'pktmon']);
-const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces', 'failing_flows', 'nodes', 'pktmon']);
+const SINGLE_KEYS = new Set([...COUNT_KEYS, 'diagnostics', 'trace', 'fingerprint', 'failing_flows', 'nodes', 'pktmon', 'capture_lost']);
+const MERGED_KEYS = new Set([...COUNT_KEYS.filter((k) => k !== 'error'), 'diagnostics', 'fingerprint', 'traces', 'failing_flows', 'nodes', 'pktmon', 'capture_lost']);
+/** A live summary's `capture_lost` (src/commands/live.ts): both counts, nothing else. */
+const CAPTURE_LOST_FIELDS = new Set(['queue_full', 'truncated']);
 const PKTMON_FIELDS = new Set(['packets', 'copies', 'copies_unlinked', 'components', 'view', 'drops']);
 const PKTMON_DROP_FIELDS = new Set(['records', 'agree', 'disagree', 'unknown', 'list']);
 const FAILING_FIELDS = new Set<string>(FAILING_KEYS);
@@ -213,6 +216,11 @@ export function readSummary(file: string): { summary: AnySummary; fingerprint: F
   const fingerprint = checkFingerprint(c, o.fingerprint);
   checkFailing(c, o.failing_flows, o);
   if (o.pktmon !== undefined) checkPktmon(c, o.pktmon, 'pktmon');
+  if (o.capture_lost !== undefined) {
+    const l = c.object(o.capture_lost, 'capture_lost');
+    onlyKnown(c, l, CAPTURE_LOST_FIELDS, 'capture_lost');
+    for (const k of CAPTURE_LOST_FIELDS) c.count(l[k], `capture_lost.${k}`);
+  }
   if (o.nodes !== undefined) {
     for (const [name, counts] of Object.entries(c.object(o.nodes, 'nodes'))) {
       const v = c.counts(counts, `nodes.${name}`);
@@ -267,7 +275,7 @@ export function runMergeCommand(a: ParsedArgs): number {
   const out = flagString(a, 'out');
   if (out !== undefined) checkOutputPaths(a.positional.map((f) => ({ what: 'summary', path: f })), [{ what: '--out', path: out }]);
   const merged = mergeFiles(a.positional);
-  const text = flagString(a, 'summary') === 'text' ? multiSummaryText(merged) : jsonSafe(JSON.stringify(merged)) + '\n';
+  const text = flagString(a, 'summary') === 'text' ? multiSummaryText(merged) + captureLostLine(merged.capture_lost) : jsonSafe(JSON.stringify(merged)) + '\n';
   if (out !== undefined) AtomicOutput.writeFile(out, text);
   else writeStdout(text);
   return 0;

@@ -13,6 +13,9 @@
  * - `failing_flows` (issue 13): every part's failing flows as one list (src/report/failing-summary.ts
  *   `mergeFailing`: each entry names its trace; flows and packets added; the first 1000 in one order);
  * - `nodes` (issue 13): packets per node and verdict, added up (`mergeNodes`).
+ * - `capture_lost` (issue 13, a `vfp-emu live` summary's: src/commands/live.ts LiveSummary): what the captures
+ *   lost before the engine saw them, `queue_full` and `truncated` each added up over the inputs; present only
+ *   when some input has it, as one live run's summary has it only when it lost packets.
  * Totals: counts are added; `reasons` and `warnings` in reason id order (as counters.ts prints one trace);
  * `services` and their backends in order of first appearance over the traces; `diagnostics` are the union of
  * the runs' (same cluster, so usually the same list), duplicates dropped; `interrupted` is the first
@@ -69,8 +72,14 @@ export interface TraceSummary {
   pps: number;
 }
 
+/** What a live capture lost before the engine saw it (src/commands/live.ts LiveSummary `capture_lost`). */
+export interface CaptureLost {
+  queue_full: number;
+  truncated: number;
+}
+
 /** The summary of several traces (see the module comment). */
-export type MultiSummary = Omit<ReplaySummary, 'trace' | 'error' | 'fingerprint'> & { fingerprint: Fingerprint; traces: TraceSummary[] };
+export type MultiSummary = Omit<ReplaySummary, 'trace' | 'error' | 'fingerprint'> & { fingerprint: Fingerprint; traces: TraceSummary[]; capture_lost?: CaptureLost };
 
 /** The project's version (package.json), as `--version` prints it. */
 export function emuVersion(): string {
@@ -164,7 +173,35 @@ export function mergeSummaries(parts: readonly AnySummary[], fingerprint: Finger
     nodes: mergeNodes(parts.map((p) => p.nodes)),
     failing_flows: mergeFailing(parts.map((p) => p.failing_flows)),
     ...pktmonOf(traces),
+    ...captureLostOf(parts),
   };
+}
+
+/**
+ * What the capture lost, in words ('' when nothing): live's rolling view and text summary (live.ts), and
+ * `merge --summary text` of live summaries (the `Capture: ` line, captureLostLine).
+ */
+export function captureLostText(l: CaptureLost): string {
+  const lost: string[] = [];
+  if (l.queue_full > 0) lost.push(`${l.queue_full} packets lost: capture queue full (captured faster than they were judged; not in the outputs)`);
+  if (l.truncated > 0) lost.push(`${l.truncated} packets cut to cap's 65535-byte buffer`);
+  return lost.join('; ');
+}
+
+/** The text summary's closing line on what the capture lost ('' when nothing or absent). */
+export function captureLostLine(l: CaptureLost | undefined): string {
+  const lost = l !== undefined ? captureLostText(l) : '';
+  return lost !== '' ? `Capture: ${lost}\n` : '';
+}
+
+/** `{capture_lost}` added up over the summaries that have one (a live run's that lost packets), or nothing. */
+function captureLostOf(parts: readonly AnySummary[]): { capture_lost?: CaptureLost } {
+  const lost = parts.flatMap((p) => {
+    const l = (p as { capture_lost?: CaptureLost }).capture_lost;
+    return l !== undefined ? [l] : [];
+  });
+  if (lost.length === 0) return {};
+  return { capture_lost: { queue_full: lost.reduce((n, l) => n + l.queue_full, 0), truncated: lost.reduce((n, l) => n + l.truncated, 0) } };
 }
 
 /** `{pktmon}` added up over the traces that have one (src/report/pktmon.ts `mergePktmon`), or nothing. */
