@@ -22,8 +22,11 @@ import { decodeBatch } from '../src/decode/decoder';
 import { Slot, SlotLayout } from '../src/pipeline/slot';
 
 function ours(file: string): number {
-  const r = openCapture(file);
-  const b = new Batch();
+  return countAll(openCapture(file), new Batch());
+}
+
+/** Reads every batch of `r` into `b`: the packets, after checking that bytes came. */
+function countAll(r: ReturnType<typeof openCapture>, b: Batch): number {
   let n = 0;
   let bytes = 0;
   while (r.next(b) > 0) {
@@ -39,18 +42,7 @@ function ours(file: string): number {
 /** Reads `file` into a pipeline slot whose read buffer lies beside its arena (as pipeline.ts at W = 1 with outputs). */
 function oursSlot(file: string): number {
   const slot = new Slot(new SlotLayout({ capacity: 512, arenaBytes: 1 << 20, verdictBytes: 0, traceBytes: 0, idbBytes: 0, regions: 1, readBytes: 1 << 20 }));
-  const r = openCapture(file, { buffer: slot.readBuf });
-  const b = slot.batch;
-  let n = 0;
-  let bytes = 0;
-  while (r.next(b) > 0) {
-    n += b.count;
-    for (let i = 0; i < b.count; i++) bytes += b.caplen[i];
-  }
-  r.close();
-  if (r.error) throw r.error;
-  if (bytes === 0) throw new Error('no bytes');
-  return n;
+  return countAll(openCapture(file, { buffer: slot.readBuf }), slot.batch);
 }
 
 function oursDecoded(file: string): number {
