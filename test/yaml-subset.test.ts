@@ -284,6 +284,50 @@ describe('yaml-subset: cluster files read fast give what they gave', function ()
     }
   });
 
+  it('empty documents (a trailing `---`, as kubectl and helm output ends) are skipped by both readers; documents[k] counts them', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-yaml-empty-'));
+    try {
+      const text = fs.readFileSync(overlay[0], 'utf8');
+      const file = path.join(dir, 'e2.yaml');
+      const files = [file, ...overlay.slice(1)];
+      fs.writeFileSync(file, text);
+      const plain = load(files, true);
+      assert.ok('cluster' in plain);
+      const pod = (ip: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {nodeName: win-1}\nstatus: {podIP: ${ip}}\n`;
+      const cases: [string, string | null][] = [
+        [`${text}---\n`, null],
+        [`${text}---\n# end\n---\n`, null],
+        [`---\n${text}---\n---\n`, null],
+        [`${text}---\n---\n${pod('not-an-ip')}`, 'documents[2].status.podIP'],
+        [`${text}---\n---\n${pod('not-an-ip')}---\n`, 'documents[2].status.podIP'],
+        [`---\n---\n${pod('not-an-ip')}---\n`, 'status.podIP'],
+      ];
+      cases.forEach(([t, field], k) => {
+        fs.writeFileSync(file, t);
+        assert.ok(readYamlSubset(t) !== null, `case ${k} is read fast`);
+        const a = load(files, true);
+        assert.deepEqual(a, load(files, false), `case ${k}: both readers agree`);
+        if (field === null) {
+          assert.ok('cluster' in a, `case ${k} loads: ${JSON.stringify(a).slice(0, 300)}`);
+          assert.ok(isDeepStrictEqual(a.cluster, plain.cluster), `case ${k}: the same cluster as without the empty documents`);
+        } else {
+          assert.ok('error' in a && a.error.includes('e2.yaml') && a.error.includes(field), `case ${k}: ${JSON.stringify(a)}`);
+          if (!field.startsWith('documents')) assert.ok(!a.error.includes('documents['), `case ${k}: no documents[k] for the one non-empty document`);
+        }
+      });
+      for (const t of ['---\n', '---\n# nothing here\n---\n', '# only a comment\n']) {
+        const none = path.join(dir, 'none.yaml');
+        fs.writeFileSync(none, t);
+        for (const fast of [true, false]) {
+          const a = load([none, ...overlay], fast);
+          assert.ok('error' in a && a.error.includes('none.yaml') && /empty|no document/.test(a.error), `${JSON.stringify(t)}: ${JSON.stringify(a)}`);
+        }
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('explain on a YAML cluster (bundle) loads neither the yaml package nor node:crypto', () => {
     const bundle = path.join(ROOT, 'dist', 'bundle', 'vfp-emu.js');
     if (!fs.existsSync(bundle)) return; // the bundle is built by `npm run build` (mocha's pretest)
