@@ -192,6 +192,13 @@ describe('yaml-subset: the fast YAML reader gives what the yaml package gives', 
       'a: - b\n', "a: 'x'#c\n", 'a:\n  |\n  x\n', '--- a\n', 'a: \u2028\n', 'a: \u0085\n', 'a: x\u0000\n', 'a: {b: c, b: d}\n',
     ];
     for (const t of outside) assert.equal(readYamlSubset(t), null, JSON.stringify(t));
+    // Keys over 1024 characters the yaml package refuses (an implicit key's limit), quoted ones too.
+    for (const k of ['k'.repeat(1100), `"${'k'.repeat(1100)}"`, `'${'k'.repeat(1100)}'`, `"${'k'.repeat(999)}"`]) {
+      const t = `${k}: 1\n`;
+      assert.equal(readYamlSubset(t), null, `a key of ${k.length} characters`);
+      assert.ok(!agrees(`a:\n  - ${t}`, 'a long key in a sequence'), 'a long key in a sequence is left to the yaml package');
+    }
+    assert.ok(agrees(`"${'k'.repeat(990)}": 1\n`, 'a quoted key of 992 characters'), 'a key under the limit is read fast');
     assert.equal(readYamlSubset('a: 1\n---\nb: 2\n', true), null, 'an embedded text holds one document');
     assert.equal(readYamlSubset('# c\n', true), null, 'an embedded text with no document is the yaml package\'s (null)');
   });

@@ -34,7 +34,7 @@
  * an empty value or a single-pair mapping inside a flow collection, a continuation line of a plain scalar
  * that starts with an indicator or holds `: ` or ` #`, keep chomping `|+`, a whitespace-only
  * line in a block scalar with more spaces than its indentation, a document that is one scalar, keys longer
- * than 1000 characters, nesting deeper than 64 levels, and anything that is an error.
+ * than 1000 characters (quoted ones too), nesting deeper than 64 levels, and anything that is an error.
  * Positions (line, column) are not kept: source.ts asks the yaml package for them when an error is reported.
  */
 
@@ -57,7 +57,7 @@ const COLON = 58;
 const UNREAD = /[\t\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]/;
 /** Deepest nesting read here; deeper texts go to the yaml package (whose limits and errors then apply). */
 const MAX_DEPTH = 64;
-/** Longest plain key read here (the yaml package refuses an implicit key over 1024 characters). */
+/** Longest key read here, plain or quoted, quotes included (the yaml package refuses an implicit key over 1024 characters). */
 const MAX_KEY = 1000;
 
 /**
@@ -492,13 +492,12 @@ class Reader {
   /** The key at `pos` (see keyEnd), as a string; `pos` ends after its `:`. */
   private key(): string {
     const end = this.keyEnd();
-    if (end < 0) outside();
+    if (end < 0 || end - this.pos > MAX_KEY) outside();
     const c = this.s.charCodeAt(this.pos);
     let key: string;
     if (c === DQ) key = this.doubleQuoted();
     else if (c === SQ) key = this.singleQuoted();
     else {
-      if (end - this.pos > MAX_KEY) outside();
       const raw = this.s.slice(this.pos, end).trimEnd();
       if (raw === '<<') outside(); // a merge key in YAML 1.1
       key = plainKey(raw);
