@@ -334,14 +334,23 @@ class Reader {
     return arr;
   }
 
-  /** The value after a key's `:` (`pos` just after it) of a mapping at column `c`. */
-  private mapValue(c: number): unknown {
+  /**
+   * Skips the spaces after a key's `:` or an entry's `-`; when nothing but a comment follows on the line,
+   * moves to the next pending line (advance) and returns true: the value, if any, is on lines below.
+   */
+  private restEmpty(): boolean {
     const s = this.s;
     while (s.charCodeAt(this.pos) === SP) this.pos++;
     const ch = s.charCodeAt(this.pos);
-    if (ch === NL || ch === HASH || this.pos >= this.n) {
-      this.endLine();
-      this.advance();
+    if (ch !== NL && ch !== HASH && this.pos < this.n) return false;
+    this.endLine();
+    this.advance();
+    return true;
+  }
+
+  /** The value after a key's `:` (`pos` just after it) of a mapping at column `c`. */
+  private mapValue(c: number): unknown {
+    if (this.restEmpty()) {
       if (this.ind > c) return this.block(c);
       if (this.ind === c && this.seqEntry()) return this.seq(c);
       return null;
@@ -351,14 +360,7 @@ class Reader {
 
   /** A sequence item after its `-` (at column `c`). */
   private seqItem(c: number): unknown {
-    const s = this.s;
-    while (s.charCodeAt(this.pos) === SP) this.pos++;
-    const ch = s.charCodeAt(this.pos);
-    if (ch === NL || ch === HASH || this.pos >= this.n) {
-      this.endLine();
-      this.advance();
-      return this.ind > c ? this.block(c) : null;
-    }
+    if (this.restEmpty()) return this.ind > c ? this.block(c) : null;
     const col = this.pos - this.line;
     if (this.seqEntry()) return this.seq(col);
     if (this.keyEnd() >= 0) return this.map(col);
