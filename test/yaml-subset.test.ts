@@ -72,6 +72,16 @@ function agreesOne(text: string, what: string): boolean {
   return true;
 }
 
+/** Runs `body` with a new temporary directory, removed after. */
+function withTempDir(prefix: string, body: (dir: string) => void): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    body(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The .yaml and .yml files under `dir` (relative to ROOT), sorted. */
 function yamlFiles(dir: string): string[] {
   return (fs.readdirSync(path.join(ROOT, dir), { recursive: true }) as string[])
@@ -192,6 +202,13 @@ describe('yaml-subset: the fast YAML reader gives what the yaml package gives', 
       'a: - b\n', "a: 'x'#c\n", 'a:\n  |\n  x\n', '--- a\n', 'a: \u2028\n', 'a: \u0085\n', 'a: x\u0000\n', 'a: {b: c, b: d}\n',
     ];
     for (const t of outside) assert.equal(readYamlSubset(t), null, JSON.stringify(t));
+    // Keys over 1024 characters the yaml package refuses (an implicit key's limit), quoted ones too.
+    for (const k of ['k'.repeat(1100), `"${'k'.repeat(1100)}"`, `'${'k'.repeat(1100)}'`, `"${'k'.repeat(999)}"`]) {
+      const t = `${k}: 1\n`;
+      assert.equal(readYamlSubset(t), null, `a key of ${k.length} characters`);
+      assert.ok(!agrees(`a:\n  - ${t}`, 'a long key in a sequence'), 'a long key in a sequence is left to the yaml package');
+    }
+    assert.ok(agrees(`"${'k'.repeat(990)}": 1\n`, 'a quoted key of 992 characters'), 'a key under the limit is read fast');
     assert.equal(readYamlSubset('a: 1\n---\nb: 2\n', true), null, 'an embedded text holds one document');
     assert.equal(readYamlSubset('# c\n', true), null, 'an embedded text with no document is the yaml package\'s (null)');
   });
@@ -237,8 +254,7 @@ describe('yaml-subset: cluster files read fast give what they gave', function ()
     const conf = fs.readFileSync(path.join(ROOT, 'test', 'fixtures-cluster', 'kube-proxy-config.yaml'), 'utf8');
     assert.ok(agreesOne(conf, 'kube-proxy config'), 'the embedded config is read fast');
     const cm = (c: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube-proxy-windows\n  namespace: kube-system\ndata:\n  config.conf: |\n${c.replace(/^(?=.)/gm, '    ')}`;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-yaml-cm-'));
-    try {
+    withTempDir('vfp-yaml-cm-', (dir) => {
       for (const [k, c] of [conf, conf.replace('enableDSR: true', 'enableDSR: maybe'), conf.replace('clusterCIDR: 10.244.0.0/16', 'clusterCIDR: [10.244.0.0/16]')].entries()) {
         const file = path.join(dir, `cm-${k}.yaml`);
         fs.writeFileSync(file, cm(c));
@@ -248,14 +264,11 @@ describe('yaml-subset: cluster files read fast give what they gave', function ()
         assert.equal('error' in a, k > 0, `case ${k}: ${JSON.stringify(a).slice(0, 300)}`);
         assert.ok(isDeepStrictEqual(a, load(files, false)), `case ${k}`);
       }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('an error in a file read fast names the same field, line and column as the yaml package gave', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-yaml-subset-'));
-    try {
+    withTempDir('vfp-yaml-subset-', (dir) => {
       const text = fs.readFileSync(overlay[0], 'utf8');
       const cases = [
         text.replace('podIP: 10.244.1.6,', 'podIP: not-an-ip,'),
@@ -279,16 +292,54 @@ describe('yaml-subset: cluster files read fast give what they gave', function ()
       const r = load([big, ...overlay.slice(1)], true);
       assert.ok('digests' in r);
       assert.equal(r.digests[0], createHash('sha256').update(fs.readFileSync(big)).digest('hex'), 'a file over the lazy digest\'s 1 MiB');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it('empty documents (a trailing `---`, as kubectl and helm output ends) are skipped by both readers; documents[k] counts them', () => {
+    withTempDir('vfp-yaml-empty-', (dir) => {
+      const text = fs.readFileSync(overlay[0], 'utf8');
+      const file = path.join(dir, 'e2.yaml');
+      const files = [file, ...overlay.slice(1)];
+      fs.writeFileSync(file, text);
+      const plain = load(files, true);
+      assert.ok('cluster' in plain);
+      const pod = (ip: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {nodeName: win-1}\nstatus: {podIP: ${ip}}\n`;
+      const cases: [string, string | null][] = [
+        [`${text}---\n`, null],
+        [`${text}---\n# end\n---\n`, null],
+        [`---\n${text}---\n---\n`, null],
+        [`${text}---\n---\n${pod('not-an-ip')}`, 'documents[2].status.podIP'],
+        [`${text}---\n---\n${pod('not-an-ip')}---\n`, 'documents[2].status.podIP'],
+        [`---\n---\n${pod('not-an-ip')}---\n`, 'status.podIP'],
+      ];
+      cases.forEach(([t, field], k) => {
+        fs.writeFileSync(file, t);
+        assert.ok(readYamlSubset(t) !== null, `case ${k} is read fast`);
+        const a = load(files, true);
+        assert.deepEqual(a, load(files, false), `case ${k}: both readers agree`);
+        if (field === null) {
+          assert.ok('cluster' in a, `case ${k} loads: ${JSON.stringify(a).slice(0, 300)}`);
+          assert.ok(isDeepStrictEqual(a.cluster, plain.cluster), `case ${k}: the same cluster as without the empty documents`);
+        } else {
+          assert.ok('error' in a && a.error.includes('e2.yaml') && a.error.includes(field), `case ${k}: ${JSON.stringify(a)}`);
+          if (!field.startsWith('documents')) assert.ok(!a.error.includes('documents['), `case ${k}: no documents[k] for the one non-empty document`);
+        }
+      });
+      for (const t of ['---\n', '---\n# nothing here\n---\n', '# only a comment\n']) {
+        const none = path.join(dir, 'none.yaml');
+        fs.writeFileSync(none, t);
+        for (const fast of [true, false]) {
+          const a = load([none, ...overlay], fast);
+          assert.ok('error' in a && a.error.includes('none.yaml') && /empty|no document/.test(a.error), `${JSON.stringify(t)}: ${JSON.stringify(a)}`);
+        }
+      }
+    });
   });
 
   it('explain on a YAML cluster (bundle) loads neither the yaml package nor node:crypto', () => {
     const bundle = path.join(ROOT, 'dist', 'bundle', 'vfp-emu.js');
     if (!fs.existsSync(bundle)) return; // the bundle is built by `npm run build` (mocha's pretest)
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-yaml-lazy-'));
-    try {
+    withTempDir('vfp-yaml-lazy-', (dir) => {
       const list = path.join(dir, 'loaded.txt');
       const hook = path.join(dir, 'hook.js');
       fs.writeFileSync(hook, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, [...process.moduleLoadList, ...Object.keys(require.cache)].join('\\n')));\n`);
@@ -299,9 +350,7 @@ describe('yaml-subset: cluster files read fast give what they gave', function ()
       const loaded = fs.readFileSync(list, 'utf8').split('\n');
       assert.ok(loaded.includes('NativeModule fs'), 'the list was written');
       assert.deepEqual(loaded.filter((m) => /crypto|yaml\.js$/.test(m)), []);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 

@@ -563,10 +563,11 @@ function yamlLocator(doc: YAML.Document, lc: YAML.LineCounter): (path: PathSeg[]
 }
 
 /**
- * The documents yaml-subset.ts read from `body` (the values of its non-empty documents), made as the
- * yaml package's are below: the same prefixes (`documents[k]` when there are several) and limits. Their
- * positions come from the yaml package, which reads the text when an error first asks for one (so a
- * message names the line and column it named before; a run without errors never loads the package).
+ * The documents yaml-subset.ts read from `body` (one value per document of the file, null for an empty one),
+ * made as the yaml package's are below: empty documents skipped, the same prefixes (`documents[k]`, k the
+ * document's index in the file, when it holds several non-empty ones) and limits. Their positions come from
+ * the yaml package, which reads the text when an error first asks for one (so a message names the line and
+ * column it named before; a run without errors never loads the package).
  */
 function subsetDocs(file: string, body: string, values: unknown[]): SourceDoc[] {
   let read: { docs: YAML.Document[]; lc: YAML.LineCounter } | undefined;
@@ -574,20 +575,33 @@ function subsetDocs(file: string, body: string, values: unknown[]): SourceDoc[] 
     if (read === undefined) {
       const lc = new (yaml().LineCounter)();
       const all = yaml().parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
-      read = { docs: (Array.isArray(all) ? all : []).filter((d) => d.contents !== null), lc };
+      read = { docs: Array.isArray(all) ? all : [], lc };
     }
     return read;
   };
-  return values.map((value, k) => {
-    const prefix: PathSeg[] = values.length > 1 ? ['documents', k] : [];
+  const several = values.filter((v) => v !== null).length > 1;
+  const out: SourceDoc[] = [];
+  values.forEach((value, k) => {
+    if (value === null) return;
+    const prefix: PathSeg[] = several ? ['documents', k] : [];
     checkValueLimits(file, value, prefix);
-    return new SourceDoc(file, value, prefix, (path) => yamlLocator(positions().docs[k], positions().lc)(path));
+    out.push(new SourceDoc(file, value, prefix, (path) => yamlLocator(positions().docs[k], positions().lc)(path)));
   });
+  return out;
+}
+
+/**
+ * Whether a YAML document is empty: nothing, only comments, or only its `---` marker (value null), as the
+ * trailing `---` that kubectl, helm and kustomize output often ends with. Such documents are skipped.
+ */
+function emptyDocument(d: YAML.Document): boolean {
+  return d.contents === null || (yaml().isScalar(d.contents) && d.contents.value === null);
 }
 
 /**
  * Parses a JSON or YAML text into documents. JSON is tried first when the text starts with `{` or `[`;
- * YAML handles the rest (including `---` separated documents). Empty documents are dropped.
+ * YAML handles the rest (including `---` separated documents). Empty documents (a trailing `---`) are dropped;
+ * `documents[k]` in a field path counts every document of the file, so k is the one a reader counts there.
  */
 export function parseDocuments(file: string, text: string): SourceDoc[] {
   const body = text.replace(/^\uFEFF/, '');
@@ -621,7 +635,7 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
   const docs = yaml().parseAllDocuments(body, { lineCounter: lc, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [];
   const out: SourceDoc[] = [];
-  const nonEmpty = list.filter((d) => d.contents !== null);
+  const several = list.filter((d) => !emptyDocument(d)).length > 1;
   for (let i = 0; i < list.length; i++) {
     const d = list[i];
     if (d.errors.length > 0) {
@@ -631,8 +645,8 @@ export function parseDocuments(file: string, text: string): SourceDoc[] {
       const why = /Maximum call stack/.test(err.message) ? `lists and maps nest deeper than the YAML parser can follow (the limit is ${MAX_NESTING} levels)` : `not valid YAML: ${err.message.split('\n')[0]}`;
       throw new InputError(file, { offset: utf8Length(body.slice(0, err.pos[0])) }, `${why} (line ${pos.line}, column ${pos.col})`);
     }
-    if (d.contents === null) continue;
-    const prefix: PathSeg[] = nonEmpty.length > 1 ? ['documents', out.length] : [];
+    if (emptyDocument(d)) continue;
+    const prefix: PathSeg[] = several ? ['documents', i] : [];
     const value = yamlToJs(file, d, prefix, body, lc);
     out.push(new SourceDoc(file, value, prefix, yamlLocator(d, lc)));
   }

@@ -34,7 +34,7 @@
  * an empty value or a single-pair mapping inside a flow collection, a continuation line of a plain scalar
  * that starts with an indicator or holds `: ` or ` #`, keep chomping `|+`, a whitespace-only
  * line in a block scalar with more spaces than its indentation, a document that is one scalar, keys longer
- * than 1000 characters, nesting deeper than 64 levels, and anything that is an error.
+ * than 1000 characters (quoted ones too), nesting deeper than 64 levels, and anything that is an error.
  * Positions (line, column) are not kept: source.ts asks the yaml package for them when an error is reported.
  */
 
@@ -57,7 +57,7 @@ const COLON = 58;
 const UNREAD = /[\t\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]/;
 /** Deepest nesting read here; deeper texts go to the yaml package (whose limits and errors then apply). */
 const MAX_DEPTH = 64;
-/** Longest plain key read here (the yaml package refuses an implicit key over 1024 characters). */
+/** Longest key read here, plain or quoted, quotes included (the yaml package refuses an implicit key over 1024 characters). */
 const MAX_KEY = 1000;
 
 /**
@@ -334,14 +334,23 @@ class Reader {
     return arr;
   }
 
-  /** The value after a key's `:` (`pos` just after it) of a mapping at column `c`. */
-  private mapValue(c: number): unknown {
+  /**
+   * Skips the spaces after a key's `:` or an entry's `-`; when nothing but a comment follows on the line,
+   * moves to the next pending line (advance) and returns true: the value, if any, is on lines below.
+   */
+  private restEmpty(): boolean {
     const s = this.s;
     while (s.charCodeAt(this.pos) === SP) this.pos++;
     const ch = s.charCodeAt(this.pos);
-    if (ch === NL || ch === HASH || this.pos >= this.n) {
-      this.endLine();
-      this.advance();
+    if (ch !== NL && ch !== HASH && this.pos < this.n) return false;
+    this.endLine();
+    this.advance();
+    return true;
+  }
+
+  /** The value after a key's `:` (`pos` just after it) of a mapping at column `c`. */
+  private mapValue(c: number): unknown {
+    if (this.restEmpty()) {
       if (this.ind > c) return this.block(c);
       if (this.ind === c && this.seqEntry()) return this.seq(c);
       return null;
@@ -351,14 +360,7 @@ class Reader {
 
   /** A sequence item after its `-` (at column `c`). */
   private seqItem(c: number): unknown {
-    const s = this.s;
-    while (s.charCodeAt(this.pos) === SP) this.pos++;
-    const ch = s.charCodeAt(this.pos);
-    if (ch === NL || ch === HASH || this.pos >= this.n) {
-      this.endLine();
-      this.advance();
-      return this.ind > c ? this.block(c) : null;
-    }
+    if (this.restEmpty()) return this.ind > c ? this.block(c) : null;
     const col = this.pos - this.line;
     if (this.seqEntry()) return this.seq(col);
     if (this.keyEnd() >= 0) return this.map(col);
@@ -492,13 +494,12 @@ class Reader {
   /** The key at `pos` (see keyEnd), as a string; `pos` ends after its `:`. */
   private key(): string {
     const end = this.keyEnd();
-    if (end < 0) outside();
+    if (end < 0 || end - this.pos > MAX_KEY) outside();
     const c = this.s.charCodeAt(this.pos);
     let key: string;
     if (c === DQ) key = this.doubleQuoted();
     else if (c === SQ) key = this.singleQuoted();
     else {
-      if (end - this.pos > MAX_KEY) outside();
       const raw = this.s.slice(this.pos, end).trimEnd();
       if (raw === '<<') outside(); // a merge key in YAML 1.1
       key = plainKey(raw);
