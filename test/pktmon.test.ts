@@ -246,6 +246,38 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.ok(!p.diagnostics.some((x: { code: string }) => x.code === 'pktmon-duplicates'));
   });
 
+  it('a tiny ordinary capture with one packet repeated (3 packets) gets no pktmon-duplicates warning', function () {
+    // classic pcap, Ethernet: a UDP packet, the same again (a retransmission), another one
+    const frame = (sport: number): Buffer => {
+      const f = Buffer.alloc(42);
+      Buffer.from('02000000000102000000000208004500001c00004000401100000a0000010a000002', 'hex').copy(f, 0);
+      f.writeUInt16BE(sport, 34);
+      f.writeUInt16BE(53, 36);
+      f.writeUInt16BE(8, 38);
+      return f;
+    };
+    const head = Buffer.alloc(24);
+    head.writeUInt32LE(0xa1b2c3d4, 0);
+    head.writeUInt16LE(2, 4);
+    head.writeUInt16LE(4, 6);
+    head.writeUInt32LE(65535, 16);
+    head.writeUInt32LE(1, 20);
+    const rec = (t: number, d: Buffer): Buffer => {
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(t, 0);
+      h.writeUInt32LE(d.length, 8);
+      h.writeUInt32LE(d.length, 12);
+      return Buffer.concat([h, d]);
+    };
+    const f = path.join(tmp, 'tiny.pcap');
+    fs.writeFileSync(f, Buffer.concat([head, rec(1, frame(1000)), rec(2, frame(1000)), rec(3, frame(1001))]));
+    const r = run(['replay', f, ...cluster, '--summary', 'json', '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.packets, 3);
+    assert.ok(!s.diagnostics.some((x: { code: string }) => x.code === 'pktmon-duplicates'), JSON.stringify(s.diagnostics));
+  });
+
   it('gives the same bytes for --workers 1..4', function () {
     let first: string | null = null;
     for (const w of [1, 2, 3, 4]) {
