@@ -197,16 +197,25 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.match(b.stderr, /fingerprint\.pktmon_component/);
   });
 
-  it('--pktmon-component naming no component, with interface blocks after the first packet, is refused at the end of the trace', function () {
+  it('--pktmon-component naming no component, with interface blocks after the first packet: a file is refused before any packet is judged, stdin at the end of the trace', function () {
     const late = path.join(tmp, 'late.pcapng');
-    fs.writeFileSync(late, pktmonCapture(fs.readFileSync(lesson), { drops, lateIdbs: true }));
+    const bytes = pktmonCapture(fs.readFileSync(lesson), { drops, lateIdbs: true });
+    fs.writeFileSync(late, bytes);
     const ok = run(['replay', late, ...cluster, '--workers', '1', '--summary', 'json', '--pktmon-component', 'Microsoft Hyper-V Network Adapter #2']);
     assert.equal(ok.status, 0, ok.stderr);
     assert.ok(JSON.parse(ok.stdout).pktmon.packets > 0);
+    const comps = /its components: 0 Microsoft Hyper-V Network Adapter .*1 vmswitch\.sys .*2 Microsoft Hyper-V Network Adapter #2/;
     for (const w of ['1', '2']) {
-      const r = run(['replay', late, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss']);
+      const v = path.join(tmp, `late-${w}.jsonl`);
+      const r = run(['replay', late, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss', '--verdicts', v]);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*every interface block read, to the end of the trace.*its components: 0 Microsoft Hyper-V Network Adapter .*1 vmswitch\.sys .*2 Microsoft Hyper-V Network Adapter #2/);
+      assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*every interface block read before any packet was judged/);
+      assert.match(r.stderr, comps);
+      assert.equal(fs.readFileSync(v, 'utf8'), '', 'no packet judged, no verdict written');
+      const p = spawnSync(process.execPath, [cli, 'replay', '-', ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss'], { input: bytes, encoding: 'utf8' });
+      assert.equal(p.status, 2, p.stderr);
+      assert.match(p.stderr, /--pktmon-component vmswitch\.syss: no component .*every interface block read, to the end of the trace/);
+      assert.match(p.stderr, comps);
     }
     // explain stops at its packet, but reads on for the component before it walks a packet judged nowhere
     const e = run(['explain', late, ...cluster, '--pktmon-component', 'vmswitch.syss', '--packet', '1']);
