@@ -188,6 +188,19 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const same = run(['merge', vsSum, vsSum]);
     assert.equal(same.status, 0, same.stderr);
     assert.equal(JSON.parse(same.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    // the component the flag resolves to is stored, not the flag's text: its index merges with its name
+    const bySum = path.join(tmp, 'fp-index.json');
+    const byIndex = run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1', '--pktmon-component', '2']);
+    assert.equal(byIndex.status, 0, byIndex.stderr);
+    fs.writeFileSync(bySum, byIndex.stdout);
+    assert.equal(JSON.parse(byIndex.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    assert.equal(run(['merge', vsSum, bySum]).status, 0);
+    // index 0 names another component than index 2: refused, by the names
+    const zero = path.join(tmp, 'fp-zero.json');
+    fs.writeFileSync(zero, run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1', '--pktmon-component', '0']).stdout);
+    const z = run(['merge', bySum, zero]);
+    assert.equal(z.status, 2, z.stderr);
+    assert.match(z.stderr, /fingerprint\.pktmon_component.*"Microsoft Hyper-V Network Adapter #2".*"vmswitch\.sys"/);
     // a hand-edited value of another type is refused by name
     const bad = JSON.parse(fs.readFileSync(vsSum, 'utf8'));
     bad.fingerprint.pktmon_component = 7;
