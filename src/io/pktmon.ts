@@ -243,7 +243,8 @@ export class PktmonTagger implements CaptureReader {
    * refusal `checkView` makes at the end when it never comes.
    */
   finishView(): void {
-    if (this.view.component === undefined || this.viewFound || this.viewError !== null) return;
+    if (this.viewError !== null) throw this.viewError; // refused at open (checkViewAtOpen)
+    if (this.view.component === undefined || this.viewFound) return;
     const b = new Batch({ capacity: 256, arenaBytes: 1 << 20 });
     for (;;) {
       b.reset(this.packetsRead + 1);
