@@ -213,7 +213,7 @@ export const COMMANDS = {
     },
     notes: [
       'The sum is what one replay over all those traces prints (elapsed_s and pps aside). Summaries of another cluster, --windows, ' +
-        '--seed, --view, --vxlan-port or vfp-emu version are refused, naming the file and the fingerprint field. A SUMMARY of - is read from stdin (one at most).',
+        '--seed, --view, --vxlan-port, --pktmon-component or vfp-emu version are refused, naming the file and the fingerprint field. A SUMMARY of - is read from stdin (one at most).',
     ],
     examples: ['vfp-emu merge node1.json node2.json --summary text'],
   },

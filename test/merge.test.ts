@@ -171,6 +171,13 @@ describe('vfp-emu merge', function () {
     }
   });
 
+  it('merge --help lists every fingerprint field it refuses, --pktmon-component too', () => {
+    const r = run(['merge', '--help'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    for (const flag of ['cluster', '--windows', '--seed', '--view', '--vxlan-port', '--pktmon-component']) assert.ok(help.includes(flag), `merge --help names ${flag}: ${help}`);
+  });
+
   it('a code, service or backend named __proto__ is counted as any other name', () => {
     const good = JSON.parse(fs.readFileSync(path.join(tmp, 'A.pcap.json'), 'utf8')) as Record<string, unknown>;
     const text = JSON.stringify({ ...good, reasons: {}, warnings: {}, services: {} })

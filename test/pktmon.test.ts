@@ -188,6 +188,19 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const same = run(['merge', vsSum, vsSum]);
     assert.equal(same.status, 0, same.stderr);
     assert.equal(JSON.parse(same.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    // the component the flag resolves to is stored, not the flag's text: its index merges with its name
+    const bySum = path.join(tmp, 'fp-index.json');
+    const byIndex = run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1', '--pktmon-component', '2']);
+    assert.equal(byIndex.status, 0, byIndex.stderr);
+    fs.writeFileSync(bySum, byIndex.stdout);
+    assert.equal(JSON.parse(byIndex.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    assert.equal(run(['merge', vsSum, bySum]).status, 0);
+    // index 0 names another component than index 2: refused, by the names
+    const zero = path.join(tmp, 'fp-zero.json');
+    fs.writeFileSync(zero, run(['replay', pk, ...cluster, '--summary', 'json', '--workers', '1', '--pktmon-component', '0']).stdout);
+    const z = run(['merge', bySum, zero]);
+    assert.equal(z.status, 2, z.stderr);
+    assert.match(z.stderr, /fingerprint\.pktmon_component.*"Microsoft Hyper-V Network Adapter #2".*"vmswitch\.sys"/);
     // a hand-edited value of another type is refused by name
     const bad = JSON.parse(fs.readFileSync(vsSum, 'utf8'));
     bad.fingerprint.pktmon_component = 7;
@@ -197,21 +210,30 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.match(b.stderr, /fingerprint\.pktmon_component/);
   });
 
-  it('--pktmon-component naming no component, with interface blocks after the first packet, is refused at the end of the trace', function () {
+  it('--pktmon-component naming no component, with interface blocks after the first packet: a file is refused before any packet is judged, stdin at the end of the trace', function () {
     const late = path.join(tmp, 'late.pcapng');
-    fs.writeFileSync(late, pktmonCapture(fs.readFileSync(lesson), { drops, lateIdbs: true }));
+    const bytes = pktmonCapture(fs.readFileSync(lesson), { drops, lateIdbs: true });
+    fs.writeFileSync(late, bytes);
     const ok = run(['replay', late, ...cluster, '--workers', '1', '--summary', 'json', '--pktmon-component', 'Microsoft Hyper-V Network Adapter #2']);
     assert.equal(ok.status, 0, ok.stderr);
     assert.ok(JSON.parse(ok.stdout).pktmon.packets > 0);
+    const comps = /its components: 0 Microsoft Hyper-V Network Adapter .*1 vmswitch\.sys .*2 Microsoft Hyper-V Network Adapter #2/;
     for (const w of ['1', '2']) {
-      const r = run(['replay', late, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss']);
+      const v = path.join(tmp, `late-${w}.jsonl`);
+      const r = run(['replay', late, ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss', '--verdicts', v]);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*every interface block read, to the end of the trace.*its components: 0 Microsoft Hyper-V Network Adapter .*1 vmswitch\.sys .*2 Microsoft Hyper-V Network Adapter #2/);
+      assert.match(r.stderr, /--pktmon-component vmswitch\.syss: no component .*every interface block read before any packet was judged/);
+      assert.match(r.stderr, comps);
+      assert.equal(fs.readFileSync(v, 'utf8'), '', 'no packet judged, no verdict written');
+      const p = spawnSync(process.execPath, [cli, 'replay', '-', ...cluster, '--workers', w, '--pktmon-component', 'vmswitch.syss'], { input: bytes, encoding: 'utf8' });
+      assert.equal(p.status, 2, p.stderr);
+      assert.match(p.stderr, /--pktmon-component vmswitch\.syss: no component .*every interface block read, to the end of the trace/);
+      assert.match(p.stderr, comps);
     }
     // explain stops at its packet, but reads on for the component before it walks a packet judged nowhere
     const e = run(['explain', late, ...cluster, '--pktmon-component', 'vmswitch.syss', '--packet', '1']);
     assert.equal(e.status, 2, e.stdout);
-    assert.match(e.stderr, /--pktmon-component vmswitch\.syss: no component /);
+    assert.match(e.stderr, /--pktmon-component vmswitch\.syss: no component .*before any packet was judged/);
     const good = run(['explain', late, ...cluster, '--pktmon-component', 'Microsoft Hyper-V Network Adapter #2', '--packet', '3']);
     assert.equal(good.status, 0, good.stderr);
     assert.doesNotMatch(good.stdout, /pktmon-copy/);
@@ -244,6 +266,38 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.match(run(['replay', f, ...cluster, '--workers', '2']).stdout, /pktmon-duplicates/);
     const p = JSON.parse(run(['replay', lesson, ...cluster, '--summary', 'json', '--workers', '1']).stdout);
     assert.ok(!p.diagnostics.some((x: { code: string }) => x.code === 'pktmon-duplicates'));
+  });
+
+  it('a tiny ordinary capture with one packet repeated (3 packets) gets no pktmon-duplicates warning', function () {
+    // classic pcap, Ethernet: a UDP packet, the same again (a retransmission), another one
+    const frame = (sport: number): Buffer => {
+      const f = Buffer.alloc(42);
+      Buffer.from('02000000000102000000000208004500001c00004000401100000a0000010a000002', 'hex').copy(f, 0);
+      f.writeUInt16BE(sport, 34);
+      f.writeUInt16BE(53, 36);
+      f.writeUInt16BE(8, 38);
+      return f;
+    };
+    const head = Buffer.alloc(24);
+    head.writeUInt32LE(0xa1b2c3d4, 0);
+    head.writeUInt16LE(2, 4);
+    head.writeUInt16LE(4, 6);
+    head.writeUInt32LE(65535, 16);
+    head.writeUInt32LE(1, 20);
+    const rec = (t: number, d: Buffer): Buffer => {
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(t, 0);
+      h.writeUInt32LE(d.length, 8);
+      h.writeUInt32LE(d.length, 12);
+      return Buffer.concat([h, d]);
+    };
+    const f = path.join(tmp, 'tiny.pcap');
+    fs.writeFileSync(f, Buffer.concat([head, rec(1, frame(1000)), rec(2, frame(1000)), rec(3, frame(1001))]));
+    const r = run(['replay', f, ...cluster, '--summary', 'json', '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.packets, 3);
+    assert.ok(!s.diagnostics.some((x: { code: string }) => x.code === 'pktmon-duplicates'), JSON.stringify(s.diagnostics));
   });
 
   it('gives the same bytes for --workers 1..4', function () {

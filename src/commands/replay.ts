@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pktmonResolvedComponent } from '../io/pktmon';
 import { pktmonSameDiagnostic, pktmonText, type PktmonSummary } from '../report/pktmon';
 import { Batch } from '../core/batch';
 import { openCapture, type CaptureReader } from '../io/reader';
@@ -216,7 +217,8 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   if (cut !== null) summary.diagnostics.push(cut);
   summary.trace = opts.trace;
   if (run.error !== null) summary.error = run.error.message;
-  summary.fingerprint = fingerprint;
+  // the component the flag resolved to (its if_name or if_description), not the flag's text: `2` and its name are one view
+  summary.fingerprint = opts.pktmonComponent !== undefined ? { ...fingerprint, pktmon_component: pktmonResolvedComponent(opts.trace, opts.pktmonComponent) } : fingerprint;
   for (const [key, count] of counted.backends()) {
     const { service, backend } = backendOfKey(key);
     const svc = dp.serviceName(service) ?? '?';

@@ -46,9 +46,13 @@
  * flow table (step-input.ts stops it first), so only the drop comparison cares where it runs; the group
  * table keeps the judged packet's shard beside its number.
  *
- * The view's component is checked at the end of the trace, not at the first packet: pcapng allows an
- * interface block anywhere in a section (etl2pcapng writes them all first; another writer may not).
+ * The view's component is checked at open for a regular file (`pcapngInterfaces`: a walk of the block
+ * headers, reading only the interface blocks' bodies, stopping at the first interface the view names), so
+ * a misspelled `--pktmon-component` is refused before the first packet; for stdin or a FIFO (no second
+ * read) it is checked at the end of the trace: pcapng allows an interface block anywhere in a section
+ * (etl2pcapng writes them all first; another writer may not).
  */
+import * as fs from 'node:fs';
 import { Batch, PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type PacketOptions } from '../core/batch';
 import { InputError } from '../core/errors';
 import { KeyTable } from '../core/key-table';
@@ -145,6 +149,14 @@ export class PktmonTagger implements CaptureReader {
     private readonly view: PktmonView,
   ) {
     this.groupLimit = view.groupLimit ?? GROUP_LIMIT;
+    if (view.component !== undefined) this.checkViewAtOpen(view.component);
+  }
+
+  /** A regular pcapng file none of whose interfaces the view names: refused now, before any packet (`pcapngInterfaces`). */
+  private checkViewAtOpen(component: string): void {
+    const fs0 = pcapngInterfaces(this.inner.path, component);
+    if (fs0 === null || fs0.found >= 0) return;
+    this.viewError = new InputError(this.path, {}, `--pktmon-component ${component}: no component of this capture has that if_name, if_description or interface index (every interface block read before any packet was judged); its components: ${componentList(fs0.ifaces)}`);
   }
 
   get path(): string { return this.inner.path; }
@@ -231,7 +243,8 @@ export class PktmonTagger implements CaptureReader {
    * refusal `checkView` makes at the end when it never comes.
    */
   finishView(): void {
-    if (this.view.component === undefined || this.viewFound || this.viewError !== null) return;
+    if (this.viewError !== null) throw this.viewError; // refused at open (checkViewAtOpen)
+    if (this.view.component === undefined || this.viewFound) return;
     const b = new Batch({ capacity: 256, arenaBytes: 1 << 20 });
     for (;;) {
       b.reset(this.packetsRead + 1);
@@ -248,22 +261,22 @@ export class PktmonTagger implements CaptureReader {
   /**
    * `--pktmon-component` that names nothing is refused, not accepted in silence (every packet would be an
    * unjudged copy). An interface block may come after packets (pcapng allows it anywhere in a section;
-   * etl2pcapng writes them all first, a merge or another converter may not), so the interfaces are looked
-   * at as they come, and the refusal is made at the end of the trace: exit 2 listing the components (the
-   * packets before were judged as copies; the outputs hold them). A capture that ends without any
+   * etl2pcapng writes them all first, a merge or another converter may not). A regular file is refused at
+   * open (`checkViewAtOpen` walks its block headers); from stdin or a FIFO the interfaces are looked at as
+   * they come, and the refusal is made at the end of the trace: exit 2 listing the components (the packets
+   * before were judged as copies; the outputs hold them). A capture that ends without any
    * epb_packetid is exit 2 too (it is not a pktmon capture). True when the run must stop here.
    */
   private checkView(n: number): boolean {
-    const fs = this.inner.interfaces;
-    for (; !this.viewFound && this.ifacesChecked < fs.length; this.ifacesChecked++) if (this.isViewIface(this.ifacesChecked)) this.viewFound = true;
+    const ifs = this.inner.interfaces;
+    for (; !this.viewFound && this.ifacesChecked < ifs.length; this.ifacesChecked++) if (this.isViewIface(this.ifacesChecked)) this.viewFound = true;
     if (n > 0 || this.inner.error !== null) return false;
     if (!this.sawPktmon) {
       this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: the capture has no pktmon packet ids (epb_packetid): it is not a pktmon capture as microsoft/etl2pcapng 1.12+ writes it (pktmon's own 'pktmon etl2pcap' writes no packet ids and no component per packet: convert the ETL with etl2pcapng, or with 'pktmon etl2pcap --component-id N' and replay without --pktmon-component)`);
       return true;
     }
     if (!this.viewFound) {
-      const names = fs.map((f, g) => `${g} ${f.name ?? ''}${f.description !== undefined && f.description !== f.name ? ` (${f.description})` : ''}`.trim());
-      this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: no component of this capture has that if_name, if_description or interface index (every interface block read, to the end of the trace; its packets were judged as copies); its components: ${names.length > 0 ? names.join(', ') : 'none'}`);
+      this.viewError = new InputError(this.path, {}, `--pktmon-component ${this.view.component}: no component of this capture has that if_name, if_description or interface index (every interface block read, to the end of the trace; its packets were judged as copies); its components: ${componentList(ifs)}`);
       return true;
     }
     return false;
@@ -352,4 +365,94 @@ export function pktmonRoute(reader: CaptureReader, b: Batch, shard: Uint8Array):
 /** explain: `--pktmon-component` refused as replay refuses it, though the walk stopped early (PktmonTagger.finishView). */
 export function pktmonFinishView(reader: CaptureReader): void {
   if (reader instanceof PktmonTagger) reader.finishView();
+}
+
+/** `0 name (description), 1 ...`: a capture's components for a refusal. */
+function componentList(fs0: readonly { name?: string; description?: string }[]): string {
+  const names = fs0.map((f, g) => `${g} ${f.name ?? ''}${f.description !== undefined && f.description !== f.name ? ` (${f.description})` : ''}`.trim());
+  return names.length > 0 ? names.join(', ') : 'none';
+}
+
+/** True when interface `g` (if_name, if_description) is the one `component` names (as PktmonTagger.isViewIface). */
+function namesIface(f: { name?: string; description?: string }, g: number, component: string): boolean {
+  return f.name === component || f.description === component || String(g) === component;
+}
+
+/**
+ * The interfaces of a regular pcapng file, from a walk of its block headers (type and length; only an
+ * interface block's body is read, for if_name (option 2) and if_description (option 3)), stopping at the
+ * first one `component` names (`found`: its index, -1 when none). Null when it cannot tell: not a regular
+ * file (stdin, a FIFO), not pcapng, or a block length that does not fit (the reader then reports the
+ * damage with its byte offset). Interfaces are numbered across sections as the reader numbers them.
+ */
+export function pcapngInterfaces(path: string, component: string): { ifaces: { name?: string; description?: string }[]; found: number } | null {
+  const st = path === '' || path === '-' ? undefined : fs.statSync(path, { throwIfNoEntry: false });
+  if (st?.isFile() !== true) return null;
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    return walkBlocks(fd, st.size, component);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `pcapngInterfaces` on an open file of `size` bytes. */
+function walkBlocks(fd: number, size: number, component: string): { ifaces: { name?: string; description?: string }[]; found: number } | null {
+  const head = Buffer.alloc(12);
+  const ifaces: { name?: string; description?: string }[] = [];
+  let le = true;
+  for (let off = 0; off < size; ) {
+    if (fs.readSync(fd, head, 0, 12, off) < 8) return null;
+    const type = head.readUInt32LE(0);
+    if (type === 0x0a0d0d0a) {
+      const bom = head.readUInt32LE(8);
+      if (bom === 0x1a2b3c4d) le = true;
+      else if (bom === 0x4d3c2b1a) le = false;
+      else return null;
+    } else if (off === 0) return null;
+    const t = le ? type : head.readUInt32BE(0);
+    const len = le ? head.readUInt32LE(4) : head.readUInt32BE(4);
+    if (len < 12 || len % 4 !== 0 || off + len > size) return null;
+    if (t === 1) {
+      const body = Buffer.alloc(len - 12);
+      if (fs.readSync(fd, body, 0, body.length, off + 8) < body.length) return null;
+      const f = idbNames(body, le);
+      ifaces.push(f);
+      if (namesIface(f, ifaces.length - 1, component)) return { ifaces, found: ifaces.length - 1 };
+    }
+    off += len;
+  }
+  return { ifaces, found: -1 };
+}
+
+/** if_name and if_description of an IDB body (after type and length, before the trailing length). */
+function idbNames(body: Buffer, le: boolean): { name?: string; description?: string } {
+  const f: { name?: string; description?: string } = {};
+  for (let p = 8; p + 4 <= body.length; ) {
+    const code = le ? body.readUInt16LE(p) : body.readUInt16BE(p);
+    const n = le ? body.readUInt16LE(p + 2) : body.readUInt16BE(p + 2);
+    if (code === 0 || p + 4 + n > body.length) break;
+    const v = body.toString('utf8', p + 4, p + 4 + n).replace(/\0+$/, '');
+    if (code === 2) f.name = v;
+    else if (code === 3) f.description = v;
+    p += 4 + ((n + 3) & ~3);
+  }
+  return f;
+}
+
+/**
+ * The component `--pktmon-component` resolves to in `trace` (its if_name, else its if_description), for the
+ * summary fingerprint: `2` and the same component by name are the same view, and index 2 naming different
+ * components on two nodes is not. The flag's text when the file cannot be walked (stdin, a FIFO) or names nothing.
+ */
+export function pktmonResolvedComponent(trace: string, component: string): string {
+  const w = pcapngInterfaces(trace, component);
+  if (w === null || w.found < 0) return component;
+  const f = w.ifaces[w.found];
+  return f.name ?? f.description ?? component;
 }

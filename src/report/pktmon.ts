@@ -203,14 +203,19 @@ export class PktmonTally {
   }
 }
 
+/** Fewest back-to-back repeats that make the `pktmon-duplicates` warning (see `pktmonSameDiagnostic`). */
+export const SAME_MIN = 8;
+
 /**
  * The diagnostic for a capture without packet ids whose packets repeat one another back to back (a third or
  * more of the first SAME_SAMPLE: what pktmon's own `pktmon etl2pcap` writes for a packet seen at several
- * components; io/pktmon.ts `sampleSame`), or null. `packets`: the capture's packet count.
+ * components; io/pktmon.ts `sampleSame`), or null. `packets`: the capture's packet count. At least SAME_MIN
+ * repeats are needed: an ordinary tiny capture (3 packets, one retransmitted) is no sign of pktmon's converter,
+ * while the smallest the converter writes for a few packets at 3 components already repeats more than that.
  */
 export function pktmonSameDiagnostic(t: PktmonTally, packets: number, source: string): { code: string; severity: 'warning'; message: string; source: string } | null {
   const sample = Math.min(packets, SAME_SAMPLE);
-  if (t.packets + t.copies > 0 || t.same === 0 || 3 * t.same < sample) return null;
+  if (t.packets + t.copies > 0 || t.same < SAME_MIN || 3 * t.same < sample) return null;
   return {
     code: 'pktmon-duplicates',
     severity: 'warning',
