@@ -52,12 +52,18 @@
  * read) it is checked at the end of the trace: pcapng allows an interface block anywhere in a section
  * (etl2pcapng writes them all first; another writer may not).
  */
-import * as fs from 'node:fs';
+import type * as NodeFs from 'node:fs';
 import { Batch, PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type PacketOptions } from '../core/batch';
 import { InputError } from '../core/errors';
 import { KeyTable } from '../core/key-table';
 import { pktmonDropReasonId } from '../vfp/reasons';
 import type { CaptureFormat, CaptureReader, InterfaceInfo, PcapVariant } from './reader';
+
+let fsModule: typeof NodeFs | null = null;
+/** node:fs, required on first use (pcapngInterfaces on a regular file): the teaching page bundles this module and has no fs. */
+function fs(): typeof NodeFs {
+  return (fsModule ??= require('node:fs') as typeof NodeFs);
+}
 
 /** The view of a pktmon capture: the component packets are judged at (undefined: their first one). */
 export interface PktmonView {
@@ -386,18 +392,18 @@ function namesIface(f: { name?: string; description?: string }, g: number, compo
  * damage with its byte offset). Interfaces are numbered across sections as the reader numbers them.
  */
 export function pcapngInterfaces(path: string, component: string): { ifaces: { name?: string; description?: string }[]; found: number } | null {
-  const st = path === '' || path === '-' ? undefined : fs.statSync(path, { throwIfNoEntry: false });
+  const st = path === '' || path === '-' ? undefined : fs().statSync(path, { throwIfNoEntry: false });
   if (st?.isFile() !== true) return null;
   let fd: number;
   try {
-    fd = fs.openSync(path, 'r');
+    fd = fs().openSync(path, 'r');
   } catch {
     return null;
   }
   try {
     return walkBlocks(fd, st.size, component);
   } finally {
-    fs.closeSync(fd);
+    fs().closeSync(fd);
   }
 }
 
@@ -407,7 +413,7 @@ function walkBlocks(fd: number, size: number, component: string): { ifaces: { na
   const ifaces: { name?: string; description?: string }[] = [];
   let le = true;
   for (let off = 0; off < size; ) {
-    if (fs.readSync(fd, head, 0, 12, off) < 8) return null;
+    if (fs().readSync(fd, head, 0, 12, off) < 8) return null;
     const type = head.readUInt32LE(0);
     if (type === 0x0a0d0d0a) {
       const bom = head.readUInt32LE(8);
@@ -420,7 +426,7 @@ function walkBlocks(fd: number, size: number, component: string): { ifaces: { na
     if (len < 12 || len % 4 !== 0 || off + len > size) return null;
     if (t === 1) {
       const body = Buffer.alloc(len - 12);
-      if (fs.readSync(fd, body, 0, body.length, off + 8) < body.length) return null;
+      if (fs().readSync(fd, body, 0, body.length, off + 8) < body.length) return null;
       const f = idbNames(body, le);
       ifaces.push(f);
       if (namesIface(f, ifaces.length - 1, component)) return { ifaces, found: ifaces.length - 1 };
