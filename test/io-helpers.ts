@@ -140,3 +140,22 @@ export function throwsInput(fn: () => unknown): InputError {
   }
   throw new Error('expected an InputError');
 }
+
+/** The bytes of a little-endian microsecond pcap of link type `linktype` holding `records` ([seconds, frame]). */
+export function pcapBytes(linktype: number, snaplen: number, records: [number, Uint8Array][]): Buffer {
+  const head = Buffer.alloc(24);
+  head.writeUInt32LE(0xa1b2c3d4, 0);
+  head.writeUInt16LE(2, 4);
+  head.writeUInt16LE(4, 6);
+  head.writeUInt32LE(snaplen, 16);
+  head.writeUInt32LE(linktype, 20);
+  const parts: Buffer[] = [head];
+  for (const [sec, data] of records) {
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(sec, 0);
+    h.writeUInt32LE(data.length, 8);
+    h.writeUInt32LE(data.length, 12);
+    parts.push(h, Buffer.from(data));
+  }
+  return Buffer.concat(parts);
+}

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pktmonCapture } from '../src/gen/pktmon';
+import { pcapBytes } from './io-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -278,21 +279,8 @@ describe('pktmon captures (etl2pcapng layout)', function () {
       f.writeUInt16BE(8, 38);
       return f;
     };
-    const head = Buffer.alloc(24);
-    head.writeUInt32LE(0xa1b2c3d4, 0);
-    head.writeUInt16LE(2, 4);
-    head.writeUInt16LE(4, 6);
-    head.writeUInt32LE(65535, 16);
-    head.writeUInt32LE(1, 20);
-    const rec = (t: number, d: Buffer): Buffer => {
-      const h = Buffer.alloc(16);
-      h.writeUInt32LE(t, 0);
-      h.writeUInt32LE(d.length, 8);
-      h.writeUInt32LE(d.length, 12);
-      return Buffer.concat([h, d]);
-    };
     const f = path.join(tmp, 'tiny.pcap');
-    fs.writeFileSync(f, Buffer.concat([head, rec(1, frame(1000)), rec(2, frame(1000)), rec(3, frame(1001))]));
+    fs.writeFileSync(f, pcapBytes(1, 65535, [[1, frame(1000)], [2, frame(1000)], [3, frame(1001)]]));
     const r = run(['replay', f, ...cluster, '--summary', 'json', '--workers', '1']);
     assert.equal(r.status, 0, r.stderr);
     const s = JSON.parse(r.stdout);

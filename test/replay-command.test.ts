@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Batch } from '../src/core/batch';
 import { openCapture } from '../src/io/reader';
+import { pcapBytes } from './io-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -124,21 +125,8 @@ describe('vfp-emu replay (command line)', () => {
     const cooked = (etherType: number, l3: Uint8Array) => Buffer.from([0, 4, 0, 1, 0, 6, 2, 0, 10, 244, 1, 5, 0, 0, etherType >> 8, etherType & 0xff, ...l3]);
     const arp = cooked(0x0806, Uint8Array.from([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 10, 244, 1, 5, 10, 244, 1, 5, 0, 0, 0, 0, 0, 0, 10, 244, 1, 1]));
     const ping = cooked(0x0800, lessonFrame.subarray(14));
-    const head = Buffer.alloc(24);
-    head.writeUInt32LE(0xa1b2c3d4, 0);
-    head.writeUInt16LE(2, 4);
-    head.writeUInt16LE(4, 6);
-    head.writeUInt32LE(262144, 16);
-    head.writeUInt32LE(113, 20);
-    const record = (data: Buffer, sec: number) => {
-      const h = Buffer.alloc(16);
-      h.writeUInt32LE(sec, 0);
-      h.writeUInt32LE(data.length, 8);
-      h.writeUInt32LE(data.length, 12);
-      return Buffer.concat([h, data]);
-    };
     const trace = path.join(tmp, 'cooked.pcap');
-    fs.writeFileSync(trace, Buffer.concat([head, record(arp, 1767225600), record(ping, 1767225601)]));
+    fs.writeFileSync(trace, pcapBytes(113, 262144, [[1767225600, arp], [1767225601, ping]]));
     const out = path.join(tmp, 'out.pcapng');
     const r = run(['replay', trace, ...lessonCluster, '--out', out, '--summary', 'json'], tmp);
     assert.equal(r.status, 0, r.stderr);
