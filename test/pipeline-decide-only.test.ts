@@ -119,8 +119,7 @@ describe('pipeline: decide-only runs count what full runs count', function () {
     fs.writeFileSync(cluster, JSON.stringify(clusterList(g.layout)) + '\n');
     assert.ok(fs.statSync(trace).size >= SMALL_TRACE_BYTES, 'a trace big enough for workers by default');
     const cores = os.availableParallelism();
-    assert.equal(defaultWorkers(trace, true), cores <= 2 ? 1 : cores);
-    assert.equal(defaultWorkers(trace, false), cores);
+    assert.equal(defaultWorkers(trace), cores <= 2 ? 1 : cores);
     const run = (extra: string[], input?: Buffer): { json: Record<string, unknown>; status: number | null } => {
       const from = input === undefined ? trace : '-';
       const r = spawnSync(process.execPath, [cli, 'replay', from, '--cluster', cluster, '--summary', 'json', '--no-progress', ...extra], { encoding: 'utf8', input, maxBuffer: 64 << 20 });

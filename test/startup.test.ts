@@ -23,14 +23,24 @@ describe('replay default worker count (start-up)', () => {
     assert.equal(defaultWorkers(path.join(repo, 'traces', '04-icmp-lesson', 'trace.pcapng')), 1);
   });
 
-  it('a trace file of SMALL_TRACE_BYTES or more, stdin and a missing file get the cores available', () => {
+  it('beyond 2 cores, a trace file of SMALL_TRACE_BYTES or more, stdin and a missing file get the cores', () => {
     const big = path.join(tmp, 'big.pcapng');
     fs.writeFileSync(big, '');
     fs.truncateSync(big, SMALL_TRACE_BYTES);
-    assert.equal(defaultWorkers(big), os.availableParallelism());
+    assert.equal(defaultWorkers(big, 4), 4);
     fs.truncateSync(big, SMALL_TRACE_BYTES - 1);
-    assert.equal(defaultWorkers(big), 1);
-    assert.equal(defaultWorkers('-'), os.availableParallelism());
-    assert.equal(defaultWorkers(path.join(tmp, 'absent.pcapng')), os.availableParallelism());
+    assert.equal(defaultWorkers(big, 4), 1);
+    assert.equal(defaultWorkers('-', 8), 8);
+    assert.equal(defaultWorkers(path.join(tmp, 'absent.pcapng'), 3), 3);
+  });
+
+  it('on 2 cores or fewer every trace runs on one thread (two were slower on the 2-core machine)', () => {
+    const big = path.join(tmp, 'big2.pcapng');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, SMALL_TRACE_BYTES * 4);
+    assert.equal(defaultWorkers(big, 2), 1);
+    assert.equal(defaultWorkers('-', 2), 1);
+    assert.equal(defaultWorkers(big, 1), 1);
+    assert.equal(defaultWorkers(big), os.availableParallelism() <= 2 ? 1 : os.availableParallelism());
   });
 });

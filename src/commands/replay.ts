@@ -556,7 +556,7 @@ function replayOptions(a: ParsedArgs, trace: string): ReplayOptions {
     report: flagString(a, 'report'),
     summary: flagString(a, 'summary') as 'text' | 'json' | undefined,
     // the default only when --workers is not given: it reads the core count (node:os, loaded on first use in the bundle)
-    workers: a.flags.has('workers') ? flagInt(a, 'workers', 1) : defaultWorkers(trace, !a.flags.has('verdicts') && !a.flags.has('out')),
+    workers: a.flags.has('workers') ? flagInt(a, 'workers', 1) : defaultWorkers(trace),
     windows: flagString(a, 'windows'),
     seed: flagInt(a, 'seed', 1),
     view: (flagString(a, 'view') ?? 'pod') as 'pod' | 'wire',
@@ -583,24 +583,26 @@ export const SMALL_TRACE_BYTES = 4 * 1024 * 1024;
 
 /**
  * `--workers` when the command line does not give it: 1 (no worker thread) for the embedded lesson ('') and
- * for a regular file under SMALL_TRACE_BYTES; otherwise the cores available. stdin ('-'), a FIFO or a file
- * that cannot be stat'ed (the open reports it later) get the cores. Outputs are the same bytes for every
- * worker count (pipeline.ts), so this changes only the time taken.
+ * for a regular file under SMALL_TRACE_BYTES; 1 whatever the trace on `cores` <= 2; otherwise the cores.
+ * stdin ('-'), a FIFO or a file that cannot be stat'ed (the open reports it later) get the cores. Outputs
+ * are the same bytes for every worker count (pipeline.ts), so this changes only the time taken.
  *
- * `decideOnly` (no --verdicts, no --out: verdicts counted, nothing written) on 2 cores or fewer: 1, whatever
- * the trace. One thread decides each batch where the reader's buffer holds it (no copy, reader.ts `inPlace`);
- * measured on the 2-core machine (1M packets, 10k flows, alternating runs), the split (a worker reads) and a
- * chain of two shards took 1.5x and 1.6x the CPU time of one thread and, on a quiet machine, more wall time
- * (pipeline.ts, decide-only).
- * Beyond 2 cores the chain of shards (the cores), unmeasured here.
+ * Why one thread on 2 cores, measured on the 2-core machine (1M packets, 10k flows, bench/e2e.ts's
+ * interleaved rounds, best of 3): decide-only (no --verdicts, no --out) the split (a worker reads) and a
+ * chain of two shards took 1.5x and 1.6x the CPU time of one thread and more wall time (pipeline.ts,
+ * decide-only); with --out, at load 0.8 (session 11), the bundle took 1.25 s with 1 worker and 1.37 s with
+ * 2 (the tsc build 1.31 / 1.30 s), and at load 5-6 two workers were slower in 4 of 4 alternating pairs
+ * (2.47-4.11 s vs 3.40-4.36 s wall, 1.75-2.12 vs 2.52-2.72 s CPU); with --verdicts too 1.93 vs 1.88 s
+ * (a tie). A second thread pays a cache-line round trip of ~1.1 us between the cores and each decided slot
+ * posted across; on two shared cores it costs more than it gives. Beyond 2 cores the cores, unmeasured here.
  */
-export function defaultWorkers(trace: string, decideOnly = false): number {
-  if (trace === '' || (decideOnly && os.availableParallelism() <= 2)) return 1;
+export function defaultWorkers(trace: string, cores = os.availableParallelism()): number {
+  if (trace === '' || cores <= 2) return 1;
   if (trace !== '-') {
     const st = fs.statSync(trace, { throwIfNoEntry: false });
     if (st !== undefined && st.isFile() && st.size < SMALL_TRACE_BYTES) return 1;
   }
-  return os.availableParallelism();
+  return cores;
 }
 
 /** The summary (JSON or text; the embedded lesson's story and table around it) through `say`. */
