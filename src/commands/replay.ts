@@ -583,7 +583,8 @@ export const SMALL_TRACE_BYTES = 4 * 1024 * 1024;
 
 /**
  * `--workers` when the command line does not give it: 1 (no worker thread) for the embedded lesson ('') and
- * for a regular file under SMALL_TRACE_BYTES; 1 whatever the trace on `cores` <= 2; otherwise the cores.
+ * for a regular file under SMALL_TRACE_BYTES; 1 whatever the trace on 2 cores or fewer (`coresGiven`, else the
+ * cores available); otherwise the cores.
  * stdin ('-'), a FIFO or a file that cannot be stat'ed (the open reports it later) get the cores. Outputs
  * are the same bytes for every worker count (pipeline.ts), so this changes only the time taken.
  *
@@ -596,8 +597,10 @@ export const SMALL_TRACE_BYTES = 4 * 1024 * 1024;
  * (a tie). A second thread pays a cache-line round trip of ~1.1 us between the cores and each decided slot
  * posted across; on two shared cores it costs more than it gives. Beyond 2 cores the cores, unmeasured here.
  */
-export function defaultWorkers(trace: string, cores = os.availableParallelism()): number {
-  if (trace === '' || cores <= 2) return 1;
+export function defaultWorkers(trace: string, coresGiven?: number): number {
+  if (trace === '') return 1; // before os is asked: the lesson's start-up loads no os (test/bundle-lazy)
+  const cores = coresGiven ?? os.availableParallelism();
+  if (cores <= 2) return 1;
   if (trace !== '-') {
     const st = fs.statSync(trace, { throwIfNoEntry: false });
     if (st !== undefined && st.isFile() && st.size < SMALL_TRACE_BYTES) return 1;
