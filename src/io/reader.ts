@@ -75,13 +75,6 @@ export interface ReaderOptions {
    * 159 (bench/read.bench.ts `read (slot)` row).
    */
   buffer?: Uint8Array;
-  /**
-   * In place, from a regular file: read the next bytes of the file on libuv's thread pool while the caller
-   * works on the batches of the buffer (io/source.ts `startAhead`); the caller awaits `aheadReady()` before
-   * each `next` so that the read's callback can run (without that, every fill reads as it always did).
-   * The batches are the same either way.
-   */
-  readAhead?: boolean;
 }
 
 export interface CaptureReader {
@@ -105,8 +98,6 @@ export interface CaptureReader {
   /** Set when the file is bad; packets before the fault were already delivered by next(). */
   readonly error: InputError | null;
   close(): void;
-  /** With ReaderOptions `readAhead`: a promise to await before the next `next` (null: go on). */
-  aheadReady?(): Promise<void> | null;
 }
 
 const PCAP_USEC = 0xa1b2c3d4;
@@ -153,7 +144,7 @@ function hex32(n: number): string {
 export function openCapture(path: string, opts: ReaderOptions = {}): CaptureReader {
   let src: ByteSource;
   try {
-    src = ByteSource.open(path, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES, opts.inPlace === true ? HEADROOM : 0, opts.inPlace === true ? null : (opts.buffer ?? null), opts.readAhead === true);
+    src = ByteSource.open(path, opts.bufferBytes ?? DEFAULT_BUFFER_BYTES, opts.inPlace === true ? HEADROOM : 0, opts.inPlace === true ? null : (opts.buffer ?? null));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new InputError(path, {}, `cannot open: ${err.message}`);
@@ -280,10 +271,6 @@ abstract class ReaderBase implements CaptureReader {
 
   get bytesRead(): number {
     return this.src.offset;
-  }
-
-  aheadReady(): Promise<void> | null {
-    return this.src.aheadReady();
   }
 
   /** Record a fault at `offset`; the reader delivers nothing after it. */

@@ -50,8 +50,6 @@ interface ByteInput {
    * stream's current position (`null`). Returns the bytes read, 0 at the end of the input.
    */
   read(into: Uint8Array, at: number, length: number, position: number | null): number;
-  /** A positional read on another thread (libuv's pool), `done` called on this thread's event loop; absent: none. */
-  readLater?(into: Uint8Array, at: number, length: number, position: number, done: (err: unknown, got: number) => void): void;
   close(): void;
 }
 
@@ -87,10 +85,6 @@ class FdInput implements ByteInput {
     }
   }
 
-  readLater(into: Uint8Array, at: number, length: number, position: number, done: (err: unknown, got: number) => void): void {
-    fs().read(this.fd, into, at, length, position, (e, got) => done(e, got));
-  }
-
   /** Close the descriptor (never fd 0). */
   close(): void {
     if (this.ownsFd && this.fd >= 0) fs().closeSync(this.fd);
@@ -117,34 +111,6 @@ class MemoryInput implements ByteInput {
   close(): void {}
 }
 
-/**
- * Room in front of the read-ahead's bytes in a buffer for the unread tail of the other (ByteSource
- * `takeAhead`): a whole pcap record (MAX_CAPLEN 262144 + a 28-byte header) and more. A longer tail (a big
- * pcapng block) is read as without read-ahead.
- */
-const AHEAD_TAIL_ROOM = 264 << 10;
-
-/** The state of a ByteSource's read-ahead: the other buffer and the read into it. */
-class ReadAhead {
-  spare: Uint8Array;
-  spareView: DataView;
-  /** A read into `spare` is under way (its callback has not run). */
-  busy = false;
-  /** Input offset the read started at, and the bytes it read (-1: none to take). */
-  pos = -1;
-  got = -1;
-  wait: Promise<void> | null = null;
-
-  /** `bytes`: each buffer's length; `at`: where the read-ahead's bytes start in it. */
-  constructor(
-    bytes: number,
-    readonly at: number,
-  ) {
-    this.spare = new Uint8Array(bytes);
-    this.spareView = new DataView(this.spare.buffer);
-  }
-}
-
 export class ByteSource {
   /** The path as the user gave it (`-` for stdin); used in error messages. */
   readonly name: string;
@@ -167,8 +133,6 @@ export class ByteSource {
   /** Input offset of `buf[end]` (next positional read). */
   private readPos = 0;
   private eof = false;
-  /** Read-ahead (see `startAhead`); null when off. */
-  private readonly ahead: ReadAhead | null;
 
   /**
    * `reserve`: bytes kept free at the front of `buf` (the unread bytes never start before it), so that a
@@ -181,20 +145,16 @@ export class ByteSource {
     bufferBytes = DEFAULT_BUFFER_BYTES,
     readonly reserve = 0,
     buffer: Uint8Array | null = null,
-    readAhead = false,
   ) {
     this.name = name;
     this.input = input;
     this.isRegularFile = input.isRegularFile;
     this.size = input.size;
-    // read-ahead: only positional reads of a regular file, in place (reserve), with buffers of its own
-    const ahead = readAhead && reserve > 0 && buffer === null && input.isRegularFile && input.readLater !== undefined;
     // `buffer`: the caller's (see `open`), when it has room for the buffer asked for
-    const bytes = Math.max(4096, bufferBytes) + reserve + (ahead ? AHEAD_TAIL_ROOM : 0);
+    const bytes = Math.max(4096, bufferBytes) + reserve;
     this.buf = buffer !== null && buffer.length >= bytes ? buffer : new Uint8Array(bytes);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.start = this.end = reserve;
-    this.ahead = ahead ? new ReadAhead(bytes, reserve + AHEAD_TAIL_ROOM) : null;
   }
 
   /**
@@ -202,7 +162,7 @@ export class ByteSource {
    * buffer to use instead of a new one (reader.ts ReaderOptions `buffer`; ignored when smaller than
    * `bufferBytes` + `reserve`), until a block larger than it needs a bigger one.
    */
-  static open(path: string, bufferBytes = DEFAULT_BUFFER_BYTES, reserve = 0, buffer: Uint8Array | null = null, readAhead = false): ByteSource {
+  static open(path: string, bufferBytes = DEFAULT_BUFFER_BYTES, reserve = 0, buffer: Uint8Array | null = null): ByteSource {
     if (path === '-') return new ByteSource('-', new FdInput(0, false), bufferBytes, reserve, buffer);
     const fd = fs().openSync(path, 'r');
     try {
@@ -212,7 +172,7 @@ export class ByteSource {
         e.code = 'EISDIR';
         throw e;
       }
-      return new ByteSource(path, new FdInput(fd, true), bufferBytes, reserve, buffer, readAhead);
+      return new ByteSource(path, new FdInput(fd, true), bufferBytes, reserve, buffer);
     } catch (e) {
       fs().closeSync(fd);
       throw e;
@@ -252,9 +212,6 @@ export class ByteSource {
   }
 
   private fill(n: number): boolean {
-    if (this.ahead !== null && this.takeAhead()) {
-      if (this.end - this.start >= n || this.eof) return this.end - this.start >= n;
-    }
     const r = this.reserve;
     if (n > this.buf.length - r) {
       const room = this.buf.length - r;
@@ -276,65 +233,7 @@ export class ByteSource {
       if (got === 0) this.eof = true;
       else this.end += got;
     }
-    if (this.ahead !== null) this.startAhead();
     return this.end - this.start >= n;
-  }
-
-  /**
-   * Read-ahead (ByteSource.open `readAhead`; reader.ts ReaderOptions `readAhead`): after each fill, the
-   * input's next bytes are read into the other buffer on libuv's thread pool while the caller works on
-   * this one. The next fill takes them when that read is done (its callback ran: the caller awaited
-   * `aheadReady`) and its bytes follow the unread ones: the unread tail (at most AHEAD_TAIL_ROOM bytes) is
-   * copied in front of them and the buffers change places. Otherwise the fill reads as it always did, and
-   * a read-ahead whose bytes no longer follow is dropped. The bytes handed out are the same either way.
-   */
-  private startAhead(): void {
-    const a = this.ahead as ReadAhead;
-    if (a.busy || this.eof || a.spare.length !== this.buf.length) return;
-    a.busy = true;
-    a.got = -1;
-    a.pos = this.readPos;
-    const input = this.input as Required<ByteInput>;
-    a.wait = new Promise<void>((resolve) => {
-      input.readLater(a.spare, a.at, a.spare.length - a.at, a.pos, (err, got) => {
-        a.busy = false;
-        a.got = err === null || err === undefined ? got : -1;
-        a.wait = null;
-        resolve();
-      });
-    });
-  }
-
-  /** Takes the read-ahead's bytes when they follow the unread ones (see `startAhead`); false when it cannot. */
-  private takeAhead(): boolean {
-    const a = this.ahead as ReadAhead;
-    const tail = this.end - this.start;
-    if (a.busy || a.got < 0 || a.pos !== this.readPos || tail > AHEAD_TAIL_ROOM || a.spare.length !== this.buf.length) return false;
-    const next = a.spare;
-    const from = a.at - tail;
-    next.set(this.buf.subarray(this.start, this.end), from);
-    a.spare = this.buf;
-    const nextView = a.spareView;
-    a.spareView = this.view;
-    this.buf = next;
-    this.view = nextView;
-    this.start = from;
-    this.end = a.at + a.got;
-    this.readPos += a.got;
-    if (a.got === 0) this.eof = true;
-    a.got = -1;
-    this.startAhead();
-    return true;
-  }
-
-  /**
-   * A promise to await before the next fill when a read-ahead is under way and this buffer is nearly used
-   * up (its callback must run on the event loop before the fill can take its bytes); null otherwise.
-   */
-  aheadReady(): Promise<void> | null {
-    const a = this.ahead;
-    if (a === null || !a.busy || this.end - this.start > AHEAD_TAIL_ROOM) return null;
-    return a.wait;
   }
 
   /** Mark `n` available bytes as read. */

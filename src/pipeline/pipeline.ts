@@ -364,9 +364,6 @@ class OutputFiles {
 }
 
 /** Runs the pipeline (see the module comment); resolves when every output byte is written. */
-/** Read-ahead of a decide-only run on one thread (reader.ts ReaderOptions `readAhead`); tests and benches turn it off. */
-export const readerAhead = { on: true };
-
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const files = new OutputFiles();
   const t0 = process.hrtime.bigint();
@@ -385,8 +382,6 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
         if (o.input === undefined) break;
       }
       if (files.stdoutClosed) break;
-      const ahead = run instanceof ReaderRunner ? run.aheadReady() : null;
-      if (ahead !== null) await ahead;
       const n = run.step();
       if (n === 0) break;
       packets += n;
@@ -418,12 +413,8 @@ function startRunner(o: PipelineOptions, files: OutputFiles): Runner {
   const oneSlot = W === 1 && !inPlace && o.input === undefined ? new Slot(new SlotLayout({ ...spec, readBytes: DEFAULT_BUFFER_BYTES })) : null;
   const buffer = oneSlot?.readBuf;
   // a live source is not pktmon's; a file may be (io/pktmon.ts marks the copies of one packet)
-  // decide-only on one thread from a file: the file read ahead while a buffer's batches are decided (reader.ts `readAhead`)
-  let raw: CaptureReader | null = null;
   const open = (): CaptureReader =>
-    o.input !== undefined
-      ? o.input.open()
-      : pktmonReader((raw = openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace, buffer, readAhead: inPlace && readerAhead.on })), { component: o.pktmonComponent });
+    o.input !== undefined ? o.input.open() : pktmonReader(openCapture(o.trace, { strictSnaplen: o.strictSnaplen ?? true, inPlace, buffer }), { component: o.pktmonComponent });
   // the split's reader runs on this thread only with --verdicts (see SplitRunner)
   const reader = W !== 2 || o.verdicts !== undefined ? open() : null;
   try {
@@ -431,11 +422,7 @@ function startRunner(o: PipelineOptions, files: OutputFiles): Runner {
     files.open(o);
     const write = fileWriter(o, files);
     const r = reader as CaptureReader;
-    if (W !== 1) return new ChainRunner(r, o, spec, stageOpts, W, write);
-    const inline = new InlineRunner(r, o.dp, stageOpts, spec, write, null, oneSlot);
-    const from = raw as CaptureReader | null;
-    if (from?.aheadReady !== undefined) inline.aheadReady = () => (from.aheadReady as () => Promise<void> | null).call(from);
-    return inline;
+    return W === 1 ? new InlineRunner(r, o.dp, stageOpts, spec, write, null, oneSlot) : new ChainRunner(r, o, spec, stageOpts, W, write);
   } catch (e) {
     reader?.close();
     throw e;

@@ -95,11 +95,6 @@ export function slotSpec(dp: Dataplane, o: SlotOptions, regions: number): SlotSp
  */
 export abstract class ReaderRunner implements Runner {
   private read = 0;
-  /**
-   * What to await before the next `step` (the reader's read-ahead, reader.ts ReaderOptions `readAhead`:
-   * pipeline.ts sets it for a decide-only run); null: nothing.
-   */
-  aheadReady: () => Promise<void> | null = () => null;
 
   constructor(protected readonly reader: CaptureReader) {}
 
