@@ -1,8 +1,7 @@
 /**
  * Writes dist/bundle/main.code-cache (src/bundle-loader.ts says why): compiles dist/bundle/main.js the way
  * dist/bundle/vfp-emu.js does (loadMain, no cache yet), runs the commands whose start-up issue 12 measures
- * (the embedded lesson, explain, rules, decode on the lesson's files), a decide-only replay of a generated
- * trace (`decideOnly` below) and a multi-trace replay on two
+ * (the embedded lesson, explain, rules, decode on the lesson's files) and a multi-trace replay on two
  * threads (the lesson's and 01-l2bridge's traces: the main thread's part of it; its worker thread runs
  * main.js too, src/commands/multi-worker-loop.ts) in this process, and saves V8's code for every function
  * they compiled. Run by scripts/bundle.mjs with a temp dir as cwd (the lesson writes
@@ -24,26 +23,11 @@ async function main() {
   const lesson = t('04-icmp-lesson/trace.pcapng');
   const cluster = ['kubectl.json', 'cni.conf', 'net-conf.json'].flatMap((f) => ['--cluster', t(`_clusters/l2bridge/${f}`)]);
   const multi = ['replay', lesson, t('01-l2bridge/trace.pcapng'), ...cluster, '--summary', 'json', '--workers', '2'];
-  for (const argv of [['replay'], ['explain', lesson, ...cluster, '--packet', '3'], ['rules', ...cluster], ['decode', lesson], multi, decideOnly()]) {
+  for (const argv of [['replay'], ['explain', lesson, ...cluster, '--packet', '3'], ['rules', ...cluster], ['decode', lesson], multi]) {
     await m.runAsMain(argv);
     if (process.exitCode !== 0 && process.exitCode !== undefined) throw new Error(`vfp-emu ${argv[0]} exited ${process.exitCode}`);
   }
   fs.writeFileSync(path.join(dir, CODE_CACHE_FILE), m.script.createCachedData());
-}
-
-/**
- * A decide-only replay (`--summary json`, no output file) of a generated trace on its generated cluster
- * (src/gen, as bench/e2e.ts makes them, 2,000 packets of 50 flows: overlay, load-balanced Services, DNS),
- * written here in the cwd (a temp dir): what a replay of a big capture runs before and around its first
- * batches (the streamed JSON cluster import, the pcap reader's in-place fast path, the decoder and the
- * engine on that traffic), so that their code comes from the cache too (issue 12, start-up of a replay).
- */
-function decideOnly() {
-  const { writeTraceFile } = require(path.join(root, 'dist', 'src', 'gen', 'trace.js'));
-  const { clusterList } = require(path.join(root, 'dist', 'src', 'gen', 'layout.js'));
-  const g = writeTraceFile(path.resolve('gen.pcap'), 'pcap', { packets: 2000, flows: 50, seed: 1 });
-  fs.writeFileSync('gen-cluster.json', JSON.stringify(clusterList(g.layout)));
-  return ['replay', path.resolve('gen.pcap'), '--cluster', path.resolve('gen-cluster.json'), '--summary', 'json', '--workers', '1'];
 }
 
 main().then(
