@@ -12,6 +12,8 @@
  *   node CLI explain (yaml) ...                    packet 1 of traces/02-overlay, whose kubectl objects are
  *                                                  YAML (4 KB): what loading and running the yaml package costs
  *   node CLI decode TRACE                          the same trace
+ *   node CLI replay (decide-only)                  100 generated packets of the e2e trace's kind on their
+ *                                                  generated cluster, --summary json, no output file
  * for CLI = dist/bundle/vfp-emu.js (the bundle, package.json `bin`; scripts/bundle.mjs) and, unless
  * --no-tsc, CLI = dist/src/cli.js (the tsc build the tests spawn).
  * The wall time of each run (spawn to exit, from process.hrtime) is taken; the figures are the medians
@@ -32,6 +34,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { clusterList } from '../src/gen/layout';
+import { writeTraceFile } from '../src/gen/trace';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
@@ -56,7 +60,21 @@ function commands(cli: string, tag: string): Case[] {
     { name: `explain${tag}`, args: [cli, 'explain', TRACE, ...CLUSTER, '--packet', '1'] },
     { name: `explain (yaml)${tag}`, args: [cli, 'explain', OVERLAY_TRACE, ...OVERLAY, '--packet', '1'] },
     { name: `decode${tag}`, args: [cli, 'decode', TRACE] },
+    { name: `replay (decide-only)${tag}`, args: [cli, 'replay', GEN.trace, '--cluster', GEN.cluster, '--summary', 'json'] },
   ];
+}
+
+/**
+ * The decide-only replay's files (`writeGenerated`): the first 100 packets of the e2e trace's kind (src/gen,
+ * as bench/e2e.ts's start-up job, 50 flows) and its generated cluster (JSON), in the run's temp dir: what
+ * a replay of a big capture with no output file costs before and around its first batch.
+ */
+const GEN = { trace: '', cluster: '' };
+function writeGenerated(dir: string): void {
+  GEN.trace = path.join(dir, 'gen.pcap');
+  GEN.cluster = path.join(dir, 'gen-cluster.json');
+  const g = writeTraceFile(GEN.trace, 'pcap', { packets: 100, flows: 50, seed: 1 });
+  fs.writeFileSync(GEN.cluster, JSON.stringify(clusterList(g.layout)));
 }
 
 function parseArgs(argv: string[]): { rounds: number; json: boolean; base: string | null; tsc: boolean } {
@@ -134,6 +152,7 @@ function main(): void {
   const baseCli = o.base === null ? null : [path.join(o.base, 'dist', 'bundle', 'vfp-emu.js'), path.join(o.base, 'dist', 'src', 'cli.js')].find((f) => fs.existsSync(f));
   if (baseCli === undefined) fail(`${o.base}/dist has no CLI: build the base first`);
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-startup-'));
+  writeGenerated(cwd);
   const CASES: Case[] = [
     { name: 'node -e 0', args: ['-e', '0'] },
     ...commands(BUNDLE, ' bundle'),

@@ -25,7 +25,7 @@ import { DEFAULT_MAX_CONFIG_BYTES } from '../cluster/limits';
 import { runDiagnostics } from '../cluster/diagnostics';
 import type { Cluster, Diagnostic } from '../cluster/model';
 import { AtomicOutput } from '../pipeline/output-files';
-import { egressNameDiagnostic } from '../pipeline/out-trace-encoder';
+import { outTraceEncoderModule } from '../pipeline/encoders';
 import { runPipeline, type PipelineInput } from '../pipeline/pipeline';
 import { signalStatus, stopOnSignals, type StopSignal } from '../pipeline/stop';
 import type { Dataplane } from '../vfp/engine';
@@ -213,7 +213,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
     pps: elapsed > 0 ? Math.round(packets / elapsed) : 0,
   };
   // A config name too long for the output trace's interface names (out-trace-encoder.ts IFACE_NAME_MAX): said once.
-  const cut = opts.out !== undefined ? egressNameDiagnostic(dp) : null;
+  const cut = opts.out !== undefined ? outTraceEncoderModule().egressNameDiagnostic(dp) : null;
   if (cut !== null) summary.diagnostics.push(cut);
   summary.trace = opts.trace;
   if (run.error !== null) summary.error = run.error.message;

@@ -113,7 +113,7 @@ import { pktmonReader, pktmonRoute } from '../io/pktmon';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { AtomicOutput, isClosedStdout, standardStream, outputWriteError, writeAll, writevAll, writing } from './output-files';
-import { sectionHeaderBlock } from './out-trace-encoder';
+import { outTraceEncoderModule } from './encoders';
 import { InlineRunner, ReaderRunner, slotSpec, type Runner, type WriteSlot } from './replay-loop';
 import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, Tally, type StageOptions } from './stage';
@@ -345,7 +345,7 @@ class OutputFiles {
       const t = (this.trace = AtomicOutput.open(o.out));
       this.traceFd = t.fd;
       this.blocks = 0;
-      const shb = sectionHeaderBlock();
+      const shb = outTraceEncoderModule().sectionHeaderBlock();
       this.put('out', o.out, () => writeAll(t.fd, shb, 0, shb.length));
     }
   }

@@ -23,10 +23,9 @@ import type { CaptureReader } from '../io/reader';
 import type { TsUnits } from '../io/timestamps';
 import type { Dataplane } from '../vfp/engine';
 import { Results } from '../vfp/results';
-import { OutTraceEncoder } from './out-trace-encoder';
 import { Slot, SlotLayout, type SlotSpec } from './slot';
 import { ShardStage, shardTable, type StageOptions, type Tally } from './stage';
-import { VerdictEncoder } from './verdict-encoder';
+import { outTraceEncoderModule, verdictEncoderModule } from './encoders';
 
 // explain's loop, in a module of its own so that `vfp-emu explain` loads no output encoder (issue 12, start-up)
 export { explainPacket } from './explain-loop';
@@ -77,12 +76,13 @@ export interface SlotOptions {
 export function slotSpec(dp: Dataplane, o: SlotOptions, regions: number): SlotSpec {
   const capacity = o.capacity ?? DEFAULT_CAPACITY;
   const arenaBytes = o.arenaBytes ?? DEFAULT_ARENA_BYTES;
-  // (an encoder only for the output asked for: their bounds walk every name of the cluster)
-  const enc = o.trace ? new OutTraceEncoder(dp) : null;
+  // (an encoder only for the output asked for: their bounds walk every name of the cluster; a decide-only
+  // run loads neither module, encoders.ts)
+  const enc = o.trace ? new (outTraceEncoderModule().OutTraceEncoder)(dp) : null;
   return {
     capacity,
     arenaBytes,
-    verdictBytes: o.verdicts ? capacity * new VerdictEncoder(dp).maxRecordBytes : 0,
+    verdictBytes: o.verdicts ? capacity * new (verdictEncoderModule().VerdictEncoder)(dp).maxRecordBytes : 0,
     traceBytes: enc !== null ? enc.regionBytes(capacity, arenaBytes) : 0,
     idbBytes: enc !== null ? enc.idbBytes(capacity) : 0,
     regions,

@@ -29,9 +29,10 @@ import { REASON_COUNT, warningIds } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 import type { DataplaneState } from '../vfp/state';
 import { FLOW_SHARES } from '../vfp/flow-table';
-import { OutTraceEncoder } from './out-trace-encoder';
+import type { OutTraceEncoder } from './out-trace-encoder';
+import { outTraceEncoderModule, verdictEncoderModule } from './encoders';
 import type { Slot } from './slot';
-import { VerdictEncoder } from './verdict-encoder';
+import type { VerdictEncoder } from './verdict-encoder';
 import { FailingFlows, type FailingFlowsData } from '../report/failing-flows';
 import { PktmonTally, type PktmonTallyData } from '../report/pktmon';
 
@@ -139,7 +140,7 @@ export class ShardStage {
   readonly tally: Tally;
   /**
    * The encoders, made on first use: a decide-only run (no --verdicts, no --out) never makes them (their
-   * bounds walk every node, pod and Service name of the cluster).
+   * bounds walk every node, pod and Service name of the cluster), nor loads their modules (encoders.ts).
    */
   private verdictEnc: VerdictEncoder | null = null;
   private traceEnc: OutTraceEncoder | null = null;
@@ -170,11 +171,11 @@ export class ShardStage {
   }
 
   get verdictEncoder(): VerdictEncoder {
-    return (this.verdictEnc ??= new VerdictEncoder(this.dp));
+    return (this.verdictEnc ??= new (verdictEncoderModule().VerdictEncoder)(this.dp));
   }
 
   get traceEncoder(): OutTraceEncoder {
-    return (this.traceEnc ??= new OutTraceEncoder(this.dp));
+    return (this.traceEnc ??= new (outTraceEncoderModule().OutTraceEncoder)(this.dp));
   }
 
   /** Step 1 (see the module comment); `table`: shardTable(shards); `tuples`: keep the tuples as captured (--verdicts or --out). */
