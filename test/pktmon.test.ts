@@ -6,7 +6,7 @@
  * offset; every worker count gives the same bytes. tshark reads the generated files (skipped without it).
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -209,6 +209,52 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const b = run(['merge', vsSum]);
     assert.equal(b.status, 2);
     assert.match(b.stderr, /fingerprint\.pktmon_component/);
+  });
+
+  it('--pktmon-component from stdin or a FIFO: the fingerprint holds the component it resolved to, as the same file gives, and merge takes them together', function () {
+    const fileRun = (flag: string, w: string): Record<string, any> => {
+      const r = run(['replay', pk, ...cluster, '--summary', 'json', '--workers', w, '--pktmon-component', flag]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    // the same summary but for the trace's name (the path where it is named) and the timings
+    const sameBut = (s: Record<string, any>, name: string): string => {
+      const q = JSON.stringify(name).slice(1, -1);
+      return JSON.stringify({ ...s, elapsed_s: 0, pps: 0 })
+        .split(`"trace":"${q}"`).join('"trace":"T"')
+        .split(`"source":"${name === '-' ? 'stdin' : q}"`).join('"source":"T"')
+        .split(` explain ${q} `).join(' explain T ');
+    };
+    // by index, by if_description, by if_name; --workers 2 reads on the split worker (with --verdicts on this thread)
+    const shapes = [['--workers', '2'], ['--workers', '2', '--verdicts', path.join(tmp, 'in.jsonl')], ['--workers', '3']];
+    for (const [flag, resolved] of [['2', 'vmswitch.sys'], ['cbr0_ep', 'vmswitch.sys'], ['0', 'Microsoft Hyper-V Network Adapter #2']]) {
+      const file = fileRun(flag, '1');
+      assert.equal(file.fingerprint.pktmon_component, resolved);
+      for (const extra of [['--workers', '1'], ...(flag === '2' ? shapes : [])]) {
+        const p = spawnSync(process.execPath, [cli, 'replay', '-', ...cluster, '--summary', 'json', '--pktmon-component', flag, ...extra], { input: fs.readFileSync(pk), encoding: 'utf8' });
+        assert.equal(p.status, 0, p.stderr);
+        const s = JSON.parse(p.stdout);
+        assert.equal(s.fingerprint.pktmon_component, resolved, `stdin ${flag} ${extra.join(' ')}: the resolved component, not the flag's text`);
+        assert.deepEqual(s.pktmon.components, file.pktmon.components, 'the components by name, not "interface N"');
+        assert.equal(sameBut(s, '-'), sameBut(file, pk), `stdin ${flag} ${extra.join(' ')}`);
+      }
+    }
+    const fileSum = path.join(tmp, 'fp-file2.json');
+    const stdinSum = path.join(tmp, 'fp-stdin2.json');
+    fs.writeFileSync(fileSum, JSON.stringify(fileRun('vmswitch.sys', '1')));
+    fs.writeFileSync(stdinSum, spawnSync(process.execPath, [cli, 'replay', '-', ...cluster, '--summary', 'json', '--pktmon-component', '2'], { input: fs.readFileSync(pk), encoding: 'utf8' }).stdout);
+    const m = run(['merge', fileSum, stdinSum]);
+    assert.equal(m.status, 0, m.stderr);
+    assert.equal(JSON.parse(m.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    // a FIFO (mkfifo; `<(...)` is one): read once, as stdin
+    const fifo = path.join(tmp, 'pk.fifo');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return;
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', pk, fifo]);
+    const f = run(['replay', fifo, ...cluster, '--summary', 'json', '--pktmon-component', '2']);
+    writer.kill();
+    assert.equal(f.status, 0, f.stderr);
+    assert.equal(JSON.parse(f.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    assert.equal(sameBut(JSON.parse(f.stdout), fifo), sameBut(fileRun('2', '1'), pk));
   });
 
   it('--pktmon-component naming no component, with interface blocks after the first packet: a file is refused before any packet is judged, stdin at the end of the trace', function () {
