@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pktmonCapture } from '../src/gen/pktmon';
+import { DEFAULT_COMPONENTS, pktmonCapture } from '../src/gen/pktmon';
 import { pcapBytes } from './io-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -140,6 +140,47 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const b = run(['merge', a]);
     assert.equal(b.status, 2);
     assert.match(b.stderr, /pktmon\.extra/);
+  });
+
+  it('several traces under --pktmon-component: the merged fingerprint is the component it resolved to, as merging the single runs gives; a trace judged at another component is named and left out', function () {
+    // another node's capture: its vmswitch has the lowest component id, so interface 0 is the vmswitch there
+    const other = path.join(tmp, 'node-b.pcapng');
+    fs.writeFileSync(other, pktmonCapture(fs.readFileSync(lesson), { components: DEFAULT_COMPONENTS.map((c) => (c.name === 'vmswitch.sys' ? { ...c, id: 1 } : c)) }));
+    const damaged = path.join(tmp, 'damaged.pcapng');
+    fs.writeFileSync(damaged, fs.readFileSync(pk).subarray(0, 100));
+    const json = (args: string[], status = 0): Record<string, any> => {
+      const r = run([...args, ...(args[0] === 'merge' ? [] : cluster), '--summary', 'json']);
+      assert.equal(r.status, status, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const untimed = (s: Record<string, any>): string => JSON.stringify({ ...s, elapsed_s: 0, pps: 0, traces: s.traces.map((t: Record<string, unknown>) => ({ ...t, elapsed_s: 0, pps: 0 })) });
+    // by if_description: the vmswitch in both; the run's summary is the merge of the single runs' (save timings)
+    const one = path.join(tmp, 'one.json');
+    const two = path.join(tmp, 'two.json');
+    fs.writeFileSync(one, JSON.stringify(json(['replay', pk, '--pktmon-component', 'cbr0_ep'])));
+    fs.writeFileSync(two, JSON.stringify(json(['replay', other, '--pktmon-component', 'cbr0_ep'])));
+    for (const w of ['1', '2']) {
+      const both = json(['replay', pk, other, '--pktmon-component', 'cbr0_ep', '--workers', w]);
+      assert.equal(both.fingerprint.pktmon_component, 'vmswitch.sys');
+      assert.equal(untimed(both), untimed(json(['merge', one, two])), `--workers ${w}`);
+    }
+    // a damaged first trace resolves nothing: the fingerprint is the component the next trace resolved `2` to, not '2'
+    const first = json(['replay', damaged, pk, '--pktmon-component', '2'], 2);
+    assert.equal(first.fingerprint.pktmon_component, 'vmswitch.sys');
+    assert.equal(first.packets, json(['replay', pk, '--pktmon-component', '2']).packets);
+    // interface 0 is another component on each node: merge refuses the single runs; the run names the trace and leaves it out
+    fs.writeFileSync(one, JSON.stringify(json(['replay', pk, '--pktmon-component', '0'])));
+    fs.writeFileSync(two, JSON.stringify(json(['replay', other, '--pktmon-component', '0'])));
+    const m = run(['merge', one, two]);
+    assert.equal(m.status, 2);
+    assert.match(m.stderr, /fingerprint\.pktmon_component/);
+    const r = run(['replay', pk, other, ...cluster, '--summary', 'json', '--pktmon-component', '0']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /node-b\.pcapng: fingerprint\.pktmon_component is "vmswitch\.sys" in it, but "Microsoft Hyper-V Network Adapter #2" in .*lesson-pktmon\.pcapng: .*left out of the totals/);
+    const mixed = JSON.parse(r.stdout);
+    assert.equal(mixed.fingerprint.pktmon_component, 'Microsoft Hyper-V Network Adapter #2');
+    assert.deepEqual([mixed.packets, mixed.pktmon.packets], [JSON.parse(fs.readFileSync(one, 'utf8')).packets, JSON.parse(fs.readFileSync(one, 'utf8')).pktmon.packets]);
+    assert.deepEqual([mixed.traces[1].packets, typeof mixed.traces[1].error], [0, 'string']);
   });
 
   it('without a DropReason comment (etl2pcapng writes none) the reason is shown as absent', function () {
