@@ -3,6 +3,9 @@
  * format has lines), with the detail a Windows admin or the plugin itself would give.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCluster, parseClusterText, parseClusterTexts } from '../src/cluster';
 import { throwsAt } from './cluster-helpers';
@@ -80,11 +83,30 @@ describe('cluster: bad input names the file and the field path', () => {
 
   it('unknown content, an empty file, broken JSON or YAML, and a missing file', () => {
     throwsAt(() => parseClusterText('x.yaml', 'just: a\nmap: here\n'), 'x.yaml', '(document)', /cannot tell what kind of cluster input this is; expected one of: /);
-    throwsAt(() => parseClusterText('e.yaml', '# nothing\n'), 'e.yaml', undefined, /the file is empty/);
+    throwsAt(() => parseClusterText('e.yaml', ''), 'e.yaml', undefined, /^e\.yaml: the file is empty; expected /);
     const bad = throwsAt(() => parseClusterText('b.json', '{\n  "kind": "List",\n  "items": [,]\n}'), 'b.json', undefined, /not valid JSON: Unexpected token ',' \(line 3, column 13\)$/);
     assert.equal(bad.offset, 32);
     throwsAt(() => parseClusterText('b.yaml', 'kind: List\nitems: [a\nb: c\n'), 'b.yaml', undefined, /not valid YAML: .*line \d+, column \d+/);
     throwsAt(() => loadCluster([fx('no-such-file.json')]), fx('no-such-file.json'), undefined, /cannot read the file: ENOENT/);
+  });
+
+  it('a YAML file of only `---` and comments is said to be that, not empty; an empty or blank file is empty (exit 2, naming the file)', () => {
+    const none = /^n\.yaml: the file has no YAML document: only `---` markers and comments; expected kubectl output/;
+    throwsAt(() => parseClusterText('n.yaml', '---\n# kubectl get nodes -o yaml | yq ... gave nothing\n---\n'), 'n.yaml', undefined, none);
+    throwsAt(() => parseClusterText('n.yaml', '\uFEFF--- # first\r\n\r\n...\r\n'), 'n.yaml', undefined, none);
+    throwsAt(() => parseClusterText('c.yaml', '# nothing\n  # indented\n'), 'c.yaml', undefined, /^c\.yaml: the file has no YAML document: only comments; /);
+    throwsAt(() => parseClusterText('m.yaml', '---\n---\n'), 'm.yaml', undefined, /^m\.yaml: the file has no YAML document: only `---` markers; /);
+    throwsAt(() => parseClusterText('z.yaml', '~\n---\nnull\n'), 'z.yaml', undefined, /^z\.yaml: the file has no cluster input: its YAML documents are all empty \(null\); /);
+    throwsAt(() => parseClusterText('b.yaml', '  \n\n'), 'b.yaml', undefined, /^b\.yaml: the file is empty; /);
+    // as a person runs it: exit 2, the file named, no stack trace
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-nodoc-'));
+    const f = path.join(dir, 'cluster.yaml');
+    fs.writeFileSync(f, '---\n# only a comment\n---\n');
+    const r = spawnSync(process.execPath, [path.resolve(__dirname, '..', 'src', 'cli.js'), 'trace', 'tcp 10.244.1.5:1000 > 10.244.1.6:80', '--cluster', f], { encoding: 'utf8' });
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^vfp-emu: .*cluster\.yaml: the file has no YAML document: only `---` markers and comments; expected /);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
   it('an unknown CNI plugin and a conflist without a Windows plugin', () => {

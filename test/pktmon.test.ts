@@ -6,11 +6,11 @@
  * offset; every worker count gives the same bytes. tshark reads the generated files (skipped without it).
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pktmonCapture } from '../src/gen/pktmon';
+import { DEFAULT_COMPONENTS, pktmonCapture } from '../src/gen/pktmon';
 import { pcapBytes } from './io-helpers';
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -142,6 +142,47 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.match(b.stderr, /pktmon\.extra/);
   });
 
+  it('several traces under --pktmon-component: the merged fingerprint is the component it resolved to, as merging the single runs gives; a trace judged at another component is named and left out', function () {
+    // another node's capture: its vmswitch has the lowest component id, so interface 0 is the vmswitch there
+    const other = path.join(tmp, 'node-b.pcapng');
+    fs.writeFileSync(other, pktmonCapture(fs.readFileSync(lesson), { components: DEFAULT_COMPONENTS.map((c) => (c.name === 'vmswitch.sys' ? { ...c, id: 1 } : c)) }));
+    const damaged = path.join(tmp, 'damaged.pcapng');
+    fs.writeFileSync(damaged, fs.readFileSync(pk).subarray(0, 100));
+    const json = (args: string[], status = 0): Record<string, any> => {
+      const r = run([...args, ...(args[0] === 'merge' ? [] : cluster), '--summary', 'json']);
+      assert.equal(r.status, status, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const untimed = (s: Record<string, any>): string => JSON.stringify({ ...s, elapsed_s: 0, pps: 0, traces: s.traces.map((t: Record<string, unknown>) => ({ ...t, elapsed_s: 0, pps: 0 })) });
+    // by if_description: the vmswitch in both; the run's summary is the merge of the single runs' (save timings)
+    const one = path.join(tmp, 'one.json');
+    const two = path.join(tmp, 'two.json');
+    fs.writeFileSync(one, JSON.stringify(json(['replay', pk, '--pktmon-component', 'cbr0_ep'])));
+    fs.writeFileSync(two, JSON.stringify(json(['replay', other, '--pktmon-component', 'cbr0_ep'])));
+    for (const w of ['1', '2']) {
+      const both = json(['replay', pk, other, '--pktmon-component', 'cbr0_ep', '--workers', w]);
+      assert.equal(both.fingerprint.pktmon_component, 'vmswitch.sys');
+      assert.equal(untimed(both), untimed(json(['merge', one, two])), `--workers ${w}`);
+    }
+    // a damaged first trace resolves nothing: the fingerprint is the component the next trace resolved `2` to, not '2'
+    const first = json(['replay', damaged, pk, '--pktmon-component', '2'], 2);
+    assert.equal(first.fingerprint.pktmon_component, 'vmswitch.sys');
+    assert.equal(first.packets, json(['replay', pk, '--pktmon-component', '2']).packets);
+    // interface 0 is another component on each node: merge refuses the single runs; the run names the trace and leaves it out
+    fs.writeFileSync(one, JSON.stringify(json(['replay', pk, '--pktmon-component', '0'])));
+    fs.writeFileSync(two, JSON.stringify(json(['replay', other, '--pktmon-component', '0'])));
+    const m = run(['merge', one, two]);
+    assert.equal(m.status, 2);
+    assert.match(m.stderr, /fingerprint\.pktmon_component/);
+    const r = run(['replay', pk, other, ...cluster, '--summary', 'json', '--pktmon-component', '0']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /node-b\.pcapng: fingerprint\.pktmon_component is "vmswitch\.sys" in it, but "Microsoft Hyper-V Network Adapter #2" in .*lesson-pktmon\.pcapng: .*left out of the totals/);
+    const mixed = JSON.parse(r.stdout);
+    assert.equal(mixed.fingerprint.pktmon_component, 'Microsoft Hyper-V Network Adapter #2');
+    assert.deepEqual([mixed.packets, mixed.pktmon.packets], [JSON.parse(fs.readFileSync(one, 'utf8')).packets, JSON.parse(fs.readFileSync(one, 'utf8')).pktmon.packets]);
+    assert.deepEqual([mixed.traces[1].packets, typeof mixed.traces[1].error], [0, 'string']);
+  });
+
   it('without a DropReason comment (etl2pcapng writes none) the reason is shown as absent', function () {
     const f = path.join(tmp, 'no-comments.pcapng');
     fs.writeFileSync(f, pktmonCapture(fs.readFileSync(lesson), { drops }));
@@ -209,6 +250,52 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const b = run(['merge', vsSum]);
     assert.equal(b.status, 2);
     assert.match(b.stderr, /fingerprint\.pktmon_component/);
+  });
+
+  it('--pktmon-component from stdin or a FIFO: the fingerprint holds the component it resolved to, as the same file gives, and merge takes them together', function () {
+    const fileRun = (flag: string, w: string): Record<string, any> => {
+      const r = run(['replay', pk, ...cluster, '--summary', 'json', '--workers', w, '--pktmon-component', flag]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    // the same summary but for the trace's name (the path where it is named) and the timings
+    const sameBut = (s: Record<string, any>, name: string): string => {
+      const q = JSON.stringify(name).slice(1, -1);
+      return JSON.stringify({ ...s, elapsed_s: 0, pps: 0 })
+        .split(`"trace":"${q}"`).join('"trace":"T"')
+        .split(`"source":"${name === '-' ? 'stdin' : q}"`).join('"source":"T"')
+        .split(` explain ${q} `).join(' explain T ');
+    };
+    // by index, by if_description, by if_name; --workers 2 reads on the split worker (with --verdicts on this thread)
+    const shapes = [['--workers', '2'], ['--workers', '2', '--verdicts', path.join(tmp, 'in.jsonl')], ['--workers', '3']];
+    for (const [flag, resolved] of [['2', 'vmswitch.sys'], ['cbr0_ep', 'vmswitch.sys'], ['0', 'Microsoft Hyper-V Network Adapter #2']]) {
+      const file = fileRun(flag, '1');
+      assert.equal(file.fingerprint.pktmon_component, resolved);
+      for (const extra of [['--workers', '1'], ...(flag === '2' ? shapes : [])]) {
+        const p = spawnSync(process.execPath, [cli, 'replay', '-', ...cluster, '--summary', 'json', '--pktmon-component', flag, ...extra], { input: fs.readFileSync(pk), encoding: 'utf8' });
+        assert.equal(p.status, 0, p.stderr);
+        const s = JSON.parse(p.stdout);
+        assert.equal(s.fingerprint.pktmon_component, resolved, `stdin ${flag} ${extra.join(' ')}: the resolved component, not the flag's text`);
+        assert.deepEqual(s.pktmon.components, file.pktmon.components, 'the components by name, not "interface N"');
+        assert.equal(sameBut(s, '-'), sameBut(file, pk), `stdin ${flag} ${extra.join(' ')}`);
+      }
+    }
+    const fileSum = path.join(tmp, 'fp-file2.json');
+    const stdinSum = path.join(tmp, 'fp-stdin2.json');
+    fs.writeFileSync(fileSum, JSON.stringify(fileRun('vmswitch.sys', '1')));
+    fs.writeFileSync(stdinSum, spawnSync(process.execPath, [cli, 'replay', '-', ...cluster, '--summary', 'json', '--pktmon-component', '2'], { input: fs.readFileSync(pk), encoding: 'utf8' }).stdout);
+    const m = run(['merge', fileSum, stdinSum]);
+    assert.equal(m.status, 0, m.stderr);
+    assert.equal(JSON.parse(m.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    // a FIFO (mkfifo; `<(...)` is one): read once, as stdin
+    const fifo = path.join(tmp, 'pk.fifo');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return;
+    const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', pk, fifo]);
+    const f = run(['replay', fifo, ...cluster, '--summary', 'json', '--pktmon-component', '2']);
+    writer.kill();
+    assert.equal(f.status, 0, f.stderr);
+    assert.equal(JSON.parse(f.stdout).fingerprint.pktmon_component, 'vmswitch.sys');
+    assert.equal(sameBut(JSON.parse(f.stdout), fifo), sameBut(fileRun('2', '1'), pk));
   });
 
   it('--pktmon-component naming no component, with interface blocks after the first packet: a file is refused before any packet is judged, stdin at the end of the trace', function () {

@@ -84,7 +84,7 @@ describe('vfp-emu trace on IPv6 flows (dual-stack l2bridge, traces/20-dualstack)
     const p2 = DUAL.packets[1];
     assert.equal(rep.verdict, p2.expectVerdict);
     assert.deepEqual([rep.node, rep.egress, rep.service], [p2.check.node, p2.check.egress, p2.check.service]);
-    assert.match(rep.packet as string, /IPv6 tcp \[fd00:10:96::60\]:80 > \[fd00:10:244:1::15\]:43000$/);
+    assert.match(rep.packet as string, /, tcp \[fd00:10:96::60\]:80 > \[fd00:10:244:1::15\]:43000$/);
     // the reply is decided by the load-balancer rule the request matched (as an IPv4 reply's final.rule)
     assert.equal((final(t.request).rule as Json).name, 'LB_HOST_96e2179a_fd00:10:96::60_80_8080_6');
     assert.deepEqual(rep.rule, final(t.request).rule);
@@ -108,17 +108,30 @@ describe('vfp-emu trace on IPv6 flows (dual-stack l2bridge, traces/20-dualstack)
     assert.match(text, /^Packet 2: icmp fd00:10:244:2::17 > fd00:10:244:1::15 echo-reply id 9$/m);
   });
 
+  it("explain's `Final packet:` line of an IPv6 packet is in the packet-line notation, as the IPv4 line and the `Packet N:` line", () => {
+    const trace0 = path.join(repo, 'traces', '20-dualstack', 'trace.pcapng');
+    const p2 = ok(['explain', trace0, ...CLUSTER, '--packet', '2']);
+    assert.match(p2, /^Packet 2: tcp \[fd00:10:244:2::17\]:8080 > \[fd00:10:244:1::15\]:43000$/m);
+    assert.match(p2, /^Final packet: eth 00:15:5d:82:0c:01 > 00:15:5d:06:91:0f, tcp \[fd00:10:96::60\]:80 > \[fd00:10:244:1::15\]:43000$/m);
+    const p6 = ok(['explain', trace0, ...CLUSTER, '--packet', '6']);
+    assert.match(p6, /^Final packet: eth 00:15:5d:82:0b:01 > 00:15:5d:0b:52:11, udp \[fd00:10:244:1::15\]:53001 > \[fd00:10:244:2::17\]:5353$/m);
+    assert.doesNotMatch(p2 + p6, /IPv6 (tcp|udp)/);
+  });
+
   it('UDP to the IPv6 ClusterIP: the datagram back comes from the VIP and port 53', () => {
     const t = trace('udp [fd00:10:244:1::15]:53001 > [fd00:10:96::60]:53');
     assert.equal((t.verdict as Json).code, 'works');
     assert.equal((t.reply_plan as Json).line, 'udp [fd00:10:244:2::17]:5353 > [fd00:10:244:1::15]:53001 smac=00:15:5d:0b:52:11 dmac=00:15:5d:82:0b:01');
-    assert.match(final(t.reply).packet as string, /IPv6 udp \[fd00:10:96::60\]:53 > \[fd00:10:244:1::15\]:53001$/);
+    assert.match(final(t.reply).packet as string, /, udp \[fd00:10:96::60\]:53 > \[fd00:10:244:1::15\]:53001$/);
   });
 
   it('ICMPv6 echo: to a pod on another node and to an outside host it works (echo reply, same id and seq); to the ClusterIP it is dropped', () => {
     const pod = trace('icmp fd00:10:244:1::15 > fd00:10:244:2::17 type=echo id=9 seq=4');
     assert.equal((pod.reply_plan as Json).line, 'icmp fd00:10:244:2::17 > fd00:10:244:1::15 type=echo-reply id=9 seq=4 smac=00:15:5d:0b:52:11 dmac=00:15:5d:82:0b:01');
     assert.deepEqual([(pod.verdict as Json).code, final(pod.reply).verdict, final(pod.reply).egress], ['works', 'delivered', 'pod/default/client6-0']);
+    // the final packet in the packet-line notation, as the IPv4 line (`icmp A > B echo id 7`), not `IPv6 icmp6 A > B`
+    assert.match(final(pod.request).packet as string, /, icmp fd00:10:244:1::15 > fd00:10:244:2::17 echo id 9$/);
+    assert.match(final(pod.reply).packet as string, /, icmp fd00:10:244:2::17 > fd00:10:244:1::15 echo-reply id 9$/);
     const out = trace('icmp fd00:10:244:1::15 > 2001:db8::1 echo');
     assert.deepEqual([final(out.request).verdict, (out.verdict as Json).code], ['forwarded', 'works']);
     assert.match((out.reply_plan as Json).how as string, /^2001:db8::1 answers; its reply comes in from the wire at win-1/);

@@ -17,7 +17,7 @@ import { importKubelet, looksLikeKubelet } from './importers/kubelet';
 import { importKubeProxyCommandFile, importKubeProxyScriptFile, looksLikeKubeProxyCommandLine } from './importers/cmdline';
 import { importScenario, looksLikeScenario } from './importers/scenario';
 import { InputError } from '../core/errors';
-import { parseDocuments, type Field, type SourceDoc } from './source';
+import { noDocumentText, parseDocuments, type Field, type SourceDoc } from './source';
 import { checkPsDepth, jsonAfterPowerShellText, refusePowerShellText } from './ps-output';
 
 export type InputKind = 'scenario' | 'kube-proxy' | 'kube-proxy-cmdline' | 'kubelet' | 'kubectl' | 'cni' | 'flannel-net-conf' | 'flannel-subnet-env' | 'hns';
@@ -168,7 +168,7 @@ export function importText(file: string, text: string, draft: Draft): InputKind[
   refuseKubectlText(file, text);
   const docs = parseKubeProxyHint(file, text, draft);
   if (docs === 'script') return ['kube-proxy-cmdline'];
-  if (docs.length === 0) throw new InputError(file, {}, `the file is empty; expected ${KIND_NAMES}`);
+  if (docs.length === 0) throw new InputError(file, {}, `${noDocumentText(text)}; expected ${KIND_NAMES}`);
   const kinds: InputKind[] = [];
   for (const doc of docs) {
     // A script that YAML reads as one plain string (no `key: value` line): its kube-proxy command, if any

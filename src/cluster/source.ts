@@ -599,6 +599,30 @@ function emptyDocument(d: YAML.Document): boolean {
 }
 
 /**
+ * What a cluster file that gave no document holds (detect.ts refuses it, exit 2 naming the file): `the file
+ * is empty` for no bytes or blank lines only; when its lines are only `---` / `...` markers and comments, that
+ * (a YAML stream of only those has no document: YAML 1.2.2 section 9.2, and the yaml package reads none), so
+ * a file that was cut or templated to nothing is not called empty; else its documents are all null (`~`).
+ */
+export function noDocumentText(text: string): string {
+  let markers = 0;
+  let comments = 0;
+  let other = 0;
+  for (const line of text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)) {
+    const t = line.trim();
+    if (t === '') continue;
+    const marker = /^(---|\.\.\.)(\s*$|\s+#)/.test(line);
+    if (marker) markers++;
+    if (t.startsWith('#') || (marker && t.includes('#'))) comments++;
+    else if (!marker) other++;
+  }
+  if (markers + comments + other === 0) return 'the file is empty';
+  if (other > 0) return 'the file has no cluster input: its YAML documents are all empty (null)';
+  const only = markers > 0 && comments > 0 ? '`---` markers and comments' : markers > 0 ? '`---` markers' : 'comments';
+  return `the file has no YAML document: only ${only}`;
+}
+
+/**
  * Parses a JSON or YAML text into documents. JSON is tried first when the text starts with `{` or `[`;
  * YAML handles the rest (including `---` separated documents). Empty documents (a trailing `---`) are dropped;
  * `documents[k]` in a field path counts every document of the file, so k is the one a reader counts there.

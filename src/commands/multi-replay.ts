@@ -9,7 +9,10 @@
  *
  * Outputs:
  * - one summary over all traces (summary-merge.ts: the single-trace fields as totals, `traces` per trace,
- *   `fingerprint`), as text or `--summary json`; one `--report FILE`;
+ *   `fingerprint`), as text or `--summary json`; one `--report FILE`. It is what `vfp-emu merge` of the
+ *   single runs' summaries gives (save timings): the fingerprint is the first whole trace's (`runFingerprint`:
+ *   `pktmon_component` resolved in it), and a trace judged at another pktmon component is left out and named
+ *   (`otherComponent`), where merge refuses its summary;
  * - per-trace outputs: `--out DIR` and `--verdicts DIR` name folders (made when missing, their parent must
  *   exist) that get `DIR/<name>.pcapng` and `DIR/<name>.jsonl`, `<name>` the trace's file name without
  *   `.pcap`, `.pcapng` or `.cap`. Two traces with the same name are refused naming both (rename one). Every
@@ -38,7 +41,7 @@ import { VERDICT_NAMES } from '../vfp/reasons';
 import { checkOutputPaths, standardStream } from './output-paths';
 import { failOnIds, failOnText, isHtmlReport, summaryText, type ReplayOptions, type ReplaySummary } from './replay';
 import { runTraceJob, fatalData, fatalError, loadShared, PER_RUN_KEYS, type JobResult, type SharedLoad, type SharedOptions, type TraceJob, type WorkerData } from './multi-job';
-import { fingerprintOf, mergeSummaries, type Fingerprint, type MultiSummary } from './summary-merge';
+import { fingerprintDiff, fingerprintOf, mergeSummaries, type Fingerprint, type MultiSummary } from './summary-merge';
 import { outputStem } from './trace-list';
 
 /**
@@ -116,15 +119,16 @@ export async function replayMany(opts: ReplayOptions, jobs: readonly TraceJob[],
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const summaries: ReplaySummary[] = [];
   const errors: string[] = [];
+  const fingerprint = runFingerprint(results, opts);
   for (const r of results) {
     if (r === undefined) continue; // not started: the run was stopped
     if (r.type === 'fatal') throw fatalError(r.fatal);
-    if (r.type === 'trace-error') errors.push(r.message);
-    else if (r.summary.error !== undefined) errors.push(r.summary.error);
-    summaries.push(r.type === 'done' ? r.summary : unopened(jobs[r.index].trace, r.message));
+    // a trace that could not be opened, or judged at another pktmon component: named, out of the totals
+    const left = r.type === 'trace-error' ? r.message : otherComponent(r.summary, fingerprint, jobs, results);
+    if (left !== null) errors.push(left);
+    else if (r.type === 'done' && r.summary.error !== undefined) errors.push(r.summary.error);
+    summaries.push(r.type === 'done' && left === null ? r.summary : unopened(jobs[r.index].trace, left as string));
   }
-  // a trace that could not be opened still had the cluster loaded; stopped before any trace started: none read
-  const fingerprint = results.map(fingerprintIn).find((f) => f !== undefined) ?? fingerprintOf(opts, []);
   const summary = mergeSummaries(summaries, fingerprint, elapsed);
   const status = summary.interrupted !== undefined ? signalStatus(summary.interrupted) : errors.length > 0 ? 2 : failOnMatched(summary, opts.failOn) ? 1 : 0;
   // the first trace (in command-line order) with a packet that matched --fail-on, and that packet
@@ -154,6 +158,33 @@ export function sharedOptions(opts: ReplayOptions): SharedOptions {
 /** The fingerprint a job's result carries (a fatal one, or a job not started: none). */
 function fingerprintIn(r: JobResult | undefined): Fingerprint | undefined {
   return r?.type === 'done' ? r.summary.fingerprint : r?.type === 'trace-error' ? r.fingerprint : undefined;
+}
+
+/**
+ * The merged summary's fingerprint: the first trace's that was replayed whole (without an error), whose
+ * `pktmon_component` is the component `--pktmon-component` resolved to in it (replay.ts), as `vfp-emu merge`
+ * of the single runs' summaries has it; else the first trace's that has one (a bad trace: the flag's text,
+ * nothing resolved; a trace that could not be opened still had the cluster loaded); else the options' (the
+ * run was stopped before any trace started: no file read).
+ */
+function runFingerprint(results: readonly (JobResult | undefined)[], opts: ReplayOptions): Fingerprint {
+  const whole = results.find((r) => r?.type === 'done' && r.summary.error === undefined);
+  return fingerprintIn(whole) ?? results.map(fingerprintIn).find((f) => f !== undefined) ?? fingerprintOf(opts, []);
+}
+
+/**
+ * A replayed trace whose fingerprint is not the run's (only `pktmon_component` can differ: `--pktmon-component 2`
+ * names another component in another node's capture): its counts were judged at another component and do
+ * not add up with the others', so it is left out of the totals with this error (exit 2), as `vfp-emu merge`
+ * refuses its summary; its own output files are written. Null when it agrees, or when it is a bad trace
+ * (its own error says so; nothing was resolved in it).
+ */
+function otherComponent(s: ReplaySummary, run: Fingerprint, jobs: readonly TraceJob[], results: readonly (JobResult | undefined)[]): string | null {
+  if (s.error !== undefined || s.fingerprint === undefined || fingerprintDiff(run, s.fingerprint) === null) return null;
+  const first = results.find((r) => r?.type === 'done' && r.summary.fingerprint === run);
+  const where = first !== undefined ? jobs[first.index].trace : 'the other traces';
+  const k = fingerprintDiff(run, s.fingerprint) as string;
+  return `${s.trace ?? '?'}: fingerprint.${k} is ${JSON.stringify(s.fingerprint[k as keyof Fingerprint])} in it, but ${JSON.stringify(run[k as keyof Fingerprint])} in ${where}: its counts were judged at another pktmon component and are left out of the totals (vfp-emu merge refuses such summaries too); give --pktmon-component by name, or replay it apart`;
 }
 
 /** The entry of a trace that could not be opened: no packet, its error. */

@@ -217,8 +217,10 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   if (cut !== null) summary.diagnostics.push(cut);
   summary.trace = opts.trace;
   if (run.error !== null) summary.error = run.error.message;
-  // the component the flag resolved to (its if_name or if_description), not the flag's text: `2` and its name are one view
-  summary.fingerprint = opts.pktmonComponent !== undefined ? { ...fingerprint, pktmon_component: pktmonResolvedComponent(opts.trace, opts.pktmonComponent) } : fingerprint;
+  // the component the flag resolved to (its if_name or if_description), not the flag's text: `2` and its name are one view;
+  // a stream (stdin, a FIFO) by the interfaces its reader read (io/pktmon.ts takeStreamComponents), as the same file
+  const stream = t.pktmon.components(opts.trace);
+  summary.fingerprint = opts.pktmonComponent !== undefined ? { ...fingerprint, pktmon_component: pktmonResolvedComponent(opts.trace, opts.pktmonComponent, stream) } : fingerprint;
   for (const [key, count] of counted.backends()) {
     const { service, backend } = backendOfKey(key);
     const svc = dp.serviceName(service) ?? '?';
@@ -227,7 +229,7 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
   }
   const failing = FailingCollector.merged([t.failing.data()]);
   summary.nodes = nodesSummary(failing.perNode, (id) => dp.nodeName(id));
-  const names = componentNames(opts.trace, opts.strictSnaplen ?? true);
+  const names = componentNames(opts.trace, opts.strictSnaplen ?? true, stream);
   let pk: PktmonSummary | null;
   try {
     pk = t.pktmon.summary(opts.trace, names.name, opts.pktmonComponent);
@@ -250,12 +252,13 @@ export async function replay(opts: ReplayOptions, progress?: (packets: number, e
 /**
  * Names of a capture's interfaces for the pktmon summary (`if_name (if_description)`), read from the
  * file again (its interface blocks come first: reading stops once `g` is known, and goes on from there for a
- * later `g`); `interface g` for stdin, a FIFO or an interface not found. The file is opened once (`close`
- * ends it; it is closed at its end too).
+ * later `g`); for stdin or a FIFO from `stream`, the interfaces its reader read (PktmonTally.components); `interface g`
+ * for an interface not found. The file is opened once (`close` ends it; it is closed at its end too).
  */
-export function componentNames(trace: string, strictSnaplen: boolean): { name: (g: number) => string; close: () => void } {
+export function componentNames(trace: string, strictSnaplen: boolean, stream?: readonly { name?: string; description?: string }[]): { name: (g: number) => string; close: () => void } {
   const names: string[] = [];
   const st = trace === '' || trace === '-' ? undefined : fs.statSync(trace, { throwIfNoEntry: false });
+  if (st?.isFile() !== true) stream?.forEach((f, k) => (names[k] = componentLabel(f, k)));
   let reader: CaptureReader | null = null;
   let done = st?.isFile() !== true;
   let batch: Batch | null = null;
@@ -277,9 +280,7 @@ export function componentNames(trace: string, strictSnaplen: boolean): { name: (
           }
           batch.reset(r.packetsRead + 1);
         }
-        r.interfaces.forEach((f, k) => {
-          names[k] = f.name !== undefined && f.description !== undefined && f.description !== f.name ? `${f.name} (${f.description})` : (f.name ?? f.description ?? `interface ${k}`);
-        });
+        r.interfaces.forEach((f, k) => (names[k] = componentLabel(f, k)));
       } catch {
         close(); // the run already reported a bad capture
       }
@@ -287,6 +288,11 @@ export function componentNames(trace: string, strictSnaplen: boolean): { name: (
     return names[g] ?? `interface ${g}`;
   };
   return { name, close };
+}
+
+/** An interface as the pktmon summary names it: `if_name (if_description)`, the one it has, or `interface k`. */
+function componentLabel(f: { name?: string; description?: string }, k: number): string {
+  return f.name !== undefined && f.description !== undefined && f.description !== f.name ? `${f.name} (${f.description})` : (f.name ?? f.description ?? `interface ${k}`);
 }
 
 /**

@@ -48,7 +48,8 @@ export interface Fingerprint {
    * (Extension, issue 13.) `--pktmon-component` when given (src/io/pktmon.ts): it picks which appearance of
    * a pktmon packet is judged, so it changes verdicts; absent without the flag (the summaries made without it are unchanged).
    * The component it resolved to in the trace (its if_name, else its if_description: replay.ts, io/pktmon.ts
-   * `pktmonResolvedComponent`), so `2` and that component's name are one view; the flag's text from stdin or a FIFO.
+   * `pktmonResolvedComponent`), so `2` and that component's name are one view; from stdin or a FIFO the same, resolved
+   * in the interfaces its reader read (io/pktmon.ts `takeStreamComponents`); the flag's text only when nothing names it.
    */
   pktmon_component?: string;
 }

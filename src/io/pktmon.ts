@@ -65,6 +65,40 @@ function fs(): typeof NodeFs {
   return (fsModule ??= require('node:fs') as typeof NodeFs);
 }
 
+/** An interface's names as a pcapng IDB gives them (if_name, if_description). */
+export interface ComponentName {
+  name?: string;
+  description?: string;
+}
+
+/**
+ * Per thread: the interface list of each capture a PktmonTagger opened here, by path, as its reader holds it
+ * (the reader's own list, which grows as interface blocks come: nothing is done per packet). A stream (stdin,
+ * a FIFO) cannot be read a second time for its names, as a file is (pcapngInterfaces, replay.ts
+ * componentNames): the summary takes them from here (`takeStreamComponents`), or from the tally the thread
+ * that read the stream posted (report/pktmon.ts PktmonTallyData `streams`: the split worker reads with
+ * `--workers 2`). Each opening replaces the entry of its path; the summary takes it away.
+ */
+const openedIfaces = new Map<string, readonly InterfaceInfo[]>();
+
+/** This thread's captures' interface names (see `openedIfaces`), as plain data a worker can post. */
+export function streamComponents(): Record<string, ComponentName[]> {
+  const out: Record<string, ComponentName[]> = {};
+  for (const [path, ifs] of openedIfaces) out[path] = ifs.map(componentName);
+  return out;
+}
+
+/** The interface names of `path` as this thread's PktmonTagger read them (undefined: none here), forgotten here. */
+export function takeStreamComponents(path: string): ComponentName[] | undefined {
+  const ifs = openedIfaces.get(path);
+  openedIfaces.delete(path);
+  return ifs?.map(componentName);
+}
+
+function componentName(f: ComponentName): ComponentName {
+  return { ...(f.name !== undefined ? { name: f.name } : {}), ...(f.description !== undefined ? { description: f.description } : {}) };
+}
+
 /** The view of a pktmon capture: the component packets are judged at (undefined: their first one). */
 export interface PktmonView {
   component?: string;
@@ -155,6 +189,7 @@ export class PktmonTagger implements CaptureReader {
     private readonly view: PktmonView,
   ) {
     this.groupLimit = view.groupLimit ?? GROUP_LIMIT;
+    openedIfaces.set(inner.path, inner.interfaces);
     if (view.component !== undefined) this.checkViewAtOpen(view.component);
   }
 
@@ -454,10 +489,12 @@ function idbNames(body: Buffer, le: boolean): { name?: string; description?: str
 /**
  * The component `--pktmon-component` resolves to in `trace` (its if_name, else its if_description), for the
  * summary fingerprint: `2` and the same component by name are the same view, and index 2 naming different
- * components on two nodes is not. The flag's text when the file cannot be walked (stdin, a FIFO) or names nothing.
+ * components on two nodes is not. A file is walked (pcapngInterfaces); a stream (stdin, a FIFO) is resolved
+ * in `stream`, the interfaces its reader read (`takeStreamComponents`), so it gives what the same file gives.
+ * The flag's text when neither names it (the run was refused, or stopped before the component's IDB).
  */
-export function pktmonResolvedComponent(trace: string, component: string): string {
-  const w = pcapngInterfaces(trace, component);
+export function pktmonResolvedComponent(trace: string, component: string, stream?: readonly ComponentName[]): string {
+  const w = pcapngInterfaces(trace, component) ?? (stream !== undefined ? { ifaces: stream, found: stream.findIndex((f, g) => namesIface(f, g, component)) } : null);
   if (w === null || w.found < 0) return component;
   const f = w.ifaces[w.found];
   return f.name ?? f.description ?? component;

@@ -23,7 +23,7 @@
  * is the first LIST_MAX of the trace; the counts cover every record.
  */
 import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type Batch } from '../core/batch';
-import { PK_EPOCH_MASK, PK_EPOCH_SHIFT, PK_SAME, SAME_SAMPLE } from '../io/pktmon';
+import { PK_EPOCH_MASK, PK_EPOCH_SHIFT, PK_SAME, SAME_SAMPLE, streamComponents, takeStreamComponents, type ComponentName } from '../io/pktmon';
 import { pktmonDropReason, reasonCode, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 
@@ -48,6 +48,11 @@ export interface PktmonTallyData {
   unlinked: number;
   /** Packets without a packet id that repeat the packet before (io/pktmon.ts `sampleSame`, first SAME_SAMPLE packets). */
   same: number;
+  /**
+   * The interface names of the captures the posting thread read, by path (io/pktmon.ts `streamComponents`):
+   * the split worker reads with `--workers 2`, and a stream (stdin, a FIFO) cannot be read again for them.
+   */
+  streams?: Record<string, ComponentName[]>;
 }
 
 /** Numbers per drop row in PktmonTallyData.drops. */
@@ -72,6 +77,8 @@ export class PktmonTally {
   /** The epoch of the packets counted last (-1: none yet). */
   private epoch = -1;
   private readonly drops: number[] = [];
+  /** Interface names other threads posted (PktmonTallyData `streams`), by capture path. */
+  private readonly streams = new Map<string, ComponentName[]>();
 
   /** Counts packets `idx[0..m)` of `b` (their verdicts in `r`). */
   collect(b: Batch, r: Results, idx: Uint32Array, m: number): void {
@@ -157,7 +164,7 @@ export class PktmonTally {
     const ifaces: number[] = [];
     for (let g = 0; g < this.seen.length; g++) if (this.seen[g] === 1) ifaces.push(g);
     const { packets, copies, dropCount, agree, disagree, unknown, unlinked, same } = this;
-    return { packets, copies, ifaces, drops: this.drops.slice(), dropCount, agree, disagree, unknown, unlinked, same };
+    return { packets, copies, ifaces, drops: this.drops.slice(), dropCount, agree, disagree, unknown, unlinked, same, streams: { ...Object.fromEntries(this.streams), ...streamComponents() } };
   }
 
   addData(d: PktmonTallyData): void {
@@ -173,8 +180,19 @@ export class PktmonTally {
       if (g >= this.seen.length) this.seen = grow8(this.seen, g + 1);
       this.seen[g] = 1;
     }
+    for (const [path, names] of Object.entries(d.streams ?? {})) this.streams.set(path, names);
     // a merged tally holds every thread's first LIST_MAX (the summary sorts and cuts)
     for (let k = 0; k < d.drops.length; k++) this.drops.push(d.drops[k]);
+  }
+
+  /**
+   * The interfaces of capture `trace` as the thread that read it knew them (a thread's tally posted them, or
+   * this thread read it: taken from io/pktmon.ts then), or undefined. For a stream (stdin, a FIFO) the only
+   * source of its names: replay.ts names its components and resolves `--pktmon-component` with them.
+   */
+  components(trace: string): ComponentName[] | undefined {
+    const here = takeStreamComponents(trace);
+    return this.streams.get(trace) ?? here;
   }
 
   /** The `pktmon` summary key, or null when the capture had no pktmon packet. */

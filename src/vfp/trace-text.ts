@@ -184,22 +184,9 @@ function finalPacket(k: PacketCtx, r: Results): string {
   }
   const inner = r.encap[i] === 1 ? base + VXLAN_OUTER_LEN : base;
   if (b.l2Off[i] >= 0 || r.encap[i] === 1) s += `eth ${mac(a, inner + 6)} > ${mac(a, inner)}, `;
-  if (b.ipVer[i] === 6) return `Final packet: ${s}${tuple6(k)}`;
+  // IPv6 in the packet-line notation the IPv4 line and trace's input lines use (line6), from the bytes as rewritten
+  if (b.ipVer[i] === 6) return `Final packet: ${s}${line6(b, i, k.l3)}`;
   return `Final packet: ${s}${fmtTuple(k.proto, k.src, k.dst, k.sport, k.dport, k.ports, k.icmpType)}`;
-}
-
-/** An IPv6 packet's tuple as its bytes now hold it (addresses, and TCP/UDP ports when captured). */
-function tuple6(k: PacketCtx): string {
-  const b = k.b!;
-  const a = b.arena;
-  const i = k.i;
-  const l3 = k.l3;
-  const src = formatIPv6(a.subarray(l3 + 8, l3 + 24));
-  const dst = formatIPv6(a.subarray(l3 + 24, l3 + 40));
-  const proto = b.proto[i];
-  if ((b.flags[i] & PF.HAS_PORTS) === 0 || b.l4Off[i] < 0) return `IPv6 ${protoName(proto)} ${src} > ${dst}`;
-  const l4 = b.off[i] + b.l4Off[i];
-  return `IPv6 ${protoName(proto)} [${src}]:${(a[l4] << 8) | a[l4 + 1]} > [${dst}]:${(a[l4 + 2] << 8) | a[l4 + 3]}`;
 }
 
 /** The packet's tracked tuple in a line (as the packet-line notation writes it, plus TCP flags): walk.ts's `packet`. */
