@@ -57,9 +57,9 @@
  * ceil(maxConnections / FLOW_SHARES), however idle the others are (connections of all hosts, HOSTS_KEY,
  * are one share).
  * When every slot is taken the capacity grows by half, never past the limit (+1: the connection of the
- * packet in the slow path, not yet admitted); the per-connection arrays are reserved ahead of it (doubled
- * while small, the whole bound from 64k slots: `reserveFor`), so that a large table's growth copies
- * nothing and writes no page twice. Nothing is allocated per packet.
+ * packet in the slow path, not yet admitted); past 256k slots the per-connection arrays
+ * reserve the whole bound (`reserveFor`), so that a large table's growth copies nothing more and writes
+ * no page twice. Nothing is allocated per packet.
  *
  * Memory: 64 bytes of records, 4 per index slot (2-4 slots), ~33 of cold columns per connection slot,
  * see `bytesPerConnection`: measured 116 B on the 10k-flow e2e trace (bench/engine-trace.ts; 268 B
@@ -182,8 +182,8 @@ const NAT_CONST = 0;
 const NAT_VAR = 1;
 const NAT_PARTNER = 2;
 
-/** Slots from which the per-connection arrays reserve the table's whole bound (`reserveFor`). */
-const RESERVE_FROM = 1 << 16;
+/** Slots past which the per-connection arrays reserve the table's whole bound (`reserveFor`). */
+const RESERVE_FROM = 1 << 18;
 /** Most slots reserved at once (`reserveFor`): 4M connections, about 400 MB of address space. */
 const RESERVE_MAX = 1 << 22;
 
@@ -308,7 +308,7 @@ export class FlowTable {
     this.flowMask = 2 ** fb - 1;
     this.aliasBit = 2 ** fb;
     this.tagMask = ~(2 ** (fb + 1) - 1);
-    const a = connectionArrays(cap);
+    const a = connectionArrays(cap, false);
     this.freeList = a.freeList;
     this.rec = a.rec;
     this.recF = a.recF;
@@ -963,7 +963,10 @@ export class FlowTable {
   private grow(): void {
     const cap = Math.min(Math.ceil((this.capacity * 3) / 2), this.maxCapacity);
     if (2 * cap + 1 > this.flowMask) throw new Error(`flow table: more than ${this.flowMask >> 1} connections`);
-    if (cap > this.reserved) this.reallocate(this.reserveFor(cap));
+    if (cap > this.reserved) {
+      const n = this.reserveFor(cap);
+      this.reallocate(n, n > cap);
+    }
     this.capacity = cap;
   }
 
@@ -973,20 +976,21 @@ export class FlowTable {
    * connections made cost address space, not memory; but each reallocation copies the arrays and writes
    * fresh pages, which cost 13% of a new connection's time at 100k-1M connections when the arrays grew x1.5
    * from 1024 (grow and the first writes of the copies: a copy of about twice the final size in all). So a
-   * table that reaches RESERVE_FROM slots reserves its whole bound at once (when at most RESERVE_MAX: the
-   * default bound, 2^21 connections, is about 200 MB of address space, of which 1M connections touch half),
-   * and one with a larger bound reserves RESERVE_MAX, then doubles; a small table (tests, one packet's
-   * explain, a shard with few connections) doubles, and reserves no more than twice what it holds.
+   * table that outgrows RESERVE_FROM slots reserves its whole bound at once (when at most RESERVE_MAX: the
+   * default bound, 2^21 connections, is about 200 MB of address space, of which 1M connections touch
+   * half), one with a larger bound RESERVE_MAX, then twice what it has. Below RESERVE_FROM the arrays are
+   * exactly as large as the capacity (x1.5, as before): a reservation's cost (the collector runs when 200
+   * MB of ArrayBuffer appear, and fresh pages fault where a small table reuses the heap's) measured more than
+   * the copies it saves at 100k connections.
    */
   private reserveFor(cap: number): number {
-    const want = Math.max(cap, 2 * this.reserved);
-    if (want < RESERVE_FROM) return want;
-    return Math.min(this.maxCapacity, Math.max(want, RESERVE_MAX));
+    if (cap < RESERVE_FROM) return cap;
+    return Math.min(this.maxCapacity, Math.max(cap, 2 * this.reserved, RESERVE_MAX));
   }
 
-  /** The per-connection arrays with `n` slots (n >= highWater), their contents copied. */
-  private reallocate(n: number): void {
-    const a = connectionArrays(n);
+  /** The per-connection arrays with `n` slots (n >= highWater; in one buffer when `reserve`), their contents copied. */
+  private reallocate(n: number, reserve: boolean): void {
+    const a = connectionArrays(n, reserve);
     // the new slots are left 0 (no fill: a pass over fresh memory), allocConnection sets what a connection
     // must start with (natOwner -1, shareOf NO_SHARE); nothing reads a slot before it is allocated
     a.rec.set(this.rec);
@@ -1016,13 +1020,14 @@ export class FlowTable {
 }
 
 /**
- * The per-connection arrays of `n` slots (97 bytes a slot), views of one ArrayBuffer, widest elements first
- * (each view aligned). One buffer, not one per array: glibc's calloc maps a block of 32 MB or more
+ * The per-connection arrays of `n` slots (97 bytes a slot). A reservation (`oneBuffer`) puts them in one
+ * ArrayBuffer, widest elements first (each view aligned): glibc's calloc maps a block of 32 MB or more
  * (M_MMAP_THRESHOLD's dynamic maximum on 64-bit) zeroed by the system page by page as it is written, but
  * takes a smaller one from the heap once its threshold has risen and clears it whole (measured here: a
- * 16 MB ArrayBuffer 15 ms, a 64 MB one 1 ms); the reserved slots (`reserveFor`) must cost nothing until used.
+ * 16 MB ArrayBuffer 15 ms, a 64 MB one 1 ms), and the reserved slots must cost nothing until used. Else
+ * one buffer per array, as large as the capacity (a combined buffer of 8-32 MB measured twice as slow).
  */
-function connectionArrays(n: number): {
+function connectionArrays(n: number, oneBuffer: boolean): {
   rec: Int32Array;
   recF: Float64Array;
   stamp: Float64Array;
@@ -1036,28 +1041,29 @@ function connectionArrays(n: number): {
   natProto: Uint8Array;
   shareOf: Uint8Array;
 } {
-  const buf = new ArrayBuffer(n * (2 * W * 4 + 8 + 5 * 4 + 2 + 3));
+  const buf = oneBuffer ? new ArrayBuffer(n * (2 * W * 4 + 8 + 5 * 4 + 2 + 3)) : null;
   let at = 0;
-  /** The byte offset of the next array, of `bytes` bytes a slot. */
-  const take = (bytes: number): number => {
+  /** The buffer and byte offset of the next array, of `bytes` bytes a slot. */
+  const take = (bytes: number): [ArrayBuffer, number] => {
+    if (buf === null) return [new ArrayBuffer(bytes * n), 0];
     const o = at;
     at += bytes * n;
-    return o;
+    return [buf, o];
   };
-  const recAt = take(2 * W * 4);
+  const [recBuf, recAt] = take(2 * W * 4);
   return {
-    rec: new Int32Array(buf, recAt, 2 * W * n),
-    recF: new Float64Array(buf, recAt, W * n),
-    stamp: new Float64Array(buf, take(8), n),
-    natOwner: new Int32Array(buf, take(4), n),
-    firstPacket: new Uint32Array(buf, take(4), n),
-    ringNext: new Int32Array(buf, take(4), n),
-    ringPrev: new Int32Array(buf, take(4), n),
-    freeList: new Int32Array(buf, take(4), n),
-    natPort: new Uint16Array(buf, take(2), n),
-    cflags: new Uint8Array(buf, take(1), n),
-    natProto: new Uint8Array(buf, take(1), n),
-    shareOf: new Uint8Array(buf, take(1), n),
+    rec: new Int32Array(recBuf, recAt, 2 * W * n),
+    recF: new Float64Array(recBuf, recAt, W * n),
+    stamp: new Float64Array(...take(8), n),
+    natOwner: new Int32Array(...take(4), n),
+    firstPacket: new Uint32Array(...take(4), n),
+    ringNext: new Int32Array(...take(4), n),
+    ringPrev: new Int32Array(...take(4), n),
+    freeList: new Int32Array(...take(4), n),
+    natPort: new Uint16Array(...take(2), n),
+    cflags: new Uint8Array(...take(1), n),
+    natProto: new Uint8Array(...take(1), n),
+    shareOf: new Uint8Array(...take(1), n),
   };
 }
 
