@@ -56,9 +56,10 @@
  * counts its connections: its evictions are a function of the trace. The price: one share holds
  * ceil(maxConnections / FLOW_SHARES), however idle the others are (connections of all hosts, HOSTS_KEY,
  * are one share).
- * When every slot is taken the arrays grow by half, never past the limit (+1: the connection of the
- * packet in the slow path, not yet admitted). Growth copies the arrays (rare, amortised); nothing is
- * allocated per packet.
+ * When every slot is taken the capacity grows by half, never past the limit (+1: the connection of the
+ * packet in the slow path, not yet admitted); past 256k slots the per-connection arrays
+ * reserve the whole bound (`reserveFor`), so that a large table's growth copies nothing more and writes
+ * no page twice. Nothing is allocated per packet.
  *
  * Memory: 64 bytes of records, 4 per index slot (2-4 slots), ~33 of cold columns per connection slot,
  * see `bytesPerConnection`: measured 116 B on the 10k-flow e2e trace (bench/engine-trace.ts; 268 B
@@ -181,6 +182,11 @@ const NAT_CONST = 0;
 const NAT_VAR = 1;
 const NAT_PARTNER = 2;
 
+/** Slots past which the per-connection arrays reserve the table's whole bound (`reserveFor`). */
+const RESERVE_FROM = 1 << 18;
+/** Most slots reserved at once (`reserveFor`): 4M connections, about 400 MB of address space. */
+const RESERVE_MAX = 1 << 22;
+
 /** Most index slots `touch` walks looking for a key's tag (the warm pass: a bound, not a rule). */
 const TOUCH_PROBES = 8;
 
@@ -230,6 +236,8 @@ export class FlowTable {
   // ---- records ----
   /** Connection capacity (flows = 2x). */
   capacity: number;
+  /** Slots of the per-connection arrays (>= capacity; `reserveFor`). */
+  private reserved: number;
   /** Live connections. */
   live = 0;
   private freeList: Int32Array;
@@ -291,6 +299,7 @@ export class FlowTable {
     while (cap < initialConnections) cap <<= 1;
     cap = Math.min(cap, this.maxCapacity);
     this.capacity = cap;
+    this.reserved = cap;
     let slots = 16;
     while (slots < cap * 2) slots <<= 1;
     this.slots = new Int32Array(slots);
@@ -299,24 +308,24 @@ export class FlowTable {
     this.flowMask = 2 ** fb - 1;
     this.aliasBit = 2 ** fb;
     this.tagMask = ~(2 ** (fb + 1) - 1);
-    this.freeList = new Int32Array(cap);
-    const buf = new ArrayBuffer(cap * 2 * W * 4);
-    this.rec = new Int32Array(buf);
-    this.recF = new Float64Array(buf);
+    const a = connectionArrays(cap, false);
+    this.freeList = a.freeList;
+    this.rec = a.rec;
+    this.recF = a.recF;
     this.acts = new Int32Array(64 * AW);
     this.actIndex = new Int32Array(128);
     this.resetStage(0);
     this.resetStage(1);
     this.intern(0); // action 0: the empty action
-    this.cflags = new Uint8Array(cap);
-    this.natOwner = new Int32Array(cap).fill(-1);
-    this.natPort = new Uint16Array(cap);
-    this.natProto = new Uint8Array(cap);
-    this.firstPacket = new Uint32Array(cap);
-    this.shareOf = new Uint8Array(cap).fill(NO_SHARE);
-    this.ringNext = new Int32Array(cap);
-    this.ringPrev = new Int32Array(cap);
-    this.stamp = new Float64Array(cap);
+    this.cflags = a.cflags;
+    this.natOwner = a.natOwner.fill(-1);
+    this.natPort = a.natPort;
+    this.natProto = a.natProto;
+    this.firstPacket = a.firstPacket;
+    this.shareOf = a.shareOf.fill(NO_SHARE);
+    this.ringNext = a.ringNext;
+    this.ringPrev = a.ringPrev;
+    this.stamp = a.stamp;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -945,56 +954,121 @@ export class FlowTable {
     this.shareLive[s]--;
   }
 
+  /**
+   * More connection slots: `capacity` x1.5 (never past `maxCapacity`). Within the reserved arrays
+   * (`reserved`) that is all: nothing is copied, and the new slots' pages are committed by the system when
+   * `allocConnection` first writes them. Else the per-connection arrays are allocated anew and copied
+   * (`reserveFor` says how large) and the old ones left to the collector.
+   */
   private grow(): void {
-    // x1.5 keeps the slack (memory per live connection) below a third after a growth.
     const cap = Math.min(Math.ceil((this.capacity * 3) / 2), this.maxCapacity);
     if (2 * cap + 1 > this.flowMask) throw new Error(`flow table: more than ${this.flowMask >> 1} connections`);
-    const buf = new ArrayBuffer(cap * 2 * W * 4);
-    const rec = new Int32Array(buf);
-    rec.set(this.rec);
-    this.rec = rec;
-    this.recF = new Float64Array(buf);
+    if (cap > this.reserved) {
+      const n = this.reserveFor(cap);
+      this.reallocate(n, n > cap);
+    }
+    this.capacity = cap;
+  }
+
+  /**
+   * Slots to reserve for a capacity of `cap` connections. A large ArrayBuffer is mapped zeroed by the system
+   * (calloc, mmap on Linux) and a page becomes resident only when written, so slots reserved past the
+   * connections made cost address space, not memory; but each reallocation copies the arrays and writes
+   * fresh pages, which cost 13% of a new connection's time at 100k-1M connections when the arrays grew x1.5
+   * from 1024 (grow and the first writes of the copies: a copy of about twice the final size in all). So a
+   * table that outgrows RESERVE_FROM slots reserves its whole bound at once (when at most RESERVE_MAX: the
+   * default bound, 2^21 connections, is about 200 MB of address space, of which 1M connections touch
+   * half), one with a larger bound RESERVE_MAX, then twice what it has. Below RESERVE_FROM the arrays are
+   * exactly as large as the capacity (x1.5, as before): a reservation's cost (the collector runs when 200
+   * MB of ArrayBuffer appear, and fresh pages fault where a small table reuses the heap's) measured more than
+   * the copies it saves at 100k connections.
+   */
+  private reserveFor(cap: number): number {
+    if (cap < RESERVE_FROM) return cap;
+    return Math.min(this.maxCapacity, Math.max(cap, 2 * this.reserved, RESERVE_MAX));
+  }
+
+  /** The per-connection arrays with `n` slots (n >= highWater; in one buffer when `reserve`), their contents copied. */
+  private reallocate(n: number, reserve: boolean): void {
+    const a = connectionArrays(n, reserve);
     // the new slots are left 0 (no fill: a pass over fresh memory), allocConnection sets what a connection
     // must start with (natOwner -1, shareOf NO_SHARE); nothing reads a slot before it is allocated
-    const g = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, n: number): T => {
-      const x = new (a.constructor as new (n: number) => T)(n);
-      x.set(a);
-      return x;
-    };
-    this.cflags = g(this.cflags, cap);
-    this.natOwner = g(this.natOwner, cap);
-    this.natPort = g(this.natPort, cap);
-    this.natProto = g(this.natProto, cap);
-    this.firstPacket = g(this.firstPacket, cap);
-    this.shareOf = g(this.shareOf, cap);
-    this.ringNext = g(this.ringNext, cap);
-    this.ringPrev = g(this.ringPrev, cap);
-    const stamp = new Float64Array(cap);
-    stamp.set(this.stamp);
-    this.stamp = stamp;
-    const fl = new Int32Array(cap);
-    fl.set(this.freeList.subarray(0, this.freeTop));
-    this.freeList = fl;
-    this.capacity = cap;
+    a.rec.set(this.rec);
+    this.rec = a.rec;
+    this.recF = a.recF;
+    this.cflags = copyInto(a.cflags, this.cflags);
+    this.natOwner = copyInto(a.natOwner, this.natOwner);
+    this.natPort = copyInto(a.natPort, this.natPort);
+    this.natProto = copyInto(a.natProto, this.natProto);
+    this.firstPacket = copyInto(a.firstPacket, this.firstPacket);
+    this.shareOf = copyInto(a.shareOf, this.shareOf);
+    this.ringNext = copyInto(a.ringNext, this.ringNext);
+    this.ringPrev = copyInto(a.ringPrev, this.ringPrev);
+    this.stamp = copyInto(a.stamp, this.stamp);
+    this.freeList = copyInto(a.freeList, this.freeList.subarray(0, this.freeTop));
+    this.reserved = n;
   }
 
   /** Bytes of typed-array memory per connection slot at the current capacity (records, cold columns, key slots). */
   bytesPerConnection(): number {
-    const bytes =
-      this.slots.byteLength +
-      this.freeList.byteLength +
-      this.rec.byteLength +
-      this.cflags.byteLength +
-      this.natOwner.byteLength +
-      this.natPort.byteLength +
-      this.natProto.byteLength +
-      this.firstPacket.byteLength +
-      this.acts.byteLength +
-      this.actIndex.byteLength +
-      this.shareOf.byteLength +
-      this.ringNext.byteLength +
-      this.ringPrev.byteLength +
-      this.stamp.byteLength;
+    // the per-connection arrays count at `capacity` slots: the reserved slots past it are address space only
+    // (`reserveFor`), never written before `grow` makes them part of the capacity
+    const perSlot = (this.rec.byteLength + this.cflags.byteLength + this.natOwner.byteLength + this.natPort.byteLength + this.natProto.byteLength + this.firstPacket.byteLength + this.shareOf.byteLength + this.ringNext.byteLength + this.ringPrev.byteLength + this.stamp.byteLength + this.freeList.byteLength) / this.reserved;
+    const bytes = this.slots.byteLength + this.acts.byteLength + this.actIndex.byteLength + perSlot * this.capacity;
     return bytes / this.capacity;
   }
+}
+
+/**
+ * The per-connection arrays of `n` slots (97 bytes a slot). A reservation (`oneBuffer`) puts them in one
+ * ArrayBuffer, widest elements first (each view aligned): glibc's calloc maps a block of 32 MB or more
+ * (M_MMAP_THRESHOLD's dynamic maximum on 64-bit) zeroed by the system page by page as it is written, but
+ * takes a smaller one from the heap once its threshold has risen and clears it whole (measured here: a
+ * 16 MB ArrayBuffer 15 ms, a 64 MB one 1 ms), and the reserved slots must cost nothing until used. Else
+ * one buffer per array, as large as the capacity (a combined buffer of 8-32 MB measured twice as slow).
+ */
+function connectionArrays(n: number, oneBuffer: boolean): {
+  rec: Int32Array;
+  recF: Float64Array;
+  stamp: Float64Array;
+  natOwner: Int32Array;
+  firstPacket: Uint32Array;
+  ringNext: Int32Array;
+  ringPrev: Int32Array;
+  freeList: Int32Array;
+  natPort: Uint16Array;
+  cflags: Uint8Array;
+  natProto: Uint8Array;
+  shareOf: Uint8Array;
+} {
+  const buf = oneBuffer ? new ArrayBuffer(n * (2 * W * 4 + 8 + 5 * 4 + 2 + 3)) : null;
+  let at = 0;
+  /** The buffer and byte offset of the next array, of `bytes` bytes a slot. */
+  const take = (bytes: number): [ArrayBuffer, number] => {
+    if (buf === null) return [new ArrayBuffer(bytes * n), 0];
+    const o = at;
+    at += bytes * n;
+    return [buf, o];
+  };
+  const [recBuf, recAt] = take(2 * W * 4);
+  return {
+    rec: new Int32Array(recBuf, recAt, 2 * W * n),
+    recF: new Float64Array(recBuf, recAt, W * n),
+    stamp: new Float64Array(...take(8), n),
+    natOwner: new Int32Array(...take(4), n),
+    firstPacket: new Uint32Array(...take(4), n),
+    ringNext: new Int32Array(...take(4), n),
+    ringPrev: new Int32Array(...take(4), n),
+    freeList: new Int32Array(...take(4), n),
+    natPort: new Uint16Array(...take(2), n),
+    cflags: new Uint8Array(...take(1), n),
+    natProto: new Uint8Array(...take(1), n),
+    shareOf: new Uint8Array(...take(1), n),
+  };
+}
+
+/** `to` with `from` copied into its start. */
+function copyInto<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(to: T, from: T): T {
+  to.set(from);
+  return to;
 }

@@ -56,10 +56,10 @@ function podPortTaken(k: PacketCtx): boolean {
   if (conns === null || clientPorts === null) return false;
   const ft = k.st.flows;
   const port = k.oDport;
-  for (let q = 0; q < conns.length; q++) {
-    // the pod's port of each connection (its forward key's sport) from the pool's dense array: the
-    // connection's record is read only for those at the reply's port
-    if (clientPorts[q] !== port) continue;
+  // the pod's port of each connection (its forward key's sport) from the pool's dense array, searched by
+  // TypedArray indexOf (a native loop, about twice a script loop's speed over the thousands of a pool at
+  // 1M flows): the connection's record is read only for those at the reply's port, in index order as before
+  for (let q = clientPorts.indexOf(port); q >= 0 && q < conns.length; q = clientPorts.indexOf(port, q + 1)) {
     const cc = conns[q];
     if (cc < 0 || !ft.isLive(cc) || ft.expired(cc, k.ts)) continue;
     if (ft.key(2 * cc, 1) === (p.ip | 0) && ft.key(2 * cc, 3) >>> 16 === k.oDport && ft.key(2 * cc, 2) !== k.oSrc) {
