@@ -50,7 +50,7 @@ import { secFracToTicks, ticksToSecFrac, tsResult, tsresolFromUnits, type TsUnit
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, reasonSentence, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
-import { ByteWriter, Ipv4Texts, putBytes, putIpv6, putSmall, putText, putU16le, putU32le, putUint, Text, utf8 } from './bytes';
+import { ByteWriter, Ipv4Texts, putBytes, putIpv6, putSmall, putText, putTextTo, putU16le, putU32le, putUint, Text, utf8 } from './bytes';
 import { type LbFrontend, lbFields, lbFieldsBound, lbsByRule, pktmonField, warningsField } from './out-comment';
 
 /** Most UTF-8 bytes of an egress point's interface name in the output trace (see the module comment). */
@@ -317,8 +317,9 @@ export class OutTraceEncoder {
   /** The comment's fields after the suffix (out-comment.ts), written to `v` at `p`; returns the position after them. */
   private fields(v: DataView, p: number, b: Batch, r: Results, f: FlowColumns, i: number): number {
     const warn = r.warnings[i];
-    if (warn !== 0) p = putText(v, p, this.warningsText(warn));
-    if (r.service[i] >= 0 || r.backend[i] >= 0) p = putText(v, p, this.lbText(r.service[i], r.backend[i], r.rule[i]));
+    const out = this.w.out;
+    if (warn !== 0) p = putTextTo(out, v, p, this.warningsText(warn));
+    if (r.service[i] >= 0 || r.backend[i] >= 0) p = putTextTo(out, v, p, this.lbText(r.service[i], r.backend[i], r.rule[i]));
     const verdict = r.verdict[i];
     if (verdict === V.DROPPED || verdict === V.IGNORED) return p;
     const encap = r.encap[i] === 1;
@@ -489,7 +490,7 @@ export class OutTraceEncoder {
     // opt_comment: its digits are written in place, then its length is known
     let c = putText(dv, optAt + 4, PACKET);
     c = putUint(dv, c, b.firstNumber + i);
-    c = putText(dv, c, this.commentSuffix(verdict, r.reason[i]));
+    c = putTextTo(out, dv, c, this.commentSuffix(verdict, r.reason[i]));
     c = this.fields(dv, c, b, r, f, i);
     const commentLen = c - optAt - 4;
     let o = optAt + 4 + ((commentLen + 3) & ~3);

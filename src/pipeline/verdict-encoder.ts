@@ -26,7 +26,7 @@ import { ipv6Text } from '../decode/format';
 import type { Dataplane } from '../vfp/engine';
 import { reasonCode, REASON_COUNT, V, VERDICT_NAMES, warningCodes } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
-import { ByteWriter, Ipv4Texts, MacTexts, putSmall, putText, putUint, Text, utf8 } from './bytes';
+import { ByteWriter, Ipv4Texts, MacTexts, putSmall, putText, putTextTo, putUint, Text, utf8 } from './bytes';
 
 /** Slots of the direct-mapped head cache (VerdictEncoder `recent`): 2^RECENT_BITS. */
 const RECENT_BITS = 10;
@@ -273,10 +273,11 @@ export class VerdictEncoder {
   private record(v: DataView, p: number, b: Batch, r: Results, f: FlowColumns, i: number): number {
     p = putText(v, p, T_PACKET);
     p = putUint(v, p, b.firstNumber + i);
-    p = putText(v, p, this.head(r, i));
+    const out = this.w.out;
+    p = putTextTo(out, v, p, this.head(r, i));
     p = this.flowJson(v, p, f, i);
     p = this.outJson(v, p, b, r, i);
-    p = putText(v, p, this.tail(r, i));
+    p = putTextTo(out, v, p, this.tail(r, i));
     const copyOf = b.pkCopyOf[i];
     return copyOf === 0 ? p : this.copyOf(v, p - 2, copyOf);
   }
