@@ -276,7 +276,7 @@ export class VerdictEncoder {
     const out = this.w.out;
     p = putTextTo(out, v, p, this.head(r, i));
     p = this.flowJson(v, p, f, i);
-    p = this.outJson(v, p, b, r, i);
+    p = this.outJson(v, p, b, r, f, i);
     p = putTextTo(out, v, p, this.tail(r, i));
     const copyOf = b.pkCopyOf[i];
     return copyOf === 0 ? p : this.copyOf(v, p - 2, copyOf);
@@ -327,13 +327,32 @@ export class VerdictEncoder {
     if (ver !== 4 && ver !== 6) return putText(v, p, T_OUT_NULL);
     const flags = f.flags[i];
     const ports = (flags & PF.HAS_PORTS) !== 0;
+    const from = p;
     if (ver === 4) p = this.tuple4(v, p, f.proto[i], f.src4[i], f.dst4[i], ports, f.sport[i], f.dport[i]);
     else p = this.tuple6(v, p, f.proto[i], f.addr6, i * 32, ports, f.sport[i], f.dport[i]);
     if ((flags & PF.HAS_ICMP) !== 0) p = icmp(v, p, f.icmpType[i], f.icmpCode[i]);
+    this.flowFrom = from;
+    this.flowTo = p;
     return putText(v, p, T_FLOW_END);
   }
 
-  private outJson(v: DataView, p: number, b: Batch, r: Results, i: number): number {
+  /** Where the last `flowJson` wrote its tuple (and ICMP fields), without the `},"out":` after it. */
+  private flowFrom = 0;
+  private flowTo = 0;
+
+  /**
+   * Whether packet `i` leaves (batch `b`, decoded again) with the IPv4 tuple it was captured with (`f`):
+   * then `out`'s tuple is the same text as `flow`'s, copied from the record (half the packets of the e2e
+   * trace: those the engine did not NAT).
+   */
+  private sameTuple4(b: Batch, f: FlowColumns, i: number, flags: number): boolean {
+    if (f.ipVer[i] !== 4 || b.proto[i] !== f.proto[i] || b.src4[i] !== f.src4[i] || b.dst4[i] !== f.dst4[i]) return false;
+    if (((flags ^ f.flags[i]) & (PF.HAS_PORTS | PF.HAS_ICMP)) !== 0) return false;
+    if ((flags & PF.HAS_PORTS) !== 0 && (b.sport[i] !== f.sport[i] || b.dport[i] !== f.dport[i])) return false;
+    return (flags & PF.HAS_ICMP) === 0 || (b.icmpType[i] === f.icmpType[i] && b.icmpCode[i] === f.icmpCode[i]);
+  }
+
+  private outJson(v: DataView, p: number, b: Batch, r: Results, f: FlowColumns, i: number): number {
     const verdict = r.verdict[i];
     if (verdict === V.DROPPED || verdict === V.IGNORED) return putText(v, p, T_NULL);
     const a = b.arena;
@@ -356,9 +375,16 @@ export class VerdictEncoder {
     const ver = b.ipVer[i];
     if (ver !== 4 && ver !== 6) return putText(v, p, T_NULL);
     const ports = (flags & PF.HAS_PORTS) !== 0;
-    if (ver === 4) p = this.tuple4(v, p, b.proto[i], b.src4[i], b.dst4[i], ports, b.sport[i], b.dport[i]);
-    else p = this.tuple6(v, p, b.proto[i], a, base + b.l3Off[i] + 8, ports, b.sport[i], b.dport[i]);
-    if ((flags & PF.HAS_ICMP) !== 0) p = icmp(v, p, b.icmpType[i], b.icmpCode[i]);
+    if (ver === 4 && this.sameTuple4(b, f, i, flags)) {
+      const from = this.flowFrom;
+      const to = this.flowTo;
+      this.w.out.copyWithin(p, from, to);
+      p += to - from;
+    } else {
+      if (ver === 4) p = this.tuple4(v, p, b.proto[i], b.src4[i], b.dst4[i], ports, b.sport[i], b.dport[i]);
+      else p = this.tuple6(v, p, b.proto[i], a, base + b.l3Off[i] + 8, ports, b.sport[i], b.dport[i]);
+      if ((flags & PF.HAS_ICMP) !== 0) p = icmp(v, p, b.icmpType[i], b.icmpCode[i]);
+    }
     const l2 = b.l2Off[i];
     if (l2 >= 0 && b.linktype[i] === 1) p = this.eth(v, p, a, base + l2);
     v.setUint8(p, 125); // }
