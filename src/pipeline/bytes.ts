@@ -82,6 +82,22 @@ export function putText(v: DataView, p: number, t: Text): number {
   return p + t.length;
 }
 
+/** Bytes from which `putTextTo` copies a text with one `set` rather than word by word. */
+const SET_FROM = 40;
+
+/**
+ * `putText` for texts that may be long (cached heads, tails, comment fields): `out` is the array `v` views
+ * (same offset). A text of SET_FROM bytes or more is copied with one `Uint8Array.set` from its bytes (a
+ * memcpy after a fixed cost of about 15 ns), a shorter one word by word (about 2 ns a word, in a loop):
+ * measured on 120-byte texts, 27 ns with `set` against 67 word by word; they cost the same near 40 bytes.
+ * Writes up to 3 bytes of the text's padding past it, as `putText`.
+ */
+export function putTextTo(out: Uint8Array, v: DataView, p: number, t: Text): number {
+  if (t.length < SET_FROM) return putText(v, p, t);
+  out.set(t.bytes, p);
+  return p + t.length;
+}
+
 /** Decimal digits of `n`, 0..99999 (up to 3 bytes past them); returns the position after them. */
 export function putSmall(v: DataView, p: number, n: number): number {
   if (n < 10000) {
