@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { CF, FLOW_SHARES, FlowTable, SCOPE_ALIAS, SCOPE_ENTRY, TCP_ESTABLISHED, TCP_SYN, key0, key3, scopeHop } from '../src/vfp/flow-table';
+import { CF, FLOW_SHARES, FlowTable, SCOPE_ALIAS, SCOPE_ENTRY, TCP_ESTABLISHED, TCP_SYN, key0, key3, scopeHop, setReserveLimitForTest } from '../src/vfp/flow-table';
 import { Prng } from '../src/gen/prng';
 
 /** Sets both directions of connection `c` to expire at `t`. */
@@ -281,5 +281,38 @@ describe('vfp flow table (typed-array unified flow table)', () => {
     assert.equal(ft.isLive(c), false);
     ft.freeConnection(c); // twice is harmless
     assert.equal(ft.live, 0);
+  });
+
+  it('when the system refuses the reservation (strict overcommit), grows x1.5 instead and keeps every connection', () => {
+    // past 2^18 slots a table reserves its whole bound in one ArrayBuffer; the hook makes that allocation
+    // throw the RangeError a refused `new ArrayBuffer` throws: the table must go on, not exit 70
+    const N = 400_000;
+    const fill = (ft: FlowTable): void => {
+      for (let k = 0; k < N; k++) {
+        const c = ft.allocConnection();
+        ft.keyFlow(2 * c, key0(SCOPE_ENTRY, 6), k, 7, key3(k & 0xffff, 80));
+        ft.setNat(2 * c, k, k & 0xffff, 7, 80);
+      }
+    };
+    const normal = new FlowTable(1024, 1 << 21);
+    fill(normal);
+    const old = setReserveLimitForTest(1);
+    const refused = new FlowTable(1024, 1 << 21);
+    try {
+      fill(refused);
+    } finally {
+      setReserveLimitForTest(old);
+    }
+    assert.equal(refused.live, N);
+    assert.equal(refused.capacity, normal.capacity, 'the same capacity steps');
+    for (let k = 0; k < N; k++) {
+      const f = refused.lookup(key0(SCOPE_ENTRY, 6), k, 7, key3(k & 0xffff, 80));
+      assert.equal(f, normal.lookup(key0(SCOPE_ENTRY, 6), k, 7, key3(k & 0xffff, 80)));
+      assert.ok(f >= 0, `connection ${k} kept`);
+      assert.deepEqual([refused.key(f, 1), refused.key(f, 3)], [k, key3(k & 0xffff, 80)]);
+      assert.deepEqual([refused.snatIp(f), refused.snatPort(f), refused.dnatIp(f)], [normal.snatIp(f), normal.snatPort(f), normal.dnatIp(f)]);
+    }
+    // without a reservation the arrays are as large as the capacity
+    assert.ok(refused.bytesPerConnection() <= normal.bytesPerConnection());
   });
 });

@@ -187,6 +187,20 @@ const RESERVE_FROM = 1 << 18;
 /** Most slots reserved at once (`reserveFor`): 4M connections, about 400 MB of address space. */
 const RESERVE_MAX = 1 << 22;
 
+/**
+ * Test hook: bytes past which a reservation (`connectionArrays` with `oneBuffer`) throws the RangeError a
+ * failed `new ArrayBuffer` throws (Infinity: never), to check `grow`'s fallback without a host that
+ * refuses the allocation (vm.overcommit_memory=2, ulimit -v).
+ */
+let reserveLimitBytes = Infinity;
+
+/** Sets the reservation limit of the test hook above; returns the previous one. */
+export function setReserveLimitForTest(bytes: number): number {
+  const old = reserveLimitBytes;
+  reserveLimitBytes = bytes;
+  return old;
+}
+
 /** Most index slots `touch` walks looking for a key's tag (the warm pass: a bound, not a rule). */
 const TOUCH_PROBES = 8;
 
@@ -238,6 +252,8 @@ export class FlowTable {
   capacity: number;
   /** Slots of the per-connection arrays (>= capacity; `reserveFor`). */
   private reserved: number;
+  /** The system refused a reservation (`reserve`): the arrays grow x1.5 from then on. */
+  private reserveRefused = false;
   /** Live connections. */
   live = 0;
   private freeList: Int32Array;
@@ -965,9 +981,26 @@ export class FlowTable {
     if (2 * cap + 1 > this.flowMask) throw new Error(`flow table: more than ${this.flowMask >> 1} connections`);
     if (cap > this.reserved) {
       const n = this.reserveFor(cap);
-      this.reallocate(n, n > cap);
+      if (n > cap && !this.reserveRefused) this.reserve(n, cap);
+      else this.reallocate(cap, false);
     }
     this.capacity = cap;
+  }
+
+  /**
+   * Reserves `n` slots for a capacity of `cap`; when the system refuses the address space (a RangeError
+   * from `new ArrayBuffer`: strict overcommit, vm.overcommit_memory=2, or an address-space limit, ulimit
+   * -v) the arrays grow to `cap` alone, x1.5 as below RESERVE_FROM, and no later growth tries to reserve
+   * again. The connections and every output byte are the same either way: only the copies differ.
+   */
+  private reserve(n: number, cap: number): void {
+    try {
+      this.reallocate(n, true);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      this.reserveRefused = true;
+      this.reallocate(cap, false);
+    }
   }
 
   /**
@@ -1041,7 +1074,9 @@ function connectionArrays(n: number, oneBuffer: boolean): {
   natProto: Uint8Array;
   shareOf: Uint8Array;
 } {
-  const buf = oneBuffer ? new ArrayBuffer(n * (2 * W * 4 + 8 + 5 * 4 + 2 + 3)) : null;
+  const bytes = n * (2 * W * 4 + 8 + 5 * 4 + 2 + 3);
+  if (oneBuffer && bytes > reserveLimitBytes) throw new RangeError('Array buffer allocation failed (test hook)');
+  const buf = oneBuffer ? new ArrayBuffer(bytes) : null;
   let at = 0;
   /** The buffer and byte offset of the next array, of `bytes` bytes a slot. */
   const take = (bytes: number): [ArrayBuffer, number] => {
