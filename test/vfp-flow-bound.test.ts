@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { replay, summaryText, type ReplayOptions } from '../src/commands/replay';
 import { clusterList } from '../src/gen/layout';
 import { writeTraceFile } from '../src/gen/trace';
-import { FLOW_SHARES } from '../src/vfp/flow-table';
+import { FLOW_SHARES, setReserveLimitForTest } from '../src/vfp/flow-table';
 import { DEFAULT_MAX_CONNECTIONS, describeProfiles, resolveProfile } from '../src/vfp/profile';
 import { CLIENT, EXT, WEB0, WIN1, cluster, dataplane, frame, run, tcp } from './vfp-fixtures.test';
 
@@ -115,4 +115,32 @@ describe('vfp flow table bound (maxConnections, eviction, flows_evicted)', funct
       }
     });
   }
+
+  it('a host that refuses the flow table\'s reservation (strict overcommit) replays the same bytes, every connection kept', async () => {
+    // 300k connections open at once: past 2^18 the table reserves its whole bound in one ArrayBuffer; the
+    // hook makes that allocation throw as a refused one does, and the table grows x1.5 instead (--workers 1:
+    // the table is in this thread)
+    const trace = path.join(tmp, 'reserve.pcap');
+    const clusterFile = path.join(tmp, 'reserve.json');
+    const g = writeTraceFile(trace, 'pcap', { packets: 600_000, flows: 300_000, seed: 7, podsPerNode: 40 });
+    fs.writeFileSync(clusterFile, JSON.stringify(clusterList(g.layout)));
+    const base: ReplayOptions = { trace, clusterFiles: [clusterFile], seed: 1, view: 'pod', failOn: [], vxlanPorts: [], workers: 1, windows: 'ws2022:maxConnections=4194304' };
+    const runs: { verdicts: string; summary: Record<string, unknown> }[] = [];
+    for (const limit of [Infinity, 1]) {
+      const verdicts = path.join(tmp, `reserve-${limit}.jsonl`);
+      const old = setReserveLimitForTest(limit);
+      try {
+        const res = await replay({ ...base, verdicts });
+        const { elapsed_s, pps, ...summary } = res.summary;
+        void elapsed_s;
+        void pps;
+        runs.push({ verdicts: sha(verdicts), summary });
+      } finally {
+        setReserveLimitForTest(old);
+      }
+    }
+    assert.equal(runs[1].summary.flows_evicted, 0, 'no connection evicted');
+    assert.equal(runs[1].verdicts, runs[0].verdicts, 'the verdict records are the same bytes');
+    assert.deepEqual(runs[1].summary, runs[0].summary);
+  });
 });
