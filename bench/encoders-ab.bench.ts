@@ -17,17 +17,10 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseClusterText } from '../src/cluster/parse';
 import { decodeRange } from '../src/decode/decoder';
-import { clusterList } from '../src/gen/layout';
-import { TraceGenerator } from '../src/gen/trace';
-import type { TsUnits } from '../src/io/timestamps';
 import { OutTraceEncoder } from '../src/pipeline/out-trace-encoder';
-import { slotSpec } from '../src/pipeline/replay-loop';
-import { Slot, SlotLayout } from '../src/pipeline/slot';
 import { VerdictEncoder } from '../src/pipeline/verdict-encoder';
-import { compileDataplane } from '../src/vfp/engine';
-import { resolveProfile } from '../src/vfp/profile';
+import { decidedBatches, encodeTrace } from './encode-batches';
 
 function arg(name: string, dflt: number): number {
   const k = process.argv.indexOf(`--${name}`);
@@ -41,32 +34,13 @@ if (oldDist === undefined || oldDist.startsWith('--')) {
 }
 const PACKETS = arg('packets', 100_000);
 const ROUNDS = arg('rounds', 12);
-const CAPACITY = 512;
 
 type VerdictCtor = typeof VerdictEncoder;
 type TraceCtor = typeof OutTraceEncoder;
 const oldV = (require(path.resolve(oldDist, 'src/pipeline/verdict-encoder')) as { VerdictEncoder: VerdictCtor }).VerdictEncoder;
 const oldT = (require(path.resolve(oldDist, 'src/pipeline/out-trace-encoder')) as { OutTraceEncoder: TraceCtor }).OutTraceEncoder;
 
-const g = new TraceGenerator({ packets: PACKETS, flows: 10_000, seed: 1 });
-const dp = compileDataplane(parseClusterText('generated cluster', JSON.stringify(clusterList(g.layout))), { profile: resolveProfile(undefined), seed: 1, view: 'pod' });
-const st = dp.createState(1024);
-const idx = new Uint32Array(CAPACITY);
-for (let k = 0; k < CAPACITY; k++) idx[k] = k;
-const layout = new SlotLayout(slotSpec(dp, { verdicts: true, trace: true, capacity: CAPACITY, arenaBytes: 1 << 20 }, 1));
-const kept: Slot[] = [];
-for (;;) {
-  const s = new Slot(layout);
-  const b = s.batch;
-  if (g.fillBatch(b) === 0) break;
-  decodeRange(b, 0, b.count);
-  s.flows.takeRange(b, 0, b.count);
-  s.results.reset(b.count);
-  dp.processWith(st, b, s.results, idx, b.count);
-  kept.push(s);
-}
-
-const ifs: TsUnits[] = [{ tsKind: 'sec-frac', tsUnitsPerSec: 1e6, tsOffset: 0 }];
+const { dp, kept } = decidedBatches(PACKETS, true, 1 << 20);
 const verdictEncs = [new oldV(dp), new VerdictEncoder(dp)];
 const traceEncs = [new oldT(dp), new OutTraceEncoder(dp)];
 const best = (): Float64Array[] => [new Float64Array(kept.length).fill(Infinity), new Float64Array(kept.length).fill(Infinity)];
@@ -87,14 +61,7 @@ function encode(w: number, k: number, round: number): void {
   const t0 = process.hrtime.bigint();
   const n = verdictEncs[w].encodeAll(b, s.results, s.flows, s.verdictOut);
   const t1 = process.hrtime.bigint();
-  const enc = traceEncs[w];
-  enc.begin(b, ifs, s.traceOut);
-  let t = 0;
-  for (let i = 0; i < b.count; i++) {
-    const iface = enc.number(b, s.results, i);
-    if (enc.fresh) t += enc.writeIdb(t);
-    t += enc.packet(b, s.results, s.flows, i, t, iface);
-  }
+  const t = encodeTrace(traceEncs[w], s);
   const t2 = process.hrtime.bigint();
   if (round === 0) {
     vHash[w] = fnv(vHash[w], s.verdictOut, n);
