@@ -15,6 +15,16 @@
  * and CPU time of each pass and the ratio read-ahead / sync per round (below 1: the overlap pays).
  *
  *   npm run build && node dist/bench/read-ahead.js [--packets N] [--flows N] [--rounds N] [--trace FILE --cluster FILE]
+ *
+ * Kept as the evidence for a REVERTED experiment: replay has no read-ahead. What it measured (ef05fd1): at
+ * load 11 on the 2-vCPU machine, wall read-ahead/sync median 0.795 over 10 rounds (0.46-1.48), CPU equal
+ * (the kernel copy is about 50 ms of CPU for the 304 MB trace either way). The read-ahead then built into
+ * the source (95bb433: io/source.ts ReadAhead, runPipeline awaiting aheadReady) wrote the same summary but
+ * did not prove faster end to end: the bundle's decide-only replay of the 1M trace, 9 alternating rounds
+ * at load 8.6-10, wall on/off median 1.083, CPU 0.986; the copy it overlaps is about 50 ms of CPU, 6% of
+ * the run at best. So 527fc31 reverted it (its message has these figures), keeping the commit to measure
+ * again on a quiet machine. (3c3ab01, reverted next to it, is another experiment: the decide-only code-cache
+ * training, not this one.)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
