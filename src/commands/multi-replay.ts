@@ -10,9 +10,9 @@
  * Outputs:
  * - one summary over all traces (summary-merge.ts: the single-trace fields as totals, `traces` per trace,
  *   `fingerprint`), as text or `--summary json`; one `--report FILE`. It is what `vfp-emu merge` of the
- *   single runs' summaries gives (save timings): the fingerprint is the first whole trace's (`runFingerprint`:
- *   `pktmon_component` resolved in it), and a trace judged at another pktmon component is left out and named
- *   (`otherComponent`), where merge refuses its summary;
+ *   single runs' summaries gives (save timings): the fingerprint is the whole traces' (`runFingerprint`:
+ *   `pktmon_component` resolved in them); when they were judged at different pktmon components, every group
+ *   is named and none is in the totals (`splitText`, exit 2), where merge refuses their summaries;
  * - per-trace outputs: `--out DIR` and `--verdicts DIR` name folders (made when missing, their parent must
  *   exist) that get `DIR/<name>.pcapng` and `DIR/<name>.jsonl`, `<name>` the trace's file name without
  *   `.pcap`, `.pcapng` or `.cap`. Two traces with the same name are refused naming both (rename one). Every
