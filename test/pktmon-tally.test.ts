@@ -4,7 +4,13 @@
  * and the list is the first LIST_MAX records by packet number whichever thread saw them.
  */
 import { strict as assert } from 'node:assert';
-import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, type Batch } from '../src/core/batch';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Batch, PK_COPY_UNSEEN, PK_DROP, PK_PACKET } from '../src/core/batch';
+import { pktmonCapture } from '../src/gen/pktmon';
+import { openedStreamCount, pktmonReader } from '../src/io/pktmon';
+import { openCapture, openCaptureBytes } from '../src/io/reader';
 import { LIST_MAX, PktmonTally, pktmonText } from '../src/report/pktmon';
 import { V } from '../src/vfp/reasons';
 import type { Results } from '../src/vfp/results';
@@ -54,5 +60,35 @@ describe('pktmon drop records beyond the listed ones', () => {
     assert.ok(s !== null);
     assert.equal(s.drops.unknown, 1);
     assert.match(pktmonText(s), /packet 2 at if0: pktmon dropped \(no reason in the file\); emulator: not linked/);
+  });
+});
+
+describe('interface lists kept per thread (io/pktmon.ts openedIfaces)', () => {
+  it('only a stream\'s list is kept (a file is read again by name), and a posted tally takes it away: a worker of a multi-replay does not pile them up', () => {
+    const lesson = fs.readFileSync(path.join(__dirname, '..', '..', 'traces', '04-icmp-lesson', 'trace.pcapng'));
+    const bytes = pktmonCapture(lesson, {});
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vfp-ifaces-'));
+    try {
+      const before = openedStreamCount();
+      for (let k = 0; k < 3; k++) {
+        const file = path.join(tmp, `node-${k}.pcapng`);
+        fs.writeFileSync(file, bytes);
+        pktmonReader(openCapture(file), {}).close();
+      }
+      assert.equal(openedStreamCount(), before, 'regular files: no list kept');
+      const r = pktmonReader(openCaptureBytes('stream-1', bytes), {});
+      const b = new Batch({ capacity: 64, arenaBytes: 1 << 20 });
+      while (r.next(b) > 0);
+      r.close();
+      assert.equal(openedStreamCount(), before + 1);
+      const tally = new PktmonTally();
+      const posted = tally.data();
+      assert.equal(openedStreamCount(), 0, 'posted: the thread holds no list');
+      assert.ok((posted.streams?.['stream-1']?.length ?? 0) > 0, 'the stream\'s names are in the posted tally');
+      assert.deepEqual(tally.components('stream-1'), posted.streams?.['stream-1']);
+      assert.equal(new PktmonTally().data().streams?.['stream-1'], undefined, 'posted once, not again by every later tally');
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -142,7 +142,7 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     assert.match(b.stderr, /pktmon\.extra/);
   });
 
-  it('several traces under --pktmon-component: the merged fingerprint is the component it resolved to, as merging the single runs gives; a trace judged at another component is named and left out', function () {
+  it('several traces under --pktmon-component: the merged fingerprint is the component it resolved to, as merging the single runs gives; traces judged at different components are named in groups and none is added up', function () {
     // another node's capture: its vmswitch has the lowest component id, so interface 0 is the vmswitch there
     const other = path.join(tmp, 'node-b.pcapng');
     fs.writeFileSync(other, pktmonCapture(fs.readFileSync(lesson), { components: DEFAULT_COMPONENTS.map((c) => (c.name === 'vmswitch.sys' ? { ...c, id: 1 } : c)) }));
@@ -174,13 +174,23 @@ describe('pktmon captures (etl2pcapng layout)', function () {
     const m = run(['merge', one, two]);
     assert.equal(m.status, 2);
     assert.match(m.stderr, /fingerprint\.pktmon_component/);
-    const r = run(['replay', pk, other, ...cluster, '--summary', 'json', '--pktmon-component', '0']);
+    // A = this node, B and C = node-b's capture twice: no group is favoured (not the first trace's, not the
+    // most traces'): every group is named, none is in the totals, exit 2; --fail-on names no packet of them
+    const third = path.join(tmp, 'node-c.pcapng');
+    fs.copyFileSync(other, third);
+    const r = run(['replay', pk, other, third, ...cluster, '--summary', 'json', '--pktmon-component', '0', '--fail-on', 'dropped']);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /node-b\.pcapng: fingerprint\.pktmon_component is "vmswitch\.sys" in it, but "Microsoft Hyper-V Network Adapter #2" in .*lesson-pktmon\.pcapng: .*left out of the totals/);
+    assert.match(r.stderr, /fingerprint\.pktmon_component differs between the traces: "Microsoft Hyper-V Network Adapter #2" in [^;]*lesson-pktmon\.pcapng; "vmswitch\.sys" in [^;]*node-b\.pcapng, [^;]*node-c\.pcapng: .*none is added to the totals/);
+    assert.doesNotMatch(r.stderr, /first match/);
     const mixed = JSON.parse(r.stdout);
-    assert.equal(mixed.fingerprint.pktmon_component, 'Microsoft Hyper-V Network Adapter #2');
-    assert.deepEqual([mixed.packets, mixed.pktmon.packets], [JSON.parse(fs.readFileSync(one, 'utf8')).packets, JSON.parse(fs.readFileSync(one, 'utf8')).pktmon.packets]);
-    assert.deepEqual([mixed.traces[1].packets, typeof mixed.traces[1].error], [0, 'string']);
+    assert.equal(mixed.fingerprint.pktmon_component, '0');
+    assert.equal(mixed.packets, 0);
+    assert.deepEqual(mixed.traces.map((t: Record<string, unknown>) => [t.packets, typeof t.error]), [[0, 'string'], [0, 'string'], [0, 'string']]);
+    // the order of the traces changes nothing but the order of the groups
+    const back = run(['replay', third, other, pk, ...cluster, '--summary', 'json', '--pktmon-component', '0']);
+    assert.equal(back.status, 2, back.stderr);
+    assert.match(back.stderr, /"vmswitch\.sys" in [^;]*node-c\.pcapng, [^;]*node-b\.pcapng; "Microsoft Hyper-V Network Adapter #2" in [^;]*lesson-pktmon\.pcapng: /);
+    assert.equal(JSON.parse(back.stdout).packets, 0);
   });
 
   it('without a DropReason comment (etl2pcapng writes none) the reason is shown as absent', function () {

@@ -15,6 +15,7 @@ import { decodeBatch } from '../src/decode/decoder';
 import { buildPacketLine } from '../src/scenario/packet-line';
 import { loadScenario } from '../src/scenario/scenario';
 import { replyMismatch } from '../src/vfp/trace-reply';
+import { describeInput } from '../src/vfp/trace-text';
 
 const repo = path.resolve(__dirname, '../..');
 const cli = path.join(repo, 'dist', 'src', 'cli.js');
@@ -167,5 +168,14 @@ describe('vfp-emu trace on IPv6 flows (dual-stack l2bridge, traces/20-dualstack)
     const ping = frame('icmp fd00:10:244:1::15 > fd00:10:244:2::17 echo');
     assert.equal(replyMismatch(ping, frame('icmp fd00:10:244:2::17 > fd00:10:244:1::15 echo-reply'), {}), null);
     assert.equal(replyMismatch(ping, frame('icmp fd00:10:244:2::18 > fd00:10:244:1::15 echo-reply'), {}), 'fd00:10:244:2::18 > fd00:10:244:1::15');
+  });
+
+  it("an IPv6 packet whose header is not captured whole is named by its protocol, as in the packet-line notation, not `IPv6 tcp`", () => {
+    const b = frame('tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::60]:80 S');
+    assert.equal(describeInput(b, 0), 'tcp [fd00:10:244:1::15]:43000 > [fd00:10:96::60]:80');
+    b.caplen[0] = b.l3Off[0] + 20; // the header cut after 20 of its 40 bytes
+    assert.equal(describeInput(b, 0), 'tcp (IPv6 header not captured whole: no addresses)');
+    b.l3Off[0] = -1;
+    assert.doesNotMatch(describeInput(b, 0), /^IPv6 /);
   });
 });

@@ -608,17 +608,23 @@ export function noDocumentText(text: string): string {
   let markers = 0;
   let comments = 0;
   let other = 0;
+  const kinds = new Set<string>(); // which markers: `---` (document start), `...` (document end)
   for (const line of text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/)) {
     const t = line.trim();
     if (t === '') continue;
-    const marker = /^(---|\.\.\.)(\s*$|\s+#)/.test(line);
-    if (marker) markers++;
+    const m = /^(---|\.\.\.)(\s*$|\s+#)/.exec(line);
+    const marker = m !== null;
+    if (m !== null) {
+      markers++;
+      kinds.add(m[1]);
+    }
     if (t.startsWith('#') || (marker && t.includes('#'))) comments++;
     else if (!marker) other++;
   }
   if (markers + comments + other === 0) return 'the file is empty';
   if (other > 0) return 'the file has no cluster input: its YAML documents are all empty (null)';
-  const only = markers > 0 && comments > 0 ? '`---` markers and comments' : markers > 0 ? '`---` markers' : 'comments';
+  const named = ['---', '...'].filter((k) => kinds.has(k)).map((k) => `\`${k}\``).join(' and ');
+  const only = markers > 0 && comments > 0 ? `${named} markers and comments` : markers > 0 ? `${named} markers` : 'comments';
   return `the file has no YAML document: only ${only}`;
 }
 

@@ -10,9 +10,9 @@
  * Outputs:
  * - one summary over all traces (summary-merge.ts: the single-trace fields as totals, `traces` per trace,
  *   `fingerprint`), as text or `--summary json`; one `--report FILE`. It is what `vfp-emu merge` of the
- *   single runs' summaries gives (save timings): the fingerprint is the first whole trace's (`runFingerprint`:
- *   `pktmon_component` resolved in it), and a trace judged at another pktmon component is left out and named
- *   (`otherComponent`), where merge refuses its summary;
+ *   single runs' summaries gives (save timings): the fingerprint is the whole traces' (`runFingerprint`:
+ *   `pktmon_component` resolved in them); when they were judged at different pktmon components, every group
+ *   is named and none is in the totals (`splitText`, exit 2), where merge refuses their summaries;
  * - per-trace outputs: `--out DIR` and `--verdicts DIR` name folders (made when missing, their parent must
  *   exist) that get `DIR/<name>.pcapng` and `DIR/<name>.jsonl`, `<name>` the trace's file name without
  *   `.pcap`, `.pcapng` or `.cap`. Two traces with the same name are refused naming both (rename one). Every
@@ -119,20 +119,26 @@ export async function replayMany(opts: ReplayOptions, jobs: readonly TraceJob[],
   const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   const summaries: ReplaySummary[] = [];
   const errors: string[] = [];
-  const fingerprint = runFingerprint(results, opts);
+  const groups = wholeGroups(results, jobs);
+  const split = groups.length > 1 ? splitText(groups) : null;
+  const fingerprint = runFingerprint(results, groups, opts);
+  const kept: JobResult[] = []; // the replayed traces whose summaries are in the totals
   for (const r of results) {
     if (r === undefined) continue; // not started: the run was stopped
     if (r.type === 'fatal') throw fatalError(r.fatal);
-    // a trace that could not be opened, or judged at another pktmon component: named, out of the totals
-    const left = r.type === 'trace-error' ? r.message : otherComponent(r.summary, fingerprint, jobs, results);
-    if (left !== null) errors.push(left);
-    else if (r.type === 'done' && r.summary.error !== undefined) errors.push(r.summary.error);
+    // a trace that could not be opened, or a whole one when the whole ones were judged at different pktmon components: out of the totals
+    const left = r.type === 'trace-error' ? r.message : split !== null && isWhole(r) ? `${jobs[r.index].trace}: left out of the totals: ${split}` : null;
+    if (r.type === 'trace-error') errors.push(r.message);
+    else if (r.summary.error !== undefined) errors.push(r.summary.error);
     summaries.push(r.type === 'done' && left === null ? r.summary : unopened(jobs[r.index].trace, left as string));
+    if (r.type === 'done' && left === null) kept.push(r);
   }
+  if (split !== null) errors.push(split);
   const summary = mergeSummaries(summaries, fingerprint, elapsed);
   const status = summary.interrupted !== undefined ? signalStatus(summary.interrupted) : errors.length > 0 ? 2 : failOnMatched(summary, opts.failOn) ? 1 : 0;
-  // the first trace (in command-line order) with a packet that matched --fail-on, and that packet
-  const hit = results.find((r) => r?.type === 'done' && r.failFirst > 0);
+  // the first trace (in command-line order) in the totals with a packet that matched --fail-on, and that packet
+  // (a trace left out of the totals decides no --fail-on: its packet is not the one that made the run fail)
+  const hit = kept.find((r) => r.type === 'done' && r.failFirst > 0);
   const first = hit?.type === 'done' ? { trace: jobs[hit.index].trace, packet: hit.failFirst } : null;
   if (opts.report !== undefined) {
     if (isHtmlReport(opts.report)) {
@@ -160,31 +166,53 @@ function fingerprintIn(r: JobResult | undefined): Fingerprint | undefined {
   return r?.type === 'done' ? r.summary.fingerprint : r?.type === 'trace-error' ? r.fingerprint : undefined;
 }
 
-/**
- * The merged summary's fingerprint: the first trace's that was replayed whole (without an error), whose
- * `pktmon_component` is the component `--pktmon-component` resolved to in it (replay.ts), as `vfp-emu merge`
- * of the single runs' summaries has it; else the first trace's that has one (a bad trace: the flag's text,
- * nothing resolved; a trace that could not be opened still had the cluster loaded); else the options' (the
- * run was stopped before any trace started: no file read).
- */
-function runFingerprint(results: readonly (JobResult | undefined)[], opts: ReplayOptions): Fingerprint {
-  const whole = results.find((r) => r?.type === 'done' && r.summary.error === undefined);
-  return fingerprintIn(whole) ?? results.map(fingerprintIn).find((f) => f !== undefined) ?? fingerprintOf(opts, []);
+/** A trace replayed whole: without an error, with the fingerprint its run resolved. */
+function isWhole(r: JobResult | undefined): r is Extract<JobResult, { type: 'done' }> {
+  return r?.type === 'done' && r.summary.error === undefined && r.summary.fingerprint !== undefined;
 }
 
 /**
- * A replayed trace whose fingerprint is not the run's (only `pktmon_component` can differ: `--pktmon-component 2`
- * names another component in another node's capture): its counts were judged at another component and do
- * not add up with the others', so it is left out of the totals with this error (exit 2), as `vfp-emu merge`
- * refuses its summary; its own output files are written. Null when it agrees, or when it is a bad trace
- * (its own error says so; nothing was resolved in it).
+ * The traces replayed whole, grouped by fingerprint (in command-line order): one group when they agree. Only
+ * `pktmon_component` can differ: `--pktmon-component 0` names another component in another node's capture.
  */
-function otherComponent(s: ReplaySummary, run: Fingerprint, jobs: readonly TraceJob[], results: readonly (JobResult | undefined)[]): string | null {
-  if (s.error !== undefined || s.fingerprint === undefined || fingerprintDiff(run, s.fingerprint) === null) return null;
-  const first = results.find((r) => r?.type === 'done' && r.summary.fingerprint === run);
-  const where = first !== undefined ? jobs[first.index].trace : 'the other traces';
-  const k = fingerprintDiff(run, s.fingerprint) as string;
-  return `${s.trace ?? '?'}: fingerprint.${k} is ${JSON.stringify(s.fingerprint[k as keyof Fingerprint])} in it, but ${JSON.stringify(run[k as keyof Fingerprint])} in ${where}: its counts were judged at another pktmon component and are left out of the totals (vfp-emu merge refuses such summaries too); give --pktmon-component by name, or replay it apart`;
+function wholeGroups(results: readonly (JobResult | undefined)[], jobs: readonly TraceJob[]): { fp: Fingerprint; traces: string[] }[] {
+  const groups: { fp: Fingerprint; traces: string[] }[] = [];
+  for (const r of results) {
+    if (!isWhole(r)) continue;
+    const fp = r.summary.fingerprint as Fingerprint;
+    const g = groups.find((x) => fingerprintDiff(x.fp, fp) === null);
+    if (g !== undefined) g.traces.push(jobs[r.index].trace);
+    else groups.push({ fp, traces: [jobs[r.index].trace] });
+  }
+  return groups;
+}
+
+/**
+ * The error of a run whose whole traces were judged at different pktmon components: every group named (each
+ * component and its traces). No group is favoured (neither the first trace's nor the most traces'): their
+ * counts do not add up, so none is in the totals (exit 2), as `vfp-emu merge` refuses such summaries; each
+ * trace's own output files are written.
+ */
+function splitText(groups: readonly { fp: Fingerprint; traces: string[] }[]): string {
+  const k = fingerprintDiff(groups[0].fp, groups[1].fp) as keyof Fingerprint;
+  const each = groups.map((g) => `${JSON.stringify(g.fp[k])} in ${g.traces.join(', ')}`).join('; ');
+  return `fingerprint.${k} differs between the traces: ${each}: their counts were judged at different pktmon components and none is added to the totals (vfp-emu merge refuses such summaries too); give --pktmon-component by name, or replay each group apart`;
+}
+
+/**
+ * The merged summary's fingerprint: the one of the traces that were replayed whole (without an error), whose
+ * `pktmon_component` is the component `--pktmon-component` resolved to in them (replay.ts), as `vfp-emu merge`
+ * of the single runs' summaries has it. When they disagree (`groups`, splitText), that key is the options'
+ * (the flag's text: it resolved to no one component). With none whole: the first trace's that has one (a bad
+ * trace: the flag's text, nothing resolved; a trace that could not be opened still had the cluster loaded);
+ * else the options' (the run was stopped before any trace started: no file read).
+ */
+function runFingerprint(results: readonly (JobResult | undefined)[], groups: readonly { fp: Fingerprint; traces: string[] }[], opts: ReplayOptions): Fingerprint {
+  if (groups.length > 1) {
+    const k = fingerprintDiff(groups[0].fp, groups[1].fp) as keyof Fingerprint;
+    return { ...groups[0].fp, [k]: fingerprintOf(opts, [])[k] };
+  }
+  return groups[0]?.fp ?? results.map(fingerprintIn).find((f) => f !== undefined) ?? fingerprintOf(opts, []);
 }
 
 /** The entry of a trace that could not be opened: no packet, its error. */

@@ -77,15 +77,34 @@ export interface ComponentName {
  * a FIFO) cannot be read a second time for its names, as a file is (pcapngInterfaces, replay.ts
  * componentNames): the summary takes them from here (`takeStreamComponents`), or from the tally the thread
  * that read the stream posted (report/pktmon.ts PktmonTallyData `streams`: the split worker reads with
- * `--workers 2`). Each opening replaces the entry of its path; the summary takes it away.
+ * `--workers 2`). Each opening replaces the entry of its path; the summary takes it away. Only streams are
+ * kept (a regular file is walked again by name: pcapngInterfaces), and a thread's posted tally takes them all
+ * (`takeAllStreamComponents`): a worker thread of a multi-replay opens many captures, and keeping each one's
+ * list would make every tally it posts copy all of them.
  */
 const openedIfaces = new Map<string, readonly InterfaceInfo[]>();
 
-/** This thread's captures' interface names (see `openedIfaces`), as plain data a worker can post. */
-export function streamComponents(): Record<string, ComponentName[]> {
+/** Whether `path` is a regular file (its names can be read again); false for stdin, a FIFO, or where there is no node:fs (the page). */
+function isRegularFile(path: string): boolean {
+  if (path === '' || path === '-') return false;
+  try {
+    return fs().statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+  } catch {
+    return false;
+  }
+}
+
+/** This thread's streams' interface names (see `openedIfaces`), as plain data a worker can post; forgotten here (the tally holds them). */
+export function takeAllStreamComponents(): Record<string, ComponentName[]> {
   const out: Record<string, ComponentName[]> = {};
   for (const [path, ifs] of openedIfaces) out[path] = ifs.map(componentName);
+  openedIfaces.clear();
   return out;
+}
+
+/** How many captures' interface lists this thread holds (tests: only streams, none once posted). */
+export function openedStreamCount(): number {
+  return openedIfaces.size;
 }
 
 /** The interface names of `path` as this thread's PktmonTagger read them (undefined: none here), forgotten here. */
@@ -189,7 +208,7 @@ export class PktmonTagger implements CaptureReader {
     private readonly view: PktmonView,
   ) {
     this.groupLimit = view.groupLimit ?? GROUP_LIMIT;
-    openedIfaces.set(inner.path, inner.interfaces);
+    if (!isRegularFile(inner.path)) openedIfaces.set(inner.path, inner.interfaces);
     if (view.component !== undefined) this.checkViewAtOpen(view.component);
   }
 

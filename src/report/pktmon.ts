@@ -23,7 +23,7 @@
  * is the first LIST_MAX of the trace; the counts cover every record.
  */
 import { PK_COPY_UNSEEN, PK_DROP, PK_PACKET, PK_REASON_SHIFT, type Batch } from '../core/batch';
-import { PK_EPOCH_MASK, PK_EPOCH_SHIFT, PK_SAME, SAME_SAMPLE, streamComponents, takeStreamComponents, type ComponentName } from '../io/pktmon';
+import { PK_EPOCH_MASK, PK_EPOCH_SHIFT, PK_SAME, SAME_SAMPLE, takeAllStreamComponents, takeStreamComponents, type ComponentName } from '../io/pktmon';
 import { pktmonDropReason, reasonCode, V, VERDICT_NAMES } from '../vfp/reasons';
 import type { Results } from '../vfp/results';
 
@@ -49,7 +49,7 @@ export interface PktmonTallyData {
   /** Packets without a packet id that repeat the packet before (io/pktmon.ts `sampleSame`, first SAME_SAMPLE packets). */
   same: number;
   /**
-   * The interface names of the captures the posting thread read, by path (io/pktmon.ts `streamComponents`):
+   * The interface names of the captures the posting thread read, by path (io/pktmon.ts `takeAllStreamComponents`: streams only):
    * the split worker reads with `--workers 2`, and a stream (stdin, a FIFO) cannot be read again for them.
    */
   streams?: Record<string, ComponentName[]>;
@@ -164,7 +164,9 @@ export class PktmonTally {
     const ifaces: number[] = [];
     for (let g = 0; g < this.seen.length; g++) if (this.seen[g] === 1) ifaces.push(g);
     const { packets, copies, dropCount, agree, disagree, unknown, unlinked, same } = this;
-    return { packets, copies, ifaces, drops: this.drops.slice(), dropCount, agree, disagree, unknown, unlinked, same, streams: { ...Object.fromEntries(this.streams), ...streamComponents() } };
+    // this thread's streams move into this tally (kept for its own `components`), and so into what it posts
+    for (const [path, names] of Object.entries(takeAllStreamComponents())) this.streams.set(path, names);
+    return { packets, copies, ifaces, drops: this.drops.slice(), dropCount, agree, disagree, unknown, unlinked, same, streams: Object.fromEntries(this.streams) };
   }
 
   addData(d: PktmonTallyData): void {

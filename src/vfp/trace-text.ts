@@ -109,8 +109,13 @@ export function describeInput(b: Batch, i: number): string {
     }
     return s;
   }
-  if (ver === 6) return b.l3Off[i] >= 0 ? line6(b, i, b.off[i] + b.l3Off[i]) : `IPv6 ${protoName(b.proto[i])}`;
+  if (ver === 6) return b.l3Off[i] >= 0 ? line6(b, i, b.off[i] + b.l3Off[i]) : cut6(b.proto[i]);
   return etherTypeText(b.ethType[i]);
+}
+
+/** An IPv6 packet whose header was not captured whole: its protocol, first as in the packet-line notation, and why no addresses follow. */
+function cut6(proto: number): string {
+  return `${protoName(proto)} (IPv6 header not captured whole: no addresses)`;
 }
 
 const ICMP6_TYPES: Record<number, string> = { 1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 128: 'echo', 129: 'echo-reply', 135: 'neighbor-solicit', 136: 'neighbor-advert' };
@@ -123,7 +128,7 @@ const ICMP6_TYPES: Record<number, string> = { 1: 'unreachable', 2: 'packet-too-b
 function line6(b: Batch, i: number, l3: number): string {
   const a = b.arena;
   const proto = b.proto[i];
-  if (l3 + 40 > b.off[i] + b.caplen[i]) return `IPv6 ${protoName(proto)}`;
+  if (l3 + 40 > b.off[i] + b.caplen[i]) return cut6(proto);
   const src = formatIPv6(a.subarray(l3 + 8, l3 + 24));
   const dst = formatIPv6(a.subarray(l3 + 24, l3 + 40));
   const l4 = b.l4Off[i] >= 0 ? b.off[i] + b.l4Off[i] : -1;
