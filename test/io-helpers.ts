@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Batch } from '../src/core/batch';
 import { InputError } from '../src/core/errors';
+import { decodeBatch, type DecodeOptions } from '../src/decode/decoder';
 import { CaptureReader, InterfaceInfo, openCapture, ReaderOptions } from '../src/io/reader';
 import { formatEpoch } from '../src/io/timestamps';
 
@@ -158,4 +159,16 @@ export function pcapBytes(linktype: number, snaplen: number, records: [number, U
     parts.push(h, Buffer.from(data));
   }
   return Buffer.concat(parts);
+}
+
+/** Frame `bytes` (Ethernet) decoded alone, as row 0 of its own batch. */
+export function decodeFrame(bytes: Uint8Array, opts: DecodeOptions = {}): Batch {
+  const b = new Batch({ capacity: 1, arenaBytes: Math.max(1 << 20, bytes.length + 1024) });
+  b.reset(1);
+  const i = b.alloc(bytes.length);
+  b.arena.set(bytes, b.off[i]);
+  b.wirelen[i] = bytes.length;
+  b.linktype[i] = 1;
+  decodeBatch(b, opts);
+  return b;
 }

@@ -11,8 +11,8 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Batch } from '../src/core/batch';
-import { decodeBatch } from '../src/decode/decoder';
 import { buildPacketLine } from '../src/scenario/packet-line';
+import { decodeFrame } from './io-helpers';
 import { loadScenario } from '../src/scenario/scenario';
 import { replyMismatch } from '../src/vfp/trace-reply';
 import { describeInput } from '../src/vfp/trace-text';
@@ -60,15 +60,7 @@ function assertSameShape(a: Shape, b: Shape, at: string): void {
 
 /** One frame as row 0 of a decoded batch. */
 function frame(line: string): Batch {
-  const f = buildPacketLine(line);
-  const b = new Batch({ capacity: 1, arenaBytes: 1 << 17 });
-  b.reset(1);
-  const i = b.alloc(f.length);
-  b.arena.set(f, b.off[i]);
-  b.wirelen[i] = f.length;
-  b.linktype[i] = 1;
-  decodeBatch(b, {});
-  return b;
+  return decodeFrame(buildPacketLine(line));
 }
 
 describe('vfp-emu trace on IPv6 flows (dual-stack l2bridge, traces/20-dualstack)', function () {

@@ -9,6 +9,7 @@ import { strict as assert } from 'node:assert';
 import type { Cluster, EndpointModel, NodeModel, PodModel, ServiceModel } from '../src/cluster/model';
 import { Batch } from '../src/core/batch';
 import { decodeBatch } from '../src/decode/decoder';
+import { decodeFrame } from './io-helpers';
 import { buildFrame, buildVxlanFrame, type FrameSpec, type L4Spec, type Payload } from '../src/packet/build';
 import { compileDataplane, type Dataplane } from '../src/vfp/engine';
 import { resolveProfile } from '../src/vfp/profile';
@@ -219,16 +220,9 @@ export function run(dp: Dataplane, frames: Uint8Array[], opts: { t0?: number; ti
   return { b, r, v };
 }
 
-/** Decodes one frame alone (to inspect a rewritten packet). */
+/** Decodes one frame alone (to inspect a rewritten packet), checksums verified. */
 export function decodeOne(bytes: Uint8Array, vxlanPorts?: number[]): Batch {
-  const b = new Batch({ capacity: 1, arenaBytes: 1 << 20 });
-  b.reset(1);
-  const i = b.alloc(bytes.length);
-  b.arena.set(bytes, b.off[i]);
-  b.wirelen[i] = bytes.length;
-  b.linktype[i] = 1;
-  decodeBatch(b, { vxlanPorts, verifyChecksums: true });
-  return b;
+  return decodeFrame(bytes, { vxlanPorts, verifyChecksums: true });
 }
 
 export function ip4At(a: Uint8Array, o: number): string {
